@@ -1,0 +1,321 @@
+// Inputs + `.github/perf-gate.yml` -> typed Config. Everything is validated here, before any load is sent, and a
+// mistake is reported as one line naming the input or config path, the value received and what is allowed.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import {
+  COMMENT_MODES,
+  ENGINES,
+  FAIL_ON,
+  PRESET_PHASES,
+  type CommentMode,
+  type EngineName,
+  type FailOn,
+  type Flow,
+  type FlowStep,
+  type PresetPhaseName,
+  type Stage,
+} from '../model.js';
+import { parseTargets } from '../gate/targets.js';
+import { PRESETS } from '../phases/presets.js';
+import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
+import { UserError, type Config, type PhaseDefinition } from './types.js';
+import { parseDuration, parseRate } from './units.js';
+
+/** Every input of the action, by its kebab-case name; the CLI takes the same names as flags. */
+export const INPUT_NAMES = [
+  'target',
+  'phase',
+  'engine',
+  'config',
+  'targets',
+  'duration',
+  'rate',
+  'fail-on',
+  'comment',
+  'comment-header',
+  'github-token',
+  'output-dir',
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
+export type RawInputs = Partial<Record<InputName, string>>;
+
+export const DEFAULT_CONFIG_PATH = '.github/perf-gate.yml';
+export const DEFAULTS = {
+  phase: 'warmup',
+  engine: 'builtin' as EngineName,
+  failOn: 'any' as FailOn,
+  comment: 'auto' as CommentMode,
+  outputDir: 'perf-gate-results',
+  timeoutMs: 30_000,
+  maxInFlight: 1000,
+  intervalMs: 10_000,
+};
+
+const ENGINES_AVAILABLE: readonly EngineName[] = ['builtin'];
+
+export interface LoadOptions {
+  /** Directory relative paths are resolved against (GITHUB_WORKSPACE or the current directory). */
+  workspace: string;
+  readFile?: (path: string) => string;
+  fileExists?: (path: string) => boolean;
+}
+
+export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const fileExists = options.fileExists ?? existsSync;
+  const input = (name: InputName): string | undefined => {
+    const v = inputs[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+
+  const { file, path: configPath } = loadConfigFile(input('config'), options.workspace, readFile, fileExists);
+  const where = (inputName: InputName, fileKey: string = inputName): string =>
+    input(inputName) !== undefined ? `input "${inputName}"` : `${configPath ?? DEFAULT_CONFIG_PATH}: ${fileKey}`;
+  const pick = (name: InputName, fromFile: unknown): string | undefined =>
+    input(name) ?? (fromFile === undefined || fromFile === null ? undefined : String(fromFile));
+
+  const engine = oneOf(pick('engine', file.engine) ?? DEFAULTS.engine, ENGINES, where('engine'));
+  if (!ENGINES_AVAILABLE.includes(engine)) {
+    throw new UserError(
+      `${where('engine')}: engine "${engine}" is not available yet in this version of perf-gate; ` +
+        `available: ${ENGINES_AVAILABLE.join(', ')}`,
+    );
+  }
+
+  const targetUrl = pick('target', file.target);
+  if (targetUrl === undefined) {
+    throw new UserError(`input "target" is required (the base URL of the deployment), unless ${configPath ?? DEFAULT_CONFIG_PATH} sets "target"`);
+  }
+  const target = validateUrl(targetUrl, where('target'));
+
+  const phases = customPhases(file, configPath ?? DEFAULT_CONFIG_PATH);
+  const phaseName = pick('phase', file.phase) ?? DEFAULTS.phase;
+  const phase = phases[phaseName] ?? PRESETS[phaseName as PresetPhaseName];
+  if (!phase) {
+    const allowed = [...PRESET_PHASES, ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p))];
+    throw new UserError(`${where('phase')}: got "${phaseName}"; allowed: ${allowed.join(', ')}`);
+  }
+
+  const durationText = pick('duration', file.duration);
+  let durationMs: number | undefined;
+  if (durationText !== undefined) {
+    durationMs = parseDuration(durationText);
+    if (durationMs === undefined || durationMs <= 0) {
+      throw new UserError(`${where('duration')}: got "${durationText}"; expected a positive duration such as 30s, 2m or 1h30m`);
+    }
+  }
+
+  const rateText = pick('rate', file.rate);
+  let rate: number | undefined;
+  if (rateText !== undefined) {
+    rate = parseRate(rateText);
+    if (rate === undefined || rate <= 0) {
+      throw new UserError(`${where('rate')}: got "${rateText}"; expected a positive arrival rate (arrivals per second) such as 50 or 100/s`);
+    }
+  }
+
+  const targetsText = input('targets');
+  const targets = targetsText !== undefined
+    ? parseTargets(targetsText, 'input "targets"')
+    : file.targets !== undefined
+      ? parseTargets(file.targets, `${configPath}: targets`)
+      : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
+
+  const failOn = oneOf(pick('fail-on', file['fail-on']) ?? DEFAULTS.failOn, FAIL_ON, where('fail-on'));
+  const comment = oneOf(pick('comment', file.comment) ?? DEFAULTS.comment, COMMENT_MODES, where('comment'));
+  const commentHeader = pick('comment-header', file['comment-header']) ?? phase.name;
+  const outputDir = pick('output-dir', file['output-dir']) ?? DEFAULTS.outputDir;
+
+  const http = file.http ?? {};
+  const flows = file.flows ? file.flows.map(toFlow) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
+
+  return {
+    target,
+    phase,
+    engine,
+    targets,
+    durationMs,
+    rate,
+    failOn,
+    comment,
+    commentHeader,
+    githubToken: input('github-token'),
+    outputDir: isAbsolute(outputDir) ? outputDir : resolve(options.workspace, outputDir),
+    configPath,
+    flows,
+    http: {
+      timeoutMs: http.timeout ?? DEFAULTS.timeoutMs,
+      maxInFlight: http['max-in-flight'] ?? DEFAULTS.maxInFlight,
+      count4xxAsErrors: http['count-4xx-as-errors'] ?? false,
+      headers: http.headers ?? {},
+    },
+    intervalMs: file.interval ?? DEFAULTS.intervalMs,
+  };
+}
+
+function loadConfigFile(
+  given: string | undefined,
+  workspace: string,
+  readFile: (p: string) => string,
+  fileExists: (p: string) => boolean,
+): { file: ConfigFile; path?: string } {
+  const rel = given ?? DEFAULT_CONFIG_PATH;
+  const full = isAbsolute(rel) ? rel : resolve(workspace, rel);
+  if (!fileExists(full)) {
+    // The default path is optional; a path the user named must exist.
+    if (given === undefined) return { file: {} };
+    throw new UserError(`input "config": file "${given}" does not exist (looked in ${full})`);
+  }
+  let text: string;
+  try {
+    text = readFile(full);
+  } catch (e) {
+    throw new UserError(`input "config": cannot read "${rel}": ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    const detail = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    throw new UserError(`${rel}: not valid YAML: ${detail}`);
+  }
+  if (data === null || data === undefined) return { file: {}, path: rel };
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new UserError(`${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`);
+  }
+  const parsed = configFileSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues));
+  return { file: parsed.data, path: rel };
+}
+
+/** Names the deepest useful path, the value received and what is allowed. */
+function formatIssue(file: string, issues: z.core.$ZodIssue[]): string {
+  const issue = pickIssue(issues);
+  const path = formatPath(issue.path);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' ? `got ${show(issue.input)}; ` : '';
+  return `${file}: ${path || '(top level)'}: ${got}${message}`;
+}
+
+function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
+  // A union reports one branch per alternative; the branch that got deepest says the most about the mistake.
+  const custom = issues.find((i) => i.code === 'custom');
+  if (custom) return custom;
+  let best = issues[0]!;
+  let bestDepth = -1;
+  const visit = (list: z.core.$ZodIssue[], prefix: PropertyKey[]): void => {
+    for (const i of list) {
+      const full = { ...i, path: [...prefix, ...i.path] } as z.core.$ZodIssue;
+      if (i.code === 'invalid_union' && i.errors.length) {
+        for (const branch of i.errors) visit(branch, full.path);
+        continue;
+      }
+      const depth = full.path.length + (i.code === 'invalid_type' ? 0 : 0.5);
+      if (depth > bestDepth) {
+        best = full;
+        bestDepth = depth;
+      }
+    }
+  };
+  visit(issues, []);
+  return best;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+function show(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
+  const v = value.trim().toLowerCase();
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new UserError(`${where}: got "${value}"; allowed: ${allowed.join(', ')}`);
+}
+
+function validateUrl(text: string, where: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UserError(`${where}: got protocol "${url.protocol}" in "${redactUrl(text)}"; allowed: http, https`);
+  }
+  return text;
+}
+
+/** Removes credentials (user:password@, token query values) so a URL can be printed or stored. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username) url.username = '***';
+    if (url.password) url.password = '***';
+    for (const key of [...url.searchParams.keys()]) {
+      if (/token|key|secret|password|passwd|pwd|auth|sig/i.test(key)) url.searchParams.set(key, '***');
+    }
+    return url.toString();
+  } catch {
+    return text.replace(/\/\/[^/@\s]*@/, '//***@');
+  }
+}
+
+function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefinition> {
+  const out: Record<string, PhaseDefinition> = {};
+  for (const [name, def] of Object.entries(file.phases ?? {})) {
+    const stages: Stage[] = def.stages.map((s) =>
+      'rate' in s
+        ? { durationMs: s.duration, startRate: s.rate, endRate: s.rate, name: s.name }
+        : { durationMs: s.duration, startRate: s.from, endRate: s.to, name: s.name },
+    );
+    const preset = PRESETS[name as PresetPhaseName];
+    const targets = def.targets === undefined ? undefined : typeof def.targets === 'string' ? def.targets.split(/\r?\n/) : def.targets;
+    if (targets) parseTargets(targets, `${path}: phases.${name}.targets`);
+    out[name] = {
+      name,
+      stages,
+      description: def.description ?? preset?.description ?? `custom phase from ${path}`,
+      defaultTargets: targets ?? preset?.defaultTargets ?? PRESETS.sustained.defaultTargets,
+    };
+  }
+  return out;
+}
+
+function toFlow(f: NonNullable<ConfigFile['flows']>[number]): Flow {
+  return { name: f.name, weight: f.weight ?? 1, steps: f.steps.map(toStep) };
+}
+
+function toStep(s: StepInput): Flow['steps'][number] {
+  if ('think' in s) return { kind: 'think', ms: s.think };
+  if ('request' in s) return { kind: 'request', ...requestOf(s.request.method.toUpperCase(), s.request.path, s.request) };
+  for (const m of HTTP_METHODS) {
+    const path = (s as Record<string, unknown>)[m];
+    if (typeof path === 'string') return { kind: 'request', ...requestOf(m.toUpperCase(), path, s as RequestExtras) };
+  }
+  throw new Error('unreachable: schema admits only think, request or a method');
+}
+
+interface RequestExtras {
+  name?: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+}
+
+function requestOf(method: string, path: string, extra: RequestExtras): Omit<FlowStep, 'kind'> {
+  const step: Omit<FlowStep, 'kind'> = { method, path };
+  if (extra.name !== undefined) step.name = extra.name;
+  if (extra.headers !== undefined) step.headers = extra.headers;
+  if (extra.json !== undefined) step.json = extra.json;
+  if (extra.body !== undefined) step.body = extra.body;
+  return step;
+}

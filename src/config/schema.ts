@@ -1,0 +1,103 @@
+// The shape of `.github/perf-gate.yml`. Keys are kebab-case like the action's inputs, so a value can move
+// between the workflow and the file without renaming.
+import { z } from 'zod';
+import { parseDuration, parseRate } from './units.js';
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 30s, 2m or 1h (a bare number is seconds)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const rate = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const r = typeof v === 'number' ? v : parseRate(v);
+  if (r === undefined || !Number.isFinite(r) || r < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a non-negative arrival rate such as 100 or 100/s' });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const headers = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
+
+const requestFields = {
+  name: z.string().min(1).optional(),
+  headers: headers.optional(),
+  json: z.unknown().optional(),
+  body: z.string().optional(),
+};
+
+// `- post: /api/bids` with `json:` beside it, `- think: 2s`, or the long form `- request: {method, path}`.
+const STEP_KEYS = ['think', 'request', ...METHODS];
+
+const stepForms = z.union([
+  z.strictObject({ think: duration }),
+  z.strictObject({ request: z.strictObject({ method: z.string(), path: z.string(), ...requestFields }) }),
+  ...METHODS.map((m) => z.strictObject({ [m]: z.string(), ...requestFields })),
+]);
+
+// Without this a step with a misspelt verb gets one complaint per union branch, none of them helpful.
+const step = z.preprocess((value, ctx) => {
+  if (value && typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).some((k) => STEP_KEYS.includes(k))) {
+    ctx.addIssue({ code: 'custom', input: value, message: `a step needs one of: ${STEP_KEYS.join(', ')}` });
+  }
+  return value;
+}, stepForms);
+
+const stage = z.union([
+  z.strictObject({ duration, rate, name: z.string().optional() }),
+  z.strictObject({ duration, from: rate, to: rate, name: z.string().optional() }),
+]);
+
+const targetList = z.union([z.string(), z.array(z.string())]);
+
+export const configFileSchema = z.strictObject({
+  target: z.string().optional(),
+  phase: z.string().optional(),
+  engine: z.string().optional(),
+  targets: targetList.optional(),
+  duration: z.union([z.string(), z.number()]).optional(),
+  rate: z.union([z.string(), z.number()]).optional(),
+  'fail-on': z.string().optional(),
+  comment: z.union([z.string(), z.boolean()]).optional(),
+  'comment-header': z.string().optional(),
+  'output-dir': z.string().optional(),
+  interval: duration.optional(),
+  http: z
+    .strictObject({
+      timeout: duration.optional(),
+      'max-in-flight': z.number().int().positive().optional(),
+      'count-4xx-as-errors': z.boolean().optional(),
+      headers: headers.optional(),
+    })
+    .optional(),
+  flows: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        weight: z.number().positive().optional(),
+        steps: z.array(step).min(1),
+      }),
+    )
+    .min(1)
+    .optional(),
+  phases: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'phase names are letters, digits, - and _'),
+      z.strictObject({
+        description: z.string().optional(),
+        stages: z.array(stage).min(1),
+        targets: targetList.optional(),
+      }),
+    )
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type StepInput = z.infer<typeof stepForms>;
+export const HTTP_METHODS = METHODS;

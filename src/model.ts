@@ -1,0 +1,187 @@
+// The typed domain model every stage talks through. Engines and readers produce a RunResult; the gate turns it
+// into a Verdict; renderers and publishers only read these shapes. The results JSON written beside the report
+// is a RunResult plus the Verdict, so every figure shown can be traced back to it.
+import type { SerializedHistogram } from './metrics/histogram.js';
+
+export const RESULTS_SCHEMA_VERSION = 1 as const;
+
+export const ENGINES = ['builtin', 'artillery', 'k6', 'results'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export const PRESET_PHASES = ['warmup', 'sustained', 'stress', 'recovery'] as const;
+export type PresetPhaseName = (typeof PRESET_PHASES)[number];
+
+export const FAIL_ON = ['any', 'target', 'regression', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export const COMMENT_MODES = ['auto', 'true', 'false'] as const;
+export type CommentMode = (typeof COMMENT_MODES)[number];
+
+/** Latency summary in milliseconds. A field the source did not record is absent, never 0 or guessed. */
+export interface LatencyStats {
+  count: number;
+  min?: number;
+  mean?: number;
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99?: number;
+  p999?: number;
+  max?: number;
+}
+
+/** Why a request counted as an error. `http_4xx` is recorded always but only counts as an error when configured. */
+export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'other'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export interface EndpointResult {
+  /** `METHOD /path` for the built-in engine, the tool's request name otherwise. */
+  name: string;
+  requests: number;
+  errors: number;
+  latency: LatencyStats;
+  statusCodes: Record<string, number>;
+  histogram?: SerializedHistogram;
+}
+
+export interface IntervalResult {
+  /** Offset from the run start, in ms. */
+  startMs: number;
+  durationMs: number;
+  /** Arrival rate the load shape asked for at the middle of this interval (arrivals/s), when known. */
+  targetRate?: number;
+  arrivalsStarted?: number;
+  requests: number;
+  errors: number;
+  /** Requests in flight at the end of the interval (built-in engine) or concurrent VUs (tools). */
+  concurrency?: number;
+  latency: LatencyStats;
+  histogram?: SerializedHistogram;
+}
+
+/** What the load generator itself achieved: a generator that could not send the load makes the run invalid. */
+export interface GeneratorHealth {
+  arrivalsScheduled?: number;
+  arrivalsStarted?: number;
+  arrivalsDropped?: number;
+  /** Largest delay between when an arrival was due and when it started, ms. */
+  maxLagMs?: number;
+  valid: boolean;
+  invalidReasons: string[];
+}
+
+export interface CustomMetric {
+  type: 'counter' | 'rate' | 'trend' | 'gauge';
+  /** e.g. {count, rate} for a counter, {avg, p95, ...} for a trend, {rate} for a rate (0-1). */
+  values: Record<string, number>;
+}
+
+export interface ToolThreshold {
+  metric: string;
+  expression: string;
+  ok: boolean;
+}
+
+export interface RunResult {
+  schemaVersion: typeof RESULTS_SCHEMA_VERSION;
+  engine: EngineName;
+  tool?: { name: string; version?: string };
+  /** Files read (results engine) or written by the tool, relative to the workspace when possible. */
+  sourceFiles?: string[];
+  phase: string;
+  /** Target URL with credentials removed. */
+  target?: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  /** Requests that completed: a response or an error (timeout, refused, ...). */
+  requests: number;
+  /** Requests that counted as errors under the run's error definition. */
+  errors: number;
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  statusCodes: Record<string, number>;
+  /** Percent of requests that were errors; absent when no request completed. */
+  errorRate?: number;
+  /** Completed requests per second over the run. */
+  throughputRps?: number;
+  latency: LatencyStats;
+  histogram?: SerializedHistogram;
+  vus?: { created?: number; max?: number };
+  endpoints: EndpointResult[];
+  intervals: IntervalResult[];
+  intervalMs?: number;
+  generator: GeneratorHealth;
+  customMetrics: Record<string, CustomMetric>;
+  toolThresholds: ToolThreshold[];
+  /** Plain-language remarks for the report (estimates, truncated files, early stops). */
+  notes: string[];
+  /** The load shape that was asked for, for the report. */
+  shape?: { stages: Stage[]; peakRate?: number; durationScale?: number };
+}
+
+/** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */
+export interface Stage {
+  durationMs: number;
+  startRate: number;
+  endRate: number;
+  name?: string;
+}
+
+export interface FlowStep {
+  kind: 'request';
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+  name?: string;
+}
+
+export interface ThinkStep {
+  kind: 'think';
+  ms: number;
+}
+
+export interface Flow {
+  name: string;
+  weight: number;
+  steps: Array<FlowStep | ThinkStep>;
+}
+
+export const COMPARISON_OPS = ['<', '<=', '>', '>=', '==', '!='] as const;
+export type ComparisonOp = (typeof COMPARISON_OPS)[number];
+
+export type MetricUnit = 'ms' | '%' | '/s' | 'count';
+
+export interface Target {
+  /** Canonical metric name: p50, p90, p95, p99, p999, max, min, mean, error_rate, throughput, requests, errors, vus, or a custom metric. */
+  metric: string;
+  op: ComparisonOp;
+  /** Threshold in the metric's canonical unit (ms, percent, per second, count). */
+  value: number;
+  unit: MetricUnit;
+  /** The expression as the user wrote it. */
+  source: string;
+  /** A target on an unmeasured metric fails the gate unless optional. */
+  optional: boolean;
+}
+
+export type TargetStatus = 'pass' | 'fail' | 'not_measured';
+
+export interface TargetResult {
+  target: Target;
+  actual?: number;
+  status: TargetStatus;
+}
+
+export const VERDICTS = ['pass', 'fail', 'error'] as const;
+export type VerdictStatus = (typeof VERDICTS)[number];
+
+export interface Verdict {
+  status: VerdictStatus;
+  /** Would the check fail under the configured fail-on policy. */
+  failsCheck: boolean;
+  targets: TargetResult[];
+  /** Reasons for `error` (invalid run, no data) or the summary of failures. */
+  reasons: string[];
+}

@@ -1,0 +1,62 @@
+// The guide's four phases as open-model load shapes (arrivals per second). Each arrival runs the configured flow,
+// so with the guide's login-bid-health flow 100 arrivals/s are about 300 requests/s.
+import type { PresetPhaseName, Stage } from '../model.js';
+import type { PhaseDefinition } from '../config/types.js';
+
+const MIN = 60_000;
+
+const constant = (durationMs: number, rate: number, name: string): Stage => ({ durationMs, startRate: rate, endRate: rate, name });
+const ramp = (durationMs: number, from: number, to: number, name: string): Stage => ({ durationMs, startRate: from, endRate: to, name });
+
+export const PRESETS: Record<PresetPhaseName, PhaseDefinition> = {
+  warmup: {
+    name: 'warmup',
+    description: 'light load to warm caches and connection pools; a small error budget',
+    stages: [ramp(30_000, 1, 10, 'ramp-up'), constant(90_000, 10, 'steady')],
+    // The guide tolerates a few errors while warming up and sets no throughput floor at this rate.
+    defaultTargets: ['p99 < 500ms', 'p95 < 300ms', 'errors <= 50'],
+  },
+  sustained: {
+    name: 'sustained',
+    description: '100 arrivals/s for an hour: the normal peak the system must hold',
+    stages: [constant(60 * MIN, 100, 'steady')],
+    defaultTargets: ['p99 < 500ms', 'p95 < 300ms', 'error_rate < 0.5%', 'throughput > 100/s'],
+  },
+  stress: {
+    name: 'stress',
+    description: 'ramp up to the breaking point',
+    stages: [ramp(80 * MIN, 50, 500, 'ramp-up'), constant(10 * MIN, 500, 'peak')],
+    defaultTargets: ['p99 < 500ms', 'p95 < 300ms', 'error_rate < 0.5%', 'throughput > 100/s'],
+  },
+  recovery: {
+    name: 'recovery',
+    description: 'ramp down 100 -> 50 -> 10 arrivals/s, then hold: the system must settle',
+    stages: [ramp(5 * MIN, 100, 50, 'ramp-down'), ramp(5 * MIN, 50, 10, 'ramp-down'), constant(10 * MIN, 10, 'hold')],
+    defaultTargets: ['p99 < 500ms', 'p95 < 300ms', 'error_rate < 0.5%'],
+  },
+};
+
+export function totalDurationMs(stages: Stage[]): number {
+  return stages.reduce((n, s) => n + s.durationMs, 0);
+}
+
+export function peakRate(stages: Stage[]): number {
+  return stages.reduce((m, s) => Math.max(m, s.startRate, s.endRate), 0);
+}
+
+/**
+ * Applies the `duration` and `rate` overrides: stages keep their proportions, so a 2-minute warm-up asked to
+ * run for 30 s becomes a 7.5 s ramp and a 22.5 s hold, and `rate` sets the peak the other stages scale to.
+ */
+export function shapeStages(stages: Stage[], overrides: { durationMs?: number; rate?: number }): Stage[] {
+  const total = totalDurationMs(stages);
+  const peak = peakRate(stages);
+  const timeFactor = overrides.durationMs !== undefined && total > 0 ? overrides.durationMs / total : 1;
+  const rateFactor = overrides.rate !== undefined && peak > 0 ? overrides.rate / peak : 1;
+  return stages.map((s) => ({
+    ...s,
+    durationMs: Math.round(s.durationMs * timeFactor),
+    startRate: s.startRate * rateFactor,
+    endRate: s.endRate * rateFactor,
+  }));
+}
