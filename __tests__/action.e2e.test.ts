@@ -1,0 +1,195 @@
+// The bundled dist/index.js run the way the GitHub runner runs it: INPUT_* variables, GITHUB_EVENT_PATH with a
+// pull_request event, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, and GITHUB_API_URL pointing at a local stand-in of
+// GitHub's REST API. Load goes only to the demo target on 127.0.0.1.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoServer } from '../demo/server.ts';
+import { startGitHubStub } from './helpers/github-stub.js';
+
+const ACTION = resolve('dist/index.js');
+const TOKEN = 'ghs_e2eSecretToken1234567890';
+
+type Demo = Awaited<ReturnType<typeof startDemoServer>>;
+type Stub = Awaited<ReturnType<typeof startGitHubStub>>;
+
+let demo: Demo;
+let github: Stub;
+
+beforeAll(async () => {
+  demo = await startDemoServer({ port: 0 });
+  github = await startGitHubStub({});
+});
+afterAll(async () => {
+  await demo?.close();
+  await github?.close();
+});
+
+interface ActionRun {
+  code: number;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+  workspace: string;
+}
+
+function pullRequestEvent(fork = false): object {
+  return {
+    action: 'synchronize',
+    number: 7,
+    pull_request: {
+      number: 7,
+      head: { repo: { full_name: fork ? 'someone/perf-gate-fork' : 'ftw/shop' }, sha: 'abc123' },
+      base: { repo: { full_name: 'ftw/shop' }, ref: 'main' },
+    },
+    repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } },
+  };
+}
+
+async function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string } = {}): Promise<ActionRun> {
+  const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-e2e-'));
+  const outputFile = join(workspace, 'github_output');
+  const summaryFile = join(workspace, 'step_summary.md');
+  const eventFile = join(workspace, 'event.json');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  writeFileSync(eventFile, JSON.stringify(opts.event ?? pullRequestEvent()));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_EVENT_PATH: eventFile,
+    GITHUB_EVENT_NAME: opts.eventName ?? 'pull_request',
+    GITHUB_REPOSITORY: 'ftw/shop',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_RUN_ID: '42',
+    GITHUB_API_URL: github.url,
+    // What the runner does with action.yml's only default.
+    'INPUT_GITHUB-TOKEN': TOKEN,
+  };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+  return { code, stdout, outputs: parseOutputs(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), workspace };
+}
+
+function parseOutputs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
+  return out;
+}
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+const QUICK = { duration: '3s', rate: '20', 'comment-header': '' };
+
+describe('dist/index.js as the runner runs it', () => {
+  it('passes a healthy target, writes outputs, summary, files and a sticky comment', async () => {
+    const r = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms\nerror_rate < 1%\nrequests >= 30', 'comment-header': 'e2e-pass' });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.verdict).toBe('pass');
+    expect(Number(r.outputs.requests)).toBeGreaterThanOrEqual(30);
+    expect(Number(r.outputs['p99-ms'])).toBeGreaterThan(0);
+    expect(r.outputs['error-rate']).toBe('0');
+    expect(r.outputs['throughput-rps']).not.toBe('');
+    expect(r.outputs.report).toBe(join(r.workspace, 'perf-gate-results', 'LOAD_TEST_RESULTS.md'));
+    const results = JSON.parse(readFileSync(r.outputs.results!, 'utf8'));
+    expect(results.schemaVersion).toBe(1);
+    expect(results.run.requests).toBe(Number(r.outputs.requests));
+    expect(results.verdict.status).toBe('pass');
+    // The same Markdown goes to the file, the job summary and the comment.
+    const report = readFileSync(r.outputs.report!, 'utf8');
+    expect(r.summary.trim()).toBe(report.trim());
+    const comment = github.state.comments.find((c) => c.body.includes('perf-gate:e2e-pass'));
+    expect(comment?.body.trim()).toBe(report.trim());
+    expect(r.outputs['comment-url']).toBe(comment?.html_url);
+    expect(r.stdout).not.toContain(TOKEN);
+  });
+
+  it('updates the same comment on a re-run instead of adding one', async () => {
+    const before = github.state.comments.filter((c) => c.body.includes('perf-gate:e2e-rerun')).length;
+    expect(before).toBe(0);
+    const first = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-rerun' });
+    const second = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-rerun' });
+    expect(first.code).toBe(0);
+    expect(second.code).toBe(0);
+    const mine = github.state.comments.filter((c) => c.body.includes('perf-gate:e2e-rerun'));
+    expect(mine).toHaveLength(1);
+    expect(second.outputs['comment-url']).toBe(first.outputs['comment-url']);
+    expect(github.requests.some((q) => q.method === 'PATCH')).toBe(true);
+    expect(github.requests.every((q) => q.authorization === `token ${TOKEN}` || q.authorization === `Bearer ${TOKEN}`)).toBe(true);
+  });
+
+  it('fails the check on a slow endpoint and says which target', async () => {
+    const r = await runAction({ ...QUICK, target: `${demo.url}/slow?ms=250`, targets: 'p95 < 100ms\nerror_rate < 1%', 'comment-header': 'e2e-slow' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    expect(Number(r.outputs['p95-ms'])).toBeGreaterThanOrEqual(250);
+    expect(r.stdout).toMatch(/::error::perf-gate warmup: fail: p95 < 100ms: measured 2\d\d(\.\d+)? ms/);
+    expect(readFileSync(r.outputs.report!, 'utf8')).toMatch(/p95/);
+  });
+
+  it('gives verdict error for an unreachable target, with empty metrics, not zeros', async () => {
+    const port = await closedPort();
+    const r = await runAction({ ...QUICK, target: `http://127.0.0.1:${port}`, 'comment-header': 'e2e-down' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('error');
+    expect(r.outputs['p99-ms']).toBe('');
+    expect(r.outputs.requests).toBe('');
+    expect(r.outputs['error-rate']).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`::error::.*target http://127\\.0\\.0\\.1:${port}/ is unreachable: ECONNREFUSED`));
+    expect(existsSync(r.outputs.results!)).toBe(true);
+  });
+
+  it('still enforces the verdict when a fork PR cannot comment', async () => {
+    github.setWritesForbidden(true);
+    try {
+      const ok = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-fork' }, { event: pullRequestEvent(true) });
+      expect(ok.code, ok.stdout).toBe(0);
+      expect(ok.outputs.verdict).toBe('pass');
+      expect(ok.stdout).toMatch(/::warning::.*Resource not accessible by integration/);
+      expect(ok.outputs['comment-url']).toBe('');
+      const bad = await runAction({ ...QUICK, target: `${demo.url}/status/500`, targets: 'error_rate < 1%', 'comment-header': 'e2e-fork' }, { event: pullRequestEvent(true) });
+      expect(bad.code).toBe(1);
+      expect(bad.outputs.verdict).toBe('fail');
+    } finally {
+      github.setWritesForbidden(false);
+    }
+  });
+
+  it('rejects bad input before sending load, naming the input, without a stack trace', async () => {
+    const hits = demo.stats().requests;
+    const r = await runAction({ target: demo.url, rate: '-5' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('error');
+    expect(r.stdout).toContain('::error::input "rate": got "-5"; expected a positive arrival rate');
+    expect(r.stdout).not.toMatch(/\n\s+at /);
+    expect(demo.stats().requests).toBe(hits);
+  });
+
+  it('never prints a password embedded in the target URL', async () => {
+    const url = new URL(demo.url);
+    url.username = 'deploy';
+    url.password = 'Sup3rS3cretPw';
+    const r = await runAction({ ...QUICK, target: url.toString(), targets: 'p99 < 500ms', comment: 'false' });
+    expect(r.code, r.stdout).toBe(0);
+    const files = [readFileSync(r.outputs.report!, 'utf8'), readFileSync(r.outputs.results!, 'utf8'), r.summary, r.stdout];
+    for (const text of files) expect(text).not.toContain('Sup3rS3cretPw');
+  });
+});
