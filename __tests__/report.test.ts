@@ -1,0 +1,453 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { EndpointResult, RunResult, TargetResult, Verdict } from '../src/model.js';
+import {
+  DEFAULT_MAX_CHARS,
+  formatMs,
+  formatPercent,
+  formatRate,
+  markerFor,
+  renderReport,
+  renderReportWithTier,
+  type ReportInput,
+  type ReportTier,
+} from '../src/report/markdown.js';
+import { formatAgainst, formatDuration } from '../src/report/format.js';
+import { renderTerminal } from '../src/report/terminal.js';
+
+const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests'] as const;
+type FixtureName = (typeof FIXTURES)[number];
+
+function loadFixture(name: FixtureName): { run: RunResult; verdict: Verdict } {
+  const url = new URL(`./fixtures/runs/${name}.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict };
+}
+
+function inputFor(name: FixtureName, overrides: Partial<ReportInput> = {}): ReportInput {
+  const { run, verdict } = loadFixture(name);
+  return {
+    run,
+    verdict,
+    commentHeader: 'perf-gate',
+    engine: run.engine,
+    phase: run.phase,
+    runUrl: 'https://github.com/acme/shop/actions/runs/8123456789',
+    resultsFile: `perf-gate-results/${run.phase}.json`,
+    ...overrides,
+  };
+}
+
+interface Table {
+  /** Index of the header line in the document. */
+  line: number;
+  header: string[];
+  rows: string[][];
+}
+
+/** Cells of a GFM table row, honouring `\|` escapes. */
+function cells(line: string): string[] {
+  const inner = line.trim().replace(/^\|/, '').replace(/(?<!\\)\|$/, '');
+  return inner.split(/(?<!\\)\|/).map((c) => c.trim());
+}
+
+/** Every table in a document, asserting on the way that none is malformed or cut. */
+function tablesOf(markdown: string): Table[] {
+  const lines = markdown.split('\n');
+  const tables: Table[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.startsWith('|')) continue;
+    const start = i;
+    const block: string[] = [];
+    while (i < lines.length && lines[i]!.startsWith('|')) block.push(lines[i++]!);
+    expect(lines[start - 1], 'a table starts after a blank line').toBe('');
+    expect(lines[i] ?? '', 'a table ends before a blank line').toBe('');
+    expect(block.length, 'header, delimiter and at least one row').toBeGreaterThanOrEqual(3);
+    const header = cells(block[0]!);
+    const delimiter = cells(block[1]!);
+    expect(delimiter.length).toBe(header.length);
+    for (const d of delimiter) expect(d).toMatch(/^:?-+:?$/);
+    const rows = block.slice(2).map(cells);
+    for (const row of rows) expect(row.length, `row of ${header.join('|')}`).toBe(header.length);
+    for (const l of block) expect(l.endsWith('|')).toBe(true);
+    tables.push({ line: start, header, rows });
+  }
+  return tables;
+}
+
+function tableWith(markdown: string, firstHeader: string, secondHeader: string): Table | undefined {
+  return tablesOf(markdown).find((t) => t.header[0] === firstHeader && t.header[1] === secondHeader);
+}
+
+function valuesByLabel(table: Table): Map<string, string> {
+  return new Map(table.rows.map((r) => [r[0]!, r[1]!]));
+}
+
+describe('formatting helpers', () => {
+  it('formats milliseconds with sensible precision and never switches to seconds', () => {
+    expect(formatMs(0)).toBe('0 ms');
+    expect(formatMs(3.456)).toBe('3.46 ms');
+    expect(formatMs(42.31)).toBe('42.3 ms');
+    expect(formatMs(123.4)).toBe('123 ms');
+    expect(formatMs(1234.5)).toBe('1,235 ms');
+    expect(formatMs(undefined)).toBe('—');
+    expect(formatMs(Number.NaN)).toBe('—');
+  });
+
+  it('formats percentages without rounding a small error rate down to 0', () => {
+    expect(formatPercent(0.42)).toBe('0.42 %');
+    expect(formatPercent(0)).toBe('0 %');
+    expect(formatPercent(0.0042)).toBe('0.0042 %');
+    expect(formatPercent(12.345)).toBe('12.3 %');
+    expect(formatPercent(100)).toBe('100 %');
+    expect(formatPercent(undefined)).toBe('—');
+  });
+
+  it('formats rates', () => {
+    expect(formatRate(102.34)).toBe('102.3/s');
+    expect(formatRate(4.567)).toBe('4.57/s');
+    expect(formatRate(1234.5)).toBe('1,235/s');
+    expect(formatRate(undefined)).toBe('—');
+  });
+
+  it('never prints an actual value identical to a threshold it differs from', () => {
+    expect(formatAgainst(500.4, 500, 'ms')).toBe('500.4 ms');
+    expect(formatAgainst(499.96, 500, 'ms')).toBe('499.96 ms');
+    expect(formatAgainst(500, 500, 'ms')).toBe('500 ms');
+    expect(formatAgainst(0.5004, 0.5, '%')).toBe('0.5004 %');
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(850)).toBe('850 ms');
+    expect(formatDuration(60_120)).toBe('1 min');
+    expect(formatDuration(150_000)).toBe('2 min 30 s');
+    expect(formatDuration(4_000)).toBe('4 s');
+  });
+});
+
+describe('markerFor', () => {
+  it('builds a hidden HTML comment naming the header', () => {
+    expect(markerFor('perf-gate')).toBe('<!-- perf-gate:perf-gate -->');
+  });
+
+  it('cannot be closed early by the header', () => {
+    for (const header of ['evil -->', 'a--!>b', '--->', 'x\n-->\ny', '<!-- nested -->']) {
+      const marker = markerFor(header);
+      expect(marker.startsWith('<!-- ')).toBe(true);
+      expect(marker.endsWith(' -->')).toBe(true);
+      // The only `--` left is the pair that opens and the pair that closes the comment.
+      expect(marker.slice(4, -3)).not.toContain('--');
+      expect(marker).not.toContain('\n');
+    }
+  });
+
+  it('keeps different headers apart', () => {
+    const headers = ['a--b', 'a-\\-b', 'a-b', 'staging', 'production'];
+    expect(new Set(headers.map(markerFor)).size).toBe(headers.length);
+  });
+});
+
+describe('renderReport', () => {
+  for (const name of FIXTURES) {
+    it(`renders the ${name} run (snapshot)`, async () => {
+      const markdown = renderReport(inputFor(name));
+      tablesOf(markdown);
+      await expect(markdown).toMatchFileSnapshot(`__snapshots__/report-${name}.md`);
+    });
+  }
+
+  it('starts with the marker of the comment header', () => {
+    const markdown = renderReport(inputFor('passing', { commentHeader: 'staging' }));
+    expect(markdown.split('\n')[0]).toBe(markerFor('staging'));
+    expect(markdown.split('\n')[0]).toBe('<!-- perf-gate:staging -->');
+    expect(markdown).toContain('## ✅ perf-gate (staging): warmup passed');
+  });
+
+  it('puts the verdict in the heading', () => {
+    expect(renderReport(inputFor('passing'))).toContain('## ✅ perf-gate: warmup passed');
+    expect(renderReport(inputFor('failing-slow-endpoint'))).toContain('## ❌ perf-gate: sustained failed');
+    expect(renderReport(inputFor('error-no-requests'))).toContain('## ⚠️ perf-gate: stress error');
+  });
+
+  it('lists the reasons of a failure or an error, but not of a pass', () => {
+    const failing = renderReport(inputFor('failing-slow-endpoint'));
+    expect(failing).toContain('- p99 latency 1,211 ms is not < 500 ms');
+    const error = renderReport(inputFor('error-no-requests'));
+    expect(error).toContain('- No request completed');
+    const passing = inputFor('passing');
+    passing.verdict.reasons = ['all 3 targets met'];
+    expect(renderReport(passing)).not.toContain('all 3 targets met');
+  });
+
+  it('has one results row per target, with units', () => {
+    const markdown = renderReport(inputFor('failing-slow-endpoint'));
+    const results = tableWith(markdown, 'Metric', 'Target')!;
+    expect(results.header).toEqual(['Metric', 'Target', 'Actual', 'Status']);
+    expect(results.rows).toEqual([
+      ['p99 latency', '< 500 ms', '1,211 ms', '❌ fail'],
+      ['p95 latency', '< 300 ms', '845 ms', '❌ fail'],
+      ['error rate', '< 1 %', '1.84 %', '❌ fail'],
+      ['throughput', '>= 25/s', '59.9/s', '✅ pass'],
+      ['`checkout_ok`', '> 0.9', '0.92', '✅ pass'],
+      ['p99.9 latency', '< 2,000 ms (optional)', '—', '➖ not measured'],
+    ]);
+  });
+
+  it('shows what was not measured as — and never as 0', () => {
+    const markdown = renderReport(inputFor('error-no-requests'));
+    const results = tableWith(markdown, 'Metric', 'Target')!;
+    for (const row of results.rows) {
+      expect(row[2]).toBe('—');
+      expect(row[3]).toBe('⚠️ not measured');
+    }
+    const metrics = valuesByLabel(tableWith(markdown, 'Metric', 'Value')!);
+    // p99 and error rate have targets, so they are only in the results table.
+    expect([...metrics.keys()]).toEqual(['requests', 'errors', 'throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']);
+    for (const label of ['throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']) {
+      expect(metrics.get(label), label).toBe('—');
+    }
+    // Request and error counts were measured: zero is the truth there.
+    expect(metrics.get('requests')).toBe('0');
+    expect(markdown).not.toMatch(/\b0 ms\b|\b0 %|\b0\/s/);
+  });
+
+  it('shows a missing VU count as — in a run that measured everything else', () => {
+    const metrics = valuesByLabel(tableWith(renderReport(inputFor('passing')), 'Metric', 'Value')!);
+    expect(metrics.get('VUs (max)')).toBe('—');
+    expect(metrics.get('p50 latency')).toBe('42.3 ms');
+    expect(metrics.get('errors')).toBe('2 (http_5xx 2)');
+    expect(metrics.has('p99 latency')).toBe(false);
+  });
+
+  it('lists endpoints busiest first and escapes a | in a name', () => {
+    const markdown = renderReport(inputFor('failing-slow-endpoint'));
+    const endpoints = tableWith(markdown, 'Endpoint', 'Requests')!;
+    expect(endpoints.rows.map((r) => r[0])).toEqual([
+      '`GET /api/products`',
+      '`GET /search?q=shoes\\|boots`',
+      '`POST /api/checkout`',
+      '`POST /api/cart`',
+    ]);
+    expect(endpoints.rows[2]).toEqual(['`POST /api/checkout`', '4,073', '314 (7.71 %)', '640 ms', '1,830 ms', '2,341 ms', '9,871 ms']);
+  });
+
+  it('describes the run, the tool thresholds and the notes', () => {
+    const markdown = renderReport(inputFor('failing-slow-endpoint'));
+    expect(markdown).toContain('**Engine:** artillery (artillery 2.0.21)');
+    expect(markdown).toContain('- **Load shape:** peak 30/s over 2 stages');
+    expect(markdown).toContain('### Tool thresholds');
+    expect(markdown).toContain('### Notes');
+    const error = renderReport(inputFor('error-no-requests'));
+    expect(error).toContain('- **Load generator:** 1,500 scheduled · 256 started · 1,244 dropped');
+    expect(error).toContain('⚠️ **invalid**');
+  });
+
+  it('names the results file and the workflow run in the footer', () => {
+    const markdown = renderReport(inputFor('passing'));
+    const last = markdown.trimEnd().split('\n').at(-1);
+    expect(last).toBe(
+      '<sub>Every figure comes from `perf-gate-results/warmup.json` · [Workflow run](https://github.com/acme/shop/actions/runs/8123456789) · perf-gate</sub>',
+    );
+  });
+
+  it('says when fail-on lets a failure through', () => {
+    const input = inputFor('failing-slow-endpoint');
+    input.verdict.failsCheck = false;
+    expect(renderReport(input)).toContain('the `fail-on` setting lets this result through');
+  });
+
+  it('escapes Markdown and HTML in text taken from the run', () => {
+    const input = inputFor('error-no-requests');
+    input.verdict.reasons = ['<img src=x onerror=alert(1)> *bold* [link](http://x) | pipe'];
+    input.run.notes = ['# not a heading'];
+    const markdown = renderReport(input);
+    expect(markdown).toContain('- &lt;img src=x onerror=alert(1)> \\*bold\\* \\[link\\](http://x) \\| pipe');
+    expect(markdown).toContain('- \\# not a heading');
+    expect(markdown).not.toContain('<img');
+  });
+
+  it('says so when no target was set', () => {
+    const input = inputFor('passing');
+    input.verdict.targets = [];
+    const markdown = renderReport(input);
+    expect(markdown).toContain('_No targets were set for this phase');
+    expect(markdown).toContain('### Metrics');
+    expect(valuesByLabel(tableWith(markdown, 'Metric', 'Value')!).get('p99 latency')).toBe('188 ms');
+  });
+});
+
+// A run big enough to need every tier: many endpoints, long notes and reasons, many targets.
+function bigInput(options: { endpoints?: number; endpointName?: (i: number) => string; notes?: number; targets?: number; reasons?: number } = {}): ReportInput {
+  const input = inputFor('failing-slow-endpoint');
+  const template = input.run.endpoints[0]!;
+  const count = options.endpoints ?? 120;
+  const name = options.endpointName ?? ((i: number) => `GET /api/v2/catalog/section-${String(i).padStart(4, '0')}/items?expand=variants,prices`);
+  input.run.endpoints = Array.from({ length: count }, (_, i): EndpointResult => ({
+    ...template,
+    name: name(i),
+    // Distinct counts in a scrambled order, so "busiest first" is a real sort.
+    requests: 1000 + ((i * 7919) % count),
+    errors: i % 5,
+  }));
+  input.run.notes = Array.from({ length: options.notes ?? 30 }, (_, i) => `Note ${i}: ${'the tool wrote a figure that needed explaining here. '.repeat(3)}`);
+  input.verdict.reasons = Array.from({ length: options.reasons ?? 40 }, (_, i) => `Reason ${i}: ${'a target on a custom metric was missed by a wide margin. '.repeat(2)}`);
+  const extraTargets = Array.from({ length: options.targets ?? 0 }, (_, i): TargetResult => ({
+    target: { metric: `custom_metric_${i}`, op: '<', value: 100, unit: 'count', source: `custom_metric_${i} < 100`, optional: false },
+    actual: 50 + i,
+    status: 50 + i < 100 ? 'pass' : 'fail',
+  }));
+  input.verdict.targets = [...input.verdict.targets, ...extraTargets];
+  return input;
+}
+
+const TIER_ORDER: ReportTier[] = ['full', 'top-endpoints', 'no-endpoints', 'no-details', 'minimal', 'minimal-truncated', 'heading-only'];
+
+function checkTierShape(markdown: string, tier: ReportTier, endpointsShown: number | undefined, targetsShown: number, input: ReportInput): void {
+  const tables = tablesOf(markdown);
+  const results = tables.find((t) => t.header[2] === 'Actual');
+  const endpoints = tables.find((t) => t.header[0] === 'Endpoint');
+  expect(markdown.split('\n')[0]).toBe(markerFor(input.commentHeader));
+  if (tier === 'heading-only') {
+    expect(tables).toHaveLength(0);
+  } else {
+    expect(results?.rows.length).toBe(targetsShown);
+  }
+  expect(endpoints?.rows.length ?? 0).toBe(endpointsShown ?? 0);
+  const hasDetails = markdown.includes('### Run');
+  expect(hasDetails).toBe(tier === 'full' || tier === 'top-endpoints' || tier === 'no-endpoints');
+  const hasHeadline = markdown.includes('### Other metrics');
+  expect(hasHeadline).toBe(TIER_ORDER.indexOf(tier) <= TIER_ORDER.indexOf('no-details'));
+  if (TIER_ORDER.indexOf(tier) >= TIER_ORDER.indexOf('minimal')) {
+    expect(markdown).toContain("_Shortened to fit GitHub's comment size limit: the full report is in the job summary");
+  }
+}
+
+describe('size tiers', () => {
+  it('keeps the full report when it fits', () => {
+    const input = bigInput();
+    const rendered = renderReportWithTier(input, { maxChars: 1_000_000 });
+    expect(rendered.tier).toBe('full');
+    expect(rendered.endpointsShown).toBe(120);
+  });
+
+  it('keeps the busiest endpoints and says how many more are in the results file', () => {
+    const input = bigInput();
+    const full = renderReport(input, { maxChars: 1_000_000 });
+    const rendered = renderReportWithTier(input, { maxChars: full.length - 2000 });
+    expect(rendered.tier).toBe('top-endpoints');
+    expect(rendered.markdown.length).toBeLessThanOrEqual(full.length - 2000);
+    const shown = rendered.endpointsShown!;
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(120);
+    expect(rendered.markdown).toContain(`_${120 - shown} more endpoints in the results file (\`perf-gate-results/sustained.json\`), sorted here by requests._`);
+    const endpoints = tableWith(rendered.markdown, 'Endpoint', 'Requests')!;
+    const busiest = [...input.run.endpoints].sort((a, b) => b.requests - a.requests).slice(0, shown);
+    expect(endpoints.rows.map((r) => r[1])).toEqual(busiest.map((e) => e.requests.toLocaleString('en-US')));
+    // The largest N that fits: one more row would not.
+    expect(renderReportWithTier(input, { maxChars: rendered.markdown.length - 1 }).endpointsShown).toBe(shown - 1);
+  });
+
+  it('drops the endpoint table when not even one endpoint fits', () => {
+    const input = bigInput({ endpoints: 3, endpointName: (i) => `GET /${'very-long-path/'.repeat(400)}${i}` });
+    const noEndpoints = renderReportWithTier(input, { maxChars: 1_000_000 });
+    expect(noEndpoints.tier).toBe('full');
+    // Aligned columns pad the header and delimiter rows too: three rows of about 6,000 characters per table line.
+    const budget = noEndpoints.markdown.length - 20_000;
+    const rendered = renderReportWithTier(input, { maxChars: budget });
+    expect(rendered.tier).toBe('no-endpoints');
+    expect(rendered.markdown).not.toContain('### Endpoints');
+    expect(rendered.markdown).toContain("_The per-endpoint table (3 endpoints) was left out to fit GitHub's comment size limit");
+    expect(rendered.markdown).toContain('### Run');
+    checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
+  });
+
+  it('drops the run details and notes next', () => {
+    const input = bigInput({ endpoints: 1, notes: 400 });
+    const rendered = renderReportWithTier(input, { maxChars: 20_000 });
+    expect(rendered.tier).toBe('no-details');
+    expect(rendered.markdown).not.toContain('### Notes');
+    expect(rendered.markdown).toContain('### Other metrics');
+    expect(rendered.markdown).toContain('- Reason 0:');
+    checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
+  });
+
+  it('ends with the heading, the results table and a pointer to the full report', () => {
+    const input = bigInput({ reasons: 500 });
+    const rendered = renderReportWithTier(input, { maxChars: 3000 });
+    expect(rendered.tier).toBe('minimal');
+    const lines = rendered.markdown.trimEnd().split('\n');
+    expect(lines[0]).toBe(markerFor('perf-gate'));
+    expect(lines[2]).toBe('## ❌ perf-gate: sustained failed');
+    expect(lines.at(-1)).toBe(
+      "_Shortened to fit GitHub's comment size limit: the full report is in the job summary of [the workflow run](https://github.com/acme/shop/actions/runs/8123456789) and in the results file (`perf-gate-results/sustained.json`)._",
+    );
+    expect(tablesOf(rendered.markdown)).toHaveLength(1);
+    expect(tableWith(rendered.markdown, 'Metric', 'Target')!.rows).toHaveLength(6);
+  });
+
+  it('cuts whole target rows only when the results table alone is too long', () => {
+    const input = bigInput({ targets: 300 });
+    const rendered = renderReportWithTier(input, { maxChars: 5000 });
+    expect(rendered.tier).toBe('minimal-truncated');
+    expect(rendered.markdown.length).toBeLessThanOrEqual(5000);
+    const hidden = 306 - rendered.targetsShown;
+    expect(rendered.markdown).toContain(`_…and ${hidden} more targets in the job summary`);
+    checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
+  });
+
+  it('keeps the marker and the heading whatever the budget', () => {
+    const rendered = renderReportWithTier(bigInput(), { maxChars: 10 });
+    expect(rendered.tier).toBe('heading-only');
+    expect(rendered.markdown.startsWith(`${markerFor('perf-gate')}\n\n## ❌ perf-gate: sustained failed`)).toBe(true);
+  });
+
+  it('fits a run with thousands of endpoints under the default budget', () => {
+    const input = bigInput({ endpoints: 3000 });
+    const rendered = renderReportWithTier(input);
+    expect(rendered.markdown.length).toBeLessThanOrEqual(DEFAULT_MAX_CHARS);
+    expect(rendered.tier).toBe('top-endpoints');
+    expect(rendered.markdown).toMatch(/_\d[\d,]* more endpoints in the results file/);
+  });
+
+  it('steps down through the tiers in order as the budget shrinks, never over budget, never cutting a table', () => {
+    const input = bigInput({ endpoints: 40, notes: 20, reasons: 30, targets: 40 });
+    const fullLength = renderReport(input, { maxChars: 1_000_000 }).length;
+    const seen: ReportTier[] = [];
+    let lastTier = 0;
+    for (let budget = fullLength; budget >= 100; budget -= 97) {
+      const rendered = renderReportWithTier(input, { maxChars: budget });
+      const tierIndex = TIER_ORDER.indexOf(rendered.tier);
+      expect(tierIndex).toBeGreaterThanOrEqual(lastTier);
+      lastTier = tierIndex;
+      if (!seen.includes(rendered.tier)) seen.push(rendered.tier);
+      if (rendered.tier !== 'heading-only') expect(rendered.markdown.length).toBeLessThanOrEqual(budget);
+      checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
+    }
+    expect(seen).toEqual(TIER_ORDER);
+  });
+});
+
+describe('renderTerminal', () => {
+  for (const name of FIXTURES) {
+    it(`renders the ${name} run as plain text (snapshot)`, async () => {
+      const text = renderTerminal(inputFor(name));
+      expect(text).not.toMatch(/\||\*\*|^#|<!--|`/m);
+      await expect(text).toMatchFileSnapshot(`__snapshots__/terminal-${name}.txt`);
+    });
+  }
+
+  it('aligns the columns of the results table', () => {
+    const lines = renderTerminal(inputFor('failing-slow-endpoint')).split('\n');
+    const header = lines.findIndex((l) => l.startsWith('Metric') && l.includes('Target'));
+    const statusColumn = lines[header]!.indexOf('Status');
+    for (let i = header + 2; lines[i] !== ''; i++) {
+      expect(lines[i]!.slice(statusColumn), lines[i]).toMatch(/^(PASS|FAIL|not measured)$/);
+    }
+  });
+
+  it('starts with the verdict and keeps missing values as —', () => {
+    const text = renderTerminal(inputFor('error-no-requests'));
+    expect(text.split('\n')[0]).toBe('perf-gate: stress ERROR  [builtin, 20 s, 0 requests]');
+    expect(text).toMatch(/^p99 latency +< 1,000 ms +— +not measured$/m);
+    expect(text).toMatch(/^throughput +—$/m);
+  });
+});

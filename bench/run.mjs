@@ -1,0 +1,134 @@
+// `npm run bench`: speed and memory, each printed as a ratio against a reference measured in the same run on
+// this machine, so the figures mean something on any hardware. Load goes only to 127.0.0.1 and is bounded.
+//   1. the action's cold start to its first log line, against `node -e 0`
+//   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target
+//   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+const scratch = mkdtempSync(join(tmpdir(), 'perf-gate-bench-'));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n, d = 1) => n.toFixed(d);
+
+async function timeToFirstLine(args, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  return await new Promise((res) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      res(Number(process.hrtime.bigint() - t0) / 1e6);
+      child.kill();
+    };
+    child.stdout.once('data', finish);
+    child.on('exit', finish);
+  });
+}
+
+async function coldStart() {
+  const runs = 15;
+  const env = { GITHUB_OUTPUT: join(scratch, 'out'), 'INPUT_TARGET': 'http://127.0.0.1:9', INPUT_RATE: '-1' };
+  writeFileSync(env.GITHUB_OUTPUT, '');
+  const base = [];
+  const ours = [];
+  const full = [];
+  for (let i = 0; i < runs; i++) {
+    base.push(await timeToFirstLine(['-e', '0']));
+    ours.push(await timeToFirstLine(['dist/index.js'], env));
+    // Whole run to a config error: loads @actions/core and the config stage, sends nothing.
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['dist/index.js'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    full.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const b = median(base);
+  const o = median(ours);
+  console.log(`cold start to first log line: ${fmt(o)} ms vs node -e 0 ${fmt(b)} ms -> ratio ${fmt(o / b, 2)} (target <= 2.00)`);
+  console.log(`  whole run to a validated config error: ${fmt(median(full))} ms (${fmt(median(full) / b, 2)}x node -e 0)`);
+}
+
+async function startTarget() {
+  const child = spawn(process.execPath, ['demo/server.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((res, rej) => {
+    child.stdout.on('data', (d) => {
+      const m = /listening on (http:\/\/\S+)/.exec(String(d));
+      if (m) res(m[1]);
+    });
+    child.on('exit', () => rej(new Error('demo server exited')));
+  });
+  return { url, stop: () => child.kill() };
+}
+
+async function enginePeak() {
+  const wrk = spawnSync('wrk', ['--version']);
+  const target = await startTarget();
+  try {
+    const seconds = 5;
+    let reference;
+    if (wrk.error) {
+      console.log('engine peak: wrk not found (apt-get install wrk); no reference measured');
+    } else {
+      const out = spawnSync('wrk', ['-t1', '-c64', `-d${seconds}s`, `${target.url}/`], { encoding: 'utf8' }).stdout;
+      reference = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+    }
+    const dir = join(scratch, 'peak');
+    const r = spawnSync(
+      process.execPath,
+      ['bin/perf-gate.js', 'run', '--target', `${target.url}/`, '--rate', '30000', '--duration', `${seconds}s`, '--targets', 'optional: p99 < 1s', '--output-dir', dir, '--config', writeConfig()],
+      { encoding: 'utf8' },
+    );
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    const ours = results.run.throughputRps;
+    const g = results.run.generator;
+    console.log(
+      `engine peak: ${fmt(ours, 0)} req/s (asked 30000/s; started ${g.arrivalsStarted}, dropped ${g.arrivalsDropped})` +
+        (reference ? ` vs wrk -t1 -c64 ${fmt(reference, 0)} req/s -> ratio ${fmt(ours / reference, 2)}` : ''),
+    );
+    if (r.status !== 0 && r.status !== 1) console.log(r.stderr);
+  } finally {
+    target.stop();
+  }
+}
+
+function writeConfig() {
+  const path = join(scratch, 'peak.yml');
+  writeFileSync(path, 'http:\n  max-in-flight: 64\n');
+  return path;
+}
+
+async function histogramMemory() {
+  const entry = join(scratch, 'hist.mjs');
+  await build({ entryPoints: [resolve('src/metrics/histogram.ts')], bundle: true, format: 'esm', platform: 'node', outfile: entry, logLevel: 'silent' });
+  const script = `
+    const { Histogram } = await import(${JSON.stringify(entry)});
+    const N = 1_000_000, kind = process.argv[1];
+    globalThis.gc(); const before = process.memoryUsage();
+    let keep;
+    const t0 = performance.now();
+    if (kind === 'histogram') { keep = new Histogram(); for (let i = 0; i < N; i++) keep.recordMs(1 + (i % 5000) * 0.37 + (i % 7)); }
+    else if (kind === 'float64') { keep = new Float64Array(N); for (let i = 0; i < N; i++) keep[i] = 1 + (i % 5000) * 0.37 + (i % 7); }
+    else { keep = []; for (let i = 0; i < N; i++) keep.push(1 + (i % 5000) * 0.37 + (i % 7)); }
+    const ms = performance.now() - t0;
+    globalThis.gc(); const after = process.memoryUsage();
+    const bytes = (after.heapUsed - before.heapUsed) + (after.arrayBuffers - before.arrayBuffers);
+    const serialized = kind === 'histogram' ? JSON.stringify(keep.toJSON()).length : 0;
+    console.log(JSON.stringify({ bytes, ms, serialized, keep: keep.length ?? keep.count }));
+  `;
+  const measure = (kind) => JSON.parse(spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, kind], { encoding: 'utf8' }).stdout);
+  const h = measure('histogram');
+  const f = measure('float64');
+  const a = measure('array');
+  console.log(
+    `memory per million latencies: histogram ${fmt(h.bytes / 1024, 0)} KiB (JSON ${fmt(h.serialized / 1024, 0)} KiB) vs Float64Array ${fmt(f.bytes / 1024, 0)} KiB -> ratio ${fmt(h.bytes / f.bytes, 3)}; vs JS array ${fmt(a.bytes / 1024, 0)} KiB`,
+  );
+  console.log(`  recording 1e6 latencies: histogram ${fmt(h.ms)} ms vs Float64Array store ${fmt(f.ms)} ms`);
+}
+
+if (want('cold-start')) await coldStart();
+if (want('engine')) await enginePeak();
+if (want('memory')) await histogramMemory();

@@ -1,0 +1,112 @@
+// What both renderers agree on: the input shape, metric names as people read them, and which headline figures a
+// report shows. Kept apart so the terminal and the PR comment never disagree about a number.
+import type { ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
+import { formatAgainst, formatCount, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
+
+export interface ReportInput {
+  run: RunResult;
+  verdict: Verdict;
+  /** Tells several perf-gate comments on one PR apart; also goes into the hidden marker. */
+  commentHeader: string;
+  /** Engine as shown to the reader (may differ from run.engine, e.g. a tool name and version). */
+  engine: string;
+  phase: string;
+  /** Link to the workflow run, for the footer and the "shortened" pointer. */
+  runUrl?: string;
+  /** Path of the results JSON every figure comes from. */
+  resultsFile?: string;
+}
+
+const LATENCY_LABELS: Record<string, string> = {
+  p50: 'p50 latency',
+  p90: 'p90 latency',
+  p95: 'p95 latency',
+  p99: 'p99 latency',
+  p999: 'p99.9 latency',
+  min: 'min latency',
+  mean: 'mean latency',
+  max: 'max latency',
+};
+
+const OTHER_LABELS: Record<string, string> = {
+  error_rate: 'error rate',
+  throughput: 'throughput',
+  requests: 'requests',
+  errors: 'errors',
+  vus: 'VUs (max)',
+};
+
+/** True for the metrics perf-gate itself knows; anything else is a custom metric from the tool. */
+export function isBuiltinMetric(metric: string): boolean {
+  return metric in LATENCY_LABELS || metric in OTHER_LABELS;
+}
+
+export function metricLabel(metric: string): string {
+  return LATENCY_LABELS[metric] ?? OTHER_LABELS[metric] ?? metric;
+}
+
+export function verdictWord(status: VerdictStatus): string {
+  switch (status) {
+    case 'pass':
+      return 'passed';
+    case 'fail':
+      return 'failed';
+    case 'error':
+      return 'error';
+  }
+}
+
+export function targetText(result: TargetResult): string {
+  const { target } = result;
+  const text = `${target.op} ${formatValue(target.value, target.unit)}`;
+  return target.optional ? `${text} (optional)` : text;
+}
+
+export function actualText(result: TargetResult): string {
+  if (result.actual === undefined) return MISSING;
+  return formatAgainst(result.actual, result.target.value, result.target.unit);
+}
+
+export interface HeadlineMetric {
+  /** Canonical metric name, as used in targets, so rows a target already shows can be left out. */
+  metric: string;
+  label: string;
+  value: string;
+}
+
+function errorsText(run: RunResult): string {
+  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>)
+    .filter((entry): entry is [ErrorKind, number] => typeof entry[1] === 'number' && entry[1] > 0)
+    .map(([kind, count]) => `${kind} ${formatCount(count)}`);
+  const count = formatCount(run.errors);
+  return kinds.length > 0 && run.errors > 0 ? `${count} (${kinds.join(', ')})` : count;
+}
+
+/** The figures every report shows, in reading order; a figure the run did not record is `—`. */
+export function headlineMetrics(run: RunResult): HeadlineMetric[] {
+  const latency = (metric: 'p50' | 'p90' | 'p95' | 'p99' | 'max'): HeadlineMetric => ({
+    metric,
+    label: metricLabel(metric),
+    value: formatMs(run.latency[metric]),
+  });
+  return [
+    { metric: 'requests', label: metricLabel('requests'), value: formatCount(run.requests) },
+    { metric: 'errors', label: metricLabel('errors'), value: errorsText(run) },
+    { metric: 'error_rate', label: metricLabel('error_rate'), value: formatPercent(run.errorRate) },
+    { metric: 'throughput', label: metricLabel('throughput'), value: formatRate(run.throughputRps) },
+    latency('p50'),
+    latency('p90'),
+    latency('p95'),
+    latency('p99'),
+    latency('max'),
+    { metric: 'vus', label: metricLabel('vus'), value: formatCount(run.vus?.max) },
+  ];
+}
+
+/** The peak arrival rate asked for: the shape's own figure, else the highest stage rate. */
+export function peakRate(run: RunResult): number | undefined {
+  if (run.shape?.peakRate !== undefined) return run.shape.peakRate;
+  const stages = run.shape?.stages ?? [];
+  if (stages.length === 0) return undefined;
+  return Math.max(...stages.map((s) => Math.max(s.startRate, s.endRate)));
+}

@@ -1,0 +1,74 @@
+// The same report for a terminal: plain text in aligned columns, no Markdown, so `perf-gate` run locally or the
+// Actions log shows the verdict and the figures it rests on.
+import { actualText, headlineMetrics, isBuiltinMetric, metricLabel, type ReportInput, targetText, verdictWord } from './common.js';
+import { formatCount, formatDuration } from './format.js';
+
+const STATUS = { pass: 'PASS', fail: 'FAIL' } as const;
+
+export function renderTerminal(input: ReportInput): string {
+  const { run, verdict } = input;
+  const out: string[] = [];
+
+  const header = input.commentHeader.trim();
+  const who = header === '' || header === 'perf-gate' ? 'perf-gate' : `perf-gate (${header})`;
+  out.push(
+    `${who}: ${input.phase} ${verdictWord(verdict.status).toUpperCase()}` +
+      `  [${input.engine}, ${formatDuration(run.durationMs)}, ${formatCount(run.requests)} requests]`,
+  );
+  if (verdict.status !== 'pass' && !verdict.failsCheck) out.push('  (the check is not failed: fail-on lets this result through)');
+  if (verdict.status !== 'pass') for (const reason of verdict.reasons) out.push(`  - ${oneLine(reason)}`);
+  if (!run.generator.valid && verdict.status === 'pass') {
+    // The gate normally turns an invalid generator into an error; say it even if it did not.
+    out.push(`  - load generator invalid: ${run.generator.invalidReasons.map(oneLine).join('; ')}`);
+  }
+
+  out.push('');
+  if (verdict.targets.length > 0) {
+    const rows = verdict.targets.map((t) => [
+      isBuiltinMetric(t.target.metric) ? metricLabel(t.target.metric) : t.target.metric,
+      targetText(t),
+      actualText(t),
+      t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
+    ]);
+    out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
+  } else {
+    out.push('No targets set for this phase.');
+  }
+
+  out.push('');
+  const metrics = headlineMetrics(run).map((m) => [m.label, m.value]);
+  out.push(...alignedTable(['Metric', 'Value'], metrics, [false, true]));
+
+  const g = run.generator;
+  out.push('');
+  out.push(
+    `Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ` +
+      `${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`,
+  );
+  if (input.resultsFile) out.push(`Results: ${input.resultsFile}`);
+  return `${out.join('\n')}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+/** Column widths by code points so `—` and `µ` count as one column like they show. */
+function width(text: string): number {
+  return [...text].length;
+}
+
+function pad(text: string, size: number, right: boolean): string {
+  const fill = ' '.repeat(Math.max(0, size - width(text)));
+  return right ? fill + text : text + fill;
+}
+
+function alignedTable(headers: string[], rows: string[][], rightAlign: boolean[]): string[] {
+  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(oneLine(r[i] ?? '')))));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => pad(oneLine(c), widths[i] ?? 0, rightAlign[i] ?? false))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
