@@ -114,7 +114,12 @@ describe('resolveConfig: bad input names the field, the value and what is allowe
     ['wrong protocol', { target: 'ftp://example.com' }, undefined, /input "target": got protocol "ftp:".*allowed: http, https/],
     ['unknown phase', { ...T, phase: 'soak' }, undefined, /input "phase": got "soak"; allowed: warmup, sustained, stress, recovery/],
     ['unknown engine', { ...T, engine: 'jmeter' }, undefined, /input "engine": got "jmeter"; allowed: builtin, artillery, k6, results/],
-    ['engine not yet available', { ...T, engine: 'k6' }, undefined, /engine "k6" is not available yet.*available: builtin/],
+    ['k6 without a script', { ...T, engine: 'k6' }, undefined, /input "script" is required with engine "k6"/],
+    ['missing script file', { ...T, engine: 'artillery', script: 'load.yml' }, undefined, /input "script": file "load.yml" does not exist/],
+    ['results without files', { engine: 'results' }, undefined, /input "results" is required with engine "results"/],
+    ['bad distributed mode', { ...T, distributed: 'kubernetes' }, undefined, /input "distributed": got "kubernetes"; allowed: none, artillery-fargate, artillery-lambda, k6-cloud/],
+    ['distributed mode of another engine', { ...T, distributed: 'k6-cloud' }, undefined, /"k6-cloud" needs engine "k6", but the engine is "builtin"/],
+    ['bad count', { ...T, count: '0' }, undefined, /input "count": got "0"; expected a whole number/],
     ['negative rate', { ...T, rate: '-5' }, undefined, /input "rate": got "-5"; expected a positive arrival rate/],
     ['zero rate', { ...T, rate: '0' }, undefined, /input "rate": got "0"/],
     ['bad duration', { ...T, duration: 'forever' }, undefined, /input "duration": got "forever"; expected a positive duration/],
@@ -166,6 +171,12 @@ describe('units and redaction', () => {
   ])('parseDuration(%s)', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it.each(['', 'abc', '5 parsecs', '-1s', 's'])('parseDuration(%j) is undefined', (text) => expect(parseDuration(text)).toBeUndefined());
+
+  it('moves URL credentials into a Basic Authorization header', () => {
+    const c = resolve({ target: 'https://deploy:p%40ss@staging.example.com/app' });
+    expect(c.target).toBe('https://staging.example.com/app');
+    expect(c.http.headers.authorization).toBe(`Basic ${Buffer.from('deploy:p@ss').toString('base64')}`);
+  });
 
   it('redacts credentials and token-like query values', () => {
     expect(redactUrl('https://user:s3cret@example.com/path?api_key=abc&page=2')).toBe('https://***:***@example.com/path?api_key=***&page=2');

@@ -4,6 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { VERSION } from './version.js';
 
+// Characters, not bytes: leaves room for multi-byte characters under the 1 MiB limit.
+const SUMMARY_MAX_CHARS = 500_000;
+
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   process.stdout.write(`perf-gate ${VERSION}\n`);
   const core = await import('@actions/core');
@@ -31,8 +34,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const { verdict } = outcome;
 
     let commentUrl: string | undefined;
+    const { renderReport, markerFor } = await import('./report/markdown.js');
     if (env.GITHUB_STEP_SUMMARY) {
-      await core.summary.addRaw(outcome.markdown).write();
+      // The job summary allows 1 MiB per step; the comment 65,536 characters: each gets its own size tier.
+      await core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write();
     }
     const event = readEvent(env.GITHUB_EVENT_PATH, log.warning);
     const { prContext } = await import('./github/context.js');
@@ -46,14 +51,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       } else {
         const { getOctokit } = await import('@actions/github');
         const { upsertComment } = await import('./github/comment.js');
-        const { markerFor } = await import('./report/markdown.js');
         const octokit = getOctokit(config.githubToken);
         const res = await upsertComment({
           octokit,
           owner: pr.owner,
           repo: pr.repo,
           issueNumber: pr.issueNumber,
-          body: outcome.markdown,
+          body: renderReport(outcome.report),
           marker: markerFor(config.commentHeader),
           log,
         });

@@ -8,6 +8,10 @@ export const RESULTS_SCHEMA_VERSION = 1 as const;
 export const ENGINES = ['builtin', 'artillery', 'k6', 'results'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
+/** Beyond one machine: the tools' own distributed modes, never a cluster of ours. */
+export const DISTRIBUTED_MODES = ['none', 'artillery-fargate', 'artillery-lambda', 'k6-cloud'] as const;
+export type DistributedMode = (typeof DISTRIBUTED_MODES)[number];
+
 export const PRESET_PHASES = ['warmup', 'sustained', 'stress', 'recovery'] as const;
 export type PresetPhaseName = (typeof PRESET_PHASES)[number];
 
@@ -117,6 +121,50 @@ export interface RunResult {
   notes: string[];
   /** The load shape that was asked for, for the report. */
   shape?: { stages: Stage[]; peakRate?: number; durationScale?: number };
+  /** Infrastructure metrics for the run window (CloudWatch, Prometheus, PostgreSQL). */
+  infra?: InfraMetric[];
+  /** Top statements by mean time during the run (pg_stat_statements difference of two snapshots). */
+  slowQueries?: SlowQuery[];
+}
+
+export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** One infrastructure metric over the run window. Missing data is `unavailable` with a reason, never zeros. */
+export interface InfraMetric {
+  /** The name a target uses: cpu, memory, db_connections, rds_cpu, alb_5xx, or the configured name. */
+  name: string;
+  source: SourceKind;
+  /** What was queried, for the report (e.g. `AWS/ECS CPUUtilization cluster=prod`, a PromQL query). */
+  query: string;
+  unit: '%' | 'count' | 'ms' | 'bytes' | '/s';
+  /** Statistics over the window; a statistic with no samples is absent. */
+  stats: { min?: number; mean?: number; p95?: number; max?: number; last?: number };
+  /** What a `% of max` target compares against (db_connections: max_connections). */
+  limit?: number;
+  /** Samples as [ms offset from the run start, value]. */
+  series?: Array<[number, number]>;
+  /** Why the metric could not be read; stats are then empty. */
+  unavailable?: string;
+}
+
+export interface SlowQuery {
+  query: string;
+  calls: number;
+  meanMs: number;
+  totalMs: number;
+}
+
+/** A regression rule's outcome for one metric, against the chosen baseline. */
+export interface RegressionResult {
+  metric: string;
+  current?: number;
+  baseline?: number;
+  /** Relative change in percent (positive = the value went up). */
+  changePercent?: number;
+  status: 'pass' | 'regressed' | 'improved' | 'no_baseline' | 'not_comparable';
+  /** One line: why it regressed, or what the noise band was. */
+  reason?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */
@@ -184,4 +232,8 @@ export interface Verdict {
   targets: TargetResult[];
   /** Reasons for `error` (invalid run, no data) or the summary of failures. */
   reasons: string[];
+  /** Regression checks against a baseline, when one was configured. */
+  regressions?: RegressionResult[];
+  /** Which baseline was compared with: commit, age, where it came from. */
+  baseline?: { sha?: string; createdAt?: string; source: string; note?: string };
 }

@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import {
   COMMENT_MODES,
+  DISTRIBUTED_MODES,
   ENGINES,
   FAIL_ON,
   PRESET_PHASES,
@@ -19,6 +20,7 @@ import {
 } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
 import { PRESETS } from '../phases/presets.js';
+import { infraTargetProblems } from '../sources/index.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
 import { parseDuration, parseRate } from './units.js';
@@ -37,6 +39,11 @@ export const INPUT_NAMES = [
   'comment-header',
   'github-token',
   'output-dir',
+  'script',
+  'results',
+  'distributed',
+  'count',
+  'region',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Partial<Record<InputName, string>>;
@@ -53,7 +60,7 @@ export const DEFAULTS = {
   intervalMs: 10_000,
 };
 
-const ENGINES_AVAILABLE: readonly EngineName[] = ['builtin'];
+const ENGINES_AVAILABLE: readonly EngineName[] = ['builtin', 'artillery', 'k6', 'results'];
 
 export interface LoadOptions {
   /** Directory relative paths are resolved against (GITHUB_WORKSPACE or the current directory). */
@@ -84,11 +91,40 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     );
   }
 
+  // The results engine judges files that were already written: it sends no load and needs no target.
   const targetUrl = pick('target', file.target);
-  if (targetUrl === undefined) {
+  if (targetUrl === undefined && engine !== 'results') {
     throw new UserError(`input "target" is required (the base URL of the deployment), unless ${configPath ?? DEFAULT_CONFIG_PATH} sets "target"`);
   }
-  const target = validateUrl(targetUrl, where('target'));
+  const { url: target, authorization } = targetUrl === undefined ? { url: '', authorization: undefined } : splitCredentials(validateUrl(targetUrl, where('target')));
+
+  const scriptText = pick('script', file.script);
+  let script: string | undefined;
+  if (engine === 'artillery' || engine === 'k6') {
+    if (scriptText === undefined) {
+      throw new UserError(`input "script" is required with engine "${engine}": the path of the ${engine === 'k6' ? 'k6 script (.js)' : 'Artillery test (.yml)'}`);
+    }
+    script = isAbsolute(scriptText) ? scriptText : resolve(options.workspace, scriptText);
+    if (!fileExists(script)) throw new UserError(`${where('script')}: file "${scriptText}" does not exist (looked in ${script})`);
+  }
+  const resultsText = input('results') ?? file.results;
+  const results = resultsText === undefined ? undefined : (typeof resultsText === 'string' ? resultsText.split(/\r?\n/) : resultsText).map((r) => r.trim()).filter(Boolean);
+  if (engine === 'results' && (results === undefined || results.length === 0)) {
+    throw new UserError(`input "results" is required with engine "results": result files or glob patterns, one per line (k6 JSON or NDJSON, Artillery JSON)`);
+  }
+
+  const distributedMode = oneOf(pick('distributed', file.distributed) ?? 'none', DISTRIBUTED_MODES, where('distributed'));
+  const expectedEngine = distributedMode.startsWith('artillery') ? 'artillery' : distributedMode === 'k6-cloud' ? 'k6' : engine;
+  if (expectedEngine !== engine) {
+    throw new UserError(`${where('distributed')}: "${distributedMode}" needs engine "${expectedEngine}", but the engine is "${engine}"`);
+  }
+  const countText = pick('count', file.count);
+  let count: number | undefined;
+  if (countText !== undefined) {
+    count = Number(countText);
+    if (!Number.isInteger(count) || count < 1) throw new UserError(`${where('count')}: got "${countText}"; expected a whole number of load generators, 1 or more`);
+  }
+  const region = pick('region', file.region);
 
   const phases = customPhases(file, configPath ?? DEFAULT_CONFIG_PATH);
   const phaseName = pick('phase', file.phase) ?? DEFAULTS.phase;
@@ -123,6 +159,10 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       ? parseTargets(file.targets, `${configPath}: targets`)
       : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
 
+  const sources = file.sources ?? [];
+  const infraProblems = infraTargetProblems(targets, sources);
+  if (infraProblems.length) throw new UserError(infraProblems.join('; '));
+
   const failOn = oneOf(pick('fail-on', file['fail-on']) ?? DEFAULTS.failOn, FAIL_ON, where('fail-on'));
   const comment = oneOf(pick('comment', file.comment) ?? DEFAULTS.comment, COMMENT_MODES, where('comment'));
   const commentHeader = pick('comment-header', file['comment-header']) ?? phase.name;
@@ -149,9 +189,14 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       timeoutMs: http.timeout ?? DEFAULTS.timeoutMs,
       maxInFlight: http['max-in-flight'] ?? DEFAULTS.maxInFlight,
       count4xxAsErrors: http['count-4xx-as-errors'] ?? false,
-      headers: http.headers ?? {},
+      headers: withAuthorization(http.headers ?? {}, authorization),
     },
     intervalMs: file.interval ?? DEFAULTS.intervalMs,
+    script,
+    results,
+    workspace: options.workspace,
+    distributed: { mode: distributedMode, count, region },
+    sources,
   };
 }
 
@@ -252,6 +297,24 @@ function validateUrl(text: string, where: string): string {
     throw new UserError(`${where}: got protocol "${url.protocol}" in "${redactUrl(text)}"; allowed: http, https`);
   }
   return text;
+}
+
+/**
+ * `https://user:pass@host` becomes the bare URL plus a Basic Authorization header: fetch refuses URLs with
+ * credentials, and a URL without them can be printed and stored as it is.
+ */
+function splitCredentials(text: string): { url: string; authorization?: string } {
+  const url = new URL(text);
+  if (!url.username && !url.password) return { url: text };
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+}
+
+function withAuthorization(headers: Record<string, string>, authorization: string | undefined): Record<string, string> {
+  if (!authorization || Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
+  return { ...headers, authorization };
 }
 
 /** Removes credentials (user:password@, token query values) so a URL can be printed or stored. */

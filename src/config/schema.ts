@@ -2,6 +2,7 @@
 // between the workflow and the file without renaming.
 import { z } from 'zod';
 import { parseDuration, parseRate } from './units.js';
+import { sourcesSchema } from '../sources/config.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -67,6 +68,11 @@ export const configFileSchema = z.strictObject({
   comment: z.union([z.string(), z.boolean()]).optional(),
   'comment-header': z.string().optional(),
   'output-dir': z.string().optional(),
+  script: z.string().optional(),
+  results: targetList.optional(),
+  distributed: z.string().optional(),
+  count: z.number().int().positive().optional(),
+  region: z.string().optional(),
   interval: duration.optional(),
   http: z
     .strictObject({
@@ -86,6 +92,7 @@ export const configFileSchema = z.strictObject({
     )
     .min(1)
     .optional(),
+  sources: sourcesSchema.optional(),
   phases: z
     .record(
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'phase names are letters, digits, - and _'),

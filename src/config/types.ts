@@ -1,5 +1,6 @@
 // The typed Config every later stage reads. Only src/config builds it; nothing downstream sees raw inputs.
-import type { CommentMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
+import type { CommentMode, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
+import type { SourceConfig } from '../sources/config.js';
 
 export interface PhaseDefinition {
   name: string;
@@ -21,7 +22,7 @@ export interface HttpSettings {
 }
 
 export interface Config {
-  /** Base URL of the deployment, as given (may hold credentials; use redactUrl before printing). */
+  /** Base URL of the deployment; credentials given in it were moved to an Authorization header. */
   target: string;
   phase: PhaseDefinition;
   engine: EngineName;
@@ -41,6 +42,16 @@ export interface Config {
   http: HttpSettings;
   /** Width of the time-series intervals, ms. */
   intervalMs: number;
+  /** Artillery YAML or k6 script (absolute path) for the artillery and k6 engines. */
+  script?: string;
+  /** Result files or glob patterns (relative to the workspace) for the results engine. */
+  results?: string[];
+  /** The workspace relative paths were resolved against. */
+  workspace: string;
+  /** Run on the tool's own distributed platform instead of this machine. */
+  distributed: { mode: DistributedMode; count?: number; region?: string };
+  /** Infrastructure metric sources read for the run window. */
+  sources: SourceConfig[];
 }
 
 /** Where the log goes: @actions/core in the action, the terminal in the CLI, an array in tests. */

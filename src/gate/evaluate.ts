@@ -2,7 +2,7 @@
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
 import type { FailOn, RunResult, Target, TargetResult, Verdict, VerdictStatus } from '../model.js';
 import { compare } from './targets.js';
-import { metricValue } from './metrics.js';
+import { infraNotMeasuredReason, metricValue } from './metrics.js';
 
 const TRANSPORT_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'dns', 'other'] as const;
 
@@ -42,7 +42,10 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
   } else {
     for (const r of results) {
       if (r.status === 'fail') reasons.push(`${r.target.source}: measured ${round(r.actual!)}${unitText(r.target.unit)}`);
-      else if (r.status === 'not_measured' && !r.target.optional) reasons.push(`${r.target.source}: not measured`);
+      else if (r.status === 'not_measured' && !r.target.optional) {
+        const why = infraNotMeasuredReason(run, r.target.metric);
+        reasons.push(`${r.target.source}: not measured${why ? ` (${why})` : ''}`);
+      }
     }
     status = reasons.length ? 'fail' : 'pass';
   }

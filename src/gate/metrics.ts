@@ -1,5 +1,6 @@
 // Reads a target's metric off a RunResult. Undefined means "not measured": the gate never substitutes 0.
-import type { RunResult } from '../model.js';
+import type { InfraMetric, RunResult } from '../model.js';
+import { DEFAULT_INFRA_STAT, INFRA_STATS, isInfraName, OF_MAX_SUFFIX, type InfraStat } from './targets.js';
 
 export function metricValue(run: RunResult, metric: string): number | undefined {
   switch (metric) {
@@ -22,9 +23,68 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
       return run.requests > 0 || run.errors > 0 ? run.errors : undefined;
     case 'vus':
       return run.vus?.max;
-    default:
+    default: {
+      const ref = infraRef(metric);
+      const infra = ref && findInfra(run, ref.name);
+      if (infra) return infraValue(infra, ref!);
+      // `stat(name)` and `% of max` only mean infrastructure metrics; a bare name may still be a tool's metric.
+      if (ref?.explicit) return undefined;
       return customMetricValue(run, metric);
+    }
   }
+}
+
+interface InfraRef {
+  name: string;
+  stat: InfraStat;
+  ofMax: boolean;
+  /** Written with a statistic or `% of max`, so it can only mean an infrastructure metric. */
+  explicit: boolean;
+}
+
+/** `mean(memory)` -> {memory, mean}; `db_connections%max` -> {db_connections, max, ofMax}; `cpu` -> {cpu, max}. */
+export function infraRef(metric: string): InfraRef | undefined {
+  let rest = metric;
+  const ofMax = rest.endsWith(OF_MAX_SUFFIX);
+  if (ofMax) rest = rest.slice(0, -OF_MAX_SUFFIX.length);
+  const call = /^([a-z0-9]+)\((.+)\)$/.exec(rest);
+  if (call && (INFRA_STATS as readonly string[]).includes(call[1]!)) {
+    return { name: call[2]!, stat: call[1] as InfraStat, ofMax, explicit: true };
+  }
+  if (/[()]/.test(rest)) return undefined;
+  return { name: rest, stat: DEFAULT_INFRA_STAT, ofMax, explicit: ofMax };
+}
+
+function findInfra(run: RunResult, name: string): InfraMetric | undefined {
+  const key = name.toLowerCase();
+  return run.infra?.find((m) => m.name.toLowerCase() === key);
+}
+
+function infraValue(m: InfraMetric, ref: InfraRef): number | undefined {
+  if (m.unavailable) return undefined;
+  const v = m.stats[ref.stat];
+  if (v === undefined || !Number.isFinite(v)) return undefined;
+  if (!ref.ofMax) return v;
+  return m.limit !== undefined && m.limit > 0 ? (v / m.limit) * 100 : undefined;
+}
+
+/**
+ * Why an infrastructure target was not measured, for the verdict's reasons and the report: the source's
+ * `unavailable` text, a missing `% of max` limit, or a metric no source reported. Undefined for other metrics.
+ */
+export function infraNotMeasuredReason(run: RunResult, metric: string): string | undefined {
+  const ref = infraRef(metric);
+  if (!ref) return undefined;
+  const m = findInfra(run, ref.name);
+  if (!m) {
+    return ref.explicit || isInfraName(ref.name)
+      ? `no configured source reports "${ref.name}"`
+      : undefined;
+  }
+  if (m.unavailable) return m.unavailable;
+  if (m.stats[ref.stat] === undefined) return `no ${ref.stat} for ${m.name}: no samples in the run window`;
+  if (ref.ofMax && !(m.limit !== undefined && m.limit > 0)) return `${m.name} has no known maximum to compare with`;
+  return undefined;
 }
 
 /** `name` picks the metric's main value; `name.stat` (e.g. `checkout_time.p95`) picks one of its values. */

@@ -1,5 +1,8 @@
 // Target expressions, one per line: `p99 < 500ms`, `error_rate < 0.5%`, `throughput > 100/s`, `vus >= 500`,
 // k6's `p(99)<500`, and `optional: p999 < 1s` (or a trailing `?`) for a metric that may not be measured.
+// Infrastructure metrics from the configured sources: `cpu < 80%`, `max(cpu) < 80%`, `mean(memory) < 70%`,
+// `db_connections < 80% of max`, `alb_5xx == 0`, or any source metric by its configured name. The Target model
+// has no room for a statistic or a limit, so they travel in `metric`: `mean(memory)`, `db_connections%max`.
 import { UserError } from '../config/types.js';
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 
@@ -32,6 +35,33 @@ export const BUILTIN_METRICS = Object.keys(METRICS);
 
 const UNIT_FOR_KIND: Record<MetricKind, MetricUnit> = { latency: 'ms', percent: '%', rate: '/s', count: 'count' };
 
+/** Infrastructure metrics with well-known names (the presets' default names) and the kind of value they hold. */
+export const INFRA_METRICS: Record<string, MetricKind> = {
+  cpu: 'percent',
+  memory: 'percent',
+  rds_cpu: 'percent',
+  db_connections: 'count',
+  alb_5xx: 'count',
+  alb_requests: 'rate',
+  alb_target_p99: 'latency',
+};
+
+/** Statistics over the run window a target can pick; infrastructure targets without one use `max`. */
+export const INFRA_STATS = ['min', 'mean', 'p95', 'max', 'last'] as const;
+export type InfraStat = (typeof INFRA_STATS)[number];
+export const DEFAULT_INFRA_STAT: InfraStat = 'max';
+/** Suffix of a `% of max` target's metric: `db_connections%max`. */
+export const OF_MAX_SUFFIX = '%max';
+
+/** Own keys only: a metric called `constructor` must not find Object.prototype's. */
+export function isInfraName(name: string): boolean {
+  return Object.hasOwn(INFRA_METRICS, name.toLowerCase());
+}
+
+const STAT_ALIAS: Record<string, InfraStat> = { min: 'min', mean: 'mean', avg: 'mean', average: 'mean', p95: 'p95', max: 'max', last: 'last' };
+const STAT_CALL = /^(?<stat>[a-z0-9]+)\((?<name>[a-z_][\w.-]*)\)$/i;
+const OF_MAX = /\s+of\s+max\s*$/i;
+
 const EXPR = /^(?<metric>[A-Za-z_][\w.:{}()\-]*?)\s*(?<op><=|>=|==|!=|<|>|=)\s*(?<num>-?\d+(?:\.\d+)?)\s*(?<unit>[a-z%/]*(?:\/s)?)\s*$/i;
 
 export function parseTarget(line: string, where = 'targets'): Target {
@@ -44,6 +74,11 @@ export function parseTarget(line: string, where = 'targets'): Target {
   if (text.endsWith('?')) {
     optional = true;
     text = text.slice(0, -1).trim();
+  }
+  let ofMax = false;
+  if (OF_MAX.test(text)) {
+    ofMax = true;
+    text = text.replace(OF_MAX, '');
   }
   const m = EXPR.exec(text);
   if (!m?.groups) {
@@ -60,6 +95,11 @@ export function parseTarget(line: string, where = 'targets'): Target {
   const canonical = ALIAS.get(rawMetric) ?? ALIAS.get(rawMetric.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
   const bad = (allowed: string): UserError =>
     new UserError(`${where}: target "${line.trim()}" has unit "${unit || '(none)'}" for ${rawMetric}; allowed: ${allowed}`);
+
+  const call = STAT_CALL.exec(rawMetric);
+  if (call?.groups || ofMax || isInfraName(rawMetric)) {
+    return parseInfraTarget({ line: line.trim(), where, rawMetric, written: m.groups.metric!, call: call?.groups, ofMax, op, num, unit, optional });
+  }
 
   if (!canonical) {
     // A custom metric (k6 trend, Artillery counter, ...): keep the unit the user wrote.
@@ -94,6 +134,76 @@ export function parseTarget(line: string, where = 'targets'): Target {
   return { metric: canonical, op, value, unit: UNIT_FOR_KIND[kind], source: line.trim(), optional };
 }
 
+interface InfraParts {
+  line: string;
+  where: string;
+  rawMetric: string;
+  written: string;
+  call?: Record<string, string>;
+  ofMax: boolean;
+  op: ComparisonOp;
+  num: number;
+  unit: string;
+  optional: boolean;
+}
+
+function parseInfraTarget(p: InfraParts): Target {
+  const { line, where, op, num, unit, optional } = p;
+  let name = p.rawMetric;
+  let stat: InfraStat | undefined;
+  if (p.call) {
+    const key = p.call.stat!.toLowerCase();
+    stat = Object.hasOwn(STAT_ALIAS, key) ? STAT_ALIAS[key] : undefined;
+    if (!stat) {
+      throw new UserError(`${where}: target "${line}" uses statistic "${p.call.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`);
+    }
+    name = p.call.name!.toLowerCase();
+  } else if (!isInfraName(name)) {
+    // A configured source metric keeps the spelling it was given, as custom metrics do.
+    name = p.written;
+  }
+  const base = stat ? `${stat}(${name})` : name;
+  if (num < 0) throw new UserError(`${where}: target "${line}" has a negative threshold`);
+  const bad = (allowed: string): UserError =>
+    new UserError(`${where}: target "${line}" has unit "${unit || '(none)'}" for ${name}; allowed: ${allowed}`);
+
+  if (p.ofMax) {
+    if (unit !== '%') throw bad('% (write db_connections < 80% of max)');
+    return { metric: `${base}${OF_MAX_SUFFIX}`, op, value: num, unit: '%', source: line, optional };
+  }
+  const kind = isInfraName(name) ? INFRA_METRICS[name.toLowerCase()] : undefined;
+  let value = num;
+  let targetUnit: MetricUnit = 'count';
+  switch (kind) {
+    case 'percent':
+      if (unit !== '%') throw bad(`% (write ${base} < 80%)`);
+      targetUnit = '%';
+      break;
+    case 'count':
+      if (unit === '%') throw bad(`a plain number, or "% of max" (write ${base} < 80% of max)`);
+      if (unit !== '') throw bad('a plain number');
+      targetUnit = 'count';
+      break;
+    case 'rate':
+      if (unit === '/m' || unit === '/min') value = num / 60;
+      else if (!['', '/s', 'rps', 'req/s'].includes(unit)) throw bad('/s, rps, /m');
+      targetUnit = '/s';
+      break;
+    case 'latency':
+      if (unit === 's') value = num * 1000;
+      else if (unit !== '' && unit !== 'ms') throw bad('ms, s (a bare number is ms)');
+      targetUnit = 'ms';
+      break;
+    case undefined:
+      // A configured source metric: the unit is whatever the user wrote, as for custom metrics.
+      if (unit !== '' && !['ms', 's', '%', '/s'].includes(unit)) throw bad('ms, s, %, /s or none');
+      targetUnit = unit === '' ? 'count' : unit === 's' ? 'ms' : (unit as MetricUnit);
+      if (unit === 's') value = num * 1000;
+      break;
+  }
+  return { metric: base, op, value, unit: targetUnit, source: line, optional };
+}
+
 /** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
   const list = typeof lines === 'string' ? lines.split(/\r?\n/) : lines;
@@ -126,7 +236,7 @@ export function compare(actual: number, op: ComparisonOp, value: number): boolea
 /** `p99 < 500 ms`, in the unit the metric is shown in. */
 export function describeTarget(t: Target): string {
   const v = t.unit === 'ms' && t.value >= 1000 && t.value % 1000 === 0 ? `${t.value / 1000} s` : `${t.value}${unitSuffix(t.unit)}`;
-  return `${t.op} ${v}`;
+  return `${t.op} ${v}${t.metric.endsWith(OF_MAX_SUFFIX) ? ' of max' : ''}`;
 }
 
 function unitSuffix(unit: MetricUnit): string {

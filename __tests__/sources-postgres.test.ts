@@ -1,0 +1,238 @@
+// PostgreSQL source against a real PostgreSQL server started for these tests (see helpers/postgres.ts).
+import { createServer, type Server, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../src/config/types.js';
+import { decide } from '../src/gate/evaluate.js';
+import { parseTargets } from '../src/gate/targets.js';
+import { RESULTS_SCHEMA_VERSION, type RunResult } from '../src/model.js';
+import { sourcesSchema } from '../src/sources/config.js';
+import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
+import { cleanStatement, diffStatements } from '../src/sources/postgres.js';
+import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+
+function memoryLog(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function runWith(over: Partial<RunResult>): RunResult {
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    engine: 'builtin',
+    phase: 'sustained',
+    startedAt: '2026-11-27T00:00:00.000Z',
+    endedAt: '2026-11-27T00:01:00.000Z',
+    durationMs: 60_000,
+    requests: 100,
+    errors: 0,
+    errorsByKind: {},
+    statusCodes: { '200': 100 },
+    errorRate: 0,
+    latency: { count: 100, p99: 10 },
+    endpoints: [],
+    intervals: [],
+    generator: { valid: true, invalidReasons: [] },
+    customMetrics: {},
+    toolThresholds: [],
+    notes: [],
+    ...over,
+  };
+}
+
+function pgSources(extra: Record<string, unknown>, env: NodeJS.ProcessEnv, log: Logger) {
+  return createSources(sourcesSchema.parse([{ kind: 'postgres', 'url-env': 'TEST_DATABASE_URL', interval: '100ms', ...extra }]), log, { env });
+}
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres({ maxConnections: 40 });
+}, 90_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('PostgreSQL source', () => {
+  it('has pg_stat_statements on this server (the Debian server package ships it)', () => {
+    expect(server.hasStatStatements).toBe(true);
+  });
+
+  it('samples connections during the run, reads max_connections, and reports the slow statements', async () => {
+    const log = memoryLog();
+    const env = { TEST_DATABASE_URL: server.url };
+    const sources = pgSources({}, env, log);
+    await startSources(sources, log);
+
+    const start = new Date();
+    const N = 12;
+    const clients = Array.from({ length: N }, () => new pg.Client({ connectionString: server.url }));
+    await Promise.all(clients.map((c) => c.connect()));
+    for (let i = 0; i < 10; i++) await clients[0]!.query('SELECT pg_sleep(0.05)');
+    await clients[1]!.query('SELECT count(*) FROM generate_series(1, 1000)');
+    await sleep(400);
+    await Promise.all(clients.map((c) => c.end()));
+    await sleep(250);
+    const end = new Date();
+
+    const out = await collectAll(sources, { start, end }, log);
+    expect(out.infra).toHaveLength(1);
+    const db = out.infra[0]!;
+    expect(db).toMatchObject({ name: 'db_connections', source: 'postgres', unit: 'count', limit: 40 });
+    expect(db.unavailable).toBeUndefined();
+    expect(db.stats.max).toBeGreaterThanOrEqual(N);
+    expect(db.stats.min).toBeLessThan(N); // after the clients closed
+    expect(db.series!.length).toBeGreaterThanOrEqual(8);
+    expect(db.stats.mean).toBeGreaterThan(0);
+
+    // 12+ of 40 is 30 % or more: under 80 % of max, over 20 % of max.
+    const run = runWith({ infra: out.infra });
+    const verdict = decide(run, parseTargets(['db_connections < 80% of max', 'max(db_connections) < 20% of max', 'mean(db_connections) < 1000']), 'any');
+    expect(verdict.targets.map((t) => t.status)).toEqual(['pass', 'fail', 'pass']);
+    expect(verdict.targets[0]!.actual).toBeCloseTo((db.stats.max! / 40) * 100, 6);
+
+    const slow = out.slowQueries!;
+    expect(slow.length).toBeGreaterThan(0);
+    expect(slow.length).toBeLessThanOrEqual(10);
+    const sleepStmt = slow.find((q) => /pg_sleep/.test(q.query));
+    expect(sleepStmt).toBeDefined();
+    expect(sleepStmt!.calls).toBe(10);
+    expect(sleepStmt!.meanMs).toBeGreaterThan(45);
+    expect(sleepStmt!.meanMs).toBeLessThan(1000);
+    expect(sleepStmt!.totalMs).toBeCloseTo(sleepStmt!.meanMs * 10, 3);
+    expect(slow[0]!.query).toMatch(/pg_sleep/); // the slowest by mean
+    // perf-gate's own sampling statements are left out.
+    expect(slow.some((q) => q.query.includes('perf-gate'))).toBe(false);
+    expect(slow.map((q) => q.meanMs)).toEqual([...slow.map((q) => q.meanMs)].sort((a, b) => b - a));
+
+    // The password never shows up anywhere a user could see it.
+    const everything = JSON.stringify(out) + log.lines.join('\n') + sources.map((s) => s.label + JSON.stringify(s.metrics)).join('');
+    expect(everything).not.toContain(server.password);
+    expect(everything).not.toContain(encodeURIComponent(server.password));
+  });
+
+  it('keeps sampling when its connection is killed mid-run', async () => {
+    const log = memoryLog();
+    const sources = pgSources({}, { TEST_DATABASE_URL: server.url }, log);
+    await startSources(sources, log);
+    const start = new Date();
+    await sleep(300);
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'perf-gate'`);
+    expect(killed.rowCount).toBe(1);
+    await sleep(500);
+    await admin.end();
+    const out = await collectAll(sources, { start, end: new Date() }, log);
+    const db = out.infra[0]!;
+    expect(db.unavailable).toBeUndefined();
+    const after = db.series!.filter(([t]) => t > 400);
+    expect(after.length).toBeGreaterThan(0); // it reconnected
+    expect(out.slowQueries).toBeDefined();
+  });
+
+  it('notes a database without pg_stat_statements and still samples connections', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS nostats');
+    await admin.query('CREATE DATABASE nostats');
+    await admin.end();
+    const log = memoryLog();
+    const url = server.url.replace(/\/postgres$/, '/nostats');
+    const sources = pgSources({}, { TEST_DATABASE_URL: url }, log);
+    await startSources(sources, log);
+    const start = new Date();
+    await sleep(250);
+    const out = await collectAll(sources, { start, end: new Date() }, log);
+    expect(out.infra[0]!.stats.max).toBeGreaterThanOrEqual(0);
+    expect(out.slowQueries).toBeUndefined();
+    expect(out.notes.join('\n')).toMatch(/pg_stat_statements is not installed in this database/);
+  });
+
+  it('reports a wrong password as unavailable without printing either password', async () => {
+    const log = memoryLog();
+    const wrong = 'Wr0ng-Passw0rd-xyz';
+    const url = server.url.replace(encodeURIComponent(server.password), wrong);
+    const sources = pgSources({}, { TEST_DATABASE_URL: url }, log);
+    await startSources(sources, log);
+    const out = await collectAll(sources, { start: new Date(Date.now() - 1000), end: new Date() }, log);
+    const db = out.infra[0]!;
+    expect(db.stats).toEqual({});
+    expect(db.unavailable).toMatch(/password authentication failed/);
+    const text = JSON.stringify(out) + log.lines.join('\n');
+    expect(text).not.toContain(wrong);
+    expect(text).not.toContain(server.password);
+    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['db_connections < 80% of max']), 'any');
+    expect(verdict.targets[0]!.status).toBe('not_measured');
+    expect(verdict.status).toBe('fail');
+  });
+
+  it('does not hold up the load test when the server never answers', async () => {
+    // Accepts TCP connections and never says a word: the worst case for a client without timeouts.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => sockets.push(s));
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    try {
+      const log = memoryLog();
+      const url = `postgres://app:Hush-${port}-secret@127.0.0.1:${port}/app`;
+      const sources = pgSources({ 'connect-timeout': '300ms' }, { TEST_DATABASE_URL: url }, log);
+      const t0 = Date.now();
+      await startSources(sources, log, { timeoutMs: 2000 });
+      expect(Date.now() - t0).toBeLessThan(2500);
+      const out = await collectAll(sources, { start: new Date(t0), end: new Date() }, log);
+      expect(out.infra[0]!.unavailable).toMatch(/timeout|timed out/i);
+      expect(JSON.stringify(out) + log.lines.join('\n')).not.toContain(`Hush-${port}-secret`);
+      await stopSources(sources);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('does not pass off samples from now as a window long past', async () => {
+    const log = memoryLog();
+    const sources = pgSources({}, { TEST_DATABASE_URL: server.url }, log);
+    await startSources(sources, log);
+    await sleep(250);
+    const hourAgo = Date.now() - 3_600_000;
+    const out = await collectAll(sources, { start: new Date(hourAgo), end: new Date(hourAgo + 60_000) }, log);
+    expect(out.infra[0]!.stats).toEqual({});
+    expect(out.infra[0]!.unavailable).toMatch(/no connection sample during the run window/);
+  });
+
+  it('says which environment variable is missing', async () => {
+    const log = memoryLog();
+    const sources = pgSources({}, {}, log);
+    await startSources(sources, log);
+    const out = await collectAll(sources, { start: new Date(), end: new Date() }, log);
+    expect(out.infra[0]!.unavailable).toBe('environment variable TEST_DATABASE_URL (url-env) is not set');
+  });
+});
+
+describe('pg_stat_statements difference', () => {
+  it('subtracts the start snapshot, survives a reset, and keeps the top N by mean', () => {
+    const start = new Map([
+      ['a', { calls: 100, total: 1000, query: 'SELECT a' }],
+      ['b', { calls: 50, total: 5000, query: 'SELECT b' }],
+      ['c', { calls: 10, total: 10, query: 'SELECT c' }],
+    ]);
+    const end = new Map([
+      ['a', { calls: 110, total: 3000, query: 'SELECT a' }], // 10 calls, 2000 ms during the run
+      ['b', { calls: 50, total: 5000, query: 'SELECT b' }], // not called during the run
+      ['c', { calls: 4, total: 40, query: 'SELECT c' }], // reset during the run
+      ['d', { calls: 1, total: 5, query: 'SELECT d /* perf-gate */' }],
+      ['e', { calls: 2, total: 10, query: '<insufficient privilege>' }],
+    ]);
+    expect(diffStatements(start, end, 10)).toEqual([
+      { query: 'SELECT a', calls: 10, meanMs: 200, totalMs: 2000 },
+      { query: 'SELECT c', calls: 4, meanMs: 10, totalMs: 40 },
+    ]);
+    expect(diffStatements(start, end, 1)).toHaveLength(1);
+  });
+
+  it('blanks passwords in recorded utility statements', () => {
+    expect(cleanStatement("ALTER ROLE app  WITH\n PASSWORD 'it''s secret'")).toBe("ALTER ROLE app WITH PASSWORD '***'");
+  });
+});

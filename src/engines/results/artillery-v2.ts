@@ -1,0 +1,395 @@
+// Artillery 2 JSON report (`artillery run --output report.json`): `aggregate` plus one `intermediate` entry per
+// reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
+// report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
+import { UserError } from '../../config/types.js';
+import type { CustomMetric, EndpointResult, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import { combineLatency } from './stats.js';
+import type { JsonResultReader, ReadOptions } from './types.js';
+import {
+  addCount,
+  counterMetric,
+  emptyResult,
+  finishRates,
+  isObj,
+  looksLikeJsonObject,
+  nonNeg,
+  num,
+  numericEntries,
+  obj,
+  rateMetric,
+  readJsonFile,
+  setMeta,
+  setTimes,
+  statusIsError,
+  statusKind,
+  transportErrorKind,
+  type Obj,
+} from './util.js';
+
+const EP = 'plugins.metrics-by-endpoint.';
+const EP_LATENCY = `${EP}response_time.`;
+const DEFAULT_PERIOD_MS = 10_000;
+
+interface Period {
+  counters: Map<string, number>;
+  summaries: Map<string, Record<string, number>>;
+  rates: Map<string, number>;
+  periodStart?: number;
+  first?: number;
+  last?: number;
+}
+
+/**
+ * Early 2.0 development builds prefixed metric names (`engine.http.requests`, `core.vusers.created.total`);
+ * release builds dropped the prefixes. Both map to the release names.
+ */
+function canon(name: string): string {
+  let n = name;
+  if (n.startsWith('engine.')) n = n.slice('engine.'.length);
+  else if (n.startsWith('core.')) n = n.slice('core.'.length);
+  if (n === 'vusers.created.total') n = 'vusers.created';
+  return n;
+}
+
+function isSketch(o: Obj): boolean {
+  return isObj(o.store) || isObj(o.mapping);
+}
+
+function parsePeriod(o: Obj): Period {
+  const counters = new Map<string, number>();
+  for (const [k, v] of numericEntries(o.counters)) {
+    if (v < 0) continue; // Artillery counters only count up; a negative one is not data
+    counters.set(canon(k), (counters.get(canon(k)) ?? 0) + v);
+  }
+  const rates = new Map<string, number>();
+  for (const [k, v] of numericEntries(o.rates)) rates.set(canon(k), v);
+  const summaries = new Map<string, Record<string, number>>();
+  const sums = obj(o.summaries) ?? {};
+  const hists = obj(o.histograms) ?? {};
+  for (const key of new Set([...Object.keys(sums), ...Object.keys(hists)])) {
+    const values: Record<string, number> = {};
+    for (const [k, v] of numericEntries(sums[key])) values[k] = v;
+    const h = obj(hists[key]);
+    if (h && isSketch(h)) {
+      // Early builds stored raw DDSketch objects here: their exact sum and count give the mean the summary lacks.
+      const count = nonNeg(h.count);
+      const sum = num(h.sum);
+      if (values.count === undefined && count !== undefined) values.count = count;
+      if (values.mean === undefined && count && sum !== undefined) values.mean = sum / count;
+      if (values.min === undefined && num(h.min) !== undefined) values.min = num(h.min)!;
+      if (values.max === undefined && num(h.max) !== undefined) values.max = num(h.max)!;
+    } else if (h && Object.keys(values).length === 0) {
+      for (const [k, v] of numericEntries(h)) values[k] = v;
+    }
+    if (Object.keys(values).length > 0) summaries.set(canon(key), values);
+  }
+  return {
+    counters,
+    summaries,
+    rates,
+    periodStart: num(o.period),
+    first: num(o.firstMetricAt) ?? num(o.firstCounterAt) ?? num(o.firstHistogramAt),
+    last: num(o.lastMetricAt) ?? num(o.lastCounterAt) ?? num(o.lastHistogramAt),
+  };
+}
+
+function latencyOf(s: Record<string, number> | undefined): LatencyStats {
+  if (!s) return { count: 0 };
+  const count = nonNeg(s.count) ?? 0;
+  if (count === 0) return { count: 0 };
+  const out: LatencyStats = { count };
+  const put = (k: keyof LatencyStats, v: number | undefined) => {
+    if (v !== undefined && v >= 0) out[k] = v;
+  };
+  put('min', s.min);
+  put('mean', s.mean);
+  put('p50', s.p50 ?? s.median);
+  put('p90', s.p90);
+  put('p95', s.p95);
+  put('p99', s.p99);
+  put('p999', s.p999);
+  put('max', s.max);
+  return out;
+}
+
+function trendValues(s: Record<string, number>): Record<string, number> {
+  const v: Record<string, number> = {};
+  for (const [k, x] of Object.entries(s)) {
+    if (k === 'mean') v.avg = x;
+    else if (k === 'median') v.p50 ??= x;
+    else v[k] = x;
+  }
+  return v;
+}
+
+interface Figures {
+  requests: number;
+  errors: number;
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  statusCodes: Record<string, number>;
+  latency: LatencyStats;
+  httpPresent: boolean;
+}
+
+function figures(p: Period, opts: ReadOptions): Figures {
+  const statusCodes: Record<string, number> = {};
+  const errorsByKind: Partial<Record<ErrorKind, number>> = {};
+  let httpPresent = false;
+  let codesTotal = 0;
+  let errors = 0;
+  let transport = 0;
+  for (const [k, v] of p.counters) {
+    if (k.startsWith('http.')) httpPresent = true;
+    const m = /^http\.codes\.(\d{3})$/.exec(k);
+    if (m) {
+      const status = Number(m[1]);
+      statusCodes[m[1]!] = (statusCodes[m[1]!] ?? 0) + v;
+      codesTotal += v;
+      const kind = statusKind(status);
+      if (kind) addCount(errorsByKind, kind, v);
+      if (statusIsError(status, opts)) errors += v;
+    }
+  }
+  if (p.summaries.has('http.response_time')) httpPresent = true;
+  if (httpPresent) {
+    for (const [k, v] of p.counters) {
+      if (!k.startsWith('errors.')) continue;
+      const kind = transportErrorKind(k.slice('errors.'.length));
+      if (!kind) continue;
+      addCount(errorsByKind, kind, v);
+      transport += v;
+    }
+  }
+  errors += transport;
+  // http.requests counts requests sent; a request that got a response and then timed out while its body was
+  // read is counted both as a response and as ETIMEDOUT, so responses + errors can exceed it.
+  const requests = p.counters.get('http.requests') ?? (p.counters.get('http.responses') ?? codesTotal) + transport;
+  return {
+    requests,
+    errors: Math.min(errors, requests),
+    errorsByKind,
+    statusCodes,
+    latency: latencyOf(p.summaries.get('http.response_time')),
+    httpPresent,
+  };
+}
+
+function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
+  const byName = new Map<string, EndpointResult>();
+  const get = (name: string): EndpointResult => {
+    let e = byName.get(name);
+    if (!e) {
+      e = { name, requests: 0, errors: 0, latency: { count: 0 }, statusCodes: {} };
+      byName.set(name, e);
+    }
+    return e;
+  };
+  for (const [k, s] of p.summaries) {
+    if (k.startsWith(EP_LATENCY)) get(k.slice(EP_LATENCY.length)).latency = latencyOf(s);
+  }
+  const known = [...byName.keys()].sort((a, b) => b.length - a.length);
+  for (const [k, v] of p.counters) {
+    if (!k.startsWith(EP) || k.startsWith(EP_LATENCY)) continue;
+    const rest = k.slice(EP.length);
+    const code = /^(.*)\.codes\.(\d{3})$/.exec(rest);
+    if (code) {
+      const e = get(code[1]!);
+      const status = Number(code[2]);
+      e.statusCodes[code[2]!] = (e.statusCodes[code[2]!] ?? 0) + v;
+      e.requests += v;
+      if (statusIsError(status, opts)) e.errors += v;
+      continue;
+    }
+    // Endpoint names may contain dots; prefer a name already known from the latency summaries.
+    const name = known.find((n) => rest.startsWith(`${n}.errors.`)) ?? (rest.includes('.errors.') ? rest.slice(0, rest.lastIndexOf('.errors.')) : undefined);
+    if (name === undefined) continue;
+    const errKey = rest.slice(name.length + '.errors.'.length);
+    const e = get(name);
+    e.requests += v;
+    if (transportErrorKind(errKey)) e.errors += v;
+  }
+  return [...byName.values()].filter((e) => e.requests > 0 || e.latency.count > 0);
+}
+
+/** Periods with the same start (several workers reporting separately) are combined before use. */
+function combinePeriods(ps: Period[]): Period {
+  if (ps.length === 1) return ps[0]!;
+  const out: Period = { counters: new Map(), summaries: new Map(), rates: new Map(), periodStart: ps[0]!.periodStart };
+  for (const p of ps) {
+    for (const [k, v] of p.counters) out.counters.set(k, (out.counters.get(k) ?? 0) + v);
+    for (const [k, v] of p.rates) out.rates.set(k, (out.rates.get(k) ?? 0) + v);
+    if (p.first !== undefined) out.first = Math.min(out.first ?? p.first, p.first);
+    if (p.last !== undefined) out.last = Math.max(out.last ?? p.last, p.last);
+  }
+  const keys = new Set(ps.flatMap((p) => [...p.summaries.keys()]));
+  for (const k of keys) {
+    const parts = ps.map((p) => latencyOf(p.summaries.get(k)));
+    const { stats } = combineLatency(parts);
+    out.summaries.set(k, { ...stats });
+  }
+  return out;
+}
+
+function inferPeriodMs(starts: number[]): number {
+  let best = Infinity;
+  const sorted = [...new Set(starts)].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) best = Math.min(best, sorted[i]! - sorted[i - 1]!);
+  return Number.isFinite(best) && best >= 1000 ? best : DEFAULT_PERIOD_MS;
+}
+
+function customMetrics(p: Period, durationMs: number): Record<string, CustomMetric> {
+  const out: Record<string, CustomMetric> = {};
+  const created = p.counters.get('vusers.created');
+  const failed = p.counters.get('vusers.failed');
+  if (failed !== undefined || created !== undefined) {
+    // Artillery's own "error rate" (the ensure plugin's maxErrorRate) is this share of failed virtual users.
+    out['artillery.vusers.failed'] = rateMetric(failed ?? 0, created ?? 0);
+  }
+  for (const [k, v] of p.counters) {
+    if (k === 'vusers.failed' || k === 'http.requests' || k === 'http.responses' || /^http\.codes\.\d{3}$/.test(k)) continue;
+    if (k.startsWith(EP)) continue;
+    const builtin = k.startsWith('vusers.') || k.startsWith('http.') || k.startsWith('errors.');
+    out[builtin ? `artillery.${k}` : k] = counterMetric(v, durationMs);
+  }
+  for (const [k, s] of p.summaries) {
+    if (k === 'http.response_time' || k.startsWith(EP_LATENCY)) continue;
+    const builtin = k.startsWith('vusers.') || k.startsWith('http.');
+    out[builtin ? `artillery.${k}` : k] = { type: 'trend', values: trendValues(s) };
+  }
+  for (const [k, v] of p.rates) {
+    const builtin = k.startsWith('http.') || k.startsWith('vusers.');
+    const name = builtin ? `artillery.${k}` : k;
+    // Artillery rates are events per second; a custom counter of the same name keeps its count.
+    if (!out[name]) out[name] = { type: 'gauge', values: { value: v } };
+  }
+  return out;
+}
+
+async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Promise<RunResult> {
+  const root = obj(doc);
+  const aggObj = root ? obj(root.aggregate) : undefined;
+  if (!root || !aggObj) throw new UserError(`Results file ${path} is not an Artillery 2 report: it has no "aggregate" object`);
+  const agg = parsePeriod(aggObj);
+  const r = emptyResult(path, opts, 'artillery');
+  r.tool = { name: 'artillery', version: '2' };
+
+  const inter = Array.isArray(root.intermediate) ? root.intermediate.filter(isObj).map(parsePeriod) : [];
+  const starts = inter.map((p) => p.periodStart).filter((x): x is number => x !== undefined);
+  const periodMs = inferPeriodMs(starts);
+
+  let start = agg.first ?? minOf(inter.map((p) => p.first ?? p.periodStart));
+  let end = agg.last ?? maxOf(inter.map((p) => p.last ?? (p.periodStart !== undefined ? p.periodStart + periodMs : undefined)));
+  let timesEstimated = false;
+  if (start === undefined || end === undefined) {
+    timesEstimated = true;
+    start = end = 0;
+    r.notes.push('The report records no timestamps, so the run duration and throughput are unknown.');
+  }
+  setTimes(r, start, end);
+
+  const f = figures(agg, opts);
+  r.requests = f.requests;
+  r.errors = f.errors;
+  r.errorsByKind = f.errorsByKind;
+  r.statusCodes = f.statusCodes;
+  r.latency = f.latency;
+  r.endpoints = endpoints(agg, opts);
+  r.customMetrics = customMetrics(agg, r.durationMs);
+  const created = agg.counters.get('vusers.created');
+  if (created !== undefined) r.vus = { created };
+
+  const skipped = agg.counters.get('vusers.skipped') ?? 0;
+  if (skipped > 0) {
+    r.generator = {
+      arrivalsScheduled: (created ?? 0) + skipped,
+      arrivalsStarted: created,
+      arrivalsDropped: skipped,
+      valid: false,
+      invalidReasons: [
+        `Artillery skipped ${skipped} virtual user${skipped === 1 ? '' : 's'} (vusers.skipped, the maxVusers cap was reached): the load asked for was not sent.`,
+      ],
+    };
+  } else if (created !== undefined) {
+    r.generator.arrivalsStarted = created;
+  }
+
+  if (!f.httpPresent) {
+    r.notes.push(
+      created
+        ? 'The report has no HTTP metrics (another engine, or every virtual user failed before sending a request): requests, latency and error rate are not measured.'
+        : 'The report has no HTTP metrics: requests, latency and error rate are not measured.',
+    );
+  }
+  const scriptErrors = [...agg.counters].filter(([k]) => k.startsWith('errors.') && (!f.httpPresent || !transportErrorKind(k.slice(7))));
+  if (scriptErrors.length > 0) {
+    const total = scriptErrors.reduce((a, [, v]) => a + v, 0);
+    const names = scriptErrors.slice(0, 3).map(([k]) => `"${k.slice(7)}"`).join(', ');
+    r.notes.push(
+      `${total} error${total === 1 ? '' : 's'} that are not HTTP request errors (${names}${scriptErrors.length > 3 ? ', ...' : ''}) are not in the error rate; they are in customMetrics as artillery.errors.*.`,
+    );
+  }
+
+  // Time series: one interval per reporting period, clipped to the run.
+  const byStart = new Map<number, Period[]>();
+  for (const p of inter) {
+    const ps = p.periodStart ?? (p.first !== undefined ? Math.floor(p.first / periodMs) * periodMs : undefined);
+    if (ps === undefined) continue;
+    const list = byStart.get(ps) ?? [];
+    list.push(p);
+    byStart.set(ps, list);
+  }
+  const intervals: IntervalResult[] = [];
+  if (!timesEstimated) {
+    for (const [ps, list] of [...byStart].sort((a, b) => a[0] - b[0])) {
+      const p = combinePeriods(list);
+      const s = Math.max(ps, start);
+      const e = Math.max(s, Math.min(ps + periodMs, end));
+      const pf = figures(p, opts);
+      const iv: IntervalResult = {
+        startMs: s - start,
+        durationMs: e - s,
+        requests: pf.requests,
+        errors: pf.errors,
+        latency: pf.latency,
+      };
+      const vc = p.counters.get('vusers.created');
+      if (vc !== undefined) iv.arrivalsStarted = vc;
+      intervals.push(iv);
+    }
+  }
+  r.intervals = intervals;
+  if (intervals.length > 0) r.intervalMs = periodMs;
+
+  finishRates(r, { errorsKnown: f.httpPresent });
+  setMeta(r, { percentileMethod: 'nearest', timesEstimated });
+  return r;
+}
+
+function minOf(xs: Array<number | undefined>): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined);
+  return v.length ? Math.min(...v) : undefined;
+}
+
+function maxOf(xs: Array<number | undefined>): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined);
+  return v.length ? Math.max(...v) : undefined;
+}
+
+export const artilleryV1Markers = /"(scenariosCreated|scenariosCompleted|requestsCompleted)"\s*:/;
+
+export const artilleryV2Reader: JsonResultReader = {
+  format: 'artillery-v2',
+  detect(head: string): boolean {
+    return (
+      looksLikeJsonObject(head) &&
+      /"aggregate"\s*:\s*\{/.test(head) &&
+      !artilleryV1Markers.test(head) &&
+      /"(counters|summaries|histograms|rates|firstCounterAt|firstMetricAt|lastCounterAt|period)"\s*:/.test(head)
+    );
+  },
+  async read(path: string, opts: ReadOptions): Promise<RunResult> {
+    const { doc } = await readJsonFile(path);
+    return fromDocument(doc, path, opts);
+  },
+  fromDocument,
+};

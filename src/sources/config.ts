@@ -1,0 +1,460 @@
+// The `sources:` section of `.github/perf-gate.yml`: where infrastructure metrics come from. Keys are kebab-case
+// like the rest of the file; the parsed value is a typed union with defaults filled in, so the sources never
+// look at raw YAML. Secrets are never accepted inline: a config file is committed, so passwords and tokens are
+// named by environment variable (`url-env`, `password-env`, `bearer-token-env`) and read when the source starts.
+import { z } from 'zod';
+import type { InfraMetric, SourceKind } from '../model.js';
+import { parseDuration } from '../config/units.js';
+
+export type InfraUnit = InfraMetric['unit'];
+export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
+
+export const CLOUDWATCH_PRESETS = ['ecs-cpu', 'ecs-memory', 'rds-cpu', 'rds-connections', 'alb-requests', 'alb-5xx', 'alb-target-p99'] as const;
+export type CloudWatchPreset = (typeof CLOUDWATCH_PRESETS)[number];
+
+export const PROMETHEUS_PRESETS = ['node-cpu', 'node-memory', 'container-cpu', 'container-memory'] as const;
+export type PrometheusPreset = (typeof PROMETHEUS_PRESETS)[number];
+
+/** The name a preset's metric gets when the user gives none: the names the guide's success criteria use. */
+export const PRESET_NAMES: Record<CloudWatchPreset | PrometheusPreset, string> = {
+  'ecs-cpu': 'cpu',
+  'ecs-memory': 'memory',
+  'rds-cpu': 'rds_cpu',
+  'rds-connections': 'db_connections',
+  'alb-requests': 'alb_requests',
+  'alb-5xx': 'alb_5xx',
+  'alb-target-p99': 'alb_target_p99',
+  'node-cpu': 'cpu',
+  'node-memory': 'memory',
+  'container-cpu': 'cpu',
+  'container-memory': 'memory',
+};
+
+export interface CloudWatchMetricConfig {
+  name: string;
+  preset?: CloudWatchPreset;
+  /** ECS presets. */
+  cluster?: string;
+  service?: string;
+  /** RDS presets: the DB instance identifier. */
+  instance?: string;
+  /** ALB presets: `app/<name>/<id>` (an ARN is accepted and cut down to that). */
+  loadBalancer?: string;
+  targetGroup?: string;
+  /** `% of max` limit (rds-connections: the instance's max_connections). */
+  limit?: number;
+  /** Custom metrics. */
+  namespace?: string;
+  metric?: string;
+  dimensions: Record<string, string>;
+  /** CloudWatch statistic (Average, Maximum, Sum, p99, ...); presets have their own default. */
+  stat?: string;
+  unit?: InfraUnit;
+  /** Published at high resolution (sub-minute periods are only kept for those). */
+  highResolution: boolean;
+}
+
+export interface CloudWatchSourceConfig {
+  kind: 'cloudwatch';
+  region?: string;
+  /** Endpoint override (VPC endpoints, LocalStack, the tests' stub). */
+  endpoint?: string;
+  /** Queried before and after the run, for context in the series; stats use the run window only. */
+  marginMs: number;
+  /** Requested period, seconds; raised to the finest CloudWatch still keeps for data of that age. */
+  periodS: number;
+  /** CloudWatch publishes a minute or two late: how long after the run end to keep asking for the last point. */
+  lagWaitMs: number;
+  /** Pause between those attempts. */
+  lagRetryMs: number;
+  /** Keep the stats of a series whose last point never arrived (with a note) instead of marking it unavailable. */
+  allowIncomplete: boolean;
+  /** Per HTTP request. */
+  requestTimeoutMs: number;
+  /** Throttling and transient errors: attempts after the first, and the first backoff (doubled each time). */
+  retries: number;
+  retryDelayMs: number;
+  metrics: CloudWatchMetricConfig[];
+}
+
+export interface PrometheusMetricConfig {
+  name: string;
+  preset?: PrometheusPreset;
+  /** Custom PromQL; must return one series (aggregate with max/avg/sum otherwise). */
+  query?: string;
+  /** Label matchers added to a preset's selectors, e.g. {instance: "web-1:9100"}. */
+  labels: Record<string, string>;
+  /** container-* presets. */
+  container?: string;
+  unit: InfraUnit;
+  limit?: number;
+}
+
+export interface PrometheusSourceConfig {
+  kind: 'prometheus';
+  url: string;
+  stepMs: number;
+  /** Range of `rate()` in the presets. */
+  rateWindow: string;
+  bearerTokenEnv?: string;
+  username?: string;
+  passwordEnv?: string;
+  requestTimeoutMs: number;
+  retries: number;
+  metrics: PrometheusMetricConfig[];
+}
+
+export interface PostgresSourceConfig {
+  kind: 'postgres';
+  url?: string;
+  urlEnv?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
+  passwordEnv?: string;
+  /** Metric name of the connection count. */
+  name: string;
+  intervalMs: number;
+  slowQueries: boolean;
+  top: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig;
+
+// Compile-time check that the union covers exactly the kinds the model knows.
+type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
+const _kindsCovered: _Kinds = true;
+void _kindsCovered;
+
+const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 30s, 2m (a bare number is seconds)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DATABASE_URL');
+const metricName = z
+  .string()
+  .regex(/^[A-Za-z_][\w.-]*$/, 'metric names are letters, digits, _ . and -, starting with a letter (targets refer to them)');
+const unit = z.enum(INFRA_UNITS);
+const labelMap = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
+
+/** True when a URL carries a password (or a token-like query value) that would end up committed. */
+function urlHasSecret(text: string): boolean {
+  try {
+    const u = new URL(text);
+    if (u.password) return true;
+    return [...u.searchParams.keys()].some((k) => /password|passwd|token|secret/i.test(k));
+  } catch {
+    return /\/\/[^/@\s]*:[^/@\s]*@/.test(text);
+  }
+}
+
+const cloudwatchMetric = z
+  .strictObject({
+    preset: z.enum(CLOUDWATCH_PRESETS).optional(),
+    name: metricName.optional(),
+    cluster: z.string().min(1).optional(),
+    service: z.string().min(1).optional(),
+    instance: z.string().min(1).optional(),
+    'load-balancer': z.string().min(1).optional(),
+    'target-group': z.string().min(1).optional(),
+    'max-connections': z.number().positive().optional(),
+    limit: z.number().positive().optional(),
+    namespace: z.string().min(1).optional(),
+    metric: z.string().min(1).optional(),
+    dimensions: labelMap.optional(),
+    // CloudWatch checks the statistic itself (Average, Sum, p99, tm90, ...); its message is passed on.
+    stat: z.string().min(1).optional(),
+    unit: unit.optional(),
+    'high-resolution': z.boolean().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const need = (key: keyof typeof m, why: string): void => {
+      if (m[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${why} needs "${key}"` });
+    };
+    switch (m.preset) {
+      case 'ecs-cpu':
+      case 'ecs-memory':
+        need('cluster', `preset ${m.preset}`);
+        break;
+      case 'rds-cpu':
+      case 'rds-connections':
+        need('instance', `preset ${m.preset}`);
+        break;
+      case 'alb-requests':
+      case 'alb-5xx':
+      case 'alb-target-p99':
+        need('load-balancer', `preset ${m.preset}`);
+        break;
+      case undefined:
+        need('name', 'a custom CloudWatch metric (no preset)');
+        need('namespace', 'a custom CloudWatch metric (no preset)');
+        need('metric', 'a custom CloudWatch metric (no preset)');
+        break;
+    }
+    if (m.preset !== undefined && (m.namespace !== undefined || m.metric !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['preset'], message: 'give either a preset or namespace/metric, not both' });
+    }
+  })
+  .transform(
+    (m): CloudWatchMetricConfig => ({
+      name: m.name ?? PRESET_NAMES[m.preset!],
+      preset: m.preset,
+      cluster: m.cluster,
+      service: m.service,
+      instance: m.instance,
+      loadBalancer: m['load-balancer'] === undefined ? undefined : albDimension(m['load-balancer']),
+      targetGroup: m['target-group'] === undefined ? undefined : targetGroupDimension(m['target-group']),
+      limit: m['max-connections'] ?? m.limit,
+      namespace: m.namespace,
+      metric: m.metric,
+      dimensions: m.dimensions ?? {},
+      stat: m.stat,
+      unit: m.unit,
+      highResolution: m['high-resolution'] ?? false,
+    }),
+  );
+
+/** CloudWatch's LoadBalancer dimension is `app/<name>/<id>`; people usually have the ARN at hand. */
+export function albDimension(value: string): string {
+  const i = value.indexOf(':loadbalancer/');
+  return i >= 0 ? value.slice(i + ':loadbalancer/'.length) : value;
+}
+
+function targetGroupDimension(value: string): string {
+  const i = value.indexOf(':targetgroup/');
+  return i >= 0 ? value.slice(i + 1) : value;
+}
+
+const cloudwatchSource = z
+  .strictObject({
+    kind: z.literal('cloudwatch'),
+    region: z.string().min(1).optional(),
+    endpoint: z.url().optional(),
+    margin: durationMs.optional(),
+    period: z.union([z.number().int().positive(), z.string()]).optional(),
+    'lag-wait': durationMs.optional(),
+    'lag-retry': durationMs.optional(),
+    'allow-incomplete': z.boolean().optional(),
+    timeout: durationMs.optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    'retry-delay': durationMs.optional(),
+    metrics: z.array(cloudwatchMetric).min(1),
+  })
+  .transform((s, ctx): CloudWatchSourceConfig => {
+    let periodS = 60;
+    if (typeof s.period === 'number') periodS = s.period;
+    else if (typeof s.period === 'string') {
+      const ms = parseDuration(s.period);
+      if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['period'], message: 'expected whole seconds such as 60, 1m or 5s' });
+        return z.NEVER;
+      }
+      periodS = ms / 1000;
+    }
+    return {
+      kind: 'cloudwatch',
+      region: s.region,
+      endpoint: s.endpoint,
+      marginMs: s.margin ?? 60_000,
+      periodS,
+      lagWaitMs: s['lag-wait'] ?? 180_000,
+      lagRetryMs: s['lag-retry'] ?? 20_000,
+      allowIncomplete: s['allow-incomplete'] ?? false,
+      requestTimeoutMs: s.timeout ?? 15_000,
+      retries: s.retries ?? 4,
+      retryDelayMs: s['retry-delay'] ?? 1000,
+      metrics: s.metrics,
+    };
+  });
+
+const prometheusMetric = z
+  .strictObject({
+    preset: z.enum(PROMETHEUS_PRESETS).optional(),
+    name: metricName.optional(),
+    query: z.string().min(1).optional(),
+    labels: labelMap.optional(),
+    container: z.string().min(1).optional(),
+    unit: unit.optional(),
+    limit: z.number().positive().optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.preset === undefined) {
+      if (m.query === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'a metric without a preset needs "query" (PromQL)' });
+      if (m.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a custom PromQL metric needs "name"' });
+    } else if (m.query !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['query'], message: 'give either a preset or a query, not both' });
+    }
+    if ((m.preset === 'container-cpu' || m.preset === 'container-memory') && m.container === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['container'], message: `preset ${m.preset} needs "container" (the container label)` });
+    }
+  })
+  .transform(
+    (m): PrometheusMetricConfig => ({
+      name: m.name ?? PRESET_NAMES[m.preset!],
+      preset: m.preset,
+      query: m.query,
+      labels: m.labels ?? {},
+      container: m.container,
+      unit: m.unit ?? (m.preset ? '%' : 'count'),
+      limit: m.limit,
+    }),
+  );
+
+const prometheusSource = z
+  .strictObject({
+    kind: z.literal('prometheus'),
+    url: z.url({ protocol: /^https?$/ }),
+    step: durationMs.optional(),
+    'rate-window': z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a PromQL duration such as 1m or 30s').optional(),
+    'bearer-token-env': envName.optional(),
+    username: z.string().min(1).optional(),
+    'password-env': envName.optional(),
+    timeout: durationMs.optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    metrics: z.array(prometheusMetric).min(1),
+  })
+  .superRefine((s, ctx) => {
+    if (urlHasSecret(s.url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"',
+      });
+    }
+    if (s['password-env'] !== undefined && s.username === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: '"password-env" needs "username" (basic auth)' });
+    }
+    if (s['bearer-token-env'] !== undefined && s['password-env'] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bearer-token-env'], message: 'use either a bearer token or basic auth, not both' });
+    }
+    const step = s.step ?? 15_000;
+    if (step < 1000 || step % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['step'], message: 'expected whole seconds, at least 1s' });
+  })
+  .transform(
+    (s): PrometheusSourceConfig => ({
+      kind: 'prometheus',
+      url: s.url,
+      stepMs: s.step ?? 15_000,
+      rateWindow: s['rate-window'] ?? '1m',
+      bearerTokenEnv: s['bearer-token-env'],
+      username: s.username,
+      passwordEnv: s['password-env'],
+      requestTimeoutMs: s.timeout ?? 10_000,
+      retries: s.retries ?? 2,
+      metrics: s.metrics,
+    }),
+  );
+
+const postgresSource = z
+  .strictObject({
+    kind: z.literal('postgres'),
+    url: z.string().min(1).optional(),
+    'url-env': envName.optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    'password-env': envName.optional(),
+    name: metricName.optional(),
+    interval: durationMs.optional(),
+    'slow-queries': z.boolean().optional(),
+    top: z.number().int().min(1).max(100).optional(),
+    'statement-timeout': durationMs.optional(),
+    'connect-timeout': durationMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.url !== undefined && s['url-env'] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either "url" or "url-env", not both' });
+    }
+    if (s.url !== undefined && urlHasSecret(s.url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"',
+      });
+    }
+    if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined || s.database !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'give either a URL or host/port/database, not both' });
+    }
+    const interval = s.interval ?? 1000;
+    if (interval < 50) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'expected at least 50ms' });
+  })
+  .transform(
+    (s): PostgresSourceConfig => ({
+      kind: 'postgres',
+      url: s.url,
+      urlEnv: s['url-env'],
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      database: s.database,
+      passwordEnv: s['password-env'],
+      name: s.name ?? 'db_connections',
+      intervalMs: s.interval ?? 1000,
+      slowQueries: s['slow-queries'] ?? true,
+      top: s.top ?? 10,
+      statementTimeoutMs: s['statement-timeout'] ?? 2000,
+      connectTimeoutMs: s['connect-timeout'] ?? 5000,
+    }),
+  );
+
+// The kind is checked first so a typo in one key is reported against the right source, not as "no union matched".
+const sourceSchema = z.preprocess(
+  (value, ctx) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const kind = (value as Record<string, unknown>).kind;
+      if (typeof kind !== 'string' || !['cloudwatch', 'prometheus', 'postgres'].includes(kind)) {
+        ctx.addIssue({ code: 'custom', input: value, path: ['kind'], message: 'a source needs "kind": cloudwatch, prometheus or postgres' });
+      }
+    }
+    return value;
+  },
+  z.discriminatedUnion('kind', [cloudwatchSource, prometheusSource, postgresSource]),
+);
+
+/** Names the targets refer to, one per metric. */
+export function sourceMetricNames(config: SourceConfig): string[] {
+  switch (config.kind) {
+    case 'cloudwatch':
+    case 'prometheus':
+      return config.metrics.map((m) => m.name);
+    case 'postgres':
+      return [config.name];
+  }
+}
+
+export const sourcesSchema = z.array(sourceSchema).superRefine((list, ctx) => {
+  const seen = new Map<string, number>();
+  list.forEach((source, i) => {
+    // zod runs this even when an entry failed its own checks; such an entry has no names worth comparing.
+    if (!source || typeof source !== 'object' || !('kind' in source)) return;
+    const names = (() => {
+      try {
+        return sourceMetricNames(source).filter((n): n is string => typeof n === 'string');
+      } catch {
+        return [];
+      }
+    })();
+    for (const name of names) {
+      const key = name.toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`,
+        });
+      } else seen.set(key, i);
+    }
+  });
+});
+
+export type SourcesInput = z.input<typeof sourcesSchema>;

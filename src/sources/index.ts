@@ -1,0 +1,189 @@
+// Infrastructure sources around a load test: created from the config, started before the load, read for the run
+// window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
+// with the reason and never stops the others or the load test. Source modules are light; the heavy clients
+// (AWS SDK, pg) are imported by the sources themselves, and only when one of that kind is configured.
+import type { Logger } from '../config/types.js';
+import { infraRef } from '../gate/metrics.js';
+import { isInfraName } from '../gate/targets.js';
+import type { InfraMetric, SlowQuery, Target } from '../model.js';
+import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
+import type { SourceConfig } from './config.js';
+import { createPostgresSource, type PostgresDeps } from './postgres.js';
+import { createPrometheusSource } from './prometheus.js';
+import { redactPatterns } from './redact.js';
+import { sleep } from './stats.js';
+import { unavailable, type Source, type SourceResult, type TimeWindow } from './types.js';
+
+export type { Source, SourceResult, TimeWindow, MetricDescriptor } from './types.js';
+export { sourcesSchema, type SourceConfig } from './config.js';
+
+export interface SourceDeps {
+  env?: NodeJS.ProcessEnv;
+  cloudwatch?: CloudWatchDeps;
+  postgres?: PostgresDeps;
+}
+
+export function createSources(configs: SourceConfig[], log: Logger, deps: SourceDeps = {}): Source[] {
+  const env = deps.env ?? process.env;
+  return configs.map((c): Source => {
+    switch (c.kind) {
+      case 'cloudwatch':
+        return createCloudWatchSource(c, log, deps.cloudwatch);
+      case 'prometheus':
+        return createPrometheusSource(c, log, env);
+      case 'postgres':
+        return createPostgresSource(c, log, { env, ...deps.postgres });
+      default: {
+        const unknown: never = c;
+        throw new Error(`unknown source kind ${(unknown as { kind: string }).kind}`);
+      }
+    }
+  });
+}
+
+const startFailures = new WeakMap<Source, string>();
+
+export interface StartOptions {
+  /** Per source; the load test starts after this at the latest. */
+  timeoutMs?: number;
+}
+
+/** Starts every source; resolves within the timeout whatever the sources do, and never rejects. */
+export async function startSources(sources: Source[], log: Logger, opts: StartOptions = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  await Promise.all(
+    sources.map(async (s) => {
+      try {
+        await bounded(s.start(), timeoutMs, `did not start within ${Math.round(timeoutMs / 1000)} s`);
+      } catch (e) {
+        const reason = redactPatterns(messageOf(e));
+        startFailures.set(s, reason);
+        log.warning(`${s.label}: ${reason}; its metrics will be reported as unavailable`);
+      }
+    }),
+  );
+}
+
+export interface CollectedInfra {
+  infra: InfraMetric[];
+  /** Present when a PostgreSQL source could read pg_stat_statements. */
+  slowQueries?: SlowQuery[];
+  /** Remarks for RunResult.notes. */
+  notes: string[];
+}
+
+/** Reads every source for the window, then stops it. Never rejects; a failed source yields unavailable metrics. */
+export async function collectAll(sources: Source[], window: TimeWindow, log: Logger): Promise<CollectedInfra> {
+  const results = await Promise.all(sources.map((s) => collectOne(s, window, log)));
+  const out: CollectedInfra = { infra: [], notes: [] };
+  for (const r of results) {
+    out.infra.push(...r.infra);
+    out.notes.push(...(r.notes ?? []));
+    if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
+  }
+  out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
+  for (const m of out.infra) {
+    if (m.unavailable) log.warning(`${m.source}: ${m.name} unavailable: ${m.unavailable}`);
+  }
+  return out;
+}
+
+/** Releases connections and timers; for the paths where collectAll is never reached (a crashed engine). */
+export async function stopSources(sources: Source[]): Promise<void> {
+  await Promise.all(sources.map((s) => bounded(s.stop(), 5000, 'stop timed out').catch(() => undefined)));
+}
+
+async function collectOne(s: Source, window: TimeWindow, log: Logger): Promise<SourceResult> {
+  const failAll = (reason: string): SourceResult => ({ infra: s.metrics.map((d) => unavailable(s.kind, d, reason)) });
+  const startFailure = startFailures.get(s);
+  if (startFailure) {
+    await bounded(s.stop(), 5000, 'stop timed out').catch(() => undefined);
+    return failAll(startFailure);
+  }
+  const ac = new AbortController();
+  let result: SourceResult;
+  try {
+    result = await bounded(s.collect(window, ac.signal), s.collectTimeoutMs, `no result within ${Math.round(s.collectTimeoutMs / 1000)} s`);
+  } catch (e) {
+    result = failAll(redactPatterns(messageOf(e)));
+  } finally {
+    ac.abort(new Error('collect finished'));
+    await bounded(s.stop(), 5000, 'stop timed out').catch(() => undefined);
+  }
+  // Every configured metric gets a row, so a source that silently dropped one still shows up in the verdict.
+  const seen = new Set(result.infra.map((m) => m.name));
+  for (const d of s.metrics) {
+    if (!seen.has(d.name)) result.infra.push(unavailable(s.kind, d, 'the source returned no value for it'));
+  }
+  const ok = result.infra.filter((m) => !m.unavailable).length;
+  log.info(`${s.label}: ${ok} of ${result.infra.length} metric(s) read`);
+  return result;
+}
+
+async function bounded<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([
+      p,
+      sleep(ms, ac.signal).then(() => {
+        throw new Error(message);
+      }),
+    ]);
+  } finally {
+    ac.abort();
+  }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+const SUGGEST: Record<string, string> = {
+  cpu: 'kind: prometheus with preset node-cpu or container-cpu, or kind: cloudwatch with preset ecs-cpu',
+  memory: 'kind: prometheus with preset node-memory or container-memory, or kind: cloudwatch with preset ecs-memory',
+  db_connections: 'kind: postgres, or kind: cloudwatch with preset rds-connections and max-connections',
+  rds_cpu: 'kind: cloudwatch with preset rds-cpu',
+  alb_5xx: 'kind: cloudwatch with preset alb-5xx',
+  alb_requests: 'kind: cloudwatch with preset alb-requests',
+  alb_target_p99: 'kind: cloudwatch with preset alb-target-p99',
+};
+
+/**
+ * Infrastructure targets the configured sources cannot measure, found before any load is sent: a target on a
+ * metric no source reports, or `% of max` on a metric without a known limit. Optional targets are left alone.
+ */
+export function infraTargetProblems(targets: Target[], configs: SourceConfig[]): string[] {
+  const limits = new Map<string, boolean>();
+  for (const c of configs) {
+    switch (c.kind) {
+      case 'cloudwatch':
+      case 'prometheus':
+        for (const m of c.metrics) limits.set(m.name.toLowerCase(), m.limit !== undefined);
+        break;
+      case 'postgres':
+        limits.set(c.name.toLowerCase(), true); // max_connections, read from the server
+        break;
+    }
+  }
+  const problems: string[] = [];
+  for (const t of targets) {
+    if (t.optional) continue;
+    const ref = infraRef(t.metric);
+    if (!ref) continue;
+    const key = ref.name.toLowerCase();
+    const hasLimit = limits.get(key);
+    if (hasLimit === undefined) {
+      if (!ref.explicit && !isInfraName(key)) continue; // may be a load tool's own metric
+      const configured = [...limits.keys()];
+      problems.push(
+        `target "${t.source}" needs a metric named "${ref.name}" from sources:, ` +
+          (configured.length ? `which has ${configured.join(', ')}` : 'and none is configured') +
+          (Object.hasOwn(SUGGEST, key) ? `; add ${SUGGEST[key]}` : '; give a source metric that name') +
+          ', or mark the target optional',
+      );
+    } else if (ref.ofMax && !hasLimit) {
+      problems.push(`target "${t.source}" compares with a maximum, but "${ref.name}" has none: set its limit (max-connections for rds-connections)`);
+    }
+  }
+  return problems;
+}

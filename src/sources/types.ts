@@ -1,0 +1,45 @@
+// What every infrastructure source offers the pipeline. A source never throws its way into the load test: start()
+// only begins sampling (and remembers a failure), collect() reports a failure as `unavailable` metrics, and
+// index.ts bounds both with timeouts in case a source misbehaves anyway.
+import type { InfraMetric, SlowQuery, SourceKind } from '../model.js';
+
+export interface TimeWindow {
+  start: Date;
+  end: Date;
+}
+
+export interface SourceResult {
+  infra: InfraMetric[];
+  slowQueries?: SlowQuery[];
+  /** Remarks for the report (incomplete CloudWatch data, a missing extension). */
+  notes?: string[];
+}
+
+/** A metric a source will report; known before collecting so a failed source can still list it as unavailable. */
+export interface MetricDescriptor {
+  name: string;
+  unit: InfraMetric['unit'];
+  /** What is queried, credentials removed. */
+  query: string;
+  limit?: number;
+}
+
+export interface Source {
+  readonly kind: SourceKind;
+  /** For logs: kind and where, credentials removed. */
+  readonly label: string;
+  readonly metrics: MetricDescriptor[];
+  /** Upper bound on collect(); collectAll aborts and marks the metrics unavailable past it. */
+  readonly collectTimeoutMs: number;
+  /** Begin sampling (samplers); resolves quickly, never rejects for a source that is down. */
+  start(): Promise<void>;
+  collect(window: TimeWindow, signal?: AbortSignal): Promise<SourceResult>;
+  /** Release connections and timers; safe to call twice, and without start(). */
+  stop(): Promise<void>;
+}
+
+export function unavailable(kind: SourceKind, d: MetricDescriptor, reason: string): InfraMetric {
+  const m: InfraMetric = { name: d.name, source: kind, query: d.query, unit: d.unit, stats: {}, unavailable: reason };
+  if (d.limit !== undefined) m.limit = d.limit;
+  return m;
+}
