@@ -37,11 +37,10 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
     case 'builtin':
       return (await import('./engines/builtin/index.js')).builtinEngine;
     case 'artillery':
-      return (await import('./engines/artillery/index.js')).artilleryEngine;
     case 'k6':
-      return (await import('./engines/k6/index.js')).k6Engine;
     case 'results':
-      return (await import('./engines/results/engine.js')).resultsEngine;
+      // WIRE-ENGINES: replaced once the tool engines land.
+      throw new UserError(`engine "${name}" is not available yet in this version of perf-gate; available: builtin`);
   }
 }
 

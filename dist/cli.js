@@ -1,0 +1,34 @@
+import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-NOUDVLEK.js";import"./chunks/chunk-WFBLSFWA.js";import"./chunks/chunk-M3FTUO55.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+
+usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
+
+options (the action's inputs):
+  --target URL          base URL of the deployment (or "target" in the config file)
+  --phase NAME          load phase (default warmup)
+  --engine NAME         builtin (default)
+  --config PATH         YAML config (default .github/perf-gate.yml when it exists)
+  --targets EXPRS       target expressions, one per line or separated by ";" (default: the phase's)
+  --duration D          override the phase length, e.g. 30s, 2m
+  --rate N              override the peak arrival rate (arrivals/s)
+  --fail-on MODE        any (default) | target | regression | never
+  --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
+exit status: 0 pass, 1 the gate fails, 2 bad input`;async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
+`),0;if(command!=="run")return process.stderr.write(command===void 0||command==="--help"||command==="-h"?`${USAGE}
+`:`unknown command "${command}"
+
+${USAGE}
+`),command===void 0||command==="--help"||command==="-h"?0:2;let cliOnly=INPUT_NAMES.filter(n=>n!=="comment"&&n!=="comment-header"&&n!=="github-token"),values;try{({values}=parseArgs({args:rest,options:Object.fromEntries([...cliOnly.map(n=>[n,{type:"string"}]),["help",{type:"boolean"}]]),strict:!0,allowPositionals:!1}))}catch(e){return process.stderr.write(`${e.message}
+
+${USAGE}
+`),2}if(values.help)return process.stdout.write(`${USAGE}
+`),0;let inputs={};for(let n of cliOnly){let v=values[n];typeof v=="string"&&(inputs[n]=n==="targets"?v.split(";").join(`
+`):v)}let log={info:__name(m=>process.stderr.write(`${m}
+`),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
+`),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-MMOIUX43.js"),{renderTerminal}=await import("./chunks/terminal-VORY3VWT.js"),outcome=await runPipeline(config,{log});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`),process.stderr.write(`report: ${outcome.reportPath}
+results: ${outcome.resultsPath}
+`),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}
+`),2):(process.stderr.write(`perf-gate failed unexpectedly: ${e.stack??String(e)}
+`),1)}}__name(main,"main");export{main};

@@ -1,0 +1,544 @@
+// The built-in engine: an open-model HTTP load generator on undici. Arrivals come on the schedule whatever the
+// target does (a slow target gets more concurrent requests, not fewer arrivals), which is what makes latency under
+// a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
+// to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
+// the run is marked invalid rather than passed on numbers that describe a lighter test.
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { UserError } from '../../config/types.js';
+import type { Config, Logger } from '../../config/types.js';
+import { RESULTS_SCHEMA_VERSION } from '../../model.js';
+import type { GeneratorHealth, RunResult, Stage } from '../../model.js';
+import type { Engine, EngineRunOptions } from '../types.js';
+import { classifyError, compileFlows, parseTarget } from './flows.js';
+import type { CompiledFlows, CompiledRequest, CompiledStep, ParsedTarget } from './flows.js';
+import { KIND, Recorder, round3 } from './recorder.js';
+import type { IntervalProgress } from './recorder.js';
+import { ArrivalSchedule } from './schedule.js';
+
+export { ArrivalSchedule } from './schedule.js';
+export { classifyError, parseTarget, redactUrl } from './flows.js';
+
+export const builtinEngine: Engine = {
+  name: 'builtin',
+  run(options: EngineRunOptions): Promise<RunResult> {
+    return new BuiltinRun(options).execute();
+  },
+};
+
+/** An arrival starting later than this after its due time does not count as delivered on schedule. */
+const LATE_MS = 1000;
+/** Share of dropped arrivals, and of rate shortfall, above which the run is invalid. */
+const MAX_DROPPED_SHARE = 0.01;
+const MAX_RATE_SHORTFALL = 0.05;
+/** How long in-flight requests get to finish after an abort (capped by the request timeout). */
+const ABORT_GRACE_MS = 2000;
+/** How long to wait for abandoned requests to unwind once they were cancelled. */
+const SETTLE_MS = 1000;
+/**
+ * Arrivals started in one timer callback before yielding to I/O. Catching up a large backlog in one go would
+ * block response handling for as long as it takes; yielding keeps responses timed honestly.
+ */
+const MAX_BATCH = 256;
+
+const REASON_NONE = 0;
+const REASON_TIMEOUT = 1;
+const REASON_STOPPED = 2;
+// Preallocated abort reasons: aborting with an Error we already have costs no stack capture per timeout.
+const TIMEOUT_ERROR = Object.assign(new Error('request timed out'), { code: 'PERF_GATE_TIMEOUT' });
+const STOPPED_ERROR = Object.assign(new Error('run stopped'), { code: 'PERF_GATE_STOPPED' });
+// Read the whole body whatever its size: latency is "until the last byte arrived".
+const DUMP_OPTS = { limit: Number.MAX_SAFE_INTEGER };
+
+class InFlight {
+  reason = REASON_NONE;
+  readonly ac = new AbortController();
+  timer: NodeJS.Timeout | undefined = undefined;
+}
+
+function onRequestTimeout(rec: InFlight): void {
+  rec.reason = REASON_TIMEOUT;
+  rec.ac.abort(TIMEOUT_ERROR);
+}
+
+interface Sleeper {
+  resolve: () => void;
+  timer: NodeJS.Timeout | undefined;
+  set: Set<Sleeper>;
+}
+
+function wake(s: Sleeper): void {
+  s.set.delete(s);
+  s.resolve();
+}
+
+class BuiltinRun {
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly signal: AbortSignal | undefined;
+  private readonly stages: Stage[];
+  private readonly schedule: ArrivalSchedule;
+  private readonly target: ParsedTarget;
+  private readonly compiled: CompiledFlows;
+  private readonly flows: CompiledStep[][];
+  private readonly cumulative: Float64Array;
+  private readonly totalWeight: number;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly intervalMs: number;
+  private readonly pool: Pool;
+  private readonly rec: Recorder;
+
+  private t0 = 0;
+  /** No new steps start once set: flows finish their current request and leave. */
+  private stopped = false;
+  private aborted = false;
+  private stopReason: string | undefined;
+
+  private scheduled = 0;
+  private started = 0;
+  private dropped = 0;
+  private late = 0;
+  private maxLag = 0;
+  private abandoned = 0;
+  private activeFlows = 0;
+  private peakFlows = 0;
+  private firstStart = -1;
+  private lastEnd = -1;
+  private scheduleEndMs = 0;
+  private internalError: unknown;
+
+  private readonly inFlight = new Set<InFlight>();
+  private readonly sleepers = new Set<Sleeper>();
+  private schedTimer: NodeJS.Timeout | undefined;
+  private schedImmediate: NodeJS.Immediate | undefined;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private nextK = 0;
+  private nextDue = 0;
+  private onScheduleEnd: (() => void) | undefined;
+  private onIdle: (() => void) | undefined;
+  private idleGiveUp: ((graceMs: number) => void) | undefined;
+
+  constructor(options: EngineRunOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.signal = options.signal;
+    this.stages = options.stages;
+    const http = this.config.http;
+    if (!(Number.isFinite(http.timeoutMs) && http.timeoutMs > 0)) throw new UserError('http.timeoutMs must be a positive number of ms');
+    if (!(Number.isInteger(http.maxInFlight) && http.maxInFlight >= 1)) throw new UserError('http.maxInFlight must be a whole number of at least 1');
+    if (!(Number.isFinite(this.config.intervalMs) && this.config.intervalMs > 0)) throw new UserError('intervalMs must be a positive number of ms');
+    this.schedule = new ArrivalSchedule(this.stages);
+    this.target = parseTarget(this.config.target);
+    this.compiled = compileFlows(this.config, this.target);
+    this.flows = this.compiled.flows;
+    this.cumulative = this.compiled.cumulative;
+    this.totalWeight = this.compiled.totalWeight;
+    this.timeoutMs = http.timeoutMs;
+    this.maxInFlight = http.maxInFlight;
+    this.intervalMs = this.config.intervalMs;
+    this.rec = new Recorder(
+      this.compiled.endpointNames,
+      this.intervalMs,
+      http.count4xxAsErrors,
+      (t) => this.schedule.rateAt(t),
+      (p) => this.progress(p),
+    );
+    // One connection per request we may have in flight: the cap on concurrency is ours (dropped arrivals), so
+    // undici should never queue a request behind a busy socket and add that wait to the latency silently.
+    // Our own timer aborts a request at timeoutMs overall; undici's idle timeouts are only a backstop.
+    this.pool = new Pool(this.target.origin, {
+      connections: this.maxInFlight,
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      connect: { timeout: this.timeoutMs },
+    });
+  }
+
+  async execute(): Promise<RunResult> {
+    const signal = this.signal;
+    const onAbort = (): void => this.abort(signal?.reason);
+    try {
+      this.t0 = performance.now();
+      this.log.info(
+        `builtin: ${this.schedule.totalArrivals} arrivals over ${fmtS(this.schedule.totalMs)} (peak ${fmtRate(this.schedule.peakRate)}/s) ` +
+          `against ${this.target.redacted}, ${this.flows.length} flow(s), at most ${this.maxInFlight} requests in flight`,
+      );
+      if (signal?.aborted) {
+        this.abort(signal.reason);
+      } else {
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.armIntervalTimer();
+        const scheduleEnded = new Promise<void>((resolve) => (this.onScheduleEnd = resolve));
+        this.nextDue = this.schedule.totalArrivals > 0 ? this.schedule.dueMs(0) : Number.POSITIVE_INFINITY;
+        this.tick();
+        await scheduleEnded;
+      }
+      // Normal end: give every in-flight request its full timeout, plus the think time a flow started at the very
+      // end still has to sleep. After an abort: a short grace, and no further steps.
+      const grace = this.aborted ? Math.min(this.timeoutMs, ABORT_GRACE_MS) : this.timeoutMs + this.compiled.maxThinkMs + 100;
+      if (!(await this.waitIdle(grace))) {
+        this.stop();
+        for (const rec of this.inFlight) {
+          rec.reason = REASON_STOPPED;
+          rec.ac.abort(STOPPED_ERROR);
+        }
+        await this.waitIdle(SETTLE_MS);
+      }
+      const endT = performance.now() - this.t0;
+      if (this.intervalTimer) clearTimeout(this.intervalTimer);
+      this.rec.finish(endT);
+      if (this.internalError !== undefined) throw this.internalError;
+      return this.result(endT);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.clearSchedule();
+      if (this.intervalTimer) clearTimeout(this.intervalTimer);
+      this.stop();
+      await this.pool.destroy().catch(() => undefined);
+    }
+  }
+
+  // ---- scheduling -------------------------------------------------------------------------------------------
+
+  /**
+   * Start every arrival that is due, then sleep until the next one. Timers fire late by a millisecond or more,
+   * so each wake-up catches up on everything due by now: at high rates that is a small batch per tick, and the
+   * due times themselves never move.
+   */
+  private tick = (): void => {
+    this.schedTimer = undefined;
+    this.schedImmediate = undefined;
+    if (this.aborted) return;
+    const t0 = this.t0;
+    const total = this.schedule.totalArrivals;
+    let now = performance.now() - t0;
+    let batch = 0;
+    while (this.nextK < total && this.nextDue <= now) {
+      this.arrive(this.nextDue, now);
+      this.nextK++;
+      this.nextDue = this.nextK < total ? this.schedule.dueMs(this.nextK) : Number.POSITIVE_INFINITY;
+      now = performance.now() - t0;
+      if (++batch >= MAX_BATCH) {
+        this.schedImmediate = setImmediate(this.tick);
+        return;
+      }
+    }
+    if (this.nextK >= total) {
+      // All arrivals are out; the shape still lasts until its end (a trailing quiet stage is part of it).
+      const rest = this.schedule.totalMs - now;
+      if (rest > 0) {
+        this.schedTimer = setTimeout(this.endSchedule, rest);
+      } else {
+        this.endSchedule();
+      }
+      return;
+    }
+    this.schedTimer = setTimeout(this.tick, this.nextDue - now);
+  };
+
+  private clearSchedule(): void {
+    if (this.schedTimer) clearTimeout(this.schedTimer);
+    if (this.schedImmediate) clearImmediate(this.schedImmediate);
+    this.schedTimer = undefined;
+    this.schedImmediate = undefined;
+  }
+
+  private endSchedule = (): void => {
+    this.schedTimer = undefined;
+    // The window the rates are judged over is the shape, even if this timer fired late.
+    this.scheduleEndMs = Math.min(performance.now() - this.t0, this.schedule.totalMs);
+    const done = this.onScheduleEnd;
+    this.onScheduleEnd = undefined;
+    done?.();
+  };
+
+  private arrive(due: number, now: number): void {
+    this.scheduled++;
+    if (this.rec.inFlight >= this.maxInFlight) {
+      this.dropped++;
+      return;
+    }
+    const lag = now - due;
+    if (lag > this.maxLag) this.maxLag = lag;
+    if (lag > LATE_MS) this.late++;
+    this.started++;
+    if (this.firstStart < 0) this.firstStart = now;
+    this.rec.arrival(now);
+    // Pick a flow by weight with a single random draw over the cumulative weights.
+    const r = Math.random() * this.totalWeight;
+    const cum = this.cumulative;
+    let i = 0;
+    while (i < cum.length - 1 && cum[i]! <= r) i++;
+    this.activeFlows++;
+    if (this.activeFlows > this.peakFlows) this.peakFlows = this.activeFlows;
+    // The flow's first request is sent synchronously, inside this tick, so its start time is the arrival's.
+    this.runFlow(this.flows[i]!).catch(this.onInternalError);
+  }
+
+  private async runFlow(steps: CompiledStep[]): Promise<void> {
+    try {
+      for (let s = 0; s < steps.length; s++) {
+        if (this.stopped) return;
+        const step = steps[s]!;
+        if (step.think) {
+          await this.think(step.ms);
+        } else if (!(await this.request(step))) {
+          // A transport failure ends the flow, as in k6 and Artillery: later steps usually depend on this one.
+          return;
+        }
+      }
+    } finally {
+      this.activeFlows--;
+      this.checkIdle();
+    }
+  }
+
+  private onInternalError = (err: unknown): void => {
+    this.internalError ??= err;
+  };
+
+  private think(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const s: Sleeper = { resolve, timer: undefined, set: this.sleepers };
+      s.timer = setTimeout(wake, ms, s);
+      this.sleepers.add(s);
+    });
+  }
+
+  // ---- requests ---------------------------------------------------------------------------------------------
+
+  /** Send one request and record it. Resolves false when the flow should end (transport error or stop). */
+  private async request(step: CompiledRequest): Promise<boolean> {
+    const rec = new InFlight();
+    rec.timer = setTimeout(onRequestTimeout, this.timeoutMs, rec);
+    this.inFlight.add(rec);
+    this.rec.inFlight++;
+    const t0 = this.t0;
+    const start = performance.now();
+    let status = -1;
+    let failure: unknown;
+    try {
+      const res = await this.pool.request({
+        path: step.path,
+        method: step.method as Dispatcher.HttpMethod,
+        headers: step.headers,
+        body: step.body,
+        signal: rec.ac.signal,
+      });
+      const body = res.body;
+      await body.dump(DUMP_OPTS);
+      // dump() resolves on close, also when the body was cut off (reset, our abort): check it really ended.
+      if (rec.reason !== REASON_NONE) failure = rec.reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR;
+      else if (body.errored) failure = body.errored;
+      else if (!body.readableEnded) failure = Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' });
+      else status = res.statusCode;
+    } catch (err) {
+      failure = err;
+    }
+    const end = performance.now();
+    clearTimeout(rec.timer);
+    this.inFlight.delete(rec);
+    this.rec.inFlight--;
+    if (rec.reason === REASON_STOPPED) {
+      // Cut off by the end of the run, not by the target: not a request of this test.
+      this.abandoned++;
+      this.checkIdle();
+      return false;
+    }
+    this.lastEnd = end - t0;
+    if (status >= 0) {
+      this.rec.response(step.endpoint, end - t0, status, end - start);
+      this.checkIdle();
+      return true;
+    }
+    const kind = rec.reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
+    this.rec.failure(step.endpoint, end - t0, kind);
+    this.checkIdle();
+    return false;
+  }
+
+  // ---- ending -----------------------------------------------------------------------------------------------
+
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.stopReason = describeReason(reason);
+    this.log.info(`builtin: stopping early: ${this.stopReason}`);
+    this.clearSchedule();
+    this.stop();
+    this.idleGiveUp?.(Math.min(this.timeoutMs, ABORT_GRACE_MS));
+    this.checkIdle();
+    if (this.onScheduleEnd) {
+      this.scheduleEndMs = performance.now() - this.t0;
+      const done = this.onScheduleEnd;
+      this.onScheduleEnd = undefined;
+      done();
+    }
+  }
+
+  /** Let no flow take another step, and wake the ones sleeping in a think step so they can leave. */
+  private stop(): void {
+    this.stopped = true;
+    for (const s of this.sleepers) {
+      clearTimeout(s.timer);
+      s.resolve();
+    }
+    this.sleepers.clear();
+  }
+
+  private checkIdle(): void {
+    if (this.onIdle && this.inFlight.size === 0 && (this.activeFlows === 0 || this.aborted)) {
+      const done = this.onIdle;
+      this.onIdle = undefined;
+      done();
+    }
+  }
+
+  /**
+   * Wait until nothing is in flight (after an abort: no request; otherwise: no flow either), at most `ms`.
+   * Resolves true when idle.
+   */
+  private waitIdle(ms: number): Promise<boolean> {
+    if (this.inFlight.size === 0 && (this.activeFlows === 0 || this.aborted)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const giveUp = (): void => {
+        this.onIdle = undefined;
+        this.idleGiveUp = undefined;
+        resolve(false);
+      };
+      let timer = setTimeout(giveUp, ms);
+      this.onIdle = () => {
+        clearTimeout(timer);
+        this.idleGiveUp = undefined;
+        resolve(true);
+      };
+      // An abort while draining shortens the wait to the abort grace.
+      this.idleGiveUp = (graceMs: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(giveUp, graceMs);
+      };
+    });
+  }
+
+  // ---- reporting --------------------------------------------------------------------------------------------
+
+  private armIntervalTimer(): void {
+    const now = performance.now() - this.t0;
+    const next = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
+    this.intervalTimer = setTimeout(() => {
+      this.rec.roll(performance.now() - this.t0);
+      this.armIntervalTimer();
+    }, next - now);
+  }
+
+  private progress(p: IntervalProgress): void {
+    const iv = p.interval;
+    const secs = iv.durationMs / 1000;
+    const p99 = iv.latency.p99 !== undefined ? `${iv.latency.p99.toFixed(1)} ms` : '-';
+    this.log.info(
+      `builtin: ${fmtS(p.endMs)}/${fmtS(this.schedule.totalMs)}  target ${fmtRate(iv.targetRate ?? 0)}/s  ` +
+        `started ${fmtRate((iv.arrivalsStarted ?? 0) / secs)}/s  ${iv.requests} req  p99 ${p99}  errors ${iv.errors}` +
+        `  in flight ${iv.concurrency ?? 0}`,
+    );
+  }
+
+  private generatorHealth(): GeneratorHealth {
+    const reasons: string[] = [];
+    const { scheduled, dropped, started, late } = this;
+    if (scheduled > 0 && dropped > scheduled * MAX_DROPPED_SHARE) {
+      reasons.push(
+        `${dropped} of ${scheduled} arrivals (${pct(dropped / scheduled)}) were dropped because ${this.maxInFlight} requests ` +
+          `were already in flight (http.maxInFlight): the target answered too slowly for this rate, so it saw less load than asked`,
+      );
+    }
+    // Arrivals that started more than LATE_MS after they were due came in a burst later, not at the asked rate.
+    // Dropped ones are left out here: the rule above already speaks for them.
+    const expected = scheduled - dropped;
+    const onTime = started - late;
+    const windowS = Math.max(this.scheduleEndMs, 1) / 1000;
+    if (expected > 0 && onTime < expected * (1 - MAX_RATE_SHORTFALL)) {
+      reasons.push(
+        `the load generator started arrivals at ${fmtRate(onTime / windowS)}/s, ${pct(1 - onTime / expected)} below the ` +
+          `${fmtRate(expected / windowS)}/s scheduled (${late} started more than ${LATE_MS / 1000} s late, worst ${Math.round(this.maxLag)} ms): ` +
+          `the machine running the test could not keep up, so the target saw less load than asked`,
+      );
+    }
+    return {
+      arrivalsScheduled: scheduled,
+      arrivalsStarted: started,
+      arrivalsDropped: dropped,
+      maxLagMs: round3(this.maxLag),
+      valid: reasons.length === 0,
+      invalidReasons: reasons,
+    };
+  }
+
+  private result(endT: number): RunResult {
+    const rec = this.rec;
+    const hist = rec.overallHistogram();
+    const loadEnd = this.lastEnd >= 0 ? this.lastEnd : endT;
+    const durationMs = this.firstStart >= 0 ? Math.max(0, loadEnd - this.firstStart) : 0;
+    const notes: string[] = [];
+    if (this.stopReason !== undefined) notes.push(`stopped early: ${this.stopReason}`);
+    if (this.abandoned > 0) {
+      notes.push(
+        `${this.abandoned} request(s) were still in flight when the run had to end and were cancelled; they are not counted`,
+      );
+    }
+    const generator = this.generatorHealth();
+    if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
+    const startedAtMs = performance.timeOrigin + this.t0;
+    const out: RunResult = {
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      engine: 'builtin',
+      tool: { name: 'perf-gate builtin' },
+      phase: this.config.phase.name,
+      target: this.target.redacted,
+      startedAt: new Date(startedAtMs).toISOString(),
+      endedAt: new Date(startedAtMs + endT).toISOString(),
+      durationMs: round3(durationMs),
+      requests: rec.requests,
+      errors: rec.errors,
+      errorsByKind: rec.errorsByKind(),
+      statusCodes: rec.statusCodes(),
+      latency: hist.stats(),
+      histogram: hist.toJSON(),
+      vus: { max: this.peakFlows, created: this.started },
+      endpoints: rec.endpointResults(),
+      intervals: rec.intervals,
+      intervalMs: this.intervalMs,
+      generator,
+      customMetrics: {},
+      toolThresholds: [],
+      notes,
+      shape: { stages: this.stages, peakRate: this.schedule.peakRate },
+    };
+    if (rec.requests > 0) {
+      out.errorRate = (rec.errors / rec.requests) * 100;
+      if (durationMs > 0) out.throughputRps = rec.requests / (durationMs / 1000);
+    }
+    return out;
+  }
+}
+
+function describeReason(reason: unknown): string {
+  // A bare controller.abort() gives a DOMException whose message says nothing a report reader needs.
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message || reason.name;
+  if (typeof reason === 'string' && reason) return reason;
+  return 'aborted';
+}
+
+function fmtS(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+}
+
+function fmtRate(r: number): string {
+  return r >= 100 ? r.toFixed(0) : r.toFixed(1);
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
