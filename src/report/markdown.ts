@@ -200,7 +200,7 @@ const ICONS = { pass: '✅', fail: '❌', error: '⚠️' } as const;
 
 function heading(input: ReportInput): string {
   const header = input.commentHeader.replace(/\s+/g, ' ').trim();
-  const label = header === '' || header === 'perf-gate' ? 'perf-gate' : `perf-gate (${inline(header)})`;
+  const label = header === '' || header === 'perf-gate' || header === input.phase ? 'perf-gate' : `perf-gate (${inline(header)})`;
   return `## ${ICONS[input.verdict.status]} ${label}: ${inline(input.phase)} ${verdictWord(input.verdict.status)}`;
 }
 
