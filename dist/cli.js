@@ -1,5 +1,5 @@
 import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-NOUDVLEK.js";import"./chunks/chunk-WFBLSFWA.js";import"./chunks/chunk-M3FTUO55.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-ZL2IQZSR.js";import"./chunks/chunk-FKWTZ4QI.js";import"./chunks/chunk-KZRG6X4Q.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
 
@@ -26,7 +26,7 @@ ${USAGE}
 `):v)}let log={info:__name(m=>process.stderr.write(`${m}
 `),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
 `),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
-`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-NSKRF7WM.js"),{renderTerminal}=await import("./chunks/terminal-VORY3VWT.js"),outcome=await runPipeline(config,{log});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-IXNO6KV7.js"),{renderTerminal}=await import("./chunks/terminal-VORY3VWT.js"),outcome=await runPipeline(config,{log});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
 `),process.stderr.write(`report: ${outcome.reportPath}
 results: ${outcome.resultsPath}
 `),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}

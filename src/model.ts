@@ -237,3 +237,22 @@ export interface Verdict {
   /** Which baseline was compared with: commit, age, where it came from. */
   baseline?: { sha?: string; createdAt?: string; source: string; note?: string };
 }
+
+/** A RunResult with nothing measured yet: every count 0, every statistic absent. Engines and readers fill it in. */
+export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'startedAt' | 'endedAt' | 'durationMs'> & Partial<RunResult>): RunResult {
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    requests: 0,
+    errors: 0,
+    errorsByKind: {},
+    statusCodes: {},
+    latency: { count: 0 },
+    endpoints: [],
+    intervals: [],
+    generator: { valid: true, invalidReasons: [] },
+    customMetrics: {},
+    toolThresholds: [],
+    notes: [],
+    ...base,
+  };
+}

@@ -6,7 +6,7 @@ import { redactUrl } from './config/load.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { decide } from './gate/evaluate.js';
-import { RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
+import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, shapeStages, totalDurationMs } from './phases/presets.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
@@ -140,27 +140,15 @@ function redactText(s: string): string {
 
 export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunResult {
   const now = new Date();
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
+  return blankRunResult({
     engine: config.engine,
     phase: config.phase.name,
     target: redactUrl(config.target),
     startedAt: startedAt.toISOString(),
     endedAt: now.toISOString(),
     durationMs: now.getTime() - startedAt.getTime(),
-    requests: 0,
-    errors: 0,
-    errorsByKind: {},
-    statusCodes: {},
-    latency: { count: 0 },
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
     shape: { stages, peakRate: peakRate(stages) },
-  };
+  });
 }
 
 function round(n: number): number {

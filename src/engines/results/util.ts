@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../config/types.js';
 import type { CustomMetric, ErrorKind, LatencyStats, RunResult } from '../../model.js';
-import { RESULTS_SCHEMA_VERSION } from '../../model.js';
+import { blankRunResult } from '../../model.js';
 import type { Histogram } from '../../metrics/histogram.js';
 import type { ReadOptions } from './types.js';
 
@@ -334,8 +334,7 @@ export function counterMetric(count: number, durationMs: number, perSecond?: num
 
 export function emptyResult(path: string, opts: ReadOptions, toolName: string): RunResult {
   const now = new Date(0).toISOString();
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
+  return blankRunResult({
     engine: 'results',
     tool: { name: toolName },
     sourceFiles: [displayPath(path)],
@@ -343,18 +342,7 @@ export function emptyResult(path: string, opts: ReadOptions, toolName: string): 
     startedAt: now,
     endedAt: now,
     durationMs: 0,
-    requests: 0,
-    errors: 0,
-    errorsByKind: {},
-    statusCodes: {},
-    latency: { count: 0 },
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
-  };
+  });
 }
 
 export function setTimes(r: RunResult, startMs: number, endMs: number): void {
