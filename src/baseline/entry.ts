@@ -1,0 +1,241 @@
+// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ENGINES, type RunResult } from '../model.js';
+import { bucketIndex, bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
+import { HISTORY_KIND, type BaselineEntry, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
+
+/** Default number of runs a history keeps. */
+export const DEFAULT_HISTORY_LIMIT = 30;
+
+/**
+ * The full histogram has 0.1 % buckets; 2000 requests then leave ~1500 sparse pairs, and thirty runs would
+ * approach the contents API's 1 MB read limit. Regrouping to ~1 % (values kept at the group's centre, so off by
+ * at most 0.5 %) leaves a few hundred pairs per run. The headline metrics are stored exactly beside it; the
+ * histogram only feeds the distribution test, where 0.5 % is far below the noise being judged.
+ */
+export function compactHistogram(h: SerializedHistogram, precision = 0.01): SerializedHistogram {
+  const step = Math.log1p(precision);
+  const merged = new Map<number, number>();
+  for (const [index, count] of h.buckets) {
+    const [lo, hi] = bucketRange(index);
+    const mid = (lo + hi) / 2;
+    let target = index;
+    if (mid >= 1 / precision) {
+      const centre = Math.round(Math.exp(Math.round(Math.log(mid) / step) * step));
+      target = bucketIndex(Math.min(centre, 2 ** 31 - 1));
+    }
+    merged.set(target, (merged.get(target) ?? 0) + count);
+  }
+  const buckets = [...merged.entries()].sort((a, b) => a[0] - b[0]);
+  return { layout: h.layout, count: h.count, minUs: h.minUs, maxUs: h.maxUs, sumUs: h.sumUs, buckets };
+}
+
+export interface ShapeInfo {
+  fingerprint: string;
+  summary: string;
+  durationScale?: number;
+}
+
+/** Runs with different load shapes measure different things; a hash of the stages is how we tell. */
+export function shapeOf(run: RunResult): ShapeInfo {
+  const stages = run.shape?.stages ?? [];
+  const scale = run.shape?.durationScale;
+  if (stages.length === 0) return { fingerprint: 'none', summary: 'no recorded load shape', ...(scale === undefined ? {} : { durationScale: scale }) };
+  const canonical = JSON.stringify({ s: stages.map((s) => [s.durationMs, round3(s.startRate), round3(s.endRate)]), k: scale ?? 1 });
+  const fingerprint = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
+  const total = stages.reduce((n, s) => n + s.durationMs, 0);
+  const peak = Math.max(...stages.map((s) => Math.max(s.startRate, s.endRate)));
+  const summary =
+    `${stages.length} stage${stages.length === 1 ? '' : 's'}, ${round3(total / 1000)}s, peak ${round3(peak)}/s` +
+    (scale !== undefined && scale !== 1 ? `, duration ×${scale}` : '');
+  return { fingerprint, summary, ...(scale === undefined ? {} : { durationScale: scale }) };
+}
+
+export function entryId(git: GitContext, run: RunResult): string {
+  if (git.runId) return `${git.runId}.${git.runAttempt ?? '1'}`;
+  return `${git.sha ?? 'local'}@${run.startedAt}`;
+}
+
+export function entryFromRun(run: RunResult, opts: { environment: string; git: GitContext; branch?: string; id?: string }): BaselineEntry {
+  const shape = shapeOf(run);
+  const metrics: BaselineEntry['metrics'] = {};
+  const put = (k: keyof BaselineEntry['metrics'], v: number | undefined): void => {
+    if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
+  };
+  put('p50', run.latency.p50);
+  put('p90', run.latency.p90);
+  put('p95', run.latency.p95);
+  put('p99', run.latency.p99);
+  put('max', run.latency.max);
+  put('mean', run.latency.mean);
+  put('error_rate', run.errorRate);
+  put('throughput', run.throughputRps);
+  const branch = opts.branch ?? opts.git.branch;
+  return {
+    id: opts.id ?? entryId(opts.git, run),
+    ...(opts.git.sha ? { sha: opts.git.sha } : {}),
+    ...(branch ? { branch } : {}),
+    createdAt: run.endedAt || new Date().toISOString(),
+    engine: run.engine,
+    phase: run.phase,
+    environment: opts.environment,
+    shape: shape.fingerprint,
+    shapeSummary: shape.summary,
+    ...(shape.durationScale === undefined ? {} : { durationScale: shape.durationScale }),
+    requests: run.requests,
+    errors: run.errors,
+    metrics,
+    ...(run.histogram && run.histogram.count > 0 ? { histogram: compactHistogram(run.histogram) } : {}),
+    ...(opts.git.runUrl ? { runUrl: opts.git.runUrl } : {}),
+  };
+}
+
+/** Why an entry cannot be compared with the run, or undefined when it can. */
+export function incomparability(entry: BaselineEntry, run: RunResult, environment: string): string | undefined {
+  if (entry.environment !== environment) return `baseline is from environment "${entry.environment}", this run is "${environment}"`;
+  if (entry.engine !== run.engine) return `baseline was measured with engine ${entry.engine}, this run with ${run.engine}`;
+  if (entry.phase !== run.phase) return `baseline is phase "${entry.phase}", this run is "${run.phase}"`;
+  const shape = shapeOf(run);
+  if (entry.shape !== shape.fingerprint) {
+    return `load shape differs (baseline: ${entry.shapeSummary ?? entry.shape}; this run: ${shape.summary})`;
+  }
+  return undefined;
+}
+
+// ---- file formats -------------------------------------------------------------------------------------------
+
+const histogramSchema = z.object({
+  layout: z.literal('loglinear-us-1024'),
+  count: z.number().nonnegative(),
+  minUs: z.number(),
+  maxUs: z.number(),
+  sumUs: z.number(),
+  buckets: z.array(z.tuple([z.number().int().nonnegative(), z.number().nonnegative()])),
+});
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+
+export const entrySchema = z.object({
+  id: z.string().min(1),
+  sha: z.string().optional(),
+  branch: z.string().optional(),
+  createdAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date'),
+  engine: z.enum(ENGINES),
+  phase: z.string(),
+  environment: z.string(),
+  shape: z.string(),
+  shapeSummary: z.string().optional(),
+  durationScale: z.number().optional(),
+  requests: z.number().nonnegative(),
+  errors: z.number().nonnegative(),
+  metrics: z.object({
+    p50: finite.optional(),
+    p90: finite.optional(),
+    p95: finite.optional(),
+    p99: finite.optional(),
+    max: finite.optional(),
+    mean: finite.optional(),
+    error_rate: finite.optional(),
+    throughput: finite.optional(),
+  }),
+  histogram: histogramSchema.optional(),
+  runUrl: z.string().optional(),
+});
+
+const historySchema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal(HISTORY_KIND),
+  environment: z.string(),
+  phase: z.string(),
+  entries: z.array(entrySchema),
+});
+
+// Only what an entry needs from a results file; the rest of RunResult is not ours to validate.
+const resultsSchema = z.object({
+  schemaVersion: z.literal(1),
+  run: z.object({
+    schemaVersion: z.literal(1),
+    engine: z.enum(ENGINES),
+    phase: z.string(),
+    startedAt: z.string(),
+    endedAt: z.string(),
+    requests: z.number(),
+    errors: z.number(),
+    latency: z.object({ count: z.number() }).loose(),
+    histogram: histogramSchema.optional(),
+  }).loose(),
+}).loose();
+
+export class CorruptBaselineError extends Error {
+  override name = 'CorruptBaselineError';
+}
+
+export type ParsedBaselineFile =
+  | { kind: 'history'; history: HistoryFile }
+  | { kind: 'results'; run: RunResult };
+
+/** Reads a history file or a perf-gate results file; anything else is corrupt, with the reason. */
+export function parseBaselineFile(text: string): ParsedBaselineFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CorruptBaselineError(`not valid JSON (${(e as Error).message})`);
+  }
+  if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {
+    const parsed = historySchema.safeParse(json);
+    if (!parsed.success) throw new CorruptBaselineError(`not a valid perf-gate history: ${firstIssue(parsed.error)}`);
+    return { kind: 'history', history: parsed.data as HistoryFile };
+  }
+  const parsed = resultsSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new CorruptBaselineError(`neither a perf-gate history nor a perf-gate results file (schemaVersion 1): ${firstIssue(parsed.error)}`);
+  }
+  return { kind: 'results', run: parsed.data.run as unknown as RunResult };
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  return `${path || '(top level)'}: ${issue.message}`;
+}
+
+export function emptyHistory(key: HistoryKey): HistoryFile {
+  return { schemaVersion: 1, kind: HISTORY_KIND, environment: key.environment, phase: key.phase, entries: [] };
+}
+
+/**
+ * Adds entries (by id: a re-applied write replaces its own entry, never duplicates it), oldest first, keeping the
+ * newest `limit`. Both concurrent writers end up with the union of their entries.
+ */
+export function mergeEntries(existing: BaselineEntry[], added: BaselineEntry[], limit: number): BaselineEntry[] {
+  const byId = new Map<string, BaselineEntry>();
+  for (const e of existing) byId.set(e.id, e);
+  for (const e of added) byId.set(e.id, e);
+  const all = [...byId.values()].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
+  return all.slice(Math.max(0, all.length - limit));
+}
+
+/** One entry per line: the data branch's diffs then show which run was added and which fell off. */
+export function serializeHistory(history: HistoryFile): string {
+  const head = JSON.stringify({ schemaVersion: history.schemaVersion, kind: history.kind, environment: history.environment, phase: history.phase });
+  const lines = history.entries.map((e) => JSON.stringify(e));
+  return `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
+}
+
+/** A results file as a history of one, for stores that found `results.json` rather than a history. */
+export function entryFromResultsFile(run: RunResult, meta: { environment: string; sha?: string; branch?: string; id: string; runUrl?: string }): BaselineEntry {
+  const git: GitContext = { owner: '', repo: '', eventName: '', ...(meta.sha ? { sha: meta.sha } : {}), ...(meta.runUrl ? { runUrl: meta.runUrl } : {}) };
+  return entryFromRun(run, { environment: meta.environment, git, ...(meta.branch ? { branch: meta.branch } : {}), id: meta.id });
+}
+
+/** Path segments for the data branch: environment and phase names come from users. */
+export function safeSegment(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

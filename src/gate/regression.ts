@@ -1,0 +1,796 @@
+// Regression rules and the noise-aware comparison with a baseline. Pure functions: the stores in src/baseline
+// fetch the history, this module decides.
+//
+// A rule per metric gives a relative tolerance AND an absolute floor (`p99: +10% and +20ms`): a change must
+// exceed both to count, so a 2 ms move on a 10 ms endpoint (+20 %) and a 3 % move on a 2 s endpoint (+60 ms)
+// are both ignored. Improvement never fails.
+//
+// Exceeding the tolerance is necessary, not sufficient: on CI a p99 of 2000 requests moves by 5-10 % between
+// identical builds (runner speed, neighbours, a GC pause). So a change must also stand out from the noise:
+//
+// - With a history (>= MIN_HISTORY comparable runs up to the baseline commit) each metric's own run-to-run
+//   spread is known. The run must lie beyond the one-sided 99 % prediction interval of that history,
+//   mean + t(0.99, n-1) * s * sqrt(1/k + 1/n) (k = runs pooled into the current one, 1 unless confirmed), on log
+//   values for latency and throughput (their noise is multiplicative) and on percentage points for the error
+//   rate. For a latency percentile the per-run value is the mean log of eight neighbouring quantiles
+//   (neighbourQuantiles: p97 to p99.7 for p99) when histograms are stored: the same part of the distribution,
+//   less sampling noise, and no single quantile decides. The tolerance is checked against the history's
+//   (geometric) mean, not one arbitrary run, and the neighbours' shift must exceed it too.
+// - With fewer runs the spread is unknown, but the two histograms show what moved. A percentile regresses only
+//   if the mean log-ratio of its neighbouring quantiles is beyond the tolerance, more than half of them are
+//   beyond it on their own, and that shift is beyond the histograms' sampling noise (z >= 2.33 with each
+//   quantile's distribution-free standard error). A GC pause that fills the top 0.7 % of one run therefore
+//   cannot fail a PR, nor can a p99 estimated from 60 requests. The mean uses Welch's z on the histograms'
+//   variance, the error rate a two-proportion z-test on the counts; throughput has no sample distribution and
+//   is judged on the tolerance alone (its reason says so).
+// - Confirm-before-failing (needsConfirmation, poolRuns): a regression, or a change beyond 70 % of the
+//   tolerance and a 90 % band, is worth a second run of the phase. The pooled runs are judged again with
+//   k = 2 and a 97.5 % band; having passed the screen as well, the joint false-alarm rate stays near 1 %.
+//
+// One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
+// misses more; bench/regression-quality.mjs measures each mode against a plain +10 % ratio on simulated runs.
+import { UserError } from '../config/types.js';
+import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
+import { bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
+import { compactHistogram, incomparability } from '../baseline/entry.js';
+import type { BaselineEntry } from '../baseline/types.js';
+
+// ---- rules --------------------------------------------------------------------------------------------------
+
+export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
+export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
+
+export interface RegressionRule {
+  metric: RegressionMetric;
+  /** Which way is better: latency and errors go down, throughput up. */
+  better: 'lower' | 'higher';
+  /** Worsening allowed, in percent of the baseline (always positive here). Absent: no relative condition. */
+  relativePercent?: number;
+  /** Worsening allowed in the metric's unit: ms, percentage points, requests/s (positive). */
+  absolute?: number;
+  unit: 'ms' | 'pp' | '/s';
+  /** The rule as written, for messages. */
+  source: string;
+}
+
+/**
+ * Applied unless the user sets a rule for the metric (or turns it `off`). p95/p99: +10 % and +20 ms, because
+ * below ~200 ms the 10 % is within scheduler noise and the floor decides; error rate: +0.2 percentage points;
+ * throughput: -10 %. p50, p90, max and mean have no default rule: the tail and the errors are what users feel.
+ */
+export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10% and +20ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%'];
+
+/** Runs a history needs before the noise band replaces the two-histogram test. */
+export const MIN_HISTORY = 5;
+/** One-sided 1 %: a false alarm on about one same-build comparison in a hundred from sampling noise alone. */
+const Z_CRIT = 2.326;
+/** One-sided 10 %: evidence worth a confirmation run, not a verdict. */
+const Z_SCREEN = 1.2816;
+
+const METRIC_ALIASES: Record<string, RegressionMetric> = {
+  median: 'p50',
+  'p(50)': 'p50',
+  'p(90)': 'p90',
+  'p(95)': 'p95',
+  'p(99)': 'p99',
+  avg: 'mean',
+  average: 'mean',
+  'error-rate': 'error_rate',
+  errors_rate: 'error_rate',
+  errorrate: 'error_rate',
+  rps: 'throughput',
+  req_rate: 'throughput',
+};
+
+const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
+  ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
+  pp: '+Npp (percentage points) optionally with +N% of the baseline, e.g. "error_rate: +0.2pp"',
+  '/s': '-N% and/or -N/s, e.g. "throughput: -10%"',
+};
+
+const RULE = /^\s*(?<metric>[A-Za-z_][\w().-]*)\s*:\s*(?<body>.*?)\s*$/;
+const PART = /^(?<sign>[+-])?\s*(?<num>\d+(?:\.\d+)?)\s*(?<unit>%|pp|ms|s|\/s|rps)$/i;
+
+export function parseRegressionRule(text: string, where = 'regression rules'): RegressionRule | { metric: RegressionMetric; off: true } {
+  const line = text.trim();
+  const fail = (why: string, allowed?: string): UserError =>
+    new UserError(`${where}: cannot read regression rule "${line}": ${why}${allowed ? `; allowed: ${allowed}` : ''}`);
+  const m = RULE.exec(line);
+  if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
+  const raw = m.groups.metric!.toLowerCase();
+  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : METRIC_ALIASES[raw];
+  if (!metric) throw fail(`unknown metric "${m.groups.metric}"`, REGRESSION_METRICS.join(', '));
+  const body = m.groups.body!;
+  if (/^(off|none|ignore|false)$/i.test(body)) return { metric, off: true };
+  if (body === '') throw fail('no change given', ALLOWED_UNITS[unitOf(metric)]);
+
+  const better = metric === 'throughput' ? 'higher' : 'lower';
+  const unit = unitOf(metric);
+  const rule: RegressionRule = { metric, better, unit, source: line };
+  const parts = body.split(/\s+and\s+|\s*&\s*/i).map((p) => p.trim()).filter(Boolean);
+  for (const part of parts) {
+    const pm = PART.exec(part);
+    if (!pm?.groups) throw fail(`cannot read "${part}"`, ALLOWED_UNITS[unit]);
+    const sign = pm.groups.sign;
+    const num = Number(pm.groups.num);
+    const u = pm.groups.unit!.toLowerCase();
+    const worse = better === 'lower' ? '+' : '-';
+    if (sign !== undefined && sign !== worse) {
+      throw fail(
+        better === 'lower'
+          ? `${metric} regresses when it goes up, so the change is written with "+" (got "${part}")`
+          : `throughput regresses when it drops, so the change is written with "-" (got "${part}")`,
+        ALLOWED_UNITS[unit],
+      );
+    }
+    if (u === '%') {
+      if (rule.relativePercent !== undefined) throw fail(`two relative changes ("${part}")`, ALLOWED_UNITS[unit]);
+      rule.relativePercent = num;
+      continue;
+    }
+    const absolute = absoluteValue(metric, u, num);
+    if (absolute === undefined) throw fail(`unit "${pm.groups.unit}" does not fit ${metric}`, ALLOWED_UNITS[unit]);
+    if (rule.absolute !== undefined) throw fail(`two absolute changes ("${part}")`, ALLOWED_UNITS[unit]);
+    rule.absolute = absolute;
+  }
+  if (metric === 'error_rate' && rule.absolute === undefined) {
+    // 0.01 % -> 0.02 % is +100 %: a relative change of a rate near zero says nothing on its own.
+    throw fail('error_rate needs an absolute part in percentage points, e.g. "+0.2pp" (optionally "and +50%")', ALLOWED_UNITS.pp);
+  }
+  return rule;
+}
+
+function unitOf(metric: RegressionMetric): RegressionRule['unit'] {
+  return metric === 'error_rate' ? 'pp' : metric === 'throughput' ? '/s' : 'ms';
+}
+
+function absoluteValue(metric: RegressionMetric, unit: string, num: number): number | undefined {
+  switch (unitOf(metric)) {
+    case 'ms':
+      return unit === 'ms' ? num : unit === 's' ? num * 1000 : undefined;
+    case 'pp':
+      return unit === 'pp' ? num : undefined;
+    case '/s':
+      return unit === '/s' || unit === 'rps' ? num : undefined;
+  }
+}
+
+/**
+ * Rules from an input (one per line or `;`-separated) or a YAML list, laid over the defaults: a metric the user
+ * names replaces its default, `metric: off` removes it, and the others keep their default.
+ */
+export function parseRegressionRules(input: string | readonly string[] | undefined, where = 'regression rules', withDefaults = true): RegressionRule[] {
+  const lines = (typeof input === 'string' ? input.split(/[\n;]/) : (input ?? [])).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const byMetric = new Map<RegressionMetric, RegressionRule | null>();
+  if (withDefaults) {
+    for (const d of DEFAULT_REGRESSION_RULES) {
+      const r = parseRegressionRule(d, 'default rules');
+      if (!('off' in r)) byMetric.set(r.metric, r);
+    }
+  }
+  const seen = new Set<RegressionMetric>();
+  for (const line of lines) {
+    const r = parseRegressionRule(line, where);
+    if (seen.has(r.metric)) throw new UserError(`${where}: ${r.metric} has more than one rule ("${line}"); write both changes in one rule joined by "and"`);
+    seen.add(r.metric);
+    byMetric.set(r.metric, 'off' in r ? null : r);
+  }
+  return REGRESSION_METRICS.flatMap((m) => {
+    const r = byMetric.get(m);
+    return r ? [r] : [];
+  });
+}
+
+export function describeTolerance(rule: RegressionRule): string {
+  const sign = rule.better === 'lower' ? '+' : '-';
+  const parts: string[] = [];
+  if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
+  if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
+  return parts.join(' and ');
+}
+
+// ---- comparison ---------------------------------------------------------------------------------------------
+
+export interface CompareOptions {
+  environment: string;
+  /** Where the history came from, e.g. `branch:perf-data`; becomes Verdict.baseline.source. */
+  source: string;
+  /** Commit to compare with (the PR's merge base); default the newest comparable run. */
+  baselineSha?: string;
+  /** Only runs of this branch count (the PR's base branch, or the pushed branch). Runs without a branch always count. */
+  branch?: string;
+  /** The current run's own entry id or commit, never its own baseline (re-runs, the run just recorded). */
+  excludeId?: string;
+  excludeSha?: string;
+  /** Runs the noise band looks back over (default 30). */
+  historyLimit?: number;
+  /** Runs needed for the noise band (default MIN_HISTORY). */
+  minHistory?: number;
+  /** How many runs of this build were pooled into `run` (2 after a confirmation run; see needsConfirmation). */
+  pooledRuns?: number;
+  /** Remarks from loading (merge base not found, corrupt file treated as missing) for the baseline note. */
+  notes?: string[];
+  now?: Date;
+}
+
+export interface ComparisonOutcome {
+  regressions: RegressionResult[];
+  baseline: NonNullable<Verdict['baseline']>;
+  mode: 'no_baseline' | 'not_comparable' | 'single' | 'history';
+  /** The run compared with, when there was one. */
+  entry?: BaselineEntry;
+  /** Runs in the noise band (history mode). */
+  historySize: number;
+  /** Metrics with evidence a confirmation run could settle either way (every regression is one). */
+  suspect: RegressionMetric[];
+}
+
+export function compareWithBaseline(run: RunResult, history: readonly BaselineEntry[], rules: readonly RegressionRule[], opts: CompareOptions): ComparisonOutcome {
+  const now = opts.now ?? new Date();
+  const notes = [...(opts.notes ?? [])];
+  const limit = opts.historyLimit ?? 30;
+  const minHistory = Math.max(2, opts.minHistory ?? MIN_HISTORY);
+  const all = history
+    .filter((e) => e.id !== opts.excludeId && (opts.excludeSha === undefined || e.sha !== opts.excludeSha))
+    .slice()
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  const onBranch = opts.branch === undefined ? all : all.filter((e) => e.branch === undefined || e.branch === opts.branch);
+  const every = (status: RegressionResult['status'], reason: string): RegressionResult[] => rules.map((r) => ({ metric: r.metric, status, reason }));
+
+  if (onBranch.length === 0) {
+    const why = all.length > 0 && opts.branch !== undefined
+      ? `no recorded run of ${opts.branch} yet (the history has ${[...new Set(all.map((e) => e.branch))].join(', ')})`
+      : 'no recorded run yet: this is the first, nothing to compare with';
+    return { regressions: every('no_baseline', why), baseline: { source: opts.source, note: join([why, ...notes]) }, mode: 'no_baseline', historySize: 0, suspect: [] };
+  }
+
+  const comparable = onBranch.filter((e) => incomparability(e, run, opts.environment) === undefined);
+  if (comparable.length === 0) {
+    const newest = onBranch[onBranch.length - 1]!;
+    const why = `not comparable: ${incomparability(newest, run, opts.environment)!}`;
+    return {
+      regressions: every('not_comparable', why),
+      baseline: { source: opts.source, ...shaAndDate(newest), note: join([why, ...notes]) },
+      mode: 'not_comparable',
+      entry: newest,
+      historySize: 0,
+      suspect: [],
+    };
+  }
+
+  let entry = comparable[comparable.length - 1]!;
+  let picked = `newest run${opts.branch ? ` of ${opts.branch}` : ''}`;
+  if (opts.baselineSha) {
+    const atBase = comparable.filter((e) => e.sha === opts.baselineSha);
+    if (atBase.length > 0) {
+      entry = atBase[atBase.length - 1]!;
+      picked = 'merge base';
+    } else {
+      notes.push(`merge base ${short(opts.baselineSha)} has no comparable recorded run`);
+    }
+  }
+  const upTo = comparable.filter((e) => Date.parse(e.createdAt) <= Date.parse(entry.createdAt));
+  const window = upTo.slice(Math.max(0, upTo.length - limit));
+  const useHistory = window.length >= minHistory;
+  const mode = useHistory ? 'history' : 'single';
+
+  const current = compactRun(run);
+  const judged = rules.map((rule) => judge(rule, current, entry, useHistory ? window : [], { minHistory, pooled: Math.max(1, opts.pooledRuns ?? 1) }));
+  const regressions = judged.map((j) => j.result);
+  const suspect = judged.filter((j) => j.suspect).map((j) => j.result.metric as RegressionMetric);
+  const age = ageText(entry.createdAt, now);
+  const note = join([
+    `${picked}${entry.sha ? ` ${short(entry.sha)}` : ''}${age ? `, ${age} old` : ''}`,
+    useHistory
+      ? `noise band from ${window.length} runs`
+      : `one baseline run${comparable.length > 1 ? ` (${upTo.length} comparable up to it; ${minHistory} needed for a noise band)` : ''}: histograms compared`,
+    ...notes,
+  ]);
+  return { regressions, suspect, baseline: { source: opts.source, ...shaAndDate(entry), note }, mode, entry, historySize: useHistory ? window.length : 1 };
+}
+
+interface CurrentRun {
+  run: RunResult;
+  histogram?: SerializedHistogram;
+}
+
+function compactRun(run: RunResult): CurrentRun {
+  // Baseline histograms are stored at ~1 % resolution; the current one is coarsened the same way so both sides
+  // of every quantile ratio carry the same rounding.
+  return run.histogram && run.histogram.count > 0 ? { run, histogram: compactHistogram(run.histogram) } : { run };
+}
+
+function currentValue(run: RunResult, metric: RegressionMetric): number | undefined {
+  switch (metric) {
+    case 'error_rate':
+      return run.errorRate;
+    case 'throughput':
+      return run.throughputRps;
+    default:
+      return run.latency[metric];
+  }
+}
+
+/**
+ * Quantiles that watch the same part of the distribution as a percentile: offsets in normal-score (z) units
+ * around it, reaching a little further down, where there are more samples. p99 -> p96.97, p97.59, p98.11,
+ * p98.52, p99, p99.28, p99.5, p99.68. The mean of their logs follows the same shift as the percentile (exactly
+ * for a uniform slowdown, nearly for one that grows into the tail) with somewhat less sampling noise (about
+ * 8 % less run-to-run spread on 2000 requests in the bench's model), and no single quantile decides.
+ */
+const Z_OFFSETS = [-0.45, -0.35, -0.25, -0.15, 0, 0.12, 0.25, 0.4];
+
+export function neighbourQuantiles(metric: RegressionMetric): number[] | undefined {
+  switch (metric) {
+    case 'p50':
+    case 'p90':
+    case 'p95':
+    case 'p99': {
+      const z = probit(Number(metric.slice(1)) / 100);
+      return Z_OFFSETS.map((d) => Math.round(normalCdf(z + d) * 10_000) / 100);
+    }
+    case 'max':
+      return [99, 99.5, 99.7, 99.9, 100];
+    case 'mean':
+    case 'error_rate':
+    case 'throughput':
+      return undefined;
+  }
+}
+
+interface Judgement {
+  result: RegressionResult;
+  /** Evidence a confirmation run could settle: a regression, or a change in the grey zone just short of one. */
+  suspect: boolean;
+}
+
+interface Mode {
+  minHistory: number;
+  /** Runs pooled into the current one (a confirmation run makes 2). */
+  pooled: number;
+}
+
+function judge(rule: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
+  const { metric } = rule;
+  const c = currentValue(cur.run, metric);
+  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, suspect: false };
+  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, suspect: false };
+  // Older runs may lack a metric (a results file without throughput): the band uses the runs that have it.
+  const withValue = window.filter((e) => e.metrics[metric] !== undefined);
+  if (withValue.length >= mode.minHistory) return judgeHistory(rule, cur, c, withValue, mode);
+  return judgeSingle(rule, cur, c, entry);
+}
+
+/** Worsening of c relative to b: positive = worse, in the metric's unit and in percent of b. */
+function worsening(rule: RegressionRule, c: number, b: number): { delta: number; percent: number } {
+  const raw = c - b;
+  const delta = rule.better === 'lower' ? raw : -raw;
+  const percent = b !== 0 ? (delta / Math.abs(b)) * 100 : delta > 0 ? Number.POSITIVE_INFINITY : delta < 0 ? Number.NEGATIVE_INFINITY : 0;
+  return { delta, percent };
+}
+
+function beyondTolerance(rule: RegressionRule, w: { delta: number; percent: number }): boolean {
+  if (!(w.delta > 0)) return false;
+  if (rule.relativePercent !== undefined && !(w.percent > rule.relativePercent)) return false;
+  if (rule.absolute !== undefined && !(w.delta > rule.absolute)) return false;
+  return true;
+}
+
+/** Within 70 % of both parts of the tolerance: close enough that a confirmation run is worth its time. */
+function nearTolerance(rule: RegressionRule, w: { delta: number; percent: number }): boolean {
+  if (!(w.delta > 0)) return false;
+  if (rule.relativePercent !== undefined && !(w.percent > 0.7 * rule.relativePercent)) return false;
+  if (rule.absolute !== undefined && !(w.delta > 0.7 * rule.absolute)) return false;
+  return true;
+}
+
+function improvedBeyond(rule: RegressionRule, w: { delta: number; percent: number }): boolean {
+  return beyondTolerance(rule, { delta: -w.delta, percent: -w.percent });
+}
+
+function base(rule: RegressionRule, c: number, b: number): Omit<RegressionResult, 'status'> {
+  const changePercent = b !== 0 ? ((c - b) / Math.abs(b)) * 100 : undefined;
+  return { metric: rule.metric, current: c, baseline: b, ...(changePercent === undefined ? {} : { changePercent: round(changePercent, 2) }) };
+}
+
+/** The relative tolerance as a log shift; 0 when the rule has only an absolute part. */
+function logTolerance(rule: RegressionRule): number {
+  return rule.relativePercent !== undefined ? Math.log1p(rule.relativePercent / 100) : 0;
+}
+
+function judgeSingle(rule: RegressionRule, cur: CurrentRun, c: number, entry: BaselineEntry): Judgement {
+  const b = entry.metrics[rule.metric]!;
+  const result = base(rule, c, b);
+  const w = worsening(rule, c, b);
+  const head = `${rule.metric} ${changeText(rule, c, b)}`;
+  const noise = singleRunNoise(rule, cur, entry);
+  if (!beyondTolerance(rule, w)) {
+    const status = improvedBeyond(rule, w) ? 'improved' : 'pass';
+    return { result: { ...result, status, reason: `${head}: within tolerance (${describeTolerance(rule)})` }, suspect: noise.suspect && nearTolerance(rule, w) };
+  }
+  if (noise.holds) return { result: { ...result, status: 'regressed', reason: `${head}: beyond ${describeTolerance(rule)}; ${noise.text}` }, suspect: true };
+  return { result: { ...result, status: 'pass', reason: `${head} but ${noise.text}: not counted` }, suspect: noise.suspect };
+}
+
+/** The second opinion with one baseline run: does the histogram evidence carry the change beyond noise? */
+function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEntry): { holds: boolean; suspect: boolean; text: string } {
+  const neighbours = neighbourQuantiles(rule.metric);
+  const hb = entry.histogram;
+  const hc = cur.histogram;
+  if (neighbours && hb && hc && hb.count > 0 && hc.count > 0) {
+    const qb = quantiles(hb, neighbours);
+    const qc = quantiles(hc, neighbours);
+    const ratios: number[] = [];
+    const ses: number[] = [];
+    neighbours.forEach((p, i) => {
+      if (qb[i]! > 0 && qc[i]! > 0) {
+        ratios.push(Math.log(qc[i]! / qb[i]!));
+        ses.push(Math.hypot(quantileSe(hb, p), quantileSe(hc, p)));
+      }
+    });
+    const need = logTolerance(rule);
+    const shift = mean(ratios);
+    // Neighbouring quantiles move together, so their mean is barely less noisy than one of them: the mean SE is
+    // the honest (slightly conservative) standard error of the mean shift.
+    const se = mean(ses);
+    const z = se > 0 ? shift / se : shift > 0 ? Number.POSITIVE_INFINITY : 0;
+    const agree = ratios.filter((r) => r > need).length;
+    const range = `p${neighbours[0]}–p${neighbours[neighbours.length - 1]}`;
+    const shiftText = `${range} moved ${signed(pct(shift))}% on average (${agree} of ${ratios.length} beyond tolerance), z=${fmtZ(z)}`;
+    const suspect = shift > 0.7 * need && z >= Z_SCREEN;
+    if (!(shift > need) || agree * 2 <= ratios.length) return { holds: false, suspect, text: `${shiftText}: the shift does not hold across neighbouring quantiles` };
+    if (z < Z_CRIT) return { holds: false, suspect, text: `${shiftText}: within the histograms' sampling noise` };
+    return { holds: true, suspect: true, text: `${shiftText}: the shift holds across neighbouring quantiles` };
+  }
+  if (rule.metric === 'mean' && hb && hc && hb.count > 1 && hc.count > 1) {
+    const vb = variance(hb);
+    const vc = variance(hc);
+    const diff = hc.sumUs / hc.count / 1000 - hb.sumUs / hb.count / 1000;
+    const se = Math.sqrt(vb / hb.count + vc / hc.count);
+    const z = se > 0 ? diff / se : diff > 0 ? Number.POSITIVE_INFINITY : 0;
+    return z >= Z_CRIT
+      ? { holds: true, suspect: true, text: `Welch z=${fmtZ(z)}` }
+      : { holds: false, suspect: z >= Z_SCREEN, text: `Welch z=${fmtZ(z)}: within sampling noise` };
+  }
+  if (rule.metric === 'error_rate') {
+    const z = twoProportionZ(entry.errors, entry.requests, cur.run.errors, cur.run.requests);
+    const counts = `${cur.run.errors}/${cur.run.requests} vs ${entry.errors}/${entry.requests} errors`;
+    return z >= Z_CRIT
+      ? { holds: true, suspect: true, text: `${counts}, z=${fmtZ(z)}` }
+      : { holds: false, suspect: z >= Z_SCREEN, text: `${counts}, z=${fmtZ(z)}: could be chance` };
+  }
+  const text = rule.metric === 'throughput' ? 'tolerance only (one baseline run gives no noise estimate for throughput)' : 'tolerance only (no histogram to test the shift)';
+  return { holds: true, suspect: false, text };
+}
+
+function judgeHistory(rule: RegressionRule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Judgement {
+  const { metric } = rule;
+  const logScale = metric !== 'error_rate';
+  const tr = (v: number): number => (logScale ? Math.log(Math.max(v, 1e-9)) : v);
+  const headline = window.map((e) => tr(e.metrics[metric]!));
+  const centreHeadline = mean(headline);
+  const b = logScale ? Math.exp(centreHeadline) : centreHeadline;
+  const result = base(rule, c, b);
+  const w = worsening(rule, c, b);
+  const head = `${metric} ${changeText(rule, c, b)} vs the mean of ${window.length} runs`;
+
+  // Per-run values for the band: smoothed quantile levels when every run has a histogram, headline otherwise.
+  const neighbours = neighbourQuantiles(metric);
+  const smooth = neighbours !== undefined && cur.histogram !== undefined && window.every((e) => e.histogram && e.histogram.count > 0);
+  const xs = smooth ? window.map((e) => level(e.histogram!, neighbours)) : headline;
+  const x = smooth ? level(cur.histogram!, neighbours) : tr(c);
+  const n = xs.length;
+  const m = mean(xs);
+  const s = stdev(xs, m);
+  // Prediction interval for the mean of `pooled` new runs: s * sqrt(1/k + 1/n). A pooled (confirmed) run has
+  // already passed the screen, so 97.5 % there keeps the joint false-alarm rate near the single run's 1 %.
+  const spread = s * Math.sqrt(1 / mode.pooled + 1 / n);
+  const band = tQuantile(mode.pooled > 1 ? 0.975 : 0.99, n - 1) * spread;
+  const screenBand = tQuantile(0.9, n - 1) * spread;
+  const shift = rule.better === 'lower' ? x - m : m - x;
+  const need = logTolerance(rule);
+  const suspect = nearTolerance(rule, w) && shift > screenBand && (!smooth || shift > 0.7 * need);
+  const conf = mode.pooled > 1 ? '97.5' : '99';
+  const bandText = logScale ? `${rule.better === 'lower' ? 'up to +' : 'down to -'}${fmt(pct(band))}%` : `up to +${fmt(band)}pp`;
+  const range = smooth ? `p${neighbours![0]}–p${neighbours![neighbours!.length - 1]}` : '';
+
+  if (!beyondTolerance(rule, w)) {
+    const status = improvedBeyond(rule, w) ? 'improved' : 'pass';
+    return { result: { ...result, status, reason: `${head}: within tolerance (${describeTolerance(rule)})` }, suspect };
+  }
+  if (!(shift > band)) {
+    const what = smooth ? `${range} moved ${signed(pct(rule.better === 'lower' ? shift : -shift))}%, ` : '';
+    return { result: { ...result, status: 'pass', reason: `${head} but ${what}within its noise band (${bandText}, ${conf}% prediction over ${n} runs): not counted` }, suspect };
+  }
+  if (smooth && !(shift > need)) {
+    return {
+      result: { ...result, status: 'pass', reason: `${head} but ${range} moved only ${signed(pct(shift))}%: the shift does not hold across neighbouring quantiles` },
+      suspect,
+    };
+  }
+  if (metric === 'error_rate') {
+    // A history of zero errors has no spread; the counts still tell chance from a change.
+    const errs = window.reduce((a, e) => a + e.errors, 0);
+    const reqs = window.reduce((a, e) => a + e.requests, 0);
+    const z = twoProportionZ(errs, reqs, cur.run.errors, cur.run.requests);
+    if (z < Z_CRIT) {
+      return {
+        result: { ...result, status: 'pass', reason: `${head} but ${cur.run.errors}/${cur.run.requests} errors vs ${errs}/${reqs} over the history could be chance (z=${fmtZ(z)})` },
+        suspect: z >= Z_SCREEN,
+      };
+    }
+  }
+  const moved = smooth ? `${range} moved ${signed(pct(shift))}%` : logScale ? `${signed(pct(rule.better === 'lower' ? shift : -shift))}%` : `+${fmt(shift)}pp`;
+  return {
+    result: { ...result, status: 'regressed', reason: `${head}: beyond ${describeTolerance(rule)} and outside its noise band: ${moved}, band ${bandText} (${conf}% prediction over ${n} runs)` },
+    suspect: true,
+  };
+}
+
+// ---- histogram statistics -----------------------------------------------------------------------------------
+
+/** Nearest-rank quantiles (same convention as Histogram.percentileMs) straight from the sparse buckets, in ms. */
+export function quantiles(h: SerializedHistogram, ps: readonly number[]): number[] {
+  const out: number[] = [];
+  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  const res = new Array<number>(ps.length).fill(h.maxUs / 1000);
+  let seen = 0;
+  let k = 0;
+  for (const [index, count] of h.buckets) {
+    seen += count;
+    while (k < order.length && seen >= Math.max(1, Math.ceil((order[k]![0] / 100) * h.count))) {
+      const [lo, hi] = bucketRange(index);
+      res[order[k]![1]] = Math.min(Math.max((lo + hi) / 2, h.minUs), h.maxUs) / 1000;
+      k++;
+    }
+    if (k >= order.length) break;
+  }
+  for (let i = 0; i < ps.length; i++) out.push(res[i]!);
+  return out;
+}
+
+/**
+ * Standard error of ln(quantile p) from the distribution-free confidence interval of a quantile: the ranks
+ * n·p ± sqrt(n·p·(1-p)) bracket it with ~68 % probability, so half the log-distance between the values at those
+ * ranks is one standard error. Needs no assumption about the latency distribution.
+ */
+function quantileSe(h: SerializedHistogram, p: number): number {
+  const n = h.count;
+  const q = p / 100;
+  const d = Math.sqrt((q * (1 - q)) / n);
+  const lo = Math.max(0, q - d) * 100;
+  const hi = Math.min(1, q + d) * 100;
+  const [a, b] = quantiles(h, [lo, hi]);
+  return a! > 0 && b! > 0 ? (Math.log(b!) - Math.log(a!)) / 2 : 0;
+}
+
+function level(h: SerializedHistogram, ps: readonly number[]): number {
+  const qs = quantiles(h, ps).filter((v) => v > 0);
+  return mean(qs.map(Math.log));
+}
+
+function variance(h: SerializedHistogram): number {
+  const m = h.sumUs / h.count / 1000;
+  let ss = 0;
+  for (const [index, count] of h.buckets) {
+    const [lo, hi] = bucketRange(index);
+    const v = (lo + hi) / 2 / 1000 - m;
+    ss += v * v * count;
+  }
+  return ss / Math.max(1, h.count - 1);
+}
+
+function twoProportionZ(e1: number, n1: number, e2: number, n2: number): number {
+  if (n1 <= 0 || n2 <= 0) return 0;
+  const p1 = e1 / n1;
+  const p2 = e2 / n2;
+  const p = (e1 + e2) / (n1 + n2);
+  const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
+  return se > 0 ? (p2 - p1) / se : 0;
+}
+
+/** Student's t quantile: exact for 1 and 2 degrees of freedom, Cornish-Fisher expansion (error < 1 %) above. */
+export function tQuantile(p: number, df: number): number {
+  if (!(df >= 1)) return Number.POSITIVE_INFINITY;
+  if (df === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (df === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = probit(p);
+  const z3 = z ** 3;
+  const z5 = z ** 5;
+  const z7 = z ** 7;
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3);
+}
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, relative error below 1e-9). */
+export function probit(p: number): number {
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number): number =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+function normalCdf(z: number): number {
+  // Abramowitz-Stegun 26.2.17, error below 7.5e-8: plenty for choosing quantile positions.
+  const t = 1 / (1 + 0.2316419 * Math.abs(z));
+  const d = 0.3989422804014327 * Math.exp((-z * z) / 2);
+  const p = d * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return z > 0 ? 1 - p : p;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}
+
+function stdev(xs: readonly number[], m = mean(xs)): number {
+  if (xs.length < 2) return 0;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+// ---- verdict --------------------------------------------------------------------------------------------------
+
+/**
+ * Folds regression results into the verdict. A regression turns `pass` into `fail` (an `error` stays an error),
+ * and whether the check fails follows fail-on: `any` fails on a target or a regression, `target` on targets only,
+ * `regression` on regressions only, `never` never; an error verdict always fails.
+ */
+export function applyRegressions(verdict: Verdict, outcome: Pick<ComparisonOutcome, 'regressions' | 'baseline'>, failOn: FailOn): Verdict {
+  const regressed = outcome.regressions.filter((r) => r.status === 'regressed');
+  const targetFailed = verdict.status === 'fail';
+  const status = verdict.status === 'error' ? 'error' : targetFailed || regressed.length ? 'fail' : 'pass';
+  const reasons = [...verdict.reasons, ...regressed.map((r) => `regression: ${r.reason ?? r.metric}`)];
+  let failsCheck: boolean;
+  if (status === 'error') failsCheck = true;
+  else {
+    switch (failOn) {
+      case 'any':
+        failsCheck = targetFailed || regressed.length > 0;
+        break;
+      case 'target':
+        failsCheck = targetFailed;
+        break;
+      case 'regression':
+        failsCheck = regressed.length > 0;
+        break;
+      case 'never':
+        failsCheck = false;
+        break;
+    }
+  }
+  return { ...verdict, status, failsCheck, reasons, regressions: outcome.regressions, baseline: outcome.baseline };
+}
+
+/**
+ * Confirm-before-failing. True when the comparison found a regression or a change just short of one (beyond
+ * 70 % of the tolerance and a 90 % noise band): the pipeline should then run the phase once more, pool the two
+ * runs (poolRuns) and call compareWithBaseline again with `pooledRuns: 2`; that second verdict is final. A
+ * same-build false alarm rarely survives a second, independent run, while a real slowdown shows in both and is
+ * then judged on twice the requests and half the run-to-run jitter, which is what lets a 20 % p99 slowdown be
+ * caught reliably (bench/regression-quality.mjs). Given only the results (no `suspect`), any regression counts.
+ */
+export function needsConfirmation(outcome: readonly RegressionResult[] | Pick<ComparisonOutcome, 'regressions' | 'suspect'> | undefined): boolean {
+  if (outcome === undefined) return false;
+  if (Array.isArray(outcome)) return (outcome as readonly RegressionResult[]).some((r) => r.status === 'regressed');
+  const o = outcome as Pick<ComparisonOutcome, 'regressions' | 'suspect'>;
+  return o.suspect.length > 0 || o.regressions.some((r) => r.status === 'regressed');
+}
+
+/** Two runs of the same phase as one: histograms merged, counts summed, rates recomputed. */
+export function poolRuns(a: RunResult, b: RunResult): RunResult {
+  const requests = a.requests + b.requests;
+  const errors = a.errors + b.errors;
+  const durationMs = a.durationMs + b.durationMs;
+  let histogram: SerializedHistogram | undefined;
+  let latency = a.latency;
+  if (a.histogram && b.histogram) {
+    histogram = mergeSerialized(a.histogram, b.histogram);
+    latency = latencyFrom(histogram);
+  }
+  const errorsByKind: RunResult['errorsByKind'] = { ...a.errorsByKind };
+  for (const [k, v] of Object.entries(b.errorsByKind) as Array<[keyof RunResult['errorsByKind'], number]>) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
+  const statusCodes: Record<string, number> = { ...a.statusCodes };
+  for (const [k, v] of Object.entries(b.statusCodes)) statusCodes[k] = (statusCodes[k] ?? 0) + v;
+  return {
+    ...a,
+    endedAt: b.endedAt,
+    durationMs,
+    requests,
+    errors,
+    errorsByKind,
+    statusCodes,
+    ...(requests > 0 ? { errorRate: (errors / requests) * 100 } : {}),
+    ...(a.throughputRps !== undefined && b.throughputRps !== undefined ? { throughputRps: (a.throughputRps + b.throughputRps) / 2 } : {}),
+    latency,
+    ...(histogram ? { histogram } : {}),
+    notes: [...a.notes, 'pooled with a confirmation run of the same phase'],
+  };
+}
+
+function mergeSerialized(a: SerializedHistogram, b: SerializedHistogram): SerializedHistogram {
+  const m = new Map<number, number>();
+  for (const [i, c] of [...a.buckets, ...b.buckets]) m.set(i, (m.get(i) ?? 0) + c);
+  return {
+    layout: a.layout,
+    count: a.count + b.count,
+    minUs: a.count === 0 ? b.minUs : b.count === 0 ? a.minUs : Math.min(a.minUs, b.minUs),
+    maxUs: Math.max(a.maxUs, b.maxUs),
+    sumUs: a.sumUs + b.sumUs,
+    buckets: [...m.entries()].sort((x, y) => x[0] - y[0]),
+  };
+}
+
+function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
+  if (h.count === 0) return { count: 0 };
+  const [p50, p90, p95, p99, p999] = quantiles(h, [50, 90, 95, 99, 99.9]);
+  return { count: h.count, min: h.minUs / 1000, mean: h.sumUs / h.count / 1000, p50: p50!, p90: p90!, p95: p95!, p99: p99!, p999: p999!, max: h.maxUs / 1000 };
+}
+
+// ---- text -----------------------------------------------------------------------------------------------------
+
+function changeText(rule: RegressionRule, c: number, b: number): string {
+  // A rate near zero reads best as percentage points: "+0.4pp (0% → 0.4%)", not "+∞%".
+  if (rule.unit === 'pp') return `${signed(c - b)}pp (${fmt(b)}% → ${fmt(c)}%)`;
+  const u = rule.unit === 'ms' ? ' ms' : '/s';
+  const rel = b !== 0 ? `${signed(((c - b) / Math.abs(b)) * 100)}%` : c === b ? '±0' : 'from 0';
+  return `${rel} (${fmt(b)}${u} → ${fmt(c)}${u})`;
+}
+
+function pct(logShift: number): number {
+  return (Math.exp(logShift) - 1) * 100;
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? '+' : '-'}${fmt(Math.abs(n))}`;
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  const digits = a >= 100 ? 0 : a >= 10 ? 1 : 2;
+  return String(Math.round(n * 10 ** digits) / 10 ** digits);
+}
+
+function fmtZ(z: number): string {
+  return Number.isFinite(z) ? z.toFixed(1) : '∞';
+}
+
+function round(n: number, digits: number): number {
+  return Math.round(n * 10 ** digits) / 10 ** digits;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+function shaAndDate(e: BaselineEntry): { sha?: string; createdAt?: string } {
+  return { ...(e.sha ? { sha: e.sha } : {}), createdAt: e.createdAt };
+}
+
+function ageText(iso: string, now: Date): string | undefined {
+  const ms = now.getTime() - Date.parse(iso);
+  if (!Number.isFinite(ms) || ms < 0) return undefined;
+  const min = ms / 60_000;
+  if (min < 90) return `${Math.max(1, Math.round(min))} min`;
+  const h = min / 60;
+  if (h < 36) return `${Math.round(h)} h`;
+  return `${Math.round(h / 24)} days`;
+}
+
+function join(parts: ReadonlyArray<string | undefined>): string {
+  return parts.filter((p): p is string => !!p).join('; ');
+}
