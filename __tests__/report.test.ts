@@ -15,7 +15,7 @@ import {
 import { formatAgainst, formatDuration } from '../src/report/format.js';
 import { renderTerminal } from '../src/report/terminal.js';
 
-const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests'] as const;
+const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests', 'real-builtin-warmup-pass', 'real-builtin-slow-fail'] as const;
 type FixtureName = (typeof FIXTURES)[number];
 
 function loadFixture(name: FixtureName): { run: RunResult; verdict: Verdict } {

@@ -10,7 +10,7 @@ export function renderTerminal(input: ReportInput): string {
   const out: string[] = [];
 
   const header = input.commentHeader.trim();
-  const who = header === '' || header === 'perf-gate' ? 'perf-gate' : `perf-gate (${header})`;
+  const who = header === '' || header === 'perf-gate' || header === input.phase ? 'perf-gate' : `perf-gate (${header})`;
   out.push(
     `${who}: ${input.phase} ${verdictWord(verdict.status).toUpperCase()}` +
       `  [${input.engine}, ${formatDuration(run.durationMs)}, ${formatCount(run.requests)} requests]`,

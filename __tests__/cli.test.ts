@@ -1,0 +1,65 @@
+// The command-line entry, run as a developer runs it: `perf-gate run ...` through bin/perf-gate.js (the bundled
+// dist/cli.js), against the demo target on 127.0.0.1.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoServer } from '../demo/server.ts';
+
+const BIN = resolve('bin/perf-gate.js');
+let demo: Awaited<ReturnType<typeof startDemoServer>>;
+
+beforeAll(async () => {
+  demo = await startDemoServer({ port: 0 });
+});
+afterAll(async () => {
+  await demo?.close();
+});
+
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; cwd: string }> {
+  const cwd = mkdtempSync(join(tmpdir(), 'perf-gate-cli-'));
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [BIN, ...args], { cwd });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+  return { code, stdout, stderr, cwd };
+}
+
+describe('perf-gate run', () => {
+  it('prints the results table and exits 0 when the gate passes', async () => {
+    const r = await run(['run', '--target', demo.url, '--duration', '2s', '--rate', '20', '--targets', 'p99 < 500ms;error_rate < 1%']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/warmup PASSED/);
+    expect(r.stdout).toMatch(/p99 latency\s+< 500 ms\s+[\d.]+ ms\s+PASS/);
+    expect(r.stdout).toMatch(/error rate\s+< 1 %\s+0 %\s+PASS/);
+    expect(existsSync(join(r.cwd, 'perf-gate-results', 'LOAD_TEST_RESULTS.md'))).toBe(true);
+    expect(existsSync(join(r.cwd, 'perf-gate-results', 'results.json'))).toBe(true);
+  });
+
+  it('exits 1 when a target fails, naming it', async () => {
+    const r = await run(['run', '--target', `${demo.url}/slow?ms=120`, '--duration', '2s', '--rate', '10', '--targets', 'p95 < 50ms']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAILED/);
+    expect(r.stdout).toMatch(/p95 < 50ms: measured 1\d\d(\.\d+)? ms/);
+  });
+
+  it('exits 2 on bad input with one clear line and no stack trace', async () => {
+    const r = await run(['run', '--target', demo.url, '--phase', 'soak']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('error: input "phase": got "soak"; allowed: warmup, sustained, stress, recovery');
+    const unknown = await run(['run', '--targett', demo.url]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--targett'/);
+  });
+
+  it('prints usage for --help', () => {
+    const r = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/usage: perf-gate run --target URL/);
+  });
+});
