@@ -49,7 +49,7 @@ function pullRequestEvent(fork = false): object {
   };
 }
 
-async function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string } = {}): Promise<ActionRun> {
+async function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ActionRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-e2e-'));
   const outputFile = join(workspace, 'github_output');
   const summaryFile = join(workspace, 'step_summary.md');
@@ -72,6 +72,7 @@ async function runAction(inputs: Record<string, string>, opts: { event?: object;
     GITHUB_API_URL: github.url,
     // What the runner does with action.yml's only default.
     'INPUT_GITHUB-TOKEN': TOKEN,
+    ...opts.env,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
@@ -200,5 +201,32 @@ describe('dist/index.js as the runner runs it', () => {
     expect(r.stdout).toContain('::add-mask::Sup3rS3cretPw');
     // The credentials still reached the target, as Basic auth.
     expect(demo.lastAuthorization?.()).toBe(`Basic ${Buffer.from('deploy:Sup3rS3cretPw').toString('base64')}`);
+  });
+});
+
+function pushTo(sha: string) {
+  return {
+    eventName: 'push',
+    event: { ref: 'refs/heads/main', after: sha, repository: { full_name: 'ftw/shop', default_branch: 'main' } },
+    // A new workflow run per push: entries of the same run id replace each other (re-run attempts).
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha, GITHUB_RUN_ID: `run-${sha}` },
+  };
+}
+
+describe('dist/index.js with a baseline file', () => {
+  it('says "no baseline yet" on the first run, then compares and fails a slowed run as a regression', async () => {
+    const history = join(mkdtempSync(join(tmpdir(), 'perf-gate-history-')), 'history.json');
+    const common = { duration: '3s', rate: '20', targets: 'p99 < 2s', comment: 'false', baseline: `file:${history}` };
+    const first = await runAction({ ...common, target: `${demo.url}/slow?ms=20` }, pushTo('aaa111'));
+    expect(first.code, first.stdout).toBe(0);
+    expect(JSON.parse(first.outputs.regressions!)).toEqual(expect.arrayContaining([expect.objectContaining({ status: 'no_baseline' })]));
+    expect(existsSync(history)).toBe(true);
+    const slowed = await runAction({ ...common, target: `${demo.url}/slow?ms=80` }, pushTo('bbb222'));
+    expect(slowed.code, slowed.stdout).toBe(1);
+    expect(slowed.outputs.verdict).toBe('fail');
+    const p99 = JSON.parse(slowed.outputs.regressions!).find((r: { metric: string }) => r.metric === 'p99');
+    expect(p99).toMatchObject({ status: 'regressed' });
+    expect(p99.changePercent).toBeGreaterThan(100);
+    expect(readFileSync(slowed.outputs.report!, 'utf8')).toMatch(/regressed/i);
   });
 });

@@ -15,6 +15,8 @@
 //
 // Every answer takes baseLatencyMs plus up to jitterMs. With kneeRps set, the service degrades above that rate
 // (measured over the last second): each 100 % over the knee adds kneeLatencyMs of latency and kneeErrorRate of 503s.
+// With recoverAfterMs set, the service starts degraded (degradedLatencyMs extra, degradedErrorRate of 503s) and is
+// healthy from recoverAfterMs after the first request it receives: a known recovery time to measure.
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +38,15 @@ export interface DemoServerOptions {
   kneeLatencyMs?: number;
   /** Extra probability of a 503 per 100 % of load above the knee (default 0.2; capped at 0.95 overall). */
   kneeErrorRate?: number;
+  /**
+   * Degraded from the first request until this many ms later, then healthy: a service recovering after a
+   * spike, with a known recovery time. Absent: never degraded.
+   */
+  recoverAfterMs?: number;
+  /** Extra latency while degraded, ms (default 300). */
+  degradedLatencyMs?: number;
+  /** Probability of a 503 while degraded (default 0.3). */
+  degradedErrorRate?: number;
   /** Called for every request as it arrives (tests use it for server-side timestamps). */
   onRequest?: (info: { method: string; path: string; atMs: number }) => void;
 }
@@ -52,15 +63,15 @@ export interface DemoServer {
 const MAX_SLOW_MS = 60_000;
 const MAX_BODY_BYTES = 1 << 20;
 
-// Requests per 100 ms slot over the last second: ten counters, each tagged with the slot it belongs to, so a
-// slot from a previous lap is recognised as stale without any timer.
+// Requests per 100 ms slot over the last second: eleven counters (the current slot and ten whole ones), each
+// tagged with the slot it belongs to, so a slot from a previous lap is recognised as stale without any timer.
 class RateMeter {
-  private counts = new Float64Array(10);
-  private tags = new Float64Array(10).fill(-1);
+  private counts = new Float64Array(11);
+  private tags = new Float64Array(11).fill(-100);
 
   hit(nowMs: number): void {
     const slot = Math.floor(nowMs / 100);
-    const i = slot % 10;
+    const i = slot % 11;
     if (this.tags[i] !== slot) {
       this.tags[i] = slot;
       this.counts[i] = 0;
@@ -68,11 +79,21 @@ class RateMeter {
     this.counts[i]!++;
   }
 
+  /**
+   * The larger of the last ten whole slots (exactly one second: a steady rate reads as itself, where counting the
+   * current, partly filled slot would read up to 10 % low) and the current slot with the nine before it (so a
+   * burst counts at once).
+   */
   perSecond(nowMs: number): number {
     const slot = Math.floor(nowMs / 100);
-    let sum = 0;
-    for (let i = 0; i < 10; i++) if (slot - this.tags[i]! < 10) sum += this.counts[i]!;
-    return sum;
+    let whole = 0;
+    let recent = 0;
+    for (let i = 0; i < 11; i++) {
+      const age = slot - this.tags[i]!;
+      if (age >= 1 && age <= 10) whole += this.counts[i]!;
+      if (age >= 0 && age <= 9) recent += this.counts[i]!;
+    }
+    return Math.max(whole, recent);
   }
 }
 
@@ -89,6 +110,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const kneeLatency = opts.kneeLatencyMs ?? 50;
   const kneeErrors = opts.kneeErrorRate ?? 0.2;
   const onRequest = opts.onRequest;
+  const recoverAfter = opts.recoverAfterMs !== undefined && opts.recoverAfterMs > 0 ? opts.recoverAfterMs : undefined;
+  const degradedLatency = Math.max(0, opts.degradedLatencyMs ?? 300);
+  const degradedErrors = Math.min(1, Math.max(0, opts.degradedErrorRate ?? 0.3));
+  // The recovery clock starts with the first request, so the known delay lines up with the test's own start.
+  let firstRequestAt: number | undefined;
   const startedAt = performance.now();
   const meter = new RateMeter();
   const byPath: Record<string, number> = Object.create(null) as Record<string, number>;
@@ -143,6 +169,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     onRequest?.({ method, path, atMs: performance.timeOrigin + performance.now() });
 
     let delay = base + (jitter > 0 ? Math.random() * jitter : 0);
+    firstRequestAt ??= now;
+    if (recoverAfter !== undefined && now - firstRequestAt < recoverAfter) {
+      delay += degradedLatency;
+      if (Math.random() < degradedErrors) {
+        send(res, 503, { error: 'degraded' }, delay);
+        req.resume();
+        return;
+      }
+    }
     if (knee !== undefined) {
       const over = (meter.perSecond(now) - knee) / knee;
       if (over > 0) {
@@ -240,6 +275,9 @@ async function main(): Promise<void> {
       'knee-rps': { type: 'string' },
       'knee-latency': { type: 'string' },
       'knee-error-rate': { type: 'string' },
+      'recover-after': { type: 'string' },
+      'degraded-latency': { type: 'string' },
+      'degraded-error-rate': { type: 'string' },
     },
   });
   const num = (v: string | undefined, name: string): number | undefined => {
@@ -256,6 +294,9 @@ async function main(): Promise<void> {
     kneeRps: num(values['knee-rps'], 'knee-rps'),
     kneeLatencyMs: num(values['knee-latency'], 'knee-latency'),
     kneeErrorRate: num(values['knee-error-rate'], 'knee-error-rate'),
+    recoverAfterMs: num(values['recover-after'], 'recover-after'),
+    degradedLatencyMs: num(values['degraded-latency'], 'degraded-latency'),
+    degradedErrorRate: num(values['degraded-error-rate'], 'degraded-error-rate'),
   });
   console.log(`demo target listening on ${server.url}`);
   const shutdown = (): void => {

@@ -1,19 +1,25 @@
 import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-ZL2IQZSR.js";import"./chunks/chunk-FKWTZ4QI.js";import"./chunks/chunk-KZRG6X4Q.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-LBNQKHVL.js";import"./chunks/chunk-RGOBSRQZ.js";import"./chunks/chunk-XNIVXY7X.js";import"./chunks/chunk-TKES4CE5.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-OS5FXG2E.js";import"./chunks/chunk-VMRV5B7M.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
 
 options (the action's inputs):
   --target URL          base URL of the deployment (or "target" in the config file)
   --phase NAME          load phase (default warmup)
-  --engine NAME         builtin (default)
+  --engine NAME         builtin (default) | artillery | k6 | results
   --config PATH         YAML config (default .github/perf-gate.yml when it exists)
   --targets EXPRS       target expressions, one per line or separated by ";" (default: the phase's)
   --duration D          override the phase length, e.g. 30s, 2m
   --rate N              override the peak arrival rate (arrivals/s)
+  --duration-scale F    shrink or stretch every stage by a factor (instead of --duration)
+  --decide-on PART      steady (default) | all: the part of the run the targets judge
+  --abort GUARDS        abort guards separated by ";", e.g. "error_rate > 5% for 30s", or none
   --fail-on MODE        any (default) | target | regression | never
+  --script PATH         Artillery test or k6 script (--engine artillery | k6)
+  --results FILES       result files or globs separated by ";" (--engine results)
+  --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
-exit status: 0 pass, 1 the gate fails, 2 bad input`;async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
+exit status: 0 pass, 1 the gate fails, 2 bad input`,LIST_FLAGS=new Set(["targets","abort","results","regression-rules"]);async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
 `),0;if(command!=="run")return process.stderr.write(command===void 0||command==="--help"||command==="-h"?`${USAGE}
 `:`unknown command "${command}"
 
@@ -22,11 +28,11 @@ ${USAGE}
 
 ${USAGE}
 `),2}if(values.help)return process.stdout.write(`${USAGE}
-`),0;let inputs={};for(let n of cliOnly){let v=values[n];typeof v=="string"&&(inputs[n]=n==="targets"?v.split(";").join(`
+`),0;let inputs={};for(let n of cliOnly){let v=values[n];typeof v=="string"&&(inputs[n]=LIST_FLAGS.has(n)?v.split(";").join(`
 `):v)}let log={info:__name(m=>process.stderr.write(`${m}
 `),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
 `),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
-`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-IXNO6KV7.js"),{renderTerminal}=await import("./chunks/terminal-EUYKWNGQ.js"),outcome=await runPipeline(config,{log});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-HS4VFZHQ.js"),{renderTerminal}=await import("./chunks/terminal-VUF7UI6I.js"),baseline;if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-ZJVSSETI.js");baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git:gitContextFromEnv(process.env,{})})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
 `),process.stderr.write(`report: ${outcome.reportPath}
 results: ${outcome.resultsPath}
 `),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}

@@ -8,12 +8,14 @@ set -euo pipefail
 missing=()
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then missing+=(postgresql); fi
 if ! command -v prometheus >/dev/null 2>&1; then missing+=(prometheus); fi
+# The chart test renders the report's Mermaid charts in headless Chromium.
+if ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 if ! command -v prometheus-node-exporter >/dev/null 2>&1 && ! command -v node_exporter >/dev/null 2>&1; then
   missing+=(prometheus-node-exporter)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-services: postgresql, prometheus and prometheus-node-exporter are installed"
+  echo "ci-services: postgresql, prometheus, prometheus-node-exporter and chromium are installed"
   exit 0
 fi
 

@@ -12,14 +12,22 @@ usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<cus
 options (the action's inputs):
   --target URL          base URL of the deployment (or "target" in the config file)
   --phase NAME          load phase (default warmup)
-  --engine NAME         builtin (default)
+  --engine NAME         builtin (default) | artillery | k6 | results
   --config PATH         YAML config (default .github/perf-gate.yml when it exists)
   --targets EXPRS       target expressions, one per line or separated by ";" (default: the phase's)
   --duration D          override the phase length, e.g. 30s, 2m
   --rate N              override the peak arrival rate (arrivals/s)
+  --duration-scale F    shrink or stretch every stage by a factor (instead of --duration)
+  --decide-on PART      steady (default) | all: the part of the run the targets judge
+  --abort GUARDS        abort guards separated by ";", e.g. "error_rate > 5% for 30s", or none
   --fail-on MODE        any (default) | target | regression | never
+  --script PATH         Artillery test or k6 script (--engine artillery | k6)
+  --results FILES       result files or globs separated by ";" (--engine results)
+  --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
 exit status: 0 pass, 1 the gate fails, 2 bad input`;
+
+const LIST_FLAGS: ReadonlySet<string> = new Set(['targets', 'abort', 'results', 'regression-rules']);
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -51,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
   const inputs: RawInputs = {};
   for (const n of cliOnly) {
     const v = values[n];
-    if (typeof v === 'string') inputs[n] = n === 'targets' ? v.split(';').join('\n') : v;
+    // A shell flag is one line: these take several entries, separated by ";".
+    if (typeof v === 'string') inputs[n] = LIST_FLAGS.has(n) ? v.split(';').join('\n') : v;
   }
   const log = {
     info: (m: string) => process.stderr.write(`${m}\n`),
@@ -62,7 +71,13 @@ export async function main(argv: string[]): Promise<number> {
     const config = resolveConfig(inputs, { workspace: process.cwd() });
     const { runPipeline } = await import('./pipeline.js');
     const { renderTerminal } = await import('./report/terminal.js');
-    const outcome = await runPipeline(config, { log });
+    // Locally there is no event and no token: a file baseline is compared with, nothing is recorded.
+    let baseline: import('./baseline/types.js').BaselineContext | undefined;
+    if (config.baseline?.spec) {
+      const { baselineContext, gitContextFromEnv } = await import('./baseline/index.js');
+      baseline = baselineContext(config.baseline, { log, workspace: process.cwd(), outputDir: config.outputDir, git: gitContextFromEnv(process.env, {}) });
+    }
+    const outcome = await runPipeline(config, { log, ...(baseline ? { baseline } : {}) });
     process.stdout.write(
       renderTerminal({ run: outcome.run, verdict: outcome.verdict, commentHeader: config.commentHeader, engine: config.engine, phase: config.phase.name, resultsFile: outcome.resultsPath }) + '\n',
     );

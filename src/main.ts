@@ -29,8 +29,21 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
       : undefined;
+    const event = readEvent(env.GITHUB_EVENT_PATH, log.warning);
+    let baseline: import('./baseline/types.js').BaselineContext | undefined;
+    if (config.baseline?.spec) {
+      const { baselineContext, gitContextFromEnv } = await import('./baseline/index.js');
+      const { getOctokit } = await import('@actions/github');
+      baseline = baselineContext(config.baseline, {
+        log,
+        workspace,
+        outputDir: config.outputDir,
+        git: gitContextFromEnv(env, event),
+        ...(config.githubToken ? { github: getOctokit(config.githubToken) } : {}),
+      });
+    }
     const { runPipeline } = await import('./pipeline.js');
-    const outcome = await runPipeline(config, { log, runUrl });
+    const outcome = await runPipeline(config, { log, runUrl, ...(baseline ? { baseline } : {}) });
     const { verdict } = outcome;
 
     let commentUrl: string | undefined;
@@ -39,7 +52,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       // The job summary allows 1 MiB per step; the comment 65,536 characters: each gets its own size tier.
       await core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write();
     }
-    const event = readEvent(env.GITHUB_EVENT_PATH, log.warning);
     const { prContext } = await import('./github/context.js');
     const pr = prContext(env.GITHUB_EVENT_NAME ?? '', event, env.GITHUB_REPOSITORY ?? '/');
     const wantComment = config.comment === 'true' || (config.comment === 'auto' && pr.isPullRequest);

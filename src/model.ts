@@ -120,11 +120,103 @@ export interface RunResult {
   /** Plain-language remarks for the report (estimates, truncated files, early stops). */
   notes: string[];
   /** The load shape that was asked for, for the report. */
-  shape?: { stages: Stage[]; peakRate?: number; durationScale?: number };
+  shape?: {
+    stages: Stage[];
+    peakRate?: number;
+    durationScale?: number;
+    /** `script`: the tool ran the script's own load shape (known stages, or none when the tool does not say). */
+    source?: 'perf-gate' | 'script';
+  };
   /** Infrastructure metrics for the run window (CloudWatch, Prometheus, PostgreSQL). */
   infra?: InfraMetric[];
   /** Top statements by mean time during the run (pg_stat_statements difference of two snapshots). */
   slowQueries?: SlowQuery[];
+  /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
+  analysis?: PhaseAnalysis;
+}
+
+/** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
+export const DECIDE_ON = ['steady', 'all'] as const;
+export type DecideOn = (typeof DECIDE_ON)[number];
+
+/** Figures over a part of the run, built from its intervals (histograms merged, never percentiles averaged). */
+export interface PartSummary {
+  /** Time windows of the run the part covers, ms from the run start. */
+  windows: Array<{ startMs: number; endMs: number; stage?: string }>;
+  /** Intervals in the part, and of the whole run. */
+  intervals: number;
+  intervalsTotal: number;
+  durationMs: number;
+  requests: number;
+  errors: number;
+  errorRate?: number;
+  throughputRps?: number;
+  latency: LatencyStats;
+}
+
+/** The load and the service's state over one interval, for breaking points. */
+export interface LoadPoint {
+  /** Start of the interval, ms from the run start. */
+  atMs: number;
+  /** Completed requests per second in the interval. */
+  rps: number;
+  /** Arrival rate the shape asked for there, arrivals/s. */
+  targetRate?: number;
+  /** Requests (built-in engine) or VUs (tools) in flight at the end of the interval. */
+  vus?: number;
+  /** Percent of the interval's requests that were errors. */
+  errorRate: number;
+  p99Ms?: number;
+}
+
+export interface StressAnalysis {
+  /** Error rate (percent) whose crossing marks the breaking point. */
+  errorLimitPercent: number;
+  /** The first interval with an error. */
+  firstError?: LoadPoint;
+  /** The first interval past the error limit that the next interval confirmed; absent when never reached. */
+  breakingPoint?: LoadPoint;
+  /** The highest load reached: its rate, and latency and errors over the intervals at it. */
+  peak?: { rps: number; targetRate?: number; p99Ms?: number; errorRate?: number; intervals: number };
+  /** Errors kept rising after the load stopped rising; absent when it could not be told (say why in the note). */
+  cascading?: boolean;
+  cascadingNote: string;
+}
+
+export interface RecoveryAnalysis {
+  /** When the recovery clock starts, ms from the run start: the start of the ramp-down. */
+  fromMs: number;
+  /** What "back within targets" means: the p99 and error-rate targets of the run. */
+  criteria: { p99Ms?: number; errorRatePercent?: number };
+  recovered: boolean;
+  /** From `fromMs` until the first interval after which every interval stayed within the criteria. */
+  recoveryMs?: number;
+  /** Start of the last interval outside the criteria, ms from the run start. */
+  lastBreachMs?: number;
+  note?: string;
+}
+
+/** An abort guard that stopped the run. */
+export interface EarlyStop {
+  guard: string;
+  /** The guard's finding in words, e.g. "error rate 12 % for 30 s". */
+  reason: string;
+  /** End of the interval that tripped it, ms from the run start. */
+  atMs: number;
+}
+
+export interface PhaseAnalysis {
+  /** What the config asked to judge, and what was judged (steady falls back to all when the run has no steady part). */
+  decideOn: DecideOn;
+  judged: DecideOn;
+  /** Why `judged` differs from `decideOn`. */
+  judgedNote?: string;
+  steady?: PartSummary;
+  stress?: StressAnalysis;
+  recovery?: RecoveryAnalysis;
+  /** Abort guards that were watching the run. */
+  guards: string[];
+  stoppedEarly?: EarlyStop;
 }
 
 export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres'] as const;

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
+import type { BaselineContext } from './baseline/types.js';
 import { decide } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
-import { peakRate, shapeStages, totalDurationMs } from './phases/presets.js';
+import { peakRate, totalDurationMs } from './phases/presets.js';
+import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
 
@@ -30,6 +32,8 @@ export interface PipelineDeps {
   /** Engine lookup, replaceable in tests; engines are imported only when chosen. */
   loadEngine?: (name: EngineName) => Promise<Engine>;
   runUrl?: string;
+  /** Where the baseline lives and what this run is in git terms (main.ts builds it); absent: no baseline. */
+  baseline?: BaselineContext;
 }
 
 export async function loadEngine(name: EngineName): Promise<Engine> {
@@ -37,27 +41,32 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
     case 'builtin':
       return (await import('./engines/builtin/index.js')).builtinEngine;
     case 'artillery':
+      return (await import('./engines/artillery/index.js')).artilleryEngine;
     case 'k6':
+      return (await import('./engines/k6/index.js')).k6Engine;
     case 'results':
-      // WIRE-ENGINES: replaced once the tool engines land.
-      throw new UserError(`engine "${name}" is not available yet in this version of perf-gate; available: builtin`);
+      return (await import('./engines/results/engine.js')).resultsEngine;
   }
 }
 
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<PipelineOutcome> {
   const { log } = deps;
-  const stages = shapeStages(config.phase.stages, { durationMs: config.durationMs, rate: config.rate });
+  const plan = planPhase(config);
+  const { stages } = plan;
   const target = redactUrl(config.target);
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))} up to ` +
+      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
 
   const startedAt = new Date();
+  const guards = watchGuards(plan.guards, log);
   let run: RunResult;
   const problems: string[] = [];
+  // Set once the engine is loaded: confirm-before-failing runs the same phase again.
+  let rerun: (() => Promise<RunResult>) | undefined;
   // Only when the load starts here: results were measured elsewhere, and a distributed run's generators live in
   // another network that may reach targets this runner cannot.
   const sendsLoadFromHere = config.engine !== 'results' && config.distributed.mode === 'none';
@@ -69,13 +78,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     run = emptyRun(config, stages, startedAt);
   } else {
     const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
+    // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
+    if (config.engine !== 'results') rerun = () => engine.run({ config, stages, log });
     // Sources are imported only when configured: the AWS SDK and pg stay off the start-up path.
     const src = config.sources.length ? await import('./sources/index.js') : undefined;
     const sources = src ? src.createSources(config.sources, log) : [];
     try {
       if (src) await src.startSources(sources, log);
       try {
-        run = await engine.run({ config, stages, log });
+        run = await engine.run({ config, stages, log, signal: guards.signal, onInterval: guards.onInterval });
       } catch (e) {
         if (e instanceof UserError) throw e;
         // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
@@ -92,9 +103,19 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       if (src) await src.stopSources(sources);
     }
   }
-  run.shape = { stages, peakRate: peakRate(stages) };
+  // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
+  const judgedPart = analyzePhase(run, config, plan, guards.stopped());
 
-  const verdict = decide(run, config.targets, config.failOn, problems);
+  let verdict = phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
+  // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded.
+  if (config.baseline?.spec && deps.baseline && verdict.status !== 'error') {
+    const { evaluateBaseline } = await import('./baseline/index.js');
+    const { applyRegressions } = await import('./gate/regression.js');
+    const shape = run.shape;
+    const again = rerun;
+    const judged = await evaluateBaseline(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
+    if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
+  }
   await mkdir(config.outputDir, { recursive: true });
   const reportPath = join(config.outputDir, REPORT_FILE);
   const resultsPath = join(config.outputDir, RESULTS_FILE);
@@ -111,6 +132,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
   await writeAtomic(resultsPath, JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict }, null, 2) + '\n');
   await writeAtomic(reportPath, markdown);
+  if (config.baseline?.spec && deps.baseline) {
+    const { recordRun } = await import('./baseline/index.js');
+    try {
+      await recordRun(config.baseline.spec, run, deps.baseline, verdict);
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      log.warning(`baseline: this run was not recorded: ${(e as Error).message}`);
+    }
+  }
   return { run, verdict, report, markdown, reportPath, resultsPath };
 }
 

@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import {
   COMMENT_MODES,
+  DECIDE_ON,
   DISTRIBUTED_MODES,
   ENGINES,
   FAIL_ON,
@@ -19,8 +20,10 @@ import {
   type Stage,
 } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
-import { PRESETS } from '../phases/presets.js';
+import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
+import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { infraTargetProblems } from '../sources/index.js';
+import { resolveBaselineConfig } from '../baseline/config.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
 import { parseDuration, parseRate } from './units.js';
@@ -33,7 +36,10 @@ export const INPUT_NAMES = [
   'config',
   'targets',
   'duration',
+  'duration-scale',
   'rate',
+  'decide-on',
+  'abort',
   'fail-on',
   'comment',
   'comment-header',
@@ -44,6 +50,10 @@ export const INPUT_NAMES = [
   'distributed',
   'count',
   'region',
+  'baseline',
+  'environment',
+  'regression-rules',
+  'accept-label',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Partial<Record<InputName, string>>;
@@ -60,7 +70,6 @@ export const DEFAULTS = {
   intervalMs: 10_000,
 };
 
-const ENGINES_AVAILABLE: readonly EngineName[] = ['builtin', 'artillery', 'k6', 'results'];
 
 export interface LoadOptions {
   /** Directory relative paths are resolved against (GITHUB_WORKSPACE or the current directory). */
@@ -84,12 +93,6 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     input(name) ?? (fromFile === undefined || fromFile === null ? undefined : String(fromFile));
 
   const engine = oneOf(pick('engine', file.engine) ?? DEFAULTS.engine, ENGINES, where('engine'));
-  if (!ENGINES_AVAILABLE.includes(engine)) {
-    throw new UserError(
-      `${where('engine')}: engine "${engine}" is not available yet in this version of perf-gate; ` +
-        `available: ${ENGINES_AVAILABLE.join(', ')}`,
-    );
-  }
 
   // The results engine judges files that were already written: it sends no load and needs no target.
   const targetUrl = pick('target', file.target);
@@ -143,6 +146,21 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     }
   }
 
+  const scaleText = pick('duration-scale', file['duration-scale']);
+  let durationScale: number | undefined;
+  if (scaleText !== undefined) {
+    if (durationMs !== undefined) {
+      throw new UserError(
+        `${where('duration')} and ${where('duration-scale')} are both set ("${durationText}" and "${scaleText}"): ` +
+          `"duration" sets the phase length, "duration-scale" multiplies it; set one of them`,
+      );
+    }
+    durationScale = Number(scaleText.replace(/^x/i, ''));
+    if (!Number.isFinite(durationScale) || durationScale <= 0 || scaleText.trim() === '') {
+      throw new UserError(`${where('duration-scale')}: got "${scaleText}"; expected a positive factor such as 0.0167 (an hour becomes a minute) or 2`);
+    }
+  }
+
   const rateText = pick('rate', file.rate);
   let rate: number | undefined;
   if (rateText !== undefined) {
@@ -168,6 +186,14 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const commentHeader = pick('comment-header', file['comment-header']) ?? phase.name;
   const outputDir = pick('output-dir', file['output-dir']) ?? DEFAULTS.outputDir;
 
+  const decideOn = oneOf(pick('decide-on', file['decide-on']) ?? phase.decideOn ?? 'steady', DECIDE_ON, where('decide-on'));
+  const guards = abortGuards(input('abort'), file.abort, phase, configPath ?? DEFAULT_CONFIG_PATH);
+
+  // Without an `interval`, aim for about 60 points over the run, between 1 s and 10 s: a minute-long scaled phase
+  // still gets a curve to find a breaking point on, and an hour-long one no more points than a chart can show.
+  const shapedMs = totalDurationMs(phase.stages) * timeFactorOf(phase.stages, { durationMs, scale: durationScale });
+  const autoIntervalMs = Math.min(DEFAULTS.intervalMs, Math.max(1000, Math.round(shapedMs / 60 / 1000) * 1000));
+
   const http = file.http ?? {};
   const flows = file.flows ? file.flows.map(toFlow) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
 
@@ -177,7 +203,10 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     engine,
     targets,
     durationMs,
+    ...(durationScale !== undefined ? { durationScale } : {}),
     rate,
+    decideOn,
+    guards,
     failOn,
     comment,
     commentHeader,
@@ -191,11 +220,17 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       count4xxAsErrors: http['count-4xx-as-errors'] ?? false,
       headers: withAuthorization(http.headers ?? {}, authorization),
     },
-    intervalMs: file.interval ?? DEFAULTS.intervalMs,
+    // Result files come from a run whose shape is not the phase's: their default stays the tools' usual 10 s.
+    intervalMs: file.interval ?? (engine === 'results' ? DEFAULTS.intervalMs : autoIntervalMs),
     script,
     results,
     workspace: options.workspace,
     distributed: { mode: distributedMode, count, region },
+    baseline: resolveBaselineConfig(
+      { baseline: input('baseline'), environment: input('environment'), 'regression-rules': input('regression-rules'), 'accept-label': input('accept-label') },
+      file.baseline,
+      configPath ?? DEFAULT_CONFIG_PATH,
+    ),
     sources,
   };
 }
@@ -343,12 +378,26 @@ function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefin
     const preset = PRESETS[name as PresetPhaseName];
     const targets = def.targets === undefined ? undefined : typeof def.targets === 'string' ? def.targets.split(/\r?\n/) : def.targets;
     if (targets) parseTargets(targets, `${path}: phases.${name}.targets`);
-    out[name] = {
+    const phase: PhaseDefinition = {
       name,
       stages,
       description: def.description ?? preset?.description ?? `custom phase from ${path}`,
       defaultTargets: targets ?? preset?.defaultTargets ?? PRESETS.sustained.defaultTargets,
     };
+    // A phase that overrides a preset's stages keeps what the preset is for, unless it says otherwise.
+    const decideOn = def['decide-on'] ?? preset?.decideOn;
+    if (decideOn) phase.decideOn = decideOn;
+    const analyses = def.analyze ?? preset?.analyses;
+    if (analyses) phase.analyses = analyses;
+    if (def.abort !== undefined) {
+      const list = def.abort === false ? [] : def.abort;
+      parseGuards(list, `${path}: phases.${name}.abort`);
+      phase.defaultGuards = typeof list === 'string' ? list.split(/\r?\n/) : list;
+    } else if (preset?.defaultGuards) {
+      phase.defaultGuards = preset.defaultGuards;
+      phase.guardsScaleWithShape = preset.guardsScaleWithShape;
+    }
+    out[name] = phase;
   }
   return out;
 }
@@ -381,4 +430,17 @@ function requestOf(method: string, path: string, extra: RequestExtras): Omit<Flo
   if (extra.json !== undefined) step.json = extra.json;
   if (extra.body !== undefined) step.body = extra.body;
   return step;
+}
+
+const NO_GUARDS = /^(none|false|off|no)$/i;
+
+/** The `abort` input wins over the config's `abort:`, which wins over the phase's default guards. */
+function abortGuards(inputText: string | undefined, fileValue: string | string[] | false | undefined, phase: PhaseDefinition, path: string): AbortGuard[] {
+  if (inputText !== undefined) return NO_GUARDS.test(inputText) ? [] : parseGuards(inputText, 'input "abort"');
+  if (fileValue !== undefined) {
+    if (fileValue === false || (typeof fileValue === 'string' && NO_GUARDS.test(fileValue.trim()))) return [];
+    return parseGuards(fileValue, `${path}: abort`);
+  }
+  const defaults = parseGuards(phase.defaultGuards ?? [], `phase "${phase.name}" default guards`);
+  return phase.guardsScaleWithShape ? defaults.map((g) => ({ ...g, scalesWithShape: true })) : defaults;
 }

@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { parseDuration, parseRate } from './units.js';
 import { sourcesSchema } from '../sources/config.js';
+import { DECIDE_ON } from '../model.js';
+import { PHASE_ANALYSES } from '../phases/analysis.js';
+import { baselineConfigSchema } from '../baseline/config.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -63,11 +66,16 @@ export const configFileSchema = z.strictObject({
   engine: z.string().optional(),
   targets: targetList.optional(),
   duration: z.union([z.string(), z.number()]).optional(),
+  'duration-scale': z.union([z.string(), z.number()]).optional(),
   rate: z.union([z.string(), z.number()]).optional(),
+  'decide-on': z.string().optional(),
+  // `abort: false` (or an empty list) switches off a phase's default guards.
+  abort: z.union([z.string(), z.array(z.string()), z.literal(false)]).optional(),
   'fail-on': z.string().optional(),
   comment: z.union([z.string(), z.boolean()]).optional(),
   'comment-header': z.string().optional(),
   'output-dir': z.string().optional(),
+  baseline: baselineConfigSchema.optional(),
   script: z.string().optional(),
   results: targetList.optional(),
   distributed: z.string().optional(),
@@ -100,6 +108,9 @@ export const configFileSchema = z.strictObject({
         description: z.string().optional(),
         stages: z.array(stage).min(1),
         targets: targetList.optional(),
+        analyze: z.array(z.enum(PHASE_ANALYSES)).optional(),
+        'decide-on': z.enum(DECIDE_ON).optional(),
+        abort: z.union([z.string(), z.array(z.string()), z.literal(false)]).optional(),
       }),
     )
     .optional(),

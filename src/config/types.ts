@@ -1,6 +1,9 @@
 // The typed Config every later stage reads. Only src/config builds it; nothing downstream sees raw inputs.
-import type { CommentMode, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
+import type { CommentMode, DecideOn, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
+import type { PhaseAnalysisKind } from '../phases/analysis.js';
+import type { AbortGuard } from '../phases/guards.js';
 import type { SourceConfig } from '../sources/config.js';
+import type { BaselineConfig } from '../baseline/config.js';
 
 export interface PhaseDefinition {
   name: string;
@@ -9,6 +12,14 @@ export interface PhaseDefinition {
   /** Targets that apply to this phase when the user sets none. */
   defaultTargets: string[];
   description: string;
+  /** Which part the targets are judged on unless the config says otherwise (default: steady). */
+  decideOn?: DecideOn;
+  /** Analyses this phase is for: the breaking point of a stress run, the recovery time after a ramp-down. */
+  analyses?: PhaseAnalysisKind[];
+  /** Abort guards that apply unless the config sets its own `abort` list. */
+  defaultGuards?: string[];
+  /** The default guards' `for` durations stretch and shrink with the shape (presets: they are part of it). */
+  guardsScaleWithShape?: boolean;
 }
 
 export interface HttpSettings {
@@ -29,8 +40,14 @@ export interface Config {
   targets: Target[];
   /** Override of the phase length, ms. */
   durationMs?: number;
+  /** Factor applied to every stage's duration (`duration-scale`); never set together with durationMs. */
+  durationScale?: number;
   /** Override of the peak arrival rate, arrivals/s. */
   rate?: number;
+  /** Which part of the run the targets are judged on; absent: the phase's default, else steady. */
+  decideOn?: DecideOn;
+  /** Abort guards checked on every interval; absent: the phase's defaults. */
+  guards?: AbortGuard[];
   failOn: FailOn;
   comment: CommentMode;
   commentHeader: string;
@@ -50,6 +67,8 @@ export interface Config {
   workspace: string;
   /** Run on the tool's own distributed platform instead of this machine. */
   distributed: { mode: DistributedMode; count?: number; region?: string };
+  /** Baseline store, environment and regression rules; absent in configs built by hand (tests). */
+  baseline?: BaselineConfig;
   /** Infrastructure metric sources read for the run window. */
   sources: SourceConfig[];
 }

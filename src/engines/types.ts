@@ -1,6 +1,6 @@
 // The one interface every engine implements: take the resolved config and load shape, return a RunResult.
 import type { Config, Logger } from '../config/types.js';
-import type { EngineName, RunResult, Stage } from '../model.js';
+import type { EngineName, IntervalResult, RunResult, Stage } from '../model.js';
 
 export interface EngineRunOptions {
   config: Config;
@@ -9,6 +9,11 @@ export interface EngineRunOptions {
   log: Logger;
   /** Aborts the run early (guards, cancellation); the engine returns what it measured so far. */
   signal?: AbortSignal;
+  /**
+   * Called with each interval as it closes, while the run goes on: abort guards watch these. Engines that only
+   * learn their figures at the end (tools writing a report) need not call it; guards then cannot act.
+   */
+  onInterval?: (interval: IntervalResult) => void;
 }
 
 export interface Engine {

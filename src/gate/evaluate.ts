@@ -31,8 +31,12 @@ export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult
   });
 }
 
-export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = []): Verdict {
-  const results = evaluateTargets(run, targets);
+/**
+ * `judged` is the part of the run the targets are evaluated on (the steady part, from src/phases/analysis.ts);
+ * whether the run can be judged at all is always decided on the whole run.
+ */
+export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = [], judged: RunResult = run): Verdict {
+  const results = evaluateTargets(judged, targets);
   const problems = [...extraProblems, ...runProblems(run)];
   let status: VerdictStatus;
   const reasons: string[] = [];
@@ -43,7 +47,7 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
     for (const r of results) {
       if (r.status === 'fail') reasons.push(`${r.target.source}: measured ${round(r.actual!)}${unitText(r.target.unit)}`);
       else if (r.status === 'not_measured' && !r.target.optional) {
-        const why = infraNotMeasuredReason(run, r.target.metric);
+        const why = infraNotMeasuredReason(judged, r.target.metric);
         reasons.push(`${r.target.source}: not measured${why ? ` (${why})` : ''}`);
       }
     }

@@ -23,6 +23,15 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
       return run.requests > 0 || run.errors > 0 ? run.errors : undefined;
     case 'vus':
       return run.vus?.max;
+    case 'recovery': {
+      const r = run.analysis?.recovery;
+      return r?.recovered ? r.recoveryMs : undefined;
+    }
+    case 'breaking_point': {
+      // A run that never broke held up to its highest load: that is the lower bound a `>` target is judged on.
+      const s = run.analysis?.stress;
+      return s?.breakingPoint?.rps ?? s?.peak?.rps;
+    }
     default: {
       const ref = infraRef(metric);
       const infra = ref && findInfra(run, ref.name);

@@ -6,7 +6,8 @@
 import { UserError } from '../config/types.js';
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 
-type MetricKind = 'latency' | 'percent' | 'rate' | 'count';
+// `duration` is a span of the run rather than a request's latency: a bare number is seconds (`recovery < 120`).
+type MetricKind = 'latency' | 'percent' | 'rate' | 'count' | 'duration';
 
 /** Built-in metrics and the names people use for them. */
 const METRICS: Record<string, { kind: MetricKind; aliases: string[] }> = {
@@ -23,6 +24,9 @@ const METRICS: Record<string, { kind: MetricKind; aliases: string[] }> = {
   requests: { kind: 'count', aliases: ['reqs', 'http_reqs'] },
   errors: { kind: 'count', aliases: [] },
   vus: { kind: 'count', aliases: ['vus_max', 'concurrent_users', 'users'] },
+  // Phase analyses (src/phases/analysis.ts): time to recover after the ramp-down, load at which errors passed the limit.
+  recovery: { kind: 'duration', aliases: ['recovery_time', 'recovery-time', 'recovery_seconds'] },
+  breaking_point: { kind: 'rate', aliases: ['breaking-point', 'breaking_point_rps', 'breakingpoint'] },
 };
 
 const ALIAS: Map<string, string> = new Map();
@@ -33,7 +37,7 @@ for (const [name, { aliases }] of Object.entries(METRICS)) {
 
 export const BUILTIN_METRICS = Object.keys(METRICS);
 
-const UNIT_FOR_KIND: Record<MetricKind, MetricUnit> = { latency: 'ms', percent: '%', rate: '/s', count: 'count' };
+const UNIT_FOR_KIND: Record<MetricKind, MetricUnit> = { latency: 'ms', percent: '%', rate: '/s', count: 'count', duration: 'ms' };
 
 /** Infrastructure metrics with well-known names (the presets' default names) and the kind of value they hold. */
 export const INFRA_METRICS: Record<string, MetricKind> = {
@@ -128,6 +132,13 @@ export function parseTarget(line: string, where = 'targets'): Target {
     case 'count':
       if (unit !== '') throw bad('a plain number');
       value = num;
+      break;
+    case 'duration':
+      if (unit === '' || unit === 's') value = num * 1000;
+      else if (unit === 'ms') value = num;
+      else if (unit === 'm' || unit === 'min') value = num * 60_000;
+      else if (unit === 'h') value = num * 3_600_000;
+      else throw bad('s, m, h, ms (a bare number is seconds)');
       break;
   }
   if (value < 0) throw new UserError(`${where}: target "${line.trim()}" has a negative threshold`);

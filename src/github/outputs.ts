@@ -15,6 +15,12 @@ export const OUTPUT_NAMES = [
   'report',
   'results',
   'comment-url',
+  'regressions',
+  'baseline-sha',
+  'breaking-point-rps',
+  'breaking-point-vus',
+  'recovery-seconds',
+  'stopped-early',
 ] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 
@@ -22,19 +28,31 @@ const num = (v: number | undefined, digits = 2): string =>
   v === undefined || !Number.isFinite(v) ? '' : String(Math.round(v * 10 ** digits) / 10 ** digits);
 
 export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: { report?: string; results?: string; commentUrl?: string }): Record<OutputName, string> {
-  const measured = run !== undefined && run.requests > 0;
+  // The figures of the part the targets were judged on (the steady part unless `decide-on: all`), so an output
+  // always equals the Actual column of the report next to it.
+  const analysis = run?.analysis;
+  const part = analysis?.judged === 'steady' && analysis.steady ? analysis.steady : run;
+  const measured = part !== undefined && part.requests > 0;
+  const stress = analysis?.stress;
+  const recovery = analysis?.recovery;
   return {
     verdict: verdict.status,
-    'p50-ms': num(run?.latency.p50),
-    'p95-ms': num(run?.latency.p95),
-    'p99-ms': num(run?.latency.p99),
-    'max-ms': num(run?.latency.max),
-    'error-rate': num(run?.errorRate, 4),
-    'throughput-rps': num(run?.throughputRps),
-    requests: measured ? String(run.requests) : '',
+    'p50-ms': num(part?.latency.p50),
+    'p95-ms': num(part?.latency.p95),
+    'p99-ms': num(part?.latency.p99),
+    'max-ms': num(part?.latency.max),
+    'error-rate': num(part?.errorRate, 4),
+    'throughput-rps': num(part?.throughputRps),
+    requests: measured ? String(part.requests) : '',
     'vus-max': num(run?.vus?.max, 0),
     report: paths.report ?? '',
     results: paths.results ?? '',
     'comment-url': paths.commentUrl ?? '',
+    regressions: JSON.stringify(verdict.regressions ?? []),
+    'baseline-sha': verdict.baseline?.sha ?? '',
+    'breaking-point-rps': num(stress?.breakingPoint?.rps, 1),
+    'breaking-point-vus': num(stress?.breakingPoint?.vus, 0),
+    'recovery-seconds': recovery?.recovered ? num((recovery.recoveryMs ?? 0) / 1000, 1) : '',
+    'stopped-early': analysis ? String(analysis.stoppedEarly !== undefined) : '',
   };
 }

@@ -1,7 +1,7 @@
 // What both renderers agree on: the input shape, metric names as people read them, and which headline figures a
 // report shows. Kept apart so the terminal and the PR comment never disagree about a number.
 import type { ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
-import { formatAgainst, formatCount, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
+import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
 
 export interface ReportInput {
   run: RunResult;
@@ -34,7 +34,12 @@ const OTHER_LABELS: Record<string, string> = {
   requests: 'requests',
   errors: 'errors',
   vus: 'VUs (max)',
+  recovery: 'recovery time',
+  breaking_point: 'breaking point',
 };
+
+/** Metrics that are spans of the run: shown as `2 min`, not `120,000 ms`. */
+const DURATION_METRICS = new Set(['recovery']);
 
 /** True for the metrics perf-gate itself knows; anything else is a custom metric from the tool. */
 export function isBuiltinMetric(metric: string): boolean {
@@ -58,12 +63,14 @@ export function verdictWord(status: VerdictStatus): string {
 
 export function targetText(result: TargetResult): string {
   const { target } = result;
-  const text = `${target.op} ${formatValue(target.value, target.unit)}`;
+  const value = DURATION_METRICS.has(target.metric) ? formatDuration(target.value) : formatValue(target.value, target.unit);
+  const text = `${target.op} ${value}`;
   return target.optional ? `${text} (optional)` : text;
 }
 
 export function actualText(result: TargetResult): string {
   if (result.actual === undefined) return MISSING;
+  if (DURATION_METRICS.has(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }
 

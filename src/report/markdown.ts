@@ -4,7 +4,10 @@
 // GitHub refuses a comment over 65,536 characters. Rather than cutting the text at an arbitrary point (which can
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
+import { regressionsMarkdown } from '../baseline/report.js';
 import { markdownTable } from 'markdown-table';
+import { chartsMarkdown } from './charts.js';
+import { earlyStopLine, phaseSection } from './phases.js';
 import type { RunResult, TargetResult, Verdict } from '../model.js';
 import {
   actualText,
@@ -35,6 +38,7 @@ export interface RenderOptions {
 export type ReportTier =
   | 'full'
   | 'top-endpoints'
+  | 'no-charts'
   | 'no-endpoints'
   | 'no-details'
   | 'minimal'
@@ -76,18 +80,41 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   const endpointsAll = parts.endpointCount;
   const endpointsShown = (n: number): { endpointsShown?: number } => (endpointsAll > 0 ? { endpointsShown: n } : {});
 
-  const full = compose([parts.head, parts.reasons, parts.results(), parts.headline, parts.endpoints(endpointsAll), parts.details, parts.footer]);
+  // Down to no-details every tier has the same sections in the same order; a tier only leaves some out.
+  const body = (o: { endpoints?: number; charts: boolean; details: boolean }): string =>
+    compose([
+      parts.head,
+      parts.reasons,
+      parts.results(),
+      parts.regressions,
+      parts.phase,
+      parts.headline,
+      o.charts ? parts.charts : undefined,
+      o.endpoints === undefined ? parts.endpointsOmitted : parts.endpoints(o.endpoints),
+      o.details ? parts.details : undefined,
+      parts.footer,
+    ]);
+
+  const full = body({ endpoints: endpointsAll, charts: true, details: true });
   if (fits(full)) return { markdown: full, tier: 'full', ...endpointsShown(endpointsAll), targetsShown: targetsAll };
 
-  const withEndpoints = (n: number): string =>
-    compose([parts.head, parts.reasons, parts.results(), parts.headline, parts.endpoints(n), parts.details, parts.footer]);
+  // Charts outlast the tail of a long endpoint list (the 200th endpoint says less than the latency curve), but not
+  // the list itself: they go before the endpoint table does.
+  const withEndpoints = (n: number): string => body({ endpoints: n, charts: true, details: true });
   const topN = largestFitting(endpointsAll - 1, (n) => fits(withEndpoints(n)));
   if (topN > 0) return { markdown: withEndpoints(topN), tier: 'top-endpoints', endpointsShown: topN, targetsShown: targetsAll };
 
-  const noEndpoints = compose([parts.head, parts.reasons, parts.results(), parts.headline, parts.endpointsOmitted, parts.details, parts.footer]);
+  if (parts.charts) {
+    const withoutCharts = (n: number): string => body({ endpoints: n, charts: false, details: true });
+    const k = largestFitting(endpointsAll, (n) => fits(withoutCharts(n)));
+    const text = withoutCharts(k);
+    if ((k > 0 || endpointsAll === 0) && fits(text)) return { markdown: text, tier: 'no-charts', ...endpointsShown(k), targetsShown: targetsAll };
+  }
+
+  const noEndpoints = body({ charts: false, details: true });
   if (fits(noEndpoints)) return { markdown: noEndpoints, tier: 'no-endpoints', ...endpointsShown(0), targetsShown: targetsAll };
 
-  const noDetails = compose([parts.head, parts.reasons, parts.results(), parts.headline, parts.endpointsOmitted, parts.footer]);
+  const noDetails = body({ charts: false, details: false });
   if (fits(noDetails)) return { markdown: noDetails, tier: 'no-details', ...endpointsShown(0), targetsShown: targetsAll };
 
   const minimal = compose([parts.head, parts.results(), parts.shortened]);
@@ -124,7 +151,13 @@ interface Parts {
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
+  /** Baseline comparison: Baseline and Change per metric, with a reason per regression. */
+  regressions?: string;
+  /** Steady part, breaking point, recovery, guards (src/report/phases.ts). */
+  phase?: string;
   headline?: string;
+  /** Mermaid charts; the first thing dropped once the endpoint list alone cannot make room. */
+  charts?: string;
   endpointCount: number;
   /** The endpoint table with the `limit` busiest endpoints. */
   endpoints(limit: number): string | undefined;
@@ -172,11 +205,14 @@ function buildParts(input: ReportInput): Parts {
   };
 
   return {
-    head: [markerFor(input.commentHeader), heading(input), policyRemark(verdict)].filter(Boolean).join('\n\n'),
+    head: [markerFor(input.commentHeader), heading(input), policyRemark(verdict), earlyStopLine(run)].filter(Boolean).join('\n\n'),
     ...optional('reasons', reasonsBlock(verdict)),
     targetRows,
     results,
+    ...optional('regressions', regressionsMarkdown(verdict)),
+    ...optional('phase', phaseSection(run)),
     ...optional('headline', headlineBlock(run, coveredMetrics, targetRows.length > 0)),
+    ...optional('charts', chartsMarkdown(run)),
     endpointCount: endpoints.length,
     endpoints: endpointTable,
     ...optional(

@@ -2,6 +2,7 @@
 // Actions log shows the verdict and the figures it rests on.
 import { actualText, headlineMetrics, isBuiltinMetric, metricLabel, type ReportInput, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration } from './format.js';
+import { phaseLines } from './phases.js';
 
 const STATUS = { pass: 'PASS', fail: 'FAIL' } as const;
 
@@ -45,6 +46,8 @@ export function renderTerminal(input: ReportInput): string {
     `Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ` +
       `${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`,
   );
+  const phase = phaseLines(run);
+  if (phase.length) out.push('', ...phase.map(oneLine));
   if (input.resultsFile) out.push(`Results: ${input.resultsFile}`);
   return `${out.join('\n')}\n`;
 }

@@ -76,6 +76,7 @@ class BuiltinRun {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly signal: AbortSignal | undefined;
+  private readonly onInterval: EngineRunOptions['onInterval'];
   private readonly stages: Stage[];
   private readonly schedule: ArrivalSchedule;
   private readonly target: ParsedTarget;
@@ -123,6 +124,7 @@ class BuiltinRun {
     this.config = options.config;
     this.log = options.log;
     this.signal = options.signal;
+    this.onInterval = options.onInterval;
     this.stages = options.stages;
     const http = this.config.http;
     if (!(Number.isFinite(http.timeoutMs) && http.timeoutMs > 0)) throw new UserError('http.timeoutMs must be a positive number of ms');
@@ -248,6 +250,13 @@ class BuiltinRun {
 
   private endSchedule = (): void => {
     this.schedTimer = undefined;
+    // Node's timers run off a cached loop clock and can fire a fraction of a millisecond before performance.now()
+    // says the time is up; ending then would make the last interval a hair short and misplace its target rate.
+    const early = this.schedule.totalMs - (performance.now() - this.t0);
+    if (early > 0 && !this.aborted) {
+      this.schedTimer = setTimeout(this.endSchedule, Math.max(1, Math.ceil(early)));
+      return;
+    }
     // The window the rates are judged over is the shape, even if this timer fired late.
     this.scheduleEndMs = Math.min(performance.now() - this.t0, this.schedule.totalMs);
     const done = this.onScheduleEnd;
@@ -439,10 +448,30 @@ class BuiltinRun {
     const secs = iv.durationMs / 1000;
     const p99 = iv.latency.p99 !== undefined ? `${iv.latency.p99.toFixed(1)} ms` : '-';
     this.log.info(
-      `builtin: ${fmtS(p.endMs)}/${fmtS(this.schedule.totalMs)}  target ${fmtRate(iv.targetRate ?? 0)}/s  ` +
+      `builtin: ${fmtS(p.endMs)}/${fmtS(this.schedule.totalMs)}  ${this.stageLabel(iv.startMs + iv.durationMs / 2)}  target ${fmtRate(iv.targetRate ?? 0)}/s  ` +
         `started ${fmtRate((iv.arrivalsStarted ?? 0) / secs)}/s  ${iv.requests} req  p99 ${p99}  errors ${iv.errors}` +
         `  in flight ${iv.concurrency ?? 0}`,
     );
+    const cb = this.onInterval;
+    if (cb) {
+      // Deferred: the interval closes inside the recorder, in the middle of an arrival or a response. A guard that
+      // aborts from here must find the engine between two steps, not halfway through one.
+      queueMicrotask(() => {
+        try {
+          cb(iv);
+        } catch (e) {
+          this.log.warning(`builtin: interval callback failed: ${(e as Error).message}`);
+        }
+      });
+    }
+  }
+
+  /** `ramp-up` or `stage 2/3`: which part of the shape an interval belongs to, for the progress log. */
+  private stageLabel(tMs: number): string {
+    if (tMs >= this.schedule.totalMs) return 'drain';
+    const i = this.schedule.stageAt(tMs);
+    const name = this.stages[i]?.name;
+    return name ? `${name} (${i + 1}/${this.stages.length})` : `stage ${i + 1}/${this.stages.length}`;
   }
 
   private generatorHealth(): GeneratorHealth {

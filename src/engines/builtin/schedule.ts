@@ -61,6 +61,13 @@ export class ArrivalSchedule {
     return (this.a[i]! + this.c[i]! * (tMs - this.startMs[i]!)) * 1000;
   }
 
+  /** Index of the stage running at `tMs` (the last one after the end, the first before the start). */
+  stageAt(tMs: number): number {
+    let i = 0;
+    while (i < this.n - 1 && tMs >= this.startMs[i + 1]!) i++;
+    return i;
+  }
+
   /** Arrivals the shape asks for by `tMs` (the integral of the rate), fractional. */
   arrivalsBy(tMs: number): number {
     if (!(tMs > 0)) return 0;

@@ -1,0 +1,301 @@
+// The Mermaid charts of the report: built from the intervals, kept in the size tiers, and checked to render. The
+// render check uses the real `mermaid` package twice: its parser under jsdom (fast, no browser), and a full render
+// to SVG in Debian's headless Chromium driven by playwright-core, asserting the series come out as lines. Locally a
+// missing browser or package skips those checks; on CI (CI set) it fails, so a green CI means charts that render.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Histogram } from '../src/metrics/histogram.js';
+import type { IntervalResult, RunResult, Verdict } from '../src/model.js';
+import { analyzeRun } from '../src/phases/analysis.js';
+import { bucketIntervals, chartsFor, chartsMarkdown, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
+import { renderReport, renderReportWithTier, type ReportInput } from '../src/report/markdown.js';
+
+/** A stress-like run: load climbs from 20 to 200/s over `n` one-second intervals; errors and latency grow past 120/s. */
+function stressRun(n = 90): RunResult {
+  const intervals: IntervalResult[] = [];
+  const total = new Histogram();
+  let requests = 0;
+  let errors = 0;
+  for (let i = 0; i < n; i++) {
+    const rate = 20 + (180 * i) / (n - 1);
+    const over = Math.max(0, rate - 120) / 120;
+    const h = new Histogram();
+    const count = Math.round(rate);
+    for (let k = 0; k < count; k++) h.recordMs(5 + over * 200 * (k / count) + (k % 10));
+    const errs = Math.round(count * Math.min(0.9, over * 2));
+    intervals.push({
+      startMs: i * 1000,
+      durationMs: 1000,
+      targetRate: rate,
+      arrivalsStarted: count,
+      requests: count,
+      errors: errs,
+      concurrency: Math.round(rate / 20),
+      latency: h.stats(),
+      histogram: h.toJSON(),
+    });
+    total.merge(h);
+    requests += count;
+    errors += errs;
+  }
+  const run: RunResult = {
+    schemaVersion: 1,
+    engine: 'builtin',
+    phase: 'stress',
+    startedAt: '2025-01-01T00:00:00.000Z',
+    endedAt: '2025-01-01T00:01:30.000Z',
+    durationMs: n * 1000,
+    requests,
+    errors,
+    errorsByKind: { http_5xx: errors },
+    statusCodes: { '200': requests - errors, '503': errors },
+    errorRate: (errors / requests) * 100,
+    throughputRps: requests / n,
+    latency: total.stats(),
+    histogram: total.toJSON(),
+    endpoints: [],
+    intervals,
+    intervalMs: 1000,
+    generator: { valid: true, invalidReasons: [], arrivalsScheduled: requests, arrivalsStarted: requests, arrivalsDropped: 0 },
+    customMetrics: {},
+    toolThresholds: [],
+    notes: [],
+    shape: { stages: [{ durationMs: n * 1000, startRate: 20, endRate: 200, name: 'ramp-up' }], peakRate: 200 },
+  };
+  analyzeRun(run, { stages: run.shape!.stages, decideOn: 'steady', analyses: ['stress'], targets: [] });
+  return run;
+}
+
+const verdict: Verdict = { status: 'pass', failsCheck: false, targets: [], reasons: [] };
+
+function reportInput(run: RunResult): ReportInput {
+  return { run, verdict, commentHeader: 'perf-gate', engine: 'builtin', phase: run.phase, resultsFile: 'results.json' };
+}
+
+/** The ```mermaid blocks of a Markdown document. */
+function mermaidBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
+}
+
+/** `line "p99" [1, 2, 3]` -> {name: p99, points: 3}, in order. */
+function lineSeries(source: string): Array<{ name: string; points: number }> {
+  return [...source.matchAll(/^ {2}line "([^"]+)" \[([^\]]*)\]$/gm)].map((m) => ({ name: m[1]!, points: m[2]!.split(',').length }));
+}
+
+describe('charts from intervals', () => {
+  it('draws latency and error rate over time, and p99 against load for a stress run', () => {
+    const charts = chartsFor(stressRun());
+    expect(charts.map((c) => c.kind)).toEqual(['latency', 'error-rate', 'load-p99']);
+    const [latency, errors, load] = charts;
+    expect(lineSeries(latency!.mermaid).map((s) => s.name)).toEqual(['p50', 'p95', 'p99']);
+    expect(latency!.mermaid).toMatch(/^%%\{init: .*"plotColorPalette": "#1f77b4, #ff7f0e, #d62728"/);
+    expect(latency!.mermaid).toContain('\nxychart-beta\n');
+    expect(latency!.mermaid).toMatch(/ {2}y-axis "latency \(ms\)" 0 --> \d+/);
+    expect(latency!.caption).toBe('Latency per 3 s: p50 blue, p95 orange, p99 red.');
+    expect(lineSeries(errors!.mermaid)).toEqual([{ name: 'error rate', points: 30 }]);
+    // 90 intervals merged three at a time: 30 points, evenly spaced over the middles of the buckets.
+    expect(latency!.mermaid).toContain('  x-axis "time (s)" 1.5 --> 88.5');
+    const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load!.mermaid)![1]!.split(', ');
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(labels.map((l) => Number(JSON.parse(l)))).toEqual([...labels.map((l) => Number(JSON.parse(l)))].sort((a, b) => a - b));
+    expect(lineSeries(load!.mermaid)[0]!.points).toBe(labels.length);
+  });
+
+  it('merges neighbours into at most MAX_POINTS points from merged histograms', () => {
+    const run = stressRun(200);
+    const buckets = bucketIntervals(run.intervals);
+    expect(buckets.length).toBeLessThanOrEqual(MAX_POINTS);
+    const h = new Histogram();
+    for (const iv of run.intervals.slice(0, 5)) h.merge(iv.histogram!);
+    expect(buckets[0]!.latency.p99).toBe(h.percentileMs(99));
+    expect(buckets[0]!.requests).toBe(run.intervals.slice(0, 5).reduce((n, iv) => n + iv.requests, 0));
+  });
+
+  it('draws nothing for fewer than three intervals, and no load chart outside stress', () => {
+    const run = stressRun();
+    expect(chartsFor({ ...run, intervals: run.intervals.slice(0, 2) })).toEqual([]);
+    const { analysis: _a, ...plain } = run;
+    expect(chartsFor(plain as RunResult).map((c) => c.kind)).toEqual(['latency', 'error-rate']);
+    expect(chartsMarkdown({ ...run, intervals: [] })).toBeUndefined();
+  });
+
+  it('repeats the previous value where nothing completed, and says so', () => {
+    const run = stressRun(12);
+    run.intervals[5] = { ...run.intervals[5]!, requests: 0, errors: 0, latency: { count: 0 }, histogram: new Histogram().toJSON() };
+    const [latency] = chartsFor(run);
+    expect(latency!.caption).toMatch(/previous value is repeated/);
+    const p99 = /line "p99" \[(.*)\]/.exec(latency!.mermaid)![1]!.split(', ');
+    expect(p99[5]).toBe(p99[4]);
+  });
+
+  it('rounds the y axis up to a readable number', () => {
+    expect([0, 0.7, 9.6, 10, 47, 101, 2300].map(niceMax)).toEqual([1, 0.8, 12, 12, 50, 120, 2500]);
+  });
+});
+
+describe('charts in the report', () => {
+  it('puts the charts after the figures, before the endpoints', () => {
+    const md = renderReport(reportInput(stressRun()));
+    expect(mermaidBlocks(md)).toHaveLength(3);
+    const order = ['### Phase', '### Metrics', '### Charts', '### Run'].map((h) => md.indexOf(h));
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('drops the charts once the endpoint list alone cannot make room, and before the endpoint table goes', () => {
+    const run = stressRun();
+    const template = { requests: 100, errors: 0, latency: { count: 100, p50: 5, p95: 9, p99: 12, max: 20 }, statusCodes: { '200': 100 } };
+    run.endpoints = Array.from({ length: 60 }, (_, i) => ({ ...template, name: `GET /api/items/${String(i).padStart(3, '0')}` }));
+    const input = reportInput(run);
+    const full = renderReportWithTier(input, { maxChars: 1_000_000 });
+    expect(full.tier).toBe('full');
+    // Room for the charts and a few endpoints: the list is cut, the charts stay.
+    const top = renderReportWithTier(input, { maxChars: full.markdown.length - 3000 });
+    expect(top.tier).toBe('top-endpoints');
+    expect(mermaidBlocks(top.markdown)).toHaveLength(3);
+    // Not even one endpoint row fits beside the charts: the charts go, and the endpoints get their room back.
+    const oneEndpoint = renderReport({ ...input, run: { ...run, endpoints: run.endpoints.slice(0, 1) } }, { maxChars: 1_000_000 });
+    const noCharts = renderReportWithTier(input, { maxChars: oneEndpoint.length - 1 });
+    expect(noCharts.tier).toBe('no-charts');
+    expect(noCharts.markdown).not.toContain('```mermaid');
+    expect(noCharts.endpointsShown).toBeGreaterThan(0);
+    expect(noCharts.markdown).toContain('### Endpoints');
+    // Walking the budget down never brings the charts back.
+    let seenNoCharts = false;
+    for (let b = full.markdown.length; b > 500; b -= 211) {
+      const r = renderReportWithTier(input, { maxChars: b });
+      if (r.tier !== 'full' && r.tier !== 'top-endpoints') seenNoCharts = true;
+      if (seenNoCharts) expect(r.markdown).not.toContain('```mermaid');
+      if (r.tier !== 'heading-only') expect(r.markdown.length).toBeLessThanOrEqual(b);
+    }
+    expect(seenNoCharts).toBe(true);
+  });
+
+  it('without endpoints, drops the charts as a tier of their own', () => {
+    const input = reportInput(stressRun());
+    const full = renderReportWithTier(input, { maxChars: 1_000_000 });
+    const r = renderReportWithTier(input, { maxChars: full.markdown.length - 100 });
+    expect(r.tier).toBe('no-charts');
+    expect(r.markdown).toContain('### Run');
+  });
+});
+
+// ---- rendering with the real mermaid ------------------------------------------------------------------------------
+
+const ON_CI = Boolean(process.env.CI);
+const CHROMIUM = '/usr/bin/chromium';
+const MERMAID_BUNDLE = join(process.cwd(), 'node_modules/mermaid/dist/mermaid.min.js');
+
+// The few calls used, typed here: the type check must pass on a checkout where these dev dependencies are missing.
+interface Mermaid {
+  parse(text: string): Promise<unknown>;
+}
+interface Page {
+  setContent(html: string): Promise<void>;
+  addScriptTag(options: { path: string }): Promise<unknown>;
+  evaluate<R, A>(fn: (arg: A) => Promise<R>, arg: A): Promise<R>;
+  close(): Promise<void>;
+}
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Playwright {
+  chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> };
+}
+
+async function tryImport<T>(name: string): Promise<T | undefined> {
+  try {
+    // A computed specifier, so a missing package is a skip (or a CI failure), not a failed import of this file.
+    return (await import(/* @vite-ignore */ name)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function missing(what: string): void {
+  const text = `${what}: install with \`npm install --save-dev mermaid jsdom playwright-core\` and \`apt-get install chromium\``;
+  if (ON_CI) throw new Error(`required on CI: ${text}`);
+  process.stdout.write(`charts render check skipped (${text})\n`);
+}
+
+const sources = (): string[] => mermaidBlocks(renderReport(reportInput(stressRun())));
+
+describe('the charts parse with mermaid', () => {
+  it('every chart of the report is valid Mermaid', async () => {
+    const jsdom = await tryImport<{ JSDOM: new (html: string) => { window: { document: unknown } } }>('jsdom');
+    if (!jsdom) return missing('jsdom not installed');
+    const dom = new jsdom.JSDOM('<!doctype html><html><body></body></html>');
+    const g = globalThis as Record<string, unknown>;
+    const saved = { window: g.window, document: g.document };
+    // Mermaid (its DOMPurify) looks for a DOM when it is first loaded, so the globals come before the import.
+    g.window = dom.window;
+    g.document = dom.window.document;
+    try {
+      const loaded = await tryImport<{ default: Mermaid }>('mermaid');
+      if (!loaded) return missing('mermaid not installed');
+      for (const src of sources()) {
+        expect(await loaded.default.parse(src)).toMatchObject({ diagramType: 'xychart' });
+      }
+      // And the parser does reject a broken chart, so the check above means something.
+      await expect(loaded.default.parse('xychart-beta\n  line [1, 2, x]')).rejects.toThrow();
+    } finally {
+      g.window = saved.window;
+      g.document = saved.document;
+    }
+  });
+});
+
+describe('the charts render to SVG in headless Chromium', () => {
+  let browser: Browser | undefined;
+  let skip: string | undefined;
+
+  beforeAll(async () => {
+    const pw = await tryImport<Playwright>('playwright-core');
+    if (!pw || !existsSync(MERMAID_BUNDLE)) skip = 'mermaid or playwright-core not installed';
+    else if (!existsSync(CHROMIUM)) skip = `${CHROMIUM} not found`;
+    if (skip || !pw) return;
+    // The flags this kind of machine needs: no sandbox as root, and no background calls out of a closed network.
+    browser = await pw.chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('draws every series of every chart as a line in its colour', async () => {
+    if (skip || !browser) return missing(skip ?? 'no browser');
+    const page = await browser.newPage();
+    await page.setContent('<!doctype html><html><body></body></html>');
+    await page.addScriptTag({ path: MERMAID_BUNDLE });
+    const charts = sources();
+    expect(charts).toHaveLength(3);
+    for (const [i, src] of charts.entries()) {
+      const svg = await page.evaluate(
+        async ({ id, code }) => {
+          const m = (globalThis as unknown as { mermaid: { initialize(c: object): void; render(id: string, code: string): Promise<{ svg: string }> } }).mermaid;
+          m.initialize({ startOnLoad: false });
+          return (await m.render(id, code)).svg;
+        },
+        { id: `chart${i}`, code: src },
+      );
+      expect(svg.startsWith('<svg')).toBe(true);
+      const title = /title "([^"]+)"/.exec(src)![1]!;
+      expect(svg).toContain(`>${title}<`);
+      const series = lineSeries(src);
+      series.forEach((s, k) => {
+        // One path per series, in the palette's colour, through every point.
+        const path = new RegExp(`<g class="line-plot-${k}"[^>]*>\\s*<path d="M([^"]+)"[^>]*stroke="${PALETTE[k]}"`).exec(svg);
+        expect(path, `${title}: series ${s.name}`).not.toBeNull();
+        expect(path![1]!.split('L')).toHaveLength(s.points);
+      });
+      expect(svg).not.toContain(`line-plot-${series.length}"`);
+      expect(svg).toContain('aria-roledescription="xychart"');
+    }
+    await page.close();
+  });
+});

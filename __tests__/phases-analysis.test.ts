@@ -1,0 +1,359 @@
+// The phase analyses on synthetic interval series: steady part, breaking point, cascading failure, recovery, and
+// the abort guards. No load is sent here; src/phases/analysis.ts and guards.ts are pure.
+import { describe, expect, it } from 'vitest';
+import { Histogram } from '../src/metrics/histogram.js';
+import type { IntervalResult, RunResult, Stage } from '../src/model.js';
+import { decide } from '../src/gate/evaluate.js';
+import { parseTargets } from '../src/gate/targets.js';
+import {
+  analyzeRecovery,
+  analyzeRun,
+  analyzeStress,
+  rampDownStartMs,
+  recoveryCriteria,
+  steadyIntervals,
+  steadyPart,
+  steadyWindows,
+} from '../src/phases/analysis.js';
+import { fitGuards, GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
+import { shapeStages, timeFactorOf } from '../src/phases/presets.js';
+import { phaseVerdict } from '../src/phases/run.js';
+
+interface Spec {
+  requests: number;
+  errors?: number;
+  /** Every request's latency, ms (a histogram of identical values, so p99 is this). */
+  ms?: number;
+  targetRate?: number;
+  concurrency?: number;
+}
+
+function series(specs: Spec[], widthMs = 1000): IntervalResult[] {
+  return specs.map((s, i) => {
+    const h = new Histogram();
+    const answered = s.requests - (s.errors ?? 0);
+    // Errors here are 5xx answers: they have latencies too.
+    for (let k = 0; k < s.requests; k++) h.recordMs(s.ms ?? 10);
+    void answered;
+    const iv: IntervalResult = {
+      startMs: i * widthMs,
+      durationMs: widthMs,
+      requests: s.requests,
+      errors: s.errors ?? 0,
+      latency: h.stats(),
+      histogram: h.toJSON(),
+    };
+    if (s.targetRate !== undefined) iv.targetRate = s.targetRate;
+    if (s.concurrency !== undefined) iv.concurrency = s.concurrency;
+    return iv;
+  });
+}
+
+function runOf(intervals: IntervalResult[], intervalMs = 1000): RunResult {
+  const h = new Histogram();
+  let requests = 0;
+  let errors = 0;
+  for (const iv of intervals) {
+    if (iv.histogram) h.merge(iv.histogram);
+    requests += iv.requests;
+    errors += iv.errors;
+  }
+  const durationMs = intervals.reduce((n, iv) => n + iv.durationMs, 0);
+  return {
+    schemaVersion: 1,
+    engine: 'builtin',
+    phase: 'test',
+    startedAt: '2025-01-01T00:00:00.000Z',
+    endedAt: '2025-01-01T00:01:00.000Z',
+    durationMs,
+    requests,
+    errors,
+    errorsByKind: errors ? { http_5xx: errors } : {},
+    statusCodes: {},
+    errorRate: requests ? (errors / requests) * 100 : undefined,
+    throughputRps: requests / (durationMs / 1000),
+    latency: h.stats(),
+    histogram: h.toJSON(),
+    endpoints: [],
+    intervals,
+    intervalMs,
+    generator: { valid: true, invalidReasons: [] },
+    customMetrics: {},
+    toolThresholds: [],
+    notes: [],
+  };
+}
+
+const ramp = (durationMs: number, from: number, to: number, name?: string): Stage => ({ durationMs, startRate: from, endRate: to, ...(name ? { name } : {}) });
+
+describe('steady part', () => {
+  const stages = [ramp(3000, 1, 10, 'ramp-up'), ramp(5000, 10, 10, 'steady'), ramp(2000, 10, 0, 'ramp-down')];
+
+  it('finds the constant-rate stages with load', () => {
+    expect(steadyWindows(stages)).toEqual([{ startMs: 3000, endMs: 8000, stage: 'steady' }]);
+    expect(steadyWindows([ramp(1000, 0, 0), ramp(1000, 5, 5)])).toEqual([{ startMs: 1000, endMs: 2000 }]);
+  });
+
+  it('keeps only intervals wholly inside a steady window, and places a folded last interval by its nominal width', () => {
+    const ivs = series(Array.from({ length: 10 }, () => ({ requests: 10 })));
+    expect(steadyIntervals(ivs, steadyWindows(stages), 1000).map((iv) => iv.startMs)).toEqual([3000, 4000, 5000, 6000, 7000]);
+    // A hold to the end of the shape whose last interval absorbed a 300 ms tail.
+    const last = { ...ivs[9]!, durationMs: 1300 };
+    expect(steadyIntervals([...ivs.slice(0, 9), last], [{ startMs: 5000, endMs: 10_000 }], 1000).map((iv) => iv.startMs)).toEqual([5000, 6000, 7000, 8000, 9000]);
+    // Timer jitter of a millisecond does not push an interval out.
+    const jittered = [{ ...ivs[3]!, startMs: 2999 }];
+    expect(steadyIntervals(jittered, steadyWindows(stages), 1000)).toHaveLength(1);
+  });
+
+  it('merges the histograms of the steady intervals into a RunResult view the gate judges', () => {
+    // A slow, erroring ramp (300 ms, 50 % errors) and a fast, clean hold (20 ms).
+    const ivs = series([
+      { requests: 10, errors: 5, ms: 300 },
+      { requests: 10, errors: 5, ms: 300 },
+      { requests: 10, errors: 5, ms: 300 },
+      ...Array.from({ length: 5 }, () => ({ requests: 100, ms: 20 })),
+      { requests: 10, ms: 300 },
+      { requests: 10, ms: 300 },
+    ]);
+    const run = runOf(ivs);
+    const part = steadyPart(run, stages);
+    if (!('view' in part)) throw new Error(part.reason);
+    expect(part.summary).toMatchObject({ intervals: 5, intervalsTotal: 10, requests: 500, errors: 0, errorRate: 0, throughputRps: 100 });
+    expect(part.summary.latency.p99).toBeCloseTo(20, 1);
+    expect(part.view.latency.p99).toBeCloseTo(20, 1);
+    expect(part.view.intervals).toHaveLength(5);
+    expect(run.latency.p99).toBeCloseTo(300, 0);
+
+    const targets = parseTargets(['p99 < 100ms', 'error_rate < 0.5%']);
+    const { judged, analysis } = analyzeRun(run, { stages, decideOn: 'steady', analyses: [], targets });
+    expect(analysis.judged).toBe('steady');
+    expect(decide(run, targets, 'any', [], judged).status).toBe('pass');
+    expect(decide(run, targets, 'any').status).toBe('fail');
+    const all = analyzeRun(runOf(ivs), { stages, decideOn: 'all', analyses: [], targets });
+    expect(all.analysis.judged).toBe('all');
+    expect(all.analysis.steady?.requests).toBe(500);
+    expect(decide(all.judged, targets, 'any').status).toBe('fail');
+  });
+
+  it('falls back to the whole run, and says why, when there is no steady part', () => {
+    const ivs = series(Array.from({ length: 4 }, () => ({ requests: 10 })));
+    const noHold = analyzeRun(runOf(ivs), { stages: [ramp(4000, 1, 10)], decideOn: 'steady', analyses: [], targets: [] });
+    expect(noHold.analysis.judged).toBe('all');
+    expect(noHold.analysis.judgedNote).toMatch(/no constant-rate stage/);
+    const bare = ivs.map(({ histogram: _h, ...rest }) => rest);
+    const part = steadyPart(runOf(bare), [ramp(4000, 5, 5)]);
+    expect('reason' in part && part.reason).toMatch(/histograms/);
+  });
+});
+
+describe('stress analysis', () => {
+  // Load climbs 10/s per interval; errors start at 100/s and grow; latency with them.
+  const climb = (to: number, errorsFrom: number): Spec[] =>
+    Array.from({ length: to / 10 }, (_, i) => {
+      const rate = (i + 1) * 10;
+      const over = Math.max(0, rate - errorsFrom);
+      return { requests: rate, errors: Math.round((rate * over) / 100), ms: 10 + over * 5, targetRate: rate, concurrency: Math.round(rate / 10) };
+    });
+
+  it('finds the first error and the load where the error rate passed the limit', () => {
+    const ivs = series(climb(200, 100));
+    const s = analyzeStress(ivs, { errorLimitPercent: 0.5, shapePeakRate: 200 });
+    // 110/s: 10 % over, round(110 * 10 / 100) = 11 errors: the first error, and already past 0.5 %.
+    expect(s.firstError).toMatchObject({ atMs: 10_000, rps: 110, targetRate: 110, vus: 11 });
+    expect(s.breakingPoint).toMatchObject({ atMs: 10_000, rps: 110 });
+    expect(s.breakingPoint!.errorRate).toBeCloseTo(10, 5);
+    // The highest load is the intervals within 5 % of the top: 190/s and 200/s here.
+    expect(s.peak).toMatchObject({ rps: 195, targetRate: 200, intervals: 2 });
+    expect(s.peak!.p99Ms).toBeCloseTo(510, 0);
+  });
+
+  it('does not call a lone error or one noisy interval a breaking point', () => {
+    const specs: Spec[] = Array.from({ length: 20 }, (_, i) => ({ requests: 100, targetRate: 50 + i * 10 }));
+    specs[3] = { requests: 100, errors: 1, targetRate: 80 }; // one error: 1 % > 0.5 %, but alone
+    specs[8] = { requests: 100, errors: 5, targetRate: 130 }; // one bad interval, the next is clean
+    specs[15] = { requests: 100, errors: 2, targetRate: 200 };
+    specs[16] = { requests: 100, errors: 3, targetRate: 210 };
+    const s = analyzeStress(series(specs), { errorLimitPercent: 0.5 });
+    expect(s.firstError?.targetRate).toBe(80);
+    expect(s.breakingPoint?.targetRate).toBe(200);
+  });
+
+  it('uses the configured limit', () => {
+    const ivs = series(climb(200, 100));
+    // The error rate at r/s is (r - 100) %: 10 % at 110/s, 20 % at 120/s, so a 15 % limit is passed at 120/s.
+    expect(analyzeStress(ivs, { errorLimitPercent: 15 }).breakingPoint?.targetRate).toBe(120);
+    expect(analyzeStress(series(climb(90, 100)), {}).breakingPoint).toBeUndefined();
+  });
+
+  it('tells a cascading failure (errors rise at a constant load) from a saturated but stable service', () => {
+    const plateau = (errors: number[]): Spec[] => [
+      ...climb(100, 1000),
+      ...errors.map((e) => ({ requests: 100, errors: e, targetRate: 100 })),
+    ];
+    const cascading = analyzeStress(series(plateau([2, 3, 5, 8, 12, 18, 25, 33, 40])), { shapePeakRate: 100 });
+    expect(cascading.cascading).toBe(true);
+    expect(cascading.cascadingNote).toMatch(/at the start and .* at the end/);
+    const stable = analyzeStress(series(plateau([6, 5, 7, 6, 6, 5, 7, 6, 6])), { shapePeakRate: 100 });
+    expect(stable.cascading).toBe(false);
+    const healthy = analyzeStress(series(plateau([0, 0, 0, 0, 0, 0])), { shapePeakRate: 100 });
+    expect(healthy.cascading).toBe(false);
+  });
+
+  it('does not judge cascading when the run stopped while the load was still rising', () => {
+    const s = analyzeStress(series(climb(150, 100)), { shapePeakRate: 500 });
+    expect(s.cascading).toBeUndefined();
+    expect(s.cascadingNote).toMatch(/still rising/);
+    const short = analyzeStress(series([...climb(50, 100), { requests: 50, targetRate: 50 }]), { shapePeakRate: 50 });
+    expect(short.cascading).toBeUndefined();
+    expect(short.cascadingNote).toMatch(/fewer than three/);
+  });
+});
+
+describe('recovery analysis', () => {
+  const criteria = { p99Ms: 500, errorRatePercent: 0.5 };
+
+  it('starts the clock at the first ramp-down and reads the criteria off the targets', () => {
+    expect(rampDownStartMs([ramp(1000, 1, 10), ramp(1000, 10, 10), ramp(1000, 10, 1)])).toBe(2000);
+    expect(rampDownStartMs([ramp(1000, 10, 10)])).toBe(0);
+    expect(recoveryCriteria(parseTargets(['p99 < 300ms', 'error_rate <= 1%', 'p95 < 100ms']))).toEqual({ p99Ms: 300, errorRatePercent: 1 });
+    expect(recoveryCriteria([])).toEqual({ p99Ms: 500, errorRatePercent: 0.5 });
+  });
+
+  it('measures until the last interval outside the targets', () => {
+    // Bad for 7 s (slow, then erroring), good after.
+    const ivs = series([
+      ...Array.from({ length: 4 }, () => ({ requests: 50, ms: 900 })),
+      ...Array.from({ length: 3 }, () => ({ requests: 50, errors: 5, ms: 100 })),
+      ...Array.from({ length: 8 }, () => ({ requests: 50, ms: 100 })),
+    ]);
+    const r = analyzeRecovery(ivs, { fromMs: 0, ...criteria });
+    expect(r).toMatchObject({ recovered: true, recoveryMs: 7000, lastBreachMs: 6000 });
+    // Measured from a later ramp-down start.
+    expect(analyzeRecovery(ivs, { fromMs: 2000, ...criteria }).recoveryMs).toBe(5000);
+  });
+
+  it('requires the service to stay within the targets: a relapse moves the recovery after it', () => {
+    const specs: Spec[] = Array.from({ length: 12 }, () => ({ requests: 50, ms: 50 }));
+    specs[1] = { requests: 50, ms: 800 };
+    specs[2] = { requests: 50, ms: 800 };
+    specs[8] = { requests: 50, errors: 1, ms: 50 }; // 2 % errors
+    expect(analyzeRecovery(series(specs), { fromMs: 0, ...criteria })).toMatchObject({ recovered: true, recoveryMs: 9000, lastBreachMs: 8000 });
+  });
+
+  it('is zero for a service that never left the targets, and not recovered when still out at the end', () => {
+    expect(analyzeRecovery(series(Array.from({ length: 5 }, () => ({ requests: 10 }))), { fromMs: 0, ...criteria })).toMatchObject({ recovered: true, recoveryMs: 0 });
+    const never = analyzeRecovery(series([{ requests: 10 }, { requests: 10, ms: 900 }]), { fromMs: 0, ...criteria });
+    expect(never.recovered).toBe(false);
+    expect(never.recoveryMs).toBeUndefined();
+    expect(never.note).toMatch(/still outside the targets/);
+  });
+
+  it('skips intervals in which nothing completed', () => {
+    const ivs = series([{ requests: 10, ms: 900 }, { requests: 0 }, { requests: 10 }, { requests: 0 }]);
+    expect(analyzeRecovery(ivs, { fromMs: 0, ...criteria })).toMatchObject({ recovered: true, recoveryMs: 1000 });
+  });
+
+  it('says "not recovered" rather than "not measured" when the service never came back', () => {
+    const targets = parseTargets(['recovery < 2m']);
+    const run = runOf(series([{ requests: 10 }, { requests: 10, ms: 900 }]));
+    analyzeRun(run, { stages: [ramp(2000, 5, 1)], decideOn: 'all', analyses: ['recovery'], targets });
+    const v = phaseVerdict(decide(run, targets, 'any'), run, 'any');
+    expect(v.status).toBe('fail');
+    expect(v.reasons).toEqual([expect.stringMatching(/^recovery < 2m: not recovered by the end of the run \(still outside the targets/)]);
+  });
+
+  it('feeds the `recovery` target', () => {
+    const ivs = series([...Array.from({ length: 3 }, () => ({ requests: 20, ms: 900 })), ...Array.from({ length: 5 }, () => ({ requests: 20 }))]);
+    const targets = parseTargets(['recovery < 5s', 'recovery <= 2']);
+    expect(targets.map((t) => [t.metric, t.value, t.unit])).toEqual([
+      ['recovery', 5000, 'ms'],
+      ['recovery', 2000, 'ms'],
+    ]);
+    const run = runOf(ivs);
+    analyzeRun(run, { stages: [ramp(8000, 5, 1)], decideOn: 'all', analyses: ['recovery'], targets });
+    const verdict = decide(run, targets, 'any');
+    expect(verdict.targets.map((t) => [t.actual, t.status])).toEqual([
+      [3000, 'pass'],
+      [3000, 'fail'],
+    ]);
+  });
+});
+
+describe('breaking_point target', () => {
+  it('is the breaking point when there is one, else the highest load held', () => {
+    const t = parseTargets(['breaking_point > 150/s']);
+    expect(t[0]).toMatchObject({ metric: 'breaking_point', value: 150, unit: '/s' });
+    const broke = runOf(series(Array.from({ length: 10 }, (_, i) => ({ requests: 20 * (i + 1), errors: i >= 6 ? 10 : 0, targetRate: 20 * (i + 1) }))));
+    analyzeRun(broke, { stages: [ramp(10_000, 20, 200)], decideOn: 'all', analyses: ['stress'], targets: t });
+    expect(decide(broke, t, 'any').targets[0]).toMatchObject({ actual: 140, status: 'fail' });
+    const held = runOf(series(Array.from({ length: 10 }, (_, i) => ({ requests: 20 * (i + 1), targetRate: 20 * (i + 1) }))));
+    analyzeRun(held, { stages: [ramp(10_000, 20, 200)], decideOn: 'all', analyses: [], targets: t });
+    expect(held.analysis?.stress?.breakingPoint).toBeUndefined();
+    expect(decide(held, t, 'any').targets[0]).toMatchObject({ actual: 200, status: 'pass' });
+  });
+});
+
+describe('abort guards', () => {
+  it('parses a condition and a duration, and refuses metrics an interval cannot answer', () => {
+    expect(parseGuard('error_rate > 5% for 30s')).toMatchObject({ metric: 'error_rate', op: '>', value: 5, forMs: 30_000 });
+    expect(parseGuard('p99 > 2s for 1m30s')).toMatchObject({ metric: 'p99', value: 2000, forMs: 90_000 });
+    expect(parseGuard('errors >= 100')).toMatchObject({ metric: 'errors', forMs: 0 });
+    expect(parseGuards(['# comment', 'p95 > 1s for 10s', ''])).toHaveLength(1);
+    expect(() => parseGuard('cpu > 90% for 1m')).toThrow(/not measured per interval/);
+    expect(() => parseGuard('vus > 10')).toThrow(/not measured per interval/);
+    expect(() => parseGuard('error_rate > 5 for 30s')).toThrow(/unit/);
+    expect(() => parseGuard('error_rate > 5% for ever')).toThrow();
+  });
+
+  it('trips when the condition held for the whole duration, and only then', () => {
+    const g = parseGuard('error_rate > 5% for 3s');
+    const monitor = new GuardMonitor([g]);
+    const ivs = series([
+      { requests: 100, errors: 10 },
+      { requests: 100, errors: 10 },
+      { requests: 100, errors: 1 }, // resets the streak
+      { requests: 100, errors: 10 },
+      { requests: 0 }, // says nothing either way
+      { requests: 100, errors: 20 },
+      { requests: 100, errors: 12 },
+      { requests: 100, errors: 50 },
+    ]);
+    const trips = ivs.map((iv) => monitor.observe(iv));
+    expect(trips.slice(0, 6).every((t) => t === undefined)).toBe(true);
+    expect(trips[6]).toMatchObject({ guard: 'error_rate > 5% for 3s', atMs: 7000 });
+    expect(trips[6]!.reason).toMatch(/error rate reached 20 % for 3 s/);
+    expect(trips[7]).toBeUndefined();
+    expect(monitor.stop?.atMs).toBe(7000);
+  });
+
+  it('scales a preset guard with the shape, never below two intervals; leaves the user\'s alone', () => {
+    const preset = { ...parseGuard('error_rate > 10% for 1m'), scalesWithShape: true };
+    const user = parseGuard('p99 > 2s for 1m');
+    const [scaled, kept] = fitGuards([preset, user], 0.1, 1000);
+    expect(scaled).toMatchObject({ forMs: 6000, source: 'error_rate > 10% for 6s' });
+    expect(kept).toBe(user);
+    expect(fitGuards([preset], 0.001, 1000)[0]!.forMs).toBe(2000);
+  });
+
+  it('fails a run a guard stopped, except a stress run, whose guard ends it at the breaking point', () => {
+    const run = runOf(series([{ requests: 10 }, { requests: 10 }]));
+    const stop = { guard: 'p99 > 1s', reason: 'guard "p99 > 1s" tripped: p99 latency reached 2,000 ms', atMs: 2000 };
+    analyzeRun(run, { stages: [ramp(2000, 5, 5)], decideOn: 'all', analyses: [], targets: [], stoppedEarly: stop });
+    const v = phaseVerdict(decide(run, [], 'any'), run, 'any');
+    expect(v).toMatchObject({ status: 'fail', failsCheck: true });
+    expect(v.reasons.at(-1)).toMatch(/^stopped early at 2s: guard "p99 > 1s" tripped/);
+    const stress = runOf(series([{ requests: 10 }, { requests: 10 }]));
+    analyzeRun(stress, { stages: [ramp(2000, 5, 5)], decideOn: 'all', analyses: ['stress'], targets: [], stoppedEarly: stop });
+    expect(phaseVerdict(decide(stress, [], 'any'), stress, 'any').status).toBe('pass');
+  });
+});
+
+describe('duration scale', () => {
+  it('scales every stage by the factor and keeps rate as the peak', () => {
+    const stages = [ramp(30_000, 1, 10), ramp(90_000, 10, 10)];
+    expect(shapeStages(stages, { scale: 0.1, rate: 20 })).toEqual([ramp(3000, 2, 20), ramp(9000, 20, 20)]);
+    expect(timeFactorOf(stages, { scale: 0.0167 })).toBe(0.0167);
+    expect(timeFactorOf(stages, { durationMs: 60_000 })).toBe(0.5);
+    expect(shapeStages(stages, { scale: 1e-9 }).map((s) => s.durationMs)).toEqual([1, 1]);
+  });
+});

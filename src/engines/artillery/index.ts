@@ -1,0 +1,244 @@
+// The Artillery engine: runs the user's Artillery script against the target (locally, or on AWS Fargate or
+// Lambda through Artillery's own distributed modes) and reads its JSON report back into a RunResult.
+//
+// Behaviour worth knowing:
+// - The script's `config.target` is replaced with perf-gate's target (`--target`).
+// - Phases follow choosePhases() (phases.ts): perf-gate's phase when the script has none or when the user shaped
+//   the load for this run; they go in through `--overrides` rather than a rewritten copy of the script, because
+//   Artillery resolves `processor` and `payload` paths relative to the script file, and a copy elsewhere would
+//   break them.
+// - Exit code 1 with a report is a result: it is how the `ensure` plugin reports failed checks, which become
+//   toolThresholds. Without a report a failed run is an engine error carrying Artillery's last stderr lines.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { redactUrl } from '../../config/load.js';
+import { UserError, type Config, type Logger } from '../../config/types.js';
+import type { RunResult, Stage } from '../../model.js';
+import { peakRate, totalDurationMs } from '../../phases/presets.js';
+import { readResultFile } from '../results/index.js';
+import { runTool, tailText, workspacePath, type ToolRunResult } from '../tool.js';
+import type { Engine, EngineRunOptions } from '../types.js';
+import { buildArtilleryArgs, EnsureCollector } from './command.js';
+import { resolveArtillery, type ArtilleryTool } from './install.js';
+import { choosePhases, type PhaseChoice } from './phases.js';
+
+export { buildArtilleryArgs, EnsureCollector } from './command.js';
+export { ARTILLERY_VERSION, artilleryCacheDir, defaultToolCacheDir, resolveArtillery } from './install.js';
+export { choosePhases, fromArtilleryPhases, toArtilleryPhases, type ArtilleryPhase } from './phases.js';
+
+export const REPORT_FILE = 'artillery-report.json';
+
+/** Beyond the planned length, how long a run may take before it is stopped (start-up, draining, provisioning). */
+const LOCAL_SLACK_MS = 5 * 60_000;
+const DISTRIBUTED_SLACK_MS = 30 * 60_000;
+
+export const artilleryEngine: Engine = {
+  name: 'artillery',
+  async run(options: EngineRunOptions): Promise<RunResult> {
+    return runArtillery(options);
+  },
+};
+
+interface ScriptInfo {
+  /** Parsed script, or undefined when it is not YAML/JSON perf-gate can read (Artillery will say why). */
+  doc?: Record<string, unknown>;
+}
+
+async function readScript(path: string, log: Logger): Promise<ScriptInfo> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UserError(`Artillery script ${path} cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    const doc: unknown = parseYaml(text);
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return { doc: doc as Record<string, unknown> };
+  } catch {
+    // Artillery's own parser gives the message the user should see; the run below fails with it.
+  }
+  log.warning(`Artillery script ${path} could not be read as YAML; running it unchanged so Artillery reports the problem.`);
+  return {};
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Headers from perf-gate's config (e.g. credentials taken out of the target URL). Artillery uses either
+ * `config.http.defaults.headers` or `config.defaults.headers`, whichever exists, so the script's own defaults
+ * are carried over into the one perf-gate sets. Locally the values are passed as environment variables that
+ * Artillery's config templating reads (`{{ $env.NAME }}`), keeping secrets out of the process list; remote
+ * workers do not have this process's environment, so distributed runs get the values themselves.
+ */
+function headerOverrides(doc: Record<string, unknown> | undefined, headers: Record<string, string>, distributed: boolean) {
+  const names = Object.keys(headers);
+  if (names.length === 0) return { overrides: undefined, env: {} as Record<string, string> };
+  const cfg = obj(doc?.config);
+  const existing = obj(obj(obj(cfg?.http)?.defaults)?.headers) ?? obj(obj(cfg?.defaults)?.headers) ?? {};
+  const merged: Record<string, unknown> = { ...existing };
+  const env: Record<string, string> = {};
+  names.forEach((name, i) => {
+    if (distributed) {
+      merged[name] = headers[name];
+    } else {
+      const key = `PERF_GATE_HEADER_${i}`;
+      env[key] = headers[name]!;
+      merged[name] = `{{ $env.${key} }}`;
+    }
+  });
+  return { overrides: { http: { defaults: { headers: merged } } }, env };
+}
+
+async function runArtillery({ config, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
+  if (!config.script) throw new UserError('engine "artillery" needs a script: the path of the Artillery test (.yml)');
+  const mode = config.distributed.mode;
+  if (mode !== 'none' && mode !== 'artillery-fargate' && mode !== 'artillery-lambda') {
+    throw new UserError(`distributed "${mode}" cannot run with engine "artillery"`);
+  }
+  const distributed = mode !== 'none';
+  await mkdir(config.outputDir, { recursive: true });
+  const reportPath = join(config.outputDir, REPORT_FILE);
+  // A report left by an earlier run would otherwise be read as this run's result if Artillery fails early.
+  await rm(reportPath, { force: true });
+
+  const script = await readScript(config.script, log);
+  let choice: PhaseChoice | undefined;
+  if (script.doc) {
+    choice = choosePhases(config, stages, obj(script.doc.config)?.phases);
+    log.info(
+      choice.use === 'perf-gate'
+        ? `Artillery phases from perf-gate's phase "${config.phase.name}" (${choice.reason}): ${JSON.stringify(choice.phases)}`
+        : `Artillery phases from the script (${choice.reason})`,
+    );
+  }
+  const headers = headerOverrides(script.doc, config.http.headers, distributed);
+  const overrideConfig: Record<string, unknown> = { ...(headers.overrides ?? {}) };
+  if (choice?.use === 'perf-gate') overrideConfig.phases = choice.phases;
+  const overrides = Object.keys(overrideConfig).length ? { config: overrideConfig } : undefined;
+
+  const tool = await resolveArtillery({ workspace: config.workspace, log, signal });
+  const args = buildArtilleryArgs({
+    mode,
+    script: config.script,
+    target: config.target,
+    output: reportPath,
+    overrides,
+    count: config.distributed.count,
+    region: config.distributed.region,
+  });
+  if (distributed) {
+    log.info(
+      `Running on ${mode === 'artillery-fargate' ? 'AWS Fargate' : 'AWS Lambda'} through Artillery` +
+        `${config.distributed.count ? ` with ${config.distributed.count} workers` : ''}${config.distributed.region ? ` in ${config.distributed.region}` : ''}; ` +
+        'AWS credentials come from the environment (e.g. aws-actions/configure-aws-credentials).',
+    );
+  }
+
+  const plannedStages = choice?.use === 'perf-gate' ? stages : choice?.stages;
+  const plannedMs = plannedStages ? totalDurationMs(plannedStages) : undefined;
+  const watchdog = new AbortController();
+  const limitMs = plannedMs !== undefined ? plannedMs * 1.5 + (distributed ? DISTRIBUTED_SLACK_MS : LOCAL_SLACK_MS) : undefined;
+  const timer = limitMs !== undefined ? setTimeout(() => watchdog.abort(), limitMs) : undefined;
+  timer?.unref();
+
+  const ensure = new EnsureCollector();
+  const secrets = Object.values(config.http.headers).filter((v) => v.length > 0);
+  let res: ToolRunResult;
+  try {
+    res = await runTool({
+      command: process.execPath,
+      args: [tool.binJs, ...args],
+      cwd: config.workspace,
+      env: { ARTILLERY_DISABLE_TELEMETRY: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...headers.env },
+      log,
+      label: '[artillery]',
+      signal: signal ? AbortSignal.any([signal, watchdog.signal]) : watchdog.signal,
+      onLine: (line) => ensure.push(line),
+      redact: (s) => redactSecrets(s, secrets, config.target),
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs });
+}
+
+function redactSecrets(text: string, secrets: string[], target: string): string {
+  let out = target ? text.split(target).join(redactUrl(target)) : text;
+  for (const s of secrets) {
+    out = out.split(JSON.stringify(s).slice(1, -1)).join('***').split(s).join('***');
+  }
+  return out;
+}
+
+interface FinishInput {
+  config: Config;
+  log: Logger;
+  tool: ArtilleryTool;
+  res: ToolRunResult;
+  ensure: EnsureCollector;
+  reportPath: string;
+  choice: PhaseChoice | undefined;
+  plannedStages: Stage[] | undefined;
+  timedOut: boolean;
+  limitMs: number | undefined;
+}
+
+function exitText(res: ToolRunResult): string {
+  return res.code !== null ? `exit code ${res.code}` : `signal ${res.signal}`;
+}
+
+async function finish(f: FinishInput): Promise<RunResult> {
+  const { config, res, ensure, reportPath } = f;
+  const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
+  if (!existsSync(reportPath)) {
+    if (f.timedOut) throw new Error(`Artillery did not finish within ${Math.round((f.limitMs ?? 0) / 1000)} s and was stopped; it wrote no report.${tail ? `\n${tail}` : ''}`);
+    // Artillery writes its --output report only when the last phase completes; a stopped run leaves nothing to read.
+    if (res.aborted) throw new Error('The Artillery run was stopped before it finished, and Artillery writes its report only at the end: no figures.');
+    throw new Error(`Artillery failed (${exitText(res)}) and wrote no report${tail ? `:\n${tail}` : '.'}`);
+  }
+  let run: RunResult;
+  try {
+    run = await readResultFile(reportPath, {
+      phase: config.phase.name,
+      count4xxAsErrors: config.http.count4xxAsErrors,
+      intervalMs: config.intervalMs,
+    });
+  } catch (e) {
+    // The report is Artillery's output, not the user's file: an unreadable one is an engine failure.
+    throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+  }
+  run.engine = 'artillery';
+  run.tool = { name: 'artillery', version: f.tool.version };
+  run.sourceFiles = [workspacePath(config.workspace, reportPath)];
+  if (config.target) run.target = redactUrl(config.target);
+  run.toolThresholds = ensure.thresholds;
+
+  const notes: string[] = [];
+  if (f.choice?.use === 'script') {
+    notes.push(`The load shape is the Artillery script's own phases, not perf-gate's "${config.phase.name}" phase (${f.choice.reason}).`);
+    run.shape = f.plannedStages ? { stages: f.plannedStages, peakRate: peakRate(f.plannedStages), source: 'script' } : { stages: [], source: 'script' };
+  }
+  if (config.distributed.mode !== 'none') {
+    notes.push(
+      `Load generated by Artillery on ${config.distributed.mode === 'artillery-fargate' ? 'AWS Fargate' : 'AWS Lambda'}` +
+        `${config.distributed.count ? ` (${config.distributed.count} workers)` : ''}${config.distributed.region ? ` in ${config.distributed.region}` : ''}.`,
+    );
+  }
+  if (f.timedOut) notes.push(`Artillery was stopped after ${Math.round((f.limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`);
+  else if (res.aborted) notes.push('The run was stopped early; the figures cover the run until then.');
+  if (res.code !== 0 && !res.aborted && !f.timedOut) {
+    const failed = ensure.strictFailures();
+    if (failed.length > 0) {
+      notes.push(`Artillery's ensure checks failed (${failed.map((t) => t.expression).join('; ')}), so Artillery exited with code ${res.code}.`);
+    } else {
+      const last = tailText(res.stderrTail, 1);
+      notes.push(`Artillery exited with ${exitText(res)} after writing its report${last ? ` (${last})` : ''}.`);
+    }
+  }
+  run.notes = [...notes, ...run.notes];
+  return run;
+}

@@ -1,0 +1,113 @@
+// perf-gate load shapes as Artillery phases, and the rule for when they replace the script's own phases.
+import type { Config } from '../../config/types.js';
+import type { Stage } from '../../model.js';
+import { PRESETS } from '../../phases/presets.js';
+
+/** One entry of Artillery's `config.phases`. */
+export interface ArtilleryPhase {
+  name?: string;
+  /** Seconds. */
+  duration?: number;
+  arrivalRate?: number;
+  rampTo?: number;
+  /** Seconds of no arrivals. */
+  pause?: number;
+}
+
+/**
+ * Stages as Artillery phases. Artillery ramps in whole seconds (it computes one arrival count per second of a
+ * ramp), so phase boundaries are rounded to whole seconds; rounding the cumulative boundaries rather than each
+ * duration keeps the total length within half a second of the asked-for one. A stage that rounds to nothing
+ * is left out; a stage at rate 0 becomes a pause.
+ */
+export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
+  const phases: ArtilleryPhase[] = [];
+  let elapsedMs = 0;
+  let boundaryS = 0;
+  for (const s of stages) {
+    elapsedMs += Math.max(0, s.durationMs);
+    const endS = Math.round(elapsedMs / 1000);
+    const duration = endS - boundaryS;
+    boundaryS = endS;
+    if (duration <= 0) continue;
+    const named = s.name ? { name: s.name } : {};
+    if (s.startRate === s.endRate) {
+      phases.push(s.startRate > 0 ? { ...named, duration, arrivalRate: round3(s.startRate) } : { ...named, pause: duration });
+    } else {
+      phases.push({ ...named, duration, arrivalRate: round3(s.startRate), rampTo: round3(s.endRate) });
+    }
+  }
+  return phases;
+}
+
+/** Artillery phases back as stages, for the report; undefined when a phase is not an arrival-rate phase. */
+export function fromArtilleryPhases(phases: unknown[]): Stage[] | undefined {
+  const stages: Stage[] = [];
+  for (const p of phases) {
+    if (typeof p !== 'object' || p === null) return undefined;
+    const o = p as Record<string, unknown>;
+    const name = typeof o.name === 'string' ? { name: o.name } : {};
+    if (o.pause !== undefined) {
+      const s = seconds(o.pause);
+      if (s === undefined) return undefined;
+      stages.push({ ...name, durationMs: s * 1000, startRate: 0, endRate: 0 });
+      continue;
+    }
+    const d = seconds(o.duration);
+    const rate = typeof o.arrivalRate === 'number' ? o.arrivalRate : undefined;
+    if (d === undefined || rate === undefined || o.arrivalCount !== undefined) return undefined;
+    const to = o.rampTo === undefined ? rate : typeof o.rampTo === 'number' ? o.rampTo : undefined;
+    if (to === undefined) return undefined;
+    stages.push({ ...name, durationMs: d * 1000, startRate: rate, endRate: to });
+  }
+  return stages.length ? stages : undefined;
+}
+
+/** Plain numbers are seconds; Artillery also takes `ms`-style strings such as "2m", which are not read here. */
+function seconds(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim())) return Number(v);
+  return undefined;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+export type PhaseChoice =
+  | { use: 'perf-gate'; phases: ArtilleryPhase[]; reason: string }
+  | { use: 'script'; reason: string; stages?: Stage[] };
+
+/**
+ * Whose phases run. The rule, in order:
+ *  1. the script has no `config.phases`: perf-gate's phase (so a bare scenario file just works);
+ *  2. the user shaped the load for this run (`duration` or `rate` given, or a phase defined in the perf-gate
+ *     config rather than a built-in preset): perf-gate's phase replaces the script's;
+ *  3. otherwise (only a preset, possibly the default one, was in play): the script's own phases, because a
+ *     script that states its phases says more about the intended load than a default preset name does.
+ */
+export function choosePhases(config: Config, stages: Stage[], scriptPhases: unknown): PhaseChoice {
+  const has = Array.isArray(scriptPhases) && scriptPhases.length > 0;
+  if (!has) return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: 'the script has no phases of its own' };
+  const asked: string[] = [];
+  if (config.durationMs !== undefined) asked.push('duration');
+  if (config.rate !== undefined) asked.push('rate');
+  if (!isPreset(config.phase)) asked.push(`phase "${config.phase.name}" from the perf-gate config`);
+  if (asked.length) {
+    return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: `${asked.join(' and ')} given for this run` };
+  }
+  const own = fromArtilleryPhases(scriptPhases as unknown[]);
+  return {
+    use: 'script',
+    reason: `the script has its own phases and only the preset "${config.phase.name}" was chosen; set duration or rate (or define the phase in the perf-gate config) to replace them`,
+    ...(own ? { stages: own } : {}),
+  };
+}
+
+function isPreset(phase: Config['phase']): boolean {
+  const preset = (PRESETS as Record<string, Config['phase'] | undefined>)[phase.name];
+  if (!preset) return false;
+  if (preset === phase) return true;
+  // A phase under a preset's name but with other stages was defined (overridden) in the perf-gate config.
+  return JSON.stringify(preset.stages) === JSON.stringify(phase.stages);
+}

@@ -1,0 +1,318 @@
+// The k6 engine: runs the user's k6 script (k6 on PATH, e.g. from grafana/setup-k6-action) against the target and
+// reads what k6 wrote back into a RunResult.
+//
+// Two files per local run, each for what it is best at:
+// - `--out json` (NDJSON points): every sample, so percentiles are exact (any percentile, not only the ones in
+//   k6's summaryTrendStats), per-endpoint figures and a time series. The metrics come from here.
+// - `--summary-export`: k6's own threshold verdicts. The NDJSON output lists threshold expressions but not the
+//   verdicts, and re-evaluating them could disagree with k6 on edge cases; the tool thresholds come from here.
+// When one file is missing or unreadable the other stands in, with a note saying what that costs.
+//
+// The script reads the target from `__ENV.TARGET_URL` (or `__ENV.BASE_URL`); perf-gate's HTTP headers are in
+// `__ENV.PERF_GATE_HEADERS` as a JSON object, for scripts that want them.
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { redactUrl } from '../../config/load.js';
+import { UserError, type Config, type Logger } from '../../config/types.js';
+import { RESULTS_SCHEMA_VERSION, type RunResult, type Stage } from '../../model.js';
+import { totalDurationMs } from '../../phases/presets.js';
+import { readResultFile, type ReadOptions } from '../results/index.js';
+import { runTool, tailText, ToolNotFoundError, workspacePath, type ToolRunResult } from '../tool.js';
+import type { Engine, EngineRunOptions } from '../types.js';
+import { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
+import { scriptSetsLoadShape, toK6Scenarios } from './scenarios.js';
+
+export { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
+export { k6Duration, SCENARIO_NAME, scriptSetsLoadShape, toK6Scenarios, type K6Scenario } from './scenarios.js';
+
+export const SUMMARY_FILE = 'k6-summary.json';
+export const POINTS_FILE = 'k6-points.ndjson';
+export const OPTIONS_FILE = 'k6-options.json';
+
+export const K6_MISSING_HINT =
+  'k6 is not installed or not on PATH. Add a step `- uses: grafana/setup-k6-action@v1` before perf-gate in the workflow (or install k6 another way).';
+
+const LOCAL_SLACK_MS = 5 * 60_000;
+const CLOUD_SLACK_MS = 30 * 60_000;
+
+export const k6Engine: Engine = {
+  name: 'k6',
+  async run(options: EngineRunOptions): Promise<RunResult> {
+    return runK6(options);
+  },
+};
+
+async function k6Version(log: Logger, signal?: AbortSignal): Promise<string | undefined> {
+  let version: string | undefined;
+  try {
+    await runTool({
+      command: 'k6',
+      args: ['version'],
+      log,
+      label: '[k6]',
+      signal,
+      onLine: (line) => {
+        version ??= /\bv?(\d+\.\d+\.\d+[\w.-]*)/.exec(line)?.[1];
+      },
+    });
+  } catch (e) {
+    if (e instanceof ToolNotFoundError) throw new UserError(K6_MISSING_HINT);
+    throw e;
+  }
+  return version;
+}
+
+/** k6 Cloud names load zones like `amazon:us:ashburn`; perf-gate's `region` is passed as one. */
+function cloudDistribution(region: string | undefined): object | undefined {
+  if (region === undefined) return undefined;
+  if (!/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i.test(region)) {
+    throw new UserError(`region "${region}": k6 Cloud load zones are named like amazon:us:ashburn or amazon:de:frankfurt (not AWS region names)`);
+  }
+  return { distribution: { perf_gate: { loadZone: region, percent: 100 } } };
+}
+
+async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
+  if (!config.script) throw new UserError('engine "k6" needs a script: the path of the k6 script (.js)');
+  const mode = config.distributed.mode;
+  if (mode !== 'none' && mode !== 'k6-cloud') throw new UserError(`distributed "${mode}" cannot run with engine "k6"`);
+  const cloud = mode === 'k6-cloud';
+  let source: string;
+  try {
+    source = await readFile(config.script, 'utf8');
+  } catch (e) {
+    throw new UserError(`k6 script ${config.script} cannot be read: ${(e as Error).message}`);
+  }
+
+  await mkdir(config.outputDir, { recursive: true });
+  const summaryPath = join(config.outputDir, SUMMARY_FILE);
+  const pointsPath = join(config.outputDir, POINTS_FILE);
+  const optionsPath = join(config.outputDir, OPTIONS_FILE);
+  // Files of an earlier run would otherwise be read as this run's if k6 fails before writing its own.
+  await Promise.all([summaryPath, pointsPath, optionsPath].map((p) => rm(p, { force: true })));
+
+  const version = await k6Version(log, signal);
+
+  const ownShape = scriptSetsLoadShape(source);
+  const options: Record<string, unknown> = {};
+  if (ownShape) {
+    log.info("The k6 script sets its own load shape (options with scenarios, stages, duration, iterations or vus): it runs as written.");
+    if (config.durationMs !== undefined || config.rate !== undefined) {
+      log.warning('duration and rate do not apply: k6 gives the script\'s own options precedence over perf-gate\'s scenarios.');
+    }
+  } else {
+    options.scenarios = toK6Scenarios(stages, { maxVUs: config.http.maxInFlight });
+    log.info(`k6 scenarios from perf-gate's phase "${config.phase.name}": ${JSON.stringify(options.scenarios)}`);
+  }
+  if (cloud) {
+    const dist = cloudDistribution(config.distributed.region);
+    if (dist) options.cloud = dist;
+    if (config.distributed.count !== undefined) {
+      log.warning('count does not apply to k6 Cloud: it sizes its load generators from the number of VUs.');
+    }
+  }
+  let configFile: string | undefined;
+  if (Object.keys(options).length > 0) {
+    await writeFile(optionsPath, JSON.stringify(options, null, 2) + '\n');
+    configFile = optionsPath;
+  }
+
+  const headersJson = Object.keys(config.http.headers).length ? JSON.stringify(config.http.headers) : undefined;
+  const args = buildK6Args({
+    cloud,
+    script: config.script,
+    target: config.target,
+    summaryExport: summaryPath,
+    ndjson: pointsPath,
+    configFile,
+    // Cloud load generators see only `-e` variables; locally the environment keeps the headers out of the process list.
+    env: cloud && headersJson ? { PERF_GATE_HEADERS: headersJson } : undefined,
+  });
+
+  const plannedMs = ownShape ? undefined : totalDurationMs(stages);
+  const watchdog = new AbortController();
+  const limitMs = plannedMs !== undefined ? plannedMs * 1.5 + (cloud ? CLOUD_SLACK_MS : LOCAL_SLACK_MS) : undefined;
+  const timer = limitMs !== undefined ? setTimeout(() => watchdog.abort(), limitMs) : undefined;
+  timer?.unref();
+
+  let cloudUrl: string | undefined;
+  const secrets = Object.values(config.http.headers).filter((v) => v.length > 0);
+  let res: ToolRunResult;
+  try {
+    res = await runTool({
+      command: 'k6',
+      args,
+      cwd: config.workspace,
+      env: {
+        NO_COLOR: '1',
+        K6_NO_USAGE_REPORT: 'true',
+        ...(headersJson && !cloud ? { PERF_GATE_HEADERS: headersJson } : {}),
+      },
+      log,
+      label: '[k6]',
+      signal: signal ? AbortSignal.any([signal, watchdog.signal]) : watchdog.signal,
+      onLine: (line) => {
+        cloudUrl ??= /^\s*output:\s*(https?:\/\/\S+)/.exec(line)?.[1] ?? /(https?:\/\/\S+\/runs\/\d+)/.exec(line)?.[1];
+      },
+      redact: (s) => redactSecrets(s, secrets, config.target),
+    });
+  } catch (e) {
+    if (e instanceof ToolNotFoundError) throw new UserError(K6_MISSING_HINT);
+    throw e;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+
+  const stoppedByUs = res.aborted;
+  const timedOut = watchdog.signal.aborted;
+  const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
+  if (cloud) return cloudResult({ config, res, version, cloudUrl, tail, stages });
+
+  const kind = stoppedByUs ? 'partial' : classifyK6Exit(res.code);
+  if (kind === 'error') {
+    throw new Error(`${describeK6Exit(res.code, res.signal)}${tail ? `:\n${tail}` : ''}`);
+  }
+  const opts: ReadOptions = { phase: config.phase.name, count4xxAsErrors: config.http.count4xxAsErrors, intervalMs: config.intervalMs };
+  const combined = await readLocalResults(summaryPath, pointsPath, opts);
+  if (!combined) {
+    throw new Error(`${describeK6Exit(res.code, res.signal)}, but it wrote neither ${SUMMARY_FILE} nor ${POINTS_FILE}${tail ? `:\n${tail}` : ''}`);
+  }
+  const run = combined.run;
+  run.engine = 'k6';
+  run.tool = version ? { name: 'k6', version } : { name: 'k6' };
+  run.sourceFiles = combined.files.map((p) => workspacePath(config.workspace, p));
+  if (config.target) run.target = redactUrl(config.target);
+
+  const notes = [...combined.notes];
+  if (ownShape) {
+    notes.push(`The load shape is the k6 script's own options, not perf-gate's "${config.phase.name}" phase.`);
+    run.shape = { stages: [], source: 'script' };
+  }
+  if (res.code === K6_EXIT.THRESHOLDS_HAVE_FAILED && !run.toolThresholds.some((t) => !t.ok)) {
+    run.toolThresholds.push({ metric: 'k6', expression: 'thresholds (k6 exit code 99)', ok: false });
+  }
+  if (timedOut) {
+    notes.push(`k6 was stopped after ${Math.round((limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`);
+  } else if (stoppedByUs) {
+    notes.push('The run was stopped early; the figures cover the run until then.');
+  } else if (kind === 'partial') {
+    run.generator.valid = false;
+    run.generator.invalidReasons.push(`${describeK6Exit(res.code, res.signal)}: the run ended before the planned load was sent.`);
+  }
+  run.notes = [...notes, ...run.notes];
+  return run;
+}
+
+function redactSecrets(text: string, secrets: string[], target: string): string {
+  let out = target ? text.split(target).join(redactUrl(target)) : text;
+  for (const s of secrets) out = out.split(JSON.stringify(s).slice(1, -1)).join('***').split(s).join('***');
+  return out;
+}
+
+function nonEmpty(path: string): boolean {
+  try {
+    return existsSync(path) && statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Notes the NDJSON reader adds about thresholds it evaluated itself; replaced when k6's verdicts are at hand. */
+const OWN_THRESHOLD_NOTES = [/^k6 thresholds were evaluated by perf-gate/, /^Thresholds not evaluated/];
+
+/** NDJSON for the figures, the summary export for k6's threshold verdicts (see the top of this file). */
+export async function readLocalResults(
+  summaryPath: string,
+  pointsPath: string,
+  opts: ReadOptions,
+): Promise<{ run: RunResult; files: string[]; notes: string[] } | undefined> {
+  const notes: string[] = [];
+  let points: RunResult | undefined;
+  let summary: RunResult | undefined;
+  let pointsProblem = 'k6 wrote no points file';
+  let summaryProblem = 'k6 wrote no summary export';
+  if (nonEmpty(pointsPath)) {
+    try {
+      points = await readResultFile(pointsPath, opts);
+    } catch (e) {
+      pointsProblem = `the points file could not be read (${(e as Error).message})`;
+    }
+  }
+  if (nonEmpty(summaryPath)) {
+    try {
+      summary = await readResultFile(summaryPath, opts);
+    } catch (e) {
+      summaryProblem = `the summary export could not be read (${(e as Error).message})`;
+    }
+  }
+  if (points && summary) {
+    points.toolThresholds = summary.toolThresholds;
+    points.notes = points.notes.filter((n) => !OWN_THRESHOLD_NOTES.some((re) => re.test(n)));
+    return { run: points, files: [pointsPath, summaryPath], notes };
+  }
+  if (points) {
+    notes.push(`${capitalize(summaryProblem)}: the k6 thresholds shown were evaluated by perf-gate from the points, not by k6.`);
+    return { run: points, files: [pointsPath], notes };
+  }
+  if (summary) {
+    notes.push(
+      `${capitalize(pointsProblem)}: the figures come from k6's summary export, so only the percentiles k6 summarised are available and there is no time series.`,
+    );
+    return { run: summary, files: [summaryPath], notes };
+  }
+  return undefined;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+interface CloudInput {
+  config: Config;
+  res: ToolRunResult;
+  version: string | undefined;
+  cloudUrl: string | undefined;
+  tail: string;
+  stages: Stage[];
+}
+
+/**
+ * `k6 cloud run` executes on Grafana Cloud k6 and only prints progress here: no summary, no points. What this
+ * machine learns is the outcome (exit 0, or 97 when the cloud run failed, thresholds included), so the result
+ * carries that outcome as a tool threshold, the link to the cloud results, and no request figures.
+ */
+function cloudResult({ config, res, version, cloudUrl, tail }: CloudInput): RunResult {
+  const failedRun = res.code === K6_EXIT.CLOUD_TEST_RUN_FAILED;
+  if (res.code !== 0 && !failedRun && !res.aborted) {
+    if (/not logged in|token/i.test(tail) && !process.env.K6_CLOUD_TOKEN) {
+      throw new UserError(`k6 Cloud refused the run: ${tail.split('\n').pop()}. Set K6_CLOUD_TOKEN (a Grafana Cloud k6 API token) in the step's env.`);
+    }
+    throw new Error(`${describeK6Exit(res.code, res.signal)}${tail ? `:\n${tail}` : ''}`);
+  }
+  const now = Date.now();
+  const run: RunResult = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    engine: 'k6',
+    tool: version ? { name: 'k6', version } : { name: 'k6' },
+    phase: config.phase.name,
+    startedAt: new Date(now - res.durationMs).toISOString(),
+    endedAt: new Date(now).toISOString(),
+    durationMs: res.durationMs,
+    requests: 0,
+    errors: 0,
+    errorsByKind: {},
+    statusCodes: {},
+    latency: { count: 0 },
+    endpoints: [],
+    intervals: [],
+    generator: { valid: true, invalidReasons: [] },
+    customMetrics: {},
+    toolThresholds: res.aborted ? [] : [{ metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: !failedRun }],
+    notes: [
+      `The test ran on Grafana Cloud k6${cloudUrl ? ` (${cloudUrl})` : ''}. k6 cloud run leaves no summary or points on this machine, so perf-gate has no request, latency or error figures for it: targets on them are not measured. The cloud run's own verdict is under tool thresholds.`,
+    ],
+  };
+  if (config.target) run.target = redactUrl(config.target);
+  if (res.aborted) run.notes.push('The run was stopped early.');
+  return run;
+}

@@ -1,0 +1,351 @@
+// What a phase means beyond its totals, worked out from the per-interval series: the steady part the targets are
+// judged on, the breaking point of a stress run, and how long a recovery took. Pure functions of a RunResult and
+// the load shape, so they can be tested on synthetic series and rerun on a results.json.
+import { Histogram } from '../metrics/histogram.js';
+import type {
+  DecideOn,
+  EarlyStop,
+  IntervalResult,
+  LoadPoint,
+  PartSummary,
+  PhaseAnalysis,
+  RecoveryAnalysis,
+  RunResult,
+  Stage,
+  StressAnalysis,
+  Target,
+} from '../model.js';
+import { formatDuration, formatPercent, formatRate } from '../report/format.js';
+
+export const PHASE_ANALYSES = ['stress', 'recovery'] as const;
+export type PhaseAnalysisKind = (typeof PHASE_ANALYSES)[number];
+
+/** The guide's limit for "broken": 0.5 % errors, unless the run's error-rate target says otherwise. */
+export const DEFAULT_ERROR_LIMIT_PERCENT = 0.5;
+/** The guide's p99 target, used for recovery when the run has no p99 target of its own. */
+export const DEFAULT_P99_MS = 500;
+
+/** Intervals after a crossing that must, together, stay past the error limit for it to count as the breaking point. */
+export const CONFIRM_INTERVALS = 3;
+
+// Timer jitter moves interval edges by a millisecond or two; an interval is not "outside" a stage for that.
+const EDGE_MS = 2;
+
+export interface Window {
+  startMs: number;
+  endMs: number;
+  stage?: string;
+}
+
+/** Constant-rate stages with load: the parts of a shape where the system is meant to be in a steady state. */
+export function steadyWindows(stages: readonly Stage[]): Window[] {
+  const out: Window[] = [];
+  let t = 0;
+  for (const s of stages) {
+    if (s.startRate === s.endRate && s.startRate > 0) out.push({ startMs: t, endMs: t + s.durationMs, ...(s.name ? { stage: s.name } : {}) });
+    t += s.durationMs;
+  }
+  return out;
+}
+
+/**
+ * Intervals that lie wholly inside a steady window. An interval straddling a ramp and a hold is left out: its
+ * latency mixes two loads. The run's last interval may be longer than the others (a short tail after the shape
+ * is folded into it), so it is placed by its nominal width.
+ */
+export function steadyIntervals(intervals: readonly IntervalResult[], windows: readonly Window[], intervalMs?: number): IntervalResult[] {
+  return intervals.filter((iv) => {
+    const width = intervalMs !== undefined && intervalMs > 0 ? Math.min(iv.durationMs, intervalMs) : iv.durationMs;
+    return windows.some((w) => iv.startMs >= w.startMs - EDGE_MS && iv.startMs + width <= w.endMs + EDGE_MS);
+  });
+}
+
+/** Totals and latency of a set of intervals; undefined latency when one of them has requests but no histogram. */
+export function summarize(intervals: readonly IntervalResult[]): { summary: Omit<PartSummary, 'windows' | 'intervalsTotal'>; histogram?: Histogram } {
+  const h = new Histogram();
+  let requests = 0;
+  let errors = 0;
+  let durationMs = 0;
+  let mergeable = true;
+  for (const iv of intervals) {
+    requests += iv.requests;
+    errors += iv.errors;
+    durationMs += iv.durationMs;
+    if (iv.histogram) h.merge(iv.histogram);
+    else if (iv.latency.count > 0) mergeable = false;
+  }
+  const summary: Omit<PartSummary, 'windows' | 'intervalsTotal'> = {
+    intervals: intervals.length,
+    durationMs,
+    requests,
+    errors,
+    latency: mergeable ? h.stats() : { count: 0 },
+  };
+  if (requests > 0) summary.errorRate = (errors / requests) * 100;
+  if (requests > 0 && durationMs > 0) summary.throughputRps = requests / (durationMs / 1000);
+  return mergeable ? { summary, histogram: h } : { summary };
+}
+
+/** Joins touching windows, so the report says "30 s – 120 s" once rather than per stage. */
+function joinWindows(windows: readonly Window[]): Window[] {
+  const out: Window[] = [];
+  for (const w of windows) {
+    const last = out[out.length - 1];
+    if (last && Math.abs(last.endMs - w.startMs) <= EDGE_MS) {
+      last.endMs = w.endMs;
+      if (last.stage !== w.stage) delete last.stage;
+    } else {
+      out.push({ ...w });
+    }
+  }
+  return out;
+}
+
+export interface SteadyPart {
+  summary: PartSummary;
+  /** The run as the gate sees it when judging the steady part: same shape, steady figures. */
+  view: RunResult;
+}
+
+/**
+ * The steady part of a run as a RunResult of the same shape, for the gate. Undefined, with the reason, when there
+ * is none to judge: no constant-rate stage, no interval wholly inside one, or intervals without histograms (the
+ * percentiles of a part can only come from merged histograms, never from averaging percentiles).
+ */
+export function steadyPart(run: RunResult, stages: readonly Stage[]): SteadyPart | { reason: string } {
+  const windows = steadyWindows(stages);
+  if (windows.length === 0) return { reason: 'the load shape has no constant-rate stage' };
+  if (run.intervals.length === 0) return { reason: 'the run has no per-interval figures' };
+  const chosen = steadyIntervals(run.intervals, windows, run.intervalMs);
+  const { summary, histogram } = summarize(chosen);
+  if (chosen.length === 0 || summary.requests === 0) {
+    const endMs = Math.max(...run.intervals.map((iv) => iv.startMs + iv.durationMs));
+    if (endMs <= windows[0]!.startMs + EDGE_MS) return { reason: 'the run ended before its first constant-rate stage' };
+    return { reason: 'no interval with completed requests lies wholly inside a constant-rate stage' };
+  }
+  if (!histogram) return { reason: 'the intervals carry no latency histograms to merge' };
+  const part: PartSummary = {
+    windows: joinWindows(windows),
+    ...summary,
+    intervalsTotal: run.intervals.length,
+  };
+  const view: RunResult = {
+    ...run,
+    durationMs: summary.durationMs,
+    requests: summary.requests,
+    errors: summary.errors,
+    latency: summary.latency,
+    histogram: histogram.toJSON(),
+    intervals: chosen,
+  };
+  if (summary.errorRate !== undefined) view.errorRate = summary.errorRate;
+  else delete view.errorRate;
+  if (summary.throughputRps !== undefined) view.throughputRps = summary.throughputRps;
+  else delete view.throughputRps;
+  return { summary: part, view };
+}
+
+// ---- stress ---------------------------------------------------------------------------------------------------
+
+function loadPoint(iv: IntervalResult): LoadPoint {
+  const secs = iv.durationMs / 1000;
+  const p: LoadPoint = {
+    atMs: iv.startMs,
+    rps: secs > 0 ? iv.requests / secs : 0,
+    errorRate: iv.requests > 0 ? (iv.errors / iv.requests) * 100 : 0,
+  };
+  if (iv.targetRate !== undefined) p.targetRate = iv.targetRate;
+  if (iv.concurrency !== undefined) p.vus = iv.concurrency;
+  if (iv.latency.p99 !== undefined) p.p99Ms = iv.latency.p99;
+  return p;
+}
+
+function pooledRate(ivs: readonly IntervalResult[]): { rate: number; errors: number; requests: number } {
+  let requests = 0;
+  let errors = 0;
+  for (const iv of ivs) {
+    requests += iv.requests;
+    errors += iv.errors;
+  }
+  return { rate: requests > 0 ? (errors / requests) * 100 : 0, errors, requests };
+}
+
+function loadOf(iv: IntervalResult): number {
+  return iv.targetRate ?? (iv.durationMs > 0 ? iv.requests / (iv.durationMs / 1000) : 0);
+}
+
+/**
+ * Where the load broke the service. The breaking point is the first interval whose error rate passed the limit
+ * while the next three intervals together stayed past it, with at least two errors in all: a single stray error in
+ * a quiet interval, or one bad interval the service shrugged off, is not a breaking point. Cascading failure is judged only once the load stopped rising:
+ * errors that keep growing at a constant load mean the service is falling over by itself (queues, retries,
+ * exhausted pools), not just saturated.
+ */
+export function analyzeStress(intervals: readonly IntervalResult[], opts: { errorLimitPercent?: number; shapePeakRate?: number } = {}): StressAnalysis {
+  const limit = opts.errorLimitPercent ?? DEFAULT_ERROR_LIMIT_PERCENT;
+  const live = intervals.filter((iv) => iv.requests > 0);
+  const out: StressAnalysis = { errorLimitPercent: limit, cascadingNote: '' };
+
+  const first = live.find((iv) => iv.errors > 0);
+  if (first) out.firstError = loadPoint(first);
+
+  for (let i = 0; i < live.length; i++) {
+    const iv = live[i]!;
+    if ((iv.errors / iv.requests) * 100 <= limit) continue;
+    // "Stayed past it": the next few intervals together are past the limit too. Pooling them, rather than asking
+    // each one, keeps a short interval with no error by chance (30 requests at 3 % errors) from hiding a real break.
+    const after = pooledRate(live.slice(i + 1, i + 1 + CONFIRM_INTERVALS));
+    if ((after.requests === 0 || after.rate > limit) && iv.errors + after.errors >= 2) {
+      out.breakingPoint = loadPoint(iv);
+      break;
+    }
+  }
+
+  if (live.length > 0) {
+    const peakLoad = Math.max(...live.map(loadOf));
+    const atPeak = live.filter((iv) => loadOf(iv) >= peakLoad * 0.95);
+    const { summary } = summarize(atPeak);
+    out.peak = {
+      rps: summary.throughputRps ?? 0,
+      intervals: atPeak.length,
+      ...(summary.errorRate !== undefined ? { errorRate: summary.errorRate } : {}),
+      ...(summary.latency.p99 !== undefined
+        ? { p99Ms: summary.latency.p99 }
+        : atPeak.length === 1 && atPeak[0]!.latency.p99 !== undefined
+          ? { p99Ms: atPeak[0]!.latency.p99 }
+          : {}),
+    };
+    if (live.some((iv) => iv.targetRate !== undefined)) out.peak.targetRate = peakLoad;
+
+    // The plateau: from the first interval at (nearly) the highest load on. A run stopped on the way up has none.
+    const startAt = live.findIndex((iv) => loadOf(iv) >= peakLoad * 0.99);
+    const plateau = live.slice(startAt);
+    const shapePeak = opts.shapePeakRate;
+    const stillRising = shapePeak !== undefined && live.some((iv) => iv.targetRate !== undefined) && peakLoad < shapePeak * 0.99;
+    if (stillRising) {
+      out.cascadingNote = `not assessed: the run ended while the load was still rising (at ${formatRate(peakLoad)} of ${formatRate(shapePeak)})`;
+    } else if (plateau.length < 3) {
+      out.cascadingNote = 'not assessed: fewer than three intervals at the highest load';
+    } else {
+      const third = Math.max(1, Math.floor(plateau.length / 3));
+      const early = pooledRate(plateau.slice(0, third));
+      const late = pooledRate(plateau.slice(-third));
+      // Noise at a saturated load moves the error rate by a few points; a cascade multiplies it.
+      const rising = late.rate > early.rate + Math.max(limit, 2) && late.rate > early.rate * 2;
+      out.cascading = rising;
+      const span = formatDuration(plateau.reduce((n, iv) => n + iv.durationMs, 0));
+      out.cascadingNote = `error rate ${formatPercent(early.rate)} at the start and ${formatPercent(late.rate)} at the end of ${span} at the highest load`;
+    }
+  } else {
+    out.cascadingNote = 'not assessed: no request completed';
+  }
+  return out;
+}
+
+// ---- recovery -------------------------------------------------------------------------------------------------
+
+/** Where the recovery clock starts: the first stage whose rate goes down; the run start when none does. */
+export function rampDownStartMs(stages: readonly Stage[]): number {
+  let t = 0;
+  for (const s of stages) {
+    if (s.endRate < s.startRate) return t;
+    t += s.durationMs;
+  }
+  return 0;
+}
+
+/** The p99 and error-rate limits a run's targets set (`p99 < 500ms`, `error_rate < 0.5%`). */
+export function recoveryCriteria(targets: readonly Target[]): { p99Ms: number; errorRatePercent: number } {
+  const limit = (metric: string): number | undefined =>
+    targets.find((t) => t.metric === metric && (t.op === '<' || t.op === '<='))?.value;
+  return { p99Ms: limit('p99') ?? DEFAULT_P99_MS, errorRatePercent: limit('error_rate') ?? DEFAULT_ERROR_LIMIT_PERCENT };
+}
+
+/**
+ * Time from `fromMs` until p99 and the error rate were back within the criteria and stayed there: the end of the
+ * last interval that breached them. Every interval counts ("stayed there" means to the end of the run), so a
+ * relapse late in the hold moves the recovery to after it. Intervals in which nothing completed are skipped.
+ */
+export function analyzeRecovery(
+  intervals: readonly IntervalResult[],
+  opts: { fromMs: number; p99Ms: number; errorRatePercent: number },
+): RecoveryAnalysis {
+  const { fromMs, p99Ms, errorRatePercent } = opts;
+  const out: RecoveryAnalysis = { fromMs, criteria: { p99Ms, errorRatePercent }, recovered: false };
+  const live = intervals.filter((iv) => iv.requests > 0 && iv.startMs + iv.durationMs > fromMs + EDGE_MS);
+  if (live.length === 0) {
+    out.note = 'no request completed after the ramp-down started';
+    return out;
+  }
+  const breaches = (iv: IntervalResult): boolean =>
+    (iv.errors / iv.requests) * 100 > errorRatePercent || (iv.latency.p99 !== undefined && iv.latency.p99 > p99Ms);
+  let last = -1;
+  for (let i = live.length - 1; i >= 0; i--) {
+    if (breaches(live[i]!)) {
+      last = i;
+      break;
+    }
+  }
+  if (last === -1) {
+    out.recovered = true;
+    out.recoveryMs = 0;
+    return out;
+  }
+  const bad = live[last]!;
+  out.lastBreachMs = bad.startMs;
+  if (last === live.length - 1) {
+    const er = (bad.errors / bad.requests) * 100;
+    out.note = `still outside the targets at the end of the run (last interval: p99 ${bad.latency.p99 !== undefined ? `${Math.round(bad.latency.p99)} ms` : '—'}, error rate ${formatPercent(er)})`;
+    return out;
+  }
+  out.recovered = true;
+  out.recoveryMs = Math.max(0, bad.startMs + bad.durationMs - fromMs);
+  return out;
+}
+
+// ---- the whole analysis ---------------------------------------------------------------------------------------
+
+export interface AnalyzeOptions {
+  stages: readonly Stage[];
+  decideOn: DecideOn;
+  analyses: readonly PhaseAnalysisKind[];
+  targets: readonly Target[];
+  guards?: readonly string[];
+  stoppedEarly?: EarlyStop;
+}
+
+/** The run's analysis, and the RunResult the gate should judge (the steady view, or the run itself). */
+export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: PhaseAnalysis; judged: RunResult } {
+  const analysis: PhaseAnalysis = { decideOn: opts.decideOn, judged: 'all', guards: [...(opts.guards ?? [])] };
+  if (opts.stoppedEarly) analysis.stoppedEarly = opts.stoppedEarly;
+  let judged = run;
+
+  const steady = steadyPart(run, opts.stages);
+  if ('view' in steady) {
+    analysis.steady = steady.summary;
+    if (opts.decideOn === 'steady') {
+      analysis.judged = 'steady';
+      judged = steady.view;
+    }
+  } else if (opts.decideOn === 'steady') {
+    analysis.judgedNote = `judged on the whole run: ${steady.reason}`;
+  }
+
+  const wants = (k: PhaseAnalysisKind, metric: string): boolean =>
+    opts.analyses.includes(k) || opts.targets.some((t) => t.metric === metric);
+  if (wants('stress', 'breaking_point')) {
+    const errorTarget = opts.targets.find((t) => t.metric === 'error_rate' && (t.op === '<' || t.op === '<='));
+    const shapePeak = opts.stages.reduce((m, s) => Math.max(m, s.startRate, s.endRate), 0);
+    analysis.stress = analyzeStress(run.intervals, {
+      errorLimitPercent: errorTarget?.value ?? DEFAULT_ERROR_LIMIT_PERCENT,
+      ...(shapePeak > 0 ? { shapePeakRate: shapePeak } : {}),
+    });
+  }
+  if (wants('recovery', 'recovery')) {
+    analysis.recovery = analyzeRecovery(run.intervals, { fromMs: rampDownStartMs(opts.stages), ...recoveryCriteria(opts.targets) });
+  }
+
+  run.analysis = analysis;
+  if (judged !== run) judged.analysis = analysis;
+  return { analysis, judged };
+}

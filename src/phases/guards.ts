@@ -1,0 +1,169 @@
+// Abort guards: `error_rate > 5% for 30s`, `p99 > 2s for 1m`. They are checked on every interval while the phase
+// runs, so a deployment that is clearly broken stops taking load (and the job stops burning minutes) instead of
+// being hammered to the end of an hour-long shape. A guard trips when its condition held on consecutive intervals
+// spanning at least its `for` duration; without `for`, one interval is enough.
+import { UserError } from '../config/types.js';
+import type { ComparisonOp, EarlyStop, IntervalResult, MetricUnit } from '../model.js';
+import { formatDuration, formatValue } from '../report/format.js';
+import { compare, parseTarget } from '../gate/targets.js';
+import { formatDuration as configDuration, parseDuration } from '../config/units.js';
+
+/** Metrics a single interval can answer for. */
+export const GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors', 'throughput'] as const;
+export type GuardMetric = (typeof GUARD_METRICS)[number];
+
+export interface AbortGuard {
+  metric: GuardMetric;
+  op: ComparisonOp;
+  /** Threshold in the metric's canonical unit (ms, percent, per second, count per interval). */
+  value: number;
+  unit: MetricUnit;
+  /** How long the condition must hold, ms (0: one interval). */
+  forMs: number;
+  /** As written (or generated, for a preset's default). */
+  source: string;
+  /**
+   * A preset's default guard is part of the load shape, so its `for` duration stretches and shrinks with the
+   * shape's duration; a guard the user wrote is taken as written.
+   */
+  scalesWithShape?: boolean;
+}
+
+const FOR = /^(?<cond>.*?)\s+for\s+(?<dur>[\d.]+\s*[a-z]+(?:\s*[\d.]+\s*[a-z]+)*)\s*$/i;
+
+export function parseGuard(text: string, where = 'abort'): AbortGuard {
+  const line = text.trim();
+  const m = FOR.exec(line);
+  const cond = m?.groups ? m.groups.cond! : line;
+  let forMs = 0;
+  if (m?.groups) {
+    const d = parseDuration(m.groups.dur!);
+    if (d === undefined || d < 0) throw new UserError(`${where}: guard "${line}" has a bad duration "${m.groups.dur}"; expected e.g. 30s, 2m`);
+    forMs = d;
+  }
+  let t;
+  try {
+    t = parseTarget(cond, where);
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message.replace(/expected "<metric> <op> <value><unit>".*$/, '')}` +
+        `expected "<metric> <op> <value><unit> [for <duration>]", for example "error_rate > 5% for 30s" or "p99 > 2s for 1m"`,
+    );
+  }
+  if (!(GUARD_METRICS as readonly string[]).includes(t.metric) || t.optional) {
+    throw new UserError(
+      `${where}: guard "${line}" watches "${t.metric}", which is not measured per interval; allowed: ${GUARD_METRICS.join(', ')}`,
+    );
+  }
+  return { metric: t.metric as GuardMetric, op: t.op, value: t.value, unit: t.unit, forMs, source: line };
+}
+
+export function parseGuards(lines: string[] | string, where = 'abort'): AbortGuard[] {
+  const list = typeof lines === 'string' ? lines.split(/\r?\n/) : lines;
+  const out: AbortGuard[] = [];
+  list.forEach((raw, i) => {
+    const line = raw.replace(/\s+#.*$/, '').trim();
+    if (line === '' || line.startsWith('#')) return;
+    out.push(parseGuard(line, list.length > 1 ? `${where}[${i}]` : where));
+  });
+  return out;
+}
+
+/**
+ * Fits the guards to the shape that will run: a preset's default `for` is scaled with the shape, and never shorter
+ * than two intervals, because one noisy interval of a shortened run should not end it.
+ */
+export function fitGuards(guards: AbortGuard[], timeFactor: number, intervalMs: number): AbortGuard[] {
+  return guards.map((g) => {
+    if (!g.scalesWithShape) return g;
+    const forMs = Math.max(Math.round(g.forMs * timeFactor), 2 * intervalMs);
+    // Written back in config syntax, so the report shows a guard the user could copy.
+    return { ...g, forMs, source: forMs === g.forMs ? g.source : `${g.source.replace(FOR, '$<cond>')} for ${configDuration(forMs)}` };
+  });
+}
+
+/** A guard's metric in one interval; undefined when the interval has nothing to say (no request completed). */
+export function intervalMetric(iv: IntervalResult, metric: GuardMetric): number | undefined {
+  const secs = iv.durationMs / 1000;
+  switch (metric) {
+    case 'error_rate':
+      return iv.requests > 0 ? (iv.errors / iv.requests) * 100 : undefined;
+    case 'errors':
+      return iv.errors;
+    case 'throughput':
+      return secs > 0 ? iv.requests / secs : undefined;
+    case 'p50':
+    case 'p90':
+    case 'p95':
+    case 'p99':
+    case 'p999':
+    case 'max':
+    case 'mean':
+      return iv.latency[metric];
+  }
+}
+
+interface GuardState {
+  /** Start of the current streak of intervals where the condition held, ms from the run start. */
+  since?: number;
+  held: number;
+  worst?: number;
+}
+
+/** Watches intervals as they close and says when a guard trips. */
+export class GuardMonitor {
+  private readonly states: GuardState[];
+  private tripped: EarlyStop | undefined;
+
+  constructor(readonly guards: readonly AbortGuard[]) {
+    this.states = guards.map(() => ({ held: 0 }));
+  }
+
+  get stop(): EarlyStop | undefined {
+    return this.tripped;
+  }
+
+  /** Feed the next closed interval; returns the trip the first time a guard trips. */
+  observe(iv: IntervalResult): EarlyStop | undefined {
+    if (this.tripped) return undefined;
+    for (let i = 0; i < this.guards.length; i++) {
+      const g = this.guards[i]!;
+      const st = this.states[i]!;
+      const v = intervalMetric(iv, g.metric);
+      // An interval in which nothing completed says nothing either way: a hung target must not reset the streak.
+      if (v === undefined) continue;
+      if (!compare(v, g.op, g.value)) {
+        st.since = undefined;
+        st.held = 0;
+        st.worst = undefined;
+        continue;
+      }
+      st.since ??= iv.startMs;
+      st.held += iv.durationMs;
+      st.worst = st.worst === undefined ? v : g.op.startsWith('<') ? Math.min(st.worst, v) : Math.max(st.worst, v);
+      if (st.held >= g.forMs) {
+        const span = g.forMs > 0 ? ` for ${formatDuration(st.held)}` : '';
+        this.tripped = {
+          guard: g.source,
+          reason: `guard "${g.source}" tripped: ${guardLabel(g.metric)} reached ${formatValue(st.worst, g.unit)}${span}`,
+          atMs: iv.startMs + iv.durationMs,
+        };
+        return this.tripped;
+      }
+    }
+    return undefined;
+  }
+}
+
+function guardLabel(metric: GuardMetric): string {
+  switch (metric) {
+    case 'error_rate':
+      return 'error rate';
+    case 'errors':
+      return 'errors per interval';
+    case 'throughput':
+      return 'throughput';
+    default:
+      return `${metric} latency`;
+  }
+}

@@ -1,0 +1,151 @@
+// The report's phase section: which part of the run the targets were judged on (with the whole run beside it),
+// the breaking point of a stress run, the recovery time, and the abort guards. Every figure comes from
+// `run.analysis` in the results file.
+import { markdownTable } from 'markdown-table';
+import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult } from '../model.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+
+function windowsText(p: PartSummary): string {
+  return p.windows.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ');
+}
+
+function comparisonTable(run: RunResult, steady: PartSummary): string {
+  const rows: string[][] = [
+    ['requests', formatCount(run.requests), formatCount(steady.requests)],
+    ['error rate', formatPercent(run.errorRate), formatPercent(steady.errorRate)],
+    ['throughput', formatRate(run.throughputRps), formatRate(steady.throughputRps)],
+    ['p50 latency', formatMs(run.latency.p50), formatMs(steady.latency.p50)],
+    ['p95 latency', formatMs(run.latency.p95), formatMs(steady.latency.p95)],
+    ['p99 latency', formatMs(run.latency.p99), formatMs(steady.latency.p99)],
+  ];
+  return markdownTable([['Metric', 'Whole run', 'Steady part'], ...rows], { align: ['l', 'r', 'r'] });
+}
+
+function decisionLine(a: PhaseAnalysis): string {
+  if (a.judged === 'steady' && a.steady) {
+    const left = a.steady.intervalsTotal - a.steady.intervals;
+    return (
+      `Targets were judged on the **steady part** of the run (${windowsText(a.steady)}: ${a.steady.intervals} of ` +
+      `${a.steady.intervalsTotal} intervals${left > 0 ? '; ramps and the drain after the last arrival left out' : ''}). ` +
+      'Set `decide-on: all` to judge the whole run.'
+    );
+  }
+  const why = a.judgedNote ? ` (${a.judgedNote.replace(/^judged on the whole run: /, '')})` : '';
+  return a.decideOn === 'all'
+    ? 'Targets were judged on the **whole run** (`decide-on: all`).'
+    : `Targets were judged on the **whole run**${why}.`;
+}
+
+function pointRow(label: string, p: LoadPoint | undefined): string[] {
+  if (!p) return [label, 'not reached', MISSING, MISSING, MISSING, MISSING, MISSING];
+  return [
+    label,
+    formatDuration(p.atMs),
+    formatRate(p.rps),
+    formatRate(p.targetRate),
+    formatCount(p.vus),
+    formatPercent(p.errorRate),
+    formatMs(p.p99Ms),
+  ];
+}
+
+function stressBlock(a: PhaseAnalysis): string | undefined {
+  const s = a.stress;
+  if (!s) return undefined;
+  const limit = formatPercent(s.errorLimitPercent);
+  const peak = s.peak;
+  const rows = [
+    pointRow('first error', s.firstError),
+    pointRow(`breaking point (errors > ${limit})`, s.breakingPoint),
+    peak
+      ? ['highest load', `${peak.intervals} ${peak.intervals === 1 ? 'interval' : 'intervals'}`, formatRate(peak.rps), formatRate(peak.targetRate), MISSING, formatPercent(peak.errorRate), formatMs(peak.p99Ms)]
+      : ['highest load', 'no data', MISSING, MISSING, MISSING, MISSING, MISSING],
+  ];
+  const table = markdownTable([['', 'At', 'Served', 'Asked (arrivals)', 'In flight', 'Error rate', 'p99'], ...rows], {
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+  });
+  const bp = s.breakingPoint
+    ? `**Breaking point:** ${formatRate(s.breakingPoint.rps)} served (${formatRate(s.breakingPoint.targetRate)} arrivals asked, ${formatCount(s.breakingPoint.vus)} in flight): the error rate passed ${limit} there and stayed past it.`
+    : `**Breaking point:** not reached: the error rate never passed ${limit} for two intervals in a row${peak ? ` up to ${formatRate(peak.rps)}` : ''}.`;
+  const cascade =
+    s.cascading === undefined
+      ? `**Cascading failure:** ${s.cascadingNote}.`
+      : s.cascading
+        ? `**Cascading failure: yes.** Errors kept rising after the load stopped rising (${s.cascadingNote}): the service was falling over by itself, not only saturated.`
+        : `**Cascading failure:** no (${s.cascadingNote}).`;
+  return `${bp}\n\n${table}\n\n${cascade}`;
+}
+
+function recoveryBlock(a: PhaseAnalysis): string | undefined {
+  const r = a.recovery;
+  if (!r) return undefined;
+  const criteria = `p99 ≤ ${formatMs(r.criteria.p99Ms)} and error rate ≤ ${formatPercent(r.criteria.errorRatePercent)}`;
+  const from = r.fromMs > 0 ? `the ramp-down started at ${formatDuration(r.fromMs)}` : 'the ramp-down started (the beginning of this run)';
+  if (r.recovered && r.recoveryMs === 0) return `**Recovery:** within ${criteria} from the moment ${from} to the end: nothing to recover from.`;
+  if (r.recovered) {
+    return `**Recovery: ${formatDuration(r.recoveryMs)}** after ${from}, the service was back within ${criteria} and stayed there to the end of the run.`;
+  }
+  return `**Recovery: not recovered.** After ${from}, the service was not back within ${criteria} by the end of the run${r.note ? `: ${r.note}` : ''}.`;
+}
+
+function guardsLine(a: PhaseAnalysis): string | undefined {
+  if (a.guards.length === 0) return undefined;
+  const list = a.guards.map((g) => `\`${g.replace(/`/g, "'")}\``).join(', ');
+  return a.stoppedEarly
+    ? `**Abort guards:** ${list}; one stopped the run at ${formatDuration(a.stoppedEarly.atMs)}.`
+    : `**Abort guards:** ${list}; none tripped.`;
+}
+
+/** The visible line for a run a guard stopped; it goes right under the heading, in every size tier. */
+export function earlyStopLine(run: RunResult): string | undefined {
+  const stop = run.analysis?.stoppedEarly;
+  if (!stop) return undefined;
+  const text = stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`));
+  return `> ⏹️ **Stopped early** at ${formatDuration(stop.atMs)}: ${text}`;
+}
+
+/** The phase section, or undefined for a run without an analysis (results files from before phases, tests). */
+export function phaseSection(run: RunResult): string | undefined {
+  const a = run.analysis;
+  if (!a) return undefined;
+  const blocks: string[] = [decisionLine(a)];
+  if (a.steady) blocks.push(comparisonTable(run, a.steady));
+  const stress = stressBlock(a);
+  if (stress) blocks.push(stress);
+  const recovery = recoveryBlock(a);
+  if (recovery) blocks.push(recovery);
+  const guards = guardsLine(a);
+  if (guards) blocks.push(guards);
+  return `### Phase\n\n${blocks.join('\n\n')}`;
+}
+
+/** The same findings as plain lines for the terminal report (no Markdown). */
+export function phaseLines(run: RunResult): string[] {
+  const a = run.analysis;
+  if (!a) return [];
+  const out: string[] = [];
+  out.push(
+    a.judged === 'steady' && a.steady
+      ? `Judged on: the steady part (${windowsText(a.steady)}, ${a.steady.intervals} of ${a.steady.intervalsTotal} intervals)`
+      : `Judged on: the whole run${a.judgedNote && a.decideOn === 'steady' ? ` (${a.judgedNote.replace(/^judged on the whole run: /, '')})` : ''}`,
+  );
+  if (a.stoppedEarly) out.push(`Stopped early at ${formatDuration(a.stoppedEarly.atMs)}: ${a.stoppedEarly.reason}`);
+  const s = a.stress;
+  if (s) {
+    const bp = s.breakingPoint;
+    out.push(
+      bp
+        ? `Breaking point: ${formatRate(bp.rps)} served (${formatRate(bp.targetRate)} asked, ${formatCount(bp.vus)} in flight), error rate ${formatPercent(bp.errorRate)} past ${formatPercent(s.errorLimitPercent)}`
+        : `Breaking point: not reached (error rate never stayed past ${formatPercent(s.errorLimitPercent)})`,
+    );
+    if (s.firstError) out.push(`First error: at ${formatRate(s.firstError.rps)} served, ${formatDuration(s.firstError.atMs)} into the run`);
+    if (s.peak) out.push(`Highest load: ${formatRate(s.peak.rps)} served, p99 ${formatMs(s.peak.p99Ms)}, error rate ${formatPercent(s.peak.errorRate)}`);
+    out.push(`Cascading failure: ${s.cascading === undefined ? s.cascadingNote : `${s.cascading ? 'yes' : 'no'} (${s.cascadingNote})`}`);
+  }
+  const r = a.recovery;
+  if (r) {
+    const criteria = `p99 <= ${formatMs(r.criteria.p99Ms)}, error rate <= ${formatPercent(r.criteria.errorRatePercent)}`;
+    out.push(r.recovered ? `Recovery: ${formatDuration(r.recoveryMs)} (back within ${criteria} and stayed)` : `Recovery: not recovered by the end of the run (${criteria})`);
+  }
+  return out;
+}
