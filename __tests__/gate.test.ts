@@ -68,6 +68,19 @@ describe('decide', () => {
     expect(v).toMatchObject({ status: 'error', reasons: ['dropped 300 of 1000 arrivals'] });
   });
 
+  it('is an error, not a fail, when a target needs an infrastructure metric whose source failed', () => {
+    const infra = [
+      { name: 'cpu', source: 'cloudwatch' as const, query: 'AWS/ECS CPUUtilization', unit: '%' as const, stats: {}, unavailable: 'AccessDenied: not authorized to perform cloudwatch:GetMetricData' },
+      { name: 'memory', source: 'prometheus' as const, query: 'node memory', unit: '%' as const, stats: { max: 60 } },
+    ];
+    const v = decide(run({ infra }), parseTargets(['memory < 85%', 'cpu < 80%']), 'any');
+    expect(v.status).toBe('error');
+    expect(v.reasons).toEqual(['cpu < 80%: cpu could not be read from cloudwatch: AccessDenied: not authorized to perform cloudwatch:GetMetricData']);
+    // Optional, or no target on it at all: the failed source is only shown.
+    expect(decide(run({ infra }), parseTargets(['memory < 85%', 'optional: cpu < 80%']), 'any').status).toBe('pass');
+    expect(decide(run({ infra }), parseTargets(['memory < 85%']), 'any').status).toBe('pass');
+  });
+
   it('reads custom metrics by name and by name.stat', () => {
     const v = decide(run(), parseTargets(['checkout.p95 < 200ms', 'checks > 98%', 'checkout < 50ms']), 'any');
     expect(v.targets.map((t) => [t.actual, t.status])).toEqual([[150, 'pass'], [99, 'pass'], [80, 'fail']]);

@@ -148,10 +148,14 @@ describe('evaluating infrastructure targets', () => {
     const targets = parseTargets(['cpu < 80%', 'db_connections < 80% of max', 'optional: memory < 85%', 'mean(queue) < 5', 'db_connections < 50']);
     const v = decide(r, targets, 'any');
     expect(v.targets.map((t) => t.status)).toEqual(['not_measured', 'not_measured', 'not_measured', 'not_measured', 'pass']);
-    expect(v.status).toBe('fail');
+    // A source that failed under a target makes the run unjudgeable (error), naming the source and its reason.
+    expect(v.status).toBe('error');
+    expect(v.reasons).toEqual([expect.stringMatching(/^cpu < 80%: cpu could not be read from \w+: GetMetricData failed: AccessDenied$/)]);
+    // Without that target, the others are plain "not measured" failures.
+    const rest = decide(r, targets.slice(1), 'any');
+    expect(rest.status).toBe('fail');
     // Compared without a trailing "(why)", which the verdict may add from infraNotMeasuredReason.
-    expect(v.reasons.map((r) => r.replace(/ \(.*\)$/, ''))).toEqual([
-      'cpu < 80%: not measured',
+    expect(rest.reasons.map((r) => r.replace(/ \(.*\)$/, ''))).toEqual([
       'db_connections < 80% of max: not measured',
       'mean(queue) < 5: not measured',
     ]);

@@ -2,7 +2,7 @@
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
 import type { FailOn, RunResult, Target, TargetResult, Verdict, VerdictStatus } from '../model.js';
 import { compare } from './targets.js';
-import { infraNotMeasuredReason, metricValue } from './metrics.js';
+import { findInfra, infraNotMeasuredReason, infraRef, metricValue } from './metrics.js';
 
 const TRANSPORT_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'dns', 'other'] as const;
 
@@ -37,7 +37,7 @@ export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult
  */
 export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = [], judged: RunResult = run): Verdict {
   const results = evaluateTargets(judged, targets);
-  const problems = [...extraProblems, ...runProblems(run)];
+  const problems = [...extraProblems, ...runProblems(run), ...unreadableSources(run, targets)];
   let status: VerdictStatus;
   const reasons: string[] = [];
   if (problems.length) {
@@ -54,6 +54,21 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
     status = reasons.length ? 'fail' : 'pass';
   }
   return { status, failsCheck: failsCheck(status, failOn), targets: results, reasons };
+}
+
+/**
+ * A target that needs an infrastructure metric whose source failed cannot be judged: that is an `error` (say what
+ * broke), not a `fail` (which would blame the service). A source failing with no target on it is only shown.
+ */
+function unreadableSources(run: RunResult, targets: Target[]): string[] {
+  const out: string[] = [];
+  for (const t of targets) {
+    if (t.optional) continue;
+    const ref = infraRef(t.metric);
+    const m = ref && findInfra(run, ref.name);
+    if (m?.unavailable) out.push(`${t.source}: ${m.name} could not be read from ${m.source}: ${m.unavailable}`);
+  }
+  return out;
 }
 
 /** An `error` always fails the check: a run that could not be judged must never let a deploy through. */

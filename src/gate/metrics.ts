@@ -64,7 +64,7 @@ export function infraRef(metric: string): InfraRef | undefined {
   return { name: rest, stat: DEFAULT_INFRA_STAT, ofMax, explicit: ofMax };
 }
 
-function findInfra(run: RunResult, name: string): InfraMetric | undefined {
+export function findInfra(run: RunResult, name: string): InfraMetric | undefined {
   const key = name.toLowerCase();
   return run.infra?.find((m) => m.name.toLowerCase() === key);
 }

@@ -15,7 +15,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from '../../config/load.js';
 import { UserError, type Config, type Logger } from '../../config/types.js';
-import { RESULTS_SCHEMA_VERSION, type RunResult, type Stage } from '../../model.js';
+import { blankRunResult, type RunResult, type Stage } from '../../model.js';
 import { totalDurationMs } from '../../phases/presets.js';
 import { readResultFile, type ReadOptions } from '../results/index.js';
 import { runTool, tailText, ToolNotFoundError, workspacePath, type ToolRunResult } from '../tool.js';
@@ -290,28 +290,18 @@ function cloudResult({ config, res, version, cloudUrl, tail }: CloudInput): RunR
     throw new Error(`${describeK6Exit(res.code, res.signal)}${tail ? `:\n${tail}` : ''}`);
   }
   const now = Date.now();
-  const run: RunResult = {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
+  const run = blankRunResult({
     engine: 'k6',
     tool: version ? { name: 'k6', version } : { name: 'k6' },
     phase: config.phase.name,
     startedAt: new Date(now - res.durationMs).toISOString(),
     endedAt: new Date(now).toISOString(),
     durationMs: res.durationMs,
-    requests: 0,
-    errors: 0,
-    errorsByKind: {},
-    statusCodes: {},
-    latency: { count: 0 },
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
     toolThresholds: res.aborted ? [] : [{ metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: !failedRun }],
     notes: [
       `The test ran on Grafana Cloud k6${cloudUrl ? ` (${cloudUrl})` : ''}. k6 cloud run leaves no summary or points on this machine, so perf-gate has no request, latency or error figures for it: targets on them are not measured. The cloud run's own verdict is under tool thresholds.`,
     ],
-  };
+  });
   if (config.target) run.target = redactUrl(config.target);
   if (res.aborted) run.notes.push('The run was stopped early.');
   return run;
