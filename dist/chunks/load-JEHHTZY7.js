@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig}from"./chunk-LBNQKHVL.js";import"./chunk-RGOBSRQZ.js";import"./chunk-XNIVXY7X.js";import"./chunk-TKES4CE5.js";import"./chunk-L66MS3TL.js";import"./chunk-SRQJUJTI.js";import"./chunk-OS5FXG2E.js";import"./chunk-VMRV5B7M.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig};
