@@ -10,6 +10,8 @@ export interface ArtilleryPhase {
   duration?: number;
   arrivalRate?: number;
   rampTo?: number;
+  /** Arrivals spread evenly over `duration`: how a constant fractional rate is written (see toArtilleryPhases). */
+  arrivalCount?: number;
   /** Seconds of no arrivals. */
   pause?: number;
 }
@@ -19,6 +21,11 @@ export interface ArtilleryPhase {
  * ramp), so phase boundaries are rounded to whole seconds; rounding the cumulative boundaries rather than each
  * duration keeps the total length within half a second of the asked-for one. A stage that rounds to nothing
  * is left out; a stage at rate 0 becomes a pause.
+ *
+ * A constant rate that is not a whole number (1.5/s, say: `rate` scales every stage, so recovery's hold is a tenth
+ * of it) is written as the phase's arrival count instead: Artillery shares a constant `arrivalRate` among its
+ * local workers in whole arrivals and stops with an assertion error on a fractional one (2.0.34, lib/dist.js
+ * distribute(): "1.5 === 2"), while an `arrivalCount` runs in one worker, evenly spaced over the phase.
  */
 export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
   const phases: ArtilleryPhase[] = [];
@@ -32,7 +39,11 @@ export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
     if (duration <= 0) continue;
     const named = s.name ? { name: s.name } : {};
     if (s.startRate === s.endRate) {
-      phases.push(s.startRate > 0 ? { ...named, duration, arrivalRate: round3(s.startRate) } : { ...named, pause: duration });
+      const rate = round3(s.startRate);
+      const count = Math.round(s.startRate * duration);
+      if (rate > 0 && Number.isInteger(rate)) phases.push({ ...named, duration, arrivalRate: rate });
+      else if (rate > 0 && count > 0) phases.push({ ...named, duration, arrivalCount: count });
+      else phases.push({ ...named, pause: duration });
     } else {
       phases.push({ ...named, duration, arrivalRate: round3(s.startRate), rampTo: round3(s.endRate) });
     }
