@@ -2,13 +2,13 @@
 // render check uses the real `mermaid` package twice: its parser under jsdom (fast, no browser), and a full render
 // to SVG in Debian's headless Chromium driven by playwright-core, asserting the series come out as lines. Locally a
 // missing browser or package skips those checks; on CI (CI set) it fails, so a green CI means charts that render.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Histogram } from '../src/metrics/histogram.js';
-import type { IntervalResult, RunResult, Verdict } from '../src/model.js';
+import type { InfraMetric, IntervalResult, RunResult, Verdict } from '../src/model.js';
 import { analyzeRun } from '../src/phases/analysis.js';
-import { bucketIntervals, chartsFor, chartsMarkdown, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
+import { bucketIntervals, chartsFor, chartsMarkdown, infraValueAt, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
 import { renderReport, renderReportWithTier, type ReportInput } from '../src/report/markdown.js';
 
 /** A stress-like run: load climbs from 20 to 200/s over `n` one-second intervals; errors and latency grow past 120/s. */
@@ -69,6 +69,31 @@ function stressRun(n = 90): RunResult {
 
 const verdict: Verdict = { status: 'pass', failsCheck: false, targets: [], reasons: [] };
 
+/** The run with infrastructure metrics from the report fixtures (Prometheus CPU and memory, PostgreSQL, CloudWatch). */
+function infraRun(): RunResult {
+  const url = new URL('./fixtures/runs/infra-sustained.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult }).run;
+}
+
+/** `n` one-second intervals of `rate(i)` requests each, for checking what the infrastructure chart lines up. */
+function flatRun(n: number, rate: (i: number) => number, infra: InfraMetric[]): RunResult {
+  const run = stressRun(n);
+  run.intervals = run.intervals.map((iv, i) => ({ ...iv, requests: rate(i), errors: 0 }));
+  run.infra = infra;
+  return run;
+}
+
+function metric(name: string, series: Array<[number, number]>, extra: Partial<InfraMetric> = {}): InfraMetric {
+  return { name, source: 'prometheus', query: name, unit: '%', stats: {}, series, ...extra };
+}
+
+/** A line's values by series name. */
+function values(source: string, name: string): number[] {
+  const m = new RegExp(`^ {2}line "${name.replace(/[()%]/g, '\\$&')}" \\[(.*)\\]$`, 'm').exec(source);
+  if (!m) throw new Error(`no line "${name}" in\n${source}`);
+  return m[1]!.split(', ').map(Number);
+}
+
 function reportInput(run: RunResult): ReportInput {
   return { run, verdict, commentHeader: 'perf-gate', engine: 'builtin', phase: run.phase, resultsFile: 'results.json' };
 }
@@ -127,6 +152,78 @@ describe('charts from intervals', () => {
     expect(latency!.caption).toMatch(/previous value is repeated/);
     const p99 = /line "p99" \[(.*)\]/.exec(latency!.mermaid)![1]!.split(', ');
     expect(p99[5]).toBe(p99[4]);
+  });
+
+  it('draws CPU, memory and connections beside the request rate, on the time axis of the other charts', () => {
+    const run = infraRun();
+    const charts = chartsFor(run);
+    expect(charts.map((c) => c.kind)).toEqual(['latency', 'error-rate', 'infra']);
+    const [latency, , infra] = charts;
+    expect(infra!.series).toEqual(['request rate (% of peak)', 'cpu (%)', 'memory (%)', 'db connections (% of max)']);
+    expect(lineSeries(infra!.mermaid)).toEqual(infra!.series.map((name) => ({ name, points: run.intervals.length })));
+    expect(infra!.mermaid).toMatch(/^%%\{init: .*"plotColorPalette": "#1f77b4, #ff7f0e, #d62728, #9467bd"/);
+    const xAxis = (src: string): string => /^ {2}x-axis .*$/m.exec(src)![0];
+    expect(xAxis(infra!.mermaid)).toBe(xAxis(latency!.mermaid));
+    expect(infra!.mermaid).toContain('  y-axis "percent" 0 --> 100');
+    // The request rate is scaled to its peak (100/s at the steady stage); connections to max_connections (100).
+    const rate = values(infra!.mermaid, 'request rate (% of peak)');
+    expect(Math.max(...rate)).toBe(100);
+    expect(rate[0]).toBeCloseTo((run.intervals[0]!.requests / 5 / 100) * 100, 1);
+    const db = values(infra!.mermaid, 'db connections (% of max)');
+    expect(db[0]).toBe(run.infra![2]!.series![0]![1]);
+    // CPU rises with the load: low during the first part of the ramp, near its maximum in the steady part.
+    const cpu = values(infra!.mermaid, 'cpu (%)');
+    expect(cpu[0]).toBeLessThan(20);
+    expect(cpu.at(-1)).toBeGreaterThan(60);
+    expect(infra!.caption).toBe(
+      'Per 5 s, on one percentage axis: request rate blue (100 % = its peak of 100/s), cpu orange (in %), memory red (in %), ' +
+        'db connections purple (% of its limit of 100). A metric keeps its last sample until the next one (CloudWatch sends one per period).',
+    );
+    // The unavailable CloudWatch metric and the ALB count are not drawn.
+    expect(infra!.mermaid).not.toMatch(/rds|alb/);
+  });
+
+  it('lines infrastructure samples up with the intervals: the mean inside a point, else the last sample before it', () => {
+    expect(infraValueAt([[0, 10], [500, 20], [1000, 30]], 0, 1000)).toBe(15);
+    expect(infraValueAt([[-60_000, 7], [0, 10]], -1000, 0)).toBe(7);
+    expect(infraValueAt([[0, 10], [60_000, 40]], 30_000, 31_000)).toBe(10);
+    expect(infraValueAt([[5000, 10]], 0, 1000)).toBeUndefined();
+    // A CloudWatch-like series: one point a minute, from before the run (the margin) to its end.
+    const run = flatRun(6, () => 50, [metric('cpu', [[-60_000, 5], [2000, 40], [4500, 80]])]);
+    const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
+    expect(values(infra.mermaid, 'cpu (%)')).toEqual([5, 5, 40, 40, 80, 80]);
+    expect(values(infra.mermaid, 'request rate (% of peak)')).toEqual([100, 100, 100, 100, 100, 100]);
+    expect(infra.caption).not.toMatch(/first value/);
+  });
+
+  it('says so when a metric starts after the run and its first value is shown before it', () => {
+    const run = flatRun(5, (i) => 10 * (i + 1), [metric('memory', [[2500, 30], [4000, 35]])]);
+    const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
+    expect(values(infra.mermaid, 'memory (%)')).toEqual([30, 30, 30, 30, 35]);
+    expect(values(infra.mermaid, 'request rate (% of peak)')).toEqual([20, 40, 60, 80, 100]);
+    expect(infra.caption).toMatch(/Before its first sample a metric shows its first value\.$/);
+  });
+
+  it('scales connections without a limit to their peak, and lets a CPU over 100 % raise the axis', () => {
+    const run = flatRun(4, () => 20, [
+      metric('cpu', [[0, 90], [2000, 180]]),
+      metric('db_connections', [[0, 10], [2000, 40]], { source: 'postgres', unit: 'count' }),
+    ]);
+    const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
+    expect(infra.series).toEqual(['request rate (% of peak)', 'cpu (%)', 'db connections (% of peak)']);
+    expect(values(infra.mermaid, 'db connections (% of peak)')).toEqual([25, 25, 100, 100]);
+    expect(infra.mermaid).toContain('  y-axis "percent" 0 --> 200');
+    expect(infra.caption).toContain('db connections red (100 % = its peak of 40)');
+  });
+
+  it('draws no infrastructure chart without a readable CPU, memory or connection series', () => {
+    const kinds = (infra: InfraMetric[] | undefined): string[] => chartsFor({ ...flatRun(5, () => 10, []), infra }).map((c) => c.kind);
+    expect(kinds(undefined)).not.toContain('infra');
+    expect(kinds([metric('cpu', [], { unavailable: 'CloudWatch answered Forbidden' })])).not.toContain('infra');
+    expect(kinds([metric('alb_5xx', [[0, 0]], { unit: 'count' })])).not.toContain('infra');
+    expect(kinds([metric('cpu', [[0, 12]])])).toContain('infra');
+    // No request completed: there is no load to put the metrics next to.
+    expect(chartsFor(flatRun(5, () => 0, [metric('cpu', [[0, 12]])])).map((c) => c.kind)).not.toContain('infra');
   });
 
   it('rounds the y axis up to a readable number', () => {
@@ -220,7 +317,11 @@ function missing(what: string): void {
   process.stdout.write(`charts render check skipped (${text})\n`);
 }
 
-const sources = (): string[] => mermaidBlocks(renderReport(reportInput(stressRun())));
+// The stress run's three charts, and the infrastructure chart of the fixture run with sources.
+const sources = (): string[] => [
+  ...mermaidBlocks(renderReport(reportInput(stressRun()))),
+  ...mermaidBlocks(renderReport(reportInput(infraRun()))).filter((src) => src.includes('title "Infrastructure against load"')),
+];
 
 describe('the charts parse with mermaid', () => {
   it('every chart of the report is valid Mermaid', async () => {
@@ -273,7 +374,7 @@ describe('the charts render to SVG in headless Chromium', () => {
     await page.setContent('<!doctype html><html><body></body></html>');
     await page.addScriptTag({ path: MERMAID_BUNDLE });
     const charts = sources();
-    expect(charts).toHaveLength(3);
+    expect(charts).toHaveLength(4);
     for (const [i, src] of charts.entries()) {
       const svg = await page.evaluate(
         async ({ id, code }) => {

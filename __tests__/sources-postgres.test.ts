@@ -165,7 +165,10 @@ describe('PostgreSQL source', () => {
     expect(text).not.toContain(server.password);
     const verdict = decide(runWith({ infra: out.infra }), parseTargets(['db_connections < 80% of max']), 'any');
     expect(verdict.targets[0]!.status).toBe('not_measured');
-    expect(verdict.status).toBe('fail');
+    // The source could not be read under a target: the run cannot be judged, and the reason says why.
+    expect(verdict.status).toBe('error');
+    expect(verdict.reasons[0]).toMatch(/^db_connections < 80% of max: db_connections could not be read from postgres: .*password authentication failed/);
+    expect(verdict.reasons.join(' ')).not.toContain(wrong);
   });
 
   it('does not hold up the load test when the server never answers', async () => {

@@ -1,22 +1,24 @@
 // Charts for the PR comment as Mermaid `xychart-beta` blocks, which GitHub renders in comments and job summaries:
-// latency percentiles and error rate over time, and for a stress run p99 against the load. Built only from the
-// run's intervals, merging their histograms when several intervals share a point (percentiles of percentiles would
-// understate the tail). The syntax kept to what xychart-beta has had since it appeared (title, axes, titled line
+// latency percentiles and error rate over time, CPU, memory and database connections beside the request rate when
+// sources reported them, and for a stress run p99 against the load. Built from the run's intervals, merging their
+// histograms when several intervals share a point (percentiles of percentiles would understate the tail). The syntax kept to what xychart-beta has had since it appeared (title, axes, titled line
 // series, an init directive for colours), because GitHub's Mermaid is not always the newest.
 import { Histogram } from '../metrics/histogram.js';
-import type { IntervalResult, LatencyStats, RunResult } from '../model.js';
-import { formatDuration } from './format.js';
+import type { InfraMetric, IntervalResult, LatencyStats, RunResult } from '../model.js';
+import { formatDuration, formatRate } from './format.js';
+import { formatInfra } from './infra.js';
 
 /** More points than this and a line chart in a comment turns into noise; neighbours are merged instead. */
 export const MAX_POINTS = 40;
 /** Fewer points than this make no curve worth a chart. */
 export const MIN_POINTS = 3;
 
-// Tableau's first three: told apart by most colour-blind readers and readable on GitHub's light and dark themes.
-export const PALETTE = ['#1f77b4', '#ff7f0e', '#d62728'] as const;
-const COLOUR_NAMES = ['blue', 'orange', 'red'] as const;
+// Tableau's blue, orange, red and purple: told apart by most colour-blind readers and readable on GitHub's light
+// and dark themes. Tableau's green is left out: next to red it is the pair red-green colour blindness merges.
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#d62728', '#9467bd'] as const;
+const COLOUR_NAMES = ['blue', 'orange', 'red', 'purple'] as const;
 
-export type ChartKind = 'latency' | 'error-rate' | 'load-p99';
+export type ChartKind = 'latency' | 'error-rate' | 'infra' | 'load-p99';
 
 export interface Chart {
   kind: ChartKind;
@@ -184,6 +186,95 @@ function errorChart(buckets: readonly Bucket[]): Chart | undefined {
   return { kind: 'error-rate', title: 'Error rate over time', series: ['error rate'], mermaid, caption };
 }
 
+/** The infrastructure metrics drawn beside the load, in drawing order: the ones a saturating service runs out of. */
+export const INFRA_CHART_METRICS = ['cpu', 'memory', 'db_connections'] as const;
+
+/**
+ * A metric's value over one bucket: the mean of its samples inside the bucket, else the last sample before it.
+ * Holding the last value is what the sources mean: a CloudWatch datapoint covers the period that starts at its
+ * timestamp, and Prometheus and PostgreSQL samples stand until the next one. Undefined before the first sample.
+ */
+export function infraValueAt(series: ReadonlyArray<readonly [number, number]>, startMs: number, endMs: number): number | undefined {
+  let sum = 0;
+  let count = 0;
+  let before: [number, number] | undefined;
+  for (const [t, v] of series) {
+    if (!Number.isFinite(v)) continue;
+    if (t >= startMs && t < endMs) {
+      sum += v;
+      count++;
+    } else if (t < startMs && (before === undefined || t >= before[0])) before = [t, v];
+  }
+  return count > 0 ? sum / count : before?.[1];
+}
+
+/**
+ * CPU, memory and database connections over the run beside the request rate, on the same time axis as the other
+ * charts. xychart-beta has one y axis, so everything is a percentage: CPU and memory as reported, connections as a
+ * percentage of their limit (max_connections), and the request rate as a percentage of its own peak, which the
+ * caption gives in requests/s so the scale can be read back.
+ */
+function infraChart(run: RunResult, buckets: readonly Bucket[]): Chart | undefined {
+  const rates = buckets.map((b) => (b.endMs > b.startMs ? b.requests / ((b.endMs - b.startMs) / 1000) : 0));
+  const peak = Math.max(...rates);
+  if (!(peak > 0)) return undefined;
+  const metrics = INFRA_CHART_METRICS.map((name) => run.infra?.find((m) => m.name.toLowerCase() === name))
+    .filter((m): m is InfraMetric => m !== undefined && !m.unavailable && (m.series?.length ?? 0) > 0)
+    .slice(0, PALETTE.length - 1);
+
+  const lines: Array<{ name: string; values: number[]; how: string }> = [
+    { name: 'request rate (% of peak)', values: rates.map((r) => (r / peak) * 100), how: `100 % = its peak of ${formatRate(peak)}` },
+  ];
+  let filled = false;
+  for (const m of metrics) {
+    const raw = buckets.map((b) => infraValueAt(m.series!, b.startMs, b.endMs));
+    if (raw.every((v) => v === undefined)) continue;
+    const label = m.name.replace(/_/g, ' ');
+    let scale: (v: number) => number;
+    let name: string;
+    let how: string;
+    if (m.unit === '%') {
+      scale = (v) => v;
+      name = `${label} (%)`;
+      how = 'in %';
+    } else if (m.limit !== undefined && m.limit > 0) {
+      const limit = m.limit;
+      scale = (v) => (v / limit) * 100;
+      name = `${label} (% of max)`;
+      how = `% of its limit of ${formatInfra(limit, m.unit)}`;
+    } else {
+      // No limit to compare with: its own peak, like the request rate, so the shape still shows.
+      const top = Math.max(...raw.filter((v): v is number => v !== undefined));
+      if (!(top > 0)) continue;
+      scale = (v) => (v / top) * 100;
+      name = `${label} (% of peak)`;
+      how = `100 % = its peak of ${formatInfra(top, m.unit)}`;
+    }
+    const carried = carryForward(raw.map((v) => (v === undefined ? undefined : scale(v))));
+    filled ||= carried.filled;
+    lines.push({ name, values: carried.values, how });
+  }
+  if (lines.length < 2) return undefined;
+
+  const top = Math.max(...lines.flatMap((l) => l.values));
+  const axis = timeAxis(buckets);
+  const mermaid = [
+    header(lines.length),
+    'xychart-beta',
+    `  title ${q('Infrastructure against load')}`,
+    axis.line,
+    // A container can use more than its CPU reservation: the axis grows past 100 % only then.
+    `  y-axis ${q('percent')} 0 --> ${n(top > 100 ? niceMax(top) : 100)}`,
+    ...lines.map((l) => `  line ${q(l.name)} [${l.values.map(n).join(', ')}]`),
+  ].join('\n');
+  const caption =
+    `Per ${axis.step}, on one percentage axis: ` +
+    lines.map((l, i) => `${l.name.replace(/ \(.*\)$/, '')} ${COLOUR_NAMES[i]} (${l.how})`).join(', ') +
+    '. A metric keeps its last sample until the next one (CloudWatch sends one per period).' +
+    (filled ? ' Before its first sample a metric shows its first value.' : '');
+  return { kind: 'infra', title: 'Infrastructure against load', series: lines.map((l) => l.name), mermaid, caption };
+}
+
 /**
  * p99 against the load actually served, for a stress run: the intervals are grouped by their request rate (not
  * by time, since a breaking service can serve less while asked for more), and each group's histograms merged.
@@ -243,7 +334,7 @@ export function chartsFor(run: RunResult): Chart[] {
   const intervals = run.intervals;
   if (intervals.length < MIN_POINTS) return [];
   const buckets = bucketIntervals(intervals);
-  const out = [latencyChart(buckets), errorChart(buckets)];
+  const out = [latencyChart(buckets), errorChart(buckets), infraChart(run, buckets)];
   if (run.analysis?.stress) out.push(loadChart(intervals));
   return out.filter((c): c is Chart => c !== undefined);
 }

@@ -1,5 +1,7 @@
 // What both renderers agree on: the input shape, metric names as people read them, and which headline figures a
 // report shows. Kept apart so the terminal and the PR comment never disagree about a number.
+import { infraRef } from '../gate/metrics.js';
+import { isInfraName } from '../gate/targets.js';
 import type { ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
 import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
 
@@ -48,6 +50,25 @@ export function isBuiltinMetric(metric: string): boolean {
 
 export function metricLabel(metric: string): string {
   return LATENCY_LABELS[metric] ?? OTHER_LABELS[metric] ?? metric;
+}
+
+/**
+ * A target's metric as the results table names it. Infrastructure targets carry their statistic and `% of max`
+ * inside the metric (`max(cpu)`, `db_connections%max`, see src/gate/targets.ts), which reads like code; they are
+ * spelled out instead (`max cpu`, `db connections (% of max)`). Names the user chose (custom and source metrics)
+ * go through `literal`, so the Markdown can keep them in code spans: they are what a target has to repeat.
+ */
+export function targetMetricLabel(metric: string, run?: RunResult, literal: (name: string) => string = (name) => name): string {
+  if (isBuiltinMetric(metric)) return metricLabel(metric);
+  const ref = infraRef(metric);
+  const known = ref !== undefined && isInfraName(ref.name);
+  // A bare custom name is an infrastructure metric only if a source reported it; otherwise it is a tool's metric.
+  const fromSource = ref !== undefined && (run?.infra ?? []).some((m) => m.name.toLowerCase() === ref.name.toLowerCase());
+  if (!ref || !(ref.explicit || known || fromSource)) return literal(metric);
+  const name = known ? ref.name.toLowerCase().replace(/_/g, ' ') : literal(ref.name);
+  // infraRef fills in the default statistic; only one the user wrote is named, as they wrote the target.
+  const stat = metric.includes('(') ? `${ref.stat} ` : '';
+  return `${stat}${name}${ref.ofMax ? ' (% of max)' : ''}`;
 }
 
 export function verdictWord(status: VerdictStatus): string {

@@ -9,17 +9,9 @@ import { markdownTable } from 'markdown-table';
 import { chartsMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection } from './phases.js';
 import type { RunResult, TargetResult, Verdict } from '../model.js';
-import {
-  actualText,
-  headlineMetrics,
-  isBuiltinMetric,
-  metricLabel,
-  peakRate,
-  type ReportInput,
-  targetText,
-  verdictWord,
-} from './common.js';
+import { actualText, headlineMetrics, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 
 export type { ReportInput } from './common.js';
 export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
@@ -40,6 +32,7 @@ export type ReportTier =
   | 'top-endpoints'
   | 'no-charts'
   | 'no-endpoints'
+  | 'no-infra'
   | 'no-details'
   | 'minimal'
   | 'minimal-truncated'
@@ -81,7 +74,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   const endpointsShown = (n: number): { endpointsShown?: number } => (endpointsAll > 0 ? { endpointsShown: n } : {});
 
   // Down to no-details every tier has the same sections in the same order; a tier only leaves some out.
-  const body = (o: { endpoints?: number; charts: boolean; details: boolean }): string =>
+  const body = (o: { endpoints?: number; charts: boolean; infra: boolean; details: boolean }): string =>
     compose([
       parts.head,
       parts.reasons,
@@ -91,30 +84,38 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
       parts.headline,
       o.charts ? parts.charts : undefined,
       o.endpoints === undefined ? parts.endpointsOmitted : parts.endpoints(o.endpoints),
+      o.infra ? parts.infra : parts.infraOmitted,
       o.details ? parts.details : undefined,
       parts.footer,
     ]);
 
-  const full = body({ endpoints: endpointsAll, charts: true, details: true });
+  const full = body({ endpoints: endpointsAll, charts: true, infra: true, details: true });
   if (fits(full)) return { markdown: full, tier: 'full', ...endpointsShown(endpointsAll), targetsShown: targetsAll };
 
   // Charts outlast the tail of a long endpoint list (the 200th endpoint says less than the latency curve), but not
   // the list itself: they go before the endpoint table does.
-  const withEndpoints = (n: number): string => body({ endpoints: n, charts: true, details: true });
+  const withEndpoints = (n: number): string => body({ endpoints: n, charts: true, infra: true, details: true });
   const topN = largestFitting(endpointsAll - 1, (n) => fits(withEndpoints(n)));
   if (topN > 0) return { markdown: withEndpoints(topN), tier: 'top-endpoints', endpointsShown: topN, targetsShown: targetsAll };
 
   if (parts.charts) {
-    const withoutCharts = (n: number): string => body({ endpoints: n, charts: false, details: true });
+    const withoutCharts = (n: number): string => body({ endpoints: n, charts: false, infra: true, details: true });
     const k = largestFitting(endpointsAll, (n) => fits(withoutCharts(n)));
     const text = withoutCharts(k);
     if ((k > 0 || endpointsAll === 0) && fits(text)) return { markdown: text, tier: 'no-charts', ...endpointsShown(k), targetsShown: targetsAll };
   }
 
-  const noEndpoints = body({ charts: false, details: true });
+  const noEndpoints = body({ charts: false, infra: true, details: true });
   if (fits(noEndpoints)) return { markdown: noEndpoints, tier: 'no-endpoints', ...endpointsShown(0), targetsShown: targetsAll };
 
-  const noDetails = body({ charts: false, details: false });
+  // The infrastructure rows that have targets stay in the results table; the full list and the slow statements
+  // are context, and go before the description of the run does.
+  if (parts.infra) {
+    const noInfra = body({ charts: false, infra: false, details: true });
+    if (fits(noInfra)) return { markdown: noInfra, tier: 'no-infra', ...endpointsShown(0), targetsShown: targetsAll };
+  }
+
+  const noDetails = body({ charts: false, infra: false, details: false });
   if (fits(noDetails)) return { markdown: noDetails, tier: 'no-details', ...endpointsShown(0), targetsShown: targetsAll };
 
   const minimal = compose([parts.head, parts.results(), parts.shortened]);
@@ -162,6 +163,9 @@ interface Parts {
   /** The endpoint table with the `limit` busiest endpoints. */
   endpoints(limit: number): string | undefined;
   endpointsOmitted?: string;
+  /** The Infrastructure table and the slowest statements. */
+  infra?: string;
+  infraOmitted?: string;
   details?: string;
   footer: string;
   /** The pointer to the full report used by the smallest tiers. */
@@ -170,7 +174,7 @@ interface Parts {
 
 function buildParts(input: ReportInput): Parts {
   const { run, verdict } = input;
-  const targetRows = verdict.targets.map(targetRow);
+  const targetRows = verdict.targets.map((t) => targetRow(t, run));
   const coveredMetrics = new Set(verdict.targets.map((t) => t.target.metric));
   const endpoints = [...run.endpoints].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
   const resultsRef = input.resultsFile ? `the results file (${code(input.resultsFile)})` : 'the results file';
@@ -221,6 +225,8 @@ function buildParts(input: ReportInput): Parts {
         ? `_The per-endpoint table (${formatCount(endpoints.length)} ${plural(endpoints.length, 'endpoint')}) was left out to fit GitHub's comment size limit; it is in ${resultsRef}._`
         : undefined,
     ),
+    ...optional('infra', infraBlock(run)),
+    ...optional('infraOmitted', infraOmitted(run, resultsRef)),
     ...optional('details', detailsBlock(input)),
     footer: footer(input),
     shortened: `_Shortened to fit GitHub's comment size limit: the full report is in ${summaryRef} and in ${resultsRef}._`,
@@ -259,7 +265,7 @@ const STATUS_TEXT = {
   fail: '❌ fail',
 } as const;
 
-function targetRow(result: TargetResult): string[] {
+function targetRow(result: TargetResult, run: RunResult): string[] {
   const { metric } = result.target;
   const status =
     result.status === 'not_measured'
@@ -267,7 +273,7 @@ function targetRow(result: TargetResult): string[] {
         ? '➖ not measured'
         : '⚠️ not measured'
       : STATUS_TEXT[result.status];
-  return [cell(isBuiltinMetric(metric) ? metricLabel(metric) : code(metric)), cell(targetText(result)), cell(actualText(result)), status];
+  return [cell(targetMetricLabel(metric, run, code)), cell(targetText(result)), cell(actualText(result)), status];
 }
 
 function headlineBlock(run: RunResult, covered: Set<string>, hasTargets: boolean): string | undefined {
@@ -277,6 +283,65 @@ function headlineBlock(run: RunResult, covered: Set<string>, hasTargets: boolean
   if (rows.length === 0) return undefined;
   const table = markdownTable([['Metric', 'Value'], ...rows], { align: ['l', 'r'] });
   return `### ${hasTargets ? 'Other metrics' : 'Metrics'}\n\n${table}`;
+}
+
+/** Every metric the sources reported, read or not, and the slowest statements in a collapsed section. */
+function infraBlock(run: RunResult): string | undefined {
+  const blocks: string[] = [];
+  const rows = infraRows(run);
+  if (rows.length > 0) {
+    const table = markdownTable(
+      [
+        ['Metric', 'Source', 'max', 'mean', 'p95', 'limit', 'note'],
+        ...rows.map((r) => [
+          cell(code(r.name)),
+          r.source,
+          r.max,
+          r.mean,
+          r.p95,
+          r.limit,
+          cell(r.unavailable ? `⚠️ unavailable: ${inline(r.unavailable)}` : code(truncateText(r.query, STATEMENT_CHARS))),
+        ]),
+      ],
+      { align: ['l', 'l', 'r', 'r', 'r', 'r', 'l'] },
+    );
+    blocks.push(`### Infrastructure\n\n${table}\n\n_Statistics over the run window; the samples are in the results file._`);
+  }
+  const slow = slowestQueries(run);
+  if (slow.length > 0) {
+    const table = markdownTable(
+      [
+        ['Statement', 'Calls', 'Mean', 'Total'],
+        ...slow.map((q) => [cell(code(truncateText(q.query, STATEMENT_CHARS))), formatCount(q.calls), formatMs(q.meanMs), formatDuration(q.totalMs)]),
+      ],
+      { align: ['l', 'r', 'r', 'r'] },
+    );
+    const total = run.slowQueries?.length ?? 0;
+    const which = total > slow.length ? `The ${slow.length} of ${formatCount(total)}` : `The ${slow.length}`;
+    // GitHub only renders Markdown inside <details> when blank lines set it apart from the HTML tags.
+    blocks.push(
+      '<details><summary>Slowest statements during the run</summary>\n\n' +
+        `_${which} with the highest mean time, from \`pg_stat_statements\` (its counters at the end of the run minus those at the start)._\n\n` +
+        `${table}\n\n</details>`,
+    );
+  }
+  return blocks.length > 0 ? blocks.join('\n\n') : undefined;
+}
+
+function infraOmitted(run: RunResult, resultsRef: string): string | undefined {
+  const metrics = run.infra?.length ?? 0;
+  const statements = run.slowQueries?.length ?? 0;
+  if (metrics === 0 && statements === 0) return undefined;
+  const what = [
+    metrics > 0 ? `the infrastructure table (${formatCount(metrics)} ${plural(metrics, 'metric')})` : undefined,
+    statements > 0 ? 'the slowest statements' : undefined,
+  ].filter(Boolean);
+  const several = statements > 0;
+  return `_${capitalise(what.join(' and '))} ${several ? 'were' : 'was'} left out to fit GitHub's comment size limit; ${several ? 'they are' : 'it is'} in ${resultsRef}._`;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function detailsBlock(input: ReportInput): string | undefined {

@@ -1,7 +1,8 @@
 // The same report for a terminal: plain text in aligned columns, no Markdown, so `perf-gate` run locally or the
 // Actions log shows the verdict and the figures it rests on.
-import { actualText, headlineMetrics, isBuiltinMetric, metricLabel, type ReportInput, targetText, verdictWord } from './common.js';
+import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration } from './format.js';
+import { infraRows } from './infra.js';
 import { phaseLines } from './phases.js';
 
 const STATUS = { pass: 'PASS', fail: 'FAIL' } as const;
@@ -26,7 +27,7 @@ export function renderTerminal(input: ReportInput): string {
   out.push('');
   if (verdict.targets.length > 0) {
     const rows = verdict.targets.map((t) => [
-      isBuiltinMetric(t.target.metric) ? metricLabel(t.target.metric) : t.target.metric,
+      targetMetricLabel(t.target.metric, run),
       targetText(t),
       actualText(t),
       t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
@@ -39,6 +40,14 @@ export function renderTerminal(input: ReportInput): string {
   out.push('');
   const metrics = headlineMetrics(run).map((m) => [m.label, m.value]);
   out.push(...alignedTable(['Metric', 'Value'], metrics, [false, true]));
+
+  const infra = infraRows(run);
+  if (infra.length > 0) {
+    out.push('');
+    // The query is left to the Markdown report and the results file: it would wrap every line here.
+    const rows = infra.map((r) => [r.name, r.source, r.max, r.mean, r.p95, r.limit, r.unavailable ? `unavailable: ${r.unavailable}` : '']);
+    out.push(...alignedTable(['Infrastructure', 'Source', 'max', 'mean', 'p95', 'limit', 'Note'], rows, [false, false, true, true, true, true, false]));
+  }
 
   const g = run.generator;
   out.push('');
