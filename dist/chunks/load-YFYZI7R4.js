@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig}from"./chunk-IYYBJEIZ.js";import"./chunk-LF4AY73B.js";import"./chunk-WUJB535W.js";import"./chunk-EXUBJRBB.js";import"./chunk-3QSMEQTY.js";import"./chunk-SRQJUJTI.js";import"./chunk-OS5FXG2E.js";import"./chunk-VMRV5B7M.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig};

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULT_MAX_CHARS,GITHUB_COMMENT_LIMIT,markerFor,renderReport,renderReportWithTier}from"./chunk-TP7VOOO2.js";import"./chunk-GFQHN5QS.js";import{MISSING,formatCount,formatDuration,formatMs,formatPercent,formatRate,formatValue}from"./chunk-SRQJUJTI.js";import"./chunk-VMRV5B7M.js";import"./chunk-BKM354QH.js";export{DEFAULT_MAX_CHARS,GITHUB_COMMENT_LIMIT,MISSING,formatCount,formatDuration,formatMs,formatPercent,formatRate,formatValue,markerFor,renderReport,renderReportWithTier};
