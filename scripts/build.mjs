@@ -24,6 +24,9 @@ await build({
   minifySyntax: true,
   keepNames: true,
   legalComments: 'none',
+  // esbuild names bundled CommonJS modules by their path: keep it `node_modules/...` even where node_modules is a
+  // symlink (a git worktree sharing a checkout's install), so every checkout builds byte-identical output.
+  preserveSymlinks: true,
   logLevel: 'warning',
   // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
