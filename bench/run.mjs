@@ -3,13 +3,22 @@
 //   1. the action's cold start to its first log line, against `node -e 0`
 //   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target
 //   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
+//   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
+//      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
+//   5. k6 NDJSON reading (bench/ndjson.mjs, `npm run bench -- ndjson`, about 2 minutes): points/s and peak RSS
+//      of the reader against readline + JSON.parse per line on generated 1M- and 10M-point files (~3 GB in
+//      the temp directory, deleted afterwards)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { ndjsonBench } from './ndjson.mjs';
 
-const only = process.argv.slice(2);
+// Everything after `regression` goes to bench/regression-real.mjs as its options (e.g. --same 60 --slow 30).
+const argv = process.argv.slice(2);
+const only = argv.includes('regression') ? argv.slice(0, argv.indexOf('regression') + 1) : argv;
+const regressionArgs = argv.includes('regression') ? argv.slice(argv.indexOf('regression') + 1) : [];
 const want = (name) => only.length === 0 || only.includes(name);
 const scratch = mkdtempSync(join(tmpdir(), 'perf-gate-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -132,3 +141,14 @@ async function histogramMemory() {
 if (want('cold-start')) await coldStart();
 if (want('engine')) await enginePeak();
 if (want('memory')) await histogramMemory();
+if (want('ndjson')) {
+  console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
+  await ndjsonBench();
+}
+if (only.includes('regression')) {
+  // Real runs take minutes: only on request, in its own process, with its own bounds (127.0.0.1 only).
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, 'regression-real.mjs'), ...regressionArgs], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+} else if (only.length === 0) {
+  console.log('regression verdict quality on real runs: not run by default (about 10 minutes); run `npm run bench -- regression`');
+}

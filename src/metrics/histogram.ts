@@ -20,6 +20,31 @@ export interface SerializedHistogram {
   buckets: Array<[number, number]>;
 }
 
+/**
+ * What toJSON returns. A class rather than an object literal: with Node 24's V8, optimised code that built the
+ * literal `{ layout, count, minUs, ... }` was seen handing every histogram it serialised the same boxes for the
+ * double-valued fields, so that all of them showed the min, max and sum of the last one (a k6 file's total,
+ * endpoints and intervals alike; about one process in fifteen that read a few hundred files). The fields are
+ * declared without a value, so each starts as undefined and holds its number as an ordinary reference: there
+ * is no box to share. Same keys in the same order as the literal had.
+ */
+class SerializedData implements SerializedHistogram {
+  readonly layout = 'loglinear-us-1024' as const;
+  count: number;
+  minUs: number;
+  maxUs: number;
+  sumUs: number;
+  buckets: Array<[number, number]>;
+
+  constructor(count: number, minUs: number, maxUs: number, sumUs: number, buckets: Array<[number, number]>) {
+    this.count = count;
+    this.minUs = minUs;
+    this.maxUs = maxUs;
+    this.sumUs = sumUs;
+    this.buckets = buckets;
+  }
+}
+
 export function bucketIndex(us: number): number {
   if (us < DIRECT) return us;
   const exp = 31 - Math.clz32(us) - SUB_BITS; // us >> exp is in [1024, 2047]
@@ -36,16 +61,49 @@ export function bucketRange(index: number): [number, number] {
 }
 
 const MAX_US = 2 ** 31 - 1; // about 35 minutes: a longer latency is clamped (and max keeps the truth)
+// Places in Histogram.stat.
+const COUNT = 0;
+const MIN = 1;
+const MAX = 2;
+const SUM = 3;
 
 export class Histogram {
   private counts: Float64Array;
-  count = 0;
-  minUs = Number.POSITIVE_INFINITY;
-  maxUs = 0;
-  sumUs = 0;
+  // count, minUs, maxUs and sumUs live in a typed array, not in number fields. V8 gives a field the
+  // representation of its first value: sumUs started as a small integer and, once a sum outgrew that, changed
+  // to a double, which deprecated the shape of every histogram; code recording into them (the k6 reader's
+  // per-point path) was then refused by TurboFan ("maps became deprecated") for the rest of the run and stayed
+  // in Maglev, boxing every double. A typed array never changes shape and holds no boxes.
+  private readonly stat = new Float64Array(4);
 
   constructor(initialBuckets = DIRECT + 8 * SUB) {
     this.counts = new Float64Array(initialBuckets);
+    this.stat[MIN] = Number.POSITIVE_INFINITY;
+  }
+
+  get count(): number {
+    return this.stat[COUNT]!;
+  }
+  set count(v: number) {
+    this.stat[COUNT] = v;
+  }
+  get minUs(): number {
+    return this.stat[MIN]!;
+  }
+  set minUs(v: number) {
+    this.stat[MIN] = v;
+  }
+  get maxUs(): number {
+    return this.stat[MAX]!;
+  }
+  set maxUs(v: number) {
+    this.stat[MAX] = v;
+  }
+  get sumUs(): number {
+    return this.stat[SUM]!;
+  }
+  set sumUs(v: number) {
+    this.stat[SUM] = v;
   }
 
   /** Record a latency given in milliseconds (fractions kept to the microsecond). */
@@ -59,10 +117,11 @@ export class Histogram {
     const idx = bucketIndex(v);
     if (idx >= this.counts.length) this.grow(idx + 1);
     this.counts[idx]! += times;
-    this.count += times;
-    this.sumUs += us * times;
-    if (us < this.minUs) this.minUs = us;
-    if (us > this.maxUs) this.maxUs = us;
+    const st = this.stat;
+    st[COUNT]! += times;
+    st[SUM]! += us * times;
+    if (us < st[MIN]!) st[MIN] = us;
+    if (us > st[MAX]!) st[MAX] = us;
   }
 
   private grow(min: number): void {
@@ -165,14 +224,7 @@ export class Histogram {
       const c = this.counts[i]!;
       if (c !== 0) buckets.push([i, c]);
     }
-    return {
-      layout: 'loglinear-us-1024',
-      count: this.count,
-      minUs: this.count ? this.minUs : 0,
-      maxUs: this.maxUs,
-      sumUs: this.sumUs,
-      buckets,
-    };
+    return new SerializedData(this.count, this.count ? this.minUs : 0, this.maxUs, this.sumUs, buckets);
   }
 
   static fromJSON(data: SerializedHistogram): Histogram {
