@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig}from"./chunk-7UUGZA6G.js";import"./chunk-VFMRZKEN.js";import"./chunk-DJYOAJSI.js";import"./chunk-5WJDDY3J.js";import"./chunk-L66MS3TL.js";import"./chunk-SRQJUJTI.js";import"./chunk-HPIASYMH.js";import"./chunk-VMRV5B7M.js";import"./chunk-OS5FXG2E.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig};
