@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
-import { RESULTS_SCHEMA_VERSION, type RunResult } from '../src/model.js';
+import type { RunResult } from '../src/model.js';
+import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
 import { cleanStatement, diffStatements } from '../src/sources/postgres.js';
@@ -18,29 +19,7 @@ function memoryLog(): Logger & { lines: string[] } {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function runWith(over: Partial<RunResult>): RunResult {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    engine: 'builtin',
-    phase: 'sustained',
-    startedAt: '2026-11-27T00:00:00.000Z',
-    endedAt: '2026-11-27T00:01:00.000Z',
-    durationMs: 60_000,
-    requests: 100,
-    errors: 0,
-    errorsByKind: {},
-    statusCodes: { '200': 100 },
-    errorRate: 0,
-    latency: { count: 100, p99: 10 },
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
-    ...over,
-  };
-}
+const runWith = (over: Partial<RunResult>): RunResult => sampleRun(over);
 
 function pgSources(extra: Record<string, unknown>, env: NodeJS.ProcessEnv, log: Logger) {
   return createSources(sourcesSchema.parse([{ kind: 'postgres', 'url-env': 'TEST_DATABASE_URL', interval: '100ms', ...extra }]), log, { env });

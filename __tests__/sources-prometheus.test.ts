@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
-import { RESULTS_SCHEMA_VERSION, type InfraMetric, type RunResult } from '../src/model.js';
+import type { InfraMetric, RunResult } from '../src/model.js';
+import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
 import { promQuery } from '../src/sources/prometheus.js';
@@ -29,29 +30,7 @@ async function collect(source: Record<string, unknown>, window: { start: Date; e
   return { out, log, byName: new Map<string, InfraMetric>(out.infra.map((m) => [m.name, m])) };
 }
 
-function runWith(infra: InfraMetric[]): RunResult {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    engine: 'builtin',
-    phase: 'sustained',
-    startedAt: '2026-11-27T00:00:00.000Z',
-    endedAt: '2026-11-27T00:01:00.000Z',
-    durationMs: 60_000,
-    requests: 100,
-    errors: 0,
-    errorsByKind: {},
-    statusCodes: { '200': 100 },
-    errorRate: 0,
-    latency: { count: 100, p99: 10 },
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
-    infra,
-  };
-}
+const runWith = (infra: InfraMetric[]): RunResult => sampleRun({ infra });
 
 let stack: PrometheusStack;
 /** A window in which one core was kept busy. */
