@@ -30,19 +30,10 @@ export function readerFor(format: ResultFormat): ResultReader {
   }
 }
 
+/** The reader that can also take an already parsed document (every format but the line-by-line NDJSON). */
 function jsonReader(format: ResultFormat): JsonResultReader | undefined {
-  switch (format) {
-    case 'artillery-v2':
-      return artilleryV2Reader;
-    case 'artillery-v1':
-      return artilleryV1Reader;
-    case 'k6-summary-export':
-      return k6SummaryExportReader;
-    case 'k6-handle-summary':
-      return k6HandleSummaryReader;
-    case 'k6-ndjson':
-      return undefined;
-  }
+  const reader = readerFor(format);
+  return 'fromDocument' in reader ? (reader as JsonResultReader) : undefined;
 }
 
 // NDJSON first (its first line is also a JSON object); Artillery 1 before 2 (1 has the more specific keys);
