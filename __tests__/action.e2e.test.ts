@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { startGitHubStub } from './helpers/github-stub.js';
@@ -227,6 +227,14 @@ describe('dist/index.js with a baseline file', () => {
     const p99 = JSON.parse(slowed.outputs.regressions!).find((r: { metric: string }) => r.metric === 'p99');
     expect(p99).toMatchObject({ status: 'regressed' });
     expect(p99.changePercent).toBeGreaterThan(100);
-    expect(readFileSync(slowed.outputs.report!, 'utf8')).toMatch(/regressed/i);
+    // Confirm-before-failing is on by default: the phase ran twice, and the results file keeps the second run.
+    expect(slowed.stdout).toMatch(/baseline: p\d+.* worse than the baseline; running the phase once more to confirm before deciding/);
+    const report = readFileSync(slowed.outputs.report!, 'utf8');
+    expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| Status +\| +Baseline \| +Change \| vs baseline +\|/);
+    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| ↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
+    expect(report).toMatch(/judged on this run and a confirmation run pooled/);
+    const results = JSON.parse(readFileSync(join(dirname(slowed.outputs.report!), 'results.json'), 'utf8'));
+    expect(results.confirmation.run.requests).toBeGreaterThan(0);
+    expect(results.confirmation.pooled.requests).toBe(results.run.requests + results.confirmation.run.requests);
   });
 });

@@ -8,7 +8,7 @@ import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type Ba
 import { gitContextFromEnv } from '../src/baseline/context.js';
 import { entryFromRun, serializeHistory, emptyHistory } from '../src/baseline/entry.js';
 import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';
-import { regressionsMarkdown } from '../src/baseline/report.js';
+import { comparisonCells, regressionsMarkdown } from '../src/baseline/report.js';
 import type { BaselineContext, GitContext } from '../src/baseline/types.js';
 import { readZip, ZipError } from '../src/baseline/zip.js';
 import { UserError } from '../src/config/types.js';
@@ -252,7 +252,23 @@ describe('confirm before failing', () => {
     expect(out!.confirmed).toBe(true);
     expect(out!.run.requests).toBe(4000);
     expect(out!.regressions[0]!.status).toBe('regressed');
-    expect(out!.baseline.note).toMatch(/confirmed with a second run \(pooled\)$/);
+    expect(out!.second!.requests).toBe(2000);
+    expect(out!.baseline.note).toMatch(/judged on this run and a confirmation run pooled$/);
+    expect(out!.baseline.method).toMatch(/the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own$/);
+  });
+
+  it('lets a slowdown that the confirmation run does not show pass', async () => {
+    await recordMainRuns(1);
+    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()), {
+      rerun: async () => syntheticRun({ seed: 98 }),
+    });
+    expect(out!.confirmed).toBe(true);
+    expect(out!.regressions[0]).toMatchObject({ metric: 'p99', status: 'pass', reason: expect.stringMatching(/not confirmed, not counted/) });
+  });
+
+  it('is on by default and can be turned off', () => {
+    expect(resolveBaselineConfig({ baseline: 'branch' }, undefined).confirm).toBe(true);
+    expect(resolveBaselineConfig({}, { store: 'branch', confirm: false }).confirm).toBe(false);
   });
 });
 
@@ -434,8 +450,12 @@ describe('report block', () => {
     const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
     const md = regressionsMarkdown(out!)!;
     expect(md).toMatch(/^### Compared with baseline\n\nBaseline: `ccccccc` \(newest run of main ccccccc, 10 days old; one baseline run: histograms compared\), from `branch:perf-gate-data/);
-    expect(md).toMatch(/\| p99 +\| +\d+ ms \| +\d+ ms \| +\+\d+(\.\d)? % \| ❌ regressed +\|/);
-    expect(md).toMatch(/- \*\*p99:\*\* p99 \+/);
+    expect(md).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
+    expect(md).toMatch(/- ❌ regressed \*\*p99:\*\* p99 \+/);
+    // The figures are in the results table: Baseline, Change with an arrow, and the status per metric.
+    const cells = comparisonCells(out!)!;
+    expect(cells.find((c) => c.metric === 'p99')).toMatchObject({ status: '❌ regressed', change: expect.stringMatching(/^↑ \+\d+(\.\d)? %$/) });
+    expect(cells.map((c) => c.metric)).toEqual(['p99', 'error_rate']);
     stub.state.files.clear();
     const none = await evaluateBaseline(syntheticRun(), config(), context(pr()));
     expect(regressionsMarkdown(none!)).toMatch(/➖ no baseline: no recorded run yet: this is the first/);

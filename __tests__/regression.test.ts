@@ -5,7 +5,9 @@ import { UserError } from '../src/config/types.js';
 import {
   applyRegressions,
   compareWithBaseline,
+  confirmComparison,
   DEFAULT_REGRESSION_RULES,
+  TREND_RUNS,
   needsConfirmation,
   neighbourQuantiles,
   parseRegressionRule,
@@ -189,7 +191,38 @@ describe('compareWithBaseline: noise band from history', () => {
     expect(pooled.requests).toBe(4000);
     expect(pooled.histogram!.count).toBe(4000);
     const second = compareWithBaseline(pooled, h, p99Only, { ...opts, pooledRuns: 2 });
-    expect(second.regressions[0]!.reason).toMatch(/97\.5% prediction over 10 runs/);
+    expect(second.regressions[0]!.reason).toMatch(/95% prediction over 10 runs/);
+  });
+
+  it('confirms only a regression that the confirmation run shows on its own', () => {
+    const h = history(quiet);
+    const compare = (r: RunResult, k: number): ComparisonOutcome => compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
+    // One extreme first run (p99 +60 %) pooled with a normal second run still looks slower pooled, but does not hold.
+    const extreme = syntheticRun({ seed: 301, scale: 1.6 });
+    const normal = syntheticRun({ seed: 302 });
+    expect(compare(extreme, 1).regressions[0]!.status).toBe('regressed');
+    expect(compare(poolRuns(extreme, normal), 2).regressions[0]!.status).toBe('regressed');
+    const notHeld = confirmComparison(compare, extreme, normal);
+    expect(notHeld.outcome.regressions[0]).toMatchObject({ status: 'pass', reason: expect.stringMatching(/^p99 of the two runs pooled looks worse \(\+\d+.*%\), but the confirmation run alone \([+-][\d.]+%\) is not worse than the baseline by a quarter of the tolerance: not confirmed, not counted$/) });
+    expect(notHeld.pooled.requests).toBe(4000);
+    // A real slowdown shows in both runs and stands, judged on the pooled runs.
+    const held = confirmComparison(compare, syntheticRun({ seed: 303, scale: 1.3 }), syntheticRun({ seed: 304, scale: 1.3 }));
+    expect(held.outcome.regressions[0]).toMatchObject({ status: 'regressed', reason: expect.stringMatching(/95% prediction over 10 runs/) });
+    expect(held.outcome.baseline.method).toMatch(/outside the 95 % prediction band of the last 10 comparable runs/);
+  });
+
+  it('says how it judged and keeps the runs up to the baseline for the trend chart', () => {
+    const h = history(quiet);
+    const out = compareWithBaseline(current, h, p99Only, opts);
+    expect(out.baseline.method).toBe(
+      "a change counts as a regression when it is beyond the rule's tolerance and outside the 99 % prediction band of the last 10 comparable runs (latency percentiles: mean log of eight neighbouring quantiles)",
+    );
+    expect(out.baseline.trend).toHaveLength(10);
+    expect(out.baseline.trend!.map((p) => p.p99)).toEqual(h.map((e) => e.metrics.p99));
+    expect(out.baseline.trend![9]).toMatchObject({ sha: h[9]!.sha, createdAt: h[9]!.createdAt, errorRate: 0 });
+    const long = Array.from({ length: TREND_RUNS + 5 }, (_, i) => entry(syntheticRun({ seed: 400 + i })));
+    expect(compareWithBaseline(current, long, p99Only, opts).baseline.trend!.map((p) => p.sha)).toEqual(long.slice(5).map((e) => e.sha));
+    expect(compareWithBaseline(current, h.slice(0, 2), p99Only, opts).baseline.method).toMatch(/exceeds the two histograms' sampling noise \(z >= 2\.33\); from 5 recorded runs on/);
   });
 
   it('needs MIN_HISTORY runs before using a band', () => {

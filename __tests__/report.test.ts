@@ -14,6 +14,11 @@ import {
 } from '../src/report/markdown.js';
 import { formatAgainst, formatDuration } from '../src/report/format.js';
 import { renderTerminal } from '../src/report/terminal.js';
+import { entryFromRun } from '../src/baseline/entry.js';
+import { decide } from '../src/gate/evaluate.js';
+import { applyRegressions, compareWithBaseline, confirmComparison, parseRegressionRules, type ComparisonOutcome } from '../src/gate/regression.js';
+import { parseTargets } from '../src/gate/targets.js';
+import { syntheticRun } from './helpers/github-data-stub.js';
 
 const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests', 'real-builtin-warmup-pass', 'real-builtin-slow-fail'] as const;
 type FixtureName = (typeof FIXTURES)[number];
@@ -449,5 +454,61 @@ describe('renderTerminal', () => {
     expect(text.split('\n')[0]).toBe('perf-gate: stress ERROR  [builtin, 20 s, 0 requests]');
     expect(text).toMatch(/^p99 latency +< 1,000 ms +— +not measured$/m);
     expect(text).toMatch(/^throughput +—$/m);
+  });
+});
+
+describe('with a baseline', () => {
+  // Ten recorded runs of main and a pull request whose p99 is 30 % slower, compared as the pipeline compares them
+  // (defaults rules, noise band), then confirmed by a second slow run.
+  function compared(): ReportInput {
+    let clock = Date.parse('2025-03-01T00:00:00Z');
+    const history = Array.from({ length: 10 }, (_, i) => {
+      clock += 86_400_000;
+      const run = syntheticRun({ seed: 700 + i, errors: i % 3 });
+      return entryFromRun({ ...run, endedAt: new Date(clock).toISOString() }, {
+        environment: 'staging',
+        git: { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main', sha: `${(i + 10).toString(16)}`.padEnd(40, 'a') },
+        id: `run${i}`,
+      });
+    });
+    const rules = parseRegressionRules(undefined);
+    const compare = (r: RunResult, k: number): ComparisonOutcome =>
+      compareWithBaseline(r, history, rules, { environment: 'staging', source: 'branch:perf-gate-data', branch: 'main', pooledRuns: k, now: new Date(clock + 3_600_000) });
+    const run = syntheticRun({ seed: 800, scale: 1.3 });
+    const { outcome } = confirmComparison(compare, run, syntheticRun({ seed: 801, scale: 1.3 }));
+    const verdict = applyRegressions(decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'), outcome, 'any');
+    return { run, verdict, commentHeader: 'perf-gate', engine: 'builtin', phase: 'warmup', resultsFile: 'perf-gate-results/results.json' };
+  }
+
+  it('adds Baseline, Change and vs-baseline to the results table, a row per watched metric, the method and a trend (snapshot)', async () => {
+    const input = compared();
+    const markdown = renderReport(input);
+    const table = tableWith(markdown, 'Metric', 'Target')!;
+    expect(table.header).toEqual(['Metric', 'Target', 'Actual', 'Status', 'Baseline', 'Change', 'vs baseline']);
+    const p99 = table.rows.find((r) => r[0] === 'p99 latency')!;
+    expect(p99[1]).toBe('< 500 ms');
+    expect(p99[5]).toMatch(/^↑ \+\d+(\.\d)? %( ¹)?$/);
+    expect(p99[6]).toBe('❌ regressed');
+    // p95 and throughput have rules but no target: rows of their own, no target.
+    expect(table.rows.find((r) => r[0] === 'p95 latency')!.slice(1, 2)).toEqual(['—']);
+    expect(table.rows.find((r) => r[0] === 'throughput')![6]).toMatch(/✅ pass|✅ improved/);
+    expect(markdown).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance and outside the 95 % prediction band of the last 10 comparable runs/);
+    expect(markdown).toContain('- ❌ regressed **p99:** p99 +');
+    expect(markdown).toContain('#### Trend');
+    expect(markdown).toMatch(/x-axis \["aaaaaaa", "baaaaaa", .*"this run"\]/);
+    // p95 and p99 are not repeated under "Other metrics".
+    expect(tableWith(markdown, 'Metric', 'Value')?.rows.map((r) => r[0]) ?? []).not.toContain('p95 latency');
+    await expect(markdown).toMatchFileSnapshot('__snapshots__/report-baseline-regressed.md');
+    const text = renderTerminal(input);
+    expect(text).toMatch(/^Compared with baseline [0-9a-f]{7} \(/m);
+    expect(text).toMatch(/^p99 latency +\d+ ms +\d+ ms +↑ \+\d+(\.\d)? % +regressed$/m);
+  });
+
+  it('drops the trend with the charts when the comment must shrink, and keeps the columns', () => {
+    const input = compared();
+    const full = renderReportWithTier(input);
+    const small = renderReportWithTier(input, { maxChars: full.markdown.length - 50 });
+    expect(small.markdown).not.toContain('#### Trend');
+    expect(tableWith(small.markdown, 'Metric', 'Target')!.header).toContain('vs baseline');
   });
 });

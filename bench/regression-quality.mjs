@@ -14,7 +14,8 @@
 //   - tail: requests above the p90 are stretched progressively, x1 at p90 up to x1.2 at p99 (median unchanged).
 // Modes: "one baseline" compares with the previous run only; "history" has the 10 previous same-build runs
 // (perf-gate's noise band needs >= 5); "+confirm" re-runs the phase once when the first comparison finds a
-// regression or a near miss, and judges the two runs pooled (needsConfirmation + poolRuns + pooledRuns: 2).
+// regression or a near miss, judges the two runs pooled and keeps a regression only where the second run alone
+// shows it too (needsConfirmation + confirmComparison, as the pipeline does; on by default).
 // With one baseline run, that run's own jitter is in every comparison and nothing in a single pair can tell it
 // from a real uniform slowdown, so expect that mode to miss the targets; the history modes can average it out.
 //
@@ -41,7 +42,7 @@ const bundle = join(dir, 'regression.mjs');
 await build({
   stdin: {
     contents: [
-      "export { compareWithBaseline, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
+      "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
       "export { entryFromRun } from './src/baseline/entry.ts';",
       "export { Histogram } from './src/metrics/histogram.ts';",
     ].join('\n'),
@@ -55,7 +56,7 @@ await build({
   outfile: bundle,
   logLevel: 'warning',
 });
-const { compareWithBaseline, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, Histogram } = await import(pathToFileURL(bundle).href);
+const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram } = await import(pathToFileURL(bundle).href);
 rmSync(dir, { recursive: true, force: true });
 
 // ---- simulation ---------------------------------------------------------------------------------------------
@@ -182,11 +183,11 @@ function trial(jitter, slowdown) {
   res['history'] = regressed(hist);
   // Confirm-before-failing as the pipeline would do it: a second run only when the first one is suspect, and
   // the verdict on the two runs pooled.
-  let pooled;
+  let second;
   const confirm = (first, baseline) => {
     if (!needsConfirmation(first)) return [false, false];
-    pooled ??= poolRuns(current, simulate(jitter, slowdown));
-    return [regressed(compare(pooled, baseline, 2)), true];
+    second ??= simulate(jitter, slowdown);
+    return [regressed(confirmComparison((r, k) => compare(r, baseline, k), current, second).outcome), true];
   };
   [res['one baseline +confirm'], reran['one baseline +confirm']] = confirm(single, [newest]);
   [res['history +confirm'], reran['history +confirm']] = confirm(hist, entries);

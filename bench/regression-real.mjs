@@ -31,7 +31,7 @@
 //        npm run bench -- regression [same options]
 // Load goes only to 127.0.0.1; every loop is bounded in count and every run and server in time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,6 +40,10 @@ const SELF = fileURLToPath(import.meta.url);
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const argText = (name) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
 
 // ---- shared: seeded randomness --------------------------------------------------------------------------------
@@ -120,8 +124,7 @@ async function main() {
   const PAIRS = arg('pairs', 50);
   const RESAMPLES = arg('resamples', 1000);
   const SEED = arg('seed', 1);
-  const HISTORY = 10;
-  if (SAME < HISTORY + 2 || SLOW < 2) throw new Error(`need --same >= ${HISTORY + 2} and --slow >= 2`);
+  if (SAME < 12 || SLOW < 2) throw new Error('need --same >= 12 and --slow >= 2');
 
   const { build } = await import('esbuild');
   const root = join(dirname(SELF), '..');
@@ -130,7 +133,7 @@ async function main() {
   await build({
     stdin: {
       contents: [
-        "export { compareWithBaseline, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
+        "export { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
         "export { entryFromRun } from './src/baseline/entry.ts';",
         "export { builtinEngine } from './src/engines/builtin/index.ts';",
       ].join('\n'),
@@ -146,7 +149,7 @@ async function main() {
     // undici and friends are CommonJS; give the ESM bundle a require().
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
-  const { compareWithBaseline, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, builtinEngine } = await import(pathToFileURL(bundle).href);
+  const { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, builtinEngine } = await import(pathToFileURL(bundle).href);
   rmSync(dir, { recursive: true, force: true });
 
   const rnd = rng(SEED);
@@ -226,10 +229,17 @@ async function main() {
     const j = Math.floor(rnd() * (i + 1));
     [plan[i], plan[j]] = [plan[j], plan[i]];
   }
-  const pools = { same: [], uniform: [], tail: [] };
-  const invalid = { same: 0, uniform: 0, tail: 0 };
-  const pauseCounts = [];
-  console.log(`collecting ${plan.length} real runs (${SAME} same-build, ${SLOW} uniform-slow, ${SLOW} tail-slow) of ${RATE}/s for ${SECONDS} s against 127.0.0.1 ...`);
+  let pools = { same: [], uniform: [], tail: [] };
+  let invalid = { same: 0, uniform: 0, tail: 0 };
+  let pauseCounts = [];
+  const LOAD = argText('load');
+  const SAVE = argText('save');
+  if (LOAD) {
+    // A saved pool: judge the same real runs again (e.g. after changing the rules) without collecting anew.
+    ({ pools, invalid, pauseCounts } = JSON.parse(readFileSync(LOAD, 'utf8')));
+    console.log(`judging a saved pool from ${LOAD}: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow runs`);
+    plan.length = 0;
+  } else console.log(`collecting ${plan.length} real runs (${SAME} same-build, ${SLOW} uniform-slow, ${SLOW} tail-slow) of ${RATE}/s for ${SECONDS} s against 127.0.0.1 ...`);
   for (let i = 0; i < plan.length; i++) {
     const kind = plan[i];
     const { run: r, pauses } = await realRun(kind === 'same' ? 'none' : kind, Math.floor(rnd() * 2 ** 31));
@@ -241,8 +251,11 @@ async function main() {
     }
   }
   const collectSecs = (performance.now() - started) / 1000;
+  if (SAVE) writeFileSync(SAVE, JSON.stringify({ rate: RATE, seconds: SECONDS, pools, invalid, pauseCounts }));
 
   // ---- judge -------------------------------------------------------------------------------------------------
+  // The longest history a method uses (shorter ones take its newest runs), capped by the pool.
+  const HISTORY = Math.min(30, pools.same.length - 2);
   const rules = parseRegressionRules(['p99: +10% and +20ms'], 'bench', false);
   const git = { owner: 'o', repo: 'r', eventName: 'push', branch: 'main' };
   const entries = new Map();
@@ -254,8 +267,17 @@ async function main() {
   const compare = (r, es, pooledRuns = 1) => compareWithBaseline(r, es, rules, { environment: 'bench', source: 'bench', branch: 'main', pooledRuns });
   const regressed = (outcome) => outcome.regressions.some((x) => x.status === 'regressed');
 
-  const METHODS = ['ratio +10%', 'one baseline', 'one baseline +confirm', 'history', 'history +confirm'];
-  const RERUNS = ['one baseline +confirm', 'history +confirm'];
+  // [label, runs of history (1 = the newest run only), confirm: false | 'pooled' (pooled runs only) | true (as shipped)]
+  const METHODS = [
+    ['ratio +10%', 1, false],
+    ['one baseline', 1, false],
+    ['one baseline, confirmed *', 1, true],
+    ['history 5, confirmed *', 5, true],
+    ['history 10, no confirmation', 10, false],
+    ['history 10, pooled only', 10, 'pooled'],
+    ['history 10, confirmed *', 10, true],
+    ['history 30, confirmed *', 30, true],
+  ].filter(([, h]) => h <= HISTORY);
 
   // k distinct runs of a pool, excluding some
   function draw(pool, k, exclude = new Set()) {
@@ -272,48 +294,47 @@ async function main() {
     const history = draw(pools.same, HISTORY);
     const used = new Set(history);
     const [current, confirmRun] = slow ? draw(pools[slow], 2) : draw(pools.same, 2, used);
-    const es = history.map((r, n) => entryOf(r, n));
-    const newest = es[es.length - 1];
+    const all = history.map((r, n) => entryOf(r, n));
     const res = {};
     const reran = {};
-    res['ratio +10%'] = current.latency.p99 / newest.metrics.p99 > 1.1;
-    const single = compare(current, [newest]);
-    const hist = compare(current, es);
-    res['one baseline'] = regressed(single);
-    res['history'] = regressed(hist);
-    let pooled;
-    const confirm = (first, baseline) => {
-      if (!needsConfirmation(first)) return [false, false];
-      pooled ??= poolRuns(current, confirmRun);
-      return [regressed(compare(pooled, baseline, 2)), true];
-    };
-    [res['one baseline +confirm'], reran['one baseline +confirm']] = confirm(single, [newest]);
-    [res['history +confirm'], reran['history +confirm']] = confirm(hist, es);
+    for (const [label, size, confirm] of METHODS) {
+      const es = all.slice(all.length - size);
+      if (label.startsWith('ratio')) {
+        res[label] = current.latency.p99 / es[0].metrics.p99 > 1.1;
+        continue;
+      }
+      const first = compare(current, es);
+      reran[label] = confirm !== false && needsConfirmation(first);
+      if (!reran[label]) res[label] = regressed(first);
+      else if (confirm === 'pooled') res[label] = regressed(compare(poolRuns(current, confirmRun), es, 2));
+      else res[label] = regressed(confirmComparison((r, k) => compare(r, es, k), current, confirmRun).outcome);
+    }
     return { res, reran };
   }
 
   const SCENARIOS = [
-    ['same build (false regressions)', undefined],
-    ['p99 +20%, uniform (caught)', 'uniform'],
-    ['p99 +20%, tail only (caught)', 'tail'],
+    ['false regressions, same build', undefined],
+    ['caught, p99 +20% uniform', 'uniform'],
+    ['caught, p99 +20% tail only', 'tail'],
   ];
+  const labels = METHODS.map(([label]) => label);
   const rows = [];
-  for (const [label, slow] of SCENARIOS) {
-    const first = Object.fromEntries(METHODS.map((m) => [m, 0]));
-    const total = Object.fromEntries(METHODS.map((m) => [m, 0]));
-    const reruns = Object.fromEntries(RERUNS.map((m) => [m, 0]));
+  for (const [title, slow] of SCENARIOS) {
+    const first = Object.fromEntries(labels.map((m) => [m, 0]));
+    const total = Object.fromEntries(labels.map((m) => [m, 0]));
+    const reruns = Object.fromEntries(labels.map((m) => [m, 0]));
     const n = Math.max(PAIRS, RESAMPLES);
     for (let i = 0; i < n; i++) {
       const { res: r, reran } = trial(slow);
-      for (const m of RERUNS) if (reran[m]) reruns[m]++;
-      for (const m of METHODS) {
+      for (const m of labels) {
+        if (reran[m]) reruns[m]++;
         if (r[m]) {
           total[m]++;
           if (i < PAIRS) first[m]++;
         }
       }
     }
-    rows.push({ label, slow, first, total, reruns, n });
+    rows.push({ title, slow, first, total, reruns, n });
   }
   const secs = (performance.now() - started) / 1000;
 
@@ -330,7 +351,7 @@ async function main() {
   console.log(`pool of real builtin-engine runs against 127.0.0.1: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow;`);
   console.log(`each run ${RATE}/s for ${SECONDS} s (${Math.round(med(pools.same.map((r) => r.requests)))} requests); server lognormal median ${MEDIAN_MS} ms sigma ${SIGMA},`);
   console.log(`±${JITTER * 100}% median per server start, 20-60 ms event-loop pauses every 200-800 ms (median ${pauseCounts.length ? med(pauseCounts) : '?'} per run); rule "p99: +10% and +20ms", seed ${SEED}`);
-  console.log('pairs are resampled from the pools: no run twice within one comparison (10 history + current + confirmation), shared across pairs\n');
+  console.log(`pairs are resampled from the pools: no run twice within one comparison (up to ${HISTORY} history + current + confirmation), shared across pairs\n`);
   for (const k of ['same', 'uniform', 'tail']) {
     const pool = pools[k];
     console.log(
@@ -340,20 +361,20 @@ async function main() {
         `; generator lag max ${f1(Math.max(...pool.map((r) => r.generator.maxLagMs ?? 0)))} ms; invalid or with errors: ${invalid[k]}`,
     );
   }
-  console.log('\n' + pad('scenario', 34) + METHODS.map((m) => pad(m, 24)).join(''));
-  for (const r of rows) {
-    const cells = METHODS.map((m) => pad(`${r.first[m]}/${PAIRS} (${((100 * r.total[m]) / r.n).toFixed(1)}%)`, 24));
-    console.log(pad(r.label, 34) + cells.join(''));
-  }
-  console.log('\nconfirmation runs needed (share of all resampled comparisons):');
-  for (const r of rows) console.log(`  ${pad(r.label, 34)}` + RERUNS.map((m) => `${m}: ${((100 * r.reruns[m]) / r.n).toFixed(1)}%`).join('   '));
-  console.log('\ntargets: at most 1 false regression in 50 same-build pairs; at least 95 % (48/50) of 20 % p99 slowdowns caught');
-  for (const m of METHODS) {
+  const W = 30;
+  const C = 26;
+  console.log('\n' + pad('method (* = perf-gate as shipped)', W) + rows.map((r) => pad(r.title, C)).join('') + 'confirmation runs (same build)');
+  const need = Math.ceil(PAIRS * 0.95);
+  const verdicts = [];
+  for (const m of labels) {
+    const cells = rows.map((r) => pad(`${r.first[m]}/${PAIRS} (${((100 * r.total[m]) / r.n).toFixed(1)}%)`, C));
     const same = rows.find((r) => r.slow === undefined);
-    const caught = rows.filter((r) => r.slow !== undefined);
+    console.log(pad(m, W) + cells.join('') + (m.startsWith('ratio') ? '-' : `${((100 * same.reruns[m]) / same.n).toFixed(1)}%`));
     const falseOk = same.first[m] <= 1;
-    const caughtOk = caught.every((r) => r.first[m] >= Math.ceil(PAIRS * 0.95));
-    console.log(`  ${pad(m, 24)} false ${falseOk ? 'ok' : 'MISSED'}, caught ${caughtOk ? 'ok' : 'MISSED'}`);
+    const caughtOk = rows.filter((r) => r.slow !== undefined).every((r) => r.first[m] >= need);
+    verdicts.push(`  ${pad(m, W)} false ${falseOk ? 'ok' : 'MISSED'}, caught ${caughtOk ? 'ok' : 'MISSED'}`);
   }
+  console.log(`\ntargets: at most 1 false regression in ${PAIRS} same-build pairs; at least 95 % (${need}/${PAIRS}) of 20 % p99 slowdowns caught`);
+  console.log(verdicts.join('\n'));
   console.log(`\n${f1(secs)} s (collecting runs ${f1(collectSecs)} s)`);
 }

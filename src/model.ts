@@ -327,7 +327,27 @@ export interface Verdict {
   /** Regression checks against a baseline, when one was configured. */
   regressions?: RegressionResult[];
   /** Which baseline was compared with: commit, age, where it came from. */
-  baseline?: { sha?: string; createdAt?: string; source: string; note?: string };
+  baseline?: BaselineInfo;
+}
+
+export interface BaselineInfo {
+  sha?: string;
+  createdAt?: string;
+  source: string;
+  note?: string;
+  /** How a change was judged, in one line (noise band over N runs, histogram test, confirmation). */
+  method?: string;
+  /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
+  trend?: TrendPoint[];
+}
+
+/** One earlier run in the trend chart. */
+export interface TrendPoint {
+  sha?: string;
+  createdAt: string;
+  p99?: number;
+  /** Percent. */
+  errorRate?: number;
 }
 
 /** A RunResult with nothing measured yet: every count 0, every statistic absent. Engines and readers fill it in. */

@@ -106,6 +106,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   const judgedPart = analyzePhase(run, config, plan, guards.stopped());
 
+  // After a confirmation run: that run and the pooled figures the regressions were judged on, for the results file.
+  let confirmation: { run: RunResult; pooled: Pick<RunResult, 'requests' | 'errors' | 'errorRate' | 'throughputRps' | 'latency'> } | undefined;
   let verdict = phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
   // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded.
   if (config.baseline?.spec && deps.baseline && verdict.status !== 'error') {
@@ -115,6 +117,10 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     const again = rerun;
     const judged = await evaluateBaseline(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
     if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
+    if (judged?.second) {
+      const { requests, errors, errorRate, throughputRps, latency } = judged.run;
+      confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
+    }
   }
   await mkdir(config.outputDir, { recursive: true });
   const reportPath = join(config.outputDir, REPORT_FILE);
@@ -130,7 +136,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict }, null, 2) + '\n');
+  await writeAtomic(resultsPath, JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }, null, 2) + '\n');
   await writeAtomic(reportPath, markdown);
   if (config.baseline?.spec && deps.baseline) {
     const { recordRun } = await import('./baseline/index.js');

@@ -36,7 +36,7 @@ const listOrString = z.union([z.string(), z.array(z.string())]);
  *     rules: ["p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%", "p50: off"]
  *     accept-label: perf-regression-accepted
  *     on-corrupt: error                 # or missing: a corrupt history counts as no baseline
- *     confirm: true                     # re-run the phase once before failing on a regression
+ *     confirm: true                     # default: re-run the phase once before failing on a regression
  */
 export const baselineConfigSchema = z.union([
   z.string(),
@@ -131,7 +131,7 @@ export function resolveBaselineConfig(
     rules,
     acceptLabel: input('accept-label') ?? section['accept-label'] ?? DEFAULT_ACCEPT_LABEL,
     onCorrupt: section['on-corrupt'] ?? 'error',
-    confirm: section.confirm ?? false,
+    confirm: section.confirm ?? true,
   };
 }
 

@@ -2,7 +2,7 @@
 // to its merge base), judge the run against it, optionally confirm with a second run, apply the accept label,
 // and record runs of the default branch.
 import type { RunResult, Verdict } from '../model.js';
-import { compareWithBaseline, needsConfirmation, poolRuns, type ComparisonOutcome, type RegressionRule } from '../gate/regression.js';
+import { compareWithBaseline, confirmComparison, needsConfirmation, type ComparisonOutcome, type RegressionRule } from '../gate/regression.js';
 import { ArtifactStore } from './artifact-store.js';
 import { BranchStore } from './branch-store.js';
 import type { BaselineConfig, BaselineSpec } from './config.js';
@@ -108,6 +108,8 @@ export interface BaselineVerdict {
   /** The run the verdict is about: the original, or it pooled with the confirmation run. */
   run: RunResult;
   confirmed: boolean;
+  /** The confirmation run itself, when there was one: written to the results file so pooled figures can be traced. */
+  second?: RunResult;
   acceptance?: Acceptance;
   outcome: ComparisonOutcome;
 }
@@ -136,10 +138,14 @@ export async function evaluateBaseline(
   let outcome = compareLoaded(run, loaded, config, ctx);
   let judged = run;
   let confirmed = false;
+  let second: RunResult | undefined;
   if (config.confirm && opts.rerun && needsConfirmation(outcome)) {
-    ctx.log.info(`baseline: ${outcome.suspect.join(', ')} look${outcome.suspect.length === 1 ? 's' : ''} slower; running the phase once more to confirm`);
-    judged = poolRuns(run, await opts.rerun());
-    outcome = compareLoaded(judged, loaded, config, ctx, 2);
+    const which = outcome.suspect.length ? outcome.suspect : outcome.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric);
+    ctx.log.info(`baseline: ${which.join(', ')} look${which.length === 1 ? 's' : ''} worse than the baseline; running the phase once more to confirm before deciding`);
+    second = await opts.rerun();
+    const confirmation = confirmComparison((r, k) => compareLoaded(r, loaded, config, ctx, k), run, second);
+    judged = confirmation.pooled;
+    outcome = confirmation.outcome;
     confirmed = true;
   }
   let regressions = outcome.regressions;
@@ -148,8 +154,22 @@ export async function evaluateBaseline(
     acceptance = await findAcceptance(ctx, config.acceptLabel);
     regressions = applyAcceptance(regressions, acceptance);
   }
-  const baseline = confirmed ? { ...outcome.baseline, note: `${outcome.baseline.note ?? ''}; confirmed with a second run (pooled)`.replace(/^; /, '') } : outcome.baseline;
-  return { regressions, baseline, run: judged, confirmed, ...(acceptance ? { acceptance } : {}), outcome: { ...outcome, regressions, baseline } };
+  const baseline = confirmed
+    ? {
+        ...outcome.baseline,
+        note: `${outcome.baseline.note ?? ''}; judged on this run and a confirmation run pooled`.replace(/^; /, ''),
+        method: `${outcome.baseline.method ?? ''}; the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own`.replace(/^; /, ''),
+      }
+    : outcome.baseline;
+  return {
+    regressions,
+    baseline,
+    run: judged,
+    confirmed,
+    ...(second ? { second } : {}),
+    ...(acceptance ? { acceptance } : {}),
+    outcome: { ...outcome, regressions, baseline },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
-// The "Compared with baseline" block of the Markdown report, from Verdict.regressions and Verdict.baseline only,
-// so the report shows exactly what the gate decided and why. Kept here so the report module only has to place it.
-import { markdownTable } from 'markdown-table';
+// The baseline parts of the Markdown report, from Verdict.regressions and Verdict.baseline only, so the report
+// shows exactly what the gate decided and why: the Baseline / Change / vs-baseline cells the results table gains
+// and the "Compared with baseline" block (which commit, how it was judged, one reason per metric). The trend chart
+// is with the other charts (src/report/charts.ts). Kept here so the report module only has to place them.
 import type { RegressionResult, Verdict } from '../model.js';
 import { formatMs, formatPercent, formatRate, MISSING } from '../report/format.js';
 
@@ -12,6 +13,51 @@ const STATUS_TEXT: Record<RegressionResult['status'], string> = {
   not_comparable: '➖ not comparable',
 };
 
+export interface ComparisonCells {
+  metric: string;
+  baseline: string;
+  change: string;
+  status: string;
+  result: RegressionResult['status'];
+  /** The value compared (the whole run, or it pooled with a confirmation run), for rows without a target. */
+  current: string;
+  currentValue?: number;
+}
+
+/**
+ * The cells the results table gains, per regression metric in rule order; undefined when nothing was compared
+ * (no baseline yet, not comparable), where a column of dashes would say less than one sentence.
+ */
+export function comparisonCells(verdict: Pick<Verdict, 'regressions'>): ComparisonCells[] | undefined {
+  const results = verdict.regressions ?? [];
+  if (!results.some((r) => r.baseline !== undefined)) return undefined;
+  return results.map((r) => ({
+    metric: r.metric,
+    baseline: value(r.metric, r.baseline),
+    // A rate near zero reads best in percentage points: 0.05 % -> 0 % is "-0.05 pp", not "-100 %".
+    change: r.metric === 'error_rate' ? ppCell(r.current, r.baseline) : changeCell(r.changePercent),
+    status: STATUS_TEXT[r.status],
+    result: r.status,
+    current: value(r.metric, r.current),
+    ...(r.current !== undefined ? { currentValue: r.current } : {}),
+  }));
+}
+
+/** `↑ +12.3 %`: the arrow says which way the value moved; whether that is good is the status column's job. */
+export function changeCell(changePercent: number | undefined): string {
+  if (changePercent === undefined || !Number.isFinite(changePercent)) return MISSING;
+  if (Math.abs(changePercent) < 0.05) return `→ ${formatPercent(0)}`;
+  return changePercent > 0 ? `↑ +${formatPercent(changePercent)}` : `↓ ${formatPercent(changePercent)}`;
+}
+
+function ppCell(current: number | undefined, baseline: number | undefined): string {
+  if (current === undefined || baseline === undefined) return MISSING;
+  const d = current - baseline;
+  const text = formatPercent(Math.abs(d)).replace(' %', ' pp');
+  if (text === '0 pp') return '→ 0 pp';
+  return d > 0 ? `↑ +${text}` : `↓ -${text}`;
+}
+
 export function regressionsMarkdown(verdict: Pick<Verdict, 'regressions' | 'baseline'>): string | undefined {
   const results = verdict.regressions;
   if (!results || results.length === 0) return undefined;
@@ -21,23 +67,16 @@ export function regressionsMarkdown(verdict: Pick<Verdict, 'regressions' | 'base
     const commit = b.sha ? `\`${b.sha.slice(0, 7)}\`` : 'a run';
     lines.push(`Baseline: ${commit}${b.note ? ` (${escape(b.note)})` : ''}, from \`${b.source.replace(/`/g, "'")}\``, '');
   }
-  // Without a baseline every row would read the same: say it once instead of a table of dashes.
+  // Without a baseline every row would read the same: say it once.
   const first = results[0]!;
   if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
     lines.push(`${STATUS_TEXT[first.status]}: ${escape(first.reason ?? '')}`);
     return lines.join('\n');
   }
-  const rows = results.map((r) => [
-    r.metric,
-    value(r.metric, r.baseline),
-    value(r.metric, r.current),
-    r.changePercent === undefined ? MISSING : `${r.changePercent > 0 ? '+' : ''}${formatPercent(r.changePercent)}`,
-    STATUS_TEXT[r.status],
-  ]);
-  lines.push(markdownTable([['Metric', 'Baseline', 'Now', 'Change', 'Result'], ...rows], { align: ['l', 'r', 'r', 'r', 'l'] }), '');
+  if (b?.method) lines.push(`_Method: ${escape(b.method)}._`, '');
   const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
-  if (why.length) lines.push(...why.map((r) => `- **${r.metric}:** ${escape(r.reason!)}`));
-  return lines.join('\n');
+  if (why.length) lines.push(...why.map((r) => `- ${STATUS_TEXT[r.status]} **${r.metric}:** ${escape(r.reason!)}`));
+  return lines.join('\n').trimEnd();
 }
 
 function value(metric: string, v: number | undefined): string {

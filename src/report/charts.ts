@@ -4,7 +4,7 @@
 // histograms when several intervals share a point (percentiles of percentiles would understate the tail). The syntax kept to what xychart-beta has had since it appeared (title, axes, titled line
 // series, an init directive for colours), because GitHub's Mermaid is not always the newest.
 import { Histogram } from '../metrics/histogram.js';
-import type { InfraMetric, IntervalResult, LatencyStats, RunResult } from '../model.js';
+import type { InfraMetric, IntervalResult, LatencyStats, RunResult, Verdict } from '../model.js';
 import { formatDuration, formatRate } from './format.js';
 import { formatInfra } from './infra.js';
 
@@ -340,6 +340,44 @@ export function chartsFor(run: RunResult): Chart[] {
 }
 
 /** The charts as a Markdown section; undefined when there is nothing to draw. */
+/** Fewer points than this (earlier runs plus this one) draw no trend worth a chart. */
+const MIN_TREND_POINTS = 3;
+
+/**
+ * p99 and error rate of the earlier comparable runs, as the history recorded them (Verdict.baseline.trend), and
+ * of this run: a slow drift over many merges shows here even when no single comparison crosses a tolerance.
+ */
+export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunResult, 'latency' | 'errorRate'>): string | undefined {
+  const trend = verdict.baseline?.trend ?? [];
+  if (trend.length + 1 < MIN_TREND_POINTS) return undefined;
+  const axis = `  x-axis [${[...trend.map((p) => (p.sha ? p.sha.slice(0, 7) : p.createdAt.slice(5, 10))), 'this run'].map(q).join(', ')}]`;
+  const chart = (title: string, yTitle: string, values: Array<number | undefined>, colour: number, cap = Infinity): string | undefined => {
+    if (values.filter((v) => v !== undefined).length < MIN_TREND_POINTS) return undefined;
+    const line = carryForward(values).values;
+    const top = Math.max(...line);
+    const mermaid = [
+      `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${PALETTE[colour]}"}}}}%%`,
+      'xychart-beta',
+      `  title ${q(title)}`,
+      axis,
+      `  y-axis ${q(yTitle)} 0 --> ${n(top > 0 ? Math.min(cap, niceMax(top)) : 1)}`,
+      `  line ${q(title)} [${line.map(n).join(', ')}]`,
+    ].join('\n');
+    return `\`\`\`mermaid\n${mermaid}\n\`\`\``;
+  };
+  const charts = [
+    chart('p99 latency over the last runs', 'p99 (ms)', [...trend.map((p) => p.p99), run.latency.p99], 0),
+    chart('Error rate over the last runs', 'errors (%)', [...trend.map((p) => p.errorRate), run.errorRate], 2, 100),
+  ].filter((c): c is string => c !== undefined);
+  if (charts.length === 0) return undefined;
+  const runs = trend.length === 1 ? 'run' : 'runs';
+  return (
+    `#### Trend\n\n${charts.join('\n\n')}\n\n` +
+    `_The ${trend.length} comparable recorded ${runs} up to the baseline (from ${trend[0]!.createdAt.slice(0, 10)}), by commit, then this run. ` +
+    'A run without the figure repeats the previous value._'
+  );
+}
+
 export function chartsMarkdown(run: RunResult): string | undefined {
   const charts = chartsFor(run);
   if (charts.length === 0) return undefined;

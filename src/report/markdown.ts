@@ -4,9 +4,9 @@
 // GitHub refuses a comment over 65,536 characters. Rather than cutting the text at an arbitrary point (which can
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
-import { regressionsMarkdown } from '../baseline/report.js';
+import { comparisonCells, regressionsMarkdown } from '../baseline/report.js';
 import { markdownTable } from 'markdown-table';
-import { chartsMarkdown } from './charts.js';
+import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection } from './phases.js';
 import type { RunResult, TargetResult, Verdict } from '../model.js';
 import { actualText, headlineMetrics, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
@@ -80,6 +80,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
       parts.reasons,
       parts.results(),
       parts.regressions,
+      o.charts ? parts.trend : undefined,
       parts.phase,
       parts.headline,
       o.charts ? parts.charts : undefined,
@@ -152,8 +153,10 @@ interface Parts {
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
-  /** Baseline comparison: Baseline and Change per metric, with a reason per regression. */
+  /** Baseline comparison: which commit, the method, a reason per metric (the figures are in the results table). */
   regressions?: string;
+  /** p99 and error rate over the last recorded runs; dropped with the other charts. */
+  trend?: string;
   /** Steady part, breaking point, recovery, guards (src/report/phases.ts). */
   phase?: string;
   headline?: string;
@@ -174,8 +177,27 @@ interface Parts {
 
 function buildParts(input: ReportInput): Parts {
   const { run, verdict } = input;
-  const targetRows = verdict.targets.map((t) => targetRow(t, run));
-  const coveredMetrics = new Set(verdict.targets.map((t) => t.target.metric));
+  // With a baseline the results table gains Baseline, Change and vs-baseline columns, and a row for every metric a
+  // regression rule watches that no target covers.
+  const comparison = comparisonCells(verdict);
+  const byMetric = new Map((comparison ?? []).map((c) => [c.metric, c]));
+  const targeted = new Set(verdict.targets.map((t) => t.target.metric));
+  let differs = false;
+  const targetRows = verdict.targets.map((t) => {
+    const row = targetRow(t, run);
+    if (!comparison) return row;
+    const c = byMetric.get(t.target.metric);
+    if (!c) return [...row, MISSING, MISSING, MISSING];
+    // The target may be judged on the steady part while the comparison uses the whole run (or two runs pooled):
+    // then the Change is not relative to the Actual shown, and the footnote says so.
+    const mark = c.currentValue !== undefined && t.actual !== undefined && !sameShown(t.target.metric, c.currentValue, t.actual) ? ' ¹' : '';
+    if (mark) differs = true;
+    return [...row, c.baseline, `${c.change}${mark}`, c.status];
+  });
+  for (const c of comparison ?? []) {
+    if (!targeted.has(c.metric)) targetRows.push([cell(targetMetricLabel(c.metric, run, code)), MISSING, c.current, MISSING, c.baseline, c.change, c.status]);
+  }
+  const coveredMetrics = new Set([...targeted, ...(comparison ?? []).map((c) => c.metric)]);
   const endpoints = [...run.endpoints].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
   const resultsRef = input.resultsFile ? `the results file (${code(input.resultsFile)})` : 'the results file';
   const summaryRef = input.runUrl ? `the job summary of [the workflow run](${input.runUrl})` : 'the job summary of the workflow run';
@@ -183,9 +205,14 @@ function buildParts(input: ReportInput): Parts {
   const results = (limit?: number): string => {
     if (targetRows.length === 0) return '_No targets were set for this phase; the figures below are for information only._';
     const shown = limit === undefined ? targetRows : targetRows.slice(0, limit);
-    const table = markdownTable([['Metric', 'Target', 'Actual', 'Status'], ...shown], { align: ['l', 'l', 'r', 'l'] });
+    const table = comparison
+      ? markdownTable([['Metric', 'Target', 'Actual', 'Status', 'Baseline', 'Change', 'vs baseline'], ...shown], { align: ['l', 'l', 'r', 'l', 'r', 'r', 'l'] })
+      : markdownTable([['Metric', 'Target', 'Actual', 'Status'], ...shown], { align: ['l', 'l', 'r', 'l'] });
+    const footnote = differs
+      ? '\n\n_¹ Change compares the whole run (after a confirmation run, both runs pooled) with the baseline; Actual is the figure the target was judged on. Both are in the results file._'
+      : '';
     const hidden = targetRows.length - shown.length;
-    return hidden > 0 ? `${table}\n\n_…and ${hidden} more ${plural(hidden, 'target')} in ${summaryRef} and ${resultsRef}._` : table;
+    return hidden > 0 ? `${table}${footnote}\n\n_…and ${hidden} more ${plural(hidden, comparison ? 'row' : 'target')} in ${summaryRef} and ${resultsRef}._` : `${table}${footnote}`;
   };
 
   const endpointTable = (limit: number): string | undefined => {
@@ -214,6 +241,7 @@ function buildParts(input: ReportInput): Parts {
     targetRows,
     results,
     ...optional('regressions', regressionsMarkdown(verdict)),
+    ...optional('trend', trendMarkdown(verdict, run)),
     ...optional('phase', phaseSection(run)),
     ...optional('headline', headlineBlock(run, coveredMetrics, targetRows.length > 0)),
     ...optional('charts', chartsMarkdown(run)),
@@ -231,6 +259,12 @@ function buildParts(input: ReportInput): Parts {
     footer: footer(input),
     shortened: `_Shortened to fit GitHub's comment size limit: the full report is in ${summaryRef} and in ${resultsRef}._`,
   };
+}
+
+/** Whether two values of a metric print the same, i.e. a reader would see no difference between them. */
+function sameShown(metric: string, a: number, b: number): boolean {
+  const show = metric === 'error_rate' ? formatPercent : metric === 'throughput' ? formatRate : formatMs;
+  return show(a) === show(b);
 }
 
 /** Spreads `{[key]: value}` only when there is a value, so optional fields stay absent rather than undefined. */

@@ -1,5 +1,6 @@
 // The same report for a terminal: plain text in aligned columns, no Markdown, so `perf-gate` run locally or the
 // Actions log shows the verdict and the figures it rests on.
+import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration } from './format.js';
 import { infraRows } from './infra.js';
@@ -35,6 +36,17 @@ export function renderTerminal(input: ReportInput): string {
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
   } else {
     out.push('No targets set for this phase.');
+  }
+
+  const comparison = comparisonCells(verdict);
+  const b = verdict.baseline;
+  if (comparison && b) {
+    out.push('', oneLine(`Compared with baseline ${b.sha ? b.sha.slice(0, 7) : ''} (${b.note ?? b.source})`.replace('baseline  (', 'baseline (')));
+    const rows = comparison.map((c) => [targetMetricLabel(c.metric, run), c.baseline, c.current, c.change, c.result.replace('_', ' ')]);
+    out.push(...alignedTable(['Metric', 'Baseline', 'Now', 'Change', 'vs baseline'], rows, [false, true, true, true, false]));
+    for (const r of verdict.regressions ?? []) if (r.status === 'regressed' && r.reason) out.push(`  - ${oneLine(r.reason)}`);
+  } else if (b && verdict.regressions?.[0]?.reason) {
+    out.push('', oneLine(`Baseline: ${verdict.regressions[0].reason}`));
   }
 
   out.push('');
