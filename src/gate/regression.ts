@@ -718,12 +718,12 @@ export function applyRegressions(verdict: Verdict, outcome: Pick<ComparisonOutco
 }
 
 /**
- * Confirm-before-failing. True when the comparison found a regression or a change just short of one (beyond
- * 70 % of the tolerance and a 90 % noise band): the pipeline should then run the phase once more, pool the two
- * runs (poolRuns) and call compareWithBaseline again with `pooledRuns: 2`; that second verdict is final. A
- * same-build false alarm rarely survives a second, independent run, while a real slowdown shows in both and is
- * then judged on twice the requests and half the run-to-run jitter, which is what lets a 20 % p99 slowdown be
- * caught reliably (bench/regression-quality.mjs). Given only the results (no `suspect`), any regression counts.
+ * Confirm-before-failing, first half. True when the comparison found a regression or a change short of one
+ * (beyond half the tolerance and an 80 % noise band): the pipeline should then run the phase once more and let
+ * confirmComparison decide. A same-build false alarm rarely survives a second, independent run, while a real
+ * slowdown shows in both and is then judged on twice the requests and half the run-to-run jitter, which is what
+ * lets a 20 % p99 slowdown be caught reliably (bench/regression-real.mjs). Given only the results (no
+ * `suspect`), any regression counts.
  */
 export function needsConfirmation(outcome: readonly RegressionResult[] | Pick<ComparisonOutcome, 'regressions' | 'suspect'> | undefined): boolean {
   if (outcome === undefined) return false;
