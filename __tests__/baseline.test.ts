@@ -266,6 +266,25 @@ describe('confirm before failing', () => {
     expect(out!.regressions[0]).toMatchObject({ metric: 'p99', status: 'pass', reason: expect.stringMatching(/not confirmed, not counted/) });
   });
 
+  it('keeps the first verdict when the confirmation run crashes or brings no data: never a pass by default', async () => {
+    await recordMainRuns(1);
+    const slow = (): RunResult => syntheticRun({ seed: 99, scale: 1.4 });
+    const crashed = await evaluateBaseline(slow(), config({ confirm: true }), context(pr()), {
+      rerun: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      },
+    });
+    expect(crashed!.confirmed).toBe(false);
+    expect(crashed!.regressions[0]!.status).toBe('regressed');
+    expect(crashed!.baseline.note).toMatch(/not confirmed: the confirmation run failed \(connect ECONNREFUSED 127\.0\.0\.1:9\)$/);
+    const empty = await evaluateBaseline(slow(), config({ confirm: true }), context(pr()), {
+      rerun: async () => ({ ...syntheticRun({ seed: 98, requests: 0 }), latency: { count: 0 } }),
+    });
+    expect(empty!.regressions[0]!.status).toBe('regressed');
+    expect(empty!.baseline.note).toMatch(/not confirmed: the confirmation run completed no requests$/);
+    expect(logs.filter((l) => l.includes('judging on the first run alone'))).toHaveLength(2);
+  });
+
   it('is on by default and can be turned off', () => {
     expect(resolveBaselineConfig({ baseline: 'branch' }, undefined).confirm).toBe(true);
     expect(resolveBaselineConfig({}, { store: 'branch', confirm: false }).confirm).toBe(false);

@@ -79,7 +79,13 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   } else {
     const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
     // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
-    if (config.engine !== 'results') rerun = () => engine.run({ config, stages, log });
+    if (config.engine !== 'results') {
+      // The confirmation run gets guards of its own: a target that breaks meanwhile stops it as early as the first.
+      rerun = () => {
+        const again = watchGuards(plan.guards, log);
+        return engine.run({ config, stages, log, signal: again.signal, onInterval: again.onInterval });
+      };
+    }
     // Sources are imported only when configured: the AWS SDK and pg stay off the start-up path.
     const src = config.sources.length ? await import('./sources/index.js') : undefined;
     const sources = src ? src.createSources(config.sources, log) : [];

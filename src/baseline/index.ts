@@ -142,11 +142,18 @@ export async function evaluateBaseline(
   if (config.confirm && opts.rerun && needsConfirmation(outcome)) {
     const which = outcome.suspect.length ? outcome.suspect : outcome.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric);
     ctx.log.info(`baseline: ${which.join(', ')} look${which.length === 1 ? 's' : ''} worse than the baseline; running the phase once more to confirm before deciding`);
-    second = await opts.rerun();
-    const confirmation = confirmComparison((r, k) => compareLoaded(r, loaded, config, ctx, k), run, second);
-    judged = confirmation.pooled;
-    outcome = confirmation.outcome;
-    confirmed = true;
+    const attempt = await confirmationRun(opts.rerun);
+    if (typeof attempt === 'string') {
+      // No usable second run: the first comparison stands, so a regression still fails the check.
+      ctx.log.warning(`baseline: the confirmation run ${attempt}; judging on the first run alone`);
+      outcome = { ...outcome, baseline: { ...outcome.baseline, note: join(outcome.baseline.note, `not confirmed: the confirmation run ${attempt}`) } };
+    } else {
+      second = attempt;
+      const confirmation = confirmComparison((r, k) => compareLoaded(r, loaded, config, ctx, k), run, second);
+      judged = confirmation.pooled;
+      outcome = confirmation.outcome;
+      confirmed = true;
+    }
   }
   let regressions = outcome.regressions;
   let acceptance: Acceptance | undefined;
@@ -157,8 +164,8 @@ export async function evaluateBaseline(
   const baseline = confirmed
     ? {
         ...outcome.baseline,
-        note: `${outcome.baseline.note ?? ''}; judged on this run and a confirmation run pooled`.replace(/^; /, ''),
-        method: `${outcome.baseline.method ?? ''}; the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own`.replace(/^; /, ''),
+        note: join(outcome.baseline.note, 'judged on this run and a confirmation run pooled'),
+        method: join(outcome.baseline.method, 'the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own'),
       }
     : outcome.baseline;
   return {
@@ -170,6 +177,24 @@ export async function evaluateBaseline(
     ...(acceptance ? { acceptance } : {}),
     outcome: { ...outcome, regressions, baseline },
   };
+}
+
+/** The confirmation run, or why it cannot confirm anything: a crash, or a run without latencies to compare. */
+async function confirmationRun(rerun: () => Promise<RunResult>): Promise<RunResult | string> {
+  let second: RunResult;
+  try {
+    second = await rerun();
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    return `failed (${messageOf(e)})`;
+  }
+  if (second.requests === 0 || second.latency.count === 0) return 'completed no requests';
+  if (!second.generator.valid) return `could not send the load as asked (${second.generator.invalidReasons.join('; ')})`;
+  return second;
+}
+
+function join(...parts: Array<string | undefined>): string {
+  return parts.filter((p): p is string => !!p).join('; ');
 }
 
 /**
