@@ -1,7 +1,7 @@
 // The command-line entry, run as a developer runs it: `perf-gate run ...` through bin/perf-gate.js (the bundled
 // dist/cli.js), against the demo target on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,22 @@ describe('perf-gate run', () => {
     const unknown = await run(['run', '--targett', demo.url]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown option '--targett'/);
+  });
+
+  it('builds a local history with --record and fails a slower run against it', async () => {
+    const history = join(mkdtempSync(join(tmpdir(), 'perf-gate-cli-history-')), 'history.json');
+    const common = ['run', '--duration', '2s', '--rate', '20', '--targets', 'p99 < 2s', '--baseline', `file:${history}`, '--record'];
+    const first = await run([...common, '--target', `${demo.url}/slow?ms=10`]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Baseline: no recorded run yet/);
+    expect(first.stderr).toMatch(/baseline: recorded this run in .*history\.json \(1 runs kept/);
+    const slower = await run([...common, '--target', `${demo.url}/slow?ms=60`]);
+    expect(slower.code, slower.stderr).toBe(1);
+    expect(slower.stdout).toMatch(/^p99 latency +[\d.]+ ms +[\d.]+ ms +↑ \+\d[\d,.]* % +regressed$/m);
+    expect(JSON.parse(readFileSync(history, 'utf8')).entries.map((e: { branch?: string }) => e.branch)).toEqual(['local', 'local']);
+    const wrong = await run(['run', '--target', demo.url, '--record']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toBe('error: --record needs --baseline file:<path> (got no baseline); the other stores are written by the action on GitHub');
   });
 
   it('prints usage for --help', () => {

@@ -1,5 +1,5 @@
 import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-CE3QLEF5.js";import"./chunks/chunk-VFMRZKEN.js";import"./chunks/chunk-467BBTPL.js";import"./chunks/chunk-AEIUTBOV.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-HPIASYMH.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-OS5FXG2E.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-CE3QLEF5.js";import"./chunks/chunk-VFMRZKEN.js";import"./chunks/chunk-467BBTPL.js";import"./chunks/chunk-AEIUTBOV.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-HPIASYMH.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-OS5FXG2E.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var LOCAL_BRANCH="local",USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
 
@@ -19,12 +19,13 @@ options (the action's inputs):
   --results FILES       result files or globs separated by ";" (--engine results)
   --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
+  --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`,LIST_FLAGS=new Set(["targets","abort","results","regression-rules"]);async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
 `),0;if(command!=="run")return process.stderr.write(command===void 0||command==="--help"||command==="-h"?`${USAGE}
 `:`unknown command "${command}"
 
 ${USAGE}
-`),command===void 0||command==="--help"||command==="-h"?0:2;let cliOnly=INPUT_NAMES.filter(n=>n!=="comment"&&n!=="comment-header"&&n!=="github-token"),values;try{({values}=parseArgs({args:rest,options:Object.fromEntries([...cliOnly.map(n=>[n,{type:"string"}]),["help",{type:"boolean"}]]),strict:!0,allowPositionals:!1}))}catch(e){return process.stderr.write(`${e.message}
+`),command===void 0||command==="--help"||command==="-h"?0:2;let cliOnly=INPUT_NAMES.filter(n=>n!=="comment"&&n!=="comment-header"&&n!=="github-token"),values;try{({values}=parseArgs({args:rest,options:Object.fromEntries([...cliOnly.map(n=>[n,{type:"string"}]),["help",{type:"boolean"}],["record",{type:"boolean"}]]),strict:!0,allowPositionals:!1}))}catch(e){return process.stderr.write(`${e.message}
 
 ${USAGE}
 `),2}if(values.help)return process.stdout.write(`${USAGE}
@@ -32,7 +33,7 @@ ${USAGE}
 `):v)}let log={info:__name(m=>process.stderr.write(`${m}
 `),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
 `),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
-`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-R3FEWMJN.js"),{renderTerminal}=await import("./chunks/terminal-4Z45CL4W.js"),baseline;if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-IB4YLYMI.js");baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git:gitContextFromEnv(process.env,{})})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-R3FEWMJN.js"),{renderTerminal}=await import("./chunks/terminal-DFRUVXOS.js"),baseline;if(values.record&&config.baseline?.spec?.kind!=="file")throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec?`--baseline ${config.baseline.spec.text}`:"no baseline"}); the other stores are written by the action on GitHub`);if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-IB4YLYMI.js"),env=gitContextFromEnv(process.env,{}),git=values.record?{...env,eventName:"push",branch:LOCAL_BRANCH,defaultBranch:LOCAL_BRANCH}:env;baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
 `),process.stderr.write(`report: ${outcome.reportPath}
 results: ${outcome.resultsPath}
 `),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}

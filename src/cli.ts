@@ -5,6 +5,9 @@ import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
 import { UserError } from './config/types.js';
 import { VERSION } from './version.js';
 
+/** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */
+const LOCAL_BRANCH = 'local';
+
 const USAGE = `perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
@@ -25,6 +28,7 @@ options (the action's inputs):
   --results FILES       result files or globs separated by ";" (--engine results)
   --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
+  --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`;
 
 const LIST_FLAGS: ReadonlySet<string> = new Set(['targets', 'abort', 'results', 'regression-rules']);
@@ -44,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: Object.fromEntries([...cliOnly.map((n) => [n, { type: 'string' as const }]), ['help', { type: 'boolean' as const }]]),
+      options: Object.fromEntries([...cliOnly.map((n) => [n, { type: 'string' as const }]), ['help', { type: 'boolean' as const }], ['record', { type: 'boolean' as const }]]),
       strict: true,
       allowPositionals: false,
     }));
@@ -71,11 +75,15 @@ export async function main(argv: string[]): Promise<number> {
     const config = resolveConfig(inputs, { workspace: process.cwd() });
     const { runPipeline } = await import('./pipeline.js');
     const { renderTerminal } = await import('./report/terminal.js');
-    // Locally there is no event and no token: a file baseline is compared with, nothing is recorded.
+    // Locally there is no event and no token: a file baseline is compared with, and with --record the run is added
+    // to it as a run of a branch named "local", so local runs build a history of their own.
     let baseline: import('./baseline/types.js').BaselineContext | undefined;
+    if (values.record && config.baseline?.spec?.kind !== 'file') throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec ? `--baseline ${config.baseline.spec.text}` : 'no baseline'}); the other stores are written by the action on GitHub`);
     if (config.baseline?.spec) {
       const { baselineContext, gitContextFromEnv } = await import('./baseline/index.js');
-      baseline = baselineContext(config.baseline, { log, workspace: process.cwd(), outputDir: config.outputDir, git: gitContextFromEnv(process.env, {}) });
+      const env = gitContextFromEnv(process.env, {});
+      const git = values.record ? { ...env, eventName: 'push', branch: LOCAL_BRANCH, defaultBranch: LOCAL_BRANCH } : env;
+      baseline = baselineContext(config.baseline, { log, workspace: process.cwd(), outputDir: config.outputDir, git });
     }
     const outcome = await runPipeline(config, { log, ...(baseline ? { baseline } : {}) });
     process.stdout.write(

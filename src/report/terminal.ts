@@ -44,7 +44,6 @@ export function renderTerminal(input: ReportInput): string {
     out.push('', oneLine(`Compared with baseline ${b.sha ? b.sha.slice(0, 7) : ''} (${b.note ?? b.source})`.replace('baseline  (', 'baseline (')));
     const rows = comparison.map((c) => [targetMetricLabel(c.metric, run), c.baseline, c.current, c.change, c.result.replace('_', ' ')]);
     out.push(...alignedTable(['Metric', 'Baseline', 'Now', 'Change', 'vs baseline'], rows, [false, true, true, true, false]));
-    for (const r of verdict.regressions ?? []) if (r.status === 'regressed' && r.reason) out.push(`  - ${oneLine(r.reason)}`);
   } else if (b && verdict.regressions?.[0]?.reason) {
     out.push('', oneLine(`Baseline: ${verdict.regressions[0].reason}`));
   }
