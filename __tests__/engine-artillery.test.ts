@@ -318,6 +318,16 @@ describe('Artillery engine with the real Artillery', () => {
     300_000,
   );
 
+  it('runs a ramp from a fractional rate down to 0 (Artillery 2.0.34 asserts on the phase written naively)', async () => {
+    const log = memLog();
+    const config = makeConfig(ws, { target: demo.url, durationMs: 4000 });
+    const run = await artilleryEngine.run({ config, stages: [{ durationMs: 4000, startRate: 2.5, endRate: 0 }], log });
+    expect(log.lines.join('\n')).not.toMatch(/AssertionError/);
+    // 2.5 + 1.67 + 0.83 + 0 arrivals over the four seconds, whole per second: 4 to 6 virtual users, two requests each.
+    expect(run.requests).toBeGreaterThanOrEqual(6);
+    expect(run.requests).toBeLessThanOrEqual(14);
+  }, 120_000);
+
   it('a broken YAML script is an engine error with Artillery\'s own message', async () => {
     const script = join(ws, 'broken.yml');
     writeFileSync(script, 'config:\n  target: http://x\n  phases:\n    - duration: 1\n     arrivalRate: [\nscenarios:\n  - flow:\n    - get: {url: /}\n');

@@ -503,6 +503,15 @@ describe('Artillery: each preset as config.phases', () => {
     }
   });
 
+  it('a ramp down to 0 from a fractional rate ends at a thousandth instead, which Artillery ramps (0 it would split like a constant)', () => {
+    const phases = toArtilleryPhases([{ durationMs: 10_000, startRate: 2.5, endRate: 0 }]);
+    expect(phases).toEqual([{ duration: 10, arrivalRate: 2.5, rampTo: 0.001 }]);
+    expect(artilleryPhaseErrors(phases)).toEqual([]);
+    for (const workers of [1, 3]) expect(Math.abs(artilleryArrivals(phases, workers) - 12.5)).toBeLessThanOrEqual(1.5);
+    // A whole start rate keeps its ramp to 0: distribute() divides it without a remainder.
+    expect(toArtilleryPhases([{ durationMs: 10_000, startRate: 3, endRate: 0 }])).toEqual([{ duration: 10, arrivalRate: 3, rampTo: 0 }]);
+  });
+
   it('the phase rules catch what Artillery trips over (so an empty list above means something)', () => {
     expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 1.5 }])).toEqual(['phase 0: arrivalRate 1.5 is not whole: distribute() asserts']);
     expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 2.5, rampTo: 0 }])).toEqual(['phase 0: arrivalRate 2.5 is not whole: distribute() asserts']);

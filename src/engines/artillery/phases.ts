@@ -25,7 +25,8 @@ export interface ArtilleryPhase {
  * A constant rate that is not a whole number (1.5/s, say: `rate` scales every stage, so recovery's hold is a tenth
  * of it) is written as the phase's arrival count instead: Artillery shares a constant `arrivalRate` among its
  * local workers in whole arrivals and stops with an assertion error on a fractional one (2.0.34, lib/dist.js
- * distribute(): "1.5 === 2"), while an `arrivalCount` runs in one worker, evenly spaced over the phase.
+ * distribute(): "1.5 === 2"), while an `arrivalCount` runs in one worker, evenly spaced over the phase. A ramp
+ * down to 0 from a fractional rate ends at RAMP_FLOOR instead, for the same reason.
  */
 export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
   const phases: ArtilleryPhase[] = [];
@@ -45,7 +46,12 @@ export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
       else if (rate > 0 && count > 0) phases.push({ ...named, duration, arrivalCount: count });
       else phases.push({ ...named, pause: duration });
     } else {
-      phases.push({ ...named, duration, arrivalRate: round3(s.startRate), rampTo: round3(s.endRate) });
+      // Artillery tells a ramp by `!!rampTo`: a ramp to 0 is split among the workers like a constant rate, and a
+      // fractional start rate then trips the same assertion. A ramp to a thousandth of an arrival per second is
+      // a ramp to Artillery and creates the same whole arrivals per second as a ramp to 0.
+      const from = round3(s.startRate);
+      const to = round3(s.endRate);
+      phases.push({ ...named, duration, arrivalRate: from, rampTo: to === 0 && !Number.isInteger(from) ? RAMP_FLOOR : to });
     }
   }
   return phases;
@@ -80,6 +86,9 @@ function seconds(v: unknown): number | undefined {
   if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim())) return Number(v);
   return undefined;
 }
+
+/** The end of a ramp "to 0" from a fractional rate (see toArtilleryPhases). */
+export const RAMP_FLOOR = 0.001;
 
 function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
