@@ -22,26 +22,16 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundle as bundleSources, rng } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fmt = (n, d = 1) => n.toFixed(d);
 const mib = (kib) => `${fmt(kib / 1024, 0)} MiB`;
 
 // ---- generator ----------------------------------------------------------------------------------------------
 
-function rng(seed) {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METRICS = [
   ['http_reqs', 'counter', 'default', '[]', 'null'],
@@ -376,23 +366,8 @@ async function child(kind, path, bundle) {
 
 // ---- driver -----------------------------------------------------------------------------------------------------
 
-async function bundleReader(dir) {
-  const { build } = await import('esbuild');
-  const outfile = join(dir, 'ndjson-reader.mjs');
-  await build({
-    stdin: {
-      contents: ["export { readNdjson } from './src/engines/results/k6-ndjson.ts';", "export { Histogram } from './src/metrics/histogram.ts';"].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
+function bundleReader(dir) {
+  return bundleSources(["export { readNdjson } from './src/engines/results/k6-ndjson.ts';", "export { Histogram } from './src/metrics/histogram.ts';"], join(dir, 'ndjson-reader.mjs'));
 }
 
 function runChild(kind, path, bundle) {

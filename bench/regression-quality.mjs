@@ -21,11 +21,7 @@
 //
 // Usage: ./node_modules/.bin/node bench/regression-quality.mjs [--pairs 50] [--rounds 4] [--seed 1]
 // Rounds repeat the 50 pairs with fresh data for a steadier rate; the first round is the 50-pair figure.
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importBundle, rng } from './lib.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,39 +32,14 @@ const ROUNDS = arg('rounds', 4);
 const SEED = arg('seed', 1);
 const HISTORY = 10;
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = mkdtempSync(join(tmpdir(), 'perf-gate-bench-'));
-const bundle = join(dir, 'regression.mjs');
-await build({
-  stdin: {
-    contents: [
-      "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
-      "export { entryFromRun } from './src/baseline/entry.ts';",
-      "export { Histogram } from './src/metrics/histogram.ts';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'warning',
-});
-const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram } = await import(pathToFileURL(bundle).href);
-rmSync(dir, { recursive: true, force: true });
+const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram } = await importBundle([
+  "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
+  "export { entryFromRun } from './src/baseline/entry.ts';",
+  "export { Histogram } from './src/metrics/histogram.ts';",
+]);
 
 // ---- simulation ---------------------------------------------------------------------------------------------
-let state = SEED >>> 0 || 1;
-function rnd() {
-  // mulberry32: fast, seedable, good enough for Monte Carlo
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rnd = rng(SEED);
 function gauss() {
   return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
 }

@@ -31,10 +31,11 @@
 //        npm run bench -- regression [same options]
 // Load goes only to 127.0.0.1; every loop is bounded in count and every run and server in time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importBundle, ROOT, rng } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const arg = (name, dflt) => {
@@ -47,17 +48,7 @@ const argText = (name) => {
 };
 
 // ---- shared: seeded randomness --------------------------------------------------------------------------------
-function rng(seed) {
-  let state = seed >>> 0 || 1;
-  // mulberry32: fast, seedable
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 // ---- the server (child process) -------------------------------------------------------------------------------
 const MEDIAN_MS = 80;
@@ -126,31 +117,15 @@ async function main() {
   const SEED = arg('seed', 1);
   if (SAME < 12 || SLOW < 2) throw new Error('need --same >= 12 and --slow >= 2');
 
-  const { build } = await import('esbuild');
-  const root = join(dirname(SELF), '..');
-  const dir = mkdtempSync(join(tmpdir(), 'perf-gate-bench-real-'));
-  const bundle = join(dir, 'bench.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "export { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
-        "export { entryFromRun } from './src/baseline/entry.ts';",
-        "export { builtinEngine } from './src/engines/builtin/index.ts';",
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    logLevel: 'warning',
-    // undici and friends are CommonJS; give the ESM bundle a require().
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  const { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, builtinEngine } = await import(pathToFileURL(bundle).href);
-  rmSync(dir, { recursive: true, force: true });
+  const { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, builtinEngine } = await importBundle(
+    [
+      "export { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
+      "export { entryFromRun } from './src/baseline/entry.ts';",
+      "export { builtinEngine } from './src/engines/builtin/index.ts';",
+    ],
+    // undici and friends are CommonJS.
+    { cjs: true },
+  );
 
   const rnd = rng(SEED);
   const started = performance.now();
@@ -203,7 +178,7 @@ async function main() {
         http: { timeoutMs: 5000, maxInFlight: 1000, count4xxAsErrors: false, headers: {} },
         intervalMs: 1000,
         sources: [],
-        workspace: root,
+        workspace: ROOT,
         distributed: { mode: 'none' },
       };
       // Bounded: the engine stops at the end of the shape; the abort is a backstop.
