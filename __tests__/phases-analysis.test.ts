@@ -135,6 +135,27 @@ describe('steady part', () => {
     expect(decide(all.judged, targets, 'any').status).toBe('fail');
   });
 
+  it('judges infrastructure targets on the same steady part: an idle ramp does not pull the mean down', () => {
+    const ivs = series(Array.from({ length: 10 }, () => ({ requests: 10 })));
+    const run = runOf(ivs);
+    // CPU idles at 10 % through the ramps and sits at 75 % in the hold (3 s to 8 s); a 15 s CloudWatch-like sample
+    // taken at 2.5 s stands at the start of the hold. Memory has a single sample before the hold, which stands.
+    const cpu: Array<[number, number]> = [[0, 10], [1000, 10], [2000, 10], [2500, 75], [4000, 75], [5000, 75], [6000, 75], [7000, 75], [8500, 10], [9500, 10]];
+    run.infra = [
+      { name: 'cpu', source: 'prometheus', query: 'cpu', unit: '%', stats: { mean: 42, max: 75 }, series: cpu },
+      { name: 'memory', source: 'cloudwatch', query: 'mem', unit: '%', stats: { mean: 60, max: 60 }, series: [[1000, 60]] },
+      { name: 'db_connections', source: 'postgres', query: 'n', unit: 'count', stats: {}, unavailable: 'connection refused' },
+    ];
+    const targets = parseTargets(['mean(cpu) < 70%', 'memory < 85%']);
+    const { judged } = analyzeRun(run, { stages, decideOn: 'steady', analyses: [], targets });
+    expect(judged.infra![0]!.stats).toEqual({ min: 75, mean: 75, p95: 75, max: 75, last: 75 });
+    expect(judged.infra![1]!.stats).toMatchObject({ mean: 60, max: 60 });
+    expect(judged.infra![2]).toBe(run.infra[2]);
+    expect(decide(run, targets, 'any', [], judged).status).toBe('fail');
+    // Over the whole window the same run would pass: what judging on the steady part prevents.
+    expect(decide(run, targets, 'any').status).toBe('pass');
+  });
+
   it('falls back to the whole run, and says why, when there is no steady part', () => {
     const ivs = series(Array.from({ length: 4 }, () => ({ requests: 10 })));
     const noHold = analyzeRun(runOf(ivs), { stages: [ramp(4000, 1, 10)], decideOn: 'steady', analyses: [], targets: [] });

@@ -9,7 +9,7 @@ import type { Logger } from '../src/config/types.js';
 import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources, type Source } from '../src/sources/index.js';
 import { Redactor, redactPatterns } from '../src/sources/redact.js';
-import { summarize } from '../src/sources/stats.js';
+import { summarize } from '../src/metrics/series.js';
 import type { MetricDescriptor, SourceResult } from '../src/sources/types.js';
 
 function memoryLog(): Logger & { lines: string[] } {

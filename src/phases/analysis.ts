@@ -2,9 +2,11 @@
 // judged on, the breaking point of a stress run, and how long a recovery took. Pure functions of a RunResult and
 // the load shape, so they can be tested on synthetic series and rerun on a results.json.
 import { Histogram } from '../metrics/histogram.js';
+import { samplesOver, summarize as seriesStats } from '../metrics/series.js';
 import type {
   DecideOn,
   EarlyStop,
+  InfraMetric,
   IntervalResult,
   LoadPoint,
   PartSummary,
@@ -137,12 +139,24 @@ export function steadyPart(run: RunResult, stages: readonly Stage[]): SteadyPart
     latency: summary.latency,
     histogram: histogram.toJSON(),
     intervals: chosen,
+    ...(run.infra ? { infra: run.infra.map((m) => infraOver(m, part.windows)) } : {}),
   };
   if (summary.errorRate !== undefined) view.errorRate = summary.errorRate;
   else delete view.errorRate;
   if (summary.throughputRps !== undefined) view.throughputRps = summary.throughputRps;
   else delete view.throughputRps;
   return { summary: part, view };
+}
+
+/**
+ * An infrastructure metric's statistics over the steady part, so that `mean(cpu) < 70%` is judged on the same
+ * minutes as the latency targets: over the whole window the idle ramp would pull the mean down. A metric without
+ * samples there (a source that failed, or a first sample after the part) keeps its whole-window figures.
+ */
+function infraOver(m: InfraMetric, windows: ReadonlyArray<{ startMs: number; endMs: number }>): InfraMetric {
+  if (m.unavailable || !m.series?.length) return m;
+  const stats = seriesStats(samplesOver(m.series, windows));
+  return stats.max === undefined ? m : { ...m, stats };
 }
 
 // ---- stress ---------------------------------------------------------------------------------------------------

@@ -339,7 +339,8 @@ function infraBlock(run: RunResult): string | undefined {
       ],
       { align: ['l', 'l', 'r', 'r', 'r', 'r', 'l'] },
     );
-    blocks.push(`### Infrastructure\n\n${table}\n\n_Statistics over the run window; the samples are in the results file._`);
+    const judged = run.analysis?.judged === 'steady' ? ' Targets on these metrics were judged on the steady part, like the latency targets.' : '';
+    blocks.push(`### Infrastructure\n\n${table}\n\n_Statistics over the whole run window; the samples are in the results file.${judged}_`);
   }
   const slow = slowestQueries(run);
   if (slow.length > 0) {

@@ -6,7 +6,8 @@ import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
 import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from './config.js';
 import { Redactor } from './redact.js';
-import { sleep, summarize, type Series } from './stats.js';
+import { summarize, type Series } from '../metrics/series.js';
+import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch');

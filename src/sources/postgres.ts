@@ -7,7 +7,8 @@ import type { Logger } from '../config/types.js';
 import type { InfraMetric, SlowQuery } from '../model.js';
 import type { PostgresSourceConfig } from './config.js';
 import { Redactor } from './redact.js';
-import { sleep, summarize, within, type Series } from './stats.js';
+import { summarize, within, type Series } from '../metrics/series.js';
+import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 
 // Marks perf-gate's own statements so they can be left out of the slow-query list.
