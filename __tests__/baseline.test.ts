@@ -224,7 +224,8 @@ describe('accept label', () => {
       { event: 'labeled', actor: 'alice', label: 'perf-regression-accepted', createdAt: '2025-03-19T08:00:00Z' },
     ]);
     expect(out!.acceptance).toEqual({ label: 'perf-regression-accepted', by: 'alice', at: '2025-03-19T08:00:00Z' });
-    expect(out!.regressions[0]).toMatchObject({ status: 'pass', reason: expect.stringMatching(/^accepted by @alice with label "perf-regression-accepted" on 2025-03-19; was: p99 \+/) });
+    expect(out!.regressions[0]).toMatchObject({ status: 'pass', acceptedBy: '@alice', reason: expect.stringMatching(/^accepted by @alice with label "perf-regression-accepted" on 2025-03-19; was: p99 \+/) });
+    expect(comparisonCells(out!)![0]!.status).toBe('✅ accepted by @alice');
     expect(stub.requests.filter((r) => r.path === '/repos/acme/shop/issues/7/events').length).toBe(2);
   });
 

@@ -257,6 +257,8 @@ export interface RegressionResult {
   status: 'pass' | 'regressed' | 'improved' | 'no_baseline' | 'not_comparable';
   /** One line: why it regressed, or what the noise band was. */
   reason?: string;
+  /** A regression the PR's accept label turned into a pass: who applied the label (`@login`). */
+  acceptedBy?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */

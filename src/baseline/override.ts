@@ -59,7 +59,7 @@ export function applyAcceptance(results: readonly RegressionResult[], acceptance
   const when = acceptance.at ? ` on ${acceptance.at.slice(0, 10)}` : '';
   return results.map((r) =>
     r.status === 'regressed'
-      ? { ...r, status: 'pass', reason: `accepted by ${who} with label "${acceptance.label}"${when}; was: ${r.reason ?? 'regressed'}` }
+      ? { ...r, status: 'pass', acceptedBy: who, reason: `accepted by ${who} with label "${acceptance.label}"${when}; was: ${r.reason ?? 'regressed'}` }
       : r,
   );
 }

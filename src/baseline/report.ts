@@ -36,7 +36,7 @@ export function comparisonCells(verdict: Pick<Verdict, 'regressions'>): Comparis
     baseline: value(r.metric, r.baseline),
     // A rate near zero reads best in percentage points: 0.05 % -> 0 % is "-0.05 pp", not "-100 %".
     change: r.metric === 'error_rate' ? ppCell(r.current, r.baseline) : changeCell(r.changePercent),
-    status: STATUS_TEXT[r.status],
+    status: r.acceptedBy ? `✅ accepted by ${r.acceptedBy}` : STATUS_TEXT[r.status],
     result: r.status,
     current: value(r.metric, r.current),
     ...(r.current !== undefined ? { currentValue: r.current } : {}),
