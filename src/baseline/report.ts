@@ -33,12 +33,12 @@ export function comparisonCells(verdict: Pick<Verdict, 'regressions'>): Comparis
   if (!results.some((r) => r.baseline !== undefined)) return undefined;
   return results.map((r) => ({
     metric: r.metric,
-    baseline: value(r.metric, r.baseline),
+    baseline: formatMetricValue(r.metric, r.baseline),
     // A rate near zero reads best in percentage points: 0.05 % -> 0 % is "-0.05 pp", not "-100 %".
     change: r.metric === 'error_rate' ? ppCell(r.current, r.baseline) : changeCell(r.changePercent),
     status: r.acceptedBy ? `✅ accepted by ${r.acceptedBy}` : STATUS_TEXT[r.status],
     result: r.status,
-    current: value(r.metric, r.current),
+    current: formatMetricValue(r.metric, r.current),
     ...(r.current !== undefined ? { currentValue: r.current } : {}),
   }));
 }
@@ -79,7 +79,8 @@ export function regressionsMarkdown(verdict: Pick<Verdict, 'regressions' | 'base
   return lines.join('\n').trimEnd();
 }
 
-function value(metric: string, v: number | undefined): string {
+/** A regression metric's value as the report prints it: ms, percent or per second. */
+export function formatMetricValue(metric: string, v: number | undefined): string {
   if (metric === 'error_rate') return formatPercent(v);
   if (metric === 'throughput') return formatRate(v);
   return formatMs(v);

@@ -4,7 +4,7 @@
 // GitHub refuses a comment over 65,536 characters. Rather than cutting the text at an arbitrary point (which can
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
-import { comparisonCells, regressionsMarkdown } from '../baseline/report.js';
+import { comparisonCells, formatMetricValue, regressionsMarkdown } from '../baseline/report.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection } from './phases.js';
@@ -190,7 +190,7 @@ function buildParts(input: ReportInput): Parts {
     if (!c) return [...row, MISSING, MISSING, MISSING];
     // The target may be judged on the steady part while the comparison uses the whole run (or two runs pooled):
     // then the Change is not relative to the Actual shown, and the footnote says so.
-    const mark = c.currentValue !== undefined && t.actual !== undefined && !sameShown(t.target.metric, c.currentValue, t.actual) ? ' ¹' : '';
+    const mark = c.currentValue !== undefined && t.actual !== undefined && formatMetricValue(t.target.metric, c.currentValue) !== formatMetricValue(t.target.metric, t.actual) ? ' ¹' : '';
     if (mark) differs = true;
     return [...row, c.baseline, `${c.change}${mark}`, c.status];
   });
@@ -259,12 +259,6 @@ function buildParts(input: ReportInput): Parts {
     footer: footer(input),
     shortened: `_Shortened to fit GitHub's comment size limit: the full report is in ${summaryRef} and in ${resultsRef}._`,
   };
-}
-
-/** Whether two values of a metric print the same, i.e. a reader would see no difference between them. */
-function sameShown(metric: string, a: number, b: number): boolean {
-  const show = metric === 'error_rate' ? formatPercent : metric === 'throughput' ? formatRate : formatMs;
-  return show(a) === show(b);
 }
 
 /** Spreads `{[key]: value}` only when there is a value, so optional fields stay absent rather than undefined. */
