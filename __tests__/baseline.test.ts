@@ -289,6 +289,10 @@ describe('confirm before failing', () => {
   it('is on by default and can be turned off', () => {
     expect(resolveBaselineConfig({ baseline: 'branch' }, undefined).confirm).toBe(true);
     expect(resolveBaselineConfig({}, { store: 'branch', confirm: false }).confirm).toBe(false);
+    // The input wins over the file, and says what it accepts.
+    expect(resolveBaselineConfig({ 'confirm-regressions': 'false' }, { store: 'branch', confirm: true }).confirm).toBe(false);
+    expect(resolveBaselineConfig({ 'confirm-regressions': 'TRUE' }, { store: 'branch', confirm: false }).confirm).toBe(true);
+    expect(() => resolveBaselineConfig({ 'confirm-regressions': 'maybe' }, undefined)).toThrow(new UserError('input "confirm-regressions": got "maybe"; allowed: true, false'));
   });
 });
 

@@ -1,5 +1,5 @@
 import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-KUUB5JGQ.js";import"./chunks/chunk-2OVKUAS2.js";import"./chunks/chunk-REJOASYU.js";import"./chunks/chunk-AEIUTBOV.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-HPIASYMH.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-OS5FXG2E.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var LOCAL_BRANCH="local",USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-A2KXFD2N.js";import"./chunks/chunk-2OVKUAS2.js";import"./chunks/chunk-5FUHKPCY.js";import"./chunks/chunk-AEIUTBOV.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-HPIASYMH.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-OS5FXG2E.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var LOCAL_BRANCH="local",USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
 
@@ -18,6 +18,8 @@ options (the action's inputs):
   --script PATH         Artillery test or k6 script (--engine artillery | k6)
   --results FILES       result files or globs separated by ";" (--engine results)
   --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
+  --confirm-regressions true|false
+                        re-run the phase once before failing on a regression (default true)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
   --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`,LIST_FLAGS=new Set(["targets","abort","results","regression-rules"]);async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
@@ -33,7 +35,7 @@ ${USAGE}
 `):v)}let log={info:__name(m=>process.stderr.write(`${m}
 `),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
 `),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
-`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-ZLXRX4HF.js"),{renderTerminal}=await import("./chunks/terminal-C4WMBDTS.js"),baseline;if(values.record&&config.baseline?.spec?.kind!=="file")throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec?`--baseline ${config.baseline.spec.text}`:"no baseline"}); the other stores are written by the action on GitHub`);if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-GRY5CVAP.js"),env=gitContextFromEnv(process.env,{}),git=values.record?{...env,eventName:"push",branch:LOCAL_BRANCH,defaultBranch:LOCAL_BRANCH}:env;baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-CKDWNAYC.js"),{renderTerminal}=await import("./chunks/terminal-C4WMBDTS.js"),baseline;if(values.record&&config.baseline?.spec?.kind!=="file")throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec?`--baseline ${config.baseline.spec.text}`:"no baseline"}); the other stores are written by the action on GitHub`);if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-XDIPHV6F.js"),env=gitContextFromEnv(process.env,{}),git=values.record?{...env,eventName:"push",branch:LOCAL_BRANCH,defaultBranch:LOCAL_BRANCH}:env;baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
 `),process.stderr.write(`report: ${outcome.reportPath}
 results: ${outcome.resultsPath}
 `),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}

@@ -27,6 +27,8 @@ options (the action's inputs):
   --script PATH         Artillery test or k6 script (--engine artillery | k6)
   --results FILES       result files or globs separated by ";" (--engine results)
   --baseline SPEC       file:<path> | branch[:<name>] | artifact[:<name>] (branch and artifact need a token)
+  --confirm-regressions true|false
+                        re-run the phase once before failing on a regression (default true)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
   --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`;

@@ -19,7 +19,7 @@ export interface BaselineSpec {
 }
 
 /** The action inputs this section adds (kebab-case, like the others). */
-export const BASELINE_INPUT_NAMES = ['baseline', 'environment', 'regression-rules', 'accept-label'] as const;
+export const BASELINE_INPUT_NAMES = ['baseline', 'environment', 'regression-rules', 'accept-label', 'confirm-regressions'] as const;
 export type BaselineInputName = (typeof BASELINE_INPUT_NAMES)[number];
 
 const listOrString = z.union([z.string(), z.array(z.string())]);
@@ -131,8 +131,17 @@ export function resolveBaselineConfig(
     rules,
     acceptLabel: input('accept-label') ?? section['accept-label'] ?? DEFAULT_ACCEPT_LABEL,
     onCorrupt: section['on-corrupt'] ?? 'error',
-    confirm: section.confirm ?? true,
+    confirm: confirmSetting(input('confirm-regressions')) ?? section.confirm ?? true,
   };
+}
+
+/** The `confirm-regressions` input: the words an Actions input uses for a switch. */
+function confirmSetting(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  const v = text.toLowerCase();
+  if (v === 'true' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === 'no' || v === 'off') return false;
+  throw new UserError(`input "confirm-regressions": got "${text}"; allowed: true, false`);
 }
 
 export { DEFAULT_REGRESSION_RULES };

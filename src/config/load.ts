@@ -54,6 +54,7 @@ export const INPUT_NAMES = [
   'environment',
   'regression-rules',
   'accept-label',
+  'confirm-regressions',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Partial<Record<InputName, string>>;
@@ -227,7 +228,13 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     workspace: options.workspace,
     distributed: { mode: distributedMode, count, region },
     baseline: resolveBaselineConfig(
-      { baseline: input('baseline'), environment: input('environment'), 'regression-rules': input('regression-rules'), 'accept-label': input('accept-label') },
+      {
+        baseline: input('baseline'),
+        environment: input('environment'),
+        'regression-rules': input('regression-rules'),
+        'accept-label': input('accept-label'),
+        'confirm-regressions': input('confirm-regressions'),
+      },
       file.baseline,
       configPath ?? DEFAULT_CONFIG_PATH,
     ),
