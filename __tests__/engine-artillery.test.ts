@@ -22,9 +22,13 @@ import {
   fromArtilleryPhases,
   toArtilleryPhases,
 } from '../src/engines/artillery/index.js';
+import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
+import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
 import { readResultFile } from '../src/engines/results/index.js';
 import type { Stage } from '../src/model.js';
+import { parseGuards } from '../src/phases/guards.js';
 import { PRESETS } from '../src/phases/presets.js';
+import { watchGuards } from '../src/phases/run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OWN = join(here, 'fixtures', 'artillery-own');
@@ -114,6 +118,55 @@ describe('Artillery phases', () => {
     // A preset name redefined in the perf-gate config counts as the user's own phase.
     const redefined = { ...PRESETS.warmup, stages };
     expect(choosePhases(makeConfig(ws, { phase: redefined }), stages, scriptPhases)).toMatchObject({ use: 'perf-gate' });
+  });
+});
+
+describe('Artillery console summaries', () => {
+  // Genuine console output and the JSON report of the same Artillery 2.0.34 run (see fixtures/SOURCES.md).
+  const consoleLines = readFileSync(join(OWN, 'console-2.0.34-demo-health-500.txt'), 'utf8').split('\n');
+  const report = JSON.parse(readFileSync(join(OWN, 'v2-2.0.34-demo-health-500-with-console.json'), 'utf8')) as {
+    intermediate: Array<{ counters: Record<string, number>; summaries: Record<string, Record<string, number>>; period: string }>;
+  };
+  // The lines were printed within seconds of the report's times; the reader needs "now" only to pick the date.
+  const printedAt = Number(report.intermediate[0]!.period) + 15_000;
+
+  function readAll(): ConsolePeriod[] {
+    const reader = new ConsolePeriodReader();
+    const out: ConsolePeriod[] = [];
+    for (const line of consoleLines) {
+      const p = reader.push(line, printedAt);
+      if (p) out.push(p);
+    }
+    const last = reader.flush();
+    if (last) out.push(last);
+    return out;
+  }
+
+  it('reads each period as the JSON report has it, and not the summary report at the end', () => {
+    const periods = readAll();
+    expect(periods).toHaveLength(report.intermediate.length);
+    periods.forEach((p, i) => {
+      const want = report.intermediate[i]!;
+      expect(p.period, `period ${i}`).toBe(Number(want.period));
+      // The console leaves out plugins' metrics (metrics-by-endpoint): no per-endpoint figures from it.
+      expect(p.counters, `period ${i}`).toEqual(Object.fromEntries(Object.entries(want.counters).filter(([k]) => !k.startsWith('plugins.'))));
+      const rt = want.summaries['http.response_time']!;
+      expect(p.summaries['http.response_time'], `period ${i}`).toEqual({ min: rt.min, max: rt.max, mean: rt.mean, median: rt.median, p95: rt.p95, p99: rt.p99, count: rt.count });
+    });
+  });
+
+  it('adds up to the same requests, errors and intervals as the report, with the run\'s percentiles missing', async () => {
+    const fromReport = await readResultFile(join(OWN, 'v2-2.0.34-demo-health-500-with-console.json'), { phase: 'warmup', count4xxAsErrors: false });
+    const fromConsole = await artilleryV2Reader.fromDocument(consoleReport(readAll()), 'artillery-periods.json', { phase: 'warmup', count4xxAsErrors: false });
+    expect(fromConsole.requests).toBe(fromReport.requests);
+    expect(fromConsole.errors).toBe(fromReport.errors);
+    expect(fromConsole.statusCodes).toEqual(fromReport.statusCodes);
+    expect(fromConsole.intervals.map((iv) => [iv.requests, iv.errors])).toEqual(fromReport.intervals.map((iv) => [iv.requests, iv.errors]));
+    expect(fromConsole.latency).toEqual({ count: fromReport.latency.count, min: fromReport.latency.min, max: fromReport.latency.max });
+    expect(fromConsole.latency.p99).toBeUndefined();
+    // Each period alone keeps Artillery's own percentiles: what a guard on p99 watches.
+    const iv = periodInterval(readAll()[1], 0, { phase: 'warmup', count4xxAsErrors: false });
+    expect(iv).toMatchObject({ requests: 100, errors: 50, latency: { p99: report.intermediate[1]!.summaries['http.response_time']!.p99 } });
   });
 });
 
@@ -317,6 +370,28 @@ describe('Artillery engine with the real Artillery', () => {
     },
     300_000,
   );
+
+  it('an abort guard stops Artillery on its console summaries, and the run is read from them', async () => {
+    const log = memLog();
+    // Half of the requests answer 500 from the first second: the guard trips on Artillery's first summary.
+    const guards = watchGuards(parseGuards(['error_rate > 20% for 1s']), log);
+    const config = makeConfig(ws, { target: demo.url, durationMs: 60_000 });
+    const started = Date.now();
+    const run = await artilleryEngine.run({ config, stages: [constant(60_000, 5)], log, signal: guards.signal, onInterval: guards.onInterval });
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds, 'stopped long before the planned minute').toBeLessThan(40);
+    expect(guards.stopped()?.guard).toBe('error_rate > 20% for 1s');
+    expect(log.lines.some((l) => l.startsWith('warning: stopping the run at'))).toBe(true);
+    expect(run.notes).toContain(`stopped early: ${guards.stopped()!.reason}`);
+    expect(run.notes.join(' ')).toMatch(/read from its \d+ console summar(y|ies) \(artillery-periods\.json\)/);
+    expect(run.sourceFiles).toEqual(['out/artillery-periods.json']);
+    const written = JSON.parse(readFileSync(join(ws, 'out', 'artillery-periods.json'), 'utf8')) as { intermediate: unknown[] };
+    expect(written.intermediate.length).toBe(run.intervals.length);
+    expect(run.requests).toBeGreaterThan(0);
+    expect(run.errorRate).toBeGreaterThan(20);
+    expect(run.latency.p99, 'no percentile for the run as a whole').toBeUndefined();
+    expect(run.intervals[0]!.latency.p99).toBeGreaterThan(0);
+  }, 120_000);
 
   it('runs a ramp from a fractional rate down to 0 (Artillery 2.0.34 asserts on the phase written naively)', async () => {
     const log = memLog();

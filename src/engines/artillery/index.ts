@@ -9,19 +9,24 @@
 //   break them.
 // - Exit code 1 with a report is a result: it is how the `ensure` plugin reports failed checks, which become
 //   toolThresholds. Without a report a failed run is an engine error carrying Artillery's last stderr lines.
+// - Abort guards watch Artillery's 10-second console summaries (periods.ts). Artillery writes no report when it
+//   is stopped, so a run a guard stopped is read from those summaries instead, written to artillery-periods.json:
+//   per-period figures as Artillery printed them, and for the whole run what they add up to (no percentiles).
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { redactUrl } from '../../config/load.js';
 import { UserError, type Config, type Logger } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import { peakRate, totalDurationMs } from '../../phases/presets.js';
+import { artilleryV2Reader, periodInterval } from '../results/artillery-v2.js';
 import { readResultFile } from '../results/index.js';
 import { runTool, tailText, workspacePath, type ToolRunResult } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildArtilleryArgs, EnsureCollector } from './command.js';
 import { resolveArtillery, type ArtilleryTool } from './install.js';
+import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, type PhaseChoice } from './phases.js';
 
 export { buildArtilleryArgs, EnsureCollector } from './command.js';
@@ -29,6 +34,10 @@ export { ARTILLERY_VERSION, artilleryCacheDir, defaultToolCacheDir, resolveArtil
 export { choosePhases, fromArtilleryPhases, toArtilleryPhases, type ArtilleryPhase } from './phases.js';
 
 export const REPORT_FILE = 'artillery-report.json';
+/** The console summaries of a run that was stopped, as a report document (see the note at the top). */
+export const PERIODS_FILE = 'artillery-periods.json';
+/** Artillery prints a summary in one burst: this long after its last line, the period is complete. */
+const PERIOD_SETTLE_MS = 250;
 
 /** Beyond the planned length, how long a run may take before it is stopped (start-up, draining, provisioning). */
 const LOCAL_SLACK_MS = 5 * 60_000;
@@ -93,7 +102,7 @@ function headerOverrides(doc: Record<string, unknown> | undefined, headers: Reco
   return { overrides: { http: { defaults: { headers: merged } } }, env };
 }
 
-async function runArtillery({ config, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
+async function runArtillery({ config, stages, log, signal, onInterval }: EngineRunOptions): Promise<RunResult> {
   if (!config.script) throw new UserError('engine "artillery" needs a script: the path of the Artillery test (.yml)');
   const mode = config.distributed.mode;
   if (mode !== 'none' && mode !== 'artillery-fargate' && mode !== 'artillery-lambda') {
@@ -146,6 +155,7 @@ async function runArtillery({ config, stages, log, signal }: EngineRunOptions): 
   timer?.unref();
 
   const ensure = new EnsureCollector();
+  const periods = new PeriodWatch(config, onInterval);
   const secrets = Object.values(config.http.headers).filter((v) => v.length > 0);
   let res: ToolRunResult;
   try {
@@ -157,13 +167,55 @@ async function runArtillery({ config, stages, log, signal }: EngineRunOptions): 
       log,
       label: '[artillery]',
       signal: signal ? AbortSignal.any([signal, watchdog.signal]) : watchdog.signal,
-      onLine: (line) => ensure.push(line),
+      onLine: (line) => {
+        ensure.push(line);
+        periods.push(line);
+      },
       redact: (s) => redactSecrets(s, secrets, config.target),
     });
   } finally {
     if (timer) clearTimeout(timer);
+    periods.close();
   }
-  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs });
+  // A guard aborts with its reason; the note says why in the guard's words, as the built-in engine's does.
+  const stopReason = signal?.aborted ? messageOf(signal.reason) : undefined;
+  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs, periods: periods.all, stopReason });
+}
+
+function messageOf(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** Collects the console periods, and hands each to the guards (as an interval) as soon as it is complete. */
+class PeriodWatch {
+  readonly all: ConsolePeriod[] = [];
+  private readonly reader = new ConsolePeriodReader();
+  private settle: NodeJS.Timeout | undefined;
+  private startAt: number | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly onInterval: EngineRunOptions['onInterval'],
+  ) {}
+
+  push(line: string): void {
+    this.take(this.reader.push(line));
+    if (this.settle) clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.take(this.reader.flush()), PERIOD_SETTLE_MS);
+    this.settle.unref();
+  }
+
+  close(): void {
+    if (this.settle) clearTimeout(this.settle);
+    this.take(this.reader.flush());
+  }
+
+  private take(p: ConsolePeriod | undefined): void {
+    if (!p) return;
+    this.all.push(p);
+    this.startAt ??= p.firstMetricAt;
+    this.onInterval?.(periodInterval(p, p.firstMetricAt - this.startAt, { phase: this.config.phase.name, count4xxAsErrors: this.config.http.count4xxAsErrors }));
+  }
 }
 
 function redactSecrets(text: string, secrets: string[], target: string): string {
@@ -185,6 +237,8 @@ interface FinishInput {
   plannedStages: Stage[] | undefined;
   timedOut: boolean;
   limitMs: number | undefined;
+  periods: ConsolePeriod[];
+  stopReason: string | undefined;
 }
 
 function exitText(res: ToolRunResult): string {
@@ -194,26 +248,37 @@ function exitText(res: ToolRunResult): string {
 async function finish(f: FinishInput): Promise<RunResult> {
   const { config, res, ensure, reportPath } = f;
   const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
-  if (!existsSync(reportPath)) {
-    if (f.timedOut) throw new Error(`Artillery did not finish within ${Math.round((f.limitMs ?? 0) / 1000)} s and was stopped; it wrote no report.${tail ? `\n${tail}` : ''}`);
-    // Artillery writes its --output report only when the last phase completes; a stopped run leaves nothing to read.
-    if (res.aborted) throw new Error('The Artillery run was stopped before it finished, and Artillery writes its report only at the end: no figures.');
-    throw new Error(`Artillery failed (${exitText(res)}) and wrote no report${tail ? `:\n${tail}` : '.'}`);
-  }
+  const readOpts = { phase: config.phase.name, count4xxAsErrors: config.http.count4xxAsErrors, intervalMs: config.intervalMs };
   let run: RunResult;
-  try {
-    run = await readResultFile(reportPath, {
-      phase: config.phase.name,
-      count4xxAsErrors: config.http.count4xxAsErrors,
-      intervalMs: config.intervalMs,
-    });
-  } catch (e) {
-    // The report is Artillery's output, not the user's file: an unreadable one is an engine failure.
-    throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+  let source = reportPath;
+  const fromConsole = !existsSync(reportPath) && res.aborted && !f.timedOut && f.periods.length > 0;
+  if (fromConsole) {
+    // Stopped (by a guard): Artillery wrote no report, but printed a summary every ten seconds until then.
+    source = join(config.outputDir, PERIODS_FILE);
+    const doc = consoleReport(f.periods);
+    await writeFile(source, JSON.stringify(doc, null, 2) + '\n');
+    run = await artilleryV2Reader.fromDocument(doc, source, readOpts);
+    run.notes.push(
+      `Artillery writes its report only when a run completes; this stopped run is read from its ${f.periods.length} console summar${f.periods.length === 1 ? 'y' : 'ies'} ` +
+        `(${PERIODS_FILE}): counts and per-period figures as Artillery printed them, no per-endpoint figures, and no percentiles for the run as a whole (they cannot be combined from periods).`,
+    );
+  } else {
+    if (!existsSync(reportPath)) {
+      if (f.timedOut) throw new Error(`Artillery did not finish within ${Math.round((f.limitMs ?? 0) / 1000)} s and was stopped; it wrote no report.${tail ? `\n${tail}` : ''}`);
+      // Artillery writes its --output report only when the last phase completes; stopped before its first summary, nothing is left to read.
+      if (res.aborted) throw new Error('The Artillery run was stopped before it finished and before its first console summary: Artillery writes its report only at the end, so there are no figures.');
+      throw new Error(`Artillery failed (${exitText(res)}) and wrote no report${tail ? `:\n${tail}` : '.'}`);
+    }
+    try {
+      run = await readResultFile(reportPath, readOpts);
+    } catch (e) {
+      // The report is Artillery's output, not the user's file: an unreadable one is an engine failure.
+      throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+    }
   }
   run.engine = 'artillery';
   run.tool = { name: 'artillery', version: f.tool.version };
-  run.sourceFiles = [workspacePath(config.workspace, reportPath)];
+  run.sourceFiles = [workspacePath(config.workspace, source)];
   if (config.target) run.target = redactUrl(config.target);
   run.toolThresholds = ensure.thresholds;
 
@@ -229,7 +294,7 @@ async function finish(f: FinishInput): Promise<RunResult> {
     );
   }
   if (f.timedOut) notes.push(`Artillery was stopped after ${Math.round((f.limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`);
-  else if (res.aborted) notes.push('The run was stopped early; the figures cover the run until then.');
+  else if (res.aborted) notes.push(f.stopReason ? `stopped early: ${f.stopReason}` : 'The run was stopped early; the figures cover the run until then.');
   if (res.code !== 0 && !res.aborted && !f.timedOut) {
     const failed = ensure.strictFailures();
     if (failed.length > 0) {

@@ -375,6 +375,25 @@ function maxOf(xs: Array<number | undefined>): number | undefined {
   return v.length ? Math.max(...v) : undefined;
 }
 
+/**
+ * One reporting period (an intermediate of Artillery's report, or one read from its console summaries) as an
+ * interval `startMs` into the run, with the same error and latency rules as the whole report.
+ */
+export function periodInterval(period: unknown, startMs: number, opts: ReadOptions): IntervalResult {
+  const p = parsePeriod(obj(period) ?? {});
+  const f = figures(p, opts);
+  const iv: IntervalResult = {
+    startMs,
+    durationMs: p.first !== undefined && p.last !== undefined ? Math.max(0, p.last - p.first) : DEFAULT_PERIOD_MS,
+    requests: f.requests,
+    errors: f.errors,
+    latency: f.latency,
+  };
+  const vc = p.counters.get('vusers.created');
+  if (vc !== undefined) iv.arrivalsStarted = vc;
+  return iv;
+}
+
 export const artilleryV1Markers = /"(scenariosCreated|scenariosCompleted|requestsCompleted)"\s*:/;
 
 export const artilleryV2Reader: JsonResultReader = {
