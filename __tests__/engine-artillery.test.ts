@@ -155,6 +155,29 @@ describe('Artillery console summaries', () => {
     });
   });
 
+  it('keeps names with spaces and colons (scenario names, error messages), and stops at anything else', () => {
+    const reader = new ConsolePeriodReader();
+    const lines = [
+      'Metrics for period to: 23:59:50(+0100) (width: 9.9s)',
+      'errors.Failed capture or match: ................................................ 3',
+      'vusers.created_by_name.Place a bid: ............................................ 7',
+      'http.request_rate: ............................................................. 2/sec',
+      'plugins.expect.ok: step 1 .........: ........................................... 1',
+      'vusers.session_length:',
+      '  p99: ......................................................................... 12.5',
+      'Phase completed: steady (index: 1, duration: 10s) 23:59:50(+0100)',
+    ];
+    // 23:59:50 at +01:00 is 22:59:50 UTC, on the date nearest the clock when the line arrived.
+    const now = Date.parse('2026-11-27T22:59:55Z');
+    const got = lines.map((l) => reader.push(l, now)).filter(Boolean) as ConsolePeriod[];
+    expect(got).toHaveLength(1);
+    expect(got[0]!.counters).toEqual({ 'errors.Failed capture or match': 3, 'vusers.created_by_name.Place a bid': 7, 'plugins.expect.ok: step 1 .........': 1 });
+    expect(got[0]!.summaries).toEqual({ 'vusers.session_length': { p99: 12.5 } });
+    expect(got[0]!.lastMetricAt).toBe(Date.parse('2026-11-27T22:59:50Z'));
+    expect(got[0]!.firstMetricAt).toBe(Date.parse('2026-11-27T22:59:40.100Z'));
+    expect(reader.flush()).toBeUndefined();
+  });
+
   it('adds up to the same requests, errors and intervals as the report, with the run\'s percentiles missing', async () => {
     const fromReport = await readResultFile(join(OWN, 'v2-2.0.34-demo-health-500-with-console.json'), { phase: 'warmup', count4xxAsErrors: false });
     const fromConsole = await artilleryV2Reader.fromDocument(consoleReport(readAll()), 'artillery-periods.json', { phase: 'warmup', count4xxAsErrors: false });

@@ -23,8 +23,9 @@ export interface ConsolePeriod {
 }
 
 const HEADER = /^Metrics for period to: (\d{2}):(\d{2}):(\d{2})\(([+-])(\d{2})(\d{2})\) \(width: ([\d.]+)s\)/;
-const COUNTER = /^([^\s:][^:]*): \.+ (-?[\d.]+)(\/sec)?$/;
-const SUMMARY_HEAD = /^([^\s:][^:]*):$/;
+// Names may hold spaces and colons (`vusers.created_by_name.Place a bid`, an error message): the dot leader ends them.
+const COUNTER = /^(\S.*?): \.{2,} (-?[\d.]+)(\/sec)?$/;
+const SUMMARY_HEAD = /^(\S.*):$/;
 const SUMMARY_VALUE = /^ {2}(\w+): \.+ (-?[\d.]+)$/;
 /** Artillery's reporting period, to which its period ends are aligned. */
 const SLOT_MS = 10_000;
