@@ -317,11 +317,19 @@ function missing(what: string): void {
   process.stdout.write(`charts render check skipped (${text})\n`);
 }
 
-// The stress run's three charts, and the infrastructure chart of the fixture run with sources.
+// The stress run's three charts, the infrastructure chart of the fixture run with sources, and the two trend charts
+// of the report compared with a baseline (kept as a snapshot by report.test.ts).
 const sources = (): string[] => [
   ...mermaidBlocks(renderReport(reportInput(stressRun()))),
   ...mermaidBlocks(renderReport(reportInput(infraRun()))).filter((src) => src.includes('title "Infrastructure against load"')),
+  ...trendCharts(),
 ];
+
+function trendCharts(): string[] {
+  const charts = mermaidBlocks(readFileSync(join(import.meta.dirname, '__snapshots__', 'report-baseline-regressed.md'), 'utf8')).filter((src) => src.includes('over the last runs'));
+  expect(charts).toHaveLength(2);
+  return charts;
+}
 
 describe('the charts parse with mermaid', () => {
   it('every chart of the report is valid Mermaid', async () => {
@@ -374,7 +382,7 @@ describe('the charts render to SVG in headless Chromium', () => {
     await page.setContent('<!doctype html><html><body></body></html>');
     await page.addScriptTag({ path: MERMAID_BUNDLE });
     const charts = sources();
-    expect(charts).toHaveLength(4);
+    expect(charts).toHaveLength(6);
     for (const [i, src] of charts.entries()) {
       const svg = await page.evaluate(
         async ({ id, code }) => {

@@ -339,7 +339,6 @@ export function chartsFor(run: RunResult): Chart[] {
   return out.filter((c): c is Chart => c !== undefined);
 }
 
-/** The charts as a Markdown section; undefined when there is nothing to draw. */
 /** Fewer points than this (earlier runs plus this one) draw no trend worth a chart. */
 const MIN_TREND_POINTS = 3;
 
@@ -351,12 +350,12 @@ export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunR
   const trend = verdict.baseline?.trend ?? [];
   if (trend.length + 1 < MIN_TREND_POINTS) return undefined;
   const axis = `  x-axis [${[...trend.map((p) => (p.sha ? p.sha.slice(0, 7) : p.createdAt.slice(5, 10))), 'this run'].map(q).join(', ')}]`;
-  const chart = (title: string, yTitle: string, values: Array<number | undefined>, colour: number, cap = Infinity): string | undefined => {
+  const chart = (title: string, yTitle: string, values: Array<number | undefined>, cap = Infinity): string | undefined => {
     if (values.filter((v) => v !== undefined).length < MIN_TREND_POINTS) return undefined;
     const line = carryForward(values).values;
     const top = Math.max(...line);
     const mermaid = [
-      `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${PALETTE[colour]}"}}}}%%`,
+      header(1),
       'xychart-beta',
       `  title ${q(title)}`,
       axis,
@@ -366,8 +365,8 @@ export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunR
     return `\`\`\`mermaid\n${mermaid}\n\`\`\``;
   };
   const charts = [
-    chart('p99 latency over the last runs', 'p99 (ms)', [...trend.map((p) => p.p99), run.latency.p99], 0),
-    chart('Error rate over the last runs', 'errors (%)', [...trend.map((p) => p.errorRate), run.errorRate], 2, 100),
+    chart('p99 latency over the last runs', 'p99 (ms)', [...trend.map((p) => p.p99), run.latency.p99]),
+    chart('Error rate over the last runs', 'errors (%)', [...trend.map((p) => p.errorRate), run.errorRate], 100),
   ].filter((c): c is string => c !== undefined);
   if (charts.length === 0) return undefined;
   const runs = trend.length === 1 ? 'run' : 'runs';
@@ -378,6 +377,7 @@ export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunR
   );
 }
 
+/** The charts as a Markdown section; undefined when there is nothing to draw. */
 export function chartsMarkdown(run: RunResult): string | undefined {
   const charts = chartsFor(run);
   if (charts.length === 0) return undefined;
