@@ -22,7 +22,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { Histogram } from '../../src/metrics/histogram.js';
-import type { RunResult, Stage } from '../../src/model.js';
+import { blankRunResult, type RunResult, type Stage } from '../../src/model.js';
 
 export interface DataStubRequest {
   method: string;
@@ -486,8 +486,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): RunResult {
   const errors = o.errors ?? 0;
   const startedAt = o.startedAt ?? '2025-03-14T09:00:00.000Z';
   const durationMs = 20_000;
-  return {
-    schemaVersion: 1,
+  return blankRunResult({
     engine: o.engine ?? 'builtin',
     phase: o.phase ?? 'warmup',
     startedAt,
@@ -501,12 +500,6 @@ export function syntheticRun(o: SyntheticRunOptions = {}): RunResult {
     throughputRps: o.throughputRps ?? n / (durationMs / 1000),
     latency: h.stats(),
     histogram: h.toJSON(),
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
     shape: { stages: o.stages ?? [{ durationMs, startRate: 100, endRate: 100 }] },
-  };
+  });
 }
