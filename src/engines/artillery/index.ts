@@ -167,9 +167,10 @@ async function runArtillery({ config, stages, log, signal, onInterval }: EngineR
       log,
       label: '[artillery]',
       signal: signal ? AbortSignal.any([signal, watchdog.signal]) : watchdog.signal,
-      onLine: (line) => {
+      onLine: (line, stream) => {
         ensure.push(line);
-        periods.push(line);
+        // Summaries are printed on stdout; a warning on stderr between two of their lines must not end the block.
+        if (stream === 'stdout') periods.push(line);
       },
       redact: (s) => redactSecrets(s, secrets, config.target),
     });
