@@ -286,6 +286,14 @@ describe('confirm before failing', () => {
     expect(logs.filter((l) => l.includes('judging on the first run alone'))).toHaveLength(2);
   });
 
+  it('says so when the run cannot be repeated (result files), and the first comparison decides', async () => {
+    await recordMainRuns(1);
+    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()));
+    expect(out!.confirmed).toBe(false);
+    expect(out!.regressions[0]!.status).toBe('regressed');
+    expect(out!.baseline.note).toMatch(/; not confirmed: result files cannot be run again$/);
+  });
+
   it('is on by default and can be turned off', () => {
     expect(resolveBaselineConfig({ baseline: 'branch' }, undefined).confirm).toBe(true);
     expect(resolveBaselineConfig({}, { store: 'branch', confirm: false }).confirm).toBe(false);

@@ -139,7 +139,10 @@ export async function evaluateBaseline(
   let judged = run;
   let confirmed = false;
   let second: RunResult | undefined;
-  if (config.confirm && opts.rerun && needsConfirmation(outcome)) {
+  if (config.confirm && !opts.rerun && needsConfirmation(outcome)) {
+    // Result files cannot be measured again: the first comparison decides, and the report says it was not confirmed.
+    outcome = { ...outcome, baseline: { ...outcome.baseline, note: join(outcome.baseline.note, 'not confirmed: result files cannot be run again') } };
+  } else if (config.confirm && opts.rerun && needsConfirmation(outcome)) {
     const which = outcome.suspect.length ? outcome.suspect : outcome.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric);
     ctx.log.info(`baseline: ${which.join(', ')} look${which.length === 1 ? 's' : ''} worse than the baseline; running the phase once more to confirm before deciding`);
     const attempt = await confirmationRun(opts.rerun);
