@@ -2,12 +2,14 @@
 // pull_request event, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, and GITHUB_API_URL pointing at a local stand-in of
 // GitHub's REST API. Load goes only to the demo target on 127.0.0.1.
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
+import { startDataStub } from './helpers/github-data-stub.js';
 import { startGitHubStub } from './helpers/github-stub.js';
 
 const ACTION = resolve('dist/index.js');
@@ -237,4 +239,59 @@ describe('dist/index.js with a baseline file', () => {
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
     expect(results.confirmation.pooled.requests).toBe(results.run.requests + results.confirmation.run.requests);
   });
+});
+
+/**
+ * One GITHUB_API_URL for two stand-ins, as github.com is one API: comments and the user go to the comment stub,
+ * everything else (contents, refs, compare, issue events) to the data stub.
+ */
+async function startApiRouter(commentsUrl: string, dataUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    const toComments = /\/issues\/(\d+\/comments|comments\/)|^\/user\b/.test(req.url ?? '');
+    const target = new URL(req.url ?? '/', toComments ? commentsUrl : dataUrl);
+    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', (e) => res.writeHead(502).end(e.message));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('dist/index.js with a history on a data branch (GitHub API stand-ins)', () => {
+  it('records runs of main through the contents API, then compares a slower pull request with them in the comment', async () => {
+    const data = await startDataStub();
+    const api = await startApiRouter(github.url, data.url);
+    try {
+      const common = { duration: '3s', rate: '20', targets: 'p99 < 2s', baseline: 'branch:perf-gate-data', environment: 'ci' };
+      for (const sha of ['a1', 'b2', 'c3']) {
+        const push = pushTo(sha.padEnd(40, '0'));
+        const r = await runAction({ ...common, comment: 'false', target: `${demo.url}/slow?ms=20` }, { ...push, env: { ...push.env, GITHUB_API_URL: api.url } });
+        expect(r.code, r.stdout).toBe(0);
+        expect(r.stdout).toMatch(/baseline: recorded this run in branch perf-gate-data/);
+      }
+      const history = JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: Array<{ sha: string }> };
+      expect(history.entries.map((e) => e.sha.slice(0, 2))).toEqual(['a1', 'b2', 'c3']);
+
+      const pr = await runAction({ ...common, comment: 'true', 'comment-header': 'history', target: `${demo.url}/slow?ms=80` }, { env: { GITHUB_API_URL: api.url } });
+      expect(pr.code, pr.stdout).toBe(1);
+      expect(pr.outputs['baseline-sha']).toBe('c3'.padEnd(40, '0'));
+      expect(pr.stdout).toMatch(/running the phase once more to confirm before deciding/);
+      const body = github.commentsOn('ftw', 'shop', 7).find((c) => c.body.includes('<!-- perf-gate:history -->'))!.body;
+      expect(body).toMatch(/\| Metric +\| Target +\| +Actual \| Status +\| +Baseline \| +Change \| vs baseline +\|/);
+      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| ↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
+      expect(body).toMatch(/Baseline: `c300000` \(newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/);
+      expect(body).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
+      expect(body).toContain('#### Trend');
+      expect(body).toMatch(/x-axis \["a100000", "b200000", "c300000", "this run"\]/);
+      // Pull requests read the history; they do not write it.
+      expect((JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: unknown[] }).entries).toHaveLength(3);
+    } finally {
+      await api.close();
+      await data.close();
+    }
+  }, 120_000);
 });
