@@ -32,10 +32,11 @@ const ROUNDS = arg('rounds', 4);
 const SEED = arg('seed', 1);
 const HISTORY = 10;
 
-const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram } = await importBundle([
+const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram, blankRunResult } = await importBundle([
   "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
   "export { entryFromRun } from './src/baseline/entry.ts';",
   "export { Histogram } from './src/metrics/histogram.ts';",
+  "export { blankRunResult } from './src/model.ts';",
 ]);
 
 // ---- simulation ---------------------------------------------------------------------------------------------
@@ -102,29 +103,20 @@ function simulate(jitter, slowdown) {
   clock += 3_600_000;
   const startedAt = new Date(clock).toISOString();
   const endedAt = new Date(clock + durationMs).toISOString();
-  return {
-    schemaVersion: 1,
+  return blankRunResult({
     engine: 'builtin',
     phase: 'bench',
     startedAt,
     endedAt,
     durationMs,
     requests: N,
-    errors: 0,
-    errorsByKind: {},
     statusCodes: { 200: N },
     errorRate: 0,
     throughputRps: RATE,
     latency: h.stats(),
     histogram: h.toJSON(),
-    endpoints: [],
-    intervals: [],
-    generator: { valid: true, invalidReasons: [] },
-    customMetrics: {},
-    toolThresholds: [],
-    notes: [],
     shape: { stages: STAGES },
-  };
+  });
 }
 
 const rules = parseRegressionRules(['p99: +10% and +20ms'], 'bench', false);
