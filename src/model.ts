@@ -34,8 +34,12 @@ export interface LatencyStats {
   max?: number;
 }
 
-/** Why a request counted as an error. `http_4xx` is recorded always but only counts as an error when configured. */
-export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'other'] as const;
+/**
+ * Why a request counted as an error. `http_4xx` counts unless the request's `expect.status` lists the code (or
+ * `http.count-4xx-as-errors: false`). `check`: a response whose `expect:` failed or whose `capture:` found
+ * nothing; the message of each such failure is counted in `checkFailures`.
+ */
+export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'check', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export interface EndpointResult {
@@ -46,6 +50,37 @@ export interface EndpointResult {
   latency: LatencyStats;
   statusCodes: Record<string, number>;
   histogram?: SerializedHistogram;
+  errorsByKind?: Partial<Record<ErrorKind, number>>;
+  /** Failed expectations and captures on this endpoint, by message (`expect status 401 ≠ 201 on login`). */
+  checkFailures?: Record<string, number>;
+}
+
+/** One endpoint's figures over one interval, for abort guards with an endpoint selector and per-endpoint charts. */
+export interface IntervalEndpoint {
+  requests: number;
+  errors: number;
+  latency: LatencyStats;
+}
+
+/** A user journey of the built-in engine: how many arrivals started it, finished it, and were cut short. */
+export interface FlowResult {
+  name: string;
+  started: number;
+  completed: number;
+  /** Arrivals whose flow stopped at a failed expectation or capture (the rest of their steps was not sent). */
+  failed: number;
+}
+
+/** What an error-log source (CloudWatch Logs Insights) found for the run window. */
+export interface LogSummary {
+  /** The source's configured name. */
+  source: string;
+  query: string;
+  /** Matching log lines in the window; absent when it could not be read. */
+  count?: number;
+  /** Most frequent messages, deduplicated (numbers and ids masked, cut to 200 characters). */
+  top: Array<{ message: string; count: number }>;
+  unavailable?: string;
 }
 
 export interface IntervalResult {
@@ -61,6 +96,8 @@ export interface IntervalResult {
   concurrency?: number;
   latency: LatencyStats;
   histogram?: SerializedHistogram;
+  /** Per endpoint label, when the engine records it (built-in engine). */
+  endpoints?: Record<string, IntervalEndpoint>;
 }
 
 /** What the load generator itself achieved: a generator that could not send the load makes the run invalid. */
@@ -117,6 +154,14 @@ export interface RunResult {
   generator: GeneratorHealth;
   customMetrics: Record<string, CustomMetric>;
   toolThresholds: ToolThreshold[];
+  /** Failed expectations and captures over the run, by message; absent when the engine checks no responses. */
+  checkFailures?: Record<string, number>;
+  /** Per user journey (built-in engine flows). */
+  flows?: FlowResult[];
+  /** Error logs for the run window (log sources). */
+  logs?: LogSummary[];
+  /** Set on a shard of a sharded run (`shard: 2/4`): it ran 1/count of the load and is merged before judging. */
+  shard?: { index: number; count: number };
   /** Plain-language remarks for the report (estimates, truncated files, early stops). */
   notes: string[];
   /** The load shape that was asked for, for the report. */
@@ -314,6 +359,13 @@ export interface TargetResult {
   target: Target;
   actual?: number;
   status: TargetStatus;
+  /**
+   * A target whose right-hand side is a metric (`bids_stored == responses{bid, 201}`): that side as written and
+   * its value, so the report can show both sides and the difference.
+   */
+  rhs?: { label: string; value?: number };
+  /** Where the row comes from: a perf-gate target (default) or a tool's own threshold (Artillery ensure, k6). */
+  origin?: 'target' | 'tool';
 }
 
 export const VERDICTS = ['pass', 'fail', 'error'] as const;

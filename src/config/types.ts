@@ -71,6 +71,8 @@ export interface Config {
   baseline?: BaselineConfig;
   /** Infrastructure metric sources read for the run window. */
   sources: SourceConfig[];
+  /** This job runs shard `index` (1-based) of `count`: 1/count of the arrival rate and data rows index-1, index-1+count, ... */
+  shard?: { index: number; count: number };
 }
 
 /** Where the log goes: @actions/core in the action, the terminal in the CLI, an array in tests. */

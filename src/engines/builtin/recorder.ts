@@ -13,7 +13,8 @@ export const KIND = {
   connection_refused: 3,
   connection_reset: 4,
   dns: 5,
-  other: 6,
+  check: 6,
+  other: 7,
 } as const satisfies Record<ErrorKind, number>;
 
 const STATUS_SLOTS = 1000; // HTTP status codes have three digits

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig}from"./chunk-A2KXFD2N.js";import"./chunk-2OVKUAS2.js";import"./chunk-5FUHKPCY.js";import"./chunk-AEIUTBOV.js";import"./chunk-L66MS3TL.js";import"./chunk-SRQJUJTI.js";import"./chunk-HPIASYMH.js";import"./chunk-IKFD7AD3.js";import"./chunk-OS5FXG2E.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig};
