@@ -5,6 +5,8 @@
 //   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
 //   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
 //      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
+//   6. the built-in engine against autocannon and wrk on a trivial and on the demo target: req/s and CPU seconds
+//      per 10,000 requests of each generator (bench/engines.mjs, `npm run bench -- engines`, about 40 s)
 //   5. k6 NDJSON reading (bench/ndjson.mjs, `npm run bench -- ndjson`, about 2 minutes): points/s and peak RSS
 //      of the reader against readline + JSON.parse per line on generated 1M- and 10M-point files (~3 GB in
 //      the temp directory, deleted afterwards)
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { ndjsonBench } from './ndjson.mjs';
+import { enginesBench } from './engines.mjs';
 
 // Everything after `regression` goes to bench/regression-real.mjs as its options (e.g. --same 60 --slow 30).
 const argv = process.argv.slice(2);
@@ -141,6 +144,7 @@ async function histogramMemory() {
 if (want('cold-start')) await coldStart();
 if (want('engine')) await enginePeak();
 if (want('memory')) await histogramMemory();
+if (want('engines')) await enginesBench();
 if (want('ndjson')) {
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
   await ndjsonBench();
