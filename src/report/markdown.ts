@@ -266,7 +266,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-const ICONS = { pass: '✅', fail: '❌', error: '⚠️' } as const;
+const ICONS = { pass: '✅', fail: '❌', error: '⚠️', shard: '🧩' } as const;
 
 function heading(input: ReportInput): string {
   const header = input.commentHeader.replace(/\s+/g, ' ').trim();
@@ -276,7 +276,7 @@ function heading(input: ReportInput): string {
 
 /** Says when the check's outcome differs from what the heading suggests, so nobody is surprised by a green check. */
 function policyRemark(verdict: Verdict): string | undefined {
-  if (verdict.status !== 'pass' && !verdict.failsCheck) {
+  if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck) {
     return '_The check is not failed: the `fail-on` setting lets this result through._';
   }
   if (verdict.status === 'pass' && verdict.failsCheck) return '_The check fails under the `fail-on` setting._';
