@@ -102,16 +102,21 @@ function mergeIntervals(
     }
   }
   const intervals: IntervalResult[] = [];
-  for (const [, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
-    const s = Math.max(startMs, Math.min(...list.map((x) => x.absStart)));
-    const e = Math.min(endMs, Math.max(...list.map((x) => x.absStart + x.iv.durationMs)));
+  for (const [key, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    let s = Math.max(startMs, Math.min(...list.map((x) => x.absStart)));
+    let duration = Math.max(0, Math.min(endMs, Math.max(...list.map((x) => x.absStart + x.iv.durationMs))) - s);
+    if (alignFrom !== undefined) {
+      // On the grid from alignFrom, so that intervals are not stretched by how far apart the parts started.
+      s = alignFrom + key * width;
+      duration = Math.max(...list.map((x) => x.iv.durationMs));
+    }
     const lat = mergeLatency(
       list.map(({ iv }) => ({ stats: iv.latency, histogram: iv.histogram })),
       method,
     );
     const iv: IntervalResult = {
       startMs: s - startMs,
-      durationMs: Math.max(0, e - s),
+      durationMs: duration,
       requests: list.reduce((a, x) => a + x.iv.requests, 0),
       errors: list.reduce((a, x) => a + x.iv.errors, 0),
       latency: lat.stats,
