@@ -278,6 +278,28 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     expect(out.verdict.reasons).toContain('shard 2/3 (shards/shard-2/results.json): arrivals dropped: 40 % of the arrivals could not start (max in flight reached)');
   });
 
+  it('shards that did not run together (a runner picked one up late) make the merged run an error', async () => {
+    const late = readResults(join(shardDirs[2]!, 'perf-gate-results', 'results.json'));
+    // As if its runner had started it 3 s later: the 4 s phase then never got the full rate at once.
+    const shift = (iso: string) => new Date(Date.parse(iso) + 3000).toISOString();
+    late.run.startedAt = shift(late.run.startedAt);
+    late.run.endedAt = shift(late.run.endedAt);
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-late-'));
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(late));
+    const ws = workspaceWith([
+      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
+      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
+      ['shard-3', join(dir, 'results.json')],
+    ]);
+    const r = await cli(MERGE, ws);
+    expect(r.code).toBe(1);
+    const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    expect(out.verdict.status).toBe('error');
+    expect(out.verdict.reasons.join('\n')).toMatch(/the shards did not run together: shard 3\/3 started 3\.\d s after shard [12]\/3, more than 25 % of the 4 s phase/);
+    // Counts still add up exactly; only the judgement is refused.
+    expect(out.run.requests).toBe(shards.reduce((a, f) => a + f.run.requests, 0));
+  });
+
   it('a shard whose own run ended in error makes the merge an error', async () => {
     const bad = readResults(join(shardDirs[2]!, 'perf-gate-results', 'results.json'));
     bad.verdict = { ...bad.verdict, status: 'error', failsCheck: true, reasons: ['engine builtin failed: boom'] };

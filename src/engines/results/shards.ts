@@ -6,6 +6,7 @@
 // different run and could pass a gate the real one fails.
 import { UserError } from '../../config/types.js';
 import type { RunResult, ShardInfo } from '../../model.js';
+import { totalDurationMs } from '../../phases/presets.js';
 import { mergeRunResults } from './merge.js';
 import type { ReadOptions } from './types.js';
 
@@ -30,6 +31,9 @@ function differences(files: string[], shards: ShardInfo[]): string {
   }
   return out.join('; ');
 }
+
+/** Largest spread of the shards' start times, as a share of the phase's length, that still counts as one run. */
+export const MAX_START_SPREAD = 0.25;
 
 export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult {
   const files = results.map((r) => r.sourceFiles?.[0] ?? 'file');
@@ -89,6 +93,21 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
 
   const notes = merged.notes.filter((n) => !n.startsWith('Merged from '));
   const spreadMs = Math.max(...starts) - origin;
+  // Matrix jobs start when runners pick them up. Shards far apart never loaded the target together: it saw a
+  // fraction of the phase's rate at any moment, so figures that look like the full load would be a false pass.
+  const phaseMs = first.shape ? totalDurationMs(first.shape.stages) : 0;
+  if (phaseMs > 0 && spreadMs > MAX_START_SPREAD * phaseMs) {
+    const late = order[starts.indexOf(Math.max(...starts))]!.r.shard!.index;
+    const early = order[starts.indexOf(origin)]!.r.shard!.index;
+    merged.generator = {
+      ...merged.generator,
+      valid: false,
+      invalidReasons: [
+        ...merged.generator.invalidReasons,
+        `the shards did not run together: shard ${late}/${count} started ${(spreadMs / 1000).toFixed(1)} s after shard ${early}/${count}, more than ${MAX_START_SPREAD * 100} % of the ${(phaseMs / 1000).toFixed(0)} s phase, so the target never received the full rate`,
+      ],
+    };
+  }
   const lead = `Merged from ${count} shard${count === 1 ? '' : 's'} of one run (${count === 1 ? 'shard 1/1' : `each sent 1/${count} of the arrival rate`}): latency histograms combined, so percentiles are exact to 0.1 %; counts summed; intervals aligned by wall-clock time.`;
   notes.unshift(spreadMs >= 1000 ? `${lead} The shards started up to ${(spreadMs / 1000).toFixed(1)} s apart, so the first and last intervals carry less than the full load.` : lead);
   merged.notes = notes;
