@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { resolveConfig } from '../src/config/load.js';
 import { Histogram } from '../src/metrics/histogram.js';
-import type { RunResult, Verdict } from '../src/model.js';
-import { shardStages } from '../src/pipeline.js';
+import type { Engine } from '../src/engines/types.js';
+import { blankRunResult, type RunResult, type Stage, type Verdict } from '../src/model.js';
+import { runPipeline, shardStages } from '../src/pipeline.js';
 import { startGitHubStub } from './helpers/github-stub.js';
 
 const BIN = resolve('bin/perf-gate.js');
@@ -113,6 +114,34 @@ describe('shard input', () => {
     expect(() => resolveConfig({ target: 'http://127.0.0.1:1', shard: value, ...extra }, { workspace: process.cwd() })).toThrow(
       `input "shard": got "${value}"; expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 256, such as 2/4`,
     );
+  });
+
+  it('the engine gets 1/count of every stage, guards on counts watch the shard\'s share, and nothing is judged', async () => {
+    const config = resolveConfig(
+      { target: demo.url, phase: 'warmup', duration: '2s', shard: '2/4', abort: 'throughput < 8/s for 10s\nerrors > 40 for 10s\np99 > 2s for 10s', targets: 'p99 < 1ms', 'output-dir': mkdtempSync(join(tmpdir(), 'perf-gate-shard-unit-')) },
+      { workspace: process.cwd() },
+    );
+    let seen: Stage[] = [];
+    const logs: string[] = [];
+    const engine: Engine = {
+      name: 'builtin',
+      async run({ stages }) {
+        seen = stages;
+        const run = blankRunResult({ engine: 'builtin', phase: 'warmup', startedAt: new Date().toISOString(), endedAt: new Date().toISOString(), durationMs: 2000 });
+        return { ...run, requests: 10, latency: { count: 10, p99: 5 } };
+      },
+    };
+    const out = await runPipeline(config, {
+      log: { info: (m) => logs.push(m), warning: (m) => logs.push(m), debug: () => {} },
+      loadEngine: async () => engine,
+      runIdentity: { commit: SHA, workflowRun: '5' },
+    });
+    const whole = config.phase.stages.map((st) => ({ ...st, durationMs: st.durationMs * (2000 / 120_000) }));
+    expect(seen.map((st) => [st.startRate, st.endRate])).toEqual(whole.map((st) => [st.startRate / 4, st.endRate / 4]));
+    expect(out.run.shape?.stages.map((st) => [st.startRate, st.endRate])).toEqual(whole.map((st) => [st.startRate, st.endRate]));
+    expect(logs).toContain('abort guards: throughput < 8/s for 10s (1/4 on this shard); errors > 40 for 10s (1/4 on this shard); p99 > 2s for 10s');
+    expect(out.verdict).toEqual({ status: 'shard', failsCheck: false, targets: [], reasons: [] });
+    expect(out.run.shard).toMatchObject({ index: 2, count: 4, commit: SHA, workflowRun: '5' });
   });
 
   it('is refused on the merging job and on the tools', () => {

@@ -10,6 +10,7 @@ import type { BaselineContext } from './baseline/types.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
+import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
@@ -56,6 +57,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   const { log } = deps;
   const plan = planPhase(config);
   const { stages } = plan;
+  // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
+  if (config.shard) plan.guards = shardGuards(plan.guards, config.shard.count);
   const target = redactUrl(config.target);
   log.info(
     config.engine === 'results'
@@ -209,6 +212,10 @@ export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunR
 /** Every stage's rates divided by the shard count: the shards together send the phase's arrivals. */
 export function shardStages(stages: Stage[], count: number): Stage[] {
   return stages.map((s) => ({ ...s, startRate: s.startRate / count, endRate: s.endRate / count }));
+}
+
+function shardGuards(guards: AbortGuard[], count: number): AbortGuard[] {
+  return guards.map((g) => (g.metric === 'throughput' || g.metric === 'errors' ? { ...g, value: g.value / count, source: `${g.source} (1/${count} on this shard)` } : g));
 }
 
 /**
