@@ -203,6 +203,7 @@ function buildParts(input: ReportInput): Parts {
   const summaryRef = input.runUrl ? `the job summary of [the workflow run](${input.runUrl})` : 'the job summary of the workflow run';
 
   const results = (limit?: number): string => {
+    if (verdict.status === 'shard') return `_Shard ${run.shard?.index}/${run.shard?.count} of a sharded run: the targets are judged once the shards are merged (engine \`results\`); the figures below are this shard's alone._`;
     if (targetRows.length === 0) return '_No targets were set for this phase; the figures below are for information only._';
     const shown = limit === undefined ? targetRows : targetRows.slice(0, limit);
     const table = comparison

@@ -34,6 +34,8 @@ export function renderTerminal(input: ReportInput): string {
       t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
     ]);
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
+  } else if (verdict.status === 'shard') {
+    out.push(`Shard ${run.shard?.index}/${run.shard?.count}: the targets are judged once the shards are merged (--engine results).`);
   } else {
     out.push('No targets set for this phase.');
   }
