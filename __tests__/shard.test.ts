@@ -211,14 +211,17 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     for (const p of [50, 95, 99] as const) expect(merged.run.latency[`p${p}`]).toBe(unionPercentileMs(shards, p));
     expect(merged.run.latency.max).toBe(Math.max(...shards.map((f) => f.run.latency.max!)));
     expect(merged.run.latency.min).toBe(Math.min(...shards.map((f) => f.run.latency.min!)));
-    // Two separate runs differ by noise: the same target answers after 15 ms in both.
+    // Two separate runs differ by noise: the same target answers after 15 ms in both. Their tails swing by tens or
+    // hundreds of ms on a shared 2-core machine (three generator processes at once add to it), so the single run
+    // is compared loosely: both tails at or above the target's delay and bounded, the medians close.
     const a = merged.run.latency.p99!;
     const b = single.run.latency.p99!;
-    console.log(`p99 merged ${a} ms, single ${b} ms; requests merged ${merged.run.requests}, single ${single.run.requests}`);
-    expect(a).toBeGreaterThanOrEqual(15);
-    expect(b).toBeGreaterThanOrEqual(15);
-    // Tail latency on a shared 2-core runner swings by tens of ms between runs: same order of magnitude only.
-    expect(Math.abs(a - b)).toBeLessThanOrEqual(Math.max(50, b));
+    console.log(`p99 merged ${a} ms, single ${b} ms; p50 merged ${merged.run.latency.p50} ms, single ${single.run.latency.p50} ms; requests merged ${merged.run.requests}, single ${single.run.requests}`);
+    for (const p99 of [a, b]) {
+      expect(p99).toBeGreaterThanOrEqual(15);
+      expect(p99).toBeLessThan(2000);
+    }
+    expect(Math.abs(merged.run.latency.p50! - single.run.latency.p50!)).toBeLessThanOrEqual(Math.max(10, 0.5 * single.run.latency.p50!));
   });
 
   it('sums endpoints and status codes, and aligns intervals by wall-clock time at the full target rate', () => {
@@ -324,7 +327,10 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     expect(r.code).toBe(1);
     const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
     expect(out.verdict.status).toBe('error');
-    expect(out.verdict.reasons.join('\n')).toMatch(/the shards did not run together: shard 3\/3 started 3\.\d s after shard [12]\/3, more than 25 % of the 4 s phase/);
+    const starts = [...shards.slice(0, 2).map((f) => Date.parse(f.run.startedAt)), Date.parse(late.run.startedAt)];
+    const spread = ((Math.max(...starts) - Math.min(...starts)) / 1000).toFixed(1);
+    const early = starts.indexOf(Math.min(...starts)) + 1;
+    expect(out.verdict.reasons).toContain(`the shards did not run together: shard 3/3 started ${spread} s after shard ${early}/3, more than 25 % of the 4 s phase, so the target never received the full rate`);
     // Counts still add up exactly; only the judgement is refused.
     expect(out.run.requests).toBe(shards.reduce((a, f) => a + f.run.requests, 0));
   });
