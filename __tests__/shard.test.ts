@@ -335,6 +335,23 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     expect(out.run.requests).toBe(shards.reduce((a, f) => a + f.run.requests, 0));
   });
 
+  it('a guard that stopped one shard makes the merged run fail as a stopped run', async () => {
+    const stopped = readResults(join(shardDirs[0]!, 'perf-gate-results', 'results.json'));
+    stopped.run.analysis = { ...stopped.run.analysis!, stoppedEarly: { guard: 'error_rate > 5% for 1s', reason: 'error rate 40 % for 1 s', atMs: 2000 } };
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-stop-'));
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(stopped));
+    const ws = workspaceWith([
+      ['shard-1', join(dir, 'results.json')],
+      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
+      ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')],
+    ]);
+    const r = await cli(MERGE, ws);
+    expect(r.code).toBe(1);
+    const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    expect(out.verdict.status).toBe('fail');
+    expect(out.verdict.reasons.join('\n')).toMatch(/stopped early at [\d.]+ ?m?s: error rate 40 % for 1 s \(a guard stopped shard 1\/3\)/);
+  });
+
   it('a shard whose own run ended in error makes the merge an error', async () => {
     const bad = readResults(join(shardDirs[2]!, 'perf-gate-results', 'results.json'));
     bad.verdict = { ...bad.verdict, status: 'error', failsCheck: true, reasons: ['engine builtin failed: boom'] };

@@ -55,6 +55,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const { prContext } = await import('./github/context.js');
     const pr = prContext(env.GITHUB_EVENT_NAME ?? '', event, env.GITHUB_REPOSITORY ?? '/');
     // A shard's figures are a part of the run: the job that merges the shards comments.
+    if (config.shard && config.comment === 'true') log.info('comment: a shard posts no comment; the job that merges the shards does');
     const wantComment = !config.shard && (config.comment === 'true' || (config.comment === 'auto' && pr.isPullRequest));
     if (wantComment) {
       if (pr.issueNumber === undefined) {

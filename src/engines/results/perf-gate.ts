@@ -88,9 +88,23 @@ function toRun(doc: unknown, path: string): RunResult {
 
   const out = structuredClone(run) as unknown as RunResult;
   out.sourceFiles = [displayPath(path)];
-  out.notes = Array.isArray(out.notes) ? out.notes.filter((n): n is string => typeof n === 'string') : [];
-  out.errorsByKind = isObj(out.errorsByKind) ? out.errorsByKind : {};
-  out.statusCodes = isObj(out.statusCodes) ? out.statusCodes : {};
+  out.notes = strings(out.notes);
+  out.generator.invalidReasons = strings(out.generator.invalidReasons);
+  // Records that the merge adds up: only counts are kept, so junk cannot turn a sum into NaN.
+  out.errorsByKind = counts(out.errorsByKind);
+  out.statusCodes = counts(out.statusCodes);
+  if (out.checkFailures !== undefined) out.checkFailures = counts(out.checkFailures);
+  for (const e of out.endpoints) {
+    e.statusCodes = counts(e.statusCodes);
+    if (e.errorsByKind !== undefined) e.errorsByKind = counts(e.errorsByKind);
+    if (e.checkFailures !== undefined) e.checkFailures = counts(e.checkFailures);
+  }
+  if (out.flows !== undefined) {
+    out.flows = (Array.isArray(out.flows) ? (out.flows as unknown[]) : [])
+      .map((f) => obj(f))
+      .filter((f): f is Obj => !!f && typeof f.name === 'string')
+      .map((f) => ({ name: f.name as string, started: nonNeg(f.started) ?? 0, completed: nonNeg(f.completed) ?? 0, failed: nonNeg(f.failed) ?? 0 }));
+  }
   out.customMetrics = isObj(out.customMetrics) ? out.customMetrics : {};
   out.toolThresholds = Array.isArray(out.toolThresholds) ? out.toolThresholds : [];
   // The analyses are made again for the run that is judged now; a guard's stop stays, it ended the load.
@@ -104,6 +118,19 @@ function toRun(doc: unknown, path: string): RunResult {
     out.generator = { ...out.generator, valid: false, invalidReasons: [...out.generator.invalidReasons, `its own run ended in error: ${reasons.join('; ') || 'no reason given'}`] };
   }
   setMeta(out, { percentileMethod: out.engine === 'k6' || str(out.tool?.name)?.includes('k6') ? 'interpolated' : 'nearest' });
+  return out;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : [];
+}
+
+function counts(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(obj(v) ?? {})) {
+    const c = nonNeg(n);
+    if (c !== undefined) out[k] = c;
+  }
   return out;
 }
 

@@ -85,11 +85,14 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
   delete merged.shard;
 
   const stopped = parts
-    .map((r, i) => (r.analysis?.stoppedEarly ? { ...r.analysis.stoppedEarly, atMs: r.analysis.stoppedEarly.atMs + starts[i]! - origin, guard: r.analysis.stoppedEarly.guard } : undefined))
+    .map((r, i) => (r.analysis?.stoppedEarly ? { ...r.analysis.stoppedEarly, atMs: r.analysis.stoppedEarly.atMs + starts[i]! - origin, shard: r.shard!.index } : undefined))
     .filter((s) => s !== undefined)
     .sort((a, b) => a.atMs - b.atMs)[0];
   delete merged.analysis;
-  if (stopped) merged.analysis = { decideOn: 'all', judged: 'all', guards: [], stoppedEarly: { ...stopped, reason: `${stopped.reason} (in one shard)` } };
+  if (stopped) {
+    const { shard, ...stop } = stopped;
+    merged.analysis = { decideOn: 'all', judged: 'all', guards: [], stoppedEarly: { ...stop, reason: `${stop.reason} (a guard stopped shard ${shard}/${count})` } };
+  }
 
   const notes = merged.notes.filter((n) => !n.startsWith('Merged from '));
   const spreadMs = Math.max(...starts) - origin;
