@@ -13,6 +13,7 @@ import { Histogram } from '../src/metrics/histogram.js';
 import type { Engine } from '../src/engines/types.js';
 import { blankRunResult, type RunResult, type Stage, type Verdict } from '../src/model.js';
 import { runPipeline, shardStages } from '../src/pipeline.js';
+import { readResults as readShardFiles } from '../src/engines/results/index.js';
 import { startGitHubStub } from './helpers/github-stub.js';
 
 const BIN = resolve('bin/perf-gate.js');
@@ -239,6 +240,43 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     for (const r of rates) expect(r).toBeLessThanOrEqual(90 + 1e-9);
     expect(merged.run.shape?.stages).toEqual(shards[0]!.run.shape!.stages);
     expect(merged.run.notes[0]).toMatch(/^Merged from 3 shards of one run/);
+  });
+
+  it('aligns the intervals by wall-clock time: a shard that started one interval later lands one interval later', async () => {
+    const files = shardDirs.map((d) => readResults(join(d, 'perf-gate-results', 'results.json')));
+    const start1 = Date.parse(files[0]!.run.startedAt);
+    const moved = files[2]!;
+    const dt = start1 + 1000 - Date.parse(moved.run.startedAt);
+    moved.run.startedAt = new Date(Date.parse(moved.run.startedAt) + dt).toISOString();
+    moved.run.endedAt = new Date(Date.parse(moved.run.endedAt) + dt).toISOString();
+    // Fields the other engine features fill in (flows, check failures, per-interval endpoints) add up too.
+    for (const f of files) {
+      f.run.flows = [{ name: 'bid', started: 10, completed: 9, failed: 1 }];
+      f.run.checkFailures = { 'expect status 201 ≠ 500 on bid': 1 };
+      f.run.endpoints[0]!.checkFailures = { 'expect status 201 ≠ 500 on bid': 1 };
+      for (const iv of f.run.intervals) iv.endpoints = { bid: { requests: iv.requests, errors: 0, latency: { count: iv.requests, min: 1, mean: 2, max: 3, p99: 3 } } };
+    }
+    const paths = files.map((f, i) => {
+      const p = join(mkdtempSync(join(tmpdir(), 'perf-gate-shard-moved-')), `shard-${i + 1}.json`);
+      writeFileSync(p, JSON.stringify(f));
+      return p;
+    });
+    const run = await readShardFiles(paths, { phase: 'sustained', count4xxAsErrors: false });
+    const [l1, l2, l3] = files.map((f) => f.run.intervals.length) as [number, number, number];
+    const n = Math.max(l1, l2, l3 + 1);
+    expect(run.intervals).toHaveLength(n);
+    expect(run.intervals.map((iv) => iv.startMs)).toEqual(Array.from({ length: n }, (_, i) => i * 1000));
+    // The first second had shards 1 and 2 only, the last one shard 3 only.
+    expect(run.intervals[0]!.targetRate).toBeCloseTo(60, 5);
+    expect(run.intervals[0]!.requests).toBe(files[0]!.run.intervals[0]!.requests + files[1]!.run.intervals[0]!.requests);
+    if (l3 + 1 > Math.max(l1, l2)) expect(run.intervals.at(-1)!.requests).toBe(files[2]!.run.intervals.at(-1)!.requests);
+    expect(run.intervals.reduce((a, iv) => a + iv.requests, 0)).toBe(run.requests);
+    expect(run.flows).toEqual([{ name: 'bid', started: 30, completed: 27, failed: 3 }]);
+    expect(run.checkFailures).toEqual({ 'expect status 201 ≠ 500 on bid': 3 });
+    expect(run.endpoints[0]!.checkFailures).toEqual({ 'expect status 201 ≠ 500 on bid': 3 });
+    const mid = run.intervals[1]!;
+    // Per-interval endpoint rows carry no histogram: counts, min, mean and max add up, percentiles stay absent.
+    expect(mid.endpoints?.bid).toEqual({ requests: mid.requests, errors: 0, latency: { count: mid.requests, min: 1, mean: 2, max: 3 } });
   });
 
   it('refuses a missing shard, naming it', async () => {
