@@ -14,6 +14,8 @@ import type { Engine } from '../src/engines/types.js';
 import { blankRunResult, type RunResult, type Stage, type Verdict } from '../src/model.js';
 import { runPipeline, shardStages } from '../src/pipeline.js';
 import { readResults as readShardFiles } from '../src/engines/results/index.js';
+import { UserError } from '../src/config/types.js';
+import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
 
 const BIN = resolve('bin/perf-gate.js');
@@ -278,6 +280,54 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     // Per-interval endpoint rows carry no histogram: counts, min, mean and max add up, percentiles stay absent.
     expect(mid.endpoints?.bid).toEqual({ requests: mid.requests, errors: 0, latency: { count: mid.requests, min: 1, mean: 2, max: 3 } });
   });
+
+  it('a tampered or corrupt shard file ends in a result or a clear error, never a crash or a non-finite figure', async () => {
+    const genuine = shardDirs.map((d) => readFileSync(join(d, 'perf-gate-results', 'results.json'), 'utf8'));
+    const paths = (doc: unknown): string[] => {
+      const out: string[] = [];
+      const walk = (v: unknown, path: string): void => {
+        out.push(path);
+        if (Array.isArray(v)) v.slice(0, 3).forEach((x, i) => walk(x, `${path}.${i}`));
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+      };
+      walk(doc, '');
+      return out.filter(Boolean);
+    };
+    const set = (doc: Record<string, unknown>, path: string, value: unknown): void => {
+      const keys = path.slice(1).split('.');
+      let o: unknown = doc;
+      for (const k of keys.slice(0, -1)) o = o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+      // An earlier edit may have replaced a parent by a plain value: nothing left to edit there.
+      if (o && typeof o === 'object') (o as Record<string, unknown>)[keys.at(-1)!] = value;
+    };
+    const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer({ min: -3, max: 10 ** 9 }), fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }));
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-prop-'));
+    const finite = (v: unknown, at: string): void => {
+      if (typeof v === 'number') expect(Number.isFinite(v), at).toBe(true);
+      else if (Array.isArray(v)) v.forEach((x, i) => finite(x, `${at}[${i}]`));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) finite(x, `${at}.${k}`);
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(), junk), { minLength: 1, maxLength: 4 }), fc.nat({ max: 2 }), async (edits, which) => {
+        const doc = JSON.parse(genuine[which]!);
+        const all = paths(doc);
+        for (const [i, v] of edits) set(doc, all[i % all.length]!, v);
+        const files = genuine.map((g, i) => {
+          const p = join(dir, `s${i}.json`);
+          writeFileSync(p, i === which ? JSON.stringify(doc) : g);
+          return p;
+        });
+        try {
+          const run = await readShardFiles(files, { phase: 'sustained', count4xxAsErrors: false });
+          finite(run, 'run');
+          expect(run.requests).toBeGreaterThanOrEqual(0);
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
 
   it('refuses a missing shard, naming it', async () => {
     const ws = workspaceWith([['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')], ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')]]);
