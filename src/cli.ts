@@ -30,6 +30,8 @@ options (the action's inputs):
   --confirm-regressions true|false
                         re-run the phase once before failing on a regression (default true)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
+  --shard I/N           run shard I of N: 1/N of the arrival rate, results.json for a later
+                        --engine results merge (no verdict: exit 0 unless the shard errored)
   --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`;
 
@@ -87,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       const git = values.record ? { ...env, eventName: 'push', branch: LOCAL_BRANCH, defaultBranch: LOCAL_BRANCH } : env;
       baseline = baselineContext(config.baseline, { log, workspace: process.cwd(), outputDir: config.outputDir, git });
     }
-    const outcome = await runPipeline(config, { log, ...(baseline ? { baseline } : {}) });
+    const outcome = await runPipeline(config, { log, ...(baseline ? { baseline } : {}), runIdentity: { commit: process.env.GITHUB_SHA } });
     process.stdout.write(
       renderTerminal({ run: outcome.run, verdict: outcome.verdict, commentHeader: config.commentHeader, engine: config.engine, phase: config.phase.name, resultsFile: outcome.resultsPath }) + '\n',
     );

@@ -43,7 +43,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       });
     }
     const { runPipeline } = await import('./pipeline.js');
-    const outcome = await runPipeline(config, { log, runUrl, ...(baseline ? { baseline } : {}) });
+    const outcome = await runPipeline(config, { log, runUrl, ...(baseline ? { baseline } : {}), runIdentity: { commit: env.GITHUB_SHA, workflowRun: env.GITHUB_RUN_ID } });
     const { verdict } = outcome;
 
     let commentUrl: string | undefined;
@@ -54,7 +54,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     const { prContext } = await import('./github/context.js');
     const pr = prContext(env.GITHUB_EVENT_NAME ?? '', event, env.GITHUB_REPOSITORY ?? '/');
-    const wantComment = config.comment === 'true' || (config.comment === 'auto' && pr.isPullRequest);
+    // A shard's figures are a part of the run: the job that merges the shards comments.
+    if (config.shard && config.comment === 'true') log.info('comment: a shard posts no comment; the job that merges the shards does');
+    const wantComment = !config.shard && (config.comment === 'true' || (config.comment === 'auto' && pr.isPullRequest));
     if (wantComment) {
       if (pr.issueNumber === undefined) {
         log.warning('comment: this run is not for a pull request, so there is nothing to comment on');
@@ -83,6 +85,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const headline = `perf-gate ${config.phase.name}: ${verdict.status}`;
     const why = verdict.reasons.length ? `: ${verdict.reasons.join('; ')}` : '';
     if (verdict.failsCheck) core.setFailed(`${headline}${why}`);
+    else if (verdict.status === 'shard') log.info(`${headline}: results written to ${outcome.resultsPath} for the job that merges the shards`);
     else if (verdict.status !== 'pass') log.warning(`${headline}${why} (fail-on: ${config.failOn}, so the check passes)`);
     else log.info(`${headline} (report: ${outcome.reportPath})`);
   } catch (e) {

@@ -21,6 +21,22 @@ export type FailOn = (typeof FAIL_ON)[number];
 export const COMMENT_MODES = ['auto', 'true', 'false'] as const;
 export type CommentMode = (typeof COMMENT_MODES)[number];
 
+/**
+ * Which run a shard belongs to. Shards are merged only when all of them name the same commit, workflow run and
+ * shape key: files of another commit or another load shape never add up to one run.
+ */
+export interface ShardInfo {
+  /** 1-based. */
+  index: number;
+  count: number;
+  /** The commit tested (GITHUB_SHA), when known. */
+  commit?: string;
+  /** The workflow run (GITHUB_RUN_ID), when known: a re-run job keeps it, another workflow run does not. */
+  workflowRun?: string;
+  /** Fingerprint of what the shards were told to do: phase, whole shape, shard count, target, flows, HTTP settings. */
+  shapeKey: string;
+}
+
 /** Latency summary in milliseconds. A field the source did not record is absent, never 0 or guessed. */
 export interface LatencyStats {
   count: number;
@@ -161,7 +177,7 @@ export interface RunResult {
   /** Error logs for the run window (log sources). */
   logs?: LogSummary[];
   /** Set on a shard of a sharded run (`shard: 2/4`): it ran 1/count of the load and is merged before judging. */
-  shard?: { index: number; count: number };
+  shard?: ShardInfo;
   /** Plain-language remarks for the report (estimates, truncated files, early stops). */
   notes: string[];
   /** The load shape that was asked for, for the report. */
@@ -368,7 +384,8 @@ export interface TargetResult {
   origin?: 'target' | 'tool';
 }
 
-export const VERDICTS = ['pass', 'fail', 'error'] as const;
+/** `shard`: one shard of a sharded run, not judged on its own (the job merging the shards judges them). */
+export const VERDICTS = ['pass', 'fail', 'error', 'shard'] as const;
 export type VerdictStatus = (typeof VERDICTS)[number];
 
 export interface Verdict {

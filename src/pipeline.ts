@@ -1,14 +1,16 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
+import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
-import { decide } from './gate/evaluate.js';
+import { decide, runProblems } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
+import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
@@ -34,6 +36,8 @@ export interface PipelineDeps {
   runUrl?: string;
   /** Where the baseline lives and what this run is in git terms (main.ts builds it); absent: no baseline. */
   baseline?: BaselineContext;
+  /** What a shard records about the run it belongs to (GITHUB_SHA, GITHUB_RUN_ID), so foreign shards are never merged. */
+  runIdentity?: { commit?: string; workflowRun?: string };
 }
 
 export async function loadEngine(name: EngineName): Promise<Engine> {
@@ -53,6 +57,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   const { log } = deps;
   const plan = planPhase(config);
   const { stages } = plan;
+  // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
+  if (config.shard) plan.guards = shardGuards(plan.guards, config.shard.count);
   const target = redactUrl(config.target);
   log.info(
     config.engine === 'results'
@@ -60,6 +66,10 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
+  const { shard } = config;
+  // A shard sends its share of every stage's rate; the run keeps the whole phase's shape (analyzePhase sets it).
+  const engineStages = shard ? shardStages(stages, shard.count) : stages;
+  if (shard) log.info(`shard ${shard.index}/${shard.count}: this job sends 1/${shard.count} of that rate (up to ${round(peakRate(engineStages))} arrivals/s); the job that merges the shards judges them`);
 
   const startedAt = new Date();
   const guards = watchGuards(plan.guards, log);
@@ -79,11 +89,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   } else {
     const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
     // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
-    if (config.engine !== 'results') {
+    if (config.engine !== 'results' && !shard) {
       // The confirmation run gets guards of its own: a target that breaks meanwhile stops it as early as the first.
       rerun = () => {
         const again = watchGuards(plan.guards, log);
-        return engine.run({ config, stages, log, signal: again.signal, onInterval: again.onInterval });
+        return engine.run({ config, stages: engineStages, log, signal: again.signal, onInterval: again.onInterval });
       };
     }
     // Sources are imported only when configured: the AWS SDK and pg stay off the start-up path.
@@ -92,7 +102,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     try {
       if (src) await src.startSources(sources, log);
       try {
-        run = await engine.run({ config, stages, log, signal: guards.signal, onInterval: guards.onInterval });
+        run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
       } catch (e) {
         if (e instanceof UserError) throw e;
         // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
@@ -110,13 +120,19 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
-  const judgedPart = analyzePhase(run, config, plan, guards.stopped());
+  // Merged shards bring the stop of a guard that watched one of them.
+  const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
+  if (shard) {
+    run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
+    run.notes.unshift(`Shard ${shard.index}/${shard.count}: this job sent 1/${shard.count} of the phase's arrival rate. Its figures are this shard's alone; they are judged once merged with the other shards (engine: results).`);
+  }
 
   // After a confirmation run: that run and the pooled figures the regressions were judged on, for the results file.
   let confirmation: { run: RunResult; pooled: Pick<RunResult, 'requests' | 'errors' | 'errorRate' | 'throughputRps' | 'latency'> } | undefined;
-  let verdict = phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
-  // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded.
-  if (config.baseline?.spec && deps.baseline && verdict.status !== 'error') {
+  let verdict = shard ? shardVerdict(run, problems, log) : phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
+  // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded; a shard's are a part.
+  const compares = !shard && verdict.status !== 'error';
+  if (config.baseline?.spec && deps.baseline && compares) {
     const { evaluateBaseline } = await import('./baseline/index.js');
     const { applyRegressions } = await import('./gate/regression.js');
     const shape = run.shape;
@@ -144,7 +160,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
   await writeAtomic(resultsPath, JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }, null, 2) + '\n');
   await writeAtomic(reportPath, markdown);
-  if (config.baseline?.spec && deps.baseline) {
+  if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
@@ -191,6 +207,48 @@ export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunR
     durationMs: now.getTime() - startedAt.getTime(),
     shape: { stages, peakRate: peakRate(stages) },
   });
+}
+
+/** Every stage's rates divided by the shard count: the shards together send the phase's arrivals. */
+export function shardStages(stages: Stage[], count: number): Stage[] {
+  return stages.map((s) => ({ ...s, startRate: s.startRate / count, endRate: s.endRate / count }));
+}
+
+function shardGuards(guards: AbortGuard[], count: number): AbortGuard[] {
+  return guards.map((g) => (g.metric === 'throughput' || g.metric === 'errors' ? { ...g, value: g.value / count, source: `${g.source} (1/${count} on this shard)` } : g));
+}
+
+/**
+ * What every shard of one run was told to do, hashed: shards that disagree on it (another phase, shape, count,
+ * target, flows or HTTP settings) are not parts of one run. The shard's index is left out on purpose.
+ */
+export function shardShapeKey(config: Config, stages: Stage[]): string {
+  const what = {
+    phase: config.phase.name,
+    stages,
+    count: config.shard?.count,
+    target: redactUrl(config.target),
+    flows: config.flows,
+    http: { timeoutMs: config.http.timeoutMs, maxInFlight: config.http.maxInFlight, count4xxAsErrors: config.http.count4xxAsErrors },
+    intervalMs: config.intervalMs,
+  };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+}
+
+/**
+ * A shard is not judged: its targets only mean something for the merged run. It is an `error` only when it failed
+ * to run at all (engine crash, unreachable target, nothing completed); a saturated generator is recorded in its
+ * results for the merge, which then makes the whole run invalid, and is warned about here.
+ */
+function shardVerdict(run: RunResult, problems: string[], log: Logger): Verdict {
+  const own = [...problems, ...runProblems({ ...run, generator: { valid: true, invalidReasons: [] } })];
+  if (own.length) return { status: 'error', failsCheck: true, targets: [], reasons: own };
+  if (!run.generator.valid) log.warning(`shard ${run.shard?.index}/${run.shard?.count}: the load generator could not send its share (${run.generator.invalidReasons.join('; ')}); the merged run will be invalid`);
+  return { status: 'shard', failsCheck: false, targets: [], reasons: [] };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
 }
 
 function round(n: number): number {

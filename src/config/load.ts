@@ -55,6 +55,7 @@ export const INPUT_NAMES = [
   'regression-rules',
   'accept-label',
   'confirm-regressions',
+  'shard',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Partial<Record<InputName, string>>;
@@ -129,6 +130,8 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     if (!Number.isInteger(count) || count < 1) throw new UserError(`${where('count')}: got "${countText}"; expected a whole number of load generators, 1 or more`);
   }
   const region = pick('region', file.region);
+
+  const shard = parseShard(input('shard'), engine);
 
   const phases = customPhases(file, configPath ?? DEFAULT_CONFIG_PATH);
   const phaseName = pick('phase', file.phase) ?? DEFAULTS.phase;
@@ -239,7 +242,34 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       configPath ?? DEFAULT_CONFIG_PATH,
     ),
     sources,
+    ...(shard ? { shard } : {}),
   };
+}
+
+/** GitHub's matrix runs at most 256 jobs, so no workflow can run more shards than that. */
+export const MAX_SHARDS = 256;
+
+/**
+ * `2/4`: this job sends 1/4 of the phase's arrivals. Only an input (and CLI flag): it differs per matrix job, so a
+ * config file shared by all of them cannot hold it.
+ */
+function parseShard(text: string | undefined, engine: EngineName): Config['shard'] {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\s*\/\s*(\d+)$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || count > MAX_SHARDS || index < 1 || index > count) {
+    throw new UserError(
+      `input "shard": got "${text}"; expected INDEX/COUNT with 1 <= INDEX <= COUNT <= ${MAX_SHARDS}, such as 2/4 (the second of four matrix jobs: shard: \${{ matrix.shard }}/4)`,
+    );
+  }
+  if (engine !== 'builtin') {
+    const why = engine === 'results'
+      ? 'the job that merges the shards runs engine "results" without "shard"'
+      : `engine "${engine}" runs its own load shape; for more load generators use its distributed mode ("distributed")`;
+    throw new UserError(`input "shard": got "${text}" with engine "${engine}"; sharded runs need engine "builtin" (${why})`);
+  }
+  return { index, count };
 }
 
 function loadConfigFile(

@@ -74,7 +74,7 @@ function unreadableSources(run: RunResult, targets: Target[]): string[] {
 /** An `error` always fails the check: a run that could not be judged must never let a deploy through. */
 export function failsCheck(status: VerdictStatus, failOn: FailOn): boolean {
   if (status === 'error') return true;
-  if (status === 'pass') return false;
+  if (status === 'pass' || status === 'shard') return false;
   switch (failOn) {
     case 'any':
     case 'target':

@@ -71,14 +71,16 @@ export function watchGuards(guards: AbortGuard[], log: Logger): GuardWatch {
  * results engine came from a run whose load shape perf-gate never saw, so their steady part cannot be placed.
  */
 export function analyzePhase(run: RunResult, config: Config, plan: PhasePlan, stop: EarlyStop | undefined): RunResult {
-  // A tool that ran its script's own shape reports it; perf-gate's plan would describe a load that was not sent.
+  // A tool that ran its script's own shape reports it, and merged shards bring the shape they were sent; perf-gate's
+  // plan in this job would describe a load that was not sent.
   const ownShape = run.shape?.source === 'script';
-  if (!ownShape) {
+  const fromShards = config.engine === 'results' && run.shape?.source === 'perf-gate';
+  if (!ownShape && !fromShards) {
     run.shape = { ...(run.shape ?? { stages: plan.stages }), stages: plan.stages, peakRate: peakRate(plan.stages) };
     if (plan.timeFactor !== 1) run.shape.durationScale = roundFactor(plan.timeFactor);
   }
-  const stages = ownShape ? run.shape!.stages : plan.stages;
-  const shapeKnown = config.engine !== 'results' && stages.length > 0;
+  const stages = ownShape || fromShards ? run.shape!.stages : plan.stages;
+  const shapeKnown = (config.engine !== 'results' || fromShards) && stages.length > 0;
   const { analysis, judged } = analyzeRun(run, {
     stages: shapeKnown ? stages : [],
     decideOn: plan.decideOn,

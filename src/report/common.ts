@@ -79,6 +79,8 @@ export function verdictWord(status: VerdictStatus): string {
       return 'failed';
     case 'error':
       return 'error';
+    case 'shard':
+      return 'shard (judged after the merge)';
   }
 }
 

@@ -203,6 +203,7 @@ function buildParts(input: ReportInput): Parts {
   const summaryRef = input.runUrl ? `the job summary of [the workflow run](${input.runUrl})` : 'the job summary of the workflow run';
 
   const results = (limit?: number): string => {
+    if (verdict.status === 'shard') return `_Shard ${run.shard?.index}/${run.shard?.count} of a sharded run: the targets are judged once the shards are merged (engine \`results\`); the figures below are this shard's alone._`;
     if (targetRows.length === 0) return '_No targets were set for this phase; the figures below are for information only._';
     const shown = limit === undefined ? targetRows : targetRows.slice(0, limit);
     const table = comparison
@@ -266,7 +267,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-const ICONS = { pass: '✅', fail: '❌', error: '⚠️' } as const;
+const ICONS = { pass: '✅', fail: '❌', error: '⚠️', shard: '🧩' } as const;
 
 function heading(input: ReportInput): string {
   const header = input.commentHeader.replace(/\s+/g, ' ').trim();
@@ -276,7 +277,7 @@ function heading(input: ReportInput): string {
 
 /** Says when the check's outcome differs from what the heading suggests, so nobody is surprised by a green check. */
 function policyRemark(verdict: Verdict): string | undefined {
-  if (verdict.status !== 'pass' && !verdict.failsCheck) {
+  if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck) {
     return '_The check is not failed: the `fail-on` setting lets this result through._';
   }
   if (verdict.status === 'pass' && verdict.failsCheck) return '_The check fails under the `fail-on` setting._';

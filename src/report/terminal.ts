@@ -18,7 +18,7 @@ export function renderTerminal(input: ReportInput): string {
     `${who}: ${input.phase} ${verdictWord(verdict.status).toUpperCase()}` +
       `  [${input.engine}, ${formatDuration(run.durationMs)}, ${formatCount(run.requests)} requests]`,
   );
-  if (verdict.status !== 'pass' && !verdict.failsCheck) out.push('  (the check is not failed: fail-on lets this result through)');
+  if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck) out.push('  (the check is not failed: fail-on lets this result through)');
   if (verdict.status !== 'pass') for (const reason of verdict.reasons) out.push(`  - ${oneLine(reason)}`);
   if (!run.generator.valid && verdict.status === 'pass') {
     // The gate normally turns an invalid generator into an error; say it even if it did not.
@@ -34,6 +34,8 @@ export function renderTerminal(input: ReportInput): string {
       t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
     ]);
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
+  } else if (verdict.status === 'shard') {
+    out.push(`Shard ${run.shard?.index}/${run.shard?.count}: the targets are judged once the shards are merged (--engine results).`);
   } else {
     out.push('No targets set for this phase.');
   }

@@ -9,6 +9,8 @@ import { k6HandleSummaryReader } from './k6-handle-summary.js';
 import { k6NdjsonReader } from './k6-ndjson.js';
 import { k6SummaryExportReader } from './k6-summary-export.js';
 import { mergeRunResults } from './merge.js';
+import { perfGateReader } from './perf-gate.js';
+import { mergeShards } from './shards.js';
 import { FORMAT_DESCRIPTIONS, RESULT_FORMATS, type JsonResultReader, type ReadOptions, type ResultFormat, type ResultReader } from './types.js';
 import { inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
 
@@ -27,6 +29,8 @@ export function readerFor(format: ResultFormat): ResultReader {
       return k6HandleSummaryReader;
     case 'k6-ndjson':
       return k6NdjsonReader;
+    case 'perf-gate':
+      return perfGateReader;
   }
 }
 
@@ -38,7 +42,8 @@ function jsonReader(format: ResultFormat): JsonResultReader | undefined {
 
 // NDJSON first (its first line is also a JSON object); Artillery 1 before 2 (1 has the more specific keys);
 // handleSummary before summary-export (summary-export is recognised partly by what it lacks).
-const DETECTION_ORDER: readonly ResultFormat[] = ['k6-ndjson', 'artillery-v1', 'artillery-v2', 'k6-handle-summary', 'k6-summary-export'];
+// perf-gate's own file first: its nested run is recognised by one unambiguous key order.
+const DETECTION_ORDER: readonly ResultFormat[] = ['perf-gate', 'k6-ndjson', 'artillery-v1', 'artillery-v2', 'k6-handle-summary', 'k6-summary-export'];
 
 /** The format of a file from its first kilobytes, or undefined. */
 export function detectFormat(head: string): ResultFormat | undefined {
@@ -113,5 +118,7 @@ export async function readResults(paths: string[], opts: ReadOptions): Promise<R
   // One at a time: NDJSON files can be large, and memory should not grow with the number of files.
   const results: RunResult[] = [];
   for (const p of paths) results.push(await readResultFile(p, opts));
+  // Shards of one run merge by their own rules: all of them, once each, of the same run.
+  if (results.some((r) => r.shard)) return mergeShards(results, opts);
   return mergeRunResults(results, opts);
 }

@@ -4,7 +4,7 @@
 // notes say plainly.
 import { basename } from 'node:path';
 import { Histogram } from '../../metrics/histogram.js';
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../../model.js';
+import type { CustomMetric, EndpointResult, ErrorKind, FlowResult, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
 import { RESULTS_SCHEMA_VERSION } from '../../model.js';
@@ -64,6 +64,8 @@ function mergeEndpoints(results: RunResult[], method: ReaderMeta['percentileMeth
       statusCodes: sumRecords(list.map((e) => e.statusCodes)) as Record<string, number>,
     };
     if (lat.histogram) ep.histogram = lat.histogram;
+    if (list.some((e) => e.errorsByKind)) ep.errorsByKind = sumRecords<ErrorKind>(list.map((e) => e.errorsByKind ?? {}));
+    if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
     out.push(ep);
   }
   return out.sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
@@ -75,6 +77,7 @@ function mergeIntervals(
   endMs: number,
   method: ReaderMeta['percentileMethod'],
   notes: string[],
+  alignFrom?: number,
 ): { intervals: IntervalResult[]; intervalMs?: number } {
   const withIntervals = results.filter((r) => r.intervals.length > 0);
   if (withIntervals.length === 0) return { intervals: [] };
@@ -85,28 +88,35 @@ function mergeIntervals(
   }
   const width = withIntervals[0]!.intervalMs!;
   // Readers align intervals to wall-clock multiples of the width, so the same bucket index means the same time.
+  // Engines that count intervals from their own start (the built-in engine's shards) are aligned from `alignFrom`,
+  // the earliest start: intervals that began within half a width of each other are the same interval.
   const buckets = new Map<number, Array<{ iv: IntervalResult; absStart: number }>>();
   for (const r of withIntervals) {
     const runStart = Date.parse(r.startedAt);
     for (const iv of r.intervals) {
       const absStart = runStart + iv.startMs;
-      const key = Math.floor((absStart + iv.durationMs / 2) / width);
+      const key = alignFrom === undefined ? Math.floor((absStart + iv.durationMs / 2) / width) : Math.floor((absStart - alignFrom + width / 2) / width);
       const list = buckets.get(key) ?? [];
       list.push({ iv, absStart });
       buckets.set(key, list);
     }
   }
   const intervals: IntervalResult[] = [];
-  for (const [, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
-    const s = Math.max(startMs, Math.min(...list.map((x) => x.absStart)));
-    const e = Math.min(endMs, Math.max(...list.map((x) => x.absStart + x.iv.durationMs)));
+  for (const [key, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    let s = Math.max(startMs, Math.min(...list.map((x) => x.absStart)));
+    let duration = Math.max(0, Math.min(endMs, Math.max(...list.map((x) => x.absStart + x.iv.durationMs))) - s);
+    if (alignFrom !== undefined) {
+      // On the grid from alignFrom, so that intervals are not stretched by how far apart the parts started.
+      s = alignFrom + key * width;
+      duration = Math.max(...list.map((x) => x.iv.durationMs));
+    }
     const lat = mergeLatency(
       list.map(({ iv }) => ({ stats: iv.latency, histogram: iv.histogram })),
       method,
     );
     const iv: IntervalResult = {
       startMs: s - startMs,
-      durationMs: Math.max(0, e - s),
+      durationMs: duration,
       requests: list.reduce((a, x) => a + x.iv.requests, 0),
       errors: list.reduce((a, x) => a + x.iv.errors, 0),
       latency: lat.stats,
@@ -117,9 +127,34 @@ function mergeIntervals(
     const started = list.filter((x) => x.iv.arrivalsStarted !== undefined);
     if (started.length) iv.arrivalsStarted = started.reduce((a, x) => a + x.iv.arrivalsStarted!, 0);
     if (list.every((x) => x.iv.targetRate !== undefined)) iv.targetRate = list.reduce((a, x) => a + x.iv.targetRate!, 0);
+    const endpoints = mergeIntervalEndpoints(list.map((x) => x.iv));
+    if (endpoints) iv.endpoints = endpoints;
     intervals.push(iv);
   }
   return { intervals, intervalMs: width };
+}
+
+/**
+ * Per-endpoint figures of one interval carry no histogram, so only what adds up exactly is kept: counts, min, max
+ * and mean. Percentiles are left absent rather than averaged.
+ */
+function mergeIntervalEndpoints(parts: IntervalResult[]): Record<string, IntervalEndpoint> | undefined {
+  const withEndpoints = parts.filter((p) => p.endpoints);
+  if (withEndpoints.length === 0) return undefined;
+  if (withEndpoints.length === 1) return { ...withEndpoints[0]!.endpoints! };
+  const byName = new Map<string, IntervalEndpoint[]>();
+  for (const p of withEndpoints) {
+    for (const [name, e] of Object.entries(p.endpoints!)) byName.set(name, [...(byName.get(name) ?? []), e]);
+  }
+  const out: Record<string, IntervalEndpoint> = {};
+  for (const [name, list] of byName) {
+    const { stats } = combineLatency(list.map((e) => e.latency));
+    const latency: LatencyStats = { count: stats.count };
+    if (list.filter((e) => e.latency.count > 0).length <= 1) Object.assign(latency, stats);
+    else for (const k of ['min', 'mean', 'max'] as const) if (stats[k] !== undefined) latency[k] = stats[k];
+    out[name] = { requests: list.reduce((a, e) => a + e.requests, 0), errors: list.reduce((a, e) => a + e.errors, 0), latency };
+  }
+  return out;
 }
 
 function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<string, CustomMetric>; histograms: Map<string, Histogram> } {
@@ -208,6 +243,19 @@ function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<s
   return { metrics, histograms };
 }
 
+function mergeFlows(results: RunResult[]): FlowResult[] {
+  const byName = new Map<string, FlowResult>();
+  for (const f of results.flatMap((r) => r.flows ?? [])) {
+    const prev = byName.get(f.name);
+    if (prev) {
+      prev.started += f.started;
+      prev.completed += f.completed;
+      prev.failed += f.failed;
+    } else byName.set(f.name, { ...f });
+  }
+  return [...byName.values()];
+}
+
 function mergeThresholds(results: RunResult[]): ToolThreshold[] {
   const byKey = new Map<string, ToolThreshold>();
   for (const r of results) {
@@ -222,10 +270,18 @@ function mergeThresholds(results: RunResult[]): ToolThreshold[] {
   return [...byKey.values()];
 }
 
-export function mergeRunResults(results: RunResult[], opts: ReadOptions): RunResult {
+/** How the shard merge (shards.ts) asks for more than the generic merge of side-by-side files. */
+export interface MergeHow {
+  /** How each file is named in notes and generator reasons (default: its file name). */
+  labels?: string[];
+  /** Align intervals from this epoch time (ms) instead of wall-clock multiples of the width. */
+  alignFrom?: number;
+}
+
+export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: MergeHow = {}): RunResult {
   if (results.length === 1) return results[0]!;
   const notes: string[] = [];
-  const labels = results.map((r) => basename(r.sourceFiles?.[0] ?? 'file'));
+  const labels = how.labels ?? results.map((r) => basename(r.sourceFiles?.[0] ?? 'file'));
   const metas = results.map((r) => getMeta(r));
   const method: ReaderMeta['percentileMethod'] = metas.every((m) => m?.percentileMethod === 'interpolated') ? 'interpolated' : 'nearest';
 
@@ -295,7 +351,7 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions): RunRes
   for (const f of lat.estimated) estimated.add(f);
   merged.endpoints = mergeEndpoints(results, method, estimated);
   if (!timesEstimated) {
-    const iv = mergeIntervals(results, startMs, endMs, method, notes);
+    const iv = mergeIntervals(results, startMs, endMs, method, notes, how.alignFrom);
     merged.intervals = iv.intervals;
     if (iv.intervalMs) merged.intervalMs = iv.intervalMs;
   }
@@ -329,6 +385,9 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions): RunRes
     }
     if (g.maxLagMs !== undefined) gen.maxLagMs = Math.max(gen.maxLagMs ?? 0, g.maxLagMs);
   }
+
+  if (results.some((r) => r.checkFailures)) merged.checkFailures = sumRecords(results.map((r) => r.checkFailures ?? {})) as Record<string, number>;
+  if (results.some((r) => r.flows)) merged.flows = mergeFlows(results);
 
   const custom = mergeCustom(results, notes);
   merged.customMetrics = custom.metrics;

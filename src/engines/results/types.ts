@@ -7,6 +7,7 @@ export const RESULT_FORMATS = [
   'k6-summary-export',
   'k6-handle-summary',
   'k6-ndjson',
+  'perf-gate',
 ] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
@@ -17,6 +18,7 @@ export const FORMAT_DESCRIPTIONS: Record<ResultFormat, string> = {
   'k6-summary-export': 'k6 `--summary-export` JSON',
   'k6-handle-summary': 'k6 handleSummary() JSON (also the machine-readable summary of k6 >= 1.5)',
   'k6-ndjson': 'k6 `--out json` NDJSON (optionally .gz)',
+  'perf-gate': "perf-gate's own results.json (the shards of a sharded run, or an earlier run)",
 };
 
 export interface ReadOptions {
