@@ -65,7 +65,12 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPrometheusStack(): Promise<PrometheusStack> {
+export interface StackOptions {
+  /** More scrape jobs, e.g. a test's own exporter whose values it controls: {job: 'fake', target: '127.0.0.1:1234'}. */
+  extraTargets?: Array<{ job: string; target: string }>;
+}
+
+export async function startPrometheusStack(opts: StackOptions = {}): Promise<PrometheusStack> {
   const promBin = findBinary(['prometheus']);
   const exporterBin = findBinary(['prometheus-node-exporter', 'node_exporter']);
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-prom-'));
@@ -100,6 +105,7 @@ export async function startPrometheusStack(): Promise<PrometheusStack> {
         '  - job_name: prometheus',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${promPort}']`,
+        ...(opts.extraTargets ?? []).flatMap((t) => [`  - job_name: ${t.job}`, '    static_configs:', `      - targets: ['${t.target}']`]),
         '',
       ].join('\n'),
     );
