@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
+import { resolveConfig } from '../src/config/load.js';
 import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources, type Source } from '../src/sources/index.js';
 import { Redactor, redactPatterns } from '../src/sources/redact.js';
@@ -61,6 +62,8 @@ describe('sources config', () => {
       top: 10,
       statementTimeoutMs: 2000,
       connectTimeoutMs: 5000,
+      activity: true,
+      queries: [],
       url: undefined,
       host: undefined,
       port: undefined,
@@ -98,6 +101,28 @@ describe('sources config', () => {
     const prom = issues([{ kind: 'prometheus', url: 'https://u:Sup3r-Secret@prom.example.com', metrics: [{ preset: 'node-cpu' }] }]);
     expect(prom.join('\n')).toMatch(/the URL carries credentials/);
     expect(prom.join('\n')).not.toContain('Sup3r-Secret');
+  });
+
+  it('refuses a password inline through the config loader without echoing it in "got ..."', () => {
+    const SECRET = 'Hunter2-Very-Secret';
+    const attempts: unknown[] = [
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app` },
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app`, 'url-env': 'DATABASE_URL' },
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app`, interval: '10ms' },
+      { kind: 'prometheus', url: `https://grafana:${SECRET}@prom.example.com`, metrics: [{ preset: 'node-cpu' }] },
+      { kind: 'prometheus', url: `https://prom.example.com/?token=${SECRET}`, metrics: [{ preset: 'container-cpu' }] },
+      { kind: 'postgress', url: `postgres://app:${SECRET}@db:5432/app` },
+    ];
+    for (const source of attempts) {
+      let message = '';
+      try {
+        resolveConfig({ target: 'http://127.0.0.1:1' }, { workspace: '/nowhere', readFile: () => JSON.stringify({ sources: [source] }), fileExists: () => true });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, JSON.stringify(source)).toMatch(/^\.github\/perf-gate\.yml: sources\[0\]/);
+      expect(message).not.toContain(SECRET);
+    }
   });
 
   it('is a config section: kebab-case keys, unknown keys rejected', () => {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { InfraMetric, SourceKind } from '../model.js';
 import { parseDuration } from '../config/units.js';
+import { redactPatterns } from './redact.js';
 
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
@@ -120,6 +121,38 @@ export interface PostgresSourceConfig {
   top: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Connections by state, lock waits, longest transaction, and statement rows and block hits (pg_stat_statements). */
+  activity: boolean;
+  queries: PostgresQueryConfig[];
+}
+
+/** A query of one's own: one number, read-only, `$1`/`$2` = run start and end (interval: sampling start and now). */
+export interface PostgresQueryConfig {
+  name: string;
+  sql: string;
+  /** `end`: once after the run (after the engine returned, so in-flight requests have finished); `interval`: sampled. */
+  at: 'end' | 'interval';
+  unit: InfraUnit;
+}
+
+/** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */
+export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | 'slowQueries' | 'activity'>): {
+  active: string;
+  idleInTransaction: string;
+  lockWaits: string;
+  longestTransaction: string;
+  statementRows?: string;
+  sharedBlksHit?: string;
+} | undefined {
+  if (!cfg.activity) return undefined;
+  const p = cfg.name === 'db_connections' ? '' : `${cfg.name}_`;
+  return {
+    active: `${p}connections_active`,
+    idleInTransaction: `${p}connections_idle_in_transaction`,
+    lockWaits: `${p}lock_waits`,
+    longestTransaction: `${p}longest_transaction`,
+    ...(cfg.slowQueries ? { statementRows: `${p}statement_rows`, sharedBlksHit: `${p}shared_blks_hit` } : {}),
+  };
 }
 
 export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig;
@@ -128,6 +161,24 @@ export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | Pos
 type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
 const _kindsCovered: _Kinds = true;
 void _kindsCovered;
+
+/** Strings with credentials masked, for an error message's "got ..." part: a refused URL is not echoed. */
+export function safeInput(value: unknown): unknown {
+  if (typeof value === 'string') return redactPatterns(value);
+  if (Array.isArray(value)) return value.map(safeInput);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeInput(v)]));
+  return value;
+}
+
+/**
+ * A custom issue whose received value is the field at `path`, credentials masked. Without an explicit input zod
+ * reports the whole object, and the config loader prints it: a URL with a password in it, echoed in the log.
+ */
+function issue(ctx: { value: unknown; addIssue(i: { code: 'custom'; path: PropertyKey[]; message: string; input?: unknown }): void }, path: PropertyKey[], message: string): void {
+  let v: unknown = ctx.value;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  ctx.addIssue({ code: 'custom', path, message, input: safeInput(v === undefined ? ctx.value : v) });
+}
 
 const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -177,7 +228,7 @@ const cloudwatchMetric = z
   })
   .superRefine((m, ctx) => {
     const need = (key: keyof typeof m, why: string): void => {
-      if (m[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${why} needs "${key}"` });
+      if (m[key] === undefined) issue(ctx, [key], `${why} needs "${key}"`);
     };
     switch (m.preset) {
       case 'ecs-cpu':
@@ -200,7 +251,7 @@ const cloudwatchMetric = z
         break;
     }
     if (m.preset !== undefined && (m.namespace !== undefined || m.metric !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['preset'], message: 'give either a preset or namespace/metric, not both' });
+      issue(ctx, ['preset'], 'give either a preset or namespace/metric, not both');
     }
   })
   .transform(
@@ -254,7 +305,7 @@ const cloudwatchSource = z
     else if (typeof s.period === 'string') {
       const ms = parseDuration(s.period);
       if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
-        ctx.addIssue({ code: 'custom', path: ['period'], message: 'expected whole seconds such as 60, 1m or 5s' });
+        issue(ctx, ['period'], 'expected whole seconds such as 60, 1m or 5s');
         return z.NEVER;
       }
       periodS = ms / 1000;
@@ -287,13 +338,13 @@ const prometheusMetric = z
   })
   .superRefine((m, ctx) => {
     if (m.preset === undefined) {
-      if (m.query === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'a metric without a preset needs "query" (PromQL)' });
-      if (m.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a custom PromQL metric needs "name"' });
+      if (m.query === undefined) issue(ctx, ['query'], 'a metric without a preset needs "query" (PromQL)');
+      if (m.name === undefined) issue(ctx, ['name'], 'a custom PromQL metric needs "name"');
     } else if (m.query !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['query'], message: 'give either a preset or a query, not both' });
+      issue(ctx, ['query'], 'give either a preset or a query, not both');
     }
     if ((m.preset === 'container-cpu' || m.preset === 'container-memory') && m.container === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['container'], message: `preset ${m.preset} needs "container" (the container label)` });
+      issue(ctx, ['container'], `preset ${m.preset} needs "container" (the container label)`);
     }
   })
   .transform(
@@ -323,20 +374,16 @@ const prometheusSource = z
   })
   .superRefine((s, ctx) => {
     if (urlHasSecret(s.url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"',
-      });
+      issue(ctx, ['url'], 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"');
     }
     if (s['password-env'] !== undefined && s.username === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['username'], message: '"password-env" needs "username" (basic auth)' });
+      issue(ctx, ['username'], '"password-env" needs "username" (basic auth)');
     }
     if (s['bearer-token-env'] !== undefined && s['password-env'] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['bearer-token-env'], message: 'use either a bearer token or basic auth, not both' });
+      issue(ctx, ['bearer-token-env'], 'use either a bearer token or basic auth, not both');
     }
     const step = s.step ?? 15_000;
-    if (step < 1000 || step % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['step'], message: 'expected whole seconds, at least 1s' });
+    if (step < 1000 || step % 1000 !== 0) issue(ctx, ['step'], 'expected whole seconds, at least 1s');
   })
   .transform(
     (s): PrometheusSourceConfig => ({
@@ -369,23 +416,35 @@ const postgresSource = z
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
+    activity: z.boolean().optional(),
+    queries: z
+      .array(
+        z.strictObject({
+          name: metricName,
+          sql: z.string().trim().min(1, 'expected an SQL statement returning one number'),
+          at: z.enum(['end', 'interval']).optional(),
+          unit: unit.optional(),
+        }),
+      )
+      .optional(),
   })
   .superRefine((s, ctx) => {
+    (s.queries ?? []).forEach((q, i) => {
+      // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
+      const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
+      if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+    });
     if (s.url !== undefined && s['url-env'] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either "url" or "url-env", not both' });
+      issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
     if (s.url !== undefined && urlHasSecret(s.url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"',
-      });
+      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"');
     }
     if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined || s.database !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['host'], message: 'give either a URL or host/port/database, not both' });
+      issue(ctx, ['host'], 'give either a URL or host/port/database, not both');
     }
     const interval = s.interval ?? 1000;
-    if (interval < 50) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'expected at least 50ms' });
+    if (interval < 50) issue(ctx, ['interval'], 'expected at least 50ms');
   })
   .transform(
     (s): PostgresSourceConfig => ({
@@ -403,6 +462,8 @@ const postgresSource = z
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
+      activity: s.activity ?? true,
+      queries: (s.queries ?? []).map((q) => ({ name: q.name, sql: q.sql, at: q.at ?? 'interval', unit: q.unit ?? 'count' })),
     }),
   );
 
@@ -412,7 +473,7 @@ const sourceSchema = z.preprocess(
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const kind = (value as Record<string, unknown>).kind;
       if (typeof kind !== 'string' || !['cloudwatch', 'prometheus', 'postgres'].includes(kind)) {
-        ctx.addIssue({ code: 'custom', input: value, path: ['kind'], message: 'a source needs "kind": cloudwatch, prometheus or postgres' });
+        ctx.addIssue({ code: 'custom', input: safeInput(value), path: ['kind'], message: 'a source needs "kind": cloudwatch, prometheus or postgres' });
       }
     }
     return value;
@@ -427,7 +488,7 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name];
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
   }
 }
 
@@ -447,11 +508,7 @@ export const sourcesSchema = z.array(sourceSchema).superRefine((list, ctx) => {
       const key = name.toLowerCase();
       const first = seen.get(key);
       if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`,
-        });
+        issue(ctx, [i], `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`);
       } else seen.set(key, i);
     }
   });

@@ -7,7 +7,7 @@ import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
 import type { InfraMetric, SlowQuery, Target } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
-import type { SourceConfig } from './config.js';
+import { sourceMetricNames, type SourceConfig } from './config.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
 import { createPrometheusSource } from './prometheus.js';
 import { redactPatterns } from './redact.js';
@@ -161,6 +161,7 @@ export function infraTargetProblems(targets: Target[], configs: SourceConfig[]):
         for (const m of c.metrics) limits.set(m.name.toLowerCase(), m.limit !== undefined);
         break;
       case 'postgres':
+        for (const name of sourceMetricNames(c)) limits.set(name.toLowerCase(), false);
         limits.set(c.name.toLowerCase(), true); // max_connections, read from the server
         break;
     }
