@@ -264,7 +264,7 @@ export interface PhaseAnalysis {
   stoppedEarly?: EarlyStop;
 }
 
-export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres'] as const;
+export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres', 'redis', 'cloudwatch-logs'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** One infrastructure metric over the run window. Missing data is `unavailable` with a reason, never zeros. */

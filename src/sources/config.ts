@@ -3,7 +3,7 @@
 // look at raw YAML. Secrets are never accepted inline: a config file is committed, so passwords and tokens are
 // named by environment variable (`url-env`, `password-env`, `bearer-token-env`) and read when the source starts.
 import { z } from 'zod';
-import type { InfraMetric, SourceKind } from '../model.js';
+import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
 import { parseDuration } from '../config/units.js';
 import { redactPatterns } from './redact.js';
 
@@ -155,7 +155,60 @@ export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | '
   };
 }
 
-export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig;
+export interface RedisSourceConfig {
+  kind: 'redis';
+  url?: string;
+  urlEnv?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  passwordEnv?: string;
+  tls: boolean;
+  /** Metric names are `<name>_clients`, `<name>_memory`, ...; `redis` unless a second Redis needs its own. */
+  name: string;
+  intervalMs: number;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+/** The metrics a Redis source reports, by what they are. */
+export function redisMetricNames(cfg: Pick<RedisSourceConfig, 'name'>) {
+  const p = cfg.name;
+  return {
+    clients: `${p}_clients`,
+    memory: `${p}_memory`,
+    ops: `${p}_ops`,
+    evictions: `${p}_evictions`,
+    rejected: `${p}_rejected_connections`,
+    hitRate: `${p}_hit_rate`,
+    blocked: `${p}_blocked`,
+  };
+}
+
+export interface CloudWatchLogsSourceConfig {
+  kind: 'cloudwatch-logs';
+  /** The LogSummary's source name and the metric name (`log_errors` unless given). */
+  name: string;
+  region?: string;
+  endpoint?: string;
+  logGroups: string[];
+  /** Logs Insights query; the default counts messages matching ERROR|Exception|panic. */
+  query?: string;
+  /** Regular expression of the default query. */
+  pattern: string;
+  /** Most frequent messages kept. */
+  top: number;
+  /** Logs arrive a little late: the query waits this long after the run end before it starts. */
+  delayMs: number;
+  /** Bound on polling GetQueryResults. */
+  queryTimeoutMs: number;
+  pollMs: number;
+  requestTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+}
+
+export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig | RedisSourceConfig | CloudWatchLogsSourceConfig;
 
 // Compile-time check that the union covers exactly the kinds the model knows.
 type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
@@ -467,18 +520,110 @@ const postgresSource = z
     }),
   );
 
+const redisSource = z
+  .strictObject({
+    kind: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    'url-env': envName.optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    username: z.string().min(1).optional(),
+    'password-env': envName.optional(),
+    tls: z.boolean().optional(),
+    name: metricName.optional(),
+    interval: durationMs.optional(),
+    'connect-timeout': durationMs.optional(),
+    timeout: durationMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.url !== undefined && s['url-env'] !== undefined) issue(ctx, ['url'], 'give either "url" or "url-env", not both');
+    if (s.url !== undefined && urlHasSecret(s.url)) {
+      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: REDIS_URL" or "password-env"');
+    }
+    if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined)) {
+      issue(ctx, ['host'], 'give either a URL or host/port, not both');
+    }
+    if (s.url === undefined && s['url-env'] === undefined && s.host === undefined) {
+      issue(ctx, ['host'], 'a Redis source needs "url", "url-env" or "host"');
+    }
+    if ((s.interval ?? 1000) < 50) issue(ctx, ['interval'], 'expected at least 50ms');
+  })
+  .transform(
+    (s): RedisSourceConfig => ({
+      kind: 'redis',
+      url: s.url,
+      urlEnv: s['url-env'],
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      passwordEnv: s['password-env'],
+      tls: s.tls ?? false,
+      name: s.name ?? 'redis',
+      intervalMs: s.interval ?? 1000,
+      connectTimeoutMs: s['connect-timeout'] ?? 5000,
+      commandTimeoutMs: s.timeout ?? 2000,
+    }),
+  );
+
+const cloudwatchLogsSource = z
+  .strictObject({
+    kind: z.literal('cloudwatch-logs'),
+    name: metricName.optional(),
+    region: z.string().min(1).optional(),
+    endpoint: z.url().optional(),
+    'log-groups': z.union([z.string().min(1).transform((g) => [g]), z.array(z.string().min(1)).min(1).max(50)]),
+    query: z.string().trim().min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    top: z.number().int().min(1).max(50).optional(),
+    delay: durationMs.optional(),
+    'query-timeout': durationMs.optional(),
+    poll: durationMs.optional(),
+    timeout: durationMs.optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    'retry-delay': durationMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.query !== undefined && s.pattern !== undefined) issue(ctx, ['pattern'], 'give either "query" or "pattern", not both');
+    if (s.pattern !== undefined) {
+      try {
+        new RegExp(s.pattern);
+      } catch {
+        issue(ctx, ['pattern'], 'expected a regular expression such as ERROR|Exception|panic');
+      }
+      if (s.pattern.includes('/')) issue(ctx, ['pattern'], 'a Logs Insights pattern cannot contain "/"');
+    }
+  })
+  .transform(
+    (s): CloudWatchLogsSourceConfig => ({
+      kind: 'cloudwatch-logs',
+      name: s.name ?? 'log_errors',
+      region: s.region,
+      endpoint: s.endpoint,
+      logGroups: s['log-groups'],
+      query: s.query,
+      pattern: s.pattern ?? 'ERROR|Exception|panic',
+      top: s.top ?? 10,
+      delayMs: s.delay ?? 0,
+      queryTimeoutMs: s['query-timeout'] ?? 60_000,
+      pollMs: s.poll ?? 1000,
+      requestTimeoutMs: s.timeout ?? 15_000,
+      retries: s.retries ?? 4,
+      retryDelayMs: s['retry-delay'] ?? 1000,
+    }),
+  );
+
 // The kind is checked first so a typo in one key is reported against the right source, not as "no union matched".
 const sourceSchema = z.preprocess(
   (value, ctx) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const kind = (value as Record<string, unknown>).kind;
-      if (typeof kind !== 'string' || !['cloudwatch', 'prometheus', 'postgres'].includes(kind)) {
-        ctx.addIssue({ code: 'custom', input: safeInput(value), path: ['kind'], message: 'a source needs "kind": cloudwatch, prometheus or postgres' });
+      if (typeof kind !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(kind)) {
+        ctx.addIssue({ code: 'custom', input: safeInput(kind), path: ['kind'], message: `a source needs "kind": ${SOURCE_KINDS.join(', ')}` });
       }
     }
     return value;
   },
-  z.discriminatedUnion('kind', [cloudwatchSource, prometheusSource, postgresSource]),
+  z.discriminatedUnion('kind', [cloudwatchSource, prometheusSource, postgresSource, redisSource, cloudwatchLogsSource]),
 );
 
 /** Names the targets refer to, one per metric. */
@@ -489,6 +634,10 @@ export function sourceMetricNames(config: SourceConfig): string[] {
       return config.metrics.map((m) => m.name);
     case 'postgres':
       return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+    case 'redis':
+      return Object.values(redisMetricNames(config));
+    case 'cloudwatch-logs':
+      return [config.name];
   }
 }
 
