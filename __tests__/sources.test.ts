@@ -82,7 +82,9 @@ describe('sources config', () => {
     [[{ kind: 'prometheus', url: 'http://p:9090', step: '1.5s', metrics: [{ preset: 'node-cpu' }] }], /whole seconds/],
     [[{ kind: 'postgres', url: 'postgres://app@db/app', 'url-env': 'DATABASE_URL' }], /either "url" or "url-env"/],
     [[{ kind: 'postgres', 'url-env': 'not a name' }], /name of an environment variable/],
-    [[{ kind: 'datadog' }], /a source needs "kind": cloudwatch, prometheus or postgres/],
+    [[{ kind: 'datadog' }], /a source needs "kind": cloudwatch, prometheus, postgres, redis, cloudwatch-logs/],
+    [[{ kind: 'cloudwatch-logs', 'log-groups': [] }], /log-groups/],
+    [[{ kind: 'cloudwatch-logs', 'log-groups': '/ecs/api', pattern: 'a/b' }], /cannot contain "\/"/],
     [
       [
         { kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
@@ -112,6 +114,8 @@ describe('sources config', () => {
       { kind: 'prometheus', url: `https://grafana:${SECRET}@prom.example.com`, metrics: [{ preset: 'node-cpu' }] },
       { kind: 'prometheus', url: `https://prom.example.com/?token=${SECRET}`, metrics: [{ preset: 'container-cpu' }] },
       { kind: 'postgress', url: `postgres://app:${SECRET}@db:5432/app` },
+      { kind: 'redis', url: `redis://default:${SECRET}@cache:6379` },
+      { kind: 'redis', url: `rediss://:${SECRET}@cache:6379`, tls: 'yes' },
     ];
     for (const source of attempts) {
       let message = '';
@@ -222,13 +226,13 @@ describe('collectAll', () => {
   });
 });
 
-describe('lazy loading of the AWS SDK and pg', () => {
+describe('lazy loading of the AWS SDK, pg and ioredis', () => {
   it('imports them only as types or dynamically', () => {
     const dir = join(import.meta.dirname, '../src/sources');
     for (const file of readdirSync(dir)) {
       const text = readFileSync(join(dir, file), 'utf8');
       for (const line of text.split('\n')) {
-        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg)'/.test(line)) expect(line, `${file}: ${line}`).toMatch(/^import type /);
+        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg|ioredis)'/.test(line)) expect(line, `${file}: ${line}`).toMatch(/^import type /);
       }
     }
   });
@@ -249,12 +253,14 @@ describe('lazy loading of the AWS SDK and pg', () => {
       const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
       const inputsOf = (file: string): string[] => Object.keys(result.metafile.outputs[file]!.inputs);
       const entry = outputs.find(([, o]) => o.entryPoint !== undefined)![0];
-      const heavy = /node_modules\/(@aws-sdk|@smithy|pg|pg-protocol|pg-pool)\//;
+      const heavy = /node_modules\/(@aws-sdk|@smithy|pg|pg-protocol|pg-pool|ioredis)\//;
       // zod (the config schema) is in the entry; the clients are not, and are reached only through import().
       expect(inputsOf(entry).filter((p) => heavy.test(p))).toEqual([]);
       const lazy = outputs.filter(([file]) => file !== entry).flatMap(([file]) => inputsOf(file));
       expect(lazy.some((p) => p.includes('node_modules/@aws-sdk/client-cloudwatch/'))).toBe(true);
       expect(lazy.some((p) => p.includes('node_modules/pg/'))).toBe(true);
+      expect(lazy.some((p) => p.includes('node_modules/ioredis/'))).toBe(true);
+      expect(lazy.some((p) => p.includes('node_modules/@aws-sdk/client-cloudwatch-logs/'))).toBe(true);
       expect(readFileSync(join(entry), 'utf8')).toMatch(/import\("\.\/[^"]+\.js"\)/);
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -29,7 +29,7 @@ export function findBinary(names: string[]): string {
       }
     }
   }
-  throw new Error(`${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus and prometheus-node-exporter with apt-get) before these tests`);
+  throw new Error(`${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus, prometheus-node-exporter and redis-server with apt-get) before these tests`);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {

@@ -201,7 +201,9 @@ export class RedisSource implements Source {
       } else this.maxClients = first.maxClients;
       this.samples.push(first);
     } catch (e) {
-      this.startError = `cannot connect: ${this.redactor.error(e)}`;
+      // ioredis rejects connect() with "Connection is closed."; the 'error' event said why (ECONNREFUSED, WRONGPASS).
+      const msg = this.redactor.error(e);
+      this.startError = `cannot connect: ${this.lastError && /connection is closed/i.test(msg) ? this.lastError : msg}`;
       this.log.warning(`${this.label}: ${this.startError}`);
       await this.stop();
       return;
