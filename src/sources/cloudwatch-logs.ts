@@ -5,6 +5,7 @@
 // source is configured, with the same credential chain, region and endpoint handling as the CloudWatch source.
 import type { CloudWatchLogsClient, GetQueryResultsCommandOutput, ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import type { Logger } from '../config/types.js';
+import { formatDuration } from '../config/units.js';
 import type { InfraMetric, LogSummary } from '../model.js';
 import { isRetryable } from './cloudwatch.js';
 import type { CloudWatchLogsSourceConfig } from './config.js';
@@ -201,7 +202,7 @@ export class CloudWatchLogsSource implements Source {
       }
       if (Date.now() + this.cfg.pollMs > deadline || signal?.aborted) {
         await client.send(new sdk.StopQueryCommand({ queryId })).catch(() => undefined);
-        throw new Error(`the Logs Insights query was still ${out.status ?? 'running'} after ${Math.round(this.cfg.queryTimeoutMs / 1000)} s (query-timeout); it was stopped`);
+        throw new Error(`the Logs Insights query was still ${out.status ?? 'running'} after ${formatDuration(this.cfg.queryTimeoutMs)} (query-timeout); it was stopped`);
       }
       await sleep(this.cfg.pollMs, signal);
     }
