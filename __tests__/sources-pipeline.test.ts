@@ -3,64 +3,27 @@
 // end` counts every bid because it runs after the engine has waited for the requests in flight; a Redis that is
 // down is unavailable and does not delay the load; a full Redis shows its evictions; no password reaches a file.
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import type { Logger } from '../src/config/types.js';
 import { runPipeline } from '../src/pipeline.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { startBidsApp, type BidsApp } from './helpers/bids-app.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let db: PostgresServer;
 let cache: RedisServer;
-let app: Server;
-let appUrl: string;
-let pool: pg.Pool;
-let redis: Redis;
-/** Every n-th acknowledged bid is not stored (0: none). */
-const faults = { dropEvery: 0, seen: 0 };
+let app: BidsApp;
 
 beforeAll(async () => {
   [db, cache] = await Promise.all([startPostgres(), startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' })]);
-  pool = new pg.Pool({ connectionString: db.url, max: 20 });
-  await pool.query('CREATE TABLE bids (id serial PRIMARY KEY, amount int NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())');
-  redis = new Redis({ port: cache.port, host: '127.0.0.1' });
-  const big = 'x'.repeat(60_000);
-  app = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', async () => {
-      try {
-        if (req.method === 'POST' && req.url === '/bids') {
-          const n = ++faults.seen;
-          // A slow write: the bid is stored 200 ms after it arrived, then acknowledged.
-          await sleep(200);
-          const amount = Number((JSON.parse(body || '{}') as { amount?: number }).amount ?? 1);
-          if (!(faults.dropEvery > 0 && n % faults.dropEvery === 0)) await pool.query('INSERT INTO bids (amount) VALUES ($1)', [amount]);
-          await redis.set(`bid:${n}`, big); // the cache fills up past maxmemory
-          await redis.get(`bid:${n - 1}`);
-          res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: n }));
-        } else res.writeHead(404).end();
-      } catch (e) {
-        res.writeHead(500).end(String(e));
-      }
-    });
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  app = await startBidsApp({ databaseUrl: db.url, redisPort: cache.port });
 }, 90_000);
 
 afterAll(async () => {
-  await new Promise((r) => app?.close(r));
-  redis?.disconnect();
-  await pool?.end();
+  await app?.close();
   await Promise.all([db?.stop(), cache?.stop()]);
 });
 
@@ -83,7 +46,7 @@ async function gate(targets: string[]) {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-sources-pipeline-'));
   const configPath = join(workspace, '.github/perf-gate.yml');
   const config = resolveConfig(
-    { target: appUrl, phase: 'quick', 'output-dir': 'out' },
+    { target: app.url, phase: 'quick', 'output-dir': 'out' },
     { workspace, fileExists: (p) => p === configPath, readFile: () => file },
   );
   const lines: string[] = [];
@@ -102,8 +65,8 @@ async function gate(targets: string[]) {
 
 describe('sources in the pipeline', () => {
   it('counts every acknowledged bid after the requests in flight finished; a down Redis does not hold up the load', async () => {
-    faults.dropEvery = 0;
-    await pool.query('TRUNCATE bids');
+    app.faults.dropEvery = 0;
+    await app.reset();
     const { outcome, lines, seconds, results, markdown } = await gate(['bids_stored >= 40', 'max(lock_waits) == 0', 'redis_evictions > 0']);
     const { run, verdict } = outcome;
     expect(run.requests).toBe(40);
@@ -134,9 +97,8 @@ describe('sources in the pipeline', () => {
   }, 60_000);
 
   it('fails a run whose API loses acknowledged writes', async () => {
-    faults.dropEvery = 20; // 2 of 40 acknowledged bids are not stored
-    faults.seen = 0;
-    await pool.query('TRUNCATE bids');
+    app.faults.dropEvery = 20; // 2 of 40 acknowledged bids are not stored
+    await app.reset();
     const { outcome } = await gate(['bids_stored >= 40']);
     expect(outcome.run.requests).toBe(40);
     expect(outcome.run.infra!.find((m) => m.name === 'bids_stored')!.stats.last).toBe(38);
