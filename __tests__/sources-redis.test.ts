@@ -182,6 +182,21 @@ describe('Redis source on a real redis-server', () => {
     expect(JSON.stringify(out) + log.lines.join('\n') + sources[0]!.label).not.toContain(wrong);
   });
 
+  it('refuses a Sentinel address with a message saying what to give instead', async () => {
+    const sentinel = await startRedis({ sentinelOf: server.port });
+    try {
+      const log = memoryLog();
+      const sources = redisSources({ host: '127.0.0.1', port: sentinel.port }, {}, log);
+      await startSources(sources, log);
+      const out = await collectAll(sources, { start: new Date(), end: new Date() }, log);
+      for (const metric of out.infra) {
+        expect(metric.unavailable).toBe("cannot read INFO: this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)");
+      }
+    } finally {
+      await sentinel.stop();
+    }
+  });
+
   it('checks the config: no password in url, a limit for redis_clients only', () => {
     expect(() => sourcesSchema.parse([{ kind: 'redis', url: 'redis://:pw-in-url@cache:6379' }])).toThrow(/the URL carries a password/);
     expect(() => sourcesSchema.parse([{ kind: 'redis' }])).toThrow(/needs \\"url\\", \\"url-env\\" or \\"host\\"/);

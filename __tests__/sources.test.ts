@@ -115,6 +115,7 @@ describe('sources config', () => {
       { kind: 'prometheus', url: `https://prom.example.com/?token=${SECRET}`, metrics: [{ preset: 'container-cpu' }] },
       { kind: 'postgress', url: `postgres://app:${SECRET}@db:5432/app` },
       { kind: 'redis', url: `redis://default:${SECRET}@cache:6379` },
+      { kind: 'postgres', url: `host=db user=app password=${SECRET}` },
       { kind: 'redis', url: `rediss://:${SECRET}@cache:6379`, tls: 'yes' },
     ];
     for (const source of attempts) {

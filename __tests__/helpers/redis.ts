@@ -2,7 +2,10 @@
 // password, maxmemory and maxclients, never as a system service. A missing binary is an error naming
 // scripts/ci-services.sh, never a silent skip.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findBinary } from './prometheus.js';
 import { freePort } from './postgres.js';
 
@@ -45,10 +48,18 @@ export function rawCommand(port: number, line: string, timeoutMs = 2000): Promis
   });
 }
 
-export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
+export async function startRedis(opts: RedisServerOptions & { sentinelOf?: number } = {}): Promise<RedisServer> {
   const bin = findBinary(['redis-server']);
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  let args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  let dir: string | undefined;
+  if (opts.sentinelOf !== undefined) {
+    // Sentinel rewrites its config file, so it gets one of its own in a temporary folder.
+    dir = mkdtempSync(join(tmpdir(), 'perf-gate-sentinel-'));
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 ${opts.sentinelOf} 1\n`);
+    args = [conf, '--sentinel'];
+  }
   if (opts.password) args.push('--requirepass', opts.password);
   if (opts.maxmemory) args.push('--maxmemory', opts.maxmemory, '--maxmemory-policy', opts.maxmemoryPolicy ?? 'allkeys-lru');
   if (opts.maxclients) args.push('--maxclients', String(opts.maxclients));
@@ -73,11 +84,15 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     ...(opts.password ? { password: opts.password } : {}),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const done = (): void => {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         const force = setTimeout(() => child.kill('SIGKILL'), 3000);
         child.once('exit', () => {
           clearTimeout(force);
-          resolve();
+          done();
         });
         child.kill('SIGTERM');
       }),

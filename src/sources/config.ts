@@ -256,7 +256,8 @@ function urlHasSecret(text: string): boolean {
     if (u.password) return true;
     return [...u.searchParams.keys()].some((k) => /password|passwd|token|secret/i.test(k));
   } catch {
-    return /\/\/[^/@\s]*:[^/@\s]*@/.test(text);
+    // A libpq key=value string (`host=db password=...`) or a URL the parser refuses.
+    return /\/\/[^/@\s]*:[^/@\s]*@/.test(text) || /\b(password|passwd|token|secret)\s*=/i.test(text);
   }
 }
 

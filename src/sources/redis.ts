@@ -47,6 +47,9 @@ export interface InfoSample {
 }
 
 export function infoSample(t: number, info: Map<string, string>): InfoSample {
+  if (info.has('sentinel_masters')) {
+    throw new Error("this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)");
+  }
   const num = (key: string): number => {
     const v = Number(info.get(key));
     if (!info.has(key) || !Number.isFinite(v)) throw new Error(`INFO has no ${key} (is this a Redis server?)`);
@@ -187,13 +190,24 @@ export class RedisSource implements Source {
         this.lastError = this.redactor.error(e);
       });
       this.client = client;
-      await Promise.race([
-        client.connect(),
-        sleep(this.cfg.connectTimeoutMs + 500).then(() => {
-          throw new Error(`no connection within ${this.cfg.connectTimeoutMs} ms (connect-timeout)`);
-        }),
-      ]);
-      const first = await this.readInfo(client);
+      try {
+        await Promise.race([
+          client.connect(),
+          sleep(this.cfg.connectTimeoutMs + 500).then(() => {
+            throw new Error(`no connection within ${this.cfg.connectTimeoutMs} ms (connect-timeout)`);
+          }),
+        ]);
+      } catch (e) {
+        // ioredis rejects connect() with "Connection is closed."; the 'error' event said why (ECONNREFUSED, WRONGPASS).
+        const msg = this.redactor.error(e);
+        throw new Error(`cannot connect: ${this.lastError && /connection is closed/i.test(msg) ? this.lastError : msg}`);
+      }
+      let first: InfoSample;
+      try {
+        first = await this.readInfo(client);
+      } catch (e) {
+        throw new Error(`cannot read INFO: ${this.redactor.error(e)}`);
+      }
       if (first.maxClients === undefined) {
         const got = (await client.call('CONFIG', 'GET', 'maxclients').catch(() => undefined)) as unknown;
         const v = Array.isArray(got) ? Number(got[1]) : NaN;
@@ -201,9 +215,7 @@ export class RedisSource implements Source {
       } else this.maxClients = first.maxClients;
       this.samples.push(first);
     } catch (e) {
-      // ioredis rejects connect() with "Connection is closed."; the 'error' event said why (ECONNREFUSED, WRONGPASS).
-      const msg = this.redactor.error(e);
-      this.startError = `cannot connect: ${this.lastError && /connection is closed/i.test(msg) ? this.lastError : msg}`;
+      this.startError = this.redactor.error(e);
       this.log.warning(`${this.label}: ${this.startError}`);
       await this.stop();
       return;
@@ -213,8 +225,8 @@ export class RedisSource implements Source {
   }
 
   private async readInfo(client: Redis): Promise<InfoSample> {
-    // Only the sections read: `INFO` with no argument is longer, and `INFO all` includes per-command stats.
-    const text = await client.info('clients', 'memory', 'stats');
+    // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
+    const text = await client.info();
     return infoSample(Date.now(), parseInfo(text));
   }
 
