@@ -11,7 +11,7 @@ import type { InfraMetric, RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
-import { promQuery } from '../src/sources/prometheus.js';
+import { promDuration, promQuery, rateEvaluation } from '../src/sources/prometheus.js';
 import { freePort } from './helpers/postgres.js';
 import { startPrometheusStack, type PrometheusStack } from './helpers/prometheus.js';
 
@@ -192,6 +192,16 @@ describe('Prometheus presets on real node-exporter data', () => {
       fake.idleSince = undefined;
     }
   }, 60_000);
+
+  it('clamps the rate window to the run, in whole seconds (ms below one)', () => {
+    const w = (ms: number) => ({ start: new Date(1_000_000), end: new Date(1_000_000 + ms) });
+    expect(rateEvaluation('1m', w(300_000))).toEqual({ windowMs: 60_000, startMs: 1_060_000, clamped: false });
+    expect(rateEvaluation('1m', w(8_700))).toEqual({ windowMs: 8000, startMs: 1_008_000, clamped: true });
+    expect(rateEvaluation('30s', w(450))).toEqual({ windowMs: 450, startMs: 1_000_450, clamped: true });
+    expect(promDuration(60_000)).toBe('1m');
+    expect(promDuration(8000)).toBe('8s');
+    expect(promDuration(450)).toBe('450ms');
+  });
 
   it('reports an unreachable Prometheus as unavailable', async () => {
     const port = await freePort(); // free, so nothing listens there

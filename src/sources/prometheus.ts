@@ -62,8 +62,9 @@ export function promDuration(ms: number): string {
 export function rateEvaluation(rateWindow: string, window: TimeWindow): { windowMs: number; startMs: number; clamped: boolean } {
   const configured = parseDuration(rateWindow) ?? 60_000;
   const runMs = Math.max(0, window.end.getTime() - window.start.getTime());
-  // Whole seconds down: a window a few ms longer than the run would reach back before it.
-  const windowMs = Math.min(configured, Math.max(1000, Math.floor(runMs / 1000) * 1000));
+  // Whole seconds down (a window a few ms longer than the run would reach back before it); ms below a second.
+  const fits = runMs >= 1000 ? Math.floor(runMs / 1000) * 1000 : Math.max(1, Math.floor(runMs));
+  const windowMs = Math.min(configured, fits);
   return { windowMs, startMs: window.start.getTime() + windowMs, clamped: windowMs < configured };
 }
 
