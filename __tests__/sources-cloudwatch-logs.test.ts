@@ -1,7 +1,14 @@
 // CloudWatch Logs source against a local server speaking the Logs service's wire protocol (AWS JSON 1.1), through
 // the real @aws-sdk/client-cloudwatch-logs client: the query lifecycle (Scheduled, Running, Complete, Failed,
 // Cancelled, Timeout), the polling bound, retries, and the top messages masked and deduplicated.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config/load.js';
+import { runPipeline } from '../src/pipeline.js';
 import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
@@ -156,6 +163,43 @@ describe('CloudWatch Logs source', () => {
     const out = await collectAll(sources, window, log);
     expect(out.infra[0]!.unavailable).toMatch(/ECONNREFUSED|connect/);
     expect(out.logs![0]!.unavailable).toBe(out.infra[0]!.unavailable);
+  });
+});
+
+describe('CloudWatch Logs in the pipeline', () => {
+  it('fills RunResult.logs and results.json, and judges log_errors', async () => {
+    const target = createServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const events: LogEvent[] = [];
+    stub = await startLogsStub({ events });
+    try {
+      const now = Date.now();
+      for (const [i, n] of [17, 23, 99].entries()) events.push({ timestamp: now + 300 + i * 100, message: `ERROR payment ${n} declined`, logGroup: '/ecs/api' });
+      const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-logs-pipeline-'));
+      const configPath = join(workspace, '.github/perf-gate.yml');
+      const file = JSON.stringify({
+        phases: { quick: { stages: [{ duration: '1s', rate: 5 }], targets: ['log_errors == 0'] } },
+        sources: [{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: stub.url, 'log-groups': '/ecs/api', poll: '20ms' }],
+      });
+      const config = resolveConfig(
+        { target: `http://127.0.0.1:${(target.address() as AddressInfo).port}`, phase: 'quick', 'output-dir': 'out' },
+        { workspace, fileExists: (p) => p === configPath, readFile: () => file },
+      );
+      const outcome = await runPipeline(config, { log: memoryLog() });
+      expect(outcome.run.logs).toEqual([
+        {
+          source: 'log_errors',
+          query: 'Logs Insights over /ecs/api: filter @message like /ERROR|Exception|panic/ | stats count(*) as count',
+          count: 3,
+          top: [{ message: 'ERROR payment <n> declined', count: 3 }],
+        },
+      ]);
+      const saved = JSON.parse(readFileSync(outcome.resultsPath, 'utf8')) as { run: { logs: unknown } };
+      expect(saved.run.logs).toEqual(outcome.run.logs);
+      expect(outcome.verdict.targets[0]).toMatchObject({ status: 'fail', actual: 3 });
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
   });
 });
 
