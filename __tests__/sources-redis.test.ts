@@ -1,7 +1,7 @@
 // Redis source against real redis-server processes started for these tests (see helpers/redis.ts): evictions from
 // a tiny maxmemory and rejected connections from a low maxclients are provoked for real, not simulated.
 import { Redis } from 'ioredis';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
@@ -135,6 +135,25 @@ describe('Redis source on a real redis-server', () => {
     const verdict = decide(sampleRun({ infra: out.infra }), parseTargets(['redis_evictions == 0']), 'any');
     expect(verdict.targets[0]!.status).toBe('not_measured');
     expect(verdict.status).toBe('error');
+  });
+
+  it('does not hold up the load when the server accepts connections and never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const log = memoryLog();
+      const sources = redisSources({ url: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`, 'connect-timeout': '500ms', timeout: '500ms' }, {}, log);
+      const t0 = Date.now();
+      await startSources(sources, log, { timeoutMs: 5000 });
+      expect(Date.now() - t0).toBeLessThan(2500);
+      const out = await collectAll(sources, { start: new Date(t0), end: new Date() }, log);
+      expect(Date.now() - t0).toBeLessThan(4000);
+      for (const metric of out.infra) expect(metric.unavailable).toMatch(/^cannot (connect|read INFO): .*(timed out|timeout)/i);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('keeps going when Redis dies mid-run and says how many samples failed', async () => {

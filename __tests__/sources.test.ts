@@ -204,9 +204,25 @@ describe('collectAll', () => {
       { kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
       { kind: 'prometheus', url: 'http://127.0.0.1:9', metrics: [{ preset: 'node-memory' }] },
       { kind: 'postgres', 'url-env': 'NOPE' },
+      { kind: 'redis', 'url-env': 'NOPE_EITHER' },
+      { kind: 'cloudwatch-logs', 'log-groups': '/ecs/api' },
     ]);
+    let redisLoads = 0;
+    let logsLoads = 0;
     const sources = createSources(configs, memoryLog(), {
       env: {},
+      redis: {
+        loadClient: async () => {
+          redisLoads++;
+          throw new Error('not in this test');
+        },
+      },
+      cloudwatchLogs: {
+        loadSdk: async () => {
+          logsLoads++;
+          throw new Error('not in this test');
+        },
+      },
       cloudwatch: {
         loadSdk: async () => {
           sdkLoads++;
@@ -220,9 +236,15 @@ describe('collectAll', () => {
         },
       },
     });
-    expect(sources.map((s) => s.kind)).toEqual(['cloudwatch', 'prometheus', 'postgres']);
+    expect(sources.map((s) => s.kind)).toEqual(['cloudwatch', 'prometheus', 'postgres', 'redis', 'cloudwatch-logs']);
     await startSources(sources, memoryLog());
-    expect([sdkLoads, pgLoads]).toEqual([0, 0]); // a postgres source without its URL never loads pg
+    // A postgres or redis source without its URL never loads its client; the AWS SDKs load when collecting.
+    expect([sdkLoads, pgLoads, redisLoads, logsLoads]).toEqual([0, 0, 0, 0]);
+    const out = await collectAll(sources.slice(3), { start: new Date(), end: new Date() }, memoryLog());
+    expect(out.infra.every((m) => m.unavailable)).toBe(true);
+    expect(out.infra[0]!.unavailable).toBe('environment variable NOPE_EITHER (url-env) is not set');
+    expect(out.logs).toEqual([expect.objectContaining({ source: 'log_errors', unavailable: 'the AWS SDK could not be loaded: not in this test' })]);
+    expect([redisLoads, logsLoads]).toEqual([0, 1]);
     await stopSources(sources);
   });
 });

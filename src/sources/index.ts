@@ -1,7 +1,7 @@
 // Infrastructure sources around a load test: created from the config, started before the load, read for the run
 // window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
 // with the reason and never stops the others or the load test. Source modules are light; the heavy clients
-// (AWS SDK, pg) are imported by the sources themselves, and only when one of that kind is configured.
+// (AWS SDKs, pg, ioredis) are imported by the sources themselves, and only when one of that kind is configured.
 import type { Logger } from '../config/types.js';
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
