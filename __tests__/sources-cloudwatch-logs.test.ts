@@ -179,7 +179,7 @@ describe('CloudWatch Logs in the pipeline', () => {
       const configPath = join(workspace, '.github/perf-gate.yml');
       const file = JSON.stringify({
         phases: { quick: { stages: [{ duration: '1s', rate: 5 }], targets: ['log_errors == 0'] } },
-        sources: [{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: stub.url, 'log-groups': '/ecs/api', poll: '20ms' }],
+        sources: [{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: stub.url, 'log-groups': '/ecs/api', poll: '20ms', delay: '1s' }],
       });
       const config = resolveConfig(
         { target: `http://127.0.0.1:${(target.address() as AddressInfo).port}`, phase: 'quick', 'output-dir': 'out' },

@@ -604,7 +604,8 @@ const cloudwatchLogsSource = z
       query: s.query,
       pattern: s.pattern ?? 'ERROR|Exception|panic',
       top: s.top ?? 10,
-      delayMs: s.delay ?? 0,
+      // Lines written in the run's last seconds reach Logs Insights a little later; missing them would be a false pass.
+      delayMs: s.delay ?? 15_000,
       queryTimeoutMs: s['query-timeout'] ?? 60_000,
       pollMs: s.poll ?? 1000,
       requestTimeoutMs: s.timeout ?? 15_000,
