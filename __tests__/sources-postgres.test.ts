@@ -9,7 +9,7 @@ import type { RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
-import { cleanStatement, diffStatements } from '../src/sources/postgres.js';
+import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 
 function memoryLog(): Logger & { lines: string[] } {
@@ -85,6 +85,10 @@ describe('PostgreSQL source', () => {
     const sleepStmt = slow.find((q) => /pg_sleep/.test(q.query));
     expect(sleepStmt).toBeDefined();
     expect(sleepStmt!.calls).toBe(10);
+    expect(sleepStmt!.rows).toBe(10); // one row per pg_sleep call
+    const series = slow.find((q) => /generate_series/.test(q.query))!;
+    expect(series.rows).toBe(1);
+    expect(series.sharedBlksHit).toBeGreaterThanOrEqual(0);
     expect(sleepStmt!.meanMs).toBeGreaterThan(45);
     expect(sleepStmt!.meanMs).toBeLessThan(1000);
     expect(sleepStmt!.totalMs).toBeCloseTo(sleepStmt!.meanMs * 10, 3);
@@ -352,22 +356,24 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
 describe('pg_stat_statements difference', () => {
   it('subtracts the start snapshot, survives a reset, and keeps the top N by mean', () => {
     const start = new Map([
-      ['a', { calls: 100, total: 1000, query: 'SELECT a' }],
+      ['a', { calls: 100, total: 1000, rows: 400, hit: 20, query: 'SELECT a' }],
       ['b', { calls: 50, total: 5000, query: 'SELECT b' }],
       ['c', { calls: 10, total: 10, query: 'SELECT c' }],
     ]);
     const end = new Map([
-      ['a', { calls: 110, total: 3000, query: 'SELECT a' }], // 10 calls, 2000 ms during the run
+      ['a', { calls: 110, total: 3000, rows: 500, hit: 70, query: 'SELECT a' }], // 10 calls, 2000 ms during the run
       ['b', { calls: 50, total: 5000, query: 'SELECT b' }], // not called during the run
       ['c', { calls: 4, total: 40, query: 'SELECT c' }], // reset during the run
       ['d', { calls: 1, total: 5, query: 'SELECT d /* perf-gate */' }],
       ['e', { calls: 2, total: 10, query: '<insufficient privilege>' }],
     ]);
     expect(diffStatements(start, end, 10)).toEqual([
-      { query: 'SELECT a', calls: 10, meanMs: 200, totalMs: 2000 },
+      { query: 'SELECT a', calls: 10, meanMs: 200, totalMs: 2000, rows: 100, sharedBlksHit: 50 },
       { query: 'SELECT c', calls: 4, meanMs: 10, totalMs: 40 },
     ]);
     expect(diffStatements(start, end, 1)).toHaveLength(1);
+    // The run's totals over every statement but perf-gate's own.
+    expect(diffTotals(start, end)).toEqual({ rows: 100, hit: 50 });
   });
 
   it('blanks passwords in recorded utility statements', () => {

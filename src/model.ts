@@ -290,6 +290,10 @@ export interface SlowQuery {
   calls: number;
   meanMs: number;
   totalMs: number;
+  /** Rows returned or affected during the run (pg_stat_statements `rows`). */
+  rows?: number;
+  /** Shared-buffer hits during the run (pg_stat_statements `shared_blks_hit`). */
+  sharedBlksHit?: number;
 }
 
 /** A regression rule's outcome for one metric, against the chosen baseline. */

@@ -99,7 +99,10 @@ export function diffStatements(start: Snapshot, end: Snapshot, top: number): Slo
     const calls = e.calls - (base?.calls ?? 0);
     const totalMs = e.total - (base?.total ?? 0);
     if (calls <= 0) continue;
-    out.push({ query: cleanStatement(e.query), calls, meanMs: totalMs / calls, totalMs });
+    const q: SlowQuery = { query: cleanStatement(e.query), calls, meanMs: totalMs / calls, totalMs };
+    if (e.rows !== undefined && Number.isFinite(e.rows)) q.rows = e.rows - (base?.rows ?? 0);
+    if (e.hit !== undefined && Number.isFinite(e.hit)) q.sharedBlksHit = e.hit - (base?.hit ?? 0);
+    out.push(q);
   }
   return out.sort((a, b) => b.meanMs - a.meanMs).slice(0, top);
 }
