@@ -9,7 +9,7 @@ import type { RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
-import { cleanStatement, diffStatements } from '../src/sources/postgres.js';
+import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 
 function memoryLog(): Logger & { lines: string[] } {
@@ -56,7 +56,15 @@ describe('PostgreSQL source', () => {
     const end = new Date();
 
     const out = await collectAll(sources, { start, end }, log);
-    expect(out.infra).toHaveLength(1);
+    expect(out.infra.map((m) => m.name)).toEqual([
+      'db_connections',
+      'connections_active',
+      'connections_idle_in_transaction',
+      'lock_waits',
+      'longest_transaction',
+      'statement_rows',
+      'shared_blks_hit',
+    ]);
     const db = out.infra[0]!;
     expect(db).toMatchObject({ name: 'db_connections', source: 'postgres', unit: 'count', limit: 40 });
     expect(db.unavailable).toBeUndefined();
@@ -77,6 +85,10 @@ describe('PostgreSQL source', () => {
     const sleepStmt = slow.find((q) => /pg_sleep/.test(q.query));
     expect(sleepStmt).toBeDefined();
     expect(sleepStmt!.calls).toBe(10);
+    expect(sleepStmt!.rows).toBe(10); // one row per pg_sleep call
+    const series = slow.find((q) => /generate_series/.test(q.query))!;
+    expect(series.rows).toBe(1);
+    expect(series.sharedBlksHit).toBeGreaterThanOrEqual(0);
     expect(sleepStmt!.meanMs).toBeGreaterThan(45);
     expect(sleepStmt!.meanMs).toBeLessThan(1000);
     expect(sleepStmt!.totalMs).toBeCloseTo(sleepStmt!.meanMs * 10, 3);
@@ -193,25 +205,175 @@ describe('PostgreSQL source', () => {
   });
 });
 
+describe('PostgreSQL from inside and queries of one\'s own', () => {
+  const admin = (): pg.Client => new pg.Client({ connectionString: server.url });
+
+  it('runs a query of one\'s own once after the run, over the run window ($1, $2)', async () => {
+    const c = admin();
+    await c.connect();
+    await c.query('DROP TABLE IF EXISTS bids');
+    await c.query('CREATE TABLE bids (id serial PRIMARY KEY, amount int, created_at timestamptz NOT NULL DEFAULT clock_timestamp())');
+    await c.query('INSERT INTO bids (amount) SELECT g FROM generate_series(1, 7) g'); // before the run: not counted
+    await sleep(50);
+    const log = memoryLog();
+    const sources = pgSources(
+      {
+        queries: [
+          { name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2;', at: 'end' },
+          { name: 'bids_so_far', sql: 'select count(*) from bids where created_at >= $1' },
+          { name: 'idle_in_transaction', sql: "select count(*) from pg_stat_activity where state = 'idle in transaction'" },
+        ],
+      },
+      { TEST_DATABASE_URL: server.url },
+      log,
+    );
+    await startSources(sources, log);
+    const start = new Date();
+    for (let i = 0; i < 20; i++) {
+      await c.query('INSERT INTO bids (amount) VALUES ($1)', [i]);
+      await sleep(15);
+    }
+    const end = new Date();
+    await sleep(50);
+    await c.query('INSERT INTO bids (amount) VALUES (0)'); // after the run: not counted
+    const out = await collectAll(sources, { start, end }, log);
+    await c.end();
+    const by = new Map(out.infra.map((m) => [m.name, m]));
+    const stored = by.get('bids_stored')!;
+    expect(stored.unavailable).toBeUndefined();
+    expect(stored).toMatchObject({ source: 'postgres', unit: 'count', stats: { min: 20, max: 20, last: 20, mean: 20 } });
+    expect(stored.query).toBe('select count(*) from bids where created_at between $1 and $2; (once after the run)');
+    // Sampled every 100 ms while the rows arrived: it rose from 0 towards 20.
+    const sofar = by.get('bids_so_far')!;
+    expect(sofar.unavailable).toBeUndefined();
+    expect(sofar.series!.length).toBeGreaterThanOrEqual(2);
+    expect(sofar.stats.min!).toBeLessThan(sofar.stats.max!);
+    expect(sofar.stats.max!).toBeLessThanOrEqual(21);
+    expect(by.get('idle_in_transaction')!.stats.max).toBe(0);
+
+    // The number a target compares: 20 stored of 20 acknowledged passes, of 21 would not.
+    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['bids_stored >= 20', 'bids_stored >= 21']), 'any');
+    expect(verdict.targets.map((t) => t.status)).toEqual(['pass', 'fail']);
+  });
+
+  it('refuses writes, bounds every statement, and names the query that does not give one number', async () => {
+    const c = admin();
+    await c.connect();
+    await c.query('DROP TABLE IF EXISTS ledger');
+    await c.query('CREATE TABLE ledger (n int)');
+    const log = memoryLog();
+    const sources = pgSources(
+      {
+        'statement-timeout': '300ms',
+        queries: [
+          { name: 'writes', sql: 'insert into ledger values (1) returning 1', at: 'end' },
+          { name: 'smuggled', sql: 'set default_transaction_read_only = off; insert into ledger values (2)', at: 'end' },
+          { name: 'unlocked', sql: "select set_config('transaction_read_only', 'off', true)", at: 'end' },
+          { name: 'slow', sql: 'select 1 from pg_sleep(2)', at: 'end' },
+          { name: 'two_rows', sql: 'select 1 from generate_series(1, 2)', at: 'end' },
+          { name: 'two_columns', sql: 'select 1, 2', at: 'end' },
+          { name: 'text', sql: "select 'many'", at: 'end' },
+          { name: 'nothing', sql: 'select null::int', at: 'end' },
+          { name: 'sampled_write', sql: 'insert into ledger values (3) returning 1' },
+        ],
+      },
+      { TEST_DATABASE_URL: server.url },
+      log,
+    );
+    await startSources(sources, log);
+    const start = new Date();
+    await sleep(300);
+    const t0 = Date.now();
+    const out = await collectAll(sources, { start, end: new Date() }, log);
+    const by = new Map(out.infra.map((m) => [m.name, m]));
+    expect(by.get('writes')!.unavailable).toBe('query "writes" failed: cannot execute INSERT in a read-only transaction (queries are read-only)');
+    expect(by.get('smuggled')!.unavailable).toBe('query "smuggled" failed: cannot insert multiple commands into a prepared statement');
+    // The query runs in a transaction begun read-only: PostgreSQL refuses to make it read-write.
+    expect(by.get('unlocked')!.unavailable).toBe('query "unlocked" failed: transaction read-write mode must be set before any query');
+    expect(by.get('slow')!.unavailable).toBe('query "slow" failed: canceling statement due to statement timeout (statement-timeout 300 ms)');
+    expect(by.get('two_rows')!.unavailable).toBe('query "two_rows" returned 2 rows; it must return one row with one number');
+    expect(by.get('two_columns')!.unavailable).toBe('query "two_columns" returned 2 columns; it must return one row with one number');
+    expect(by.get('text')!.unavailable).toBe('query "text" returned "many", not a number; it must return one row with one number');
+    expect(by.get('nothing')!.unavailable).toBe('query "nothing" returned NULL; it must return one row with one number');
+    expect(by.get('sampled_write')!.unavailable).toBe('query "sampled_write" failed: cannot execute INSERT in a read-only transaction (queries are read-only)');
+    expect(Date.now() - t0).toBeLessThan(5000); // the 2 s sleep was cut at 300 ms
+    expect((await c.query('SELECT count(*)::int AS n FROM ledger')).rows[0].n).toBe(0);
+    // A target on a query that failed cannot pass.
+    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['writes == 1']), 'any');
+    expect(verdict.targets[0]!.status).toBe('not_measured');
+    await c.end();
+  });
+
+  it('sees lock waits, idle transactions and the longest one, and statement rows and block hits', async () => {
+    const holder = admin();
+    const waiter = admin();
+    const worker = admin();
+    await Promise.all([holder.connect(), waiter.connect(), worker.connect()]);
+    await holder.query('DROP TABLE IF EXISTS hot');
+    await holder.query('CREATE TABLE hot (n int)');
+    const log = memoryLog();
+    const sources = pgSources({}, { TEST_DATABASE_URL: server.url }, log);
+    await startSources(sources, log);
+    const start = new Date();
+    await worker.query('SELECT g FROM generate_series(1, 5000) g');
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE hot IN ACCESS EXCLUSIVE MODE');
+    const blocked = waiter.query('SELECT count(*) FROM hot'); // waits on the lock
+    await sleep(700);
+    await holder.query('COMMIT');
+    await blocked;
+    await sleep(250);
+    const out = await collectAll(sources, { start, end: new Date() }, log);
+    await Promise.all([holder.end(), waiter.end(), worker.end()]);
+    const by = new Map(out.infra.map((m) => [m.name, m]));
+    for (const m of out.infra) expect(m.unavailable, m.name).toBeUndefined();
+    expect(by.get('lock_waits')!.stats.max).toBe(1);
+    expect(by.get('lock_waits')!.stats.last).toBe(0);
+    expect(by.get('connections_idle_in_transaction')!.stats.max).toBeGreaterThanOrEqual(1);
+    expect(by.get('connections_active')!.stats.max).toBeGreaterThanOrEqual(1); // the waiter
+    expect(by.get('longest_transaction')!).toMatchObject({ unit: 'ms' });
+    expect(by.get('longest_transaction')!.stats.max!).toBeGreaterThanOrEqual(500);
+    expect(by.get('longest_transaction')!.stats.max!).toBeLessThan(5000);
+    expect(by.get('statement_rows')!.stats.max!).toBeGreaterThanOrEqual(5000);
+    expect(by.get('shared_blks_hit')!.stats.max!).toBeGreaterThanOrEqual(0);
+    expect(out.notes.join('\n')).toMatch(/postgres: busiest sample, \d+ connection\(s\) at [\d.]+ s: by state .*idle in transaction 1.*; by wait event type .*Lock 1.*; 1 waiting on a lock; oldest transaction \d+ ms/);
+
+    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['max(lock_waits) == 0', 'max(longest_transaction) < 10000']), 'any');
+    expect(verdict.targets.map((t) => t.status)).toEqual(['fail', 'pass']);
+  });
+
+  it('can leave the activity metrics out', async () => {
+    const log = memoryLog();
+    const sources = pgSources({ activity: false, name: 'orders_db' }, { TEST_DATABASE_URL: server.url }, log);
+    await startSources(sources, log);
+    const start = new Date();
+    await sleep(250);
+    const out = await collectAll(sources, { start, end: new Date() }, log);
+    expect(out.infra.map((m) => m.name)).toEqual(['orders_db']);
+  });
+});
+
 describe('pg_stat_statements difference', () => {
   it('subtracts the start snapshot, survives a reset, and keeps the top N by mean', () => {
     const start = new Map([
-      ['a', { calls: 100, total: 1000, query: 'SELECT a' }],
+      ['a', { calls: 100, total: 1000, rows: 400, hit: 20, query: 'SELECT a' }],
       ['b', { calls: 50, total: 5000, query: 'SELECT b' }],
       ['c', { calls: 10, total: 10, query: 'SELECT c' }],
     ]);
     const end = new Map([
-      ['a', { calls: 110, total: 3000, query: 'SELECT a' }], // 10 calls, 2000 ms during the run
+      ['a', { calls: 110, total: 3000, rows: 500, hit: 70, query: 'SELECT a' }], // 10 calls, 2000 ms during the run
       ['b', { calls: 50, total: 5000, query: 'SELECT b' }], // not called during the run
       ['c', { calls: 4, total: 40, query: 'SELECT c' }], // reset during the run
       ['d', { calls: 1, total: 5, query: 'SELECT d /* perf-gate */' }],
       ['e', { calls: 2, total: 10, query: '<insufficient privilege>' }],
     ]);
     expect(diffStatements(start, end, 10)).toEqual([
-      { query: 'SELECT a', calls: 10, meanMs: 200, totalMs: 2000 },
+      { query: 'SELECT a', calls: 10, meanMs: 200, totalMs: 2000, rows: 100, sharedBlksHit: 50 },
       { query: 'SELECT c', calls: 4, meanMs: 10, totalMs: 40 },
     ]);
     expect(diffStatements(start, end, 1)).toHaveLength(1);
+    // The run's totals over every statement but perf-gate's own.
+    expect(diffTotals(start, end)).toEqual({ rows: 100, hit: 50 });
   });
 
   it('blanks passwords in recorded utility statements', () => {

@@ -11,7 +11,7 @@ import type { InfraMetric, RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
-import { promQuery } from '../src/sources/prometheus.js';
+import { promDuration, promQuery, rateEvaluation } from '../src/sources/prometheus.js';
 import { freePort } from './helpers/postgres.js';
 import { startPrometheusStack, type PrometheusStack } from './helpers/prometheus.js';
 
@@ -33,21 +33,40 @@ async function collect(source: Record<string, unknown>, window: { start: Date; e
 const runWith = (infra: InfraMetric[]): RunResult => sampleRun({ infra });
 
 let stack: PrometheusStack;
+/**
+ * An exporter whose CPU the tests decide: node_cpu_seconds_total for one CPU whose idle counter stands still
+ * (100 % busy) until `fake.idleSince`, then grows one second per second (0 % busy). Real Prometheus scrapes it.
+ */
+const fake: { server?: Server; idleSince?: number; idleBase: number } = { idleBase: 1000 };
+function fakeIdleSeconds(now: number): number {
+  return fake.idleSince === undefined ? fake.idleBase : fake.idleBase + (now - fake.idleSince) / 1000;
+}
 /** A window in which one core was kept busy. */
 let busyWindow: { start: Date; end: Date };
 
 beforeAll(async () => {
-  stack = await startPrometheusStack();
+  fake.server = createServer((_req, res) => {
+    const idle = fakeIdleSeconds(Date.now());
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+      '# TYPE node_cpu_seconds_total counter\n' +
+        `node_cpu_seconds_total{cpu="0",mode="idle"} ${idle.toFixed(3)}\n` +
+        `node_cpu_seconds_total{cpu="0",mode="user"} ${(Date.now() / 1000 - idle).toFixed(3)}\n`,
+    );
+  });
+  await new Promise<void>((r) => fake.server!.listen(0, '127.0.0.1', r));
+  stack = await startPrometheusStack({ extraTargets: [{ job: 'fake', target: `127.0.0.1:${(fake.server.address() as AddressInfo).port}` }] });
   const start = new Date();
   // One busy core out of this machine's cores, for 4 s: node-cpu must see it.
   const busy = spawn(process.execPath, ['-e', 'const e = Date.now() + 4000; while (Date.now() < e) {}'], { stdio: 'ignore' });
   await new Promise((r) => busy.once('exit', r));
-  await sleep(1500); // one more scrape after the end
+  // Idle after the busy core, long enough for rate() windows that start inside the run (no pre-run samples).
+  await sleep(3000);
   busyWindow = { start, end: new Date() };
 }, 90_000);
 
 afterAll(async () => {
   await stack?.stop();
+  if (fake.server) await new Promise((r) => fake.server!.close(r));
 });
 
 describe('Prometheus presets on real node-exporter data', () => {
@@ -96,7 +115,7 @@ describe('Prometheus presets on real node-exporter data', () => {
         url: stack.url,
         metrics: [
           { name: 'node_up', query: 'up{job="node"}' },
-          { name: 'all_up', query: 'up' },
+          { name: 'all_up', query: 'up{job!="fake"}' },
           { name: 'broken', query: 'rate(node_cpu_seconds_total[' },
           { name: 'nothing', query: 'no_such_metric_anywhere' },
         ],
@@ -123,6 +142,65 @@ describe('Prometheus presets on real node-exporter data', () => {
         'sum by (pod, container) (container_spec_memory_limit_bytes{namespace="shop",container="api"})) * 100',
     );
     expect(promQuery({ ...metric, preset: 'node-memory', labels: { instance: 'a"b' } }, '1m')).toContain('{instance="a\\"b"}');
+  });
+
+  it('never reads samples from before the run: a busy minute before an idle run does not fail cpu < 80%', async () => {
+    // The fake CPU has been 100 % busy since Prometheus started scraping it; wait for several busy scrapes.
+    const busyScrapes = async (): Promise<number> => Number((await stack.query('count_over_time(node_cpu_seconds_total{job="fake",mode="idle"}[1m])'))[0]?.value[1] ?? 0);
+    for (let i = 0; i < 60 && (await busyScrapes()) < 6; i++) await sleep(250);
+    expect(await busyScrapes()).toBeGreaterThanOrEqual(6);
+    fake.idleSince = Date.now();
+    const window = { start: new Date(fake.idleSince), end: new Date(fake.idleSince + 8000) };
+    await sleep(8000 + 1500); // the run, then one more scrape
+    try {
+      const labels = { job: 'fake' };
+      // What the unclamped preset read: its first points reach back into the busy seconds before the run.
+      const before = await fetch(
+        `${stack.url}/api/v1/query_range?` +
+          new URLSearchParams({
+            query: promQuery({ name: 'cpu', preset: 'node-cpu', labels, unit: '%' }, '4s'),
+            start: String(window.start.getTime() / 1000),
+            end: String(window.end.getTime() / 1000),
+            step: '1s',
+          }).toString(),
+      );
+      const oldValues = ((await before.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } }).data.result[0]!.values.map(([, v]) => Number(v));
+      expect(Math.max(...oldValues)).toBeGreaterThan(80);
+
+      const short = await collect({ url: stack.url, 'rate-window': '4s', metrics: [{ preset: 'node-cpu', labels }] }, window);
+      const cpu = short.byName.get('cpu')!;
+      expect(cpu.unavailable).toBeUndefined();
+      expect(cpu.query).toBe('max(100 - avg by (instance) (rate(node_cpu_seconds_total{job="fake",mode="idle"}[4s])) * 100)');
+      // First point 4 s in: its window [0 s, 4 s] starts at the run start.
+      expect(cpu.series![0]![0]).toBeGreaterThanOrEqual(4000);
+      expect(cpu.series!.length).toBeGreaterThanOrEqual(4);
+      expect(cpu.stats.max).toBeLessThan(5);
+      expect(short.out.notes).toEqual([]);
+
+      // The default 1m window is longer than this 8 s run: it is shortened to the run and said so.
+      const long = await collect({ url: stack.url, metrics: [{ preset: 'node-cpu', labels }] }, window);
+      const cpu1m = long.byName.get('cpu')!;
+      expect(cpu1m.unavailable).toBeUndefined();
+      expect(cpu1m.query).toContain('[8s]');
+      expect(cpu1m.series!.every(([t]) => t >= 8000)).toBe(true);
+      expect(cpu1m.stats.max).toBeLessThan(5);
+      expect(long.out.notes).toContain('prometheus (cpu): rate window shortened from 1m to 8s, the length of the run, so that it reads no sample from before the run');
+
+      const verdict = decide(runWith([cpu]), parseTargets(['cpu < 80%']), 'any');
+      expect(verdict.targets[0]).toMatchObject({ status: 'pass' });
+    } finally {
+      fake.idleSince = undefined;
+    }
+  }, 60_000);
+
+  it('clamps the rate window to the run, in whole seconds (ms below one)', () => {
+    const w = (ms: number) => ({ start: new Date(1_000_000), end: new Date(1_000_000 + ms) });
+    expect(rateEvaluation('1m', w(300_000))).toEqual({ windowMs: 60_000, startMs: 1_060_000, clamped: false });
+    expect(rateEvaluation('1m', w(8_700))).toEqual({ windowMs: 8000, startMs: 1_008_000, clamped: true });
+    expect(rateEvaluation('30s', w(450))).toEqual({ windowMs: 450, startMs: 1_000_450, clamped: true });
+    expect(promDuration(60_000)).toBe('1m');
+    expect(promDuration(8000)).toBe('8s');
+    expect(promDuration(450)).toBe('450ms');
   });
 
   it('reports an unreachable Prometheus as unavailable', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
+import { resolveConfig } from '../src/config/load.js';
 import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources, type Source } from '../src/sources/index.js';
 import { Redactor, redactPatterns } from '../src/sources/redact.js';
@@ -61,6 +62,8 @@ describe('sources config', () => {
       top: 10,
       statementTimeoutMs: 2000,
       connectTimeoutMs: 5000,
+      activity: true,
+      queries: [],
       url: undefined,
       host: undefined,
       port: undefined,
@@ -79,7 +82,9 @@ describe('sources config', () => {
     [[{ kind: 'prometheus', url: 'http://p:9090', step: '1.5s', metrics: [{ preset: 'node-cpu' }] }], /whole seconds/],
     [[{ kind: 'postgres', url: 'postgres://app@db/app', 'url-env': 'DATABASE_URL' }], /either "url" or "url-env"/],
     [[{ kind: 'postgres', 'url-env': 'not a name' }], /name of an environment variable/],
-    [[{ kind: 'datadog' }], /a source needs "kind": cloudwatch, prometheus or postgres/],
+    [[{ kind: 'datadog' }], /a source needs "kind": cloudwatch, prometheus, postgres, redis, cloudwatch-logs/],
+    [[{ kind: 'cloudwatch-logs', 'log-groups': [] }], /log-groups/],
+    [[{ kind: 'cloudwatch-logs', 'log-groups': '/ecs/api', pattern: 'a/b' }], /cannot contain "\/"/],
     [
       [
         { kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
@@ -98,6 +103,31 @@ describe('sources config', () => {
     const prom = issues([{ kind: 'prometheus', url: 'https://u:Sup3r-Secret@prom.example.com', metrics: [{ preset: 'node-cpu' }] }]);
     expect(prom.join('\n')).toMatch(/the URL carries credentials/);
     expect(prom.join('\n')).not.toContain('Sup3r-Secret');
+  });
+
+  it('refuses a password inline through the config loader without echoing it in "got ..."', () => {
+    const SECRET = 'Hunter2-Very-Secret';
+    const attempts: unknown[] = [
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app` },
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app`, 'url-env': 'DATABASE_URL' },
+      { kind: 'postgres', url: `postgres://app:${SECRET}@db:5432/app`, interval: '10ms' },
+      { kind: 'prometheus', url: `https://grafana:${SECRET}@prom.example.com`, metrics: [{ preset: 'node-cpu' }] },
+      { kind: 'prometheus', url: `https://prom.example.com/?token=${SECRET}`, metrics: [{ preset: 'container-cpu' }] },
+      { kind: 'postgress', url: `postgres://app:${SECRET}@db:5432/app` },
+      { kind: 'redis', url: `redis://default:${SECRET}@cache:6379` },
+      { kind: 'postgres', url: `host=db user=app password=${SECRET}` },
+      { kind: 'redis', url: `rediss://:${SECRET}@cache:6379`, tls: 'yes' },
+    ];
+    for (const source of attempts) {
+      let message = '';
+      try {
+        resolveConfig({ target: 'http://127.0.0.1:1' }, { workspace: '/nowhere', readFile: () => JSON.stringify({ sources: [source] }), fileExists: () => true });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, JSON.stringify(source)).toMatch(/^\.github\/perf-gate\.yml: sources\[0\]/);
+      expect(message).not.toContain(SECRET);
+    }
   });
 
   it('is a config section: kebab-case keys, unknown keys rejected', () => {
@@ -174,9 +204,25 @@ describe('collectAll', () => {
       { kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
       { kind: 'prometheus', url: 'http://127.0.0.1:9', metrics: [{ preset: 'node-memory' }] },
       { kind: 'postgres', 'url-env': 'NOPE' },
+      { kind: 'redis', 'url-env': 'NOPE_EITHER' },
+      { kind: 'cloudwatch-logs', 'log-groups': '/ecs/api' },
     ]);
+    let redisLoads = 0;
+    let logsLoads = 0;
     const sources = createSources(configs, memoryLog(), {
       env: {},
+      redis: {
+        loadClient: async () => {
+          redisLoads++;
+          throw new Error('not in this test');
+        },
+      },
+      cloudwatchLogs: {
+        loadSdk: async () => {
+          logsLoads++;
+          throw new Error('not in this test');
+        },
+      },
       cloudwatch: {
         loadSdk: async () => {
           sdkLoads++;
@@ -190,20 +236,26 @@ describe('collectAll', () => {
         },
       },
     });
-    expect(sources.map((s) => s.kind)).toEqual(['cloudwatch', 'prometheus', 'postgres']);
+    expect(sources.map((s) => s.kind)).toEqual(['cloudwatch', 'prometheus', 'postgres', 'redis', 'cloudwatch-logs']);
     await startSources(sources, memoryLog());
-    expect([sdkLoads, pgLoads]).toEqual([0, 0]); // a postgres source without its URL never loads pg
+    // A postgres or redis source without its URL never loads its client; the AWS SDKs load when collecting.
+    expect([sdkLoads, pgLoads, redisLoads, logsLoads]).toEqual([0, 0, 0, 0]);
+    const out = await collectAll(sources.slice(3), { start: new Date(), end: new Date() }, memoryLog());
+    expect(out.infra.every((m) => m.unavailable)).toBe(true);
+    expect(out.infra[0]!.unavailable).toBe('environment variable NOPE_EITHER (url-env) is not set');
+    expect(out.logs).toEqual([expect.objectContaining({ source: 'log_errors', unavailable: 'the AWS SDK could not be loaded: not in this test' })]);
+    expect([redisLoads, logsLoads]).toEqual([0, 1]);
     await stopSources(sources);
   });
 });
 
-describe('lazy loading of the AWS SDK and pg', () => {
+describe('lazy loading of the AWS SDK, pg and ioredis', () => {
   it('imports them only as types or dynamically', () => {
     const dir = join(import.meta.dirname, '../src/sources');
     for (const file of readdirSync(dir)) {
       const text = readFileSync(join(dir, file), 'utf8');
       for (const line of text.split('\n')) {
-        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg)'/.test(line)) expect(line, `${file}: ${line}`).toMatch(/^import type /);
+        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg|ioredis)'/.test(line)) expect(line, `${file}: ${line}`).toMatch(/^import type /);
       }
     }
   });
@@ -224,12 +276,14 @@ describe('lazy loading of the AWS SDK and pg', () => {
       const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
       const inputsOf = (file: string): string[] => Object.keys(result.metafile.outputs[file]!.inputs);
       const entry = outputs.find(([, o]) => o.entryPoint !== undefined)![0];
-      const heavy = /node_modules\/(@aws-sdk|@smithy|pg|pg-protocol|pg-pool)\//;
+      const heavy = /node_modules\/(@aws-sdk|@smithy|pg|pg-protocol|pg-pool|ioredis)\//;
       // zod (the config schema) is in the entry; the clients are not, and are reached only through import().
       expect(inputsOf(entry).filter((p) => heavy.test(p))).toEqual([]);
       const lazy = outputs.filter(([file]) => file !== entry).flatMap(([file]) => inputsOf(file));
       expect(lazy.some((p) => p.includes('node_modules/@aws-sdk/client-cloudwatch/'))).toBe(true);
       expect(lazy.some((p) => p.includes('node_modules/pg/'))).toBe(true);
+      expect(lazy.some((p) => p.includes('node_modules/ioredis/'))).toBe(true);
+      expect(lazy.some((p) => p.includes('node_modules/@aws-sdk/client-cloudwatch-logs/'))).toBe(true);
       expect(readFileSync(join(entry), 'utf8')).toMatch(/import\("\.\/[^"]+\.js"\)/);
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the servers the source tests start for themselves are installed: PostgreSQL (initdb, pg_ctl and
-# pg_stat_statements, all in Debian's server package), Prometheus and the node exporter. Only what is missing is
+# pg_stat_statements, all in Debian's server package), Prometheus and the node exporter, and redis-server. Only what is missing is
 # installed, with apt-get; nothing is started or enabled as a system service (the tests run their own copies on
 # free 127.0.0.1 ports). Safe to run again: with everything present it only checks and exits.
 set -euo pipefail
@@ -8,6 +8,8 @@ set -euo pipefail
 missing=()
 if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then missing+=(postgresql); fi
 if ! command -v prometheus >/dev/null 2>&1; then missing+=(prometheus); fi
+# The Redis source tests start their own redis-server on a free port.
+if ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
 # The chart test renders the report's Mermaid charts in headless Chromium.
 if ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 if ! command -v prometheus-node-exporter >/dev/null 2>&1 && ! command -v node_exporter >/dev/null 2>&1; then
@@ -15,7 +17,7 @@ if ! command -v prometheus-node-exporter >/dev/null 2>&1 && ! command -v node_ex
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-services: postgresql, prometheus, prometheus-node-exporter and chromium are installed"
+  echo "ci-services: postgresql, prometheus, prometheus-node-exporter, redis-server and chromium are installed"
   exit 0
 fi
 
@@ -30,7 +32,7 @@ fi
 
 echo "ci-services: installing ${missing[*]}"
 # Debian starts a package's service on install; policy-rc.d answering 101 ("action forbidden") prevents that,
-# so a CI machine with systemd does not end up with a Prometheus on :9090 and a PostgreSQL on :5432.
+# so a CI machine with systemd does not end up with a Prometheus on :9090, a PostgreSQL on :5432 or a Redis on :6379.
 policy=/usr/sbin/policy-rc.d
 own_policy=false
 if [ ! -e "$policy" ]; then
@@ -47,4 +49,5 @@ export DEBIAN_FRONTEND=noninteractive
 
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { echo "ci-services: initdb still missing" >&2; exit 1; }
 command -v prometheus >/dev/null || { echo "ci-services: prometheus still missing" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "ci-services: redis-server still missing" >&2; exit 1; }
 echo "ci-services: done"

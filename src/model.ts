@@ -280,7 +280,7 @@ export interface PhaseAnalysis {
   stoppedEarly?: EarlyStop;
 }
 
-export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres'] as const;
+export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres', 'redis', 'cloudwatch-logs'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** One infrastructure metric over the run window. Missing data is `unavailable` with a reason, never zeros. */
@@ -306,6 +306,10 @@ export interface SlowQuery {
   calls: number;
   meanMs: number;
   totalMs: number;
+  /** Rows returned or affected during the run (pg_stat_statements `rows`). */
+  rows?: number;
+  /** Shared-buffer hits during the run (pg_stat_statements `shared_blks_hit`). */
+  sharedBlksHit?: number;
 }
 
 /** A regression rule's outcome for one metric, against the chosen baseline. */

@@ -113,6 +113,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
         run.infra = infra.infra;
         if (infra.slowQueries) run.slowQueries = infra.slowQueries;
+        if (infra.logs) run.logs = infra.logs;
         run.notes.push(...infra.notes);
       }
     } finally {

@@ -29,7 +29,7 @@ export function findBinary(names: string[]): string {
       }
     }
   }
-  throw new Error(`${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus and prometheus-node-exporter with apt-get) before these tests`);
+  throw new Error(`${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus, prometheus-node-exporter and redis-server with apt-get) before these tests`);
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
@@ -65,7 +65,12 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPrometheusStack(): Promise<PrometheusStack> {
+export interface StackOptions {
+  /** More scrape jobs, e.g. a test's own exporter whose values it controls: {job: 'fake', target: '127.0.0.1:1234'}. */
+  extraTargets?: Array<{ job: string; target: string }>;
+}
+
+export async function startPrometheusStack(opts: StackOptions = {}): Promise<PrometheusStack> {
   const promBin = findBinary(['prometheus']);
   const exporterBin = findBinary(['prometheus-node-exporter', 'node_exporter']);
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-prom-'));
@@ -100,6 +105,7 @@ export async function startPrometheusStack(): Promise<PrometheusStack> {
         '  - job_name: prometheus',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${promPort}']`,
+        ...(opts.extraTargets ?? []).flatMap((t) => [`  - job_name: ${t.job}`, '    static_configs:', `      - targets: ['${t.target}']`]),
         '',
       ].join('\n'),
     );

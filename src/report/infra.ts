@@ -1,4 +1,4 @@
-// Infrastructure metrics (CloudWatch, Prometheus, PostgreSQL) and slow statements as both renderers show them.
+// Infrastructure metrics (CloudWatch, Prometheus, PostgreSQL, Redis, CloudWatch Logs) and slow statements as both renderers show them.
 // A metric a source could not read is `—` with the source's reason beside it: a 0 there would claim an idle
 // machine, which is exactly the wrong conclusion for a gate to draw from missing data.
 import type { InfraMetric, RunResult, SlowQuery, SourceKind } from '../model.js';
@@ -8,6 +8,8 @@ export const SOURCE_NAMES: Record<SourceKind, string> = {
   cloudwatch: 'CloudWatch',
   prometheus: 'Prometheus',
   postgres: 'PostgreSQL',
+  redis: 'Redis',
+  'cloudwatch-logs': 'CloudWatch Logs',
 };
 
 /** pg_stat_statements lists can be long; the report keeps the slowest few and the results file has the rest. */

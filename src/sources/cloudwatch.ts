@@ -121,7 +121,7 @@ export function choosePeriod(requestedS: number, highResolution: boolean, ageMs:
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException']);
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNREFUSED']);
 
-function isRetryable(e: unknown): boolean {
+export function isRetryable(e: unknown): boolean {
   const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   if (err?.name === 'AbortError') return false;
   if (THROTTLING.has(err?.name ?? '') || err?.$retryable) return true;

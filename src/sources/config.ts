@@ -3,8 +3,9 @@
 // look at raw YAML. Secrets are never accepted inline: a config file is committed, so passwords and tokens are
 // named by environment variable (`url-env`, `password-env`, `bearer-token-env`) and read when the source starts.
 import { z } from 'zod';
-import type { InfraMetric, SourceKind } from '../model.js';
+import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
 import { parseDuration } from '../config/units.js';
+import { redactPatterns } from './redact.js';
 
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
@@ -120,14 +121,117 @@ export interface PostgresSourceConfig {
   top: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Connections by state, lock waits, longest transaction, and statement rows and block hits (pg_stat_statements). */
+  activity: boolean;
+  queries: PostgresQueryConfig[];
 }
 
-export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig;
+/** A query of one's own: one number, read-only, `$1`/`$2` = run start and end (interval: sampling start and now). */
+export interface PostgresQueryConfig {
+  name: string;
+  sql: string;
+  /** `end`: once after the run (after the engine returned, so in-flight requests have finished); `interval`: sampled. */
+  at: 'end' | 'interval';
+  unit: InfraUnit;
+}
+
+/** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */
+export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | 'slowQueries' | 'activity'>): {
+  active: string;
+  idleInTransaction: string;
+  lockWaits: string;
+  longestTransaction: string;
+  statementRows?: string;
+  sharedBlksHit?: string;
+} | undefined {
+  if (!cfg.activity) return undefined;
+  const p = cfg.name === 'db_connections' ? '' : `${cfg.name}_`;
+  return {
+    active: `${p}connections_active`,
+    idleInTransaction: `${p}connections_idle_in_transaction`,
+    lockWaits: `${p}lock_waits`,
+    longestTransaction: `${p}longest_transaction`,
+    ...(cfg.slowQueries ? { statementRows: `${p}statement_rows`, sharedBlksHit: `${p}shared_blks_hit` } : {}),
+  };
+}
+
+export interface RedisSourceConfig {
+  kind: 'redis';
+  url?: string;
+  urlEnv?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  passwordEnv?: string;
+  tls: boolean;
+  /** Metric names are `<name>_clients`, `<name>_memory`, ...; `redis` unless a second Redis needs its own. */
+  name: string;
+  intervalMs: number;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+/** The metrics a Redis source reports, by what they are. */
+export function redisMetricNames(cfg: Pick<RedisSourceConfig, 'name'>) {
+  const p = cfg.name;
+  return {
+    clients: `${p}_clients`,
+    memory: `${p}_memory`,
+    ops: `${p}_ops`,
+    evictions: `${p}_evictions`,
+    rejected: `${p}_rejected_connections`,
+    hitRate: `${p}_hit_rate`,
+    blocked: `${p}_blocked`,
+  };
+}
+
+export interface CloudWatchLogsSourceConfig {
+  kind: 'cloudwatch-logs';
+  /** The LogSummary's source name and the metric name (`log_errors` unless given). */
+  name: string;
+  region?: string;
+  endpoint?: string;
+  logGroups: string[];
+  /** Logs Insights query; the default counts messages matching ERROR|Exception|panic. */
+  query?: string;
+  /** Regular expression of the default query. */
+  pattern: string;
+  /** Most frequent messages kept. */
+  top: number;
+  /** Logs arrive a little late: the query waits this long after the run end before it starts. */
+  delayMs: number;
+  /** Bound on polling GetQueryResults. */
+  queryTimeoutMs: number;
+  pollMs: number;
+  requestTimeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+}
+
+export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig | RedisSourceConfig | CloudWatchLogsSourceConfig;
 
 // Compile-time check that the union covers exactly the kinds the model knows.
 type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
 const _kindsCovered: _Kinds = true;
 void _kindsCovered;
+
+/** Strings with credentials masked, for an error message's "got ..." part: a refused URL is not echoed. */
+export function safeInput(value: unknown): unknown {
+  if (typeof value === 'string') return redactPatterns(value);
+  if (Array.isArray(value)) return value.map(safeInput);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeInput(v)]));
+  return value;
+}
+
+/**
+ * A custom issue whose received value is the field at `path`, credentials masked. Without an explicit input zod
+ * reports the whole object, and the config loader prints it: a URL with a password in it, echoed in the log.
+ */
+function issue(ctx: { value: unknown; addIssue(i: { code: 'custom'; path: PropertyKey[]; message: string; input?: unknown }): void }, path: PropertyKey[], message: string): void {
+  let v: unknown = ctx.value;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  ctx.addIssue({ code: 'custom', path, message, input: safeInput(v === undefined ? ctx.value : v) });
+}
 
 const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -152,7 +256,8 @@ function urlHasSecret(text: string): boolean {
     if (u.password) return true;
     return [...u.searchParams.keys()].some((k) => /password|passwd|token|secret/i.test(k));
   } catch {
-    return /\/\/[^/@\s]*:[^/@\s]*@/.test(text);
+    // A libpq key=value string (`host=db password=...`) or a URL the parser refuses.
+    return /\/\/[^/@\s]*:[^/@\s]*@/.test(text) || /\b(password|passwd|token|secret)\s*=/i.test(text);
   }
 }
 
@@ -177,7 +282,7 @@ const cloudwatchMetric = z
   })
   .superRefine((m, ctx) => {
     const need = (key: keyof typeof m, why: string): void => {
-      if (m[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${why} needs "${key}"` });
+      if (m[key] === undefined) issue(ctx, [key], `${why} needs "${key}"`);
     };
     switch (m.preset) {
       case 'ecs-cpu':
@@ -200,7 +305,7 @@ const cloudwatchMetric = z
         break;
     }
     if (m.preset !== undefined && (m.namespace !== undefined || m.metric !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['preset'], message: 'give either a preset or namespace/metric, not both' });
+      issue(ctx, ['preset'], 'give either a preset or namespace/metric, not both');
     }
   })
   .transform(
@@ -254,7 +359,7 @@ const cloudwatchSource = z
     else if (typeof s.period === 'string') {
       const ms = parseDuration(s.period);
       if (ms === undefined || ms < 1000 || ms % 1000 !== 0) {
-        ctx.addIssue({ code: 'custom', path: ['period'], message: 'expected whole seconds such as 60, 1m or 5s' });
+        issue(ctx, ['period'], 'expected whole seconds such as 60, 1m or 5s');
         return z.NEVER;
       }
       periodS = ms / 1000;
@@ -287,13 +392,13 @@ const prometheusMetric = z
   })
   .superRefine((m, ctx) => {
     if (m.preset === undefined) {
-      if (m.query === undefined) ctx.addIssue({ code: 'custom', path: ['query'], message: 'a metric without a preset needs "query" (PromQL)' });
-      if (m.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a custom PromQL metric needs "name"' });
+      if (m.query === undefined) issue(ctx, ['query'], 'a metric without a preset needs "query" (PromQL)');
+      if (m.name === undefined) issue(ctx, ['name'], 'a custom PromQL metric needs "name"');
     } else if (m.query !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['query'], message: 'give either a preset or a query, not both' });
+      issue(ctx, ['query'], 'give either a preset or a query, not both');
     }
     if ((m.preset === 'container-cpu' || m.preset === 'container-memory') && m.container === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['container'], message: `preset ${m.preset} needs "container" (the container label)` });
+      issue(ctx, ['container'], `preset ${m.preset} needs "container" (the container label)`);
     }
   })
   .transform(
@@ -323,20 +428,16 @@ const prometheusSource = z
   })
   .superRefine((s, ctx) => {
     if (urlHasSecret(s.url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"',
-      });
+      issue(ctx, ['url'], 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"');
     }
     if (s['password-env'] !== undefined && s.username === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['username'], message: '"password-env" needs "username" (basic auth)' });
+      issue(ctx, ['username'], '"password-env" needs "username" (basic auth)');
     }
     if (s['bearer-token-env'] !== undefined && s['password-env'] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['bearer-token-env'], message: 'use either a bearer token or basic auth, not both' });
+      issue(ctx, ['bearer-token-env'], 'use either a bearer token or basic auth, not both');
     }
     const step = s.step ?? 15_000;
-    if (step < 1000 || step % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['step'], message: 'expected whole seconds, at least 1s' });
+    if (step < 1000 || step % 1000 !== 0) issue(ctx, ['step'], 'expected whole seconds, at least 1s');
   })
   .transform(
     (s): PrometheusSourceConfig => ({
@@ -369,23 +470,35 @@ const postgresSource = z
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
+    activity: z.boolean().optional(),
+    queries: z
+      .array(
+        z.strictObject({
+          name: metricName,
+          sql: z.string().trim().min(1, 'expected an SQL statement returning one number'),
+          at: z.enum(['end', 'interval']).optional(),
+          unit: unit.optional(),
+        }),
+      )
+      .optional(),
   })
   .superRefine((s, ctx) => {
+    (s.queries ?? []).forEach((q, i) => {
+      // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
+      const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
+      if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+    });
     if (s.url !== undefined && s['url-env'] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either "url" or "url-env", not both' });
+      issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
     if (s.url !== undefined && urlHasSecret(s.url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"',
-      });
+      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"');
     }
     if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined || s.database !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['host'], message: 'give either a URL or host/port/database, not both' });
+      issue(ctx, ['host'], 'give either a URL or host/port/database, not both');
     }
     const interval = s.interval ?? 1000;
-    if (interval < 50) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'expected at least 50ms' });
+    if (interval < 50) issue(ctx, ['interval'], 'expected at least 50ms');
   })
   .transform(
     (s): PostgresSourceConfig => ({
@@ -403,6 +516,101 @@ const postgresSource = z
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
+      activity: s.activity ?? true,
+      queries: (s.queries ?? []).map((q) => ({ name: q.name, sql: q.sql, at: q.at ?? 'interval', unit: q.unit ?? 'count' })),
+    }),
+  );
+
+const redisSource = z
+  .strictObject({
+    kind: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    'url-env': envName.optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    username: z.string().min(1).optional(),
+    'password-env': envName.optional(),
+    tls: z.boolean().optional(),
+    name: metricName.optional(),
+    interval: durationMs.optional(),
+    'connect-timeout': durationMs.optional(),
+    timeout: durationMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.url !== undefined && s['url-env'] !== undefined) issue(ctx, ['url'], 'give either "url" or "url-env", not both');
+    if (s.url !== undefined && urlHasSecret(s.url)) {
+      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: REDIS_URL" or "password-env"');
+    }
+    if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined)) {
+      issue(ctx, ['host'], 'give either a URL or host/port, not both');
+    }
+    if (s.url === undefined && s['url-env'] === undefined && s.host === undefined) {
+      issue(ctx, ['host'], 'a Redis source needs "url", "url-env" or "host"');
+    }
+    if ((s.interval ?? 1000) < 50) issue(ctx, ['interval'], 'expected at least 50ms');
+  })
+  .transform(
+    (s): RedisSourceConfig => ({
+      kind: 'redis',
+      url: s.url,
+      urlEnv: s['url-env'],
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      passwordEnv: s['password-env'],
+      tls: s.tls ?? false,
+      name: s.name ?? 'redis',
+      intervalMs: s.interval ?? 1000,
+      connectTimeoutMs: s['connect-timeout'] ?? 5000,
+      commandTimeoutMs: s.timeout ?? 2000,
+    }),
+  );
+
+const cloudwatchLogsSource = z
+  .strictObject({
+    kind: z.literal('cloudwatch-logs'),
+    name: metricName.optional(),
+    region: z.string().min(1).optional(),
+    endpoint: z.url().optional(),
+    'log-groups': z.union([z.string().min(1).transform((g) => [g]), z.array(z.string().min(1)).min(1).max(50)]),
+    query: z.string().trim().min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    top: z.number().int().min(1).max(50).optional(),
+    delay: durationMs.optional(),
+    'query-timeout': durationMs.optional(),
+    poll: durationMs.optional(),
+    timeout: durationMs.optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    'retry-delay': durationMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.query !== undefined && s.pattern !== undefined) issue(ctx, ['pattern'], 'give either "query" or "pattern", not both');
+    if (s.pattern !== undefined) {
+      try {
+        new RegExp(s.pattern);
+      } catch {
+        issue(ctx, ['pattern'], 'expected a regular expression such as ERROR|Exception|panic');
+      }
+      if (s.pattern.includes('/')) issue(ctx, ['pattern'], 'a Logs Insights pattern cannot contain "/"');
+    }
+  })
+  .transform(
+    (s): CloudWatchLogsSourceConfig => ({
+      kind: 'cloudwatch-logs',
+      name: s.name ?? 'log_errors',
+      region: s.region,
+      endpoint: s.endpoint,
+      logGroups: s['log-groups'],
+      query: s.query,
+      pattern: s.pattern ?? 'ERROR|Exception|panic',
+      top: s.top ?? 10,
+      // Lines written in the run's last seconds reach Logs Insights a little later; missing them would be a false pass.
+      delayMs: s.delay ?? 15_000,
+      queryTimeoutMs: s['query-timeout'] ?? 60_000,
+      pollMs: s.poll ?? 1000,
+      requestTimeoutMs: s.timeout ?? 15_000,
+      retries: s.retries ?? 4,
+      retryDelayMs: s['retry-delay'] ?? 1000,
     }),
   );
 
@@ -411,13 +619,13 @@ const sourceSchema = z.preprocess(
   (value, ctx) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const kind = (value as Record<string, unknown>).kind;
-      if (typeof kind !== 'string' || !['cloudwatch', 'prometheus', 'postgres'].includes(kind)) {
-        ctx.addIssue({ code: 'custom', input: value, path: ['kind'], message: 'a source needs "kind": cloudwatch, prometheus or postgres' });
+      if (typeof kind !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(kind)) {
+        ctx.addIssue({ code: 'custom', input: safeInput(kind), path: ['kind'], message: `a source needs "kind": ${SOURCE_KINDS.join(', ')}` });
       }
     }
     return value;
   },
-  z.discriminatedUnion('kind', [cloudwatchSource, prometheusSource, postgresSource]),
+  z.discriminatedUnion('kind', [cloudwatchSource, prometheusSource, postgresSource, redisSource, cloudwatchLogsSource]),
 );
 
 /** Names the targets refer to, one per metric. */
@@ -427,6 +635,10 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+    case 'redis':
+      return Object.values(redisMetricNames(config));
+    case 'cloudwatch-logs':
       return [config.name];
   }
 }
@@ -447,11 +659,7 @@ export const sourcesSchema = z.array(sourceSchema).superRefine((list, ctx) => {
       const key = name.toLowerCase();
       const first = seen.get(key);
       if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`,
-        });
+        issue(ctx, [i], `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`);
       } else seen.set(key, i);
     }
   });

@@ -1,15 +1,17 @@
 // Infrastructure sources around a load test: created from the config, started before the load, read for the run
 // window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
 // with the reason and never stops the others or the load test. Source modules are light; the heavy clients
-// (AWS SDK, pg) are imported by the sources themselves, and only when one of that kind is configured.
+// (AWS SDKs, pg, ioredis) are imported by the sources themselves, and only when one of that kind is configured.
 import type { Logger } from '../config/types.js';
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
-import type { InfraMetric, SlowQuery, Target } from '../model.js';
+import type { InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
-import type { SourceConfig } from './config.js';
+import { redisMetricNames, sourceMetricNames, type SourceConfig } from './config.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
 import { createPrometheusSource } from './prometheus.js';
+import { createRedisSource, type RedisDeps } from './redis.js';
+import { createCloudWatchLogsSource, type CloudWatchLogsDeps } from './cloudwatch-logs.js';
 import { redactPatterns } from './redact.js';
 import { sleep } from './stats.js';
 import { unavailable, type Source, type SourceResult, type TimeWindow } from './types.js';
@@ -21,6 +23,8 @@ export interface SourceDeps {
   env?: NodeJS.ProcessEnv;
   cloudwatch?: CloudWatchDeps;
   postgres?: PostgresDeps;
+  redis?: RedisDeps;
+  cloudwatchLogs?: CloudWatchLogsDeps;
 }
 
 export function createSources(configs: SourceConfig[], log: Logger, deps: SourceDeps = {}): Source[] {
@@ -33,6 +37,10 @@ export function createSources(configs: SourceConfig[], log: Logger, deps: Source
         return createPrometheusSource(c, log, env);
       case 'postgres':
         return createPostgresSource(c, log, { env, ...deps.postgres });
+      case 'redis':
+        return createRedisSource(c, log, { env, ...deps.redis });
+      case 'cloudwatch-logs':
+        return createCloudWatchLogsSource(c, log, deps.cloudwatchLogs);
       default: {
         const unknown: never = c;
         throw new Error(`unknown source kind ${(unknown as { kind: string }).kind}`);
@@ -68,6 +76,8 @@ export interface CollectedInfra {
   infra: InfraMetric[];
   /** Present when a PostgreSQL source could read pg_stat_statements. */
   slowQueries?: SlowQuery[];
+  /** Present when an error-log source is configured (RunResult.logs). */
+  logs?: LogSummary[];
   /** Remarks for RunResult.notes. */
   notes: string[];
 }
@@ -80,6 +90,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     out.infra.push(...r.infra);
     out.notes.push(...(r.notes ?? []));
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
+    if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
   for (const m of out.infra) {
@@ -94,7 +105,12 @@ export async function stopSources(sources: Source[]): Promise<void> {
 }
 
 async function collectOne(s: Source, window: TimeWindow, log: Logger): Promise<SourceResult> {
-  const failAll = (reason: string): SourceResult => ({ infra: s.metrics.map((d) => unavailable(s.kind, d, reason)) });
+  const failAll = (reason: string): SourceResult => {
+    const r: SourceResult = { infra: s.metrics.map((d) => unavailable(s.kind, d, reason)) };
+    // An error-log source that failed still says so where the logs are shown.
+    if (s.kind === 'cloudwatch-logs') r.logs = s.metrics.map((d) => ({ source: d.name, query: d.query, top: [], unavailable: reason }));
+    return r;
+  };
   const startFailure = startFailures.get(s);
   if (startFailure) {
     await bounded(s.stop(), 5000, 'stop timed out').catch(() => undefined);
@@ -146,6 +162,10 @@ const SUGGEST: Record<string, string> = {
   alb_5xx: 'kind: cloudwatch with preset alb-5xx',
   alb_requests: 'kind: cloudwatch with preset alb-requests',
   alb_target_p99: 'kind: cloudwatch with preset alb-target-p99',
+  redis_clients: 'kind: redis',
+  redis_memory: 'kind: redis',
+  log_errors: 'kind: cloudwatch-logs with log-groups',
+  lock_waits: 'kind: postgres',
 };
 
 /**
@@ -161,7 +181,15 @@ export function infraTargetProblems(targets: Target[], configs: SourceConfig[]):
         for (const m of c.metrics) limits.set(m.name.toLowerCase(), m.limit !== undefined);
         break;
       case 'postgres':
+        for (const name of sourceMetricNames(c)) limits.set(name.toLowerCase(), false);
         limits.set(c.name.toLowerCase(), true); // max_connections, read from the server
+        break;
+      case 'redis':
+        for (const name of sourceMetricNames(c)) limits.set(name.toLowerCase(), false);
+        limits.set(redisMetricNames(c).clients.toLowerCase(), true); // maxclients, read from the server
+        break;
+      case 'cloudwatch-logs':
+        limits.set(c.name.toLowerCase(), false);
         break;
     }
   }

@@ -1,11 +1,13 @@
-// PostgreSQL watched during the run: connections sampled from pg_stat_activity against max_connections, and the
-// statements that were slow during the run from two pg_stat_statements snapshots (start and end). One read-only
-// session with a short statement_timeout; samples never overlap, a failed sample is counted, not thrown, and the
-// timers are unref'd, so the sampler can neither block nor crash the load test. `pg` is imported only when used.
+// PostgreSQL watched during the run: connections sampled from pg_stat_activity against max_connections (and by
+// state and wait event, lock waits, the longest open transaction), the statements that were slow during the run
+// from two pg_stat_statements snapshots (start and end), and queries of one's own (`queries:`, one number each,
+// sampled or run once after the run). One read-only session with a short statement_timeout; samples never overlap,
+// a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
+// the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
 import type { Logger } from '../config/types.js';
 import type { InfraMetric, SlowQuery } from '../model.js';
-import type { PostgresSourceConfig } from './config.js';
+import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from './config.js';
 import { Redactor } from './redact.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
@@ -14,19 +16,60 @@ import { unavailable, type MetricDescriptor, type Source, type SourceResult, typ
 // Marks perf-gate's own statements so they can be left out of the slow-query list.
 const MARK = '/* perf-gate */';
 
-const COUNT_SQL = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ${MARK}`;
+// Client connections grouped by state and wait event, with the age of the oldest open transaction in each group.
+const activitySql = (where: string): string =>
+  `SELECT coalesce(state, 'unknown') AS state, coalesce(wait_event_type, '') AS wait, count(*)::int AS n, ` +
+  `coalesce(max(extract(epoch FROM clock_timestamp() - xact_start) * 1000), 0)::float8 AS xact_ms ` +
+  `FROM pg_stat_activity WHERE ${where}pid <> pg_backend_pid() GROUP BY 1, 2 ${MARK}`;
+const ACTIVITY_SQL = activitySql(`backend_type = 'client backend' AND `);
 // PostgreSQL < 10 has no backend_type; background processes then show with an empty query and are left out that way.
-const COUNT_SQL_OLD = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() ${MARK}`;
+const ACTIVITY_SQL_OLD = activitySql('');
 
 const snapshotSql = (totalColumn: string): string =>
   `SELECT userid::text || ':' || dbid::text || ':' || coalesce(queryid::text, md5(query)) AS key, ` +
-  `sum(calls)::float8 AS calls, sum(${totalColumn})::float8 AS total, min(query) AS query ` +
+  `sum(calls)::float8 AS calls, sum(${totalColumn})::float8 AS total, sum(rows)::float8 AS rows, ` +
+  `sum(shared_blks_hit)::float8 AS hit, min(query) AS query ` +
   `FROM pg_stat_statements GROUP BY 1 ${MARK}`;
 
 interface StatementRow {
   calls: number;
   total: number;
+  rows?: number;
+  hit?: number;
   query: string;
+}
+
+/** One pg_stat_activity sample. */
+interface ActivitySample {
+  t: number;
+  total: number;
+  byState: Record<string, number>;
+  byWait: Record<string, number>;
+  lockWaits: number;
+  longestXactMs: number;
+}
+
+/** What a query of one's own returned, or why it is not one number. */
+export function oneNumber(name: string, rows: unknown[][], columns: number): number {
+  if (rows.length !== 1) return fail(`returned ${rows.length} rows`);
+  if (columns !== 1) return fail(`returned ${columns} columns`);
+  const v = rows[0]![0];
+  if (v === null || v === undefined) return fail('returned NULL');
+  // count(*) and numeric come back as text (bigint and numeric exceed a JavaScript number in general).
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n)) return fail(`returned ${typeof v === 'string' ? `"${v.slice(0, 40)}"` : typeof v}, not a number`);
+  return n;
+
+  function fail(what: string): never {
+    throw new Error(`query "${name}" ${what}; it must return one row with one number`);
+  }
+}
+
+/** The highest $n a statement uses: parameters are passed only up to it (an unused $1 has no type PostgreSQL can infer). */
+export function parameterCount(sql: string): number {
+  let max = 0;
+  for (const m of sql.matchAll(/\$(\d+)\b/g)) max = Math.max(max, Number(m[1]));
+  return max;
 }
 
 type Snapshot = Map<string, StatementRow>;
@@ -56,9 +99,26 @@ export function diffStatements(start: Snapshot, end: Snapshot, top: number): Slo
     const calls = e.calls - (base?.calls ?? 0);
     const totalMs = e.total - (base?.total ?? 0);
     if (calls <= 0) continue;
-    out.push({ query: cleanStatement(e.query), calls, meanMs: totalMs / calls, totalMs });
+    const q: SlowQuery = { query: cleanStatement(e.query), calls, meanMs: totalMs / calls, totalMs };
+    if (e.rows !== undefined && Number.isFinite(e.rows)) q.rows = e.rows - (base?.rows ?? 0);
+    if (e.hit !== undefined && Number.isFinite(e.hit)) q.sharedBlksHit = e.hit - (base?.hit ?? 0);
+    out.push(q);
   }
   return out.sort((a, b) => b.meanMs - a.meanMs).slice(0, top);
+}
+
+/** Rows returned or affected and shared-buffer hits during the run, over every statement but perf-gate's own. */
+export function diffTotals(start: Snapshot, end: Snapshot): { rows: number; hit: number } {
+  let rows = 0;
+  let hit = 0;
+  for (const [key, e] of end) {
+    if (e.query.includes(MARK)) continue;
+    const s = start.get(key);
+    const base = s && s.calls <= e.calls ? s : undefined;
+    rows += (e.rows ?? 0) - (base?.rows ?? 0);
+    hit += (e.hit ?? 0) - (base?.hit ?? 0);
+  }
+  return { rows, hit };
 }
 
 export class PostgresSource implements Source {
@@ -74,10 +134,16 @@ export class PostgresSource implements Source {
   private configError?: string;
   private startError?: string;
   private maxConnections?: number;
-  private countSql = COUNT_SQL;
+  private activitySql = ACTIVITY_SQL;
   private totalColumn = 'total_exec_time';
   private startSnapshot?: Snapshot;
   private readonly samples: Series = [];
+  private readonly activity: ActivitySample[] = [];
+  private readonly activityNames: ReturnType<typeof postgresActivityNames>;
+  /** Interval queries: their samples, failures and last error, by name. */
+  private readonly custom = new Map<string, { series: Series; failures: number; lastError?: string }>();
+  /** $1 of interval queries: when sampling began (the run starts right after). */
+  private samplingStart = new Date();
   private sampleFailures = 0;
   private lastSampleError?: string;
   private timer?: NodeJS.Timeout;
@@ -110,7 +176,25 @@ export class PostgresSource implements Source {
         query: `client connections in pg_stat_activity every ${cfg.intervalMs} ms, against max_connections (${where})`,
       },
     ];
-    this.collectTimeoutMs = cfg.connectTimeoutMs + 3 * (cfg.statementTimeoutMs + 1000) + 5000;
+    this.activityNames = postgresActivityNames(cfg);
+    const a = this.activityNames;
+    if (a) {
+      const every = `every ${cfg.intervalMs} ms`;
+      this.metrics.push(
+        { name: a.active, unit: 'count', query: `client connections in state active, pg_stat_activity ${every}` },
+        { name: a.idleInTransaction, unit: 'count', query: `client connections idle in transaction, pg_stat_activity ${every}` },
+        { name: a.lockWaits, unit: 'count', query: `client connections waiting on a lock (wait_event_type Lock), pg_stat_activity ${every}` },
+        { name: a.longestTransaction, unit: 'ms', query: `age of the oldest open transaction (xact_start), pg_stat_activity ${every}` },
+      );
+      if (a.statementRows) this.metrics.push({ name: a.statementRows, unit: 'count', query: 'rows returned or affected during the run, pg_stat_statements (end - start)' });
+      if (a.sharedBlksHit) this.metrics.push({ name: a.sharedBlksHit, unit: 'count', query: 'shared buffer hits during the run, pg_stat_statements (end - start)' });
+    }
+    for (const q of cfg.queries) {
+      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${q.at === 'end' ? 'once after the run' : every(cfg.intervalMs)})` });
+      if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
+    }
+    const endQueries = cfg.queries.filter((q) => q.at === 'end').length;
+    this.collectTimeoutMs = cfg.connectTimeoutMs + (3 + endQueries) * (cfg.statementTimeoutMs + 1000) + 5000;
   }
 
   private resolveConnection(): ClientConfig {
@@ -200,6 +284,7 @@ export class PostgresSource implements Source {
       return;
     }
     this.sampling = true;
+    this.samplingStart = new Date();
     this.tick();
   }
 
@@ -216,23 +301,74 @@ export class PostgresSource implements Source {
   }
 
   private async sample(): Promise<void> {
+    let client: Client;
     try {
-      const client = await this.connect();
+      client = await this.connect();
+      type Row = { state: string; wait: string; n: number; xact_ms: number };
       let res;
       try {
-        res = await client.query<{ n: number }>(this.countSql);
+        res = await client.query<Row>(this.activitySql);
       } catch (e) {
-        if (this.countSql === COUNT_SQL && /backend_type/.test(String((e as Error).message))) {
-          this.countSql = COUNT_SQL_OLD;
-          res = await client.query<{ n: number }>(this.countSql);
+        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(String((e as Error).message))) {
+          this.activitySql = ACTIVITY_SQL_OLD;
+          res = await client.query<Row>(this.activitySql);
         } else throw e;
       }
-      const n = res.rows[0]?.n;
-      if (typeof n === 'number') this.samples.push([Date.now(), n]);
+      const t = Date.now();
+      const a: ActivitySample = { t, total: 0, byState: {}, byWait: {}, lockWaits: 0, longestXactMs: 0 };
+      for (const r of res.rows) {
+        const n = Number(r.n);
+        a.total += n;
+        a.byState[r.state] = (a.byState[r.state] ?? 0) + n;
+        if (r.wait) a.byWait[r.wait] = (a.byWait[r.wait] ?? 0) + n;
+        if (r.wait === 'Lock') a.lockWaits += n;
+        a.longestXactMs = Math.max(a.longestXactMs, Number(r.xact_ms) || 0);
+      }
+      this.samples.push([t, a.total]);
+      this.activity.push(a);
     } catch (e) {
       this.sampleFailures++;
       this.lastSampleError = this.redactor.error(e);
+      return;
     }
+    for (const q of this.cfg.queries) {
+      if (q.at !== 'interval' || !this.sampling) continue;
+      const c = this.custom.get(q.name)!;
+      try {
+        const v = await this.runQuery(client, q, [this.samplingStart, new Date()]);
+        c.series.push([Date.now(), v]);
+      } catch (e) {
+        c.failures++;
+        c.lastError = this.queryError(q, e);
+      }
+    }
+  }
+
+  /**
+   * A query of one's own, in a transaction of its own that is read-only whatever the session says, sent with the
+   * extended protocol (one statement: no `SET ...; INSERT` smuggled in) and rolled back. Throws unless one number.
+   */
+  private async runQuery(client: Client, q: PostgresQueryConfig, window: [Date, Date]): Promise<number> {
+    await client.query(`BEGIN TRANSACTION READ ONLY ${MARK}`);
+    try {
+      const config = {
+        text: `${q.sql.replace(/;\s*$/, '')}\n${MARK}`,
+        values: window.slice(0, parameterCount(q.sql)).map((d) => d.toISOString()),
+        rowMode: 'array' as const,
+        queryMode: 'extended',
+      };
+      const res = await client.query<unknown[]>(config);
+      return oneNumber(q.name, res.rows, res.fields.length);
+    } finally {
+      await client.query(`ROLLBACK ${MARK}`).catch(() => undefined);
+    }
+  }
+
+  private queryError(q: PostgresQueryConfig, e: unknown): string {
+    const msg = this.redactor.error(e);
+    if (msg.startsWith(`query "${q.name}"`)) return msg;
+    const hint = /statement timeout/i.test(msg) ? ` (statement-timeout ${this.cfg.statementTimeoutMs} ms)` : /read-only transaction/i.test(msg) ? ' (queries are read-only)' : '';
+    return `query "${q.name}" failed: ${msg}${hint}`;
   }
 
   private async snapshot(client: Client, when: 'start' | 'end'): Promise<Snapshot | undefined> {
@@ -251,15 +387,15 @@ export class PostgresSource implements Source {
       }
       let res;
       try {
-        res = await client.query<{ key: string; calls: number; total: number; query: string }>(snapshotSql(this.totalColumn));
+        res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
       } catch (e) {
         // PostgreSQL 12 and older call the column total_time.
         if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(String((e as Error).message))) {
           this.totalColumn = 'total_time';
-          res = await client.query<{ key: string; calls: number; total: number; query: string }>(snapshotSql(this.totalColumn));
+          res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
         } else throw e;
       }
-      return new Map(res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), query: r.query ?? '' }]));
+      return new Map(res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '' }]));
     } catch (e) {
       this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
       return undefined;
@@ -270,15 +406,18 @@ export class PostgresSource implements Source {
     await this.stopSampling();
     const desc = this.metrics[0]!;
     const reason = this.configError ?? this.startError;
-    if (reason) return { infra: [unavailable('postgres', desc, reason)], notes: [...this.notes] };
+    if (reason) return { infra: this.metrics.map((d) => unavailable('postgres', d, reason)), notes: [...this.notes] };
 
     const startMs = window.start.getTime();
     const durationMs = window.end.getTime() - startMs;
-    const series: Series = this.samples.map(([t, v]) => [t - startMs, v]);
-    let inWindow = within(series, 0, durationMs);
     // A run shorter than the sampling interval has no sample inside it: the samples just around it are the best
     // there is. Samples far from the window (a window read from an old results file) say nothing about it.
-    if (inWindow.length === 0) inWindow = within(series, -this.cfg.intervalMs, durationMs + this.cfg.intervalMs);
+    const inRun = (series: Series): Series => {
+      const inside = within(series, 0, durationMs);
+      return inside.length ? inside : within(series, -this.cfg.intervalMs, durationMs + this.cfg.intervalMs);
+    };
+    const series: Series = this.samples.map(([t, v]) => [t - startMs, v]);
+    const inWindow = inRun(series);
     const metric: InfraMetric = { name: desc.name, source: 'postgres', query: desc.query, unit: 'count', stats: summarize(inWindow), series };
     if (this.maxConnections !== undefined) metric.limit = this.maxConnections;
     if (series.length === 0) metric.unavailable = `no connection sample succeeded${this.lastSampleError ? `: ${this.lastSampleError}` : ''}`;
@@ -292,17 +431,84 @@ export class PostgresSource implements Source {
       );
     }
 
+    const infra: InfraMetric[] = [metric];
+    const sampled = (d: MetricDescriptor, values: Series, why: () => string | undefined): InfraMetric => {
+      const shifted: Series = values.map(([t, v]) => [t - startMs, v]);
+      const inside = inRun(shifted);
+      const m: InfraMetric = { name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: summarize(inside), series: shifted };
+      if (inside.length === 0) {
+        m.stats = {};
+        m.unavailable = why() ?? 'no sample during the run window';
+      }
+      return m;
+    };
+    const a = this.activityNames;
+    if (a) {
+      const pick = (f: (s: ActivitySample) => number): Series => this.activity.map((s) => [s.t, f(s)]);
+      const why = (): string | undefined => metric.unavailable;
+      const d = (name: string): MetricDescriptor => this.metrics.find((x) => x.name === name)!;
+      infra.push(
+        sampled(d(a.active), pick((s) => s.byState.active ?? 0), why),
+        sampled(d(a.idleInTransaction), pick((s) => (s.byState['idle in transaction'] ?? 0) + (s.byState['idle in transaction (aborted)'] ?? 0)), why),
+        sampled(d(a.lockWaits), pick((s) => s.lockWaits), why),
+        sampled(d(a.longestTransaction), pick((s) => s.longestXactMs), why),
+      );
+      const busiest = this.activity
+        .filter((s) => s.t >= startMs - this.cfg.intervalMs && s.t <= startMs + durationMs + this.cfg.intervalMs)
+        .reduce<ActivitySample | undefined>((best, s) => (!best || busyness(s) > busyness(best) ? s : best), undefined);
+      if (busiest) this.notes.push(`postgres: busiest sample, ${busiest.total} connection(s) at ${((busiest.t - startMs) / 1000).toFixed(1)} s: ${describeSample(busiest)}`);
+    }
+    for (const q of this.cfg.queries) {
+      if (q.at !== 'interval') continue;
+      const c = this.custom.get(q.name)!;
+      const m = sampled(this.metrics.find((x) => x.name === q.name)!, c.series, () => c.lastError ?? metric.unavailable);
+      if (!m.unavailable && c.failures > 0) this.notes.push(`postgres: ${c.failures} of ${c.failures + c.series.length} samples of query "${q.name}" failed (${c.lastError})`);
+      infra.push(m);
+    }
+    // After the run: the engine has returned, so the requests it sent have been answered (or given up on).
+    for (const q of this.cfg.queries) {
+      if (q.at !== 'end') continue;
+      const d = this.metrics.find((x) => x.name === q.name)!;
+      try {
+        if (signal?.aborted) throw new Error('no time left to run it');
+        const v = await this.runQuery(await this.connect(), q, [window.start, window.end]);
+        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] });
+      } catch (e) {
+        infra.push(unavailable('postgres', d, this.queryError(q, e)));
+      }
+    }
+
     let slowQueries: SlowQuery[] | undefined;
+    let totals: { rows: number; hit: number } | undefined;
+    let totalsMissing = 'pg_stat_statements could not be read (see the notes)';
     if (this.startSnapshot && !signal?.aborted) {
       try {
         const end = await this.snapshot(await this.connect(), 'end');
-        if (end) slowQueries = diffStatements(this.startSnapshot, end, this.cfg.top);
+        if (end) {
+          slowQueries = diffStatements(this.startSnapshot, end, this.cfg.top);
+          totals = diffTotals(this.startSnapshot, end);
+        }
       } catch (e) {
         this.notes.push(`postgres: slow queries not reported: ${this.redactor.error(e)}`);
       }
+    } else if (this.cfg.slowQueries && !this.startSnapshot) {
+      totalsMissing = 'pg_stat_statements is not available in this database';
+    }
+    if (a?.statementRows && a.sharedBlksHit) {
+      for (const [name, v] of [
+        [a.statementRows, totals?.rows],
+        [a.sharedBlksHit, totals?.hit],
+      ] as const) {
+        const d = this.metrics.find((x) => x.name === name)!;
+        infra.push(
+          v === undefined
+            ? unavailable('postgres', d, totalsMissing)
+            : { name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] },
+        );
+      }
     }
     await this.stop();
-    const out: SourceResult = { infra: [metric], notes: [...this.notes] };
+    const out: SourceResult = { infra, notes: [...this.notes] };
     if (slowQueries) out.slowQueries = slowQueries;
     return out;
   }
@@ -322,6 +528,28 @@ export class PostgresSource implements Source {
     this.client = undefined;
     if (client) await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
   }
+}
+
+/** Connections doing something (not idle), then connections at all: an idle pool is not the busiest moment. */
+function busyness(s: ActivitySample): number {
+  return (s.total - (s.byState.idle ?? 0)) * 1e6 + s.total;
+}
+
+function describeSample(s: ActivitySample): string {
+  const list = (r: Record<string, number>): string =>
+    Object.entries(r)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  const waits = list(s.byWait);
+  return `by state ${list(s.byState) || 'none'}; by wait event type ${waits || 'none'}; ${s.lockWaits} waiting on a lock; oldest transaction ${Math.round(s.longestXactMs)} ms`;
+}
+
+const every = (ms: number): string => `every ${ms} ms`;
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }
 
 function describeUrl(text: string): string {

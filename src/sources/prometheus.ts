@@ -3,6 +3,7 @@
 import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
 import type { PrometheusMetricConfig, PrometheusSourceConfig } from './config.js';
+import { parseDuration } from '../config/units.js';
 import { Redactor } from './redact.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
@@ -41,6 +42,30 @@ export function promQuery(m: PrometheusMetricConfig, rateWindow: string): string
     case undefined:
       return m.query!;
   }
+}
+
+/** Presets whose query reaches back over the rate window; a custom query's own ranges are its author's. */
+const RATE_PRESETS: ReadonlySet<PrometheusMetricConfig['preset']> = new Set(['node-cpu', 'container-cpu'] as const);
+
+/** A PromQL duration for whole milliseconds, in the coarsest unit that is exact: 60000 -> 1m, 1500 -> 1500ms. */
+export function promDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * Where a rate() preset may be evaluated without reading a sample from before the run: each point's window
+ * [t - w, t] must start at or after the run start, so the window is no longer than the run and the first point
+ * is w after the start. A busy minute before the run (a deploy, the previous job) then cannot fail `cpu < 80%`.
+ */
+export function rateEvaluation(rateWindow: string, window: TimeWindow): { windowMs: number; startMs: number; clamped: boolean } {
+  const configured = parseDuration(rateWindow) ?? 60_000;
+  const runMs = Math.max(0, window.end.getTime() - window.start.getTime());
+  // Whole seconds down (a window a few ms longer than the run would reach back before it); ms below a second.
+  const fits = runMs >= 1000 ? Math.floor(runMs / 1000) * 1000 : Math.max(1, Math.floor(runMs));
+  const windowMs = Math.min(configured, fits);
+  return { windowMs, startMs: window.start.getTime() + windowMs, clamped: windowMs < configured };
 }
 
 interface PromResponse {
@@ -105,9 +130,21 @@ export class PrometheusSource implements Source {
     const notes: string[] = [];
     const infra = await Promise.all(
       this.cfg.metrics.map(async (m, i): Promise<InfraMetric> => {
-        const desc = this.metrics[i]!;
+        let desc = this.metrics[i]!;
+        let from = window.start.getTime();
+        if (RATE_PRESETS.has(m.preset)) {
+          const r = rateEvaluation(this.cfg.rateWindow, window);
+          desc = { ...desc, query: promQuery(m, promDuration(r.windowMs)) };
+          from = r.startMs;
+          if (r.clamped) {
+            notes.push(
+              `prometheus (${m.name}): rate window shortened from ${this.cfg.rateWindow} to ${promDuration(r.windowMs)}, ` +
+                'the length of the run, so that it reads no sample from before the run',
+            );
+          }
+        }
         try {
-          return await this.queryOne(desc, window, notes, signal);
+          return await this.queryOne(desc, window, from, notes, signal);
         } catch (e) {
           return unavailable('prometheus', desc, this.redactor.error(e));
         }
@@ -116,11 +153,12 @@ export class PrometheusSource implements Source {
     return { infra, notes };
   }
 
-  private async queryOne(desc: MetricDescriptor, window: TimeWindow, notes: string[], signal?: AbortSignal): Promise<InfraMetric> {
+  /** `from` is where the first point may be evaluated (later than the run start for rate() presets). */
+  private async queryOne(desc: MetricDescriptor, window: TimeWindow, from: number, notes: string[], signal?: AbortSignal): Promise<InfraMetric> {
     const base = this.cfg.url.endsWith('/') ? this.cfg.url : `${this.cfg.url}/`;
     const url = new URL('api/v1/query_range', base);
     url.searchParams.set('query', desc.query);
-    url.searchParams.set('start', (window.start.getTime() / 1000).toFixed(3));
+    url.searchParams.set('start', (Math.min(from, window.end.getTime()) / 1000).toFixed(3));
     url.searchParams.set('end', (window.end.getTime() / 1000).toFixed(3));
     url.searchParams.set('step', `${this.cfg.stepMs / 1000}s`);
     const body = await this.get(url, signal);
@@ -132,13 +170,17 @@ export class PrometheusSource implements Source {
     const startMs = window.start.getTime();
     const series: Series = (result[0]?.values ?? [])
       .map(([t, v]): [number, number] => [Math.round(t * 1000) - startMs, Number(v)])
-      .filter(([, v]) => Number.isFinite(v));
+      // Prometheus aligns nothing to `start`, but a point before `from` would still read pre-run samples.
+      .filter(([t, v]) => Number.isFinite(v) && t + startMs >= Math.min(from, window.end.getTime()));
     const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: desc.query, unit: desc.unit, stats: summarize(series), series };
     if (desc.limit !== undefined) metric.limit = desc.limit;
     if (series.length === 0) {
       metric.unavailable =
         result.length === 0
-          ? 'no data for the run window: check the query and its labels (is the exporter scraped?)'
+          ? from > startMs
+            ? 'no data for the run window: check the query and its labels (is the exporter scraped?); a run shorter ' +
+              'than two scrape intervals leaves rate() nothing to compute from inside the run'
+            : 'no data for the run window: check the query and its labels (is the exporter scraped?)'
           : 'the query returned no finite values for the run window (a division by a zero limit?)';
     }
     return metric;
