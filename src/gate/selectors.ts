@@ -90,7 +90,9 @@ export function matchEndpointNames(names: readonly string[], selector: string): 
     const urlPath = pathOfUrl(name);
     const builtinPath = METHOD_PATH.exec(name)?.groups?.path;
     const candidates = [named?.name, named?.path, urlPath, builtinPath].filter((c): c is string => c !== undefined);
-    if (candidates.includes(selector) || (selPath !== undefined && (candidates.includes(selPath) || name === selPath))) out.push(name);
+    // A method in the selector is ignored only against a row that has none (a tool's path); `GET /x` is not `POST /x`.
+    const toolPaths = [named?.path, urlPath, builtinPath === undefined ? name : undefined];
+    if (candidates.includes(selector) || (selPath !== undefined && toolPaths.includes(selPath))) out.push(name);
   }
   return out;
 }
