@@ -16,6 +16,8 @@ import { matchEndpoints } from '../src/gate/selectors.js';
 import { parseTarget, parseTargets } from '../src/gate/targets.js';
 import type { EndpointResult, InfraMetric, IntervalResult, RunResult } from '../src/model.js';
 import { GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
+import { ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
+import { periodInterval } from '../src/engines/results/artillery-v2.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const OPTS = { phase: 'sustained', count4xxAsErrors: true };
@@ -333,6 +335,34 @@ describe('abort guards with an endpoint selector', () => {
     expect(m.observe(iv(3, { requests: 100, errors: 10 }))?.guard).toBe('error_rate{/api/payments} > 5% for 20s');
     const p99 = new GuardMonitor(parseGuards(['p99{login} > 4ms']));
     expect(p99.observe(iv(0, { requests: 1, errors: 0 }))?.reason).toMatch(/p99 latency of login reached 5 ms/);
+  });
+});
+
+describe('abort guards with an endpoint selector on Artillery console summaries', () => {
+  it('metrics-by-endpoint in a genuine console summary gives the interval per-endpoint figures a guard reads', () => {
+    // Our own Artillery 2.0.34 run (fixtures/SOURCES.md): /status/404 (named "missing") answers 404 every time.
+    const reader = new ConsolePeriodReader();
+    const periods: ConsolePeriod[] = [];
+    for (const line of readFileSync(join(FIX, 'artillery-own/console-2.0.34-demo-expect-plain.txt'), 'utf8').split('\n')) {
+      const p = reader.push(line, Date.UTC(2026, 11, 3, 12));
+      if (p) periods.push(p);
+    }
+    const last = reader.flush();
+    if (last) periods.push(last);
+    expect(periods.length).toBeGreaterThan(0);
+    const intervals = periods.map((p, i) => periodInterval(p, i * 10_000, OPTS));
+    const withEndpoints = intervals.filter((iv) => iv.endpoints);
+    expect(withEndpoints.length).toBeGreaterThan(0);
+    const names = Object.keys(withEndpoints[0]!.endpoints!);
+    expect(names).toEqual(expect.arrayContaining(['/api/health (health)', '/status/404 (missing)', '/status/201']));
+    const missing = new GuardMonitor(parseGuards(['error_rate{missing} > 50%']));
+    const health = new GuardMonitor(parseGuards(['error_rate{health} > 0%', 'error_rate{/status/201} > 0%']));
+    let tripped: string | undefined;
+    for (const iv of intervals) {
+      tripped ??= missing.observe(iv)?.reason;
+      expect(health.observe(iv)).toBeUndefined();
+    }
+    expect(tripped).toBe('guard "error_rate{missing} > 50%" tripped: error rate of missing reached 100 %');
   });
 });
 

@@ -2,7 +2,7 @@
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
 import { UserError } from '../../config/types.js';
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../../model.js';
 import { combineLatency } from './stats.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import {
@@ -296,6 +296,15 @@ function checkFailuresOf(p: Period): Record<string, number> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** A period's metrics-by-endpoint figures, for abort guards with an endpoint selector; undefined without the plugin. */
+function intervalEndpoints(p: Period, opts: ReadOptions): Record<string, IntervalEndpoint> | undefined {
+  const rows = endpoints(p, opts);
+  if (rows.length === 0) return undefined;
+  const out: Record<string, IntervalEndpoint> = {};
+  for (const e of rows) out[e.name] = { requests: e.requests, errors: e.errors, latency: e.latency };
+  return out;
+}
+
 /** Periods with the same start (several workers reporting separately) are combined before use. */
 function combinePeriods(ps: Period[]): Period {
   if (ps.length === 1) return ps[0]!;
@@ -456,6 +465,8 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
       };
       const vc = p.counters.get('vusers.created');
       if (vc !== undefined) iv.arrivalsStarted = vc;
+      const eps = intervalEndpoints(p, opts);
+      if (eps) iv.endpoints = eps;
       intervals.push(iv);
     }
   }
@@ -493,6 +504,8 @@ export function periodInterval(period: unknown, startMs: number, opts: ReadOptio
   };
   const vc = p.counters.get('vusers.created');
   if (vc !== undefined) iv.arrivalsStarted = vc;
+  const eps = intervalEndpoints(p, opts);
+  if (eps) iv.endpoints = eps;
   return iv;
 }
 
