@@ -408,9 +408,9 @@ describe('Artillery engine with the real Artillery', () => {
       const verdict = decide(run, [], 'any');
       expect(verdict.status).toBe('fail');
       expect(verdict.failsCheck).toBe(true);
-      expect(verdict.targets.map((t) => [t.origin, t.target.source, t.status])).toEqual([
-        ['tool', 'http.response_time.p95 < 2000', 'pass'],
-        ['tool', 'http.response_time.p99 < 1', 'fail'],
+      expect(verdict.targets.map((t) => [t.origin, t.target.source, t.status, t.actual])).toEqual([
+        ['tool', 'http.response_time.p95 < 2000', 'pass', run.latency.p95],
+        ['tool', 'http.response_time.p99 < 1', 'fail', run.latency.p99],
       ]);
       expect(run.sourceFiles).toEqual(['out/artillery-report.json']);
       expect(log.lines.some((l) => l.startsWith('[artillery] Phase started'))).toBe(true);

@@ -259,7 +259,9 @@ describe("a tool's own thresholds are rows of the verdict", () => {
     expect(v.status).toBe('fail');
     expect(v.failsCheck).toBe(true);
     const row = v.targets.find((t) => t.target.metric === 'http_req_failed')!;
-    expect(row).toMatchObject({ origin: 'tool', status: 'fail', target: { source: 'http_req_failed: rate<0.1', op: '<', value: 0.1 } });
+    // The figure the threshold compared is shown where the file has it: k6's rate of failed requests, 1.
+    expect(row).toMatchObject({ origin: 'tool', status: 'fail', actual: 1, target: { source: 'http_req_failed: rate<0.1', op: '<', value: 0.1 } });
+    expect(v.targets.find((t) => t.target.metric === 'http_req_duration')).toMatchObject({ status: 'pass', actual: r.customMetrics['k6.http_req_duration']!.values.p95 });
     expect(v.targets.filter((t) => t.origin === 'tool' && t.status === 'pass').length).toBeGreaterThan(0);
     expect(v.reasons).toContain("http_req_failed: rate<0.1: failed (the tool's own threshold)");
     expect(decide(r, [], 'regression').failsCheck).toBe(false);

@@ -63,7 +63,7 @@ const TOOL_EXPR = /(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)/;
  * A tool's own thresholds (Artillery `ensure`, k6 thresholds) as rows of the results table. A failed one fails the
  * verdict like a target, except an Artillery check marked optional, which Artillery itself lets pass.
  */
-export function toolThresholdResults(thresholds: readonly ToolThreshold[]): TargetResult[] {
+export function toolThresholdResults(thresholds: readonly ToolThreshold[], run?: RunResult): TargetResult[] {
   return thresholds.map((t) => {
     const m = TOOL_EXPR.exec(t.expression);
     const optional = /\(optional\)$/.test(t.expression);
@@ -75,8 +75,31 @@ export function toolThresholdResults(thresholds: readonly ToolThreshold[]): Targ
       source: t.metric && !t.expression.startsWith(t.metric) ? `${t.metric}: ${t.expression}` : t.expression,
       optional,
     };
-    return { target, status: t.ok ? 'pass' : 'fail', origin: 'tool' };
+    const actual = run && m ? toolActual(run, t) : undefined;
+    return { target, status: t.ok ? 'pass' : 'fail', origin: 'tool', ...(actual !== undefined ? { actual } : {}) };
   });
+}
+
+const K6_STAT_KEY: Record<string, string> = { med: 'p50', avg: 'avg', min: 'min', max: 'max', count: 'count', rate: 'rate', value: 'value' };
+
+/**
+ * The figure a tool's threshold compared, where the run holds it as the tool named it: k6's `p(95)<500` on
+ * `http_req_duration` (its values under `k6.<metric>` or the script's metric name), Artillery's
+ * `http.response_time.p99 < 1` or a counter such as `vusers.failed < 1`. Undefined (shown as missing) otherwise.
+ */
+function toolActual(run: RunResult, t: ToolThreshold): number | undefined {
+  const k6 = /^\s*(?<stat>[a-z]+|p\(\d+(?:\.\d+)?\))\s*(?:<=|>=|==|!=|<|>)/.exec(t.expression)?.groups;
+  if (k6 && !t.expression.trim().startsWith(t.metric)) {
+    const metric = run.customMetrics[`k6.${t.metric}`] ?? run.customMetrics[t.metric];
+    const p = /^p\((\d+(?:\.\d+)?)\)$/.exec(k6.stat!);
+    const key = p ? `p${p[1]!.replace('.', '')}` : K6_STAT_KEY[k6.stat!];
+    return key !== undefined ? (metric?.values[key] ?? (p ? metric?.values[k6.stat!] : undefined)) : undefined;
+  }
+  const art = /^http\.response_time\.(?<stat>min|max|mean|median|p50|p90|p95|p99|p999)$/.exec(t.metric)?.groups;
+  if (art) return run.latency[(art.stat === 'median' ? 'p50' : art.stat) as 'min' | 'max' | 'mean' | 'p50' | 'p90' | 'p95' | 'p99' | 'p999'];
+  const c = run.customMetrics[t.metric] ?? run.customMetrics[`artillery.${t.metric}`];
+  if (!c) return undefined;
+  return c.type === 'counter' || c.type === 'rate' ? c.values.count : c.type === 'gauge' ? c.values.value : undefined;
 }
 
 /**
@@ -85,7 +108,7 @@ export function toolThresholdResults(thresholds: readonly ToolThreshold[]): Targ
  */
 export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = [], judged: RunResult = run): Verdict {
   // The tool judged its thresholds on the whole run, so they are read off the run, not the judged part.
-  const results = [...evaluateTargets(judged, targets), ...toolThresholdResults(run.toolThresholds)];
+  const results = [...evaluateTargets(judged, targets), ...toolThresholdResults(run.toolThresholds, run)];
   const problems = [...extraProblems, ...runProblems(run), ...unreadableSources(run, targets)];
   let status: VerdictStatus;
   const reasons: string[] = [];
