@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { UserError } from '../src/config/types.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { readResultFile, readResults } from '../src/engines/results/index.js';
 import { decide, toolThresholdResults } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { matchEndpoints } from '../src/gate/selectors.js';
@@ -152,6 +152,18 @@ describe('metricValue with a selector, on genuine tool output', () => {
     const old = await read('artillery-own/v2-2.0.34-demo-expect-failures-as-errors.json', false);
     expect(old.errors).toBe(10);
     expect(old.errorsByKind.check).toBe(10);
+  });
+
+  it('merged with another report, the failed expectations stay on their endpoint row', async () => {
+    const one = join(FIX, 'artillery-own/v2-2.0.34-demo-expect-failures-as-errors.json');
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-merge-'));
+    const two = join(dir, 'worker-2.json');
+    writeFileSync(two, readFileSync(one));
+    const r = await readResults([one, two], OPTS);
+    expect(r.requests).toBe(40);
+    expect(r.endpoints.reduce((a, e) => a + e.requests, 0)).toBe(40);
+    expect(r.endpoints.find((e) => e.name === '/status/404')).toMatchObject({ errors: 20, errorsByKind: { check: 20 }, checkFailures: { 'failed expectations': 20 } });
+    expect(r.checkFailures).toEqual({ 'expect statusCode': 20 });
   });
 
   it("a counter's bare name is its count; `.rate` asks for the per-second rate", async () => {

@@ -64,6 +64,9 @@ function mergeEndpoints(results: RunResult[], method: ReaderMeta['percentileMeth
       statusCodes: sumRecords(list.map((e) => e.statusCodes)) as Record<string, number>,
     };
     if (lat.histogram) ep.histogram = lat.histogram;
+    // Kinds and failed checks travel with the rows, so merged endpoint rows still add up to the run.
+    if (list.some((e) => e.errorsByKind)) ep.errorsByKind = sumRecords<ErrorKind>(list.map((e) => e.errorsByKind ?? {}));
+    if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
     out.push(ep);
   }
   return out.sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
@@ -264,6 +267,7 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions): RunRes
   };
   const target = results.find((r) => r.target)?.target;
   if (target) merged.target = target;
+  if (results.some((r) => r.checkFailures)) merged.checkFailures = sumRecords(results.map((r) => r.checkFailures ?? {})) as Record<string, number>;
 
   // Error rate: only when every file could measure it under the same definition.
   const unknownErrors = results.map((r, i) => (r.errorRate === undefined && r.requests > 0 ? labels[i] : undefined)).filter(Boolean);
