@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { UserError } from '../src/config/types.js';
@@ -69,6 +70,28 @@ describe('target grammar: endpoint selectors and metric right-hand sides', () =>
 
   it('names the line of a multi-line input', () => {
     expect(() => parseTargets('p99{bid} < 500ms\nerrors{bid, 201} == 0', 'input "targets"')).toThrow(/input "targets"\[1\]: target "errors\{bid, 201\} == 0"/);
+  });
+
+  it('any text is a target or a UserError; a selector survives parsing and evaluation unchanged', () => {
+    const pieces = fc.constantFrom('p99', 'error_rate', 'responses', 'http_req_duration', '{', '}', '{{ id }}', ',', ' ', '<', '>=', '==', '=', '!', '*', '0.99', '500ms', '%', 'name:', 'bid', '/api/x', 'POST', '(', ')', 'max(', 'cpu', '.p95', 'of max', '?');
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 14 }).map((a) => a.join('')), fc.string({ maxLength: 40 }), (assembled, random) => {
+        for (const text of [assembled, random, `p99{${random}} < 5ms`]) {
+          try {
+            const t = parseTarget(text);
+            expect(typeof t.metric).toBe('string');
+            metricValue(blank(), t.metric);
+          } catch (e) {
+            expect(e).toBeInstanceOf(UserError);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    // Labels are kept as written, whatever they hold.
+    const label = 'GET /a/{{ x }}?q=1,2 (β)';
+    expect(parseTarget(`p99{${label}} < 1s`).endpoint).toBe(label);
+    expect(metricValue({ ...blank(), endpoints: [{ name: label, requests: 3, errors: 1, latency: { count: 3, p99: 7 }, statusCodes: {} }] }, `p99{${label}}`)).toBe(7);
   });
 });
 

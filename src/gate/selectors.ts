@@ -53,9 +53,17 @@ export function parseSelectorMetric(metric: string): { base: EndpointMetric; sel
   return selector ? { base, selector } : undefined;
 }
 
-/** Artillery's metrics-by-endpoint name of a named request: `/api/bids (bid)`. */
-const NAMED_PATH = /^(?<path>\S.*?) \((?<name>[^()]+)\)$/;
 const METHOD_PATH = /^(?<method>[A-Z]+) (?<path>\/\S*)$/;
+
+/** Artillery's metrics-by-endpoint name of a named request, `/api/bids (bid)`, as its path and name. */
+function namedPath(label: string): { path: string; name: string } | undefined {
+  // String operations rather than a regular expression: labels come from tools' files and may be long.
+  if (!label.endsWith(')')) return undefined;
+  const open = label.lastIndexOf(' (');
+  if (open <= 0) return undefined;
+  const name = label.slice(open + 2, -1);
+  return name === '' || name.includes('(') ? undefined : { path: label.slice(0, open), name };
+}
 
 function pathOfUrl(name: string): string | undefined {
   if (!/^https?:\/\//i.test(name)) return undefined;
@@ -86,7 +94,7 @@ export function matchEndpointNames(names: readonly string[], selector: string): 
   const selPath = METHOD_PATH.exec(selector)?.groups?.path;
   const out: string[] = [];
   for (const name of names) {
-    const named = NAMED_PATH.exec(name)?.groups;
+    const named = namedPath(name);
     const urlPath = pathOfUrl(name);
     const builtinPath = METHOD_PATH.exec(name)?.groups?.path;
     const candidates = [named?.name, named?.path, urlPath, builtinPath].filter((c): c is string => c !== undefined);

@@ -192,7 +192,7 @@ const K6_STAT: Record<string, EndpointMetric> = { avg: 'mean', med: 'p50', min: 
 
 /**
  * Reads one side of a target as a metric: `p99{bid}`, k6's `http_req_duration{name:bid}.p95`, `error_rate`,
- * `max(cpu)`, a source or tool metric by its name. `what` names the side in error messages.
+ * `max(cpu)`, a source or tool metric by its name.
  */
 export function parseMetricRef(written: string, where: string, line: string): MetricRef {
   const text = written.trim();
