@@ -14,7 +14,7 @@ import { readResultFile, readResults } from '../src/engines/results/index.js';
 import { decide, toolThresholdResults } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { matchEndpoints } from '../src/gate/selectors.js';
-import { parseTarget, parseTargets } from '../src/gate/targets.js';
+import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.js';
 import type { EndpointResult, InfraMetric, IntervalResult, RunResult } from '../src/model.js';
 import { GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
@@ -66,6 +66,11 @@ describe('target grammar: endpoint selectors and metric right-hand sides', () =>
   ])('rejects %s with a clear message', (text, message) => {
     expect(() => parseTarget(text, 'input "targets"')).toThrow(UserError);
     expect(() => parseTarget(text, 'input "targets"')).toThrow(message);
+  });
+
+  it('describes a metric right-hand side as written', () => {
+    expect(describeTarget(parseTarget('bids_stored >= requests{bid}  *  0.99'))).toBe('>= requests{bid} * 0.99');
+    expect(describeTarget(parseTarget('p99{bid} < 0.5s'))).toBe('< 500 ms');
   });
 
   it('names the line of a multi-line input', () => {

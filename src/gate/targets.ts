@@ -414,6 +414,7 @@ export function compare(actual: number, op: ComparisonOp, value: number): boolea
 
 /** `p99 < 500 ms`, in the unit the metric is shown in. */
 export function describeTarget(t: Target): string {
+  if (t.rhsMetric) return `${t.op} ${t.rhsMetric.label}`;
   const v = t.unit === 'ms' && t.value >= 1000 && t.value % 1000 === 0 ? `${t.value / 1000} s` : `${t.value}${unitSuffix(t.unit)}`;
   return `${t.op} ${v}${t.metric.endsWith(OF_MAX_SUFFIX) ? ' of max' : ''}`;
 }
