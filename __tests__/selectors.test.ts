@@ -302,6 +302,8 @@ describe("a tool's own thresholds are rows of the verdict", () => {
     // The figure the threshold compared is shown where the file has it: k6's rate of failed requests, 1.
     expect(row).toMatchObject({ origin: 'tool', status: 'fail', actual: 1, target: { source: 'http_req_failed: rate<0.1', op: '<', value: 0.1 } });
     expect(v.targets.find((t) => t.target.metric === 'http_req_duration')).toMatchObject({ status: 'pass', actual: r.customMetrics['k6.http_req_duration']!.values.p95 });
+    // The script's own metric named `errors` is not perf-gate's errors: the row says whose it is.
+    expect(v.targets.find((t) => t.target.source === 'errors: rate<0.1')).toMatchObject({ status: 'pass', target: { metric: 'k6.errors' }, actual: r.customMetrics.errors!.values.rate });
     expect(v.targets.filter((t) => t.origin === 'tool' && t.status === 'pass').length).toBeGreaterThan(0);
     expect(v.reasons).toContain("http_req_failed: rate<0.1: failed (the tool's own threshold)");
     expect(decide(r, [], 'regression').failsCheck).toBe(false);
