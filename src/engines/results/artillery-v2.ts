@@ -256,10 +256,16 @@ function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
     const e = get(name);
     e.requests += v;
     if (transportErrorKind(errKey)) e.errors += v;
+    else if (errKey === 'FailedExpectationError') {
+      e.errors += v;
+      addCount((e.errorsByKind ??= {}), 'check', v);
+    }
   }
   // Responses whose expectations failed went past metrics-by-endpoint (see EXPECT_ERROR): back onto their endpoint,
   // found by request name or URL path, as errors of kind `check`, so that the rows add up to the run.
-  if (byName.size > 0) {
+  // (A plugin version that counts them itself, as `<endpoint>.errors.FailedExpectationError`, needs nothing added.)
+  const countedByPlugin = [...p.counters.keys()].some((k) => k.startsWith(EP) && k.endsWith('.errors.FailedExpectationError'));
+  if (byName.size > 0 && !countedByPlugin) {
     for (const [request, n] of expectFailures(p)) {
       const path = urlPath(request);
       const name =
