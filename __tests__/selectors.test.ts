@@ -18,7 +18,7 @@ import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.j
 import type { EndpointResult, InfraMetric, IntervalResult, RunResult } from '../src/model.js';
 import { GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
-import { periodInterval } from '../src/engines/results/artillery-v2.js';
+import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const OPTS = { phase: 'sustained', count4xxAsErrors: true };
@@ -180,6 +180,14 @@ describe('metricValue with a selector, on genuine tool output', () => {
     const old = await read('artillery-own/v2-2.0.34-demo-expect-failures-as-errors.json', false);
     expect(old.errors).toBe(10);
     expect(old.errorsByKind.check).toBe(10);
+  });
+
+  it('a plugin version that counts the failures per endpoint itself is not counted twice (report edited to have it)', async () => {
+    const doc = JSON.parse(readFileSync(join(FIX, 'artillery-own/v2-2.0.34-demo-expect-failures-as-errors.json'), 'utf8')) as { aggregate: { counters: Record<string, number> } };
+    doc.aggregate.counters['plugins.metrics-by-endpoint./status/404 (missing).errors.FailedExpectationError'] = 10;
+    const r = await artilleryV2Reader.fromDocument(doc, 'edited.json', OPTS);
+    expect(r.endpoints.reduce((a, e) => a + e.requests, 0)).toBe(r.requests);
+    expect(r.endpoints.find((e) => e.name === '/status/404 (missing)')).toMatchObject({ requests: 10, errors: 10, errorsByKind: { check: 10 } });
   });
 
   it('merged with another report, the failed expectations stay on their endpoint row', async () => {
