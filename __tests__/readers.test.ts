@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/config/types.js';
 import { detectFormat, readResultFile, readResults } from '../src/engines/results/index.js';
 import { interpolatedPercentilesMs } from '../src/engines/results/stats.js';
+import { metricValue } from '../src/gate/metrics.js';
 import type { ReadOptions } from '../src/engines/results/types.js';
 import { bucketRange, Histogram, type SerializedHistogram } from '../src/metrics/histogram.js';
 import type { RunResult } from '../src/model.js';
@@ -889,6 +890,9 @@ describe('the default error definition (4xx are errors, as k6 http_req_failed)',
     // The old meaning cannot tell a 4xx from a 5xx in a summary: not measured, and the note says how to measure it.
     const old = await readResultFile(k6('summary-yphuang26-ticketsystem.json'), OPTS);
     expect(old.errorRate).toBeUndefined();
+    // ...and so is the error count: never "111,259 errors" beside an error rate that is not measured.
+    expect(metricValue(old, 'errors')).toBeUndefined();
+    expect(metricValue(r, 'errors')).toBe(111_259);
     expect(old.notes.join(' ')).toMatch(/count-4xx-as-errors: false. the error rate is not measured/);
   });
 

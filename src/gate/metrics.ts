@@ -23,6 +23,9 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
     case 'requests':
       return run.requests;
     case 'errors':
+      // Requests completed but the error rate could not be measured (a k6 summary read with 4xx not counted): the
+      // count is not perf-gate's either, so neither is measured.
+      if (run.requests > 0 && run.errorRate === undefined) return undefined;
       return run.requests > 0 || run.errors > 0 ? run.errors : undefined;
     case 'responses':
       return responsesOf(run.statusCodes, undefined, run.requests);
