@@ -1,7 +1,7 @@
 // The command-line entry, run as a developer runs it: `perf-gate run ...` through bin/perf-gate.js (the bundled
 // dist/cli.js), against the demo target on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,29 @@ describe('perf-gate run', () => {
     const wrong = await run(['run', '--target', demo.url, '--record']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr.trim()).toBe('error: --record needs --baseline file:<path> (got no baseline); the other stores are written by the action on GitHub');
+  });
+
+  it('counts 4xx as errors by default (as k6 http_req_failed), and keeps the old meaning when told', async () => {
+    const r = await run(['run', '--target', `${demo.url}/status/404`, '--duration', '2s', '--rate', '10', '--targets', 'error_rate < 1%']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/error rate\s+< 1 %\s+100 %\s+FAIL/);
+    const cwd = mkdtempSync(join(tmpdir(), 'perf-gate-cli-4xx-'));
+    writeFileSync(join(cwd, 'perf-gate.yml'), 'http:\n  count-4xx-as-errors: false\n');
+    const old = await run(['run', '--config', join(cwd, 'perf-gate.yml'), '--target', `${demo.url}/status/404`, '--duration', '2s', '--rate', '10', '--targets', 'error_rate < 1%']);
+    expect(old.code, old.stderr).toBe(0);
+  });
+
+  it("fails on a k6 file's failed threshold with no target of its own, and keeps the row in results.json", async () => {
+    const file = resolve('__tests__/fixtures/k6/export-sirhcc-apiratelimiter-degenerate.json');
+    const r = await run(['run', '--engine', 'results', '--results', file, '--targets', 'requests > 0; p95{name:nope} < 1s?']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/http_req_failed: rate<0\.1: failed \(the tool's own threshold\)/);
+    const results = JSON.parse(readFileSync(join(r.cwd, 'perf-gate-results', 'results.json'), 'utf8')) as {
+      verdict: { status: string; targets: Array<{ origin?: string; status: string; actual?: number; note?: string; target: { source: string; endpoint?: string } }> };
+    };
+    expect(results.verdict.status).toBe('fail');
+    expect(results.verdict.targets.find((t) => t.origin === 'tool' && t.status === 'fail')).toMatchObject({ actual: 1, target: { source: 'http_req_failed: rate<0.1' } });
+    expect(results.verdict.targets[1]).toMatchObject({ status: 'not_measured', target: { endpoint: 'nope' }, note: 'no endpoint "nope": this run recorded no per-endpoint figures' });
   });
 
   it('prints usage for --help', () => {

@@ -27,7 +27,8 @@ describe('resolveConfig: defaults', () => {
     expect(c.commentHeader).toBe('warmup');
     expect(c.targets.map((t) => t.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'errors <= 50']);
     expect(c.flows).toEqual([{ name: 'default', weight: 1, steps: [{ kind: 'request', method: 'GET', path: '' }] }]);
-    expect(c.http).toMatchObject({ timeoutMs: 30_000, maxInFlight: 1000, count4xxAsErrors: false });
+    // 4xx are errors by default, as k6's http_req_failed counts them.
+    expect(c.http).toMatchObject({ timeoutMs: 30_000, maxInFlight: 1000, count4xxAsErrors: true });
     expect(c.outputDir).toMatch(/perf-gate-results$/);
   });
 
@@ -51,7 +52,7 @@ phase: smoke
 http:
   timeout: 5s
   max-in-flight: 200
-  count-4xx-as-errors: true
+  count-4xx-as-errors: false
   headers: { x-team: bids }
 flows:
   - name: bid
@@ -86,7 +87,8 @@ describe('resolveConfig: config file', () => {
       { durationMs: 20_000, startRate: 20, endRate: 20, name: undefined },
     ]);
     expect(c.targets.map((t) => t.source)).toEqual(['p99 < 800ms']);
-    expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: true, headers: { 'x-team': 'bids' } });
+    // `count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
+    expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: false, headers: { 'x-team': 'bids' } });
     const [bid, browse] = c.flows;
     expect(bid!.weight).toBe(3);
     expect(bid!.steps).toEqual([

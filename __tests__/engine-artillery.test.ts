@@ -25,6 +25,8 @@ import {
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
 import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
 import { readResultFile } from '../src/engines/results/index.js';
+import { decide } from '../src/gate/evaluate.js';
+import { parseTargets } from '../src/gate/targets.js';
 import type { Stage } from '../src/model.js';
 import { parseGuards } from '../src/phases/guards.js';
 import { PRESETS } from '../src/phases/presets.js';
@@ -327,6 +329,20 @@ describe('Artillery engine around a stand-in artillery package', () => {
     expect(run.notes.join(' ')).toContain('Artillery exited with exit code 2 after writing its report (warning: plugin x failed to flush)');
   });
 
+  it('exit code 21 (failed expectations) or 1 without a check line is a failing tool row: the verdict never passes', async () => {
+    process.env.ARTILLERY_STANDIN_REPORT = OWN_REPORT;
+    for (const code of ['21', '1']) {
+      process.env.ARTILLERY_STANDIN_EXIT = code;
+      const run = await artilleryEngine.run({ config: makeConfig(ws), stages: [constant(3000, 5)], log: memLog() });
+      expect(run.toolThresholds).toEqual([{ metric: 'artillery', expression: expect.stringMatching(new RegExp(`^Artillery exit code ${code}: `)), ok: false }]);
+      const verdict = decide(run, parseTargets(['requests > 0']), 'any');
+      expect(verdict.targets[0]!.status).toBe('pass');
+      expect(verdict.status).toBe('fail');
+      expect(verdict.targets[1]).toMatchObject({ origin: 'tool', status: 'fail' });
+    }
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
   it('a report left by an earlier run is not read as this run\'s', async () => {
     mkdirSync(join(ws, 'out'));
     copyFileSync(OWN_REPORT, join(ws, 'out', 'artillery-report.json'));
@@ -388,6 +404,14 @@ describe('Artillery engine with the real Artillery', () => {
         { metric: 'http.response_time.p99', expression: 'http.response_time.p99 < 1', ok: false },
       ]);
       expect(run.notes.join(' ')).toContain("Artillery's ensure checks failed (http.response_time.p99 < 1), so Artillery exited with code 1.");
+      // The failed ensure check fails the verdict like a target, even with no target of perf-gate's own.
+      const verdict = decide(run, [], 'any');
+      expect(verdict.status).toBe('fail');
+      expect(verdict.failsCheck).toBe(true);
+      expect(verdict.targets.map((t) => [t.origin, t.target.source, t.status, t.actual])).toEqual([
+        ['tool', 'http.response_time.p95 < 2000', 'pass', run.latency.p95],
+        ['tool', 'http.response_time.p99 < 1', 'fail', run.latency.p99],
+      ]);
       expect(run.sourceFiles).toEqual(['out/artillery-report.json']);
       expect(log.lines.some((l) => l.startsWith('[artillery] Phase started'))).toBe(true);
     },

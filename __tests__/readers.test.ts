@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/config/types.js';
 import { detectFormat, readResultFile, readResults } from '../src/engines/results/index.js';
 import { interpolatedPercentilesMs } from '../src/engines/results/stats.js';
+import { metricValue } from '../src/gate/metrics.js';
 import type { ReadOptions } from '../src/engines/results/types.js';
 import { bucketRange, Histogram, type SerializedHistogram } from '../src/metrics/histogram.js';
 import type { RunResult } from '../src/model.js';
@@ -16,6 +17,7 @@ import type { RunResult } from '../src/model.js';
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const art = (f: string) => join(FIX, 'artillery', f);
 const k6 = (f: string) => join(FIX, 'k6', f);
+// OPTS: `http.count-4xx-as-errors: false` (the old meaning: 5xx and transport errors only). OPTS_4XX: the default.
 const OPTS: ReadOptions = { phase: 'sustained', count4xxAsErrors: false };
 const OPTS_4XX: ReadOptions = { phase: 'sustained', count4xxAsErrors: true };
 
@@ -877,6 +879,40 @@ describe('k6 --out json (NDJSON)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+
+describe('the default error definition (4xx are errors, as k6 http_req_failed)', () => {
+  it('yphuang26 (handleSummary, http_req_failed 0.994): the error rate is measured and named as k6\'s', async () => {
+    const r = await readResultFile(k6('summary-yphuang26-ticketsystem.json'), OPTS_4XX);
+    expect(r.requests).toBe(111_880);
+    expect(r.errors).toBe(111_259);
+    expect(r.errorRate).toBeCloseTo((111_259 / 111_880) * 100, 10);
+    expect(r.notes.join(' ')).toContain("The error rate is k6's http_req_failed (111259 failed of 111880)");
+    // The old meaning cannot tell a 4xx from a 5xx in a summary: not measured, and the note says how to measure it.
+    const old = await readResultFile(k6('summary-yphuang26-ticketsystem.json'), OPTS);
+    expect(old.errorRate).toBeUndefined();
+    // ...and so is the error count: never "111,259 errors" beside an error rate that is not measured.
+    expect(metricValue(old, 'errors')).toBeUndefined();
+    expect(metricValue(r, 'errors')).toBe(111_259);
+    expect(old.notes.join(' ')).toMatch(/count-4xx-as-errors: false. the error rate is not measured/);
+  });
+
+  it('ab0amin (handleSummary): one failed request of 9,847 is a measured 0.0102 %, not "1 error, not measured"', async () => {
+    const r = await readResultFile(k6('summary-ab0amin-rahoot-countthreshold.json'), OPTS_4XX);
+    expect(r.errors).toBe(1);
+    expect(r.errorRate).toBeCloseTo((1 / 9847) * 100, 10);
+  });
+
+  it('flab-dogspot (Artillery 2): 1,972 404s are errors by default, per endpoint too, and endpoints add up to the run', async () => {
+    const path = art('v2-flab-dogspot-404.json');
+    const r = await readResultFile(path, OPTS_4XX);
+    expect(r.statusCodes).toEqual({ 200: 1490, 404: 1972, 500: 14 });
+    expect(r.errorsByKind.http_4xx).toBe(1972);
+    expect(r.endpoints.reduce((a, e) => a + e.requests, 0)).toBe(r.requests);
+    expect(r.endpoints.reduce((a, e) => a + e.errors, 0)).toBe(r.errors);
+    const old = await readResultFile(path, OPTS);
+    expect(r.errors - old.errors).toBe(1972);
+  });
+});
 
 describe('merging several files', () => {
   it('two Artillery 2 reports: counts add up; percentiles are a request-weighted estimate and the note says so', async () => {

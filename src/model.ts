@@ -371,6 +371,19 @@ export interface Target {
   source: string;
   /** A target on an unmeasured metric fails the gate unless optional. */
   optional: boolean;
+  /**
+   * Endpoint selector (`p99{bid}`, `errors{POST /api/payments}`, k6's `{name:bid}`): the endpoint label as written.
+   * `metric` then carries it too, canonically (`p99{bid}`, `responses{bid, 201}`), so that a per-endpoint row is
+   * never mistaken for the run-wide metric of the same name.
+   */
+  endpoint?: string;
+  /** HTTP status (`201`) or class (`2xx`) of a `responses{endpoint, status}` target. */
+  status?: string;
+  /**
+   * A right-hand side that is a metric (`bids_stored == responses{bid, 201}`, `bids_stored >= requests{bid} * 0.99`):
+   * `value` is then filled in when the target is evaluated (the right side's value times `factor`), 0 before.
+   */
+  rhsMetric?: { metric: string; factor: number; label: string };
 }
 
 export type TargetStatus = 'pass' | 'fail' | 'not_measured';
@@ -386,6 +399,8 @@ export interface TargetResult {
   rhs?: { label: string; value?: number };
   /** Where the row comes from: a perf-gate target (default) or a tool's own threshold (Artillery ensure, k6). */
   origin?: 'target' | 'tool';
+  /** Why the row is not measured (an endpoint selector that matched nothing names the endpoints there are). */
+  note?: string;
 }
 
 /** `shard`: one shard of a sharded run, not judged on its own (the job merging the shards judges them). */

@@ -20,6 +20,7 @@ import {
   type Stage,
 } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
+import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { infraTargetProblems } from '../sources/index.js';
@@ -200,6 +201,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
 
   const http = file.http ?? {};
   const flows = file.flows ? file.flows.map(toFlow) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
+  // An endpoint selector (`p99{bid}`) that no step of the built-in flows has is a mistake to report before any load.
+  if (engine === 'builtin' && file.flows) {
+    const selected = [
+      ...targets.map((t) => ({ source: t.source, metrics: targetMetrics(t) })),
+      ...guards.filter((g) => g.endpoint !== undefined).map((g) => ({ source: g.source, metrics: [selectorMetric(g.metric as EndpointMetric, { endpoint: g.endpoint! })] })),
+    ];
+    const problems = endpointSelectorProblems(selected, flows);
+    if (problems.length) throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: ${problems.join('; ')}`);
+  }
 
   return {
     target,
@@ -221,7 +231,8 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     http: {
       timeoutMs: http.timeout ?? DEFAULTS.timeoutMs,
       maxInFlight: http['max-in-flight'] ?? DEFAULTS.maxInFlight,
-      count4xxAsErrors: http['count-4xx-as-errors'] ?? false,
+      // 4xx are errors unless asked otherwise, as k6's http_req_failed counts them: one meaning of "error" everywhere.
+      count4xxAsErrors: http['count-4xx-as-errors'] ?? true,
       headers: withAuthorization(http.headers ?? {}, authorization),
     },
     // Result files come from a run whose shape is not the phase's: their default stays the tools' usual 10 s.

@@ -27,7 +27,10 @@ export interface HttpSettings {
   timeoutMs: number;
   /** Cap on requests in flight; arrivals beyond it are dropped and counted. */
   maxInFlight: number;
-  /** Count HTTP 4xx responses as errors (default false: 4xx are the client's doing, 5xx the server's). */
+  /**
+   * Count HTTP 4xx responses as errors (default true, as k6's http_req_failed does: a 401 on login is a failed
+   * journey). `http.count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
+   */
   count4xxAsErrors: boolean;
   headers: Record<string, string>;
 }

@@ -1,8 +1,9 @@
 // Targets -> Verdict. `error` is reserved for runs whose numbers cannot be trusted (no data, an unreachable
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
-import type { FailOn, RunResult, Target, TargetResult, Verdict, VerdictStatus } from '../model.js';
-import { compare } from './targets.js';
-import { findInfra, infraNotMeasuredReason, infraRef, metricValue } from './metrics.js';
+import type { ComparisonOp, FailOn, RunResult, Target, TargetResult, ToolThreshold, Verdict, VerdictStatus } from '../model.js';
+import { BUILTIN_METRICS, compare, isInfraName } from './targets.js';
+import { findInfra, infraRef, metricValue, notMeasuredReason } from './metrics.js';
+import { targetMetrics } from './selectors.js';
 
 const TRANSPORT_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'dns', 'other'] as const;
 
@@ -26,9 +27,81 @@ export function runProblems(run: RunResult): string[] {
 export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult[] {
   return targets.map((target) => {
     const actual = metricValue(run, target.metric);
-    if (actual === undefined || Number.isNaN(actual)) return { target, status: 'not_measured' };
+    const measured = actual !== undefined && !Number.isNaN(actual);
+    if (target.rhsMetric) return evaluateAgainstMetric(run, target, measured ? actual : undefined);
+    if (!measured) {
+      const note = notMeasuredReason(run, target.metric);
+      return { target, status: 'not_measured', ...(note ? { note } : {}) };
+    }
     return { target, actual, status: compare(actual, target.op, target.value) ? 'pass' : 'fail' };
   });
+}
+
+/**
+ * `bids_stored == responses{bid, 201}`: the right side times its factor becomes the threshold, written into the
+ * result's copy of the target so every reader shows the figure compared with. Either side unmeasured: not measured,
+ * never a pass.
+ */
+function evaluateAgainstMetric(run: RunResult, target: Target, actual: number | undefined): TargetResult {
+  const rhs = target.rhsMetric!;
+  const raw = metricValue(run, rhs.metric);
+  const value = raw === undefined || Number.isNaN(raw) ? undefined : raw * rhs.factor;
+  const side = { label: rhs.label, ...(value !== undefined ? { value } : {}) };
+  if (actual === undefined || value === undefined) {
+    const why =
+      actual === undefined
+        ? (notMeasuredReason(run, target.metric) ?? `${target.metric} was not measured`)
+        : (notMeasuredReason(run, rhs.metric) ?? `${rhs.label} was not measured`);
+    return { target, status: 'not_measured', rhs: side, note: why, ...(actual !== undefined ? { actual } : {}) };
+  }
+  return { target: { ...target, value }, actual, rhs: side, status: compare(actual, target.op, value) ? 'pass' : 'fail' };
+}
+
+const TOOL_EXPR = /(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)/;
+
+/**
+ * A tool's own thresholds (Artillery `ensure`, k6 thresholds) as rows of the results table. A failed one fails the
+ * verdict like a target, except an Artillery check marked optional, which Artillery itself lets pass.
+ */
+export function toolThresholdResults(thresholds: readonly ToolThreshold[], run?: RunResult): TargetResult[] {
+  return thresholds.map((t) => {
+    const m = TOOL_EXPR.exec(t.expression);
+    const optional = /\(optional\)$/.test(t.expression);
+    const target: Target = {
+      // A tool metric spelled like one of perf-gate's (a k6 script's own `errors`) is kept apart from it, so that no
+      // reader takes the row for perf-gate's figure: `k6.errors`.
+      metric: BUILTIN_METRICS.includes(t.metric) || isInfraName(t.metric) ? `${run?.tool?.name ?? 'tool'}.${t.metric}` : t.metric,
+      op: (m ? m[1] : '==') as ComparisonOp,
+      value: m ? Number(m[2]) : 0,
+      unit: 'count',
+      source: t.metric && !t.expression.startsWith(t.metric) ? `${t.metric}: ${t.expression}` : t.expression,
+      optional,
+    };
+    const actual = run && m ? toolActual(run, t) : undefined;
+    return { target, status: t.ok ? 'pass' : 'fail', origin: 'tool', ...(actual !== undefined ? { actual } : {}) };
+  });
+}
+
+const K6_STAT_KEY: Record<string, string> = { med: 'p50', avg: 'avg', min: 'min', max: 'max', count: 'count', rate: 'rate', value: 'value' };
+
+/**
+ * The figure a tool's threshold compared, where the run holds it as the tool named it: k6's `p(95)<500` on
+ * `http_req_duration` (its values under `k6.<metric>` or the script's metric name), Artillery's
+ * `http.response_time.p99 < 1` or a counter such as `vusers.failed < 1`. Undefined (shown as missing) otherwise.
+ */
+function toolActual(run: RunResult, t: ToolThreshold): number | undefined {
+  const k6 = /^\s*(?<stat>[a-z]+|p\(\d+(?:\.\d+)?\))\s*(?:<=|>=|==|!=|<|>)/.exec(t.expression)?.groups;
+  if (k6 && !t.expression.trim().startsWith(t.metric)) {
+    const metric = run.customMetrics[`k6.${t.metric}`] ?? run.customMetrics[t.metric];
+    const p = /^p\((\d+(?:\.\d+)?)\)$/.exec(k6.stat!);
+    const key = p ? `p${p[1]!.replace('.', '')}` : K6_STAT_KEY[k6.stat!];
+    return key !== undefined ? (metric?.values[key] ?? (p ? metric?.values[k6.stat!] : undefined)) : undefined;
+  }
+  const art = /^http\.response_time\.(?<stat>min|max|mean|median|p50|p90|p95|p99|p999)$/.exec(t.metric)?.groups;
+  if (art) return run.latency[(art.stat === 'median' ? 'p50' : art.stat) as 'min' | 'max' | 'mean' | 'p50' | 'p90' | 'p95' | 'p99' | 'p999'];
+  const c = run.customMetrics[t.metric] ?? run.customMetrics[`artillery.${t.metric}`];
+  if (!c) return undefined;
+  return c.type === 'counter' || c.type === 'rate' ? c.values.count : c.type === 'gauge' ? c.values.value : undefined;
 }
 
 /**
@@ -36,7 +109,8 @@ export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult
  * whether the run can be judged at all is always decided on the whole run.
  */
 export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = [], judged: RunResult = run): Verdict {
-  const results = evaluateTargets(judged, targets);
+  // The tool judged its thresholds on the whole run, so they are read off the run, not the judged part.
+  const results = [...evaluateTargets(judged, targets), ...toolThresholdResults(run.toolThresholds, run)];
   const problems = [...extraProblems, ...runProblems(run), ...unreadableSources(run, targets)];
   let status: VerdictStatus;
   const reasons: string[] = [];
@@ -45,10 +119,13 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
     reasons.push(...problems);
   } else {
     for (const r of results) {
-      if (r.status === 'fail') reasons.push(`${r.target.source}: measured ${round(r.actual!)}${unitText(r.target.unit)}`);
-      else if (r.status === 'not_measured' && !r.target.optional) {
-        const why = infraNotMeasuredReason(judged, r.target.metric);
-        reasons.push(`${r.target.source}: not measured${why ? ` (${why})` : ''}`);
+      if (r.origin === 'tool') {
+        if (r.status === 'fail' && !r.target.optional) reasons.push(`${r.target.source}: failed (the tool's own threshold)`);
+      } else if (r.status === 'fail') {
+        const against = r.rhs ? ` against ${r.rhs.label} = ${round(r.rhs.value!)}${unitText(r.target.unit)}` : '';
+        reasons.push(`${r.target.source}: measured ${round(r.actual!)}${unitText(r.target.unit)}${against}`);
+      } else if (r.status === 'not_measured' && !r.target.optional) {
+        reasons.push(`${r.target.source}: not measured${r.note ? ` (${r.note})` : ''}`);
       }
     }
     status = reasons.length ? 'fail' : 'pass';
@@ -64,9 +141,11 @@ function unreadableSources(run: RunResult, targets: Target[]): string[] {
   const out: string[] = [];
   for (const t of targets) {
     if (t.optional) continue;
-    const ref = infraRef(t.metric);
-    const m = ref && findInfra(run, ref.name);
-    if (m?.unavailable) out.push(`${t.source}: ${m.name} could not be read from ${m.source}: ${m.unavailable}`);
+    for (const metric of targetMetrics(t)) {
+      const ref = infraRef(metric);
+      const m = ref && findInfra(run, ref.name);
+      if (m?.unavailable) out.push(`${t.source}: ${m.name} could not be read from ${m.source}: ${m.unavailable}`);
+    }
   }
   return out;
 }

@@ -1,8 +1,11 @@
 // Reads a target's metric off a RunResult. Undefined means "not measured": the gate never substitutes 0.
-import type { InfraMetric, RunResult } from '../model.js';
+import type { EndpointResult, InfraMetric, RunResult } from '../model.js';
+import { matchEndpoints, noEndpointNote, parseSelectorMetric, type EndpointMetric, type Selector } from './selectors.js';
 import { DEFAULT_INFRA_STAT, INFRA_STATS, isInfraName, OF_MAX_SUFFIX, type InfraStat } from './targets.js';
 
 export function metricValue(run: RunResult, metric: string): number | undefined {
+  const sel = parseSelectorMetric(metric);
+  if (sel) return endpointValue(run, sel.base, sel.selector);
   switch (metric) {
     case 'p50':
     case 'p90':
@@ -20,7 +23,12 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
     case 'requests':
       return run.requests;
     case 'errors':
+      // Requests completed but the error rate could not be measured (a k6 summary read with 4xx not counted): the
+      // count is not perf-gate's either, so neither is measured.
+      if (run.requests > 0 && run.errorRate === undefined) return undefined;
       return run.requests > 0 || run.errors > 0 ? run.errors : undefined;
+    case 'responses':
+      return responsesOf(run.statusCodes, undefined, run.requests);
     case 'vus':
       return run.vus?.max;
     case 'recovery': {
@@ -96,11 +104,98 @@ export function infraNotMeasuredReason(run: RunResult, metric: string): string |
   return undefined;
 }
 
-/** `name` picks the metric's main value; `name.stat` (e.g. `checkout_time.p95`) picks one of its values. */
+/**
+ * Responses with a status (`201`) or class (`2xx`), or all of them. Undefined when the source recorded no status
+ * codes although requests completed (a k6 summary): 0 would claim none came back.
+ */
+function responsesOf(codes: Record<string, number>, status: string | undefined, requests: number): number | undefined {
+  const entries = Object.entries(codes);
+  if (entries.length === 0) return requests === 0 ? 0 : undefined;
+  const wanted = status === undefined ? () => true : /xx$/i.test(status) ? (c: string) => c[0] === status[0] : (c: string) => c === status;
+  return entries.reduce((n, [c, v]) => (wanted(c) ? n + v : n), 0);
+}
+
+/**
+ * A per-endpoint figure. Counts add up over every row the selector matches; a latency statistic needs exactly one
+ * row (percentiles of several rows cannot be combined from their summaries). A k6 summary whose sub-metric
+ * `http_req_duration{name:bid}` made no endpoint row (no request count beside it) still answers for latency.
+ */
+export function endpointValue(run: RunResult, base: EndpointMetric, sel: Selector): number | undefined {
+  const rows = matchEndpoints(run.endpoints, sel.endpoint);
+  if (rows.length === 0) return k6SubMetricValue(run, base, sel.endpoint);
+  const sum = (f: (e: EndpointResult) => number) => rows.reduce((n, e) => n + f(e), 0);
+  switch (base) {
+    case 'requests':
+      return sum((e) => e.requests);
+    case 'errors':
+      return sum((e) => e.errors);
+    case 'error_rate': {
+      const requests = sum((e) => e.requests);
+      return requests > 0 ? (sum((e) => e.errors) / requests) * 100 : undefined;
+    }
+    case 'responses': {
+      let total = 0;
+      for (const e of rows) {
+        const v = responsesOf(e.statusCodes, sel.status, e.requests);
+        if (v === undefined) return undefined;
+        total += v;
+      }
+      return total;
+    }
+    default:
+      return rows.length === 1 ? rows[0]!.latency[base] : undefined;
+  }
+}
+
+function k6SubMetricValue(run: RunResult, base: EndpointMetric, endpoint: string): number | undefined {
+  const key = (m: string) => `k6.${m}{name:${endpoint}}`;
+  switch (base) {
+    case 'requests':
+      return run.customMetrics[key('http_reqs')]?.values.count;
+    case 'error_rate': {
+      const r = run.customMetrics[key('http_req_failed')]?.values.rate;
+      return r === undefined ? undefined : r * 100;
+    }
+    case 'errors':
+    case 'responses':
+      return undefined;
+    default: {
+      const v = run.customMetrics[key('http_req_duration')]?.values;
+      return base === 'mean' ? v?.avg : v?.[base];
+    }
+  }
+}
+
+/** Why a per-endpoint metric was not measured: no endpoint matched (naming those there are), or several did. */
+export function endpointNotMeasuredReason(run: RunResult, metric: string): string | undefined {
+  const sel = parseSelectorMetric(metric);
+  if (!sel) return undefined;
+  const rows = matchEndpoints(run.endpoints, sel.selector.endpoint);
+  if (rows.length === 0) {
+    return k6SubMetricValue(run, sel.base, sel.selector.endpoint) === undefined ? noEndpointNote(run, sel.selector.endpoint) : undefined;
+  }
+  if (rows.length > 1 && !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)) {
+    return `"${sel.selector.endpoint}" matches ${rows.length} endpoints (${rows.map((e) => `"${e.name}"`).join(', ')}); name one of them for a latency figure`;
+  }
+  if (sel.base === 'responses') return `no status codes recorded for "${sel.selector.endpoint}"`;
+  return undefined;
+}
+
+/** Why any target metric was not measured, when there is something to say. */
+export function notMeasuredReason(run: RunResult, metric: string): string | undefined {
+  return endpointNotMeasuredReason(run, metric) ?? infraNotMeasuredReason(run, metric);
+}
+
+/**
+ * `name` picks the metric's main value: a counter's count (`plugins.expect.failed < 10` compares the 371 that
+ * failed, not failures per second), a rate's percentage, a gauge's value, a trend's mean. `name.stat` (e.g.
+ * `checkout_time.p95`, `plugins.expect.failed.rate`) picks one of its values.
+ */
 function customMetricValue(run: RunResult, metric: string): number | undefined {
   const direct = run.customMetrics[metric];
   if (direct) {
-    for (const key of ['value', 'rate', 'count', 'avg']) {
+    const order = direct.type === 'counter' ? ['count', 'value', 'rate', 'avg'] : ['value', 'rate', 'count', 'avg'];
+    for (const key of order) {
       const v = direct.values[key];
       if (v !== undefined) return key === 'rate' && direct.type === 'rate' ? v * 100 : v;
     }

@@ -3,8 +3,13 @@
 // Infrastructure metrics from the configured sources: `cpu < 80%`, `max(cpu) < 80%`, `mean(memory) < 70%`,
 // `db_connections < 80% of max`, `alb_5xx == 0`, or any source metric by its configured name. The Target model
 // has no room for a statistic or a limit, so they travel in `metric`: `mean(memory)`, `db_connections%max`.
+//
+// Per-endpoint targets put a selector after the metric: `p99{bid} < 500ms`, `responses{bid, 201} >= 1000` (see
+// selectors.ts). A right-hand side may be a metric, times an optional factor: `bids_stored == responses{bid, 201}`,
+// `bids_stored >= requests{bid} * 0.99`.
 import { UserError } from '../config/types.js';
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
+import { isEndpointMetric, parseSelectorBody, selectorMetric, type EndpointMetric } from './selectors.js';
 
 // `duration` is a span of the run rather than a request's latency: a bare number is seconds (`recovery < 120`).
 type MetricKind = 'latency' | 'percent' | 'rate' | 'count' | 'duration';
@@ -23,6 +28,8 @@ const METRICS: Record<string, { kind: MetricKind; aliases: string[] }> = {
   throughput: { kind: 'rate', aliases: ['rps', 'req_rate', 'request_rate'] },
   requests: { kind: 'count', aliases: ['reqs', 'http_reqs'] },
   errors: { kind: 'count', aliases: [] },
+  // Responses received (any status); per endpoint and status: `responses{bid, 201}`.
+  responses: { kind: 'count', aliases: ['http_responses'] },
   vus: { kind: 'count', aliases: ['vus_max', 'concurrent_users', 'users'] },
   // Phase analyses (src/phases/analysis.ts): time to recover after the ramp-down, load at which errors passed the limit.
   recovery: { kind: 'duration', aliases: ['recovery_time', 'recovery-time', 'recovery_seconds'] },
@@ -84,6 +91,11 @@ export function parseTarget(line: string, where = 'targets'): Target {
     ofMax = true;
     text = text.replace(OF_MAX, '');
   }
+  // Selectors and metric right-hand sides need more than one regular expression can say; plain targets keep to EXPR.
+  const split = splitAtOperator(text);
+  if (split && !ofMax && (split.left.includes('{') || !NUMBER_SIDE.test(split.right))) {
+    return parseExtended(line.trim(), where, split, optional);
+  }
   const m = EXPR.exec(text);
   if (!m?.groups) {
     throw new UserError(
@@ -121,7 +133,8 @@ export function parseTarget(line: string, where = 'targets'): Target {
       else throw bad('ms, s, m (a bare number is ms)');
       break;
     case 'percent':
-      if (unit !== '%') throw bad('% (write error_rate < 0.5%)');
+      // Zero is zero in any unit: `error_rate{payment} == 0` needs no `%`.
+      if (unit !== '%' && !(unit === '' && num === 0)) throw bad('% (write error_rate < 0.5%)');
       value = num;
       break;
     case 'rate':
@@ -143,6 +156,161 @@ export function parseTarget(line: string, where = 'targets'): Target {
   }
   if (value < 0) throw new UserError(`${where}: target "${line.trim()}" has a negative threshold`);
   return { metric: canonical, op, value, unit: UNIT_FOR_KIND[kind], source: line.trim(), optional };
+}
+
+const NUMBER_SIDE = /^-?\d+(?:\.\d+)?\s*[a-z%/]*(?:\/s)?\s*$/i;
+const OPERATORS = ['<=', '>=', '==', '!=', '<', '>', '='] as const;
+
+/** The first comparison operator outside braces and parentheses: endpoint labels may hold anything else. */
+function splitAtOperator(text: string): { left: string; op: ComparisonOp; right: string } | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '{' || c === '(') depth++;
+    else if (c === '}' || c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!')) {
+      const op = OPERATORS.find((o) => text.startsWith(o, i));
+      if (!op) return undefined;
+      return { left: text.slice(0, i).trim(), op: (op === '=' ? '==' : op) as ComparisonOp, right: text.slice(i + op.length).trim() };
+    }
+  }
+  return undefined;
+}
+
+/** A metric as a target names it: canonical name (selector included) and the unit its values are in. */
+export interface MetricRef {
+  metric: string;
+  unit: MetricUnit;
+  /** The endpoint metric and selector, for `p99{bid}`. */
+  base?: EndpointMetric;
+  endpoint?: string;
+  status?: string;
+}
+
+const K6_TREND = /^http_req_duration(?:\.(?<stat1>[\w().]+))?\{(?<body>.*)\}(?:\.(?<stat2>[\w().]+))?$/s;
+const K6_STAT: Record<string, EndpointMetric> = { avg: 'mean', med: 'p50', min: 'min', max: 'max' };
+
+/**
+ * Reads one side of a target as a metric: `p99{bid}`, k6's `http_req_duration{name:bid}.p95`, `error_rate`,
+ * `max(cpu)`, a source or tool metric by its name.
+ */
+export function parseMetricRef(written: string, where: string, line: string): MetricRef {
+  const text = written.trim();
+  if (text === '') throw new UserError(`${where}: target "${line}" has no metric on one side of its operator`);
+  const k6 = K6_TREND.exec(text)?.groups;
+  if (k6) {
+    const statText = (k6.stat1 ?? k6.stat2)?.toLowerCase();
+    if (!statText) {
+      throw new UserError(
+        `${where}: target "${line}": k6's http_req_duration needs a statistic here; write e.g. "p95{name:${k6.body!.replace(/^name\s*:\s*/, '')}} < 500ms" or "http_req_duration{${k6.body}}.p95 < 500ms"`,
+      );
+    }
+    const stat = K6_STAT[statText] ?? ALIAS.get(statText) ?? ALIAS.get(statText.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
+    if (!stat || !isEndpointMetric(stat) || METRICS[stat]!.kind !== 'latency') {
+      throw new UserError(`${where}: target "${line}": "${statText}" is not a latency statistic; allowed: p50, p90, p95, p99, p999, min, max, mean (avg), med`);
+    }
+    return selectorRef(stat, k6.body!, where, line);
+  }
+  const open = text.indexOf('{');
+  if (open > 0 && text.endsWith('}')) {
+    const rawBase = text.slice(0, open).trim().toLowerCase();
+    const base = ALIAS.get(rawBase) ?? ALIAS.get(rawBase.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
+    if (base && isEndpointMetric(base)) return selectorRef(base, text.slice(open + 1, -1), where, line);
+    if (base) {
+      throw new UserError(
+        `${where}: target "${line}": ${base} has no per-endpoint figure; an endpoint selector goes with ${['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean', 'error_rate', 'requests', 'errors', 'responses'].join(', ')}`,
+      );
+    }
+    // Anything else with braces is a tool's own metric by its full name (k6 `checks{check:status is 200}`).
+    return { metric: text, unit: 'count' };
+  }
+  const lower = text.toLowerCase();
+  const canonical = ALIAS.get(lower) ?? ALIAS.get(lower.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
+  if (canonical) return { metric: canonical, unit: UNIT_FOR_KIND[METRICS[canonical]!.kind] };
+  const call = STAT_CALL.exec(text);
+  if (call?.groups) {
+    const key = call.groups.stat!.toLowerCase();
+    const stat = Object.hasOwn(STAT_ALIAS, key) ? STAT_ALIAS[key] : undefined;
+    if (!stat) throw new UserError(`${where}: target "${line}" uses statistic "${call.groups.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`);
+    const name = call.groups.name!;
+    const known = isInfraName(name) ? name.toLowerCase() : name;
+    return { metric: `${stat}(${known})`, unit: infraUnit(known) };
+  }
+  if (isInfraName(lower)) return { metric: lower, unit: infraUnit(lower) };
+  if (!/^[A-Za-z_][\w.:\-]*$/.test(text)) {
+    throw new UserError(`${where}: target "${line}": "${text}" is not a metric name (letters, digits, _ . : -, an optional {endpoint} selector)`);
+  }
+  return { metric: text, unit: 'count' };
+}
+
+function infraUnit(name: string): MetricUnit {
+  const kind = isInfraName(name) ? INFRA_METRICS[name.toLowerCase()]! : undefined;
+  return kind ? UNIT_FOR_KIND[kind] : 'count';
+}
+
+function selectorRef(base: EndpointMetric, body: string, where: string, line: string): MetricRef {
+  const sel = parseSelectorBody(body);
+  if (!sel) throw new UserError(`${where}: target "${line}" has an empty endpoint selector; write e.g. "${base}{bid}" or "${base}{POST /api/bids}"`);
+  if (sel.status && base !== 'responses') {
+    throw new UserError(`${where}: target "${line}": a status in the selector goes with responses only, as in "responses{${sel.endpoint}, ${sel.status}} >= 1000"`);
+  }
+  return {
+    metric: selectorMetric(base, sel),
+    unit: UNIT_FOR_KIND[METRICS[base]!.kind],
+    base,
+    endpoint: sel.endpoint,
+    ...(sel.status ? { status: sel.status } : {}),
+  };
+}
+
+const FACTOR = /^(?<ref>.*?)\s*\*\s*(?<factor>\d+(?:\.\d+)?)\s*$/s;
+
+/** A target with an endpoint selector, or with a metric on its right-hand side. */
+function parseExtended(line: string, where: string, split: { left: string; op: ComparisonOp; right: string }, optional: boolean): Target {
+  const left = parseMetricRef(split.left, where, line);
+  const selectorFields = {
+    ...(left.endpoint !== undefined ? { endpoint: left.endpoint } : {}),
+    ...(left.status !== undefined ? { status: left.status } : {}),
+  };
+  if (NUMBER_SIDE.test(split.right)) {
+    // A threshold: the base metric's units apply (`p99{bid} < 0.5s`, `error_rate{payment} == 0%`).
+    // A tool metric with braces in its name goes through the custom-metric rules under a stand-in name.
+    const base = left.base ?? (left.metric.includes('{') ? 'custom_metric' : left.metric);
+    const probe = `${base} ${split.op} ${split.right}`;
+    let plain: Target;
+    try {
+      plain = parseTarget(probe, where);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(e.message.split(`"${probe}"`).join(`"${line}"`).replace(/ for custom_metric;/, ` for ${left.metric};`));
+      throw e;
+    }
+    return { ...plain, metric: left.metric, source: line, optional, ...selectorFields };
+  }
+  const f = FACTOR.exec(split.right)?.groups;
+  const rightText = f ? f.ref! : split.right;
+  // A plain word that names no metric perf-gate knows is far more likely a mistyped threshold (`p99 < fast`) than a
+  // tool metric: a right-hand side names a built-in or source metric, or a tool's metric with a `_`, `.` or selector.
+  if (/^[a-z]+$/i.test(rightText.trim()) && !ALIAS.has(rightText.trim().toLowerCase()) && !isInfraName(rightText.trim())) {
+    throw new UserError(
+      `${where}: cannot read target "${line}": expected "<metric> <op> <value><unit>" or "<metric> <op> <metric> [* factor]", ` +
+        `for example "p99 < 500ms", "error_rate{payment} == 0", "bids_stored >= requests{bid} * 0.99"`,
+    );
+  }
+  const factor = f ? Number(f.factor) : 1;
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new UserError(`${where}: target "${line}" has a factor that is not a positive number`);
+  const right = parseMetricRef(rightText, where, line);
+  if (right.metric === left.metric) throw new UserError(`${where}: target "${line}" compares ${left.metric} with itself`);
+  const unit = left.unit !== 'count' || right.unit === 'count' ? left.unit : right.unit;
+  return {
+    metric: left.metric,
+    op: split.op,
+    value: 0,
+    unit,
+    source: line,
+    optional,
+    ...selectorFields,
+    rhsMetric: { metric: right.metric, factor, label: split.right.replace(/\s+/g, ' ') },
+  };
 }
 
 interface InfraParts {
@@ -246,6 +414,7 @@ export function compare(actual: number, op: ComparisonOp, value: number): boolea
 
 /** `p99 < 500 ms`, in the unit the metric is shown in. */
 export function describeTarget(t: Target): string {
+  if (t.rhsMetric) return `${t.op} ${t.rhsMetric.label}`;
   const v = t.unit === 'ms' && t.value >= 1000 && t.value % 1000 === 0 ? `${t.value / 1000} s` : `${t.value}${unitSuffix(t.unit)}`;
   return `${t.op} ${v}${t.metric.endsWith(OF_MAX_SUFFIX) ? ' of max' : ''}`;
 }

@@ -6,11 +6,14 @@ import { UserError } from '../config/types.js';
 import type { ComparisonOp, EarlyStop, IntervalResult, MetricUnit } from '../model.js';
 import { formatDuration, formatValue } from '../report/format.js';
 import { compare, parseTarget } from '../gate/targets.js';
+import { matchEndpointNames, parseSelectorMetric } from '../gate/selectors.js';
 import { formatDuration as configDuration, parseDuration } from '../config/units.js';
 
 /** Metrics a single interval can answer for. */
 export const GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors', 'throughput'] as const;
 export type GuardMetric = (typeof GUARD_METRICS)[number];
+/** Metrics an interval's per-endpoint figures answer for: `error_rate{payment} > 5% for 30s`. */
+export const ENDPOINT_GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors'] as const;
 
 export interface AbortGuard {
   metric: GuardMetric;
@@ -18,6 +21,8 @@ export interface AbortGuard {
   /** Threshold in the metric's canonical unit (ms, percent, per second, count per interval). */
   value: number;
   unit: MetricUnit;
+  /** Endpoint selector as written (`payment`, `POST /api/payments`): the guard reads IntervalResult.endpoints. */
+  endpoint?: string;
   /** How long the condition must hold, ms (0: one interval). */
   forMs: number;
   /** As written (or generated, for a preset's default). */
@@ -50,9 +55,19 @@ export function parseGuard(text: string, where = 'abort'): AbortGuard {
         `expected "<metric> <op> <value><unit> [for <duration>]", for example "error_rate > 5% for 30s" or "p99 > 2s for 1m"`,
     );
   }
+  if (t.rhsMetric) throw new UserError(`${where}: guard "${line}" compares two metrics; a guard compares one metric with a threshold`);
+  const sel = parseSelectorMetric(t.metric);
+  if (sel) {
+    if (!(ENDPOINT_GUARD_METRICS as readonly string[]).includes(sel.base) || t.optional) {
+      throw new UserError(
+        `${where}: guard "${line}" watches "${sel.base}" of an endpoint, which is not measured per interval; allowed with an endpoint: ${ENDPOINT_GUARD_METRICS.join(', ')}`,
+      );
+    }
+    return { metric: sel.base as GuardMetric, endpoint: sel.selector.endpoint, op: t.op, value: t.value, unit: t.unit, forMs, source: line };
+  }
   if (!(GUARD_METRICS as readonly string[]).includes(t.metric) || t.optional) {
     throw new UserError(
-      `${where}: guard "${line}" watches "${t.metric}", which is not measured per interval; allowed: ${GUARD_METRICS.join(', ')}`,
+      `${where}: guard "${line}" watches "${t.metric}", which is not measured per interval; allowed: ${GUARD_METRICS.join(', ')} (and ${ENDPOINT_GUARD_METRICS.join(', ')} of an endpoint, as in error_rate{payment} > 5%)`,
     );
   }
   return { metric: t.metric as GuardMetric, op: t.op, value: t.value, unit: t.unit, forMs, source: line };
@@ -82,8 +97,13 @@ export function fitGuards(guards: AbortGuard[], timeFactor: number, intervalMs: 
   });
 }
 
-/** A guard's metric in one interval; undefined when the interval has nothing to say (no request completed). */
-export function intervalMetric(iv: IntervalResult, metric: GuardMetric): number | undefined {
+/**
+ * A guard's metric in one interval; undefined when the interval has nothing to say (no request completed). With an
+ * endpoint, the interval's figures for the endpoints the selector matches (counts add up; a latency statistic needs
+ * exactly one); undefined when the engine recorded no per-endpoint figures or none of them matched.
+ */
+export function intervalMetric(iv: IntervalResult, metric: GuardMetric, endpoint?: string): number | undefined {
+  if (endpoint !== undefined) return intervalEndpointMetric(iv, metric, endpoint);
   const secs = iv.durationMs / 1000;
   switch (metric) {
     case 'error_rate':
@@ -100,6 +120,25 @@ export function intervalMetric(iv: IntervalResult, metric: GuardMetric): number 
     case 'max':
     case 'mean':
       return iv.latency[metric];
+  }
+}
+
+function intervalEndpointMetric(iv: IntervalResult, metric: GuardMetric, endpoint: string): number | undefined {
+  if (!iv.endpoints) return undefined;
+  const names = matchEndpointNames(Object.keys(iv.endpoints), endpoint);
+  const rows = names.map((n) => iv.endpoints![n]!);
+  if (rows.length === 0) return undefined;
+  const requests = rows.reduce((n, r) => n + r.requests, 0);
+  const errors = rows.reduce((n, r) => n + r.errors, 0);
+  switch (metric) {
+    case 'error_rate':
+      return requests > 0 ? (errors / requests) * 100 : undefined;
+    case 'errors':
+      return errors;
+    case 'throughput':
+      return undefined;
+    default:
+      return rows.length === 1 ? rows[0]!.latency[metric] : undefined;
   }
 }
 
@@ -129,7 +168,7 @@ export class GuardMonitor {
     for (let i = 0; i < this.guards.length; i++) {
       const g = this.guards[i]!;
       const st = this.states[i]!;
-      const v = intervalMetric(iv, g.metric);
+      const v = intervalMetric(iv, g.metric, g.endpoint);
       // An interval in which nothing completed says nothing either way: a hung target must not reset the streak.
       if (v === undefined) continue;
       if (!compare(v, g.op, g.value)) {
@@ -145,7 +184,7 @@ export class GuardMonitor {
         const span = g.forMs > 0 ? ` for ${formatDuration(st.held)}` : '';
         this.tripped = {
           guard: g.source,
-          reason: `guard "${g.source}" tripped: ${guardLabel(g.metric)} reached ${formatValue(st.worst, g.unit)}${span}`,
+          reason: `guard "${g.source}" tripped: ${guardLabel(g.metric)}${g.endpoint !== undefined ? ` of ${g.endpoint}` : ''} reached ${formatValue(st.worst, g.unit)}${span}`,
           atMs: iv.startMs + iv.durationMs,
         };
         return this.tripped;

@@ -36,6 +36,8 @@ export { choosePhases, fromArtilleryPhases, toArtilleryPhases, type ArtilleryPha
 export const REPORT_FILE = 'artillery-report.json';
 /** The console summaries of a run that was stopped, as a report document (see the note at the top). */
 export const PERIODS_FILE = 'artillery-periods.json';
+/** artillery-plugin-expect's exit code when an expectation failed (and no ensure check decided the code). */
+const EXPECT_FAILED_EXIT = 21;
 /** Artillery prints a summary in one burst: this long after its last line, the period is complete. */
 const PERIOD_SETTLE_MS = 250;
 
@@ -300,6 +302,12 @@ async function finish(f: FinishInput): Promise<RunResult> {
     const failed = ensure.strictFailures();
     if (failed.length > 0) {
       notes.push(`Artillery's ensure checks failed (${failed.map((t) => t.expression).join('; ')}), so Artillery exited with code ${res.code}.`);
+    } else if (res.code === 1 || res.code === EXPECT_FAILED_EXIT) {
+      // Exit 1 is how ensure reports a failed check, 21 how the expect plugin reports failed expectations: a failure
+      // the tool itself declared must fail the verdict even when its check lines could not be read.
+      const what = res.code === 1 ? 'the code of a failed ensure check, though no check line was read from its output' : 'failed expectations (artillery-plugin-expect)';
+      run.toolThresholds.push({ metric: 'artillery', expression: `Artillery exit code ${res.code}: ${what}`, ok: false });
+      notes.push(`Artillery exited with ${exitText(res)} after writing its report: ${what}.`);
     } else {
       const last = tailText(res.stderrTail, 1);
       notes.push(`Artillery exited with ${exitText(res)} after writing its report${last ? ` (${last})` : ''}.`);

@@ -2,7 +2,7 @@
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
 import { UserError } from '../../config/types.js';
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../../model.js';
 import { combineLatency } from './stats.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import {
@@ -28,6 +28,11 @@ import {
 
 const EP = 'plugins.metrics-by-endpoint.';
 const EP_LATENCY = `${EP}response_time.`;
+// artillery-plugin-expect with `reportFailuresAsErrors`: one `errors.` counter per request whose expectations failed,
+// keyed by its URL (or its name with `useOnlyRequestNames`). Artillery then fails the virtual user, and
+// metrics-by-endpoint never sees that response: the endpoint rows leave it out unless it is added back here.
+const EXPECT_ERROR = 'errors.Failed expectations for request ';
+const EXPECT_FAILED = 'plugins.expect.failed';
 const DEFAULT_PERIOD_MS = 10_000;
 
 interface Period {
@@ -129,6 +134,30 @@ interface Figures {
   statusCodes: Record<string, number>;
   latency: LatencyStats;
   httpPresent: boolean;
+  /** Requests whose expectations failed (reportFailuresAsErrors), by the request's URL or name. */
+  expectFailed: Map<string, number>;
+}
+
+function expectFailures(p: Period): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of p.counters) if (k.startsWith(EXPECT_ERROR) && v > 0) out.set(k.slice(EXPECT_ERROR.length), (out.get(k.slice(EXPECT_ERROR.length)) ?? 0) + v);
+  return out;
+}
+
+/**
+ * Status codes of the responses metrics-by-endpoint recorded; undefined when the plugin is off. The responses it
+ * missed (those whose expectations failed) are the run's codes minus these.
+ */
+function endpointCodes(p: Period): Map<string, number> | undefined {
+  let any = false;
+  const out = new Map<string, number>();
+  for (const [k, v] of p.counters) {
+    if (!k.startsWith(EP) || k.startsWith(EP_LATENCY)) continue;
+    any = true;
+    const m = /\.codes\.(\d{3})$/.exec(k);
+    if (m) out.set(m[1]!, (out.get(m[1]!) ?? 0) + v);
+  }
+  return any ? out : undefined;
 }
 
 function figures(p: Period, opts: ReadOptions): Figures {
@@ -161,6 +190,25 @@ function figures(p: Period, opts: ReadOptions): Figures {
     }
   }
   errors += transport;
+  // A response whose expectations failed is an error of kind `check`, unless its status already made it one: the
+  // statuses of those responses are what metrics-by-endpoint did not record. Without that plugin they cannot be
+  // told apart, and the overlap is taken as large as it can be (the error count is then a lower bound, noted).
+  const expectFailed = expectFailures(p);
+  const failedChecks = [...expectFailed.values()].reduce((a, v) => a + v, 0);
+  if (failedChecks > 0) {
+    const recorded = endpointCodes(p);
+    let alreadyErrors = 0;
+    if (recorded) {
+      for (const [code, n] of Object.entries(statusCodes)) {
+        if (statusIsError(Number(code), opts)) alreadyErrors += Math.max(0, n - (recorded.get(code) ?? 0));
+      }
+    } else {
+      alreadyErrors = Math.min(failedChecks, errors - transport);
+    }
+    const checks = Math.max(0, failedChecks - Math.min(alreadyErrors, failedChecks));
+    if (checks > 0) addCount(errorsByKind, 'check', checks);
+    errors += checks;
+  }
   // http.requests counts requests sent; a request that got a response and then timed out while its body was
   // read is counted both as a response and as ETIMEDOUT, so responses + errors can exceed it.
   const requests = p.counters.get('http.requests') ?? (p.counters.get('http.responses') ?? codesTotal) + transport;
@@ -171,6 +219,7 @@ function figures(p: Period, opts: ReadOptions): Figures {
     statusCodes,
     latency: latencyOf(p.summaries.get('http.response_time')),
     httpPresent,
+    expectFailed,
   };
 }
 
@@ -207,8 +256,59 @@ function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
     const e = get(name);
     e.requests += v;
     if (transportErrorKind(errKey)) e.errors += v;
+    else if (errKey === 'FailedExpectationError') {
+      e.errors += v;
+      addCount((e.errorsByKind ??= {}), 'check', v);
+    }
+  }
+  // Responses whose expectations failed went past metrics-by-endpoint (see EXPECT_ERROR): back onto their endpoint,
+  // found by request name or URL path, as errors of kind `check`, so that the rows add up to the run.
+  // (A plugin version that counts them itself, as `<endpoint>.errors.FailedExpectationError`, needs nothing added.)
+  const countedByPlugin = [...p.counters.keys()].some((k) => k.startsWith(EP) && k.endsWith('.errors.FailedExpectationError'));
+  if (byName.size > 0 && !countedByPlugin) {
+    for (const [request, n] of expectFailures(p)) {
+      const path = urlPath(request);
+      const name =
+        [...byName.keys()].find((k) => k === request || k === path || k.endsWith(` (${request})`) || (path !== undefined && k.startsWith(`${path} (`))) ??
+        path ??
+        request;
+      const e = get(name);
+      e.requests += n;
+      e.errors += n;
+      addCount((e.errorsByKind ??= {}), 'check', n);
+      e.checkFailures ??= {};
+      e.checkFailures['failed expectations'] = (e.checkFailures['failed expectations'] ?? 0) + n;
+    }
   }
   return [...byName.values()].filter((e) => e.requests > 0 || e.latency.count > 0);
+}
+
+function urlPath(text: string): string | undefined {
+  if (!/^https?:\/\//i.test(text)) return undefined;
+  try {
+    const u = new URL(text);
+    return decodeURIComponent(u.pathname + u.search);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Failed expectations by type (`expect statusCode`): plugins.expect.failed.<type>. */
+function checkFailuresOf(p: Period): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  for (const [k, v] of p.counters) {
+    if (k.startsWith(`${EXPECT_FAILED}.`) && v > 0) out[`expect ${k.slice(EXPECT_FAILED.length + 1)}`] = v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** A period's metrics-by-endpoint figures, for abort guards with an endpoint selector; undefined without the plugin. */
+function intervalEndpoints(p: Period, opts: ReadOptions): Record<string, IntervalEndpoint> | undefined {
+  const rows = endpoints(p, opts);
+  if (rows.length === 0) return undefined;
+  const out: Record<string, IntervalEndpoint> = {};
+  for (const e of rows) out[e.name] = { requests: e.requests, errors: e.errors, latency: e.latency };
+  return out;
 }
 
 /** Periods with the same start (several workers reporting separately) are combined before use. */
@@ -320,7 +420,24 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
         : 'The report has no HTTP metrics: requests, latency and error rate are not measured.',
     );
   }
-  const scriptErrors = [...agg.counters].filter(([k]) => k.startsWith('errors.') && (!f.httpPresent || !transportErrorKind(k.slice(7))));
+  const checkFailures = checkFailuresOf(agg);
+  if (checkFailures) r.checkFailures = checkFailures;
+  const expectFailedTotal = agg.counters.get(EXPECT_FAILED) ?? 0;
+  const failedRequests = [...f.expectFailed.values()].reduce((a, v) => a + v, 0);
+  if (failedRequests > 0) {
+    r.notes.push(
+      `${failedRequests} request${failedRequests === 1 ? '' : 's'} failed ${failedRequests === 1 ? 'its' : 'their'} expectations (artillery-plugin-expect, reportFailuresAsErrors): ` +
+        `errors of kind "check", added to their endpoints' rows${endpointCodes(agg) ? '' : '; without metrics-by-endpoint the ones that also had an error status cannot be told apart, so the error count is a lower bound'}.`,
+    );
+  } else if (expectFailedTotal > 0) {
+    r.notes.push(
+      `${expectFailedTotal} expectation${expectFailedTotal === 1 ? '' : 's'} failed (plugins.expect.failed) without failing ${expectFailedTotal === 1 ? 'its request' : 'their requests'} (the expect plugin's reportFailuresAsErrors is off), ` +
+        `so they are not in the error rate; Artillery exits with code 21 for them, and a target such as "plugins.expect.failed == 0" gates on them in a results file.`,
+    );
+  }
+  const scriptErrors = [...agg.counters].filter(
+    ([k]) => k.startsWith('errors.') && !k.startsWith(EXPECT_ERROR) && (!f.httpPresent || !transportErrorKind(k.slice(7))),
+  );
   if (scriptErrors.length > 0) {
     const total = scriptErrors.reduce((a, [, v]) => a + v, 0);
     const names = scriptErrors.slice(0, 3).map(([k]) => `"${k.slice(7)}"`).join(', ');
@@ -354,6 +471,8 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
       };
       const vc = p.counters.get('vusers.created');
       if (vc !== undefined) iv.arrivalsStarted = vc;
+      const eps = intervalEndpoints(p, opts);
+      if (eps) iv.endpoints = eps;
       intervals.push(iv);
     }
   }
@@ -391,6 +510,8 @@ export function periodInterval(period: unknown, startMs: number, opts: ReadOptio
   };
   const vc = p.counters.get('vusers.created');
   if (vc !== undefined) iv.arrivalsStarted = vc;
+  const eps = intervalEndpoints(p, opts);
+  if (eps) iv.endpoints = eps;
   return iv;
 }
 

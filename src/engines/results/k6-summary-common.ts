@@ -184,12 +184,12 @@ export function buildFromK6Summary(s: K6Summary, path: string, opts: ReadOptions
     r.errors = failedCount;
     errorsKnown = true;
     r.notes.push(
-      `Errors are k6's http_req_failed count (${failedCount}): with 4xx counted as errors that is the same definition, provided the script kept k6's default expected statuses (200-399).`,
+      `The error rate is k6's http_req_failed (${failedCount} failed of ${requests}): with 4xx counted as errors (the default) that is perf-gate's definition too, provided the script kept k6's default expected statuses (200-399).`,
     );
   } else if (failedCount !== undefined) {
     r.errors = failedCount;
     r.notes.push(
-      `k6 reports ${failedCount} failed request${failedCount === 1 ? '' : 's'} (http_req_failed, which counts 4xx too) but its summary does not say how many were 5xx or network errors, so the error rate is not measured. k6's own failure rate is customMetrics "k6.http_req_failed"; count 4xx as errors, or give perf-gate the \`k6 --out json\` file, to measure it.`,
+      `k6 reports ${failedCount} failed request${failedCount === 1 ? '' : 's'} (http_req_failed, which counts 4xx too) but its summary does not say how many were 5xx or network errors, so with \`http.count-4xx-as-errors: false\` the error rate is not measured. k6's own failure rate is customMetrics "k6.http_req_failed"; count 4xx as errors (the default), or give perf-gate the \`k6 --out json\` file, to measure it.`,
     );
   } else if (requests > 0) {
     r.notes.push('The summary has no http_req_failed metric (k6 before v0.31): the error rate is not measured.');

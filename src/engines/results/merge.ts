@@ -64,6 +64,7 @@ function mergeEndpoints(results: RunResult[], method: ReaderMeta['percentileMeth
       statusCodes: sumRecords(list.map((e) => e.statusCodes)) as Record<string, number>,
     };
     if (lat.histogram) ep.histogram = lat.histogram;
+    // Kinds and failed checks travel with the rows, so merged endpoint rows still add up to the run.
     if (list.some((e) => e.errorsByKind)) ep.errorsByKind = sumRecords<ErrorKind>(list.map((e) => e.errorsByKind ?? {}));
     if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
     out.push(ep);
