@@ -29,12 +29,36 @@ const headers = z.record(z.string(), z.union([z.string(), z.number()]).transform
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 
+// `token: $.token`, `rid: { header: x-request-id }`, `id: { regex: "id=(\\d+)" }`.
+const captureSpec = z.union([
+  z.string().regex(/^\$/, 'a capture is a JSONPath starting with $ (e.g. $.token), { header: name } or { regex: "..." }'),
+  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ regex: z.string().min(1) }),
+]);
+
+const statusCode = z.number().int().min(100).max(599);
+
+const expectSpec = z.strictObject({
+  status: z.union([statusCode, z.array(statusCode).min(1)]).optional(),
+  // JSONPath -> expected value, or `exists`.
+  json: z.record(z.string().regex(/^\$/, 'a JSONPath starting with $'), z.unknown()).optional(),
+  contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  header: z.record(z.string().min(1), z.union([z.string(), z.number()]).transform(String)).optional(),
+});
+
 const requestFields = {
   name: z.string().min(1).optional(),
   headers: headers.optional(),
   json: z.unknown().optional(),
   body: z.string().optional(),
+  capture: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'capture names are letters, digits, _ and - (starting with a letter or _)'), captureSpec).optional(),
+  expect: expectSpec.optional(),
 };
+
+const flowData = z.union([
+  z.string().min(1),
+  z.strictObject({ file: z.string().min(1), order: z.enum(['sequential', 'random']).optional() }),
+]);
 
 // `- post: /api/bids` with `json:` beside it, `- think: 2s`, or the long form `- request: {method, path}`.
 const STEP_KEYS = ['think', 'request', ...METHODS];
@@ -95,6 +119,7 @@ export const configFileSchema = z.strictObject({
       z.strictObject({
         name: z.string().min(1),
         weight: z.number().positive().optional(),
+        data: flowData.optional(),
         steps: z.array(step).min(1),
       }),
     )
