@@ -60,6 +60,8 @@ export interface AuctionApp {
   setFaults(faults: Partial<AuctionFaults>): void;
   readonly faults: AuctionFaults;
   counts(): AuctionCounts;
+  /** E-mails of the users who logged in successfully, in first-login order. */
+  loggedInUsers(): string[];
   /** Bids stored in PostgreSQL right now. */
   storedBids(): Promise<number>;
   /** Clear the counters and the stored bids and payments (users stay). */
@@ -263,6 +265,7 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
       Object.assign(faults, f);
     },
     counts: () => ({ ...counts, byRoute: { ...counts.byRoute } }),
+    loggedInUsers: () => [...loggedIn],
     async storedBids() {
       const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM bids');
       return Number(rows[0]!.n);
