@@ -1,7 +1,9 @@
 // `npm run bench`: speed and memory, each printed as a ratio against a reference measured in the same run on
 // this machine, so the figures mean something on any hardware. Load goes only to 127.0.0.1 and is bounded.
 //   1. the action's cold start to its first log line, against `node -e 0`
-//   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target
+//   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target, then the
+//      same engine on a three-step journey (login, bid, health) with a data file, captures and templates against
+//      the same journey written without them (`npm run bench -- engine` runs only this part)
 //   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
 //   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
 //      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
@@ -104,10 +106,70 @@ async function enginePeak() {
   }
 }
 
-function writeConfig() {
-  const path = join(scratch, 'peak.yml');
-  writeFileSync(path, 'http:\n  max-in-flight: 64\n');
+function writeConfig(name = 'peak.yml', text = '') {
+  const path = join(scratch, name);
+  writeFileSync(path, `http:\n  max-in-flight: 64\n${text}`);
   return path;
+}
+
+// The same three requests twice: once with a data file, captures, templates and expectations, once with
+// literal values. The ratio is what journeys cost the engine; the demo target does the same work for both.
+const JOURNEY = `flows:
+  - name: bid
+    data: users.csv
+    steps:
+      - post: /api/auth/login
+        name: login
+        json: { email: "{{ email }}", password: "{{ password }}" }
+        capture: { token: $.token }
+        expect: { status: 200 }
+      - post: /api/bids
+        name: bid
+        headers: { authorization: "Bearer {{ token }}" }
+        json: { auctionId: "{{ $randomInt(1, 100) }}", amount: 10 }
+        capture: { bidId: $.id }
+        expect: { status: 201, json: { $.id: exists } }
+      - get: /api/health
+`;
+const JOURNEY_PLAIN = `flows:
+  - name: bid
+    steps:
+      - post: /api/auth/login
+        name: login
+        json: { email: "user1@example.test", password: "pw-1" }
+      - post: /api/bids
+        name: bid
+        headers: { authorization: "Bearer 0123456789abcdef01234567" }
+        json: { auctionId: 42, amount: 10 }
+      - get: /api/health
+`;
+
+async function journeyPeak() {
+  const target = await startTarget();
+  try {
+    const seconds = 5;
+    const users = ['email,password', ...Array.from({ length: 100_000 }, (_, i) => `user${i + 1}@example.test,pw-${i + 1}`)].join('\n');
+    writeFileSync(join(scratch, 'users.csv'), `${users}\n`);
+    const measure = (name, text) => {
+      const dir = join(scratch, name);
+      spawnSync(
+        process.execPath,
+        ['bin/perf-gate.js', 'run', '--target', target.url, '--rate', '10000', '--duration', `${seconds}s`, '--targets', 'optional: p99 < 1s', '--output-dir', dir, '--config', writeConfig(`${name}.yml`, text)],
+        { encoding: 'utf8' },
+      );
+      return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).run;
+    };
+    const plain = measure('journey-plain', JOURNEY_PLAIN);
+    const journey = measure('journey', JOURNEY);
+    const failed = journey.flows?.[0]?.failed ?? 0;
+    console.log(
+      `engine on a 3-step journey (100,000-row data file, 2 captures, templates, expectations): ${fmt(journey.throughputRps, 0)} req/s ` +
+        `vs the same requests without them ${fmt(plain.throughputRps, 0)} req/s -> ratio ${fmt(journey.throughputRps / plain.throughputRps, 2)}` +
+        `${failed ? ` (${failed} flows failed a check)` : ''}`,
+    );
+  } finally {
+    target.stop();
+  }
 }
 
 async function histogramMemory() {
@@ -139,7 +201,10 @@ async function histogramMemory() {
 }
 
 if (want('cold-start')) await coldStart();
-if (want('engine')) await enginePeak();
+if (want('engine')) {
+  await enginePeak();
+  await journeyPeak();
+}
 if (want('memory')) await histogramMemory();
 if (want('ndjson')) {
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
