@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
-import { compileChecks, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
+import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
 import { readDataFile } from '../src/engines/builtin/data.js';
 import {
   captureRef,
@@ -138,14 +138,21 @@ describe('checks', () => {
     ['(x+){2,}', /repeated group/],
     ['(\\w+)\\1', /back-references/],
     ['.*a.*b.*c.*d', /more than three/],
-  ])('regex %s', (pattern, want) => {
+  ])('fallback guard (no linear engine): regex %s', (pattern, want) => {
     const r = unsafeRegexReason(pattern);
     if (want === undefined) expect(r).toBeUndefined();
     else expect(r).toMatch(want);
   });
 
-  it('rejects an unsafe capture regex and a bad JSONPath at compile time, naming where', () => {
-    expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(a+)+' } }, slotOf, 'cfg: flows[0].steps[1]')).toThrow(/^cfg: flows\[0\]\.steps\[1\]: capture a: regex rejected/);
+  it('runs capture regexes in linear time, and rejects what needs backtracking and bad JSONPaths at start, naming where', () => {
+    const nested = compileCaptureRegex('(a+)+b');
+    const t = performance.now();
+    expect(nested.exec('a'.repeat(REGEX_INPUT_LIMIT))).toBeNull();
+    expect(performance.now() - t).toBeLessThan(2000);
+    expect(compileCaptureRegex('id=(\\d+)').exec('x id=42;')?.[1]).toBe('42');
+    expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(\\w+)\\1' } }, slotOf, 'cfg: flows[0].steps[1]')).toThrow(/^cfg: flows\[0\]\.steps\[1\]: capture a: regex rejected: it needs back-references or lookarounds/);
+    expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(?=a)a' } }, slotOf, 'w')).toThrow(/regex rejected/);
+    expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(' } }, slotOf, 'w')).toThrow(/capture a: not a valid regex/);
     expect(() => compileChecks('x', undefined, { a: { kind: 'json', path: '$..a' } }, slotOf, 'cfg: s')).toThrow(/^cfg: s: capture a: JSONPath/);
   });
 });

@@ -37,8 +37,8 @@ flows:
       - post: /api/auth/login
         name: login
         json: { email: "{{ email }}", password: "{{ password }}" }
-        capture: { token: $.token }
-        expect: { status: 200 }
+        capture: { token: $.token, sameToken: { regex: '"token":"([^"]+)"' }, contentType: { header: content-type } }
+        expect: { status: 200, header: { content-type: application/json } }
       - think: 20ms
       - post: /api/bids
         name: bid
@@ -47,6 +47,7 @@ flows:
         capture: { bidId: $.id }
         expect: { status: 201, json: { $.id: exists } }
       - get: /api/session
+        headers: { authorization: "Bearer {{ sameToken }}", accept: "{{ contentType }}" }
         expect: { status: 200, json: { $.email: exists } }
       - think: 20ms
       - get: /api/health
@@ -163,7 +164,7 @@ flows:
   it('refuses, before any request, a template that names nothing, naming the step and what is defined', async () => {
     const config = load(BID_FLOW.replace('Bearer {{ token }}', 'Bearer {{ tokn }}'));
     await expect(run(config)).rejects.toThrow(
-      /^perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here \(data columns: email, password; captures of earlier steps: token; also env\.NAME/,
+      /^perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here \(data columns: email, password; captures of earlier steps: token, sameToken, contentType; also env\.NAME/,
     );
     // A capture is only visible after the step that takes it.
     const early = load(BID_FLOW.replace('password: "{{ password }}"', 'password: "{{ token }}"'));

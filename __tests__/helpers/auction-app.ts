@@ -9,7 +9,8 @@
 //   POST /api/auth/login  {email, password} -> 200 {token} + Set-Cookie: session=...; 401 on a wrong password
 //   POST /api/bids        Bearer token; {auctionId, amount} -> 201 {id}
 //   POST /api/payments    Bearer token; {amount} -> 201 {id}
-//   GET  /api/session     200 {email} when the session cookie from login comes back, else 401
+//   GET  /api/session     200 {email} when the session cookie from login comes back (and a Bearer token sent along
+//                         is the same user's), else 401
 //   GET  /api/health      200 {"status":"ok"}
 //
 // Each app gets its own database on the cluster, so several apps (and a postgres source querying `bids`) can share it.
@@ -202,7 +203,9 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     if (route === 'GET /api/session') {
       for await (const _ of req);
       const who = sessionCookie(req);
-      return who ? send(res, 200, { email: who.email }) : send(res, 401, { error: 'no session' });
+      // A bearer token sent along must belong to the same user as the session.
+      const other = req.headers.authorization !== undefined ? bearer(req) : who;
+      return who && other?.sub === who.sub ? send(res, 200, { email: who.email }) : send(res, 401, { error: 'no session' });
     }
     if (route === 'POST /api/bids') {
       const body = await readJson(req);

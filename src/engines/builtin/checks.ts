@@ -2,9 +2,12 @@
 // message without any response data in it (`expect status 401 ≠ 201 on login`, `capture token ($.token) found
 // nothing on login`): messages are counted by text, so they must not vary per request, and a body may hold secrets.
 //
-// Capture regexes are guarded twice: a pattern with a quantified group that itself contains a quantifier (the shape
-// of catastrophic backtracking, e.g. `(a+)+`), or with a back-reference, is rejected at start; and every regex runs
-// on at most the first 64 KiB of the body.
+// Capture regexes run on V8's linear-time engine (the `l` flag, switched on at first use): its time grows with the
+// body's length times the pattern's, never exponentially, and a pattern it cannot run (back-references,
+// lookarounds) is rejected at start. Every regex also runs on at most the first 64 KiB of the body. Where that
+// engine is unavailable, patterns with the shapes of catastrophic backtracking are rejected instead (see
+// unsafeRegexReason).
+import { setFlagsFromString } from 'node:v8';
 import { UserError } from '../../config/types.js';
 import type { CaptureSpec, Expectations } from '../../model.js';
 import { compileJsonPath, evalJsonPath, type CompiledPath } from './jsonpath.js';
@@ -66,7 +69,7 @@ export interface ResponseView {
 }
 
 /**
- * Reject a regex whose backtracking can explode: a repeated group containing a quantifier or an alternation
+ * The fallback when the linear-time engine is unavailable. Reject a regex whose backtracking can explode: a repeated group containing a quantifier or an alternation
  * (`(a+)+`, `(a|ab)*`, `(x+){2,}`), a back-reference, or more than three unbounded quantifiers (`.*a.*b.*c.*d`
  * backtracks polynomially). Returns the reason, or undefined when the pattern is acceptable.
  */
@@ -117,6 +120,46 @@ export function unsafeRegexReason(pattern: string): string | undefined {
     }
   }
   return undefined;
+}
+
+let linearEngine: boolean | undefined;
+
+/** Whether V8's linear-time regex engine (`new RegExp(p, 'l')`) can be used; switched on once. */
+function linearRegexAvailable(): boolean {
+  if (linearEngine === undefined) {
+    try {
+      // Only makes the `l` flag known to the parser; regexes without it are not affected.
+      setFlagsFromString('--enable-experimental-regexp-engine');
+      new RegExp('a', 'l');
+      linearEngine = true;
+    } catch {
+      linearEngine = false;
+    }
+  }
+  return linearEngine;
+}
+
+/** Compile a capture regex that cannot backtrack catastrophically; throws an Error saying why not. */
+export function compileCaptureRegex(pattern: string): RegExp {
+  if (pattern.length > MAX_REGEX_LENGTH) throw new Error(`regex rejected: longer than ${MAX_REGEX_LENGTH} characters`);
+  if (linearRegexAvailable()) {
+    try {
+      return new RegExp(pattern, 'l');
+    } catch (e) {
+      const message = (e as Error).message;
+      if (/linear time/i.test(message)) {
+        throw new Error('regex rejected: it needs back-references or lookarounds, which can take exponential time; write it without them');
+      }
+      throw new Error(`not a valid regex: ${message}`);
+    }
+  }
+  const unsafe = unsafeRegexReason(pattern);
+  if (unsafe) throw new Error(`regex rejected: ${unsafe}`);
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new Error(`not a valid regex: ${(e as Error).message}`);
+  }
 }
 
 export function compileChecks(
@@ -177,13 +220,11 @@ export function compileChecks(
     } else if (spec.kind === 'header') {
       out.captures.push({ kind: CAP_HEADER, slot, path: undefined, header: spec.name, re: undefined, failed: `capture ${name} (header ${spec.name}) found nothing${on}` });
     } else {
-      const unsafe = unsafeRegexReason(spec.pattern);
-      if (unsafe) throw new UserError(`${where}: capture ${name}: regex rejected: ${unsafe}`);
       let re: RegExp;
       try {
-        re = new RegExp(spec.pattern);
+        re = compileCaptureRegex(spec.pattern);
       } catch (e) {
-        throw new UserError(`${where}: capture ${name}: not a valid regex: ${(e as Error).message}`);
+        throw new UserError(`${where}: capture ${name}: ${(e as Error).message}`);
       }
       out.captures.push({ kind: CAP_REGEX, slot, path: undefined, header: '', re, failed: `capture ${name} (regex) found nothing${on}` });
     }
