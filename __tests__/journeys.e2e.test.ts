@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { auctionUsers, NO_FAULTS, startAuctionApp, writeUsersCsv, type AuctionApp } from './helpers/auction-app.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 
@@ -28,42 +29,11 @@ beforeEach(async () => {
   await app.reset();
 });
 
-// The README's auction example with think times of 2 s and 3 s scaled down to 200 ms and 300 ms.
-const FLOWS = `
-flows:
-  - name: place a bid
-    weight: 9
-    data: users.csv
-    steps:
-      - post: /api/auth/login
-        name: login
-        json: { email: "{{ email }}", password: "{{ password }}" }
-        capture: { token: $.token }
-        expect: { status: 200 }
-      - think: 200ms
-      - post: /api/bids
-        name: bid
-        headers: { authorization: "Bearer {{ token }}" }
-        json: { auctionId: "{{ $randomInt(1, 100) }}", amount: 10 }
-        capture: { bidId: $.id }
-        expect: { status: 201, json: { $.id: exists } }
-      - think: 300ms
-      - get: /api/health
-  - name: pay
-    weight: 1
-    data: users.csv
-    steps:
-      - post: /api/auth/login
-        name: login
-        json: { email: "{{ email }}", password: "{{ password }}" }
-        capture: { token: $.token }
-        expect: { status: 200 }
-      - post: /api/payments
-        name: payment
-        headers: { authorization: "Bearer {{ token }}" }
-        json: { amount: 25 }
-        expect: { status: 201 }
-`;
+// The flows of examples/perf-gate.yml (the README's auction example) with the think times of 2 s and 3 s scaled
+// down to 200 ms and 300 ms.
+const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as { flows: Array<{ steps: Array<Record<string, unknown>> }> };
+for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
+const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
 
 interface ActionRun {
   code: number;
@@ -122,6 +92,8 @@ const flow = (r: ActionRun, name: string) => (r.results.run.flows as Array<{ nam
 
 describe('the guide journey through dist/index.js against the auction app', () => {
   it('passes a healthy app: every acknowledged bid is stored and many distinct users logged in', async () => {
+    expect(FLOWS).toContain('think: 200ms');
+    expect(FLOWS).toContain('data: users.csv');
     const r = await runAction({ targets: 'error_rate < 0.5%\np99 < 500ms\nrequests >= 20' });
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.verdict).toBe('pass');
