@@ -38,6 +38,7 @@ describe('auction app', () => {
     expect(token.split('.')).toHaveLength(3);
     expect((await call('POST', '/api/bids', { auctionId: 1, amount: 5 })).status).toBe(401);
     expect((await call('POST', '/api/bids', { auctionId: 1, amount: 5 }, { authorization: `Bearer ${token}x` })).status).toBe(401);
+    expect((await call('POST', '/api/bids', { auctionId: '1', amount: 5 }, { authorization: `Bearer ${token}` })).status).toBe(400);
     const bid = await call('POST', '/api/bids', { auctionId: 1, amount: 5 }, { authorization: `Bearer ${token}` });
     expect(bid.status).toBe(201);
     expect(typeof bid.json.id).toBe('number');

@@ -190,6 +190,29 @@ flows:
     }
   });
 
+  it('takes rows from a JSON data file, keeping numbers numbers, in random order when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-journeys-'));
+    const users = auctionUsers(USERS).map((u, i) => ({ ...u, auction: i + 1, amount: 2.5 * (i + 1), note: 'x' }));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(users));
+    writeFileSync(
+      join(dir, 'perf-gate.yml'),
+      BID_FLOW.replace('data: users.csv', 'data: { file: users.json, order: random }').replace(
+        'json: { auctionId: "{{ $randomInt(1, 100) }}", amount: 10 }',
+        'json: { auctionId: "{{ auction }}", amount: "{{ amount }}", note: "{{ note }}-{{ $uuid }}" }',
+      ),
+    );
+    const config = resolveConfig({ target: app.url, config: 'perf-gate.yml' }, { workspace: dir });
+    config.intervalMs = 500;
+    const { r } = await run(config, [{ durationMs: 1000, startRate: 30, endRate: 30 }]);
+    expect(r.errors).toBe(0);
+    const n = r.flows![0]!.started;
+    expect(await app.storedBids()).toBe(n);
+    // Random rows: some user logged in twice while another never did (with about 30 draws from 40 rows, all
+    // distinct has a chance of about 2e-7; at 25 draws, 6e-5).
+    expect(n).toBeGreaterThanOrEqual(25);
+    expect(app.loggedInUsers().length).toBeLessThan(n);
+  });
+
   it('gives a shard every count-th data row, starting at its index', async () => {
     const config = load(BID_FLOW);
     config.shard = { index: 2, count: 3 };

@@ -214,9 +214,12 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
         counts.bidsUnauthorized++;
         return send(res, 401, { error: 'unauthorized' });
       }
-      const auctionId = Number(body?.auctionId);
-      const amount = Number(body?.amount);
-      if (!Number.isInteger(auctionId) || !Number.isFinite(amount)) return send(res, 400, { error: 'auctionId and amount must be numbers' });
+      // Strict like a typed API: "7" is not a number here, so a template that should send a number must.
+      const auctionId = body?.auctionId;
+      const amount = body?.amount;
+      if (typeof auctionId !== 'number' || !Number.isInteger(auctionId) || typeof amount !== 'number' || !Number.isFinite(amount)) {
+        return send(res, 400, { error: 'auctionId and amount must be JSON numbers' });
+      }
       if (faults.slowBids > 0) await new Promise((r) => setTimeout(r, faults.slowBids));
       if (faults.errorBody) return send(res, 200, { error: 'auction closed' });
       let id: number;
