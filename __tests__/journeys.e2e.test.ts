@@ -142,6 +142,31 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(JSON.stringify(r.results)).not.toContain('-typo');
   });
 
+  it('refuses a template that names nothing before any load: verdict error naming the step, no stack trace', async () => {
+    const r = await runAction({ targets: 'error_rate < 0.5%', flows: FLOWS.replace('Bearer {{ token }}', 'Bearer {{ tokn }}') });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('error');
+    expect(r.stdout).toMatch(/::error::.*\.github\/perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here/);
+    expect(r.stdout).not.toMatch(/\n\s+at /);
+    expect(Object.keys(app.counts().byRoute).filter((k) => k.includes('/api/'))).toEqual([]);
+  });
+
+  it('masks {{ env.NAME }} values in the log and writes them nowhere', async () => {
+    const secret = 'pay-Key-9f8e7d6c5b4a';
+    const withKey = structuredClone(EXAMPLE.flows);
+    const bid = withKey[0]!.steps.find((st) => st.name === 'bid')!;
+    bid.headers = { ...(bid.headers as object), 'x-api-key': '{{ env.PAYMENT_KEY }}' };
+    const flows = stringifyYaml({ flows: withKey });
+    expect(flows).toContain('{{ env.PAYMENT_KEY }}');
+    const r = await runAction({ targets: 'error_rate < 0.5%', flows, env: { PAYMENT_KEY: secret } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(app.counts().bidsAcknowledged).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`::add-mask::${secret}`);
+    expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
+    expect(JSON.stringify(r.results)).not.toContain(secret);
+    for (const f of ['LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
+  });
+
   // enabled once i10-errors and i11-sources are merged
   it.skip('fails failing payments through error_rate{payment} == 0 while the overall error rate stays low', async () => {
     app.setFaults({ failingPayments: 0.5 });
