@@ -281,7 +281,7 @@ export function endpointLabel(step: FlowStep, target: ParsedTarget): string {
 
 const SECRET_KEY = /token|key|secret|password|passwd|pwd|auth|sig/i;
 
-/** Like redactPath but without URL parsing, which would percent-encode `{{ }}` and reorder nothing else. */
+/** Like redactPath, but without URL parsing: that would percent-encode the `{{ }}` of templates in the label. */
 function redactRawPath(path: string): string {
   const noCreds = path.replace(/\/\/[^/@?#]*@/, '//');
   const q = noCreds.indexOf('?');
