@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config/load.js';
 import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
 import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
 import { readDataFile } from '../src/engines/builtin/data.js';
@@ -154,5 +155,45 @@ describe('checks', () => {
     expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(?=a)a' } }, slotOf, 'w')).toThrow(/regex rejected/);
     expect(() => compileChecks('x', undefined, { a: { kind: 'regex', pattern: '(' } }, slotOf, 'w')).toThrow(/capture a: not a valid regex/);
     expect(() => compileChecks('x', undefined, { a: { kind: 'json', path: '$..a' } }, slotOf, 'cfg: s')).toThrow(/^cfg: s: capture a: JSONPath/);
+  });
+});
+
+describe('flow config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perf-gate-flowcfg-'));
+  const load = (yaml: string) => {
+    writeFileSync(join(dir, 'p.yml'), yaml);
+    return resolveConfig({ target: 'http://127.0.0.1:1', config: 'p.yml' }, { workspace: dir });
+  };
+  it('turns data, capture and expect into the model, the data path relative to the config file', () => {
+    const c = load(`
+flows:
+  - name: a
+    data: { file: data/users.json, order: random }
+    steps:
+      - post: /login
+        capture: { token: $.token, rid: { header: X-Request-Id }, n: { regex: "n=(\\\\d+)" } }
+        expect: { status: [200, 401], json: { $.ok: true, $.id: exists }, contains: welcome, header: { Content-Type: application/json, x-a: exists } }
+`);
+    expect(c.flows[0]!.data).toEqual({ file: join(dir, 'data/users.json'), source: 'data/users.json', order: 'random' });
+    expect(c.flows[0]!.steps[0]).toMatchObject({
+      capture: { token: { kind: 'json', path: '$.token' }, rid: { kind: 'header', name: 'x-request-id' }, n: { kind: 'regex', pattern: 'n=(\\d+)' } },
+      expect: {
+        status: [200, 401],
+        json: [{ path: '$.ok', value: true }, { path: '$.id', exists: true }],
+        contains: ['welcome'],
+        header: [{ name: 'content-type', value: 'application/json' }, { name: 'x-a', exists: true }],
+      },
+    });
+    expect(load('flows: [{ name: a, data: u.csv, steps: [{ get: /x }] }]').flows[0]!.data!.order).toBe('sequential');
+  });
+  it.each([
+    ['capture: { token: .token }', /steps\[0\]\.capture\.token: got "\.token"; a capture is a JSONPath starting with \$/],
+    ['capture: { t: { regex: 1 } }', /capture\.t: got \{"regex":1\}; a capture is/],
+    ['expect: { status: abc }', /expect\.status: got "abc"; expected a status code \(100-599\) or a list/],
+    ['expect: { json: { id: exists } }', /expect\.json: got "id"; "id" is not a JSONPath: write it from the body's root, e\.g\. \$\.id/],
+    ['expect: { stat: 200 }', /expect: unknown key "stat"/],
+    ['captures: { t: $.t }', /steps\[0\]: unknown key "captures"/],
+  ])('names the config path of a mistake: %s', (extra, want) => {
+    expect(() => load(`flows: [{ name: a, steps: [{ post: /x, ${extra} }] }]`)).toThrow(want);
   });
 });
