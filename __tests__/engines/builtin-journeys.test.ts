@@ -112,8 +112,10 @@ describe('built-in journeys against the auction app', () => {
 
   it('stops an arrival at a failed login: 401s are check failures, and no bid is sent without a token', async () => {
     const wrong = auctionUsers(USERS).map((u) => ({ ...u, password: 'wrong-password' }));
-    const { r } = await run(load(BID_FLOW, { users: wrong }));
+    const { r, log } = await run(load(BID_FLOW, { users: wrong }));
     const arrivals = r.flows![0]!.started;
+    expect(log).toContain(`builtin: failed checks: expect status 401 ≠ 200 on login (${arrivals})`);
+    expect(log).toContain(`builtin: flow "place a bid": ${arrivals} started, 0 completed, ${arrivals} stopped at a failed check`);
     expect(arrivals).toBeGreaterThan(0);
     expect(r.flows![0]).toEqual({ name: 'place a bid', started: arrivals, completed: 0, failed: arrivals });
     expect(r.checkFailures).toEqual({ 'expect status 401 ≠ 200 on login': arrivals });
@@ -179,6 +181,7 @@ flows:
     try {
       const config = load(BID_FLOW.replace('Bearer {{ token }}', 'Bearer {{ token }}').replace('- get: /api/health', '- get: /api/health?api_key={{ env.PERF_GATE_TEST_BID_KEY }}'));
       expect(flowSecrets(config)).toEqual(['env-Secret-Value-123']);
+      expect(flowSecrets({ flows: [], http: { ...config.http, headers: { 'x-key': '{{ env.PERF_GATE_TEST_BID_KEY }}' } } })).toEqual(['env-Secret-Value-123']);
       const { r, log } = await run(config);
       expect(r.errors).toBe(0);
       expect(app.counts().health).toBe(r.flows![0]!.started);

@@ -299,8 +299,8 @@ function redactRawPath(path: string): string {
 }
 
 /** Values of every `{{ env.NAME }}` the flows use, for the caller to mask before anything is logged. */
-export function flowSecrets(config: Pick<Config, 'flows'>, env: NodeJS.ProcessEnv = process.env): string[] {
-  const texts: string[] = [];
+export function flowSecrets(config: Pick<Config, 'flows' | 'http'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  const texts: string[] = Object.values(config.http.headers);
   const collect = (v: unknown): void => {
     if (typeof v === 'string') texts.push(v);
     else if (Array.isArray(v)) v.forEach(collect);

@@ -591,6 +591,22 @@ class BuiltinRun {
     };
   }
 
+  /** What the journeys' checks found, in the log too: a 401 on login must not be visible only in results.json. */
+  private logJourneys(): void {
+    const failures = [...this.rec.checkFailures].sort((a, b) => b[1] - a[1]);
+    if (failures.length > 0) {
+      const shown = failures.slice(0, 5).map(([m, n]) => `${m} (${n})`);
+      if (failures.length > 5) shown.push(`${failures.length - 5} more in results.json`);
+      this.log.info(`builtin: failed checks: ${shown.join('; ')}`);
+    }
+    this.flows.forEach((f, i) => {
+      const failed = this.flowFailed[i]!;
+      if (failed > 0) {
+        this.log.info(`builtin: flow "${f.name}": ${this.flowStarted[i]} started, ${this.flowCompleted[i]} completed, ${failed} stopped at a failed check`);
+      }
+    });
+  }
+
   private result(endT: number): RunResult {
     const rec = this.rec;
     const hist = rec.overallHistogram();
@@ -603,6 +619,7 @@ class BuiltinRun {
         `${this.abandoned} request(s) were still in flight when the run had to end and were cancelled; they are not counted`,
       );
     }
+    this.logJourneys();
     const generator = this.generatorHealth();
     if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
     const startedAtMs = performance.timeOrigin + this.t0;
