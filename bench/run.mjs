@@ -1,7 +1,9 @@
 // `npm run bench`: speed and memory, each printed as a ratio against a reference measured in the same run on
 // this machine, so the figures mean something on any hardware. Load goes only to 127.0.0.1 and is bounded.
 //   1. the action's cold start to its first log line, against `node -e 0`
-//   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target
+//   2. the built-in engine's peak requests/s against wrk (a C load tool) on the same loopback target, then the
+//      same engine's CPU time per request on a three-step journey (login, bid, health) with a data file, captures
+//      and templates against the same requests written without them (`npm run bench -- engine` runs only this part)
 //   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
 //   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
 //      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
@@ -107,42 +109,95 @@ async function enginePeak() {
   }
 }
 
-function writeConfig() {
-  const path = join(scratch, 'peak.yml');
-  writeFileSync(path, 'http:\n  max-in-flight: 64\n');
+function writeConfig(name = 'peak.yml', text = '') {
+  const path = join(scratch, name);
+  writeFileSync(path, `http:\n  max-in-flight: 64\n${text}`);
   return path;
 }
 
-async function histogramMemory() {
-  const entry = join(scratch, 'hist.mjs');
-  await build({ entryPoints: [resolve('src/metrics/histogram.ts')], bundle: true, format: 'esm', platform: 'node', outfile: entry, logLevel: 'silent' });
-  const script = `
-    const { Histogram } = await import(${JSON.stringify(entry)});
-    const N = 1_000_000, kind = process.argv[1];
-    globalThis.gc(); const before = process.memoryUsage();
-    let keep;
-    const t0 = performance.now();
-    if (kind === 'histogram') { keep = new Histogram(); for (let i = 0; i < N; i++) keep.recordMs(1 + (i % 5000) * 0.37 + (i % 7)); }
-    else if (kind === 'float64') { keep = new Float64Array(N); for (let i = 0; i < N; i++) keep[i] = 1 + (i % 5000) * 0.37 + (i % 7); }
-    else { keep = []; for (let i = 0; i < N; i++) keep.push(1 + (i % 5000) * 0.37 + (i % 7)); }
-    const ms = performance.now() - t0;
-    globalThis.gc(); const after = process.memoryUsage();
-    const bytes = (after.heapUsed - before.heapUsed) + (after.arrayBuffers - before.arrayBuffers);
-    const serialized = kind === 'histogram' ? JSON.stringify(keep.toJSON()).length : 0;
-    console.log(JSON.stringify({ bytes, ms, serialized, keep: keep.length ?? keep.count }));
-  `;
-  const measure = (kind) => JSON.parse(spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, kind], { encoding: 'utf8' }).stdout);
-  const h = measure('histogram');
-  const f = measure('float64');
-  const a = measure('array');
-  console.log(
-    `memory per million latencies: histogram ${fmt(h.bytes / 1024, 0)} KiB (JSON ${fmt(h.serialized / 1024, 0)} KiB) vs Float64Array ${fmt(f.bytes / 1024, 0)} KiB -> ratio ${fmt(h.bytes / f.bytes, 3)}; vs JS array ${fmt(a.bytes / 1024, 0)} KiB`,
-  );
-  console.log(`  recording 1e6 latencies: histogram ${fmt(h.ms)} ms vs Float64Array store ${fmt(f.ms)} ms`);
+// The same three requests twice: once with a data file, captures, templates and expectations, once with
+// literal values. The ratio is what journeys cost the engine; the demo target does the same work for both.
+const JOURNEY = `flows:
+  - name: bid
+    data: users.csv
+    steps:
+      - post: /api/auth/login
+        name: login
+        json: { email: "{{ email }}", password: "{{ password }}" }
+        capture: { token: $.token }
+        expect: { status: 200 }
+      - post: /api/bids
+        name: bid
+        headers: { authorization: "Bearer {{ token }}" }
+        json: { auctionId: "{{ $randomInt(1, 100) }}", amount: 10 }
+        capture: { bidId: $.id }
+        expect: { status: 201, json: { $.id: exists } }
+      - get: /api/health
+`;
+const JOURNEY_PLAIN = `flows:
+  - name: bid
+    steps:
+      - post: /api/auth/login
+        name: login
+        json: { email: "user1@example.test", password: "pw-1" }
+      - post: /api/bids
+        name: bid
+        headers: { authorization: "Bearer 0123456789abcdef01234567" }
+        json: { auctionId: 42, amount: 10 }
+      - get: /api/health
+`;
+
+// CPU time per request at a fixed rate below saturation: on a shared machine this is steadier than a peak rate,
+// and it is what templates and checks add. The CLI runs in a child that reports its own CPU time at the end.
+async function journeyPeak() {
+  const target = await startTarget();
+  try {
+    const users = ['email,password', ...Array.from({ length: 100_000 }, (_, i) => `user${i + 1}@example.test,pw-${i + 1}`)].join('\n');
+    writeFileSync(join(scratch, 'users.csv'), `${users}\n`);
+    const wrapper = join(scratch, 'cpu.mjs');
+    writeFileSync(
+      wrapper,
+      `const { main } = await import(${JSON.stringify(resolve('dist/cli.js'))});\n` +
+        `const code = await main(process.argv.slice(2));\n` +
+        `const u = process.cpuUsage();\n` +
+        `process.stderr.write('CPU ' + JSON.stringify({ ms: (u.user + u.system) / 1000 }) + '\\n');\n` +
+        `process.exitCode = code;\n`,
+    );
+    const measure = (name, text) => {
+      const dir = join(scratch, name);
+      const r = spawnSync(
+        process.execPath,
+        [wrapper, 'run', '--target', target.url, '--rate', '700', '--duration', '5s', '--targets', 'optional: p99 < 1s', '--output-dir', dir, '--config', writeConfig(`${name}.yml`, text)],
+        { encoding: 'utf8' },
+      );
+      const cpu = JSON.parse(/CPU (\{.*\})/.exec(r.stderr)?.[1] ?? '{"ms":NaN}').ms;
+      const run = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).run;
+      return { cpuUsPerRequest: (cpu * 1000) / run.requests, run };
+    };
+    const plain = [];
+    const journey = [];
+    for (let i = 0; i < 3; i++) {
+      plain.push(measure(`journey-plain-${i}`, JOURNEY_PLAIN));
+      journey.push(measure(`journey-${i}`, JOURNEY));
+    }
+    const p = median(plain.map((m) => m.cpuUsPerRequest));
+    const j = median(journey.map((m) => m.cpuUsPerRequest));
+    const failed = journey.reduce((n, m) => n + (m.run.flows?.[0]?.failed ?? 0), 0);
+    console.log(
+      `engine on a 3-step journey at 700 arrivals/s (100,000-row data file, 2 captures, templates, expectations): ` +
+        `${fmt(j, 0)} us CPU per request vs the same requests without them ${fmt(p, 0)} us -> ratio ${fmt(j / p, 2)}` +
+        `${failed ? ` (${failed} flows failed a check: the figures are not comparable)` : ''}`,
+    );
+  } finally {
+    target.stop();
+  }
 }
 
 if (want('cold-start')) await coldStart();
-if (want('engine')) await enginePeak();
+if (want('engine')) {
+  await enginePeak();
+  await journeyPeak();
+}
 if (want('memory')) await histogramMemory();
 if (want('engines')) await enginesBench();
 if (want('ndjson')) {

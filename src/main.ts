@@ -25,6 +25,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const workspace = env.GITHUB_WORKSPACE || process.cwd();
     const config = resolveConfig(inputs, { workspace });
     maskUrlSecrets(config.target, core.setSecret);
+    if (config.engine === 'builtin') {
+      // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
+      const { flowSecrets } = await import('./engines/builtin/flows.js');
+      for (const secret of flowSecrets(config, env)) core.setSecret(secret);
+    }
 
     const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`

@@ -1,7 +1,7 @@
 // Inputs + `.github/perf-gate.yml` -> typed Config. Everything is validated here, before any load is sent, and a
 // mistake is reported as one line naming the input or config path, the value received and what is allowed.
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import {
@@ -14,6 +14,8 @@ import {
   type CommentMode,
   type EngineName,
   type FailOn,
+  type CaptureSpec,
+  type Expectations,
   type Flow,
   type FlowStep,
   type PresetPhaseName,
@@ -200,7 +202,8 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const autoIntervalMs = Math.min(DEFAULTS.intervalMs, Math.max(1000, Math.round(shapedMs / 60 / 1000) * 1000));
 
   const http = file.http ?? {};
-  const flows = file.flows ? file.flows.map(toFlow) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
+  const configDir = dirname(resolve(options.workspace, configPath ?? DEFAULT_CONFIG_PATH));
+  const flows = file.flows ? file.flows.map((f) => toFlow(f, configDir)) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
   // An endpoint selector (`p99{bid}`) that no step of the built-in flows has is a mistake to report before any load.
   if (engine === 'builtin' && file.flows) {
     const selected = [
@@ -450,8 +453,15 @@ function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefin
   return out;
 }
 
-function toFlow(f: NonNullable<ConfigFile['flows']>[number]): Flow {
-  return { name: f.name, weight: f.weight ?? 1, steps: f.steps.map(toStep) };
+function toFlow(f: NonNullable<ConfigFile['flows']>[number], configDir: string): Flow {
+  const flow: Flow = { name: f.name, weight: f.weight ?? 1, steps: f.steps.map(toStep) };
+  if (f.data !== undefined) {
+    // Relative to the config file, like a path in any other file that names its neighbours.
+    const source = typeof f.data === 'string' ? f.data : f.data.file;
+    const order = typeof f.data === 'string' ? 'sequential' : (f.data.order ?? 'sequential');
+    flow.data = { file: isAbsolute(source) ? source : resolve(configDir, source), source, order };
+  }
+  return flow;
 }
 
 function toStep(s: StepInput): Flow['steps'][number] {
@@ -464,12 +474,8 @@ function toStep(s: StepInput): Flow['steps'][number] {
   throw new Error('unreachable: schema admits only think, request or a method');
 }
 
-interface RequestExtras {
-  name?: string;
-  headers?: Record<string, string>;
-  json?: unknown;
-  body?: string;
-}
+type StepExtras = Extract<StepInput, { request: unknown }>['request'];
+type RequestExtras = Partial<Pick<StepExtras, 'name' | 'headers' | 'json' | 'body' | 'capture' | 'expect'>>;
 
 function requestOf(method: string, path: string, extra: RequestExtras): Omit<FlowStep, 'kind'> {
   const step: Omit<FlowStep, 'kind'> = { method, path };
@@ -477,6 +483,25 @@ function requestOf(method: string, path: string, extra: RequestExtras): Omit<Flo
   if (extra.headers !== undefined) step.headers = extra.headers;
   if (extra.json !== undefined) step.json = extra.json;
   if (extra.body !== undefined) step.body = extra.body;
+  if (extra.capture !== undefined) {
+    const capture: Record<string, CaptureSpec> = {};
+    for (const [name, spec] of Object.entries(extra.capture)) {
+      capture[name] =
+        typeof spec === 'string' ? { kind: 'json', path: spec } : 'header' in spec ? { kind: 'header', name: spec.header.toLowerCase() } : { kind: 'regex', pattern: spec.regex };
+    }
+    step.capture = capture;
+  }
+  if (extra.expect !== undefined) {
+    const e = extra.expect;
+    const expect: Expectations = {};
+    if (e.status !== undefined) expect.status = Array.isArray(e.status) ? e.status : [e.status];
+    if (e.json !== undefined) expect.json = Object.entries(e.json).map(([path, value]) => (value === 'exists' ? { path, exists: true as const } : { path, value }));
+    if (e.contains !== undefined) expect.contains = Array.isArray(e.contains) ? e.contains : [e.contains];
+    if (e.header !== undefined) {
+      expect.header = Object.entries(e.header).map(([name, value]) => (value === 'exists' ? { name: name.toLowerCase(), exists: true as const } : { name: name.toLowerCase(), value }));
+    }
+    step.expect = expect;
+  }
   return step;
 }
 

@@ -29,12 +29,57 @@ const headers = z.record(z.string(), z.union([z.string(), z.number()]).transform
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 
+// `token: $.token`, `rid: { header: x-request-id }`, `id: { regex: "id=(\\d+)" }`.
+const CAPTURE_HELP = 'a capture is a JSONPath starting with $ (e.g. $.token), { header: name } or { regex: "..." }';
+const captureSpec = z.unknown().transform((v, ctx): string | { header: string } | { regex: string } => {
+  if (typeof v === 'string' && v.startsWith('$')) return v;
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v);
+    const [key, value] = entries[0] ?? [];
+    if (entries.length === 1 && typeof value === 'string' && value !== '') {
+      if (key === 'header') return { header: value };
+      if (key === 'regex') return { regex: value };
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: CAPTURE_HELP });
+  return z.NEVER;
+});
+
+const isStatus = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599;
+const statusCodes = z.unknown().transform((v, ctx): number | number[] => {
+  if (isStatus(v) || (Array.isArray(v) && v.length > 0 && v.every(isStatus))) return v;
+  ctx.addIssue({ code: 'custom', message: 'expected a status code (100-599) or a list of them, e.g. 201 or [200, 201]' });
+  return z.NEVER;
+});
+
+const expectSpec = z.strictObject({
+  status: statusCodes.optional(),
+  // JSONPath -> expected value, or `exists`.
+  json: z
+    .record(z.string(), z.unknown())
+    .superRefine((rec, ctx) => {
+      for (const key of Object.keys(rec)) {
+        if (!key.startsWith('$')) ctx.addIssue({ code: 'custom', input: key, message: `"${key}" is not a JSONPath: write it from the body's root, e.g. $.${key}` });
+      }
+    })
+    .optional(),
+  contains: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  header: z.record(z.string().min(1), z.union([z.string(), z.number()]).transform(String)).optional(),
+});
+
 const requestFields = {
   name: z.string().min(1).optional(),
   headers: headers.optional(),
   json: z.unknown().optional(),
   body: z.string().optional(),
+  capture: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'capture names are letters, digits, _ and - (starting with a letter or _)'), captureSpec).optional(),
+  expect: expectSpec.optional(),
 };
+
+const flowData = z.union([
+  z.string().min(1),
+  z.strictObject({ file: z.string().min(1), order: z.enum(['sequential', 'random']).optional() }),
+]);
 
 // `- post: /api/bids` with `json:` beside it, `- think: 2s`, or the long form `- request: {method, path}`.
 const STEP_KEYS = ['think', 'request', ...METHODS];
@@ -95,6 +140,7 @@ export const configFileSchema = z.strictObject({
       z.strictObject({
         name: z.string().min(1),
         weight: z.number().positive().optional(),
+        data: flowData.optional(),
         steps: z.array(step).min(1),
       }),
     )

@@ -1,8 +1,24 @@
 // Everything about a request that does not change between arrivals is worked out once here (full path, merged
-// headers, serialised body, endpoint slot), so the hot path only copies a few references.
+// headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
+// references, and renders templates by concatenation when a step has any.
 import { UserError } from '../../config/types.js';
 import type { Config } from '../../config/types.js';
-import type { ErrorKind, Flow } from '../../model.js';
+import type { ErrorKind, Flow, FlowStep } from '../../model.js';
+import { compileChecks, type CompiledChecks } from './checks.js';
+import { readDataFile, type DataTable } from './data.js';
+import {
+  TemplateError,
+  captureRef,
+  compileJsonTemplate,
+  compileTemplate,
+  dataRef,
+  envValuesIn,
+  hasTemplate,
+  type JsonTemplate,
+  type Ref,
+  type Scope,
+  type Template,
+} from './templates.js';
 
 export interface ParsedTarget {
   origin: string;
@@ -65,12 +81,21 @@ export function redactUrl(target: string): string {
 export interface CompiledRequest {
   think: false;
   method: string;
-  /** Path on the origin, base path included. */
+  /** Path on the origin, base path included (when it has no template). */
   path: string;
+  /** The same with templates, rendered per arrival. */
+  pathT: Template | undefined;
+  /** Headers that do not change between arrivals (a templated value is replaced per request). */
   headers: Record<string, string>;
+  headerT: Array<[string, Template]> | undefined;
   body: string | undefined;
+  bodyT: Template | undefined;
+  bodyJson: JsonTemplate | undefined;
   /** Index into the run's endpoint table. */
   endpoint: number;
+  checks: CompiledChecks | undefined;
+  /** Status codes the step's `expect.status` lists: a 4xx among them is not an error. */
+  expected: readonly number[] | undefined;
 }
 
 export interface CompiledThink {
@@ -80,23 +105,46 @@ export interface CompiledThink {
 
 export type CompiledStep = CompiledRequest | CompiledThink;
 
+export interface CompiledFlow {
+  name: string;
+  steps: CompiledStep[];
+  /** The data file's rows (this shard's share of them), read once; undefined without `data:`. */
+  data: DataTable | undefined;
+  random: boolean;
+  /** Next row for `order: sequential`. */
+  next: number;
+  /** Capture slots an arrival of this flow needs. */
+  slots: number;
+}
+
 export interface CompiledFlows {
-  flows: CompiledStep[][];
+  flows: CompiledFlow[];
   /** Cumulative weights, for picking a flow with one random number. */
   cumulative: Float64Array;
   totalWeight: number;
   endpointNames: string[];
   /** Longest total think time of any flow, ms: how long a flow can outlive the schedule without being slow. */
   maxThinkMs: number;
+  /** Values of the `{{ env.NAME }}` templates used: secrets to mask, never to write. */
+  secrets: string[];
 }
 
-export function compileFlows(config: Config, target: ParsedTarget): CompiledFlows {
+const BUILTINS = 'env.NAME, $uuid, $randomInt(a, b), $timestamp';
+
+/**
+ * Compile every flow once, before any load: templates into parts, checks into matchers, data files into tables.
+ * A mistake (a template naming nothing, an unreadable data file, a bad JSONPath, an unsafe regex) is a UserError
+ * naming the config path of the step.
+ */
+export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.ProcessEnv = process.env): CompiledFlows {
   const flows: Flow[] = config.flows;
   if (flows.length === 0) throw new UserError('no flows to run: define at least one flow with a request step');
+  const file = config.configPath ?? '.github/perf-gate.yml';
   const endpointIndex = new Map<string, number>();
   const endpointNames: string[] = [];
-  const compiled: CompiledStep[][] = [];
+  const compiled: CompiledFlow[] = [];
   const cumulative = new Float64Array(flows.length);
+  const secrets = new Set<string>();
   let total = 0;
   let maxThinkMs = 0;
   const baseHeaders = lowerKeys(config.http.headers);
@@ -108,22 +156,61 @@ export function compileFlows(config: Config, target: ParsedTarget): CompiledFlow
     if (!(Number.isFinite(flow.weight) && flow.weight >= 0)) {
       throw new UserError(`flow "${flow.name}": weight must be zero or more`);
     }
+    let data: DataTable | undefined;
+    if (flow.data) {
+      data = readDataFile(flow.data, `${file}: flows[${fi}].data`);
+      const shard = config.shard;
+      if (shard && shard.count > 1) {
+        // Shard i of n takes rows i-1, i-1+n, ...: every row goes to exactly one shard.
+        const rows = data.rows.filter((_, r) => r % shard.count === shard.index - 1);
+        if (rows.length === 0) {
+          throw new UserError(`${file}: flows[${fi}].data: shard ${shard.index} of ${shard.count} gets no rows of "${flow.data.source}" (${data.rows.length} rows)`);
+        }
+        data = { columns: data.columns, rows };
+      }
+    }
+    const names = new Map<string, Ref>();
+    data?.columns.forEach((c, i) => names.set(c, dataRef(i)));
+    const captured: string[] = [];
+    const slotIndex = new Map<string, number>();
+    const scope: Scope = {
+      names,
+      env,
+      secrets,
+      describe: () => {
+        const have = [
+          data ? `data columns: ${data.columns.join(', ')}` : 'no data file',
+          captured.length ? `captures of earlier steps: ${captured.join(', ')}` : 'no captures before this step',
+        ];
+        return `${have.join('; ')}; also ${BUILTINS}`;
+      },
+    };
     const steps: CompiledStep[] = [];
     let thinkMs = 0;
     let requests = 0;
-    for (const step of flow.steps) {
+    flow.steps.forEach((step, si) => {
       if (step.kind === 'think') {
         if (!(Number.isFinite(step.ms) && step.ms >= 0)) throw new UserError(`flow "${flow.name}": think time must be zero or more ms`);
         thinkMs += step.ms;
         steps.push({ think: true, ms: step.ms });
-        continue;
+        return;
       }
       requests++;
       const method = step.method.toUpperCase();
+      const name = step.name ?? endpointLabel(step, target);
+      const where = `${file}: flows[${fi}].steps[${si}] (${name})`;
+      const compile = <T>(what: string, fn: () => T): T => {
+        try {
+          return fn();
+        } catch (e) {
+          if (e instanceof TemplateError) throw new UserError(`${where}: ${what}: ${e.message}`);
+          throw e;
+        }
+      };
       // An empty path means the target URL itself (query included); any other path is relative to the target's
       // path, and the target's own query string does not carry over to it.
       const path = step.path === '' ? target.ownPath : target.basePath + (step.path.startsWith('/') ? step.path : `/${step.path}`);
-      const name = step.name ?? `${method} ${step.path === '' ? redactPath(target.ownPath) : step.path}`;
+      const pathT = hasTemplate(path) ? compile('path', () => compileTemplate(path, scope)) : undefined;
       let endpoint = endpointIndex.get(name);
       if (endpoint === undefined) {
         endpoint = endpointNames.length;
@@ -131,23 +218,104 @@ export function compileFlows(config: Config, target: ParsedTarget): CompiledFlow
         endpointNames.push(name);
       }
       const headers = { ...baseHeaders, ...lowerKeys(step.headers ?? {}) };
+      const headerT: Array<[string, Template]> = [];
+      for (const [k, v] of Object.entries(headers)) {
+        if (hasTemplate(v)) headerT.push([k, compile(`headers.${k}`, () => compileTemplate(v, scope))]);
+      }
       let body: string | undefined;
+      let bodyT: Template | undefined;
+      let bodyJson: JsonTemplate | undefined;
       if (step.json !== undefined) {
-        body = JSON.stringify(step.json);
+        bodyJson = compile('json', () => compileJsonTemplate(step.json, scope));
+        if (!bodyJson) body = JSON.stringify(step.json);
         if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
       } else if (step.body !== undefined) {
-        body = step.body;
+        const text = step.body;
+        if (hasTemplate(text)) bodyT = compile('body', () => compileTemplate(text, scope));
+        else body = text;
       }
-      steps.push({ think: false, method, path, headers, body, endpoint });
-    }
+      const checks = compileChecks(
+        name,
+        step.expect,
+        step.capture,
+        (n) => slotIndex.get(n) ?? (slotIndex.set(n, slotIndex.size), slotIndex.size - 1),
+        where,
+      );
+      // Captures are visible from the next step on.
+      for (const n of Object.keys(step.capture ?? {})) {
+        names.set(n, captureRef(slotIndex.get(n)!));
+        if (!captured.includes(n)) captured.push(n);
+      }
+      steps.push({
+        think: false,
+        method,
+        path,
+        pathT,
+        headers,
+        headerT: headerT.length ? headerT : undefined,
+        body,
+        bodyT,
+        bodyJson,
+        endpoint,
+        checks,
+        expected: step.expect?.status,
+      });
+    });
     if (requests === 0 && flow.weight > 0) throw new UserError(`flow "${flow.name}" has no request step`);
     maxThinkMs = Math.max(maxThinkMs, thinkMs);
-    compiled.push(steps);
+    compiled.push({ name: flow.name, steps, data, random: flow.data?.order === 'random', next: 0, slots: slotIndex.size });
     total += flow.weight;
     cumulative[fi] = total;
   });
   if (!(total > 0)) throw new UserError('every flow has weight 0: give at least one flow a positive weight');
-  return { flows: compiled, cumulative, totalWeight: total, endpointNames, maxThinkMs };
+  return { flows: compiled, cumulative, totalWeight: total, endpointNames, maxThinkMs, secrets: [...secrets] };
+}
+
+/**
+ * A request's endpoint label when it has no `name:`: `METHOD /path` as written in the config, templates unexpanded
+ * (so `/api/items/{{ id }}` stays one endpoint), with credentials and secret-looking query values masked.
+ */
+export function endpointLabel(step: FlowStep, target: ParsedTarget): string {
+  return `${step.method.toUpperCase()} ${step.path === '' ? redactPath(target.ownPath) : redactRawPath(step.path)}`;
+}
+
+const SECRET_KEY = /token|key|secret|password|passwd|pwd|auth|sig/i;
+
+/** Like redactPath, but without URL parsing: that would percent-encode the `{{ }}` of templates in the label. */
+function redactRawPath(path: string): string {
+  const noCreds = path.replace(/\/\/[^/@?#]*@/, '//');
+  const q = noCreds.indexOf('?');
+  if (q < 0) return noCreds;
+  const query = noCreds
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && SECRET_KEY.test(key) ? `${key}=***` : pair;
+    })
+    .join('&');
+  return `${noCreds.slice(0, q)}?${query}`;
+}
+
+/** Values of every `{{ env.NAME }}` the flows use, for the caller to mask before anything is logged. */
+export function flowSecrets(config: Pick<Config, 'flows' | 'http'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  const texts: string[] = Object.values(config.http.headers);
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  for (const flow of config.flows) {
+    for (const step of flow.steps) {
+      if (step.kind !== 'request') continue;
+      collect(step.path);
+      collect(step.headers);
+      collect(step.json);
+      collect(step.body);
+    }
+  }
+  return envValuesIn(texts, env);
 }
 
 function redactPath(pathAndQuery: string): string {

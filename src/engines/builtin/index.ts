@@ -8,16 +8,18 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../config/types.js';
 import type { Config, Logger } from '../../config/types.js';
 import { RESULTS_SCHEMA_VERSION } from '../../model.js';
-import type { GeneratorHealth, RunResult, Stage } from '../../model.js';
+import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { classifyError, compileFlows, parseTarget } from './flows.js';
-import type { CompiledFlows, CompiledRequest, CompiledStep, ParsedTarget } from './flows.js';
+import type { CompiledFlow, CompiledFlows, CompiledRequest, ParsedTarget } from './flows.js';
+import { runChecks, type ResponseView } from './checks.js';
+import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './templates.js';
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
 
 export { ArrivalSchedule } from './schedule.js';
-export { classifyError, parseTarget, redactUrl } from './flows.js';
+export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
 
 export const builtinEngine: Engine = {
   name: 'builtin',
@@ -49,6 +51,27 @@ const TIMEOUT_ERROR = Object.assign(new Error('request timed out'), { code: 'PER
 const STOPPED_ERROR = Object.assign(new Error('run stopped'), { code: 'PERF_GATE_STOPPED' });
 // Read the whole body whatever its size: latency is "until the last byte arrived".
 const DUMP_OPTS = { limit: Number.MAX_SAFE_INTEGER };
+/** At most this much of a body is kept for a step's checks; the rest is still read (and timed), not kept. */
+const CHECK_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** What one request step left for the flow: go on, end (transport failure or stop), or a failed check. */
+const STEP_OK = 0;
+const STEP_END = 1;
+const STEP_CHECK_FAILED = 2;
+
+/**
+ * One arrival's own state: its data row (a reference into the table), its capture slots and its cookie jar.
+ * Arrivals never share one, so a token captured by one user is never sent by another.
+ */
+class Arrival implements ArrivalVars {
+  jar: Map<string, string> | undefined = undefined;
+  constructor(
+    readonly row: readonly unknown[] | undefined,
+    readonly caps: unknown[],
+  ) {}
+}
+
+const NO_CAPS: unknown[] = [];
 
 class InFlight {
   reason = REASON_NONE;
@@ -81,7 +104,10 @@ class BuiltinRun {
   private readonly schedule: ArrivalSchedule;
   private readonly target: ParsedTarget;
   private readonly compiled: CompiledFlows;
-  private readonly flows: CompiledStep[][];
+  private readonly flows: CompiledFlow[];
+  private readonly flowStarted: Float64Array;
+  private readonly flowCompleted: Float64Array;
+  private readonly flowFailed: Float64Array;
   private readonly cumulative: Float64Array;
   private readonly totalWeight: number;
   private readonly timeoutMs: number;
@@ -134,6 +160,9 @@ class BuiltinRun {
     this.target = parseTarget(this.config.target);
     this.compiled = compileFlows(this.config, this.target);
     this.flows = this.compiled.flows;
+    this.flowStarted = new Float64Array(this.flows.length);
+    this.flowCompleted = new Float64Array(this.flows.length);
+    this.flowFailed = new Float64Array(this.flows.length);
     this.cumulative = this.compiled.cumulative;
     this.totalWeight = this.compiled.totalWeight;
     this.timeoutMs = http.timeoutMs;
@@ -283,22 +312,41 @@ class BuiltinRun {
     while (i < cum.length - 1 && cum[i]! <= r) i++;
     this.activeFlows++;
     if (this.activeFlows > this.peakFlows) this.peakFlows = this.activeFlows;
+    const flow = this.flows[i]!;
+    let row: readonly unknown[] | undefined;
+    const data = flow.data;
+    if (data) {
+      const n = data.rows.length;
+      if (flow.random) {
+        row = data.rows[Math.floor(Math.random() * n)];
+      } else {
+        row = data.rows[flow.next];
+        flow.next = flow.next + 1 === n ? 0 : flow.next + 1;
+      }
+    }
+    this.flowStarted[i]!++;
     // The flow's first request is sent synchronously, inside this tick, so its start time is the arrival's.
-    this.runFlow(this.flows[i]!).catch(this.onInternalError);
+    this.runFlow(i, flow, new Arrival(row, flow.slots > 0 ? new Array<unknown>(flow.slots) : NO_CAPS)).catch(this.onInternalError);
   }
 
-  private async runFlow(steps: CompiledStep[]): Promise<void> {
+  private async runFlow(fi: number, flow: CompiledFlow, arrival: Arrival): Promise<void> {
+    const steps = flow.steps;
     try {
       for (let s = 0; s < steps.length; s++) {
         if (this.stopped) return;
         const step = steps[s]!;
         if (step.think) {
           await this.think(step.ms);
-        } else if (!(await this.request(step))) {
-          // A transport failure ends the flow, as in k6 and Artillery: later steps usually depend on this one.
-          return;
+          continue;
         }
+        const outcome = await this.request(step, arrival);
+        if (outcome === STEP_OK) continue;
+        // A failed expectation or capture ends the flow: sending the next step with an empty token would only
+        // produce errors that hide the real one. A transport failure ends it too, as in k6 and Artillery.
+        if (outcome === STEP_CHECK_FAILED) this.flowFailed[fi]!++;
+        return;
       }
+      this.flowCompleted[fi]!++;
     } finally {
       this.activeFlows--;
       this.checkIdle();
@@ -319,8 +367,22 @@ class BuiltinRun {
 
   // ---- requests ---------------------------------------------------------------------------------------------
 
-  /** Send one request and record it. Resolves false when the flow should end (transport error or stop). */
-  private async request(step: CompiledRequest): Promise<boolean> {
+  /** Send one request and record it. Resolves to STEP_OK, STEP_END (transport error or stop) or STEP_CHECK_FAILED. */
+  private async request(step: CompiledRequest, arrival: Arrival): Promise<number> {
+    // Templates and cookies are rendered before the clock starts: they are the client's work, not the target's.
+    const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
+    let headers = step.headers;
+    if (step.headerT !== undefined || arrival.jar !== undefined) {
+      headers = { ...headers };
+      if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
+      if (arrival.jar) {
+        const jar = cookieHeader(arrival.jar);
+        headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
+      }
+    }
+    const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
+    const checks = step.checks;
+    let view: ResponseView | undefined;
     const rec = new InFlight();
     rec.timer = setTimeout(onRequestTimeout, this.timeoutMs, rec);
     this.inFlight.add(rec);
@@ -331,19 +393,40 @@ class BuiltinRun {
     let failure: unknown;
     try {
       const res = await this.pool.request({
-        path: step.path,
+        path,
         method: step.method as Dispatcher.HttpMethod,
-        headers: step.headers,
-        body: step.body,
+        headers,
+        body,
         signal: rec.ac.signal,
       });
-      const body = res.body;
-      await body.dump(DUMP_OPTS);
+      const resBody = res.body;
+      let text: string | undefined;
+      let truncated = false;
+      if (checks?.needsBody) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of resBody as AsyncIterable<Buffer>) {
+          if (size + chunk.length <= CHECK_BODY_LIMIT) {
+            chunks.push(chunk);
+            size += chunk.length;
+          } else {
+            truncated = true;
+          }
+        }
+        text = Buffer.concat(chunks, size).toString('utf8');
+      } else {
+        await resBody.dump(DUMP_OPTS);
+      }
       // dump() resolves on close, also when the body was cut off (reset, our abort): check it really ended.
       if (rec.reason !== REASON_NONE) failure = rec.reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR;
-      else if (body.errored) failure = body.errored;
-      else if (!body.readableEnded) failure = Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' });
-      else status = res.statusCode;
+      else if (resBody.errored) failure = resBody.errored;
+      else if (!resBody.readableEnded) failure = Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' });
+      else {
+        status = res.statusCode;
+        const setCookie = res.headers['set-cookie'];
+        if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
+        if (checks) view = { status, headers: res.headers, body: text, truncated };
+      }
     } catch (err) {
       failure = err;
     }
@@ -355,18 +438,21 @@ class BuiltinRun {
       // Cut off by the end of the run, not by the target: not a request of this test.
       this.abandoned++;
       this.checkIdle();
-      return false;
+      return STEP_END;
     }
     this.lastEnd = end - t0;
     if (status >= 0) {
-      this.rec.response(step.endpoint, end - t0, status, end - start);
+      // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
+      const failed = view !== undefined && checks ? runChecks(checks, view, arrival.caps) : undefined;
+      const expected = step.expected !== undefined && step.expected.includes(status);
+      this.rec.response(step.endpoint, end - t0, status, end - start, expected, failed);
       this.checkIdle();
-      return true;
+      return failed === undefined ? STEP_OK : STEP_CHECK_FAILED;
     }
     const kind = rec.reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
     this.rec.failure(step.endpoint, end - t0, kind);
     this.checkIdle();
-    return false;
+    return STEP_END;
   }
 
   // ---- ending -----------------------------------------------------------------------------------------------
@@ -505,6 +591,22 @@ class BuiltinRun {
     };
   }
 
+  /** What the journeys' checks found, in the log too: a 401 on login must not be visible only in results.json. */
+  private logJourneys(): void {
+    const failures = [...this.rec.checkFailures].sort((a, b) => b[1] - a[1]);
+    if (failures.length > 0) {
+      const shown = failures.slice(0, 5).map(([m, n]) => `${m} (${n})`);
+      if (failures.length > 5) shown.push(`${failures.length - 5} more in results.json`);
+      this.log.info(`builtin: failed checks: ${shown.join('; ')}`);
+    }
+    this.flows.forEach((f, i) => {
+      const failed = this.flowFailed[i]!;
+      if (failed > 0) {
+        this.log.info(`builtin: flow "${f.name}": ${this.flowStarted[i]} started, ${this.flowCompleted[i]} completed, ${failed} stopped at a failed check`);
+      }
+    });
+  }
+
   private result(endT: number): RunResult {
     const rec = this.rec;
     const hist = rec.overallHistogram();
@@ -517,6 +619,7 @@ class BuiltinRun {
         `${this.abandoned} request(s) were still in flight when the run had to end and were cancelled; they are not counted`,
       );
     }
+    this.logJourneys();
     const generator = this.generatorHealth();
     if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
     const startedAtMs = performance.timeOrigin + this.t0;
@@ -544,13 +647,56 @@ class BuiltinRun {
       toolThresholds: [],
       notes,
       shape: { stages: this.stages, peakRate: this.schedule.peakRate },
+      flows: this.flows.map(
+        (f, i): FlowResult => ({ name: f.name, started: this.flowStarted[i]!, completed: this.flowCompleted[i]!, failed: this.flowFailed[i]! }),
+      ),
     };
+    const checkFailures = rec.checkFailureCounts();
+    if (checkFailures) out.checkFailures = checkFailures;
     if (rec.requests > 0) {
       out.errorRate = (rec.errors / rec.requests) * 100;
       if (durationMs > 0) out.throughputRps = rec.requests / (durationMs / 1000);
     }
     return out;
   }
+}
+
+/**
+ * Keep a response's cookies in the arrival's jar: `name=value` before the first `;`; an empty value or a
+ * `Max-Age=0` / past `Expires` removes the cookie. Domain and path are not checked: every request goes to one origin.
+ */
+function storeCookies(jar: Map<string, string> | undefined, setCookie: string | string[]): Map<string, string> | undefined {
+  const list = Array.isArray(setCookie) ? setCookie : [setCookie];
+  for (const line of list) {
+    const semi = line.indexOf(';');
+    const pair = semi < 0 ? line : line.slice(0, semi);
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const attrs = semi < 0 ? '' : line.slice(semi);
+    const expired = /;\s*max-age\s*=\s*(0|-\d+)\s*(;|$)/i.test(attrs) || expiresInPast(attrs);
+    if (expired || value === '') {
+      jar?.delete(name);
+      continue;
+    }
+    jar ??= new Map();
+    jar.set(name, value);
+  }
+  return jar && jar.size > 0 ? jar : undefined;
+}
+
+function expiresInPast(attrs: string): boolean {
+  const m = /;\s*expires\s*=\s*([^;]+)/i.exec(attrs);
+  if (!m) return false;
+  const t = Date.parse(m[1]!);
+  return Number.isFinite(t) && t < Date.now();
+}
+
+function cookieHeader(jar: Map<string, string>): string {
+  let out = '';
+  for (const [k, v] of jar) out += out ? `; ${k}=${v}` : `${k}=${v}`;
+  return out;
 }
 
 function describeReason(reason: unknown): string {

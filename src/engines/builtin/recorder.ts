@@ -1,10 +1,10 @@
 // Counts and latencies of a built-in run. Every completed request is recorded twice: into its endpoint's histogram
-// and into the current interval's. The overall histogram is the merge of the endpoint ones at the end, which saves
-// a third record per request. Counters are plain numbers and typed arrays indexed by status code or error kind,
+// and into its endpoint's histogram of the current interval. The overall histogram, and each interval's, is the
+// merge of the endpoint ones when it closes, which saves a third record per request. Counters are plain numbers and typed arrays indexed by status code or error kind,
 // so the hot path neither allocates strings nor grows maps.
 import { Histogram } from '../../metrics/histogram.js';
 import { ERROR_KINDS } from '../../model.js';
-import type { EndpointResult, ErrorKind, IntervalResult } from '../../model.js';
+import type { EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult } from '../../model.js';
 
 export const KIND = {
   http_5xx: 0,
@@ -23,16 +23,61 @@ class EndpointAcc {
   requests = 0;
   errors = 0;
   readonly status = new Float64Array(STATUS_SLOTS);
+  readonly byKind = new Float64Array(ERROR_KINDS.length);
   readonly hist = new Histogram();
+  /** Failed expectations and captures by message; created on the first one. */
+  checks: Map<string, number> | undefined = undefined;
   constructor(readonly name: string) {}
+}
+
+/** One endpoint within one interval. */
+class IntervalEndpointAcc {
+  requests = 0;
+  errors = 0;
+  readonly hist = new Histogram();
 }
 
 class IntervalAcc {
   requests = 0;
   errors = 0;
   arrivals = 0;
-  hist = new Histogram();
-  constructor(readonly index: number) {}
+  readonly eps: Array<IntervalEndpointAcc | undefined>;
+  constructor(
+    readonly index: number,
+    endpoints: number,
+  ) {
+    this.eps = new Array<IntervalEndpointAcc | undefined>(endpoints).fill(undefined);
+  }
+
+  ep(i: number): IntervalEndpointAcc {
+    return (this.eps[i] ??= new IntervalEndpointAcc());
+  }
+
+  /** Fold another interval's endpoints into this one (the short tail of a run into the interval before). */
+  absorb(other: IntervalAcc): void {
+    other.eps.forEach((o, i) => {
+      if (!o) return;
+      const e = this.ep(i);
+      e.requests += o.requests;
+      e.errors += o.errors;
+      e.hist.merge(o.hist);
+    });
+  }
+
+  hist(): Histogram {
+    let only: Histogram | undefined;
+    let n = 0;
+    for (const e of this.eps) {
+      if (e) {
+        only = e.hist;
+        n++;
+      }
+    }
+    if (n === 1) return only!;
+    const h = new Histogram();
+    for (const e of this.eps) if (e) h.merge(e.hist);
+    return h;
+  }
 }
 
 export interface IntervalProgress {
@@ -50,12 +95,13 @@ export class Recorder {
   readonly status = new Float64Array(STATUS_SLOTS);
   readonly endpoints: EndpointAcc[];
   readonly intervals: IntervalResult[] = [];
+  readonly checkFailures = new Map<string, number>();
 
   private cur: IntervalAcc;
   private curEnd: number;
-  // The last closed interval keeps its histogram until the next one closes, so a short tail after the shape ends
-  // can be folded into it instead of showing up as a 3 ms interval with an absurd rate.
-  private prevHist: Histogram | undefined;
+  // The last closed interval is kept until the next one closes, so a short tail after the shape ends can be folded
+  // into it instead of showing up as a 3 ms interval with an absurd rate.
+  private prevAcc: IntervalAcc | undefined;
 
   constructor(
     endpointNames: readonly string[],
@@ -65,7 +111,7 @@ export class Recorder {
     private readonly onInterval: (p: IntervalProgress) => void,
   ) {
     this.endpoints = endpointNames.map((n) => new EndpointAcc(n));
-    this.cur = new IntervalAcc(0);
+    this.cur = new IntervalAcc(0, endpointNames.length);
     this.curEnd = intervalMs;
   }
 
@@ -75,33 +121,54 @@ export class Recorder {
     this.cur.arrivals++;
   }
 
-  /** A response came back (whatever the status) after `latencyMs`, at `tMs`. */
-  response(endpoint: number, tMs: number, status: number, latencyMs: number): void {
+  /**
+   * A response came back (whatever the status) after `latencyMs`, at `tMs`. `expected`: the step's `expect.status`
+   * lists this status, so a 4xx is what the journey wanted, not an error. `check`: the message of a failed
+   * expectation or capture; the request is then an error of kind `check` (one error per request, whatever its
+   * status: the status codes still show what came back).
+   */
+  response(endpoint: number, tMs: number, status: number, latencyMs: number, expected: boolean, check: string | undefined): void {
     if (tMs >= this.curEnd) this.roll(tMs);
     const ep = this.endpoints[endpoint]!;
     const cur = this.cur;
+    const iep = cur.ep(endpoint);
     this.requests++;
     ep.requests++;
     cur.requests++;
+    iep.requests++;
     if (status >= 0 && status < STATUS_SLOTS) {
       this.status[status]!++;
       ep.status[status]!++;
     }
-    let error = false;
-    if (status >= 500) {
-      this.byKind[KIND.http_5xx]!++;
-      error = true;
-    } else if (status >= 400) {
+    let kind = -1;
+    if (check !== undefined) {
+      kind = KIND.check;
+      this.checkFailures.set(check, (this.checkFailures.get(check) ?? 0) + 1);
+      const checks = (ep.checks ??= new Map());
+      checks.set(check, (checks.get(check) ?? 0) + 1);
+    } else if (status >= 500) {
+      kind = KIND.http_5xx;
+    } else if (status >= 400 && !expected) {
+      // Kept in errorsByKind even when not counted, so the report can say what came back.
       this.byKind[KIND.http_4xx]!++;
-      error = this.count4xx;
+      ep.byKind[KIND.http_4xx]!++;
+      if (this.count4xx) {
+        this.errors++;
+        ep.errors++;
+        cur.errors++;
+        iep.errors++;
+      }
     }
-    if (error) {
+    if (kind >= 0) {
+      this.byKind[kind]!++;
+      ep.byKind[kind]!++;
       this.errors++;
       ep.errors++;
       cur.errors++;
+      iep.errors++;
     }
     ep.hist.recordMs(latencyMs);
-    cur.hist.recordMs(latencyMs);
+    iep.hist.recordMs(latencyMs);
   }
 
   /**
@@ -115,10 +182,14 @@ export class Recorder {
     this.requests++;
     this.errors++;
     this.byKind[kind]!++;
+    ep.byKind[kind]!++;
     ep.requests++;
     ep.errors++;
     this.cur.requests++;
     this.cur.errors++;
+    const iep = this.cur.ep(endpoint);
+    iep.requests++;
+    iep.errors++;
   }
 
   /** Close every interval that ended by `tMs` (also called by a timer, so quiet intervals are closed too). */
@@ -128,8 +199,8 @@ export class Recorder {
       const startMs = acc.index * this.intervalMs;
       const result = this.makeInterval(acc, startMs, this.intervalMs, this.inFlight);
       this.intervals.push(result);
-      this.prevHist = acc.hist;
-      this.cur = new IntervalAcc(acc.index + 1);
+      this.prevAcc = acc;
+      this.cur = new IntervalAcc(acc.index + 1, this.endpoints.length);
       this.curEnd += this.intervalMs;
       this.onInterval({ interval: result, endMs: startMs + this.intervalMs });
     }
@@ -147,10 +218,9 @@ export class Recorder {
     const empty = acc.requests === 0 && acc.arrivals === 0;
     if (tail <= 0 || (empty && tail < this.intervalMs / 2)) return;
     const prev = this.intervals[this.intervals.length - 1];
-    if (tail < this.intervalMs / 2 && prev && this.prevHist) {
-      this.prevHist.merge(acc.hist);
-      const merged = new IntervalAcc(acc.index - 1);
-      merged.hist = this.prevHist;
+    if (tail < this.intervalMs / 2 && prev && this.prevAcc) {
+      const merged = this.prevAcc;
+      merged.absorb(acc);
       merged.requests = prev.requests + acc.requests;
       merged.errors = prev.errors + acc.errors;
       merged.arrivals = (prev.arrivalsStarted ?? 0) + acc.arrivals;
@@ -165,6 +235,11 @@ export class Recorder {
   }
 
   private makeInterval(acc: IntervalAcc, startMs: number, durationMs: number, concurrency: number): IntervalResult {
+    const hist = acc.hist();
+    const endpoints: Record<string, IntervalEndpoint> = {};
+    acc.eps.forEach((e, i) => {
+      if (e) endpoints[this.endpoints[i]!.name] = { requests: e.requests, errors: e.errors, latency: e.hist.stats() };
+    });
     const out: IntervalResult = {
       startMs,
       durationMs: round3(durationMs),
@@ -172,8 +247,9 @@ export class Recorder {
       requests: acc.requests,
       errors: acc.errors,
       concurrency,
-      latency: acc.hist.stats(),
-      histogram: acc.hist.toJSON(),
+      latency: hist.stats(),
+      histogram: hist.toJSON(),
+      endpoints,
     };
     const rate = this.targetRateAt(startMs + durationMs / 2);
     if (rate !== undefined) out.targetRate = round3(rate);
@@ -181,12 +257,7 @@ export class Recorder {
   }
 
   errorsByKind(): Partial<Record<ErrorKind, number>> {
-    const out: Partial<Record<ErrorKind, number>> = {};
-    ERROR_KINDS.forEach((k) => {
-      const n = this.byKind[KIND[k]]!;
-      if (n > 0) out[k] = n;
-    });
-    return out;
+    return kindRecord(this.byKind);
   }
 
   statusCodes(): Record<string, number> {
@@ -194,14 +265,23 @@ export class Recorder {
   }
 
   endpointResults(): EndpointResult[] {
-    return this.endpoints.map((ep) => ({
-      name: ep.name,
-      requests: ep.requests,
-      errors: ep.errors,
-      latency: ep.hist.stats(),
-      statusCodes: statusRecord(ep.status),
-      histogram: ep.hist.toJSON(),
-    }));
+    return this.endpoints.map((ep) => {
+      const out: EndpointResult = {
+        name: ep.name,
+        requests: ep.requests,
+        errors: ep.errors,
+        latency: ep.hist.stats(),
+        statusCodes: statusRecord(ep.status),
+        histogram: ep.hist.toJSON(),
+        errorsByKind: kindRecord(ep.byKind),
+      };
+      if (ep.checks) out.checkFailures = Object.fromEntries(ep.checks);
+      return out;
+    });
+  }
+
+  checkFailureCounts(): Record<string, number> | undefined {
+    return this.checkFailures.size > 0 ? Object.fromEntries(this.checkFailures) : undefined;
   }
 
   overallHistogram(): Histogram {
@@ -209,6 +289,15 @@ export class Recorder {
     for (const ep of this.endpoints) h.merge(ep.hist);
     return h;
   }
+}
+
+function kindRecord(counts: Float64Array): Partial<Record<ErrorKind, number>> {
+  const out: Partial<Record<ErrorKind, number>> = {};
+  ERROR_KINDS.forEach((k) => {
+    const n = counts[KIND[k]]!;
+    if (n > 0) out[k] = n;
+  });
+  return out;
 }
 
 function statusRecord(counts: Float64Array): Record<string, number> {

@@ -1,0 +1,222 @@
+// The guide's user journey (login -> think -> bid with the captured token -> think -> health, plus a pay flow)
+// run by the bundled dist/index.js as the runner runs it, against the auction app (JWT login, bids in a real
+// PostgreSQL, switchable faults). Runs are a few seconds at a low rate with the think times scaled down.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { auctionUsers, NO_FAULTS, startAuctionApp, writeUsersCsv, type AuctionApp } from './helpers/auction-app.js';
+import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+
+const ACTION = resolve('dist/index.js');
+const USERS = 100;
+
+let pgServer: PostgresServer;
+let app: AuctionApp;
+
+beforeAll(async () => {
+  pgServer = await startPostgres();
+  app = await startAuctionApp({ postgres: pgServer, users: USERS });
+});
+afterAll(async () => {
+  await app?.stop();
+  await pgServer?.stop();
+});
+beforeEach(async () => {
+  app.setFaults(NO_FAULTS);
+  await app.reset();
+});
+
+// The flows of examples/perf-gate.yml (the README's auction example) with the think times of 2 s and 3 s scaled
+// down to 200 ms and 300 ms.
+const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as { flows: Array<{ steps: Array<Record<string, unknown>> }> };
+for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
+const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
+
+interface ActionRun {
+  code: number;
+  stdout: string;
+  outputs: Record<string, string>;
+  results: any;
+}
+
+async function runAction(opts: { flows?: string; extra?: string; targets: string; users?: ReturnType<typeof auctionUsers>; env?: NodeJS.ProcessEnv; rate?: number }): Promise<ActionRun> {
+  const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-journeys-e2e-'));
+  mkdirSync(join(workspace, '.github'));
+  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `${opts.flows ?? FLOWS}${opts.extra ?? ''}`);
+  writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
+  const outputFile = join(workspace, 'github_output');
+  const summaryFile = join(workspace, 'step_summary.md');
+  const eventFile = join(workspace, 'event.json');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  writeFileSync(eventFile, JSON.stringify({ repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } }));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_EVENT_PATH: eventFile,
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_REPOSITORY: 'ftw/shop',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_RUN_ID: '42',
+    GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
+    ...opts.env,
+  };
+  const inputs: Record<string, string> = { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none' };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
+  const results = outputs.results ? JSON.parse(readFileSync(outputs.results, 'utf8')) : undefined;
+  return { code, stdout, outputs, results };
+}
+
+function parseOutputs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
+  return out;
+}
+
+const endpoint = (r: ActionRun, name: string) => (r.results.run.endpoints as Array<{ name: string; requests: number; statusCodes: Record<string, number> }>).find((e) => e.name === name);
+const targetRow = (r: ActionRun, source: RegExp) =>
+  (r.results.verdict.targets as Array<{ target: { source: string }; status: string; actual?: number; rhs?: { value?: number } }>).find((t) => source.test(t.target.source))!;
+const flow = (r: ActionRun, name: string) => (r.results.run.flows as Array<{ name: string; started: number; completed: number; failed: number }>).find((f) => f.name === name)!;
+
+describe('the guide journey through dist/index.js against the auction app', () => {
+  it('passes a healthy app: every acknowledged bid is stored and many distinct users logged in', async () => {
+    expect(FLOWS).toContain('think: 200ms');
+    expect(FLOWS).toContain('data: users.csv');
+    const r = await runAction({ targets: 'error_rate < 0.5%\np99 < 500ms\nrequests >= 20' });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.outputs.verdict).toBe('pass');
+    const bids = flow(r, 'place a bid');
+    expect(bids.started).toBeGreaterThan(10);
+    expect(bids).toMatchObject({ completed: bids.started, failed: 0 });
+    expect(flow(r, 'pay').failed).toBe(0);
+    const acknowledged = endpoint(r, 'bid')!.statusCodes['201'];
+    expect(acknowledged).toBe(bids.started);
+    expect(app.counts().bidsAcknowledged).toBe(acknowledged);
+    expect(await app.storedBids()).toBe(acknowledged);
+    expect(app.counts().bidsUnauthorized).toBe(0);
+    expect(app.counts().distinctUsers).toBeGreaterThanOrEqual(Math.min(bids.started, USERS));
+    expect(r.results.run.endpoints.map((e: { name: string }) => e.name).sort()).toEqual(['GET /api/health', 'bid', 'login', 'payment']);
+    expect(r.results.run.errors).toBe(0);
+  });
+
+  it('fails bids answered 200 with an error body, through expect', async () => {
+    app.setFaults({ errorBody: true });
+    const r = await runAction({ targets: 'error_rate < 0.5%' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    const bids = flow(r, 'place a bid');
+    expect(bids.started).toBeGreaterThan(0);
+    expect(bids).toMatchObject({ completed: 0, failed: bids.started });
+    expect(r.results.run.checkFailures).toEqual({ 'expect status 200 ≠ 201 on bid': bids.started });
+    expect(r.results.run.errorsByKind).toEqual({ check: bids.started });
+    expect(await app.storedBids()).toBe(0);
+    expect(app.counts().health).toBe(0);
+  });
+
+  it('fails wrong passwords in the data file (401 on login) and sends nothing after the login', async () => {
+    const wrong = app.users.map((u) => ({ ...u, password: `${u.password}-typo` }));
+    const r = await runAction({ targets: 'error_rate < 0.5%', users: wrong });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    const logins = endpoint(r, 'login')!;
+    expect(logins.statusCodes).toEqual({ '401': logins.requests });
+    expect(r.results.run.checkFailures).toEqual({ 'expect status 401 ≠ 200 on login': logins.requests });
+    expect(flow(r, 'place a bid').completed + flow(r, 'pay').completed).toBe(0);
+    // (GET / is the action's reachability check before the load.)
+    const routes = Object.keys(app.counts().byRoute).filter((r) => r.includes('/api/'));
+    expect(routes).toEqual(['POST /api/auth/login']);
+    // The data file's passwords never reach the log or the results.
+    expect(r.stdout).not.toContain('-typo');
+    expect(JSON.stringify(r.results)).not.toContain('-typo');
+  });
+
+  it('refuses a template that names nothing before any load: verdict error naming the step, no stack trace', async () => {
+    const r = await runAction({ targets: 'error_rate < 0.5%', flows: FLOWS.replace('Bearer {{ token }}', 'Bearer {{ tokn }}') });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('error');
+    expect(r.stdout).toMatch(/::error::.*\.github\/perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here/);
+    expect(r.stdout).not.toMatch(/\n\s+at /);
+    expect(Object.keys(app.counts().byRoute).filter((k) => k.includes('/api/'))).toEqual([]);
+  });
+
+  it('masks {{ env.NAME }} values in the log and writes them nowhere', async () => {
+    const secret = 'pay-Key-9f8e7d6c5b4a';
+    const withKey = structuredClone(EXAMPLE.flows);
+    const bid = withKey[0]!.steps.find((st) => st.name === 'bid')!;
+    bid.headers = { ...(bid.headers as object), 'x-api-key': '{{ env.PAYMENT_KEY }}' };
+    const flows = stringifyYaml({ flows: withKey });
+    expect(flows).toContain('{{ env.PAYMENT_KEY }}');
+    const r = await runAction({ targets: 'error_rate < 0.5%', flows, env: { PAYMENT_KEY: secret } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(app.counts().bidsAcknowledged).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`::add-mask::${secret}`);
+    expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
+    expect(JSON.stringify(r.results)).not.toContain(secret);
+    for (const f of ['LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
+  });
+
+  // enabled once i10-errors and i11-sources are merged
+  it.skip('fails failing payments through error_rate{payment} == 0', async () => {
+    // About 90 arrivals, one in ten paying: no payment at all has a chance of 0.9^90, below 1e-4.
+    app.setFaults({ failingPayments: 1 });
+    const r = await runAction({ targets: 'error_rate{payment} == 0', rate: 30 });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    expect(app.counts().paymentsFailed).toBeGreaterThan(0);
+    const row = targetRow(r, /^error_rate\{payment\}/);
+    expect(row.status).toBe('fail');
+    expect(r.stdout).toMatch(/error_rate\{payment\} == 0/);
+  });
+
+  // enabled once i10-errors and i11-sources are merged
+  it.skip('fails slow bids through p99{bid}', async () => {
+    app.setFaults({ slowBids: 250 });
+    const r = await runAction({ targets: 'p99{bid} < 200ms' });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    const bid = targetRow(r, /^p99\{bid\}/);
+    expect(bid.status).toBe('fail');
+    expect(bid.actual).toBeGreaterThanOrEqual(250);
+  });
+
+  // enabled once i10-errors and i11-sources are merged
+  it.skip('fails lost writes: the bids PostgreSQL stored fall short of the 201s the bid endpoint answered', async () => {
+    app.setFaults({ lostWrites: 0.3 });
+    const extra = `
+sources:
+  - kind: postgres
+    url-env: AUCTION_DATABASE_URL
+    queries:
+      - name: bids_stored
+        sql: SELECT count(*) FROM bids
+        at: end
+`;
+    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra, env: { AUCTION_DATABASE_URL: app.databaseUrl } });
+    expect(r.code).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    const stored = await app.storedBids();
+    const acknowledged = endpoint(r, 'bid')!.statusCodes['201']!;
+    expect(stored).toBeLessThan(acknowledged);
+    const row = targetRow(r, /^bids_stored/);
+    expect(row.status).toBe('fail');
+    expect(row.actual).toBe(stored);
+    expect(row.rhs?.value).toBe(acknowledged);
+    // The database password never leaves the process.
+    expect(r.stdout).not.toContain(pgServer.password);
+    expect(JSON.stringify(r.results)).not.toContain(pgServer.password);
+  });
+});
