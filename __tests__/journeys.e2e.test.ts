@@ -35,6 +35,17 @@ const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8'
 for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
 const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
 
+// The data check of the README's example: the bids PostgreSQL stored, counted once the run is over.
+const BIDS_STORED_SOURCE = `
+sources:
+  - kind: postgres
+    url-env: AUCTION_DATABASE_URL
+    queries:
+      - name: bids_stored
+        sql: SELECT count(*) FROM bids
+        at: end
+`;
+
 interface ActionRun {
   code: number;
   stdout: string;
@@ -96,8 +107,13 @@ describe('the guide journey through dist/index.js against the auction app', () =
   it('passes a healthy app: every acknowledged bid is stored and many distinct users logged in', async () => {
     expect(FLOWS).toContain('think: 200ms');
     expect(FLOWS).toContain('data: users.csv');
-    const r = await runAction({ targets: 'error_rate < 0.5%\np99 < 500ms\nrequests >= 20' });
+    const r = await runAction({
+      targets: 'error_rate < 0.5%\np99 < 500ms\nrequests >= 20\nbids_stored == responses{bid, 201}',
+      extra: BIDS_STORED_SOURCE,
+      env: { AUCTION_DATABASE_URL: app.databaseUrl },
+    });
     expect(r.code, r.stdout).toBe(0);
+    expect(targetRow(r, /^bids_stored/)).toMatchObject({ status: 'pass', actual: await app.storedBids() });
     expect(r.outputs.verdict).toBe('pass');
     const bids = flow(r, 'place a bid');
     expect(bids.started).toBeGreaterThan(10);
@@ -169,8 +185,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     for (const f of ['LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
   });
 
-  // enabled once i10-errors and i11-sources are merged
-  it.skip('fails failing payments through error_rate{payment} == 0', async () => {
+  it('fails failing payments through error_rate{payment} == 0', async () => {
     // About 90 arrivals, one in ten paying: no payment at all has a chance of 0.9^90, below 1e-4.
     app.setFaults({ failingPayments: 1 });
     const r = await runAction({ targets: 'error_rate{payment} == 0', rate: 30 });
@@ -182,8 +197,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(r.stdout).toMatch(/error_rate\{payment\} == 0/);
   });
 
-  // enabled once i10-errors and i11-sources are merged
-  it.skip('fails slow bids through p99{bid}', async () => {
+  it('fails slow bids through p99{bid}', async () => {
     app.setFaults({ slowBids: 250 });
     const r = await runAction({ targets: 'p99{bid} < 200ms' });
     expect(r.code).toBe(1);
@@ -193,19 +207,9 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(bid.actual).toBeGreaterThanOrEqual(250);
   });
 
-  // enabled once i10-errors and i11-sources are merged
-  it.skip('fails lost writes: the bids PostgreSQL stored fall short of the 201s the bid endpoint answered', async () => {
+  it('fails lost writes: the bids PostgreSQL stored fall short of the 201s the bid endpoint answered', async () => {
     app.setFaults({ lostWrites: 0.3 });
-    const extra = `
-sources:
-  - kind: postgres
-    url-env: AUCTION_DATABASE_URL
-    queries:
-      - name: bids_stored
-        sql: SELECT count(*) FROM bids
-        at: end
-`;
-    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra, env: { AUCTION_DATABASE_URL: app.databaseUrl } });
+    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra: BIDS_STORED_SOURCE, env: { AUCTION_DATABASE_URL: app.databaseUrl } });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     const stored = await app.storedBids();
