@@ -38,6 +38,7 @@ const OTHER_LABELS: Record<string, string> = {
   vus: 'VUs (max)',
   recovery: 'recovery time',
   breaking_point: 'breaking point',
+  capacity: 'capacity at the targets',
 };
 
 /** Metrics that are spans of the run: shown as `2 min`, not `120,000 ms`. */
