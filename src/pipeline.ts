@@ -10,6 +10,7 @@ import { decide } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
+import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
 
@@ -60,6 +61,13 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
+
+  // A throughput target the load cannot reach fails whatever the service does: say so before sending any.
+  if (config.engine === 'builtin') {
+    const steps = config.flows.map((f) => f.steps.filter((st) => st.kind === 'request').length);
+    const perArrival = steps.length > 0 ? Math.max(1, ...steps) : 1;
+    for (const w of unmeetableTargets(config.targets, stages, perArrival, plan.decideOn)) log.warning(`targets: ${w}`);
+  }
 
   const startedAt = new Date();
   const guards = watchGuards(plan.guards, log);
@@ -139,6 +147,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     phase: config.phase.name,
     runUrl: deps.runUrl,
     resultsFile: RESULTS_FILE,
+    ...reportGit(deps.baseline, config),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
@@ -154,6 +163,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
+}
+
+/** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
+function reportGit(baseline: BaselineContext | undefined, config: Config): Partial<ReportInput> {
+  const git = baseline?.git;
+  const out: Partial<ReportInput> = {};
+  const ref = git?.pullRequest?.headRef ?? git?.branch;
+  if (git?.sha || ref) out.head = { ...(git?.sha ? { sha: git.sha } : {}), ...(ref ? { ref } : {}) };
+  if (git?.pullRequest?.baseRef) out.baseRef = git.pullRequest.baseRef;
+  if (config.baseline?.acceptLabel) out.acceptLabel = config.baseline.acceptLabel;
+  return out;
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {

@@ -464,3 +464,35 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
   if (judged !== run) judged.analysis = analysis;
   return { analysis, judged };
 }
+
+// ---- targets the load cannot reach ----------------------------------------------------------------------------
+
+/**
+ * Throughput targets the configured load cannot meet whatever the service does: `throughput > 100/s` at 50
+ * arrivals/s of one request each fails and would read like a service fault. The ceiling is the arrival rate the
+ * shape asks for over the judged part (its constant-rate stages, or the whole shape on average) times the requests
+ * an arrival sends (at most; undefined when not known, then nothing is said). One message per such target.
+ */
+export function unmeetableTargets(
+  targets: readonly Target[],
+  stages: readonly Stage[],
+  requestsPerArrival: number | undefined,
+  part: DecideOn,
+): string[] {
+  if (requestsPerArrival === undefined || !(requestsPerArrival > 0) || stages.length === 0) return [];
+  const steady = steadyWindows(stages);
+  const rated = part === 'steady' && steady.length > 0 ? stages.filter((s) => s.startRate === s.endRate && s.startRate > 0) : stages;
+  const duration = rated.reduce((n, s) => n + s.durationMs, 0);
+  if (!(duration > 0)) return [];
+  const rate = rated.reduce((n, s) => n + ((s.startRate + s.endRate) / 2) * s.durationMs, 0) / duration;
+  const ceiling = rate * requestsPerArrival;
+  const where = part === 'steady' && steady.length > 0 ? 'in its constant-rate stages' : 'on average over the run';
+  const each = requestsPerArrival === 1 ? 'one request each' : `at most ${Math.round(requestsPerArrival * 100) / 100} requests each`;
+  return targets
+    .filter((t) => t.metric === 'throughput' && (t.op === '>' || t.op === '>=') && t.value > ceiling * 1.001)
+    .map(
+      (t) =>
+        `${t.source} cannot be met at the configured load: the shape asks for ${formatRate(rate)} arrivals ${where}, ${each}, ` +
+        `so at most about ${formatRate(ceiling)}. Raise the rate or lower the target.`,
+    );
+}
