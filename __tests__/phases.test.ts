@@ -130,8 +130,8 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(stress.cascadingNote).toMatch(/still rising/);
     expect(stress.peak!.p99Ms).toBeGreaterThan(run.analysis!.stress!.firstError!.p99Ms ?? 0);
     // The report: the stop right under the heading, the breaking-point table, and the load-p99 chart.
-    expect(markdown.split('\n')[4]).toMatch(/^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/);
-    expect(markdown).toMatch(/\| breaking point \(errors > 0\.5 %\) \|/);
+    expect(markdown.split('\n').find((l) => l.startsWith('> ⏹️'))).toMatch(/^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/);
+    expect(markdown).toMatch(/\| (first error and )?breaking point \(errors > 0\.5 %\) \|/);
     expect(markdown).toContain('title "p99 latency against load"');
     process.stdout.write(
       `stress: knee ${knee} req/s; first error at ${stress.firstError!.rps.toFixed(1)} req/s, breaking point ` +

@@ -4,18 +4,18 @@
 // GitHub refuses a comment over 65,536 characters. Rather than cutting the text at an arbitrary point (which can
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
-import { changeCell, comparisonCells, formatMetricValue, regressionsMarkdown, type ComparisonCells } from '../baseline/report.js';
+import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
 import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
-import type { RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
+import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
 import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
-import { capitalise, cell, code, fold, html, inline, noMention, plural } from './text.js';
+import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
 
 export type { ReportInput } from './common.js';
 export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
@@ -254,7 +254,7 @@ function buildParts(input: ReportInput): Parts {
     const rows = shown.map((e) => [
       cell(code(e.name)),
       formatCount(e.requests),
-      e.errors > 0 && e.requests > 0 ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)}) ❌` : formatCount(e.errors),
+      e.errors > 0 && e.requests > 0 ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)})${(e.errors / e.requests) * 100 > errorLimit(verdict) ? ' ❌' : ''}` : formatCount(e.errors),
       formatMs(e.latency.p50),
       formatMs(e.latency.p95),
       formatMs(e.latency.p99),
@@ -265,7 +265,7 @@ function buildParts(input: ReportInput): Parts {
     });
     const hidden = endpoints.length - shown.length;
     const more = hidden > 0 ? `\n\n_${hidden} more ${plural(hidden, 'endpoint')} in ${resultsRef}, sorted here by requests._` : '';
-    return fold(endpointsSummary(endpoints), `${table}\n\n_Whole run, busiest first._${more}`);
+    return fold(endpointsSummary(endpoints, errorLimit(verdict)), `${table}\n\n_Whole run, busiest first; ❌ marks an error rate past ${formatPercent(errorLimit(verdict))}._${more}`);
   };
 
   const responses = responsesSection(run);
@@ -348,9 +348,9 @@ function verdictSentence(input: ReportInput): string {
   if (recovery) lead.push(recovery.recovered ? `recovered in ${formatDuration(recovery.recoveryMs)}` : 'not recovered by the end of the run');
 
   if (verdict.status === 'error') {
-    const first = verdict.reasons[0];
-    const more = verdict.reasons.length > 1 ? ` (and ${verdict.reasons.length - 1} more below)` : '';
-    return `**No verdict: ${first ? inline(first) : 'the run could not be judged'}${more}.**`;
+    // The reasons follow as a list: the sentence says only that and how many, rather than repeat the first.
+    const n = verdict.reasons.length;
+    return `**No verdict: the run could not be judged${n > 0 ? ` (${n === 1 ? 'the reason' : `${n} reasons`} below)` : ''}.**`;
   }
   const targets = verdict.targets.filter((t) => t.origin !== 'tool');
   const held = targets.filter((t) => t.status === 'pass').length;
@@ -389,7 +389,8 @@ function verdictSentence(input: ReportInput): string {
   if (targets.length === 0 && regs.length === 0 && !stress && !recovery) tail.push('no targets set');
 
   const sentence = [...lead, ...shown, ...(rest > 0 ? [`${rest} more below`] : []), ...tail].join('; ');
-  return `**${capitalise(sentence)}.**`;
+  // A metric name (`p95`) keeps its case at the start of the sentence.
+  return `**${/^p\d/.test(sentence) ? sentence : capitalise(sentence)}.**`;
 }
 
 function stressSentence(s: StressAnalysis): string {
@@ -503,11 +504,45 @@ function todoLine(input: ReportInput): string | undefined {
 }
 
 function regressionsFold(verdict: Verdict): string | undefined {
-  const md = regressionsMarkdown(verdict);
+  const md = comparisonMarkdown(verdict);
   if (!md) return undefined;
   const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy).length;
   const summary = `<b>How the comparison was judged</b>${regressed > 0 ? `: ${regressed} ${plural(regressed, 'metric')} beyond the noise ❌` : ''}`;
-  return fold(summary, noMention(md.replace(/^### Compared with baseline\n\n/, '')));
+  return fold(summary, md);
+}
+
+/** The error rate past which an endpoint is flagged: the run's error-rate target, else the guide's 0.5 %. */
+function errorLimit(verdict: Verdict): number {
+  return verdict.targets.find((t) => t.target.metric === 'error_rate' && (t.target.op === '<' || t.target.op === '<='))?.target.value ?? 0.5;
+}
+
+const REGRESSION_TEXT: Record<RegressionResult['status'], string> = {
+  regressed: '❌ regressed',
+  pass: '✅ pass',
+  improved: '✅ improved',
+  no_baseline: '➖ no baseline',
+  not_comparable: '➖ not comparable',
+};
+
+/**
+ * Which baseline, how a change was judged, and the statistical reason per metric: once, folded. The figures are
+ * in the results table and the verdict sentence; this is for whoever wants to check the method.
+ */
+function comparisonMarkdown(verdict: Verdict): string | undefined {
+  const results = verdict.regressions;
+  if (!results || results.length === 0) return undefined;
+  const lines: string[] = [];
+  const b = verdict.baseline;
+  if (b) lines.push(`Baseline from ${code(b.source)}${b.note ? `: ${inline(b.note)}` : ''}.`, '');
+  const first = results[0]!;
+  if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
+    lines.push(`${REGRESSION_TEXT[first.status]}: ${inline(first.reason ?? '')}`);
+    return lines.join('\n');
+  }
+  if (b?.method) lines.push(`_Method: ${inline(b.method)}._`, '');
+  const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
+  lines.push(...why.map((r) => `- ${REGRESSION_TEXT[r.status]} **${inline(r.metric)}:** ${inline(r.reason!)}${r.acceptedBy ? ` (accepted by ${inline(r.acceptedBy)})` : ''}`));
+  return lines.join('\n').trimEnd();
 }
 
 function trendFold(verdict: Verdict, run: RunResult): string | undefined {
@@ -529,26 +564,35 @@ function chartsFold(run: RunResult, verdict: Verdict): string | undefined {
   return fold(`<b>Charts</b>: ${charts.titles.map(html).join(', ')}${charts.flag}`, charts.markdown);
 }
 
-/** The figures the results table does not show, each column labelled with the part of the run it covers. */
+/**
+ * The figures the results table does not show, each column labelled with the part of the run it covers. With a
+ * steady part shorter than the run, both parts side by side (the judged one's covered figures are in the table
+ * above, so they are not repeated); otherwise the whole run alone.
+ */
 function headlineBlock(run: RunResult, covered: Set<string>, hasTargets: boolean): string | undefined {
-  const steady = run.analysis?.judged === 'steady' ? run.analysis.steady : undefined;
+  const a = run.analysis;
+  const steady = a?.steady && a.steady.intervals < a.steady.intervalsTotal ? a.steady : undefined;
   const whole = headlineMetrics(run);
-  let table: string;
+  const title = hasTargets ? 'Other figures' : 'Figures';
   if (steady) {
-    // Targets were judged on the steady part: its figures are the table's Actual; the whole run is another figure.
     const part = headlineMetrics({ ...run, requests: steady.requests, errors: steady.errors, errorsByKind: {}, latency: steady.latency, errorRate: steady.errorRate, throughputRps: steady.throughputRps } as RunResult);
+    const judgedSteady = a!.judged === 'steady';
+    const shown = (judged: boolean, value: string, metric: string): string => (judged && covered.has(metric) ? 'in the table above' : value);
     const rows = whole
       .filter((m) => m.metric !== 'vus')
-      .map((m, i) => [m.label, cell(covered.has(m.metric) ? 'in the table above' : part[i]!.value), cell(m.value)]);
-    table = markdownTable([['Metric', 'Steady part', 'Whole run'], ...rows], { align: ['l', 'r', 'r'] });
-  } else {
-    const rows = whole.filter((m) => !covered.has(m.metric)).map((m) => [m.label, cell(m.value)]);
-    if (rows.length === 0) return undefined;
-    table = markdownTable([['Metric', 'Whole run'], ...rows], { align: ['l', 'r'] });
+      .map((m, i) => [m.label, cell(shown(!judgedSteady, m.value, m.metric)), cell(shown(judgedSteady, part[i]!.value, m.metric))]);
+    const table = markdownTable([['Metric', 'Whole run', 'Steady part'], ...rows], { align: ['l', 'r', 'r'] });
+    const judged = judgedSteady ? 'the steady part' : 'the whole run';
+    return fold(`<b>${title}</b> of the whole run and its steady part (targets judged on ${judged})`, `${table}\n\n_Steady part: ${steadyText(steady)}._`);
   }
-  const title = hasTargets ? 'Other figures' : 'Figures';
-  const summary = `<b>${title}</b>: ${steady ? 'steady part and whole run' : `whole run, ${formatCount(run.requests)} requests`}`;
-  return fold(summary, table);
+  const rows = whole.filter((m) => !covered.has(m.metric)).map((m) => [m.label, cell(m.value)]);
+  if (rows.length === 0) return undefined;
+  const table = markdownTable([['Metric', 'Whole run'], ...rows], { align: ['l', 'r'] });
+  return fold(`<b>${title}</b> of the whole run (${formatDuration(run.durationMs)})`, table);
+}
+
+function steadyText(p: PartSummary): string {
+  return `${p.windows.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ')}, ${p.intervals} of ${p.intervalsTotal} intervals`;
 }
 
 /** Every metric the sources reported, read or not, and the slowest statements in a collapsed section. */

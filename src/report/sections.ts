@@ -128,11 +128,12 @@ export function logsSection(run: RunResult): Section | undefined {
 }
 
 /** The endpoint that most deserves a look: the highest error rate, else the highest p99. */
-function worstEndpoint(endpoints: readonly EndpointResult[]): string | undefined {
+function worstEndpoint(endpoints: readonly EndpointResult[], limitPercent: number): string | undefined {
   const erroring = endpoints.filter((e) => e.requests > 0 && e.errors > 0);
   if (erroring.length > 0) {
     const worst = [...erroring].sort((a, b) => b.errors / b.requests - a.errors / a.requests)[0]!;
-    return `${htmlCode(worst.name)} ${formatPercent((worst.errors / worst.requests) * 100)} errors ❌`;
+    const rate = (worst.errors / worst.requests) * 100;
+    return `${htmlCode(worst.name)} ${formatPercent(rate)} errors${rate > limitPercent ? ' ❌' : ''}`;
   }
   const timed = endpoints.filter((e) => e.latency.p99 !== undefined);
   if (timed.length > 1) {
@@ -142,8 +143,8 @@ function worstEndpoint(endpoints: readonly EndpointResult[]): string | undefined
   return undefined;
 }
 
-export function endpointsSummary(endpoints: readonly EndpointResult[]): string {
-  const worst = worstEndpoint(endpoints);
+export function endpointsSummary(endpoints: readonly EndpointResult[], limitPercent: number): string {
+  const worst = worstEndpoint(endpoints, limitPercent);
   return `<b>Endpoints</b> (${formatCount(endpoints.length)})${worst ? `: ${worst}` : ''}`;
 }
 
