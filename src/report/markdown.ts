@@ -352,7 +352,8 @@ function verdictSentence(input: ReportInput): string {
     const n = verdict.reasons.length;
     return `**No verdict: the run could not be judged${n > 0 ? ` (${n === 1 ? 'the reason' : `${n} reasons`} below)` : ''}.**`;
   }
-  const targets = verdict.targets.filter((t) => t.origin !== 'tool');
+  // An optional target that could not be measured neither holds nor fails: it is left out of the count.
+  const targets = verdict.targets.filter((t) => t.origin !== 'tool' && !(t.target.optional && t.status === 'not_measured'));
   const held = targets.filter((t) => t.status === 'pass').length;
   const failed = verdict.targets.filter((t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional));
   const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy);
