@@ -177,7 +177,7 @@ describe('renderReport', () => {
     const failing = renderReport(inputFor('failing-slow-endpoint'));
     // A failed target is a row of the table and part of the verdict sentence, not a third copy in a bullet.
     expect(failing).not.toContain('- p99 latency 1,211 ms is not < 500 ms');
-    expect(failing).toContain('**P99 latency 1,211 ms (target < 500 ms); p95 latency 845 ms (target < 300 ms); error rate 1.84 % (target < 1 %); 2 of 6 targets hold.**');
+    expect(failing).toContain('**p99 latency 1,211 ms (target < 500 ms); p95 latency 845 ms (target < 300 ms); error rate 1.84 % (target < 1 %); 2 of 5 targets hold.**');
     const error = renderReport(inputFor('error-no-requests'));
     expect(error).toContain('- No request completed');
     const passing = inputFor('passing');
@@ -503,7 +503,7 @@ describe('with a baseline', () => {
     expect(tableWith(markdown, 'Metric', 'Whole run')?.rows.map((r) => r[0]) ?? []).not.toContain('p95 latency');
     // The statistical reason is printed once, folded; the verdict sentence has the plain figures.
     expect(markdown.match(/p88\.39/g) ?? []).toHaveLength(1);
-    expect(markdown).toMatch(/\*\*P95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed .* against [0-9a-f]{7}; all 2 targets hold\.\*\*/);
+    expect(markdown).toMatch(/\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed .* against [0-9a-f]{7}; all 2 targets hold\.\*\*/);
     expect(markdown).toContain('**What to do:** fix the slowdown, or, if it is intended, apply the label `perf-regression-accepted` to this pull request and re-run the job.');
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report-baseline-regressed.md');
     const text = renderTerminal(input);
