@@ -257,22 +257,24 @@ describe('charts from intervals', () => {
     const run = stressRun();
     const top = Math.max(...run.intervals.map((iv) => iv.latency.p99!));
     const near = chartsFor(run, { targets: [target('p99', 100)] })[0]!;
-    expect(lineSeries(near.mermaid).map((l) => l.name)).toEqual(['p50', 'p95', 'p99', 'target p99 < 100 ms']);
-    expect(values(near.mermaid, 'target p99 < 100 ms').every((v) => v === 100)).toBe(true);
-    expect(near.caption).toContain('target p99 < 100 ms purple');
+    expect(lineSeries(near.mermaid).map((l) => l.name)).toEqual(['p50', 'p95', 'p99', 'p99 target 100 ms']);
+    expect(values(near.mermaid, 'p99 target 100 ms').every((v) => v === 100)).toBe(true);
+    expect(near.caption).toContain('p99 target 100 ms purple');
     const far = chartsFor(run, { targets: [target('p99', top * 10)] })[0]!;
     expect(lineSeries(far.mermaid).map((l) => l.name)).toEqual(['p50', 'p95', 'p99']);
     expect(far.caption).toMatch(/The p99 target \([\d,]+ ms\) is far above every point, so it is not drawn\./);
     const load = chartsFor(run, { targets: [target('p99', 100)] }).find((c) => c.kind === 'load-p99')!;
-    expect(lineSeries(load.mermaid).map((l) => l.name)).toEqual(['p99', 'target p99 < 100 ms']);
+    expect(lineSeries(load.mermaid).map((l) => l.name)).toEqual(['p99', 'p99 target 100 ms']);
   });
 
   it('marks the capacity and the breaking point on the load axis', () => {
     const load = chartsFor(stressRun()).find((c) => c.kind === 'load-p99')!;
     const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load.mermaid)![1]!.split(', ').map((l) => JSON.parse(l) as string);
-    expect(labels.filter((l) => l.endsWith('break') || l.endsWith('+break'))).toHaveLength(1);
-    expect(labels.filter((l) => /capacity/.test(l))).toHaveLength(1);
-    expect(load.caption).toContain('"break" the breaking point');
+    expect(labels.filter((l) => l.endsWith('✕'))).toHaveLength(1);
+    expect(labels.filter((l) => /◆/.test(l))).toHaveLength(1);
+    // Here latency stays low, so the error limit ends both: the capacity is at or below the breaking point.
+    expect(labels.findIndex((l) => /◆/.test(l))).toBeLessThanOrEqual(labels.findIndex((l) => l.endsWith('✕')));
+    expect(load.caption).toContain('◆ marks the capacity at the targets and ✕ the breaking point');
   });
 
   it('rounds the y axis up to a readable number', () => {

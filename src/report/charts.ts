@@ -176,7 +176,7 @@ function latencyChart(buckets: readonly Bucket[], targets: readonly Target[]): C
   const limitMetric = (['p99', 'p95', 'p50'] as const).find((m) => limitOf(targets, m) !== undefined);
   const limit = limitMetric ? limitOf(targets, limitMetric)! : undefined;
   const drawLimit = limit !== undefined && limit <= top * TARGET_LINE_SPAN;
-  const lines = drawLimit ? [...merged, { name: `target ${limitMetric} < ${formatMs(limit)}`, values: buckets.map(() => limit), filled: false }] : merged;
+  const lines = drawLimit ? [...merged, { name: `${limitMetric} target ${formatMs(limit)}`, values: buckets.map(() => limit), filled: false }] : merged;
   const axisTop = Math.max(top, drawLimit ? limit : 0);
   const axis = timeAxis(buckets);
   const colours = latencyColours(merged.map((m) => m.name), drawLimit);
@@ -395,8 +395,9 @@ function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets
   const breakAt = mark(stress?.breakingPoint?.rps);
   const rows = [...byLabel.entries()]
     .map(([label, ivs]) => {
-      const marks = [label === capacityAt ? 'capacity' : '', label === breakAt ? 'break' : ''].filter(Boolean);
-      return { label: marks.length ? `${label} ${marks.join('+')}` : label, p99: mergeGroup(ivs).latency.p99 };
+      // One character each: a longer label runs into its neighbours at comment width.
+      const marks = `${label === capacityAt ? '◆' : ''}${label === breakAt ? '✕' : ''}`;
+      return { label: marks ? `${label} ${marks}` : label, p99: mergeGroup(ivs).latency.p99 };
     })
     .filter((r): r is { label: string; p99: number } => r.p99 !== undefined);
   if (rows.length < MIN_POINTS) return undefined;
@@ -410,13 +411,13 @@ function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets
     `  x-axis ${q('load (requests/s)')} [${rows.map((r) => q(r.label)).join(', ')}]`,
     `  y-axis ${q('p99 (ms)')} 0 --> ${n(niceMax(Math.max(top, drawLimit ? limit : 0)))}`,
     `  line ${q('p99')} [${rows.map((r) => n(r.p99)).join(', ')}]`,
-    ...(drawLimit ? [`  line ${q(`target p99 < ${formatMs(limit)}`)} [${rows.map(() => n(limit)).join(', ')}]`] : []),
+    ...(drawLimit ? [`  line ${q(`p99 target ${formatMs(limit)}`)} [${rows.map(() => n(limit)).join(', ')}]`] : []),
   ].join('\n');
-  const marked = [capacityAt ? '"capacity" marks the capacity at the targets' : '', breakAt ? '"break" the breaking point' : ''].filter(Boolean);
+  const marked = [capacityAt ? '◆ marks the capacity at the targets' : '', breakAt ? '✕ the breaking point' : ''].filter(Boolean);
   return {
     kind: 'load-p99',
     title: 'p99 latency against load',
-    series: drawLimit ? ['p99', `target p99 < ${formatMs(limit)}`] : ['p99'],
+    series: drawLimit ? ['p99', `p99 target ${formatMs(limit)}`] : ['p99'],
     mermaid,
     caption:
       `p99 (blue) of the intervals grouped by the request rate they served (histograms merged per group)` +

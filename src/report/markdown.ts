@@ -343,7 +343,7 @@ function verdictSentence(input: ReportInput): string {
   const { run, verdict } = input;
   const stress = run.analysis?.stress;
   const lead: string[] = [];
-  if (stress) lead.push(stressSentence(stress));
+  if (stress) lead.push(stressSentence(stress, verdict.targets));
   const recovery = run.analysis?.recovery;
   if (recovery) lead.push(recovery.recovered ? `recovered in ${formatDuration(recovery.recoveryMs)}` : 'not recovered by the end of the run');
 
@@ -365,8 +365,13 @@ function verdictSentence(input: ReportInput): string {
     bad.push(`${regressed.map((r) => `${metricLabel(r.metric).replace(/ latency$/, '')} regressed ${regressionFigures(r)}`).join(', ')} ${against}`);
   }
   for (const t of failed) {
-    const label = t.origin === 'tool' ? `${inline(t.target.source)} (tool threshold)` : targetMetricLabel(t.target.metric, run, code);
-    bad.push(t.status === 'not_measured' ? `${label} not measured` : t.origin === 'tool' ? `${label} failed` : `${label} ${actualText(t)} (target ${targetText(t)})`);
+    // The stress lead already gives capacity and breaking point, with their targets.
+    if (stress && STRESS_METRICS.has(t.target.metric)) continue;
+    const label = t.origin === 'tool' ? `${code(t.target.source)} (tool threshold)` : targetMetricLabel(t.target.metric, run, code);
+    if (t.status === 'not_measured') bad.push(`${label} not measured`);
+    else if (t.origin === 'tool') bad.push(`${label} failed`);
+    else if (t.rhs) bad.push(`${label} ${actualText(t).replace(' vs ', ` vs ${code(t.rhs.label)} `)}`);
+    else bad.push(`${label} ${actualText(t)} (target ${targetText(t)})`);
   }
   const stop = run.analysis?.stoppedEarly;
   if (stop && !stress) bad.push(`stopped early at ${formatDuration(stop.atMs)}`);
@@ -394,17 +399,24 @@ function verdictSentence(input: ReportInput): string {
   return `**${/^p\d/.test(sentence) ? sentence : capitalise(sentence)}.**`;
 }
 
-function stressSentence(s: StressAnalysis): string {
+const STRESS_METRICS = new Set(['capacity', 'breaking_point']);
+
+/** "Capacity 126/s at the targets (target > 300/s ❌), breaking point 340/s": the stress run's key results. */
+function stressSentence(s: StressAnalysis, targets: readonly TargetResult[]): string {
+  const judged = (metric: string): string => {
+    const t = targets.find((x) => x.target.metric === metric && x.origin !== 'tool');
+    return t ? ` (target ${targetText(t)} ${t.status === 'pass' ? '✅' : '❌'})` : '';
+  };
   const c = s.capacity;
   const capacity =
     c === undefined
       ? undefined
       : c.rps === undefined
-        ? 'targets missed from the first interval (no capacity at the targets)'
-        : `capacity ${c.held ? 'at least ' : ''}${formatRate(c.rps)} at the targets`;
+        ? `no capacity at the targets: they were missed from the first interval${judged('capacity')}`
+        : `capacity ${c.held ? 'at least ' : ''}${formatRate(c.rps)} at the targets${judged('capacity')}`;
   const bp = s.breakingPoint
-    ? `breaking point ${formatRate(s.breakingPoint.rps)}`
-    : `no breaking point up to ${formatRate(s.peak?.rps)}`;
+    ? `breaking point ${formatRate(s.breakingPoint.rps)}${judged('breaking_point')}`
+    : `no breaking point up to ${formatRate(s.peak?.rps)}${judged('breaking_point')}`;
   return [capacity, bp].filter(Boolean).join(', ');
 }
 

@@ -72,8 +72,8 @@ function capacityLine(s: StressAnalysis): string | undefined {
   if (c.rps === undefined) return `**Capacity at the targets: none.** ${c.criteria} did not hold in any interval before the first confirmed breach${after}.`;
   const asked = c.targetRate !== undefined ? `, ${formatRate(c.targetRate)} arrivals asked` : '';
   return c.held
-    ? `**Capacity at the targets: at least ${formatRate(c.rps)}** served (${formatDuration(c.atMs)}${asked}): ${c.criteria} held in every interval up to the highest load.`
-    : `**Capacity at the targets: ${formatRate(c.rps)}** served (${formatDuration(c.atMs)}${asked}): the highest load at which ${c.criteria} held in the interval${after}.`;
+    ? `**Capacity at the targets: at least ${formatRate(c.rps)}** served (at ${formatDuration(c.atMs)}${asked}): ${c.criteria} held in every interval up to the highest load.`
+    : `**Capacity at the targets: ${formatRate(c.rps)}** served (at ${formatDuration(c.atMs)}${asked}): the highest load at which ${c.criteria} held in the interval${after}.`;
 }
 
 /** The phase section's summary line: what was judged and the findings, flagged. */
