@@ -110,6 +110,19 @@ describe('what the first screen says', () => {
     expect(md).toContain('`bidder (@acme/bidders)`');
   });
 
+  it('warns under the table when a throughput target cannot be met at the configured rate', () => {
+    const input = SCENARIOS.find((x) => x.name === 'pass')!.input();
+    // The run asked for at most 10 arrivals/s of one request each; 100/s was never possible.
+    input.verdict.targets.push({
+      target: { metric: 'throughput', op: '>', value: 100, unit: '/s', source: 'throughput > 100/s', optional: false },
+      actual: input.run.throughputRps!,
+      status: 'fail',
+    });
+    input.verdict.status = 'fail';
+    const top = visible(renderReport(input));
+    expect(top).toMatch(/> ⚠️ throughput > 100\/s cannot be met at the configured load: the shape asks for [\d.]+\/s arrivals on average over the run, one request each, so at most about [\d.]+\/s\. Raise the rate or lower the target\./);
+  });
+
   it('keeps every size tier within its budget with the folded sections', () => {
     for (const s of SCENARIOS) {
       const input = s.input();
