@@ -66,7 +66,7 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(log.some((l) => /steady \(2\/2\)/.test(l))).toBe(true);
     expect(markdown).toContain('durations scaled ×0.04');
     expect(markdown).toContain('Targets were judged on the **whole run** (`decide-on: all`)');
-    expect(markdown).toMatch(/\| Metric +\| Whole run \| Steady part \|/);
+    expect(markdown).toMatch(/\| Metric +\| +Whole run \| +Steady part \|/);
   });
 
   it('sustained: judges the steady part, and the outputs are its figures', async () => {

@@ -379,7 +379,15 @@ function verdictSentence(input: ReportInput): string {
   const rest = bad.length - shown.length;
 
   const tail: string[] = [];
-  if (targets.length > 0) tail.push(held === targets.length ? `all ${targets.length} ${plural(targets.length, 'target')} hold` : `${held} of ${targets.length} ${plural(targets.length, 'target')} hold`);
+  if (targets.length > 0) {
+    tail.push(
+      held === targets.length
+        ? targets.length === 1
+          ? 'the target holds'
+          : `all ${targets.length} targets hold`
+        : `${held} of ${targets.length} ${plural(targets.length, 'target')} hold`,
+    );
+  }
   const regs = verdict.regressions ?? [];
   if (regressed.length === 0 && regs.length > 0) {
     const b = verdict.baseline;
