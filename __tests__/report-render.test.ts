@@ -65,6 +65,9 @@ describe('what the first screen says', () => {
       'Comparing `feature/faster-bids` ([`f00dfee`](https://github.com/acme/shop/commit/f00dfeed5e1f2a3b4c5d6e7f8091a2b3c4d5e6f7)) with `main` ([`13aaaaa`](https://github.com/acme/shop/commit/13aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa))',
     );
     expect(top).toContain('apply the label `perf-regression-accepted` to this pull request');
+    // The confirmation run's own figures, and the time it added, are in the Run section.
+    expect(md).toMatch(/<summary><b>Run<\/b>: builtin, 20 s \+ 20 s confirmation run, load sent as asked<\/summary>/);
+    expect(md).toMatch(/- \*\*Confirmation run:\*\* 20 s more of the same load, 2,000 requests, p99 \d+ ms, error rate 0 %; the comparison with the baseline pooled both runs/);
     // The statistical shorthand is printed once, folded.
     expect(top).not.toContain('p88.39');
     expect(md.match(/p88\.39/g)).toHaveLength(1);

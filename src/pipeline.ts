@@ -148,6 +148,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     runUrl: deps.runUrl,
     resultsFile: RESULTS_FILE,
     ...reportGit(deps.baseline, config),
+    ...(confirmation ? { confirmation: confirmation.run } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.

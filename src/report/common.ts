@@ -25,6 +25,8 @@ export interface ReportInput {
   repoUrl?: string;
   /** The label that accepts a regression (src/baseline/override.ts), for "what to do". */
   acceptLabel?: string;
+  /** The confirmation run a suspected regression triggered: its own figures, for the Run section. */
+  confirmation?: Pick<RunResult, 'durationMs' | 'requests' | 'errors' | 'errorRate' | 'latency'>;
 }
 
 const LATENCY_LABELS: Record<string, string> = {

@@ -373,8 +373,7 @@ function verdictSentence(input: ReportInput): string {
     else if (t.rhs) bad.push(`${label} ${actualText(t).replace(' vs ', ` vs ${code(t.rhs.label)} `)}`);
     else bad.push(`${label} ${actualText(t)} (target ${targetText(t)})`);
   }
-  const stop = run.analysis?.stoppedEarly;
-  if (stop && !stress) bad.push(`stopped early at ${formatDuration(stop.atMs)}`);
+  // A run a guard stopped says so in the line right under this sentence, with the guard's reason.
   const shown = bad.slice(0, 3);
   const rest = bad.length - shown.length;
 
@@ -687,6 +686,13 @@ function detailsBlock(input: ReportInput): string | undefined {
   const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
   lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
   lines.push(`- **Load generator:** ${generatorText(run)}`);
+  const c = input.confirmation;
+  if (c) {
+    lines.push(
+      `- **Confirmation run:** ${formatDuration(c.durationMs)} more of the same load, ${formatCount(c.requests)} requests, p99 ${formatMs(c.latency.p99)}, ` +
+        `error rate ${formatPercent(c.errorRate)}; the comparison with the baseline pooled both runs, the targets were judged on the first`,
+    );
+  }
   if (run.shard) lines.push(`- **Shard:** ${run.shard.index} of ${run.shard.count}`);
   if (run.sourceFiles && run.sourceFiles.length > 0) lines.push(`- **Source files:** ${run.sourceFiles.map(code).join(', ')}`);
   blocks.push(lines.join('\n'));
@@ -698,7 +704,7 @@ function detailsBlock(input: ReportInput): string | undefined {
     blocks.push(`**Tool thresholds**\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
   }
   const failedTool = !asRows && run.toolThresholds.some((t) => !t.ok);
-  const summaryBits = [`${inline(input.engine)}, ${formatDuration(run.durationMs)}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
+  const summaryBits = [`${inline(input.engine)}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
   if (failedTool) summaryBits.push('a tool threshold failed ❌');
   const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', ')).replace('&amp;', '&')}`, blocks.join('\n\n'))];
 
