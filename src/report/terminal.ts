@@ -52,7 +52,7 @@ export function renderTerminal(input: ReportInput): string {
 
   out.push('');
   const metrics = headlineMetrics(run).map((m) => [m.label, m.value]);
-  out.push(...alignedTable(['Metric', 'Value'], metrics, [false, true]));
+  out.push(...alignedTable(['Metric', 'Whole run'], metrics, [false, true]));
 
   const infra = infraRows(run);
   if (infra.length > 0) {
