@@ -4,14 +4,15 @@
 // headless Chromium through playwright-core, Mermaid drawn by the real mermaid bundle. The test measures the page
 // with every <details> closed (what the reader sees before opening anything: at most 1.5 screens of 800 px for a
 // passing report, 2 for a failing one) and checks that every Mermaid block draws its lines once opened.
-// `REPORT_PNG=1` also writes the pictures the README shows (docs/report-*.png). Locally a missing browser or
+// `REPORT_PNG=1` also writes the pictures the README shows (docs/report-*.png); `REPORT_PNG_DIR=dir` every
+// scenario's folded page, to look at. Locally a missing browser or
 // package skips the rendering; on CI (CI set) it fails.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerFor, renderReport, renderReportWithTier } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
-import { MENTION_BREAK } from '../src/report/text.js';
+import { code, html, htmlCode, inline, MENTION_BREAK, noMention } from '../src/report/text.js';
 import { journeysScenario, recoveryScenario, regressionScenario, SCENARIOS, stressScenario } from './helpers/report-scenarios.js';
 
 const SCREEN = 800;
@@ -124,6 +125,17 @@ describe('what the first screen says', () => {
     input.verdict.status = 'fail';
     const top = visible(renderReport(input));
     expect(top).toMatch(/> ⚠️ throughput > 100\/s cannot be met at the configured load: the shape asks for [\d.]+\/s arrivals on average over the run, one request each, so at most about [\d.]+\/s\. Raise the rate or lower the target\./);
+  });
+
+  it('breaks mentions and team mentions, leaves e-mail addresses and code alone', () => {
+    const J = MENTION_BREAK;
+    expect(noMention('ask @octocat and @acme/perf-team')).toBe(`ask @${J}octocat and @${J}acme/perf-team`);
+    expect(noMention('@octocat first')).toBe(`@${J}octocat first`);
+    expect(noMention('ops@example.com, a.b@c.d')).toBe('ops@example.com, a.b@c.d');
+    expect(inline('(@octocat)')).toBe(`(@${J}octocat)`);
+    expect(html('<b>@octocat</b>')).toBe(`&lt;b&gt;@${J}octocat&lt;/b&gt;`);
+    expect(htmlCode('@octocat')).toBe('<code>&#64;octocat</code>');
+    expect(code('@octocat')).toBe('`@octocat`');
   });
 
   it('keeps every size tier within its budget with the folded sections', () => {
@@ -258,6 +270,8 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
       heights[s.name] = Math.round(height);
       expect(height, `${s.name}: ${Math.round(height)} px`).toBeLessThanOrEqual(SCREEN * (s.failing ? 2 : 1.5));
 
+      // REPORT_PNG_DIR=/some/dir: every scenario as the reviewer first sees it, to look at.
+      if (process.env.REPORT_PNG_DIR) await p.screenshot({ path: join(process.env.REPORT_PNG_DIR, `report-${s.name}.png`), fullPage: true });
       if (process.env.REPORT_PNG && (s.name === 'target-fail' || s.name === 'stress')) {
         const dir = join(import.meta.dirname, '..', 'docs');
         mkdirSync(dir, { recursive: true });

@@ -4,6 +4,7 @@
 import { markdownTable } from 'markdown-table';
 import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult, StressAnalysis } from '../model.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { noMention } from './text.js';
 
 function windowsText(p: PartSummary): string {
   return p.windows.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ');
@@ -114,7 +115,7 @@ function guardsLine(a: PhaseAnalysis): string | undefined {
 export function earlyStopLine(run: RunResult): string | undefined {
   const stop = run.analysis?.stoppedEarly;
   if (!stop) return undefined;
-  const text = stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`));
+  const text = noMention(stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`)));
   return `> ⏹️ **Stopped early** at ${formatDuration(stop.atMs)}: ${text}`;
 }
 
