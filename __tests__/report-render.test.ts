@@ -76,6 +76,21 @@ describe('what the first screen says', () => {
     expect(top).toMatch(/\| p99 latency \| < 500 ms \| +\d+ ms \| +\d+ ms \| +↑ \+[\d.]+ % ¹ \| ❌ regressed \|/);
   });
 
+  it('an accepted regression is green, says who accepted it, and does not ping them', () => {
+    const input = regressionScenario();
+    input.verdict = {
+      ...input.verdict,
+      status: 'pass',
+      failsCheck: false,
+      reasons: [],
+      regressions: input.verdict.regressions!.map((r) => (r.status === 'regressed' ? { ...r, status: 'pass', acceptedBy: '@alice' } : r)),
+    };
+    const top = visible(renderReport(input));
+    expect(top).toMatch(new RegExp(`\\| p99 latency .*\\| ✅ accepted by @${MENTION_BREAK}alice \\|`));
+    expect(top).toContain(`p95, p99 regression accepted by @${MENTION_BREAK}alice`);
+    expect(top).not.toContain('What to do');
+  });
+
   it('baseline trend: runs of the same commit keep their own tick', () => {
     const md = renderReport(regressionScenario({ reruns: true }));
     const axis = /x-axis \[(.*)\]/.exec(md)![1]!.split(', ');

@@ -482,9 +482,10 @@ function combinedStatus(t: TargetResult, c: ComparisonCells): string {
   return regressionStatus(c);
 }
 
+/** A regression's status cell; who accepted it is a login, so its `@` must not mention them again on every update. */
 function regressionStatus(c: ComparisonCells): string {
   if (c.status.startsWith('✅ accepted by ')) return `✅ accepted by ${inline(c.status.slice('✅ accepted by '.length))}`;
-  return c.status.replace('✅ pass', '✅ pass');
+  return c.status;
 }
 
 /** "Comparing head (sha) with base (sha)", each commit linked. */
@@ -704,9 +705,9 @@ function detailsBlock(input: ReportInput): string | undefined {
     blocks.push(`**Tool thresholds**\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
   }
   const failedTool = !asRows && run.toolThresholds.some((t) => !t.ok);
-  const summaryBits = [`${inline(input.engine)}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
+  const summaryBits = [`${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
   if (failedTool) summaryBits.push('a tool threshold failed ❌');
-  const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', ')).replace('&amp;', '&')}`, blocks.join('\n\n'))];
+  const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', '))}`, blocks.join('\n\n'))];
 
   if (run.notes.length > 0) {
     out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
