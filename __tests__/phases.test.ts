@@ -160,6 +160,16 @@ describe('presets on the built-in engine, scaled down', () => {
     process.stdout.write(`recovery: known ${recoverAfterMs / 1000} s, measured ${(r.recoveryMs! / 1000).toFixed(2)} s\n`);
   });
 
+  it('warns before the load, and in the report, about a throughput target the rate cannot reach', async () => {
+    const { outcome, log } = await runPhase({}, { phase: 'sustained', duration: '2s', rate: '5', targets: 'throughput > 100/s', 'decide-on': 'all' });
+    const warning = log.findIndex((l) => /^warning: targets: throughput > 100\/s cannot be met at the configured load: .* so at most about [\d.]+\/s\./.test(l));
+    expect(warning, log.join('\n')).toBeGreaterThanOrEqual(0);
+    // Said before any load was sent: right after the line announcing the phase, before anything the engine logs.
+    expect(warning).toBe(log.findIndex((l) => /^phase sustained on builtin/.test(l)) + 1);
+    expect(outcome.verdict.targets[0]).toMatchObject({ status: 'fail' });
+    expect(outcome.markdown).toMatch(/> ⚠️ throughput > 100\/s cannot be met at the configured load/);
+  });
+
   it('refuses duration and duration-scale together, and a bad factor', () => {
     const opts = { workspace: process.cwd(), fileExists: () => false, readFile: () => '' };
     expect(() => resolveConfig({ target: 'http://127.0.0.1:1', duration: '1m', 'duration-scale': '0.5' }, opts)).toThrow(
