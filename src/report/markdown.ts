@@ -387,6 +387,8 @@ function verdictSentence(input: ReportInput): string {
         : `${held} of ${targets.length} ${plural(targets.length, 'target')} hold`,
     );
   }
+  const unmeasured = verdict.targets.filter((t) => t.target.optional && t.status === 'not_measured').length;
+  if (unmeasured > 0) tail.push(`${unmeasured} optional ${plural(unmeasured, 'target')} not measured`);
   const regs = verdict.regressions ?? [];
   if (regressed.length === 0 && regs.length > 0) {
     const b = verdict.baseline;
