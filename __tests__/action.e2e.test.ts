@@ -233,7 +233,7 @@ describe('dist/index.js with a baseline file', () => {
     expect(slowed.stdout).toMatch(/baseline: p\d+.* worse than the baseline; running the phase once more to confirm before deciding/);
     const report = readFileSync(slowed.outputs.report!, 'utf8');
     expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
-    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
+    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
     expect(report).toMatch(/judged on this run and a confirmation run pooled/);
     const results = JSON.parse(readFileSync(join(dirname(slowed.outputs.report!), 'results.json'), 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
@@ -282,7 +282,7 @@ describe('dist/index.js with a history on a data branch (GitHub API stand-ins)',
       expect(pr.stdout).toMatch(/running the phase once more to confirm before deciding/);
       const body = github.commentsOn('ftw', 'shop', 7).find((c) => c.body.includes('<!-- perf-gate:history -->'))!.body;
       expect(body).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
-      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
+      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
       expect(body).toMatch(/Baseline from `branch:perf-gate-data[^`]*`: newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/);
       expect(body).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
       expect(body).toContain('<summary><b>Trend</b>');

@@ -73,7 +73,10 @@ describe('what the first screen says', () => {
     expect(top).not.toContain('p88.39');
     expect(md.match(/p88\.39/g)).toHaveLength(1);
     // Every row's Status is its verdict: the p99 target held but p99 regressed, so the row is red.
-    expect(top).toMatch(/\| p99 latency \| < 500 ms \| +\d+ ms \| +\d+ ms \| +↑ \+[\d.]+ % ¹ \| ❌ regressed \|/);
+    expect(top).toMatch(/\| p99 latency \| < 500 ms \| +\d+ ms \| +\d+ ms \| +↑ \+[\d.]+ % to \d+ ms ¹ \| ❌ regressed \|/);
+    // The sentence's figures are the table's: baseline and the figure compared.
+    const [, base, now] = /p99 regressed \+[\d.]+ % \((\d+ ms) → (\d+ ms)\)/.exec(top)!;
+    expect(top).toMatch(new RegExp(`\\| +${base} \\| +↑ \\+[\\d.]+ % to ${now} ¹ \\|`));
   });
 
   it('an accepted regression is green, says who accepted it, and does not ping them', () => {

@@ -489,7 +489,7 @@ describe('with a baseline', () => {
     expect(table.header).toEqual(['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status']);
     const p99 = table.rows.find((r) => r[0] === 'p99 latency')!;
     expect(p99[1]).toBe('< 500 ms');
-    expect(p99[4]).toMatch(/^↑ \+\d+(\.\d)? %( ¹)?$/);
+    expect(p99[4]).toMatch(/^↑ \+\d+(\.\d)? %( to \d+ ms ¹)?$/);
     // The Status column is the row's verdict: the target held, the regression did not.
     expect(p99[5]).toBe('❌ regressed');
     // p95 and throughput have rules but no target: rows of their own, no target.

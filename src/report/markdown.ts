@@ -220,7 +220,8 @@ function buildParts(input: ReportInput): Parts {
     // then the Change is not relative to the Actual shown, and the footnote says so.
     const mark = c.currentValue !== undefined && t.actual !== undefined && formatMetricValue(t.target.metric, c.currentValue) !== formatMetricValue(t.target.metric, t.actual) ? ' ¹' : '';
     if (mark) differs = true;
-    return [metric!, target!, actual!, c.baseline, `${c.change}${mark}`, combinedStatus(t, c)];
+    // The figure compared is named where it is not the Actual, so the verdict sentence's `225 → 297 ms` is in the table.
+    return [metric!, target!, actual!, c.baseline, mark ? `${c.change} to ${c.current}${mark}` : c.change, combinedStatus(t, c)];
   });
   for (const c of comparison ?? []) {
     if (!targeted.has(c.metric)) targetRows.push([cell(targetMetricLabel(c.metric, run, code)), MISSING, c.current, c.baseline, c.change, regressionStatus(c)]);
@@ -239,7 +240,7 @@ function buildParts(input: ReportInput): Parts {
       ? markdownTable([['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status'], ...shown], { align: ['l', 'l', 'r', 'r', 'r', 'l'] })
       : markdownTable([['Metric', 'Target', 'Actual', 'Status'], ...shown], { align: ['l', 'l', 'r', 'l'] });
     const notes: string[] = [`Actual: ${part.text}.`];
-    if (comparison) notes.push(differs ? 'Change¹: the whole run (after a confirmation run, both runs pooled) against the baseline.' : 'Change: against the baseline.');
+    if (comparison) notes.push(differs ? 'Change¹: the whole run (after a confirmation run, both runs pooled) against the baseline, to the figure named.' : 'Change: against the baseline.');
     const caption = `\n\n_${notes.join(' ')}_`;
     const warn = warnings.length > 0 ? `\n\n${warnings.map((w) => `> ⚠️ ${inline(w)}`).join('\n>\n')}` : '';
     const hidden = targetRows.length - shown.length;
