@@ -232,8 +232,8 @@ describe('dist/index.js with a baseline file', () => {
     // Confirm-before-failing is on by default: the phase ran twice, and the results file keeps the second run.
     expect(slowed.stdout).toMatch(/baseline: p\d+.* worse than the baseline; running the phase once more to confirm before deciding/);
     const report = readFileSync(slowed.outputs.report!, 'utf8');
-    expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| Status +\| +Baseline \| +Change \| vs baseline +\|/);
-    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| ↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
+    expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
+    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
     expect(report).toMatch(/judged on this run and a confirmation run pooled/);
     const results = JSON.parse(readFileSync(join(dirname(slowed.outputs.report!), 'results.json'), 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
@@ -281,11 +281,11 @@ describe('dist/index.js with a history on a data branch (GitHub API stand-ins)',
       expect(pr.outputs['baseline-sha']).toBe('c3'.padEnd(40, '0'));
       expect(pr.stdout).toMatch(/running the phase once more to confirm before deciding/);
       const body = github.commentsOn('ftw', 'shop', 7).find((c) => c.body.includes('<!-- perf-gate:history -->'))!.body;
-      expect(body).toMatch(/\| Metric +\| Target +\| +Actual \| Status +\| +Baseline \| +Change \| vs baseline +\|/);
-      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| ↑ \+\d[\d,.]* %( ¹)? +\| ❌ regressed +\|/);
-      expect(body).toMatch(/Baseline: `c300000` \(newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/);
+      expect(body).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
+      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
+      expect(body).toMatch(/Baseline from `branch:perf-gate-data[^`]*`: newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/);
       expect(body).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
-      expect(body).toContain('#### Trend');
+      expect(body).toContain('<summary><b>Trend</b>');
       expect(body).toMatch(/x-axis \["a100000", "b200000", "c300000", "this run"\]/);
       // Pull requests read the history; they do not write it.
       expect((JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: unknown[] }).entries).toHaveLength(3);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Histogram } from '../src/metrics/histogram.js';
-import type { InfraMetric, IntervalResult, RunResult, Verdict } from '../src/model.js';
+import type { InfraMetric, IntervalResult, RunResult, TargetResult, Verdict } from '../src/model.js';
 import { analyzeRun } from '../src/phases/analysis.js';
 import { bucketIntervals, chartsFor, chartsMarkdown, infraValueAt, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
 import { renderReport, renderReportWithTier, type ReportInput } from '../src/report/markdown.js';
@@ -118,12 +118,25 @@ describe('charts from intervals', () => {
     expect(latency!.mermaid).toContain('\nxychart-beta\n');
     expect(latency!.mermaid).toMatch(/ {2}y-axis "latency \(ms\)" 0 --> \d+/);
     expect(latency!.caption).toBe('Latency per 3 s: p50 blue, p95 orange, p99 red.');
-    expect(lineSeries(errors!.mermaid)).toEqual([{ name: 'error rate', points: 30 }]);
+    // The error rate, the 0.5 % limit the breaking point is judged on, and the breaking point as a step.
+    expect(lineSeries(errors!.mermaid)).toEqual([
+      { name: 'error rate', points: 30 },
+      { name: 'limit 0.5 %', points: 30 },
+      { name: 'breaking point', points: 30 },
+    ]);
+    const bp = stressRun().analysis!.stress!.breakingPoint!;
+    const step = values(errors!.mermaid, 'breaking point');
+    const at = step.findIndex((v) => v > 0);
+    expect(at).toBe(Math.floor(bp.atMs / 3000));
+    expect(step.slice(0, at).every((v) => v === 0)).toBe(true);
+    expect(new Set(step.slice(at)).size).toBe(1);
+    expect(errors!.caption).toContain(`the breaking point (${Math.round(bp.atMs / 1000)} s) where the red line steps up`);
     // 90 intervals merged three at a time: 30 points, evenly spaced over the middles of the buckets.
     expect(latency!.mermaid).toContain('  x-axis "time (s)" 1.5 --> 88.5');
     const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load!.mermaid)![1]!.split(', ');
     expect(new Set(labels).size).toBe(labels.length);
-    expect(labels.map((l) => Number(JSON.parse(l)))).toEqual([...labels.map((l) => Number(JSON.parse(l)))].sort((a, b) => a - b));
+    const loads = labels.map((l) => parseFloat(JSON.parse(l) as string));
+    expect(loads).toEqual([...loads].sort((a, b) => a - b));
     expect(lineSeries(load!.mermaid)[0]!.points).toBe(labels.length);
   });
 
@@ -157,8 +170,9 @@ describe('charts from intervals', () => {
   it('draws CPU, memory and connections beside the request rate, on the time axis of the other charts', () => {
     const run = infraRun();
     const charts = chartsFor(run);
-    expect(charts.map((c) => c.kind)).toEqual(['latency', 'error-rate', 'infra']);
-    const [latency, , infra] = charts;
+    // No error in any interval: a flat zero line says nothing, so there is no error-rate chart.
+    expect(charts.map((c) => c.kind)).toEqual(['latency', 'infra']);
+    const [latency, infra] = charts;
     expect(infra!.series).toEqual(['request rate (% of peak)', 'cpu (%)', 'memory (%)', 'db connections (% of max)']);
     expect(lineSeries(infra!.mermaid)).toEqual(infra!.series.map((name) => ({ name, points: run.intervals.length })));
     expect(infra!.mermaid).toMatch(/^%%\{init: .*"plotColorPalette": "#1f77b4, #ff7f0e, #d62728, #9467bd"/);
@@ -226,6 +240,43 @@ describe('charts from intervals', () => {
     expect(chartsFor(flatRun(5, () => 0, [metric('cpu', [[0, 12]])])).map((c) => c.kind)).not.toContain('infra');
   });
 
+  it('draws p95 once when it equals p99 at every point, and says so', () => {
+    const run = stressRun(12);
+    run.intervals = run.intervals.map((iv) => ({ ...iv, histogram: undefined, latency: { ...iv.latency, p95: iv.latency.p99 } }));
+    const [latency] = chartsFor(run);
+    expect(lineSeries(latency!.mermaid).map((l) => l.name)).toEqual(['p50', 'p95 = p99']);
+    expect(latency!.mermaid).toMatch(/"plotColorPalette": "#1f77b4, #d62728"/);
+    expect(latency!.caption).toBe('Latency per 1 s: p50 blue, p95 = p99 red. P95 equals p99 at every point, so one line shows both.');
+  });
+
+  it('draws the target as a line where it falls on the chart, and says so where it is far above', () => {
+    const target = (metric: string, value: number): TargetResult => ({
+      target: { metric, op: '<', value, unit: metric === 'error_rate' ? '%' : 'ms', source: `${metric} < ${value}`, optional: false },
+      status: 'pass',
+    });
+    const run = stressRun();
+    const top = Math.max(...run.intervals.map((iv) => iv.latency.p99!));
+    const near = chartsFor(run, { targets: [target('p99', 100)] })[0]!;
+    expect(lineSeries(near.mermaid).map((l) => l.name)).toEqual(['p50', 'p95', 'p99', 'p99 target 100 ms']);
+    expect(values(near.mermaid, 'p99 target 100 ms').every((v) => v === 100)).toBe(true);
+    expect(near.caption).toContain('p99 target 100 ms purple');
+    const far = chartsFor(run, { targets: [target('p99', top * 10)] })[0]!;
+    expect(lineSeries(far.mermaid).map((l) => l.name)).toEqual(['p50', 'p95', 'p99']);
+    expect(far.caption).toMatch(/The p99 target \([\d,]+ ms\) is far above every point, so it is not drawn\./);
+    const load = chartsFor(run, { targets: [target('p99', 100)] }).find((c) => c.kind === 'load-p99')!;
+    expect(lineSeries(load.mermaid).map((l) => l.name)).toEqual(['p99', 'p99 target 100 ms']);
+  });
+
+  it('marks the capacity and the breaking point on the load axis', () => {
+    const load = chartsFor(stressRun()).find((c) => c.kind === 'load-p99')!;
+    const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load.mermaid)![1]!.split(', ').map((l) => JSON.parse(l) as string);
+    expect(labels.filter((l) => l.endsWith('✕'))).toHaveLength(1);
+    expect(labels.filter((l) => /◆/.test(l))).toHaveLength(1);
+    // Here latency stays low, so the error limit ends both: the capacity is at or below the breaking point.
+    expect(labels.findIndex((l) => /◆/.test(l))).toBeLessThanOrEqual(labels.findIndex((l) => l.endsWith('✕')));
+    expect(load.caption).toContain('◆ marks the capacity at the targets and ✕ the breaking point');
+  });
+
   it('rounds the y axis up to a readable number', () => {
     expect([0, 0.7, 9.6, 10, 47, 101, 2300].map(niceMax)).toEqual([1, 0.8, 12, 12, 50, 120, 2500]);
   });
@@ -235,7 +286,7 @@ describe('charts in the report', () => {
   it('puts the charts after the figures, before the endpoints', () => {
     const md = renderReport(reportInput(stressRun()));
     expect(mermaidBlocks(md)).toHaveLength(3);
-    const order = ['### Phase', '### Metrics', '### Charts', '### Run'].map((h) => md.indexOf(h));
+    const order = ['<summary><b>Phase</b>', '<summary><b>Figures</b>', '<summary><b>Charts</b>', '<summary><b>Run</b>'].map((h) => md.indexOf(h));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -257,7 +308,7 @@ describe('charts in the report', () => {
     expect(noCharts.tier).toBe('no-charts');
     expect(noCharts.markdown).not.toContain('```mermaid');
     expect(noCharts.endpointsShown).toBeGreaterThan(0);
-    expect(noCharts.markdown).toContain('### Endpoints');
+    expect(noCharts.markdown).toContain('<summary><b>Endpoints</b>');
     // Walking the budget down never brings the charts back.
     let seenNoCharts = false;
     for (let b = full.markdown.length; b > 500; b -= 211) {
@@ -274,7 +325,7 @@ describe('charts in the report', () => {
     const full = renderReportWithTier(input, { maxChars: 1_000_000 });
     const r = renderReportWithTier(input, { maxChars: full.markdown.length - 100 });
     expect(r.tier).toBe('no-charts');
-    expect(r.markdown).toContain('### Run');
+    expect(r.markdown).toContain('<summary><b>Run</b>');
   });
 });
 
@@ -396,9 +447,12 @@ describe('the charts render to SVG in headless Chromium', () => {
       const title = /title "([^"]+)"/.exec(src)![1]!;
       expect(svg).toContain(`>${title}<`);
       const series = lineSeries(src);
+      // Colours follow meaning (p99 is red whether or not p95 is drawn): the init line lists them in series order.
+      const palette = /"plotColorPalette": "([^"]+)"/.exec(src)![1]!.split(', ');
+      expect(palette.every((c) => (PALETTE as readonly string[]).includes(c))).toBe(true);
       series.forEach((s, k) => {
-        // One path per series, in the palette's colour, through every point.
-        const path = new RegExp(`<g class="line-plot-${k}"[^>]*>\\s*<path d="M([^"]+)"[^>]*stroke="${PALETTE[k]}"`).exec(svg);
+        // One path per series, in its colour, through every point.
+        const path = new RegExp(`<g class="line-plot-${k}"[^>]*>\\s*<path d="M([^"]+)"[^>]*stroke="${palette[k]}"`).exec(svg);
         expect(path, `${title}: series ${s.name}`).not.toBeNull();
         expect(path![1]!.split('L')).toHaveLength(s.points);
       });

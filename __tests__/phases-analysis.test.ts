@@ -5,7 +5,9 @@ import { Histogram } from '../src/metrics/histogram.js';
 import type { IntervalResult, RunResult, Stage } from '../src/model.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
+import { outputsFor } from '../src/github/outputs.js';
 import {
+  analyzeCapacity,
   analyzeRecovery,
   analyzeRun,
   analyzeStress,
@@ -14,6 +16,7 @@ import {
   steadyIntervals,
   steadyPart,
   steadyWindows,
+  unmeetableTargets,
 } from '../src/phases/analysis.js';
 import { fitGuards, GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { shapeStages, timeFactorOf } from '../src/phases/presets.js';
@@ -311,6 +314,92 @@ describe('breaking_point target', () => {
     analyzeRun(held, { stages: [ramp(10_000, 20, 200)], decideOn: 'all', analyses: [], targets: t });
     expect(held.analysis?.stress?.breakingPoint).toBeUndefined();
     expect(decide(held, t, 'any').targets[0]).toMatchObject({ actual: 200, status: 'pass' });
+  });
+});
+
+describe('cascading failure window', () => {
+  it('ends at the ramp-down: a peak that only failed is not hidden by the lighter load after it', () => {
+    // Up to 100/s, then 10 s at the peak whose errors climb to all timeouts, then a ramp-down where errors fall.
+    const specs: Spec[] = [
+      ...Array.from({ length: 9 }, (_, i): Spec => ({ requests: 10 * (i + 1), targetRate: 10 * (i + 1) })),
+      ...[10, 20, 40, 60, 80, 100, 100, 100, 100, 100].map((pct) => ({ requests: 100, errors: pct, targetRate: 100 })),
+      ...[80, 60, 40, 20, 10, 5].map((r) => ({ requests: r, errors: 0, targetRate: r })),
+    ];
+    const s = analyzeStress(series(specs), { shapePeakRate: 100 });
+    expect(s.cascading).toBe(true);
+    expect(s.cascadingNote).toMatch(/at the end of 10 s at the highest load/);
+  });
+});
+
+describe('capacity at the targets', () => {
+  // p99 rises with the load and passes 500 ms at 130/s; errors pass 0.5 % only from 170/s.
+  const climbing = (): IntervalResult[] =>
+    series(
+      Array.from({ length: 20 }, (_, i) => {
+        const rate = 10 * (i + 1);
+        return { requests: rate, targetRate: rate, ms: rate <= 120 ? 100 + rate * 2 : 600, errors: rate >= 170 ? Math.ceil(rate * 0.05) : 0 };
+      }),
+    );
+
+  it('is the highest load at which every latency and error target held, not where the errors broke', () => {
+    const criteria = [
+      { metric: 'p99' as const, limit: 500 },
+      { metric: 'error_rate' as const, limit: 0.5 },
+    ];
+    const c = analyzeCapacity(climbing(), criteria)!;
+    expect(c).toMatchObject({ rps: 120, targetRate: 120, held: false, atMs: 11_000 });
+    expect(c.limitedBy).toMatch(/^p99 \d+ ms > 500 ms$/);
+    expect(c.breachRps).toBe(130);
+    const s = analyzeStress(climbing(), { criteria });
+    expect(s.breakingPoint?.targetRate).toBe(170);
+    // Errors alone: capacity runs up to the breaking point.
+    expect(analyzeCapacity(climbing(), [{ metric: 'error_rate', limit: 0.5 }])).toMatchObject({ rps: 160, held: false });
+  });
+
+  it('ignores one slow interval the next ones do not confirm, and says when the targets held to the end', () => {
+    const ivs = series(Array.from({ length: 10 }, (_, i) => ({ requests: 50, targetRate: 10 * (i + 1), ms: i === 3 ? 900 : 50 })));
+    const c = analyzeCapacity(ivs, [{ metric: 'p99', limit: 500 }])!;
+    expect(c.held).toBe(true);
+    expect(c.limitedBy).toBeUndefined();
+    expect(c.rps).toBe(50);
+  });
+
+  it('has no value when the targets never held, so a capacity target fails as not measured', () => {
+    const ivs = series(Array.from({ length: 6 }, () => ({ requests: 50, targetRate: 50, ms: 900 })));
+    const c = analyzeCapacity(ivs, [{ metric: 'p99', limit: 500 }])!;
+    expect(c.rps).toBeUndefined();
+    expect(c.limitedBy).toMatch(/p99 900 ms > 500 ms/);
+  });
+
+  it('is a target (`capacity > 300/s`) and an output (capacity-rps), judged with the run\'s own latency and error targets', () => {
+    const t = parseTargets(['capacity > 100/s', 'p99 < 500ms', 'error_rate < 0.5%']);
+    expect(t[0]).toMatchObject({ metric: 'capacity', op: '>', value: 100, unit: '/s' });
+    expect(parseTargets(['capacity_rps >= 50'])[0]).toMatchObject({ metric: 'capacity', value: 50 });
+    const run = runOf(climbing());
+    // A capacity target alone asks for the analysis, like breaking_point does.
+    analyzeRun(run, { stages: [ramp(20_000, 10, 200)], decideOn: 'all', analyses: [], targets: t });
+    expect(run.analysis?.stress?.capacity).toMatchObject({ rps: 120, criteria: 'p99 ≤ 500 ms, error rate ≤ 0.5 %' });
+    expect(decide(run, t, 'any').targets[0]).toMatchObject({ actual: 120, status: 'pass' });
+    const out = outputsFor(run, decide(run, t, 'any'), {});
+    expect(out['capacity-rps']).toBe('120');
+    expect(out['breaking-point-rps']).toBe('170');
+    const without = runOf(climbing());
+    expect(outputsFor(without, decide(without, t, 'any'), {})['capacity-rps']).toBe('');
+  });
+});
+
+describe('targets the load cannot meet', () => {
+  it('warns about a throughput target above what the configured rate can send', () => {
+    const t = parseTargets(['throughput > 100/s', 'p99 < 500ms']);
+    const hold: Stage = { durationMs: 60_000, startRate: 50, endRate: 50 };
+    const [w] = unmeetableTargets(t, [hold], 1, 'steady');
+    expect(w).toBe(
+      'throughput > 100/s cannot be met at the configured load: the shape asks for 50/s arrivals in its constant-rate stages, one request each, so at most about 50/s. Raise the rate or lower the target.',
+    );
+    // Three requests an arrival can reach it; a ramp counts at its average rate when the whole run is judged.
+    expect(unmeetableTargets(t, [hold], 3, 'steady')).toEqual([]);
+    expect(unmeetableTargets(parseTargets(['throughput >= 100/s']), [ramp(60_000, 10, 150)], 1, 'all')).toHaveLength(1);
+    expect(unmeetableTargets(t, [hold], undefined, 'steady')).toEqual([]);
   });
 });
 

@@ -66,7 +66,7 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(log.some((l) => /steady \(2\/2\)/.test(l))).toBe(true);
     expect(markdown).toContain('durations scaled ×0.04');
     expect(markdown).toContain('Targets were judged on the **whole run** (`decide-on: all`)');
-    expect(markdown).toMatch(/\| Metric +\| Whole run \| Steady part \|/);
+    expect(markdown).toMatch(/\| Metric +\| +Whole run \| +Steady part \|/);
   });
 
   it('sustained: judges the steady part, and the outputs are its figures', async () => {
@@ -130,8 +130,8 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(stress.cascadingNote).toMatch(/still rising/);
     expect(stress.peak!.p99Ms).toBeGreaterThan(run.analysis!.stress!.firstError!.p99Ms ?? 0);
     // The report: the stop right under the heading, the breaking-point table, and the load-p99 chart.
-    expect(markdown.split('\n')[4]).toMatch(/^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/);
-    expect(markdown).toMatch(/\| breaking point \(errors > 0\.5 %\) \|/);
+    expect(markdown.split('\n').find((l) => l.startsWith('> ⏹️'))).toMatch(/^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/);
+    expect(markdown).toMatch(/\| (first error and )?breaking point \(errors > 0\.5 %\) \|/);
     expect(markdown).toContain('title "p99 latency against load"');
     process.stdout.write(
       `stress: knee ${knee} req/s; first error at ${stress.firstError!.rps.toFixed(1)} req/s, breaking point ` +
@@ -158,6 +158,16 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(markdown).toMatch(/\| recovery time +\| < 30 s +\| +\d+(\.\d)? s \| ✅ pass/);
     expect(markdown).toMatch(/\*\*Recovery: \d+(\.\d)? s\*\* after the ramp-down started/);
     process.stdout.write(`recovery: known ${recoverAfterMs / 1000} s, measured ${(r.recoveryMs! / 1000).toFixed(2)} s\n`);
+  });
+
+  it('warns before the load, and in the report, about a throughput target the rate cannot reach', async () => {
+    const { outcome, log } = await runPhase({}, { phase: 'sustained', duration: '2s', rate: '5', targets: 'throughput > 100/s', 'decide-on': 'all' });
+    const warning = log.findIndex((l) => /^warning: targets: throughput > 100\/s cannot be met at the configured load: .* so at most about [\d.]+\/s\./.test(l));
+    expect(warning, log.join('\n')).toBeGreaterThanOrEqual(0);
+    // Said before any load was sent: right after the line announcing the phase, before anything the engine logs.
+    expect(warning).toBe(log.findIndex((l) => /^phase sustained on builtin/.test(l)) + 1);
+    expect(outcome.verdict.targets[0]).toMatchObject({ status: 'fail' });
+    expect(outcome.markdown).toMatch(/> ⚠️ throughput > 100\/s cannot be met at the configured load/);
   });
 
   it('refuses duration and duration-scale together, and a bad factor', () => {

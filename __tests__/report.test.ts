@@ -175,7 +175,9 @@ describe('renderReport', () => {
 
   it('lists the reasons of a failure or an error, but not of a pass', () => {
     const failing = renderReport(inputFor('failing-slow-endpoint'));
-    expect(failing).toContain('- p99 latency 1,211 ms is not < 500 ms');
+    // A failed target is a row of the table and part of the verdict sentence, not a third copy in a bullet.
+    expect(failing).not.toContain('- p99 latency 1,211 ms is not < 500 ms');
+    expect(failing).toContain('**p99 latency 1,211 ms (target < 500 ms); p95 latency 845 ms (target < 300 ms); error rate 1.84 % (target < 1 %); 2 of 5 targets hold; 1 optional target not measured.**');
     const error = renderReport(inputFor('error-no-requests'));
     expect(error).toContain('- No request completed');
     const passing = inputFor('passing');
@@ -204,7 +206,7 @@ describe('renderReport', () => {
       expect(row[2]).toBe('—');
       expect(row[3]).toBe('⚠️ not measured');
     }
-    const metrics = valuesByLabel(tableWith(markdown, 'Metric', 'Value')!);
+    const metrics = valuesByLabel(tableWith(markdown, 'Metric', 'Whole run')!);
     // p99 and error rate have targets, so they are only in the results table.
     expect([...metrics.keys()]).toEqual(['requests', 'errors', 'throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']);
     for (const label of ['throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']) {
@@ -216,7 +218,7 @@ describe('renderReport', () => {
   });
 
   it('shows a missing VU count as — in a run that measured everything else', () => {
-    const metrics = valuesByLabel(tableWith(renderReport(inputFor('passing')), 'Metric', 'Value')!);
+    const metrics = valuesByLabel(tableWith(renderReport(inputFor('passing')), 'Metric', 'Whole run')!);
     expect(metrics.get('VUs (max)')).toBe('—');
     expect(metrics.get('p50 latency')).toBe('42.3 ms');
     expect(metrics.get('errors')).toBe('2 (http_5xx 2)');
@@ -232,15 +234,15 @@ describe('renderReport', () => {
       '`POST /api/checkout`',
       '`POST /api/cart`',
     ]);
-    expect(endpoints.rows[2]).toEqual(['`POST /api/checkout`', '4,073', '314 (7.71 %)', '640 ms', '1,830 ms', '2,341 ms', '9,871 ms']);
+    expect(endpoints.rows[2]).toEqual(['`POST /api/checkout`', '4,073', '314 (7.71 %) ❌', '640 ms', '1,830 ms', '2,341 ms', '9,871 ms']);
   });
 
   it('describes the run, the tool thresholds and the notes', () => {
     const markdown = renderReport(inputFor('failing-slow-endpoint'));
     expect(markdown).toContain('**Engine:** artillery (artillery 2.0.21)');
     expect(markdown).toContain('- **Load shape:** peak 30/s over 2 stages');
-    expect(markdown).toContain('### Tool thresholds');
-    expect(markdown).toContain('### Notes');
+    expect(markdown).toContain('**Tool thresholds**');
+    expect(markdown).toContain('<summary><b>Notes</b> (');
     const error = renderReport(inputFor('error-no-requests'));
     expect(error).toContain('- **Load generator:** 1,500 scheduled · 256 started · 1,244 dropped');
     expect(error).toContain('⚠️ **invalid**');
@@ -275,8 +277,8 @@ describe('renderReport', () => {
     input.verdict.targets = [];
     const markdown = renderReport(input);
     expect(markdown).toContain('_No targets were set for this phase');
-    expect(markdown).toContain('### Metrics');
-    expect(valuesByLabel(tableWith(markdown, 'Metric', 'Value')!).get('p99 latency')).toBe('188 ms');
+    expect(markdown).toContain('<summary><b>Figures</b>');
+    expect(valuesByLabel(tableWith(markdown, 'Metric', 'Whole run')!).get('p99 latency')).toBe('188 ms');
   });
 });
 
@@ -317,9 +319,9 @@ function checkTierShape(markdown: string, tier: ReportTier, endpointsShown: numb
     expect(results?.rows.length).toBe(targetsShown);
   }
   expect(endpoints?.rows.length ?? 0).toBe(endpointsShown ?? 0);
-  const hasDetails = markdown.includes('### Run');
+  const hasDetails = markdown.includes('<summary><b>Run</b>');
   expect(hasDetails).toBe(tier === 'full' || tier === 'top-endpoints' || tier === 'no-endpoints');
-  const hasHeadline = markdown.includes('### Other metrics');
+  const hasHeadline = markdown.includes('<summary><b>Other figures</b>');
   expect(hasHeadline).toBe(TIER_ORDER.indexOf(tier) <= TIER_ORDER.indexOf('no-details'));
   if (TIER_ORDER.indexOf(tier) >= TIER_ORDER.indexOf('minimal')) {
     expect(markdown).toContain("_Shortened to fit GitHub's comment size limit: the full report is in the job summary");
@@ -359,9 +361,9 @@ describe('size tiers', () => {
     const budget = noEndpoints.markdown.length - 20_000;
     const rendered = renderReportWithTier(input, { maxChars: budget });
     expect(rendered.tier).toBe('no-endpoints');
-    expect(rendered.markdown).not.toContain('### Endpoints');
+    expect(rendered.markdown).not.toContain('<b>Endpoints</b>');
     expect(rendered.markdown).toContain("_The per-endpoint table (3 endpoints) was left out to fit GitHub's comment size limit");
-    expect(rendered.markdown).toContain('### Run');
+    expect(rendered.markdown).toContain('<summary><b>Run</b>');
     checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
   });
 
@@ -369,8 +371,8 @@ describe('size tiers', () => {
     const input = bigInput({ endpoints: 1, notes: 400 });
     const rendered = renderReportWithTier(input, { maxChars: 20_000 });
     expect(rendered.tier).toBe('no-details');
-    expect(rendered.markdown).not.toContain('### Notes');
-    expect(rendered.markdown).toContain('### Other metrics');
+    expect(rendered.markdown).not.toContain('<b>Notes</b>');
+    expect(rendered.markdown).toContain('<summary><b>Other figures</b>');
     expect(rendered.markdown).toContain('- Reason 0:');
     checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
   });
@@ -484,20 +486,25 @@ describe('with a baseline', () => {
     const input = compared();
     const markdown = renderReport(input);
     const table = tableWith(markdown, 'Metric', 'Target')!;
-    expect(table.header).toEqual(['Metric', 'Target', 'Actual', 'Status', 'Baseline', 'Change', 'vs baseline']);
+    expect(table.header).toEqual(['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status']);
     const p99 = table.rows.find((r) => r[0] === 'p99 latency')!;
     expect(p99[1]).toBe('< 500 ms');
-    expect(p99[5]).toMatch(/^↑ \+\d+(\.\d)? %( ¹)?$/);
-    expect(p99[6]).toBe('❌ regressed');
+    expect(p99[4]).toMatch(/^↑ \+\d+(\.\d)? %( to \d+ ms ¹)?$/);
+    // The Status column is the row's verdict: the target held, the regression did not.
+    expect(p99[5]).toBe('❌ regressed');
     // p95 and throughput have rules but no target: rows of their own, no target.
     expect(table.rows.find((r) => r[0] === 'p95 latency')!.slice(1, 2)).toEqual(['—']);
-    expect(table.rows.find((r) => r[0] === 'throughput')![6]).toMatch(/✅ pass|✅ improved/);
+    expect(table.rows.find((r) => r[0] === 'throughput')![5]).toMatch(/✅ pass|✅ improved/);
     expect(markdown).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance and outside the 95 % prediction band of the last 10 comparable runs/);
     expect(markdown).toContain('- ❌ regressed **p99:** p99 +');
-    expect(markdown).toContain('#### Trend');
+    expect(markdown).toContain('<summary><b>Trend</b>');
     expect(markdown).toMatch(/x-axis \["aaaaaaa", "baaaaaa", .*"this run"\]/);
     // p95 and p99 are not repeated under "Other metrics".
-    expect(tableWith(markdown, 'Metric', 'Value')?.rows.map((r) => r[0]) ?? []).not.toContain('p95 latency');
+    expect(tableWith(markdown, 'Metric', 'Whole run')?.rows.map((r) => r[0]) ?? []).not.toContain('p95 latency');
+    // The statistical reason is printed once, folded; the verdict sentence has the plain figures.
+    expect(markdown.match(/p88\.39/g) ?? []).toHaveLength(1);
+    expect(markdown).toMatch(/\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed .* against [0-9a-f]{7}; all 2 targets hold\.\*\*/);
+    expect(markdown).toContain('**What to do:** fix the slowdown, or, if it is intended, apply the label `perf-regression-accepted` to this pull request and re-run the job.');
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report-baseline-regressed.md');
     const text = renderTerminal(input);
     expect(text).toMatch(/^Compared with baseline [0-9a-f]{7} \(/m);
@@ -508,7 +515,7 @@ describe('with a baseline', () => {
     const input = compared();
     const full = renderReportWithTier(input);
     const small = renderReportWithTier(input, { maxChars: full.markdown.length - 50 });
-    expect(small.markdown).not.toContain('#### Trend');
-    expect(tableWith(small.markdown, 'Metric', 'Target')!.header).toContain('vs baseline');
+    expect(small.markdown).not.toContain('<b>Trend</b>');
+    expect(tableWith(small.markdown, 'Metric', 'Target')!.header).toContain('Change');
   });
 });

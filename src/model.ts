@@ -239,6 +239,23 @@ export interface StressAnalysis {
   breakingPoint?: LoadPoint;
   /** The highest load reached: its rate, and latency and errors over the intervals at it. */
   peak?: { rps: number; targetRate?: number; p99Ms?: number; errorRate?: number; intervals: number };
+  /**
+   * Capacity at the targets: the highest load (requests/s served in one interval) at which every latency and
+   * error-rate target (the guide's p99 500 ms and 0.5 % without them) still held, up to the first confirmed breach.
+   * `rps` absent: the targets were missed from the first interval. `held`: never breached up to the highest load.
+   */
+  capacity?: {
+    rps?: number;
+    atMs?: number;
+    targetRate?: number;
+    held: boolean;
+    /** The limits, in words (`p99 ≤ 500 ms, error rate ≤ 0.5 %`). */
+    criteria: string;
+    /** What broke first, in words (`p99 612 ms > 500 ms`), and where. */
+    limitedBy?: string;
+    breachAtMs?: number;
+    breachRps?: number;
+  };
   /** Errors kept rising after the load stopped rising; absent when it could not be told (say why in the note). */
   cascading?: boolean;
   cascadingNote: string;

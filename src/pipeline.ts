@@ -12,6 +12,7 @@ import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
+import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
 
@@ -70,6 +71,13 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // A shard sends its share of every stage's rate; the run keeps the whole phase's shape (analyzePhase sets it).
   const engineStages = shard ? shardStages(stages, shard.count) : stages;
   if (shard) log.info(`shard ${shard.index}/${shard.count}: this job sends 1/${shard.count} of that rate (up to ${round(peakRate(engineStages))} arrivals/s); the job that merges the shards judges them`);
+
+  // A throughput target the load cannot reach fails whatever the service does: say so before sending any.
+  if (config.engine === 'builtin') {
+    const steps = config.flows.map((f) => f.steps.filter((st) => st.kind === 'request').length);
+    const perArrival = steps.length > 0 ? Math.max(1, ...steps) : 1;
+    for (const w of unmeetableTargets(config.targets, stages, perArrival, plan.decideOn)) log.warning(`targets: ${w}`);
+  }
 
   const startedAt = new Date();
   const guards = watchGuards(plan.guards, log);
@@ -156,6 +164,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     phase: config.phase.name,
     runUrl: deps.runUrl,
     resultsFile: RESULTS_FILE,
+    ...reportGit(deps.baseline, config),
+    ...(confirmation ? { confirmation: confirmation.run } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
@@ -171,6 +181,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
+}
+
+/** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
+function reportGit(baseline: BaselineContext | undefined, config: Config): Partial<ReportInput> {
+  const git = baseline?.git;
+  const out: Partial<ReportInput> = {};
+  const ref = git?.pullRequest?.headRef ?? git?.branch;
+  if (git?.sha || ref) out.head = { ...(git?.sha ? { sha: git.sha } : {}), ...(ref ? { ref } : {}) };
+  if (git?.pullRequest?.baseRef) out.baseRef = git.pullRequest.baseRef;
+  if (config.baseline?.acceptLabel) out.acceptLabel = config.baseline.acceptLabel;
+  return out;
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {

@@ -40,6 +40,10 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
       const s = run.analysis?.stress;
       return s?.breakingPoint?.rps ?? s?.peak?.rps;
     }
+    case 'capacity': {
+      // Capacity at the targets (src/phases/analysis.ts): absent when the targets never held, so `>` fails as unmeasured.
+      return run.analysis?.stress?.capacity?.rps;
+    }
     default: {
       const ref = infraRef(metric);
       const infra = ref && findInfra(run, ref.name);

@@ -34,6 +34,7 @@ const METRICS: Record<string, { kind: MetricKind; aliases: string[] }> = {
   // Phase analyses (src/phases/analysis.ts): time to recover after the ramp-down, load at which errors passed the limit.
   recovery: { kind: 'duration', aliases: ['recovery_time', 'recovery-time', 'recovery_seconds'] },
   breaking_point: { kind: 'rate', aliases: ['breaking-point', 'breaking_point_rps', 'breakingpoint'] },
+  capacity: { kind: 'rate', aliases: ['capacity_rps', 'capacity-rps'] },
 };
 
 const ALIAS: Map<string, string> = new Map();

@@ -19,6 +19,7 @@ export const OUTPUT_NAMES = [
   'baseline-sha',
   'breaking-point-rps',
   'breaking-point-vus',
+  'capacity-rps',
   'recovery-seconds',
   'stopped-early',
 ] as const;
@@ -52,6 +53,7 @@ export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: 
     'baseline-sha': verdict.baseline?.sha ?? '',
     'breaking-point-rps': num(stress?.breakingPoint?.rps, 1),
     'breaking-point-vus': num(stress?.breakingPoint?.vus, 0),
+    'capacity-rps': num(stress?.capacity?.rps, 1),
     'recovery-seconds': recovery?.recovered ? num((recovery.recoveryMs ?? 0) / 1000, 1) : '',
     'stopped-early': analysis ? String(analysis.stoppedEarly !== undefined) : '',
   };

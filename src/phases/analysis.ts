@@ -195,7 +195,10 @@ function loadOf(iv: IntervalResult): number {
  * errors that keep growing at a constant load mean the service is falling over by itself (queues, retries,
  * exhausted pools), not just saturated.
  */
-export function analyzeStress(intervals: readonly IntervalResult[], opts: { errorLimitPercent?: number; shapePeakRate?: number } = {}): StressAnalysis {
+export function analyzeStress(
+  intervals: readonly IntervalResult[],
+  opts: { errorLimitPercent?: number; shapePeakRate?: number; criteria?: readonly CapacityCriterion[] } = {},
+): StressAnalysis {
   const limit = opts.errorLimitPercent ?? DEFAULT_ERROR_LIMIT_PERCENT;
   const live = intervals.filter((iv) => iv.requests > 0);
   const out: StressAnalysis = { errorLimitPercent: limit, cascadingNote: '' };
@@ -231,9 +234,14 @@ export function analyzeStress(intervals: readonly IntervalResult[], opts: { erro
     };
     if (live.some((iv) => iv.targetRate !== undefined)) out.peak.targetRate = peakLoad;
 
-    // The plateau: from the first interval at (nearly) the highest load on. A run stopped on the way up has none.
+    // The plateau: from the first interval at (nearly) the highest load until the load drops again. The ramp-down
+    // is left out: its lighter load lets errors fall, which would hide a service that was falling over at the peak.
     const startAt = live.findIndex((iv) => loadOf(iv) >= peakLoad * 0.99);
-    const plateau = live.slice(startAt);
+    const plateau: IntervalResult[] = [];
+    for (const iv of live.slice(startAt)) {
+      if (loadOf(iv) < peakLoad * 0.95) break;
+      plateau.push(iv);
+    }
     const shapePeak = opts.shapePeakRate;
     const stillRising = shapePeak !== undefined && live.some((iv) => iv.targetRate !== undefined) && peakLoad < shapePeak * 0.99;
     if (stillRising) {
@@ -253,7 +261,98 @@ export function analyzeStress(intervals: readonly IntervalResult[], opts: { erro
   } else {
     out.cascadingNote = 'not assessed: no request completed';
   }
+  const capacity = analyzeCapacity(intervals, opts.criteria ?? [
+    { metric: 'p99', limit: DEFAULT_P99_MS },
+    { metric: 'error_rate', limit: limit },
+  ]);
+  if (capacity) out.capacity = capacity;
   return out;
+}
+
+/** A latency or error-rate limit an interval must stay within (`p99 < 500ms` -> {p99, 500}). */
+export interface CapacityCriterion {
+  metric: 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max' | 'mean' | 'error_rate';
+  limit: number;
+}
+
+const LATENCY_CRITERIA = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean']);
+
+/** The run's latency and error-rate targets with an upper limit, the criteria for capacity. */
+export function capacityCriteria(targets: readonly Target[]): CapacityCriterion[] {
+  return targets
+    .filter((t) => (t.op === '<' || t.op === '<=') && (LATENCY_CRITERIA.has(t.metric) || t.metric === 'error_rate'))
+    .map((t) => ({ metric: t.metric as CapacityCriterion['metric'], limit: t.value }));
+}
+
+function criterionValue(c: CapacityCriterion, part: { requests: number; errors: number; latency: IntervalResult['latency'] }): number | undefined {
+  if (c.metric === 'error_rate') return part.requests > 0 ? (part.errors / part.requests) * 100 : undefined;
+  return part.latency[c.metric];
+}
+
+function criterionText(c: CapacityCriterion, value: number): string {
+  return c.metric === 'error_rate'
+    ? `error rate ${formatPercent(value)} > ${formatPercent(c.limit)}`
+    : `${c.metric} ${Math.round(value)} ms > ${c.limit} ms`;
+}
+
+/**
+ * Capacity at the targets: the highest load an interval served while every latency and error-rate criterion held
+ * in that interval, up to the first breach that the next intervals (pooled, histograms merged) confirmed. A single
+ * slow interval the service shrugged off does not end it; a lucky quiet interval after the break does not extend it.
+ */
+export function analyzeCapacity(intervals: readonly IntervalResult[], criteria: readonly CapacityCriterion[]): StressAnalysis['capacity'] {
+  if (criteria.length === 0) return undefined;
+  const live = intervals.filter((iv) => iv.requests > 0 && iv.durationMs > 0);
+  if (live.length === 0) return undefined;
+  const breach = (part: { requests: number; errors: number; latency: IntervalResult['latency'] }): string | undefined => {
+    for (const c of criteria) {
+      const v = criterionValue(c, part);
+      if (v !== undefined && v > c.limit) return criterionText(c, v);
+    }
+    return undefined;
+  };
+  let end = live.length;
+  let limitedBy: string | undefined;
+  for (let i = 0; i < live.length; i++) {
+    const why = breach(live[i]!);
+    if (!why) continue;
+    const next = live.slice(i + 1, i + 1 + CONFIRM_INTERVALS);
+    const pooled = summarize(next).summary;
+    if (next.length === 0 || breach(pooled)) {
+      end = i;
+      limitedBy = why;
+      break;
+    }
+  }
+  let best: IntervalResult | undefined;
+  let bestRps = -1;
+  for (const iv of live.slice(0, end)) {
+    if (breach(iv)) continue;
+    const rps = iv.requests / (iv.durationMs / 1000);
+    if (rps > bestRps) {
+      best = iv;
+      bestRps = rps;
+    }
+  }
+  const criteriaText = criteria.map((c) => (c.metric === 'error_rate' ? `error rate ≤ ${formatPercent(c.limit)}` : `${c.metric} ≤ ${c.limit} ms`)).join(', ');
+  const breachAt = end < live.length ? live[end]! : undefined;
+  if (!best) {
+    return {
+      held: false,
+      criteria: criteriaText,
+      ...(limitedBy ? { limitedBy } : {}),
+      ...(breachAt ? { breachAtMs: breachAt.startMs, breachRps: breachAt.requests / (breachAt.durationMs / 1000) } : {}),
+    };
+  }
+  return {
+    rps: bestRps,
+    atMs: best.startMs,
+    ...(best.targetRate !== undefined ? { targetRate: best.targetRate } : {}),
+    held: breachAt === undefined,
+    criteria: criteriaText,
+    ...(limitedBy ? { limitedBy } : {}),
+    ...(breachAt ? { breachAtMs: breachAt.startMs, breachRps: breachAt.requests / (breachAt.durationMs / 1000) } : {}),
+  };
 }
 
 // ---- recovery -------------------------------------------------------------------------------------------------
@@ -347,12 +446,14 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
 
   const wants = (k: PhaseAnalysisKind, metric: string): boolean =>
     opts.analyses.includes(k) || opts.targets.some((t) => t.metric === metric);
-  if (wants('stress', 'breaking_point')) {
+  if (wants('stress', 'breaking_point') || opts.targets.some((t) => t.metric === 'capacity')) {
     const errorTarget = opts.targets.find((t) => t.metric === 'error_rate' && (t.op === '<' || t.op === '<='));
     const shapePeak = opts.stages.reduce((m, s) => Math.max(m, s.startRate, s.endRate), 0);
     analysis.stress = analyzeStress(run.intervals, {
       errorLimitPercent: errorTarget?.value ?? DEFAULT_ERROR_LIMIT_PERCENT,
       ...(shapePeak > 0 ? { shapePeakRate: shapePeak } : {}),
+      // Without latency or error targets, the guide's (p99 500 ms, 0.5 % errors) define capacity.
+      ...(capacityCriteria(opts.targets).length > 0 ? { criteria: capacityCriteria(opts.targets) } : {}),
     });
   }
   if (wants('recovery', 'recovery')) {
@@ -362,4 +463,36 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
   run.analysis = analysis;
   if (judged !== run) judged.analysis = analysis;
   return { analysis, judged };
+}
+
+// ---- targets the load cannot reach ----------------------------------------------------------------------------
+
+/**
+ * Throughput targets the configured load cannot meet whatever the service does: `throughput > 100/s` at 50
+ * arrivals/s of one request each fails and would read like a service fault. The ceiling is the arrival rate the
+ * shape asks for over the judged part (its constant-rate stages, or the whole shape on average) times the requests
+ * an arrival sends (at most; undefined when not known, then nothing is said). One message per such target.
+ */
+export function unmeetableTargets(
+  targets: readonly Target[],
+  stages: readonly Stage[],
+  requestsPerArrival: number | undefined,
+  part: DecideOn,
+): string[] {
+  if (requestsPerArrival === undefined || !(requestsPerArrival > 0) || stages.length === 0) return [];
+  const steady = steadyWindows(stages);
+  const rated = part === 'steady' && steady.length > 0 ? stages.filter((s) => s.startRate === s.endRate && s.startRate > 0) : stages;
+  const duration = rated.reduce((n, s) => n + s.durationMs, 0);
+  if (!(duration > 0)) return [];
+  const rate = rated.reduce((n, s) => n + ((s.startRate + s.endRate) / 2) * s.durationMs, 0) / duration;
+  const ceiling = rate * requestsPerArrival;
+  const where = part === 'steady' && steady.length > 0 ? 'in its constant-rate stages' : 'on average over the run';
+  const each = requestsPerArrival === 1 ? 'one request each' : `at most ${Math.round(requestsPerArrival * 100) / 100} requests each`;
+  return targets
+    .filter((t) => t.metric === 'throughput' && (t.op === '>' || t.op === '>=') && t.value > ceiling * 1.001)
+    .map(
+      (t) =>
+        `${t.source} cannot be met at the configured load: the shape asks for ${formatRate(rate)} arrivals ${where}, ${each}, ` +
+        `so at most about ${formatRate(ceiling)}. Raise the rate or lower the target.`,
+    );
 }

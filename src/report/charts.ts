@@ -4,8 +4,8 @@
 // histograms when several intervals share a point (percentiles of percentiles would understate the tail). The syntax kept to what xychart-beta has had since it appeared (title, axes, titled line
 // series, an init directive for colours), because GitHub's Mermaid is not always the newest.
 import { Histogram } from '../metrics/histogram.js';
-import type { InfraMetric, IntervalResult, LatencyStats, RunResult, Verdict } from '../model.js';
-import { formatDuration, formatRate } from './format.js';
+import type { InfraMetric, IntervalResult, LatencyStats, RunResult, Target, Verdict } from '../model.js';
+import { formatDuration, formatMs, formatPercent, formatRate } from './format.js';
 import { formatInfra } from './infra.js';
 
 /** More points than this and a line chart in a comment turns into noise; neighbours are merged instead. */
@@ -108,8 +108,8 @@ function q(text: string): string {
   return `"${text.replace(/"/g, "'").replace(/[\r\n]+/g, ' ')}"`;
 }
 
-function header(colours: number): string {
-  const palette = PALETTE.slice(0, colours).join(', ');
+function header(colours: number | readonly string[]): string {
+  const palette = (typeof colours === 'number' ? PALETTE.slice(0, colours) : colours).join(', ');
   return `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`;
 }
 
@@ -145,45 +145,115 @@ function timeAxis(buckets: readonly Bucket[]): { line: string; unit: 's' | 'min'
   };
 }
 
-function latencyChart(buckets: readonly Bucket[]): Chart | undefined {
+/** The upper limit a run's target sets on a metric (`p99 < 500ms` -> 500), for a target line. */
+function limitOf(targets: readonly Target[], metric: string): number | undefined {
+  return targets.find((t) => t.metric === metric && (t.op === '<' || t.op === '<='))?.value;
+}
+
+/** A target line is drawn when it falls on a chart that still shows the data (not 20 times above it). */
+const TARGET_LINE_SPAN = 4;
+
+function latencyChart(buckets: readonly Bucket[], targets: readonly Target[]): Chart | undefined {
   if (buckets.filter((b) => b.latency.p99 !== undefined).length < MIN_POINTS) return undefined;
-  const series = ['p50', 'p95', 'p99'] as const;
-  const lines = series.map((k) => carryForward(buckets.map((b) => b.latency[k])));
-  const top = Math.max(...lines.flatMap((l) => l.values));
-  const filled = lines.some((l) => l.filled);
+  const all = ['p50', 'p95', 'p99'] as const;
+  const raw = all.map((k) => carryForward(buckets.map((b) => b.latency[k])));
+  // A series equal to the one above it at every point would hide under it (p95 = p99 in a short quiet run): it is
+  // drawn once and the caption says so, rather than promising a line nobody can see.
+  const same = (i: number, j: number): boolean => raw[i]!.values.every((v, k) => n(v) === n(raw[j]!.values[k]!));
+  const merged: Array<{ name: string; values: number[]; filled: boolean }> = [];
+  const equalNotes: string[] = [];
+  let chain: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    chain.push(all[i]!);
+    if (i < all.length - 1 && same(i, i + 1)) {
+      equalNotes.push(`${all[i]} equals ${all[i + 1]} at every point`);
+      continue;
+    }
+    merged.push({ name: chain.join(' = '), values: raw[i]!.values, filled: raw[i]!.filled });
+    chain = [];
+  }
+  const top = Math.max(...merged.flatMap((l) => l.values));
+  const limitMetric = (['p99', 'p95', 'p50'] as const).find((m) => limitOf(targets, m) !== undefined);
+  const limit = limitMetric ? limitOf(targets, limitMetric)! : undefined;
+  const drawLimit = limit !== undefined && limit <= top * TARGET_LINE_SPAN;
+  const lines = drawLimit ? [...merged, { name: `${limitMetric} target ${formatMs(limit)}`, values: buckets.map(() => limit), filled: false }] : merged;
+  const axisTop = Math.max(top, drawLimit ? limit : 0);
   const axis = timeAxis(buckets);
+  const colours = latencyColours(merged.map((m) => m.name), drawLimit);
   const mermaid = [
-    header(3),
+    header(colours.map((c) => PALETTE[c]!)),
     'xychart-beta',
     `  title ${q('Latency over time')}`,
     axis.line,
-    `  y-axis ${q('latency (ms)')} 0 --> ${n(niceMax(top))}`,
-    ...series.map((k, i) => `  line ${q(k)} [${lines[i]!.values.map(n).join(', ')}]`),
+    `  y-axis ${q('latency (ms)')} 0 --> ${n(niceMax(axisTop))}`,
+    ...lines.map((l) => `  line ${q(l.name)} [${l.values.map(n).join(', ')}]`),
   ].join('\n');
+  const limitNote =
+    limit === undefined ? '' : drawLimit ? '' : ` The ${limitMetric} target (${formatMs(limit)}) is far above every point, so it is not drawn.`;
   const caption =
-    `Latency per ${axis.step}: ${series.map((k, i) => `${k} ${COLOUR_NAMES[i]}`).join(', ')}.` +
-    (filled ? ' Where nothing completed, the previous value is repeated.' : '');
-  return { kind: 'latency', title: 'Latency over time', series: [...series], mermaid, caption };
+    `Latency per ${axis.step}: ${lines.map((l, i) => `${l.name} ${COLOUR_NAMES[colours[i]!]}`).join(', ')}.` +
+    (equalNotes.length > 0 ? ` ${capital(equalNotes.join('; '))}, so one line shows both.` : '') +
+    limitNote +
+    (merged.some((l) => l.filled) ? ' Where nothing completed, the previous value is repeated.' : '');
+  return { kind: 'latency', title: 'Latency over time', series: lines.map((l) => l.name), mermaid, caption };
 }
 
-function errorChart(buckets: readonly Bucket[]): Chart | undefined {
+/** Colours by meaning, not by position: p50 blue, p95 orange, p99 red, a target purple, whatever is merged. */
+function latencyColours(names: readonly string[], target: boolean): number[] {
+  const colour = (name: string): number => (name.endsWith('p99') ? 2 : name.endsWith('p95') ? 1 : 0);
+  return [...names.map(colour), ...(target ? [3] : [])];
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Index of the bucket that contains `ms` (the last one for a time past the end). */
+function bucketAt(buckets: readonly Bucket[], ms: number): number {
+  const i = buckets.findIndex((b) => ms >= b.startMs && ms < b.endMs);
+  return i === -1 ? buckets.length - 1 : i;
+}
+
+/**
+ * A mark at one moment of a time chart: xychart-beta has no annotations, so it is a line along the floor that
+ * steps up to the top of the chart at the mark and stays there. Read: "from here on".
+ */
+function stepLine(buckets: readonly Bucket[], ms: number, top: number): number[] {
+  const at = bucketAt(buckets, ms);
+  return buckets.map((_, i) => (i >= at ? top : 0));
+}
+
+function errorChart(buckets: readonly Bucket[], run: RunResult, targets: readonly Target[]): Chart | undefined {
   if (buckets.filter((b) => b.requests > 0).length < MIN_POINTS) return undefined;
   const { values, filled } = carryForward(buckets.map((b) => (b.requests > 0 ? (b.errors / b.requests) * 100 : undefined)));
+  // A flat line at zero says nothing a sentence cannot: the summary line says "no errors" instead.
+  if (values.every((v) => v === 0)) return undefined;
   const top = Math.max(...values);
+  const limit = limitOf(targets, 'error_rate') ?? run.analysis?.stress?.errorLimitPercent;
+  const drawLimit = limit !== undefined && limit <= top * TARGET_LINE_SPAN;
+  const axisTop = top > 0 ? Math.min(100, niceMax(Math.max(top, drawLimit ? limit : 0))) : 1;
+  const lines: Array<{ name: string; values: number[]; colour: number; says: string }> = [
+    { name: 'error rate', values, colour: 0, says: 'error rate blue' },
+  ];
+  if (drawLimit) lines.push({ name: `limit ${formatPercent(limit)}`, values: buckets.map(() => limit), colour: 1, says: `the ${formatPercent(limit)} limit orange` });
+  const bp = run.analysis?.stress?.breakingPoint;
+  if (bp) lines.push({ name: 'breaking point', values: stepLine(buckets, bp.atMs, axisTop), colour: 2, says: `the breaking point (${formatDuration(bp.atMs)}) where the red line steps up` });
+  const stop = run.analysis?.stoppedEarly;
+  if (stop) lines.push({ name: 'stopped', values: stepLine(buckets, Math.max(0, stop.atMs - 1), axisTop), colour: 3, says: `the abort (${formatDuration(stop.atMs)}) where the purple line steps up` });
   const axis = timeAxis(buckets);
   const mermaid = [
-    header(3),
+    header(lines.map((l) => PALETTE[l.colour]!)),
     'xychart-beta',
     `  title ${q('Error rate over time')}`,
     axis.line,
     // A percentage never goes past 100: no headroom above it.
-    `  y-axis ${q('errors (%)')} 0 --> ${n(top > 0 ? Math.min(100, niceMax(top)) : 1)}`,
-    `  line ${q('error rate')} [${values.map(n).join(', ')}]`,
+    `  y-axis ${q('errors (%)')} 0 --> ${n(axisTop)}`,
+    ...lines.map((l) => `  line ${q(l.name)} [${l.values.map(n).join(', ')}]`),
   ].join('\n');
   const caption =
-    `Errors as a percentage of the requests completed in each ${axis.step}.` +
+    `Errors as a percentage of the requests completed in each ${axis.step}: ${lines.map((l) => l.says).join(', ')}.` +
     (filled ? ' Where nothing completed, the previous value is repeated.' : '');
-  return { kind: 'error-rate', title: 'Error rate over time', series: ['error rate'], mermaid, caption };
+  return { kind: 'error-rate', title: 'Error rate over time', series: lines.map((l) => l.name), mermaid, caption };
 }
 
 /** The infrastructure metrics drawn beside the load, in drawing order: the ones a saturating service runs out of. */
@@ -279,7 +349,7 @@ function infraChart(run: RunResult, buckets: readonly Bucket[]): Chart | undefin
  * p99 against the load actually served, for a stress run: the intervals are grouped by their request rate (not
  * by time, since a breaking service can serve less while asked for more), and each group's histograms merged.
  */
-function loadChart(intervals: readonly IntervalResult[]): Chart | undefined {
+function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets: readonly Target[]): Chart | undefined {
   const points = intervals
     .filter((iv) => iv.requests > 0 && iv.durationMs > 0)
     .map((iv) => ({ rps: iv.requests / (iv.durationMs / 1000), iv }));
@@ -307,35 +377,64 @@ function loadChart(intervals: readonly IntervalResult[]): Chart | undefined {
     const label = mean >= 10 ? String(Math.round(mean)) : n(mean);
     byLabel.set(label, [...(byLabel.get(label) ?? []), ...bin.ivs]);
   }
+  const stress = run.analysis?.stress;
+  const mark = (rps: number | undefined): string | undefined => {
+    if (rps === undefined) return undefined;
+    let best: string | undefined;
+    let dist = Infinity;
+    for (const [label, ivs] of byLabel) {
+      const mean = ivs.reduce((sum, iv) => sum + iv.requests / (iv.durationMs / 1000), 0) / ivs.length;
+      if (Math.abs(mean - rps) < dist) {
+        dist = Math.abs(mean - rps);
+        best = label;
+      }
+    }
+    return best;
+  };
+  const capacityAt = mark(stress?.capacity?.rps);
+  const breakAt = mark(stress?.breakingPoint?.rps);
   const rows = [...byLabel.entries()]
-    .map(([label, ivs]) => ({ label, p99: mergeGroup(ivs).latency.p99 }))
+    .map(([label, ivs]) => {
+      // One character each: a longer label runs into its neighbours at comment width.
+      const marks = `${label === capacityAt ? '◆' : ''}${label === breakAt ? '✕' : ''}`;
+      return { label: marks ? `${label} ${marks}` : label, p99: mergeGroup(ivs).latency.p99 };
+    })
     .filter((r): r is { label: string; p99: number } => r.p99 !== undefined);
   if (rows.length < MIN_POINTS) return undefined;
   const top = Math.max(...rows.map((r) => r.p99));
+  const limit = limitOf(targets, 'p99');
+  const drawLimit = limit !== undefined && limit <= top * TARGET_LINE_SPAN;
   const mermaid = [
-    header(3),
+    header(drawLimit ? 2 : 1),
     'xychart-beta',
     `  title ${q('p99 latency against load')}`,
     `  x-axis ${q('load (requests/s)')} [${rows.map((r) => q(r.label)).join(', ')}]`,
-    `  y-axis ${q('p99 (ms)')} 0 --> ${n(niceMax(top))}`,
+    `  y-axis ${q('p99 (ms)')} 0 --> ${n(niceMax(Math.max(top, drawLimit ? limit : 0)))}`,
     `  line ${q('p99')} [${rows.map((r) => n(r.p99)).join(', ')}]`,
+    ...(drawLimit ? [`  line ${q(`p99 target ${formatMs(limit)}`)} [${rows.map(() => n(limit)).join(', ')}]`] : []),
   ].join('\n');
+  const marked = [capacityAt ? '◆ marks the capacity at the targets' : '', breakAt ? '✕ the breaking point' : ''].filter(Boolean);
   return {
     kind: 'load-p99',
     title: 'p99 latency against load',
-    series: ['p99'],
+    series: drawLimit ? ['p99', `p99 target ${formatMs(limit)}`] : ['p99'],
     mermaid,
-    caption: 'p99 of the intervals grouped by the request rate they served (histograms merged per group).',
+    caption:
+      `p99 (blue) of the intervals grouped by the request rate they served (histograms merged per group)` +
+      (drawLimit ? `; the ${formatMs(limit)} target orange` : '') +
+      (marked.length ? `; on the load axis, ${marked.join(' and ')}` : '') +
+      '.',
   };
 }
 
 /** The charts a run supports: none when it has fewer than three intervals with data. */
-export function chartsFor(run: RunResult): Chart[] {
+export function chartsFor(run: RunResult, verdict?: Pick<Verdict, 'targets'>): Chart[] {
   const intervals = run.intervals;
   if (intervals.length < MIN_POINTS) return [];
+  const targets = (verdict?.targets ?? []).filter((t) => t.origin !== 'tool' && !t.rhs).map((t) => t.target);
   const buckets = bucketIntervals(intervals);
-  const out = [latencyChart(buckets), errorChart(buckets), infraChart(run, buckets)];
-  if (run.analysis?.stress) out.push(loadChart(intervals));
+  const out = [latencyChart(buckets, targets), errorChart(buckets, run, targets), infraChart(run, buckets)];
+  if (run.analysis?.stress) out.push(loadChart(intervals, run, targets));
   return out.filter((c): c is Chart => c !== undefined);
 }
 
@@ -349,7 +448,11 @@ const MIN_TREND_POINTS = 3;
 export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunResult, 'latency' | 'errorRate'>): string | undefined {
   const trend = verdict.baseline?.trend ?? [];
   if (trend.length + 1 < MIN_TREND_POINTS) return undefined;
-  const axis = `  x-axis [${[...trend.map((p) => (p.sha ? p.sha.slice(0, 7) : p.createdAt.slice(5, 10))), 'this run'].map(q).join(', ')}]`;
+  // Labels must differ (Mermaid merges equal ones into one tick): the short commit, numbered when commits repeat
+  // or are unknown.
+  const raw = trend.map((p) => (p.sha ? p.sha.slice(0, 7) : undefined));
+  const labels = raw.map((l, i) => (l === undefined || raw.filter((x) => x === l).length > 1 ? `#${i + 1}${l ? ` ${l}` : ''}` : l));
+  const axis = `  x-axis [${[...labels, 'this run'].map(q).join(', ')}]`;
   const chart = (title: string, yTitle: string, values: Array<number | undefined>, cap = Infinity): string | undefined => {
     if (values.filter((v) => v !== undefined).length < MIN_TREND_POINTS) return undefined;
     const line = carryForward(values).values;
@@ -372,19 +475,21 @@ export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunR
   const runs = trend.length === 1 ? 'run' : 'runs';
   return (
     `#### Trend\n\n${charts.join('\n\n')}\n\n` +
-    `_The ${trend.length} comparable recorded ${runs} up to the baseline (from ${trend[0]!.createdAt.slice(0, 10)}), by commit, then this run. ` +
+    `_The ${trend.length} comparable recorded ${runs} up to the baseline (from ${trend[0]!.createdAt.slice(0, 10)}), by commit (numbered #1, #2, ... where a commit ran more than once), then this run. ` +
     'A run without the figure repeats the previous value._'
   );
 }
 
-/** The charts as a Markdown section; undefined when there is nothing to draw. */
-export function chartsMarkdown(run: RunResult): string | undefined {
-  const charts = chartsFor(run);
+/** The charts as Markdown, their titles for the summary line, and a flag when a chart shows a target broken. */
+export function chartsMarkdown(run: RunResult, verdict?: Pick<Verdict, 'targets'>): { markdown: string; titles: string[]; flag: string } | undefined {
+  const charts = chartsFor(run, verdict);
   if (charts.length === 0) return undefined;
   const steady = run.analysis?.steady?.windows ?? [];
   const note = steady.length
     ? `\n\n_Steady part: ${steady.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ')} into the run._`
     : '';
+  const quiet = run.intervals.length >= MIN_POINTS && !charts.some((c) => c.kind === 'error-rate') && run.errors === 0 ? '\n\n_No errors in any interval: no error-rate chart._' : '';
   const blocks = charts.map((c) => `\`\`\`mermaid\n${c.mermaid}\n\`\`\`\n\n_${c.caption}_`);
-  return `### Charts\n\n${blocks.join('\n\n')}${note}`;
+  const flag = run.analysis?.stress?.breakingPoint ? ' (breaking point marked)' : '';
+  return { markdown: `${blocks.join('\n\n')}${note}${quiet}`, titles: charts.map((c) => c.title.toLowerCase()), flag };
 }

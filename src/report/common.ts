@@ -17,6 +17,16 @@ export interface ReportInput {
   runUrl?: string;
   /** Path of the results JSON every figure comes from. */
   resultsFile?: string;
+  /** What was measured, in git terms, for "Comparing head with base": the commit and its branch. */
+  head?: { sha?: string; ref?: string };
+  /** The branch the baseline comes from (the PR's base branch). */
+  baseRef?: string;
+  /** `https://github.com/owner/repo`, for commit links; derived from runUrl when absent. */
+  repoUrl?: string;
+  /** The label that accepts a regression (src/baseline/override.ts), for "what to do". */
+  acceptLabel?: string;
+  /** The confirmation run a suspected regression triggered: its own figures, for the Run section. */
+  confirmation?: Pick<RunResult, 'durationMs' | 'requests' | 'errors' | 'errorRate' | 'latency'>;
 }
 
 const LATENCY_LABELS: Record<string, string> = {
@@ -38,6 +48,7 @@ const OTHER_LABELS: Record<string, string> = {
   vus: 'VUs (max)',
   recovery: 'recovery time',
   breaking_point: 'breaking point',
+  capacity: 'capacity at the targets',
 };
 
 /** Metrics that are spans of the run: shown as `2 min`, not `120,000 ms`. */
@@ -86,15 +97,31 @@ export function verdictWord(status: VerdictStatus): string {
 
 export function targetText(result: TargetResult): string {
   const { target } = result;
+  // A tool's own threshold reads best as the tool wrote it; a metric-vs-metric target names its other side.
+  if (result.origin === 'tool') return target.source;
+  if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
   const value = DURATION_METRICS.has(target.metric) ? formatDuration(target.value) : formatValue(target.value, target.unit);
   const text = `${target.op} ${value}`;
   return target.optional ? `${text} (optional)` : text;
 }
 
 export function actualText(result: TargetResult): string {
+  if (result.rhs) return rhsText(result);
   if (result.actual === undefined) return MISSING;
   if (DURATION_METRICS.has(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
+}
+
+/** Both sides of a metric-vs-metric target and how far apart they are: `921 vs 1,000 (79 short)`. */
+function rhsText(result: TargetResult): string {
+  const unit = result.target.unit;
+  const left = result.actual;
+  const right = result.rhs?.value;
+  const fmt = (v: number | undefined): string => (DURATION_METRICS.has(result.target.metric) ? formatDuration(v) : formatValue(v, unit));
+  if (left === undefined || right === undefined) return `${fmt(left)} vs ${fmt(right)}`;
+  const d = left - right;
+  const gap = d === 0 ? 'equal' : `${fmt(Math.abs(d))} ${d < 0 ? 'short' : 'over'}`;
+  return `${fmt(left)} vs ${fmt(right)} (${gap})`;
 }
 
 export interface HeadlineMetric {

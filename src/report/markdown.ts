@@ -4,14 +4,18 @@
 // GitHub refuses a comment over 65,536 characters. Rather than cutting the text at an arbitrary point (which can
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
-import { comparisonCells, formatMetricValue, regressionsMarkdown } from '../baseline/report.js';
+import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
+import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
-import { earlyStopLine, phaseSection } from './phases.js';
-import type { RunResult, TargetResult, Verdict } from '../model.js';
-import { actualText, headlineMetrics, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
+import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
+import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
+import { unmeetableTargets } from '../phases/analysis.js';
+import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
+import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
+import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
 
 export type { ReportInput } from './common.js';
 export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
@@ -73,17 +77,23 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   const endpointsAll = parts.endpointCount;
   const endpointsShown = (n: number): { endpointsShown?: number } => (endpointsAll > 0 ? { endpointsShown: n } : {});
 
-  // Down to no-details every tier has the same sections in the same order; a tier only leaves some out.
+  // Down to no-details every tier has the same sections in the same order; a tier only leaves some out. What a
+  // reviewer must see comes first and unfolded; everything after `todo` is folded under a summary line.
   const body = (o: { endpoints?: number; charts: boolean; infra: boolean; details: boolean }): string =>
     compose([
       parts.head,
       parts.reasons,
       parts.results(),
+      parts.comparing,
+      parts.todo,
       parts.regressions,
       o.charts ? parts.trend : undefined,
       parts.phase,
       parts.headline,
       o.charts ? parts.charts : undefined,
+      parts.responses,
+      parts.checks,
+      parts.logs,
       o.endpoints === undefined ? parts.endpointsOmitted : parts.endpoints(o.endpoints),
       o.infra ? parts.infra : parts.infraOmitted,
       o.details ? parts.details : undefined,
@@ -99,7 +109,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   const topN = largestFitting(endpointsAll - 1, (n) => fits(withEndpoints(n)));
   if (topN > 0) return { markdown: withEndpoints(topN), tier: 'top-endpoints', endpointsShown: topN, targetsShown: targetsAll };
 
-  if (parts.charts) {
+  if (parts.charts || parts.trend) {
     const withoutCharts = (n: number): string => body({ endpoints: n, charts: false, infra: true, details: true });
     const k = largestFitting(endpointsAll, (n) => fits(withoutCharts(n)));
     const text = withoutCharts(k);
@@ -147,21 +157,29 @@ function compose(blocks: Array<string | undefined>): string {
 }
 
 interface Parts {
-  /** Marker, heading and the fail-on remark: present in every tier. */
+  /** Marker, heading, the verdict sentence, the fail-on remark and an early stop: present in every tier. */
   head: string;
   reasons?: string;
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
-  /** Baseline comparison: which commit, the method, a reason per metric (the figures are in the results table). */
+  /** "Comparing head (sha) with base (sha)", linked. */
+  comparing?: string;
+  /** What to do about a failure: fix, or apply the accept label. */
+  todo?: string;
+  /** How regressions were judged: the method and one reason per metric, folded. */
   regressions?: string;
-  /** p99 and error rate over the last recorded runs; dropped with the other charts. */
+  /** p99 and error rate over the last recorded runs, folded; dropped with the other charts. */
   trend?: string;
-  /** Steady part, breaking point, recovery, guards (src/report/phases.ts). */
+  /** Steady part, capacity, breaking point, recovery, guards (src/report/phases.ts), folded. */
   phase?: string;
+  /** The figures the results table does not show, labelled by the part of the run, folded. */
   headline?: string;
-  /** Mermaid charts; the first thing dropped once the endpoint list alone cannot make room. */
+  /** Mermaid charts, folded; the first thing dropped once the endpoint list alone cannot make room. */
   charts?: string;
+  responses?: string;
+  checks?: string;
+  logs?: string;
   endpointCount: number;
   /** The endpoint table with the `limit` busiest endpoints. */
   endpoints(limit: number): string | undefined;
@@ -175,54 +193,70 @@ interface Parts {
   shortened: string;
 }
 
+/** Which part of the run the judged figures cover, in words, for captions and the verdict. */
+function judgedPart(run: RunResult): { text: string; steady: boolean } {
+  const a = run.analysis;
+  if (a?.judged === 'steady' && a.steady) {
+    const w = a.steady.windows.map((x) => `${formatDuration(x.startMs)} – ${formatDuration(x.endMs)}`).join(', ');
+    return { text: `the steady part of the run (${w}; ${a.steady.intervals} of ${a.steady.intervalsTotal} intervals)`, steady: true };
+  }
+  return { text: `the whole run (${formatDuration(run.durationMs)})`, steady: false };
+}
+
 function buildParts(input: ReportInput): Parts {
   const { run, verdict } = input;
-  // With a baseline the results table gains Baseline, Change and vs-baseline columns, and a row for every metric a
-  // regression rule watches that no target covers.
+  // With a baseline the results table gains Baseline and Change columns, and a row for every metric a regression
+  // rule watches that no target covers; its Status is the row's verdict, target and regression together.
   const comparison = comparisonCells(verdict);
   const byMetric = new Map((comparison ?? []).map((c) => [c.metric, c]));
-  const targeted = new Set(verdict.targets.map((t) => t.target.metric));
+  const targeted = new Set(verdict.targets.filter((t) => t.origin !== 'tool').map((t) => t.target.metric));
   let differs = false;
   const targetRows = verdict.targets.map((t) => {
-    const row = targetRow(t, run);
-    if (!comparison) return row;
-    const c = byMetric.get(t.target.metric);
-    if (!c) return [...row, MISSING, MISSING, MISSING];
+    const [metric, target, actual, status] = targetRow(t, run);
+    if (!comparison) return [metric!, target!, actual!, status!];
+    const c = t.origin === 'tool' ? undefined : byMetric.get(t.target.metric);
+    if (!c) return [metric!, target!, actual!, MISSING, MISSING, status!];
     // The target may be judged on the steady part while the comparison uses the whole run (or two runs pooled):
     // then the Change is not relative to the Actual shown, and the footnote says so.
     const mark = c.currentValue !== undefined && t.actual !== undefined && formatMetricValue(t.target.metric, c.currentValue) !== formatMetricValue(t.target.metric, t.actual) ? ' ¹' : '';
     if (mark) differs = true;
-    return [...row, c.baseline, `${c.change}${mark}`, c.status];
+    // The figure compared is named where it is not the Actual, so the verdict sentence's `225 → 297 ms` is in the table.
+    return [metric!, target!, actual!, c.baseline, mark ? `${c.change} to ${c.current}${mark}` : c.change, combinedStatus(t, c)];
   });
   for (const c of comparison ?? []) {
-    if (!targeted.has(c.metric)) targetRows.push([cell(targetMetricLabel(c.metric, run, code)), MISSING, c.current, MISSING, c.baseline, c.change, c.status]);
+    if (!targeted.has(c.metric)) targetRows.push([cell(targetMetricLabel(c.metric, run, code)), MISSING, c.current, c.baseline, c.change, regressionStatus(c)]);
   }
   const coveredMetrics = new Set([...targeted, ...(comparison ?? []).map((c) => c.metric)]);
   const endpoints = [...run.endpoints].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
   const resultsRef = input.resultsFile ? `the results file (${code(input.resultsFile)})` : 'the results file';
   const summaryRef = input.runUrl ? `the job summary of [the workflow run](${input.runUrl})` : 'the job summary of the workflow run';
+  const part = judgedPart(run);
+  const warnings = unmeetableWarnings(run, verdict);
 
   const results = (limit?: number): string => {
     if (verdict.status === 'shard') return `_Shard ${run.shard?.index}/${run.shard?.count} of a sharded run: the targets are judged once the shards are merged (engine \`results\`); the figures below are this shard's alone._`;
     if (targetRows.length === 0) return '_No targets were set for this phase; the figures below are for information only._';
     const shown = limit === undefined ? targetRows : targetRows.slice(0, limit);
     const table = comparison
-      ? markdownTable([['Metric', 'Target', 'Actual', 'Status', 'Baseline', 'Change', 'vs baseline'], ...shown], { align: ['l', 'l', 'r', 'l', 'r', 'r', 'l'] })
+      ? markdownTable([['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status'], ...shown], { align: ['l', 'l', 'r', 'r', 'r', 'l'] })
       : markdownTable([['Metric', 'Target', 'Actual', 'Status'], ...shown], { align: ['l', 'l', 'r', 'l'] });
-    const footnote = differs
-      ? '\n\n_¹ Change compares the whole run (after a confirmation run, both runs pooled) with the baseline; Actual is the figure the target was judged on. Both are in the results file._'
-      : '';
+    const notes: string[] = [`Actual: ${part.text}.`];
+    if (comparison) notes.push(differs ? 'Change¹: the whole run (after a confirmation run, both runs pooled) against the baseline, to the figure named.' : 'Change: against the baseline.');
+    const caption = `\n\n_${notes.join(' ')}_`;
+    const warn = warnings.length > 0 ? `\n\n${warnings.map((w) => `> ⚠️ ${inline(w)}`).join('\n>\n')}` : '';
     const hidden = targetRows.length - shown.length;
-    return hidden > 0 ? `${table}${footnote}\n\n_…and ${hidden} more ${plural(hidden, comparison ? 'row' : 'target')} in ${summaryRef} and ${resultsRef}._` : `${table}${footnote}`;
+    const more = hidden > 0 ? `\n\n_…and ${hidden} more ${plural(hidden, comparison ? 'row' : 'target')} in ${summaryRef} and ${resultsRef}._` : '';
+    return `${table}${caption}${warn}${more}`;
   };
 
   const endpointTable = (limit: number): string | undefined => {
-    if (endpoints.length === 0) return undefined;
+    // One endpoint repeats the totals: its name is in the Run section, its figures are the run's.
+    if (endpoints.length <= 1) return undefined;
     const shown = endpoints.slice(0, limit);
     const rows = shown.map((e) => [
       cell(code(e.name)),
       formatCount(e.requests),
-      e.errors > 0 && e.requests > 0 ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)})` : formatCount(e.errors),
+      e.errors > 0 && e.requests > 0 ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)})${(e.errors / e.requests) * 100 > errorLimit(verdict) ? ' ❌' : ''}` : formatCount(e.errors),
       formatMs(e.latency.p50),
       formatMs(e.latency.p95),
       formatMs(e.latency.p99),
@@ -233,24 +267,32 @@ function buildParts(input: ReportInput): Parts {
     });
     const hidden = endpoints.length - shown.length;
     const more = hidden > 0 ? `\n\n_${hidden} more ${plural(hidden, 'endpoint')} in ${resultsRef}, sorted here by requests._` : '';
-    return `### Endpoints\n\n${table}${more}`;
+    return fold(endpointsSummary(endpoints, errorLimit(verdict)), `${table}\n\n_Whole run, busiest first; ❌ marks an error rate past ${formatPercent(errorLimit(verdict))}._${more}`);
   };
 
+  const responses = responsesSection(run);
+  const checks = checksSection(run);
+  const logs = logsSection(run);
   return {
-    head: [markerFor(input.commentHeader), heading(input), policyRemark(verdict), earlyStopLine(run)].filter(Boolean).join('\n\n'),
+    head: [markerFor(input.commentHeader), heading(input), verdictSentence(input), policyRemark(verdict), earlyStopLine(run)].filter(Boolean).join('\n\n'),
     ...optional('reasons', reasonsBlock(verdict)),
     targetRows,
     results,
-    ...optional('regressions', regressionsMarkdown(verdict)),
-    ...optional('trend', trendMarkdown(verdict, run)),
-    ...optional('phase', phaseSection(run)),
+    ...optional('comparing', comparingLine(input)),
+    ...optional('todo', todoLine(input)),
+    ...optional('regressions', regressionsFold(verdict)),
+    ...optional('trend', trendFold(verdict, run)),
+    ...optional('phase', phaseFold(run)),
     ...optional('headline', headlineBlock(run, coveredMetrics, targetRows.length > 0)),
-    ...optional('charts', chartsMarkdown(run)),
-    endpointCount: endpoints.length,
+    ...optional('charts', chartsFold(run, verdict)),
+    ...optional('responses', responses ? fold(responses.summary, responses.body) : undefined),
+    ...optional('checks', checks ? fold(checks.summary, checks.body) : undefined),
+    ...optional('logs', logs ? fold(logs.summary, logs.body) : undefined),
+    endpointCount: endpoints.length > 1 ? endpoints.length : 0,
     endpoints: endpointTable,
     ...optional(
       'endpointsOmitted',
-      endpoints.length > 0
+      endpoints.length > 1
         ? `_The per-endpoint table (${formatCount(endpoints.length)} ${plural(endpoints.length, 'endpoint')}) was left out to fit GitHub's comment size limit; it is in ${resultsRef}._`
         : undefined,
     ),
@@ -275,6 +317,120 @@ function heading(input: ReportInput): string {
   return `## ${ICONS[input.verdict.status]} ${label}: ${inline(input.phase)} ${verdictWord(input.verdict.status)}`;
 }
 
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+/** `main@abc1234`, or what is known of it. */
+function baseName(input: ReportInput): string {
+  const sha = input.verdict.baseline?.sha;
+  const ref = input.baseRef;
+  if (ref && sha) return `${inline(ref)}@${short(sha)}`;
+  if (sha) return short(sha);
+  return ref ? inline(ref) : 'the baseline';
+}
+
+/** The figure of a regression metric as the results table prints it. */
+function regressionFigures(r: RegressionResult): string {
+  const change = r.metric === 'error_rate' ? undefined : changeCell(r.changePercent).replace(/^[↑↓→] /, '');
+  const values = `${formatMetricValue(r.metric, r.baseline)} → ${formatMetricValue(r.metric, r.current)}`;
+  return change ? `${change} (${values})` : `(${values})`;
+}
+
+/**
+ * The verdict in one sentence with the numbers that decided it: the first thing a reviewer reads. The figures are
+ * those of the results table below, at its precision.
+ */
+function verdictSentence(input: ReportInput): string {
+  const { run, verdict } = input;
+  const stress = run.analysis?.stress;
+  const lead: string[] = [];
+  if (stress) lead.push(stressSentence(stress, verdict.targets));
+  const recovery = run.analysis?.recovery;
+  if (recovery) lead.push(recovery.recovered ? `recovered in ${formatDuration(recovery.recoveryMs)}` : 'not recovered by the end of the run');
+
+  if (verdict.status === 'error') {
+    // The reasons follow as a list: the sentence says only that and how many, rather than repeat the first.
+    const n = verdict.reasons.length;
+    return `**No verdict: the run could not be judged${n > 0 ? ` (${n === 1 ? 'the reason' : `${n} reasons`} below)` : ''}.**`;
+  }
+  // An optional target that could not be measured neither holds nor fails: it is left out of the count.
+  const targets = verdict.targets.filter((t) => t.origin !== 'tool' && !(t.target.optional && t.status === 'not_measured'));
+  const held = targets.filter((t) => t.status === 'pass').length;
+  const failed = verdict.targets.filter((t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional));
+  const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy);
+  const accepted = (verdict.regressions ?? []).filter((r) => r.acceptedBy);
+  const against = `against ${baseName(input)}`;
+
+  const bad: string[] = [];
+  if (regressed.length > 0) {
+    bad.push(`${regressed.map((r) => `${metricLabel(r.metric).replace(/ latency$/, '')} regressed ${regressionFigures(r)}`).join(', ')} ${against}`);
+  }
+  for (const t of failed) {
+    // The stress lead already gives capacity and breaking point, with their targets.
+    if (stress && STRESS_METRICS.has(t.target.metric)) continue;
+    const label = t.origin === 'tool' ? `${code(t.target.source)} (tool threshold)` : targetMetricLabel(t.target.metric, run, code);
+    if (t.status === 'not_measured') bad.push(`${label} not measured`);
+    else if (t.origin === 'tool') bad.push(`${label} failed`);
+    else if (t.rhs) bad.push(`${label} ${actualText(t).replace(' vs ', ` vs ${code(t.rhs.label)} `)}`);
+    else bad.push(`${label} ${actualText(t)} (target ${targetText(t)})`);
+  }
+  // A run a guard stopped says so in the line right under this sentence, with the guard's reason.
+  const shown = bad.slice(0, 3);
+  const rest = bad.length - shown.length;
+
+  const tail: string[] = [];
+  if (targets.length > 0) {
+    tail.push(
+      held === targets.length
+        ? targets.length === 1
+          ? 'the target holds'
+          : `all ${targets.length} targets hold`
+        : `${held} of ${targets.length} ${plural(targets.length, 'target')} hold`,
+    );
+  }
+  const unmeasured = verdict.targets.filter((t) => t.target.optional && t.status === 'not_measured').length;
+  if (unmeasured > 0) tail.push(`${unmeasured} optional ${plural(unmeasured, 'target')} not measured`);
+  const regs = verdict.regressions ?? [];
+  if (regressed.length === 0 && regs.length > 0) {
+    const b = verdict.baseline;
+    const compared = regs.some((r) => r.baseline !== undefined);
+    if (compared) {
+      const runs = b?.trend?.length;
+      tail.push(`no regression ${against}${runs ? ` (${runs} ${plural(runs, 'run')})` : ''}`);
+    } else {
+      tail.push(regs[0]!.status === 'not_comparable' ? 'no comparable baseline' : 'no baseline yet');
+    }
+  }
+  if (accepted.length > 0) tail.push(`${accepted.map((r) => metricLabel(r.metric).replace(/ latency$/, '')).join(', ')} regression accepted by ${inline(accepted[0]!.acceptedBy!)}`);
+  if (targets.length === 0 && regs.length === 0 && !stress && !recovery) tail.push('no targets set');
+
+  const sentence = [...lead, ...shown, ...(rest > 0 ? [`${rest} more below`] : []), ...tail].join('; ');
+  // A metric name (`p95`) keeps its case at the start of the sentence.
+  return `**${/^p\d/.test(sentence) ? sentence : capitalise(sentence)}.**`;
+}
+
+const STRESS_METRICS = new Set(['capacity', 'breaking_point']);
+
+/** "Capacity 126/s at the targets (target > 300/s ❌), breaking point 340/s": the stress run's key results. */
+function stressSentence(s: StressAnalysis, targets: readonly TargetResult[]): string {
+  const judged = (metric: string): string => {
+    const t = targets.find((x) => x.target.metric === metric && x.origin !== 'tool');
+    return t ? ` (target ${targetText(t)} ${t.status === 'pass' ? '✅' : '❌'})` : '';
+  };
+  const c = s.capacity;
+  const capacity =
+    c === undefined
+      ? undefined
+      : c.rps === undefined
+        ? `no capacity at the targets: they were missed from the first interval${judged('capacity')}`
+        : `capacity ${c.held ? 'at least ' : ''}${formatRate(c.rps)} at the targets${judged('capacity')}`;
+  const bp = s.breakingPoint
+    ? `breaking point ${formatRate(s.breakingPoint.rps)}${judged('breaking_point')}`
+    : `no breaking point up to ${formatRate(s.peak?.rps)}${judged('breaking_point')}`;
+  return [capacity, bp].filter(Boolean).join(', ');
+}
+
 /** Says when the check's outcome differs from what the heading suggests, so nobody is surprised by a green check. */
 function policyRemark(verdict: Verdict): string | undefined {
   if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck) {
@@ -284,9 +440,21 @@ function policyRemark(verdict: Verdict): string | undefined {
   return undefined;
 }
 
+/**
+ * The reasons the results table does not already show: an error's causes, a not-measured target's why. Failed
+ * targets and regressions are rows of the table and the verdict sentence; repeating them at another precision
+ * would only add a third version of the same figure.
+ */
 function reasonsBlock(verdict: Verdict): string | undefined {
   if (verdict.status === 'pass' || verdict.reasons.length === 0) return undefined;
-  return verdict.reasons.map((r) => `- ${inline(r)}`).join('\n');
+  const labels = verdict.targets.map((t) => t.target);
+  const shown = verdict.reasons.filter((r) => {
+    if (verdict.status === 'error') return true;
+    if (/^(regression: |stopped early at )/.test(r)) return false;
+    return !labels.some((t) => r.startsWith(`${t.source}: measured`) || r.startsWith(`${metricLabel(t.metric)} `) || r === `${t.source}: not measured`);
+  });
+  if (shown.length === 0) return undefined;
+  return shown.map((r) => `- ${inline(r)}`).join('\n');
 }
 
 const STATUS_TEXT = {
@@ -302,16 +470,154 @@ function targetRow(result: TargetResult, run: RunResult): string[] {
         ? '➖ not measured'
         : '⚠️ not measured'
       : STATUS_TEXT[result.status];
-  return [cell(targetMetricLabel(metric, run, code)), cell(targetText(result)), cell(actualText(result)), status];
+  const label = result.origin === 'tool' ? `${code(metric)} (tool threshold)` : targetMetricLabel(metric, run, code);
+  // A tool's threshold and a metric-vs-metric target are written by the user: in a code span, never a mention.
+  const target = result.origin === 'tool' ? code(targetText(result)) : result.rhs ? `${result.target.op} ${code(result.rhs.label)}` : targetText(result);
+  return [cell(label), cell(target), cell(actualText(result)), status];
 }
 
+/** A row's verdict, target and regression together: one ❌ is enough to see the row failed, and why. */
+function combinedStatus(t: TargetResult, c: ComparisonCells): string {
+  const target = t.status === 'fail' ? 'target missed' : t.status === 'not_measured' && !t.target.optional ? 'not measured' : undefined;
+  const regressed = c.result === 'regressed' && !c.status.includes('accepted');
+  if (target && regressed) return `❌ ${target}, regressed`;
+  if (regressed) return '❌ regressed';
+  if (target) return t.status === 'fail' ? `❌ ${target}` : `⚠️ ${target}`;
+  return regressionStatus(c);
+}
+
+/** A regression's status cell; who accepted it is a login, so its `@` must not mention them again on every update. */
+function regressionStatus(c: ComparisonCells): string {
+  if (c.status.startsWith('✅ accepted by ')) return `✅ accepted by ${inline(c.status.slice('✅ accepted by '.length))}`;
+  return c.status;
+}
+
+/** "Comparing head (sha) with base (sha)", each commit linked. */
+function comparingLine(input: ReportInput): string | undefined {
+  const b = input.verdict.baseline;
+  if (!b || !(input.verdict.regressions ?? []).some((r) => r.baseline !== undefined)) return undefined;
+  const repo = input.repoUrl ?? input.runUrl?.replace(/\/actions\/runs\/.*$/, '');
+  const commit = (sha: string | undefined): string | undefined => {
+    if (!sha) return undefined;
+    return repo && /^[0-9a-f]{7,40}$/i.test(sha) ? `[\`${short(sha)}\`](${repo}/commit/${sha})` : code(short(sha));
+  };
+  const side = (ref: string | undefined, sha: string | undefined, fallback: string): string => {
+    const c = commit(sha);
+    const name = ref ? code(ref) : fallback;
+    return c ? `${name} (${c})` : name;
+  };
+  const head = side(input.head?.ref, input.head?.sha, 'this run');
+  const base = side(input.baseRef, b.sha, 'the baseline');
+  const runs = b.trend?.length;
+  const age = b.createdAt ? `, recorded ${b.createdAt.slice(0, 10)}` : '';
+  const from = runs ? `; noise from ${runs} earlier ${plural(runs, 'run')}` : '';
+  return `Comparing ${head} with ${base}${age}${from}.`;
+}
+
+/** What the reader can do about a failure, in one line. */
+function todoLine(input: ReportInput): string | undefined {
+  const { verdict } = input;
+  if (verdict.status === 'pass') return undefined;
+  if (verdict.status === 'error') return '**What to do:** fix what the reasons above name and re-run the job; nothing was judged, so nothing passed.';
+  const regressed = (verdict.regressions ?? []).some((r) => r.status === 'regressed' && !r.acceptedBy);
+  const targetsFailed = verdict.targets.some((t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional));
+  const label = code(input.acceptLabel || DEFAULT_ACCEPT_LABEL);
+  const parts: string[] = [];
+  if (targetsFailed) parts.push('make the failing rows pass (the sections below show where the time and the errors went), or correct a target that asks for the wrong thing');
+  if (regressed) parts.push(`fix the slowdown, or, if it is intended, apply the label ${label} to this pull request and re-run the job`);
+  return parts.length > 0 ? `**What to do:** ${parts.join('; ')}.` : undefined;
+}
+
+function regressionsFold(verdict: Verdict): string | undefined {
+  const md = comparisonMarkdown(verdict);
+  if (!md) return undefined;
+  const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy).length;
+  const summary = `<b>How the comparison was judged</b>${regressed > 0 ? `: ${regressed} ${plural(regressed, 'metric')} beyond the noise ❌` : ''}`;
+  return fold(summary, md);
+}
+
+/** The error rate past which an endpoint is flagged: the run's error-rate target, else the guide's 0.5 %. */
+function errorLimit(verdict: Verdict): number {
+  return verdict.targets.find((t) => t.target.metric === 'error_rate' && (t.target.op === '<' || t.target.op === '<='))?.target.value ?? 0.5;
+}
+
+const REGRESSION_TEXT: Record<RegressionResult['status'], string> = {
+  regressed: '❌ regressed',
+  pass: '✅ pass',
+  improved: '✅ improved',
+  no_baseline: '➖ no baseline',
+  not_comparable: '➖ not comparable',
+};
+
+/**
+ * Which baseline, how a change was judged, and the statistical reason per metric: once, folded. The figures are
+ * in the results table and the verdict sentence; this is for whoever wants to check the method.
+ */
+function comparisonMarkdown(verdict: Verdict): string | undefined {
+  const results = verdict.regressions;
+  if (!results || results.length === 0) return undefined;
+  const lines: string[] = [];
+  const b = verdict.baseline;
+  if (b) lines.push(`Baseline from ${code(b.source)}${b.note ? `: ${inline(b.note)}` : ''}.`, '');
+  const first = results[0]!;
+  if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
+    lines.push(`${REGRESSION_TEXT[first.status]}: ${inline(first.reason ?? '')}`);
+    return lines.join('\n');
+  }
+  if (b?.method) lines.push(`_Method: ${inline(b.method)}._`, '');
+  const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
+  lines.push(...why.map((r) => `- ${REGRESSION_TEXT[r.status]} **${inline(r.metric)}:** ${inline(r.reason!)}${r.acceptedBy ? ` (accepted by ${inline(r.acceptedBy)})` : ''}`));
+  return lines.join('\n').trimEnd();
+}
+
+function trendFold(verdict: Verdict, run: RunResult): string | undefined {
+  const md = trendMarkdown(verdict, run);
+  if (!md) return undefined;
+  const n = verdict.baseline?.trend?.length ?? 0;
+  return fold(`<b>Trend</b>: p99 and error rate over the last ${n} ${plural(n, 'run')} and this one`, md.replace(/^#### Trend\n\n/, ''));
+}
+
+function phaseFold(run: RunResult): string | undefined {
+  const section = phaseSection(run);
+  if (!section) return undefined;
+  return fold(phaseSummary(run), section.replace(/^### Phase\n\n/, ''));
+}
+
+function chartsFold(run: RunResult, verdict: Verdict): string | undefined {
+  const charts = chartsMarkdown(run, verdict);
+  if (!charts) return undefined;
+  return fold(`<b>Charts</b>: ${charts.titles.map(html).join(', ')}${charts.flag}`, charts.markdown);
+}
+
+/**
+ * The figures the results table does not show, each column labelled with the part of the run it covers. With a
+ * steady part shorter than the run, both parts side by side (the judged one's covered figures are in the table
+ * above, so they are not repeated); otherwise the whole run alone.
+ */
 function headlineBlock(run: RunResult, covered: Set<string>, hasTargets: boolean): string | undefined {
-  const rows = headlineMetrics(run)
-    .filter((m) => !covered.has(m.metric))
-    .map((m) => [m.label, cell(m.value)]);
+  const a = run.analysis;
+  const steady = a?.steady && a.steady.intervals < a.steady.intervalsTotal ? a.steady : undefined;
+  const whole = headlineMetrics(run);
+  const title = hasTargets ? 'Other figures' : 'Figures';
+  if (steady) {
+    const part = headlineMetrics({ ...run, requests: steady.requests, errors: steady.errors, errorsByKind: {}, latency: steady.latency, errorRate: steady.errorRate, throughputRps: steady.throughputRps } as RunResult);
+    const judgedSteady = a!.judged === 'steady';
+    const shown = (judged: boolean, value: string, metric: string): string => (judged && covered.has(metric) ? 'in the table above' : value);
+    const rows = whole
+      .filter((m) => m.metric !== 'vus')
+      .map((m, i) => [m.label, cell(shown(!judgedSteady, m.value, m.metric)), cell(shown(judgedSteady, part[i]!.value, m.metric))]);
+    const table = markdownTable([['Metric', 'Whole run', 'Steady part'], ...rows], { align: ['l', 'r', 'r'] });
+    const judged = judgedSteady ? 'the steady part' : 'the whole run';
+    return fold(`<b>${title}</b> of the whole run and its steady part (targets judged on ${judged})`, `${table}\n\n_Steady part: ${steadyText(steady)}._`);
+  }
+  const rows = whole.filter((m) => !covered.has(m.metric)).map((m) => [m.label, cell(m.value)]);
   if (rows.length === 0) return undefined;
-  const table = markdownTable([['Metric', 'Value'], ...rows], { align: ['l', 'r'] });
-  return `### ${hasTargets ? 'Other metrics' : 'Metrics'}\n\n${table}`;
+  const table = markdownTable([['Metric', 'Whole run'], ...rows], { align: ['l', 'r'] });
+  return fold(`<b>${title}</b> of the whole run (${formatDuration(run.durationMs)})`, table);
+}
+
+function steadyText(p: PartSummary): string {
+  return `${p.windows.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ')}, ${p.intervals} of ${p.intervalsTotal} intervals`;
 }
 
 /** Every metric the sources reported, read or not, and the slowest statements in a collapsed section. */
@@ -335,7 +641,7 @@ function infraBlock(run: RunResult): string | undefined {
       { align: ['l', 'l', 'r', 'r', 'r', 'r', 'l'] },
     );
     const judged = run.analysis?.judged === 'steady' ? ' Targets on these metrics were judged on the steady part, like the latency targets.' : '';
-    blocks.push(`### Infrastructure\n\n${table}\n\n_Statistics over the whole run window; the samples are in the results file.${judged}_`);
+    blocks.push(`${table}\n\n_Statistics over the whole run window; the samples are in the results file.${judged}_`);
   }
   const slow = slowestQueries(run);
   if (slow.length > 0) {
@@ -348,14 +654,16 @@ function infraBlock(run: RunResult): string | undefined {
     );
     const total = run.slowQueries?.length ?? 0;
     const which = total > slow.length ? `The ${slow.length} of ${formatCount(total)}` : `The ${slow.length}`;
-    // GitHub only renders Markdown inside <details> when blank lines set it apart from the HTML tags.
     blocks.push(
-      '<details><summary>Slowest statements during the run</summary>\n\n' +
-        `_${which} with the highest mean time, from \`pg_stat_statements\` (its counters at the end of the run minus those at the start)._\n\n` +
-        `${table}\n\n</details>`,
+      `**Slowest statements during the run.** _${which} with the highest mean time, from \`pg_stat_statements\` (its counters at the end of the run minus those at the start)._\n\n${table}`,
     );
   }
-  return blocks.length > 0 ? blocks.join('\n\n') : undefined;
+  if (blocks.length === 0) return undefined;
+  const unavailable = rows.filter((r) => r.unavailable).length;
+  const bits = [`${formatCount(rows.length)} ${plural(rows.length, 'metric')}`];
+  if (unavailable > 0) bits.push(`${unavailable} unavailable ⚠️`);
+  if (slow.length > 0) bits.push(`slowest statement ${formatMs(slow[0]!.meanMs)} mean`);
+  return fold(`<b>Infrastructure</b>: ${bits.join(', ')}`, blocks.join('\n\n'));
 }
 
 function infraOmitted(run: RunResult, resultsRef: string): string | undefined {
@@ -370,33 +678,45 @@ function infraOmitted(run: RunResult, resultsRef: string): string | undefined {
   return `_${capitalise(what.join(' and '))} ${several ? 'were' : 'was'} left out to fit GitHub's comment size limit; ${several ? 'they are' : 'it is'} in ${resultsRef}._`;
 }
 
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 function detailsBlock(input: ReportInput): string | undefined {
-  const { run } = input;
+  const { run, verdict } = input;
   const blocks: string[] = [];
 
   const tool = run.tool ? ` (${inline(run.tool.name)}${run.tool.version ? ` ${inline(run.tool.version)}` : ''})` : '';
   const lines = [`- **Phase:** ${inline(input.phase)} · **Engine:** ${inline(input.engine)}${tool}`];
   if (run.target) lines.push(`- **Target:** ${code(run.target)}`);
-  lines.push(`- **Duration:** ${formatDuration(run.durationMs)}, started ${code(run.startedAt)}`);
+  if (run.endpoints.length === 1) lines.push(`- **Endpoint:** ${code(run.endpoints[0]!.name)} (the only one: its figures are the run's)`);
+  lines.push(`- **Duration:** ${formatDuration(run.durationMs)} of load, started ${code(run.startedAt)}`);
   const stages = run.shape?.stages.length ?? 0;
   const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
   lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
-  lines.push(`- **Requests:** ${formatCount(run.requests)} completed, ${formatCount(run.errors)} ${plural(run.errors, 'error')}`);
   lines.push(`- **Load generator:** ${generatorText(run)}`);
-  if (run.sourceFiles && run.sourceFiles.length > 0) lines.push(`- **Source files:** ${run.sourceFiles.map(code).join(', ')}`);
-  blocks.push(`### Run\n\n${lines.join('\n')}`);
-
-  if (run.toolThresholds.length > 0) {
-    const rows = run.toolThresholds.map((t) => [cell(code(t.metric)), cell(code(t.expression)), t.ok ? '✅ pass' : '❌ fail']);
-    blocks.push(`### Tool thresholds\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
+  const c = input.confirmation;
+  if (c) {
+    lines.push(
+      `- **Confirmation run:** ${formatDuration(c.durationMs)} more of the same load, ${formatCount(c.requests)} requests, p99 ${formatMs(c.latency.p99)}, ` +
+        `error rate ${formatPercent(c.errorRate)}; the comparison with the baseline pooled both runs, the targets were judged on the first`,
+    );
   }
+  if (run.shard) lines.push(`- **Shard:** ${run.shard.index} of ${run.shard.count}`);
+  if (run.sourceFiles && run.sourceFiles.length > 0) lines.push(`- **Source files:** ${run.sourceFiles.map(code).join(', ')}`);
+  blocks.push(lines.join('\n'));
 
-  if (run.notes.length > 0) blocks.push(`### Notes\n\n${run.notes.map((n) => `- ${inline(n)}`).join('\n')}`);
-  return blocks.join('\n\n');
+  // Tool thresholds the gate made rows of the results table are not listed twice.
+  const asRows = verdict.targets.some((t) => t.origin === 'tool');
+  if (run.toolThresholds.length > 0 && !asRows) {
+    const rows = run.toolThresholds.map((t) => [cell(code(t.metric)), cell(code(t.expression)), t.ok ? '✅ pass' : '❌ fail']);
+    blocks.push(`**Tool thresholds**\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
+  }
+  const failedTool = !asRows && run.toolThresholds.some((t) => !t.ok);
+  const summaryBits = [`${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
+  if (failedTool) summaryBits.push('a tool threshold failed ❌');
+  const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', '))}`, blocks.join('\n\n'))];
+
+  if (run.notes.length > 0) {
+    out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
+  }
+  return out.join('\n\n');
 }
 
 function generatorText(run: RunResult): string {
@@ -421,34 +741,16 @@ function footer(input: ReportInput): string {
   return `<sub>${bits.join(' · ')}</sub>`;
 }
 
-function plural(n: number, word: string): string {
-  return n === 1 ? word : `${word}s`;
-}
-
 /**
- * Escapes text from the run (reasons, notes, names) so it cannot turn into formatting, links or HTML. `<` is only
- * escaped before what could start a tag, so `p99 < 500 ms` stays readable in the raw Markdown.
+ * Throughput targets the load asked for could never meet (src/phases/analysis.ts), with the requests per arrival
+ * the run actually sent: a failure there is the configuration's, not the service's.
  */
-function inline(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[\\`*_[\]~|]/g, (c) => `\\${c}`)
-    .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
-    .replace(/^([#>+=-])/, '\\$1');
-}
-
-/** A code span that survives backticks in its content (CommonMark: fence longer than any run inside). */
-function code(text: string): string {
-  const flat = text.replace(/[\r\n]+/g, ' ');
-  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${flat}${pad}${fence}`;
-}
-
-/** A table cell: GFM splits cells on `|` even inside code spans, so it is escaped after everything else. */
-function cell(text: string): string {
-  return text.replace(/(?<!\\)\|/g, '\\|');
+function unmeetableWarnings(run: RunResult, verdict: Verdict): string[] {
+  const stages = run.shape?.stages ?? [];
+  const started = run.generator.arrivalsStarted;
+  if (stages.length === 0 || !started || run.requests === 0) return [];
+  const perArrival = run.requests / started;
+  return unmeetableTargets(verdict.targets.filter((t) => t.origin !== 'tool').map((t) => t.target), stages, Math.max(1, perArrival), run.analysis?.judged ?? 'all');
 }
 
 export { MISSING };

@@ -2,23 +2,12 @@
 // the breaking point of a stress run, the recovery time, and the abort guards. Every figure comes from
 // `run.analysis` in the results file.
 import { markdownTable } from 'markdown-table';
-import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult } from '../model.js';
+import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult, StressAnalysis } from '../model.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { noMention } from './text.js';
 
 function windowsText(p: PartSummary): string {
   return p.windows.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ');
-}
-
-function comparisonTable(run: RunResult, steady: PartSummary): string {
-  const rows: string[][] = [
-    ['requests', formatCount(run.requests), formatCount(steady.requests)],
-    ['error rate', formatPercent(run.errorRate), formatPercent(steady.errorRate)],
-    ['throughput', formatRate(run.throughputRps), formatRate(steady.throughputRps)],
-    ['p50 latency', formatMs(run.latency.p50), formatMs(steady.latency.p50)],
-    ['p95 latency', formatMs(run.latency.p95), formatMs(steady.latency.p95)],
-    ['p99 latency', formatMs(run.latency.p99), formatMs(steady.latency.p99)],
-  ];
-  return markdownTable([['Metric', 'Whole run', 'Steady part'], ...rows], { align: ['l', 'r', 'r'] });
 }
 
 function decisionLine(a: PhaseAnalysis): string {
@@ -54,26 +43,52 @@ function stressBlock(a: PhaseAnalysis): string | undefined {
   if (!s) return undefined;
   const limit = formatPercent(s.errorLimitPercent);
   const peak = s.peak;
+  const same = s.firstError && s.breakingPoint && s.firstError.atMs === s.breakingPoint.atMs;
   const rows = [
-    pointRow('first error', s.firstError),
-    pointRow(`breaking point (errors > ${limit})`, s.breakingPoint),
+    ...(same ? [] : [pointRow('first error', s.firstError)]),
+    pointRow(same ? `first error and breaking point (errors > ${limit})` : `breaking point (errors > ${limit})`, s.breakingPoint),
     peak
-      ? ['highest load', `${peak.intervals} ${peak.intervals === 1 ? 'interval' : 'intervals'}`, formatRate(peak.rps), formatRate(peak.targetRate), MISSING, formatPercent(peak.errorRate), formatMs(peak.p99Ms)]
+      ? [`highest load (${peak.intervals} ${peak.intervals === 1 ? 'interval' : 'intervals'})`, '', formatRate(peak.rps), formatRate(peak.targetRate), '', formatPercent(peak.errorRate), formatMs(peak.p99Ms)]
       : ['highest load', 'no data', MISSING, MISSING, MISSING, MISSING, MISSING],
   ];
-  const table = markdownTable([['', 'At', 'Served', 'Asked (arrivals)', 'In flight', 'Error rate', 'p99'], ...rows], {
+  const table = markdownTable([['', 'From', 'Served', 'Asked (arrivals)', 'In flight', 'Error rate', 'p99'], ...rows], {
     align: ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
   });
   const bp = s.breakingPoint
-    ? `**Breaking point:** ${formatRate(s.breakingPoint.rps)} served (${formatRate(s.breakingPoint.targetRate)} arrivals asked, ${formatCount(s.breakingPoint.vus)} in flight): the error rate passed ${limit} there and stayed past it.`
-    : `**Breaking point:** not reached: the error rate never passed ${limit} for two intervals in a row${peak ? ` up to ${formatRate(peak.rps)}` : ''}.`;
+    ? `**Breaking point: ${formatRate(s.breakingPoint.rps)}** served (${formatRate(s.breakingPoint.targetRate)} arrivals asked, ${formatCount(s.breakingPoint.vus)} in flight): the first interval whose error rate passed ${limit} while the next three intervals together stayed past it.`
+    : `**Breaking point:** not reached: no interval's error rate passed ${limit} with the next three intervals together past it${peak ? `, up to ${formatRate(peak.rps)}` : ''}.`;
   const cascade =
     s.cascading === undefined
       ? `**Cascading failure:** ${s.cascadingNote}.`
       : s.cascading
-        ? `**Cascading failure: yes.** Errors kept rising after the load stopped rising (${s.cascadingNote}): the service was falling over by itself, not only saturated.`
-        : `**Cascading failure:** no (${s.cascadingNote}).`;
-  return `${bp}\n\n${table}\n\n${cascade}`;
+        ? `**Cascading failure: yes.** Errors kept rising while the load stayed at its highest (${s.cascadingNote}): the service was falling over by itself, not only saturated.`
+        : `**Cascading failure:** no (${s.cascadingNote}; the ramp-down is not counted).`;
+  return [capacityLine(s), bp, table, cascade].filter(Boolean).join('\n\n');
+}
+
+function capacityLine(s: StressAnalysis): string | undefined {
+  const c = s.capacity;
+  if (!c) return undefined;
+  const after = c.limitedBy ? `; then ${c.limitedBy}${c.breachRps !== undefined ? ` at ${formatRate(c.breachRps)}` : ''}${c.breachAtMs !== undefined ? ` (${formatDuration(c.breachAtMs)})` : ''}, confirmed by the next intervals` : '';
+  if (c.rps === undefined) return `**Capacity at the targets: none.** ${c.criteria} did not hold in any interval before the first confirmed breach${after}.`;
+  const asked = c.targetRate !== undefined ? `, ${formatRate(c.targetRate)} arrivals asked` : '';
+  return c.held
+    ? `**Capacity at the targets: at least ${formatRate(c.rps)}** served (at ${formatDuration(c.atMs)}${asked}): ${c.criteria} held in every interval up to the highest load.`
+    : `**Capacity at the targets: ${formatRate(c.rps)}** served (at ${formatDuration(c.atMs)}${asked}): the highest load at which ${c.criteria} held in the interval${after}.`;
+}
+
+/** The phase section's summary line: what was judged and the findings, flagged. */
+export function phaseSummary(run: RunResult): string {
+  const a = run.analysis!;
+  const bits = [a.judged === 'steady' && a.steady ? `judged on the steady part (${windowsText(a.steady)})` : 'judged on the whole run'];
+  const s = a.stress;
+  if (s?.capacity) bits.push(s.capacity.rps === undefined ? 'no capacity at the targets ❌' : `capacity ${formatRate(s.capacity.rps)}`);
+  if (s) bits.push(s.breakingPoint ? `breaking point ${formatRate(s.breakingPoint.rps)}` : 'no breaking point');
+  if (s?.cascading) bits.push('cascading failure ❌');
+  const r = a.recovery;
+  if (r) bits.push(r.recovered ? `recovered in ${formatDuration(r.recoveryMs)}` : 'not recovered ❌');
+  if (a.stoppedEarly) bits.push(`stopped early at ${formatDuration(a.stoppedEarly.atMs)} ⏹️`);
+  return `<b>Phase</b>: ${bits.join(', ')}`;
 }
 
 function recoveryBlock(a: PhaseAnalysis): string | undefined {
@@ -100,7 +115,7 @@ function guardsLine(a: PhaseAnalysis): string | undefined {
 export function earlyStopLine(run: RunResult): string | undefined {
   const stop = run.analysis?.stoppedEarly;
   if (!stop) return undefined;
-  const text = stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`));
+  const text = noMention(stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`)));
   return `> ⏹️ **Stopped early** at ${formatDuration(stop.atMs)}: ${text}`;
 }
 
@@ -109,7 +124,6 @@ export function phaseSection(run: RunResult): string | undefined {
   const a = run.analysis;
   if (!a) return undefined;
   const blocks: string[] = [decisionLine(a)];
-  if (a.steady) blocks.push(comparisonTable(run, a.steady));
   const stress = stressBlock(a);
   if (stress) blocks.push(stress);
   const recovery = recoveryBlock(a);
@@ -138,6 +152,8 @@ export function phaseLines(run: RunResult): string[] {
         ? `Breaking point: ${formatRate(bp.rps)} served (${formatRate(bp.targetRate)} asked, ${formatCount(bp.vus)} in flight), error rate ${formatPercent(bp.errorRate)} past ${formatPercent(s.errorLimitPercent)}`
         : `Breaking point: not reached (error rate never stayed past ${formatPercent(s.errorLimitPercent)})`,
     );
+    const c = s.capacity;
+    if (c) out.push(c.rps === undefined ? `Capacity at the targets: none (${c.criteria} never held)` : `Capacity at the targets: ${c.held ? 'at least ' : ''}${formatRate(c.rps)} served (${c.criteria}${c.limitedBy ? `; then ${c.limitedBy}` : ''})`);
     if (s.firstError) out.push(`First error: at ${formatRate(s.firstError.rps)} served, ${formatDuration(s.firstError.atMs)} into the run`);
     if (s.peak) out.push(`Highest load: ${formatRate(s.peak.rps)} served, p99 ${formatMs(s.peak.p99Ms)}, error rate ${formatPercent(s.peak.errorRate)}`);
     out.push(`Cascading failure: ${s.cascading === undefined ? s.cascadingNote : `${s.cascading ? 'yes' : 'no'} (${s.cascadingNote})`}`);

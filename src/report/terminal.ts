@@ -4,6 +4,8 @@ import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatCount, formatDuration } from './format.js';
 import { infraRows } from './infra.js';
+import { KIND_TEXT } from './sections.js';
+import type { ErrorKind, RunResult } from '../model.js';
 import { phaseLines } from './phases.js';
 
 const STATUS = { pass: 'PASS', fail: 'FAIL' } as const;
@@ -28,7 +30,7 @@ export function renderTerminal(input: ReportInput): string {
   out.push('');
   if (verdict.targets.length > 0) {
     const rows = verdict.targets.map((t) => [
-      targetMetricLabel(t.target.metric, run),
+      t.origin === 'tool' ? `${t.target.metric} (tool threshold)` : targetMetricLabel(t.target.metric, run),
       targetText(t),
       actualText(t),
       t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
@@ -52,7 +54,7 @@ export function renderTerminal(input: ReportInput): string {
 
   out.push('');
   const metrics = headlineMetrics(run).map((m) => [m.label, m.value]);
-  out.push(...alignedTable(['Metric', 'Value'], metrics, [false, true]));
+  out.push(...alignedTable(['Metric', 'Whole run'], metrics, [false, true]));
 
   const infra = infraRows(run);
   if (infra.length > 0) {
@@ -61,6 +63,8 @@ export function renderTerminal(input: ReportInput): string {
     const rows = infra.map((r) => [r.name, r.source, r.max, r.mean, r.p95, r.limit, r.unavailable ? `unavailable: ${r.unavailable}` : '']);
     out.push(...alignedTable(['Infrastructure', 'Source', 'max', 'mean', 'p95', 'limit', 'Note'], rows, [false, false, true, true, true, true, false]));
   }
+
+  out.push(...answerLines(run));
 
   const g = run.generator;
   out.push('');
@@ -72,6 +76,36 @@ export function renderTerminal(input: ReportInput): string {
   if (phase.length) out.push('', ...phase.map(oneLine));
   if (input.resultsFile) out.push(`Results: ${input.resultsFile}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Status codes and error kinds whenever a response was not 2xx or a request failed (a 302 on every request counts
+ * as no error but is worth seeing), failed checks, journeys and error logs.
+ */
+function answerLines(run: RunResult): string[] {
+  const out: string[] = [];
+  const codes = Object.entries(run.statusCodes).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>).filter((e): e is [ErrorKind, number] => (e[1] ?? 0) > 0);
+  if (codes.some(([c]) => !/^2\d\d$/.test(c)) || kinds.length > 0) {
+    out.push('');
+    if (codes.length > 0) out.push(`Status codes: ${codes.map(([c, n]) => `${c} x${formatCount(n)}`).join(', ')}${run.errors === 0 ? ' (none counted as an error)' : ''}`);
+    if (kinds.length > 0) out.push(`Error kinds: ${kinds.map(([k, n]) => `${KIND_TEXT[k] ?? k} ${formatCount(n)}`).join(', ')}`);
+  }
+  const failures = Object.entries(run.checkFailures ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (failures.length > 0) {
+    out.push('', 'Failed checks:');
+    for (const [m, n] of failures.slice(0, 10)) out.push(`  ${formatCount(n)}  ${oneLine(m)}`);
+  }
+  const flows = run.flows ?? [];
+  if (flows.length > 0) {
+    out.push('');
+    out.push(...alignedTable(['Journey', 'Started', 'Completed', 'Cut short'], flows.map((f) => [f.name, formatCount(f.started), formatCount(f.completed), formatCount(f.failed)]), [false, true, true, true]));
+  }
+  for (const l of run.logs ?? []) {
+    out.push('', `Error logs ${l.source}: ${l.unavailable ? `unavailable (${oneLine(l.unavailable)})` : `${formatCount(l.count)} matching lines`}`);
+    for (const t of l.top.slice(0, 5)) out.push(`  ${formatCount(t.count)}  ${oneLine(t.message)}`);
+  }
+  return out;
 }
 
 function oneLine(text: string): string {
