@@ -280,7 +280,8 @@ const LATENCY_CRITERIA = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'me
 /** The run's latency and error-rate targets with an upper limit, the criteria for capacity. */
 export function capacityCriteria(targets: readonly Target[]): CapacityCriterion[] {
   return targets
-    .filter((t) => (t.op === '<' || t.op === '<=') && (LATENCY_CRITERIA.has(t.metric) || t.metric === 'error_rate'))
+    // A target against another metric (`error_rate < error_rate{login}`) has no fixed limit to hold an interval to.
+    .filter((t) => !t.rhsMetric && (t.op === '<' || t.op === '<=') && (LATENCY_CRITERIA.has(t.metric) || t.metric === 'error_rate'))
     .map((t) => ({ metric: t.metric as CapacityCriterion['metric'], limit: t.value }));
 }
 
@@ -370,7 +371,7 @@ export function rampDownStartMs(stages: readonly Stage[]): number {
 /** The p99 and error-rate limits a run's targets set (`p99 < 500ms`, `error_rate < 0.5%`). */
 export function recoveryCriteria(targets: readonly Target[]): { p99Ms: number; errorRatePercent: number } {
   const limit = (metric: string): number | undefined =>
-    targets.find((t) => t.metric === metric && (t.op === '<' || t.op === '<='))?.value;
+    targets.find((t) => !t.rhsMetric && t.metric === metric && (t.op === '<' || t.op === '<='))?.value;
   return { p99Ms: limit('p99') ?? DEFAULT_P99_MS, errorRatePercent: limit('error_rate') ?? DEFAULT_ERROR_LIMIT_PERCENT };
 }
 

@@ -107,7 +107,8 @@ export function targetText(result: TargetResult): string {
 
 export function actualText(result: TargetResult): string {
   if (result.rhs) return rhsText(result);
-  if (result.actual === undefined) return MISSING;
+  // Why it is missing (a selector that matched no endpoint names the ones that exist) beats a bare dash.
+  if (result.actual === undefined) return result.note ? `${MISSING} (${result.note})` : MISSING;
   if (DURATION_METRICS.has(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }

@@ -472,7 +472,7 @@ function targetRow(result: TargetResult, run: RunResult): string[] {
       : STATUS_TEXT[result.status];
   const label = result.origin === 'tool' ? `${code(metric)} (tool threshold)` : targetMetricLabel(metric, run, code);
   // A tool's threshold and a metric-vs-metric target are written by the user: in a code span, never a mention.
-  const target = result.origin === 'tool' ? code(targetText(result)) : result.rhs ? `${result.target.op} ${code(result.rhs.label)}` : targetText(result);
+  const target = result.origin === 'tool' ? code(targetText(result)) : result.rhs || result.target.rhsMetric ? `${result.target.op} ${code(result.rhs?.label ?? result.target.rhsMetric!.label)}` : targetText(result);
   return [cell(label), cell(target), cell(actualText(result)), status];
 }
 
