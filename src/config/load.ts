@@ -27,6 +27,7 @@ import { resolveBaselineConfig } from '../baseline/config.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
 import { parseDuration, parseRate } from './units.js';
+import { redactSecrets, SECRET_QUERY_KEY } from './secrets.js';
 
 /** Every input of the action, by its kebab-case name; the CLI takes the same names as flags. */
 export const INPUT_NAMES = [
@@ -366,11 +367,12 @@ export function redactUrl(text: string): string {
     if (url.username) url.username = '***';
     if (url.password) url.password = '***';
     for (const key of [...url.searchParams.keys()]) {
-      if (/token|key|secret|password|passwd|pwd|auth|sig/i.test(key)) url.searchParams.set(key, '***');
+      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
     }
-    return url.toString();
+    // A scheme-less `user:pw@host:port` parses with "user:" as its protocol: the text-based pass catches it.
+    return redactSecrets(url.toString());
   } catch {
-    return text.replace(/\/\/[^/@\s]*@/, '//***@');
+    return redactSecrets(text.replace(/\/\/[^/@\s]*@/, '//***@'));
   }
 }
 
