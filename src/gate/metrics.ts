@@ -98,7 +98,8 @@ export function infraNotMeasuredReason(run: RunResult, metric: string): string |
 
 /** `name` picks the metric's main value; `name.stat` (e.g. `checkout_time.p95`) picks one of its values. */
 function customMetricValue(run: RunResult, metric: string): number | undefined {
-  const direct = run.customMetrics[metric];
+  // Own keys only: a target named `constructor` or `toString` is an unknown metric, not Object's.
+  const direct = Object.hasOwn(run.customMetrics, metric) ? run.customMetrics[metric] : undefined;
   if (direct) {
     for (const key of ['value', 'rate', 'count', 'avg']) {
       const v = direct.values[key];
@@ -108,9 +109,11 @@ function customMetricValue(run: RunResult, metric: string): number | undefined {
   }
   const dot = metric.lastIndexOf('.');
   if (dot > 0) {
-    const m = run.customMetrics[metric.slice(0, dot)];
+    const name = metric.slice(0, dot);
+    const m = Object.hasOwn(run.customMetrics, name) ? run.customMetrics[name] : undefined;
     const stat = metric.slice(dot + 1);
-    const v = m?.values[stat] ?? m?.values[stat.replace(/^p(\d+)$/, 'p($1)')];
+    const own = (k: string): number | undefined => (m && Object.hasOwn(m.values, k) ? m.values[k] : undefined);
+    const v = own(stat) ?? own(stat.replace(/^p(\d+)$/, 'p($1)'));
     if (v !== undefined) return v;
   }
   return undefined;
