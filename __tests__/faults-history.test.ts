@@ -50,19 +50,19 @@ describe('the file store under concurrency', () => {
   it('3 CLI writers recording 10 rounds each into one history lose nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-writers-'));
     const history = join(dir, 'h.json');
-    const writer = async (w: number): Promise<string[]> => {
-      const said: string[] = [];
-      for (let round = 0; round < 10; round++) {
-        const r = await cli(
-          ['run', '--target', demo.url, '--duration', '1s', '--rate', '5', '--targets', 'p99 < 5s', '--baseline', `file:${history}`, '--record', '--confirm-regressions', 'false', '--fail-on', 'never', '--output-dir', `out-${w}-${round}`],
-          dir,
-        );
-        expect(r.code, r.stderr).toBe(0);
-        if (/baseline: recorded this run/.test(r.stderr)) said.push(`${w}.${round}`);
-      }
-      return said;
+    // Each round starts the three writers together: same load, same length, so their writes land together too.
+    const writer = async (w: number, round: number): Promise<string | undefined> => {
+      const r = await cli(
+        ['run', '--target', demo.url, '--duration', '1s', '--rate', '5', '--targets', 'p99 < 5s', '--baseline', `file:${history}`, '--record', '--confirm-regressions', 'false', '--fail-on', 'never', '--output-dir', `out-${w}-${round}`],
+        dir,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return /baseline: recorded this run/.test(r.stderr) ? `${w}.${round}` : undefined;
     };
-    const said = (await Promise.all([writer(0), writer(1), writer(2)])).flat();
+    const said: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      for (const s of await Promise.all([0, 1, 2].map((w) => writer(w, round)))) if (s) said.push(s);
+    }
     const entries = (JSON.parse(readFileSync(history, 'utf8')) as { entries: BaselineEntry[] }).entries;
     expect(said).toHaveLength(30);
     expect(entries).toHaveLength(30);
