@@ -2,6 +2,8 @@
 // properties, secrets in every place a URL can come from. Each is refused before any load, in one line naming the
 // input, and the CLI exits 2 without a stack trace.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -91,6 +93,51 @@ describe('secrets in error messages', () => {
     const text = 'GET http://u:p4ss@h/x?api_key=k3y99&access_token=t0k3n&page=2 and postgres://app:dbPW@db:5432/x';
     expect(redactSecrets(text)).toBe('GET http://u:***@h/x?api_key=***&access_token=***&page=2 and postgres://app:***@db:5432/x');
     expect(secretsIn(text).sort()).toEqual(['dbPW', 'k3y99', 'p4ss', 't0k3n']);
+  });
+});
+
+describe('checked before the load', () => {
+  const BIN = resolvePath('bin/perf-gate.js');
+  async function cliAgainstCounter(args: (url: string, cwd: string) => string[]): Promise<{ code: number; stderr: string; hits: number }> {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const cwd = workspace();
+    try {
+      const child = spawn(process.execPath, [BIN, ...args(url, cwd)], { cwd });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.resume();
+      const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+      return { code, stderr, hits };
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+
+  it('an output-dir that is an existing regular file is an error before any request', async () => {
+    const r = await cliAgainstCounter((url, cwd) => {
+      writeFileSync(join(cwd, 'results'), 'not a directory');
+      return ['run', '--target', url, '--duration', '2s', '--rate', '20', '--output-dir', 'results'];
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^error: input "output-dir": cannot write the results to ".*\/results": it \(or a folder on its path\) is an existing file, not a directory$/m);
+    expect(r.hits).toBe(0);
+  });
+
+  it('a history file that cannot be written is an error before any request when the run is to be recorded', async () => {
+    const r = await cliAgainstCounter((url, cwd) => {
+      writeFileSync(join(cwd, 'blocker'), 'a file where a folder should be');
+      return ['run', '--target', url, '--duration', '2s', '--rate', '20', '--baseline', 'file:blocker/h.json', '--record'];
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^error: baseline file:blocker\/h\.json: blocker\/h\.json cannot be written: a file stands where its folder should be \(checked before sending any load\)$/m);
+    expect(r.hits).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
 import { UserError, type Config, type Logger } from './config/types.js';
@@ -60,6 +60,14 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
+
+  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
+  await checkOutputDir(config.outputDir);
+  if (config.baseline?.spec && deps.baseline) {
+    const { preflightBaseline } = await import('./baseline/index.js');
+    const problem = await preflightBaseline(config.baseline.spec, deps.baseline);
+    if (problem) throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
+  }
 
   const startedAt = new Date();
   const guards = watchGuards(plan.guards, log);
@@ -154,6 +162,20 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
+}
+
+/** The output directory exists (or can be made) and can be written, before any load. */
+export async function checkOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    const probe = join(dir, `.perf-gate-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
+    throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
+  }
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {

@@ -112,7 +112,9 @@ export class FileStore implements BaselineStore {
       }
       return undefined;
     } catch (e) {
-      return `${this.shown} cannot be written: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where its folder should be' : code ?? (e as Error).message;
+      return `${this.shown} cannot be written: ${why}`;
     }
   }
 }
