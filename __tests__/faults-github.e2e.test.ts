@@ -101,4 +101,15 @@ describe('the bundled action when GitHub fails', () => {
       expect(r.elapsedMs).toBeLessThan(2000 + 40_000);
     });
   }, 60_000);
+
+  it('a baseline that cannot be read (GitHub 500) is a warning: a failing run stays "fail", a passing one says its regressions were not checked', async () => {
+    await withStub({ mode: '500' }, async (stub) => {
+      const failing = await runAction({ ...QUICK, target: demo.url, targets: FAILING, baseline: 'branch:perf-gate-data' }, { apiUrl: stub.url });
+      expectAgreement(failing, 'fail');
+      expect(failing.stdout).toMatch(/::warning::baseline: could not read branch:perf-gate-data: cannot read branch perf-gate-data: perf-gate\/default\/warmup\.json: HTTP 500: Server Error/);
+      const passing = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 2s', baseline: 'branch:perf-gate-data' }, { apiUrl: stub.url });
+      expectAgreement(passing, 'pass');
+      expect(readFileSync(passing.outputs.report!, 'utf8')).toMatch(/could not read the baseline/);
+    });
+  }, 60_000);
 });
