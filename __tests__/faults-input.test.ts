@@ -89,6 +89,17 @@ describe('secrets in error messages', () => {
     expect(message).not.toContain('s3cretPW');
   });
 
+  it.each([
+    ['a Prometheus URL', 'sources:\n  - kind: prometheus\n    url: http://admin:pr0mPW@prom:9090\n    metrics:\n      - preset: node-cpu'],
+    ['a PostgreSQL URL', 'sources:\n  - kind: postgres\n    url: postgres://app:dbPW99@db:5432/shop'],
+    ['a malformed Prometheus URL', 'sources:\n  - kind: prometheus\n    url: "admin:pr0mPW@prom 9090"\n    metrics:\n      - preset: node-cpu'],
+    ['a flow step URL', 'flows:\n  - name: f\n    steps:\n      - fetch: /x?api_key=k3yV4lue'],
+  ])('never prints a password from %s in the config', (_name, yaml) => {
+    const message = errorOf(T, yaml);
+    expect(message).not.toMatch(/pr0mPW|dbPW99|k3yV4lue/);
+    expect(message).toMatch(/^\.github\/perf-gate\.yml: (sources\[0\]\.url|flows\[0\]\.steps\[0\]): /);
+  });
+
   it('finds and redacts passwords and token-like query values wherever the text came from', () => {
     const text = 'GET http://u:p4ss@h/x?api_key=k3y99&access_token=t0k3n&page=2 and postgres://app:dbPW@db:5432/x';
     expect(redactSecrets(text)).toBe('GET http://u:***@h/x?api_key=***&access_token=***&page=2 and postgres://app:***@db:5432/x');

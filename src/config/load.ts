@@ -341,7 +341,8 @@ function formatPath(path: PropertyKey[]): string {
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  // A value echoed back may be a URL with a password in it, wherever in the config it was.
+  const s = redactSecrets(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
