@@ -3,6 +3,8 @@
 // verdict, the outputs, the job summary, results.json and the exit status must agree whatever GitHub does, a
 // failure must be a warning naming the call, and a hanging API may cost about 30 s in all.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { startGitHubStub, type GitHubStub, type StubFault } from './helpers/github-stub.js';
@@ -113,3 +115,46 @@ describe('the bundled action when GitHub fails', () => {
     });
   }, 60_000);
 });
+
+describe('the bundled action against hostile targets', () => {
+  it('records a 302 loop and a 404 target as status codes, and everything agrees on the verdict', async () => {
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/loop')) {
+        res.writeHead(302, { location: req.url });
+        res.end();
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await withStub(undefined, async (stub) => {
+        for (const [path, code] of [['/loop', '302'], ['/missing', '404']] as const) {
+          const r = await runAction({ ...QUICK, target: `${base}${path}`, targets: 'p99 < 2s', comment: 'false' }, { apiUrl: stub.url });
+          const results = JSON.parse(readFileSync(r.outputs.results!, 'utf8')) as { verdict: { status: string }; run: { requests: number; statusCodes: Record<string, number> } };
+          // Every request answered with the hostile code, and recorded as such (never followed forever, never lost).
+          expect(results.run.statusCodes[code]).toBe(results.run.requests);
+          expect(results.run.requests).toBeGreaterThan(0);
+          expect(r.outputs.verdict).toBe(results.verdict.status);
+          expect(r.code).toBe(results.verdict.status === 'pass' ? 0 : 1);
+        }
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 60_000);
+
+  it('masks a token-like query value of the target as soon as it is read, and prints it nowhere else', async () => {
+    await withStub(undefined, async (stub) => {
+      const r = await runAction({ ...QUICK, target: `${demo.url}/?api_key=k3yS3cr3tValue`, targets: 'p99 < 2s', comment: 'false' }, { apiUrl: stub.url });
+      expect(r.stdout).toContain('::add-mask::k3yS3cr3tValue');
+      expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('k3yS3cr3tValue');
+      expect(readFileSync(r.outputs.results!, 'utf8')).not.toContain('k3yS3cr3tValue');
+      expect(readFileSync(r.outputs.report!, 'utf8')).not.toContain('k3yS3cr3tValue');
+    });
+  }, 60_000);
+});
+
