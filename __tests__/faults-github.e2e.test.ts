@@ -156,5 +156,16 @@ describe('the bundled action against hostile targets', () => {
       expect(readFileSync(r.outputs.report!, 'utf8')).not.toContain('k3yS3cr3tValue');
     });
   }, 60_000);
+
+  it('an output-dir that is a file: error before any load, and the outputs, summary and exit status all say error', async () => {
+    await withStub(undefined, async (stub) => {
+      const r = await runAction({ ...QUICK, target: demo.url, 'output-dir': 'taken', comment: 'false' }, { apiUrl: stub.url, files: { taken: 'a file' } });
+      expect(r.code).toBe(1);
+      expect(r.outputs.verdict).toBe('error');
+      expect(r.stdout).toMatch(/::error::input "output-dir": cannot write the results to ".*taken": it \(or a folder on its path\) is an existing file, not a directory/);
+      expect(r.stdout).not.toMatch(/builtin: \d+ arrivals/);
+      expect(r.summary).toMatch(/^### ⚠️ perf-gate: error\n\n<pre>input "output-dir": cannot write the results/);
+    });
+  });
 });
 

@@ -106,14 +106,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     else if (verdict.status !== 'pass') log.warning(`${headline}${why} (fail-on: ${config.failOn}, so the check passes)`);
     else log.info(`${headline} (report: ${outcome.reportPath})`);
   } catch (e) {
-    core.setOutput('verdict', 'error');
-    if (e instanceof UserError) {
-      core.setFailed(redactSecrets(e.message));
-    } else {
-      const err = e as Error;
-      core.debug(redactSecrets(err.stack ?? String(err)));
-      core.setFailed(`perf-gate failed unexpectedly: ${redactSecrets(err.message)}`);
+    publishStep('outputs', () => core.setOutput('verdict', 'error'), log.warning);
+    const message = e instanceof UserError ? redactSecrets(e.message) : `perf-gate failed unexpectedly: ${redactSecrets((e as Error).message)}`;
+    if (!(e instanceof UserError)) core.debug(redactSecrets((e as Error).stack ?? String(e)));
+    // The job summary says the same verdict as the outputs and the exit status, even when there is no report.
+    if (env.GITHUB_STEP_SUMMARY) {
+      await publishStepAsync('job summary', () => core.summary.addRaw(`### ⚠️ perf-gate: error\n\n<pre>${escapeHtml(message)}</pre>\n`).write(), log.warning);
     }
+    core.setFailed(message);
   }
 }
 
@@ -135,6 +135,10 @@ async function publishStepAsync(what: string, step: () => Promise<unknown>, warn
   } catch (e) {
     warn(`${what} not published (the verdict still holds): ${redactSecrets((e as Error).message)}`);
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function readEvent(path: string | undefined, warn: (m: string) => void): unknown {
