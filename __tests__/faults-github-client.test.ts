@@ -61,4 +61,20 @@ describe('the bounded GitHub client', () => {
     expect(r.error?.message).toBe('Service Unavailable');
     expect(r.ms).toBeLessThan(1000);
   });
+
+  it('waits out a secondary rate limit (403 with retry-after) and then succeeds', async () => {
+    stub = await startGitHubStub({});
+    let limited = 1;
+    stub.state.intercept = () =>
+      limited-- > 0
+        ? { status: 403, headers: { 'retry-after': '1' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' } }
+        : undefined;
+    const gh = createGitHubClient('t', quiet, { baseUrl: stub.url });
+    const t0 = performance.now();
+    const { data } = await gh.rest.users.getAuthenticated();
+    expect(data.login).toBe('perf-gate-user');
+    expect(performance.now() - t0).toBeGreaterThan(950);
+    expect(stub.requests.map((q) => q.status)).toEqual([403, 200]);
+  });
 });
+
