@@ -3,6 +3,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
+import { redactSecrets } from './config/secrets.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
@@ -158,7 +159,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
     } catch (e) {
       // The verdict is already in results.json and the report: recording is publishing, and can only warn.
-      log.warning(`baseline: this run was not recorded: ${(e as Error).message}`);
+      log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
