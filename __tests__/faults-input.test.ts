@@ -11,6 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig, type RawInputs } from '../src/config/load.js';
 import { redactSecrets, secretsIn } from '../src/config/secrets.js';
 import { UserError } from '../src/config/types.js';
+import { evaluateTargets } from '../src/gate/evaluate.js';
+import { metricValue } from '../src/gate/metrics.js';
+import { parseTargets } from '../src/gate/targets.js';
+import { sampleRun } from './helpers/sample-run.js';
 
 function workspace(configYaml?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-hostile-'));
@@ -75,6 +79,14 @@ describe('own-key lookups', () => {
     const c = resolveConfig({ ...T, phase: 'constructor' }, { workspace: workspace('phases:\n  constructor:\n    stages:\n      - { duration: 2s, rate: 1 }') });
     expect(c.phase.name).toBe('constructor');
     expect(c.phase.stages).toHaveLength(1);
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'constructor.name', 'hasOwnProperty.p95'])('a target on metric "%s" is not measured, not a crash', (metric) => {
+    const run = sampleRun();
+    expect(metricValue(run, metric)).toBeUndefined();
+    const [result] = evaluateTargets(run, parseTargets([`${metric} < 5`], 'test'));
+    expect(result?.status).not.toBe("pass");
+    expect(result?.actual).toBeUndefined();
   });
 
   it('a regression rule for metric "constructor" is an unknown metric', () => {
