@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
 import { UserError } from './config/types.js';
+import { redactSecrets } from './config/secrets.js';
 import { VERSION } from './version.js';
 
 /** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */
@@ -97,10 +98,10 @@ export async function main(argv: string[]): Promise<number> {
     return outcome.verdict.failsCheck ? 1 : 0;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`perf-gate failed unexpectedly: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets((e as Error).stack ?? String(e))}\n`);
     return 1;
   }
 }

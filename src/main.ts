@@ -3,6 +3,7 @@
 // Heavy modules (the engine, Octokit) are imported only once they are needed, so the first log line is quick.
 import { readFileSync } from 'node:fs';
 import { VERSION } from './version.js';
+import { redactSecrets, secretsIn, stringsIn } from './config/secrets.js';
 
 // Characters, not bytes: leaves room for multi-byte characters under the 1 MiB limit.
 const SUMMARY_MAX_CHARS = 500_000;
@@ -21,10 +22,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const inputs = Object.fromEntries(INPUT_NAMES.map((n) => [n, core.getInput(n)]));
     if (inputs['github-token']) core.setSecret(inputs['github-token']);
-    maskUrlSecrets(inputs.target, core.setSecret);
+    // Masked as soon as seen: passwords in URLs and token-like query values, in any input and anywhere in the config.
+    maskSecrets(inputs, core.setSecret);
     const workspace = env.GITHUB_WORKSPACE || process.cwd();
     const config = resolveConfig(inputs, { workspace });
-    maskUrlSecrets(config.target, core.setSecret);
+    maskSecrets(config, core.setSecret);
+    for (const [k, v] of Object.entries(config.http.headers)) if (/^(authorization|cookie|x-api-key|api-key)$/i.test(k) && v) core.setSecret(v);
     if (config.engine === 'builtin') {
       // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
       const { flowSecrets } = await import('./engines/builtin/flows.js');
@@ -35,28 +38,40 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
       : undefined;
     const event = readEvent(env.GITHUB_EVENT_PATH, log.warning);
+    // One client for every GitHub call of the run (baseline stores and comment): one time budget for them all.
+    let github: import('./github/client.js').GitHubClient | undefined;
+    const githubClient = async (): Promise<import('./github/client.js').GitHubClient> => {
+      const { createGitHubClient } = await import('./github/client.js');
+      github ??= createGitHubClient(config.githubToken ?? '', log);
+      return github;
+    };
     let baseline: import('./baseline/types.js').BaselineContext | undefined;
     if (config.baseline?.spec) {
       const { baselineContext, gitContextFromEnv } = await import('./baseline/index.js');
-      const { getOctokit } = await import('@actions/github');
       baseline = baselineContext(config.baseline, {
         log,
         workspace,
         outputDir: config.outputDir,
         git: gitContextFromEnv(env, event),
-        ...(config.githubToken ? { github: getOctokit(config.githubToken) } : {}),
+        ...(config.githubToken ? { github: await githubClient() } : {}),
       });
     }
     const { runPipeline } = await import('./pipeline.js');
     const outcome = await runPipeline(config, { log, runUrl, ...(baseline ? { baseline } : {}), runIdentity: { commit: env.GITHUB_SHA, workflowRun: env.GITHUB_RUN_ID } });
+    // From here on the verdict is final: results.json and the report are written with it, and nothing below may
+    // change it. Publishing can only fail with a warning.
     const { verdict } = outcome;
+    const paths = { report: outcome.reportPath, results: outcome.resultsPath };
+    const outputs = outputsFor(outcome.run, verdict, paths);
+    const { 'comment-url': _commentUrl, ...beforeComment } = outputs;
+    publishStep('outputs', () => setOutputs(beforeComment), log.warning);
 
-    let commentUrl: string | undefined;
     const { renderReport, markerFor } = await import('./report/markdown.js');
     if (env.GITHUB_STEP_SUMMARY) {
       // The job summary allows 1 MiB per step; the comment 65,536 characters: each gets its own size tier.
-      await core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write();
+      await publishStepAsync('job summary', () => core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write(), log.warning);
     }
+    let commentUrl: string | undefined;
     const { prContext } = await import('./github/context.js');
     const pr = prContext(env.GITHUB_EVENT_NAME ?? '', event, env.GITHUB_REPOSITORY ?? '/');
     // A shard's figures are a part of the run: the job that merges the shards comments.
@@ -68,25 +83,30 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       } else if (!config.githubToken) {
         log.warning('comment: no github-token, so the results were not posted on the pull request (the verdict still holds)');
       } else {
-        const { getOctokit } = await import('@actions/github');
-        const { upsertComment } = await import('./github/comment.js');
-        const octokit = getOctokit(config.githubToken);
-        const res = await upsertComment({
-          octokit,
-          owner: pr.owner,
-          repo: pr.repo,
-          issueNumber: pr.issueNumber,
-          body: renderReport(outcome.report),
-          marker: markerFor(config.commentHeader),
-          log,
-        });
-        if (res.warning) log.warning(res.warning);
-        commentUrl = res.url;
-        if (res.action !== 'skipped') log.info(`comment ${res.action}: ${res.url ?? ''}`);
+        const issueNumber = pr.issueNumber;
+        await publishStepAsync(
+          'PR comment',
+          async () => {
+            const { upsertComment } = await import('./github/comment.js');
+            const res = await upsertComment({
+              octokit: await githubClient(),
+              owner: pr.owner,
+              repo: pr.repo,
+              issueNumber,
+              body: renderReport(outcome.report),
+              marker: markerFor(config.commentHeader),
+              log,
+            });
+            if (res.warning) log.warning(res.warning);
+            commentUrl = res.url;
+            if (res.action !== 'skipped') log.info(`comment ${res.action}: ${res.url ?? ''}`);
+          },
+          log.warning,
+        );
       }
     }
+    publishStep('outputs', () => core.setOutput('comment-url', commentUrl ?? ''), log.warning);
 
-    setOutputs(outputsFor(outcome.run, verdict, { report: outcome.reportPath, results: outcome.resultsPath, commentUrl }));
     const headline = `perf-gate ${config.phase.name}: ${verdict.status}`;
     const why = verdict.reasons.length ? `: ${verdict.reasons.join('; ')}` : '';
     if (verdict.failsCheck) core.setFailed(`${headline}${why}`);
@@ -94,15 +114,39 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     else if (verdict.status !== 'pass') log.warning(`${headline}${why} (fail-on: ${config.failOn}, so the check passes)`);
     else log.info(`${headline} (report: ${outcome.reportPath})`);
   } catch (e) {
-    core.setOutput('verdict', 'error');
-    if (e instanceof UserError) {
-      core.setFailed(e.message);
-    } else {
-      const err = e as Error;
-      core.debug(err.stack ?? String(err));
-      core.setFailed(`perf-gate failed unexpectedly: ${err.message}`);
+    publishStep('outputs', () => core.setOutput('verdict', 'error'), log.warning);
+    const message = e instanceof UserError ? redactSecrets(e.message) : `perf-gate failed unexpectedly: ${redactSecrets((e as Error).message)}`;
+    if (!(e instanceof UserError)) core.debug(redactSecrets((e as Error).stack ?? String(e)));
+    // The job summary says the same verdict as the outputs and the exit status, even when there is no report.
+    if (env.GITHUB_STEP_SUMMARY) {
+      await publishStepAsync('job summary', () => core.summary.addRaw(`### ⚠️ perf-gate: error\n\n<pre>${escapeHtml(message)}</pre>\n`).write(), log.warning);
     }
+    core.setFailed(message);
   }
+}
+
+/**
+ * Publishing never decides the verdict: a failure here (GitHub's API down, slow, rate-limited, a summary file that
+ * cannot be written) is a warning naming what was not published, and the run goes on to its verdict.
+ */
+function publishStep(what: string, step: () => void, warn: (m: string) => void): void {
+  try {
+    step();
+  } catch (e) {
+    warn(`${what} not published (the verdict still holds): ${redactSecrets((e as Error).message)}`);
+  }
+}
+
+async function publishStepAsync(what: string, step: () => Promise<unknown>, warn: (m: string) => void): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    warn(`${what} not published (the verdict still holds): ${redactSecrets((e as Error).message)}`);
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function readEvent(path: string | undefined, warn: (m: string) => void): unknown {
@@ -115,14 +159,7 @@ function readEvent(path: string | undefined, warn: (m: string) => void): unknown
   }
 }
 
-/** Masks a password embedded in a URL so the runner hides it wherever it might still be printed. */
-function maskUrlSecrets(text: string | undefined, mask: (s: string) => void): void {
-  if (!text) return;
-  try {
-    const url = new URL(text);
-    if (url.password) mask(decodeURIComponent(url.password));
-    if (url.username && url.password) mask(decodeURIComponent(url.username));
-  } catch {
-    // not a URL: config validation will say so
-  }
+/** Masks every secret a value holds (URL passwords, token-like query values) so the runner hides it in the log. */
+function maskSecrets(value: unknown, mask: (s: string) => void): void {
+  for (const text of stringsIn(value)) for (const secret of secretsIn(text)) mask(secret);
 }

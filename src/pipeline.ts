@@ -1,9 +1,10 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
+import { redactSecrets } from './config/secrets.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
@@ -77,6 +78,14 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     const steps = config.flows.map((f) => f.steps.filter((st) => st.kind === 'request').length);
     const perArrival = steps.length > 0 ? Math.max(1, ...steps) : 1;
     for (const w of unmeetableTargets(config.targets, stages, perArrival, plan.decideOn)) log.warning(`targets: ${w}`);
+  }
+
+  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
+  await checkOutputDir(config.outputDir);
+  if (config.baseline?.spec && deps.baseline) {
+    const { preflightBaseline } = await import('./baseline/index.js');
+    const problem = await preflightBaseline(config.baseline.spec, deps.baseline);
+    if (problem) throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
   }
 
   const startedAt = new Date();
@@ -176,8 +185,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     try {
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
     } catch (e) {
-      if (e instanceof UserError) throw e;
-      log.warning(`baseline: this run was not recorded: ${(e as Error).message}`);
+      // The verdict is already in results.json and the report: recording is publishing, and can only warn.
+      log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
@@ -192,6 +201,20 @@ function reportGit(baseline: BaselineContext | undefined, config: Config): Parti
   if (git?.pullRequest?.baseRef) out.baseRef = git.pullRequest.baseRef;
   if (config.baseline?.acceptLabel) out.acceptLabel = config.baseline.acceptLabel;
   return out;
+}
+
+/** The output directory exists (or can be made) and can be written, before any load. */
+export async function checkOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    const probe = join(dir, `.perf-gate-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
+    throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
+  }
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {

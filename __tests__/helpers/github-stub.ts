@@ -45,6 +45,43 @@ export interface StubResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Sent as it is instead of `body` (an HTML error page, broken JSON); the content type comes from `headers`. */
+  raw?: string;
+  /** Accept the request and never answer it. */
+  hang?: boolean;
+}
+
+/**
+ * The ways GitHub's API (or a proxy in front of it) fails, as seen on the wire: a 500 with GitHub's JSON, a 502
+ * HTML page from the load balancer, a secondary rate limit (429 with retry-after), a 401, a 200 whose JSON is cut
+ * off, and a connection that is accepted and never answered.
+ */
+export const STUB_FAULTS = ['500', '502-html', '429', 'hang', 'malformed', '401'] as const;
+export type StubFault = (typeof STUB_FAULTS)[number];
+
+export function faultResponse(fault: StubFault): StubResponse {
+  switch (fault) {
+    case '500':
+      return { status: 500, body: { message: 'Server Error' } };
+    case '502-html':
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        raw: '<!DOCTYPE html>\n<html><head><title>Unicorn! &middot; GitHub</title></head><body>' + 'x'.repeat(5000) + '</body></html>',
+      };
+    case '429':
+      return {
+        status: 429,
+        headers: { 'retry-after': '2' },
+        body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
+      };
+    case 'hang':
+      return { status: 0, hang: true };
+    case 'malformed':
+      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, raw: '{"login": "perf-gate-user", "id": 58' };
+    case '401':
+      return { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
+  }
 }
 
 export interface GitHubStubOptions {
@@ -76,6 +113,8 @@ export interface GitHubStubState {
    * carry on. Handy for failures the switches above do not cover.
    */
   intercept?: (request: StubRequest) => StubResponse | undefined;
+  /** Answer with this fault: every request, or the first `times` requests after it was set. */
+  fault?: { mode: StubFault; times?: number };
 }
 
 export interface GitHubStub {
@@ -254,15 +293,22 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
       let answer: StubResponse;
       try {
         const raw = Buffer.concat(chunks).toString('utf8');
-        answer = state.intercept?.(record) ?? route(record, raw);
+        const fault = state.fault;
+        if (fault && (fault.times === undefined || fault.times > 0)) {
+          if (fault.times !== undefined) fault.times--;
+          answer = faultResponse(fault.mode);
+        } else {
+          answer = state.intercept?.(record) ?? route(record, raw);
+        }
       } catch (e) {
         answer = error(500, `stub error: ${e instanceof Error ? e.message : String(e)}`);
       }
       record.status = answer.status;
       requests.push(record);
-      const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
+      if (answer.hang) return;
+      const payload = answer.raw ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
       response.writeHead(answer.status, {
-        ...(payload === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+        ...(payload === '' || answer.raw !== undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
         'x-github-media-type': 'github.v3; format=json',
         'x-github-request-id': `STUB:${requests.length}`,
         'x-ratelimit-limit': '5000',

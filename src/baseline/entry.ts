@@ -1,5 +1,5 @@
 // RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ENGINES, type RunResult } from '../model.js';
 import { bucketIndex, bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
@@ -54,8 +54,12 @@ export function shapeOf(run: RunResult): ShapeInfo {
 
 export function entryId(git: GitContext, run: RunResult): string {
   if (git.runId) return `${git.runId}.${git.runAttempt ?? '1'}`;
-  return `${git.sha ?? 'local'}@${run.startedAt}`;
+  // Two local runs can start in the same millisecond: the process's own nonce keeps their ids apart (and stays the
+  // same for every call in this process, so a run can still recognise its own entry).
+  return `${git.sha ?? 'local'}@${run.startedAt}~${PROCESS_NONCE}`;
 }
+
+const PROCESS_NONCE = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
 
 export function entryFromRun(run: RunResult, opts: { environment: string; git: GitContext; branch?: string; id?: string }): BaselineEntry {
   const shape = shapeOf(run);

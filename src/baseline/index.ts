@@ -221,6 +221,16 @@ export async function shouldRecord(ctx: BaselineContext): Promise<{ record: bool
 }
 
 /**
+ * Before the load: when this run would be recorded in a file, the file must be writable. The GitHub stores are
+ * not probed (a write would be a commit or an upload); their failures at the end are warnings.
+ */
+export async function preflightBaseline(spec: BaselineSpec, ctx: BaselineContext): Promise<string | undefined> {
+  if (spec.kind !== 'file') return undefined;
+  if (!(await shouldRecord(ctx)).record) return undefined;
+  return new FileStore(spec.location, ctx).checkWritable();
+}
+
+/**
  * Adds the run to the history when this is a run to record (see shouldRecord). Runs whose verdict is `error`
  * are not recorded: their numbers are not a baseline anyone should be compared with.
  */

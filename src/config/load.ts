@@ -1,6 +1,6 @@
 // Inputs + `.github/perf-gate.yml` -> typed Config. Everything is validated here, before any load is sent, and a
 // mistake is reported as one line naming the input or config path, the value received and what is allowed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
@@ -29,7 +29,9 @@ import { infraTargetProblems } from '../sources/index.js';
 import { resolveBaselineConfig } from '../baseline/config.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
-import { parseDuration, parseRate } from './units.js';
+import { formatDuration, parseDuration, parseRate } from './units.js';
+import { redactSecrets, SECRET_QUERY_KEY } from './secrets.js';
+import { formatCount, LIMITS } from './limits.js';
 
 /** Every input of the action, by its kebab-case name; the CLI takes the same names as flags. */
 export const INPUT_NAMES = [
@@ -130,7 +132,9 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   let count: number | undefined;
   if (countText !== undefined) {
     count = Number(countText);
-    if (!Number.isInteger(count) || count < 1) throw new UserError(`${where('count')}: got "${countText}"; expected a whole number of load generators, 1 or more`);
+    if (!Number.isInteger(count) || count < 1 || count > LIMITS.count) {
+      throw new UserError(`${where('count')}: got "${countText}"; expected a whole number of load generators from 1 to ${formatCount(LIMITS.count)}`);
+    }
   }
   const region = pick('region', file.region);
 
@@ -138,7 +142,8 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
 
   const phases = customPhases(file, configPath ?? DEFAULT_CONFIG_PATH);
   const phaseName = pick('phase', file.phase) ?? DEFAULTS.phase;
-  const phase = phases[phaseName] ?? PRESETS[phaseName as PresetPhaseName];
+  // Own keys only: `__proto__`, `constructor` or `toString` are names someone may type, not table entries.
+  const phase = ownValue(phases, phaseName) ?? ownValue(PRESETS as Record<string, PhaseDefinition>, phaseName);
   if (!phase) {
     const allowed = [...PRESET_PHASES, ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p))];
     throw new UserError(`${where('phase')}: got "${phaseName}"; allowed: ${allowed.join(', ')}`);
@@ -148,9 +153,10 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   let durationMs: number | undefined;
   if (durationText !== undefined) {
     durationMs = parseDuration(durationText);
-    if (durationMs === undefined || durationMs <= 0) {
+    if (durationMs === undefined || !Number.isFinite(durationMs) || durationMs <= 0) {
       throw new UserError(`${where('duration')}: got "${durationText}"; expected a positive duration such as 30s, 2m or 1h30m`);
     }
+    if (durationMs > LIMITS.phaseMs) throw new UserError(`${where('duration')}: got "${durationText}"; the longest phase allowed is 24h`);
   }
 
   const scaleText = pick('duration-scale', file['duration-scale']);
@@ -163,8 +169,8 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       );
     }
     durationScale = Number(scaleText.replace(/^x/i, ''));
-    if (!Number.isFinite(durationScale) || durationScale <= 0 || scaleText.trim() === '') {
-      throw new UserError(`${where('duration-scale')}: got "${scaleText}"; expected a positive factor such as 0.0167 (an hour becomes a minute) or 2`);
+    if (!Number.isFinite(durationScale) || durationScale <= 0 || scaleText.trim() === '' || durationScale > LIMITS.durationScale) {
+      throw new UserError(`${where('duration-scale')}: got "${scaleText}"; expected a positive factor up to ${LIMITS.durationScale}, such as 0.0167 (an hour becomes a minute) or 2`);
     }
   }
 
@@ -172,9 +178,10 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   let rate: number | undefined;
   if (rateText !== undefined) {
     rate = parseRate(rateText);
-    if (rate === undefined || rate <= 0) {
+    if (rate === undefined || !Number.isFinite(rate) || rate <= 0) {
       throw new UserError(`${where('rate')}: got "${rateText}"; expected a positive arrival rate (arrivals per second) such as 50 or 100/s`);
     }
+    if (rate > LIMITS.rate) throw new UserError(`${where('rate')}: got "${rateText}"; the highest rate allowed is ${formatCount(LIMITS.rate)} arrivals/s`);
   }
 
   const targetsText = input('targets');
@@ -199,6 +206,13 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   // Without an `interval`, aim for about 60 points over the run, between 1 s and 10 s: a minute-long scaled phase
   // still gets a curve to find a breaking point on, and an hour-long one no more points than a chart can show.
   const shapedMs = totalDurationMs(phase.stages) * timeFactorOf(phase.stages, { durationMs, scale: durationScale });
+  if (shapedMs > LIMITS.phaseMs) {
+    const cause = durationScale !== undefined ? where('duration-scale') : `phase "${phase.name}"`;
+    throw new UserError(`${cause}: the phase would run for ${formatDuration(shapedMs)}; the longest phase allowed is 24h`);
+  }
+  if (file.interval !== undefined && shapedMs / file.interval > LIMITS.intervals) {
+    throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: interval: ${formatDuration(file.interval)} cuts a ${formatDuration(shapedMs)} phase into more than ${formatCount(LIMITS.intervals)} intervals; use a longer interval`);
+  }
   const autoIntervalMs = Math.min(DEFAULTS.intervalMs, Math.max(1000, Math.round(shapedMs / 60 / 1000) * 1000));
 
   const http = file.http ?? {};
@@ -301,9 +315,18 @@ function loadConfigFile(
   }
   let text: string;
   try {
+    const size = statSize(full);
+    if (size !== undefined && size > LIMITS.configBytes) {
+      throw new UserError(`input "config": "${rel}" is ${formatCount(size)} bytes; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`);
+    }
     text = readFile(full);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`input "config": cannot read "${rel}": ${(e as Error).message}`);
+  }
+  // A reader given in tests may bypass the size check above; the text is checked too.
+  if (text.length > LIMITS.configBytes) {
+    throw new UserError(`input "config": "${rel}" is ${formatCount(text.length)} characters; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`);
   }
   let data: unknown;
   try {
@@ -362,7 +385,8 @@ function formatPath(path: PropertyKey[]): string {
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  // A value echoed back may be a URL with a password in it, wherever in the config it was.
+  const s = redactSecrets(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -410,23 +434,37 @@ export function redactUrl(text: string): string {
     if (url.username) url.username = '***';
     if (url.password) url.password = '***';
     for (const key of [...url.searchParams.keys()]) {
-      if (/token|key|secret|password|passwd|pwd|auth|sig/i.test(key)) url.searchParams.set(key, '***');
+      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
     }
-    return url.toString();
+    // A scheme-less `user:pw@host:port` parses with "user:" as its protocol: the text-based pass catches it.
+    return redactSecrets(url.toString());
   } catch {
-    return text.replace(/\/\/[^/@\s]*@/, '//***@');
+    return redactSecrets(text.replace(/\/\/[^/@\s]*@/, '//***@'));
+  }
+}
+
+/** `table[key]` only when the table itself has the key: never a prototype's `constructor` or `toString`. */
+export function ownValue<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function statSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
 
 function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefinition> {
-  const out: Record<string, PhaseDefinition> = {};
+  const out: Record<string, PhaseDefinition> = Object.create(null) as Record<string, PhaseDefinition>;
   for (const [name, def] of Object.entries(file.phases ?? {})) {
     const stages: Stage[] = def.stages.map((s) =>
       'rate' in s
         ? { durationMs: s.duration, startRate: s.rate, endRate: s.rate, name: s.name }
         : { durationMs: s.duration, startRate: s.from, endRate: s.to, name: s.name },
     );
-    const preset = PRESETS[name as PresetPhaseName];
+    const preset = ownValue(PRESETS as Record<string, PhaseDefinition>, name);
     const targets = def.targets === undefined ? undefined : typeof def.targets === 'string' ? def.targets.split(/\r?\n/) : def.targets;
     if (targets) parseTargets(targets, `${path}: phases.${name}.targets`);
     const phase: PhaseDefinition = {

@@ -6,6 +6,7 @@ import { sourcesSchema } from '../sources/config.js';
 import { DECIDE_ON } from '../model.js';
 import { PHASE_ANALYSES } from '../phases/analysis.js';
 import { baselineConfigSchema } from '../baseline/config.js';
+import { formatCount, LIMITS } from './limits.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -24,6 +25,28 @@ const rate = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
   return r;
 });
+
+/** A duration within [minMs, maxMs]; `what` says what it is for in the message. */
+const boundedDuration = (minMs: number, maxMs: number, allowed: string) =>
+  duration.transform((ms, ctx) => {
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({ code: 'custom', input: ms, message: `${formatMs(ms)} is outside the allowed range: ${allowed}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const boundedRate = rate.transform((r, ctx) => {
+  if (r > LIMITS.rate) {
+    ctx.addIssue({ code: 'custom', input: r, message: `${formatCount(r)} arrivals/s is over the limit of ${formatCount(LIMITS.rate)}/s` });
+    return z.NEVER;
+  }
+  return r;
+});
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+}
 
 const headers = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
 
@@ -85,7 +108,7 @@ const flowData = z.union([
 const STEP_KEYS = ['think', 'request', ...METHODS];
 
 const stepForms = z.union([
-  z.strictObject({ think: duration }),
+  z.strictObject({ think: boundedDuration(0, LIMITS.thinkMs, 'at most 10m') }),
   z.strictObject({ request: z.strictObject({ method: z.string(), path: z.string(), ...requestFields }) }),
   ...METHODS.map((m) => z.strictObject({ [m]: z.string(), ...requestFields })),
 ]);
@@ -98,9 +121,10 @@ const step = z.preprocess((value, ctx) => {
   return value;
 }, stepForms);
 
+const stageDuration = boundedDuration(1, LIMITS.phaseMs, 'from 1ms to 24h');
 const stage = z.union([
-  z.strictObject({ duration, rate, name: z.string().optional() }),
-  z.strictObject({ duration, from: rate, to: rate, name: z.string().optional() }),
+  z.strictObject({ duration: stageDuration, rate: boundedRate, name: z.string().optional() }),
+  z.strictObject({ duration: stageDuration, from: boundedRate, to: boundedRate, name: z.string().optional() }),
 ]);
 
 const targetList = z.union([z.string(), z.array(z.string())]);
@@ -124,13 +148,13 @@ export const configFileSchema = z.strictObject({
   script: z.string().optional(),
   results: targetList.optional(),
   distributed: z.string().optional(),
-  count: z.number().int().positive().optional(),
+  count: z.number().int().positive().max(LIMITS.count).optional(),
   region: z.string().optional(),
-  interval: duration.optional(),
+  interval: boundedDuration(LIMITS.intervalMinMs, LIMITS.intervalMaxMs, 'from 100ms to 1h').optional(),
   http: z
     .strictObject({
-      timeout: duration.optional(),
-      'max-in-flight': z.number().int().positive().optional(),
+      timeout: boundedDuration(LIMITS.timeoutMinMs, LIMITS.timeoutMaxMs, 'from 10ms to 10m').optional(),
+      'max-in-flight': z.number().int().positive().max(LIMITS.maxInFlight).optional(),
       'count-4xx-as-errors': z.boolean().optional(),
       headers: headers.optional(),
     })
@@ -141,10 +165,11 @@ export const configFileSchema = z.strictObject({
         name: z.string().min(1),
         weight: z.number().positive().optional(),
         data: flowData.optional(),
-        steps: z.array(step).min(1),
+        steps: z.array(step).min(1).max(LIMITS.steps),
       }),
     )
     .min(1)
+    .max(LIMITS.flows)
     .optional(),
   sources: sourcesSchema.optional(),
   phases: z
@@ -152,7 +177,7 @@ export const configFileSchema = z.strictObject({
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'phase names are letters, digits, - and _'),
       z.strictObject({
         description: z.string().optional(),
-        stages: z.array(stage).min(1),
+        stages: z.array(stage).min(1).max(LIMITS.stages),
         targets: targetList.optional(),
         analyze: z.array(z.enum(PHASE_ANALYSES)).optional(),
         'decide-on': z.enum(DECIDE_ON).optional(),

@@ -196,7 +196,8 @@ export function notMeasuredReason(run: RunResult, metric: string): string | unde
  * `checkout_time.p95`, `plugins.expect.failed.rate`) picks one of its values.
  */
 function customMetricValue(run: RunResult, metric: string): number | undefined {
-  const direct = run.customMetrics[metric];
+  // Own keys only: a target named `constructor` or `toString` is an unknown metric, not Object's.
+  const direct = Object.hasOwn(run.customMetrics, metric) ? run.customMetrics[metric] : undefined;
   if (direct) {
     const order = direct.type === 'counter' ? ['count', 'value', 'rate', 'avg'] : ['value', 'rate', 'count', 'avg'];
     for (const key of order) {
@@ -207,9 +208,11 @@ function customMetricValue(run: RunResult, metric: string): number | undefined {
   }
   const dot = metric.lastIndexOf('.');
   if (dot > 0) {
-    const m = run.customMetrics[metric.slice(0, dot)];
+    const name = metric.slice(0, dot);
+    const m = Object.hasOwn(run.customMetrics, name) ? run.customMetrics[name] : undefined;
     const stat = metric.slice(dot + 1);
-    const v = m?.values[stat] ?? m?.values[stat.replace(/^p(\d+)$/, 'p($1)')];
+    const own = (k: string): number | undefined => (m && Object.hasOwn(m.values, k) ? m.values[k] : undefined);
+    const v = own(stat) ?? own(stat.replace(/^p(\d+)$/, 'p($1)'));
     if (v !== undefined) return v;
   }
   return undefined;

@@ -111,7 +111,7 @@ export function parseRegressionRule(text: string, where = 'regression rules'): R
   const m = RULE.exec(line);
   if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
   const raw = m.groups.metric!.toLowerCase();
-  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : METRIC_ALIASES[raw];
+  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : Object.hasOwn(METRIC_ALIASES, raw) ? METRIC_ALIASES[raw] : undefined;
   if (!metric) throw fail(`unknown metric "${m.groups.metric}"`, REGRESSION_METRICS.join(', '));
   const body = m.groups.body!;
   if (/^(off|none|ignore|false)$/i.test(body)) return { metric, off: true };

@@ -71,8 +71,8 @@ export async function upsertComment(params: UpsertCommentParams): Promise<Upsert
   if (existing) {
     try {
       const { data } = await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body });
-      log.debug(`Updated the perf-gate comment on ${where}: ${data.html_url}`);
-      return { url: data.html_url, action: 'updated' };
+      log.debug(`Updated the perf-gate comment on ${where}: ${urlOf(data)}`);
+      return { ...optionalUrl(data), action: 'updated' };
     } catch (error) {
       const status = statusOf(error);
       // 404: deleted since we listed it. 403 on a comment we only guessed was ours (another app's bot): post our own.
@@ -89,8 +89,8 @@ export async function upsertComment(params: UpsertCommentParams): Promise<Upsert
 
   try {
     const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
-    log.debug(`Posted the perf-gate comment on ${where}: ${data.html_url}`);
-    return { url: data.html_url, action: 'created' };
+    log.debug(`Posted the perf-gate comment on ${where}: ${urlOf(data)}`);
+    return { ...optionalUrl(data), action: 'created' };
   } catch (error) {
     const skipped = skipOn(error, 'post a comment on', where);
     if (skipped) return skipped;
@@ -101,6 +101,7 @@ export async function upsertComment(params: UpsertCommentParams): Promise<Upsert
 async function whoAmI(octokit: GitHubClient, log: Logger): Promise<Identity> {
   try {
     const { data } = await octokit.rest.users.getAuthenticated();
+    if (typeof (data as { login?: unknown } | null)?.login !== 'string') throw malformed('GET /user', data);
     log.debug(`Commenting as ${data.login}.`);
     return { kind: 'user', login: data.login };
   } catch (error) {
@@ -125,7 +126,9 @@ async function findComment(
   });
   let botCandidate: ApiComment | undefined;
   for await (const page of pages) {
+    if (!Array.isArray(page.data)) throw malformed('GET comments', page.data);
     for (const comment of page.data as ApiComment[]) {
+      if (typeof comment !== 'object' || comment === null) continue;
       if (!comment.body?.includes(q.marker)) continue;
       const login = comment.user?.login;
       if (q.identity.kind === 'user') {
@@ -139,6 +142,37 @@ async function findComment(
     }
   }
   return botCandidate;
+}
+
+/** A 200 whose body is not what the API documents (a proxy's page, truncated JSON): an error, not data. */
+function malformed(call: string, data: unknown): Error {
+  const what = typeof data === 'string' ? (looksLikeHtml(data) ? 'an HTML page' : 'text that is not JSON') : `JSON of the wrong shape (${Array.isArray(data) ? 'a list' : typeof data})`;
+  return new Error(`GitHub answered ${call} with ${what}`);
+}
+
+/** A malformed answer to a write may still mean the comment exists: it just has no address to give. */
+function urlOf(data: unknown): string {
+  const url = (data as { html_url?: unknown } | null)?.html_url;
+  return typeof url === 'string' ? url : '(GitHub gave no address)';
+}
+
+function optionalUrl(data: unknown): { url?: string } {
+  const url = (data as { html_url?: unknown } | null)?.html_url;
+  return typeof url === 'string' && /^https?:\/\//.test(url) ? { url } : {};
+}
+
+function looksLikeHtml(text: string): boolean {
+  return /^\s*<(!doctype|html|head|body)/i.test(text);
+}
+
+/** Error texts meant for one log line: an HTML error page becomes its title, and nothing runs on for pages. */
+function oneLine(text: string): string {
+  if (looksLikeHtml(text)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+    return `an HTML page${title ? ` ("${title.slice(0, 80)}")` : ''} instead of JSON`;
+  }
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
 }
 
 /**
@@ -158,11 +192,12 @@ function isRateLimit(error: unknown): boolean {
 function apiMessage(error: unknown): string {
   const data = (error as { response?: { data?: unknown } } | null)?.response?.data;
   const fromBody = (data as { message?: unknown } | null)?.message;
-  if (typeof fromBody === 'string' && fromBody !== '') return redact(fromBody);
+  if (typeof fromBody === 'string' && fromBody !== '') return redact(oneLine(fromBody));
+  if (typeof data === 'string' && data !== '') return redact(oneLine(data));
   const message = error instanceof Error ? error.message : String(error);
   const cause = (error as { cause?: unknown } | null)?.cause;
-  const causeText = cause instanceof Error ? `${cause.message}${codeOf(cause)}` : '';
-  return redact(causeText && !message.includes(causeText) ? `${message} (${causeText})` : message);
+  const causeText = cause instanceof Error && !message.includes(cause.message) ? `${cause.message}${codeOf(cause)}` : '';
+  return redact(oneLine(causeText && !message.includes(causeText) ? `${message} (${causeText})` : message));
 }
 
 function codeOf(error: Error): string {

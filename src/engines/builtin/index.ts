@@ -128,6 +128,8 @@ class BuiltinRun {
   private late = 0;
   private maxLag = 0;
   private abandoned = 0;
+  /** Flow steps not sent because the hard deadline had passed. */
+  private pastDeadline = 0;
   private activeFlows = 0;
   private peakFlows = 0;
   private firstStart = -1;
@@ -247,6 +249,15 @@ class BuiltinRun {
     const total = this.schedule.totalArrivals;
     let now = performance.now() - t0;
     let batch = 0;
+    // Hard stop: arrivals still owed this long after the shape ended can no longer be sent as asked (the machine
+    // fell behind, or the shape asked for more than it can start); they are dropped in one go, not sent late.
+    if (this.nextK < total && now > this.schedule.totalMs + LATE_MS) {
+      const owed = total - this.nextK;
+      this.scheduled += owed;
+      this.dropped += owed;
+      this.nextK = total;
+      this.nextDue = Number.POSITIVE_INFINITY;
+    }
     while (this.nextK < total && this.nextDue <= now) {
       this.arrive(this.nextDue, now);
       this.nextK++;
@@ -369,6 +380,12 @@ class BuiltinRun {
 
   /** Send one request and record it. Resolves to STEP_OK, STEP_END (transport error or stop) or STEP_CHECK_FAILED. */
   private async request(step: CompiledRequest, arrival: Arrival): Promise<number> {
+    // Hard deadline, whatever the shape, the flows or the machine: no request leaves after the phase's end plus the
+    // request timeout (the time an answer to the last arrival may take).
+    if (performance.now() - this.t0 > this.schedule.totalMs + this.timeoutMs) {
+      this.pastDeadline++;
+      return STEP_END;
+    }
     // Templates and cookies are rendered before the clock starts: they are the client's work, not the target's.
     const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
     let headers = step.headers;
@@ -620,6 +637,9 @@ class BuiltinRun {
       );
     }
     this.logJourneys();
+    if (this.pastDeadline > 0) {
+      notes.push(`${this.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`);
+    }
     const generator = this.generatorHealth();
     if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
     const startedAtMs = performance.timeOrigin + this.t0;

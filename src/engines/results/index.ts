@@ -12,6 +12,7 @@ import { mergeRunResults } from './merge.js';
 import { perfGateReader } from './perf-gate.js';
 import { mergeShards } from './shards.js';
 import { FORMAT_DESCRIPTIONS, RESULT_FORMATS, type JsonResultReader, type ReadOptions, type ResultFormat, type ResultReader } from './types.js';
+import { validateDocument, validateRunResult } from './validate.js';
 import { inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
 
 export { FORMAT_DESCRIPTIONS, RESULT_FORMATS, mergeRunResults };
@@ -82,8 +83,16 @@ function unknownFormat(path: string, head: string): UserError {
   return new UserError(`Results file ${path} is not in a format perf-gate can read.${hint} Accepted (recognised by content, not by file name):\n${acceptedList()}`);
 }
 
-/** Read one results file (any accepted format, plain or gzip) into a RunResult. */
+/**
+ * Read one results file (any accepted format, plain or gzip) into a RunResult, checked as data (validate.ts): a
+ * negative or non-numeric count, more responses than requests or percentiles out of order are an error naming the
+ * file and the field, never a pass.
+ */
 export async function readResultFile(path: string, opts: ReadOptions): Promise<RunResult> {
+  return validateRunResult(await readUnchecked(path, opts, (doc) => validateDocument(doc, path)), path);
+}
+
+async function readUnchecked(path: string, opts: ReadOptions, checkDocument: (doc: unknown) => void): Promise<RunResult> {
   const info = await inspectFile(path);
   const head = await readHead(path, info);
   const format = detectFormat(head);
@@ -91,6 +100,7 @@ export async function readResultFile(path: string, opts: ReadOptions): Promise<R
     const jr = jsonReader(format);
     if (!jr) return readerFor(format).read(path, opts);
     const doc = parseJsonDocument(await readText(path, info), path);
+    checkDocument(doc);
     return jr.fromDocument(doc, path, opts);
   }
   if (!looksLikeJsonObject(head)) throw unknownFormat(path, head);
@@ -99,6 +109,7 @@ export async function readResultFile(path: string, opts: ReadOptions): Promise<R
   const again = detectFormat(JSON.stringify(skeleton(doc)));
   const jr = again ? jsonReader(again) : undefined;
   if (!jr) throw unknownFormat(path, head);
+  checkDocument(doc);
   return jr.fromDocument(doc, path, opts);
 }
 

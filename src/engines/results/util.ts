@@ -261,7 +261,7 @@ const TRANSPORT_CODES: Record<string, ErrorKind> = {
 export function transportErrorKind(key: string): ErrorKind | undefined {
   const tokens = key.split(/\s+/).filter(Boolean);
   for (const t of tokens) {
-    const kind = TRANSPORT_CODES[t];
+    const kind = Object.hasOwn(TRANSPORT_CODES, t) ? TRANSPORT_CODES[t] : undefined;
     if (kind) return kind;
   }
   // Any other errno-style code (EADDRNOTAVAIL, EHOSTUNREACH, ERR_TLS_CERT_ALTNAME_INVALID, ...) on its own, or

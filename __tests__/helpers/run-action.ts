@@ -1,0 +1,84 @@
+// Runs the bundled dist/index.js the way the GitHub runner does (INPUT_* variables, GITHUB_OUTPUT,
+// GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ACTION = resolve('dist/index.js');
+export const TOKEN = 'ghs_faultSuiteSecretToken1234567890';
+
+export interface ActionRun {
+  code: number;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+  workspace: string;
+  elapsedMs: number;
+}
+
+export function pullRequestEvent(): object {
+  return {
+    action: 'synchronize',
+    number: 7,
+    pull_request: {
+      number: 7,
+      head: { repo: { full_name: 'ftw/shop' }, sha: 'abc123' },
+      base: { repo: { full_name: 'ftw/shop' }, ref: 'main' },
+    },
+    repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } },
+  };
+}
+
+export async function runAction(
+  inputs: Record<string, string>,
+  opts: { apiUrl: string; event?: object; eventName?: string; env?: NodeJS.ProcessEnv; workspace?: string; files?: Record<string, string> },
+): Promise<ActionRun> {
+  const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'perf-gate-fault-'));
+  const outputFile = join(workspace, 'github_output');
+  const summaryFile = join(workspace, 'step_summary.md');
+  const eventFile = join(workspace, 'event.json');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  writeFileSync(eventFile, JSON.stringify(opts.event ?? pullRequestEvent()));
+  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(workspace, name), text);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_EVENT_PATH: eventFile,
+    GITHUB_EVENT_NAME: opts.eventName ?? 'pull_request',
+    GITHUB_REPOSITORY: 'ftw/shop',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_RUN_ID: '42',
+    GITHUB_API_URL: opts.apiUrl,
+    'INPUT_GITHUB-TOKEN': TOKEN,
+    ...opts.env,
+  };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const started = performance.now();
+  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+  return {
+    code,
+    stdout,
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8'),
+    workspace,
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/** The last value written for each output (a later write of the same name wins, as on the runner). */
+export function parseOutputs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
+  return out;
+}

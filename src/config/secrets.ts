@@ -1,0 +1,60 @@
+// Secrets that ride along in user text: a password in a URL (with or without a scheme, `user:pw@host:5432`), a
+// token-like query value (`?api_key=...`), a GitHub token. Found wherever the text came from (an input, the
+// config file, a flow step's URL, a source's connection string), so that they can be masked in the runner's log
+// as soon as they are seen and cut out of every message that could echo them.
+
+/** Query keys whose values are credentials. */
+export const SECRET_QUERY_KEY = /token|key|secret|password|passwd|pwd|auth|sig|credential|session/i;
+
+// `scheme://user:pw@` or a bare `user:pw@host`: the userinfo part, up to the last @ before the host.
+const USERINFO = /(^|[\s"'(<=,;]|[a-z][a-z0-9+.-]*:\/\/)([^\s/@:"'<>]+):([^\s/@"'<>]*)@(?=[^\s/@"'<>]+)/gi;
+const QUERY_PAIR = /([?&;]|\b)([a-z0-9_.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|credential|session)[a-z0-9_.-]*)=([^\s&#"'<>]+)/gi;
+const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
+const AUTH_HEADER = /(authorization["']?\s*[:=]\s*["']?(?:token|bearer|basic)\s+)[^\s"',}]+/gi;
+
+/** Every secret value in `text`, decoded as it would be used (for `::add-mask::`). */
+export function secretsIn(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(USERINFO)) {
+    const pw = m[3] ?? '';
+    if (pw) {
+      out.add(pw);
+      out.add(safeDecode(pw));
+    }
+  }
+  for (const m of text.matchAll(QUERY_PAIR)) {
+    const v = m[3] ?? '';
+    if (v.length >= 4 && v !== '***') {
+      out.add(v);
+      out.add(safeDecode(v));
+    }
+  }
+  for (const m of text.matchAll(GITHUB_TOKEN)) out.add(m[0]);
+  return [...out].filter((s) => s.length >= 3 && s !== '***');
+}
+
+/** `text` with URL passwords, token-like query values and GitHub tokens replaced by `***`. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(USERINFO, (_m, pre: string, user: string, pw: string) => `${pre}${user}:${pw ? '***' : ''}@`)
+    .replace(QUERY_PAIR, (m, pre: string, key: string, v: string) => (v === '***' ? m : `${pre}${key}=***`))
+    .replace(GITHUB_TOKEN, '[REDACTED]')
+    .replace(AUTH_HEADER, '$1[REDACTED]');
+}
+
+/** Every string inside a value (config objects, inputs), for masking what they hold. */
+export function stringsIn(value: unknown, out: string[] = [], depth = 0): string[] {
+  if (depth > 32) return out;
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out, depth + 1);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) stringsIn(v, out, depth + 1);
+  return out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
