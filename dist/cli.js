@@ -1,5 +1,5 @@
 import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-ZCBSFOXA.js";import"./chunks/chunk-HFVBUFV4.js";import"./chunks/chunk-PONA5DZE.js";import"./chunks/chunk-NO2D4MAL.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-WCNYPHEO.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-DIQ4NIC4.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var LOCAL_BRANCH="local",USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
+import{INPUT_NAMES,resolveConfig}from"./chunks/chunk-2ABKKZOY.js";import"./chunks/chunk-XC4A4VLM.js";import"./chunks/chunk-Q53FDJPF.js";import"./chunks/chunk-SRQJUJTI.js";import"./chunks/chunk-IFA6PA2Z.js";import"./chunks/chunk-QO46KZDM.js";import"./chunks/chunk-K7CP4DPV.js";import"./chunks/chunk-UXBT4IYU.js";import"./chunks/chunk-MY5GDEZZ.js";import"./chunks/chunk-IKFD7AD3.js";import"./chunks/chunk-L66MS3TL.js";import"./chunks/chunk-ZQ4FDSIX.js";import{VERSION}from"./chunks/chunk-VYNSPEIZ.js";import{redactSecrets}from"./chunks/chunk-HX5LIOQU.js";import{UserError}from"./chunks/chunk-NHZR4S7C.js";import{__name}from"./chunks/chunk-BKM354QH.js";import{parseArgs}from"node:util";var LOCAL_BRANCH="local",USAGE=`perf-gate ${VERSION}: gate a deployment on a load test
 
 usage: perf-gate run --target URL [--phase warmup|sustained|stress|recovery|<custom>] [options]
 
@@ -21,6 +21,8 @@ options (the action's inputs):
   --confirm-regressions true|false
                         re-run the phase once before failing on a regression (default true)
   --output-dir DIR      where LOAD_TEST_RESULTS.md and results.json go (default perf-gate-results)
+  --shard I/N           run shard I of N: 1/N of the arrival rate, results.json for a later
+                        --engine results merge (no verdict: exit 0 unless the shard errored)
   --record              add this run to the --baseline file:<path> history (as branch "local")
 exit status: 0 pass, 1 the gate fails, 2 bad input`,LIST_FLAGS=new Set(["targets","abort","results","regression-rules"]);async function main(argv){let[command,...rest]=argv;if(command==="--version"||command==="-v")return process.stdout.write(`${VERSION}
 `),0;if(command!=="run")return process.stderr.write(command===void 0||command==="--help"||command==="-h"?`${USAGE}
@@ -35,9 +37,9 @@ ${USAGE}
 `):v)}let log={info:__name(m=>process.stderr.write(`${m}
 `),"info"),warning:__name(m=>process.stderr.write(`warning: ${m}
 `),"warning"),debug:__name(m=>process.env.PERF_GATE_DEBUG?process.stderr.write(`debug: ${m}
-`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-H4EQHD53.js"),{renderTerminal}=await import("./chunks/terminal-J4CYYB5C.js"),baseline;if(values.record&&config.baseline?.spec?.kind!=="file")throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec?`--baseline ${config.baseline.spec.text}`:"no baseline"}); the other stores are written by the action on GitHub`);if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-MAJXVHK3.js"),env=gitContextFromEnv(process.env,{}),git=values.record?{...env,eventName:"push",branch:LOCAL_BRANCH,defaultBranch:LOCAL_BRANCH}:env;baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
+`):void 0,"debug")};try{let config=resolveConfig(inputs,{workspace:process.cwd()}),{runPipeline}=await import("./chunks/pipeline-6Y2YJVAT.js"),{renderTerminal}=await import("./chunks/terminal-VXWK2DVL.js"),baseline;if(values.record&&config.baseline?.spec?.kind!=="file")throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec?`--baseline ${config.baseline.spec.text}`:"no baseline"}); the other stores are written by the action on GitHub`);if(config.baseline?.spec){let{baselineContext,gitContextFromEnv}=await import("./chunks/baseline-HTUTMDLE.js"),env=gitContextFromEnv(process.env,{}),git=values.record?{...env,eventName:"push",branch:LOCAL_BRANCH,defaultBranch:LOCAL_BRANCH}:env;baseline=baselineContext(config.baseline,{log,workspace:process.cwd(),outputDir:config.outputDir,git})}let outcome=await runPipeline(config,{log,...baseline?{baseline}:{},runIdentity:{commit:process.env.GITHUB_SHA}});return process.stdout.write(renderTerminal({run:outcome.run,verdict:outcome.verdict,commentHeader:config.commentHeader,engine:config.engine,phase:config.phase.name,resultsFile:outcome.resultsPath})+`
 `),process.stderr.write(`report: ${outcome.reportPath}
 results: ${outcome.resultsPath}
-`),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${e.message}
-`),2):(process.stderr.write(`perf-gate failed unexpectedly: ${e.stack??String(e)}
+`),outcome.verdict.failsCheck?1:0}catch(e){return e instanceof UserError?(process.stderr.write(`error: ${redactSecrets(e.message)}
+`),2):(process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets(e.stack??String(e))}
 `),1)}}__name(main,"main");export{main};

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig}from"./chunk-ZCBSFOXA.js";import"./chunk-HFVBUFV4.js";import"./chunk-PONA5DZE.js";import"./chunk-NO2D4MAL.js";import"./chunk-L66MS3TL.js";import"./chunk-SRQJUJTI.js";import"./chunk-WCNYPHEO.js";import"./chunk-IKFD7AD3.js";import"./chunk-DIQ4NIC4.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{DEFAULTS,DEFAULT_CONFIG_PATH,INPUT_NAMES,redactUrl,resolveConfig};
