@@ -8,7 +8,7 @@ import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type Ba
 import { gitContextFromEnv } from '../src/baseline/context.js';
 import { entryFromRun, serializeHistory, emptyHistory } from '../src/baseline/entry.js';
 import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';
-import { comparisonCells, regressionsMarkdown } from '../src/baseline/report.js';
+import { comparisonCells } from '../src/baseline/report.js';
 import type { BaselineContext, GitContext } from '../src/baseline/types.js';
 import { readZip, ZipError } from '../src/baseline/zip.js';
 import { UserError } from '../src/config/types.js';
@@ -476,20 +476,20 @@ describe('when the baseline cannot be read', () => {
   });
 });
 
-describe('report block', () => {
-  it('shows the baseline commit, each metric and why', async () => {
+describe('what the report is given', () => {
+  it('names the baseline commit, the method, and each metric with why', async () => {
     await recordMainRuns(1);
     const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
-    const md = regressionsMarkdown(out!)!;
-    expect(md).toMatch(/^### Compared with baseline\n\nBaseline: `ccccccc` \(newest run of main ccccccc, 10 days old; one baseline run: histograms compared\), from `branch:perf-gate-data/);
-    expect(md).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
-    expect(md).toMatch(/- ❌ regressed \*\*p99:\*\* p99 \+/);
+    expect(out!.baseline).toMatchObject({ sha: expect.stringMatching(/^ccccccc/), source: expect.stringMatching(/^branch:perf-gate-data/) });
+    expect(out!.baseline.note).toMatch(/^newest run of main ccccccc, 10 days old; one baseline run: histograms compared/);
+    expect(out!.baseline.method).toMatch(/^a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
+    expect(out!.regressions.find((r) => r.metric === 'p99')).toMatchObject({ status: 'regressed', reason: expect.stringMatching(/^p99 \+/) });
     // The figures are in the results table: Baseline, Change with an arrow, and the status per metric.
     const cells = comparisonCells(out!)!;
     expect(cells.find((c) => c.metric === 'p99')).toMatchObject({ status: '❌ regressed', change: expect.stringMatching(/^↑ \+\d+(\.\d)? %$/) });
     expect(cells.map((c) => c.metric)).toEqual(['p99', 'error_rate']);
     stub.state.files.clear();
     const none = await evaluateBaseline(syntheticRun(), config(), context(pr()));
-    expect(regressionsMarkdown(none!)).toMatch(/➖ no baseline: no recorded run yet: this is the first/);
+    expect(none!.regressions.every((r) => r.status === 'no_baseline' && /no recorded run yet: this is the first/.test(r.reason ?? ''))).toBe(true);
   });
 });

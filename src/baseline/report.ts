@@ -58,34 +58,9 @@ function ppCell(current: number | undefined, baseline: number | undefined): stri
   return d > 0 ? `↑ +${text}` : `↓ -${text}`;
 }
 
-export function regressionsMarkdown(verdict: Pick<Verdict, 'regressions' | 'baseline'>): string | undefined {
-  const results = verdict.regressions;
-  if (!results || results.length === 0) return undefined;
-  const lines: string[] = ['### Compared with baseline', ''];
-  const b = verdict.baseline;
-  if (b) {
-    const commit = b.sha ? `\`${b.sha.slice(0, 7)}\`` : 'a run';
-    lines.push(`Baseline: ${commit}${b.note ? ` (${escape(b.note)})` : ''}, from \`${b.source.replace(/`/g, "'")}\``, '');
-  }
-  // Without a baseline every row would read the same: say it once.
-  const first = results[0]!;
-  if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
-    lines.push(`${STATUS_TEXT[first.status]}: ${escape(first.reason ?? '')}`);
-    return lines.join('\n');
-  }
-  if (b?.method) lines.push(`_Method: ${escape(b.method)}._`, '');
-  const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
-  if (why.length) lines.push(...why.map((r) => `- ${STATUS_TEXT[r.status]} **${r.metric}:** ${escape(r.reason!)}`));
-  return lines.join('\n').trimEnd();
-}
-
 /** A regression metric's value as the report prints it: ms, percent or per second. */
 export function formatMetricValue(metric: string, v: number | undefined): string {
   if (metric === 'error_rate') return formatPercent(v);
   if (metric === 'throughput') return formatRate(v);
   return formatMs(v);
-}
-
-function escape(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]|]/g, (c) => `\\${c}`).replace(/<(?=[A-Za-z/!?])/g, '&lt;');
 }

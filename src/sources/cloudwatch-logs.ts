@@ -7,7 +7,7 @@ import type { CloudWatchLogsClient, GetQueryResultsCommandOutput, ResultField } 
 import type { Logger } from '../config/types.js';
 import { formatDuration } from '../config/units.js';
 import type { InfraMetric, LogSummary } from '../model.js';
-import { isRetryable } from './cloudwatch.js';
+import { awsClientOptions, isRetryable } from './cloudwatch.js';
 import type { CloudWatchLogsSourceConfig } from './config.js';
 import { Redactor, redactPatterns } from './redact.js';
 import { sleep } from './stats.js';
@@ -122,16 +122,7 @@ export class CloudWatchLogsSource implements Source {
     } catch (e) {
       return fail(`the AWS SDK could not be loaded: ${this.redactor.error(e)}`);
     }
-    this.client ??= new sdk.CloudWatchLogsClient({
-      ...(this.cfg.region ? { region: this.cfg.region } : {}),
-      ...(this.cfg.endpoint ? { endpoint: this.cfg.endpoint } : {}),
-      maxAttempts: 1,
-      requestHandler: {
-        connectionTimeout: Math.min(this.cfg.requestTimeoutMs, 5000),
-        requestTimeout: this.cfg.requestTimeoutMs,
-        throwOnRequestTimeout: true,
-      },
-    });
+    this.client ??= new sdk.CloudWatchLogsClient(awsClientOptions(this.cfg));
     const client = this.client;
     // Logs reach CloudWatch a little after they are written; the query waits for the tail of the run.
     if (this.cfg.delayMs > 0) {

@@ -121,6 +121,21 @@ export function choosePeriod(requestedS: number, highResolution: boolean, ageMs:
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException']);
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNREFUSED']);
 
+/** What both AWS sources give their SDK client: region, endpoint, and bounds on every call. */
+export function awsClientOptions(cfg: { region?: string; endpoint?: string; requestTimeoutMs: number }) {
+  return {
+    ...(cfg.region ? { region: cfg.region } : {}),
+    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+    // Our own loops retry throttling with a bounded, configurable backoff; the SDK's would multiply it.
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: Math.min(cfg.requestTimeoutMs, 5000),
+      requestTimeout: cfg.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  };
+}
+
 export function isRetryable(e: unknown): boolean {
   const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   if (err?.name === 'AbortError') return false;
@@ -173,17 +188,7 @@ export class CloudWatchSource implements Source {
     } catch (e) {
       return this.allUnavailable(`the AWS SDK could not be loaded: ${this.redactor.error(e)}`);
     }
-    this.client ??= new sdk.CloudWatchClient({
-      ...(this.cfg.region ? { region: this.cfg.region } : {}),
-      ...(this.cfg.endpoint ? { endpoint: this.cfg.endpoint } : {}),
-      // Our own loop retries throttling with a bounded, configurable backoff; the SDK's would multiply it.
-      maxAttempts: 1,
-      requestHandler: {
-        connectionTimeout: Math.min(this.cfg.requestTimeoutMs, 5000),
-        requestTimeout: this.cfg.requestTimeoutMs,
-        throwOnRequestTimeout: true,
-      },
-    });
+    this.client ??= new sdk.CloudWatchClient(awsClientOptions(this.cfg));
     const client = this.client;
 
     const startMs = window.start.getTime();

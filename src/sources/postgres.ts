@@ -11,6 +11,7 @@ import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceCon
 import { Redactor } from './redact.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
+import { Sampler } from './sampler.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 
 // Marks perf-gate's own statements so they can be left out of the slow-query list.
@@ -146,9 +147,7 @@ export class PostgresSource implements Source {
   private samplingStart = new Date();
   private sampleFailures = 0;
   private lastSampleError?: string;
-  private timer?: NodeJS.Timeout;
-  private inFlight?: Promise<void>;
-  private sampling = false;
+  private readonly sampler: Sampler;
   private readonly notes: string[] = [];
   private stopped = false;
 
@@ -157,6 +156,7 @@ export class PostgresSource implements Source {
     private readonly log: Logger,
     private readonly deps: PostgresDeps = {},
   ) {
+    this.sampler = new Sampler(cfg.intervalMs, () => this.sample());
     this.env = deps.env ?? process.env;
     this.redactor.add(this.env.PGPASSWORD);
     let where = 'libpq environment (PGHOST, ...)';
@@ -283,21 +283,8 @@ export class PostgresSource implements Source {
       this.log.warning(`${this.label}: ${this.startError}`);
       return;
     }
-    this.sampling = true;
     this.samplingStart = new Date();
-    this.tick();
-  }
-
-  private tick(): void {
-    if (!this.sampling) return;
-    const began = Date.now();
-    this.inFlight = this.sample().finally(() => {
-      this.inFlight = undefined;
-      if (!this.sampling) return;
-      // Fixed cadence, but never two samples at once: a slow sample delays the next instead of piling up.
-      this.timer = setTimeout(() => this.tick(), Math.max(0, this.cfg.intervalMs - (Date.now() - began)));
-      this.timer.unref();
-    });
+    this.sampler.start({ now: true });
   }
 
   private async sample(): Promise<void> {
@@ -332,7 +319,7 @@ export class PostgresSource implements Source {
       return;
     }
     for (const q of this.cfg.queries) {
-      if (q.at !== 'interval' || !this.sampling) continue;
+      if (q.at !== 'interval' || !this.sampler.running) continue;
       const c = this.custom.get(q.name)!;
       try {
         const v = await this.runQuery(client, q, [this.samplingStart, new Date()]);
@@ -514,16 +501,13 @@ export class PostgresSource implements Source {
   }
 
   private async stopSampling(): Promise<void> {
-    this.sampling = false;
-    clearTimeout(this.timer);
     // A sample in progress is bounded by query_timeout; waiting for it keeps the series complete.
-    if (this.inFlight) await Promise.race([this.inFlight, sleep(this.cfg.statementTimeoutMs + 1500)]);
+    await this.sampler.stop(this.cfg.statementTimeoutMs + 1500);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sampling = false;
-    clearTimeout(this.timer);
+    this.sampler.halt();
     const client = this.client ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.client = undefined;
     if (client) await Promise.race([client.end().catch(() => undefined), sleep(2000)]);

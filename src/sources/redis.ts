@@ -11,6 +11,7 @@ import { redisMetricNames, type RedisSourceConfig } from './config.js';
 import { Redactor } from './redact.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
+import { Sampler } from './sampler.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 
 type IoRedis = typeof import('ioredis');
@@ -104,15 +105,14 @@ export class RedisSource implements Source {
   private maxClients?: number;
   private sampleFailures = 0;
   private lastError?: string;
-  private timer?: NodeJS.Timeout;
-  private inFlight?: Promise<void>;
-  private sampling = false;
+  private readonly sampler: Sampler;
 
   constructor(
     private readonly cfg: RedisSourceConfig,
     private readonly log: Logger,
     private readonly deps: RedisDeps = {},
   ) {
+    this.sampler = new Sampler(cfg.intervalMs, () => this.sample());
     const env = deps.env ?? process.env;
     let where = `${cfg.host ?? ''}:${cfg.port ?? 6379}`;
     try {
@@ -220,31 +220,13 @@ export class RedisSource implements Source {
       await this.stop();
       return;
     }
-    this.sampling = true;
-    this.schedule();
+    this.sampler.start({ now: false });
   }
 
   private async readInfo(client: Redis): Promise<InfoSample> {
     // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
     const text = await client.info();
     return infoSample(Date.now(), parseInfo(text));
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => this.tick(), this.cfg.intervalMs);
-    this.timer.unref();
-  }
-
-  private tick(): void {
-    if (!this.sampling) return;
-    const began = Date.now();
-    this.inFlight = this.sample().finally(() => {
-      this.inFlight = undefined;
-      if (!this.sampling) return;
-      // Fixed cadence, but never two samples at once: a slow INFO delays the next instead of piling up.
-      this.timer = setTimeout(() => this.tick(), Math.max(0, this.cfg.intervalMs - (Date.now() - began)));
-      this.timer.unref();
-    });
   }
 
   private async sample(): Promise<void> {
@@ -257,9 +239,7 @@ export class RedisSource implements Source {
   }
 
   async collect(window: TimeWindow, signal?: AbortSignal): Promise<SourceResult> {
-    this.sampling = false;
-    clearTimeout(this.timer);
-    if (this.inFlight) await Promise.race([this.inFlight, sleep(this.cfg.commandTimeoutMs + 500)]);
+    await this.sampler.stop(this.cfg.commandTimeoutMs + 500);
     const reason = this.configError ?? this.startError;
     if (reason) return { infra: this.metrics.map((d) => unavailable('redis', d, reason)) };
     // One more INFO now that the run is over, so the counters' increase covers all of it.
@@ -353,8 +333,7 @@ export class RedisSource implements Source {
   }
 
   async stop(): Promise<void> {
-    this.sampling = false;
-    clearTimeout(this.timer);
+    this.sampler.halt();
     const client = this.client;
     this.client = undefined;
     if (!client) return;
