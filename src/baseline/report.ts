@@ -1,7 +1,6 @@
-// The baseline parts of the Markdown report, from Verdict.regressions and Verdict.baseline only, so the report
-// shows exactly what the gate decided and why: the Baseline / Change / vs-baseline cells the results table gains
-// and the "Compared with baseline" block (which commit, how it was judged, one reason per metric). The trend chart
-// is with the other charts (src/report/charts.ts). Kept here so the report module only has to place them.
+// The baseline cells of the report, from Verdict.regressions only, so the report shows exactly what the gate
+// decided: the Baseline / Change / vs-baseline figures of the results table. The folded "how it was judged" block
+// and the trend chart are the report's own (src/report/markdown.ts, src/report/charts.ts).
 import type { RegressionResult, Verdict } from '../model.js';
 import { formatMs, formatPercent, formatRate, MISSING } from '../report/format.js';
 
