@@ -53,7 +53,7 @@ interface ActionRun {
   results: any;
 }
 
-async function runAction(opts: { flows?: string; extra?: string; targets: string; users?: ReturnType<typeof auctionUsers>; env?: NodeJS.ProcessEnv; rate?: number }): Promise<ActionRun> {
+async function runAction(opts: { flows?: string; extra?: string; targets: string; users?: ReturnType<typeof auctionUsers>; env?: NodeJS.ProcessEnv; rate?: number; inputs?: Record<string, string> }): Promise<ActionRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-journeys-e2e-'));
   mkdirSync(join(workspace, '.github'));
   writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `${opts.flows ?? FLOWS}${opts.extra ?? ''}`);
@@ -79,7 +79,7 @@ async function runAction(opts: { flows?: string; extra?: string; targets: string
     GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
     ...opts.env,
   };
-  const inputs: Record<string, string> = { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none' };
+  const inputs: Record<string, string> = { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none', ...opts.inputs };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
   let stdout = '';
@@ -195,6 +195,22 @@ describe('the guide journey through dist/index.js against the auction app', () =
     const row = targetRow(r, /^error_rate\{payment\}/);
     expect(row.status).toBe('fail');
     expect(r.stdout).toMatch(/error_rate\{payment\} == 0/);
+  });
+
+  it('stops a run early through an abort guard on one endpoint (error_rate{payment}), read from the live intervals', async () => {
+    app.setFaults({ failingPayments: 1 });
+    const started = Date.now();
+    // 12 s asked for; payments all fail, every other endpoint is healthy, so only the endpoint guard can stop it.
+    const r = await runAction({ targets: 'error_rate{login} == 0', rate: 30, inputs: { duration: '12s', abort: 'error_rate{payment} > 50% for 1s' } });
+    const tookMs = Date.now() - started;
+    expect(app.counts().paymentsFailed).toBeGreaterThan(0);
+    expect(r.results.run.analysis.stoppedEarly).toMatchObject({ guard: 'error_rate{payment} > 50% for 1s' });
+    expect(r.results.run.analysis.stoppedEarly.atMs).toBeLessThan(8_000);
+    expect(tookMs).toBeLessThan(11_000);
+    // A run a guard stopped never passes, whatever its own targets said.
+    expect(r.outputs.verdict).not.toBe('pass');
+    expect(r.code).toBe(1);
+    expect(r.results.run.intervals.some((iv: { endpoints?: Record<string, { errors: number }> }) => (iv.endpoints?.payment?.errors ?? 0) > 0)).toBe(true);
   });
 
   it('fails slow bids through p99{bid}', async () => {
