@@ -1,7 +1,6 @@
 // The guide's user journey (login -> think -> bid with the captured token -> think -> health, plus a pay flow)
 // run by the bundled dist/index.js as the runner runs it, against the auction app (JWT login, bids in a real
 // PostgreSQL, switchable faults). Runs are a few seconds at a low rate with the think times scaled down.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,8 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { auctionUsers, NO_FAULTS, startAuctionApp, writeUsersCsv, type AuctionApp } from './helpers/auction-app.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { runAction as runActionAs, type ActionRun as HelperRun } from './helpers/run-action.js';
 
-const ACTION = resolve('dist/index.js');
 const USERS = 100;
 
 let pgServer: PostgresServer;
@@ -46,10 +45,7 @@ sources:
         at: end
 `;
 
-interface ActionRun {
-  code: number;
-  stdout: string;
-  outputs: Record<string, string>;
+interface ActionRun extends HelperRun {
   results: any;
 }
 
@@ -58,44 +54,18 @@ async function runAction(opts: { flows?: string; extra?: string; targets: string
   mkdirSync(join(workspace, '.github'));
   writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `${opts.flows ?? FLOWS}${opts.extra ?? ''}`);
   writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
-  const outputFile = join(workspace, 'github_output');
-  const summaryFile = join(workspace, 'step_summary.md');
-  const eventFile = join(workspace, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  writeFileSync(eventFile, JSON.stringify({ repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } }));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_EVENT_PATH: eventFile,
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_REPOSITORY: 'ftw/shop',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '42',
-    GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
-    ...opts.env,
-  };
-  const inputs: Record<string, string> = { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none', ...opts.inputs };
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
-  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
-  const results = outputs.results ? JSON.parse(readFileSync(outputs.results, 'utf8')) : undefined;
-  return { code, stdout, outputs, results };
-}
-
-function parseOutputs(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
-  return out;
+  const r = await runActionAs(
+    { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none', ...opts.inputs },
+    {
+      apiUrl: `http://127.0.0.1:${await freePort()}`,
+      workspace,
+      eventName: 'push',
+      event: { repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
+      ...(opts.env ? { env: opts.env } : {}),
+    },
+  );
+  const results = r.outputs.results ? JSON.parse(readFileSync(r.outputs.results, 'utf8')) : undefined;
+  return { ...r, results };
 }
 
 const endpoint = (r: ActionRun, name: string) => (r.results.run.endpoints as Array<{ name: string; requests: number; statusCodes: Record<string, number> }>).find((e) => e.name === name);

@@ -2,16 +2,15 @@
 // app (helpers/bids-app.ts): a healthy run passes, one that loses 2 % of its acknowledged writes fails on the
 // bids_stored query, a full Redis shows its evictions, a Redis that is down is unavailable without blocking the
 // load, and the database password reaches neither the log, the summary nor results.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBidsApp, type BidsApp } from './helpers/bids-app.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
+import { runAction as runActionAs } from './helpers/run-action.js';
 
-const ACTION = resolve('dist/index.js');
 
 let db: PostgresServer;
 let cache: RedisServer;
@@ -48,41 +47,18 @@ async function runAction(targets: string[]) {
       ],
     }),
   );
-  const outputFile = join(workspace, 'github_output');
-  const summaryFile = join(workspace, 'step_summary.md');
-  const eventFile = join(workspace, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  writeFileSync(eventFile, JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } }));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_EVENT_PATH: eventFile,
-    GITHUB_EVENT_NAME: 'workflow_dispatch',
-    GITHUB_REPOSITORY: 'ftw/shop',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '42',
-    GITHUB_API_URL: 'http://127.0.0.1:9',
-    INPUT_TARGET: app.url,
-    INPUT_PHASE: 'quick',
-    INPUT_COMMENT: 'false',
-    PERF_DATABASE_URL: db.url,
-  };
-  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
-  const outputs: Record<string, string> = {};
-  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
-  const text = readFileSync(outputFile, 'utf8');
-  for (let m = re.exec(text); m; m = re.exec(text)) outputs[m[1]!] = m[3]!;
-  const resultsText = outputs.results ? readFileSync(outputs.results, 'utf8') : '';
-  return { code, stdout, outputs, summary: readFileSync(summaryFile, 'utf8'), resultsText };
+  const r = await runActionAs(
+    { target: app.url, phase: 'quick', comment: 'false' },
+    {
+      apiUrl: 'http://127.0.0.1:9',
+      workspace,
+      eventName: 'workflow_dispatch',
+      event: { ref: 'refs/heads/main', repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
+      env: { PERF_DATABASE_URL: db.url },
+    },
+  );
+  const resultsText = r.outputs.results ? readFileSync(r.outputs.results, 'utf8') : '';
+  return { ...r, resultsText };
 }
 
 type Saved = { run: { requests: number; infra: Array<{ name: string; stats: { max?: number; last?: number }; unavailable?: string }> }; verdict: { status: string } };

@@ -1,9 +1,9 @@
 // Runs the bundled dist/index.js the way the GitHub runner does (INPUT_* variables, GITHUB_OUTPUT,
 // GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const ACTION = resolve('dist/index.js');
 export const TOKEN = 'ghs_faultSuiteSecretToken1234567890';
@@ -41,7 +41,10 @@ export async function runAction(
   writeFileSync(outputFile, '');
   writeFileSync(summaryFile, '');
   writeFileSync(eventFile, JSON.stringify(opts.event ?? pullRequestEvent()));
-  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(workspace, name), text);
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    mkdirSync(dirname(join(workspace, name)), { recursive: true });
+    writeFileSync(join(workspace, name), text);
+  }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
