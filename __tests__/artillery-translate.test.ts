@@ -80,9 +80,11 @@ describe('translateFlows: what each feature becomes', () => {
     expect(doc.config.phases).toEqual([{ duration: 10, arrivalRate: 5 }]);
     expect(doc.config.payload).toEqual([{ path: '../.github/users.csv', fields: ['email', 'password'], order: 'sequence', skipHeader: true, cast: false }]);
     expect(doc.config.plugins).toEqual({
-      'metrics-by-endpoint': { useOnlyRequestNames: true },
       expect: { reportFailuresAsErrors: true, useOnlyRequestNames: true, formatter: 'silent' },
+      'metrics-by-endpoint': { useOnlyRequestNames: true },
     });
+    // The order matters (afterResponse hooks run in it): see the plugins note in translate.ts.
+    expect(Object.keys(doc.config.plugins)).toEqual(['expect', 'metrics-by-endpoint']);
     expect(doc.scenarios.map((s: any) => [s.name, s.weight])).toEqual([['place a bid', 9], ['pay', 1]]);
     const [login, think2, bid, think300, health] = doc.scenarios[0].flow;
     expect(login.post).toEqual({

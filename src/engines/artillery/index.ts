@@ -217,7 +217,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   }
   // A guard aborts with its reason; the note says why in the guard's words, as the built-in engine's does.
   const stopReason = signal?.aborted ? messageOf(signal.reason) : undefined;
-  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs, periods: periods.all, stopReason });
+  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs, periods: periods.all, stopReason, generated });
 }
 
 function messageOf(reason: unknown): string {
@@ -277,6 +277,8 @@ interface FinishInput {
   limitMs: number | undefined;
   periods: ConsolePeriod[];
   stopReason: string | undefined;
+  /** The script was generated from the config's flows (translate.ts). */
+  generated: boolean;
 }
 
 function exitText(res: ToolRunResult): string {
@@ -286,7 +288,12 @@ function exitText(res: ToolRunResult): string {
 async function finish(f: FinishInput): Promise<RunResult> {
   const { config, res, ensure, reportPath } = f;
   const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
-  const readOpts = { phase: config.phase.name, count4xxAsErrors: config.http.count4xxAsErrors, intervalMs: config.intervalMs };
+  const readOpts = {
+    phase: config.phase.name,
+    count4xxAsErrors: config.http.count4xxAsErrors,
+    intervalMs: config.intervalMs,
+    ...(f.generated ? { artilleryNamedEndpoints: true } : {}),
+  };
   let run: RunResult;
   let source = reportPath;
   const fromConsole = !existsSync(reportPath) && res.aborted && !f.timedOut && f.periods.length > 0;

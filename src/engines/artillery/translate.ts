@@ -134,9 +134,12 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
   if (processorHooks.length) cfg.processor = `./${FLOW_PROCESSOR_FILE}`;
   if (data) cfg.payload = [data.payload];
   cfg.plugins = {
+    // Plugins hook into afterResponse in the order they are listed. expect first: a response whose expectations
+    // failed then ends the virtual user before metrics-by-endpoint records it, which is what the Artillery reader
+    // expects (it adds those back to their endpoint as checks; listed the other way round they count twice).
+    ...(expects ? { expect: { reportFailuresAsErrors: true, useOnlyRequestNames: true, formatter: 'silent' } } : {}),
     // Named rows only, exactly the built-in engine's endpoint labels.
     'metrics-by-endpoint': { useOnlyRequestNames: true },
-    ...(expects ? { expect: { reportFailuresAsErrors: true, useOnlyRequestNames: true, formatter: 'silent' } } : {}),
   };
   const out: FlowScript = { doc: { config: cfg, scenarios }, secrets: [...secrets] };
   if (processorHooks.length) out.processor = processorSource(processorHooks);
