@@ -45,10 +45,10 @@ interface ActionRun {
   workspace: string;
 }
 
-async function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number }): Promise<ActionRun> {
+async function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv }): Promise<ActionRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-artillery-flows-'));
   mkdirSync(join(workspace, '.github'));
-  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), FLOWS);
+  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), opts.flows ?? FLOWS);
   writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
   const outputFile = join(workspace, 'github_output');
   const eventFile = join(workspace, 'event.json');
@@ -68,6 +68,7 @@ async function runAction(opts: { engine: 'artillery' | 'builtin'; targets: strin
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_RUN_ID: '42',
     GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
+    ...opts.env,
   };
   const inputs: Record<string, string> = {
     target: app.url,
@@ -185,5 +186,24 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     const payment = endpoint(r, 'payment')!;
     expect(payment).toMatchObject({ requests: app.counts().paymentsFailed, errors: app.counts().paymentsFailed });
     expect(r.results.run.statusCodes['500']).toBe(app.counts().paymentsFailed);
+  });
+
+  it('sends {{ env.NAME }} values from the environment, never writing them into the script, the log or the results', async () => {
+    const flows = structuredClone(EXAMPLE.flows);
+    const bid = flows[0]!.steps.find((st) => st.name === 'bid')!;
+    bid.headers = { ...(bid.headers as Record<string, string>), 'x-payment-key': '{{ env.PAYMENT_KEY }}' };
+    // A whole JSON value from the environment: text that is a JSON number is sent as a number (the app insists).
+    bid.json = { ...(bid.json as Record<string, unknown>), amount: '{{ env.BID_AMOUNT }}' };
+    const secret = 'pk-live-9f8e7d6c5b4a';
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate < 0.5%', flows: stringifyYaml({ flows }), env: { PAYMENT_KEY: secret, BID_AMOUNT: '7321.25' } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(app.counts().bidsAcknowledged).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`::add-mask::${secret}`);
+    expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
+    const dir = join(r.outputs.results!, '..');
+    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'LOAD_TEST_RESULTS.md']) {
+      expect(readFileSync(join(dir, f), 'utf8'), f).not.toContain(secret);
+    }
+    expect(readFileSync(join(dir, 'artillery-script.yml'), 'utf8')).toContain('{{ $env.PAYMENT_KEY }}');
   });
 });
