@@ -229,6 +229,18 @@ describe('translateFlows: what each feature becomes', () => {
   });
 });
 
+describe('translateFlows: URLs as the built-in engine joins them', () => {
+  it('joins step paths to the target\'s base path, and an empty path requests the target itself', () => {
+    const c = configOf('flows:\n  - name: f\n    steps: [{ get: "" }, { get: api/x }, { get: /y }]\n', '', { target: 'http://127.0.0.1:8080/base/' });
+    const out = translate(c);
+    expect((out.doc as any).config.target).toBe('http://127.0.0.1:8080/base');
+    expect((out.doc as any).scenarios[0].flow.map((st: any) => st.get.url)).toEqual(['/', '/api/x', '/y']);
+    const bare = translate(configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/base' }));
+    expect((bare.doc as any).scenarios[0].flow[0].get.url).toBe('{{ target }}');
+    expect(refusal(configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/?token=abc' }))).toMatch(/empty path requests the target URL itself/);
+  });
+});
+
 describe('translateFlows: what Artillery cannot do alike is refused before the run', () => {
   const one = (step: string, extra = '') => configOf(`flows:\n  - name: checkout\n    steps:\n      - ${step}\n`, extra);
 

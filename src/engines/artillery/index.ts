@@ -28,7 +28,7 @@ import { buildArtilleryArgs, EnsureCollector } from './command.js';
 import { resolveArtillery, type ArtilleryTool } from './install.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, toArtilleryPhases, type PhaseChoice } from './phases.js';
-import { FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
+import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
 
 export { buildArtilleryArgs, EnsureCollector } from './command.js';
 export { ARTILLERY_VERSION, artilleryCacheDir, defaultToolCacheDir, resolveArtillery } from './install.js';
@@ -170,7 +170,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   const args = buildArtilleryArgs({
     mode,
     script: config.script!,
-    target: config.target,
+    target: generated ? artilleryTarget(config.target) : config.target,
     output: reportPath,
     overrides,
     count: config.distributed.count,

@@ -111,7 +111,7 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
       }
       const label = step.name ?? endpointLabel(step, target);
       const scope: StepScope = { flow, fi, si, label, names, generated: new Map(), counter, env, secrets, distributed, configPath };
-      const { request, hasExpect } = translateRequest(step, scope, config);
+      const { request, hasExpect } = translateRequest(step, scope, config, target);
       expects ||= hasExpect;
       if (scope.generated.size > 0) {
         const hook = `perfGate_f${fi}_s${si}`;
@@ -126,7 +126,7 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
   if (scenarios.length === 0) throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
 
   const cfg: Record<string, unknown> = {
-    target: config.target ? redactUrl(config.target) : config.target,
+    target: redactUrl(artilleryTarget(config.target)),
     phases: toArtilleryPhases(opts.stages),
     // Artillery's request timeout is in seconds.
     http: { timeout: config.http.timeoutMs / 1000 },
@@ -147,13 +147,33 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
   return out;
 }
 
-function translateRequest(step: FlowStep, s: StepScope, config: Config): { request: Record<string, unknown>; hasExpect: boolean } {
+/**
+ * Artillery prefixes a URL starting with `/` with the target as it is; the script runs against artilleryTarget()
+ * (origin and base path), so a step's path is written as the built-in engine joins it, and an empty path, which
+ * requests the target itself, as `{{ target }}`.
+ */
+function urlOf(path: string, s: StepScope, target: ReturnType<typeof parseTarget>): string {
+  if (path === '') {
+    const rest = target.ownPath.slice(target.basePath.length);
+    if (rest === '' || rest === '/') return rest === '' ? '{{ target }}' : '/';
+    return refuse(s, 'an empty path requests the target URL itself, whose query string perf-gate does not write into a script (give the path and query in the step)');
+  }
+  return text(path.startsWith('/') ? path : `/${path}`, s, 'path');
+}
+
+/** The target the generated script runs against: origin and base path, as the built-in engine joins step paths to. */
+export function artilleryTarget(target: string): string {
+  const t = parseTarget(target);
+  return t.origin + t.basePath;
+}
+
+function translateRequest(step: FlowStep, s: StepScope, config: Config, target: ReturnType<typeof parseTarget>): { request: Record<string, unknown>; hasExpect: boolean } {
   if (!ARTILLERY_METHODS.includes(step.method.toUpperCase())) refuse(s, `method ${step.method}: Artillery sends only ${ARTILLERY_METHODS.join(', ')}`);
   if (step.name !== undefined && step.name.includes('{{')) refuse(s, 'a template in name: Artillery expands it per request, which would split the endpoint row');
   // An unnamed step with a templated path keeps one row, as the built-in engine's label does: Artillery would
   // expand `{{ id }}` in a name, so the template's name is written as `:id`.
   const name = step.name ?? s.label.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, e: string) => `:${e}`);
-  const request: Record<string, unknown> = { url: text(step.path, s, 'path'), name };
+  const request: Record<string, unknown> = { url: urlOf(step.path, s, target), name };
   if (step.headers) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(step.headers)) {
