@@ -99,7 +99,7 @@ describe('translateFlows: what each feature becomes', () => {
       name: 'login',
       json: { email: '{{ email }}', password: '{{ password }}' },
       capture: [{ json: '$.token', as: 'token', strict: false }],
-      expect: [{ statusCode: 200 }, { jmespath: 'token != null' }],
+      expect: [{ statusCode: 200 }, { jmespath: 'token != `null`' }],
     });
     expect(think2).toEqual({ think: 2 });
     expect(think300).toEqual({ think: '300ms' });
@@ -107,7 +107,7 @@ describe('translateFlows: what each feature becomes', () => {
     expect(bid.post.json).toEqual({ auctionId: '{{ perfGate_0 }}', amount: 10 });
     // Data columns holding no JSON-number-like text are used as they are.
     expect(bid.post.beforeRequest).toEqual(['perfGate_f0_s2']);
-    expect(bid.post.expect).toEqual([{ statusCode: 201 }, { hasProperty: 'id' }, { jmespath: 'id != null' }]);
+    expect(bid.post.expect).toEqual([{ statusCode: 201 }, { hasProperty: 'id' }, { jmespath: 'id != `null`' }]);
     expect(bid.post.headers).toEqual({ authorization: 'Bearer {{ token }}' });
     // An unnamed step is named with the built-in engine's label, so both engines have the same endpoint rows.
     expect(health.get).toEqual({ url: '/api/health', name: 'GET /api/health' });

@@ -240,7 +240,8 @@ function translateRequest(step: FlowStep, s: StepScope, config: Config, target: 
  */
 function captureOf(as: string, spec: CaptureSpec, s: StepScope, expect: unknown[]): Record<string, unknown> {
   if (spec.kind === 'json') {
-    expect.push({ jmespath: `${jmesPath(spec.path, s, `capture ${as}`)} != null` });
+    // `null` unquoted would be a field named null: JSON literals go in backticks.
+    expect.push({ jmespath: `${jmesPath(spec.path, s, `capture ${as}`)} != \`null\`` });
     return { json: artilleryJsonPath(spec.path, s, `capture ${as}`), as, strict: false };
   }
   if (spec.kind === 'header') {
