@@ -175,6 +175,20 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     expect(app.counts().health).toBe(0);
   });
 
+  it('fails a capture that finds nothing as a check on its endpoint, as the built-in engine does', async () => {
+    // The bid step without its expect: only the capture of $.id notices the 200 {"error": ...} body.
+    const flows = structuredClone(EXAMPLE.flows);
+    delete flows[0]!.steps.find((st) => st.name === 'bid')!.expect;
+    app.setFaults({ errorBody: true });
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0', flows: stringifyYaml({ flows }) });
+    expect(r.code, r.stdout).toBe(1);
+    const bid = endpoint(r, 'bid')!;
+    expect(bid.requests).toBeGreaterThan(10);
+    expect(bid).toMatchObject({ errors: bid.requests, errorsByKind: { check: bid.requests } });
+    expect(targetRow(r, /^error_rate\{bid\}/).status).toBe('fail');
+    expect(app.counts().health).toBe(0);
+  });
+
   it('fails failing payments through error_rate{payment} == 0', async () => {
     // About 90 arrivals, one in ten paying: no payment at all has a chance of 0.9^90, below 1e-4.
     app.setFaults({ failingPayments: 1 });
