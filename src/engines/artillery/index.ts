@@ -161,7 +161,10 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
         : `Artillery phases from the script (${choice.reason})`,
     );
   }
-  const headers = headerOverrides(script.doc, config.http.headers, distributed);
+  // The generated script writes step header names in lower case, as the built-in engine compares them, so that a
+  // step's header replaces the config-wide one of the same name rather than being sent beside it.
+  const configHeaders = generated ? Object.fromEntries(Object.entries(config.http.headers).map(([k, v]) => [k.toLowerCase(), v])) : config.http.headers;
+  const headers = headerOverrides(script.doc, configHeaders, distributed);
   const overrideConfig: Record<string, unknown> = { ...(headers.overrides ?? {}) };
   if (choice?.use === 'perf-gate') overrideConfig.phases = choice.phases;
   const overrides = Object.keys(overrideConfig).length ? { config: overrideConfig } : undefined;
