@@ -291,6 +291,11 @@ describe('translateFlows: what Artillery cannot do alike is refused before the r
     expect(refusal(configOf('flows:\n  - { name: a, weight: 0.0001, steps: [{ get: /a }] }\n  - { name: b, steps: [{ get: /b }] }\n'))).toMatch(/cannot be written as Artillery's whole-number weights/);
   });
 
+  it('refuses names Artillery uses itself (target) for captures and data columns', () => {
+    expect(refusal(one('{ get: /a, capture: { target: $.url } }'))).toMatch(/the name "target" \(a data column or capture\) is one Artillery/);
+    expect(refusal(configOf('flows:\n  - { name: a, data: d.csv, steps: [{ get: /a }] }\n', '', {}, { 'd.csv': 'target\nx\n' }))).toMatch(/flows\[0\]\.steps\[0\] .*the name "target"/);
+  });
+
   it('refuses JSON data values a CSV cannot carry, naming the element and key', () => {
     const c = configOf('flows:\n  - { name: a, data: d.json, steps: [{ get: "/a/{{ x }}" }] }\n', '', {}, { 'd.json': '[{"x": 1}, {"x": true}]' });
     expect(refusal(c)).toMatch(/data file "d\.json", element 1, key "x": boolean; Artillery's payload is CSV/);

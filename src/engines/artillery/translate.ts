@@ -111,6 +111,10 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
       }
       const label = step.name ?? endpointLabel(step, target);
       const scope: StepScope = { flow, fi, si, label, names, generated: new Map(), counter, env, secrets, distributed, configPath };
+      for (const n of [...(si === firstRequest(flow) ? names.keys() : []), ...Object.keys(step.capture ?? {})]) {
+        // Artillery's own variables: `target` is what URLs and metrics-by-endpoint are built from.
+        if (n === 'target' || n.startsWith('perfGate_')) refuse(scope, `the name "${n}" (a data column or capture) is one Artillery or perf-gate's processor uses itself; rename it`);
+      }
       const { request, hasExpect } = translateRequest(step, scope, config, target);
       expects ||= hasExpect;
       if (scope.generated.size > 0) {
@@ -145,6 +149,10 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
   if (processorHooks.length) out.processor = processorSource(processorHooks);
   if (data?.csv !== undefined) out.csv = data.csv;
   return out;
+}
+
+function firstRequest(flow: Flow): number {
+  return flow.steps.findIndex((st) => st.kind === 'request');
 }
 
 /**
