@@ -269,8 +269,10 @@ describe('translateFlows: what Artillery cannot do alike is refused before the r
     expect((ok.doc as any).scenarios[0].flow[0].post.expect).toEqual([{ statusCode: [200, 401] }]);
   });
 
-  it('refuses an explicit cookie header (the built-in engine merges it with the arrival\'s jar)', () => {
+  it('refuses an explicit cookie header (the built-in engine merges it with the arrival\'s jar), and Set-Cookie values', () => {
     expect(refusal(one('{ get: /a, headers: { Cookie: "a=1" } }'))).toMatch(/: a cookie header: /);
+    expect(refusal(one('{ get: /a, capture: { c: { header: Set-Cookie } } }'))).toMatch(/capture c \(header set-cookie\): Artillery keeps several Set-Cookie headers as a list/);
+    expect(refusal(one('{ get: /a, expect: { header: { set-cookie: "a=1" } } }'))).toMatch(/expect\.header set-cookie with a value/);
   });
 
   it('refuses env templates on AWS workers, unset variables and unknown names', () => {

@@ -231,6 +231,7 @@ function translateRequest(step: FlowStep, s: StepScope, config: Config, target: 
     if ('exists' in h) expect.push({ hasHeader: h.name });
     else {
       if (h.value.includes('{{')) refuse(s, `expect.header ${h.name}: a value containing "{{" (the expect plugin would expand it)`);
+      if (h.name === 'set-cookie') refuse(s, 'expect.header set-cookie with a value: Artillery joins several Set-Cookie headers with ",", the built-in engine with ", "');
       expect.push({ headerEquals: [h.name, h.value] });
     }
   }
@@ -253,6 +254,7 @@ function captureOf(as: string, spec: CaptureSpec, s: StepScope, expect: unknown[
     return { json: artilleryJsonPath(spec.path, s, `capture ${as}`), as, strict: false };
   }
   if (spec.kind === 'header') {
+    if (spec.name === 'set-cookie') refuse(s, `capture ${as} (header set-cookie): Artillery keeps several Set-Cookie headers as a list, the built-in engine joins them with ", "`);
     expect.push({ hasHeader: spec.name });
     return { header: spec.name, as, strict: false };
   }
