@@ -265,7 +265,7 @@ function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
   // found by request name or URL path, as errors of kind `check`, so that the rows add up to the run.
   // (A plugin version that counts them itself, as `<endpoint>.errors.FailedExpectationError`, needs nothing added.)
   const countedByPlugin = [...p.counters.keys()].some((k) => k.startsWith(EP) && k.endsWith('.errors.FailedExpectationError'));
-  if (byName.size > 0 && !countedByPlugin) {
+  if ((byName.size > 0 || opts.artilleryNamedEndpoints) && !countedByPlugin) {
     for (const [request, n] of expectFailures(p)) {
       const path = urlPath(request);
       const name =

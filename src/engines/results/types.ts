@@ -28,6 +28,12 @@ export interface ReadOptions {
   count4xxAsErrors: boolean;
   /** Width of time-series intervals for formats built from raw points (k6 NDJSON); default 10 s. */
   intervalMs?: number;
+  /**
+   * Artillery: the script had metrics-by-endpoint on with request names (perf-gate's translation of the config's
+   * flows does), so a request whose expectations failed has its own endpoint row even when no response of the run
+   * reached metrics-by-endpoint (every login failing, say).
+   */
+  artilleryNamedEndpoints?: boolean;
 }
 
 export interface ResultReader {
