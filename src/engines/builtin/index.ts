@@ -3,7 +3,7 @@
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
 // the run is marked invalid rather than passed on numbers that describe a lighter test.
-import { Pool } from 'undici';
+import { Pool, util as undiciUtil } from 'undici';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../config/types.js';
 import type { Config, Logger } from '../../config/types.js';
@@ -17,6 +17,8 @@ import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './template
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
+import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT, STOPPED_ERROR, TIMEOUT_ERROR } from './inflight.js';
+import type { Slot } from './inflight.js';
 
 export { ArrivalSchedule } from './schedule.js';
 export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
@@ -43,14 +45,6 @@ const SETTLE_MS = 1000;
  */
 const MAX_BATCH = 256;
 
-const REASON_NONE = 0;
-const REASON_TIMEOUT = 1;
-const REASON_STOPPED = 2;
-// Preallocated abort reasons: aborting with an Error we already have costs no stack capture per timeout.
-const TIMEOUT_ERROR = Object.assign(new Error('request timed out'), { code: 'PERF_GATE_TIMEOUT' });
-const STOPPED_ERROR = Object.assign(new Error('run stopped'), { code: 'PERF_GATE_STOPPED' });
-// Read the whole body whatever its size: latency is "until the last byte arrived".
-const DUMP_OPTS = { limit: Number.MAX_SAFE_INTEGER };
 /** At most this much of a body is kept for a step's checks; the rest is still read (and timed), not kept. */
 const CHECK_BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -72,17 +66,6 @@ class Arrival implements ArrivalVars {
 }
 
 const NO_CAPS: unknown[] = [];
-
-class InFlight {
-  reason = REASON_NONE;
-  readonly ac = new AbortController();
-  timer: NodeJS.Timeout | undefined = undefined;
-}
-
-function onRequestTimeout(rec: InFlight): void {
-  rec.reason = REASON_TIMEOUT;
-  rec.ac.abort(TIMEOUT_ERROR);
-}
 
 interface Sleeper {
   resolve: () => void;
@@ -137,7 +120,7 @@ class BuiltinRun {
   private scheduleEndMs = 0;
   private internalError: unknown;
 
-  private readonly inFlight = new Set<InFlight>();
+  private readonly inFlight: InFlightSlots;
   private readonly sleepers = new Set<Sleeper>();
   private schedTimer: NodeJS.Timeout | undefined;
   private schedImmediate: NodeJS.Immediate | undefined;
@@ -188,6 +171,7 @@ class BuiltinRun {
       bodyTimeout: this.timeoutMs,
       connect: { timeout: this.timeoutMs },
     });
+    this.inFlight = new InFlightSlots(this.timeoutMs, CHECK_BODY_LIMIT);
   }
 
   async execute(): Promise<RunResult> {
@@ -214,10 +198,7 @@ class BuiltinRun {
       const grace = this.aborted ? Math.min(this.timeoutMs, ABORT_GRACE_MS) : this.timeoutMs + this.compiled.maxThinkMs + 100;
       if (!(await this.waitIdle(grace))) {
         this.stop();
-        for (const rec of this.inFlight) {
-          rec.reason = REASON_STOPPED;
-          rec.ac.abort(STOPPED_ERROR);
-        }
+        this.inFlight.cancelAll(REASON_STOPPED);
         await this.waitIdle(SETTLE_MS);
       }
       const endT = performance.now() - this.t0;
@@ -230,6 +211,7 @@ class BuiltinRun {
       this.clearSchedule();
       if (this.intervalTimer) clearTimeout(this.intervalTimer);
       this.stop();
+      this.inFlight.close();
       await this.pool.destroy().catch(() => undefined);
     }
   }
@@ -280,6 +262,26 @@ class BuiltinRun {
     }
     this.schedTimer = setTimeout(this.tick, this.nextDue - now);
   };
+
+  /**
+   * Start the arrivals due by now, between two timer ticks (called when a request ends and frees its slot). The
+   * timer or immediate of tick() stays pending, so whatever this leaves (a batch's worth at most) is still picked up.
+   */
+  private catchUp(): void {
+    if (this.aborted || this.onScheduleEnd === undefined) return;
+    const t0 = this.t0;
+    const total = this.schedule.totalArrivals;
+    let now = performance.now() - t0;
+    // Past the shape's end the hard stop in tick() decides what is still owed.
+    if (now > this.schedule.totalMs) return;
+    let batch = 0;
+    while (this.nextK < total && this.nextDue <= now && batch++ < MAX_BATCH) {
+      this.arrive(this.nextDue, now);
+      this.nextK++;
+      this.nextDue = this.nextK < total ? this.schedule.dueMs(this.nextK) : Number.POSITIVE_INFINITY;
+      now = performance.now() - t0;
+    }
+  }
 
   private clearSchedule(): void {
     if (this.schedTimer) clearTimeout(this.schedTimer);
@@ -399,74 +401,57 @@ class BuiltinRun {
     }
     const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
     const checks = step.checks;
-    let view: ResponseView | undefined;
-    const rec = new InFlight();
-    rec.timer = setTimeout(onRequestTimeout, this.timeoutMs, rec);
-    this.inFlight.add(rec);
+    const inFlight = this.inFlight;
     this.rec.inFlight++;
     const t0 = this.t0;
     const start = performance.now();
-    let status = -1;
-    let failure: unknown;
-    try {
-      const res = await this.pool.request({
-        path,
-        method: step.method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: rec.ac.signal,
-      });
-      const resBody = res.body;
-      let text: string | undefined;
-      let truncated = false;
-      if (checks?.needsBody) {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of resBody as AsyncIterable<Buffer>) {
-          if (size + chunk.length <= CHECK_BODY_LIMIT) {
-            chunks.push(chunk);
-            size += chunk.length;
-          } else {
-            truncated = true;
-          }
-        }
-        text = Buffer.concat(chunks, size).toString('utf8');
-      } else {
-        await resBody.dump(DUMP_OPTS);
+    const slot = inFlight.acquire(start, checks?.needsBody === true);
+    const settled = new Promise<void>(slot.settled);
+    // dispatch() with the slot as its handler: no response object, body stream or promise of undici's per request.
+    // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
+    // when the step's checks need it.
+    this.pool.dispatch({ path, method: step.method as Dispatcher.HttpMethod, headers, body }, slot);
+    await settled;
+    const end = slot.end;
+    const status = slot.status;
+    const reason = slot.reason;
+    const failure = slot.failure;
+    let failed: string | undefined;
+    if (status >= 0) {
+      const raw = slot.rawHeaders;
+      const setCookie = raw !== undefined ? setCookies(raw) : undefined;
+      if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
+      if (checks) {
+        const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
+        const view: ResponseView = {
+          status,
+          headers: raw !== undefined ? (undiciUtil.parseHeaders(raw) as ResponseView['headers']) : {},
+          body: text,
+          truncated: slot.truncated,
+        };
+        // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
+        failed = runChecks(checks, view, arrival.caps);
       }
-      // dump() resolves on close, also when the body was cut off (reset, our abort): check it really ended.
-      if (rec.reason !== REASON_NONE) failure = rec.reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR;
-      else if (resBody.errored) failure = resBody.errored;
-      else if (!resBody.readableEnded) failure = Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' });
-      else {
-        status = res.statusCode;
-        const setCookie = res.headers['set-cookie'];
-        if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
-        if (checks) view = { status, headers: res.headers, body: text, truncated };
-      }
-    } catch (err) {
-      failure = err;
     }
-    const end = performance.now();
-    clearTimeout(rec.timer);
-    this.inFlight.delete(rec);
+    inFlight.release(slot);
     this.rec.inFlight--;
-    if (rec.reason === REASON_STOPPED) {
+    if (reason === REASON_STOPPED) {
       // Cut off by the end of the run, not by the target: not a request of this test.
       this.abandoned++;
       this.checkIdle();
       return STEP_END;
     }
     this.lastEnd = end - t0;
+    // A slot just came free: start the arrivals that came due meanwhile now rather than at the scheduler's next
+    // timer, which would leave the slot idle for up to a millisecond (their due times do not move; lag is measured).
+    if (this.nextDue <= end - t0) this.catchUp();
     if (status >= 0) {
-      // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
-      const failed = view !== undefined && checks ? runChecks(checks, view, arrival.caps) : undefined;
       const expected = step.expected !== undefined && step.expected.includes(status);
       this.rec.response(step.endpoint, end - t0, status, end - start, expected, failed);
       this.checkIdle();
       return failed === undefined ? STEP_OK : STEP_CHECK_FAILED;
     }
-    const kind = rec.reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
+    const kind = reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
     this.rec.failure(step.endpoint, end - t0, kind);
     this.checkIdle();
     return STEP_END;
@@ -704,6 +689,18 @@ function storeCookies(jar: Map<string, string> | undefined, setCookie: string | 
     jar.set(name, value);
   }
   return jar && jar.size > 0 ? jar : undefined;
+}
+
+/** The values of a response's `set-cookie` headers from undici's raw name/value list, or undefined (the usual case). */
+function setCookies(raw: Buffer[]): string[] | undefined {
+  let out: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && (name[0]! | 0x20) === 0x73 && name.toString('latin1').toLowerCase() === 'set-cookie') {
+      (out ??= []).push(raw[i + 1]!.toString('utf8'));
+    }
+  }
+  return out;
 }
 
 function expiresInPast(attrs: string): boolean {
