@@ -340,8 +340,17 @@ class BuiltinRun {
       }
     }
     this.flowStarted[i]!++;
+    const arrival = new Arrival(row, flow.slots > 0 ? new Array<unknown>(flow.slots) : NO_CAPS);
     // The flow's first request is sent synchronously, inside this tick, so its start time is the arrival's.
-    this.runFlow(i, flow, new Arrival(row, flow.slots > 0 ? new Array<unknown>(flow.slots) : NO_CAPS)).catch(this.onInternalError);
+    const only = flow.steps.length === 1 ? flow.steps[0]! : undefined;
+    if (only !== undefined && !only.think) {
+      if (this.stopped || this.send(only, arrival, this.singleDone, i) === undefined) {
+        this.activeFlows--;
+        this.checkIdle();
+      }
+      return;
+    }
+    this.runFlow(i, flow, arrival).catch(this.onInternalError);
   }
 
   private async runFlow(fi: number, flow: CompiledFlow, arrival: Arrival): Promise<void> {
@@ -384,11 +393,40 @@ class BuiltinRun {
 
   /** Send one request and record it. Resolves to STEP_OK, STEP_END (transport error or stop) or STEP_CHECK_FAILED. */
   private async request(step: CompiledRequest, arrival: Arrival): Promise<number> {
+    const slot = this.send(step, arrival, undefined, 0);
+    if (slot === undefined) return STEP_END;
+    await new Promise<void>(slot.settled);
+    return this.complete(slot);
+  }
+
+  /**
+   * A flow of one request needs no async function, no promise and no loop over steps: it is started here and
+   * finished by `singleDone`, called with the settled slot.
+   */
+  private singleDone = (slot: Slot): void => {
+    const fi = slot.flow;
+    try {
+      const outcome = this.complete(slot);
+      if (outcome === STEP_OK) this.flowCompleted[fi]!++;
+      else if (outcome === STEP_CHECK_FAILED) this.flowFailed[fi]!++;
+    } catch (e) {
+      this.onInternalError(e);
+    } finally {
+      this.activeFlows--;
+      this.checkIdle();
+    }
+  };
+
+  /**
+   * Render and hand one request to undici; undefined when it is past the hard deadline (not sent). `then`: call it
+   * with the settled slot instead of resolving a promise (see Slot.then_).
+   */
+  private send(step: CompiledRequest, arrival: Arrival, then: ((s: Slot) => void) | undefined, flow: number): Slot | undefined {
     // Hard deadline, whatever the shape, the flows or the machine: no request leaves after the phase's end plus the
     // request timeout (the time an answer to the last arrival may take).
     if (performance.now() - this.t0 > this.schedule.totalMs + this.timeoutMs) {
       this.pastDeadline++;
-      return STEP_END;
+      return undefined;
     }
     // Templates and cookies are rendered before the clock starts: they are the client's work, not the target's.
     const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
@@ -402,18 +440,29 @@ class BuiltinRun {
       }
     }
     const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
-    const checks = step.checks;
-    const inFlight = this.inFlight;
     this.rec.inFlight++;
-    const t0 = this.t0;
     const start = performance.now();
-    const slot = inFlight.acquire(start, checks?.needsBody === true);
-    const settled = new Promise<void>(slot.settled);
+    const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
+    slot.start = start;
+    slot.step = step;
+    slot.arrival = arrival;
+    slot.flow = flow;
+    slot.then_ = then;
     // dispatch() with the slot as its handler: no response object, body stream or promise of undici's per request.
     // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
-    // when the step's checks need it.
+    // when the step's checks need it. dispatch() can settle the slot before it returns (bad input); the slot
+    // remembers, so a promise made afterwards still resolves.
     this.pool.dispatch({ path, method: step.method as Dispatcher.HttpMethod, headers, body }, slot);
-    await settled;
+    return slot;
+  }
+
+  /** Record a settled request and give its slot back. Returns STEP_OK, STEP_END or STEP_CHECK_FAILED. */
+  private complete(slot: Slot): number {
+    const step = slot.step as CompiledRequest;
+    const arrival = slot.arrival as Arrival;
+    const checks = step.checks;
+    const t0 = this.t0;
+    const start = slot.start;
     const end = slot.end;
     const status = slot.status;
     const reason = slot.reason;
@@ -435,7 +484,7 @@ class BuiltinRun {
         failed = runChecks(checks, view, arrival.caps);
       }
     }
-    inFlight.release(slot);
+    this.inFlight.release(slot);
     this.rec.inFlight--;
     if (reason === REASON_STOPPED) {
       // Cut off by the end of the run, not by the target: not a request of this test.

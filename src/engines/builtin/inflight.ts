@@ -32,8 +32,29 @@ export class Slot implements Dispatcher.DispatchHandlers {
   failure: unknown = undefined;
   /** performance.now() when the last byte arrived or the request failed. */
   end = 0;
+  /** performance.now() when the request was handed to undici (the latency clock's start). */
+  start = 0;
+  /** What the engine needs back when the request settles (its step, arrival and flow); opaque here. */
+  step: unknown = undefined;
+  arrival: unknown = undefined;
+  flow = 0;
   private done: (() => void) | undefined = undefined;
-  readonly settled: (resolve: () => void) => void = (resolve) => (this.done = resolve);
+  private isSettled = false;
+  /** For `new Promise(slot.settled)`: resolves when the request settled (at once if it already has). */
+  readonly settled: (resolve: () => void) => void = (resolve) => {
+    if (this.isSettled) resolve();
+    else this.done = resolve;
+  };
+  /**
+   * Or, without a promise: called with the slot in a microtask once it settled. A microtask, not inside undici's
+   * callback, so what the callback starts next (another request) never re-enters undici's parser.
+   */
+  then_: ((s: Slot) => void) | undefined = undefined;
+  private readonly fire = (): void => {
+    const cb = this.then_;
+    this.then_ = undefined;
+    cb?.(this);
+  };
 
   constructor(
     private readonly owner: InFlightSlots,
@@ -51,6 +72,8 @@ export class Slot implements Dispatcher.DispatchHandlers {
     this.truncated = false;
     this.failure = undefined;
     this.done = undefined;
+    this.then_ = undefined;
+    this.isSettled = false;
   }
 
   /** End the request now with `reason` (timeout or stop); a request not on a socket yet is ended when it gets one. */
@@ -97,8 +120,13 @@ export class Slot implements Dispatcher.DispatchHandlers {
   }
 
   private settle(): void {
+    this.isSettled = true;
     this.abortFn = undefined;
     this.owner.unlink(this);
+    if (this.then_ !== undefined) {
+      queueMicrotask(this.fire);
+      return;
+    }
     const done = this.done;
     this.done = undefined;
     done?.();
@@ -139,6 +167,8 @@ export class InFlightSlots {
     s.chunks = undefined;
     s.rawHeaders = undefined;
     s.failure = undefined;
+    s.step = undefined;
+    s.arrival = undefined;
     this.free.push(s);
   }
 
