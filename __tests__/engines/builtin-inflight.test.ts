@@ -93,6 +93,23 @@ describe('requests in flight and their deadline timer', () => {
     slots.close();
   });
 
+  it('settles a request undici rejects inside dispatch(), for a promise made afterwards and for a callback', async () => {
+    const slots = new InFlightSlots(2000, 1024);
+    const slot = slots.acquire(performance.now(), false);
+    // A path without a leading slash: undici refuses it synchronously, through onError.
+    pool.dispatch({ path: 'no-slash', method: 'GET' }, slot);
+    await new Promise<void>(slot.settled);
+    expect(slot.status).toBe(-1);
+    expect((slot.failure as Error).name).toMatch(/InvalidArgument/);
+    slots.release(slot);
+    const cb = slots.acquire(performance.now(), false);
+    const got = new Promise<Slot>((resolve) => (cb.then_ = resolve));
+    pool.dispatch({ path: '/0', method: 'GET' }, cb);
+    expect((await got).status).toBe(200);
+    expect(slots.size).toBe(0);
+    slots.close();
+  });
+
   it('cancels everything in flight at the end of a run', async () => {
     const slots = new InFlightSlots(5000, 1024);
     const pending = [send(slots, '/2000'), send(slots, '/2000')];
