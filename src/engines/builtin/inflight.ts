@@ -38,6 +38,8 @@ export class Slot implements Dispatcher.DispatchHandlers {
   step: unknown = undefined;
   arrival: unknown = undefined;
   flow = 0;
+  /** The connection (undici Client) carrying the request. */
+  client: unknown = undefined;
   private done: (() => void) | undefined = undefined;
   private isSettled = false;
   /** For `new Promise(slot.settled)`: resolves when the request settled (at once if it already has). */
@@ -169,6 +171,7 @@ export class InFlightSlots {
     s.failure = undefined;
     s.step = undefined;
     s.arrival = undefined;
+    s.client = undefined;
     this.free.push(s);
   }
 
