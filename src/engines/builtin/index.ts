@@ -17,7 +17,7 @@ import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './template
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
-import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT, STOPPED_ERROR, TIMEOUT_ERROR } from './inflight.js';
+import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
 
 export { ArrivalSchedule } from './schedule.js';
@@ -169,7 +169,7 @@ class BuiltinRun {
     // per request) is not needed.
     // Our own deadline timer (inflight.ts) aborts a request at timeoutMs overall, so undici's headers and body
     // timeouts are off: each costs a timer set, refreshed or swapped for the keep-alive one on every request, which
-    // is measurable at tens of thousands of requests/s. Once the run ends, every connection is destroyed whatever is left.
+    // is measurable at tens of thousands of requests/s. Once the run ends, every connection is destroyed.
     this.clientOptions = {
       pipelining: 1,
       keepAliveTimeout: 10_000,
