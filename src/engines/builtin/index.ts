@@ -66,6 +66,8 @@ class Arrival implements ArrivalVars {
 }
 
 const NO_CAPS: unknown[] = [];
+/** The headers checks see when none of them looks at headers (they are then not parsed). */
+const NO_HEADERS: ResponseView['headers'] = Object.freeze({});
 
 interface Sleeper {
   resolve: () => void;
@@ -488,7 +490,7 @@ class BuiltinRun {
         const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
         const view: ResponseView = {
           status,
-          headers: raw !== undefined ? (undiciUtil.parseHeaders(raw) as ResponseView['headers']) : {},
+          headers: raw !== undefined && checks.needsHeaders ? (undiciUtil.parseHeaders(raw) as ResponseView['headers']) : NO_HEADERS,
           body: text,
           truncated: slot.truncated,
         };
