@@ -8,7 +8,9 @@
 //   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
 //      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
 //   6. the built-in engine against autocannon and wrk on a trivial and on the demo target: req/s and CPU seconds
-//      per 10,000 requests of each generator (bench/engines.mjs, `npm run bench -- engines`, about 40 s)
+//      per 10,000 requests of each generator, medians of 3 runs taking turns, with the fixed start-up and report
+//      CPU measured and subtracted (bench/engines.mjs, `npm run bench -- engines`, about 3 minutes; it runs the
+//      CLI, so `npm run build` first)
 //   5. k6 NDJSON reading (bench/ndjson.mjs, `npm run bench -- ndjson`, about 2 minutes): points/s and peak RSS
 //      of the reader against readline + JSON.parse per line on generated 1M- and 10M-point files (~3 GB in
 //      the temp directory, deleted afterwards)
@@ -199,7 +201,7 @@ if (want('engine')) {
   await journeyPeak();
 }
 if (want('memory')) await histogramMemory();
-if (want('engines')) await enginesBench();
+if (want('engines')) await enginesBench(5, 3);
 if (want('ndjson')) {
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
   await ndjsonBench();

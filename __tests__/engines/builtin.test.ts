@@ -1,4 +1,5 @@
 // The built-in engine against the real demo target on 127.0.0.1. Every run is a few seconds at most.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config, Logger } from '../../src/config/types.js';
@@ -380,6 +381,40 @@ describe('builtin engine: generator health', () => {
     expect(g.invalidReasons.join(' ')).toMatch(/maxInFlight/);
     expect(r.requests).toBe(g.arrivalsStarted);
     expect(log.some((l) => l.startsWith('warning: builtin: run invalid'))).toBe(true);
+  });
+
+  it('at a rate far above what the target answers, keeps maxInFlight requests busy and never more (a closed loop)', async () => {
+    // What the bench relies on: --rate 100000 with max-in-flight N behaves like N connections in a closed loop.
+    // A freed slot takes the next due arrival at once; every other arrival is dropped and counted.
+    let now = 0;
+    let peak = 0;
+    const sockets = new Set<unknown>();
+    const srv = createHttpServer((req, res) => {
+      sockets.add(req.socket);
+      peak = Math.max(peak, ++now);
+      setTimeout(() => {
+        now--;
+        res.end('ok');
+      }, 2);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      const addr = srv.address() as { port: number };
+      const { r } = await run({ target: `http://127.0.0.1:${addr.port}`, stages: constant(100_000, 1000), maxInFlight: 8 });
+      const g = r.generator;
+      expect(peak).toBeLessThanOrEqual(8);
+      expect(sockets.size).toBeLessThanOrEqual(8);
+      expect(g.arrivalsStarted! + g.arrivalsDropped!).toBe(g.arrivalsScheduled);
+      expect(r.requests).toBe(g.arrivalsStarted);
+      expect(r.errors).toBe(0);
+      // The slots stay busy: the time spent in requests covers most of 8 slots x the run.
+      const busyMs = r.requests * r.latency.mean!;
+      expect(busyMs / (8 * r.durationMs)).toBeGreaterThan(0.6);
+      expect(g.valid).toBe(false);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
   });
 
   it('marks the run invalid when the event loop cannot keep up', async () => {

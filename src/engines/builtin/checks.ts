@@ -54,6 +54,8 @@ export interface CompiledChecks {
   captures: CompiledCapture[];
   /** The body must be read as text (json/regex capture, json/contains expectation). */
   needsBody: boolean;
+  /** The response headers are looked at (a header expectation or capture); otherwise they are not parsed. */
+  needsHeaders: boolean;
   needsJson: boolean;
   notJson: string;
   label: string;
@@ -179,6 +181,7 @@ export function compileChecks(
     headers: [],
     captures: [],
     needsBody: false,
+    needsHeaders: false,
     needsJson: false,
     notJson: `response body is not JSON${on}`,
     label,
@@ -231,6 +234,7 @@ export function compileChecks(
   }
   out.needsJson = out.json.length > 0 || out.captures.some((c) => c.kind === CAP_JSON);
   out.needsBody = out.needsJson || out.contains.length > 0 || out.captures.some((c) => c.kind === CAP_REGEX);
+  out.needsHeaders = out.headers.length > 0 || out.captures.some((c) => c.kind === CAP_HEADER);
   return out;
 }
 

@@ -3,7 +3,7 @@
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
 // the run is marked invalid rather than passed on numbers that describe a lighter test.
-import { Pool } from 'undici';
+import { Client, util as undiciUtil } from 'undici';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../config/types.js';
 import type { Config, Logger } from '../../config/types.js';
@@ -17,6 +17,8 @@ import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './template
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
+import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
+import type { Slot } from './inflight.js';
 
 export { ArrivalSchedule } from './schedule.js';
 export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
@@ -43,14 +45,6 @@ const SETTLE_MS = 1000;
  */
 const MAX_BATCH = 256;
 
-const REASON_NONE = 0;
-const REASON_TIMEOUT = 1;
-const REASON_STOPPED = 2;
-// Preallocated abort reasons: aborting with an Error we already have costs no stack capture per timeout.
-const TIMEOUT_ERROR = Object.assign(new Error('request timed out'), { code: 'PERF_GATE_TIMEOUT' });
-const STOPPED_ERROR = Object.assign(new Error('run stopped'), { code: 'PERF_GATE_STOPPED' });
-// Read the whole body whatever its size: latency is "until the last byte arrived".
-const DUMP_OPTS = { limit: Number.MAX_SAFE_INTEGER };
 /** At most this much of a body is kept for a step's checks; the rest is still read (and timed), not kept. */
 const CHECK_BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -72,17 +66,8 @@ class Arrival implements ArrivalVars {
 }
 
 const NO_CAPS: unknown[] = [];
-
-class InFlight {
-  reason = REASON_NONE;
-  readonly ac = new AbortController();
-  timer: NodeJS.Timeout | undefined = undefined;
-}
-
-function onRequestTimeout(rec: InFlight): void {
-  rec.reason = REASON_TIMEOUT;
-  rec.ac.abort(TIMEOUT_ERROR);
-}
+/** The headers checks see when none of them looks at headers (they are then not parsed). */
+const NO_HEADERS: ResponseView['headers'] = Object.freeze({});
 
 interface Sleeper {
   resolve: () => void;
@@ -113,7 +98,10 @@ class BuiltinRun {
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
   private readonly intervalMs: number;
-  private readonly pool: Pool;
+  private readonly clientOptions: Client.Options;
+  /** Connections not carrying a request now (most recently freed last), and every one made. */
+  private readonly idleClients: Client[] = [];
+  private readonly clients: Client[] = [];
   private readonly rec: Recorder;
 
   private t0 = 0;
@@ -137,7 +125,7 @@ class BuiltinRun {
   private scheduleEndMs = 0;
   private internalError: unknown;
 
-  private readonly inFlight = new Set<InFlight>();
+  private readonly inFlight: InFlightSlots;
   private readonly sleepers = new Set<Sleeper>();
   private schedTimer: NodeJS.Timeout | undefined;
   private schedImmediate: NodeJS.Immediate | undefined;
@@ -177,17 +165,21 @@ class BuiltinRun {
       (t) => this.schedule.rateAt(t),
       (p) => this.progress(p),
     );
-    // One connection per request we may have in flight: the cap on concurrency is ours (dropped arrivals), so
-    // undici should never queue a request behind a busy socket and add that wait to the latency silently.
-    // Our own timer aborts a request at timeoutMs overall; undici's idle timeouts are only a backstop.
-    this.pool = new Pool(this.target.origin, {
-      connections: this.maxInFlight,
+    // One connection (an undici Client, pipelining off) per request we may have in flight, taken from our own
+    // free list: the cap on concurrency is ours (dropped arrivals), so no request ever waits behind a busy socket
+    // and adds that wait to its latency silently, and undici's Pool (a search for a free client and a 'drain' event
+    // per request) is not needed.
+    // Our own deadline timer (inflight.ts) aborts a request at timeoutMs overall, so undici's headers and body
+    // timeouts are off: each costs a timer set, refreshed or swapped for the keep-alive one on every request, which
+    // is measurable at tens of thousands of requests/s. Once the run ends, every connection is destroyed.
+    this.clientOptions = {
       pipelining: 1,
       keepAliveTimeout: 10_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+      headersTimeout: 0,
+      bodyTimeout: 0,
       connect: { timeout: this.timeoutMs },
-    });
+    };
+    this.inFlight = new InFlightSlots(this.timeoutMs, CHECK_BODY_LIMIT);
   }
 
   async execute(): Promise<RunResult> {
@@ -214,10 +206,7 @@ class BuiltinRun {
       const grace = this.aborted ? Math.min(this.timeoutMs, ABORT_GRACE_MS) : this.timeoutMs + this.compiled.maxThinkMs + 100;
       if (!(await this.waitIdle(grace))) {
         this.stop();
-        for (const rec of this.inFlight) {
-          rec.reason = REASON_STOPPED;
-          rec.ac.abort(STOPPED_ERROR);
-        }
+        this.inFlight.cancelAll(REASON_STOPPED);
         await this.waitIdle(SETTLE_MS);
       }
       const endT = performance.now() - this.t0;
@@ -230,7 +219,8 @@ class BuiltinRun {
       this.clearSchedule();
       if (this.intervalTimer) clearTimeout(this.intervalTimer);
       this.stop();
-      await this.pool.destroy().catch(() => undefined);
+      this.inFlight.close();
+      await Promise.all(this.clients.map((c) => c.destroy().catch(() => undefined)));
     }
   }
 
@@ -280,6 +270,26 @@ class BuiltinRun {
     }
     this.schedTimer = setTimeout(this.tick, this.nextDue - now);
   };
+
+  /**
+   * Start the arrivals due by now, between two timer ticks (called when a request ends and frees its slot). The
+   * timer or immediate of tick() stays pending, so whatever this leaves (a batch's worth at most) is still picked up.
+   */
+  private catchUp(): void {
+    if (this.aborted || this.onScheduleEnd === undefined) return;
+    const t0 = this.t0;
+    const total = this.schedule.totalArrivals;
+    let now = performance.now() - t0;
+    // Past the shape's end the hard stop in tick() decides what is still owed.
+    if (now > this.schedule.totalMs) return;
+    let batch = 0;
+    while (this.nextK < total && this.nextDue <= now && batch++ < MAX_BATCH) {
+      this.arrive(this.nextDue, now);
+      this.nextK++;
+      this.nextDue = this.nextK < total ? this.schedule.dueMs(this.nextK) : Number.POSITIVE_INFINITY;
+      now = performance.now() - t0;
+    }
+  }
 
   private clearSchedule(): void {
     if (this.schedTimer) clearTimeout(this.schedTimer);
@@ -336,8 +346,17 @@ class BuiltinRun {
       }
     }
     this.flowStarted[i]!++;
+    const arrival = new Arrival(row, flow.slots > 0 ? new Array<unknown>(flow.slots) : NO_CAPS);
     // The flow's first request is sent synchronously, inside this tick, so its start time is the arrival's.
-    this.runFlow(i, flow, new Arrival(row, flow.slots > 0 ? new Array<unknown>(flow.slots) : NO_CAPS)).catch(this.onInternalError);
+    const only = flow.steps.length === 1 ? flow.steps[0]! : undefined;
+    if (only !== undefined && !only.think) {
+      if (this.stopped || this.send(only, arrival, this.singleDone, i) === undefined) {
+        this.activeFlows--;
+        this.checkIdle();
+      }
+      return;
+    }
+    this.runFlow(i, flow, arrival).catch(this.onInternalError);
   }
 
   private async runFlow(fi: number, flow: CompiledFlow, arrival: Arrival): Promise<void> {
@@ -380,11 +399,40 @@ class BuiltinRun {
 
   /** Send one request and record it. Resolves to STEP_OK, STEP_END (transport error or stop) or STEP_CHECK_FAILED. */
   private async request(step: CompiledRequest, arrival: Arrival): Promise<number> {
+    const slot = this.send(step, arrival, undefined, 0);
+    if (slot === undefined) return STEP_END;
+    await new Promise<void>(slot.settled);
+    return this.complete(slot);
+  }
+
+  /**
+   * A flow of one request needs no async function, no promise and no loop over steps: it is started here and
+   * finished by `singleDone`, called with the settled slot.
+   */
+  private singleDone = (slot: Slot): void => {
+    const fi = slot.flow;
+    try {
+      const outcome = this.complete(slot);
+      if (outcome === STEP_OK) this.flowCompleted[fi]!++;
+      else if (outcome === STEP_CHECK_FAILED) this.flowFailed[fi]!++;
+    } catch (e) {
+      this.onInternalError(e);
+    } finally {
+      this.activeFlows--;
+      this.checkIdle();
+    }
+  };
+
+  /**
+   * Render and hand one request to undici; undefined when it is past the hard deadline (not sent). `then`: call it
+   * with the settled slot instead of resolving a promise (see Slot.then_).
+   */
+  private send(step: CompiledRequest, arrival: Arrival, then: ((s: Slot) => void) | undefined, flow: number): Slot | undefined {
     // Hard deadline, whatever the shape, the flows or the machine: no request leaves after the phase's end plus the
     // request timeout (the time an answer to the last arrival may take).
     if (performance.now() - this.t0 > this.schedule.totalMs + this.timeoutMs) {
       this.pastDeadline++;
-      return STEP_END;
+      return undefined;
     }
     // Templates and cookies are rendered before the clock starts: they are the client's work, not the target's.
     const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
@@ -398,75 +446,78 @@ class BuiltinRun {
       }
     }
     const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
-    const checks = step.checks;
-    let view: ResponseView | undefined;
-    const rec = new InFlight();
-    rec.timer = setTimeout(onRequestTimeout, this.timeoutMs, rec);
-    this.inFlight.add(rec);
     this.rec.inFlight++;
-    const t0 = this.t0;
     const start = performance.now();
-    let status = -1;
-    let failure: unknown;
-    try {
-      const res = await this.pool.request({
-        path,
-        method: step.method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: rec.ac.signal,
-      });
-      const resBody = res.body;
-      let text: string | undefined;
-      let truncated = false;
-      if (checks?.needsBody) {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of resBody as AsyncIterable<Buffer>) {
-          if (size + chunk.length <= CHECK_BODY_LIMIT) {
-            chunks.push(chunk);
-            size += chunk.length;
-          } else {
-            truncated = true;
-          }
-        }
-        text = Buffer.concat(chunks, size).toString('utf8');
-      } else {
-        await resBody.dump(DUMP_OPTS);
+    const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
+    slot.start = start;
+    slot.step = step;
+    slot.arrival = arrival;
+    slot.flow = flow;
+    slot.then_ = then;
+    // dispatch() with the slot as its handler: no response object, body stream or promise of undici's per request.
+    // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
+    // when the step's checks need it. dispatch() can settle the slot before it returns (bad input); the slot
+    // remembers, so a promise made afterwards still resolves.
+    const client = this.idleClients.pop() ?? this.newClient();
+    slot.client = client;
+    client.dispatch({ path, method: step.method as Dispatcher.HttpMethod, headers, body }, slot);
+    return slot;
+  }
+
+  private newClient(): Client {
+    const c = new Client(this.target.origin, this.clientOptions);
+    this.clients.push(c);
+    return c;
+  }
+
+  /** Record a settled request and give its slot back. Returns STEP_OK, STEP_END or STEP_CHECK_FAILED. */
+  private complete(slot: Slot): number {
+    const step = slot.step as CompiledRequest;
+    const arrival = slot.arrival as Arrival;
+    const checks = step.checks;
+    const t0 = this.t0;
+    const start = slot.start;
+    const end = slot.end;
+    const status = slot.status;
+    const reason = slot.reason;
+    const failure = slot.failure;
+    let failed: string | undefined;
+    if (status >= 0) {
+      const raw = slot.rawHeaders;
+      const setCookie = raw !== undefined ? setCookies(raw) : undefined;
+      if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
+      if (checks) {
+        const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
+        const view: ResponseView = {
+          status,
+          headers: raw !== undefined && checks.needsHeaders ? (undiciUtil.parseHeaders(raw) as ResponseView['headers']) : NO_HEADERS,
+          body: text,
+          truncated: slot.truncated,
+        };
+        // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
+        failed = runChecks(checks, view, arrival.caps);
       }
-      // dump() resolves on close, also when the body was cut off (reset, our abort): check it really ended.
-      if (rec.reason !== REASON_NONE) failure = rec.reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR;
-      else if (resBody.errored) failure = resBody.errored;
-      else if (!resBody.readableEnded) failure = Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' });
-      else {
-        status = res.statusCode;
-        const setCookie = res.headers['set-cookie'];
-        if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
-        if (checks) view = { status, headers: res.headers, body: text, truncated };
-      }
-    } catch (err) {
-      failure = err;
     }
-    const end = performance.now();
-    clearTimeout(rec.timer);
-    this.inFlight.delete(rec);
+    this.idleClients.push(slot.client as Client);
+    this.inFlight.release(slot);
     this.rec.inFlight--;
-    if (rec.reason === REASON_STOPPED) {
+    if (reason === REASON_STOPPED) {
       // Cut off by the end of the run, not by the target: not a request of this test.
       this.abandoned++;
       this.checkIdle();
       return STEP_END;
     }
     this.lastEnd = end - t0;
+    // A slot just came free: start the arrivals that came due meanwhile now rather than at the scheduler's next
+    // timer, which would leave the slot idle for up to a millisecond (their due times do not move; lag is measured).
+    if (this.nextDue <= end - t0) this.catchUp();
     if (status >= 0) {
-      // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
-      const failed = view !== undefined && checks ? runChecks(checks, view, arrival.caps) : undefined;
       const expected = step.expected !== undefined && step.expected.includes(status);
       this.rec.response(step.endpoint, end - t0, status, end - start, expected, failed);
       this.checkIdle();
       return failed === undefined ? STEP_OK : STEP_CHECK_FAILED;
     }
-    const kind = rec.reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
+    const kind = reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
     this.rec.failure(step.endpoint, end - t0, kind);
     this.checkIdle();
     return STEP_END;
@@ -704,6 +755,18 @@ function storeCookies(jar: Map<string, string> | undefined, setCookie: string | 
     jar.set(name, value);
   }
   return jar && jar.size > 0 ? jar : undefined;
+}
+
+/** The values of a response's `set-cookie` headers from undici's raw name/value list, or undefined (the usual case). */
+function setCookies(raw: Buffer[]): string[] | undefined {
+  let out: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && (name[0]! | 0x20) === 0x73 && name.toString('latin1').toLowerCase() === 'set-cookie') {
+      (out ??= []).push(raw[i + 1]!.toString('utf8'));
+    }
+  }
+  return out;
 }
 
 function expiresInPast(attrs: string): boolean {
