@@ -195,6 +195,34 @@ async function journeyPeak() {
   }
 }
 
+async function histogramMemory() {
+  const entry = join(scratch, 'hist.mjs');
+  await build({ entryPoints: [resolve('src/metrics/histogram.ts')], bundle: true, format: 'esm', platform: 'node', outfile: entry, logLevel: 'silent' });
+  const script = `
+    const { Histogram } = await import(${JSON.stringify(entry)});
+    const N = 1_000_000, kind = process.argv[1];
+    globalThis.gc(); const before = process.memoryUsage();
+    let keep;
+    const t0 = performance.now();
+    if (kind === 'histogram') { keep = new Histogram(); for (let i = 0; i < N; i++) keep.recordMs(1 + (i % 5000) * 0.37 + (i % 7)); }
+    else if (kind === 'float64') { keep = new Float64Array(N); for (let i = 0; i < N; i++) keep[i] = 1 + (i % 5000) * 0.37 + (i % 7); }
+    else { keep = []; for (let i = 0; i < N; i++) keep.push(1 + (i % 5000) * 0.37 + (i % 7)); }
+    const ms = performance.now() - t0;
+    globalThis.gc(); const after = process.memoryUsage();
+    const bytes = (after.heapUsed - before.heapUsed) + (after.arrayBuffers - before.arrayBuffers);
+    const serialized = kind === 'histogram' ? JSON.stringify(keep.toJSON()).length : 0;
+    console.log(JSON.stringify({ bytes, ms, serialized, keep: keep.length ?? keep.count }));
+  `;
+  const measure = (kind) => JSON.parse(spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, kind], { encoding: 'utf8' }).stdout);
+  const h = measure('histogram');
+  const f = measure('float64');
+  const a = measure('array');
+  console.log(
+    `memory per million latencies: histogram ${fmt(h.bytes / 1024, 0)} KiB (JSON ${fmt(h.serialized / 1024, 0)} KiB) vs Float64Array ${fmt(f.bytes / 1024, 0)} KiB -> ratio ${fmt(h.bytes / f.bytes, 3)}; vs JS array ${fmt(a.bytes / 1024, 0)} KiB`,
+  );
+  console.log(`  recording 1e6 latencies: histogram ${fmt(h.ms)} ms vs Float64Array store ${fmt(f.ms)} ms`);
+}
+
 if (want('cold-start')) await coldStart();
 if (want('engine')) {
   await enginePeak();
