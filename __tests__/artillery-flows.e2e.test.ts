@@ -4,98 +4,23 @@
 // switchable faults). The same flow and shape on the built-in engine gives the same endpoint rows and request
 // counts within the arrival noise, and the same faults fail the same targets.
 // Artillery is installed by the engine into the tool cache on first use (see engine-artillery.test.ts).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { NO_FAULTS, startAuctionApp, writeUsersCsv, type AuctionApp, type AuctionUser } from './helpers/auction-app.js';
-import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
+import type { AuctionApp, AuctionUser } from './helpers/auction-app.js';
+import { EXAMPLE, runJourney, useAuctionApp, type JourneyRun as ActionRun } from './helpers/auction-journey.js';
 
-const ACTION = resolve('dist/index.js');
 const USERS = 100;
-
-let pgServer: PostgresServer;
+const auction = useAuctionApp(USERS);
 let app: AuctionApp;
-
-beforeAll(async () => {
-  pgServer = await startPostgres();
-  app = await startAuctionApp({ postgres: pgServer, users: USERS });
-});
-afterAll(async () => {
-  await app?.stop();
-  await pgServer?.stop();
-});
-beforeEach(async () => {
-  app.setFaults(NO_FAULTS);
-  await app.reset();
+beforeAll(() => {
+  app = auction.app();
 });
 
-// The README example's flows, think times of 2 s and 3 s scaled to 200 ms and 300 ms (Artillery gets "200ms").
-const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as { flows: Array<{ steps: Array<Record<string, unknown>> }> };
-for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
-const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
-
-interface ActionRun {
-  code: number;
-  stdout: string;
-  outputs: Record<string, string>;
-  results: any;
-  workspace: string;
-}
-
-async function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv }): Promise<ActionRun> {
-  const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-artillery-flows-'));
-  mkdirSync(join(workspace, '.github'));
-  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), opts.flows ?? FLOWS);
-  writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
-  const outputFile = join(workspace, 'github_output');
-  const eventFile = join(workspace, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(join(workspace, 'step_summary.md'), '');
-  writeFileSync(eventFile, JSON.stringify({ repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } }));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: join(workspace, 'step_summary.md'),
-    GITHUB_EVENT_PATH: eventFile,
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_REPOSITORY: 'ftw/shop',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '42',
-    GITHUB_API_URL: `http://127.0.0.1:${await freePort()}`,
-    ...opts.env,
-  };
-  const inputs: Record<string, string> = {
-    target: app.url,
-    engine: opts.engine,
-    phase: 'warmup',
-    duration: '3s',
-    rate: String(opts.rate ?? 12),
-    targets: opts.targets,
-    comment: 'false',
-    abort: 'none',
-  };
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
-  const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
-  const results = outputs.results ? JSON.parse(readFileSync(outputs.results, 'utf8')) : undefined;
-  return { code, stdout, outputs, results, workspace };
-}
-
-function parseOutputs(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
-  return out;
+function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv }): Promise<ActionRun> {
+  const { engine, ...rest } = opts;
+  return runJourney(app, { ...rest, inputs: { engine } });
 }
 
 type Row = { name: string; requests: number; errors: number; statusCodes: Record<string, number>; errorsByKind?: Record<string, number> };

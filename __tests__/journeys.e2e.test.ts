@@ -1,38 +1,23 @@
 // The guide's user journey (login -> think -> bid with the captured token -> think -> health, plus a pay flow)
 // run by the bundled dist/index.js as the runner runs it, against the auction app (JWT login, bids in a real
 // PostgreSQL, switchable faults). Runs are a few seconds at a low rate with the think times scaled down.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { auctionUsers, NO_FAULTS, startAuctionApp, writeUsersCsv, type AuctionApp } from './helpers/auction-app.js';
-import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { runAction as runActionAs, type ActionRun as HelperRun } from './helpers/run-action.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
+import type { AuctionApp } from './helpers/auction-app.js';
+import { EXAMPLE, FLOWS, runJourney, useAuctionApp, type JourneyRun as ActionRun } from './helpers/auction-journey.js';
+import type { PostgresServer } from './helpers/postgres.js';
 
 const USERS = 100;
-
-let pgServer: PostgresServer;
+const auction = useAuctionApp(USERS);
 let app: AuctionApp;
-
-beforeAll(async () => {
-  pgServer = await startPostgres();
-  app = await startAuctionApp({ postgres: pgServer, users: USERS });
+let pgServer: PostgresServer;
+beforeAll(() => {
+  app = auction.app();
+  pgServer = auction.postgres();
 });
-afterAll(async () => {
-  await app?.stop();
-  await pgServer?.stop();
-});
-beforeEach(async () => {
-  app.setFaults(NO_FAULTS);
-  await app.reset();
-});
-
-// The flows of examples/perf-gate.yml (the README's auction example) with the think times of 2 s and 3 s scaled
-// down to 200 ms and 300 ms.
-const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as { flows: Array<{ steps: Array<Record<string, unknown>> }> };
-for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
-const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
+const runAction = (opts: Parameters<typeof runJourney>[1]): Promise<ActionRun> => runJourney(app, opts);
 
 // The data check of the README's example: the bids PostgreSQL stored, counted once the run is over.
 const BIDS_STORED_SOURCE = `
@@ -44,29 +29,6 @@ sources:
         sql: SELECT count(*) FROM bids
         at: end
 `;
-
-interface ActionRun extends HelperRun {
-  results: any;
-}
-
-async function runAction(opts: { flows?: string; extra?: string; targets: string; users?: ReturnType<typeof auctionUsers>; env?: NodeJS.ProcessEnv; rate?: number; inputs?: Record<string, string> }): Promise<ActionRun> {
-  const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-journeys-e2e-'));
-  mkdirSync(join(workspace, '.github'));
-  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `${opts.flows ?? FLOWS}${opts.extra ?? ''}`);
-  writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
-  const r = await runActionAs(
-    { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none', ...opts.inputs },
-    {
-      apiUrl: `http://127.0.0.1:${await freePort()}`,
-      workspace,
-      eventName: 'push',
-      event: { repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
-      ...(opts.env ? { env: opts.env } : {}),
-    },
-  );
-  const results = r.outputs.results ? JSON.parse(readFileSync(r.outputs.results, 'utf8')) : undefined;
-  return { ...r, results };
-}
 
 const endpoint = (r: ActionRun, name: string) => (r.results.run.endpoints as Array<{ name: string; requests: number; statusCodes: Record<string, number> }>).find((e) => e.name === name);
 const targetRow = (r: ActionRun, source: RegExp) =>
