@@ -3,12 +3,13 @@
 // config file, a flow step's URL, a source's connection string), so that they can be masked in the runner's log
 // as soon as they are seen and cut out of every message that could echo them.
 
+const SECRET_WORDS = 'token|key|secret|password|passwd|pwd|auth|sig|credential|session';
 /** Query keys whose values are credentials. */
-export const SECRET_QUERY_KEY = /token|key|secret|password|passwd|pwd|auth|sig|credential|session/i;
+export const SECRET_QUERY_KEY = new RegExp(SECRET_WORDS, 'i');
 
 // `scheme://user:pw@` or a bare `user:pw@host`: the userinfo part, up to the last @ before the host.
 const USERINFO = /(^|[\s"'(<=,;]|[a-z][a-z0-9+.-]*:\/\/)([^\s/@:"'<>]+):([^\s/@"'<>]*)@(?=[^\s/@"'<>]+)/gi;
-const QUERY_PAIR = /([?&;]|\b)([a-z0-9_.-]*(?:token|key|secret|password|passwd|pwd|auth|sig|credential|session)[a-z0-9_.-]*)=([^\s&#"'<>]+)/gi;
+const QUERY_PAIR = new RegExp(`([?&;]|\\b)([a-z0-9_.-]*(?:${SECRET_WORDS})[a-z0-9_.-]*)=([^\\s&#"'<>]+)`, 'gi');
 const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
 const AUTH_HEADER = /(authorization["']?\s*[:=]\s*["']?(?:token|bearer|basic)\s+)[^\s"',}]+/gi;
 

@@ -1,6 +1,7 @@
 // One sticky PR comment per comment header: found again by its hidden marker and edited in place, so a PR that is
 // pushed to twenty times carries one up-to-date report instead of twenty.
 import type { getOctokit } from '@actions/github';
+import { redactSecrets } from '../config/secrets.js';
 import type { Logger } from '../config/types.js';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
@@ -242,7 +243,5 @@ function apiError(error: unknown, what: string): Error {
  * an echoed `authorization: token …` header, whatever the token looks like.
  */
 export function redact(text: string): string {
-  return text
-    .replace(/\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g, '[REDACTED]')
-    .replace(/(authorization["']?\s*[:=]\s*["']?(?:token|bearer)\s+)[^\s"',}]+/gi, '$1[REDACTED]');
+  return redactSecrets(text);
 }

@@ -1,6 +1,7 @@
 // Everything about a request that does not change between arrivals is worked out once here (full path, merged
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
+import { SECRET_QUERY_KEY } from '../../config/secrets.js';
 import { UserError } from '../../config/types.js';
 import type { Config } from '../../config/types.js';
 import type { ErrorKind, Flow, FlowStep } from '../../model.js';
@@ -67,7 +68,7 @@ export function redactUrl(target: string): string {
     url.username = '';
     url.password = '';
     for (const key of [...url.searchParams.keys()]) {
-      if (/token|key|secret|password|passwd|pwd|auth|sig/i.test(key)) url.searchParams.set(key, '***');
+      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
     }
     let s = url.toString();
     // URL adds a '/' to a bare origin; keep the user's spelling so the report shows what they wrote.
@@ -279,8 +280,6 @@ export function endpointLabel(step: FlowStep, target: ParsedTarget): string {
   return `${step.method.toUpperCase()} ${step.path === '' ? redactPath(target.ownPath) : redactRawPath(step.path)}`;
 }
 
-const SECRET_KEY = /token|key|secret|password|passwd|pwd|auth|sig/i;
-
 /** Like redactPath, but without URL parsing: that would percent-encode the `{{ }}` of templates in the label. */
 function redactRawPath(path: string): string {
   const noCreds = path.replace(/\/\/[^/@?#]*@/, '//');
@@ -292,7 +291,7 @@ function redactRawPath(path: string): string {
     .map((pair) => {
       const eq = pair.indexOf('=');
       const key = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SECRET_KEY.test(key) ? `${key}=***` : pair;
+      return eq >= 0 && SECRET_QUERY_KEY.test(key) ? `${key}=***` : pair;
     })
     .join('&');
   return `${noCreds.slice(0, q)}?${query}`;
