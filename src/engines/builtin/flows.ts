@@ -7,6 +7,7 @@ import type { Config } from '../../config/types.js';
 import type { ErrorKind, Flow, FlowStep } from '../../model.js';
 import { compileChecks, type CompiledChecks } from './checks.js';
 import { readDataFile, type DataTable } from './data.js';
+import { endpointOf, headerProblem, pathProblem, requestBytes } from './http1.js';
 import {
   TemplateError,
   captureRef,
@@ -97,6 +98,11 @@ export interface CompiledRequest {
   checks: CompiledChecks | undefined;
   /** Status codes the step's `expect.status` lists: a 4xx among them is not an error. */
   expected: readonly number[] | undefined;
+  /** The request's bytes, when nothing in it changes between arrivals (no template); built once. */
+  wire: Buffer | undefined;
+  isHead: boolean;
+  /** The step sends `connection: close`: its connection is not reused. */
+  closeAfter: boolean;
 }
 
 export interface CompiledThink {
@@ -149,6 +155,7 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
   let total = 0;
   let maxThinkMs = 0;
   const baseHeaders = lowerKeys(config.http.headers);
+  const hostHeader = endpointOf(target.origin).hostHeader;
   if (target.authorization && baseHeaders['authorization'] === undefined) {
     baseHeaders['authorization'] = target.authorization;
   }
@@ -218,10 +225,21 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         endpointIndex.set(name, endpoint);
         endpointNames.push(name);
       }
-      const headers = { ...baseHeaders, ...lowerKeys(step.headers ?? {}) };
+      if (!pathT) {
+        const problem = pathProblem(path);
+        if (problem) throw new UserError(`${where}: path: ${problem}`);
+      }
+      const stepHeaders = lowerKeys(step.headers ?? {});
+      const headers = { ...baseHeaders, ...stepHeaders };
       const headerT: Array<[string, Template]> = [];
       for (const [k, v] of Object.entries(headers)) {
-        if (hasTemplate(v)) headerT.push([k, compile(`headers.${k}`, () => compileTemplate(v, scope))]);
+        const templated = hasTemplate(v);
+        const problem = headerProblem(k, templated ? undefined : v);
+        if (problem) {
+          const at = k in stepHeaders ? `${where}: headers.${k}` : `${file}: http.headers.${k}`;
+          throw new UserError(`${at}: ${problem}`);
+        }
+        if (templated) headerT.push([k, compile(`headers.${k}`, () => compileTemplate(v, scope))]);
       }
       let body: string | undefined;
       let bodyT: Template | undefined;
@@ -247,6 +265,12 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         names.set(n, captureRef(slotIndex.get(n)!));
         if (!captured.includes(n)) captured.push(n);
       }
+      let wire: Buffer | undefined;
+      if (!pathT && headerT.length === 0 && !bodyT && !bodyJson) {
+        const bytes = requestBytes(method, path, hostHeader, headers, body);
+        if (bytes instanceof Error) throw new UserError(`${where}: ${bytes.message}`);
+        wire = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+      }
       steps.push({
         think: false,
         method,
@@ -260,6 +284,9 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         endpoint,
         checks,
         expected: step.expect?.status,
+        wire,
+        isHead: method === 'HEAD',
+        closeAfter: headers['connection']?.toLowerCase() === 'close',
       });
     });
     if (requests === 0 && flow.weight > 0) throw new UserError(`flow "${flow.name}" has no request step`);

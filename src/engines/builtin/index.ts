@@ -1,10 +1,8 @@
-// The built-in engine: an open-model HTTP load generator on undici. Arrivals come on the schedule whatever the
+// The built-in engine: an open-model HTTP load generator on its own HTTP/1.1 client (http1.ts). Arrivals come on the schedule whatever the
 // target does (a slow target gets more concurrent requests, not fewer arrivals), which is what makes latency under
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
 // the run is marked invalid rather than passed on numbers that describe a lighter test.
-import { Client, util as undiciUtil } from 'undici';
-import type { Dispatcher } from 'undici';
 import { UserError } from '../../config/types.js';
 import type { Config, Logger } from '../../config/types.js';
 import { RESULTS_SCHEMA_VERSION } from '../../model.js';
@@ -19,6 +17,8 @@ import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
 import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
+import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
+import type { Http1Connection } from './http1.js';
 
 export { ArrivalSchedule } from './schedule.js';
 export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
@@ -98,10 +98,8 @@ class BuiltinRun {
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
   private readonly intervalMs: number;
-  private readonly clientOptions: Client.Options;
-  /** Connections not carrying a request now (most recently freed last), and every one made. */
-  private readonly idleClients: Client[] = [];
-  private readonly clients: Client[] = [];
+  private readonly pool: ConnectionPool;
+  private readonly hostHeader: string;
   private readonly rec: Recorder;
 
   private t0 = 0;
@@ -165,20 +163,13 @@ class BuiltinRun {
       (t) => this.schedule.rateAt(t),
       (p) => this.progress(p),
     );
-    // One connection (an undici Client, pipelining off) per request we may have in flight, taken from our own
-    // free list: the cap on concurrency is ours (dropped arrivals), so no request ever waits behind a busy socket
-    // and adds that wait to its latency silently, and undici's Pool (a search for a free client and a 'drain' event
-    // per request) is not needed.
-    // Our own deadline timer (inflight.ts) aborts a request at timeoutMs overall, so undici's headers and body
-    // timeouts are off: each costs a timer set, refreshed or swapped for the keep-alive one on every request, which
-    // is measurable at tens of thousands of requests/s. Once the run ends, every connection is destroyed.
-    this.clientOptions = {
-      pipelining: 1,
-      keepAliveTimeout: 10_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { timeout: this.timeoutMs },
-    };
+    // One connection per request we may have in flight, taken from a free list: the cap on concurrency is ours
+    // (dropped arrivals), so no request ever waits behind a busy socket and adds that wait to its latency silently.
+    // Connections have no timers of their own: the deadline timer (inflight.ts) ends a request at timeoutMs overall,
+    // connecting included. Once the run ends, every connection is destroyed.
+    const endpoint = endpointOf(this.target.origin);
+    this.pool = new ConnectionPool(endpoint);
+    this.hostHeader = endpoint.hostHeader;
     this.inFlight = new InFlightSlots(this.timeoutMs, CHECK_BODY_LIMIT);
   }
 
@@ -220,7 +211,7 @@ class BuiltinRun {
       if (this.intervalTimer) clearTimeout(this.intervalTimer);
       this.stop();
       this.inFlight.close();
-      await Promise.all(this.clients.map((c) => c.destroy().catch(() => undefined)));
+      this.pool.destroyAll();
     }
   }
 
@@ -424,8 +415,8 @@ class BuiltinRun {
   };
 
   /**
-   * Render and hand one request to undici; undefined when it is past the hard deadline (not sent). `then`: call it
-   * with the settled slot instead of resolving a promise (see Slot.then_).
+   * Render and hand one request to a connection; undefined when it is past the hard deadline (not sent). `then`: call
+   * it with the settled slot instead of resolving a promise (see Slot.then_).
    */
   private send(step: CompiledRequest, arrival: Arrival, then: ((s: Slot) => void) | undefined, flow: number): Slot | undefined {
     // Hard deadline, whatever the shape, the flows or the machine: no request leaves after the phase's end plus the
@@ -434,18 +425,23 @@ class BuiltinRun {
       this.pastDeadline++;
       return undefined;
     }
-    // Templates and cookies are rendered before the clock starts: they are the client's work, not the target's.
-    const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
-    let headers = step.headers;
-    if (step.headerT !== undefined || arrival.jar !== undefined) {
-      headers = { ...headers };
-      if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
-      if (arrival.jar) {
-        const jar = cookieHeader(arrival.jar);
-        headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
+    // Templates and cookies are rendered, and the request's bytes built, before the clock starts: they are the
+    // client's work, not the target's. A step without templates sends the bytes built when the flows were compiled.
+    let wire: Buffer | string | Error | undefined = step.wire;
+    if (wire === undefined || arrival.jar !== undefined) {
+      const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
+      let headers = step.headers;
+      if (step.headerT !== undefined || arrival.jar !== undefined) {
+        headers = { ...headers };
+        if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
+        if (arrival.jar) {
+          const jar = cookieHeader(arrival.jar);
+          headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
+        }
       }
+      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
+      wire = requestBytes(step.method, path, this.hostHeader, headers, body);
     }
-    const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
     this.rec.inFlight++;
     const start = performance.now();
     const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
@@ -454,20 +450,14 @@ class BuiltinRun {
     slot.arrival = arrival;
     slot.flow = flow;
     slot.then_ = then;
-    // dispatch() with the slot as its handler: no response object, body stream or promise of undici's per request.
+    const conn = this.pool.acquire();
+    slot.client = conn;
     // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
-    // when the step's checks need it. dispatch() can settle the slot before it returns (bad input); the slot
-    // remembers, so a promise made afterwards still resolves.
-    const client = this.idleClients.pop() ?? this.newClient();
-    slot.client = client;
-    client.dispatch({ path, method: step.method as Dispatcher.HttpMethod, headers, body }, slot);
+    // when the step's checks need it. A request that cannot be sent (a rendered template put a line break in a
+    // header) fails like a transport error, at once; the slot remembers, so a promise made afterwards still resolves.
+    if (wire instanceof Error) slot.onError(wire);
+    else conn.dispatch(wire, step.isHead, step.closeAfter, slot);
     return slot;
-  }
-
-  private newClient(): Client {
-    const c = new Client(this.target.origin, this.clientOptions);
-    this.clients.push(c);
-    return c;
   }
 
   /** Record a settled request and give its slot back. Returns STEP_OK, STEP_END or STEP_CHECK_FAILED. */
@@ -483,14 +473,13 @@ class BuiltinRun {
     const failure = slot.failure;
     let failed: string | undefined;
     if (status >= 0) {
-      const raw = slot.rawHeaders;
-      const setCookie = raw !== undefined ? setCookies(raw) : undefined;
-      if (setCookie !== undefined) arrival.jar = storeCookies(arrival.jar, setCookie);
+      const head = slot.headBuf;
+      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd));
       if (checks) {
         const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
         const view: ResponseView = {
           status,
-          headers: raw !== undefined && checks.needsHeaders ? (undiciUtil.parseHeaders(raw) as ResponseView['headers']) : NO_HEADERS,
+          headers: head !== undefined && checks.needsHeaders ? parseHead(head, slot.headStart, slot.headEnd) : NO_HEADERS,
           body: text,
           truncated: slot.truncated,
         };
@@ -498,7 +487,7 @@ class BuiltinRun {
         failed = runChecks(checks, view, arrival.caps);
       }
     }
-    this.idleClients.push(slot.client as Client);
+    this.pool.release(slot.client as Http1Connection);
     this.inFlight.release(slot);
     this.rec.inFlight--;
     if (reason === REASON_STOPPED) {
@@ -755,18 +744,6 @@ function storeCookies(jar: Map<string, string> | undefined, setCookie: string | 
     jar.set(name, value);
   }
   return jar && jar.size > 0 ? jar : undefined;
-}
-
-/** The values of a response's `set-cookie` headers from undici's raw name/value list, or undefined (the usual case). */
-function setCookies(raw: Buffer[]): string[] | undefined {
-  let out: string[] | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 10 && (name[0]! | 0x20) === 0x73 && name.toString('latin1').toLowerCase() === 'set-cookie') {
-      (out ??= []).push(raw[i + 1]!.toString('utf8'));
-    }
-  }
-  return out;
 }
 
 function expiresInPast(attrs: string): boolean {

@@ -1,10 +1,10 @@
-// Requests in flight, without a timer, an AbortController or a promise chain of undici's per request. Each request
-// is a reused slot that is undici's dispatch handler itself (status, raw headers and the body's chunks land in it),
+// Requests in flight, without a timer, an AbortController or a promise per request. Each request is a reused slot
+// that is the connection's response sink itself (status, where the head is and the body's chunks land in it),
 // and the slots in flight form one list in start order. Every request has the same timeout, so that order is also
 // deadline order: one timer, armed for the oldest request's deadline, finds every expired request at the head of the
 // list. The timer is re-armed only when it fires (or when the list was empty), so its cost does not grow with the
 // request rate, and a timeout still ends a request at its deadline to within the timer's precision (about a ms).
-import type { Dispatcher } from 'undici';
+import type { ResponseSink } from './http1.js';
 
 export const REASON_NONE = 0;
 export const REASON_TIMEOUT = 1;
@@ -13,17 +13,22 @@ export const REASON_STOPPED = 2;
 export const TIMEOUT_ERROR = Object.assign(new Error('request timed out'), { code: 'PERF_GATE_TIMEOUT' });
 export const STOPPED_ERROR = Object.assign(new Error('run stopped'), { code: 'PERF_GATE_STOPPED' });
 
-/** One request in flight: undici's handler for it, its place in the deadline list and what came back. */
-export class Slot implements Dispatcher.DispatchHandlers {
+/** One request in flight: the sink of its response, its place in the deadline list and what came back. */
+export class Slot implements ResponseSink {
   prev: Slot | undefined = undefined;
   next: Slot | undefined = undefined;
   linked = false;
   deadline = 0;
   reason = REASON_NONE;
-  private abortFn: ((err?: Error) => void) | undefined = undefined;
+  private abortFn: ((err: Error) => void) | undefined = undefined;
   /** Status of a response read to its last byte; -1 until then (and after a failure). */
   status = -1;
-  rawHeaders: Buffer[] | undefined = undefined;
+  /** The response head is headBuf[headStart, headEnd), decoded only if a cookie or a check needs it. */
+  headBuf: Buffer | undefined = undefined;
+  headStart = 0;
+  headEnd = 0;
+  /** The head has a set-cookie header. */
+  setCookie = false;
   /** Keep the body (up to `bodyLimit` bytes) for the step's checks; otherwise it is read, timed and dropped. */
   keepBody = false;
   chunks: Buffer[] | undefined = undefined;
@@ -32,13 +37,13 @@ export class Slot implements Dispatcher.DispatchHandlers {
   failure: unknown = undefined;
   /** performance.now() when the last byte arrived or the request failed. */
   end = 0;
-  /** performance.now() when the request was handed to undici (the latency clock's start). */
+  /** performance.now() when the request was handed to its connection (the latency clock's start). */
   start = 0;
   /** What the engine needs back when the request settles (its step, arrival and flow); opaque here. */
   step: unknown = undefined;
   arrival: unknown = undefined;
   flow = 0;
-  /** The connection (undici Client) carrying the request. */
+  /** The connection carrying the request. */
   client: unknown = undefined;
   private done: (() => void) | undefined = undefined;
   private isSettled = false;
@@ -48,8 +53,8 @@ export class Slot implements Dispatcher.DispatchHandlers {
     else this.done = resolve;
   };
   /**
-   * Or, without a promise: called with the slot in a microtask once it settled. A microtask, not inside undici's
-   * callback, so what the callback starts next (another request) never re-enters undici's parser.
+   * Or, without a promise: called with the slot in a microtask once it settled. A microtask, not inside the connection's
+   * callback, so what the callback starts next (another request) never re-enters the response parser.
    */
   then_: ((s: Slot) => void) | undefined = undefined;
   private readonly fire = (): void => {
@@ -67,7 +72,8 @@ export class Slot implements Dispatcher.DispatchHandlers {
     this.reason = REASON_NONE;
     this.abortFn = undefined;
     this.status = -1;
-    this.rawHeaders = undefined;
+    this.headBuf = undefined;
+    this.setCookie = false;
     this.keepBody = keepBody;
     this.chunks = undefined;
     this.size = 0;
@@ -84,18 +90,20 @@ export class Slot implements Dispatcher.DispatchHandlers {
     this.abortFn?.(reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
+  onConnect(abort: (err: Error) => void): void {
     if (this.reason !== REASON_NONE) abort(this.reason === REASON_TIMEOUT ? TIMEOUT_ERROR : STOPPED_ERROR);
     else this.abortFn = abort;
   }
 
-  onHeaders(statusCode: number, headers: Buffer[]): boolean {
-    this.status = statusCode;
-    this.rawHeaders = headers;
-    return true;
+  onHead(status: number, buf: Buffer, start: number, end: number, setCookie: boolean): void {
+    this.status = status;
+    this.headBuf = buf;
+    this.headStart = start;
+    this.headEnd = end;
+    this.setCookie = setCookie;
   }
 
-  onData(chunk: Buffer): boolean {
+  onData(chunk: Buffer): void {
     if (this.keepBody) {
       if (this.size + chunk.length <= this.bodyLimit) {
         (this.chunks ??= []).push(chunk);
@@ -104,7 +112,6 @@ export class Slot implements Dispatcher.DispatchHandlers {
         this.truncated = true;
       }
     }
-    return true;
   }
 
   onComplete(): void {
@@ -136,7 +143,7 @@ export class Slot implements Dispatcher.DispatchHandlers {
 }
 
 export class InFlightSlots {
-  /** Requests in flight now (including ones cancelled that undici has not let go of yet). */
+  /** Requests in flight now. */
   size = 0;
   private head: Slot | undefined = undefined;
   private tail: Slot | undefined = undefined;
@@ -167,7 +174,7 @@ export class InFlightSlots {
   /** Give a settled slot back once its results were read. */
   release(s: Slot): void {
     s.chunks = undefined;
-    s.rawHeaders = undefined;
+    s.headBuf = undefined;
     s.failure = undefined;
     s.step = undefined;
     s.arrival = undefined;
@@ -209,8 +216,8 @@ export class InFlightSlots {
   private sweep = (): void => {
     this.timer = undefined;
     const now = performance.now();
-    // A cancelled slot leaves the list only when undici reports back (at once on a socket, later if still queued),
-    // so move past the ones already cancelled.
+    // A cancelled slot normally leaves the list at once (its connection reports the abort synchronously); move past
+    // any that has not, rather than cancelling it twice.
     let s = this.head;
     while (s !== undefined && s.deadline <= now) {
       const next = s.next;
