@@ -181,6 +181,8 @@ describe('units and redaction', () => {
   });
 
   it('redacts credentials and token-like query values', () => {
-    expect(redactUrl('https://user:s3cret@example.com/path?api_key=abc&page=2')).toBe('https://***:***@example.com/path?api_key=***&page=2');
+    expect(redactUrl('https://user:s3cret@example.com/path?api_key=abc&page=2')).toBe('https://example.com/path?api_key=***&page=2');
+    expect(redactUrl('https://u:p@staging.example.com')).toBe('https://staging.example.com');
+    expect(redactUrl('user:pw@db:5432/app')).toBe('user:***@db:5432/app');
   });
 });

@@ -303,7 +303,7 @@ describe('k6 engine with the stand-in k6', () => {
     expect(run.engine).toBe('k6');
     expect(run.tool).toEqual({ name: 'k6', version: '1.4.2' });
     expect(run.phase).toBe('smoke');
-    expect(run.target).toBe('https://staging.example.com/');
+    expect(run.target).toBe('https://staging.example.com');
     expect(run.requests).toBe(points.requests);
     expect(run.requests).toBeGreaterThan(0);
     expect(run.latency).toEqual(points.latency);

@@ -30,8 +30,11 @@ import { resolveBaselineConfig } from '../baseline/config.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
 import { formatDuration, parseDuration, parseRate } from './units.js';
-import { redactSecrets, SECRET_QUERY_KEY } from './secrets.js';
+import { redactSecrets, redactUrl } from './secrets.js';
 import { formatCount, LIMITS } from './limits.js';
+
+// Re-exported: the engines and the pipeline print the target through the config module they already import.
+export { redactUrl };
 
 /** Every input of the action, by its kebab-case name; the CLI takes the same names as flags. */
 export const INPUT_NAMES = [
@@ -429,22 +432,6 @@ function splitCredentials(text: string): { url: string; authorization?: string }
 function withAuthorization(headers: Record<string, string>, authorization: string | undefined): Record<string, string> {
   if (!authorization || Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
   return { ...headers, authorization };
-}
-
-/** Removes credentials (user:password@, token query values) so a URL can be printed or stored. */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.username) url.username = '***';
-    if (url.password) url.password = '***';
-    for (const key of [...url.searchParams.keys()]) {
-      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
-    }
-    // A scheme-less `user:pw@host:port` parses with "user:" as its protocol: the text-based pass catches it.
-    return redactSecrets(url.toString());
-  } catch {
-    return redactSecrets(text.replace(/\/\/[^/@\s]*@/, '//***@'));
-  }
 }
 
 /** `table[key]` only when the table itself has the key: never a prototype's `constructor` or `toString`. */

@@ -43,6 +43,28 @@ export function redactSecrets(text: string): string {
     .replace(AUTH_HEADER, '$1[REDACTED]');
 }
 
+/**
+ * `text` as a URL that can be printed or stored: user and password removed, secret-looking query values masked,
+ * then the text-based pass for what URL parsing misses (a scheme-less `user:pw@host:5432` parses with "user:" as
+ * its protocol). An unparseable string has anything between '//' and '@' cut.
+ */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    url.username = '';
+    url.password = '';
+    for (const key of [...url.searchParams.keys()]) {
+      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
+    }
+    let s = url.toString();
+    // URL adds a '/' to a bare origin; keep the user's spelling so the report shows what they wrote.
+    if (url.pathname === '/' && !url.search && !url.hash && !/\/$/.test(text.trim())) s = s.slice(0, -1);
+    return redactSecrets(s);
+  } catch {
+    return redactSecrets(text.replace(/\/\/[^/@\s]*@/, '//'));
+  }
+}
+
 /** Every string inside a value (config objects, inputs), for masking what they hold. */
 export function stringsIn(value: unknown, out: string[] = [], depth = 0): string[] {
   if (depth > 32) return out;

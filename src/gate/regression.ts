@@ -33,36 +33,18 @@
 // One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
 // misses more; the benches measure each mode against a plain +10 % ratio (bench/regression-quality.mjs on
 // simulated runs, bench/regression-real.mjs on real ones).
-import { UserError } from '../config/types.js';
 import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
-import { bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
+import type { SerializedHistogram } from '../metrics/histogram.js';
 import { compactHistogram, incomparability } from '../baseline/entry.js';
 import type { BaselineEntry } from '../baseline/types.js';
+import type { RegressionMetric, RegressionRule } from './regression-rules.js';
+import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
 
-// ---- rules --------------------------------------------------------------------------------------------------
+// The rules and the statistics live beside this file; their names stay importable from here.
+export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
+export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
 
-export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
-export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
-
-export interface RegressionRule {
-  metric: RegressionMetric;
-  /** Which way is better: latency and errors go down, throughput up. */
-  better: 'lower' | 'higher';
-  /** Worsening allowed, in percent of the baseline (always positive here). Absent: no relative condition. */
-  relativePercent?: number;
-  /** Worsening allowed in the metric's unit: ms, percentage points, requests/s (positive). */
-  absolute?: number;
-  unit: 'ms' | 'pp' | '/s';
-  /** The rule as written, for messages. */
-  source: string;
-}
-
-/**
- * Applied unless the user sets a rule for the metric (or turns it `off`). p95/p99: +10 % and +20 ms, because
- * below ~200 ms the 10 % is within scheduler noise and the floor decides; error rate: +0.2 percentage points;
- * throughput: -10 %. p50, p90, max and mean have no default rule: the tail and the errors are what users feel.
- */
-export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10% and +20ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%'];
+// ---- comparison ---------------------------------------------------------------------------------------------
 
 /** Runs a history needs before the noise band replaces the two-histogram test. */
 export const MIN_HISTORY = 5;
@@ -79,130 +61,6 @@ const SCREEN_SHARE = 0.5;
 const POOLED_LEVEL = 0.95;
 /** The confirmation run on its own must be worse than the baseline by this share of the tolerance. */
 const HOLD_SHARE = 0.25;
-
-const METRIC_ALIASES: Record<string, RegressionMetric> = {
-  median: 'p50',
-  'p(50)': 'p50',
-  'p(90)': 'p90',
-  'p(95)': 'p95',
-  'p(99)': 'p99',
-  avg: 'mean',
-  average: 'mean',
-  'error-rate': 'error_rate',
-  errors_rate: 'error_rate',
-  errorrate: 'error_rate',
-  rps: 'throughput',
-  req_rate: 'throughput',
-};
-
-const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
-  ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
-  pp: '+Npp (percentage points) optionally with +N% of the baseline, e.g. "error_rate: +0.2pp"',
-  '/s': '-N% and/or -N/s, e.g. "throughput: -10%"',
-};
-
-const RULE = /^\s*(?<metric>[A-Za-z_][\w().-]*)\s*:\s*(?<body>.*?)\s*$/;
-const PART = /^(?<sign>[+-])?\s*(?<num>\d+(?:\.\d+)?)\s*(?<unit>%|pp|ms|s|\/s|rps)$/i;
-
-export function parseRegressionRule(text: string, where = 'regression rules'): RegressionRule | { metric: RegressionMetric; off: true } {
-  const line = text.trim();
-  const fail = (why: string, allowed?: string): UserError =>
-    new UserError(`${where}: cannot read regression rule "${line}": ${why}${allowed ? `; allowed: ${allowed}` : ''}`);
-  const m = RULE.exec(line);
-  if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
-  const raw = m.groups.metric!.toLowerCase();
-  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : Object.hasOwn(METRIC_ALIASES, raw) ? METRIC_ALIASES[raw] : undefined;
-  if (!metric) throw fail(`unknown metric "${m.groups.metric}"`, REGRESSION_METRICS.join(', '));
-  const body = m.groups.body!;
-  if (/^(off|none|ignore|false)$/i.test(body)) return { metric, off: true };
-  if (body === '') throw fail('no change given', ALLOWED_UNITS[unitOf(metric)]);
-
-  const better = metric === 'throughput' ? 'higher' : 'lower';
-  const unit = unitOf(metric);
-  const rule: RegressionRule = { metric, better, unit, source: line };
-  const parts = body.split(/\s+and\s+|\s*&\s*/i).map((p) => p.trim()).filter(Boolean);
-  for (const part of parts) {
-    const pm = PART.exec(part);
-    if (!pm?.groups) throw fail(`cannot read "${part}"`, ALLOWED_UNITS[unit]);
-    const sign = pm.groups.sign;
-    const num = Number(pm.groups.num);
-    const u = pm.groups.unit!.toLowerCase();
-    const worse = better === 'lower' ? '+' : '-';
-    if (sign !== undefined && sign !== worse) {
-      throw fail(
-        better === 'lower'
-          ? `${metric} regresses when it goes up, so the change is written with "+" (got "${part}")`
-          : `throughput regresses when it drops, so the change is written with "-" (got "${part}")`,
-        ALLOWED_UNITS[unit],
-      );
-    }
-    if (u === '%') {
-      if (rule.relativePercent !== undefined) throw fail(`two relative changes ("${part}")`, ALLOWED_UNITS[unit]);
-      rule.relativePercent = num;
-      continue;
-    }
-    const absolute = absoluteValue(metric, u, num);
-    if (absolute === undefined) throw fail(`unit "${pm.groups.unit}" does not fit ${metric}`, ALLOWED_UNITS[unit]);
-    if (rule.absolute !== undefined) throw fail(`two absolute changes ("${part}")`, ALLOWED_UNITS[unit]);
-    rule.absolute = absolute;
-  }
-  if (metric === 'error_rate' && rule.absolute === undefined) {
-    // 0.01 % -> 0.02 % is +100 %: a relative change of a rate near zero says nothing on its own.
-    throw fail('error_rate needs an absolute part in percentage points, e.g. "+0.2pp" (optionally "and +50%")', ALLOWED_UNITS.pp);
-  }
-  return rule;
-}
-
-function unitOf(metric: RegressionMetric): RegressionRule['unit'] {
-  return metric === 'error_rate' ? 'pp' : metric === 'throughput' ? '/s' : 'ms';
-}
-
-function absoluteValue(metric: RegressionMetric, unit: string, num: number): number | undefined {
-  switch (unitOf(metric)) {
-    case 'ms':
-      return unit === 'ms' ? num : unit === 's' ? num * 1000 : undefined;
-    case 'pp':
-      return unit === 'pp' ? num : undefined;
-    case '/s':
-      return unit === '/s' || unit === 'rps' ? num : undefined;
-  }
-}
-
-/**
- * Rules from an input (one per line or `;`-separated) or a YAML list, laid over the defaults: a metric the user
- * names replaces its default, `metric: off` removes it, and the others keep their default.
- */
-export function parseRegressionRules(input: string | readonly string[] | undefined, where = 'regression rules', withDefaults = true): RegressionRule[] {
-  const lines = (typeof input === 'string' ? input.split(/[\n;]/) : (input ?? [])).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const byMetric = new Map<RegressionMetric, RegressionRule | null>();
-  if (withDefaults) {
-    for (const d of DEFAULT_REGRESSION_RULES) {
-      const r = parseRegressionRule(d, 'default rules');
-      if (!('off' in r)) byMetric.set(r.metric, r);
-    }
-  }
-  const seen = new Set<RegressionMetric>();
-  for (const line of lines) {
-    const r = parseRegressionRule(line, where);
-    if (seen.has(r.metric)) throw new UserError(`${where}: ${r.metric} has more than one rule ("${line}"); write both changes in one rule joined by "and"`);
-    seen.add(r.metric);
-    byMetric.set(r.metric, 'off' in r ? null : r);
-  }
-  return REGRESSION_METRICS.flatMap((m) => {
-    const r = byMetric.get(m);
-    return r ? [r] : [];
-  });
-}
-
-export function describeTolerance(rule: RegressionRule): string {
-  const sign = rule.better === 'lower' ? '+' : '-';
-  const parts: string[] = [];
-  if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
-  if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
-  return parts.join(' and ');
-}
-
-// ---- comparison ---------------------------------------------------------------------------------------------
 
 export interface CompareOptions {
   environment: string;
@@ -350,33 +208,6 @@ function currentValue(run: RunResult, metric: RegressionMetric): number | undefi
       return run.throughputRps;
     default:
       return run.latency[metric];
-  }
-}
-
-/**
- * Quantiles that watch the same part of the distribution as a percentile: offsets in normal-score (z) units
- * around it, reaching a little further down, where there are more samples. p99 -> p96.97, p97.59, p98.11,
- * p98.52, p99, p99.28, p99.5, p99.68. The mean of their logs follows the same shift as the percentile (exactly
- * for a uniform slowdown, nearly for one that grows into the tail) with somewhat less sampling noise (about
- * 8 % less run-to-run spread on 2000 requests in the bench's model), and no single quantile decides.
- */
-const Z_OFFSETS = [-0.45, -0.35, -0.25, -0.15, 0, 0.12, 0.25, 0.4];
-
-export function neighbourQuantiles(metric: RegressionMetric): number[] | undefined {
-  switch (metric) {
-    case 'p50':
-    case 'p90':
-    case 'p95':
-    case 'p99': {
-      const z = probit(Number(metric.slice(1)) / 100);
-      return Z_OFFSETS.map((d) => Math.round(normalCdf(z + d) * 10_000) / 100);
-    }
-    case 'max':
-      return [99, 99.5, 99.7, 99.9, 100];
-    case 'mean':
-    case 'error_rate':
-    case 'throughput':
-      return undefined;
   }
 }
 
@@ -569,121 +400,6 @@ function judgeHistory(rule: RegressionRule, cur: CurrentRun, c: number, window: 
   };
 }
 
-// ---- histogram statistics -----------------------------------------------------------------------------------
-
-/** Nearest-rank quantiles (same convention as Histogram.percentileMs) straight from the sparse buckets, in ms. */
-export function quantiles(h: SerializedHistogram, ps: readonly number[]): number[] {
-  const out: number[] = [];
-  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
-  const res = new Array<number>(ps.length).fill(h.maxUs / 1000);
-  let seen = 0;
-  let k = 0;
-  for (const [index, count] of h.buckets) {
-    seen += count;
-    while (k < order.length && seen >= Math.max(1, Math.ceil((order[k]![0] / 100) * h.count))) {
-      const [lo, hi] = bucketRange(index);
-      res[order[k]![1]] = Math.min(Math.max((lo + hi) / 2, h.minUs), h.maxUs) / 1000;
-      k++;
-    }
-    if (k >= order.length) break;
-  }
-  for (let i = 0; i < ps.length; i++) out.push(res[i]!);
-  return out;
-}
-
-/**
- * Standard error of ln(quantile p) from the distribution-free confidence interval of a quantile: the ranks
- * n·p ± sqrt(n·p·(1-p)) bracket it with ~68 % probability, so half the log-distance between the values at those
- * ranks is one standard error. Needs no assumption about the latency distribution.
- */
-function quantileSe(h: SerializedHistogram, p: number): number {
-  const n = h.count;
-  const q = p / 100;
-  const d = Math.sqrt((q * (1 - q)) / n);
-  const lo = Math.max(0, q - d) * 100;
-  const hi = Math.min(1, q + d) * 100;
-  const [a, b] = quantiles(h, [lo, hi]);
-  return a! > 0 && b! > 0 ? (Math.log(b!) - Math.log(a!)) / 2 : 0;
-}
-
-function level(h: SerializedHistogram, ps: readonly number[]): number {
-  const qs = quantiles(h, ps).filter((v) => v > 0);
-  return mean(qs.map(Math.log));
-}
-
-function variance(h: SerializedHistogram): number {
-  const m = h.sumUs / h.count / 1000;
-  let ss = 0;
-  for (const [index, count] of h.buckets) {
-    const [lo, hi] = bucketRange(index);
-    const v = (lo + hi) / 2 / 1000 - m;
-    ss += v * v * count;
-  }
-  return ss / Math.max(1, h.count - 1);
-}
-
-function twoProportionZ(e1: number, n1: number, e2: number, n2: number): number {
-  if (n1 <= 0 || n2 <= 0) return 0;
-  const p1 = e1 / n1;
-  const p2 = e2 / n2;
-  const p = (e1 + e2) / (n1 + n2);
-  const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
-  return se > 0 ? (p2 - p1) / se : 0;
-}
-
-/** Student's t quantile: exact for 1 and 2 degrees of freedom, Cornish-Fisher expansion (error < 1 %) above. */
-export function tQuantile(p: number, df: number): number {
-  if (!(df >= 1)) return Number.POSITIVE_INFINITY;
-  if (df === 1) return Math.tan(Math.PI * (p - 0.5));
-  if (df === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
-  const z = probit(p);
-  const z3 = z ** 3;
-  const z5 = z ** 5;
-  const z7 = z ** 7;
-  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3);
-}
-
-/** Inverse of the standard normal CDF (Acklam's rational approximation, relative error below 1e-9). */
-export function probit(p: number): number {
-  if (p <= 0) return Number.NEGATIVE_INFINITY;
-  if (p >= 1) return Number.POSITIVE_INFINITY;
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const tail = (q: number): number =>
-    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
-  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5;
-  const r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
-}
-
-function normalCdf(z: number): number {
-  // Abramowitz-Stegun 26.2.17, error below 7.5e-8: plenty for choosing quantile positions.
-  const t = 1 / (1 + 0.2316419 * Math.abs(z));
-  const d = 0.3989422804014327 * Math.exp((-z * z) / 2);
-  const p = d * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
-  return z > 0 ? 1 - p : p;
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
-
-function stdev(xs: readonly number[], m = mean(xs)): number {
-  if (xs.length < 2) return 0;
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
-
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 // ---- verdict --------------------------------------------------------------------------------------------------
 
 /**
@@ -814,6 +530,14 @@ function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
 }
 
 // ---- text -----------------------------------------------------------------------------------------------------
+
+export function describeTolerance(rule: RegressionRule): string {
+  const sign = rule.better === 'lower' ? '+' : '-';
+  const parts: string[] = [];
+  if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
+  if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
+  return parts.join(' and ');
+}
 
 function changeText(rule: RegressionRule, c: number, b: number): string {
   // A rate near zero reads best as percentage points: "+0.4pp (0% → 0.4%)", not "+∞%".

@@ -1,7 +1,7 @@
 // Everything about a request that does not change between arrivals is worked out once here (full path, merged
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
-import { SECRET_QUERY_KEY } from '../../config/secrets.js';
+import { SECRET_QUERY_KEY, redactUrl } from '../../config/secrets.js';
 import { UserError } from '../../config/types.js';
 import type { Config } from '../../config/types.js';
 import type { ErrorKind, Flow, FlowStep } from '../../model.js';
@@ -21,6 +21,8 @@ import {
   type Scope,
   type Template,
 } from './templates.js';
+
+export { redactUrl };
 
 export interface ParsedTarget {
   origin: string;
@@ -57,27 +59,6 @@ export function parseTarget(target: string): ParsedTarget {
     ...(authorization ? { authorization } : {}),
     redacted: redactUrl(target),
   };
-}
-
-/**
- * The URL with user and password removed and secret-looking query values masked; an unparseable string is returned
- * with anything before '@' cut.
- */
-export function redactUrl(target: string): string {
-  try {
-    const url = new URL(target);
-    url.username = '';
-    url.password = '';
-    for (const key of [...url.searchParams.keys()]) {
-      if (SECRET_QUERY_KEY.test(key)) url.searchParams.set(key, '***');
-    }
-    let s = url.toString();
-    // URL adds a '/' to a bare origin; keep the user's spelling so the report shows what they wrote.
-    if (url.pathname === '/' && !url.search && !url.hash && !/\/$/.test(target.trim())) s = s.slice(0, -1);
-    return s;
-  } catch {
-    return target.replace(/\/\/[^/@]*@/, '//');
-  }
 }
 
 export interface CompiledRequest {

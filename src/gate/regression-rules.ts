@@ -1,0 +1,140 @@
+// Regression rules: what the user writes (`p99: +10% and +20ms`, `error_rate: off`), read into a tolerance per
+// metric and laid over the defaults. How a change is judged against them is in regression.ts.
+import { UserError } from '../config/types.js';
+
+export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
+export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
+
+export interface RegressionRule {
+  metric: RegressionMetric;
+  /** Which way is better: latency and errors go down, throughput up. */
+  better: 'lower' | 'higher';
+  /** Worsening allowed, in percent of the baseline (always positive here). Absent: no relative condition. */
+  relativePercent?: number;
+  /** Worsening allowed in the metric's unit: ms, percentage points, requests/s (positive). */
+  absolute?: number;
+  unit: 'ms' | 'pp' | '/s';
+  /** The rule as written, for messages. */
+  source: string;
+}
+
+/**
+ * Applied unless the user sets a rule for the metric (or turns it `off`). p95/p99: +10 % and +20 ms, because
+ * below ~200 ms the 10 % is within scheduler noise and the floor decides; error rate: +0.2 percentage points;
+ * throughput: -10 %. p50, p90, max and mean have no default rule: the tail and the errors are what users feel.
+ */
+export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10% and +20ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%'];
+
+const METRIC_ALIASES: Record<string, RegressionMetric> = {
+  median: 'p50',
+  'p(50)': 'p50',
+  'p(90)': 'p90',
+  'p(95)': 'p95',
+  'p(99)': 'p99',
+  avg: 'mean',
+  average: 'mean',
+  'error-rate': 'error_rate',
+  errors_rate: 'error_rate',
+  errorrate: 'error_rate',
+  rps: 'throughput',
+  req_rate: 'throughput',
+};
+
+const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
+  ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
+  pp: '+Npp (percentage points) optionally with +N% of the baseline, e.g. "error_rate: +0.2pp"',
+  '/s': '-N% and/or -N/s, e.g. "throughput: -10%"',
+};
+
+const RULE = /^\s*(?<metric>[A-Za-z_][\w().-]*)\s*:\s*(?<body>.*?)\s*$/;
+const PART = /^(?<sign>[+-])?\s*(?<num>\d+(?:\.\d+)?)\s*(?<unit>%|pp|ms|s|\/s|rps)$/i;
+
+export function parseRegressionRule(text: string, where = 'regression rules'): RegressionRule | { metric: RegressionMetric; off: true } {
+  const line = text.trim();
+  const fail = (why: string, allowed?: string): UserError =>
+    new UserError(`${where}: cannot read regression rule "${line}": ${why}${allowed ? `; allowed: ${allowed}` : ''}`);
+  const m = RULE.exec(line);
+  if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
+  const raw = m.groups.metric!.toLowerCase();
+  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : Object.hasOwn(METRIC_ALIASES, raw) ? METRIC_ALIASES[raw] : undefined;
+  if (!metric) throw fail(`unknown metric "${m.groups.metric}"`, REGRESSION_METRICS.join(', '));
+  const body = m.groups.body!;
+  if (/^(off|none|ignore|false)$/i.test(body)) return { metric, off: true };
+  if (body === '') throw fail('no change given', ALLOWED_UNITS[unitOf(metric)]);
+
+  const better = metric === 'throughput' ? 'higher' : 'lower';
+  const unit = unitOf(metric);
+  const rule: RegressionRule = { metric, better, unit, source: line };
+  const parts = body.split(/\s+and\s+|\s*&\s*/i).map((p) => p.trim()).filter(Boolean);
+  for (const part of parts) {
+    const pm = PART.exec(part);
+    if (!pm?.groups) throw fail(`cannot read "${part}"`, ALLOWED_UNITS[unit]);
+    const sign = pm.groups.sign;
+    const num = Number(pm.groups.num);
+    const u = pm.groups.unit!.toLowerCase();
+    const worse = better === 'lower' ? '+' : '-';
+    if (sign !== undefined && sign !== worse) {
+      throw fail(
+        better === 'lower'
+          ? `${metric} regresses when it goes up, so the change is written with "+" (got "${part}")`
+          : `throughput regresses when it drops, so the change is written with "-" (got "${part}")`,
+        ALLOWED_UNITS[unit],
+      );
+    }
+    if (u === '%') {
+      if (rule.relativePercent !== undefined) throw fail(`two relative changes ("${part}")`, ALLOWED_UNITS[unit]);
+      rule.relativePercent = num;
+      continue;
+    }
+    const absolute = absoluteValue(metric, u, num);
+    if (absolute === undefined) throw fail(`unit "${pm.groups.unit}" does not fit ${metric}`, ALLOWED_UNITS[unit]);
+    if (rule.absolute !== undefined) throw fail(`two absolute changes ("${part}")`, ALLOWED_UNITS[unit]);
+    rule.absolute = absolute;
+  }
+  if (metric === 'error_rate' && rule.absolute === undefined) {
+    // 0.01 % -> 0.02 % is +100 %: a relative change of a rate near zero says nothing on its own.
+    throw fail('error_rate needs an absolute part in percentage points, e.g. "+0.2pp" (optionally "and +50%")', ALLOWED_UNITS.pp);
+  }
+  return rule;
+}
+
+function unitOf(metric: RegressionMetric): RegressionRule['unit'] {
+  return metric === 'error_rate' ? 'pp' : metric === 'throughput' ? '/s' : 'ms';
+}
+
+function absoluteValue(metric: RegressionMetric, unit: string, num: number): number | undefined {
+  switch (unitOf(metric)) {
+    case 'ms':
+      return unit === 'ms' ? num : unit === 's' ? num * 1000 : undefined;
+    case 'pp':
+      return unit === 'pp' ? num : undefined;
+    case '/s':
+      return unit === '/s' || unit === 'rps' ? num : undefined;
+  }
+}
+
+/**
+ * Rules from an input (one per line or `;`-separated) or a YAML list, laid over the defaults: a metric the user
+ * names replaces its default, `metric: off` removes it, and the others keep their default.
+ */
+export function parseRegressionRules(input: string | readonly string[] | undefined, where = 'regression rules', withDefaults = true): RegressionRule[] {
+  const lines = (typeof input === 'string' ? input.split(/[\n;]/) : (input ?? [])).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const byMetric = new Map<RegressionMetric, RegressionRule | null>();
+  if (withDefaults) {
+    for (const d of DEFAULT_REGRESSION_RULES) {
+      const r = parseRegressionRule(d, 'default rules');
+      if (!('off' in r)) byMetric.set(r.metric, r);
+    }
+  }
+  const seen = new Set<RegressionMetric>();
+  for (const line of lines) {
+    const r = parseRegressionRule(line, where);
+    if (seen.has(r.metric)) throw new UserError(`${where}: ${r.metric} has more than one rule ("${line}"); write both changes in one rule joined by "and"`);
+    seen.add(r.metric);
+    byMetric.set(r.metric, 'off' in r ? null : r);
+  }
+  return REGRESSION_METRICS.flatMap((m) => {
+    const r = byMetric.get(m);
+    return r ? [r] : [];
+  });
+}
