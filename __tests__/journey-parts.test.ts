@@ -8,6 +8,7 @@ import { resolveConfig } from '../src/config/load.js';
 import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
 import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
 import { readDataFile } from '../src/engines/builtin/data.js';
+import { compileFlows, parseTarget } from '../src/engines/builtin/flows.js';
 import {
   captureRef,
   compileJsonTemplate,
@@ -195,5 +196,45 @@ flows:
     ['captures: { t: $.t }', /steps\[0\]: unknown key "captures"/],
   ])('names the config path of a mistake: %s', (extra, want) => {
     expect(() => load(`flows: [{ name: a, steps: [{ post: /x, ${extra} }] }]`)).toThrow(want);
+  });
+  it('builds the bytes of a request without templates once, exactly as sent', () => {
+    const c = load(`
+http: { headers: { X-Team: perf } }
+flows:
+  - name: a
+    steps:
+      - post: /api/bids?x=1
+        json: { note: "héllo" }
+      - head: /health
+      - get: /items/{{ $randomInt(1, 9) }}
+        headers: { connection: close }
+`);
+    const steps = compileFlows(c, parseTarget('http://127.0.0.1:8080/base')).flows[0]!.steps;
+    const [post, head, templated] = steps as Array<Extract<(typeof steps)[number], { think: false }>>;
+    // The body is UTF-8: content-length counts bytes (é is two), and the step's own header sits beside the global one.
+    expect(post!.wire!.toString('utf8')).toBe(
+      'POST /base/api/bids?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\ncontent-type: application/json\r\ncontent-length: 17\r\n\r\n{"note":"héllo"}',
+    );
+    expect(head!.isHead).toBe(true);
+    expect(head!.wire!.toString('latin1')).toBe('HEAD /base/health HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\n\r\n');
+    // A template: rendered per arrival, so no prebuilt bytes.
+    expect(templated!.wire).toBeUndefined();
+    expect(templated!.closeAfter).toBe(true);
+  });
+  it.each([
+    ['headers: { Content-Length: "5" }', /flows\[0\]\.steps\[0\] \(POST \/x\): headers\.content-length: perf-gate sets content-length itself; remove it/],
+    ['headers: { transfer-encoding: chunked }', /steps\[0\] \(POST \/x\): headers\.transfer-encoding: perf-gate sets/],
+    ['headers: { connection: upgrade }', /headers\.connection: only "close" or "keep-alive" are allowed/],
+    ['headers: { "x a": "1" }', /"x a" is not a valid header name/],
+    ['headers: { x-a: "one\\r\\ntwo" }', /headers\.x-a: the value has a control character/],
+  ])('refuses a header it cannot send before any load, naming where: %s', (extra, want) => {
+    const c = load(`flows: [{ name: a, steps: [{ post: /x, ${extra} }] }]`);
+    expect(() => compileFlows(c, parseTarget(c.target))).toThrow(want);
+  });
+  it('refuses a path with a space, and a global header, naming where', () => {
+    const c = load('flows: [{ name: a, steps: [{ get: /a b }] }]');
+    expect(() => compileFlows(c, parseTarget(c.target))).toThrow(/steps\[0\] \(GET \/a b\): path: the path has a space/);
+    const g = load('http: { headers: { Expect: 100-continue } }');
+    expect(() => compileFlows(g, parseTarget(g.target))).toThrow(/p\.yml: http\.headers\.expect: perf-gate sets expect itself/);
   });
 });
