@@ -20,6 +20,7 @@ import {
 } from '../src/phases/analysis.js';
 import { fitGuards, GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { shapeStages, timeFactorOf } from '../src/phases/presets.js';
+import { Recorder } from '../src/engines/builtin/recorder.js';
 import { phaseVerdict } from '../src/phases/run.js';
 
 interface Spec {
@@ -157,6 +158,47 @@ describe('steady part', () => {
     expect(decide(run, targets, 'any', [], judged).status).toBe('fail');
     // Over the whole window the same run would pass: what judging on the steady part prevents.
     expect(decide(run, targets, 'any').status).toBe('pass');
+  });
+
+  it('judges per-endpoint targets on the steady part too, added up exactly from the engine\'s per-interval rows', () => {
+    // The built-in engine's own recorder: `pay` is clean and fast on the ramps; in the hold every 50th answer is a
+    // 503 (2 %) and answers take 400 ms. Over the whole run the quiet ramps halve that error rate to 1 %.
+    const rec = new Recorder(['pay', 'health'], 1000, true, () => undefined, () => undefined);
+    for (let t = 0; t < 10_000; t += 10) {
+      const hold = t >= 3000 && t < 8000;
+      rec.response(0, t, hold && (t / 10) % 50 === 0 ? 503 : 200, hold ? 400 : 20, false, undefined);
+      rec.response(1, t, 200, 5, false, undefined);
+    }
+    rec.finish(10_000);
+    const run = runOf(rec.intervals);
+    run.endpoints = rec.endpointResults();
+    expect(run.endpoints[0]).toMatchObject({ requests: 1000, errors: 10 });
+    const targets = parseTargets(['error_rate{pay} < 1.5%', 'p99{health} < 10ms', 'responses{pay, 503} <= 10']);
+    const { judged, analysis } = analyzeRun(run, { stages, decideOn: 'steady', analyses: [], targets });
+    expect(analysis).toMatchObject({ judged: 'steady' });
+    expect(analysis.endpointsNote).toBeUndefined();
+    const pay = judged.endpoints[0]!;
+    expect(pay).toMatchObject({ name: 'pay', requests: 500, errors: 10, statusCodes: { '200': 490, '503': 10 }, errorsByKind: { http_5xx: 10 } });
+    expect(pay.histogram!.count).toBe(500);
+    expect(pay.latency.p50).toBeCloseTo(400, 0);
+    expect(judged.endpoints[1]).toMatchObject({ name: 'health', requests: 500, errors: 0 });
+    const steady = decide(run, targets, 'any', [], judged);
+    expect(steady.status).toBe('fail');
+    expect(steady.targets.map((t) => [t.target.source, t.status, t.actual])).toEqual([
+      ['error_rate{pay} < 1.5%', 'fail', 2],
+      ['p99{health} < 10ms', 'pass', expect.closeTo(5, 1)],
+      ['responses{pay, 503} <= 10', 'pass', 10],
+    ]);
+    // Judged on the whole run the same errors would pass: what judging endpoints on the steady part prevents.
+    expect(decide(run, targets, 'any').status).toBe('pass');
+
+    // A tool's file has per-interval endpoint rows without histograms: its endpoints stay the whole run's, and the
+    // analysis says so rather than judging a part it cannot add up.
+    const tool = runOf(rec.intervals.map((iv) => ({ ...iv, endpoints: Object.fromEntries(Object.entries(iv.endpoints!).map(([n, e]) => [n, { requests: e.requests, errors: e.errors, latency: e.latency }])) })));
+    tool.endpoints = rec.endpointResults();
+    const fallback = analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets });
+    expect(fallback.analysis.endpointsNote).toMatch(/^per-endpoint targets were judged on the whole run: .*no histograms/);
+    expect(fallback.judged.endpoints).toBe(tool.endpoints);
   });
 
   it('falls back to the whole run, and says why, when there is no steady part', () => {

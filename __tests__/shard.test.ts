@@ -214,6 +214,17 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     for (const p of [50, 95, 99] as const) expect(merged.run.latency[`p${p}`]).toBe(unionPercentileMs(shards, p));
     expect(merged.run.latency.max).toBe(Math.max(...shards.map((f) => f.run.latency.max!)));
     expect(merged.run.latency.min).toBe(Math.min(...shards.map((f) => f.run.latency.min!)));
+    // Each interval's per-endpoint row carries its histogram too (the engine writes them), so it merges as exactly:
+    // with one endpoint, the same buckets and percentiles as the merged interval.
+    const busy = merged.run.intervals.filter((iv) => iv.requests > 0);
+    expect(busy.length).toBeGreaterThan(2);
+    for (const iv of busy) {
+      const eps = Object.values(iv.endpoints ?? {});
+      expect(eps).toHaveLength(1);
+      expect(eps[0]!.histogram?.buckets).toEqual(iv.histogram?.buckets);
+      expect(eps[0]!.latency.p99).toBe(iv.latency.p99);
+      expect(eps[0]!.statusCodes).toEqual({ '200': iv.requests });
+    }
     // Two separate runs differ by noise: the same target answers after 15 ms in both. Their tails swing by tens or
     // hundreds of ms on a shared 2-core machine (three generator processes at once add to it), so the single run
     // is compared loosely: both tails at or above the target's delay and bounded, the medians close.

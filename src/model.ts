@@ -71,11 +71,19 @@ export interface EndpointResult {
   checkFailures?: Record<string, number>;
 }
 
-/** One endpoint's figures over one interval, for abort guards with an endpoint selector and per-endpoint charts. */
+/**
+ * One endpoint's figures over one interval: for abort guards with an endpoint selector, per-endpoint charts, and
+ * judging per-endpoint targets on the steady part (the optional fields make a part's endpoint figures exact: the
+ * built-in engine writes them; tools' files do not have them).
+ */
 export interface IntervalEndpoint {
   requests: number;
   errors: number;
   latency: LatencyStats;
+  histogram?: SerializedHistogram;
+  statusCodes?: Record<string, number>;
+  errorsByKind?: Partial<Record<ErrorKind, number>>;
+  checkFailures?: Record<string, number>;
 }
 
 /** A user journey of the built-in engine: how many arrivals started it, finished it, and were cut short. */
@@ -289,6 +297,11 @@ export interface PhaseAnalysis {
   judged: DecideOn;
   /** Why `judged` differs from `decideOn`. */
   judgedNote?: string;
+  /**
+   * Why per-endpoint targets were judged on the whole run although the rest was judged on the steady part (the
+   * intervals of a tool's file carry no per-endpoint histograms to add up).
+   */
+  endpointsNote?: string;
   steady?: PartSummary;
   stress?: StressAnalysis;
   recovery?: RecoveryAnalysis;

@@ -6,6 +6,8 @@ import { samplesOver, summarize as seriesStats } from '../metrics/series.js';
 import type {
   DecideOn,
   EarlyStop,
+  EndpointResult,
+  ErrorKind,
   InfraMetric,
   IntervalResult,
   LoadPoint,
@@ -107,6 +109,62 @@ export interface SteadyPart {
   summary: PartSummary;
   /** The run as the gate sees it when judging the steady part: same shape, steady figures. */
   view: RunResult;
+  /** Set when the view's endpoints are the whole run's: why the steady part's could not be added up. */
+  endpointsNote?: string;
+}
+
+/**
+ * Every endpoint's figures over the chosen intervals, added up exactly (histograms merged, status codes, error kinds
+ * and check failures summed), in the order of the run's endpoints; an endpoint without a request there has zero
+ * requests. Undefined, with the reason, when some interval's endpoint figures cannot be added up exactly.
+ */
+export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[]): EndpointResult[] | { reason: string } {
+  interface Acc {
+    requests: number;
+    errors: number;
+    hist: Histogram;
+    status: Record<string, number>;
+    kinds: Partial<Record<ErrorKind, number>>;
+    checks: Record<string, number> | undefined;
+  }
+  const acc = new Map<string, Acc>();
+  const add = <K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>> | undefined): void => {
+    for (const [k, n] of Object.entries(from ?? {}) as Array<[K, number]>) into[k] = (into[k] ?? 0) + n;
+  };
+  for (const iv of chosen) {
+    if (!iv.endpoints) {
+      if (iv.requests > 0) return { reason: 'its intervals carry no per-endpoint figures' };
+      continue;
+    }
+    for (const [name, e] of Object.entries(iv.endpoints)) {
+      if ((e.latency.count > 0 && !e.histogram) || (e.requests > 0 && !e.statusCodes)) {
+        return { reason: "the per-endpoint figures of its intervals carry no histograms to add up (a tool's file)" };
+      }
+      let a = acc.get(name);
+      if (!a) acc.set(name, (a = { requests: 0, errors: 0, hist: new Histogram(), status: {}, kinds: {}, checks: undefined }));
+      a.requests += e.requests;
+      a.errors += e.errors;
+      if (e.histogram) a.hist.merge(e.histogram);
+      add(a.status, e.statusCodes);
+      add(a.kinds, e.errorsByKind);
+      if (e.checkFailures) add((a.checks ??= {}), e.checkFailures);
+    }
+  }
+  return run.endpoints.map((whole) => {
+    const a = acc.get(whole.name);
+    if (!a) return { name: whole.name, requests: 0, errors: 0, latency: { count: 0 }, statusCodes: {} };
+    const ep: EndpointResult = {
+      name: whole.name,
+      requests: a.requests,
+      errors: a.errors,
+      latency: a.hist.stats(),
+      statusCodes: a.status,
+      histogram: a.hist.toJSON(),
+      errorsByKind: a.kinds,
+    };
+    if (a.checks) ep.checkFailures = a.checks;
+    return ep;
+  });
 }
 
 /**
@@ -141,11 +199,17 @@ export function steadyPart(run: RunResult, stages: readonly Stage[]): SteadyPart
     intervals: chosen,
     ...(run.infra ? { infra: run.infra.map((m) => infraOver(m, part.windows)) } : {}),
   };
+  // Per-endpoint targets (`p99{bid}`, `error_rate{payment}`) are judged on the same minutes as the rest: over the
+  // whole run a quiet ramp would dilute errors and pull percentiles down.
+  const endpoints = run.endpoints.length > 0 ? endpointsOver(run, chosen) : [];
+  let endpointsNote: string | undefined;
+  if (Array.isArray(endpoints)) view.endpoints = endpoints;
+  else endpointsNote = `per-endpoint targets were judged on the whole run: ${endpoints.reason}`;
   if (summary.errorRate !== undefined) view.errorRate = summary.errorRate;
   else delete view.errorRate;
   if (summary.throughputRps !== undefined) view.throughputRps = summary.throughputRps;
   else delete view.throughputRps;
-  return { summary: part, view };
+  return { summary: part, view, ...(endpointsNote ? { endpointsNote } : {}) };
 }
 
 /**
@@ -440,6 +504,7 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
     if (opts.decideOn === 'steady') {
       analysis.judged = 'steady';
       judged = steady.view;
+      if (steady.endpointsNote) analysis.endpointsNote = steady.endpointsNote;
     }
   } else if (opts.decideOn === 'steady') {
     analysis.judgedNote = `judged on the whole run: ${steady.reason}`;

@@ -16,6 +16,7 @@ function decisionLine(a: PhaseAnalysis): string {
     return (
       `Targets were judged on the **steady part** of the run (${windowsText(a.steady)}: ${a.steady.intervals} of ` +
       `${a.steady.intervalsTotal} intervals${left > 0 ? '; ramps and the drain after the last arrival left out' : ''}). ` +
+      (a.endpointsNote ? `${capitalise(a.endpointsNote)}. ` : '') +
       'Set `decide-on: all` to judge the whole run.'
     );
   }
@@ -23,6 +24,10 @@ function decisionLine(a: PhaseAnalysis): string {
   return a.decideOn === 'all'
     ? 'Targets were judged on the **whole run** (`decide-on: all`).'
     : `Targets were judged on the **whole run**${why}.`;
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function pointRow(label: string, p: LoadPoint | undefined): string[] {
@@ -143,6 +148,7 @@ export function phaseLines(run: RunResult): string[] {
       ? `Judged on: the steady part (${windowsText(a.steady)}, ${a.steady.intervals} of ${a.steady.intervalsTotal} intervals)`
       : `Judged on: the whole run${a.judgedNote && a.decideOn === 'steady' ? ` (${a.judgedNote.replace(/^judged on the whole run: /, '')})` : ''}`,
   );
+  if (a.judged === 'steady' && a.endpointsNote) out.push(capitalise(a.endpointsNote));
   if (a.stoppedEarly) out.push(`Stopped early at ${formatDuration(a.stoppedEarly.atMs)}: ${a.stoppedEarly.reason}`);
   const s = a.stress;
   if (s) {

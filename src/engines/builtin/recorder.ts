@@ -30,11 +30,14 @@ class EndpointAcc {
   constructor(readonly name: string) {}
 }
 
-/** One endpoint within one interval. */
+/** One endpoint within one interval: everything its whole-run figures have, so a part of the run can be judged. */
 class IntervalEndpointAcc {
   requests = 0;
   errors = 0;
   readonly hist = new Histogram();
+  readonly status = new Float64Array(STATUS_SLOTS);
+  readonly byKind = new Float64Array(ERROR_KINDS.length);
+  checks: Map<string, number> | undefined = undefined;
 }
 
 class IntervalAcc {
@@ -61,6 +64,9 @@ class IntervalAcc {
       e.requests += o.requests;
       e.errors += o.errors;
       e.hist.merge(o.hist);
+      for (let k = 0; k < STATUS_SLOTS; k++) e.status[k]! += o.status[k]!;
+      for (let k = 0; k < e.byKind.length; k++) e.byKind[k]! += o.byKind[k]!;
+      if (o.checks) for (const [m, n] of o.checks) (e.checks ??= new Map()).set(m, (e.checks.get(m) ?? 0) + n);
     });
   }
 
@@ -139,6 +145,7 @@ export class Recorder {
     if (status >= 0 && status < STATUS_SLOTS) {
       this.status[status]!++;
       ep.status[status]!++;
+      iep.status[status]!++;
     }
     let kind = -1;
     if (check !== undefined) {
@@ -146,12 +153,15 @@ export class Recorder {
       this.checkFailures.set(check, (this.checkFailures.get(check) ?? 0) + 1);
       const checks = (ep.checks ??= new Map());
       checks.set(check, (checks.get(check) ?? 0) + 1);
+      const ichecks = (iep.checks ??= new Map());
+      ichecks.set(check, (ichecks.get(check) ?? 0) + 1);
     } else if (status >= 500) {
       kind = KIND.http_5xx;
     } else if (status >= 400 && !expected) {
       // Kept in errorsByKind even when not counted, so the report can say what came back.
       this.byKind[KIND.http_4xx]!++;
       ep.byKind[KIND.http_4xx]!++;
+      iep.byKind[KIND.http_4xx]!++;
       if (this.count4xx) {
         this.errors++;
         ep.errors++;
@@ -162,6 +172,7 @@ export class Recorder {
     if (kind >= 0) {
       this.byKind[kind]!++;
       ep.byKind[kind]!++;
+      iep.byKind[kind]!++;
       this.errors++;
       ep.errors++;
       cur.errors++;
@@ -190,6 +201,7 @@ export class Recorder {
     const iep = this.cur.ep(endpoint);
     iep.requests++;
     iep.errors++;
+    iep.byKind[kind]!++;
   }
 
   /** Close every interval that ended by `tMs` (also called by a timer, so quiet intervals are closed too). */
@@ -238,7 +250,17 @@ export class Recorder {
     const hist = acc.hist();
     const endpoints: Record<string, IntervalEndpoint> = {};
     acc.eps.forEach((e, i) => {
-      if (e) endpoints[this.endpoints[i]!.name] = { requests: e.requests, errors: e.errors, latency: e.hist.stats() };
+      if (!e) return;
+      const out: IntervalEndpoint = {
+        requests: e.requests,
+        errors: e.errors,
+        latency: e.hist.stats(),
+        histogram: e.hist.toJSON(),
+        statusCodes: statusRecord(e.status),
+        errorsByKind: kindRecord(e.byKind),
+      };
+      if (e.checks) out.checkFailures = Object.fromEntries(e.checks);
+      endpoints[this.endpoints[i]!.name] = out;
     });
     const out: IntervalResult = {
       startMs,

@@ -128,7 +128,7 @@ function mergeIntervals(
     const started = list.filter((x) => x.iv.arrivalsStarted !== undefined);
     if (started.length) iv.arrivalsStarted = started.reduce((a, x) => a + x.iv.arrivalsStarted!, 0);
     if (list.every((x) => x.iv.targetRate !== undefined)) iv.targetRate = list.reduce((a, x) => a + x.iv.targetRate!, 0);
-    const endpoints = mergeIntervalEndpoints(list.map((x) => x.iv));
+    const endpoints = mergeIntervalEndpoints(list.map((x) => x.iv), method);
     if (endpoints) iv.endpoints = endpoints;
     intervals.push(iv);
   }
@@ -136,10 +136,12 @@ function mergeIntervals(
 }
 
 /**
- * Per-endpoint figures of one interval carry no histogram, so only what adds up exactly is kept: counts, min, max
- * and mean. Percentiles are left absent rather than averaged.
+ * One interval's per-endpoint figures from several parts (shards). With histograms on every part (the built-in
+ * engine writes them) the merge is exact: percentiles from the merged histogram, status codes, error kinds and check
+ * failures summed. Without, only what adds up exactly is kept: counts, min, max and mean; percentiles are left absent
+ * rather than averaged.
  */
-function mergeIntervalEndpoints(parts: IntervalResult[]): Record<string, IntervalEndpoint> | undefined {
+function mergeIntervalEndpoints(parts: IntervalResult[], method: ReaderMeta['percentileMethod']): Record<string, IntervalEndpoint> | undefined {
   const withEndpoints = parts.filter((p) => p.endpoints);
   if (withEndpoints.length === 0) return undefined;
   if (withEndpoints.length === 1) return { ...withEndpoints[0]!.endpoints! };
@@ -149,11 +151,31 @@ function mergeIntervalEndpoints(parts: IntervalResult[]): Record<string, Interva
   }
   const out: Record<string, IntervalEndpoint> = {};
   for (const [name, list] of byName) {
+    const requests = list.reduce((a, e) => a + e.requests, 0);
+    const errors = list.reduce((a, e) => a + e.errors, 0);
+    const exact = list.every((e) => (e.latency.count === 0 || e.histogram) && (e.requests === 0 || e.statusCodes));
+    if (exact) {
+      const lat = mergeLatency(
+        list.map((e) => ({ stats: e.latency, histogram: e.histogram })),
+        method,
+      );
+      const ep: IntervalEndpoint = {
+        requests,
+        errors,
+        latency: lat.stats,
+        ...(lat.histogram ? { histogram: lat.histogram } : {}),
+        statusCodes: sumRecords(list.map((e) => e.statusCodes ?? {})) as Record<string, number>,
+        errorsByKind: sumRecords(list.map((e) => e.errorsByKind ?? {})),
+      };
+      if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
+      out[name] = ep;
+      continue;
+    }
     const { stats } = combineLatency(list.map((e) => e.latency));
     const latency: LatencyStats = { count: stats.count };
     if (list.filter((e) => e.latency.count > 0).length <= 1) Object.assign(latency, stats);
     else for (const k of ['min', 'mean', 'max'] as const) if (stats[k] !== undefined) latency[k] = stats[k];
-    out[name] = { requests: list.reduce((a, e) => a + e.requests, 0), errors: list.reduce((a, e) => a + e.errors, 0), latency };
+    out[name] = { requests, errors, latency };
   }
   return out;
 }

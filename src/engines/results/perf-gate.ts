@@ -11,6 +11,7 @@ import {
   type CustomMetric,
   type EndpointResult,
   type EngineName,
+  type IntervalEndpoint,
   type IntervalResult,
   type LatencyStats,
   type RunResult,
@@ -99,6 +100,9 @@ function toRun(doc: unknown, path: string): RunResult {
     if (!o || nonNeg(o.startMs) === undefined || nonNeg(o.durationMs) === undefined) throw bad(path, `run.intervals[${i}]`, 'has no startMs or durationMs');
     checkCounts(o, path, `run.intervals[${i}]`);
     checkHistogram(o.histogram, path, `run.intervals[${i}].histogram`);
+    for (const [name, e] of Object.entries(obj(o.endpoints) ?? {})) {
+      checkHistogram(obj(e)?.histogram, path, `run.intervals[${i}].endpoints["${name}"].histogram`);
+    }
   }
   const gen = obj(run.generator);
   if (!gen || typeof gen.valid !== 'boolean' || !Array.isArray(gen.invalidReasons)) throw bad(path, 'run.generator', 'is missing');
@@ -148,7 +152,12 @@ function toRun(doc: unknown, path: string): RunResult {
         const e = obj(v);
         const requests = nonNeg(e?.requests);
         if (!e || requests === undefined) continue;
-        iv.endpoints[name] = { requests, errors: Math.min(nonNeg(e.errors) ?? 0, requests), latency: latency(e.latency) };
+        const ep: IntervalEndpoint = { requests, errors: Math.min(nonNeg(e.errors) ?? 0, requests), latency: latency(e.latency) };
+        if (e.histogram !== undefined) ep.histogram = e.histogram as SerializedHistogram;
+        if (e.statusCodes !== undefined) ep.statusCodes = counts(e.statusCodes);
+        if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind);
+        if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures);
+        iv.endpoints[name] = ep;
       }
     }
     return iv;
