@@ -1,7 +1,7 @@
 // The RunResult of a k6 NDJSON file, built from what the accumulator kept, and k6's thresholds evaluated on it.
 import type { Histogram } from '../../metrics/histogram.js';
 import type { CustomMetric, EndpointResult, IntervalResult, RunResult, ToolThreshold } from '../../model.js';
-import { k6CustomName } from './k6-summary-common.js';
+import { droppedIterations, k6CustomName } from './k6-summary-common.js';
 import { statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
 import { MAX_PLAUSIBLE, emptyResult, finishRates, percentileKey, setMeta, setTimes } from './util.js';
@@ -189,15 +189,7 @@ export function buildResult(acc: NdjsonAccumulator, path: string, opts: ReadOpti
   if (vusMax !== undefined) r.vus = { max: vusMax };
 
   const dropped = acc.counters.get('dropped_iterations') ?? 0;
-  if (dropped > 0) {
-    r.generator = {
-      arrivalsDropped: dropped,
-      valid: false,
-      invalidReasons: [
-        `k6 dropped ${dropped} iteration${dropped === 1 ? '' : 's'} (dropped_iterations: no free VU when an arrival was due): the load asked for was not sent.`,
-      ],
-    };
-  }
+  if (dropped > 0) r.generator = droppedIterations(dropped);
 
   r.toolThresholds = thresholds(acc, durS, notes);
   r.notes = notes;

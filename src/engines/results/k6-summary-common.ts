@@ -72,6 +72,17 @@ const K6_BUILTINS = new Set([
   'http_req_failed',
 ]);
 
+/** k6 dropped arrivals (no free VU when one was due): the load asked for was not sent, so the run is invalid. */
+export function droppedIterations(dropped: number): NonNullable<RunResult['generator']> {
+  return {
+    arrivalsDropped: dropped,
+    valid: false,
+    invalidReasons: [
+      `k6 dropped ${dropped} iteration${dropped === 1 ? '' : 's'} (dropped_iterations: no free VU when an arrival was due): the load asked for was not sent.`,
+    ],
+  };
+}
+
 export function isK6Builtin(name: string): boolean {
   const base = baseName(name);
   return K6_BUILTINS.has(base) || /^(ws|grpc|browser|webvital|experimental)_/.test(base);
@@ -211,15 +222,7 @@ export function buildFromK6Summary(s: K6Summary, path: string, opts: ReadOptions
   if (maxVus !== undefined) r.vus = { max: maxVus };
 
   const dropped = nonNeg(m.get('dropped_iterations')?.values.count) ?? 0;
-  if (dropped > 0) {
-    r.generator = {
-      arrivalsDropped: dropped,
-      valid: false,
-      invalidReasons: [
-        `k6 dropped ${dropped} iteration${dropped === 1 ? '' : 's'} (dropped_iterations: no free VU when an arrival was due): the load asked for was not sent.`,
-      ],
-    };
-  }
+  if (dropped > 0) r.generator = droppedIterations(dropped);
 
   r.toolThresholds = s.thresholds;
   r.notes.push(...s.notes);
