@@ -275,7 +275,8 @@ export class Http1Connection {
     const d0 = buf[start + 9]! - 48;
     const d1 = buf[start + 10]! - 48;
     const d2 = buf[start + 11]! - 48;
-    if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (end > start + 12 && buf[start + 12] !== 0x20)) {
+    // After the code: a space and the reason phrase, or nothing (`HTTP/1.1 200` and its line end).
+    if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (end > start + 12 && buf[start + 12] !== 0x20 && buf[start + 12] !== 0x0d)) {
       this.fail(new HttpProtocolError(`bad status line: "${printable(buf, start, Math.min(end, start + 40))}"`));
       return -1;
     }
@@ -348,6 +349,8 @@ export class Http1Connection {
       this.state = S_IDLE;
     } else if (chunked) {
       this.state = S_CHUNK_SIZE;
+      // Both framings at once: chunked wins (RFC 9112 6.3), but the connection is not trusted with another request.
+      if (contentLength >= 0) this.reusable = false;
     } else if (encoded) {
       // A coding other than chunked last: the body ends with the connection (RFC 9112 6.3).
       this.state = S_UNTIL_CLOSE;
