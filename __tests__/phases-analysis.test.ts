@@ -192,6 +192,18 @@ describe('steady part', () => {
     // Judged on the whole run the same errors would pass: what judging endpoints on the steady part prevents.
     expect(decide(run, targets, 'any').status).toBe('pass');
 
+    // One endpoint: its rows leave the histogram to the interval (written once), and still add up exactly.
+    const one = new Recorder(['pay'], 1000, true, () => undefined, () => undefined);
+    for (let t = 0; t < 10_000; t += 10) one.response(0, t, 200, t >= 3000 && t < 8000 ? 400 : 20, false, undefined);
+    one.finish(10_000);
+    expect(one.intervals[4]!.endpoints!['pay']!.histogram).toBeUndefined();
+    const oneRun = runOf(one.intervals);
+    oneRun.endpoints = one.endpointResults();
+    const oneJudged = analyzeRun(oneRun, { stages, decideOn: 'steady', analyses: [], targets: [] }).judged;
+    expect(oneJudged.endpoints[0]).toMatchObject({ name: 'pay', requests: 500, statusCodes: { '200': 500 } });
+    expect(oneJudged.endpoints[0]!.latency.p50).toBeCloseTo(400, 0);
+    expect(oneJudged.endpoints[0]!.histogram!.count).toBe(500);
+
     // A tool's file has per-interval endpoint rows without histograms: its endpoints stay the whole run's, and the
     // analysis says so rather than judging a part it cannot add up.
     const tool = runOf(rec.intervals.map((iv) => ({ ...iv, endpoints: Object.fromEntries(Object.entries(iv.endpoints!).map(([n, e]) => [n, { requests: e.requests, errors: e.errors, latency: e.latency }])) })));

@@ -74,7 +74,8 @@ export interface EndpointResult {
 /**
  * One endpoint's figures over one interval: for abort guards with an endpoint selector, per-endpoint charts, and
  * judging per-endpoint targets on the steady part (the optional fields make a part's endpoint figures exact: the
- * built-in engine writes them; tools' files do not have them).
+ * built-in engine writes them; tools' files do not have them). The histogram of an interval's only endpoint is the
+ * interval's own and is not written twice: read it with `endpointHistogram`.
  */
 export interface IntervalEndpoint {
   requests: number;
@@ -500,6 +501,13 @@ export interface TrendPoint {
 }
 
 /** A RunResult with nothing measured yet: every count 0, every statistic absent. Engines and readers fill it in. */
+/** An interval endpoint's latency histogram: its own, or the interval's when it is the interval's only endpoint. */
+export function endpointHistogram(iv: IntervalResult, e: IntervalEndpoint): SerializedHistogram | undefined {
+  if (e.histogram) return e.histogram;
+  const eps = iv.endpoints ? Object.keys(iv.endpoints).length : 0;
+  return eps === 1 && e.requests === iv.requests && e.latency.count === iv.latency.count ? iv.histogram : undefined;
+}
+
 export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'startedAt' | 'endedAt' | 'durationMs'> & Partial<RunResult>): RunResult {
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,

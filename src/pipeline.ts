@@ -16,6 +16,7 @@ import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } fro
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
+import { stringifyReadable } from './metrics/json.js';
 
 export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
 export const RESULTS_FILE = 'results.json';
@@ -178,7 +179,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }, null, 2) + '\n');
+  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }) + '\n');
   await writeAtomic(reportPath, markdown);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');

@@ -2,6 +2,7 @@
 // judged on, the breaking point of a stress run, and how long a recovery took. Pure functions of a RunResult and
 // the load shape, so they can be tested on synthetic series and rerun on a results.json.
 import { Histogram } from '../metrics/histogram.js';
+import { endpointHistogram } from '../model.js';
 import { samplesOver, summarize as seriesStats } from '../metrics/series.js';
 import type {
   DecideOn,
@@ -137,14 +138,15 @@ export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[])
       continue;
     }
     for (const [name, e] of Object.entries(iv.endpoints)) {
-      if ((e.latency.count > 0 && !e.histogram) || (e.requests > 0 && !e.statusCodes)) {
+      const histogram = endpointHistogram(iv, e);
+      if ((e.latency.count > 0 && !histogram) || (e.requests > 0 && !e.statusCodes)) {
         return { reason: "the per-endpoint figures of its intervals carry no histograms to add up (a tool's file)" };
       }
       let a = acc.get(name);
       if (!a) acc.set(name, (a = { requests: 0, errors: 0, hist: new Histogram(), status: {}, kinds: {}, checks: undefined }));
       a.requests += e.requests;
       a.errors += e.errors;
-      if (e.histogram) a.hist.merge(e.histogram);
+      if (histogram) a.hist.merge(histogram);
       add(a.status, e.statusCodes);
       add(a.kinds, e.errorsByKind);
       if (e.checkFailures) add((a.checks ??= {}), e.checkFailures);

@@ -7,7 +7,7 @@ import { Histogram } from '../../metrics/histogram.js';
 import type { CustomMetric, EndpointResult, ErrorKind, FlowResult, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
-import { RESULTS_SCHEMA_VERSION } from '../../model.js';
+import { RESULTS_SCHEMA_VERSION, endpointHistogram } from '../../model.js';
 import { addCount, errorRatePct, getMeta, setMeta, type ReaderMeta } from './util.js';
 
 function percentileNames(fields: string[]): string {
@@ -147,7 +147,11 @@ function mergeIntervalEndpoints(parts: IntervalResult[], method: ReaderMeta['per
   if (withEndpoints.length === 1) return { ...withEndpoints[0]!.endpoints! };
   const byName = new Map<string, IntervalEndpoint[]>();
   for (const p of withEndpoints) {
-    for (const [name, e] of Object.entries(p.endpoints!)) byName.set(name, [...(byName.get(name) ?? []), e]);
+    for (const [name, e] of Object.entries(p.endpoints!)) {
+      // A part's only endpoint leaves its histogram to the interval: take it from there, it merges like any other.
+      const histogram = endpointHistogram(p, e);
+      byName.set(name, [...(byName.get(name) ?? []), histogram && !e.histogram ? { ...e, histogram } : e]);
+    }
   }
   const out: Record<string, IntervalEndpoint> = {};
   for (const [name, list] of byName) {
