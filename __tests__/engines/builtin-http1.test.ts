@@ -389,3 +389,353 @@ describe('failures: the request fails with the right kind, and the connection le
     }
   });
 });
+
+// ---- 1. framing --------------------------------------------------------------------------------------------------
+
+describe('framing: where each response ends', () => {
+  /**
+   * Answer the first request with `response` (and `end` the socket after it if asked), later ones with "next": a
+   * second request on the same connection proves the parser stopped exactly at the response's end.
+   */
+  async function framed(response: string | Buffer, o: Send & { endAfter?: boolean } = {}): Promise<{ first: Result; second: Result; connections: number }> {
+    const r = await rig((sock, req) => {
+      if (req.conn === 0 && req.onConn === 0) {
+        if (o.endAfter) sock.end(bytesOf(response));
+        else sock.write(bytesOf(response));
+      } else sock.write(withLength('next'));
+    });
+    try {
+      const first = await r.get(o);
+      const second = await r.get();
+      expect(second).toMatchObject({ status: 200, text: 'next', completed: true });
+      return { first, second, connections: r.raw.connections };
+    } finally {
+      await r.close();
+    }
+  }
+
+  it('content-length body, and the connection is reused', async () => {
+    const { first, second, connections } = await framed(withLength('hello world', `x-a: 1${CRLF}`));
+    expect(first).toMatchObject({ status: 200, text: 'hello world', completed: true, error: undefined });
+    expect(first.headers).toMatchObject({ 'content-length': '11', 'x-a': '1' });
+    expect(second.conn).toBe(first.conn);
+    expect(connections).toBe(1);
+  });
+
+  it('chunked body with chunk extensions and trailers', async () => {
+    const response =
+      `HTTP/1.1 200 OK${CRLF}Transfer-Encoding: chunked${CRLF}trailer: x-sum${CRLF}${CRLF}` +
+      `5;name=value${CRLF}hello${CRLF}` +
+      `1 ; quoted="a;b"${CRLF} ${CRLF}` +
+      `A${CRLF}0123456789${CRLF}` +
+      `0;last${CRLF}x-sum: 42${CRLF}x-other: y${CRLF}${CRLF}`;
+    const { first, second, connections } = await framed(response);
+    expect(first).toMatchObject({ status: 200, text: 'hello 0123456789', completed: true });
+    expect(second.conn).toBe(first.conn);
+    expect(connections).toBe(1);
+  });
+
+  it('transfer-encoding chunked overrides a content-length', async () => {
+    const { first } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 100${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`);
+    expect(first).toMatchObject({ status: 200, text: 'abc', completed: true });
+  });
+
+  it('a body without length ends at the close, and that connection is not reused', async () => {
+    const { first, second, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-type: text/plain${CRLF}${CRLF}all of it, then FIN`, { endAfter: true });
+    expect(first).toMatchObject({ status: 200, text: 'all of it, then FIN', completed: true });
+    expect(first.conn.alive).toBe(false);
+    expect(second.conn).not.toBe(first.conn);
+    expect(connections).toBe(2);
+  });
+
+  it('a coding other than chunked last ends the body at the close', async () => {
+    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked, identity${CRLF}${CRLF}raw bytes`, { endAfter: true });
+    expect(first).toMatchObject({ status: 200, text: 'raw bytes', completed: true });
+    expect(connections).toBe(2);
+  });
+
+  it('HEAD: a content-length with no body after it', async () => {
+    const { first, second, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 1234${CRLF}${CRLF}`, { method: 'HEAD' });
+    expect(first).toMatchObject({ status: 200, text: '', completed: true });
+    expect(first.headers?.['content-length']).toBe('1234');
+    expect(second.conn).toBe(first.conn);
+    expect(connections).toBe(1);
+  });
+
+  it('HEAD: a transfer-encoding chunked with no body after it', async () => {
+    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}`, { method: 'HEAD' });
+    expect(first).toMatchObject({ status: 200, completed: true });
+    expect(connections).toBe(1);
+  });
+
+  for (const status of ['204 No Content', '304 Not Modified']) {
+    it(`${status} has no body, whatever its headers say`, async () => {
+      const { first, second, connections } = await framed(`HTTP/1.1 ${status}${CRLF}content-length: 50${CRLF}etag: "x"${CRLF}${CRLF}`);
+      expect(first).toMatchObject({ status: Number(status.slice(0, 3)), text: '', completed: true });
+      expect(second.conn).toBe(first.conn);
+      expect(connections).toBe(1);
+    });
+  }
+
+  it('interim 100 and 103 responses before the final one are skipped (and their headers are not the response)', async () => {
+    const { first, connections } = await framed(
+      `HTTP/1.1 100 Continue${CRLF}${CRLF}HTTP/1.1 103 Early Hints${CRLF}link: </a.css>; rel=preload${CRLF}${CRLF}` + withLength('final', `x-final: 1${CRLF}`),
+    );
+    expect(first).toMatchObject({ status: 200, text: 'final', completed: true });
+    expect(first.headers?.['link']).toBeUndefined();
+    expect(first.headers?.['x-final']).toBe('1');
+    expect(connections).toBe(1);
+  });
+
+  it('interim responses in reads of their own', async () => {
+    const r = await rig(async (sock) => {
+      sock.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`);
+      await sleep(5);
+      sock.write(`HTTP/1.1 103 Early Hints${CRLF}link: </a.js>${CRLF}${CRLF}`);
+      await sleep(5);
+      sock.write(withLength('after hints'));
+    });
+    try {
+      expect(await r.get()).toMatchObject({ status: 200, text: 'after hints', completed: true });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('HTTP/1.0 without keep-alive is not reused; with connection: keep-alive it is', async () => {
+    const plain = await framed(`HTTP/1.0 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok`);
+    expect(plain.first).toMatchObject({ status: 200, text: 'ok', completed: true });
+    expect(plain.first.conn.alive).toBe(false);
+    expect(plain.connections).toBe(2);
+    const kept = await framed(`HTTP/1.0 200 OK${CRLF}Connection: Keep-Alive${CRLF}content-length: 2${CRLF}${CRLF}ok`);
+    expect(kept.first).toMatchObject({ status: 200, text: 'ok', completed: true });
+    expect(kept.second.conn).toBe(kept.first.conn);
+    expect(kept.connections).toBe(1);
+  });
+
+  it('HTTP/1.0 without a length reads to the close', async () => {
+    const { first, connections } = await framed(`HTTP/1.0 200 OK${CRLF}${CRLF}old style`, { endAfter: true });
+    expect(first).toMatchObject({ status: 200, text: 'old style', completed: true });
+    expect(connections).toBe(2);
+  });
+
+  it('a status line without a reason phrase, and header names in any case', async () => {
+    const { first, connections } = await framed(`HTTP/1.1 201${CRLF}CONTENT-LENGTH: 3${CRLF}Set-Cookie: a=1${CRLF}${CRLF}abc`);
+    expect(first).toMatchObject({ status: 201, text: 'abc', completed: true, setCookie: true, cookies: ['a=1'] });
+    expect(connections).toBe(1);
+  });
+
+  it('a body is not kept when the sink does not ask for it, but the response is still read to its end', async () => {
+    const r = await rig((sock, req) => sock.write(req.onConn === 0 ? `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}0${CRLF}${CRLF}` : withLength('two')));
+    try {
+      const conn = r.pool.acquire();
+      const sink = new Collect();
+      sink.keepBody = false;
+      conn.dispatch(requestBytes('GET', '/', 'x', {}, undefined) as string, false, false, sink);
+      await sink.done;
+      r.pool.release(conn);
+      expect(sink).toMatchObject({ status: 200, completed: true, chunks: [] });
+      expect(await r.get()).toMatchObject({ text: 'two', conn });
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+// ---- 4. connection reuse -----------------------------------------------------------------------------------------
+
+describe('connection reuse', () => {
+  let server: HttpServer;
+  let origin: string;
+  let accepted = 0;
+  const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }> = [];
+  beforeAll(async () => {
+    server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ method: req.method, url: req.url, body }));
+      });
+    });
+    server.on('connection', () => accepted++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('keep-alive: sequential requests to a node:http server share one socket', async () => {
+    const ep = endpointOf(origin);
+    const pool = new ConnectionPool(ep);
+    const before = accepted;
+    const conns = new Set<Http1Connection>();
+    for (let i = 0; i < 10; i++) {
+      const res = await send(pool, ep.hostHeader, { path: `/n/${i}` });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toMatchObject({ url: `/n/${i}` });
+      conns.add(res.conn);
+    }
+    expect(conns.size).toBe(1);
+    expect(accepted - before).toBe(1);
+    expect(pool.opened).toBe(1);
+    pool.destroyAll();
+  });
+
+  it('a step sending connection: close is not reused (node:http echoes it; the raw server below does not)', async () => {
+    const ep = endpointOf(origin);
+    const pool = new ConnectionPool(ep);
+    const before = accepted;
+    for (let i = 0; i < 3; i++) {
+      const res = await send(pool, ep.hostHeader, { headers: { connection: 'close' }, closeAfter: true });
+      expect(res).toMatchObject({ status: 200, completed: true });
+      expect(res.conn.alive).toBe(false);
+    }
+    expect(accepted - before).toBe(3);
+    pool.destroyAll();
+    // A server that keeps the connection open anyway: closeAfter alone keeps the client from reusing it.
+    const r = await rig((sock) => sock.write(withLength('kept open')));
+    try {
+      const a = await r.get({ headers: { connection: 'close' }, closeAfter: true });
+      const b = await r.get();
+      expect(a).toMatchObject({ status: 200, text: 'kept open' });
+      expect(b).toMatchObject({ status: 200, text: 'kept open' });
+      expect(b.conn).not.toBe(a.conn);
+      expect(r.raw.connections).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('connection: close in the response is not reused, even when the server leaves the socket open', async () => {
+    const r = await rig((sock) => sock.write(withLength('bye', `Connection: Close${CRLF}`)));
+    try {
+      const a = await r.get();
+      const b = await r.get();
+      expect(a).toMatchObject({ status: 200, text: 'bye', completed: true });
+      expect(a.conn.alive).toBe(false);
+      expect(b.conn).not.toBe(a.conn);
+      expect(r.raw.connections).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('keep-alive: timeout=2 allows reuse at once but not after 1.1 s idle; timeout=1 is never reused (as undici)', async () => {
+    let hint = 'timeout=2';
+    const r = await rig((sock) => sock.write(withLength('k', `keep-alive: ${hint}${CRLF}`)));
+    try {
+      const a = await r.get();
+      const b = await r.get();
+      expect(b.conn).toBe(a.conn);
+      expect(r.raw.connections).toBe(1);
+      await sleep(1100);
+      // The server (which does not close here) would accept the write: only the hint makes the pool open anew.
+      const c = await r.get();
+      expect(c).toMatchObject({ status: 200, text: 'k' });
+      expect(c.conn).not.toBe(a.conn);
+      expect(r.raw.connections).toBe(2);
+      // The next response (on c's connection, still within its 1 s) says timeout=1: 0 ms left, so not reused again.
+      hint = 'timeout=1, max=100';
+      const d = await r.get();
+      expect(d.conn).toBe(c.conn);
+      const e = await r.get();
+      expect(e.conn).not.toBe(d.conn);
+      expect(r.raw.connections).toBe(3);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a server that closes an idle connection at its keep-alive timeout: the next request is not written into it', async () => {
+    const r = await rig((sock) => {
+      sock.write(withLength('k', `keep-alive: timeout=1${CRLF}`));
+      setTimeout(() => sock.end(), 1000).unref();
+    });
+    try {
+      const a = await r.get();
+      await sleep(1000);
+      const b = await r.get();
+      expect(b).toMatchObject({ status: 200, completed: true, error: undefined });
+      expect(b.conn).not.toBe(a.conn);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a server that closed an idle connection (FIN): the pool drops it and the next request gets a new one', async () => {
+    const r = await rig((sock, req) => {
+      sock.write(withLength('once'));
+      if (req.conn === 0) setTimeout(() => sock.end(), 20).unref();
+    });
+    try {
+      const a = await r.get();
+      await sleep(100);
+      expect(a.conn.alive).toBe(false);
+      const b = await r.get();
+      expect(b).toMatchObject({ status: 200, text: 'once', error: undefined });
+      expect(r.raw.connections).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('bytes after a complete response (same read) count the response and drop the connection', async () => {
+    const r = await rig((sock, req) => sock.write(req.conn === 0 ? withLength('first') + 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n' : withLength('clean')));
+    try {
+      const a = await r.get();
+      expect(a).toMatchObject({ status: 200, text: 'first', completed: true });
+      expect(a.conn.alive).toBe(false);
+      const b = await r.get();
+      expect(b).toMatchObject({ status: 200, text: 'clean' });
+      expect(b.conn).not.toBe(a.conn);
+      expect(r.raw.connections).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('bytes after a complete chunked response, a HEAD response and a 204 drop the connection too', async () => {
+    for (const [response, method] of [
+      [`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}1${CRLF}a${CRLF}0${CRLF}${CRLF}junk`, 'GET'],
+      [`HTTP/1.1 200 OK${CRLF}content-length: 5${CRLF}${CRLF}hello`, 'HEAD'],
+      [`HTTP/1.1 204 No Content${CRLF}${CRLF}x`, 'GET'],
+    ] as const) {
+      const r = await rig((sock) => sock.write(response));
+      try {
+        const a = await r.get({ method });
+        expect(a.completed).toBe(true);
+        expect(a.conn.alive).toBe(false);
+      } finally {
+        await r.close();
+      }
+    }
+  });
+
+  it('unsolicited bytes on an idle connection drop it; the next request gets a new one', async () => {
+    const r = await rig(async (sock, req) => {
+      sock.write(withLength('answer'));
+      if (req.conn === 0) {
+        await sleep(20);
+        sock.write(withLength('nobody asked'));
+      }
+    });
+    try {
+      const a = await r.get();
+      expect(a).toMatchObject({ status: 200, text: 'answer', completed: true });
+      expect(a.conn.alive).toBe(true);
+      await sleep(80);
+      expect(a.conn.alive).toBe(false);
+      const b = await r.get();
+      expect(b).toMatchObject({ status: 200, text: 'answer' });
+      expect(b.conn).not.toBe(a.conn);
+      expect(r.raw.connections).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+});
