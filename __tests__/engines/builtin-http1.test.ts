@@ -40,7 +40,7 @@ interface RawRequest {
   onConn: number;
 }
 
-type Responder = (sock: Socket, req: RawRequest) => void | Promise<void>;
+type Responder = (sock: Socket, req: RawRequest) => unknown;
 
 class RawServer {
   connections = 0;
