@@ -288,17 +288,28 @@ export class Http1Connection {
     let close = false;
     let keepAlive = false;
     let setCookie = false;
+    // Every line ends in CRLF: a bare LF inside a line would hide the header after it (a content-length lost means a
+    // body read until a close that never comes), and a bare CR is no line end either. undici refuses both.
     let ls = buf.indexOf(13, start);
+    if (buf.indexOf(10, start) !== ls + 1) {
+      this.fail(new HttpProtocolError('bare CR or LF in response head'));
+      return -1;
+    }
     ls = ls < 0 || ls >= end ? end : ls + 2;
     while (ls < end) {
       let le = buf.indexOf(13, ls);
       if (le < 0 || le > end) le = end;
-      if (buf[le + 1] !== 10 && le !== end) {
-        this.fail(new HttpProtocolError('bare CR in response head'));
+      if (buf.indexOf(10, ls) !== le + 1) {
+        this.fail(new HttpProtocolError('bare CR or LF in response head'));
         return -1;
       }
       let colon = ls;
       while (colon < le && buf[colon] !== 0x3a) colon++;
+      if (colon > ls && colon < le && (buf[colon - 1] === 0x20 || buf[colon - 1] === 0x09)) {
+        // "Content-Length : 5" is not a content-length to us; RFC 9112 5.1 forbids it, undici refuses it.
+        this.fail(new HttpProtocolError(`whitespace before the colon of a header: "${printable(buf, ls, Math.min(le, ls + 40))}"`));
+        return -1;
+      }
       if (colon === le || colon === ls) {
         // An obsolete folded continuation line carries no framing header: skip it.
         if (buf[ls] !== 0x20 && buf[ls] !== 0x09) {
