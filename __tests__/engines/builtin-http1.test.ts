@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -742,5 +742,151 @@ describe('connection reuse', () => {
     } finally {
       await r.close();
     }
+  });
+});
+
+// ---- 2. responses split across reads -----------------------------------------------------------------------------
+
+type Framing = 'length' | 'chunked' | 'close';
+interface Spec {
+  status: number;
+  body: Buffer;
+  framing: Framing;
+  /** Chunk sizes, used in turn until the body is cut up (chunked only). */
+  chunks: number[];
+  ext: boolean;
+  trailers: boolean;
+  interim: boolean;
+}
+interface Built {
+  bytes: Buffer;
+  /** Byte positions worth cutting at: inside each CRLFCRLF, inside a chunk-size line, between chunk data and its CRLF. */
+  notable: number[];
+}
+
+function build(spec: Spec): Built {
+  const parts: Buffer[] = [];
+  const notable: number[] = [];
+  let at = 0;
+  const add = (b: Buffer | string): void => {
+    const buf = bytesOf(b);
+    parts.push(buf);
+    at += buf.length;
+  };
+  if (spec.interim) {
+    add(`HTTP/1.1 100 Continue${CRLF}${CRLF}`);
+    notable.push(at - 3, at - 2, at - 1);
+  }
+  const framingHeader = spec.framing === 'length' ? `content-length: ${spec.body.length}${CRLF}` : spec.framing === 'chunked' ? `transfer-encoding: chunked${CRLF}` : '';
+  add(`HTTP/1.1 ${spec.status} Something${CRLF}x-before: 1${CRLF}${framingHeader}x-after: 2${CRLF}${CRLF}`);
+  notable.push(at - 4, at - 3, at - 2, at - 1);
+  if (spec.framing !== 'chunked') add(spec.body);
+  else {
+    let from = 0;
+    for (let i = 0; from < spec.body.length; i++) {
+      const size = Math.min(spec.chunks.length ? spec.chunks[i % spec.chunks.length]! : spec.body.length, spec.body.length - from);
+      const sizeLine = size.toString(16) + (spec.ext ? `;ext${i}="v"` : '');
+      notable.push(at + 1); // after the first digit of the size
+      add(sizeLine + CRLF);
+      notable.push(at - 1); // between the size line's CR and LF
+      add(spec.body.subarray(from, from + size));
+      notable.push(at, at + 1); // between the data and its CR, between CR and LF
+      add(CRLF);
+      from += size;
+    }
+    add(`0${spec.ext ? ';end' : ''}${CRLF}`);
+    notable.push(at - 1);
+    if (spec.trailers) add(`x-trailer: t${CRLF}`);
+    add(CRLF);
+    notable.push(at - 1);
+  }
+  return { bytes: Buffer.concat(parts), notable };
+}
+
+describe('responses split across reads at any byte', () => {
+  let current: { built: Built; cuts: number[]; framing: Framing } | undefined;
+  let r: Awaited<ReturnType<typeof rig>>;
+  beforeAll(async () => {
+    r = await rig(async (sock) => {
+      const c = current!;
+      await writePieces(sock, c.built.bytes, c.cuts, 2);
+      if (c.framing === 'close') sock.end();
+    });
+  });
+  afterAll(async () => r.close());
+
+  async function check(spec: Spec, cuts: number[]): Promise<void> {
+    const built = build(spec);
+    current = { built, cuts, framing: spec.framing };
+    const res = await r.get();
+    expect(res.error).toBeUndefined();
+    expect(res.completed).toBe(true);
+    expect(res.status).toBe(spec.status);
+    expect(res.body.equals(spec.body)).toBe(true);
+    expect(res.headers).toMatchObject({ 'x-before': '1', 'x-after': '2' });
+    // A response with a length or chunks leaves the connection reusable (the next run uses it); one read until
+    // the close does not.
+    expect(res.conn.alive).toBe(spec.framing !== 'close');
+  }
+
+  it('the harness: pieces written a few ms apart arrive as separate reads', async () => {
+    const bytes = Buffer.from('0123456789abcdefghij');
+    const cuts = [2, 4, 6, 8, 10, 12, 14, 16, 18];
+    const srv = createNetServer((sock) => {
+      sock.setNoDelay(true);
+      void writePieces(sock, bytes, cuts, 2).then(() => sock.end());
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const reads: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const c = createConnection((srv.address() as { port: number }).port, '127.0.0.1');
+      c.on('data', (b: Buffer) => reads.push(b.toString()));
+      c.on('end', () => resolve());
+      c.on('error', reject);
+    });
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    expect(reads.join('')).toBe(bytes.toString());
+    // Loopback delivers each write on its own; allow a merge or two on a busy machine.
+    expect(reads.length).toBeGreaterThanOrEqual(cuts.length - 1);
+  });
+
+  it('a chunked response with an interim 100, extensions and a trailer, cut in two at every byte', async () => {
+    const spec: Spec = { status: 200, body: Buffer.from('héllo, wörld: ✓ 日本', 'utf8'), framing: 'chunked', chunks: [3, 7, 1], ext: true, trailers: true, interim: true };
+    const { bytes } = build(spec);
+    const before = r.raw.connections;
+    for (let cut = 1; cut < bytes.length; cut++) await check(spec, [cut]);
+    // Every one of them on the same connection: each response ended exactly where it should.
+    expect(r.raw.connections - before).toBeLessThanOrEqual(1);
+  });
+
+  it('a content-length response cut in two at every byte, and cut into single bytes', async () => {
+    const spec: Spec = { status: 201, body: Buffer.from('{"ok":true,"name":"Zoë"}', 'utf8'), framing: 'length', chunks: [], ext: false, trailers: false, interim: false };
+    const { bytes } = build(spec);
+    for (let cut = 1; cut < bytes.length; cut++) await check(spec, [cut]);
+    await check(spec, Array.from({ length: bytes.length }, (_, i) => i));
+  });
+
+  it('property: random bodies, framings and chunkings, cut at random and at notable positions', async () => {
+    const spec = fc.record({
+      status: fc.constantFrom(200, 201, 404, 500, 503),
+      body: fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 120 }).map((s) => Buffer.from(s, 'utf8')),
+        fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+      ),
+      framing: fc.constantFrom<Framing>('length', 'chunked', 'close'),
+      chunks: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+      ext: fc.boolean(),
+      trailers: fc.boolean(),
+      interim: fc.boolean(),
+    });
+    const cuts = fc.record({ random: fc.array(fc.nat(), { maxLength: 5 }), picks: fc.array(fc.nat(), { maxLength: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(spec, cuts, async (s, c) => {
+        const { bytes, notable } = build(s);
+        const at = [...c.random.map((n) => 1 + (n % (bytes.length - 1))), ...c.picks.map((n) => notable[n % notable.length]!)];
+        await check(s, at);
+      }),
+      { numRuns: 120 },
+    );
   });
 });
