@@ -890,3 +890,125 @@ describe('responses split across reads at any byte', () => {
     );
   });
 });
+
+// ---- 6. requests -------------------------------------------------------------------------------------------------
+
+describe('request bytes', () => {
+  const text = (b: Buffer | string | Error): string => {
+    if (b instanceof Error) throw b;
+    return typeof b === 'string' ? b : b.toString('latin1');
+  };
+
+  it('content-length counts the UTF-8 bytes of a multibyte body, and the body is UTF-8 after a latin-1 head', () => {
+    const body = '{"name":"Zoë","mark":"✓","jp":"日本","emoji":"🙂"}';
+    const bytes = requestBytes('POST', '/bids', 'example.test:8080', { 'content-type': 'application/json', 'x-note': 'café' }, body);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    const buf = bytes as Buffer;
+    const end = buf.indexOf('\r\n\r\n');
+    const head = buf.toString('latin1', 0, end);
+    expect(head.split('\r\n')).toEqual([
+      'POST /bids HTTP/1.1',
+      'host: example.test:8080',
+      'content-type: application/json',
+      'x-note: café',
+      `content-length: ${Buffer.byteLength(body, 'utf8')}`,
+    ]);
+    expect(Buffer.byteLength(body, 'utf8')).toBeGreaterThan(body.length);
+    expect(buf.subarray(end + 4).toString('utf8')).toBe(body);
+    expect(buf.length).toBe(end + 4 + Buffer.byteLength(body, 'utf8'));
+    // The latin-1 header value is one byte per character on the wire.
+    expect(buf.indexOf(Buffer.from([0x63, 0x61, 0x66, 0xe9]))).toBeGreaterThan(0);
+  });
+
+  it('content-length: 0 for POST, PUT and PATCH without a body; none for GET, HEAD, DELETE', () => {
+    for (const m of ['POST', 'PUT', 'PATCH']) expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(`${m} / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n`);
+    for (const m of ['GET', 'HEAD', 'DELETE', 'OPTIONS']) expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(`${m} / HTTP/1.1\r\nhost: h\r\n\r\n`);
+    expect(text(requestBytes('POST', '/', 'h', {}, ''))).toBe('POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n');
+  });
+
+  it('a host header of the step replaces the default one', () => {
+    const t = text(requestBytes('GET', '/', '127.0.0.1:1234', { host: 'api.example.test', accept: '*/*' }, undefined));
+    expect(t).toBe('GET / HTTP/1.1\r\nhost: api.example.test\r\naccept: */*\r\n\r\n');
+    expect(t.match(/^host:/gim)).toHaveLength(1);
+  });
+
+  it('a header value or a path with CR/LF (a rendered template) is an Error, never bytes', () => {
+    for (const v of ['a\r\nx-injected: 1', 'a\nb', 'a\rb', 'nul\u0000', 'del\u007f', '日本']) {
+      const out = requestBytes('GET', '/', 'h', { 'x-a': v }, undefined);
+      expect(out).toBeInstanceOf(Error);
+      expect((out as Error).message).toMatch(/header x-a/);
+    }
+    for (const p of ['/a\r\nx: 1', '/a b', '/\n', '/日本', '/tab\there']) {
+      const out = requestBytes('GET', p, 'h', {}, undefined);
+      expect(out).toBeInstanceOf(Error);
+      expect((out as Error).message).toMatch(/invalid request path/);
+    }
+    // A tab and latin-1 in a value are fine; so are a query and percent-escapes in a path.
+    expect(requestBytes('GET', '/a?b=c%20d&e=%E6%97%A5', 'h', { 'x-a': 'one\ttwo é' }, undefined)).not.toBeInstanceOf(Error);
+  });
+
+  it('headerProblem refuses framing headers, a connection other than close/keep-alive, bad names and control characters', () => {
+    for (const n of ['content-length', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'keep-alive']) {
+      expect(headerProblem(n, 'x')).toMatch(/sets .* itself/);
+      expect(headerProblem(n, undefined)).toMatch(/sets .* itself/);
+    }
+    expect(headerProblem('connection', 'upgrade')).toMatch(/only "close" or "keep-alive"/);
+    expect(headerProblem('connection', 'close, upgrade')).toMatch(/only "close" or "keep-alive"/);
+    expect(headerProblem('connection', 'Close')).toBeUndefined();
+    expect(headerProblem('connection', 'keep-alive')).toBeUndefined();
+    for (const n of ['', 'x a', 'x:y', 'x\r\ny', 'café', 'x"y', '(x)']) expect(headerProblem(n, 'v')).toMatch(/not a valid header name/);
+    expect(headerProblem('x-a', 'line\nbreak')).toMatch(/control character/);
+    expect(headerProblem('authorization', 'Bearer abc.def')).toBeUndefined();
+    expect(headerProblem('x-api-key', undefined)).toBeUndefined();
+    expect(headerProblem("x-!#$%&'*+.^_`|~1", 'v')).toBeUndefined();
+    expect(pathProblem('/a b')).toMatch(/percent-encode/);
+    expect(pathProblem('/a/b?c=d')).toBeUndefined();
+  });
+
+  it('a real node:http server receives the method, url, headers and body as written', async () => {
+    const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }> = [];
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ep = endpointOf(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const pool = new ConnectionPool(ep);
+    try {
+      const body = '{"bid":12.5,"bidder":"Zoë ✓ 日本 🙂"}';
+      const steps: Send[] = [
+        { method: 'POST', path: '/bids?x=1&y=%20', headers: { 'content-type': 'application/json', 'x-note': 'café', authorization: 'Bearer t' }, body },
+        { method: 'PUT', path: '/empty' },
+        { method: 'PATCH', path: '/p', body: 'ü' },
+        { method: 'GET', path: '/get', headers: { host: 'virtual.example.test' } },
+        { method: 'DELETE', path: '/d' },
+        { method: 'HEAD', path: '/h' },
+      ];
+      for (const s of steps) expect(await send(pool, ep.hostHeader, s)).toMatchObject({ status: 200, completed: true });
+      expect(pool.opened).toBe(1);
+      const [post, put, patch, get, del, head] = seen;
+      expect(post).toMatchObject({ method: 'POST', url: '/bids?x=1&y=%20' });
+      expect(post!.headers).toMatchObject({ host: ep.hostHeader, 'content-type': 'application/json', 'x-note': 'café', authorization: 'Bearer t', 'content-length': String(Buffer.byteLength(body)) });
+      expect(post!.body.toString('utf8')).toBe(body);
+      expect(put).toMatchObject({ method: 'PUT', url: '/empty' });
+      expect(put!.headers['content-length']).toBe('0');
+      expect(put!.body.length).toBe(0);
+      expect(patch!.body.toString('utf8')).toBe('ü');
+      expect(patch!.headers['content-length']).toBe('2');
+      expect(get).toMatchObject({ method: 'GET', url: '/get' });
+      expect(get!.headers.host).toBe('virtual.example.test');
+      expect(get!.headers['content-length']).toBeUndefined();
+      expect(get!.headers['transfer-encoding']).toBeUndefined();
+      expect(del!.headers['content-length']).toBeUndefined();
+      expect(head).toMatchObject({ method: 'HEAD', url: '/h' });
+    } finally {
+      pool.destroyAll();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
