@@ -1012,3 +1012,96 @@ describe('request bytes', () => {
     }
   });
 });
+
+// ---- 3. undici as an oracle --------------------------------------------------------------------------------------
+
+describe('the same bytes read by undici and by http1.ts agree', () => {
+  let current: Buffer = Buffer.alloc(0);
+  let r: Awaited<ReturnType<typeof rig>>;
+  let agent: Agent;
+  beforeAll(async () => {
+    r = await rig((sock) => sock.write(current));
+    agent = new Agent({ pipelining: 1 });
+  });
+  afterAll(async () => {
+    await agent.close();
+    await r.close();
+  });
+
+  async function both(response: Buffer): Promise<{ ours: Result; theirs: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer } }> {
+    current = response;
+    const ours = await r.get();
+    const res = await undiciRequest(r.raw.origin + '/', { dispatcher: agent });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    return { ours, theirs: { status: res.statusCode, headers: res.headers, body } };
+  }
+
+  const word = fc.constantFrom('Zoë', '日本語', 'naïve café', '✓ ok', '🙂', 'plain');
+  const ascii = fc.stringMatching(/^[!-~]([ -~]{0,24}[!-~])?$/);
+  const value = fc.oneof(ascii, word, fc.tuple(ascii, word).map(([a, w]) => `${a} ${w}`));
+  const name = fc.oneof(fc.stringMatching(/^x-[A-Za-z0-9-]{1,12}$/), fc.constantFrom('X-Dup', 'x-dup', 'Content-Type', 'cache-control', 'ETag'));
+  const cookie = fc.tuple(fc.stringMatching(/^[a-z]{1,8}$/), fc.stringMatching(/^[A-Za-z0-9]{0,12}$/), fc.constantFrom('', '; Path=/', '; HttpOnly; Secure', '; Max-Age=60; SameSite=Lax'));
+  const response = fc.record({
+    status: fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 205 && s !== 304),
+    reason: fc.constantFrom(' OK', ' Something Else', ' ', ''),
+    headers: fc.array(fc.tuple(name, value), { maxLength: 8 }),
+    cookies: fc.array(cookie, { maxLength: 3 }),
+    cookieName: fc.constantFrom('set-cookie', 'Set-Cookie', 'SET-COOKIE'),
+    chunked: fc.boolean(),
+    chunks: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+    body: fc.string({ unit: 'binary', maxLength: 100 }),
+  });
+
+  function render(s: typeof response extends fc.Arbitrary<infer T> ? T : never): Buffer {
+    const body = Buffer.from(s.body, 'utf8');
+    const lines = [`HTTP/1.1 ${s.status}${s.reason}`];
+    for (const [n, v] of s.headers) lines.push(`${n}: ${v}`);
+    for (const [n, v, attrs] of s.cookies) lines.push(`${s.cookieName}: ${n}=${v}${attrs}`);
+    let tail: Buffer;
+    if (s.chunked) {
+      lines.push('Transfer-Encoding: chunked');
+      const parts: Buffer[] = [];
+      for (let from = 0, i = 0; from < body.length; i++) {
+        const size = Math.min(s.chunks[i % s.chunks.length]!, body.length - from);
+        parts.push(Buffer.from(`${size.toString(16)}\r\n`), body.subarray(from, from + size), Buffer.from('\r\n'));
+        from += size;
+      }
+      parts.push(Buffer.from('0\r\n\r\n'));
+      tail = Buffer.concat(parts);
+    } else {
+      lines.push(`Content-Length: ${body.length}`);
+      tail = body;
+    }
+    return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), tail]);
+  }
+
+  it('property: status, body, headers and set-cookie values', async () => {
+    await fc.assert(
+      fc.asyncProperty(response, async (s) => {
+        const { ours, theirs } = await both(render(s));
+        expect(ours.error).toBeUndefined();
+        expect(ours.status).toBe(theirs.status);
+        expect(ours.body.equals(theirs.body)).toBe(true);
+        expect(ours.text).toBe(s.body);
+        expect(ours.headers).toEqual(theirs.headers);
+        const theirCookies = theirs.headers['set-cookie'];
+        expect(ours.cookies).toEqual(theirCookies === undefined ? [] : ([] as string[]).concat(theirCookies));
+        expect(ours.setCookie).toBe(s.cookies.length > 0);
+      }),
+      { numRuns: 80 },
+    );
+    // Both kept their one connection the whole time.
+    expect(r.raw.connections).toBe(2);
+  });
+
+  it('an obsolete folded header line continues the value before it (RFC 9112 5.2), as undici reads it', async () => {
+    const { ours, theirs } = await both(
+      bytesOf(`HTTP/1.1 200 OK${CRLF}x-a: one${CRLF} two${CRLF}x-b: 1${CRLF}\t d: e${CRLF}x-c: 3${CRLF}content-length: 2${CRLF}${CRLF}ok`),
+    );
+    expect(ours).toMatchObject({ status: 200, text: 'ok', completed: true });
+    expect(ours.headers).toEqual(theirs.headers);
+    expect(ours.headers).toMatchObject({ 'x-a': 'one two', 'x-b': '1\t d: e', 'x-c': '3' });
+    expect(ours.cookies).toEqual([]);
+    expect(ours.headers?.['d']).toBeUndefined();
+  });
+});

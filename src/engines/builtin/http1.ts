@@ -432,12 +432,25 @@ export function setCookiesOf(buf: Buffer, start: number, end: number): string[] 
 function forEachHeader(buf: Buffer, start: number, end: number, fn: (name: string, value: string) => void): void {
   const text = buf.toString('utf8', start, end);
   const lines = text.split('\r\n');
+  let name: string | undefined;
+  let value = '';
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
+    const c0 = line.charCodeAt(0);
+    if ((c0 === 0x20 || c0 === 0x09) && name !== undefined) {
+      // An obsolete folded line continues the value above it (RFC 9112 5.2); read alone it cut that value short and
+      // made a header of its own out of any colon in it. Joined as undici joins it: the line break dropped.
+      value += line;
+      continue;
+    }
+    if (name !== undefined) fn(name, value.trim());
+    name = undefined;
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
-    fn(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    name = line.slice(0, colon).trim().toLowerCase();
+    value = line.slice(colon + 1);
   }
+  if (name !== undefined) fn(name, value.trim());
 }
 
 /**
