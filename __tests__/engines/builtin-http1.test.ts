@@ -1105,3 +1105,126 @@ describe('the same bytes read by undici and by http1.ts agree', () => {
     expect(ours.headers?.['d']).toBeUndefined();
   });
 });
+
+// ---- 7. TLS ------------------------------------------------------------------------------------------------------
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const OPENSSL = hasOpenssl();
+if (!OPENSSL) console.warn('builtin-http1: openssl is not installed; the TLS tests are skipped');
+
+describe.skipIf(!OPENSSL)('TLS for https:// targets (a self-signed certificate made by openssl)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perf-gate-http1-tls-'));
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  let server: ReturnType<typeof createHttpsServer>;
+  let port = 0;
+  let handshakes = 0;
+  beforeAll(async () => {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2', '-keyout', keyFile, '-out', certFile],
+      { stdio: 'ignore' },
+    );
+    const { readFileSync } = await import('node:fs');
+    server = createHttpsServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (req, res) => {
+      res.setHeader('x-alpn', String((req.socket as import('node:tls').TLSSocket).alpnProtocol));
+      res.end(`tls ${req.method} ${req.url} ${req.headers.host}`);
+    });
+    server.on('secureConnection', () => handshakes++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails certificate verification by default, and that is not classified as connection_refused', async () => {
+    const ep = endpointOf(`https://localhost:${port}`);
+    expect(ep).toMatchObject({ host: 'localhost', port, tls: true, hostHeader: `localhost:${port}` });
+    const pool = new ConnectionPool(ep);
+    const res = await send(pool, ep.hostHeader);
+    pool.destroyAll();
+    expect(res.completed).toBe(false);
+    expect(res.error?.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+    expect(classifyError(res.error)).not.toBe('connection_refused');
+    expect(classifyError(res.error)).toBe('other');
+    expect(res.conn.alive).toBe(false);
+  });
+
+  it('with NODE_EXTRA_CA_CERTS (in a child process) requests over TLS succeed, by name and by IP, on one connection each', async () => {
+    const { build } = await import('esbuild');
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    await build({
+      entryPoints: [join(here, '../../src/engines/builtin/http1.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: join(dir, 'http1.mjs'),
+      logLevel: 'silent',
+    });
+    writeFileSync(
+      join(dir, 'child.mjs'),
+      `import { ConnectionPool, endpointOf, requestBytes, parseHead } from './http1.mjs';
+setTimeout(() => { console.log(JSON.stringify({ error: 'child timed out' })); process.exit(2); }, 8000).unref();
+const out = [];
+for (const origin of process.argv.slice(2)) {
+  const ep = endpointOf(origin);
+  const pool = new ConnectionPool(ep);
+  for (let i = 0; i < 3; i++) {
+    const conn = pool.acquire();
+    const r = await new Promise((resolve) => {
+      let status = -1, head, chunks = [];
+      conn.dispatch(requestBytes('GET', '/r' + i, ep.hostHeader, {}, undefined), false, false, {
+        keepBody: true,
+        onConnect() {},
+        onHead(s, buf, start, end) { status = s; head = parseHead(buf, start, end); },
+        onData(c) { chunks.push(Buffer.from(c)); },
+        onComplete() { resolve({ status, alpn: head['x-alpn'], body: Buffer.concat(chunks).toString() }); },
+        onError(err) { resolve({ error: err.code ?? err.message }); },
+      });
+    });
+    pool.release(conn);
+    out.push(r);
+  }
+  out.push({ origin, opened: pool.opened });
+  pool.destroyAll();
+}
+console.log(JSON.stringify(out));
+`,
+    );
+    const before = handshakes;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(dir, 'child.mjs'), `https://localhost:${port}`, `https://127.0.0.1:${port}`], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out} ${err}`))));
+    });
+    const results = JSON.parse(stdout.trim().split('\n').pop()!) as Array<Record<string, unknown>>;
+    expect(results).toEqual([
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r0 localhost:${port}` },
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r1 localhost:${port}` },
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r2 localhost:${port}` },
+      { origin: `https://localhost:${port}`, opened: 1 },
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r0 127.0.0.1:${port}` },
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r1 127.0.0.1:${port}` },
+      { status: 200, alpn: 'http/1.1', body: `tls GET /r2 127.0.0.1:${port}` },
+      { origin: `https://127.0.0.1:${port}`, opened: 1 },
+    ]);
+    expect(handshakes - before).toBe(2);
+  });
+});
