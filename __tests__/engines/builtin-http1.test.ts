@@ -292,6 +292,25 @@ describe('failures: the request fails with the right kind, and the connection le
     pool.destroyAll();
   });
 
+  it('connection refused by name (localhost: every address refused) -> connection_refused; an unresolvable name -> dns', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const pool = new ConnectionPool(endpointOf(`http://localhost:${port}`));
+    const res = await send(pool, `localhost:${port}`);
+    expect(res.completed).toBe(false);
+    expect(classifyError(res.error)).toBe('connection_refused');
+    pool.destroyAll();
+    // RFC 6761: .invalid never resolves (a resolver that cannot be reached gives EAI_AGAIN, also 'dns').
+    const nowhere = new ConnectionPool(endpointOf('http://perf-gate-test.invalid:81'));
+    const dns = await send(nowhere, 'perf-gate-test.invalid:81', { limitMs: 10_000 });
+    expect(dns.completed).toBe(false);
+    expect(dns.error?.message).not.toMatch(/test: no answer/);
+    expect(classifyError(dns.error)).toBe('dns');
+    nowhere.destroyAll();
+  });
+
   const bad: Array<[string, string | Buffer, RegExp]> = [
     ['a status line that is not HTTP/1.x', `HTTP/2 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /not an HTTP\/1\.x response/],
     ['a status line from another protocol', `ICY 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /not an HTTP\/1\.x response/],
@@ -654,6 +673,41 @@ describe('connection reuse', () => {
     } finally {
       await r.close();
     }
+  });
+
+  it("node:http's own Keep-Alive hint: reused within (timeout - 1 s), a new connection after it", async () => {
+    const server = createHttpServer((_req, res) => res.end('ka'));
+    server.keepAliveTimeout = 2000;
+    let accepted = 0;
+    server.on('connection', () => accepted++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ep = endpointOf(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const pool = new ConnectionPool(ep);
+    try {
+      const a = await send(pool, ep.hostHeader);
+      expect(a.headers?.['keep-alive']).toBe('timeout=2');
+      await sleep(500);
+      const b = await send(pool, ep.hostHeader);
+      expect(b.conn).toBe(a.conn);
+      await sleep(1100);
+      const c = await send(pool, ep.hostHeader);
+      expect(c).toMatchObject({ status: 200, text: 'ka', error: undefined });
+      expect(c.conn).not.toBe(a.conn);
+      expect(accepted).toBe(2);
+    } finally {
+      pool.destroyAll();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('endpointOf: default ports, IPv6 literals, the host header', () => {
+    expect(endpointOf('http://example.test')).toEqual({ host: 'example.test', port: 80, tls: false, hostHeader: 'example.test' });
+    expect(endpointOf('https://example.test')).toEqual({ host: 'example.test', port: 443, tls: true, hostHeader: 'example.test' });
+    expect(endpointOf('https://example.test:443/x?y')).toEqual({ host: 'example.test', port: 443, tls: true, hostHeader: 'example.test' });
+    expect(endpointOf('http://example.test:8080/base')).toEqual({ host: 'example.test', port: 8080, tls: false, hostHeader: 'example.test:8080' });
+    expect(endpointOf('http://[::1]:8080')).toEqual({ host: '::1', port: 8080, tls: false, hostHeader: '[::1]:8080' });
+    expect(endpointOf('http://user:pw@127.0.0.1:81')).toEqual({ host: '127.0.0.1', port: 81, tls: false, hostHeader: '127.0.0.1:81' });
   });
 
   it('a server that closes an idle connection at its keep-alive timeout: the next request is not written into it', async () => {
