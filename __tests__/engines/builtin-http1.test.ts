@@ -327,7 +327,11 @@ describe('failures: the request fails with the right kind, and the connection le
     // would be read until a close that a keep-alive server never sends.
     ['a bare LF hiding a content-length', `HTTP/1.1 200 OK${CRLF}x-a: b\ncontent-length: 5${CRLF}${CRLF}hello`, /bare CR or LF/],
     ['a bare LF ending the status line', `HTTP/1.1 200 OK\ncontent-length: 5${CRLF}${CRLF}hello`, /bare CR or LF/],
-    ['whitespace between a header name and its colon', `HTTP/1.1 200 OK${CRLF}Content-Length : 5${CRLF}${CRLF}hello`, /whitespace before the colon/],
+    ['whitespace between a header name and its colon', `HTTP/1.1 200 OK${CRLF}Content-Length : 5${CRLF}${CRLF}hello`, /bad header line/],
+    ['a header name that is not a token (a framing header lost in it)', `HTTP/1.1 200 OK${CRLF}conte t-length: 5${CRLF}${CRLF}hello`, /bad header line/],
+    ['a comma in a header name', `HTTP/1.1 200 OK${CRLF},transfer-encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`, /bad header line/],
+    ['a head whose lines end in bare LFs (it never shows a CRLFCRLF)', `HTTP/1.1 200 OK\ncontent-length: 5\n\nhello`, /bare CR or LF/],
+    ['a head ending in LF CRLF', `HTTP/1.1 200 OK${CRLF}content-length: 5\n${CRLF}hello`, /bare CR or LF/],
     ['a header line without a colon', `HTTP/1.1 200 OK${CRLF}no colon here${CRLF}content-length: 0${CRLF}${CRLF}`, /bad header line/],
     ['a head over 64 KiB', `HTTP/1.1 200 OK${CRLF}x-big: ${'a'.repeat(70_000)}${CRLF}content-length: 0${CRLF}${CRLF}`, /head over 65536 bytes/],
     ['a chunk size that is not hex', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}zz${CRLF}ab${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],

@@ -194,6 +194,11 @@ export class Http1Connection {
           const end = buf.indexOf(CRLFCRLF, pos);
           if (end < 0) {
             if (buf.length - pos > MAX_HEAD) return this.fail(new HttpProtocolError(`response head over ${MAX_HEAD} bytes`));
+            // A head whose lines end in bare LFs never shows a CRLFCRLF: refuse it now (a bare LF is refused once the
+            // head is complete anyway) instead of waiting for a close or the timeout. Only on this path, a split head.
+            for (let lf = buf.indexOf(10, pos); lf >= 0; lf = buf.indexOf(10, lf + 1)) {
+              if (lf === pos || buf[lf - 1] !== 13) return this.fail(new HttpProtocolError('bare CR or LF in response head'));
+            }
             this.pending = buf.subarray(pos);
             return;
           }
@@ -303,20 +308,18 @@ export class Http1Connection {
         this.fail(new HttpProtocolError('bare CR or LF in response head'));
         return -1;
       }
-      let colon = ls;
-      while (colon < le && buf[colon] !== 0x3a) colon++;
-      if (colon > ls && colon < le && (buf[colon - 1] === 0x20 || buf[colon - 1] === 0x09)) {
-        // "Content-Length : 5" is not a content-length to us; RFC 9112 5.1 forbids it, undici refuses it.
-        this.fail(new HttpProtocolError(`whitespace before the colon of a header: "${printable(buf, ls, Math.min(le, ls + 40))}"`));
-        return -1;
-      }
-      if (colon === le || colon === ls) {
+      if (buf[ls] === 0x20 || buf[ls] === 0x09) {
         // An obsolete folded continuation line carries no framing header: skip it.
-        if (buf[ls] !== 0x20 && buf[ls] !== 0x09) {
+      } else {
+        // A header name is a token (RFC 9110 5.6.2). One with a space, a comma or a semicolon in it (even
+        // "Content-Length : 5") is not one we can match, and a framing header lost that way left the body read until a
+        // close that a keep-alive server never sends. undici refuses them too.
+        let colon = ls;
+        while (colon < le && TOKEN_BYTE[buf[colon]!] === 1) colon++;
+        if (colon === ls || buf[colon] !== 0x3a) {
           this.fail(new HttpProtocolError(`bad header line: "${printable(buf, ls, Math.min(le, ls + 40))}"`));
           return -1;
         }
-      } else {
         const n = colon - ls;
         if (n === 14 && eqi(buf, ls, 'content-length')) {
           const v = parseLength(buf, colon + 1, le);
@@ -379,6 +382,10 @@ export class Http1Connection {
     return bodyStart;
   }
 }
+
+/** 1 for the bytes of a token (RFC 9110 5.6.2), the characters of a header name. */
+const TOKEN_BYTE = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
 
 /** Case-insensitive match of buf at `at` against a lower-case ASCII name. */
 function eqi(buf: Buffer, at: number, lower: string): boolean {
