@@ -338,6 +338,11 @@ describe('failures: the request fails with the right kind, and the connection le
     ['a negative chunk size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}-2${CRLF}ab${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],
     ['an empty chunk size line', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],
     ['chunk data longer than its size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}abc${CRLF}0${CRLF}${CRLF}`, /not followed by CRLF/],
+    // Chunk data one byte short of its size, its CR taken as data and a bare LF as the CRLF: it read as a success
+    // with the body "ab\rde" before.
+    ['a chunk one byte short of its size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}ab${CRLF}2${CRLF}de${CRLF}0${CRLF}${CRLF}`, /not ended by CRLF/],
+    ['a chunk size line ended by a bare LF', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2\nab${CRLF}0${CRLF}${CRLF}`, /not ended by CRLF/],
+    ['a trailer line ended by a bare LF', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}ab${CRLF}0${CRLF}t: 1\n${CRLF}`, /not ended by CRLF/],
     ['101 Switching Protocols', `HTTP/1.1 101 Switching Protocols${CRLF}upgrade: websocket${CRLF}connection: upgrade${CRLF}${CRLF}`, /101 Switching Protocols/],
   ];
   for (const [what, response, message] of bad) {

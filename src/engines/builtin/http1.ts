@@ -233,7 +233,10 @@ export class Http1Connection {
           let text = this.line + buf.toString('latin1', pos, nl);
           this.line = '';
           pos = nl + 1;
-          if (text.endsWith('\r')) text = text.slice(0, -1);
+          // Every line of a chunked body ends in CRLF. Taking a bare LF as the CRLF after chunk data accepted a chunk one
+          // byte short of its size ("3\r\nab\r\n" read as "ab\r") as a success with a wrong body; undici refuses it.
+          if (!text.endsWith('\r')) return this.fail(new HttpProtocolError('chunked body: a line not ended by CRLF'));
+          text = text.slice(0, -1);
           if (this.state === S_CHUNK_SIZE) {
             const semi = text.indexOf(';');
             const hex = (semi < 0 ? text : text.slice(0, semi)).trim();
