@@ -629,6 +629,7 @@ describe('connection reuse', () => {
       expect(res.conn.alive).toBe(false);
     }
     expect(accepted - before).toBe(3);
+    expect(seen.slice(-3).map((r) => r.headers.connection)).toEqual(['close', 'close', 'close']);
     pool.destroyAll();
     // A server that keeps the connection open anyway: closeAfter alone keeps the client from reusing it.
     const r = await rig((sock) => sock.write(withLength('kept open')));
