@@ -423,6 +423,40 @@ describe('failures: the request fails with the right kind, and the connection le
   });
 });
 
+describe('through the engine\'s Slot', () => {
+  it('an interim 100 and then silence is a timeout, not a response; a body over the limit is read to its end but not kept', async () => {
+    const r = await rig((sock, req) => {
+      if (req.conn === 0) sock.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`);
+      else sock.write(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}4${CRLF}efgh${CRLF}0${CRLF}${CRLF}`);
+    });
+    const slots = new InFlightSlots(150, 6);
+    try {
+      const go = async (): Promise<Slot> => {
+        const slot = slots.acquire(performance.now(), true);
+        const conn = r.pool.acquire();
+        slot.client = conn;
+        conn.dispatch(requestBytes('GET', '/', 'x', {}, undefined) as string, false, false, slot);
+        await new Promise<void>(slot.settled);
+        r.pool.release(conn);
+        return slot;
+      };
+      const interim = await go();
+      expect(interim).toMatchObject({ status: -1, reason: REASON_TIMEOUT, failure: TIMEOUT_ERROR });
+      expect((interim.client as Http1Connection).alive).toBe(false);
+      slots.release(interim);
+      const big = await go();
+      expect(big).toMatchObject({ status: 200, truncated: true, size: 4, failure: undefined });
+      expect(Buffer.concat(big.chunks!).toString()).toBe('abcd');
+      expect((big.client as Http1Connection).alive).toBe(true);
+      slots.release(big);
+      expect(slots.size).toBe(0);
+    } finally {
+      slots.close();
+      await r.close();
+    }
+  });
+});
+
 // ---- 1. framing --------------------------------------------------------------------------------------------------
 
 describe('framing: where each response ends', () => {
