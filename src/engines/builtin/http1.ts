@@ -9,8 +9,9 @@
 // that end with the connection, HEAD and 204/304 without a body, interim 1xx responses, `connection: close`, HTTP/1.0
 // keep-alive, the server's `keep-alive: timeout=` hint (an idle connection is not reused past it, so a request is
 // never written into a socket the server is closing), responses split across reads at any byte, and TLS for https://
-// targets. What it refuses (the request fails, the connection is dropped): a malformed status line or header, a head
-// over 64 KiB, bytes after a complete response (no pipelining), 101 Switching Protocols.
+// targets. What it refuses (the request fails, the connection is dropped): a malformed status line or header (a bare
+// CR or LF, a header name that is not a token), a chunked body whose lines do not end in CRLF, a head over 64 KiB,
+// bytes after a complete response (no pipelining), 101 Switching Protocols.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
