@@ -502,9 +502,11 @@ describe('framing: where each response ends', () => {
     expect(connections).toBe(1);
   });
 
-  it('transfer-encoding chunked overrides a content-length', async () => {
-    const { first } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 100${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`);
+  it('transfer-encoding chunked overrides a content-length, and that connection is not trusted again', async () => {
+    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 100${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`);
     expect(first).toMatchObject({ status: 200, text: 'abc', completed: true });
+    expect(first.conn.alive).toBe(false);
+    expect(connections).toBe(2);
   });
 
   it('a body without length ends at the close, and that connection is not reused', async () => {
