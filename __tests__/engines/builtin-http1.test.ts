@@ -1058,6 +1058,9 @@ describe('request bytes', () => {
     expect(headerProblem('connection', 'keep-alive')).toBeUndefined();
     for (const n of ['', 'x a', 'x:y', 'x\r\ny', 'café', 'x"y', '(x)']) expect(headerProblem(n, 'v')).toMatch(/not a valid header name/);
     expect(headerProblem('x-a', 'line\nbreak')).toMatch(/control character/);
+    // Text outside latin-1 cannot be written in a header: said as such, not as a line break.
+    expect(headerProblem('x-a', '日本')).toMatch(/outside latin-1/);
+    expect((requestBytes('GET', '/', 'h', { 'x-a': '🙂' }, undefined) as Error).message).toMatch(/outside latin-1/);
     expect(headerProblem('authorization', 'Bearer abc.def')).toBeUndefined();
     expect(headerProblem('x-api-key', undefined)).toBeUndefined();
     expect(headerProblem("x-!#$%&'*+.^_`|~1", 'v')).toBeUndefined();

@@ -518,7 +518,8 @@ export function headerProblem(name: string, value: string | undefined): string |
   if (name === 'connection' && value !== undefined && value.toLowerCase() !== 'close' && value.toLowerCase() !== 'keep-alive') {
     return `only "close" or "keep-alive" are allowed`;
   }
-  if (value !== undefined && BAD_VALUE.test(value)) return 'the value has a control character (e.g. a line break)';
+  // A header is written as latin-1: "日本" is refused too, and the message must not call it a line break.
+  if (value !== undefined && BAD_VALUE.test(value)) return 'the value has a control character (e.g. a line break) or a character outside latin-1';
   return undefined;
 }
 
@@ -539,7 +540,7 @@ export function requestBytes(method: string, path: string, hostHeader: string, h
   if (headers['host'] === undefined) head += `host: ${hostHeader}\r\n`;
   for (const name in headers) {
     const value = headers[name]!;
-    if (BAD_VALUE.test(value)) return new Error(`invalid value of header ${name}: it has a control character (e.g. a line break)`);
+    if (BAD_VALUE.test(value)) return new Error(`invalid value of header ${name}: it has a control character (e.g. a line break) or a character outside latin-1`);
     head += `${name}: ${value}\r\n`;
   }
   if (body === undefined) {
