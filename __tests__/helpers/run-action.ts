@@ -17,13 +17,14 @@ export interface ActionRun {
   elapsedMs: number;
 }
 
-export function pullRequestEvent(): object {
+/** A pull_request event for PR 7 of ftw/shop; `fork` makes its head a fork's, where the token cannot comment. */
+export function pullRequestEvent(fork = false): object {
   return {
     action: 'synchronize',
     number: 7,
     pull_request: {
       number: 7,
-      head: { repo: { full_name: 'ftw/shop' }, sha: 'abc123' },
+      head: { repo: { full_name: fork ? 'someone/perf-gate-fork' : 'ftw/shop' }, sha: 'abc123' },
       base: { repo: { full_name: 'ftw/shop' }, ref: 'main' },
     },
     repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } },
@@ -58,6 +59,7 @@ export async function runAction(
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_RUN_ID: '42',
     GITHUB_API_URL: opts.apiUrl,
+    // What the runner does with action.yml's only default.
     'INPUT_GITHUB-TOKEN': TOKEN,
     ...opts.env,
   };
@@ -85,3 +87,4 @@ export function parseOutputs(text: string): Record<string, string> {
   for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
   return out;
 }
+
