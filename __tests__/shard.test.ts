@@ -1,10 +1,9 @@
 // Sharded runs: three shard processes of the bundled CLI against one local target, merged by the results engine,
 // compared with one process at the full rate; then what must never be merged (a missing, duplicate or foreign
 // shard), and the same path through the bundled action (dist/index.js) as the runner runs it.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { resolveConfig } from '../src/config/load.js';
@@ -17,9 +16,8 @@ import { UserError } from '../src/config/types.js';
 import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
 import { freePort } from './helpers/postgres.js';
-import { runAction, type ActionRun } from './helpers/run-action.js';
+import { runAction, runCli, type ActionRun, type CliRun } from './helpers/run-action.js';
 
-const BIN = resolve('bin/perf-gate.js');
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);
 // A constant 90 arrivals/s for 4 s (sustained is one constant stage): 360 arrivals, 120 per shard of three.
@@ -28,19 +26,8 @@ const LOAD = ['--phase', 'sustained', '--duration', '4s', '--rate', '90', '--tar
 let demo: Awaited<ReturnType<typeof startDemoServer>>;
 let target: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, GITHUB_SHA: SHA, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('exit', (c) => r({ code: c ?? -1, stdout, stderr })));
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, cwd, { GITHUB_SHA: SHA, ...env });
 }
 
 interface ResultsFile {
@@ -151,7 +138,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   let single: ResultsFile;
   let shards: ResultsFile[];
   let merged: ResultsFile;
-  let mergeRun: Run;
+  let mergeRun: CliRun;
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) shardDirs.push(mkdtempSync(join(tmpdir(), `perf-gate-shard${i + 1}-`)));

@@ -1,11 +1,13 @@
 // Runs the bundled dist/index.js the way the GitHub runner does (INPUT_* variables, GITHUB_OUTPUT,
-// GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins.
+// GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins,
+// and the bundled CLI (bin/perf-gate.js) the way a developer does.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 export const ACTION = resolve('dist/index.js');
+export const CLI = resolve('bin/perf-gate.js');
 export const TOKEN = 'ghs_faultSuiteSecretToken1234567890';
 
 export interface ActionRun {
@@ -88,3 +90,18 @@ export function parseOutputs(text: string): Record<string, string> {
   return out;
 }
 
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI run in `cwd` with this process's environment plus `env`. */
+export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.on('exit', (c) => r({ code: c ?? -1, stdout, stderr })));
+}
