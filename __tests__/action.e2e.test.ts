@@ -1,19 +1,16 @@
 // The bundled dist/index.js run the way the GitHub runner runs it: INPUT_* variables, GITHUB_EVENT_PATH with a
 // pull_request event, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, and GITHUB_API_URL pointing at a local stand-in of
 // GitHub's REST API. Load goes only to the demo target on 127.0.0.1.
-import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { startDataStub } from './helpers/github-data-stub.js';
 import { startGitHubStub } from './helpers/github-stub.js';
-
-const ACTION = resolve('dist/index.js');
-const TOKEN = 'ghs_e2eSecretToken1234567890';
+import { freePort } from './helpers/postgres.js';
+import { pullRequestEvent, runAction as runDistAction, TOKEN, type ActionRun } from './helpers/run-action.js';
 
 type Demo = Awaited<ReturnType<typeof startDemoServer>>;
 type Stub = Awaited<ReturnType<typeof startGitHubStub>>;
@@ -30,78 +27,13 @@ afterAll(async () => {
   await github?.close();
 });
 
-interface ActionRun {
-  code: number;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-  workspace: string;
-}
-
-function pullRequestEvent(fork = false): object {
-  return {
-    action: 'synchronize',
-    number: 7,
-    pull_request: {
-      number: 7,
-      head: { repo: { full_name: fork ? 'someone/perf-gate-fork' : 'ftw/shop' }, sha: 'abc123' },
-      base: { repo: { full_name: 'ftw/shop' }, ref: 'main' },
-    },
-    repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } },
-  };
-}
-
-async function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ActionRun> {
-  const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-e2e-'));
-  const outputFile = join(workspace, 'github_output');
-  const summaryFile = join(workspace, 'step_summary.md');
-  const eventFile = join(workspace, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  writeFileSync(eventFile, JSON.stringify(opts.event ?? pullRequestEvent()));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_EVENT_PATH: eventFile,
-    GITHUB_EVENT_NAME: opts.eventName ?? 'pull_request',
-    GITHUB_REPOSITORY: 'ftw/shop',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '42',
-    GITHUB_API_URL: github.url,
-    // What the runner does with action.yml's only default.
-    'INPUT_GITHUB-TOKEN': TOKEN,
-    ...opts.env,
-  };
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stdout += d));
-  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
-  return { code, stdout, outputs: parseOutputs(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), workspace };
+/** The action as the runner runs it, against the GitHub stand-in unless `env` points GITHUB_API_URL elsewhere. */
+function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ActionRun> {
+  return runDistAction(inputs, { apiUrl: github.url, ...opts });
 }
 
 function withoutMaskCommands(text: string): string {
   return text.replace(/^::add-mask::.*$/gm, '');
-}
-
-function parseOutputs(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
-  return out;
-}
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 const QUICK = { duration: '3s', rate: '20', 'comment-header': '' };
@@ -155,7 +87,7 @@ describe('dist/index.js as the runner runs it', () => {
   });
 
   it('gives verdict error for an unreachable target, with empty metrics, not zeros', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await runAction({ ...QUICK, target: `http://127.0.0.1:${port}`, 'comment-header': 'e2e-down' });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('error');

@@ -10,6 +10,7 @@ import type { InfraMetric, IntervalResult, RunResult, TargetResult, Verdict } fr
 import { analyzeRun } from '../src/phases/analysis.js';
 import { bucketIntervals, chartsFor, chartsMarkdown, infraValueAt, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
 import { renderReport, renderReportWithTier, type ReportInput } from '../src/report/markdown.js';
+import { CHROMIUM, launchChromium, MERMAID_BUNDLE, skipOrFail, tryImport, type Browser, type Playwright } from './helpers/chromium.js';
 
 /** A stress-like run: load climbs from 20 to 200/s over `n` one-second intervals; errors and latency grow past 120/s. */
 function stressRun(n = 90): RunResult {
@@ -331,41 +332,13 @@ describe('charts in the report', () => {
 
 // ---- rendering with the real mermaid ------------------------------------------------------------------------------
 
-const ON_CI = Boolean(process.env.CI);
-const CHROMIUM = '/usr/bin/chromium';
-const MERMAID_BUNDLE = join(process.cwd(), 'node_modules/mermaid/dist/mermaid.min.js');
-
 // The few calls used, typed here: the type check must pass on a checkout where these dev dependencies are missing.
 interface Mermaid {
   parse(text: string): Promise<unknown>;
 }
-interface Page {
-  setContent(html: string): Promise<void>;
-  addScriptTag(options: { path: string }): Promise<unknown>;
-  evaluate<R, A>(fn: (arg: A) => Promise<R>, arg: A): Promise<R>;
-  close(): Promise<void>;
-}
-interface Browser {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Playwright {
-  chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> };
-}
-
-async function tryImport<T>(name: string): Promise<T | undefined> {
-  try {
-    // A computed specifier, so a missing package is a skip (or a CI failure), not a failed import of this file.
-    return (await import(/* @vite-ignore */ name)) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 function missing(what: string): void {
-  const text = `${what}: install with \`npm install --save-dev mermaid jsdom playwright-core\` and \`apt-get install chromium\``;
-  if (ON_CI) throw new Error(`required on CI: ${text}`);
-  process.stdout.write(`charts render check skipped (${text})\n`);
+  skipOrFail('charts render check', `${what}: install with \`npm install --save-dev mermaid jsdom playwright-core\` and \`apt-get install chromium\``);
 }
 
 // The stress run's three charts, the infrastructure chart of the fixture run with sources, and the two trend charts
@@ -416,11 +389,7 @@ describe('the charts render to SVG in headless Chromium', () => {
     if (!pw || !existsSync(MERMAID_BUNDLE)) skip = 'mermaid or playwright-core not installed';
     else if (!existsSync(CHROMIUM)) skip = `${CHROMIUM} not found`;
     if (skip || !pw) return;
-    // The flags this kind of machine needs: no sandbox as root, and no background calls out of a closed network.
-    browser = await pw.chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(pw);
   });
 
   afterAll(async () => {

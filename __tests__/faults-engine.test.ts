@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config, Logger } from '../src/config/types.js';
 import { builtinEngine } from '../src/engines/builtin/index.js';
 import type { Flow, Stage } from '../src/model.js';
+import { engineConfig } from './helpers/engine-config.js';
 
 let server: Server;
 let url = '';
@@ -27,22 +28,7 @@ afterAll(async () => {
 });
 
 function config(stages: Stage[], flows: Flow[], timeoutMs: number, maxInFlight = 100): Config {
-  return {
-    target: url,
-    phase: { name: 'warmup', stages, defaultTargets: [], description: '' },
-    engine: 'builtin',
-    targets: [],
-    failOn: 'any',
-    comment: 'false',
-    commentHeader: 'test',
-    outputDir: '/tmp/perf-gate-test',
-    flows,
-    http: { timeoutMs, maxInFlight, count4xxAsErrors: false, headers: {} },
-    intervalMs: 1000,
-    sources: [],
-    workspace: process.cwd(),
-    distributed: { mode: 'none' },
-  };
+  return engineConfig(url, stages, { flows, http: { timeoutMs, maxInFlight, count4xxAsErrors: false, headers: {} } });
 }
 
 const quiet: Logger = { info: () => undefined, warning: () => undefined, debug: () => undefined };

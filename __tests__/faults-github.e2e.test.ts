@@ -5,20 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoServer } from '../demo/server.ts';
+import { describe, expect, it } from 'vitest';
+import { useDemoServer } from './helpers/demo-server.js';
 import { startGitHubStub, type GitHubStub, type StubFault } from './helpers/github-stub.js';
 import { runAction, TOKEN, type ActionRun } from './helpers/run-action.js';
 
-type Demo = Awaited<ReturnType<typeof startDemoServer>>;
-let demo: Demo;
-
-beforeAll(async () => {
-  demo = await startDemoServer({ port: 0 });
-});
-afterAll(async () => {
-  await demo?.close();
-});
+const demo = useDemoServer();
 
 const QUICK = { duration: '2s', rate: '10', 'comment-header': 'faults' };
 /** A target no 2-second run can meet: the run fails on its own numbers. */

@@ -1,34 +1,17 @@
 // History files written safely: concurrent writers lose nothing, ids stay unique, a corrupt or foreign history
 // is moved aside to a backup and never overwritten, and "recorded this run" is said only when it was.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoServer } from '../demo/server.ts';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { FileStore } from '../src/baseline/file-store.js';
 import { emptyHistory, serializeHistory } from '../src/baseline/entry.js';
 import type { BaselineContext, BaselineEntry } from '../src/baseline/types.js';
+import { useDemoServer } from './helpers/demo-server.js';
+import { runCli } from './helpers/run-action.js';
 
-type Demo = Awaited<ReturnType<typeof startDemoServer>>;
-let demo: Demo;
-beforeAll(async () => {
-  demo = await startDemoServer({ port: 0 });
-});
-afterAll(async () => {
-  await demo?.close();
-});
-
-const BIN = resolve('bin/perf-gate.js');
-
-async function cli(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.resume();
-  const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
-  return { code, stderr };
-}
+const demo = useDemoServer();
+const cli = runCli;
 
 function entry(id: string, createdAt = '2025-03-01T00:00:00.000Z'): BaselineEntry {
   return { id, createdAt, engine: 'builtin', phase: 'warmup', environment: 'local', shape: 'x', requests: 10, errors: 0, metrics: { p99: 5 } };

@@ -1,12 +1,11 @@
 // Hostile input: values that would size the work past what a runner can do, names that are Object's own
 // properties, secrets in every place a URL can come from. Each is refused before any load, in one line naming the
 // input, and the CLI exits 2 without a stack trace.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type RawInputs } from '../src/config/load.js';
 import { redactSecrets, secretsIn } from '../src/config/secrets.js';
@@ -14,6 +13,7 @@ import { UserError } from '../src/config/types.js';
 import { evaluateTargets } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { parseTargets } from '../src/gate/targets.js';
+import { runCli } from './helpers/run-action.js';
 import { sampleRun } from './helpers/sample-run.js';
 
 function workspace(configYaml?: string): string {
@@ -120,7 +120,6 @@ describe('secrets in error messages', () => {
 });
 
 describe('checked before the load', () => {
-  const BIN = resolvePath('bin/perf-gate.js');
   async function cliAgainstCounter(args: (url: string, cwd: string) => string[]): Promise<{ code: number; stderr: string; hits: number }> {
     let hits = 0;
     const server = createServer((_req, res) => {
@@ -131,11 +130,7 @@ describe('checked before the load', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const cwd = workspace();
     try {
-      const child = spawn(process.execPath, [BIN, ...args(url, cwd)], { cwd });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdout.resume();
-      const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+      const { code, stderr } = await runCli(args(url, cwd), cwd);
       return { code, stderr, hits };
     } finally {
       server.closeAllConnections();
@@ -165,15 +160,7 @@ describe('checked before the load', () => {
 });
 
 describe('the CLI on hostile input', () => {
-  const BIN = resolvePath('bin/perf-gate.js');
-  async function cli(args: string[], cwd = workspace()): Promise<{ code: number; stderr: string }> {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.resume();
-    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
-    return { code, stderr };
-  }
+  const cli = (args: string[], cwd = workspace()) => runCli(args, cwd);
 
   it.each(['__proto__', 'constructor', 'toString'])('exits 2 with one line for --phase %s', async (name) => {
     const r = await cli(['run', '--target', 'http://127.0.0.1:9', '--phase', name]);

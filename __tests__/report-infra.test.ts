@@ -1,57 +1,24 @@
 // Infrastructure metrics in the report: targets on them in the results table under readable names, every metric in
 // the Infrastructure table (an unreadable one as `—` with the source's reason, never 0), the slowest statements in a
 // collapsed section, the terminal's one line per metric, and the size tiers that drop them after the endpoints.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RunResult, SlowQuery, Verdict } from '../src/model.js';
 import { targetMetricLabel } from '../src/report/common.js';
 import { formatBytes, formatInfra, STATEMENT_CHARS, truncateText } from '../src/report/infra.js';
 import { renderReport, renderReportWithTier, type ReportInput, type ReportTier } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
+import { cells, tableWith, type Table } from './helpers/markdown-tables.js';
+import { fixture, reportInput } from './helpers/report-scenarios.js';
 
 function input(mutate?: (run: RunResult, verdict: Verdict) => void): ReportInput {
-  const url = new URL('./fixtures/runs/infra-sustained.json', import.meta.url);
-  const { run, verdict } = JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict };
+  const { run, verdict } = fixture('infra-sustained');
   mutate?.(run, verdict);
-  return {
-    run,
-    verdict,
-    commentHeader: 'perf-gate',
-    engine: run.engine,
-    phase: run.phase,
-    runUrl: 'https://github.com/acme/shop/actions/runs/8123456789',
-    resultsFile: 'perf-gate-results/sustained.json',
-  };
-}
-
-/** Cells of a GFM table row, honouring `\|` escapes. */
-function cells(line: string): string[] {
-  return line
-    .trim()
-    .replace(/^\|/, '')
-    .replace(/(?<!\\)\|$/, '')
-    .split(/(?<!\\)\|/)
-    .map((c) => c.trim());
-}
-
-/** The table whose header starts with `first`, asserting it is whole: blank lines around, every row complete. */
-function table(markdown: string, first: string): { header: string[]; rows: string[][] } | undefined {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('|') && cells(l)[0] === first);
-  if (start < 0) return undefined;
-  let end = start;
-  while (lines[end]?.startsWith('|')) end++;
-  expect(lines[start - 1]).toBe('');
-  expect(lines[end]).toBe('');
-  const header = cells(lines[start]!);
-  const rows = lines.slice(start + 2, end).map(cells);
-  for (const row of rows) expect(row).toHaveLength(header.length);
-  return { header, rows };
+  return reportInput(run, verdict, { resultsFile: 'perf-gate-results/sustained.json' });
 }
 
 describe('infrastructure targets in the results table', () => {
   it('names them as people read them, not as the target encodes them', () => {
-    const results = table(renderReport(input()), 'Metric')!;
+    const results = tableWith(renderReport(input()), 'Metric')!;
     expect(results.header).toEqual(['Metric', 'Target', 'Actual', 'Status']);
     expect(results.rows.slice(2)).toEqual([
       ['max cpu', '< 80 %', '65.5 %', '✅ pass'],
@@ -168,7 +135,7 @@ describe('the slowest statements', () => {
     expect(section).toContain(
       '_The 10 of 12 with the highest mean time, from `pg_stat_statements` (its counters at the end of the run minus those at the start)._',
     );
-    const t = table(section, 'Statement')!;
+    const t = tableWith(section, 'Statement')!;
     expect(t.header).toEqual(['Statement', 'Calls', 'Mean', 'Total']);
     expect(t.rows).toHaveLength(10);
     expect(t.rows[0]).toEqual(["`DELETE FROM carts WHERE updated_at < now() - interval '1 day' AND checked_out = false`", '1', '212 ms', '212 ms']);
@@ -191,7 +158,7 @@ describe('the slowest statements', () => {
       { query: 'SELECT pg_sleep($1)', calls: 2, meanMs: 500, totalMs: 1000 },
     ];
     const md = renderReport(input((run) => (run.slowQueries = list)));
-    const t = table(md, 'Statement')!;
+    const t = tableWith(md, 'Statement')!;
     expect(t.rows.map((r) => r[0])).toEqual(['`SELECT pg_sleep($1)`', '`SELECT 1`']);
     expect(md).toContain('_The 2 with the highest mean time');
   });
@@ -281,10 +248,10 @@ describe('infrastructure in the terminal', () => {
 });
 
 /** The first table after a heading. */
-function tableAfter(markdown: string, heading: string): { header: string[]; rows: string[][] } {
+function tableAfter(markdown: string, heading: string): Table {
   const at = markdown.indexOf(heading);
   expect(at).toBeGreaterThanOrEqual(0);
   const rest = markdown.slice(at);
   const first = rest.split('\n').find((l) => l.startsWith('|'))!;
-  return table(rest, cells(first)[0]!)!;
+  return tableWith(rest, cells(first)[0]!)!;
 }

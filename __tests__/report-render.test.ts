@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerFor, renderReport, renderReportWithTier } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { code, html, htmlCode, inline, MENTION_BREAK, noMention } from '../src/report/text.js';
+import { CHROMIUM, launchChromium, MERMAID_BUNDLE, skipOrFail, tryImport, type Browser, type Playwright } from './helpers/chromium.js';
 import { journeysScenario, recoveryScenario, regressionScenario, SCENARIOS, stressScenario } from './helpers/report-scenarios.js';
 
 const SCREEN = 800;
@@ -172,41 +173,14 @@ describe('what the first screen says', () => {
 
 // ---- rendering in Chromium ----------------------------------------------------------------------------------------
 
-const ON_CI = Boolean(process.env.CI);
-const CHROMIUM = '/usr/bin/chromium';
-const MERMAID_BUNDLE = join(process.cwd(), 'node_modules/mermaid/dist/mermaid.min.js');
 const GITHUB_CSS = join(import.meta.dirname, 'fixtures', 'github-markdown', 'github-markdown-light.css');
 
-interface Page {
-  setViewportSize(size: { width: number; height: number }): Promise<void>;
-  setContent(html: string): Promise<void>;
-  addScriptTag(options: { path: string }): Promise<unknown>;
-  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
-  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
-  close(): Promise<void>;
-}
-interface Browser {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Playwright {
-  chromium: { launch(options: { executablePath: string; args: string[] }): Promise<Browser> };
-}
 interface Marked {
   marked: { parse(md: string, options: { gfm: boolean; async: false }): string };
 }
 
-async function tryImport<T>(name: string): Promise<T | undefined> {
-  try {
-    return (await import(/* @vite-ignore */ name)) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 function missing(what: string): void {
-  if (ON_CI) throw new Error(`required on CI: ${what}`);
-  process.stdout.write(`report render check skipped (${what})\n`);
+  skipOrFail('report render check', what);
 }
 
 function escapeHtml(text: string): string {
@@ -237,10 +211,7 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
     if (!pw || !marked || !existsSync(MERMAID_BUNDLE)) skip = 'mermaid, marked or playwright-core not installed';
     else if (!existsSync(CHROMIUM)) skip = `${CHROMIUM} not found`;
     if (skip || !pw) return;
-    browser = await pw.chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(pw);
   });
 
   afterAll(async () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EndpointResult, RunResult, TargetResult, Verdict } from '../src/model.js';
 import {
@@ -19,72 +18,15 @@ import { decide } from '../src/gate/evaluate.js';
 import { applyRegressions, compareWithBaseline, confirmComparison, parseRegressionRules, type ComparisonOutcome } from '../src/gate/regression.js';
 import { parseTargets } from '../src/gate/targets.js';
 import { syntheticRun } from './helpers/github-data-stub.js';
+import { tablesOf, tableWith, valuesByLabel } from './helpers/markdown-tables.js';
+import { fixture, reportInput } from './helpers/report-scenarios.js';
 
 const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests', 'real-builtin-warmup-pass', 'real-builtin-slow-fail'] as const;
 type FixtureName = (typeof FIXTURES)[number];
 
-function loadFixture(name: FixtureName): { run: RunResult; verdict: Verdict } {
-  const url = new URL(`./fixtures/runs/${name}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict };
-}
-
 function inputFor(name: FixtureName, overrides: Partial<ReportInput> = {}): ReportInput {
-  const { run, verdict } = loadFixture(name);
-  return {
-    run,
-    verdict,
-    commentHeader: 'perf-gate',
-    engine: run.engine,
-    phase: run.phase,
-    runUrl: 'https://github.com/acme/shop/actions/runs/8123456789',
-    resultsFile: `perf-gate-results/${run.phase}.json`,
-    ...overrides,
-  };
-}
-
-interface Table {
-  /** Index of the header line in the document. */
-  line: number;
-  header: string[];
-  rows: string[][];
-}
-
-/** Cells of a GFM table row, honouring `\|` escapes. */
-function cells(line: string): string[] {
-  const inner = line.trim().replace(/^\|/, '').replace(/(?<!\\)\|$/, '');
-  return inner.split(/(?<!\\)\|/).map((c) => c.trim());
-}
-
-/** Every table in a document, asserting on the way that none is malformed or cut. */
-function tablesOf(markdown: string): Table[] {
-  const lines = markdown.split('\n');
-  const tables: Table[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i]!.startsWith('|')) continue;
-    const start = i;
-    const block: string[] = [];
-    while (i < lines.length && lines[i]!.startsWith('|')) block.push(lines[i++]!);
-    expect(lines[start - 1], 'a table starts after a blank line').toBe('');
-    expect(lines[i] ?? '', 'a table ends before a blank line').toBe('');
-    expect(block.length, 'header, delimiter and at least one row').toBeGreaterThanOrEqual(3);
-    const header = cells(block[0]!);
-    const delimiter = cells(block[1]!);
-    expect(delimiter.length).toBe(header.length);
-    for (const d of delimiter) expect(d).toMatch(/^:?-+:?$/);
-    const rows = block.slice(2).map(cells);
-    for (const row of rows) expect(row.length, `row of ${header.join('|')}`).toBe(header.length);
-    for (const l of block) expect(l.endsWith('|')).toBe(true);
-    tables.push({ line: start, header, rows });
-  }
-  return tables;
-}
-
-function tableWith(markdown: string, firstHeader: string, secondHeader: string): Table | undefined {
-  return tablesOf(markdown).find((t) => t.header[0] === firstHeader && t.header[1] === secondHeader);
-}
-
-function valuesByLabel(table: Table): Map<string, string> {
-  return new Map(table.rows.map((r) => [r[0]!, r[1]!]));
+  const { run, verdict } = fixture(name);
+  return reportInput(run, verdict, { resultsFile: `perf-gate-results/${run.phase}.json`, ...overrides });
 }
 
 describe('formatting helpers', () => {

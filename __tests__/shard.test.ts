@@ -1,11 +1,9 @@
 // Sharded runs: three shard processes of the bundled CLI against one local target, merged by the results engine,
 // compared with one process at the full rate; then what must never be merged (a missing, duplicate or foreign
 // shard), and the same path through the bundled action (dist/index.js) as the runner runs it.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { resolveConfig } from '../src/config/load.js';
@@ -17,9 +15,9 @@ import { readResults as readShardFiles } from '../src/engines/results/index.js';
 import { UserError } from '../src/config/types.js';
 import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
+import { freePort } from './helpers/postgres.js';
+import { runAction, runCli, type ActionRun, type CliRun } from './helpers/run-action.js';
 
-const BIN = resolve('bin/perf-gate.js');
-const ACTION = resolve('dist/index.js');
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);
 // A constant 90 arrivals/s for 4 s (sustained is one constant stage): 360 arrivals, 120 per shard of three.
@@ -28,19 +26,8 @@ const LOAD = ['--phase', 'sustained', '--duration', '4s', '--rate', '90', '--tar
 let demo: Awaited<ReturnType<typeof startDemoServer>>;
 let target: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, GITHUB_SHA: SHA, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((r) => child.on('exit', (c) => r({ code: c ?? -1, stdout, stderr })));
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, cwd, { GITHUB_SHA: SHA, ...env });
 }
 
 interface ResultsFile {
@@ -70,14 +57,6 @@ function unionPercentileMs(files: ResultsFile[], p: number): number {
   }
   expect(one.count).toBe(n);
   return one.percentileMs(p)!;
-}
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** A workspace laid out as download-artifact leaves it: shards/shard-N/results.json. */
@@ -159,7 +138,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   let single: ResultsFile;
   let shards: ResultsFile[];
   let merged: ResultsFile;
-  let mergeRun: Run;
+  let mergeRun: CliRun;
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) shardDirs.push(mkdtempSync(join(tmpdir(), `perf-gate-shard${i + 1}-`)));
@@ -377,7 +356,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
 
   it('a shard that could not reach its target errors itself (exit 1), and is not merged with shards of another target', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-down-'));
-    const down = await cli(['run', '--target', `http://127.0.0.1:${await closedPort()}`, ...LOAD, '--shard', '3/3'], dir);
+    const down = await cli(['run', '--target', `http://127.0.0.1:${await freePort()}`, ...LOAD, '--shard', '3/3'], dir);
     expect(down.code).toBe(1);
     const file = join(dir, 'perf-gate-results', 'results.json');
     expect(readResults(file).verdict.status).toBe('error');
@@ -496,37 +475,9 @@ describe('the matrix through the bundled action (dist/index.js)', () => {
     await github?.close();
   });
 
-  async function action(inputs: Record<string, string>, workspace: string): Promise<{ code: number; stdout: string; outputs: Record<string, string> }> {
-    const outputFile = join(workspace, 'github_output');
-    const eventFile = join(workspace, 'event.json');
-    writeFileSync(outputFile, '');
-    writeFileSync(join(workspace, 'summary.md'), '');
-    writeFileSync(eventFile, JSON.stringify({ number: 9, pull_request: { number: 9, head: { repo: { full_name: 'ftw/shop' } }, base: { repo: { full_name: 'ftw/shop' } } }, repository: { full_name: 'ftw/shop' } }));
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      GITHUB_ACTIONS: 'true',
-      GITHUB_WORKSPACE: workspace,
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: join(workspace, 'summary.md'),
-      GITHUB_EVENT_PATH: eventFile,
-      GITHUB_EVENT_NAME: 'pull_request',
-      GITHUB_REPOSITORY: 'ftw/shop',
-      GITHUB_SHA: SHA,
-      GITHUB_RUN_ID: '77',
-      GITHUB_API_URL: github.url,
-      'INPUT_GITHUB-TOKEN': 'ghs_shardTestToken123',
-    };
-    for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-    const child = spawn(process.execPath, [ACTION], { cwd: workspace, env });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stdout += d));
-    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
-    const outputs: Record<string, string> = {};
-    const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
-    const text = readFileSync(outputFile, 'utf8');
-    for (let m = re.exec(text); m; m = re.exec(text)) outputs[m[1]!] = m[3]!;
-    return { code, stdout, outputs };
+  function action(inputs: Record<string, string>, workspace: string): Promise<ActionRun> {
+    const event = { number: 9, pull_request: { number: 9, head: { repo: { full_name: 'ftw/shop' } }, base: { repo: { full_name: 'ftw/shop' } } }, repository: { full_name: 'ftw/shop' } };
+    return runAction(inputs, { apiUrl: github.url, workspace, event, env: { GITHUB_SHA: SHA, GITHUB_RUN_ID: '77' } });
   }
 
   it('shards output verdict shard and post nothing; the merge job judges, comments and fails like one run', async () => {

@@ -5,56 +5,25 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBidsApp, type BidsApp } from './helpers/bids-app.js';
-import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { startRedis, type RedisServer } from './helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { bidsGateConfig, useBidsStack } from './helpers/bids-app.js';
 import { runAction as runActionAs } from './helpers/run-action.js';
 
 
-let db: PostgresServer;
-let cache: RedisServer;
-let app: BidsApp;
-
-beforeAll(async () => {
-  [db, cache] = await Promise.all([startPostgres(), startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' })]);
-  app = await startBidsApp({ databaseUrl: db.url, redisPort: cache.port });
-}, 90_000);
-
-afterAll(async () => {
-  await app?.close();
-  await Promise.all([db?.stop(), cache?.stop()]);
-});
+const bids = useBidsStack();
 
 async function runAction(targets: string[]) {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-sources-e2e-'));
   mkdirSync(join(workspace, '.github'));
-  const downPort = await freePort();
-  writeFileSync(
-    join(workspace, '.github/perf-gate.yml'),
-    JSON.stringify({
-      flows: [{ name: 'bid', steps: [{ post: '/bids', json: { amount: 5 } }] }],
-      phases: { quick: { stages: [{ duration: '2s', rate: 20 }], targets } },
-      sources: [
-        {
-          kind: 'postgres',
-          'url-env': 'PERF_DATABASE_URL',
-          interval: '200ms',
-          queries: [{ name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2', at: 'end' }],
-        },
-        { kind: 'redis', url: `redis://127.0.0.1:${cache.port}`, interval: '200ms' },
-        { kind: 'redis', name: 'sessions', url: `redis://127.0.0.1:${downPort}`, 'connect-timeout': '500ms' },
-      ],
-    }),
-  );
+  writeFileSync(join(workspace, '.github/perf-gate.yml'), JSON.stringify(await bidsGateConfig(bids, targets)));
   const r = await runActionAs(
-    { target: app.url, phase: 'quick', comment: 'false' },
+    { target: bids.app.url, phase: 'quick', comment: 'false' },
     {
       apiUrl: 'http://127.0.0.1:9',
       workspace,
       eventName: 'workflow_dispatch',
       event: { ref: 'refs/heads/main', repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
-      env: { PERF_DATABASE_URL: db.url },
+      env: { PERF_DATABASE_URL: bids.db.url },
     },
   );
   const resultsText = r.outputs.results ? readFileSync(r.outputs.results, 'utf8') : '';
@@ -65,8 +34,8 @@ type Saved = { run: { requests: number; infra: Array<{ name: string; stats: { ma
 
 describe('dist/index.js with PostgreSQL and Redis sources', () => {
   it('passes a healthy run: every bid stored, evictions seen, the Redis that is down unavailable', async () => {
-    app.faults.dropEvery = 0;
-    await app.reset();
+    bids.app.faults.dropEvery = 0;
+    await bids.app.reset();
     const r = await runAction(['bids_stored >= 40', 'redis_evictions > 0', 'max(lock_waits) == 0']);
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.verdict).toBe('pass');
@@ -77,12 +46,12 @@ describe('dist/index.js with PostgreSQL and Redis sources', () => {
     expect(infra.get('redis_evictions')!.stats.max!).toBeGreaterThan(0);
     expect(infra.get('sessions_clients')!.unavailable).toMatch(/cannot connect/);
     expect(r.summary).toMatch(/\|\s*`redis_evictions`\s*\|\s*Redis\s*\|/);
-    for (const text of [r.stdout, r.summary, r.resultsText]) expect(text).not.toContain(db.password);
+    for (const text of [r.stdout, r.summary, r.resultsText]) expect(text).not.toContain(bids.db.password);
   }, 60_000);
 
   it('fails a run that loses 2 % of its acknowledged writes', async () => {
-    app.faults.dropEvery = 20;
-    await app.reset();
+    bids.app.faults.dropEvery = 20;
+    await bids.app.reset();
     const r = await runAction(['bids_stored >= 40']);
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.verdict).toBe('fail');

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline.js';
 import type { Logger } from '../src/config/types.js';
@@ -15,6 +15,7 @@ import { parseTargets } from '../src/gate/targets.js';
 import { maskMessage } from '../src/sources/cloudwatch-logs.js';
 import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
+import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startLogsStub, type LogEvent, type LogsStub, type LogsStubOptions } from './helpers/cloudwatch-logs-stub.js';
 import { sampleRun } from './helpers/sample-run.js';
 
@@ -23,21 +24,7 @@ function memoryLog(): Logger & { lines: string[] } {
   return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
 }
 
-const saved: Record<string, string | undefined> = {};
-beforeAll(() => {
-  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE']) saved[k] = process.env[k];
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDPERFGATETEST';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-key-for-tests';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-});
-afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+useFakeAwsCredentials();
 
 let stub: LogsStub | undefined;
 afterEach(async () => {

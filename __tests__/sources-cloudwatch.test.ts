@@ -1,9 +1,10 @@
 // CloudWatch source against a local server speaking CloudWatch's wire protocol, through the real AWS SDK client.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/config/types.js';
 import type { InfraMetric } from '../src/model.js';
 import { choosePeriod, CloudWatchSource, MAX_QUERIES_PER_CALL } from '../src/sources/cloudwatch.js';
 import { sourcesSchema, type CloudWatchSourceConfig } from '../src/sources/config.js';
+import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startCloudWatchStub, type CloudWatchStub, type CloudWatchStubOptions, type StubQuery } from './helpers/cloudwatch-stub.js';
 
 const MIN = 60_000;
@@ -34,22 +35,7 @@ function pastWindow(): { start: Date; end: Date } {
 const dims = (q: StubQuery): Record<string, string> =>
   Object.fromEntries((q.MetricStat?.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
 
-const saved: Record<string, string | undefined> = {};
-beforeAll(() => {
-  // The SDK's standard credential chain reads these first; fake values, signed but never checked by the stub.
-  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE']) saved[k] = process.env[k];
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDPERFGATETEST';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-key-for-tests';
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-});
-afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+useFakeAwsCredentials();
 
 let stub: CloudWatchStub | undefined;
 afterEach(async () => {

@@ -5,54 +5,26 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import type { Logger } from '../src/config/types.js';
 import { runPipeline } from '../src/pipeline.js';
-import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
-import { startBidsApp, type BidsApp } from './helpers/bids-app.js';
-import { startRedis, type RedisServer } from './helpers/redis.js';
+import { bidsGateConfig, useBidsStack } from './helpers/bids-app.js';
 
-let db: PostgresServer;
-let cache: RedisServer;
-let app: BidsApp;
-
-beforeAll(async () => {
-  [db, cache] = await Promise.all([startPostgres(), startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' })]);
-  app = await startBidsApp({ databaseUrl: db.url, redisPort: cache.port });
-}, 90_000);
-
-afterAll(async () => {
-  await app?.close();
-  await Promise.all([db?.stop(), cache?.stop()]);
-});
+const bids = useBidsStack();
 
 async function gate(targets: string[]) {
-  const downPort = await freePort();
-  const file = JSON.stringify({
-    flows: [{ name: 'bid', steps: [{ post: '/bids', json: { amount: 5 } }] }],
-    phases: { quick: { stages: [{ duration: '2s', rate: 20 }], targets } },
-    sources: [
-      {
-        kind: 'postgres',
-        'url-env': 'PERF_DATABASE_URL',
-        interval: '200ms',
-        queries: [{ name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2', at: 'end' }],
-      },
-      { kind: 'redis', url: `redis://127.0.0.1:${cache.port}`, interval: '200ms' },
-      { kind: 'redis', name: 'sessions', url: `redis://127.0.0.1:${downPort}`, 'connect-timeout': '500ms' },
-    ],
-  });
+  const file = JSON.stringify(await bidsGateConfig(bids, targets));
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-sources-pipeline-'));
   const configPath = join(workspace, '.github/perf-gate.yml');
   const config = resolveConfig(
-    { target: app.url, phase: 'quick', 'output-dir': 'out' },
+    { target: bids.app.url, phase: 'quick', 'output-dir': 'out' },
     { workspace, fileExists: (p) => p === configPath, readFile: () => file },
   );
   const lines: string[] = [];
   const log: Logger = { info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: (m) => lines.push(m) };
   const saved = process.env.PERF_DATABASE_URL;
-  process.env.PERF_DATABASE_URL = db.url;
+  process.env.PERF_DATABASE_URL = bids.db.url;
   const t0 = performance.now();
   try {
     const outcome = await runPipeline(config, { log });
@@ -65,8 +37,8 @@ async function gate(targets: string[]) {
 
 describe('sources in the pipeline', () => {
   it('counts every acknowledged bid after the requests in flight finished; a down Redis does not hold up the load', async () => {
-    app.faults.dropEvery = 0;
-    await app.reset();
+    bids.app.faults.dropEvery = 0;
+    await bids.app.reset();
     const { outcome, lines, seconds, results, markdown } = await gate(['bids_stored >= 40', 'max(lock_waits) == 0', 'redis_evictions > 0']);
     const { run, verdict } = outcome;
     expect(run.requests).toBe(40);
@@ -93,12 +65,12 @@ describe('sources in the pipeline', () => {
     expect(markdown).toMatch(/\|\s*`redis_evictions`\s*\|\s*Redis\s*\|/);
     expect(markdown).toMatch(/\|\s*`bids_stored`\s*\|\s*PostgreSQL\s*\|\s*40\s*\|/);
     expect(markdown).toMatch(/\|\s*`sessions_clients`\s*\|\s*Redis\s*\|.*unavailable: cannot connect/);
-    for (const text of [results, markdown, lines.join('\n')]) expect(text).not.toContain(db.password);
+    for (const text of [results, markdown, lines.join('\n')]) expect(text).not.toContain(bids.db.password);
   }, 60_000);
 
   it('fails a run whose API loses acknowledged writes', async () => {
-    app.faults.dropEvery = 20; // 2 of 40 acknowledged bids are not stored
-    await app.reset();
+    bids.app.faults.dropEvery = 20; // 2 of 40 acknowledged bids are not stored
+    await bids.app.reset();
     const { outcome } = await gate(['bids_stored >= 40']);
     expect(outcome.run.requests).toBe(40);
     expect(outcome.run.infra!.find((m) => m.name === 'bids_stored')!.stats.last).toBe(38);

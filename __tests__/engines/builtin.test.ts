@@ -7,6 +7,7 @@ import { builtinEngine } from '../../src/engines/builtin/index.js';
 import { Histogram } from '../../src/metrics/histogram.js';
 import type { Flow, RunResult, Stage } from '../../src/model.js';
 import { startDemoServer } from '../../demo/server.ts';
+import { engineConfig } from '../helpers/engine-config.js';
 
 type Demo = Awaited<ReturnType<typeof startDemoServer>>;
 
@@ -42,15 +43,7 @@ function makeConfig(opts: {
   count4xxAsErrors?: boolean;
   intervalMs?: number;
 }): Config {
-  return {
-    target: opts.target ?? demo.url,
-    phase: { name: 'warmup', stages: opts.stages, defaultTargets: [], description: '' },
-    engine: 'builtin',
-    targets: [],
-    failOn: 'any',
-    comment: 'false',
-    commentHeader: 'test',
-    outputDir: '/tmp/perf-gate-test',
+  return engineConfig(opts.target ?? demo.url, opts.stages, {
     flows: opts.flows ?? [{ name: 'default', weight: 1, steps: [GET('')] }],
     http: {
       timeoutMs: opts.timeoutMs ?? 5000,
@@ -59,10 +52,7 @@ function makeConfig(opts: {
       headers: {},
     },
     intervalMs: opts.intervalMs ?? 1000,
-    sources: [],
-    workspace: process.cwd(),
-    distributed: { mode: 'none' },
-  };
+  });
 }
 
 function memoryLog(): Logger & { lines: string[] } {

@@ -5,6 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort, startPostgres, type PostgresServer } from './postgres.js';
+import { startRedis, type RedisServer } from './redis.js';
 
 export interface BidsApp {
   url: string;
@@ -53,5 +56,49 @@ export async function startBidsApp(opts: { databaseUrl: string; redisPort: numbe
       redis.disconnect();
       await pool.end();
     },
+  };
+}
+
+/** The bids app with its own PostgreSQL and a small Redis (2 MB, allkeys-lru, so it evicts). */
+export interface BidsStack {
+  db: PostgresServer;
+  cache: RedisServer;
+  app: BidsApp;
+}
+
+/** Call at the top level of a test file: the stack is started before its tests (its fields are set then) and stopped after. */
+export function useBidsStack(): BidsStack {
+  const stack = {} as BidsStack;
+  beforeAll(async () => {
+    [stack.db, stack.cache] = await Promise.all([startPostgres(), startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' })]);
+    stack.app = await startBidsApp({ databaseUrl: stack.db.url, redisPort: stack.cache.port });
+  }, 90_000);
+  afterAll(async () => {
+    await stack.app?.close();
+    await Promise.all([stack.db?.stop(), stack.cache?.stop()]);
+  });
+  return stack;
+}
+
+/**
+ * The perf-gate config of the sources tests: 40 bids in 2 s, a PostgreSQL source (URL from PERF_DATABASE_URL)
+ * counting the stored bids at the end, the stack's Redis, and a second Redis named `sessions` on a port nobody
+ * listens on.
+ */
+export async function bidsGateConfig(stack: BidsStack, targets: string[]): Promise<Record<string, unknown>> {
+  const downPort = await freePort();
+  return {
+    flows: [{ name: 'bid', steps: [{ post: '/bids', json: { amount: 5 } }] }],
+    phases: { quick: { stages: [{ duration: '2s', rate: 20 }], targets } },
+    sources: [
+      {
+        kind: 'postgres',
+        'url-env': 'PERF_DATABASE_URL',
+        interval: '200ms',
+        queries: [{ name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2', at: 'end' }],
+      },
+      { kind: 'redis', url: `redis://127.0.0.1:${stack.cache.port}`, interval: '200ms' },
+      { kind: 'redis', name: 'sessions', url: `redis://127.0.0.1:${downPort}`, 'connect-timeout': '500ms' },
+    ],
   };
 }

@@ -20,7 +20,8 @@ export function fixture(name: string): { run: RunResult; verdict: Verdict } {
   return JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict };
 }
 
-function input(run: RunResult, verdict: Verdict, over: Partial<ReportInput> = {}): ReportInput {
+/** What the pipeline hands the renderers for a judged run (results file `results.json` unless `over` says otherwise). */
+export function reportInput(run: RunResult, verdict: Verdict, over: Partial<ReportInput> = {}): ReportInput {
   return { run, verdict, commentHeader: 'perf-gate', engine: run.engine, phase: run.phase, runUrl: RUN_URL, resultsFile: 'results.json', ...over };
 }
 
@@ -111,7 +112,7 @@ export function stressScenario(): ReportInput {
     endpoint('POST /api/auctions/{id}/bids', run, 0.5, 0.45),
     endpoint('GET /health', run, 0.3, 0.15),
   ];
-  return input(run, verdict, { phase: 'stress' });
+  return reportInput(run, verdict, { phase: 'stress' });
 }
 
 /** An endpoint taking `share` of the run's requests and `errShare` of its errors, with the run's latency scaled. */
@@ -153,7 +154,7 @@ export function recoveryScenario(): ReportInput {
   const { judged } = analyzeRun(run, { stages, decideOn: 'steady', analyses: ['recovery'], targets });
   const verdict = phaseVerdict(decide(run, targets, 'any', [], judged), run, 'any');
   run.endpoints = [endpoint('POST /api/auctions/{id}/bids', run, 0.7, 0.9), endpoint('GET /health', run, 0.3, 0.1)];
-  return input(run, verdict, { phase: 'recovery' });
+  return reportInput(run, verdict, { phase: 'recovery' });
 }
 
 /** Ten runs of main and a pull request whose p95 and p99 are 30 % slower, confirmed by a second run. */
@@ -178,7 +179,7 @@ export function regressionScenario(opts: { reruns?: boolean } = {}): ReportInput
   const second = syntheticRun({ seed: 801, scale });
   const { outcome } = confirmComparison(compare, run, second);
   const verdict = applyRegressions(decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'), outcome, 'any');
-  return input(run, verdict, {
+  return reportInput(run, verdict, {
     resultsFile: 'perf-gate-results/results.json',
     head: { sha: 'f00dfeed5e1f2a3b4c5d6e7f8091a2b3c4d5e6f7', ref: 'feature/faster-bids' },
     baseRef: 'main',
@@ -196,7 +197,7 @@ export function manyEndpointsScenario(): ReportInput {
     const errors = i % 13 === 5 ? Math.round(requests * 0.036) : i % 4 === 0 ? 1 : 0;
     return { ...template, name: `GET /api/v2/catalog/section-${String(i).padStart(2, '0')}/items`, requests, errors, statusCodes: { '200': requests - errors, '503': errors } };
   });
-  return input(run, verdict);
+  return reportInput(run, verdict);
 }
 
 /**
@@ -241,7 +242,7 @@ export function journeysScenario(): ReportInput {
     origin: 'tool',
   };
   const out: Verdict = { ...verdict, status: 'fail', failsCheck: true, targets: [...verdict.targets, rhs, tool], reasons: ['bids_stored == responses{bid, 201}: measured 921'] };
-  return input(run, out, { commentHeader: 'staging @octocat' });
+  return reportInput(run, out, { commentHeader: 'staging @octocat' });
 }
 
 export interface Scenario {
@@ -254,7 +255,7 @@ export interface Scenario {
 function fromFixture(name: string): () => ReportInput {
   return () => {
     const { run, verdict } = fixture(name);
-    return input(run, verdict, { resultsFile: `perf-gate-results/${run.phase}.json` });
+    return reportInput(run, verdict, { resultsFile: `perf-gate-results/${run.phase}.json` });
   };
 }
 

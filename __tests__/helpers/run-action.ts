@@ -1,11 +1,13 @@
 // Runs the bundled dist/index.js the way the GitHub runner does (INPUT_* variables, GITHUB_OUTPUT,
-// GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins.
+// GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, GITHUB_API_URL), for tests that drive the action against stand-ins,
+// and the bundled CLI (bin/perf-gate.js) the way a developer does.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 export const ACTION = resolve('dist/index.js');
+export const CLI = resolve('bin/perf-gate.js');
 export const TOKEN = 'ghs_faultSuiteSecretToken1234567890';
 
 export interface ActionRun {
@@ -17,13 +19,14 @@ export interface ActionRun {
   elapsedMs: number;
 }
 
-export function pullRequestEvent(): object {
+/** A pull_request event for PR 7 of ftw/shop; `fork` makes its head a fork's, where the token cannot comment. */
+export function pullRequestEvent(fork = false): object {
   return {
     action: 'synchronize',
     number: 7,
     pull_request: {
       number: 7,
-      head: { repo: { full_name: 'ftw/shop' }, sha: 'abc123' },
+      head: { repo: { full_name: fork ? 'someone/perf-gate-fork' : 'ftw/shop' }, sha: 'abc123' },
       base: { repo: { full_name: 'ftw/shop' }, ref: 'main' },
     },
     repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } },
@@ -58,6 +61,7 @@ export async function runAction(
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_RUN_ID: '42',
     GITHUB_API_URL: opts.apiUrl,
+    // What the runner does with action.yml's only default.
     'INPUT_GITHUB-TOKEN': TOKEN,
     ...opts.env,
   };
@@ -84,4 +88,20 @@ export function parseOutputs(text: string): Record<string, string> {
   const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n?\2$/gm;
   for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[3]!;
   return out;
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI run in `cwd` with this process's environment plus `env`. */
+export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((r) => child.on('exit', (c) => r({ code: c ?? -1, stdout, stderr })));
 }

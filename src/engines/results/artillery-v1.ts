@@ -2,33 +2,23 @@
 // p99), rps, codes and errors, and one `intermediate` entry per 10 s report. Intermediate entries also carry
 // the raw latencies of that period (nanoseconds, or [timestamp, id, ns, status] in 2018 builds), which allows
 // an exact histogram: the merge step uses it, and the percentiles Artillery did not report come from it.
-import { UserError } from '../../config/types.js';
 import { Histogram } from '../../metrics/histogram.js';
 import type { CustomMetric, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
-import { artilleryV1Markers } from './artillery-v2.js';
 import {
-  addCount,
-  counterMetric,
-  emptyResult,
-  finishRates,
-  isObj,
-  looksLikeJsonObject,
-  nonNeg,
-  numericEntries,
-  obj,
-  parseTime,
-  rateMetric,
-  readJsonFile,
-  setMeta,
-  setTimes,
-  statusIsError,
-  statusKind,
-  transportErrorKind,
-  type Obj,
-} from './util.js';
-
-const REPORT_INTERVAL_MS = 10_000; // Artillery 1 emitted its intermediate stats every 10 s
+  addStatus,
+  addTransportError,
+  ARTILLERY_PERIOD_MS,
+  artilleryReader,
+  artilleryReport,
+  artilleryV1Markers,
+  nonHttpErrorsNote,
+  periodResult,
+  setCounts,
+  setGenerator,
+  type ArtilleryCounts,
+} from './artillery-common.js';
+import { counterMetric, finishRates, isObj, looksLikeJsonObject, nonNeg, numericEntries, obj, parseTime, rateMetric, setMeta, setTimes, type Obj } from './util.js';
 
 function latencyOf(o: unknown, count: number): LatencyStats {
   const l = obj(o);
@@ -46,12 +36,8 @@ function latencyOf(o: unknown, count: number): LatencyStats {
   return out;
 }
 
-interface Figures {
-  requests: number;
+interface Figures extends ArtilleryCounts {
   responses: number;
-  errors: number;
-  errorsByKind: Partial<Record<ErrorKind, number>>;
-  statusCodes: Record<string, number>;
   otherErrors: Array<[string, number]>;
 }
 
@@ -60,22 +46,15 @@ function figures(o: Obj, opts: ReadOptions): Figures {
   const errorsByKind: Partial<Record<ErrorKind, number>> = {};
   let errors = 0;
   for (const [code, n] of numericEntries(o.codes)) {
-    const status = Number(code);
-    if (!Number.isInteger(status) || n < 0) continue;
-    statusCodes[code] = (statusCodes[code] ?? 0) + n;
-    const kind = statusKind(status);
-    if (kind) addCount(errorsByKind, kind, n);
-    if (statusIsError(status, opts)) errors += n;
+    if (!Number.isInteger(Number(code)) || n < 0) continue;
+    errors += addStatus(statusCodes, errorsByKind, code, n, opts);
   }
   let transport = 0;
   const otherErrors: Array<[string, number]> = [];
   for (const [key, n] of numericEntries(o.errors)) {
     if (n < 0) continue;
-    const kind = transportErrorKind(key);
-    if (kind) {
-      addCount(errorsByKind, kind, n);
-      transport += n;
-    } else otherErrors.push([key, n]);
+    if (addTransportError(errorsByKind, key, n)) transport += n;
+    else otherErrors.push([key, n]);
   }
   const responses = nonNeg(o.requestsCompleted) ?? Object.values(statusCodes).reduce((a, b) => a + b, 0);
   // requestsCompleted counts responses; requests that ended in a network error are counted under `errors`.
@@ -95,18 +74,11 @@ function rawLatencies(o: Obj): number[] | undefined {
 }
 
 async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Promise<RunResult> {
-  const root = obj(doc);
-  const agg = root ? obj(root.aggregate) : undefined;
-  if (!root || !agg) throw new UserError(`Results file ${path} is not an Artillery 1 report: it has no "aggregate" object`);
-  const r = emptyResult(path, opts, 'artillery');
-  r.tool = { name: 'artillery', version: '1' };
+  const { root, aggregate: agg, r } = artilleryReport(doc, path, opts, '1');
   const inter = Array.isArray(root.intermediate) ? root.intermediate.filter(isObj) : [];
 
   const f = figures(agg, opts);
-  r.requests = f.requests;
-  r.errors = f.errors;
-  r.errorsByKind = f.errorsByKind;
-  r.statusCodes = f.statusCodes;
+  setCounts(r, f);
   r.latency = latencyOf(agg.latency, f.responses);
 
   // Raw latencies make an exact histogram, but only when every period kept them (the counts must add up).
@@ -140,7 +112,7 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   const rpsMean = nonNeg(rps?.mean);
   const firstTs = parseTime(inter[0]?.timestamp);
   let durationMs: number | undefined = rpsCount && rpsMean ? (rpsCount / rpsMean) * 1000 : undefined;
-  if (durationMs === undefined && end !== undefined && firstTs !== undefined) durationMs = end - firstTs + REPORT_INTERVAL_MS;
+  if (durationMs === undefined && end !== undefined && firstTs !== undefined) durationMs = end - firstTs + ARTILLERY_PERIOD_MS;
   let timesEstimated = false;
   if (end === undefined) {
     timesEstimated = true;
@@ -163,13 +135,7 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
       const e = Math.min(Math.max(t, prevEnd), runEnd);
       const s = Math.min(prevEnd, e);
       const pf = figures(o, opts);
-      const iv: IntervalResult = {
-        startMs: s - runStart,
-        durationMs: e - s,
-        requests: pf.requests,
-        errors: pf.errors,
-        latency: latencyOf(o.latency, pf.responses),
-      };
+      const iv = periodResult(s - runStart, e - s, pf, latencyOf(o.latency, pf.responses));
       const lat = rawLatencies(o);
       if (lat && lat.length === pf.responses && lat.length > 0) {
         const h = new Histogram(64);
@@ -189,7 +155,7 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
     }
   }
   r.intervals = intervals;
-  if (intervals.length > 0) r.intervalMs = REPORT_INTERVAL_MS;
+  if (intervals.length > 0) r.intervalMs = ARTILLERY_PERIOD_MS;
 
   const created = nonNeg(agg.scenariosCreated);
   const completed = nonNeg(agg.scenariosCompleted);
@@ -220,37 +186,17 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   }
   r.customMetrics = custom;
 
-  if (avoided > 0) {
-    r.generator = {
-      arrivalsScheduled: (created ?? 0) + avoided,
-      arrivalsStarted: created,
-      arrivalsDropped: avoided,
-      valid: false,
-      invalidReasons: [
-        `Artillery skipped ${avoided} scenario${avoided === 1 ? '' : 's'} (scenariosAvoided, the maxVusers cap was reached): the load asked for was not sent.`,
-      ],
-    };
-  } else if (created !== undefined) {
-    r.generator.arrivalsStarted = created;
-  }
-  if (f.otherErrors.length > 0) {
-    const total = f.otherErrors.reduce((a, [, n]) => a + n, 0);
-    r.notes.push(`${total} error${total === 1 ? '' : 's'} that are not HTTP request errors are not in the error rate; they are in customMetrics as artillery.errors.*.`);
-  }
+  setGenerator(r, created, avoided, 'scenariosAvoided', 'scenario');
+  const otherErrors = nonHttpErrorsNote(f.otherErrors, { names: false });
+  if (otherErrors) r.notes.push(otherErrors);
 
   finishRates(r, { errorsKnown: true, throughputRps: rpsMean !== undefined && rpsCount === r.requests ? rpsMean : undefined });
   setMeta(r, { percentileMethod: 'nearest', timesEstimated });
   return r;
 }
 
-export const artilleryV1Reader: JsonResultReader = {
-  format: 'artillery-v1',
-  detect(head: string): boolean {
-    return looksLikeJsonObject(head) && /"aggregate"\s*:\s*\{/.test(head) && artilleryV1Markers.test(head);
-  },
-  async read(path: string, opts: ReadOptions): Promise<RunResult> {
-    const { doc } = await readJsonFile(path);
-    return fromDocument(doc, path, opts);
-  },
+export const artilleryV1Reader: JsonResultReader = artilleryReader(
+  'artillery-v1',
+  (head) => looksLikeJsonObject(head) && /"aggregate"\s*:\s*\{/.test(head) && artilleryV1Markers.test(head),
   fromDocument,
-};
+);

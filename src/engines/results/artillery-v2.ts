@@ -1,14 +1,25 @@
 // Artillery 2 JSON report (`artillery run --output report.json`): `aggregate` plus one `intermediate` entry per
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
-import { UserError } from '../../config/types.js';
 import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import {
+  addStatus,
+  addTransportError,
+  ARTILLERY_PERIOD_MS,
+  artilleryReader,
+  artilleryReport,
+  artilleryV1Markers,
+  nonHttpErrorsNote,
+  periodResult,
+  setCounts,
+  setGenerator,
+  type ArtilleryCounts,
+} from './artillery-common.js';
 import { combineLatency } from './stats.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import {
   addCount,
   counterMetric,
-  emptyResult,
   finishRates,
   isObj,
   looksLikeJsonObject,
@@ -17,14 +28,14 @@ import {
   numericEntries,
   obj,
   rateMetric,
-  readJsonFile,
   setMeta,
   setTimes,
   statusIsError,
-  statusKind,
   transportErrorKind,
   type Obj,
 } from './util.js';
+
+export { artilleryV1Markers };
 
 const EP = 'plugins.metrics-by-endpoint.';
 const EP_LATENCY = `${EP}response_time.`;
@@ -33,7 +44,6 @@ const EP_LATENCY = `${EP}response_time.`;
 // metrics-by-endpoint never sees that response: the endpoint rows leave it out unless it is added back here.
 const EXPECT_ERROR = 'errors.Failed expectations for request ';
 const EXPECT_FAILED = 'plugins.expect.failed';
-const DEFAULT_PERIOD_MS = 10_000;
 
 interface Period {
   counters: Map<string, number>;
@@ -127,11 +137,7 @@ function trendValues(s: Record<string, number>): Record<string, number> {
   return v;
 }
 
-interface Figures {
-  requests: number;
-  errors: number;
-  errorsByKind: Partial<Record<ErrorKind, number>>;
-  statusCodes: Record<string, number>;
+interface Figures extends ArtilleryCounts {
   latency: LatencyStats;
   httpPresent: boolean;
   /** Requests whose expectations failed (reportFailuresAsErrors), by the request's URL or name. */
@@ -171,22 +177,14 @@ function figures(p: Period, opts: ReadOptions): Figures {
     if (k.startsWith('http.')) httpPresent = true;
     const m = /^http\.codes\.(\d{3})$/.exec(k);
     if (m) {
-      const status = Number(m[1]);
-      statusCodes[m[1]!] = (statusCodes[m[1]!] ?? 0) + v;
       codesTotal += v;
-      const kind = statusKind(status);
-      if (kind) addCount(errorsByKind, kind, v);
-      if (statusIsError(status, opts)) errors += v;
+      errors += addStatus(statusCodes, errorsByKind, m[1]!, v, opts);
     }
   }
   if (p.summaries.has('http.response_time')) httpPresent = true;
   if (httpPresent) {
     for (const [k, v] of p.counters) {
-      if (!k.startsWith('errors.')) continue;
-      const kind = transportErrorKind(k.slice('errors.'.length));
-      if (!kind) continue;
-      addCount(errorsByKind, kind, v);
-      transport += v;
+      if (k.startsWith('errors.') && addTransportError(errorsByKind, k.slice('errors.'.length), v)) transport += v;
     }
   }
   errors += transport;
@@ -334,7 +332,7 @@ function inferPeriodMs(starts: number[]): number {
   let best = Infinity;
   const sorted = [...new Set(starts)].sort((a, b) => a - b);
   for (let i = 1; i < sorted.length; i++) best = Math.min(best, sorted[i]! - sorted[i - 1]!);
-  return Number.isFinite(best) && best >= 1000 ? best : DEFAULT_PERIOD_MS;
+  return Number.isFinite(best) && best >= 1000 ? best : ARTILLERY_PERIOD_MS;
 }
 
 function customMetrics(p: Period, durationMs: number): Record<string, CustomMetric> {
@@ -366,12 +364,8 @@ function customMetrics(p: Period, durationMs: number): Record<string, CustomMetr
 }
 
 async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Promise<RunResult> {
-  const root = obj(doc);
-  const aggObj = root ? obj(root.aggregate) : undefined;
-  if (!root || !aggObj) throw new UserError(`Results file ${path} is not an Artillery 2 report: it has no "aggregate" object`);
-  const agg = parsePeriod(aggObj);
-  const r = emptyResult(path, opts, 'artillery');
-  r.tool = { name: 'artillery', version: '2' };
+  const { root, aggregate, r } = artilleryReport(doc, path, opts, '2');
+  const agg = parsePeriod(aggregate);
 
   const inter = Array.isArray(root.intermediate) ? root.intermediate.filter(isObj).map(parsePeriod) : [];
   const starts = inter.map((p) => p.periodStart).filter((x): x is number => x !== undefined);
@@ -388,30 +382,14 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   setTimes(r, start, end);
 
   const f = figures(agg, opts);
-  r.requests = f.requests;
-  r.errors = f.errors;
-  r.errorsByKind = f.errorsByKind;
-  r.statusCodes = f.statusCodes;
+  setCounts(r, f);
   r.latency = f.latency;
   r.endpoints = endpoints(agg, opts);
   r.customMetrics = customMetrics(agg, r.durationMs);
   const created = agg.counters.get('vusers.created');
   if (created !== undefined) r.vus = { created };
 
-  const skipped = agg.counters.get('vusers.skipped') ?? 0;
-  if (skipped > 0) {
-    r.generator = {
-      arrivalsScheduled: (created ?? 0) + skipped,
-      arrivalsStarted: created,
-      arrivalsDropped: skipped,
-      valid: false,
-      invalidReasons: [
-        `Artillery skipped ${skipped} virtual user${skipped === 1 ? '' : 's'} (vusers.skipped, the maxVusers cap was reached): the load asked for was not sent.`,
-      ],
-    };
-  } else if (created !== undefined) {
-    r.generator.arrivalsStarted = created;
-  }
+  setGenerator(r, created, agg.counters.get('vusers.skipped') ?? 0, 'vusers.skipped', 'virtual user');
 
   if (!f.httpPresent) {
     r.notes.push(
@@ -435,16 +413,11 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
         `so they are not in the error rate; Artillery exits with code 21 for them, and a target such as "plugins.expect.failed == 0" gates on them in a results file.`,
     );
   }
-  const scriptErrors = [...agg.counters].filter(
-    ([k]) => k.startsWith('errors.') && !k.startsWith(EXPECT_ERROR) && (!f.httpPresent || !transportErrorKind(k.slice(7))),
-  );
-  if (scriptErrors.length > 0) {
-    const total = scriptErrors.reduce((a, [, v]) => a + v, 0);
-    const names = scriptErrors.slice(0, 3).map(([k]) => `"${k.slice(7)}"`).join(', ');
-    r.notes.push(
-      `${total} error${total === 1 ? '' : 's'} that are not HTTP request errors (${names}${scriptErrors.length > 3 ? ', ...' : ''}) are not in the error rate; they are in customMetrics as artillery.errors.*.`,
-    );
-  }
+  const scriptErrors = [...agg.counters]
+    .filter(([k]) => k.startsWith('errors.') && !k.startsWith(EXPECT_ERROR) && (!f.httpPresent || !transportErrorKind(k.slice(7))))
+    .map(([k, v]): [string, number] => [k.slice(7), v]);
+  const scriptErrorsNote = nonHttpErrorsNote(scriptErrors, { names: true });
+  if (scriptErrorsNote) r.notes.push(scriptErrorsNote);
 
   // Time series: one interval per reporting period, clipped to the run.
   const byStart = new Map<number, Period[]>();
@@ -462,18 +435,7 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
       const s = Math.max(ps, start);
       const e = Math.max(s, Math.min(ps + periodMs, end));
       const pf = figures(p, opts);
-      const iv: IntervalResult = {
-        startMs: s - start,
-        durationMs: e - s,
-        requests: pf.requests,
-        errors: pf.errors,
-        latency: pf.latency,
-      };
-      const vc = p.counters.get('vusers.created');
-      if (vc !== undefined) iv.arrivalsStarted = vc;
-      const eps = intervalEndpoints(p, opts);
-      if (eps) iv.endpoints = eps;
-      intervals.push(iv);
+      intervals.push(withPeriodDetail(periodResult(s - start, e - s, pf, pf.latency), p, opts));
     }
   }
   r.intervals = intervals;
@@ -501,13 +463,12 @@ function maxOf(xs: Array<number | undefined>): number | undefined {
 export function periodInterval(period: unknown, startMs: number, opts: ReadOptions): IntervalResult {
   const p = parsePeriod(obj(period) ?? {});
   const f = figures(p, opts);
-  const iv: IntervalResult = {
-    startMs,
-    durationMs: p.first !== undefined && p.last !== undefined ? Math.max(0, p.last - p.first) : DEFAULT_PERIOD_MS,
-    requests: f.requests,
-    errors: f.errors,
-    latency: f.latency,
-  };
+  const durationMs = p.first !== undefined && p.last !== undefined ? Math.max(0, p.last - p.first) : ARTILLERY_PERIOD_MS;
+  return withPeriodDetail(periodResult(startMs, durationMs, f, f.latency), p, opts);
+}
+
+/** The arrivals and (with metrics-by-endpoint) the endpoint figures of a period, added to its interval. */
+function withPeriodDetail(iv: IntervalResult, p: Period, opts: ReadOptions): IntervalResult {
   const vc = p.counters.get('vusers.created');
   if (vc !== undefined) iv.arrivalsStarted = vc;
   const eps = intervalEndpoints(p, opts);
@@ -515,21 +476,12 @@ export function periodInterval(period: unknown, startMs: number, opts: ReadOptio
   return iv;
 }
 
-export const artilleryV1Markers = /"(scenariosCreated|scenariosCompleted|requestsCompleted)"\s*:/;
-
-export const artilleryV2Reader: JsonResultReader = {
-  format: 'artillery-v2',
-  detect(head: string): boolean {
-    return (
-      looksLikeJsonObject(head) &&
-      /"aggregate"\s*:\s*\{/.test(head) &&
-      !artilleryV1Markers.test(head) &&
-      /"(counters|summaries|histograms|rates|firstCounterAt|firstMetricAt|lastCounterAt|period)"\s*:/.test(head)
-    );
-  },
-  async read(path: string, opts: ReadOptions): Promise<RunResult> {
-    const { doc } = await readJsonFile(path);
-    return fromDocument(doc, path, opts);
-  },
+export const artilleryV2Reader: JsonResultReader = artilleryReader(
+  'artillery-v2',
+  (head) =>
+    looksLikeJsonObject(head) &&
+    /"aggregate"\s*:\s*\{/.test(head) &&
+    !artilleryV1Markers.test(head) &&
+    /"(counters|summaries|histograms|rates|firstCounterAt|firstMetricAt|lastCounterAt|period)"\s*:/.test(head),
   fromDocument,
-};
+);
