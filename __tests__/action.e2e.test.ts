@@ -94,7 +94,7 @@ describe('dist/index.js as the runner runs it', () => {
     expect(r.outputs['p99-ms']).toBe('');
     expect(r.outputs.requests).toBe('');
     expect(r.outputs['error-rate']).toBe('');
-    expect(r.stdout).toMatch(new RegExp(`::error::.*target http://127\\.0\\.0\\.1:${port}/ is unreachable: ECONNREFUSED`));
+    expect(r.stdout).toMatch(new RegExp(`::error::.*target http://127\\.0\\.0\\.1:${port} is unreachable: ECONNREFUSED`));
     expect(existsSync(r.outputs.results!)).toBe(true);
   });
 

@@ -225,6 +225,7 @@ flows:
     ['headers: { Content-Length: "5" }', /flows\[0\]\.steps\[0\] \(POST \/x\): headers\.content-length: perf-gate sets content-length itself; remove it/],
     ['headers: { transfer-encoding: chunked }', /steps\[0\] \(POST \/x\): headers\.transfer-encoding: perf-gate sets/],
     ['headers: { connection: upgrade }', /headers\.connection: only "close" or "keep-alive" are allowed/],
+    ['headers: { connection: "{{ $uuid }}" }', /headers\.connection: a template is not allowed here: write close or keep-alive/],
     ['headers: { "x a": "1" }', /"x a" is not a valid header name/],
     ['headers: { x-a: "one\\r\\ntwo" }', /headers\.x-a: the value has a control character/],
   ])('refuses a header it cannot send before any load, naming where: %s', (extra, want) => {

@@ -1051,7 +1051,10 @@ describe('request bytes', () => {
     for (const n of ['content-length', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'keep-alive']) {
       expect(headerProblem(n, 'x')).toMatch(/sets .* itself/);
       expect(headerProblem(n, undefined)).toMatch(/sets .* itself/);
+      // Header names are case-insensitive: the check does not rely on its caller lower-casing them.
+      expect(headerProblem(n.toUpperCase(), 'x')).toMatch(/sets .* itself/);
     }
+    expect(headerProblem('Connection', 'upgrade')).toMatch(/only "close" or "keep-alive"/);
     expect(headerProblem('connection', 'upgrade')).toMatch(/only "close" or "keep-alive"/);
     expect(headerProblem('connection', 'close, upgrade')).toMatch(/only "close" or "keep-alive"/);
     expect(headerProblem('connection', 'Close')).toBeUndefined();

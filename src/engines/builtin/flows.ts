@@ -215,7 +215,9 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
       const headerT: Array<[string, Template]> = [];
       for (const [k, v] of Object.entries(headers)) {
         const templated = hasTemplate(v);
-        const problem = headerProblem(k, templated ? undefined : v);
+        // Whether the connection is reused is decided once per step, so `connection` cannot vary per arrival.
+        const problem =
+          k === 'connection' && templated ? 'a template is not allowed here: write close or keep-alive' : headerProblem(k, templated ? undefined : v);
         if (problem) {
           const at = k in stepHeaders ? `${where}: headers.${k}` : `${file}: http.headers.${k}`;
           throw new UserError(`${at}: ${problem}`);

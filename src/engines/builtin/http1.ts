@@ -512,8 +512,9 @@ const BAD_PATH = /[^\u0021-\u00ff]/;
 const BAD_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 
 /** Why a header a step sets cannot be sent as written; undefined if it can. `value` undefined: it is a template. */
-export function headerProblem(name: string, value: string | undefined): string | undefined {
-  if (!TOKEN.test(name)) return `"${name}" is not a valid header name`;
+export function headerProblem(rawName: string, value: string | undefined): string | undefined {
+  if (!TOKEN.test(rawName)) return `"${rawName}" is not a valid header name`;
+  const name = rawName.toLowerCase();
   if (FRAMING_HEADERS.has(name)) return `perf-gate sets ${name} itself; remove it`;
   if (name === 'connection' && value !== undefined && value.toLowerCase() !== 'close' && value.toLowerCase() !== 'keep-alive') {
     return `only "close" or "keep-alive" are allowed`;

@@ -450,13 +450,18 @@ class BuiltinRun {
     slot.arrival = arrival;
     slot.flow = flow;
     slot.then_ = then;
-    const conn = this.pool.acquire();
-    slot.client = conn;
     // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
     // when the step's checks need it. A request that cannot be sent (a rendered template put a line break in a
-    // header) fails like a transport error, at once; the slot remembers, so a promise made afterwards still resolves.
-    if (wire instanceof Error) slot.onError(wire);
-    else conn.dispatch(wire, step.isHead, step.closeAfter, slot);
+    // header) fails like a transport error, at once, without taking a connection; the slot remembers, so a promise
+    // made afterwards still resolves.
+    if (wire instanceof Error) {
+      slot.client = undefined;
+      slot.onError(wire);
+    } else {
+      const conn = this.pool.acquire();
+      slot.client = conn;
+      conn.dispatch(wire, step.isHead, step.closeAfter, slot);
+    }
     return slot;
   }
 
@@ -487,7 +492,7 @@ class BuiltinRun {
         failed = runChecks(checks, view, arrival.caps);
       }
     }
-    this.pool.release(slot.client as Http1Connection);
+    if (slot.client !== undefined) this.pool.release(slot.client as Http1Connection);
     this.inFlight.release(slot);
     this.rec.inFlight--;
     if (reason === REASON_STOPPED) {
