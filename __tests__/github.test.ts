@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getOctokit } from '@actions/github';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { redact, upsertComment, type UpsertCommentParams } from '../src/github/comment.js';
 import { prContext } from '../src/github/context.js';
 import { markerFor } from '../src/report/markdown.js';
 import { type GitHubStub, type GitHubStubOptions, startGitHubStub } from './helpers/github-stub.js';
+import { memoryLog } from './helpers/memory-log.js';
 
 // Shaped like a real installation token so the redaction patterns would also catch it.
 const TOKEN = 'ghs_stubTokenAbcdefghijklmnopqrstuvwxyz0123';
@@ -27,16 +27,6 @@ async function stub(opts: GitHubStubOptions = {}): Promise<GitHubStub> {
   return s;
 }
 
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (m) => lines.push(`info: ${m}`),
-    warning: (m) => lines.push(`warning: ${m}`),
-    debug: (m) => lines.push(`debug: ${m}`),
-  };
-}
-
 function params(s: GitHubStub, overrides: Partial<UpsertCommentParams> = {}): UpsertCommentParams {
   return {
     octokit: getOctokit(TOKEN, { baseUrl: s.url }),
@@ -45,7 +35,7 @@ function params(s: GitHubStub, overrides: Partial<UpsertCommentParams> = {}): Up
     issueNumber: 7,
     body: `${MARKER}\n\n## ✅ perf-gate: warmup passed\n`,
     marker: MARKER,
-    log: memoryLog(),
+    log: memoryLog('levels'),
     ...overrides,
   };
 }
@@ -155,7 +145,7 @@ describe('upsertComment', () => {
       const human = s.addComment({ issueNumber: 7, body: `${MARKER}\nhand-written`, user: { login: 'alice', type: 'User' } });
       const otherBot = s.addComment({ issueNumber: 7, body: `${MARKER}\nolder app`, user: { login: 'some-app[bot]', type: 'Bot' } });
       const ours = s.addComment({ issueNumber: 7, body: `${MARKER}\nold`, user: { login: 'github-actions[bot]', type: 'Bot' } });
-      const log = memoryLog();
+      const log = memoryLog('levels');
       const result = await upsertComment(params(s, { log }));
       expect(result.action).toBe('updated');
       expect(result.url).toContain(`#issuecomment-${ours.id}`);
@@ -199,7 +189,7 @@ describe('upsertComment', () => {
   describe('when GitHub refuses', () => {
     it('skips with a warning on a fork PR (403 on create) instead of failing the run', async () => {
       const s = await stub({ appToken: true, forbidWrites: true });
-      const log = memoryLog();
+      const log = memoryLog('levels');
       const result = await upsertComment(params(s, { log }));
       expect(result.action).toBe('skipped');
       expect(result.url).toBeUndefined();

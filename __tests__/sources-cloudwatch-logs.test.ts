@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline.js';
-import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import { maskMessage } from '../src/sources/cloudwatch-logs.js';
@@ -18,11 +17,7 @@ import { collectAll, createSources, startSources } from '../src/sources/index.js
 import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startLogsStub, type LogEvent, type LogsStub, type LogsStubOptions } from './helpers/cloudwatch-logs-stub.js';
 import { sampleRun } from './helpers/sample-run.js';
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
-}
+import { memoryLog } from './helpers/memory-log.js';
 
 useFakeAwsCredentials();
 

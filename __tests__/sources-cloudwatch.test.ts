@@ -1,23 +1,13 @@
 // CloudWatch source against a local server speaking CloudWatch's wire protocol, through the real AWS SDK client.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import type { InfraMetric } from '../src/model.js';
 import { choosePeriod, CloudWatchSource, MAX_QUERIES_PER_CALL } from '../src/sources/cloudwatch.js';
 import { sourcesSchema, type CloudWatchSourceConfig } from '../src/sources/config.js';
 import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startCloudWatchStub, type CloudWatchStub, type CloudWatchStubOptions, type StubQuery } from './helpers/cloudwatch-stub.js';
+import { memoryLog } from './helpers/memory-log.js';
 
 const MIN = 60_000;
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (m) => lines.push(`info: ${m}`),
-    warning: (m) => lines.push(`warning: ${m}`),
-    debug: (m) => lines.push(`debug: ${m}`),
-  };
-}
 
 function config(stub: CloudWatchStub, extra: Record<string, unknown>): CloudWatchSourceConfig {
   const [parsed] = sourcesSchema.parse([
@@ -45,7 +35,7 @@ afterEach(async () => {
 
 async function run(stubOpts: CloudWatchStubOptions, extra: Record<string, unknown>, window = pastWindow()) {
   stub = await startCloudWatchStub(stubOpts);
-  const log = memoryLog();
+  const log = memoryLog('levels');
   const source = new CloudWatchSource(config(stub, extra), log);
   const result = await source.collect(window);
   await source.stop();

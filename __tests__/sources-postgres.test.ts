@@ -11,11 +11,7 @@ import { sourcesSchema } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
 import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
-}
+import { memoryLog } from './helpers/memory-log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

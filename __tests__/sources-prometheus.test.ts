@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { InfraMetric, RunResult } from '../src/model.js';
@@ -14,11 +13,7 @@ import { collectAll, createSources, startSources } from '../src/sources/index.js
 import { promDuration, promQuery, rateEvaluation } from '../src/sources/prometheus.js';
 import { freePort } from './helpers/postgres.js';
 import { startPrometheusStack, type PrometheusStack } from './helpers/prometheus.js';
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
-}
+import { memoryLog } from './helpers/memory-log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

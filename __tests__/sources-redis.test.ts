@@ -13,11 +13,7 @@ import { increases, parseInfo } from '../src/sources/redis.js';
 import { freePort } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { sampleRun } from './helpers/sample-run.js';
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
-}
+import { memoryLog } from './helpers/memory-log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,18 +5,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { resolveConfig } from '../src/config/load.js';
 import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
 import { collectAll, createSources, startSources, stopSources, type Source } from '../src/sources/index.js';
 import { Redactor, redactPatterns } from '../src/sources/redact.js';
 import { summarize } from '../src/metrics/series.js';
 import type { MetricDescriptor, SourceResult } from '../src/sources/types.js';
-
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
-}
+import { memoryLog } from './helpers/memory-log.js';
 
 function issues(input: unknown): string[] {
   const r = sourcesSchema.safeParse(input);

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
-import type { Config, Logger } from '../../src/config/types.js';
+import type { Config } from '../../src/config/types.js';
 import { builtinEngine, flowSecrets } from '../../src/engines/builtin/index.js';
 import type { RunResult, Stage } from '../../src/model.js';
 import { auctionUsers, startAuctionApp, writeUsersCsv, type AuctionApp } from '../helpers/auction-app.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { memoryLog } from '../helpers/memory-log.js';
 
 let pgServer: PostgresServer;
 let app: AuctionApp;
@@ -68,15 +69,10 @@ function load(yaml: string, opts: { users?: ReturnType<typeof auctionUsers>; cou
   return config;
 }
 
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
-}
-
 const STAGES: Stage[] = [{ durationMs: 1500, startRate: 30, endRate: 30 }];
 
 async function run(config: Config, stages = STAGES): Promise<{ r: RunResult; log: string[] }> {
-  const log = memoryLog();
+  const log = memoryLog('warnings');
   const r = await builtinEngine.run({ config, stages, log });
   return { r, log: log.lines };
 }

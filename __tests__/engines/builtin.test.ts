@@ -2,12 +2,13 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config, Logger } from '../../src/config/types.js';
+import type { Config } from '../../src/config/types.js';
 import { builtinEngine } from '../../src/engines/builtin/index.js';
 import { Histogram } from '../../src/metrics/histogram.js';
 import type { Flow, RunResult, Stage } from '../../src/model.js';
 import { startDemoServer } from '../../demo/server.ts';
 import { engineConfig } from '../helpers/engine-config.js';
+import { memoryLog } from '../helpers/memory-log.js';
 
 type Demo = Awaited<ReturnType<typeof startDemoServer>>;
 
@@ -55,14 +56,9 @@ function makeConfig(opts: {
   });
 }
 
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
-}
-
 async function run(opts: Parameters<typeof makeConfig>[0], signal?: AbortSignal): Promise<{ r: RunResult; log: string[] }> {
   const config = makeConfig(opts);
-  const log = memoryLog();
+  const log = memoryLog('warnings');
   const r = await builtinEngine.run({ config, stages: opts.stages, log, ...(signal ? { signal } : {}) });
   return { r, log: log.lines };
 }
