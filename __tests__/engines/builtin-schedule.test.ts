@@ -81,14 +81,16 @@ describe('ArrivalSchedule', () => {
 
 describe('classifyError', () => {
   const err = (code: string): Error => Object.assign(new Error(code), { code });
-  it('maps socket and undici codes to error kinds', () => {
+  it('maps socket codes to error kinds', () => {
     expect(classifyError(err('ECONNREFUSED'))).toBe('connection_refused');
     expect(classifyError(err('ECONNRESET'))).toBe('connection_reset');
-    expect(classifyError(err('UND_ERR_SOCKET'))).toBe('connection_reset');
+    expect(classifyError(err('EPIPE'))).toBe('connection_reset');
     expect(classifyError(err('ENOTFOUND'))).toBe('dns');
     expect(classifyError(err('EAI_AGAIN'))).toBe('dns');
-    expect(classifyError(err('UND_ERR_HEADERS_TIMEOUT'))).toBe('timeout');
-    expect(classifyError(err('UND_ERR_CONNECT_TIMEOUT'))).toBe('timeout');
+    expect(classifyError(err('ETIMEDOUT'))).toBe('timeout');
+    // The HTTP/1.1 client's protocol errors and TLS failures are neither refused nor reset.
+    expect(classifyError(err('PERF_GATE_HTTP_PROTOCOL'))).toBe('other');
+    expect(classifyError(err('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('other');
     expect(classifyError(new Error('boom'))).toBe('other');
     expect(classifyError('nope')).toBe('other');
   });

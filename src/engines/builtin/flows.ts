@@ -338,20 +338,15 @@ function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return out;
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+// Our own deadline timer ends a slow request (kind `timeout` without a code); these are the kernel's and TLS's.
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
 
-/** Map a transport error (from undici or the socket under it) to an error kind. */
+/** Map a transport error (from the engine's HTTP/1.1 client, its socket or TLS) to an error kind. */
 export function classifyError(err: unknown): ErrorKind {
-  // Node wraps per-address failures of a multi-address connect in an AggregateError, and some undici errors
-  // carry the socket error as `cause`: look through both before giving up.
+  // Node wraps per-address failures of a multi-address connect in an AggregateError, and a wrapped error may carry
+  // the socket's as `cause`: look through both before giving up.
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   let fallback: ErrorKind = 'other';
