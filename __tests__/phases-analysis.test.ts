@@ -211,6 +211,8 @@ describe('steady part', () => {
     const fallback = analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets });
     expect(fallback.analysis.endpointsNote).toMatch(/^per-endpoint targets were judged on the whole run: .*no histograms/);
     expect(fallback.judged.endpoints).toBe(tool.endpoints);
+    // Without a per-endpoint target there is nothing to say.
+    expect(analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets: parseTargets(['p99 < 1s']) }).analysis.endpointsNote).toBeUndefined();
   });
 
   it('falls back to the whole run, and says why, when there is no steady part', () => {

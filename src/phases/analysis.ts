@@ -506,7 +506,8 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
     if (opts.decideOn === 'steady') {
       analysis.judged = 'steady';
       judged = steady.view;
-      if (steady.endpointsNote) analysis.endpointsNote = steady.endpointsNote;
+      // Said only where it matters: a target with an endpoint selector (`p99{bid}`, also on a right-hand side).
+      if (steady.endpointsNote && opts.targets.some((t) => t.source.includes('{'))) analysis.endpointsNote = steady.endpointsNote;
     }
   } else if (opts.decideOn === 'steady') {
     analysis.judgedNote = `judged on the whole run: ${steady.reason}`;
