@@ -98,18 +98,14 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
     const body: string[] = [];
     if (flow.data) {
       const where = `${configPath}: flows[${fi}].data`;
+      // Read here to refuse a bad file before any load (the loader accepts `shard` with engine "builtin" only).
       const table = readDataFile(flow.data, where);
       const text = readFileSync(flow.data.file, 'utf8');
       const isJson = /\.json$/i.test(flow.data.file) || /^\s*\[/.test(text.replace(/^\ufeff/, ''));
       usesCsv ||= !isJson;
-      const shard = config.shard && config.shard.count > 1 ? config.shard : undefined;
-      const filter = shard ? `.filter((_, r) => r % ${shard.count} === ${shard.index - 1})` : '';
-      if (shard && table.rows.filter((_, r) => r % shard.count === shard.index - 1).length === 0) {
-        throw new UserError(`${where}: shard ${shard.index} of ${shard.count} gets no rows of "${flow.data.source}" (${table.rows.length} rows)`);
-      }
       // open() reads relative to the script; SharedArray parses once and shares the rows between VUs.
       dataDecls.push(
-        `const DATA_${fi} = new SharedArray(${q(`flows[${fi}] ${flow.data.source}`)}, () => ${isJson ? 'jsonRows' : 'csvRows'}(open(${q(relativePath(opts.scriptDir, flow.data.file))}))${filter});`,
+        `const DATA_${fi} = new SharedArray(${q(`flows[${fi}] ${flow.data.source}`)}, () => ${isJson ? 'jsonRows' : 'csvRows'}(open(${q(relativePath(opts.scriptDir, flow.data.file))})));`,
       );
       if (flow.data.order === 'sequential') {
         usesSequential = true;
