@@ -210,16 +210,20 @@ describe('refusals name the flow, the step and the feature', () => {
 describe('the generated script run under the Node stand-in of k6, against the auction app', () => {
   const { app } = useAuctionApp(100);
 
-  async function runFlows(users = auctionUsers(100), iterations = 30): Promise<{ run: ShimRun; source: string }> {
-    const config = configOf(FLOWS, '', { target: app().url });
+  async function runFlows(
+    users = auctionUsers(100),
+    opts: { yaml?: string; files?: Record<string, string>; env?: Record<string, string>; iterations?: number } = {},
+  ): Promise<{ run: ShimRun; source: string }> {
+    const config = configOf(opts.yaml ?? FLOWS, '', { target: app().url }, opts.files);
     writeUsersCsv(join(config.workspace, '.github', 'users.csv'), users);
     const dir = join(config.workspace, 'perf-gate-results');
     mkdirSync(dir, { recursive: true });
-    const { source } = translateFlowsToK6(config, { scriptDir: dir, stages: STAGES, env: {} });
+    const env = { PERF_GATE_HEADERS: JSON.stringify({ 'User-Agent': 'perf-gate' }), ...opts.env };
+    const { source } = translateFlowsToK6(config, { scriptDir: dir, stages: STAGES, env });
     const script = join(dir, K6_FLOW_SCRIPT_FILE);
     writeFileSync(script, source);
     const bundle = await bundleK6Script(script);
-    return { run: await runK6Script(bundle, { iterations, scriptDir: dir, env: { PERF_GATE_HEADERS: JSON.stringify({ 'User-Agent': 'perf-gate' }) } }), source };
+    return { run: await runK6Script(bundle, { iterations: opts.iterations ?? 30, scriptDir: dir, env }), source };
   }
 
   const named = (r: ShimRun, name: string) => r.requests.filter((q) => q.name === name);
@@ -253,6 +257,47 @@ describe('the generated script run under the Node stand-in of k6, against the au
     expect(run.requests.every((q) => q.url.startsWith(app().url))).toBe(true);
     // Think times were asked for (and not slept by the stand-in): 2 s and 3 s scaled to 0.2 and 0.3 by the helper.
     expect(run.sleeps.filter((s) => s === 0.2)).toHaveLength(bids.length);
+  });
+
+  it('JSON data, regex and header captures, env and built-in templates, the cookie jar, a number from text', async () => {
+    const yaml = `
+flows:
+  - name: session
+    data: { file: people.json, order: sequential }
+    steps:
+      - post: /api/auth/login
+        name: login
+        headers: { X-Request-Id: "{{ $uuid }}", x-api-key: "{{ env.AUCTION_KEY }}" }
+        json: { email: "{{ email }}", password: "{{ password }}" }
+        capture: { sameToken: { regex: '"token":"([^"]+)"' }, contentType: { header: content-type } }
+        expect: { status: 200, header: { content-type: application/json } }
+      - get: /api/session
+        headers: { authorization: "Bearer {{ sameToken }}", accept: "{{ contentType }}" }
+        capture: { who: $.email }
+        expect: { status: 200, json: { $.email: exists }, contains: ["@auction.test"] }
+      - post: /api/bids
+        name: bid
+        headers: { authorization: "Bearer {{ sameToken }}", x-at: "t={{ $timestamp }}" }
+        json: { auctionId: "{{ $randomInt(1, 5) }}", amount: "{{ amount }}", by: "{{ who }}" }
+        expect: { status: 201 }
+`;
+    const people = auctionUsers(5).map((u, i) => ({ ...u, amount: String(10 + i) }));
+    const { run } = await runFlows(auctionUsers(100), { yaml, files: { 'people.json': JSON.stringify(people) }, env: { AUCTION_KEY: 'key-1' }, iterations: 7 });
+    expect(run.errors).toEqual([]);
+    expect(run.checks.filter((c) => !c.ok)).toEqual([]);
+    const logins = run.requests.filter((q) => q.name === 'login');
+    expect(logins.map((l) => JSON.parse(l.body!).email)).toEqual([0, 1, 2, 3, 4, 0, 1].map((i) => people[i]!.email));
+    expect(new Set(logins.map((l) => l.headers['x-request-id'])).size).toBe(7);
+    expect(logins.every((l) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(l.headers['x-request-id']!) && l.headers['x-api-key'] === 'key-1')).toBe(true);
+    const sessions = run.requests.filter((q) => q.name === 'GET /api/session');
+    expect(sessions.map((q) => q.status)).toEqual(Array(7).fill(200));
+    expect(sessions.every((q) => q.headers.accept === 'application/json' && /^session=/.test(q.headers.cookie!))).toBe(true);
+    const bids = run.requests.filter((q) => q.name === 'bid');
+    expect(bids.map((b) => b.status)).toEqual(Array(7).fill(201));
+    expect(bids.map((b) => JSON.parse(b.body!).amount)).toEqual([10, 11, 12, 13, 14, 10, 11]);
+    expect(bids.map((b) => JSON.parse(b.body!).by)).toEqual(logins.map((l) => JSON.parse(l.body!).email));
+    expect(bids.every((b) => /^t=\d{13}$/.test(b.headers['x-at']!))).toBe(true);
+    expect(app().counts().bidsAcknowledged).toBe(7);
   });
 
   it('wrong passwords fail the login check and end those flows', async () => {

@@ -48,6 +48,7 @@ interface ShimData {
 
 const run: ShimRun = { requests: [], checks: [], sleeps: [], errors: [] };
 let iteration = 0;
+const jar = new Map<string, string>();
 let sync: { port: import('node:worker_threads').MessagePort; flag: Int32Array } | undefined;
 
 const HTTP_WORKER = `
@@ -59,7 +60,7 @@ port.on('message', async (req) => {
     const r = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body ?? undefined, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs) });
     const headers = {};
     r.headers.forEach((v, k) => { headers[k] = v; });
-    out = { status: r.status, body: await r.text(), headers };
+    out = { status: r.status, body: await r.text(), headers, setCookies: r.headers.getSetCookie() };
   } catch (e) {
     out = { status: 0, body: null, headers: {}, error: String(e) };
   }
@@ -102,17 +103,24 @@ export const http = {
     const { port, flag } = syncChannel();
     Atomics.store(flag, 0, 0);
     const ms = timeoutMs(params.timeout);
-    port.postMessage({ method, url, body, headers: params.headers ?? {}, timeoutMs: ms });
+    // k6's cookie jar (per VU, emptied after each iteration): names and values only, enough for the test app.
+    const sent = { ...(params.headers ?? {}) };
+    if (jar.size > 0) sent.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    port.postMessage({ method, url, body, headers: sent, timeoutMs: ms });
     Atomics.wait(flag, 0, 0, ms + 5000);
-    const msg = receiveMessageOnPort(port)?.message as { status: number; body: string | null; headers: Record<string, string> } | undefined;
+    const msg = receiveMessageOnPort(port)?.message as { status: number; body: string | null; headers: Record<string, string>; setCookies?: string[] } | undefined;
     const got = msg ?? { status: 0, body: null, headers: {} };
+    for (const c of got.setCookies ?? []) {
+      const m = /^([^=;\s]+)=([^;]*)/.exec(c);
+      if (m) jar.set(m[1]!, m[2]!);
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(got.headers)) headers[canonicalName(k)] = v;
     run.requests.push({
       method,
       url,
       body,
-      headers: params.headers ?? {},
+      headers: sent,
       name: params.tags?.name,
       status: got.status,
       responseBody: got.body,
@@ -174,6 +182,7 @@ export function runIterations(main: () => unknown): ShimRun {
   const data = workerData as ShimData;
   for (let i = 0; i < data.iterations; i++) {
     iteration = i;
+    jar.clear();
     (globalThis as Record<string, unknown>).__ITER = i;
     try {
       main();
