@@ -102,6 +102,18 @@ describe('the README example flows as a k6 script', () => {
   });
 });
 
+describe('the README excerpt', () => {
+  it('is what the translation writes for examples/perf-gate.yml', () => {
+    const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf("#### The config's flows on k6"));
+    const excerpt = /```js\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l.trim() !== '' && l.trim() !== '...');
+    expect(excerpt.length).toBeGreaterThan(20);
+    const example = readFileSync(join(here, '..', 'examples', 'perf-gate.yml'), 'utf8').replace(/^target:.*$/m, '').replace(/^sources:[\s\S]*$/m, '');
+    const { source } = translate(configOf(example, '', {}, { 'users.csv': USERS }));
+    for (const line of excerpt) expect(source.split('\n')).toContain(line);
+  });
+});
+
 describe('flow features', () => {
   it('env, $uuid, $timestamp, header and regex captures, json/contains/header expectations, a JSON data file in random order', async () => {
     const config = configOf(
