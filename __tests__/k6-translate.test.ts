@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
+import { parseCsv } from '../src/engines/builtin/data.js';
 import { UserError, type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios } from '../src/engines/k6/index.js';
 import { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from '../src/engines/k6/translate.js';
@@ -178,6 +179,20 @@ flows:
     expect(source).toContain('tags: { name: "GET /" }');
     expect(source).toContain('res = http.request("POST", BASE + "/x", ("u=" + text(row["email"])),');
     await parses(source);
+  });
+});
+
+describe('the inline CSV parser of the script', () => {
+  it('reads files as the built-in engine does (quotes, CRLF, blank lines, a BOM, spaces kept in cells)', () => {
+    const { source } = translate(configOf('flows:\n  - name: f\n    data: u.csv\n    steps: [{ get: "/{{ a }}" }]\n', '', {}, { 'u.csv': 'a\n1\n' }));
+    const code = /\nfunction csvRows\(text\) \{[\s\S]*?\n\}\n/.exec(source)![0];
+    const csvRows = new Function(`${code}\nreturn csvRows;`)() as (text: string) => Array<Record<string, string>>;
+    const files = ['a,b\n1,2\n', '\ufeff a , b \r\n"x, y","say ""hi"""\r\n\r\n"multi\nline", trailing \n', 'a,b\n"",""\n"q"tail,x"y\nlast,row'];
+    for (const text of files) {
+      const table = parseCsv(text.replace(/^\ufeff/, ''), 'u.csv', 'test');
+      expect(table.rows.length).toBeGreaterThan(0);
+      expect(csvRows(text)).toEqual(table.rows.map((r) => Object.fromEntries(table.columns.map((c, i) => [c, r[i]]))));
+    }
   });
 });
 
