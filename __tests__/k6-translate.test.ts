@@ -390,6 +390,10 @@ describe('engine "k6" with flows and no script (stand-in k6 binary)', () => {
     expect(log.lines.join('\n')).toMatch(/k6 scenarios from perf-gate's phase/);
     expect(run.engine).toBe('k6');
     expect(run.requests).toBeGreaterThan(0);
+    const note = run.notes.find((n) => n.startsWith('The flows ran as a k6 script perf-gate generated (perf-gate-results/k6-script.js)'));
+    expect(note).toMatch(/not verified against a real k6/);
+    // The genuine k6 points file the stand-in copies has 96 checks, 72 passed.
+    expect(note).toMatch(/: 24 of 96 checks failed in this run\.$/);
   });
 
   it('without a script and without flows it still asks for a script', async () => {

@@ -196,7 +196,11 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   const stoppedByUs = res.aborted;
   const timedOut = watchdog.signal.aborted;
   const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
-  if (cloud) return cloudResult({ config, res, version, cloudUrl, tail, stages });
+  if (cloud) {
+    const run = cloudResult({ config, res, version, cloudUrl, tail, stages });
+    if (generated) run.notes.push(generatedNote(config, run));
+    return run;
+  }
 
   const kind = stoppedByUs ? 'partial' : classifyK6Exit(res.code);
   if (kind === 'error') {
@@ -214,6 +218,7 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   if (config.target) run.target = redactUrl(config.target);
 
   const notes = [...combined.notes];
+  if (generated) notes.push(generatedNote(config, run));
   if (ownShape) {
     notes.push(`The load shape is the k6 script's own options, not perf-gate's "${config.phase.name}" phase.`);
     run.shape = { stages: [], source: 'script' };
@@ -231,6 +236,17 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   }
   run.notes = [...notes, ...run.notes];
   return run;
+}
+
+/** Said in the report whenever the flows ran as a generated k6 script: what was not verified, and where failed checks went. */
+function generatedNote(config: Config, run: RunResult): string {
+  const checks = run.customMetrics.checks?.values;
+  const failed = checks?.total !== undefined && checks.count !== undefined ? checks.total - checks.count : undefined;
+  return (
+    `The flows ran as a k6 script perf-gate generated (${workspacePath(config.workspace, join(config.outputDir, K6_FLOW_SCRIPT_FILE))}); ` +
+    'this translation was not verified against a real k6 where perf-gate was built. k6 counts a failed expectation or capture in its checks metric, not as a request error' +
+    (failed !== undefined ? `: ${failed} of ${checks!.total} checks failed in this run.` : '.')
+  );
 }
 
 function redactSecrets(text: string, secrets: string[], target: string): string {
