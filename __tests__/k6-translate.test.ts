@@ -227,6 +227,11 @@ describe('refusals name the flow, the step and the feature', () => {
     expect(refusal(one('get: ""', '', { target: 'http://127.0.0.1:8080/app?x=1' }))).toMatch(/an empty path requests the target URL itself/);
   });
 
+  it('an endpoint selector no step has is refused when the config is loaded, as for the built-in engine', () => {
+    expect(() => configOf(FLOWS, '', { targets: 'p99{bid} < 1s\np99{nope} < 1s' }, { 'users.csv': USERS })).toThrow(/nope/);
+    expect(() => configOf(FLOWS, '', { targets: 'p99{bid} < 1s' }, { 'users.csv': USERS })).not.toThrow();
+  });
+
   it('every flow of weight 0', () => {
     const config = configOf('flows:\n  - name: f\n    steps: [{ get: /a }]\n');
     config.flows[0]!.weight = 0;
