@@ -157,6 +157,13 @@ flows:
     await parses(source);
   });
 
+  it('names with line terminators stay inside their comments and strings', async () => {
+    const config = configOf('flows:\n  - name: "a\\u2028b\\nc"\n    steps:\n      - get: /a\n        name: "x\\u2029y"\n');
+    const { source } = translate(config);
+    expect(source).toContain('tags: { name: "x\u2029y" }');
+    await parses(source);
+  });
+
   it('a flow of weight 0 is left out; an empty path requests the target; a body template', async () => {
     const config = configOf(
       `

@@ -74,6 +74,8 @@ function refuse(s: Pick<StepScope, 'configPath' | 'flow' | 'fi' | 'si' | 'label'
 }
 
 const q = (v: unknown): string => JSON.stringify(v);
+/** Text for a `//` comment: JavaScript ends a line comment at any line terminator. */
+const comment = (t: string): string => t.replace(/[\r\n\u2028\u2029]/g, ' ');
 
 /** Translate the config's flows into a k6 script; throws a UserError naming the flow, step and feature k6 cannot do alike. */
 export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6FlowScript {
@@ -124,12 +126,12 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
       }
       const label = step.name ?? endpointLabel(step, target);
       const scope: StepScope = { flow, fi, si, label, names, env, secrets, cloud, configPath, decls };
-      body.push(`  // steps[${si}]: ${label.replace(/[\r\n]/g, ' ')}`, ...requestCode(step, scope, config, target));
+      body.push(`  // steps[${si}]: ${comment(label)}`, ...requestCode(step, scope, config, target));
       // Captures are visible from the next step on.
       for (const n of Object.keys(step.capture ?? {})) names.set(n, 'cap');
     });
     const fn = `flow${fi}`;
-    flowFns.push(`// flows[${fi}]: ${q(flow.name)}, weight ${flow.weight}\nfunction ${fn}() {\n${body.join('\n')}\n}`);
+    flowFns.push(`// flows[${fi}]: ${comment(q(flow.name))}, weight ${flow.weight}\nfunction ${fn}() {\n${body.join('\n')}\n}`);
     total += flow.weight;
     picks.push({ cumulative: total, fn });
   });
