@@ -28,9 +28,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const config = resolveConfig(inputs, { workspace });
     maskSecrets(config, core.setSecret);
     for (const [k, v] of Object.entries(config.http.headers)) if (/^(authorization|cookie|x-api-key|api-key)$/i.test(k) && v) core.setSecret(v);
-    if (config.engine === 'builtin' || (config.engine === 'artillery' && !config.script)) {
+    if (config.engine === 'builtin' || ((config.engine === 'artillery' || config.engine === 'k6') && !config.script)) {
       // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
-      // (Artillery runs the flows without a script: the values reach it through its environment.)
+      // (Artillery and k6 run the flows without a script: the values reach them through their environment.)
       const { flowSecrets } = await import('./engines/builtin/flows.js');
       for (const secret of flowSecrets(config, env)) core.setSecret(secret);
     }

@@ -113,12 +113,13 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
 
   const scriptText = pick('script', file.script);
   let script: string | undefined;
-  // engine "artillery" without a script runs the config's flows, translated (src/engines/artillery/translate.ts).
-  const flowsOnArtillery = engine === 'artillery' && scriptText === undefined && file.flows !== undefined;
-  if ((engine === 'artillery' || engine === 'k6') && !flowsOnArtillery) {
+  // engine "artillery" or "k6" without a script runs the config's flows, translated (src/engines/artillery/translate.ts,
+  // src/engines/k6/translate.ts).
+  const flowsOnTool = (engine === 'artillery' || engine === 'k6') && scriptText === undefined && file.flows !== undefined;
+  if ((engine === 'artillery' || engine === 'k6') && !flowsOnTool) {
     if (scriptText === undefined) {
       throw new UserError(
-        `input "script" is required with engine "${engine}": the path of the ${engine === 'k6' ? 'k6 script (.js)' : `Artillery test (.yml), unless ${configPath ?? DEFAULT_CONFIG_PATH} has flows to run`}`,
+        `input "script" is required with engine "${engine}": the path of the ${engine === 'k6' ? 'k6 script (.js)' : 'Artillery test (.yml)'}, unless ${configPath ?? DEFAULT_CONFIG_PATH} has flows to run`,
       );
     }
     script = isAbsolute(scriptText) ? scriptText : resolve(options.workspace, scriptText);
@@ -226,7 +227,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const configDir = dirname(resolve(options.workspace, configPath ?? DEFAULT_CONFIG_PATH));
   const flows = file.flows ? file.flows.map((f) => toFlow(f, configDir)) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
   // An endpoint selector (`p99{bid}`) that no step of the built-in flows has is a mistake to report before any load.
-  if ((engine === 'builtin' || flowsOnArtillery) && file.flows) {
+  if ((engine === 'builtin' || flowsOnTool) && file.flows) {
     const selected = [
       ...targets.map((t) => ({ source: t.source, metrics: targetMetrics(t) })),
       ...guards.filter((g) => g.endpoint !== undefined).map((g) => ({ source: g.source, metrics: [selectorMetric(g.metric as EndpointMetric, { endpoint: g.endpoint! })] })),

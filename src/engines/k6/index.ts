@@ -1,5 +1,6 @@
 // The k6 engine: runs the user's k6 script (k6 on PATH, e.g. from grafana/setup-k6-action) against the target and
-// reads what k6 wrote back into a RunResult.
+// reads what k6 wrote back into a RunResult. Without a script, the config's flows are translated into one
+// (translate.ts, unverified against a real k6) and run the same way.
 //
 // Two files per local run, each for what it is best at:
 // - `--out json` (NDJSON points): every sample, so percentiles are exact (any percentile, not only the ones in
@@ -22,8 +23,10 @@ import { runTool, tailText, ToolNotFoundError, workspacePath, type ToolRunResult
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
 import { scriptSetsLoadShape, toK6Scenarios } from './scenarios.js';
+import { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from './translate.js';
 
 export { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
+export { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from './translate.js';
 export { k6Duration, SCENARIO_NAME, scriptSetsLoadShape, toK6Scenarios, type K6Scenario } from './scenarios.js';
 
 export const SUMMARY_FILE = 'k6-summary.json';
@@ -72,19 +75,45 @@ function cloudDistribution(region: string | undefined): object | undefined {
   return { distribution: { perf_gate: { loadZone: region, percent: 100 } } };
 }
 
-async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
-  if (!config.script) throw new UserError('engine "k6" needs a script: the path of the k6 script (.js)');
+/**
+ * Without a `script`, the config's flows are translated (translate.ts) into a script written to output-dir for the
+ * user to read; it is then run exactly as a user's script is.
+ */
+async function writeFlowScript(config: Config, stages: Stage[], log: Logger): Promise<{ script: string; secrets: string[] }> {
+  const script = join(config.outputDir, K6_FLOW_SCRIPT_FILE);
+  const flows = translateFlowsToK6(config, { scriptDir: config.outputDir, stages });
+  await writeFile(script, flows.source);
+  log.info(
+    `k6 script generated from the config's ${config.flows.length} flow${config.flows.length === 1 ? '' : 's'}: ${workspacePath(config.workspace, script)} ` +
+      '(unverified: this translation was never run by a real k6 where it was built; read the script)',
+  );
+  return { script, secrets: flows.secrets };
+}
+
+async function runK6({ config: given, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
+  let config = given;
+  if (!config.script && config.flows.length === 0) {
+    throw new UserError('engine "k6" needs a script: the path of the k6 script (.js), or flows in the config to translate into one');
+  }
   const mode = config.distributed.mode;
   if (mode !== 'none' && mode !== 'k6-cloud') throw new UserError(`distributed "${mode}" cannot run with engine "k6"`);
   const cloud = mode === 'k6-cloud';
+  await mkdir(config.outputDir, { recursive: true });
+  let flowSecrets: string[] = [];
+  let generated = false;
+  if (!config.script) {
+    const flowScript = await writeFlowScript(config, stages, log);
+    config = { ...config, script: flowScript.script };
+    flowSecrets = flowScript.secrets;
+    generated = true;
+  }
   let source: string;
   try {
-    source = await readFile(config.script, 'utf8');
+    source = await readFile(config.script!, 'utf8');
   } catch (e) {
     throw new UserError(`k6 script ${config.script} cannot be read: ${(e as Error).message}`);
   }
 
-  await mkdir(config.outputDir, { recursive: true });
   const summaryPath = join(config.outputDir, SUMMARY_FILE);
   const pointsPath = join(config.outputDir, POINTS_FILE);
   const optionsPath = join(config.outputDir, OPTIONS_FILE);
@@ -93,7 +122,8 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
 
   const version = await k6Version(log, signal);
 
-  const ownShape = scriptSetsLoadShape(source);
+  // The generated script carries perf-gate's own scenarios (for whoever reads or runs it by hand): the same ones.
+  const ownShape = !generated && scriptSetsLoadShape(source);
   const options: Record<string, unknown> = {};
   if (ownShape) {
     log.info("The k6 script sets its own load shape (options with scenarios, stages, duration, iterations or vus): it runs as written.");
@@ -120,7 +150,7 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
   const headersJson = Object.keys(config.http.headers).length ? JSON.stringify(config.http.headers) : undefined;
   const args = buildK6Args({
     cloud,
-    script: config.script,
+    script: config.script!,
     target: config.target,
     summaryExport: summaryPath,
     ndjson: pointsPath,
@@ -136,7 +166,7 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
   timer?.unref();
 
   let cloudUrl: string | undefined;
-  const secrets = Object.values(config.http.headers).filter((v) => v.length > 0);
+  const secrets = [...Object.values(config.http.headers), ...flowSecrets].filter((v) => v.length > 0);
   let res: ToolRunResult;
   try {
     res = await runTool({
@@ -166,7 +196,11 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
   const stoppedByUs = res.aborted;
   const timedOut = watchdog.signal.aborted;
   const tail = tailText(res.stderrTail) || tailText(res.stdoutTail);
-  if (cloud) return cloudResult({ config, res, version, cloudUrl, tail, stages });
+  if (cloud) {
+    const run = cloudResult({ config, res, version, cloudUrl, tail, stages });
+    if (generated) run.notes.push(generatedNote(config, run));
+    return run;
+  }
 
   const kind = stoppedByUs ? 'partial' : classifyK6Exit(res.code);
   if (kind === 'error') {
@@ -184,6 +218,7 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
   if (config.target) run.target = redactUrl(config.target);
 
   const notes = [...combined.notes];
+  if (generated) notes.push(generatedNote(config, run));
   if (ownShape) {
     notes.push(`The load shape is the k6 script's own options, not perf-gate's "${config.phase.name}" phase.`);
     run.shape = { stages: [], source: 'script' };
@@ -201,6 +236,17 @@ async function runK6({ config, stages, log, signal }: EngineRunOptions): Promise
   }
   run.notes = [...notes, ...run.notes];
   return run;
+}
+
+/** Said in the report whenever the flows ran as a generated k6 script: what was not verified, and where failed checks went. */
+function generatedNote(config: Config, run: RunResult): string {
+  const checks = run.customMetrics.checks?.values;
+  const failed = checks?.total !== undefined && checks.count !== undefined ? checks.total - checks.count : undefined;
+  return (
+    `The flows ran as a k6 script perf-gate generated (${workspacePath(config.workspace, join(config.outputDir, K6_FLOW_SCRIPT_FILE))}); ` +
+    'this translation was not verified against a real k6 where perf-gate was built. k6 counts a failed expectation or capture in its checks metric, not as a request error' +
+    (failed !== undefined ? `: ${failed} of ${checks!.total} checks failed in this run.` : '.')
+  );
 }
 
 function redactSecrets(text: string, secrets: string[], target: string): string {
