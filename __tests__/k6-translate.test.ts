@@ -14,7 +14,9 @@ import { resolveConfig } from '../src/config/load.js';
 import { parseCsv } from '../src/engines/builtin/data.js';
 import { UserError, type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios } from '../src/engines/k6/index.js';
-import { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from '../src/engines/k6/translate.js';
+import { checksThresholdOf, K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from '../src/engines/k6/translate.js';
+import { parseTargets } from '../src/gate/targets.js';
+import { readNdjson } from '../src/engines/results/k6-ndjson.js';
 import { auctionUsers, writeUsersCsv } from './helpers/auction-app.js';
 import { FLOWS, useAuctionApp } from './helpers/auction-journey.js';
 import { bundleK6Script, runK6Script, type ShimRun } from './helpers/k6-shim.js';
@@ -413,5 +415,30 @@ describe('engine "k6" with flows and no script (stand-in k6 binary)', () => {
     await expect(k6Engine.run({ config: { ...config, flows: [] }, stages: STAGES, log: memoryLog() })).rejects.toThrow(/engine "k6" needs a script/);
     const ws = mkdtempSync(join(tmpdir(), 'perf-gate-k6-noflows-'));
     expect(() => resolveConfig({ target: 'http://127.0.0.1:8080', engine: 'k6' }, { workspace: ws })).toThrow(/input "script" is required with engine "k6"/);
+  });
+});
+
+describe('failed checks and the gate', () => {
+  it('holds k6\'s checks pass rate to the error_rate target, so a failing journey fails the verdict', async () => {
+    expect(checksThresholdOf({ targets: parseTargets(['p99 < 500ms', 'error_rate < 0.5%']) })).toBe('rate>0.995');
+    expect(checksThresholdOf({ targets: parseTargets(['error_rate <= 1%']) })).toBe('rate>=0.99');
+    // A count target, an endpoint's error rate or a lower bound has no per-check equivalent.
+    expect(checksThresholdOf({ targets: parseTargets(['errors <= 50', 'error_rate{bid} < 1%', 'error_rate > 0%']) })).toBeUndefined();
+    const config = configOf(FLOWS, '', { targets: 'error_rate < 0.5%' }, { 'users.csv': USERS });
+    const { source } = translate(config);
+    const options = JSON.parse(/export const options = (\{[\s\S]*?\n\});/.exec(source)![1]!);
+    expect(options.thresholds).toEqual({ checks: ['rate>0.995'] });
+    await parses(source);
+    // perf-gate's k6 reader evaluates that expression on k6's points: 2 failed checks of 100 fail it.
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-k6-checks-'));
+    const file = join(dir, 'out.ndjson');
+    const point = (ok: number, i: number) => JSON.stringify({ metric: 'checks', type: 'Point', data: { time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), value: ok, tags: { check: 'expect status 201 on bid' } } });
+    const lines = [
+      JSON.stringify({ type: 'Metric', metric: 'checks', data: { name: 'checks', type: 'rate', contains: 'default', thresholds: ['rate>0.995'], submetrics: null } }),
+      ...Array.from({ length: 100 }, (_, i) => point(i < 2 ? 0 : 1, i)),
+    ];
+    writeFileSync(file, lines.join('\n') + '\n');
+    const run = await readNdjson(file, { phase: 'sustained', count4xxAsErrors: true });
+    expect(run.toolThresholds).toEqual([{ metric: 'checks', expression: 'rate>0.995', ok: false }]);
   });
 });

@@ -138,6 +138,7 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
   if (picks.length === 0) throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
 
   const scenarios = toK6Scenarios(opts.stages, { maxVUs: config.http.maxInFlight });
+  const checksThreshold = checksThresholdOf(config);
   const imports = ["import http from 'k6/http';", "import { check, sleep } from 'k6';"];
   if (dataDecls.length) imports.push("import { SharedArray } from 'k6/data';");
   if (usesSequential) imports.push("import exec from 'k6/execution';");
@@ -152,7 +153,11 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
     '',
     '// The load shape: perf-gate\'s phase (the k6 engine also passes it with --config). Redirects are not followed, as',
     '// the built-in engine does not follow them: checks see the response the step got.',
-    `export const options = ${JSON.stringify({ scenarios, maxRedirects: 0 }, null, 2)};`,
+    ...(checksThreshold ? [
+      "// k6 counts a failed check (a 200 with an error body, a lost capture) in `checks`, not as a request error: the",
+      "// checks' pass rate is held to the error_rate target's limit, so a failing journey fails the gate here too.",
+    ] : []),
+    `export const options = ${JSON.stringify({ scenarios, maxRedirects: 0, ...(checksThreshold ? { thresholds: { checks: [checksThreshold] } } : {}) }, null, 2)};`,
     '',
     `const BASE = ${q(target.origin + target.basePath)};`,
     "// Config-wide http.headers (and the target's credentials) come from the environment, never from this file.",
@@ -508,4 +513,16 @@ function jsonExpr(v: unknown, s: StepScope, where: string, indent: string): stri
     return `{ ${entries.map(([k, x]) => `${k === '__proto__' ? `[${q(k)}]` : q(k)}: ${jsonExpr(x, s, `${where}.${k}`, indent)}`).join(', ')} }`;
   }
   return q(v) ?? 'null';
+}
+
+/**
+ * The built-in engine counts a failed check as an error of the request, judged by the run's `error_rate` target; k6
+ * cannot (http_req_failed looks at statuses only). A threshold on k6's `checks` rate at the same limit stands in for
+ * it: `error_rate < 0.5%` becomes `rate>0.995`. A tool threshold is a row of the results table and fails the verdict.
+ */
+export function checksThresholdOf(config: Pick<Config, 'targets'>): string | undefined {
+  const t = config.targets.find((x) => x.metric === 'error_rate' && x.endpoint === undefined && !x.rhsMetric && (x.op === '<' || x.op === '<='));
+  if (!t || !(t.value >= 0 && t.value <= 100)) return undefined;
+  const pass = Math.round((1 - t.value / 100) * 1e6) / 1e6;
+  return `rate${t.op === '<' ? '>' : '>='}${pass}`;
 }
