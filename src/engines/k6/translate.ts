@@ -14,7 +14,8 @@
 // - Checks run in the built-in engine's order (status, JSON body, expect.json, contains, headers, captures), one
 //   k6 check() each; the first that fails ends the iteration's flow, as a failed check ends the built-in arrival's.
 //   k6's http_req_failed (and perf-gate's k6 reader) count statuses only: a failed body check is counted in k6's
-//   `checks` metric, not as a request error.
+//   `checks` metric, not as a request error; a `checks` threshold at the error_rate target's limit stands in for it
+//   (checksThresholdOf).
 // - Values: templates become JavaScript over the iteration's data row (`row`) and captures (`cap`); a JSON value that
 //   is exactly one template keeps a number as a number, as the built-in engine does. `{{ env.NAME }}` is read from
 //   `__ENV` at run time; no value is written into the script.
