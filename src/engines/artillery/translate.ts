@@ -23,6 +23,7 @@ import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
 import { readDataFile } from '../builtin/data.js';
 import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
 import { endpointLabel, parseTarget, redactUrl } from '../builtin/flows.js';
+import { splitTemplate, TemplateError } from '../builtin/templates.js';
 import { toArtilleryPhases } from './phases.js';
 
 export const FLOW_SCRIPT_FILE = 'artillery-script.yml';
@@ -304,23 +305,14 @@ function artilleryJsonPath(path: string, s: StepScope, what: string): string {
   return `$${segs.map((x) => (typeof x === 'number' ? `[${x}]` : JMES_IDENT.test(x) ? `.${x}` : `['${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`)).join('')}`;
 }
 
-/** Split a text into literal parts and `{{ expr }}` expressions (as the built-in compiler reads them). */
+/** Split a text into literal parts and `{{ expr }}` expressions, as the built-in engine reads them. */
 function templateParts(value: string, s: StepScope, where: string): Array<string | { expr: string }> {
-  const parts: Array<string | { expr: string }> = [];
-  let i = 0;
-  while (i < value.length) {
-    const open = value.indexOf('{{', i);
-    if (open < 0) {
-      parts.push(value.slice(i));
-      break;
-    }
-    if (open > i) parts.push(value.slice(i, open));
-    const close = value.indexOf('}}', open + 2);
-    if (close < 0) refuse(s, `${where}: "{{" without a closing "}}"`);
-    parts.push({ expr: value.slice(open + 2, close).trim() });
-    i = close + 2;
+  try {
+    return splitTemplate(value);
+  } catch (e) {
+    if (e instanceof TemplateError) refuse(s, `${where}: "{{" without a closing "}}"`);
+    throw e;
   }
-  return parts;
 }
 
 function newVar(s: StepScope, g: Generated): string {

@@ -99,9 +99,12 @@ function compileExpr(expr: string, scope: Scope): Ref {
   );
 }
 
-/** Split a text into literal parts and references. Throws TemplateError naming the bad template. */
-export function compileTemplate(text: string, scope: Scope): Template {
-  const parts: Array<string | Ref> = [];
+/**
+ * A text as literal parts and `{{ expr }}` expressions (trimmed), as every engine reads templates; a `{{` without
+ * its `}}` is a TemplateError.
+ */
+export function splitTemplate(text: string): Array<string | { expr: string }> {
+  const parts: Array<string | { expr: string }> = [];
   let i = 0;
   while (i < text.length) {
     const open = text.indexOf('{{', i);
@@ -112,10 +115,15 @@ export function compileTemplate(text: string, scope: Scope): Template {
     if (open > i) parts.push(text.slice(i, open));
     const close = text.indexOf('}}', open + 2);
     if (close < 0) throw new TemplateError(`"{{" without a closing "}}" in ${JSON.stringify(text.slice(open, open + 40))}`);
-    parts.push(compileExpr(text.slice(open + 2, close).trim(), scope));
+    parts.push({ expr: text.slice(open + 2, close).trim() });
     i = close + 2;
   }
-  return { parts };
+  return parts;
+}
+
+/** Split a text into literal parts and references. Throws TemplateError naming the bad template. */
+export function compileTemplate(text: string, scope: Scope): Template {
+  return { parts: splitTemplate(text).map((p) => (typeof p === 'string' ? p : compileExpr(p.expr, scope))) };
 }
 
 function resolve(r: Ref, vars: ArrivalVars): unknown {

@@ -27,6 +27,7 @@ import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
 import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../builtin/checks.js';
 import { readDataFile } from '../builtin/data.js';
 import { endpointLabel, parseTarget, type ParsedTarget } from '../builtin/flows.js';
+import { splitTemplate, TemplateError } from '../builtin/templates.js';
 import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
 
@@ -443,23 +444,14 @@ function urlExpr(path: string, s: StepScope, target: ParsedTarget): string {
   return `BASE + ${textExpr(path.startsWith('/') ? path : `/${path}`, s, 'path')}`;
 }
 
-/** Split a text into literal parts and `{{ expr }}` expressions (as the built-in compiler reads them). */
+/** Split a text into literal parts and `{{ expr }}` expressions, as the built-in engine reads them. */
 function templateParts(value: string, s: StepScope, where: string): Array<string | { expr: string }> {
-  const parts: Array<string | { expr: string }> = [];
-  let i = 0;
-  while (i < value.length) {
-    const open = value.indexOf('{{', i);
-    if (open < 0) {
-      parts.push(value.slice(i));
-      break;
-    }
-    if (open > i) parts.push(value.slice(i, open));
-    const close = value.indexOf('}}', open + 2);
-    if (close < 0) refuse(s, `${where}: "{{" without a closing "}}"`);
-    parts.push({ expr: value.slice(open + 2, close).trim() });
-    i = close + 2;
+  try {
+    return splitTemplate(value);
+  } catch (e) {
+    if (e instanceof TemplateError) refuse(s, `${where}: "{{" without a closing "}}"`);
+    throw e;
   }
-  return parts;
 }
 
 /** One template expression as JavaScript giving its raw value. */
