@@ -19,7 +19,11 @@ export const KIND = {
 
 const STATUS_SLOTS = 1000; // HTTP status codes have three digits
 
-class EndpointAcc {
+/**
+ * One endpoint's counts and latencies, over the whole run or over one interval: the same figures either way, so the
+ * steady part of a run adds up from its intervals exactly as the whole run does.
+ */
+class EndpointCounts {
   requests = 0;
   errors = 0;
   readonly status = new Float64Array(STATUS_SLOTS);
@@ -27,46 +31,75 @@ class EndpointAcc {
   readonly hist = new Histogram();
   /** Failed expectations and captures by message; created on the first one. */
   checks: Map<string, number> | undefined = undefined;
-  constructor(readonly name: string) {}
+
+  /** A response: `kind` is its error kind or -1, `error` whether it counts as an error (a 4xx may be kept apart). */
+  response(status: number, latencyMs: number, kind: number, error: boolean, check: string | undefined): void {
+    this.requests++;
+    if (status >= 0 && status < STATUS_SLOTS) this.status[status]!++;
+    if (kind >= 0) this.byKind[kind]!++;
+    if (error) this.errors++;
+    if (check !== undefined) {
+      const checks = (this.checks ??= new Map());
+      checks.set(check, (checks.get(check) ?? 0) + 1);
+    }
+    this.hist.recordMs(latencyMs);
+  }
+
+  failure(kind: number): void {
+    this.requests++;
+    this.errors++;
+    this.byKind[kind]!++;
+  }
+
+  merge(o: EndpointCounts): void {
+    this.requests += o.requests;
+    this.errors += o.errors;
+    this.hist.merge(o.hist);
+    for (let k = 0; k < STATUS_SLOTS; k++) this.status[k]! += o.status[k]!;
+    for (let k = 0; k < this.byKind.length; k++) this.byKind[k]! += o.byKind[k]!;
+    if (o.checks) for (const [m, n] of o.checks) (this.checks ??= new Map()).set(m, (this.checks.get(m) ?? 0) + n);
+  }
+
+  /** The figures of an endpoint row (results.json), histogram left to the caller. */
+  figures(): IntervalEndpoint & { statusCodes: Record<string, number> } {
+    const out: IntervalEndpoint & { statusCodes: Record<string, number> } = {
+      requests: this.requests,
+      errors: this.errors,
+      latency: this.hist.stats(),
+      statusCodes: statusRecord(this.status),
+      errorsByKind: kindRecord(this.byKind),
+    };
+    if (this.checks) out.checkFailures = Object.fromEntries(this.checks);
+    return out;
+  }
 }
 
-/** One endpoint within one interval: everything its whole-run figures have, so a part of the run can be judged. */
-class IntervalEndpointAcc {
-  requests = 0;
-  errors = 0;
-  readonly hist = new Histogram();
-  readonly status = new Float64Array(STATUS_SLOTS);
-  readonly byKind = new Float64Array(ERROR_KINDS.length);
-  checks: Map<string, number> | undefined = undefined;
+class EndpointAcc extends EndpointCounts {
+  constructor(readonly name: string) {
+    super();
+  }
 }
 
 class IntervalAcc {
   requests = 0;
   errors = 0;
   arrivals = 0;
-  readonly eps: Array<IntervalEndpointAcc | undefined>;
+  readonly eps: Array<EndpointCounts | undefined>;
   constructor(
     readonly index: number,
     endpoints: number,
   ) {
-    this.eps = new Array<IntervalEndpointAcc | undefined>(endpoints).fill(undefined);
+    this.eps = new Array<EndpointCounts | undefined>(endpoints).fill(undefined);
   }
 
-  ep(i: number): IntervalEndpointAcc {
-    return (this.eps[i] ??= new IntervalEndpointAcc());
+  ep(i: number): EndpointCounts {
+    return (this.eps[i] ??= new EndpointCounts());
   }
 
   /** Fold another interval's endpoints into this one (the short tail of a run into the interval before). */
   absorb(other: IntervalAcc): void {
     other.eps.forEach((o, i) => {
-      if (!o) return;
-      const e = this.ep(i);
-      e.requests += o.requests;
-      e.errors += o.errors;
-      e.hist.merge(o.hist);
-      for (let k = 0; k < STATUS_SLOTS; k++) e.status[k]! += o.status[k]!;
-      for (let k = 0; k < e.byKind.length; k++) e.byKind[k]! += o.byKind[k]!;
-      if (o.checks) for (const [m, n] of o.checks) (e.checks ??= new Map()).set(m, (e.checks.get(m) ?? 0) + n);
+      if (o) this.ep(i).merge(o);
     });
   }
 
@@ -135,51 +168,31 @@ export class Recorder {
    */
   response(endpoint: number, tMs: number, status: number, latencyMs: number, expected: boolean, check: string | undefined): void {
     if (tMs >= this.curEnd) this.roll(tMs);
-    const ep = this.endpoints[endpoint]!;
-    const cur = this.cur;
-    const iep = cur.ep(endpoint);
-    this.requests++;
-    ep.requests++;
-    cur.requests++;
-    iep.requests++;
-    if (status >= 0 && status < STATUS_SLOTS) {
-      this.status[status]!++;
-      ep.status[status]!++;
-      iep.status[status]!++;
-    }
     let kind = -1;
+    let error = false;
     if (check !== undefined) {
       kind = KIND.check;
+      error = true;
       this.checkFailures.set(check, (this.checkFailures.get(check) ?? 0) + 1);
-      const checks = (ep.checks ??= new Map());
-      checks.set(check, (checks.get(check) ?? 0) + 1);
-      const ichecks = (iep.checks ??= new Map());
-      ichecks.set(check, (ichecks.get(check) ?? 0) + 1);
     } else if (status >= 500) {
       kind = KIND.http_5xx;
+      error = true;
     } else if (status >= 400 && !expected) {
       // Kept in errorsByKind even when not counted, so the report can say what came back.
-      this.byKind[KIND.http_4xx]!++;
-      ep.byKind[KIND.http_4xx]!++;
-      iep.byKind[KIND.http_4xx]!++;
-      if (this.count4xx) {
-        this.errors++;
-        ep.errors++;
-        cur.errors++;
-        iep.errors++;
-      }
+      kind = KIND.http_4xx;
+      error = this.count4xx;
     }
-    if (kind >= 0) {
-      this.byKind[kind]!++;
-      ep.byKind[kind]!++;
-      iep.byKind[kind]!++;
+    this.requests++;
+    if (status >= 0 && status < STATUS_SLOTS) this.status[status]!++;
+    if (kind >= 0) this.byKind[kind]!++;
+    const cur = this.cur;
+    cur.requests++;
+    if (error) {
       this.errors++;
-      ep.errors++;
       cur.errors++;
-      iep.errors++;
     }
-    ep.hist.recordMs(latencyMs);
-    iep.hist.recordMs(latencyMs);
+    this.endpoints[endpoint]!.response(status, latencyMs, kind, error, check);
+    cur.ep(endpoint).response(status, latencyMs, kind, error, check);
   }
 
   /**
@@ -189,19 +202,13 @@ export class Recorder {
    */
   failure(endpoint: number, tMs: number, kind: number): void {
     if (tMs >= this.curEnd) this.roll(tMs);
-    const ep = this.endpoints[endpoint]!;
     this.requests++;
     this.errors++;
     this.byKind[kind]!++;
-    ep.byKind[kind]!++;
-    ep.requests++;
-    ep.errors++;
     this.cur.requests++;
     this.cur.errors++;
-    const iep = this.cur.ep(endpoint);
-    iep.requests++;
-    iep.errors++;
-    iep.byKind[kind]!++;
+    this.endpoints[endpoint]!.failure(kind);
+    this.cur.ep(endpoint).failure(kind);
   }
 
   /** Close every interval that ended by `tMs` (also called by a timer, so quiet intervals are closed too). */
@@ -253,17 +260,7 @@ export class Recorder {
     // for a one-request flow.
     const only = acc.eps.filter((e) => e !== undefined).length === 1;
     acc.eps.forEach((e, i) => {
-      if (!e) return;
-      const out: IntervalEndpoint = {
-        requests: e.requests,
-        errors: e.errors,
-        latency: e.hist.stats(),
-        ...(only ? {} : { histogram: e.hist.toJSON() }),
-        statusCodes: statusRecord(e.status),
-        errorsByKind: kindRecord(e.byKind),
-      };
-      if (e.checks) out.checkFailures = Object.fromEntries(e.checks);
-      endpoints[this.endpoints[i]!.name] = out;
+      if (e) endpoints[this.endpoints[i]!.name] = only ? e.figures() : { ...e.figures(), histogram: e.hist.toJSON() };
     });
     const out: IntervalResult = {
       startMs,
@@ -290,19 +287,7 @@ export class Recorder {
   }
 
   endpointResults(): EndpointResult[] {
-    return this.endpoints.map((ep) => {
-      const out: EndpointResult = {
-        name: ep.name,
-        requests: ep.requests,
-        errors: ep.errors,
-        latency: ep.hist.stats(),
-        statusCodes: statusRecord(ep.status),
-        histogram: ep.hist.toJSON(),
-        errorsByKind: kindRecord(ep.byKind),
-      };
-      if (ep.checks) out.checkFailures = Object.fromEntries(ep.checks);
-      return out;
-    });
+    return this.endpoints.map((ep) => ({ name: ep.name, ...ep.figures(), histogram: ep.hist.toJSON() }));
   }
 
   checkFailureCounts(): Record<string, number> | undefined {
