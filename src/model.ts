@@ -444,6 +444,11 @@ export interface Target {
    * `value` is then filled in when the target is evaluated (the right side's value times `factor`), 0 before.
    */
   rhsMetric?: { metric: string; factor: number; label: string };
+  /**
+   * Set on the phase's error-rate bound when the targets given named none: it was kept, not written by the user
+   * (every phase keeps an error-rate bound unless the targets say `error_rate: not judged`).
+   */
+  kept?: 'phase';
 }
 
 export type TargetStatus = 'pass' | 'fail' | 'not_measured';

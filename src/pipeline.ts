@@ -18,6 +18,9 @@ import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
 import { stringifyReadable } from './metrics/json.js';
 
+const ERRORS_NOT_JUDGED_NOTE =
+  'Error rate not judged: the targets say `error_rate: not judged`, so no error-rate bound was checked. A run in which at least half the requests failed still never passes.';
+
 export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
 export const RESULTS_FILE = 'results.json';
 
@@ -69,6 +72,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
+  if (config.errorsNotJudged) log.warning(`targets: error_rate: not judged: no error-rate bound is checked on this run (a run in which half the requests fail still never passes)`);
   const { shard } = config;
   // A shard sends its share of every stage's rate; the run keeps the whole phase's shape (analyzePhase sets it).
   const engineStages = shard ? shardStages(stages, shard.count) : stages;
@@ -140,6 +144,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   }
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   // Merged shards bring the stop of a guard that watched one of them.
+  if (config.errorsNotJudged) run.notes.push(ERRORS_NOT_JUDGED_NOTE);
   const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };

@@ -21,7 +21,7 @@ import {
   type PresetPhaseName,
   type Stage,
 } from '../model.js';
-import { parseTargets } from '../gate/targets.js';
+import { errorsOptedOut, parseTargets, withErrorBound } from '../gate/targets.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
@@ -193,11 +193,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   }
 
   const targetsText = input('targets');
-  const targets = targetsText !== undefined
+  const targetList = targetsText ?? file.targets ?? phase.defaultTargets;
+  const given = targetsText !== undefined
     ? parseTargets(targetsText, 'input "targets"')
     : file.targets !== undefined
       ? parseTargets(file.targets, `${configPath}: targets`)
       : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
+  // Errors are always judged: a list naming no error-rate bound keeps the phase's; only `error_rate: not judged` removes it.
+  const errorsNotJudged = errorsOptedOut(targetList);
+  const targets = errorsNotJudged ? given : withErrorBound(given, phase.defaultTargets, phase.name);
 
   const sources = file.sources ?? [];
   const infraProblems = infraTargetProblems(targets, sources);
@@ -241,6 +245,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     phase,
     engine,
     targets,
+    ...(errorsNotJudged ? { errorsNotJudged: true as const } : {}),
     durationMs,
     ...(durationScale !== undefined ? { durationScale } : {}),
     rate,

@@ -102,6 +102,7 @@ export function targetText(result: TargetResult): string {
   if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
   const value = DURATION_METRICS.has(target.metric) ? formatDuration(target.value) : formatValue(target.value, target.unit);
   const text = `${target.op} ${value}`;
+  if (target.kept) return `${text} (the phase's: no error-rate target given)`;
   return target.optional ? `${text} (optional)` : text;
 }
 
