@@ -145,6 +145,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   // Merged shards bring the stop of a guard that watched one of them.
   if (config.errorsNotJudged) run.notes.push(ERRORS_NOT_JUDGED_NOTE);
+  const servedNote = servedLatencyNote(run, config.targets);
+  if (servedNote) run.notes.push(servedNote);
   const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
@@ -196,6 +198,19 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
+}
+
+const LATENCY_METRICS = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean']);
+
+/**
+ * Latency targets are judged on the successful responses; where the engine's figures cannot tell them apart (a
+ * tool's file without per-status latency), they are judged on every response, and the report says so.
+ */
+function servedLatencyNote(run: RunResult, targets: Config['targets']): string | undefined {
+  if (run.served || run.errors === 0 || run.requests <= run.errors) return undefined;
+  if (!targets.some((t) => LATENCY_METRICS.has(t.metric))) return undefined;
+  const from = run.tool?.name ?? run.engine;
+  return `Latency targets were judged on every response, errors included: the figures of ${from} do not tell the ${run.requests - run.errors} successful responses apart from the ${run.errors} errors.`;
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */

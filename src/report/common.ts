@@ -110,6 +110,8 @@ export function actualText(result: TargetResult): string {
   if (result.rhs) return rhsText(result);
   // Why it is missing (a selector that matched no endpoint names the ones that exist) beats a bare dash.
   if (result.actual === undefined) return result.note ? `${MISSING} (${result.note})` : MISSING;
+  // A recovery of 0 is a run that never left the targets: nothing to recover from, not a recovery in no time.
+  if (result.target.metric === 'recovery' && result.actual === 0) return 'stayed within targets throughout';
   if (DURATION_METRICS.has(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }

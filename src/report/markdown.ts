@@ -8,7 +8,7 @@ import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } 
 import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
-import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
+import { earlyStopLine, phaseSection, phaseSummary, recoveryWords } from './phases.js';
 import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
 import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
@@ -347,7 +347,7 @@ function verdictSentence(input: ReportInput): string {
   const lead: string[] = [];
   if (stress) lead.push(stressSentence(stress, verdict.targets));
   const recovery = run.analysis?.recovery;
-  if (recovery) lead.push(recovery.recovered ? `recovered in ${formatDuration(recovery.recoveryMs)}` : 'not recovered by the end of the run');
+  if (recovery) lead.push(recoveryWords(recovery));
 
   if (verdict.status === 'error') {
     // The reasons follow as a list: the sentence says only that and how many, rather than repeat the first.
@@ -691,6 +691,8 @@ function detailsBlock(input: ReportInput): string | undefined {
   const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
   lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
   lines.push(`- **Load generator:** ${generatorText(run)}`);
+  const served = servedLine(run);
+  if (served) lines.push(served);
   const c = input.confirmation;
   if (c) {
     lines.push(
@@ -717,6 +719,20 @@ function detailsBlock(input: ReportInput): string | undefined {
     out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
   }
   return out.join('\n\n');
+}
+
+/**
+ * Latency and throughput targets are judged on the successful responses; beside them, what every response did
+ * (errors included), so a fast refusal is seen for what it is.
+ */
+function servedLine(run: RunResult): string | undefined {
+  if (run.errors === 0 || run.requests === 0) return undefined;
+  const ok = Math.max(0, run.requests - run.errors);
+  const rate = run.throughputRps !== undefined ? (run.throughputRps * ok) / run.requests : undefined;
+  const all = `all ${formatCount(run.requests)} responses: p95 ${formatMs(run.latency.p95)}, p99 ${formatMs(run.latency.p99)}, ${formatRate(run.throughputRps)}`;
+  if (ok === 0) return `- **Successful responses:** none, so latency and throughput targets are not measured (${all})`;
+  if (!run.served) return `- **Successful responses:** ${formatCount(ok)}, served at ${formatRate(rate)}; latency judged on ${all} (this engine's figures do not tell them apart)`;
+  return `- **Successful responses** (latency and throughput targets are judged on them): ${formatCount(ok)}, p95 ${formatMs(run.served.latency.p95)}, p99 ${formatMs(run.served.latency.p99)}, ${formatRate(rate)}; ${all}`;
 }
 
 function generatorText(run: RunResult): string {

@@ -703,6 +703,7 @@ class BuiltinRun {
       statusCodes: rec.statusCodes(),
       latency: hist.stats(),
       histogram: hist.toJSON(),
+      served: rec.served(),
       vus: { max: this.peakFlows, created: this.started },
       endpoints: rec.endpointResults(),
       intervals: rec.intervals,
