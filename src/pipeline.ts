@@ -66,10 +66,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
   if (config.shard) plan.guards = shardGuards(plan.guards, config.shard.count);
   const target = redactUrl(config.target);
+  // The engine first: the line that opens the run states the shape handed to it (a tool script's own phases).
+  const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
+  const ownShape = config.engine === 'results' ? undefined : await engine.describeShape?.({ config, stages });
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
+      : ownShape
+        ? `phase ${config.phase.name} on ${config.engine}: ${ownShape} against ${target}`
+        : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
   if (config.errorsNotJudged) log.warning(`targets: error_rate: not judged: no error-rate bound is checked on this run (a run in which half the requests fail still never passes)`);
@@ -109,7 +114,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     problems.push(`target ${target} is unreachable: ${unreachable}`);
     run = emptyRun(config, stages, startedAt);
   } else {
-    const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
     // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
     if (config.engine !== 'results' && !shard) {
       // The confirmation run gets guards of its own: a target that breaks meanwhile stops it as early as the first.

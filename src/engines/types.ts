@@ -19,4 +19,9 @@ export interface EngineRunOptions {
 export interface Engine {
   readonly name: EngineName;
   run(options: EngineRunOptions): Promise<RunResult>;
+  /**
+   * The load shape this engine will send, in words, when it is not `stages` (a tool script's own phases, run as
+   * written or reshaped): the line that opens a run states what is handed to the engine. Undefined: `stages`.
+   */
+  describeShape?(options: Pick<EngineRunOptions, 'config' | 'stages'>): Promise<string | undefined>;
 }
