@@ -209,7 +209,7 @@ function toRun(doc: unknown, path: string): RunResult {
     out.generator.valid = false;
     out.generator.invalidReasons.push(`its own run ended in error: ${reasons.join('; ') || 'no reason given'}`);
   }
-  setMeta(out, { percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest' });
+  setMeta(out, { percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest', wholeRun: true });
   return out;
 }
 
