@@ -731,7 +731,8 @@ function servedLine(run: RunResult): string | undefined {
   const rate = run.throughputRps !== undefined ? (run.throughputRps * ok) / run.requests : undefined;
   const all = `all ${formatCount(run.requests)} responses: p95 ${formatMs(run.latency.p95)}, p99 ${formatMs(run.latency.p99)}, ${formatRate(run.throughputRps)}`;
   if (ok === 0) return `- **Successful responses:** none, so latency and throughput targets are not measured (${all})`;
-  if (!run.served) return `- **Successful responses:** ${formatCount(ok)}, served at ${formatRate(rate)}; latency judged on ${all} (this engine's figures do not tell them apart)`;
+  // Without success-only latency (a tool's file, an older results.json) the notes say what latency was judged on.
+  if (!run.served) return undefined;
   return `- **Successful responses** (latency and throughput targets are judged on them): ${formatCount(ok)}, p95 ${formatMs(run.served.latency.p95)}, p99 ${formatMs(run.served.latency.p99)}, ${formatRate(rate)}; ${all}`;
 }
 
