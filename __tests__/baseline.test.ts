@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { getOctokit } from '@actions/github';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { historyFileName } from '../src/baseline/artifact-store.js';
-import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type BaselineConfig } from '../src/baseline/config.js';
+import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type BaselineConfig } from '../src/config/baseline.js';
 import { gitContextFromEnv } from '../src/baseline/context.js';
 import { entryFromRun, serializeHistory, emptyHistory } from '../src/baseline/entry.js';
 import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redactUrl, resolveConfig, type RawInputs } from '../src/config/load.js';
 import { UserError } from '../src/config/types.js';
-import { parseDuration } from '../src/config/units.js';
+import { parseDuration } from '../src/units.js';
 
 function workspace(configYaml?: string, path = '.github/perf-gate.yml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-config-'));

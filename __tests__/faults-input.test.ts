@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type RawInputs } from '../src/config/load.js';
-import { redactSecrets, secretsIn } from '../src/config/secrets.js';
+import { redactSecrets, secretsIn } from '../src/secrets.js';
 import { UserError } from '../src/config/types.js';
 import { evaluateTargets } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';

@@ -7,7 +7,7 @@ import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
 import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';

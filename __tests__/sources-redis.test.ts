@@ -7,7 +7,7 @@ import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { InfraMetric } from '../src/model.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { collectAll, createSources, infraTargetProblems, startSources } from '../src/sources/index.js';
 import { increases, parseInfo } from '../src/sources/redis.js';
 import { freePort } from './helpers/postgres.js';

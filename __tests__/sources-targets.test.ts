@@ -6,7 +6,7 @@ import { decide } from '../src/gate/evaluate.js';
 import { infraNotMeasuredReason, metricValue } from '../src/gate/metrics.js';
 import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.js';
 import { RESULTS_SCHEMA_VERSION, type InfraMetric, type RunResult } from '../src/model.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { infraTargetProblems } from '../src/sources/index.js';
 
 const metric = (over: Partial<InfraMetric> & Pick<InfraMetric, 'name'>): InfraMetric => ({

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
 import { UserError } from './config/types.js';
-import { redactSecrets } from './config/secrets.js';
+import { redactSecrets } from './secrets.js';
 import { VERSION } from './version.js';
 
 /** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */

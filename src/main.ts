@@ -3,7 +3,7 @@
 // Heavy modules (the engine, Octokit) are imported only once they are needed, so the first log line is quick.
 import { readFileSync } from 'node:fs';
 import { VERSION } from './version.js';
-import { redactSecrets, secretsIn, stringsIn } from './config/secrets.js';
+import { redactSecrets, secretsIn, stringsIn } from './secrets.js';
 
 // Characters, not bytes: leaves room for multi-byte characters under the 1 MiB limit.
 const SUMMARY_MAX_CHARS = 500_000;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
-import { redactSecrets } from './config/secrets.js';
+import { redactSecrets } from './secrets.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
@@ -15,7 +15,7 @@ import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
-import { formatDuration } from './config/units.js';
+import { formatDuration } from './units.js';
 import { stringifyReadable } from './metrics/json.js';
 
 export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';

@@ -5,7 +5,7 @@ import type { RunResult, Verdict } from '../model.js';
 import { compareWithBaseline, confirmComparison, needsConfirmation, type ComparisonOutcome, type RegressionRule } from '../gate/regression.js';
 import { ArtifactStore } from './artifact-store.js';
 import { BranchStore } from './branch-store.js';
-import type { BaselineConfig, BaselineSpec } from './config.js';
+import type { BaselineConfig, BaselineSpec } from '../config/baseline.js';
 import { entryFromRun, entryId } from './entry.js';
 import { FileStore } from './file-store.js';
 import { defaultBranch, findMergeBase } from './github.js';
@@ -16,7 +16,7 @@ import { UserError } from '../config/types.js';
 import { messageOf } from './github.js';
 
 export type { BaselineContext, BaselineEntry, GitContext, HistoryFile } from './types.js';
-export { parseBaselineSpec, resolveBaselineConfig, baselineConfigSchema, BASELINE_INPUT_NAMES, BASELINE_STORES, type BaselineConfig, type BaselineSpec } from './config.js';
+export { parseBaselineSpec, resolveBaselineConfig, baselineConfigSchema, BASELINE_INPUT_NAMES, BASELINE_STORES, type BaselineConfig, type BaselineSpec } from '../config/baseline.js';
 export { gitContextFromEnv } from './context.js';
 export { DEFAULT_ACCEPT_LABEL, applyAcceptance, findAcceptance } from './override.js';
 

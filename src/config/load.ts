@@ -26,11 +26,11 @@ import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointM
 import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { infraTargetProblems } from '../sources/index.js';
-import { resolveBaselineConfig } from '../baseline/config.js';
+import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import { UserError, type Config, type PhaseDefinition } from './types.js';
-import { formatDuration, parseDuration, parseRate } from './units.js';
-import { redactSecrets, redactUrl } from './secrets.js';
+import { formatDuration, parseDuration, parseRate } from '../units.js';
+import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.

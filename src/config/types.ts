@@ -2,8 +2,8 @@
 import type { CommentMode, DecideOn, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
 import type { PhaseAnalysisKind } from '../phases/analysis.js';
 import type { AbortGuard } from '../phases/guards.js';
-import type { SourceConfig } from '../sources/config.js';
-import type { BaselineConfig } from '../baseline/config.js';
+import type { SourceConfig } from './sources.js';
+import type { BaselineConfig } from './baseline.js';
 
 export interface PhaseDefinition {
   name: string;

@@ -1,7 +1,7 @@
 // One sticky PR comment per comment header: found again by its hidden marker and edited in place, so a PR that is
 // pushed to twenty times carries one up-to-date report instead of twenty.
 import type { getOctokit } from '@actions/github';
-import { redactSecrets } from '../config/secrets.js';
+import { redactSecrets } from '../secrets.js';
 import type { Logger } from '../config/types.js';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;

@@ -4,10 +4,10 @@
 // spanning at least its `for` duration; without `for`, one interval is enough.
 import { UserError } from '../config/types.js';
 import type { ComparisonOp, EarlyStop, IntervalResult, MetricUnit } from '../model.js';
-import { formatDuration, formatValue } from '../report/format.js';
+import { formatDuration, formatValue } from '../format.js';
 import { compare, parseTarget } from '../gate/targets.js';
 import { matchEndpointNames, parseSelectorMetric } from '../gate/selectors.js';
-import { formatDuration as configDuration, parseDuration } from '../config/units.js';
+import { formatDuration as configDuration, parseDuration } from '../units.js';
 
 /** Metrics a single interval can answer for. */
 export const GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors', 'throughput'] as const;

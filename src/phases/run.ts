@@ -1,7 +1,7 @@
 // The phase-specific steps of the pipeline, kept here so src/pipeline.ts only calls them: the shape after the
 // overrides, the abort guards watching the run, and afterwards the analyses and the part of the run to judge.
 import type { Config, Logger } from '../config/types.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units.js';
 import { failsCheck } from '../gate/evaluate.js';
 import type { DecideOn, EarlyStop, FailOn, IntervalResult, RunResult, Stage, Verdict } from '../model.js';
 import { analyzeRun, type PhaseAnalysisKind } from './analysis.js';

@@ -12,13 +12,13 @@ import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
 import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
 import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
 import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
 
 export type { ReportInput } from './common.js';
-export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
+export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from '../format.js';
 
 /** GitHub's hard limit for an issue or PR comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;

@@ -5,10 +5,10 @@
 // source is configured, with the same credential chain, region and endpoint handling as the CloudWatch source.
 import type { CloudWatchLogsClient, GetQueryResultsCommandOutput, ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import type { Logger } from '../config/types.js';
-import { formatDuration } from '../config/units.js';
+import { formatDuration } from '../units.js';
 import type { InfraMetric, LogSummary } from '../model.js';
 import { awsClientOptions, isRetryable } from './cloudwatch.js';
-import type { CloudWatchLogsSourceConfig } from './config.js';
+import type { CloudWatchLogsSourceConfig } from '../config/sources.js';
 import { Redactor, redactPatterns } from './redact.js';
 import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';

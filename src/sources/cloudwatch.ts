@@ -4,7 +4,7 @@
 import type { CloudWatchClient, GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from './config.js';
+import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from '../config/sources.js';
 import { Redactor } from './redact.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';

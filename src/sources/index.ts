@@ -7,7 +7,7 @@ import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
 import type { InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
-import { redisMetricNames, sourceMetricNames, type SourceConfig } from './config.js';
+import { redisMetricNames, sourceMetricNames, type SourceConfig } from '../config/sources.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
 import { createPrometheusSource } from './prometheus.js';
 import { createRedisSource, type RedisDeps } from './redis.js';
@@ -17,7 +17,7 @@ import { sleep } from './stats.js';
 import { unavailable, type Source, type SourceResult, type TimeWindow } from './types.js';
 
 export type { Source, SourceResult, TimeWindow, MetricDescriptor } from './types.js';
-export { sourcesSchema, type SourceConfig } from './config.js';
+export { sourcesSchema, type SourceConfig } from '../config/sources.js';
 
 export interface SourceDeps {
   env?: NodeJS.ProcessEnv;

@@ -7,7 +7,7 @@
 import type { Client, ClientConfig } from 'pg';
 import type { Logger } from '../config/types.js';
 import type { InfraMetric, SlowQuery } from '../model.js';
-import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from './config.js';
+import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
 import { Redactor } from './redact.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';

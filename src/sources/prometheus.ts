@@ -2,8 +2,8 @@
 // it scraped, so there is nothing to sample during the run: the window is read once the run is over.
 import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import type { PrometheusMetricConfig, PrometheusSourceConfig } from './config.js';
-import { parseDuration } from '../config/units.js';
+import type { PrometheusMetricConfig, PrometheusSourceConfig } from '../config/sources.js';
+import { parseDuration } from '../units.js';
 import { Redactor } from './redact.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';

@@ -7,7 +7,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import { redisMetricNames, type RedisSourceConfig } from './config.js';
+import { redisMetricNames, type RedisSourceConfig } from '../config/sources.js';
 import { Redactor } from './redact.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';

@@ -1,11 +1,11 @@
 // The `baseline:` section of .github/perf-gate.yml and the inputs that override it, validated into a typed
 // BaselineConfig. config/load.ts only has to plug the schema fragment in and call resolveBaselineConfig.
 import { z } from 'zod';
-import { UserError } from '../config/types.js';
+import { UserError } from './types.js';
 import { DEFAULT_REGRESSION_RULES, parseRegressionRules, type RegressionRule, MIN_HISTORY } from '../gate/regression.js';
-import { DEFAULT_HISTORY_LIMIT } from './entry.js';
-import { DEFAULT_ACCEPT_LABEL } from './override.js';
-import { DEFAULT_ARTIFACT_NAME, DEFAULT_DATA_BRANCH, ON_CORRUPT, type OnCorrupt } from './types.js';
+import { DEFAULT_HISTORY_LIMIT } from '../baseline/entry.js';
+import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
+import { DEFAULT_ARTIFACT_NAME, DEFAULT_DATA_BRANCH, ON_CORRUPT, type OnCorrupt } from '../baseline/types.js';
 
 export const BASELINE_STORES = ['file', 'branch', 'artifact'] as const;
 export type BaselineStoreKind = (typeof BASELINE_STORES)[number];

@@ -4,8 +4,8 @@
 // named by environment variable (`url-env`, `password-env`, `bearer-token-env`) and read when the source starts.
 import { z } from 'zod';
 import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
-import { parseDuration } from '../config/units.js';
-import { redactPatterns } from './redact.js';
+import { parseDuration } from '../units.js';
+import { redactPatterns } from '../sources/redact.js';
 
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];

@@ -1,6 +1,6 @@
 // Number formatting shared by the Markdown and terminal renderers. Fixed to en-US so a report reads the same on
 // every runner, whatever its locale. A value that was not measured is `—`, never 0: a zero would claim a result.
-import type { MetricUnit } from '../model.js';
+import type { MetricUnit } from './model.js';
 
 export const MISSING = '—';
 
