@@ -11,10 +11,10 @@ import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecor
 import { comparisonCells } from '../src/baseline/report.js';
 import type { BaselineContext, GitContext } from '../src/baseline/types.js';
 import { readZip, ZipError } from '../src/baseline/zip.js';
-import { UserError } from '../src/config/types.js';
 import { parseRegressionRules } from '../src/gate/regression.js';
 import type { RunResult } from '../src/model.js';
 import { makeZip, startDataStub, syntheticRun, type DataStub } from './helpers/github-data-stub.js';
+import { UserError } from '../src/errors.js';
 
 const HISTORY_PATH = 'perf-gate/production/warmup.json';
 const DATA = 'perf-gate-data';

@@ -2,7 +2,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { RunResult } from '../src/model.js';
@@ -12,6 +11,7 @@ import { collectAll, createSources, startSources, stopSources } from '../src/sou
 import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { memoryLog } from './helpers/memory-log.js';
+import type { Logger } from '../src/log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

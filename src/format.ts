@@ -100,7 +100,7 @@ export function formatAgainst(actual: number | undefined, threshold: number, uni
   return text;
 }
 
-/** A run length: `850 ms`, `42 s`, `2 min 30 s`, `1 h 5 min`. */
+/** A run length for reading (reports, log lines about the run): `850 ms`, `42 s`, `2 min 30 s`, `1 h 5 min`. */
 export function formatDuration(ms: number | undefined): string {
   if (!isNumber(ms)) return MISSING;
   if (ms < 1000) return formatMs(ms);
@@ -112,4 +112,18 @@ export function formatDuration(ms: number | undefined): string {
   const seconds = rounded % 60;
   if (hours > 0) return minutes > 0 ? `${hours} h ${minutes} min` : `${hours} h`;
   return seconds > 0 ? `${minutes} min ${seconds} s` : `${minutes} min`;
+}
+
+/**
+ * A duration as a workflow file spells it (`500ms`, `1.5s`, `1m30s`, `1h`): what units.ts parseDuration reads back,
+ * for messages that quote a config value or suggest one.
+ */
+export function formatDurationCompact(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const totalS = Math.round(ms / 1000);
+  if (totalS < 60) return `${Number((ms / 1000).toFixed(1))}s`;
+  const h = Math.floor(totalS / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const s = totalS % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
 }

@@ -22,16 +22,6 @@ export function parseDuration(text: string): number | undefined {
   return pos === s.length && pos > 0 ? total : undefined;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const totalS = Math.round(ms / 1000);
-  if (totalS < 60) return `${Number((ms / 1000).toFixed(1))}s`;
-  const h = Math.floor(totalS / 3600);
-  const m = Math.floor((totalS % 3600) / 60);
-  const s = totalS % 60;
-  return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
-}
-
 /** Parses an arrival rate: `100`, `100/s`, `6000/m`, `50 rps`. */
 export function parseRate(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(\/s|\/m|\/min|rps|req\/s|\/sec)?\s*$/i.exec(text);

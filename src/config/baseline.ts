@@ -1,11 +1,20 @@
 // The `baseline:` section of .github/perf-gate.yml and the inputs that override it, validated into a typed
 // BaselineConfig. config/load.ts only has to plug the schema fragment in and call resolveBaselineConfig.
 import { z } from 'zod';
-import { UserError } from './types.js';
 import { DEFAULT_REGRESSION_RULES, parseRegressionRules, type RegressionRule, MIN_HISTORY } from '../gate/regression.js';
-import { DEFAULT_HISTORY_LIMIT } from '../baseline/entry.js';
-import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
-import { DEFAULT_ARTIFACT_NAME, DEFAULT_DATA_BRANCH, ON_CORRUPT, type OnCorrupt } from '../baseline/types.js';
+
+/** Default number of runs a history keeps. */
+export const DEFAULT_HISTORY_LIMIT = 30;
+/** The label on a pull request that accepts its regressions. */
+export const DEFAULT_ACCEPT_LABEL = 'perf-regression-accepted';
+/** `branch` without a name. */
+export const DEFAULT_DATA_BRANCH = 'perf-gate-data';
+/** `artifact` without a name: the name to give actions/upload-artifact for the output dir. */
+export const DEFAULT_ARTIFACT_NAME = 'perf-gate-results';
+
+export const ON_CORRUPT = ['error', 'missing'] as const;
+export type OnCorrupt = (typeof ON_CORRUPT)[number];
+import { UserError } from '../errors.js';
 
 export const BASELINE_STORES = ['file', 'branch', 'artifact'] as const;
 export type BaselineStoreKind = (typeof BASELINE_STORES)[number];

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
 import { parseDuration } from '../units.js';
-import { redactPatterns } from '../sources/redact.js';
+import { redactPatterns } from '../secrets.js';
 
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];

@@ -5,7 +5,6 @@
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
 import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
-import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
@@ -16,6 +15,7 @@ import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSI
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
 import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
+import { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 
 export type { ReportInput } from './common.js';
 export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from '../format.js';
