@@ -8,7 +8,7 @@ import { Marked } from 'marked';
 import type { IntervalEndpoint, IntervalResult, LatencyStats, RunResult, Verdict } from '../model.js';
 import { chartsFor } from './charts.js';
 import type { ReportInput } from './common.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { renderReport } from './markdown.js';
 import { lineChartSvg, parseXychart, type LineChartSpec } from './svg.js';
 import { escapeHtml as esc } from './text.js';
