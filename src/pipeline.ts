@@ -132,6 +132,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         run.infra = infra.infra;
         if (infra.slowQueries) run.slowQueries = infra.slowQueries;
         if (infra.logs) run.logs = infra.logs;
+        if (infra.database) run.database = infra.database;
         run.notes.push(...infra.notes);
       }
     } finally {

@@ -5,7 +5,7 @@
 import type { Logger } from '../config/types.js';
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
-import type { InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
+import type { DatabaseActivity, InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
 import { redisMetricNames, sourceMetricNames, type SourceConfig } from './config.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
@@ -78,6 +78,8 @@ export interface CollectedInfra {
   slowQueries?: SlowQuery[];
   /** Present when an error-log source is configured (RunResult.logs). */
   logs?: LogSummary[];
+  /** One per PostgreSQL source with `activity` (RunResult.database). */
+  database?: DatabaseActivity[];
   /** Remarks for RunResult.notes. */
   notes: string[];
 }
@@ -91,6 +93,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     out.notes.push(...(r.notes ?? []));
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
     if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
+    if (r.database) out.database = [...(out.database ?? []), ...r.database];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
   for (const m of out.infra) {
