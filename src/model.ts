@@ -242,6 +242,8 @@ export interface DatabaseStatement {
   meanMs: number;
   /** Share of all statements' execution time during the run, percent. */
   sharePercent?: number;
+  /** Shared blocks (8 KiB pages) hit or read per call: thousands mean it reads a whole table or index each time. */
+  blocksPerCall?: number;
   /** The databases it ran in. */
   databases?: string[];
 }
@@ -294,7 +296,7 @@ export interface Diagnosis {
   limits: string[];
 }
 
-export const CAUSE_KINDS = ['lock-waits', 'sequential-scans', 'dominant-statement', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
+export const CAUSE_KINDS = ['lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 export interface WhenFinding {
@@ -348,6 +350,8 @@ export interface DatabaseFinding {
   dealloc?: number;
   /** Tables read by sequential scans under load (many scans of many rows, more than index scans). */
   seqScanTables: TableScans[];
+  /** Statements that took 30 % or more of the database's time reading 1,000 blocks (8 MiB) or more per call. */
+  heavyReads: DatabaseStatement[];
   lockWaits: LockWait[];
   /** Statements slower than in the baseline run, by mean time. */
   slower?: Array<{ queryid: string; query: string; meanMs: number; baselineMeanMs: number }>;

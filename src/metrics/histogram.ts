@@ -245,3 +245,11 @@ function bucketMid(index: number): number {
   const [lo, hi] = bucketRange(index);
   return (lo + hi) / 2;
 }
+
+/** Recorded values above `ms` (to the histogram's 0.1 %: a bucket straddling `ms` is not counted). */
+export function countAboveMs(h: SerializedHistogram, ms: number): number {
+  const us = ms * 1000;
+  let n = 0;
+  for (const [i, c] of h.buckets) if (bucketRange(i)[0] > us) n += c;
+  return n;
+}

@@ -11,9 +11,10 @@ export const MARK = '/* perf-gate */';
 /** pg_stat_statements by user, database and queryid, with the queryid and the database's name. */
 export const snapshotSql = (totalColumn: string): string =>
   `SELECT s.key, s.qid, coalesce(d.datname, s.dbid::text) AS db, sum(s.calls)::float8 AS calls, sum(s.total)::float8 AS total, ` +
-  `sum(s.rows)::float8 AS rows, sum(s.hit)::float8 AS hit, min(s.query) AS query FROM (` +
+  `sum(s.rows)::float8 AS rows, sum(s.hit)::float8 AS hit, sum(s.blks)::float8 AS blks, min(s.query) AS query FROM (` +
   `SELECT userid::text || ':' || dbid::text || ':' || coalesce(queryid::text, md5(query)) AS key, ` +
-  `coalesce(queryid::text, md5(query)) AS qid, dbid, calls, ${totalColumn} AS total, rows, shared_blks_hit AS hit, query ` +
+  `coalesce(queryid::text, md5(query)) AS qid, dbid, calls, ${totalColumn} AS total, rows, shared_blks_hit AS hit, ` +
+  `shared_blks_hit + shared_blks_read AS blks, query ` +
   `FROM pg_stat_statements) s LEFT JOIN pg_database d ON d.oid = s.dbid GROUP BY 1, 2, 3 ${MARK}`;
 
 export interface StatementRow {
@@ -21,6 +22,8 @@ export interface StatementRow {
   total: number;
   rows?: number;
   hit?: number;
+  /** Shared blocks hit or read. */
+  blocks?: number;
   query: string;
   /** queryid (md5 of the text without one) and database name; absent in snapshots of older shape. */
   qid?: string;
@@ -92,7 +95,7 @@ function baseOf(start: Snapshot, key: string, e: StatementRow): StatementRow | u
  * total of all statements, and how many had calls.
  */
 export function statementsByTotal(start: Snapshot, end: Snapshot, top: number): { statements: DatabaseStatement[]; totalMs: number; count: number } {
-  const groups = new Map<string, { calls: number; totalMs: number; query: string; dbs: Set<string> }>();
+  const groups = new Map<string, { calls: number; totalMs: number; blocks?: number; query: string; dbs: Set<string> }>();
   let totalMs = 0;
   for (const [key, e] of end) {
     if (e.query.includes(MARK) || e.query === '<insufficient privilege>') continue;
@@ -105,6 +108,7 @@ export function statementsByTotal(start: Snapshot, end: Snapshot, top: number): 
     const g = groups.get(qid) ?? { calls: 0, totalMs: 0, query: cleanStatement(e.query), dbs: new Set<string>() };
     g.calls += calls;
     g.totalMs += ms;
+    if (e.blocks !== undefined && Number.isFinite(e.blocks)) g.blocks = (g.blocks ?? 0) + e.blocks - (base?.blocks ?? 0);
     if (e.db) g.dbs.add(e.db);
     groups.set(qid, g);
   }
@@ -112,6 +116,7 @@ export function statementsByTotal(start: Snapshot, end: Snapshot, top: number): 
     .map(([queryid, g]): DatabaseStatement => {
       const s: DatabaseStatement = { queryid, query: g.query, calls: g.calls, totalMs: round3(g.totalMs), meanMs: round3(g.totalMs / g.calls) };
       if (totalMs > 0) s.sharePercent = round3((g.totalMs / totalMs) * 100);
+      if (g.blocks !== undefined) s.blocksPerCall = round3(g.blocks / g.calls);
       if (g.dbs.size) s.databases = [...g.dbs].sort();
       return s;
     })

@@ -114,7 +114,7 @@ export function diffTotals(start: Snapshot, end: Snapshot): { rows: number; hit:
   return { rows, hit };
 }
 
-type SnapshotRow = { key: string; qid: string; db: string; calls: number; total: number; rows: number; hit: number; query: string };
+type SnapshotRow = { key: string; qid: string; db: string; calls: number; total: number; rows: number; hit: number; blks: number; query: string };
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres' as const;
@@ -429,7 +429,7 @@ export class PostgresSource implements Source {
         } else throw e;
       }
       return new Map(
-        res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '', qid: r.qid, db: r.db }]),
+        res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '', qid: r.qid, db: r.db, blocks: Number(r.blks) }]),
       );
     } catch (e) {
       this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
