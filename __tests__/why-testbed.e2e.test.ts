@@ -15,6 +15,7 @@ import type { Logger } from '../src/config/types.js';
 import type { Diagnosis } from '../src/model.js';
 import { runPipeline } from '../src/pipeline.js';
 import { renderTerminal } from '../src/report/terminal.js';
+import { resultsFileSchema } from '../src/results-schema.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { startPrometheusStack, type PrometheusStack } from './helpers/prometheus.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -114,6 +115,9 @@ async function gate(mode: Mode) {
   try {
     const outcome = await runPipeline(config, { log });
     const results = JSON.parse(readFileSync(outcome.resultsPath, 'utf8')) as { why?: Diagnosis };
+    // results.json, its `why` and the database's work included, is what its published schema says.
+    const valid = resultsFileSchema.safeParse(results);
+    expect(valid.error?.issues ?? []).toEqual([]);
     const out = { ...outcome, why: results.why!, terminal: renderTerminal(outcome.report), lines };
     if (process.env.WHY_DUMP) (await import('node:fs')).writeFileSync(`${process.env.WHY_DUMP}/why-${mode}.txt`, `${out.terminal}\n${JSON.stringify(out.why, null, 1)}\n${out.markdown}\n${JSON.stringify(out.run.database, null, 1)}\n${out.run.notes.join('\n')}`);
     return out;
