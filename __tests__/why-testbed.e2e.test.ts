@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import type { Logger } from '../src/config/types.js';
+import type { Logger } from '../src/log.js';
 import type { Diagnosis } from '../src/model.js';
 import { runPipeline } from '../src/pipeline.js';
 import { renderTerminal } from '../src/report/terminal.js';

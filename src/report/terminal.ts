@@ -3,7 +3,7 @@
 import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { whyLines } from './why.js';
-import { formatCount, formatDuration } from './format.js';
+import { formatCount, formatDuration } from '../format.js';
 import { infraRows } from './infra.js';
 import { KIND_TEXT } from './sections.js';
 import type { ErrorKind, RunResult } from '../model.js';

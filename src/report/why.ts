@@ -4,7 +4,7 @@
 // Diagnosis, which holds them in results.json under `why`.
 import { markdownTable } from 'markdown-table';
 import type { Diagnosis, InfraMetric, LockWait, MemoryFinding, SaturationFinding, TableScans } from '../model.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate } from './format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate } from '../format.js';
 import { formatBytes, formatInfra, truncateText } from './infra.js';
 import { cell, code, fold, inline, plural } from './text.js';
 

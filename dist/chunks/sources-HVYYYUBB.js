@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources}from"./chunk-5QJG3L75.js";import"./chunk-K7CP4DPV.js";import"./chunk-X35IXJ2J.js";import"./chunk-L66MS3TL.js";import"./chunk-SICUHX4S.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources};
