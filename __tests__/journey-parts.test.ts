@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
-import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
-import { readDataFile } from '../src/engines/builtin/data.js';
+import { compileJsonPath, evalJsonPath } from '../src/flows/jsonpath.js';
+import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/flows/checks.js';
+import { readDataFile } from '../src/flows/data.js';
 import { compileFlows, parseTarget } from '../src/engines/builtin/flows.js';
 import {
   captureRef,
@@ -18,7 +18,7 @@ import {
   renderTemplate,
   type Ref,
   type Scope,
-} from '../src/engines/builtin/templates.js';
+} from '../src/flows/templates.js';
 
 function scope(names: Record<string, Ref> = {}, env: NodeJS.ProcessEnv = {}): Scope {
   const m = new Map(Object.entries(names));

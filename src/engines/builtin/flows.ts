@@ -4,8 +4,8 @@
 import { SECRET_QUERY_KEY, redactUrl } from '../../secrets.js';
 import type { Config } from '../../config/types.js';
 import type { ErrorKind, Flow, FlowStep } from '../../model.js';
-import { compileChecks, type CompiledChecks } from './checks.js';
-import { readDataFile, type DataTable } from './data.js';
+import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
+import { readDataFile, type DataTable } from '../../flows/data.js';
 import { endpointOf, headerProblem, pathProblem, requestBytes } from './http1.js';
 import {
   TemplateError,
@@ -19,7 +19,7 @@ import {
   type Ref,
   type Scope,
   type Template,
-} from './templates.js';
+} from '../../flows/templates.js';
 import { UserError } from '../../errors.js';
 
 

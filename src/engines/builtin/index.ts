@@ -9,8 +9,8 @@ import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.
 import type { Engine, EngineRunOptions } from '../types.js';
 import { classifyError, compileFlows, parseTarget } from './flows.js';
 import type { CompiledFlow, CompiledFlows, CompiledRequest, ParsedTarget } from './flows.js';
-import { runChecks, type ResponseView } from './checks.js';
-import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './templates.js';
+import { runChecks, type ResponseView } from '../../flows/checks.js';
+import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';

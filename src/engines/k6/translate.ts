@@ -24,11 +24,11 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
-import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../builtin/checks.js';
-import { readDataFile } from '../builtin/data.js';
+import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../../flows/checks.js';
+import { readDataFile } from '../../flows/data.js';
 import { endpointLabel, parseTarget, type ParsedTarget } from '../builtin/flows.js';
-import { splitTemplate, TemplateError } from '../builtin/templates.js';
-import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
+import { splitTemplate, TemplateError } from '../../flows/templates.js';
+import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
 import { UserError, messageOf } from '../../errors.js';
 
