@@ -8,7 +8,7 @@ import { resolveConfig } from '../src/config/load.js';
 import { compileJsonPath, evalJsonPath } from '../src/flows/jsonpath.js';
 import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/flows/checks.js';
 import { readDataFile } from '../src/flows/data.js';
-import { compileFlows, parseTarget } from '../src/engines/builtin/flows.js';
+import { compileFlows } from '../src/engines/builtin/flows.js';
 import {
   captureRef,
   compileJsonTemplate,
@@ -19,6 +19,7 @@ import {
   type Ref,
   type Scope,
 } from '../src/flows/templates.js';
+import { parseTarget } from '../src/flows/target.js';
 
 function scope(names: Record<string, Ref> = {}, env: NodeJS.ProcessEnv = {}): Scope {
   const m = new Map(Object.entries(names));
