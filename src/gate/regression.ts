@@ -1,9 +1,12 @@
 // Regression rules and the noise-aware comparison with a baseline. Pure functions: the stores in src/baseline
 // fetch the history, this module decides.
 //
-// A rule per metric gives a relative tolerance AND an absolute floor (`p99: +10% and +20ms`): a change must
-// exceed both to count, so a 2 ms move on a 10 ms endpoint (+20 %) and a 3 % move on a 2 s endpoint (+60 ms)
-// are both ignored. Improvement never fails.
+// A rule per metric gives a relative tolerance AND an absolute floor: a change must exceed both to count, so a
+// 1 ms move on a 5 ms endpoint (+20 %) and a 3 % move on a 2 s endpoint (+60 ms) are both ignored. The floor is
+// the rule's own when it writes one (`p99: +10% and +20ms`); otherwise (the defaults) it follows the measurement:
+// twice the history's spread, or the two runs' sampling noise without a history (regression-floor.ts), so it
+// neither hides a 20 ms slowdown at p99 ≈ 100 ms nor lets 1 ms of jitter fail a 5 ms service. Improvement never
+// fails.
 //
 // Exceeding the tolerance is necessary, not sufficient: on CI a p99 of 2000 requests moves by 5-10 % between
 // identical builds (runner speed, neighbours, a GC pause). So a change must also stand out from the noise:
@@ -33,16 +36,18 @@
 // One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
 // misses more; the benches measure each mode against a plain +10 % ratio (bench/regression-quality.mjs on
 // simulated runs, bench/regression-real.mjs on real ones).
-import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
+import type { FailOn, RegressionFloor, RegressionResult, RunResult, Verdict } from '../model.js';
 import type { SerializedHistogram } from '../metrics/histogram.js';
 import { compactHistogram, incomparability } from '../baseline/entry.js';
 import type { BaselineEntry } from '../baseline/types.js';
+import { describeFloor, fmt, regressionFloor } from './regression-floor.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
 export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
 export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
+export { describeFloor, FLOOR_SPREADS, regressionFloor } from './regression-floor.js';
 
 // ---- comparison ---------------------------------------------------------------------------------------------
 
@@ -152,12 +157,9 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
   const judged = rules.map((rule) => judge(rule, current, entry, useHistory ? window : [], { minHistory, pooled: Math.max(1, opts.pooledRuns ?? 1) }));
   const regressions = judged.map((j) => j.result);
   const suspect = judged.filter((j) => j.suspect).map((j) => j.result.metric as RegressionMetric);
-  const worse = rules
-    .filter((rule, i) => {
-      const r = regressions[i]!;
-      return r.current !== undefined && r.baseline !== undefined && nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE);
-    })
-    .map((rule) => rule.metric);
+  const worse = judged
+    .filter(({ rule, result: r }) => r.current !== undefined && r.baseline !== undefined && nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE))
+    .map(({ rule }) => rule.metric);
   const age = ageText(entry.createdAt, now);
   const note = join([
     `${picked}${entry.sha ? ` ${short(entry.sha)}` : ''}${age ? `, ${age} old` : ''}`,
@@ -166,9 +168,13 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
       : `one baseline run${comparable.length > 1 ? ` (${upTo.length} comparable up to it; ${minHistory} needed for a noise band)` : ''}: histograms compared`,
     ...notes,
   ]);
-  const method = useHistory
-    ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
-    : `a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles and exceeds the two histograms' sampling noise (z >= 2.33); from ${minHistory} recorded runs on, their own spread sets a noise band`;
+  const floors = regressions.filter((r) => r.floor !== undefined).map((r) => `${r.metric} ${describeFloor(r.floor!)}`);
+  const method = join([
+    useHistory
+      ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
+      : `a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles and exceeds the two histograms' sampling noise (z >= 2.33); from ${minHistory} recorded runs on, their own spread sets a noise band`,
+    ...floors,
+  ]);
   const trend = upTo.slice(Math.max(0, upTo.length - TREND_RUNS)).map((e) => ({
     ...(e.sha ? { sha: e.sha } : {}),
     createdAt: e.createdAt,
@@ -213,9 +219,13 @@ function currentValue(run: RunResult, metric: RegressionMetric): number | undefi
 
 interface Judgement {
   result: RegressionResult;
+  /** The rule as applied: its absolute part is the floor that was used (written or derived). */
+  rule: RegressionRule;
   /** Evidence a confirmation run could settle: a regression, or a change in the grey zone just short of one. */
   suspect: boolean;
 }
+
+type Verdictlet = Omit<Judgement, 'rule'>;
 
 interface Mode {
   minHistory: number;
@@ -223,15 +233,28 @@ interface Mode {
   pooled: number;
 }
 
-function judge(rule: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
-  const { metric } = rule;
+function judge(written: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
+  const { metric } = written;
   const c = currentValue(cur.run, metric);
-  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, suspect: false };
-  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, suspect: false };
+  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, rule: written, suspect: false };
+  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, rule: written, suspect: false };
   // Older runs may lack a metric (a results file without throughput): the band uses the runs that have it.
   const withValue = window.filter((e) => e.metrics[metric] !== undefined);
-  if (withValue.length >= mode.minHistory) return judgeHistory(rule, cur, c, withValue, mode);
-  return judgeSingle(rule, cur, c, entry);
+  const history = withValue.length >= mode.minHistory ? withValue : [];
+  const baselineValue = history.length > 0 ? centre(written, history) : entry.metrics[metric]!;
+  const floor = regressionFloor({ rule: written, baselineValue, run: cur.run, ...(cur.histogram ? { histogram: cur.histogram } : {}), entry, window: history, pooled: mode.pooled });
+  const rule: Rule = floor === undefined ? written : { ...written, absolute: floor.value, floor };
+  const j = history.length > 0 ? judgeHistory(rule, cur, c, history, mode) : judgeSingle(rule, cur, c, entry);
+  return { result: floor === undefined ? j.result : { ...j.result, floor }, rule, suspect: j.suspect };
+}
+
+/** A rule as applied: the floor it was judged with, when it has one. */
+type Rule = RegressionRule & { floor?: RegressionFloor };
+
+/** What the history is compared on: the geometric mean for latency and throughput, the mean for the error rate. */
+function centre(rule: RegressionRule, window: readonly BaselineEntry[]): number {
+  const values = window.map((e) => e.metrics[rule.metric]!);
+  return rule.metric === 'error_rate' ? mean(values) : Math.exp(mean(values.map((v) => Math.log(Math.max(v, 1e-9)))));
 }
 
 /** Worsening of c relative to b: positive = worse, in the metric's unit and in percent of b. */
@@ -271,7 +294,7 @@ function logTolerance(rule: RegressionRule): number {
   return rule.relativePercent !== undefined ? Math.log1p(rule.relativePercent / 100) : 0;
 }
 
-function judgeSingle(rule: RegressionRule, cur: CurrentRun, c: number, entry: BaselineEntry): Judgement {
+function judgeSingle(rule: Rule, cur: CurrentRun, c: number, entry: BaselineEntry): Verdictlet {
   const b = entry.metrics[rule.metric]!;
   const result = base(rule, c, b);
   const w = worsening(rule, c, b);
@@ -336,7 +359,7 @@ function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEn
   return { holds: true, suspect: false, text };
 }
 
-function judgeHistory(rule: RegressionRule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Judgement {
+function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Verdictlet {
   const { metric } = rule;
   const logScale = metric !== 'error_rate';
   const tr = (v: number): number => (logScale ? Math.log(Math.max(v, 1e-9)) : v);
@@ -531,12 +554,24 @@ function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
 
 // ---- text -----------------------------------------------------------------------------------------------------
 
-export function describeTolerance(rule: RegressionRule): string {
+/** `+10% and +20ms` as written; a derived floor says where it came from: `+10% and +6.1ms, floor from the history's spread`. */
+export function describeTolerance(rule: Rule): string {
   const sign = rule.better === 'lower' ? '+' : '-';
   const parts: string[] = [];
   if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
   if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
-  return parts.join(' and ');
+  const text = parts.join(' and ');
+  switch (rule.floor?.basis) {
+    case undefined:
+    case 'rule':
+      return text;
+    case 'history':
+      return `${text}, floor from the history's spread`;
+    case 'sampling':
+      return `${text}, floor from the sampling noise`;
+    case 'resolution':
+      return `${text}, floor at the histogram's resolution`;
+  }
 }
 
 function changeText(rule: RegressionRule, c: number, b: number): string {
@@ -554,13 +589,6 @@ function pct(logShift: number): number {
 function signed(n: number): string {
   const digits = fmt(Math.abs(n));
   return digits === '0' ? '±0' : `${n >= 0 ? '+' : '-'}${digits}`;
-}
-
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  const digits = a >= 100 ? 0 : a >= 10 ? 1 : 2;
-  return String(Math.round(n * 10 ** digits) / 10 ** digits);
 }
 
 function fmtZ(z: number): string {
