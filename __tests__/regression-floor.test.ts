@@ -52,8 +52,9 @@ describe('derived floor with a history', () => {
       expect(r.status, r.reason).toBe('regressed');
       expect(r.floor!.basis).toBe('history');
       expect(r.floor!.value).toBeLessThan(12);
-      expect(r.reason).toMatch(/beyond \+10% and \+[\d.]+ms, floor from the history's spread and outside its noise band/);
-      expect(out.baseline.method).toMatch(/; p99 floor [\d.]+ ms: 2× the history's spread \(p96\.97–p99\.68 SD [\d.]+ ms over 5 runs; ±[\d.]+ ms for one run against their mean\)$/);
+      expect(r.reason).toMatch(/beyond \+10% and the [\d.]+ ms floor from the history's spread and outside its noise band/);
+      expect(out.baseline.method).toMatch(/; p99 floor [\d.]+ ms: 2× the history's spread$/);
+      expect(r.floor!.detail).toMatch(/^SD [\d.]+ ms of p96\.97–p99\.68 over 5 runs; ±[\d.]+ ms for one run against their mean$/);
     }
     // The explicit rule still means 20 ms: +18 ms is under it.
     const out = compareWithBaseline(syntheticRun({ seed: 20, medianMs: medianFor(100), scale: 1.18 }), h, fixed20, opts);
@@ -78,7 +79,7 @@ describe('derived floor with a history', () => {
     const same = Array.from({ length: 5 }, () => entry(syntheticRun({ seed: 40, medianMs: medianFor(100) })));
     const out = compareWithBaseline(syntheticRun({ seed: 40, medianMs: medianFor(100) }), same, defaults, opts);
     const r = p99Of(out);
-    expect(r.floor).toMatchObject({ basis: 'resolution', why: expect.stringMatching(/^two histogram buckets at [\d.]+ ms \(the history's spread, SD 0 ms over 5 runs, is finer\)$/) });
+    expect(r.floor).toMatchObject({ basis: 'resolution', why: "two buckets of the histogram's resolution", detail: expect.stringMatching(/^at [\d.]+ ms; the history's spread, SD 0 ms over 5 runs, is finer$/) });
     expect(r.floor!.value / r.baseline!).toBeCloseTo(0.0201, 3);
     expect(r.status).toBe('pass');
   });
@@ -89,7 +90,16 @@ describe('derived floor with a history', () => {
     const one = p99Of(compareWithBaseline(run, h, defaults, opts)).floor!;
     const two = p99Of(compareWithBaseline(run, h, defaults, { ...opts, pooledRuns: 2 })).floor!;
     expect(two.value / one.value).toBeCloseTo(Math.sqrt((1 / 2 + 1 / 5) / (1 + 1 / 5)), 5);
-    expect(two.why).toMatch(/for 2 pooled runs against their mean/);
+    expect(two.detail).toMatch(/for 2 pooled runs against their mean/);
+  });
+});
+
+describe('the Method line', () => {
+  it('groups the floors by why', () => {
+    const rules = parseRegressionRules(['p95: +10%', 'p99: +10% and +25ms', 'error_rate: +0.2pp'], 'test', false);
+    const h = history(100, [0.95, 1.05, 0.97, 1.03, 1.0]);
+    const out = compareWithBaseline(syntheticRun({ seed: 55, medianMs: medianFor(100) }), h, rules, opts);
+    expect(out.baseline.method).toMatch(/\(latency percentiles: mean log of eight neighbouring quantiles\); p95 floor [\d.]+ ms: 2× the history's spread; floors p99 25 ms, error_rate 0\.2pp: as written in the rule$/);
   });
 });
 
@@ -100,7 +110,7 @@ describe('derived floor without a history', () => {
       const out = compareWithBaseline(syntheticRun({ seed: 61, medianMs: medianFor(100), requests }), [base], defaults, opts);
       expect(out.mode).toBe('single');
       const r = p99Of(out);
-      expect(r.floor).toMatchObject({ basis: 'sampling', why: expect.stringMatching(/^2× the two runs' sampling noise \(±[\d.]+ ms\)$/) });
+      expect(r.floor).toMatchObject({ basis: 'sampling', why: "2× the two runs' sampling noise", detail: expect.stringMatching(/^±[\d.]+ ms$/) });
       return r.floor!.value;
     };
     const short = floorAt(500);
@@ -123,7 +133,7 @@ describe('derived floor without a history', () => {
     };
     const base = entry(bare(syntheticRun({ seed: 80, medianMs: medianFor(100) })));
     const r = p99Of(compareWithBaseline(bare(syntheticRun({ seed: 81, medianMs: medianFor(100) })), [base], defaults, opts));
-    expect(r.floor).toMatchObject({ basis: 'sampling', why: expect.stringMatching(/estimated from the request counts and p50–p99 spread: no histograms/) });
+    expect(r.floor).toMatchObject({ basis: 'sampling', detail: expect.stringMatching(/estimated from the request counts and p50–p99 spread: no histograms/) });
     expect(r.floor!.value).toBeGreaterThan(2);
     expect(r.floor!.value).toBeLessThan(30);
   });
@@ -141,7 +151,7 @@ describe('error rate floor at low rates', () => {
     const many = compareWithBaseline(run(300, 360_000, 92), [entry(run(0, 360_000))], errorDefault, opts).regressions[0]!;
     expect(many.status, many.reason).toBe('regressed');
     expect(many.floor!.value).toBeLessThan(0.02);
-    expect(many.floor!.why).toMatch(/^2× the sampling noise of 300\/360000 vs 0\/360000 errors \(±[\d.]+pp\)$/);
+    expect(many.floor).toMatchObject({ why: "2× the counts' sampling noise", detail: expect.stringMatching(/^±[\d.]+pp for 300\/360000 vs 0\/360000 errors$/) });
   });
 
   it('with a history, its spread or the counts\' sampling noise, whichever is larger', () => {

@@ -369,8 +369,10 @@ export interface RegressionFloor {
   value: number;
   unit: 'ms' | 'pp';
   basis: 'rule' | 'history' | 'sampling' | 'resolution';
-  /** Why, in words: `2× the history's spread (SD 2.8 ms over 5 runs)`. */
+  /** Why, in words, as the report's Method line says it: `2× the history's spread`. */
   why: string;
+  /** The figures behind it: `SD 2.8 ms over 5 runs; ±3.1 ms for one run against their mean`. */
+  detail?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */

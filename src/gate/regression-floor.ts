@@ -56,7 +56,7 @@ function latencyFloor(f: FloorInput): RegressionFloor {
   const { metric } = f.rule;
   const b = f.baselineValue;
   const resolution = b * RESOLUTION;
-  const atResolution = (why: string): RegressionFloor => ({ value: resolution, unit: 'ms', basis: 'resolution', why: `two histogram buckets at ${fmt(b)} ms (${why})` });
+  const atResolution = (detail: string): RegressionFloor => ({ value: resolution, unit: 'ms', basis: 'resolution', why: "two buckets of the histogram's resolution", detail: `at ${fmt(b)} ms; ${detail}` });
   if (f.window.length >= 2) {
     const n = f.window.length;
     // The spread the noise band uses: of the neighbouring quantiles' mean log when every run has a histogram (less
@@ -67,15 +67,15 @@ function latencyFloor(f: FloorInput): RegressionFloor {
     const sd = b * stdev(logs, mean(logs));
     const against = sd * Math.sqrt(1 / f.pooled + 1 / n);
     const value = FLOOR_SPREADS * against;
-    const of = smooth ? `p${neighbours![0]}–p${neighbours![neighbours!.length - 1]} ` : '';
+    const of = smooth ? ` of p${neighbours![0]}–p${neighbours![neighbours!.length - 1]}` : '';
     if (!(value > resolution)) return atResolution(`the history's spread, SD ${fmt(sd)} ms over ${n} runs, is finer`);
-    return { value, unit: 'ms', basis: 'history', why: `${FLOOR_SPREADS}× the history's spread (${of}SD ${fmt(sd)} ms over ${n} runs; ±${fmt(against)} ms for ${runs(f.pooled)} against their mean)` };
+    return { value, unit: 'ms', basis: 'history', why: HISTORY_WHY, detail: `SD ${fmt(sd)} ms${of} over ${n} runs; ±${fmt(against)} ms for ${runs(f.pooled)} against their mean` };
   }
   const se = samplingSe(metric, f.entry, f.run, f.histogram);
   if (se === undefined) return atResolution('no sampling noise measurable for it');
   const value = FLOOR_SPREADS * se.ms;
   if (!(value > resolution)) return atResolution(`the runs' sampling noise, ±${fmt(se.ms)} ms, is finer`);
-  return { value, unit: 'ms', basis: 'sampling', why: `${FLOOR_SPREADS}× the two runs' sampling noise (±${fmt(se.ms)} ms${se.how})` };
+  return { value, unit: 'ms', basis: 'sampling', why: SAMPLING_WHY, detail: `±${fmt(se.ms)} ms${se.how}` };
 }
 
 /** Standard error (ms) of the difference of one metric between the baseline run and the current one. */
@@ -103,7 +103,7 @@ function samplingSe(metric: RegressionMetric, entry: BaselineEntry, run: RunResu
       const z = probit(q);
       const density = Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
       const seLog = (n: number): number => (sigma * Math.sqrt((q * (1 - q)) / n)) / density;
-      return { ms: b * Math.hypot(seLog(nb), seLog(nc)), how: `, estimated from the request counts and p50–p99 spread: no histograms` };
+      return { ms: b * Math.hypot(seLog(nb), seLog(nc)), how: ', estimated from the request counts and p50–p99 spread: no histograms' };
     }
     case 'mean':
       if (!withHistograms) return undefined;
@@ -128,7 +128,8 @@ function errorRateFloor(f: FloorInput): RegressionFloor {
     value: FLOOR_SPREADS * sampling,
     unit: 'pp',
     basis: 'sampling',
-    why: `${FLOOR_SPREADS}× the sampling noise of ${ec}/${nc} vs ${eb}/${nb} errors (±${fmt(sampling)}pp)`,
+    why: `${FLOOR_SPREADS}× the counts' sampling noise`,
+    detail: `±${fmt(sampling)}pp for ${ec}/${nc} vs ${eb}/${nb} errors`,
   };
   if (f.window.length < 2) return samplingFloor;
   const rates = f.window.map((e) => e.metrics.error_rate!);
@@ -139,13 +140,29 @@ function errorRateFloor(f: FloorInput): RegressionFloor {
     value: FLOOR_SPREADS * against,
     unit: 'pp',
     basis: 'history',
-    why: `${FLOOR_SPREADS}× the history's spread (SD ${fmt(sd)}pp over ${rates.length} runs; ±${fmt(against)}pp for ${runs(f.pooled)} against their mean)`,
+    why: HISTORY_WHY,
+    detail: `SD ${fmt(sd)}pp over ${rates.length} runs; ±${fmt(against)}pp for ${runs(f.pooled)} against their mean`,
   };
 }
 
-/** `floor 6.1 ms: 2× the history's spread (...)`: the floor as the reports say it. */
-export function describeFloor(floor: RegressionFloor): string {
-  return `floor ${fmt(floor.value)}${floor.unit === 'ms' ? ' ms' : 'pp'}: ${floor.why}`;
+const HISTORY_WHY = `${FLOOR_SPREADS}× the history's spread`;
+const SAMPLING_WHY = `${FLOOR_SPREADS}× the two runs' sampling noise`;
+
+/** The floor's value as the reports write it: `6.1 ms`, `0.21pp`. */
+export function floorValue(floor: RegressionFloor): string {
+  return `${fmt(floor.value)}${floor.unit === 'ms' ? ' ms' : 'pp'}`;
+}
+
+/**
+ * The floors of one comparison for the report's Method line, grouped by why:
+ * `p99 floor 6.1 ms: 2× the history's spread`, `floors p95 4.2 ms, p99 6.1 ms: 2× the history's spread`.
+ */
+export function describeFloors(floors: ReadonlyArray<{ metric: string; floor: RegressionFloor }>): string[] {
+  const byWhy = new Map<string, Array<{ metric: string; floor: RegressionFloor }>>();
+  for (const f of floors) byWhy.set(f.floor.why, [...(byWhy.get(f.floor.why) ?? []), f]);
+  return [...byWhy.entries()].map(([why, fs]) =>
+    fs.length === 1 ? `${fs[0]!.metric} floor ${floorValue(fs[0]!.floor)}: ${why}` : `floors ${fs.map((f) => `${f.metric} ${floorValue(f.floor)}`).join(', ')}: ${why}`,
+  );
 }
 
 function runs(k: number): string {

@@ -40,14 +40,14 @@ import type { FailOn, RegressionFloor, RegressionResult, RunResult, Verdict } fr
 import type { SerializedHistogram } from '../metrics/histogram.js';
 import { compactHistogram, incomparability } from '../baseline/entry.js';
 import type { BaselineEntry } from '../baseline/types.js';
-import { describeFloor, fmt, regressionFloor } from './regression-floor.js';
+import { describeFloors, floorValue, fmt, regressionFloor } from './regression-floor.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
 export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
 export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
-export { describeFloor, FLOOR_SPREADS, regressionFloor } from './regression-floor.js';
+export { describeFloors, FLOOR_SPREADS, floorValue, regressionFloor } from './regression-floor.js';
 
 // ---- comparison ---------------------------------------------------------------------------------------------
 
@@ -168,7 +168,7 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
       : `one baseline run${comparable.length > 1 ? ` (${upTo.length} comparable up to it; ${minHistory} needed for a noise band)` : ''}: histograms compared`,
     ...notes,
   ]);
-  const floors = regressions.filter((r) => r.floor !== undefined).map((r) => `${r.metric} ${describeFloor(r.floor!)}`);
+  const floors = describeFloors(regressions.flatMap((r) => (r.floor ? [{ metric: r.metric, floor: r.floor }] : [])));
   const method = join([
     useHistory
       ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
@@ -554,25 +554,22 @@ function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
 
 // ---- text -----------------------------------------------------------------------------------------------------
 
-/** `+10% and +20ms` as written; a derived floor says where it came from: `+10% and +6.1ms, floor from the history's spread`. */
+/** `+10% and +20ms` as written; a derived floor says where it came from: `+10% and the 6.1 ms floor from the history's spread`. */
 export function describeTolerance(rule: Rule): string {
   const sign = rule.better === 'lower' ? '+' : '-';
-  const parts: string[] = [];
-  if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
-  if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
-  const text = parts.join(' and ');
-  switch (rule.floor?.basis) {
-    case undefined:
-    case 'rule':
-      return text;
-    case 'history':
-      return `${text}, floor from the history's spread`;
-    case 'sampling':
-      return `${text}, floor from the sampling noise`;
-    case 'resolution':
-      return `${text}, floor at the histogram's resolution`;
-  }
+  const relative = rule.relativePercent !== undefined ? `${sign}${rule.relativePercent}%` : undefined;
+  const from = rule.floor === undefined ? undefined : FLOOR_FROM[rule.floor.basis];
+  if (rule.absolute === undefined) return relative ?? '';
+  if (from === undefined) return [relative, `${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`].filter(Boolean).join(' and ');
+  return `${relative ? `${relative} and ` : ''}the ${floorValue(rule.floor!)} floor ${from}`;
 }
+
+const FLOOR_FROM: Record<RegressionFloor['basis'], string | undefined> = {
+  rule: undefined,
+  history: "from the history's spread",
+  sampling: 'from the sampling noise',
+  resolution: "at the histogram's resolution",
+};
 
 function changeText(rule: RegressionRule, c: number, b: number): string {
   // A rate near zero reads best as percentage points: "+0.4pp (0% → 0.4%)", not "+∞%".
