@@ -3,7 +3,8 @@
 // low rates.
 import { describe, expect, it } from 'vitest';
 import { entryFromRun } from '../src/baseline/entry.js';
-import type { BaselineEntry, GitContext } from '../src/baseline/types.js';
+import type { GitContext } from '../src/baseline/types.js';
+import type { BaselineEntry } from '../src/model.js';
 import { compareWithBaseline, parseRegressionRules } from '../src/gate/regression.js';
 import type { RunResult } from '../src/model.js';
 import { syntheticRun } from './helpers/github-data-stub.js';

@@ -19,11 +19,12 @@
 // The factor 2 keeps the floor below the prediction band in the ordinary case (the band, t(0.99, n-1) · SD ·
 // sqrt(1/k + 1/n), is about 4 SD for one run against 5): it decides only where the band cannot, at quantised or
 // nearly constant values, and it is what a confirmation run has to be worse by (a quarter of it) to hold.
-import type { BaselineEntry } from '../baseline/types.js';
-import type { SerializedHistogram } from '../metrics/histogram.js';
-import type { RegressionFloor, RunResult } from '../model.js';
+import type { BaselineEntry, RegressionFloor, RunResult, SerializedHistogram } from '../model.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, stdev, variance } from './regression-stats.js';
+
+/** A rule as applied: its absolute part is the floor it was judged with (written or derived). */
+export type AppliedRule = RegressionRule & { floor?: RegressionFloor };
 
 /** How many spreads (or sampling errors) the floor is. */
 export const FLOOR_SPREADS = 2;

@@ -34,20 +34,23 @@
 //   identical runs); the pooled pair can, and same-build runs almost never get through both steps.
 //
 // One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
-// misses more; the benches measure each mode against a plain +10 % ratio (bench/regression-quality.mjs on
-// simulated runs, bench/regression-real.mjs on real ones).
-import type { FailOn, RegressionFloor, RegressionResult, RunResult, Verdict } from '../model.js';
-import type { SerializedHistogram } from '../metrics/histogram.js';
-import { compactHistogram, incomparability } from '../baseline/entry.js';
-import type { BaselineEntry } from '../baseline/types.js';
-import { describeFloors, floorValue, fmt, regressionFloor } from './regression-floor.js';
+// misses more; bench/regression-grid.mjs measures the verdicts on simulated runs across p99 levels, noise and
+// history sizes, bench/regression-real.mjs on real runs.
+import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
+import { type AppliedRule, describeFloors, fmt, regressionFloor } from './regression-floor.js';
+import { ageText, changeText, describeTolerance, fmtZ, join, pct, round, shaAndDate, short, signed } from './regression-text.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
+import type { SerializedHistogram } from '../model.js';
+import type { BaselineEntry } from '../model.js';
+import { incomparability } from './comparable.js';
+import { compactHistogram } from '../metrics/histogram.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
 export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
 export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
 export { describeFloors, FLOOR_SPREADS, floorValue, regressionFloor } from './regression-floor.js';
+export { describeTolerance } from './regression-text.js';
 
 // ---- comparison ---------------------------------------------------------------------------------------------
 
@@ -248,8 +251,7 @@ function judge(written: RegressionRule, cur: CurrentRun, entry: BaselineEntry, w
   return { result: floor === undefined ? j.result : { ...j.result, floor }, rule, suspect: j.suspect };
 }
 
-/** A rule as applied: the floor it was judged with, when it has one. */
-type Rule = RegressionRule & { floor?: RegressionFloor };
+type Rule = AppliedRule;
 
 /** What the history is compared on: the geometric mean for latency and throughput, the mean for the error rate. */
 function centre(rule: RegressionRule, window: readonly BaselineEntry[]): number {
@@ -550,70 +552,4 @@ function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
   if (h.count === 0) return { count: 0 };
   const [p50, p90, p95, p99, p999] = quantiles(h, [50, 90, 95, 99, 99.9]);
   return { count: h.count, min: h.minUs / 1000, mean: h.sumUs / h.count / 1000, p50: p50!, p90: p90!, p95: p95!, p99: p99!, p999: p999!, max: h.maxUs / 1000 };
-}
-
-// ---- text -----------------------------------------------------------------------------------------------------
-
-/** `+10% and +20ms` as written; a derived floor says where it came from: `+10% and the 6.1 ms floor from the history's spread`. */
-export function describeTolerance(rule: Rule): string {
-  const sign = rule.better === 'lower' ? '+' : '-';
-  const relative = rule.relativePercent !== undefined ? `${sign}${rule.relativePercent}%` : undefined;
-  const from = rule.floor === undefined ? undefined : FLOOR_FROM[rule.floor.basis];
-  if (rule.absolute === undefined) return relative ?? '';
-  if (from === undefined) return [relative, `${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`].filter(Boolean).join(' and ');
-  return `${relative ? `${relative} and ` : ''}the ${floorValue(rule.floor!)} floor ${from}`;
-}
-
-const FLOOR_FROM: Record<RegressionFloor['basis'], string | undefined> = {
-  rule: undefined,
-  history: "from the history's spread",
-  sampling: 'from the sampling noise',
-  resolution: "at the histogram's resolution",
-};
-
-function changeText(rule: RegressionRule, c: number, b: number): string {
-  // A rate near zero reads best as percentage points: "+0.4pp (0% → 0.4%)", not "+∞%".
-  if (rule.unit === 'pp') return `${signed(c - b)}pp (${fmt(b)}% → ${fmt(c)}%)`;
-  const u = rule.unit === 'ms' ? ' ms' : '/s';
-  const rel = b !== 0 ? `${signed(((c - b) / Math.abs(b)) * 100)}%` : c === b ? '±0' : 'from 0';
-  return `${rel} (${fmt(b)}${u} → ${fmt(c)}${u})`;
-}
-
-function pct(logShift: number): number {
-  return (Math.exp(logShift) - 1) * 100;
-}
-
-function signed(n: number): string {
-  const digits = fmt(Math.abs(n));
-  return digits === '0' ? '±0' : `${n >= 0 ? '+' : '-'}${digits}`;
-}
-
-function fmtZ(z: number): string {
-  return Number.isFinite(z) ? z.toFixed(1) : '∞';
-}
-
-function round(n: number, digits: number): number {
-  return Math.round(n * 10 ** digits) / 10 ** digits;
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 7);
-}
-
-function shaAndDate(e: BaselineEntry): { sha?: string; createdAt?: string } {
-  return { ...(e.sha ? { sha: e.sha } : {}), createdAt: e.createdAt };
-}
-
-function ageText(iso: string, now: Date): string | undefined {
-  const ms = now.getTime() - Date.parse(iso);
-  if (!Number.isFinite(ms) || ms < 0) return undefined;
-  const min = ms / 60_000;
-  if (min < 90) return `${Math.max(1, Math.round(min))} min`;
-  const h = min / 60;
-  if (h < 36) return `${Math.round(h)} h`;
-  return `${Math.round(h / 24)} days`;
-}
-
-function join(parts: ReadonlyArray<string | undefined>): string {
-  return parts.filter((p): p is string => !!p).join('; ');
 }

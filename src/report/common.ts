@@ -3,7 +3,7 @@
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
 import type { ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
-import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
+import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from '../format.js';
 
 export interface ReportInput {
   run: RunResult;

@@ -5,20 +5,20 @@
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
 import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
-import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
 import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
 import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
 import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
+import { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 
 export type { ReportInput } from './common.js';
-export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
+export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from '../format.js';
 
 /** GitHub's hard limit for an issue or PR comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;

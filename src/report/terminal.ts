@@ -2,7 +2,7 @@
 // Actions log shows the verdict and the figures it rests on.
 import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration } from './format.js';
+import { formatCount, formatDuration } from '../format.js';
 import { infraRows } from './infra.js';
 import { KIND_TEXT } from './sections.js';
 import type { ErrorKind, RunResult } from '../model.js';
