@@ -2,8 +2,8 @@
 // p99), rps, codes and errors, and one `intermediate` entry per 10 s report. Intermediate entries also carry
 // the raw latencies of that period (nanoseconds, or [timestamp, id, ns, status] in 2018 builds), which allows
 // an exact histogram: the merge step uses it, and the percentiles Artillery did not report come from it.
-import { Histogram } from '../../metrics/histogram.js';
-import type { CustomMetric, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import { Histogram } from '../metrics/histogram.js';
+import type { CustomMetric, ErrorKind, IntervalResult, LatencyStats, RunResult } from '../model.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import {
   addStatus,

@@ -6,11 +6,11 @@ import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { CustomMetric, ErrorKind, LatencyStats, RunResult } from '../../model.js';
-import { blankRunResult } from '../../model.js';
-import type { Histogram } from '../../metrics/histogram.js';
+import type { CustomMetric, ErrorKind, LatencyStats, RunResult } from '../model.js';
+import { blankRunResult } from '../model.js';
+import type { Histogram } from '../metrics/histogram.js';
 import type { ReadOptions } from './types.js';
-import { UserError, messageOf } from '../../errors.js';
+import { UserError, messageOf } from '../errors.js';
 
 export const DEFAULT_INTERVAL_MS = 10_000;
 

@@ -1,6 +1,6 @@
 // The RunResult of a k6 NDJSON file, built from what the accumulator kept, and k6's thresholds evaluated on it.
-import type { Histogram } from '../../metrics/histogram.js';
-import type { CustomMetric, EndpointResult, IntervalResult, RunResult, ToolThreshold } from '../../model.js';
+import type { Histogram } from '../metrics/histogram.js';
+import type { CustomMetric, EndpointResult, IntervalResult, RunResult, ToolThreshold } from '../model.js';
 import { droppedIterations, k6CustomName } from './k6-summary-common.js';
 import { statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';

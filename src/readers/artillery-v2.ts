@@ -1,7 +1,7 @@
 // Artillery 2 JSON report (`artillery run --output report.json`): `aggregate` plus one `intermediate` entry per
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../../model.js';
+import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../model.js';
 import {
   addStatus,
   addTransportError,

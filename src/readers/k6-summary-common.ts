@@ -1,7 +1,7 @@
 // What k6's end-of-test summaries have in common (`--summary-export`, handleSummary() JSON and the
 // machine-readable summary of k6 >= 1.5): per-metric aggregates, threshold results and checks, but no raw
 // samples and no timestamps. Each format is first turned into a K6Summary, and one builder makes the RunResult.
-import type { CustomMetric, EndpointResult, LatencyStats, RunResult, ToolThreshold } from '../../model.js';
+import type { CustomMetric, EndpointResult, LatencyStats, RunResult, ToolThreshold } from '../model.js';
 import type { ReadOptions } from './types.js';
 import {
   emptyResult,

@@ -1,5 +1,5 @@
 // Contracts for the readers that turn a load tool's output file into the normalised RunResult.
-import type { RunResult } from '../../model.js';
+import type { RunResult } from '../model.js';
 
 export const RESULT_FORMATS = [
   'artillery-v2',

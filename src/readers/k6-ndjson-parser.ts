@@ -21,7 +21,7 @@ import {
 } from './k6-ndjson-bytes.js';
 import { Tags } from './k6-ndjson-tags.js';
 import { MAX_KNOWN_NAMES, POINT, type MetricInfo, type NdjsonAccumulator } from './k6-ndjson-accumulator.js';
-import { messageOf } from '../../errors.js';
+import { messageOf } from '../errors.js';
 
 export class CorruptLine extends Error {}
 

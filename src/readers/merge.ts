@@ -3,11 +3,11 @@
 // Artillery 1 raw latencies); otherwise only summaries exist and a merged percentile is an estimate, which the
 // notes say plainly.
 import { basename } from 'node:path';
-import { Histogram } from '../../metrics/histogram.js';
-import type { CustomMetric, EndpointResult, ErrorKind, FlowResult, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../../model.js';
+import { Histogram } from '../metrics/histogram.js';
+import type { CustomMetric, EndpointResult, ErrorKind, FlowResult, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
-import { RESULTS_SCHEMA_VERSION, endpointHistogram } from '../../model.js';
+import { RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
 import { addCount, errorRatePct, getMeta, setMeta, type ReaderMeta } from './util.js';
 
 function percentileNames(fields: string[]): string {
