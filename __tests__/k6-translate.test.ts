@@ -11,16 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { parseCsv } from '../src/engines/builtin/data.js';
-import { UserError, type Config } from '../src/config/types.js';
+import { parseCsv } from '../src/flows/data.js';
+import { type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios } from '../src/engines/k6/index.js';
 import { checksThresholdOf, K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from '../src/engines/k6/translate.js';
 import { parseTargets } from '../src/gate/targets.js';
-import { readNdjson } from '../src/engines/results/k6-ndjson.js';
+import { readNdjson } from '../src/readers/k6-ndjson.js';
 import { auctionUsers, writeUsersCsv } from './helpers/auction-app.js';
 import { FLOWS, useAuctionApp } from './helpers/auction-journey.js';
 import { bundleK6Script, runK6Script, type ShimRun } from './helpers/k6-shim.js';
 import { memoryLog } from './helpers/memory-log.js';
+import { UserError } from '../src/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STAGES = [{ durationMs: 10_000, startRate: 5, endRate: 5 }];
@@ -106,10 +107,10 @@ describe('the README example flows as a k6 script', () => {
   });
 });
 
-describe('the README excerpt', () => {
+describe('the excerpt in docs/engines.md', () => {
   it('is what the translation writes for examples/perf-gate.yml', () => {
-    const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf("#### The config's flows on k6"));
+    const page = readFileSync(join(here, '..', 'docs', 'engines.md'), 'utf8');
+    const section = page.slice(page.indexOf("### The config's flows on k6"));
     const excerpt = /```js\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l.trim() !== '' && l.trim() !== '...');
     expect(excerpt.length).toBeGreaterThan(20);
     const example = readFileSync(join(here, '..', 'examples', 'perf-gate.yml'), 'utf8').replace(/^target:.*$/m, '').replace(/^sources:[\s\S]*$/m, '');

@@ -1,7 +1,7 @@
 // perf-gate load shapes as Artillery phases, and the rule for when they replace the script's own phases.
 import type { Config } from '../../config/types.js';
 import type { Stage } from '../../model.js';
-import { formatDuration } from '../../config/units.js';
+import { formatDurationCompact } from '../../format.js';
 import { peakRate, PRESETS, shapeStages, totalDurationMs } from '../../phases/presets.js';
 
 /** One entry of Artillery's `config.phases`. */
@@ -122,7 +122,7 @@ export function choosePhases(config: Config, stages: Stage[], scriptPhases: unkn
     return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: `phase "${config.phase.name}" is defined in the perf-gate config` };
   }
   const asked: string[] = [];
-  if (config.durationMs !== undefined) asked.push(`duration ${formatDuration(config.durationMs)}`);
+  if (config.durationMs !== undefined) asked.push(`duration ${formatDurationCompact(config.durationMs)}`);
   if (config.durationScale !== undefined) asked.push(`duration-scale ${config.durationScale}`);
   if (config.rate !== undefined) asked.push(`rate ${config.rate}/s`);
   const own = fromArtilleryPhases(scriptPhases as unknown[]);
@@ -154,7 +154,7 @@ export function choosePhases(config: Config, stages: Stage[], scriptPhases: unkn
 /** The shape a choice sends, in words, for the line that opens a run. */
 export function describeChoice(choice: PhaseChoice): string {
   const shape = (st: Stage[] | undefined): string =>
-    st && st.length ? `${formatDuration(totalDurationMs(st))} up to ${round3(peakRate(st))} arrivals/s` : 'a shape perf-gate cannot read';
+    st && st.length ? `${formatDurationCompact(totalDurationMs(st))} up to ${round3(peakRate(st))} arrivals/s` : 'a shape perf-gate cannot read';
   if (choice.use === 'perf-gate') return `perf-gate's phase as Artillery phases (${choice.reason})`;
   if (choice.reshaped) return `the script's own phases (${shape(choice.original)}) reshaped by ${choice.reshaped} to ${shape(choice.stages)}`;
   return `the script's own phases, unchanged: ${shape(choice.stages)} (only the preset was chosen; duration, duration-scale or rate would reshape them)`;
