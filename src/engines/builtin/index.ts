@@ -650,6 +650,7 @@ class BuiltinRun {
       arrivalsStarted: started,
       arrivalsDropped: dropped,
       maxLagMs: round3(this.maxLag),
+      maxInFlight: this.maxInFlight,
       valid: reasons.length === 0,
       invalidReasons: reasons,
     };
