@@ -203,6 +203,25 @@ export interface RunResult {
   slowQueries?: SlowQuery[];
   /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
   analysis?: PhaseAnalysis;
+  /** The environment before the load: the `checks:` and the smoke pass (src/checks). */
+  environment?: EnvironmentReport;
+}
+
+/** One line of the environment checks: what was checked, and what was found (never a secret's value). */
+export interface EnvironmentCheck {
+  /** The kind of check, as in the config: env, version, reachable, monitoring, ecs, target-health, instances, smoke. */
+  kind: string;
+  /** What was checked, e.g. `postgres 127.0.0.1:5432/app` or `ecs staging/api`. */
+  name: string;
+  ok: boolean;
+  /** What was found: `3 running of 3 desired`, or why it failed. */
+  detail: string;
+}
+
+export interface EnvironmentReport {
+  checks: EnvironmentCheck[];
+  /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
+  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
 }
 
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */

@@ -287,6 +287,18 @@ export class PostgresSource implements Source {
     this.sampler.start({ now: true });
   }
 
+  async ready(): Promise<string | undefined> {
+    if (this.configError) return this.configError;
+    if (this.startError) return this.startError;
+    try {
+      const client = await this.connect();
+      await client.query(`SELECT 1 ${MARK}`);
+      return undefined;
+    } catch (e) {
+      return `SELECT 1 failed: ${this.redactor.error(e)}`;
+    }
+  }
+
   private async sample(): Promise<void> {
     let client: Client;
     try {

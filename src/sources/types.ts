@@ -38,6 +38,11 @@ export interface Source {
   collect(window: TimeWindow, signal?: AbortSignal): Promise<SourceResult>;
   /** Release connections and timers; safe to call twice, and without start(). */
   stop(): Promise<void>;
+  /**
+   * Database and cache sources, after start(): does the server answer now (SELECT 1, PING)? A problem as text,
+   * undefined when it answered. Used by `checks: reachable` before the load.
+   */
+  ready?(): Promise<string | undefined>;
 }
 
 export function unavailable(kind: SourceKind, d: MetricDescriptor, reason: string): InfraMetric {
