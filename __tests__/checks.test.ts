@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
 import { resolveConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline.js';
@@ -28,6 +29,8 @@ interface App {
   hits: Map<string, number>;
   version: string;
   password: string;
+  /** Called for every acknowledged bid before it is answered (a test stores it in PostgreSQL). */
+  onBid?: () => Promise<void>;
   total(): number;
   close(): Promise<void>;
 }
@@ -61,8 +64,10 @@ async function startApp(): Promise<App> {
       }
       if (path === '/api/bids') {
         const ok = req.headers.authorization === 'Bearer t-1';
-        res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(ok ? { id: 1 } : { error: 'no token' }));
+        void (ok && app.onBid ? app.onBid() : Promise.resolve()).then(() => {
+          res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(ok ? { id: 1 } : { error: 'no token' }));
+        });
         return;
       }
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -155,7 +160,7 @@ describe('checks: before the load', () => {
     expect(aws.calls.at(-1)).toMatchObject({ target: 'AmazonEC2ContainerServiceV20141113.DescribeServices', contentType: 'application/x-amz-json-1.1' });
     expect(JSON.parse(aws.calls.at(-1)!.body)).toEqual({ cluster: 'staging', services: ['api'] });
     expect(bad.markdown).toMatch(/<summary><b>Environment<\/b>: 1 of 1 check failed ❌<\/summary>/);
-    expect(bad.markdown).toMatch(/\| ECS service \| `staging\/api` \| ❌ failed \|/);
+    expect(bad.markdown).toMatch(/\| ECS service +\| `staging\/api` \| ❌ failed \|/);
 
     aws.services.set('staging/api', {
       serviceName: 'api',
@@ -246,11 +251,11 @@ describe('checks: before the load', () => {
 });
 
 describe('checks: databases, caches and monitoring', () => {
-  let pg: PostgresServer;
+  let pg_: PostgresServer;
   let redis: RedisServer;
   let cw: CloudWatchStub;
   beforeAll(async () => {
-    [pg, redis, cw] = await Promise.all([
+    [pg_, redis, cw] = await Promise.all([
       startPostgres(),
       startRedis(),
       // A misspelt cluster name returns nothing, as CloudWatch does for a metric that does not exist.
@@ -258,7 +263,7 @@ describe('checks: databases, caches and monitoring', () => {
     ]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([pg?.stop(), redis?.stop(), cw?.close()]);
+    await Promise.all([pg_?.stop(), redis?.stop(), cw?.close()]);
   });
 
   const sources = () => [
@@ -267,7 +272,7 @@ describe('checks: databases, caches and monitoring', () => {
   ];
 
   it('PostgreSQL and Redis answering: SELECT 1 and PING pass; both stopped: error, no load', async () => {
-    const env = { PERF_CHECKS_DB: pg.url };
+    const env = { PERF_CHECKS_DB: pg_.url };
     const good = await gate({ sources: sources(), checks: { reachable: true } }, env);
     expect(good.checks.map((c) => [c.kind, c.ok, c.detail.replace(/\d+ ms/, 'N ms')])).toEqual([
       ['env', true, 'set'],
@@ -290,7 +295,7 @@ describe('checks: databases, caches and monitoring', () => {
     expect(bad.run.requests).toBe(0);
     expect(bad.seen).toBe(PROBE_ONLY);
     for (const text of [bad.markdown, bad.results, bad.lines.join('\n')]) {
-      expect(text).not.toContain(pg.password);
+      expect(text).not.toContain(pg_.password);
       expect(text).not.toContain(stoppedPg.password);
     }
   }, 60_000);
@@ -307,6 +312,42 @@ describe('checks: databases, caches and monitoring', () => {
     const good = await gate({ sources: [cloudwatch('staging')], checks: { monitoring: true } });
     expect(good.checks[0]).toMatchObject({ kind: 'monitoring', name: 'cloudwatch cpu', ok: true });
     expect(good.checks[0]!.detail).toMatch(/^\d+ points in the 5m before the run$/);
+  }, 60_000);
+
+  it('database baseline: queries at start and their change over the run, in the guide\'s before/after table', async () => {
+    const db = new pg.Client({ connectionString: pg_.url });
+    await db.connect();
+    try {
+      await db.query('CREATE TABLE IF NOT EXISTS bids (id serial primary key, created_at timestamptz default now())');
+      await db.query('TRUNCATE bids');
+      await db.query('INSERT INTO bids DEFAULT VALUES');
+      await db.query('INSERT INTO bids DEFAULT VALUES');
+      app.onBid = async () => {
+        await db.query('INSERT INTO bids DEFAULT VALUES');
+      };
+      const source = {
+        kind: 'postgres',
+        'url-env': 'PERF_CHECKS_DB',
+        'slow-queries': false,
+        queries: [
+          { name: 'users', sql: 'select 7', at: 'start' },
+          { name: 'bids_added', sql: 'select count(*) from bids', at: 'change' },
+        ],
+      };
+      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      expect(r.verdict.status).toBe('pass');
+      // Two bids before, one by the smoke pass, then the baseline right before the load, then ten during the run.
+      const rows = r.run.environment!.baseline!;
+      expect(rows.map((b) => b.name)).toEqual(['db_connections', 'users', 'bids_added']);
+      expect(rows[1]).toEqual({ name: 'users', before: 7 });
+      expect(rows[2]).toEqual({ name: 'bids_added', before: 3, after: 13, change: 10 });
+      expect(r.run.infra!.find((m) => m.name === 'bids_added')!.stats.last).toBe(10);
+      expect(r.markdown).toMatch(/\| `bids_added` +\| +3 \| +13 \| +\+10 \|/);
+      expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: smoke pass ok \(1 flow\), database baseline of 3 values<\/summary>/);
+    } finally {
+      app.onBid = undefined;
+      await db.end();
+    }
   }, 60_000);
 
   it('a check that names no source of its kind is a config error', async () => {

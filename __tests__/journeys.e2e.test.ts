@@ -60,7 +60,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(bids.started).toBeGreaterThan(10);
     expect(bids).toMatchObject({ completed: bids.started, failed: 0 });
     expect(flow(r, 'pay').failed).toBe(0);
-    const acknowledged = endpoint(r, 'bid')!.statusCodes['201'];
+    const acknowledged = endpoint(r, 'bid')!.statusCodes['201']!;
     expect(acknowledged).toBe(bids.started);
     expect(app.counts().bidsAcknowledged).toBe(acknowledged + smokeBids);
     expect(await app.storedBids()).toBe(acknowledged + smokeBids);

@@ -218,8 +218,21 @@ export interface EnvironmentCheck {
   detail: string;
 }
 
+/** One row of the database baseline: a value before the load, after it, and the change; missing stays missing. */
+export interface BaselineRow {
+  name: string;
+  before?: number;
+  after?: number;
+  /** after − before, when both are known. */
+  change?: number;
+  /** Why a value is missing. */
+  unavailable?: string;
+}
+
 export interface EnvironmentReport {
   checks: EnvironmentCheck[];
+  /** The database baseline (the guide's table): values before the load and after it. */
+  baseline?: BaselineRow[];
   /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
   smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
 }

@@ -128,6 +128,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         problems.push(...failed);
         run = emptyRun(config, stages, startedAt);
       } else {
+        if (src) await src.beforeLoad(sources);
         try {
           run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
         } catch (e) {
@@ -142,9 +143,10 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
           if (infra.slowQueries) run.slowQueries = infra.slowQueries;
           if (infra.logs) run.logs = infra.logs;
           run.notes.push(...infra.notes);
+          if (infra.baseline) run.environment = { ...(environment ?? { checks: [] }), baseline: infra.baseline };
         }
       }
-      if (environment) run.environment = environment;
+      if (environment) run.environment = { ...environment, ...(run.environment?.baseline ? { baseline: run.environment.baseline } : {}) };
     } finally {
       if (src) await src.stopSources(sources);
     }

@@ -30,7 +30,8 @@ export function environmentSection(run: RunResult): Section | undefined {
     ]);
   }
   if (smoke?.skipped) rows.push(['Smoke pass', '—', smoke.skipped.startsWith('failed') ? '❌ failed' : '— skipped', cell(inline(smoke.skipped))]);
-  if (rows.length === 0) return undefined;
+  const baseline = env.baseline ?? [];
+  if (rows.length === 0 && baseline.length === 0) return undefined;
 
   const failedChecks = env.checks.filter((c) => !c.ok).length;
   const failedFlows = (smoke?.flows ?? []).filter((f) => !f.ok);
@@ -42,9 +43,31 @@ export function environmentSection(run: RunResult): Section | undefined {
     bits.push(failedFlows.length > 0 ? `smoke pass failed on ${failedFlows.map((f) => f.name).join(', ')} ❌` : `smoke pass ok (${smoke.flows.length} ${plural(smoke.flows.length, 'flow')})`);
   } else if (smoke?.skipped) bits.push(`smoke pass ${smoke.skipped}`);
   const failed = failedChecks > 0 || failedFlows.length > 0;
-  const table = markdownTable([['Check', 'What', 'Status', 'Found'], ...rows], { align: ['l', 'l', 'l', 'l'] });
-  const caption = failed
-    ? '_Checked before the load; a failure stops the phase before its first request, so no load was sent._'
-    : '_Checked before the load. The smoke pass ran each flow once; its requests are not counted in the results._';
-  return { summary: `<b>Environment</b>: ${html(bits.join(', '))}`, body: `${table}\n\n${caption}` };
+  const blocks: string[] = [];
+  if (rows.length > 0) {
+    const table = markdownTable([['Check', 'What', 'Status', 'Found'], ...rows], { align: ['l', 'l', 'l', 'l'] });
+    const caption = failed
+      ? '_Checked before the load; a failure stops the phase before its first request, so no load was sent._'
+      : '_Checked before the load. The smoke pass ran each flow once; its requests are not counted in the results._';
+    blocks.push(`${table}\n\n${caption}`);
+  }
+  if (baseline.length > 0) {
+    const value = (v: number | undefined): string => (v === undefined ? '—' : formatCount(v));
+    const table = markdownTable(
+      [
+        ['Database', 'Before the load', 'After the run', 'Change'],
+        ...baseline.map((b) => [
+          cell(code(b.name)),
+          value(b.before),
+          value(b.after),
+          b.unavailable ? cell(`⚠️ ${inline(b.unavailable)}`) : b.change === undefined ? '—' : `${b.change > 0 ? '+' : ''}${formatCount(b.change)}`,
+        ]),
+      ],
+      { align: ['l', 'r', 'r', 'r'] },
+    );
+    blocks.push(`**Database baseline.** _Queries \`at: start\` ran before the first request, \`at: change\` before and after the run (its metric is the change); connections are the first and last samples._\n\n${table}`);
+    const missing = baseline.filter((b) => b.unavailable).length;
+    bits.push(missing > 0 ? `database baseline, ${missing} unavailable ⚠️` : `database baseline of ${baseline.length} ${plural(baseline.length, 'value')}`);
+  }
+  return { summary: `<b>Environment</b>: ${html(bits.join(', '))}`, body: blocks.join('\n\n') };
 }

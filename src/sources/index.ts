@@ -5,7 +5,7 @@
 import type { Logger } from '../config/types.js';
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
-import type { InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
+import type { BaselineRow, InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
 import { redisMetricNames, sourceMetricNames, type SourceConfig } from './config.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
@@ -72,6 +72,11 @@ export async function startSources(sources: Source[], log: Logger, opts: StartOp
   );
 }
 
+/** The baselines the sources take right before the load (database queries `at: start`); bounded, never rejects. */
+export async function beforeLoad(sources: Source[], timeoutMs = 15_000): Promise<void> {
+  await Promise.all(sources.map((s) => (s.beforeLoad ? bounded(s.beforeLoad(), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined)));
+}
+
 export interface CollectedInfra {
   infra: InfraMetric[];
   /** Present when a PostgreSQL source could read pg_stat_statements. */
@@ -80,6 +85,8 @@ export interface CollectedInfra {
   logs?: LogSummary[];
   /** Remarks for RunResult.notes. */
   notes: string[];
+  /** The database baseline (RunResult.environment.baseline), when a source took one. */
+  baseline?: BaselineRow[];
 }
 
 /** Reads every source for the window, then stops it. Never rejects; a failed source yields unavailable metrics. */
@@ -91,6 +98,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     out.notes.push(...(r.notes ?? []));
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
     if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
+    if (r.baseline) out.baseline = [...(out.baseline ?? []), ...r.baseline];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
   for (const m of out.infra) {
