@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
 import pg from 'pg';
 import { stringify as toYaml } from 'yaml';
 import { resolveConfig } from '../src/config/load.js';
@@ -22,6 +23,11 @@ import { freePort, startPostgres, type PostgresServer } from './helpers/postgres
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
 useFakeAwsCredentials();
+
+// results.json with an Environment section must stay valid against the committed schema.
+const validateResults = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schema', 'results.schema.json'), 'utf8')) as object,
+);
 
 interface App {
   url: string;
@@ -160,6 +166,7 @@ describe('checks: before the load', () => {
     expect(aws.calls.at(-1)).toMatchObject({ target: 'AmazonEC2ContainerServiceV20141113.DescribeServices', contentType: 'application/x-amz-json-1.1' });
     expect(JSON.parse(aws.calls.at(-1)!.body)).toEqual({ cluster: 'staging', services: ['api'] });
     expect(bad.markdown).toMatch(/<summary><b>Environment<\/b>: 1 of 1 check failed ❌<\/summary>/);
+    expect(validateResults(JSON.parse(bad.results)), JSON.stringify(validateResults.errors)).toBe(true);
     expect(bad.markdown).toMatch(/\| ECS service +\| `staging\/api` \| ❌ failed \|/);
 
     aws.services.set('staging/api', {
@@ -344,6 +351,7 @@ describe('checks: databases, caches and monitoring', () => {
       expect(r.run.infra!.find((m) => m.name === 'bids_added')!.stats.last).toBe(10);
       expect(r.markdown).toMatch(/\| `bids_added` +\| +3 \| +13 \| +\+10 \|/);
       expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: smoke pass ok \(1 flow\), database baseline of 3 values<\/summary>/);
+      expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
     } finally {
       app.onBid = undefined;
       await db.end();
