@@ -244,7 +244,7 @@ describe('checks: before the load', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(bad.verdict.status).toBe('error');
     expect(bad.checks[0]).toEqual({ kind: 'env', name: 'PERF_CHECKS_SHA', ok: true, detail: 'set' });
-    expect(bad.checks[1]!.detail).toMatch(/^\$\.build\.sha is "old999", expected "abc123" \(still so after 1s, \d attempts: is the deploy rolled out\?\)$/);
+    expect(bad.checks[1]!.detail).toMatch(/^\$\.build\.sha is "old999", expected "abc123" \(still so after 1 s, \d attempts: is the deploy rolled out\?\)$/);
     expect(bad.seen).toBe(PROBE_ONLY);
 
     // The deploy finishes while the check is waiting.
@@ -313,12 +313,12 @@ describe('checks: databases, caches and monitoring', () => {
     expect(bad.verdict.status).toBe('error');
     expect(bad.checks).toHaveLength(1);
     expect(bad.checks[0]).toMatchObject({ kind: 'monitoring', name: 'cloudwatch cpu', ok: false });
-    expect(bad.checks[0]!.detail).toMatch(/^no data in the 5m before the run: .*check the region and the dimensions.*ClusterName=stagign/);
+    expect(bad.checks[0]!.detail).toMatch(/^no data in the 5 min before the run: .*check the region and the dimensions.*ClusterName=stagign/);
     expect(bad.seen).toBe(PROBE_ONLY);
 
     const good = await gate({ sources: [cloudwatch('staging')], checks: { monitoring: true } });
     expect(good.checks[0]).toMatchObject({ kind: 'monitoring', name: 'cloudwatch cpu', ok: true });
-    expect(good.checks[0]!.detail).toMatch(/^\d+ points in the 5m before the run$/);
+    expect(good.checks[0]!.detail).toMatch(/^\d+ points in the 5 min before the run$/);
   }, 60_000);
 
   it('database baseline: queries at start and their change over the run, in the guide\'s before/after table', async () => {

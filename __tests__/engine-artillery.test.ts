@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
-import { UserError, type Config, type Logger } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import {
   ARTILLERY_VERSION,
   artilleryCacheDir,
@@ -31,6 +31,8 @@ import type { Stage } from '../src/model.js';
 import { parseGuards } from '../src/phases/guards.js';
 import { PRESETS } from '../src/phases/presets.js';
 import { watchGuards } from '../src/phases/run.js';
+import { UserError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OWN = join(here, 'fixtures', 'artillery-own');

@@ -12,7 +12,7 @@ import { transform } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { parseCsv } from '../src/engines/builtin/data.js';
-import { UserError, type Config } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios } from '../src/engines/k6/index.js';
 import { checksThresholdOf, K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from '../src/engines/k6/translate.js';
 import { parseTargets } from '../src/gate/targets.js';
@@ -21,6 +21,7 @@ import { auctionUsers, writeUsersCsv } from './helpers/auction-app.js';
 import { FLOWS, useAuctionApp } from './helpers/auction-journey.js';
 import { bundleK6Script, runK6Script, type ShimRun } from './helpers/k6-shim.js';
 import { memoryLog } from './helpers/memory-log.js';
+import { UserError } from '../src/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STAGES = [{ durationMs: 10_000, startRate: 5, endRate: 5 }];

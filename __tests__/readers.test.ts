@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
 import { detectFormat, readResultFile, readResults } from '../src/engines/results/index.js';
 import { interpolatedPercentilesMs } from '../src/engines/results/stats.js';
 import { metricValue } from '../src/gate/metrics.js';
 import type { ReadOptions } from '../src/engines/results/types.js';
-import { bucketRange, Histogram, type SerializedHistogram } from '../src/metrics/histogram.js';
+import { bucketRange, Histogram } from '../src/metrics/histogram.js';
 import type { RunResult } from '../src/model.js';
+import { UserError } from '../src/errors.js';
+import type { SerializedHistogram } from '../src/model.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const art = (f: string) => join(FIX, 'artillery', f);

@@ -1,7 +1,19 @@
 // The typed domain model every stage talks through. Engines and readers produce a RunResult; the gate turns it
 // into a Verdict; renderers and publishers only read these shapes. The results JSON written beside the report
 // is a RunResult plus the Verdict, so every figure shown can be traced back to it.
-import type { SerializedHistogram } from './metrics/histogram.js';
+
+/** A latency histogram as stored and sent between stages (metrics/histogram.ts reads and writes the layout). */
+export interface SerializedHistogram {
+  /** Layout tag so a reader can refuse a histogram it does not understand. */
+  layout: 'loglinear-us-1024';
+  count: number;
+  /** Exact extremes and sum in microseconds (buckets only know values to 0.1 %). */
+  minUs: number;
+  maxUs: number;
+  sumUs: number;
+  /** Sparse [bucketIndex, count] pairs, ascending. */
+  buckets: Array<[number, number]>;
+}
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
@@ -476,6 +488,11 @@ export interface Target {
    * `value` is then filled in when the target is evaluated (the right side's value times `factor`), 0 before.
    */
   rhsMetric?: { metric: string; factor: number; label: string };
+  /**
+   * Warning level (`p99 < 500ms warn 400ms`), in the unit of `value` and on the passing side of it: a value past it
+   * that still meets the target passes with a warning (⚠️), never failing the check.
+   */
+  warn?: number;
 }
 
 export type TargetStatus = 'pass' | 'fail' | 'not_measured';
@@ -493,6 +510,8 @@ export interface TargetResult {
   origin?: 'target' | 'tool';
   /** Why the row is not measured (an endpoint selector that matched nothing names the endpoints there are). */
   note?: string;
+  /** The target held but its value is past the target's warning level (`warn`): shown with ⚠️, not a failure. */
+  warning?: boolean;
 }
 
 /** `shard`: one shard of a sharded run, not judged on its own (the job merging the shards judges them). */
@@ -556,4 +575,41 @@ export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'start
     notes: [],
     ...base,
   };
+}
+
+// ---- the history a baseline is made of (baseline/ stores these entries, gate/ compares a run with them) ----
+
+/** The headline numbers kept per run. Latency in ms, error_rate in percent, throughput in requests/s. */
+export interface HeadlineMetrics {
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99?: number;
+  max?: number;
+  mean?: number;
+  error_rate?: number;
+  throughput?: number;
+}
+
+/** One recorded run. Small on purpose: thirty of them must fit comfortably in one file of the contents API. */
+export interface BaselineEntry {
+  /** Unique per workflow run attempt, so a concurrent writer's entry is merged, never duplicated. */
+  id: string;
+  sha?: string;
+  branch?: string;
+  createdAt: string;
+  engine: EngineName;
+  phase: string;
+  environment: string;
+  /** Hash of the load shape (stages and duration scale): runs with different shapes are not comparable. */
+  shape: string;
+  /** Readable form of the shape, for the not-comparable reason. */
+  shapeSummary?: string;
+  durationScale?: number;
+  requests: number;
+  errors: number;
+  metrics: HeadlineMetrics;
+  /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
+  histogram?: SerializedHistogram;
+  runUrl?: string;
 }

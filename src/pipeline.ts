@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl } from './config/load.js';
-import { redactSecrets } from './config/secrets.js';
-import { UserError, type Config, type Logger } from './config/types.js';
+import { redactUrl, redactUserinfo } from './secrets.js';
+import { redactSecrets } from './secrets.js';
+import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
 import type { Source } from './sources/types.js';
-import type { SourceConfig } from './sources/config.js';
+import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
@@ -17,8 +17,10 @@ import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
-import { formatDuration } from './config/units.js';
+import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
+import { UserError, messageOf } from './errors.js';
+import type { Logger } from './log.js';
 
 export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
 export const RESULTS_FILE = 'results.json';
@@ -68,7 +70,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
+      : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
   const { shard } = config;
@@ -134,7 +136,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         } catch (e) {
           if (e instanceof UserError) throw e;
           // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
-          problems.push(`engine ${config.engine} failed: ${(e as Error).message}`);
+          problems.push(`engine ${config.engine} failed: ${messageOf(e)}`);
           run = emptyRun(config, stages, startedAt);
         }
         if (src) {
@@ -200,7 +202,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
     } catch (e) {
       // The verdict is already in results.json and the report: recording is publishing, and can only warn.
-      log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
+      log.warning(`baseline: this run was not recorded: ${redactSecrets(messageOf(e))}`);
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
@@ -212,7 +214,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
  */
 async function preflight(config: Config, sources: Source[], log: Logger, sendsLoadFromHere: boolean): Promise<EnvironmentReport | undefined> {
   if (config.engine === 'results') return undefined;
-  const { hasChecks } = await import('./checks/config.js');
+  const { hasChecks } = await import('./config/checks.js');
   const smoke = config.smoke === true && sendsLoadFromHere;
   if (!hasChecks(config.checks) && !smoke) return undefined;
   const env: EnvironmentReport = { checks: [] };
@@ -270,7 +272,7 @@ export async function checkOutputDir(dir: string): Promise<void> {
     await rm(probe, { force: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
   }
 }
@@ -289,15 +291,12 @@ export async function checkReachable(url: string, timeoutMs: number, headers: Re
     return undefined;
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return `no answer within ${formatDuration(timeoutMs)}`;
+    if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
     const cause = err.cause;
-    return cause?.code ? `${cause.code}${cause.message ? ` (${redactText(cause.message)})` : ''}` : redactText(err.message);
+    return cause?.code ? `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}` : redactUserinfo(err.message);
   }
 }
 
-function redactText(s: string): string {
-  return s.replace(/\/\/[^/@\s]*@/g, '//***@');
-}
 
 export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunResult {
   const now = new Date();

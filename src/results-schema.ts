@@ -12,6 +12,8 @@ import {
   VERDICTS,
   RESULTS_SCHEMA_VERSION,
   type RunResult,
+  type Target,
+  type TargetResult,
   type Verdict,
 } from './model.js';
 
@@ -284,22 +286,24 @@ const target = z.strictObject({
   endpoint: z.string().optional(),
   status: z.string().optional(),
   rhsMetric: z.strictObject({ metric: z.string(), factor: z.number(), label: z.string() }).optional(),
+  warn: z.number().optional().describe('Warning level, in the unit of value.'),
+});
+
+const targetResult = z.strictObject({
+  target,
+  actual: z.number().optional(),
+  status: z.enum(['pass', 'fail', 'not_measured']),
+  rhs: z.strictObject({ label: z.string(), value: z.number().optional() }).optional(),
+  origin: z.enum(['target', 'tool']).optional(),
+  note: z.string().optional(),
+  warning: z.boolean().optional().describe('The target held, but past its warning level.'),
 });
 
 const verdictSchema = z
   .strictObject({
     status: z.enum(VERDICTS).describe('pass, fail, error, or shard (one shard of a sharded run, judged after the merge).'),
     failsCheck: z.boolean().describe('Whether the check fails under fail-on.'),
-    targets: z.array(
-      z.strictObject({
-        target,
-        actual: z.number().optional(),
-        status: z.enum(['pass', 'fail', 'not_measured']),
-        rhs: z.strictObject({ label: z.string(), value: z.number().optional() }).optional(),
-        origin: z.enum(['target', 'tool']).optional(),
-        note: z.string().optional(),
-      }),
-    ),
+    targets: z.array(targetResult),
     reasons: z.array(z.string()),
     regressions: z
       .array(
@@ -356,3 +360,5 @@ export type VerdictMatchesModel = Expect<Same<z.infer<typeof verdictSchema>, Ver
 // Assignability forgives an optional key missing on one side: the key lists must match too.
 export type RunKeysMatch = Expect<Same<keyof z.infer<typeof runSchema>, keyof RunResult>>;
 export type VerdictKeysMatch = Expect<Same<keyof z.infer<typeof verdictSchema>, keyof Verdict>>;
+export type TargetKeysMatch = Expect<Same<keyof z.infer<typeof target>, keyof Target>>;
+export type TargetResultKeysMatch = Expect<Same<keyof z.infer<typeof targetResult>, keyof TargetResult>>;

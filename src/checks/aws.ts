@@ -3,8 +3,8 @@
 // most runs need neither.
 import type { EnvironmentCheck } from '../model.js';
 import { awsClientOptions } from '../sources/cloudwatch.js';
-import { Redactor } from '../sources/redact.js';
-import type { EcsCheckConfig, TargetHealthCheckConfig } from './config.js';
+import { Redactor } from '../secrets.js';
+import type { EcsCheckConfig, TargetHealthCheckConfig } from '../config/checks.js';
 
 type EcsSdk = typeof import('@aws-sdk/client-ecs');
 type ElbSdk = typeof import('@aws-sdk/client-elastic-load-balancing-v2');

@@ -2,18 +2,20 @@
 // failure an `error` verdict before a single request of the phase is sent. Every check is bounded in time and
 // runs on its own: one that hangs or throws is a failed line, never a crash. Secrets are never printed: an
 // environment variable is reported as set or not, and messages pass through the redactor.
-import type { Config, Logger } from '../config/types.js';
-import { formatDuration } from '../config/units.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import { formatDuration } from '../format.js';
 import type { EnvironmentCheck } from '../model.js';
-import type { SourceConfig } from '../sources/config.js';
+import type { SourceConfig } from '../config/sources.js';
 import type { Source } from '../sources/types.js';
-import { redactPatterns } from '../sources/redact.js';
+import { redactPatterns } from '../secrets.js';
 import { sleep } from '../sources/stats.js';
 import { compileJsonPath, evalJsonPath } from '../engines/builtin/jsonpath.js';
-import type { ChecksConfig, InstancesCheckConfig, VersionCheckConfig } from './config.js';
+import type { ChecksConfig, InstancesCheckConfig, VersionCheckConfig } from '../config/checks.js';
 import { ecsCheck, targetHealthCheck, type AwsDeps } from './aws.js';
 
-export { hasChecks, type ChecksConfig } from './config.js';
+export { hasChecks, type ChecksConfig } from '../config/checks.js';
 
 export interface CheckDeps {
   log: Logger;
@@ -230,8 +232,4 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   } finally {
     ac.abort();
   }
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

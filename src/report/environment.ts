@@ -2,7 +2,7 @@
 // line each. Its summary line flags a failure (❌) so the reader sees it without opening the section.
 import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../model.js';
-import { formatCount } from './format.js';
+import { formatCount } from '../format.js';
 import type { Section } from './sections.js';
 import { cell, code, html, inline, plural } from './text.js';
 

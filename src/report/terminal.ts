@@ -2,7 +2,7 @@
 // Actions log shows the verdict and the figures it rests on.
 import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration } from './format.js';
+import { formatCount, formatDuration } from '../format.js';
 import { infraRows } from './infra.js';
 import { KIND_TEXT } from './sections.js';
 import type { ErrorKind, RunResult } from '../model.js';
@@ -33,7 +33,7 @@ export function renderTerminal(input: ReportInput): string {
       t.origin === 'tool' ? `${t.target.metric} (tool threshold)` : targetMetricLabel(t.target.metric, run),
       targetText(t),
       actualText(t),
-      t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
+      t.status === 'not_measured' ? 'not measured' : t.warning ? 'WARN' : STATUS[t.status],
     ]);
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
   } else if (verdict.status === 'shard') {

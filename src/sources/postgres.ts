@@ -5,14 +5,15 @@
 // a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
-import type { Logger } from '../config/types.js';
 import type { BaselineRow, InfraMetric, SlowQuery } from '../model.js';
-import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from './config.js';
-import { Redactor } from './redact.js';
+import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
+import { messageOf } from '../errors.js';
 
 // Marks perf-gate's own statements so they can be left out of the slow-query list.
 const MARK = '/* perf-gate */';
@@ -325,7 +326,7 @@ export class PostgresSource implements Source {
       try {
         res = await client.query<Row>(this.activitySql);
       } catch (e) {
-        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(String((e as Error).message))) {
+        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(messageOf(e))) {
           this.activitySql = ACTIVITY_SQL_OLD;
           res = await client.query<Row>(this.activitySql);
         } else throw e;
@@ -406,7 +407,7 @@ export class PostgresSource implements Source {
         res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
       } catch (e) {
         // PostgreSQL 12 and older call the column total_time.
-        if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(String((e as Error).message))) {
+        if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(messageOf(e))) {
           this.totalColumn = 'total_time';
           res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
         } else throw e;

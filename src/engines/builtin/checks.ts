@@ -8,9 +8,9 @@
 // engine is unavailable, patterns with the shapes of catastrophic backtracking are rejected instead (see
 // unsafeRegexReason).
 import { setFlagsFromString } from 'node:v8';
-import { UserError } from '../../config/types.js';
 import type { CaptureSpec, Expectations } from '../../model.js';
 import { compileJsonPath, evalJsonPath, type CompiledPath } from './jsonpath.js';
+import { UserError, messageOf } from '../../errors.js';
 
 export const REGEX_INPUT_LIMIT = 64 * 1024;
 const MAX_REGEX_LENGTH = 500;
@@ -148,7 +148,7 @@ export function compileCaptureRegex(pattern: string): RegExp {
     try {
       return new RegExp(pattern, 'l');
     } catch (e) {
-      const message = (e as Error).message;
+      const message = messageOf(e);
       if (/linear time/i.test(message)) {
         throw new Error('regex rejected: it needs back-references or lookarounds, which can take exponential time; write it without them');
       }
@@ -160,7 +160,7 @@ export function compileCaptureRegex(pattern: string): RegExp {
   try {
     return new RegExp(pattern);
   } catch (e) {
-    throw new Error(`not a valid regex: ${(e as Error).message}`);
+    throw new Error(`not a valid regex: ${messageOf(e)}`);
   }
 }
 
@@ -190,7 +190,7 @@ export function compileChecks(
     try {
       return compileJsonPath(p);
     } catch (e) {
-      throw new UserError(`${where}: ${what}: ${(e as Error).message}`);
+      throw new UserError(`${where}: ${what}: ${messageOf(e)}`);
     }
   };
   for (const e of expect?.json ?? []) {
@@ -227,7 +227,7 @@ export function compileChecks(
       try {
         re = compileCaptureRegex(spec.pattern);
       } catch (e) {
-        throw new UserError(`${where}: capture ${name}: ${(e as Error).message}`);
+        throw new UserError(`${where}: capture ${name}: ${messageOf(e)}`);
       }
       out.captures.push({ kind: CAP_REGEX, slot, path: undefined, header: '', re, failed: `capture ${name} (regex) found nothing${on}` });
     }

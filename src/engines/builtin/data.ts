@@ -2,8 +2,8 @@
 // copy, so a 100,000-row file costs its parse once and nothing per arrival. Values are never put into messages:
 // a users file holds passwords, and a headerless file's first line is data.
 import { readFileSync, statSync } from 'node:fs';
-import { UserError } from '../../config/types.js';
 import type { FlowData } from '../../model.js';
+import { UserError, messageOf } from '../../errors.js';
 
 export interface DataTable {
   columns: string[];
@@ -27,7 +27,7 @@ export function readDataFile(data: FlowData, where: string): DataTable {
   try {
     text = readFileSync(data.file, 'utf8');
   } catch (e) {
-    throw new UserError(`${where}: cannot read data file "${data.source}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(`${where}: cannot read data file "${data.source}": ${(e as NodeJS.ErrnoException).code ?? messageOf(e)}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new UserError(`${where}: data file "${data.source}" is empty`);
@@ -41,7 +41,7 @@ function parseJsonRows(text: string, source: string, where: string): DataTable {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${where}: data file "${source}" is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new UserError(`${where}: data file "${source}" is not valid JSON: ${messageOf(e).split('\n')[0]}`);
   }
   if (!Array.isArray(value)) throw new UserError(`${where}: data file "${source}" must be a JSON array of objects (one per row)`);
   const index = new Map<string, number>();

@@ -1,8 +1,7 @@
 // Everything about a request that does not change between arrivals is worked out once here (full path, merged
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
-import { SECRET_QUERY_KEY, redactUrl } from '../../config/secrets.js';
-import { UserError } from '../../config/types.js';
+import { SECRET_QUERY_KEY, redactUrl } from '../../secrets.js';
 import type { Config } from '../../config/types.js';
 import type { ErrorKind, Flow, FlowStep } from '../../model.js';
 import { compileChecks, type CompiledChecks } from './checks.js';
@@ -21,8 +20,8 @@ import {
   type Scope,
   type Template,
 } from './templates.js';
+import { UserError } from '../../errors.js';
 
-export { redactUrl };
 
 export interface ParsedTarget {
   origin: string;

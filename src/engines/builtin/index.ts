@@ -3,8 +3,7 @@
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
 // the run is marked invalid rather than passed on numbers that describe a lighter test.
-import { UserError } from '../../config/types.js';
-import type { Config, Logger } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import { RESULTS_SCHEMA_VERSION } from '../../model.js';
 import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
@@ -19,9 +18,11 @@ import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
 import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
 import type { Http1Connection } from './http1.js';
+import { UserError, messageOf } from '../../errors.js';
+import type { Logger } from '../../log.js';
 
 export { ArrivalSchedule } from './schedule.js';
-export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
+export { classifyError, endpointLabel, flowSecrets, parseTarget } from './flows.js';
 
 export const builtinEngine: Engine = {
   name: 'builtin',
@@ -608,7 +609,7 @@ class BuiltinRun {
         try {
           cb(iv);
         } catch (e) {
-          this.log.warning(`builtin: interval callback failed: ${(e as Error).message}`);
+          this.log.warning(`builtin: interval callback failed: ${messageOf(e)}`);
         }
       });
     }

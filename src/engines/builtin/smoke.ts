@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Config } from '../../config/types.js';
-import { redactSecrets } from '../../config/secrets.js';
+import { redactSecrets } from '../../secrets.js';
 import type { EnvironmentReport } from '../../model.js';
 import { runChecks, type ResponseView } from './checks.js';
 import { compileFlows, parseTarget, type CompiledRequest } from './flows.js';

@@ -22,7 +22,7 @@
 // - The load shape is perf-gate's phase, from toK6Scenarios() as for a user's script without options.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { UserError, type Config } from '../../config/types.js';
+import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
 import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../builtin/checks.js';
 import { readDataFile } from '../builtin/data.js';
@@ -30,6 +30,7 @@ import { endpointLabel, parseTarget, type ParsedTarget } from '../builtin/flows.
 import { splitTemplate, TemplateError } from '../builtin/templates.js';
 import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
+import { UserError, messageOf } from '../../errors.js';
 
 export const K6_FLOW_SCRIPT_FILE = 'k6-script.js';
 
@@ -410,7 +411,7 @@ function captureCode(as: string, spec: CaptureSpec, s: StepScope, id: string): s
     try {
       compileCaptureRegex(spec.pattern);
     } catch (e) {
-      refuse(s, `capture ${as}: ${(e as Error).message}`);
+      refuse(s, `capture ${as}: ${messageOf(e)}`);
     }
     // The built-in engine runs regexes on V8's linear-time engine; k6's JavaScript regexes backtrack, so a pattern
     // with the shapes of catastrophic backtracking is refused rather than run.
@@ -430,7 +431,7 @@ function segments(path: string, s: StepScope, what: string): PathSegment[] {
   try {
     return compileJsonPath(path).segments;
   } catch (e) {
-    return refuse(s, `${what}: ${(e as Error).message}`);
+    return refuse(s, `${what}: ${messageOf(e)}`);
   }
 }
 

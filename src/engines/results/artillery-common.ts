@@ -2,10 +2,10 @@
 // transport error count, the skipped-load verdict and the notes on errors outside the error rate. The two
 // formats name their figures differently (codes and scenariosAvoided in 1, counters such as http.codes.200 and
 // vusers.skipped in 2); each reader finds them, and this module applies the one rule for both.
-import { UserError } from '../../config/types.js';
 import type { ErrorKind, IntervalResult, LatencyStats, RunResult } from '../../model.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import { addCount, emptyResult, obj, readJsonFile, statusIsError, statusKind, transportErrorKind, type Obj } from './util.js';
+import { UserError } from '../../errors.js';
 
 /** Artillery (1 and 2) reports its intermediate stats every 10 s unless configured otherwise. */
 export const ARTILLERY_PERIOD_MS = 10_000;

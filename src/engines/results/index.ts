@@ -1,7 +1,6 @@
 // Entry point of the results readers: recognise a file by its content, read it into a RunResult, and merge
 // several files (workers or instances of one run) into one.
 import { resolve } from 'node:path';
-import { UserError } from '../../config/types.js';
 import type { RunResult } from '../../model.js';
 import { artilleryV1Reader } from './artillery-v1.js';
 import { artilleryV2Reader } from './artillery-v2.js';
@@ -14,6 +13,7 @@ import { mergeShards } from './shards.js';
 import { FORMAT_DESCRIPTIONS, RESULT_FORMATS, type JsonResultReader, type ReadOptions, type ResultFormat, type ResultReader } from './types.js';
 import { validateDocument, validateRunResult } from './validate.js';
 import { inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
+import { UserError } from '../../errors.js';
 
 export { FORMAT_DESCRIPTIONS, RESULT_FORMATS, mergeRunResults };
 export type { ReadOptions, ResultFormat, ResultReader };

@@ -7,7 +7,6 @@
 // `results.checks`). That schema (grafana/k6-summary, summary 1.0.0) has no per-threshold results, only
 // `results.passed`, and describes a rate's `passes` as "successful events", so there the `rate` field is used
 // as given rather than recomputed from passes and fails.
-import { UserError } from '../../config/types.js';
 import type { RunResult } from '../../model.js';
 import {
   buildFromK6Summary,
@@ -20,6 +19,7 @@ import {
 import { collectChecks } from './k6-summary-export.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import { children, inspectFile, looksLikeJsonObject, nonNeg, num, numericEntries, obj, parseTime, str, readJsonFile } from './util.js';
+import { UserError } from '../../errors.js';
 
 const TYPES: readonly K6MetricType[] = ['counter', 'gauge', 'rate', 'trend'];
 

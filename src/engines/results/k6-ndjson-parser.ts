@@ -21,6 +21,7 @@ import {
 } from './k6-ndjson-bytes.js';
 import { Tags } from './k6-ndjson-tags.js';
 import { MAX_KNOWN_NAMES, POINT, type MetricInfo, type NdjsonAccumulator } from './k6-ndjson-accumulator.js';
+import { messageOf } from '../../errors.js';
 
 export class CorruptLine extends Error {}
 
@@ -328,7 +329,7 @@ export class LineParser {
     try {
       v = JSON.parse(line);
     } catch (err) {
-      throw new CorruptLine(err instanceof Error ? err.message : String(err));
+      throw new CorruptLine(messageOf(err));
     }
     const o = obj(v);
     if (!o) throw new CorruptLine('the line is not a JSON object');

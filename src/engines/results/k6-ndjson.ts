@@ -18,7 +18,6 @@
 // k6-ndjson-tags (tag lookup), k6-ndjson-parser (lines to points), k6-ndjson-accumulator (points to counters
 // and histograms), k6-ndjson-summary (those to a RunResult). This file streams the file into the parser.
 import { open } from 'node:fs/promises';
-import { UserError } from '../../config/types.js';
 import type { RunResult } from '../../model.js';
 import type { ReadOptions, ResultReader } from './types.js';
 import { DEFAULT_INTERVAL_MS, inputError, inspectFile, isTruncatedGzip, openContent } from './util.js';
@@ -26,6 +25,7 @@ import { NEWLINE } from './k6-ndjson-bytes.js';
 import { NdjsonAccumulator } from './k6-ndjson-accumulator.js';
 import { CorruptLine, LineParser } from './k6-ndjson-parser.js';
 import { buildResult } from './k6-ndjson-summary.js';
+import { UserError } from '../../errors.js';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Bytes per read of a plain file; two such buffers are all the file data held at once. */

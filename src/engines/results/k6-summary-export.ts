@@ -8,7 +8,6 @@
 //
 // Rate metrics: `passes` counts samples that were true (non-zero) and `fails` the others, whatever the metric
 // means; for http_req_failed "passes" are therefore the FAILED requests (value = passes / (passes + fails)).
-import { UserError } from '../../config/types.js';
 import type { ToolThreshold } from '../../model.js';
 import {
   baseName,
@@ -24,6 +23,7 @@ import {
 import type { JsonResultReader, ReadOptions } from './types.js';
 import { children, inspectFile, looksLikeJsonObject, nonNeg, num, numericEntries, obj, readJsonFile, str, type Obj } from './util.js';
 import type { RunResult } from '../../model.js';
+import { UserError } from '../../errors.js';
 
 function inferType(o: Obj): K6MetricType | undefined {
   const keys = Object.keys(o);

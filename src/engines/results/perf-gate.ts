@@ -2,8 +2,7 @@
 // run, or any earlier run judged again. The file is our own shape, but it arrives as a downloaded artifact, so it
 // is checked like any untrusted input before a figure of it is used: a malformed histogram would otherwise merge
 // into exact-looking percentiles.
-import { UserError } from '../../config/types.js';
-import { bucketIndex, type SerializedHistogram } from '../../metrics/histogram.js';
+import { bucketIndex } from '../../metrics/histogram.js';
 import {
   blankRunResult,
   ENGINES,
@@ -20,6 +19,8 @@ import {
 } from '../../model.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import { displayPath, isObj, looksLikeJsonObject, nonNeg, num, obj, readJsonFile, setMeta, type Obj } from './util.js';
+import { UserError } from '../../errors.js';
+import type { SerializedHistogram } from '../../model.js';
 
 /** Highest bucket a histogram of this layout can have: latencies are clamped to 2^31 - 1 µs. */
 const TOP_BUCKET = bucketIndex(2 ** 31 - 1);

@@ -4,11 +4,11 @@
 // a complete set of one run's shards is merged: a shard missing, listed twice, or from another commit, workflow
 // run or load shape is an error that names it, because a partial or mixed merge would look like a lighter or
 // different run and could pass a gate the real one fails.
-import { UserError } from '../../config/types.js';
 import type { RunResult, ShardInfo } from '../../model.js';
 import { totalDurationMs } from '../../phases/presets.js';
 import { mergeRunResults } from './merge.js';
 import type { ReadOptions } from './types.js';
+import { UserError } from '../../errors.js';
 
 const short = (s: string | undefined): string => (s === undefined ? 'none' : /^[0-9a-f]{40}$/i.test(s) ? s.slice(0, 7) : s);
 

@@ -6,11 +6,11 @@ import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { UserError } from '../../config/types.js';
 import type { CustomMetric, ErrorKind, LatencyStats, RunResult } from '../../model.js';
 import { blankRunResult } from '../../model.js';
 import type { Histogram } from '../../metrics/histogram.js';
 import type { ReadOptions } from './types.js';
+import { UserError, messageOf } from '../../errors.js';
 
 export const DEFAULT_INTERVAL_MS = 10_000;
 
@@ -97,7 +97,7 @@ function fsError(path: string, err: unknown): UserError {
   if (code === 'ENOENT') return new UserError(`Results file not found: ${path}`);
   if (code === 'EISDIR') return new UserError(`Results path is a directory, not a file: ${path}`);
   if (code === 'EACCES' || code === 'EPERM') return new UserError(`Results file is not readable (permission denied): ${path}`);
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = messageOf(err);
   return new UserError(`Could not read results file ${path}: ${msg}`);
 }
 
@@ -158,7 +158,7 @@ export function isZlibError(err: unknown): boolean {
 export function inputError(path: string, err: unknown): UserError {
   if (err instanceof UserError) return err;
   if (isZlibError(err)) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     return new UserError(`Results file ${path} looks gzip-compressed but could not be decompressed (${msg})`);
   }
   return fsError(path, err);
@@ -208,7 +208,7 @@ export function parseJsonDocument(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     throw new UserError(`Results file ${path} is not valid JSON (${msg}); it may be truncated or not a results file`);
   }
 }

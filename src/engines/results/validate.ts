@@ -2,8 +2,8 @@
 // negative, fractional or not a number, more answers than requests, or percentiles that are not finite or not in
 // order mean the file is broken (or forged), and a broken file must be an error naming the file and the field,
 // never a run that passes because the bad value was skipped or read as 0.
-import { UserError } from '../../config/types.js';
 import type { LatencyStats, RunResult } from '../../model.js';
+import { UserError } from '../../errors.js';
 
 /** Parents whose every value is a count in the tools' JSON (Artillery's `counters` and `codes`, k6's `count`). */
 const COUNT_PARENTS = new Set(['counters', 'codes', 'errors']);

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{beforeLoad,collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources}from"./chunk-D5GARESJ.js";import"./chunk-WBPP53MM.js";import"./chunk-K7CP4DPV.js";import"./chunk-ZK2VWEHT.js";import"./chunk-TUATUIDF.js";import"./chunk-PU47IGYN.js";import"./chunk-L66MS3TL.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{beforeLoad,collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources};
