@@ -23,8 +23,8 @@ import {
   toArtilleryPhases,
 } from '../src/engines/artillery/index.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
-import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { artilleryV2Reader, periodInterval } from '../src/readers/artillery-v2.js';
+import { readResultFile } from '../src/readers/index.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { Stage } from '../src/model.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios, buildK6Args, classifyK6Exit, scriptSetsLoadShape, k6Duration, K6_MISSING_HINT } from '../src/engines/k6/index.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { readResultFile } from '../src/readers/index.js';
 import type { Stage } from '../src/model.js';
 import { PRESETS } from '../src/phases/presets.js';
 import { UserError } from '../src/errors.js';

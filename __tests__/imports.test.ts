@@ -22,6 +22,8 @@ const FLOORS: string[][] = [
   ['config/'],
   ['readers/'],
   ['engines/', 'sources/', 'baseline/', 'github/', 'checks/'],
+  // Why a run failed: reads the run and the verdict (gate) after the stages that measured it.
+  ['diagnose/'],
   ['report/'],
   ['pipeline.ts', 'pipeline/'],
   ['main.ts', 'cli.ts'],

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readResultFile, readResults } from '../src/engines/results/index.js';
-import type { ReadOptions } from '../src/engines/results/types.js';
+import { readResultFile, readResults } from '../src/readers/index.js';
+import type { ReadOptions } from '../src/readers/types.js';
 import type { RunResult } from '../src/model.js';
 import { UserError } from '../src/errors.js';
 

@@ -11,7 +11,7 @@ import { Histogram } from '../src/metrics/histogram.js';
 import type { Engine } from '../src/engines/types.js';
 import { blankRunResult, type RunResult, type Stage, type Verdict } from '../src/model.js';
 import { runPipeline, shardStages } from '../src/pipeline.js';
-import { readResults as readShardFiles } from '../src/engines/results/index.js';
+import { readResults as readShardFiles } from '../src/readers/index.js';
 import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
 import { freePort } from './helpers/postgres.js';

@@ -32,7 +32,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (config.engine === 'builtin' || ((config.engine === 'artillery' || config.engine === 'k6') && !config.script)) {
       // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
       // (Artillery and k6 run the flows without a script: the values reach them through their environment.)
-      const { flowSecrets } = await import('./engines/builtin/flows.js');
+      const { flowSecrets } = await import('./flows/target.js');
       for (const secret of flowSecrets(config, env)) core.setSecret(secret);
     }
 

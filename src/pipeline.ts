@@ -11,6 +11,7 @@ import type { BaselineContext } from './baseline/types.js';
 import type { Source } from './sources/types.js';
 import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
+import { diagnose } from './diagnose/index.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
@@ -144,6 +145,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
           run.infra = infra.infra;
           if (infra.slowQueries) run.slowQueries = infra.slowQueries;
           if (infra.logs) run.logs = infra.logs;
+          if (infra.database) run.database = infra.database;
           run.notes.push(...infra.notes);
           if (infra.baseline) run.environment = { ...(environment ?? { checks: [] }), baseline: infra.baseline };
         }
@@ -178,6 +180,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
     }
   }
+  // Why it failed, from the run's own figures (src/diagnose): computed for every judged run, shown when it failed.
+  const why = verdict.status === 'error' ? undefined : diagnose(run, verdict);
   await mkdir(config.outputDir, { recursive: true });
   const reportPath = join(config.outputDir, REPORT_FILE);
   const resultsPath = join(config.outputDir, RESULTS_FILE);
@@ -191,10 +195,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     resultsFile: RESULTS_FILE,
     ...reportGit(deps.baseline, config),
     ...(confirmation ? { confirmation: confirmation.run } : {}),
+    ...(why ? { why } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }) + '\n');
+  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
   await writeAtomic(reportPath, markdown);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');

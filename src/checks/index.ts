@@ -11,7 +11,7 @@ import type { SourceConfig } from '../config/sources.js';
 import type { Source } from '../sources/types.js';
 import { redactPatterns } from '../secrets.js';
 import { sleep } from '../sources/stats.js';
-import { compileJsonPath, evalJsonPath } from '../engines/builtin/jsonpath.js';
+import { compileJsonPath, evalJsonPath } from '../flows/jsonpath.js';
 import type { ChecksConfig, InstancesCheckConfig, VersionCheckConfig } from '../config/checks.js';
 import { ecsCheck, targetHealthCheck, type AwsDeps } from './aws.js';
 

@@ -256,3 +256,11 @@ export function compactHistogram(h: SerializedHistogram, precision = 0.01): Seri
   const buckets = [...merged.entries()].sort((a, b) => a[0] - b[0]);
   return { layout: h.layout, count: h.count, minUs: h.minUs, maxUs: h.maxUs, sumUs: h.sumUs, buckets };
 }
+
+/** Recorded values above `ms` (to the histogram's 0.1 %: a bucket straddling `ms` is not counted). */
+export function countAboveMs(h: SerializedHistogram, ms: number): number {
+  const us = ms * 1000;
+  let n = 0;
+  for (const [i, c] of h.buckets) if (bucketRange(i)[0] > us) n += c;
+  return n;
+}

@@ -10,7 +10,8 @@ import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
 import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
-import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
+import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
+import { whyMarkdown } from './why.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
@@ -85,6 +86,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
       parts.head,
       parts.reasons,
       parts.results(),
+      parts.why,
       parts.environment,
       parts.comparing,
       parts.todo,
@@ -167,6 +169,8 @@ interface Parts {
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
+  /** Why the run failed (src/diagnose): headline and short lines, the evidence folded. */
+  why?: string;
   /** "Comparing head (sha) with base (sha)", linked. */
   comparing?: string;
   /** What to do about a failure: fix, or apply the accept label. */
@@ -284,6 +288,7 @@ function buildParts(input: ReportInput): Parts {
     ...optional('environment', environment ? fold(environment.summary, environment.body) : undefined),
     targetRows,
     results,
+    ...optional('why', showsWhy(input) ? whyMarkdown(input.why) : undefined),
     ...optional('comparing', comparingLine(input)),
     ...optional('todo', todoLine(input)),
     ...optional('regressions', regressionsFold(verdict)),

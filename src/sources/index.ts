@@ -2,7 +2,7 @@
 // window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
 // with the reason and never stops the others or the load test. Source modules are light; the heavy clients
 // (AWS SDKs, pg, ioredis) are imported by the sources themselves, and only when one of that kind is configured.
-import type { BaselineRow, InfraMetric, LogSummary, SlowQuery } from '../model.js';
+import type { BaselineRow, DatabaseActivity, InfraMetric, LogSummary, SlowQuery } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
 import type { SourceConfig } from '../config/sources.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
@@ -82,6 +82,8 @@ export interface CollectedInfra {
   slowQueries?: SlowQuery[];
   /** Present when an error-log source is configured (RunResult.logs). */
   logs?: LogSummary[];
+  /** One per PostgreSQL source with `activity` (RunResult.database). */
+  database?: DatabaseActivity[];
   /** Remarks for RunResult.notes. */
   notes: string[];
   /** The database baseline (RunResult.environment.baseline), when a source took one. */
@@ -98,6 +100,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
     if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
     if (r.baseline) out.baseline = [...(out.baseline ?? []), ...r.baseline];
+    if (r.database) out.database = [...(out.database ?? []), ...r.database];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
   for (const m of out.infra) {

@@ -20,13 +20,13 @@
 import { join, relative } from 'node:path';
 import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
-import { readDataFile } from '../builtin/data.js';
-import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
-import { endpointLabel, parseTarget } from '../builtin/flows.js';
-import { splitTemplate, TemplateError } from '../builtin/templates.js';
+import { readDataFile } from '../../flows/data.js';
+import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
+import { splitTemplate, TemplateError } from '../../flows/templates.js';
 import { toArtilleryPhases } from './phases.js';
 import { UserError, messageOf } from '../../errors.js';
 import { redactUrl } from '../../secrets.js';
+import { endpointLabel, parseTarget } from '../../flows/target.js';
 
 export const FLOW_SCRIPT_FILE = 'artillery-script.yml';
 export const FLOW_PROCESSOR_FILE = 'artillery-processor.cjs';

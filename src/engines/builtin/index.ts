@@ -7,10 +7,10 @@ import type { Config } from '../../config/types.js';
 import { RESULTS_SCHEMA_VERSION } from '../../model.js';
 import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { classifyError, compileFlows, parseTarget } from './flows.js';
-import type { CompiledFlow, CompiledFlows, CompiledRequest, ParsedTarget } from './flows.js';
-import { runChecks, type ResponseView } from './checks.js';
-import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './templates.js';
+import { classifyError, compileFlows } from './flows.js';
+import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
+import { runChecks, type ResponseView } from '../../flows/checks.js';
+import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
@@ -20,9 +20,10 @@ import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } fro
 import type { Http1Connection } from './http1.js';
 import { UserError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { parseTarget, type ParsedTarget } from '../../flows/target.js';
 
 export { ArrivalSchedule } from './schedule.js';
-export { classifyError, endpointLabel, flowSecrets, parseTarget } from './flows.js';
+export { classifyError } from './flows.js';
 
 export const builtinEngine: Engine = {
   name: 'builtin',
@@ -649,6 +650,7 @@ class BuiltinRun {
       arrivalsStarted: started,
       arrivalsDropped: dropped,
       maxLagMs: round3(this.maxLag),
+      maxInFlight: this.maxInFlight,
       valid: reasons.length === 0,
       invalidReasons: reasons,
     };

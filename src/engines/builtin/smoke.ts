@@ -7,9 +7,10 @@ import { request as httpsRequest } from 'node:https';
 import type { Config } from '../../config/types.js';
 import { redactSecrets } from '../../secrets.js';
 import type { EnvironmentReport } from '../../model.js';
-import { runChecks, type ResponseView } from './checks.js';
-import { compileFlows, parseTarget, type CompiledRequest } from './flows.js';
-import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './templates.js';
+import { runChecks, type ResponseView } from '../../flows/checks.js';
+import { parseTarget } from '../../flows/target.js';
+import { compileFlows, type CompiledRequest } from './flows.js';
+import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 
 export type SmokeResult = NonNullable<EnvironmentReport['smoke']>;
 

@@ -18,7 +18,7 @@ import { redactUrl, redactValues } from '../../secrets.js';
 import { type Config } from '../../config/types.js';
 import { blankRunResult, type RunResult, type Stage } from '../../model.js';
 import { totalDurationMs } from '../../phases/presets.js';
-import { readResultFile, type ReadOptions } from '../results/index.js';
+import { readResultFile, type ReadOptions } from '../../readers/index.js';
 import { runTool, tailText, ToolNotFoundError, workspacePath, type ToolRunResult } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';

@@ -24,13 +24,13 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
-import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../builtin/checks.js';
-import { readDataFile } from '../builtin/data.js';
-import { endpointLabel, parseTarget, type ParsedTarget } from '../builtin/flows.js';
-import { splitTemplate, TemplateError } from '../builtin/templates.js';
-import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
+import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../../flows/checks.js';
+import { readDataFile } from '../../flows/data.js';
+import { splitTemplate, TemplateError } from '../../flows/templates.js';
+import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
 import { UserError, messageOf } from '../../errors.js';
+import { endpointLabel, parseTarget, type ParsedTarget } from '../../flows/target.js';
 
 export const K6_FLOW_SCRIPT_FILE = 'k6-script.js';
 
@@ -288,7 +288,7 @@ function found(v) {
 }
 `;
 
-// The same rules as the built-in engine's parseCsv (builtin/data.ts): a header row, quoted fields with "" for a
+// The same rules as the built-in engine's parseCsv (flows/data.ts): a header row, quoted fields with "" for a
 // quote, CRLF or LF line ends, blank lines skipped. The file was validated by perf-gate before the run.
 const CSV_HELPER = String.raw`
 function csvRows(text) {

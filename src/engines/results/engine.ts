@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RunResult } from '../../model.js';
 import { workspacePath } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { readResults } from './index.js';
+import { readResults } from '../../readers/index.js';
 import { UserError } from '../../errors.js';
 import { redactUrl } from '../../secrets.js';
 
