@@ -142,6 +142,7 @@ describe('the run writes report.html beside results.json', () => {
     const ws = mkdtempSync(join(tmpdir(), 'perf-gate-html-run-'));
     const r = await runCli(['run', '--target', demo.url, '--phase', 'warmup', '--duration', '3s', '--rate', '10', '--targets', 'p99 < 5s', '--output-dir', 'out'], ws);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`html: ${join(ws, 'out', 'report.html')}`);
     const page = readFileSync(join(ws, 'out', 'report.html'), 'utf8');
     expect(page).toContain('<section class="test"');
     expect(page).toContain('passed');
