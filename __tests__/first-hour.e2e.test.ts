@@ -100,7 +100,13 @@ describe('issue 18: no default path passes a broken deployment', () => {
       '      - get: /api/health',
       '',
     ].join('\n');
-    const o = await perfGate(['--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'warmup', '--duration', '4s', '--targets', 'p99 < 500ms;errors <= 1000;error_rate < 60%'], { 'perf-gate.yml': config });
+    const args = ['--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'warmup', '--duration', '4s', '--targets', 'p99 < 500ms;errors <= 1000;error_rate < 60%'];
+    // By default the smoke pass (each flow once) finds it before any load: an error, not a pass.
+    const smoke = await perfGate(args, { 'perf-gate.yml': config });
+    expect(smoke.code, smoke.stderr).toBe(1);
+    expect(smoke.results.verdict.status).toBe('error');
+    // Without it, the load runs and the run fails however loose the targets: every journey was cut short.
+    const o = await perfGate(args, { 'perf-gate.yml': `smoke: false\n${config}` });
     expect(o.code, o.stderr).toBe(1);
     expect(o.results.verdict.status).toBe('fail');
     expect(o.results.verdict.reasons.join('\n')).toMatch(/every journey was cut short: none of the \d+ arrivals finished its flow/);
@@ -108,6 +114,7 @@ describe('issue 18: no default path passes a broken deployment', () => {
 
   it('row 4: with every login answered 401, latency and throughput rows are not measured, never PASS', async () => {
     const config = [
+      'smoke: false # the load itself is what this row is about (the smoke pass would stop it first)',
       'flows:',
       '  - name: bid',
       '    steps:',
@@ -136,6 +143,7 @@ describe('issue 18: no default path passes a broken deployment', () => {
   it('row 4, partly served: latency is judged on the successful responses, the all-responses figures beside them', async () => {
     // Half of every journey is a fast 401, half a 120 ms success: p50 of all responses is fast, of the served not.
     const config = [
+      'smoke: false',
       'flows:',
       '  - name: mixed',
       '    steps:',
