@@ -209,6 +209,10 @@ describe('issue 18: every line says what really ran', () => {
     expect(o.stderr).toMatch(/^error: results: warm\/results\.json \(phase warmup, started .*\) and rec\/results\.json \(phase recovery, started .*\) are whole perf-gate runs of their own/m);
     expect(o.stderr).toMatch(/Judge each run in a step of its own/);
     expect(o.stderr).not.toMatch(/\n\s+at /);
+    // A run is judged as the phase it ran, never under another phase's targets.
+    const wrong = await perfGate(['--engine', 'results', '--phase', 'warmup', '--results', 'rec/results.json', '--output-dir', 'judged-wrong'], {}, cwd);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^error: results: rec\/results\.json is a run of phase "recovery", but this job's phase is "warmup"; set phase: recovery/m);
     // One of them alone is judged as itself.
     const one = await perfGate(['--engine', 'results', '--phase', 'warmup', '--results', 'warm/results.json', '--output-dir', 'judged-one'], {}, cwd);
     expect(one.code, one.stderr).toBe(0);

@@ -134,6 +134,13 @@ export async function readResults(paths: string[], opts: ReadOptions): Promise<R
   if (results.some((r) => r.shard)) return mergeShards(results, opts);
   const apart = separateRuns(results);
   if (apart) throw new UserError(apart);
+  // A run of perf-gate's own is judged as the phase it ran: a recovery's figures under warm-up targets are neither.
+  const other = results.find((r) => getMeta(r)?.wholeRun && r.phase !== opts.phase);
+  if (other) {
+    throw new UserError(
+      `results: ${other.sourceFiles?.[0] ?? 'the file'} is a run of phase "${other.phase}", but this job's phase is "${opts.phase}"; set phase: ${other.phase} (--phase ${other.phase}) to judge it, so that phase's targets and analyses apply`,
+    );
+  }
   return mergeRunResults(results, opts);
 }
 
