@@ -200,7 +200,15 @@ export class PrometheusSource implements Source {
    */
   private balance(desc: MetricDescriptor, label: string, result: PromSeries[], window: TimeWindow, from: number): InfraMetric {
     const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: `${desc.query} (shares by ${label})`, unit: 'count', stats: {}, role: 'balance' };
-    const lo = Math.min(from, window.end.getTime());
+    // A point whose range (`rate(...[1m])`) reaches back before the run reads the traffic before it (the previous
+    // job's, a skewed warm-up): only points whose whole range lies inside the run count.
+    const ranges = [...desc.query.matchAll(/\[(\d+(?:ms|s|m|h))(?::[^\]]*)?\]/g)].map((x) => parseDuration(x[1]!) ?? 0);
+    const reach = ranges.length ? Math.max(...ranges) : 0;
+    const lo = Math.min(Math.max(from, window.start.getTime() + reach), window.end.getTime());
+    if (window.start.getTime() + reach > window.end.getTime()) {
+      metric.unavailable = `the run (${Math.round((window.end.getTime() - window.start.getTime()) / 1000)} s) is shorter than the query's range (${promDuration(reach)}): every point would read traffic from before the run; use a shorter range`;
+      return metric;
+    }
     const means = new Map<string, number>();
     for (const r of result) {
       const values = (r.values ?? []).map(([t, v]) => [t * 1000, Number(v)] as const).filter(([t, v]) => Number.isFinite(v) && t >= lo);
