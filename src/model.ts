@@ -540,6 +540,24 @@ export interface RegressionResult {
   reason?: string;
   /** A regression the PR's accept label turned into a pass: who applied the label (`@login`). */
   acceptedBy?: string;
+  /** The absolute floor a worsening had to exceed, and why that much (absent for throughput, which has none). */
+  floor?: RegressionFloor;
+}
+
+/**
+ * The absolute part of a regression tolerance. `rule`: written by the user (`+20ms`); otherwise derived from the
+ * measurement: `history` (twice the history's own spread), `sampling` (twice the two runs' sampling noise, no
+ * history yet) or `resolution` (two histogram buckets, when the spread is smaller than that).
+ */
+export interface RegressionFloor {
+  /** In the metric's unit: ms for latency, percentage points for the error rate. */
+  value: number;
+  unit: 'ms' | 'pp';
+  basis: 'rule' | 'history' | 'sampling' | 'resolution';
+  /** Why, in words, as the report's Method line says it: `2× the history's spread`. */
+  why: string;
+  /** The figures behind it: `SD 2.8 ms over 5 runs; ±3.1 ms for one run against their mean`. */
+  detail?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */

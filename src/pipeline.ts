@@ -1,7 +1,7 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl, redactUserinfo } from './secrets.js';
 import { redactSecrets } from './secrets.js';
@@ -10,12 +10,13 @@ import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { diagnose } from './diagnose/index.js';
-import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
+import { blankRunResult, RESULTS_SCHEMA_VERSION, type Diagnosis, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
+import type { HtmlReportEntry } from './report/html.js';
 import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
 import { UserError, messageOf } from './errors.js';
@@ -188,6 +189,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
   await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
   await writeAtomic(reportPath, markdown);
+  await writeHtmlReport(config.outputDir, { name: '.', run, verdict, markdown, input: report }, log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
@@ -222,6 +224,30 @@ export async function checkOutputDir(dir: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
+  }
+}
+
+/**
+ * report.html over every test of the output dir: this run, and the results.json of earlier runs in its subfolders.
+ * The verdict is already written; a page that cannot be written only warns.
+ */
+async function writeHtmlReport(outputDir: string, current: HtmlReportEntry, log: Logger): Promise<void> {
+  try {
+    const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
+    const others: HtmlReportEntry[] = [];
+    for (const entry of await readdir(outputDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      try {
+        const doc = JSON.parse(await readFile(join(outputDir, entry.name, RESULTS_FILE), 'utf8')) as { run?: RunResult; verdict?: Verdict; why?: Diagnosis };
+        if (doc.run && doc.verdict) others.push({ name: entry.name, run: doc.run, verdict: doc.verdict, ...(doc.why ? { why: doc.why } : {}) });
+      } catch {
+        // A folder without a readable results.json is not a test.
+      }
+    }
+    others.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
+    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport([current, ...others], { generatedAt: new Date().toISOString() }));
+  } catch (e) {
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
   }
 }
 

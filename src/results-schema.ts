@@ -411,6 +411,16 @@ const verdictSchema = z
           status: z.enum(['pass', 'regressed', 'improved', 'no_baseline', 'not_comparable']),
           reason: z.string().optional(),
           acceptedBy: z.string().optional(),
+          floor: z
+            .strictObject({
+              value: z.number().describe("In the metric's unit."),
+              unit: z.enum(['ms', 'pp']),
+              basis: z.enum(['rule', 'history', 'sampling', 'resolution']).describe("rule: written in the rule; history: twice the history's spread; sampling: twice the two runs' sampling noise; resolution: two histogram buckets"),
+              why: z.string().describe("As the report's Method line says it, e.g. 2× the history's spread."),
+              detail: z.string().optional().describe('The figures behind it, e.g. SD 2.8 ms over 5 runs.'),
+            })
+            .optional()
+            .describe('The absolute floor a worsening had to exceed, and why that much.'),
         }),
       )
       .optional(),
