@@ -217,8 +217,40 @@ export interface RunResult {
   slowQueries?: SlowQuery[];
   /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
   analysis?: PhaseAnalysis;
+  /** The environment before the load: the `checks:` and the smoke pass (src/checks). */
+  environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+}
+
+/** One line of the environment checks: what was checked, and what was found (never a secret's value). */
+export interface EnvironmentCheck {
+  /** The kind of check, as in the config: env, version, reachable, monitoring, ecs, target-health, instances, smoke. */
+  kind: string;
+  /** What was checked, e.g. `postgres 127.0.0.1:5432/app` or `ecs staging/api`. */
+  name: string;
+  ok: boolean;
+  /** What was found: `3 running of 3 desired`, or why it failed. */
+  detail: string;
+}
+
+/** One row of the database baseline: a value before the load, after it, and the change; missing stays missing. */
+export interface BaselineRow {
+  name: string;
+  before?: number;
+  after?: number;
+  /** after − before, when both are known. */
+  change?: number;
+  /** Why a value is missing. */
+  unavailable?: string;
+}
+
+export interface EnvironmentReport {
+  checks: EnvironmentCheck[];
+  /** The database baseline (the guide's table): values before the load and after it. */
+  baseline?: BaselineRow[];
+  /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
+  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
 }
 
 /**

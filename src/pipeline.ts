@@ -8,9 +8,11 @@ import { redactSecrets } from './secrets.js';
 import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
+import type { Source } from './sources/types.js';
+import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { diagnose } from './diagnose/index.js';
-import { blankRunResult, RESULTS_SCHEMA_VERSION, type Diagnosis, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
+import { blankRunResult, RESULTS_SCHEMA_VERSION, type Diagnosis, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
@@ -123,22 +125,33 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     const sources = src ? src.createSources(config.sources, log) : [];
     try {
       if (src) await src.startSources(sources, log);
-      try {
-        run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
-      } catch (e) {
-        if (e instanceof UserError) throw e;
-        // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
-        problems.push(`engine ${config.engine} failed: ${messageOf(e)}`);
+      // The guide's pre-test checklist and the smoke pass: a failure is an error verdict, and no load is sent.
+      const environment = await preflight(config, sources, log, sendsLoadFromHere);
+      const failed = environment ? preflightProblems(environment) : [];
+      if (failed.length) {
+        problems.push(...failed);
         run = emptyRun(config, stages, startedAt);
+      } else {
+        if (src) await src.beforeLoad(sources);
+        try {
+          run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
+        } catch (e) {
+          if (e instanceof UserError) throw e;
+          // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
+          problems.push(`engine ${config.engine} failed: ${messageOf(e)}`);
+          run = emptyRun(config, stages, startedAt);
+        }
+        if (src) {
+          const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
+          run.infra = infra.infra;
+          if (infra.slowQueries) run.slowQueries = infra.slowQueries;
+          if (infra.logs) run.logs = infra.logs;
+          if (infra.database) run.database = infra.database;
+          run.notes.push(...infra.notes);
+          if (infra.baseline) run.environment = { ...(environment ?? { checks: [] }), baseline: infra.baseline };
+        }
       }
-      if (src) {
-        const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
-        run.infra = infra.infra;
-        if (infra.slowQueries) run.slowQueries = infra.slowQueries;
-        if (infra.logs) run.logs = infra.logs;
-        if (infra.database) run.database = infra.database;
-        run.notes.push(...infra.notes);
-      }
+      if (environment) run.environment = { ...environment, ...(run.environment?.baseline ? { baseline: run.environment.baseline } : {}) };
     } finally {
       if (src) await src.stopSources(sources);
     }
@@ -200,6 +213,50 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
+}
+
+/**
+ * The `checks:` (when configured) and then, when they all passed, the smoke pass (each flow once): what the
+ * environment looked like before the load. Undefined when neither is asked for.
+ */
+async function preflight(config: Config, sources: Source[], log: Logger, sendsLoadFromHere: boolean): Promise<EnvironmentReport | undefined> {
+  if (config.engine === 'results') return undefined;
+  const { hasChecks } = await import('./config/checks.js');
+  const smoke = config.smoke === true && sendsLoadFromHere;
+  if (!hasChecks(config.checks) && !smoke) return undefined;
+  const env: EnvironmentReport = { checks: [] };
+  if (hasChecks(config.checks)) {
+    const { runChecks } = await import('./checks/index.js');
+    const src = config.sources.length ? await import('./sources/index.js') : undefined;
+    env.checks = await runChecks(config, config.checks, { log, sources, ...(src ? { probeSources: (c: SourceConfig[]) => src.createSources(c, log) } : {}) });
+  }
+  if (smoke) {
+    if (env.checks.some((c) => !c.ok)) env.smoke = { flows: [], skipped: 'not run: a check failed' };
+    else {
+      const { runSmoke } = await import('./engines/builtin/smoke.js');
+      try {
+        env.smoke = await runSmoke(config);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets((e as Error).message)}` };
+      }
+      for (const f of env.smoke.flows) {
+        if (f.ok) log.info(`smoke: flow ${f.name}: ok (${f.requests} ${f.requests === 1 ? 'request' : 'requests'})`);
+        else log.warning(`smoke: flow ${f.name}: failed at ${f.step}: ${f.failure}`);
+      }
+    }
+  }
+  return env;
+}
+
+/** The verdict's reasons for what the pre-flight found wrong; empty when the load may start. */
+export function preflightProblems(env: EnvironmentReport): string[] {
+  const out = env.checks.filter((c) => !c.ok).map((c) => `check ${c.kind} ${c.name} failed: ${c.detail} (checked before sending any load; none was sent)`);
+  for (const f of env.smoke?.flows ?? []) {
+    if (!f.ok) out.push(`smoke pass: flow "${f.name}" failed at step ${f.step}: ${f.failure} (each flow is run once before the load; no load was sent)`);
+  }
+  if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed')) out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
+  return out;
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
