@@ -1,7 +1,7 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from './config/load.js';
 import { redactSecrets } from './config/secrets.js';
@@ -17,19 +17,24 @@ import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
 import { formatDuration } from './config/units.js';
 import { stringifyReadable } from './metrics/json.js';
+import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './output/runs.js';
+import { renderRunsPage } from './report/runs-page.js';
 
-export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
-export const RESULTS_FILE = 'results.json';
+export { REPORT_FILE, RESULTS_FILE } from './output/runs.js';
 
 export interface PipelineOutcome {
   run: RunResult;
   verdict: Verdict;
   /** What the renderers need, so a publisher can render to its own size limit. */
   report: ReportInput;
-  /** The full report, as written to LOAD_TEST_RESULTS.md (no size limit: a file has none). */
+  /** This run's full report, as written to its folder's report.md and its section of LOAD_TEST_RESULTS.md. */
   markdown: string;
+  /** LOAD_TEST_RESULTS.md at the top of the output dir: every test in it, newest first. */
   reportPath: string;
+  /** This run's results.json, in its own folder (`<output-dir>/<phase>-<start>/results.json`). */
   resultsPath: string;
+  /** This run's folder. */
+  runDir: string;
 }
 
 export interface PipelineDeps {
@@ -57,7 +62,22 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
 }
 
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<PipelineOutcome> {
+  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
+  const runDir = await claimOutputDir(config.outputDir, config.phase.name, new Date());
+  try {
+    return await runInDir(config, deps, runDir);
+  } catch (e) {
+    // Bad input found before anything was measured leaves nothing behind: no empty run folder, no empty output dir.
+    if (e instanceof UserError) await runDir.discard();
+    throw e;
+  }
+}
+
+async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Promise<PipelineOutcome> {
   const { log } = deps;
+  // Engines write their files (generated scripts, the tool's report) into the run's folder; baseline stores keep
+  // their history files at the top of the output dir.
+  const config: Config = { ...outer, outputDir: runDir.dir };
   const plan = planPhase(config);
   const { stages } = plan;
   // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
@@ -81,8 +101,6 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     for (const w of unmeetableTargets(config.targets, stages, perArrival, plan.decideOn)) log.warning(`targets: ${w}`);
   }
 
-  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
-  await checkOutputDir(config.outputDir);
   if (config.baseline?.spec && deps.baseline) {
     const { preflightBaseline } = await import('./baseline/index.js');
     const problem = await preflightBaseline(config.baseline.spec, deps.baseline);
@@ -163,9 +181,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
     }
   }
-  await mkdir(config.outputDir, { recursive: true });
-  const reportPath = join(config.outputDir, REPORT_FILE);
-  const resultsPath = join(config.outputDir, RESULTS_FILE);
+  const reportPath = join(outer.outputDir, REPORT_FILE);
+  const resultsPath = join(runDir.dir, RESULTS_FILE);
   const report: ReportInput = {
     run,
     verdict,
@@ -173,14 +190,16 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     engine: config.engine,
     phase: config.phase.name,
     runUrl: deps.runUrl,
-    resultsFile: RESULTS_FILE,
+    resultsFile: `${runDir.name}/${RESULTS_FILE}`,
     ...reportGit(deps.baseline, config),
     ...(confirmation ? { confirmation: confirmation.run } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
   await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }) + '\n');
-  await writeAtomic(reportPath, markdown);
+  await writeAtomic(join(runDir.dir, RUN_REPORT_FILE), markdown);
+  // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
+  await writeAtomic(reportPath, renderRunsPage(await listRuns(outer.outputDir)));
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
@@ -190,7 +209,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
     }
   }
-  return { run, verdict, report, markdown, reportPath, resultsPath };
+  return { run, verdict, report, markdown, reportPath, resultsPath, runDir: runDir.dir };
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
@@ -204,13 +223,10 @@ function reportGit(baseline: BaselineContext | undefined, config: Config): Parti
   return out;
 }
 
-/** The output directory exists (or can be made) and can be written, before any load. */
-export async function checkOutputDir(dir: string): Promise<void> {
+/** The output directory exists (or can be made) and a run folder can be made in it, before any load. */
+async function claimOutputDir(dir: string, phase: string, at: Date): Promise<RunDir> {
   try {
-    await mkdir(dir, { recursive: true });
-    const probe = join(dir, `.perf-gate-probe-${process.pid}`);
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
+    return await claimRunDir(dir, phase, at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
