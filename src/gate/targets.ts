@@ -77,6 +77,7 @@ const OF_MAX = /\s+of\s+max\s*$/i;
 const EXPR = /^(?<metric>[A-Za-z_][\w.:{}()\-]*?)\s*(?<op><=|>=|==|!=|<|>|=)\s*(?<num>-?\d+(?:\.\d+)?)\s*(?<unit>[a-z%/]*(?:\/s)?)\s*$/i;
 
 export function parseTarget(line: string, where = 'targets'): Target {
+  commonSlips(line.trim(), where);
   let text = line.trim();
   let optional = false;
   if (/^optional\s*:/i.test(text)) {
@@ -385,6 +386,40 @@ function parseInfraTarget(p: InfraParts): Target {
 }
 
 /** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
+/**
+ * The mistakes people make writing targets, named before the grammar would call them something else: a list split
+ * by commas reads as one target whose metric is "500ms, p95", and `=<` as the operator `=` and a metric "< 500ms".
+ */
+function commonSlips(text: string, where: string): void {
+  const flip = /(=<|=>)/.exec(text);
+  if (flip) {
+    const right = flip[1] === '=<' ? '<=' : '>=';
+    throw new UserError(`${where}: target "${text}": "${flip[1]}" is not an operator; write "${right}" (did you mean "${text.replace(flip[1]!, right)}"?); allowed: <, <=, >, >=, ==, !=`);
+  }
+  // Commas outside a selector's braces: `p99{bid, 201}` is one target, `p99<500ms, p95<300ms` two.
+  let depth = 0;
+  let ops = 0;
+  let comma = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '{' || c === '(') depth++;
+    else if (c === '}' || c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && c === ',') comma = true;
+    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!') && !'<>=!'.includes(text[i - 1] ?? '')) ops++;
+  }
+  if (comma && ops > 1) {
+    const parts = text.split(/\s*,\s*(?![^{(]*[})])/).filter((p) => p !== '');
+    throw new UserError(
+      `${where}: "${text}" looks like ${parts.length} targets separated by commas; give one target per line, or ";" between them (did you mean "${parts.join('; ')}"?)`,
+    );
+  }
+}
+
+/** The built-in metric names and their aliases, for "did you mean" on a metric that is none of them. */
+export function knownMetricNames(): string[] {
+  return [...ALIAS.keys(), ...Object.keys(INFRA_METRICS)];
+}
+
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
   const list = typeof lines === 'string' ? lines.split(/\r?\n/) : lines;
   const out: Target[] = [];
