@@ -7,6 +7,7 @@ import { redactUrl } from './config/load.js';
 import { redactSecrets } from './config/secrets.js';
 import { UserError, type Config, type Logger } from './config/types.js';
 import type { Engine } from './engines/types.js';
+import { oneLineFailure } from './engines/tool.js';
 import type { BaselineContext } from './baseline/types.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
@@ -107,7 +108,9 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
     if (problem) throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
   }
 
-  const startedAt = new Date();
+  // The engine's own input (a tool's script and the files it names) is checked before anything is installed or sent.
+  const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
+  await engine.check?.({ config, log });
   const guards = watchGuards(plan.guards, log);
   let run: RunResult;
   const problems: string[] = [];
@@ -119,11 +122,15 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   const unreachable = sendsLoadFromHere
     ? await checkReachable(config.target, Math.min(config.http.timeoutMs, 10_000), config.http.headers)
     : undefined;
+  // Installing the tool is not part of the run: "Actual: the whole run" starts once it is ready.
+  if (!unreachable) await prepareEngine(engine, config, log, problems);
+  const startedAt = new Date();
   if (unreachable) {
     problems.push(`target ${target} is unreachable: ${unreachable}`);
     run = emptyRun(config, stages, startedAt);
+  } else if (problems.length) {
+    run = emptyRun(config, stages, startedAt);
   } else {
-    const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
     // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
     if (config.engine !== 'results' && !shard) {
       // The confirmation run gets guards of its own: a target that breaks meanwhile stops it as early as the first.
@@ -141,8 +148,10 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
         run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
       } catch (e) {
         if (e instanceof UserError) throw e;
-        // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
-        problems.push(`engine ${config.engine} failed: ${(e as Error).message}`);
+        // A crashed engine is a verdict, not a pass: keep what we know and say what broke, in one line (the
+        // stack and the tool's full output go to the debug log).
+        problems.push(`engine ${config.engine} failed: ${oneLineFailure(e)}`);
+        log.debug(`engine ${config.engine} failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
         run = emptyRun(config, stages, startedAt);
       }
       if (src) {
@@ -210,6 +219,16 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath, runDir: runDir.dir };
+}
+
+async function prepareEngine(engine: Engine, config: Config, log: Logger, problems: string[]): Promise<void> {
+  try {
+    await engine.prepare?.({ config, log });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    problems.push(`engine ${config.engine} could not be set up: ${oneLineFailure(e)}`);
+    log.debug(`engine ${config.engine} set-up failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
+  }
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
