@@ -4,7 +4,7 @@
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { startDataStub } from './helpers/github-data-stub.js';
@@ -167,7 +167,7 @@ describe('dist/index.js with a baseline file', () => {
     expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
     expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
     expect(report).toMatch(/judged on this run and a confirmation run pooled/);
-    const results = JSON.parse(readFileSync(join(dirname(slowed.outputs.report!), 'results.json'), 'utf8'));
+    const results = JSON.parse(readFileSync(slowed.outputs.results!, 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
     expect(results.confirmation.pooled.requests).toBe(results.run.requests + results.confirmation.run.requests);
   });
