@@ -10,36 +10,13 @@ import { parse } from 'yaml';
 import { INPUT_NAMES, resolveConfig } from '../src/config/load.js';
 import { configFileSchema } from '../src/config/schema.js';
 import { parseTarget } from '../src/gate/targets.js';
+import { fencedBlocks, type Block } from './helpers/doc-blocks.js';
 import { workflowParser } from './helpers/workflow-parser.js';
 
 const root = join(import.meta.dirname, '..');
 const docFiles = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
-export interface Block {
-  file: string;
-  line: number;
-  lang: string;
-  text: string;
-}
-
-/** Fenced code blocks (indented fences included, their indentation removed). */
-export function fencedBlocks(file: string): Block[] {
-  const lines = readFileSync(join(root, file), 'utf8').split('\n');
-  const out: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^( *)```(\S*)\s*$/.exec(lines[i]!);
-    if (!open) continue;
-    const indent = open[1]!.length;
-    const body: string[] = [];
-    let j = i + 1;
-    for (; j < lines.length && !/^ *```\s*$/.test(lines[j]!); j++) body.push(lines[j]!.slice(indent));
-    out.push({ file, line: i + 1, lang: open[2]!, text: body.join('\n') + '\n' });
-    i = j;
-  }
-  return out;
-}
-
-const yamlBlocks = docFiles.flatMap(fencedBlocks).filter((b) => b.lang === 'yaml' || b.lang === 'yml');
+const yamlBlocks = docFiles.flatMap((f) => fencedBlocks(root, f)).filter((b) => b.lang === 'yaml' || b.lang === 'yml');
 const CONFIG_KEYS = new Set(Object.keys(configFileSchema.shape));
 
 type Kind = 'workflow' | 'steps' | 'config';
