@@ -4,7 +4,7 @@
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import { startDataStub } from './helpers/github-data-stub.js';
@@ -52,9 +52,10 @@ describe('dist/index.js as the runner runs it', () => {
     expect(results.schemaVersion).toBe(1);
     expect(results.run.requests).toBe(Number(r.outputs.requests));
     expect(results.verdict.status).toBe('pass');
-    // The same Markdown goes to the file, the job summary and the comment.
-    const report = readFileSync(r.outputs.report!, 'utf8');
+    // The same Markdown goes to the run's report.md, its section of LOAD_TEST_RESULTS.md, the job summary and the comment.
+    const report = readFileSync(join(dirname(r.outputs.results!), 'report.md'), 'utf8');
     expect(r.summary.trim()).toBe(report.trim());
+    expect(readFileSync(r.outputs.report!, 'utf8')).toContain(report.trim());
     const comment = github.state.comments.find((c) => c.body.includes('perf-gate:e2e-pass'));
     expect(comment?.body.trim()).toBe(report.trim());
     expect(r.outputs['comment-url']).toBe(comment?.html_url);

@@ -35,7 +35,7 @@ export function renderTerminal(input: ReportInput): string {
     if (infra.length) out.push(`Infrastructure: ${infra.map((r) => `${r.name} max ${r.max}`).join(', ')}`);
     out.push(...answerLines(run));
     const g = run.generator;
-    if (g.arrivalsScheduled > 0) out.push(`Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`);
+    if ((g.arrivalsScheduled ?? 0) > 0) out.push(`Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`);
     if (input.resultsFile) out.push('', `Results: ${input.resultsFile}`);
     return `${out.join('\n')}\n`;
   }
