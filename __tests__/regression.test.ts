@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compactHistogram, entryFromRun } from '../src/baseline/entry.js';
-import type { BaselineEntry, GitContext } from '../src/baseline/types.js';
-import { UserError } from '../src/config/types.js';
+import { entryFromRun } from '../src/baseline/entry.js';
+import type { GitContext } from '../src/baseline/types.js';
 import {
   applyRegressions,
   compareWithBaseline,
@@ -21,6 +20,9 @@ import {
 import { Histogram } from '../src/metrics/histogram.js';
 import type { FailOn, RunResult, Verdict } from '../src/model.js';
 import { syntheticRun } from './helpers/github-data-stub.js';
+import { UserError } from '../src/errors.js';
+import type { BaselineEntry } from '../src/model.js';
+import { compactHistogram } from '../src/metrics/histogram.js';
 
 const git: GitContext = { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main' };
 let clock = Date.parse('2025-03-01T00:00:00Z');

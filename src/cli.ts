@@ -2,9 +2,9 @@
 // the same names as the action's inputs; the table goes to the terminal and the files to --output-dir.
 import { parseArgs } from 'node:util';
 import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
-import { UserError } from './config/types.js';
-import { redactSecrets } from './config/secrets.js';
+import { redactSecrets } from './secrets.js';
 import { VERSION } from './version.js';
+import { UserError, messageOf } from './errors.js';
 
 /** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */
 const LOCAL_BRANCH = 'local';
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`${messageOf(e)}\n\n${USAGE}\n`);
     return 2;
   }
   if (values.help) {

@@ -3,25 +3,28 @@
 import { createHash } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl } from './config/load.js';
-import { redactSecrets } from './config/secrets.js';
-import { UserError, type Config, type Logger } from './config/types.js';
+import { redactUrl, redactUserinfo } from './secrets.js';
+import { redactSecrets } from './secrets.js';
+import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { oneLineFailure } from './engines/tool.js';
 import type { BaselineContext } from './baseline/types.js';
 import { decide, runProblems } from './gate/evaluate.js';
+import { diagnose } from './diagnose/index.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
-import { formatDuration } from './config/units.js';
+import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
-import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './output/runs.js';
+import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './pipeline/output-dir.js';
 import { renderRunsPage } from './report/runs-page.js';
+import { UserError, messageOf } from './errors.js';
+import type { Logger } from './log.js';
 
-export { REPORT_FILE, RESULTS_FILE } from './output/runs.js';
+export { REPORT_FILE, RESULTS_FILE } from './pipeline/output-dir.js';
 
 export interface PipelineOutcome {
   run: RunResult;
@@ -87,7 +90,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
+      : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
   const { shard } = config;
@@ -159,6 +162,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
         run.infra = infra.infra;
         if (infra.slowQueries) run.slowQueries = infra.slowQueries;
         if (infra.logs) run.logs = infra.logs;
+        if (infra.database) run.database = infra.database;
         run.notes.push(...infra.notes);
       }
     } finally {
@@ -190,6 +194,8 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
       confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
     }
   }
+  // Why it failed, from the run's own figures (src/diagnose): computed for every judged run, shown when it failed.
+  const why = verdict.status === 'error' ? undefined : diagnose(run, verdict);
   const reportPath = join(outer.outputDir, REPORT_FILE);
   const resultsPath = join(runDir.dir, RESULTS_FILE);
   const report: ReportInput = {
@@ -202,10 +208,11 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
     resultsFile: `${runDir.name}/${RESULTS_FILE}`,
     ...reportGit(deps.baseline, config),
     ...(confirmation ? { confirmation: confirmation.run } : {}),
+    ...(why ? { why } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }) + '\n');
+  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
   await writeAtomic(join(runDir.dir, RUN_REPORT_FILE), markdown);
   // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
   await writeAtomic(reportPath, renderRunsPage(await listRuns(outer.outputDir)));
@@ -215,7 +222,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
     } catch (e) {
       // The verdict is already in results.json and the report: recording is publishing, and can only warn.
-      log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
+      log.warning(`baseline: this run was not recorded: ${redactSecrets(messageOf(e))}`);
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath, runDir: runDir.dir };
@@ -248,7 +255,7 @@ async function claimOutputDir(dir: string, phase: string, at: Date): Promise<Run
     return await claimRunDir(dir, phase, at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
   }
 }
@@ -267,15 +274,12 @@ export async function checkReachable(url: string, timeoutMs: number, headers: Re
     return undefined;
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return `no answer within ${formatDuration(timeoutMs)}`;
+    if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
     const cause = err.cause;
-    return cause?.code ? `${cause.code}${cause.message ? ` (${redactText(cause.message)})` : ''}` : redactText(err.message);
+    return cause?.code ? `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}` : redactUserinfo(err.message);
   }
 }
 
-function redactText(s: string): string {
-  return s.replace(/\/\/[^/@\s]*@/g, '//***@');
-}
 
 export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunResult {
   const now = new Date();

@@ -1,6 +1,6 @@
 // Regression rules: what the user writes (`p99: +10% and +20ms`, `error_rate: off`), read into a tolerance per
 // metric and laid over the defaults. How a change is judged against them is in regression.ts.
-import { UserError } from '../config/types.js';
+import { UserError } from '../errors.js';
 
 export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];

@@ -34,11 +34,12 @@
 // misses more; the benches measure each mode against a plain +10 % ratio (bench/regression-quality.mjs on
 // simulated runs, bench/regression-real.mjs on real ones).
 import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
-import type { SerializedHistogram } from '../metrics/histogram.js';
-import { compactHistogram, incomparability } from '../baseline/entry.js';
-import type { BaselineEntry } from '../baseline/types.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
+import type { SerializedHistogram } from '../model.js';
+import type { BaselineEntry } from '../model.js';
+import { incomparability } from './comparable.js';
+import { compactHistogram } from '../metrics/histogram.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
 export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';

@@ -5,7 +5,7 @@
 // series, an init directive for colours), because GitHub's Mermaid is not always the newest.
 import { Histogram } from '../metrics/histogram.js';
 import type { InfraMetric, IntervalResult, LatencyStats, RunResult, Target, Verdict } from '../model.js';
-import { formatDuration, formatMs, formatPercent, formatRate } from './format.js';
+import { formatDuration, formatMs, formatPercent, formatRate } from '../format.js';
 import { formatInfra } from './infra.js';
 
 /** More points than this and a line chart in a comment turns into noise; neighbours are merged instead. */

@@ -2,7 +2,7 @@
 // tests (phase, verdict, p99, error rate, throughput), then one section per test, newest first. Each section is
 // that run's own report; the table's figures are the judged part's, the same as the action's outputs.
 import type { RunResult, Verdict } from '../model.js';
-import { formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 
 export interface RunsPageEntry {
   /** The run's folder inside the output dir. */

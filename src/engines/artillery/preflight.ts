@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { yamlSnippet } from '../../config/load.js';
-import { UserError } from '../../config/types.js';
+import { UserError } from '../../errors.js';
 
 export interface ScriptCheckOptions {
   workspace: string;
