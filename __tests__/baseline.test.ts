@@ -413,7 +413,7 @@ describe('configuration', () => {
     const file = baselineConfigSchema.parse({ store: 'branch:perf', environment: 'staging', history: 10, branches: ['main', 'release/*'], rules: ['p99: +20%'], 'on-corrupt': 'missing', confirm: true });
     const cfg = resolveBaselineConfig({ environment: 'prod', 'regression-rules': 'p95: +5% and +10ms' }, file);
     expect(cfg).toMatchObject({ spec: { kind: 'branch', location: 'perf' }, environment: 'prod', historyLimit: 10, recordBranches: ['main', 'release/*'], onCorrupt: 'missing', confirm: true, acceptLabel: 'perf-regression-accepted' });
-    expect(cfg.rules.map((r) => r.source)).toEqual(['p95: +5% and +10ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%']);
+    expect(cfg.rules.map((r) => r.source)).toEqual(['p95: +5% and +10ms', 'p99: +10%', 'error_rate: +50%', 'throughput: -10%']);
     expect(resolveBaselineConfig({}, 'artifact').spec).toMatchObject({ kind: 'artifact' });
     expect(resolveBaselineConfig({}, undefined).spec).toBeUndefined();
     expect(() => resolveBaselineConfig({}, { environment: 'prod env' })).toThrow('.github/perf-gate.yml: baseline.environment: got "prod env"; allowed: letters, digits');

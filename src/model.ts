@@ -217,8 +217,40 @@ export interface RunResult {
   slowQueries?: SlowQuery[];
   /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
   analysis?: PhaseAnalysis;
+  /** The environment before the load: the `checks:` and the smoke pass (src/checks). */
+  environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+}
+
+/** One line of the environment checks: what was checked, and what was found (never a secret's value). */
+export interface EnvironmentCheck {
+  /** The kind of check, as in the config: env, version, reachable, monitoring, ecs, target-health, instances, smoke. */
+  kind: string;
+  /** What was checked, e.g. `postgres 127.0.0.1:5432/app` or `ecs staging/api`. */
+  name: string;
+  ok: boolean;
+  /** What was found: `3 running of 3 desired`, or why it failed. */
+  detail: string;
+}
+
+/** One row of the database baseline: a value before the load, after it, and the change; missing stays missing. */
+export interface BaselineRow {
+  name: string;
+  before?: number;
+  after?: number;
+  /** after − before, when both are known. */
+  change?: number;
+  /** Why a value is missing. */
+  unavailable?: string;
+}
+
+export interface EnvironmentReport {
+  checks: EnvironmentCheck[];
+  /** The database baseline (the guide's table): values before the load and after it. */
+  baseline?: BaselineRow[];
+  /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
+  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
 }
 
 /**
@@ -540,6 +572,24 @@ export interface RegressionResult {
   reason?: string;
   /** A regression the PR's accept label turned into a pass: who applied the label (`@login`). */
   acceptedBy?: string;
+  /** The absolute floor a worsening had to exceed, and why that much (absent for throughput, which has none). */
+  floor?: RegressionFloor;
+}
+
+/**
+ * The absolute part of a regression tolerance. `rule`: written by the user (`+20ms`); otherwise derived from the
+ * measurement: `history` (twice the history's own spread), `sampling` (twice the two runs' sampling noise, no
+ * history yet) or `resolution` (two histogram buckets, when the spread is smaller than that).
+ */
+export interface RegressionFloor {
+  /** In the metric's unit: ms for latency, percentage points for the error rate. */
+  value: number;
+  unit: 'ms' | 'pp';
+  basis: 'rule' | 'history' | 'sampling' | 'resolution';
+  /** Why, in words, as the report's Method line says it: `2× the history's spread`. */
+  why: string;
+  /** The figures behind it: `SD 2.8 ms over 5 runs; ±3.1 ms for one run against their mean`. */
+  detail?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */

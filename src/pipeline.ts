@@ -1,7 +1,7 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
 import { createHash } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl, redactUserinfo } from './secrets.js';
 import { redactSecrets } from './secrets.js';
@@ -9,14 +9,17 @@ import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { oneLineFailure } from './engines/tool.js';
 import type { BaselineContext } from './baseline/types.js';
+import type { Source } from './sources/types.js';
+import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { diagnose } from './diagnose/index.js';
-import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
+import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
+import type { HtmlReportEntry } from './report/html.js';
 import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
 import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './pipeline/output-dir.js';
@@ -147,24 +150,35 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
     const sources = src ? src.createSources(config.sources, log) : [];
     try {
       if (src) await src.startSources(sources, log);
-      try {
-        run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
-      } catch (e) {
-        if (e instanceof UserError) throw e;
-        // A crashed engine is a verdict, not a pass: keep what we know and say what broke, in one line (the
-        // stack and the tool's full output go to the debug log).
-        problems.push(`engine ${config.engine} failed: ${oneLineFailure(e)}`);
-        log.debug(`engine ${config.engine} failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
+      // The guide's pre-test checklist and the smoke pass: a failure is an error verdict, and no load is sent.
+      const environment = await preflight(config, sources, log, sendsLoadFromHere);
+      const failed = environment ? preflightProblems(environment) : [];
+      if (failed.length) {
+        problems.push(...failed);
         run = emptyRun(config, stages, startedAt);
+      } else {
+        if (src) await src.beforeLoad(sources);
+        try {
+          run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
+        } catch (e) {
+          if (e instanceof UserError) throw e;
+          // A crashed engine is a verdict, not a pass: keep what we know and say what broke, in one line (the
+          // stack and the tool's full output go to the debug log).
+          problems.push(`engine ${config.engine} failed: ${oneLineFailure(e)}`);
+          log.debug(`engine ${config.engine} failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
+          run = emptyRun(config, stages, startedAt);
+        }
+        if (src) {
+          const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
+          run.infra = infra.infra;
+          if (infra.slowQueries) run.slowQueries = infra.slowQueries;
+          if (infra.logs) run.logs = infra.logs;
+          if (infra.database) run.database = infra.database;
+          run.notes.push(...infra.notes);
+          if (infra.baseline) run.environment = { ...(environment ?? { checks: [] }), baseline: infra.baseline };
+        }
       }
-      if (src) {
-        const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
-        run.infra = infra.infra;
-        if (infra.slowQueries) run.slowQueries = infra.slowQueries;
-        if (infra.logs) run.logs = infra.logs;
-        if (infra.database) run.database = infra.database;
-        run.notes.push(...infra.notes);
-      }
+      if (environment) run.environment = { ...environment, ...(run.environment?.baseline ? { baseline: run.environment.baseline } : {}) };
     } finally {
       if (src) await src.stopSources(sources);
     }
@@ -215,7 +229,9 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
   await writeAtomic(join(runDir.dir, RUN_REPORT_FILE), markdown);
   // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
-  await writeAtomic(reportPath, renderRunsPage(await listRuns(outer.outputDir)));
+  const runs = await listRuns(outer.outputDir);
+  await writeAtomic(reportPath, renderRunsPage(runs));
+  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict })), log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
@@ -238,6 +254,50 @@ async function prepareEngine(engine: Engine, config: Config, log: Logger, proble
   }
 }
 
+/**
+ * The `checks:` (when configured) and then, when they all passed, the smoke pass (each flow once): what the
+ * environment looked like before the load. Undefined when neither is asked for.
+ */
+async function preflight(config: Config, sources: Source[], log: Logger, sendsLoadFromHere: boolean): Promise<EnvironmentReport | undefined> {
+  if (config.engine === 'results') return undefined;
+  const { hasChecks } = await import('./config/checks.js');
+  const smoke = config.smoke === true && sendsLoadFromHere;
+  if (!hasChecks(config.checks) && !smoke) return undefined;
+  const env: EnvironmentReport = { checks: [] };
+  if (hasChecks(config.checks)) {
+    const { runChecks } = await import('./checks/index.js');
+    const src = config.sources.length ? await import('./sources/index.js') : undefined;
+    env.checks = await runChecks(config, config.checks, { log, sources, ...(src ? { probeSources: (c: SourceConfig[]) => src.createSources(c, log) } : {}) });
+  }
+  if (smoke) {
+    if (env.checks.some((c) => !c.ok)) env.smoke = { flows: [], skipped: 'not run: a check failed' };
+    else {
+      const { runSmoke } = await import('./engines/builtin/smoke.js');
+      try {
+        env.smoke = await runSmoke(config);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets((e as Error).message)}` };
+      }
+      for (const f of env.smoke.flows) {
+        if (f.ok) log.info(`smoke: flow ${f.name}: ok (${f.requests} ${f.requests === 1 ? 'request' : 'requests'})`);
+        else log.warning(`smoke: flow ${f.name}: failed at ${f.step}: ${f.failure}`);
+      }
+    }
+  }
+  return env;
+}
+
+/** The verdict's reasons for what the pre-flight found wrong; empty when the load may start. */
+export function preflightProblems(env: EnvironmentReport): string[] {
+  const out = env.checks.filter((c) => !c.ok).map((c) => `check ${c.kind} ${c.name} failed: ${c.detail} (checked before sending any load; none was sent)`);
+  for (const f of env.smoke?.flows ?? []) {
+    if (!f.ok) out.push(`smoke pass: flow "${f.name}" failed at step ${f.step}: ${f.failure} (each flow is run once before the load; no load was sent)`);
+  }
+  if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed')) out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
+  return out;
+}
+
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */
 function reportGit(baseline: BaselineContext | undefined, config: Config): Partial<ReportInput> {
   const git = baseline?.git;
@@ -257,6 +317,16 @@ async function claimOutputDir(dir: string, phase: string, at: Date): Promise<Run
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
+  }
+}
+
+/** report.html over every test of the output dir (`entries` newest first, from its run folders). */
+async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], log: Logger): Promise<void> {
+  try {
+    const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
+    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
+  } catch (e) {
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
   }
 }
 

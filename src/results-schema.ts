@@ -368,6 +368,42 @@ const runSchema = z
       .optional()
       .describe('Top statements by mean time during the run (pg_stat_statements).'),
     analysis: analysis.optional(),
+    environment: z
+      .strictObject({
+        checks: z
+          .array(
+            z.strictObject({
+              kind: z.string().describe('env, version, reachable, monitoring, ecs, target-health or instances.'),
+              name: z.string().describe('What was checked (a variable, a source, a service, a target group, a query).'),
+              ok: z.boolean(),
+              detail: z.string().describe('What was found, or why the check failed; never a secret\'s value.'),
+            }),
+          )
+          .describe('The checks: before the load, one line each; any failure is verdict error and no load.'),
+        baseline: z
+          .array(
+            z.strictObject({
+              name: z.string(),
+              before: z.number().optional().describe('Right before the load\'s first request.'),
+              after: z.number().optional().describe('After the run.'),
+              change: z.number().optional().describe('after - before.'),
+              unavailable: z.string().optional(),
+            }),
+          )
+          .optional()
+          .describe('The database baseline: queries at: start and at: change, and the connections.'),
+        smoke: z
+          .strictObject({
+            flows: z.array(
+              z.strictObject({ name: z.string(), ok: z.boolean(), requests: count('Requests sent by the smoke pass for this flow.'), failure: z.string().optional(), step: z.string().optional() }),
+            ),
+            skipped: z.string().optional(),
+          })
+          .optional()
+          .describe('The smoke pass: each flow once before the load; its requests are not in the run\'s figures.'),
+      })
+      .optional()
+      .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
     database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
   })
   .describe('The normalised run.');
@@ -411,6 +447,16 @@ const verdictSchema = z
           status: z.enum(['pass', 'regressed', 'improved', 'no_baseline', 'not_comparable']),
           reason: z.string().optional(),
           acceptedBy: z.string().optional(),
+          floor: z
+            .strictObject({
+              value: z.number().describe("In the metric's unit."),
+              unit: z.enum(['ms', 'pp']),
+              basis: z.enum(['rule', 'history', 'sampling', 'resolution']).describe("rule: written in the rule; history: twice the history's spread; sampling: twice the two runs' sampling noise; resolution: two histogram buckets"),
+              why: z.string().describe("As the report's Method line says it, e.g. 2× the history's spread."),
+              detail: z.string().optional().describe('The figures behind it, e.g. SD 2.8 ms over 5 runs.'),
+            })
+            .optional()
+            .describe('The absolute floor a worsening had to exceed, and why that much.'),
         }),
       )
       .optional(),

@@ -42,7 +42,7 @@ const listOrString = z.union([z.string(), z.array(z.string())]);
  *     history: 30                       # runs kept, and looked back over for the noise band
  *     min-history: 5                    # runs needed before the noise band is used
  *     branches: [main, release/*]       # runs recorded from these (default: the default branch)
- *     rules: ["p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%", "p50: off"]
+ *     rules: ["p99: +10%", "error_rate: +0.2pp", "throughput: -10%", "p50: off"]
  *     accept-label: perf-regression-accepted
  *     on-corrupt: error                 # or missing: a corrupt history counts as no baseline
  *     confirm: true                     # default: re-run the phase once before failing on a regression

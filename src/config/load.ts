@@ -205,6 +205,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const sources = file.sources ?? [];
   const infraProblems = infraTargetProblems(targets, sources);
   if (infraProblems.length) throw new UserError(infraProblems.join('; '));
+  if (file.checks) {
+    const cfgPath = configPath ?? DEFAULT_CONFIG_PATH;
+    if (file.checks.reachable && !sources.some((s) => s.kind === 'postgres' || s.kind === 'redis')) {
+      throw new UserError(`${cfgPath}: checks.reachable: got true, but sources: has no postgres or redis source to check; add one, or remove the line`);
+    }
+    if (file.checks.monitoringMs !== undefined && !sources.some((s) => s.kind === 'cloudwatch' || s.kind === 'prometheus')) {
+      throw new UserError(`${cfgPath}: checks.monitoring: sources: has no cloudwatch or prometheus source whose metrics could be checked; add one, or remove the line`);
+    }
+  }
 
   const failOn = oneOf(pick('fail-on', file['fail-on']) ?? DEFAULTS.failOn, FAIL_ON, where('fail-on'));
   const comment = oneOf(pick('comment', file.comment) ?? DEFAULTS.comment, COMMENT_MODES, where('comment'));
@@ -281,6 +290,9 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       configPath ?? DEFAULT_CONFIG_PATH,
     ),
     sources,
+    ...(file.checks ? { checks: file.checks } : {}),
+    // The smoke pass runs the config's own flows; the default flow (a GET of the target) is the reachability check.
+    smoke: file.flows !== undefined && engine !== 'results' && (file.smoke ?? true),
     ...(shard ? { shard } : {}),
   };
 }

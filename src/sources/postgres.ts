@@ -5,7 +5,7 @@
 // a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
-import type { DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
+import type { BaselineRow, DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
 import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
@@ -149,6 +149,8 @@ export class PostgresSource implements Source {
   private lastSampleError?: string;
   private readonly sampler: Sampler;
   private readonly notes: string[] = [];
+  /** Values of the `start` and `change` queries before the load, or why they failed. */
+  private readonly before = new Map<string, number | string>();
   private stopped = false;
 
   constructor(
@@ -190,10 +192,11 @@ export class PostgresSource implements Source {
       if (a.sharedBlksHit) this.metrics.push({ name: a.sharedBlksHit, unit: 'count', query: 'shared buffer hits during the run, pg_stat_statements (end - start)' });
     }
     for (const q of cfg.queries) {
-      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${q.at === 'end' ? 'once after the run' : every(cfg.intervalMs)})` });
+      const when = { end: 'once after the run', interval: every(cfg.intervalMs), start: 'once before the load', change: 'before and after the run: after − before' }[q.at];
+      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${when})` });
       if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
     }
-    const endQueries = cfg.queries.filter((q) => q.at === 'end').length;
+    const endQueries = cfg.queries.filter((q) => q.at === 'end' || q.at === 'change').length;
     this.collectTimeoutMs = cfg.connectTimeoutMs + (3 + endQueries) * (cfg.statementTimeoutMs + 1000) + 5000;
   }
 
@@ -289,6 +292,32 @@ export class PostgresSource implements Source {
     }
     this.samplingStart = new Date();
     this.sampler.start({ now: true });
+  }
+
+  /** The database baseline, after the checks and the smoke pass and before the load's first request: $1 = $2 = now. */
+  async beforeLoad(): Promise<void> {
+    const queries = this.cfg.queries.filter((q) => q.at === 'start' || q.at === 'change');
+    if (queries.length === 0 || this.configError || this.startError) return;
+    const now = new Date();
+    for (const q of queries) {
+      try {
+        this.before.set(q.name, await this.runQuery(await this.connect(), q, [now, now]));
+      } catch (e) {
+        this.before.set(q.name, this.queryError(q, e));
+      }
+    }
+  }
+
+  async ready(): Promise<string | undefined> {
+    if (this.configError) return this.configError;
+    if (this.startError) return this.startError;
+    try {
+      const client = await this.connect();
+      await client.query(`SELECT 1 ${MARK}`);
+      return undefined;
+    } catch (e) {
+      return `SELECT 1 failed: ${this.redactor.error(e)}`;
+    }
   }
 
   private async sample(): Promise<void> {
@@ -520,6 +549,41 @@ export class PostgresSource implements Source {
       }
     }
 
+    // The baseline: connections at the first and last sample, and the queries run before the load (and after it).
+    const baseline: BaselineRow[] = [];
+    if (series.length > 0) {
+      const before = series[0]![1];
+      const after = series.at(-1)![1];
+      baseline.push({ name: desc.name, before, after, change: after - before });
+    }
+    for (const q of this.cfg.queries) {
+      if (q.at !== 'start' && q.at !== 'change') continue;
+      const d = this.metrics.find((x) => x.name === q.name)!;
+      const before = this.before.get(q.name);
+      if (typeof before !== 'number') {
+        const why = before ?? 'it did not run before the load';
+        infra.push(unavailable('postgres', d, why));
+        baseline.push({ name: q.name, unavailable: why });
+        continue;
+      }
+      if (q.at === 'start') {
+        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: before, mean: before, p95: before, max: before, last: before }, series: [[0, before]] });
+        baseline.push({ name: q.name, before });
+        continue;
+      }
+      try {
+        if (signal?.aborted) throw new Error('no time left to run it');
+        const after = await this.runQuery(await this.connect(), q, [window.start, window.end]);
+        const v = after - before;
+        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] });
+        baseline.push({ name: q.name, before, after, change: v });
+      } catch (e) {
+        const why = this.queryError(q, e);
+        infra.push(unavailable('postgres', d, why));
+        baseline.push({ name: q.name, before, unavailable: why });
+      }
+    }
+
     let slowQueries: SlowQuery[] | undefined;
     let endSnapshot: Snapshot | undefined;
     let totals: { rows: number; hit: number } | undefined;
@@ -555,6 +619,7 @@ export class PostgresSource implements Source {
     await this.stop();
     const out: SourceResult = { infra, notes: [...this.notes] };
     if (slowQueries) out.slowQueries = slowQueries;
+    if (baseline.length > 0 && this.cfg.queries.some((q) => q.at === 'start' || q.at === 'change')) out.baseline = baseline;
     if (database) out.database = [database];
     return out;
   }

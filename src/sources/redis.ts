@@ -223,6 +223,18 @@ export class RedisSource implements Source {
     this.sampler.start({ now: false });
   }
 
+  async ready(): Promise<string | undefined> {
+    if (this.configError) return this.configError;
+    if (this.startError) return this.startError;
+    if (!this.client) return 'not connected';
+    try {
+      const pong = await this.client.ping();
+      return pong === 'PONG' ? undefined : `PING answered ${JSON.stringify(pong).slice(0, 40)}`;
+    } catch (e) {
+      return `PING failed: ${this.redactor.error(e)}`;
+    }
+  }
+
   private async readInfo(client: Redis): Promise<InfoSample> {
     // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
     const text = await client.info();
