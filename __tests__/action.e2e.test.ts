@@ -171,6 +171,12 @@ describe('dist/index.js with a baseline file', () => {
     const results = JSON.parse(readFileSync(slowed.outputs.results!, 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
     expect(results.confirmation.pooled.requests).toBe(results.run.requests + results.confirmation.run.requests);
+    // One baseline run: the default p99 rule's floor came from the two runs' sampling noise, and says so in
+    // results.json and on the report's Method line.
+    const p99Result = results.verdict.regressions.find((r: { metric: string }) => r.metric === 'p99');
+    expect(p99Result.floor).toMatchObject({ unit: 'ms', basis: expect.stringMatching(/^(sampling|resolution)$/), why: expect.any(String) });
+    expect(p99Result.floor.value).toBeGreaterThan(0);
+    expect(report).toMatch(/_Method: .*(p99 floor|floors [^:]*p99) [\d.]+ ms[^:]*: (2× the two runs' sampling noise|two buckets of the histogram's resolution)/);
   });
 });
 

@@ -776,6 +776,8 @@ export interface HeadlineMetrics {
   p90?: number;
   p95?: number;
   p99?: number;
+  /** Stored since regression rules may name p999 (`p99.9`); older entries lack it, and compare as not comparable. */
+  p999?: number;
   max?: number;
   mean?: number;
   error_rate?: number;

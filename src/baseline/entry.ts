@@ -28,6 +28,7 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
   put('p90', run.latency.p90);
   put('p95', run.latency.p95);
   put('p99', run.latency.p99);
+  put('p999', run.latency.p999);
   put('max', run.latency.max);
   put('mean', run.latency.mean);
   put('error_rate', run.errorRate);
@@ -83,6 +84,7 @@ export const entrySchema = z.object({
     p90: finite.optional(),
     p95: finite.optional(),
     p99: finite.optional(),
+    p999: finite.optional(),
     max: finite.optional(),
     mean: finite.optional(),
     error_rate: finite.optional(),

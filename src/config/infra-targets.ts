@@ -1,6 +1,7 @@
 // Infrastructure targets checked against the sources: part of validating a config, before any load is sent.
 import { infraRef } from '../gate/metrics.js';
-import { BUILTIN_METRICS, isInfraName, knownMetricNames } from '../gate/targets.js';
+import { isInfraName, knownMetricNames } from '../gate/targets.js';
+import { BUILTIN_METRICS } from '../metrics/catalogue.js';
 import { closest } from './suggest.js';
 import type { Target } from '../model.js';
 import { redisMetricNames, sourceMetricNames, type SourceConfig } from './sources.js';
