@@ -13,7 +13,7 @@ import type { Source } from './sources/types.js';
 import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { diagnose } from './diagnose/index.js';
-import { blankRunResult, RESULTS_SCHEMA_VERSION, type Diagnosis, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
+import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
@@ -324,22 +324,7 @@ async function claimOutputDir(dir: string, phase: string, at: Date): Promise<Run
 async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], log: Logger): Promise<void> {
   try {
     const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
-<<<<<<< HEAD
-    const others: HtmlReportEntry[] = [];
-    for (const entry of await readdir(outputDir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      try {
-        const doc = JSON.parse(await readFile(join(outputDir, entry.name, RESULTS_FILE), 'utf8')) as { run?: RunResult; verdict?: Verdict; why?: Diagnosis };
-        if (doc.run && doc.verdict) others.push({ name: entry.name, run: doc.run, verdict: doc.verdict, ...(doc.why ? { why: doc.why } : {}) });
-      } catch {
-        // A folder without a readable results.json is not a test.
-      }
-    }
-    others.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
-    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport([current, ...others], { generatedAt: new Date().toISOString() }));
-=======
     await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
->>>>>>> main
   } catch (e) {
     log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
   }
