@@ -231,7 +231,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
   const runs = await listRuns(outer.outputDir);
   await writeAtomic(reportPath, renderRunsPage(runs));
-  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict })), log);
+  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict, ...(e.markdown ? { markdown: e.markdown } : {}) })), log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
