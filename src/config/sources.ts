@@ -138,6 +138,11 @@ export interface PostgresSourceConfig {
   name: string;
   intervalMs: number;
   slowQueries: boolean;
+  /**
+   * Query performance stable: each statement's mean time in the last third of the steady part against the first
+   * third (pg_stat_statements snapshots at both ends of each third), as the metric `statement_slowdown`.
+   */
+  statementSlowdown?: boolean;
   top: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
@@ -159,6 +164,12 @@ export interface PostgresQueryConfig {
    */
   at: PostgresQueryAt;
   unit: InfraUnit;
+}
+
+/** The metric of `statement-slowdown: true`, prefixed like the activity metrics; undefined when not asked for. */
+export function postgresSlowdownName(cfg: Pick<PostgresSourceConfig, 'name' | 'statementSlowdown'>): string | undefined {
+  if (!cfg.statementSlowdown) return undefined;
+  return `${cfg.name === 'db_connections' ? '' : `${cfg.name}_`}statement_slowdown`;
 }
 
 /** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */
@@ -506,6 +517,7 @@ const postgresSource = z
     name: metricName.optional(),
     interval: durationMs.optional(),
     'slow-queries': z.boolean().optional(),
+    'statement-slowdown': z.boolean().optional(),
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
@@ -527,6 +539,7 @@ const postgresSource = z
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
       if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
     });
+    if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
@@ -552,6 +565,7 @@ const postgresSource = z
       name: s.name ?? 'db_connections',
       intervalMs: s.interval ?? 1000,
       slowQueries: s['slow-queries'] ?? true,
+      statementSlowdown: s['statement-slowdown'] ?? false,
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
@@ -674,7 +688,7 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined), ...(config.queries ?? []).map((q) => q.name)];
     case 'redis':
       return Object.values(redisMetricNames(config));
     case 'cloudwatch-logs':
