@@ -170,11 +170,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded; a shard's are a part.
   const compares = !shard && verdict.status !== 'error';
   if (config.baseline?.spec && deps.baseline && compares) {
-    const { evaluateBaseline } = await import('./baseline/index.js');
+    const { regressionStep } = await import('./pipeline/regression.js');
     const { applyRegressions } = await import('./gate/regression.js');
     const shape = run.shape;
     const again = rerun;
-    const judged = await evaluateBaseline(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
+    const judged = await regressionStep(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
     if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
     if (judged?.second) {
       const { requests, errors, errorRate, throughputRps, latency } = judged.run;
