@@ -731,6 +731,8 @@ export interface BaselineInfo {
   method?: string;
   /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
   trend?: TrendPoint[];
+  /** The baseline run's top statements as recorded, for "slower than the baseline". */
+  statements?: BaselineStatement[];
 }
 
 /** One earlier run in the trend chart. */
@@ -805,4 +807,13 @@ export interface BaselineEntry {
   /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
   histogram?: SerializedHistogram;
   runUrl?: string;
+  /** The run's top statements (PostgreSQL source), for "slower than the baseline" in the Why block. */
+  statements?: BaselineStatement[];
+}
+
+/** A statement of a recorded run: its queryid, mean time and calls during that run. */
+export interface BaselineStatement {
+  queryid: string;
+  meanMs: number;
+  calls: number;
 }

@@ -468,6 +468,10 @@ const verdictSchema = z
         note: z.string().optional(),
         method: z.string().optional(),
         trend: z.array(z.strictObject({ sha: z.string().optional(), createdAt: z.string(), p99: z.number().optional(), errorRate: z.number().optional() })).optional(),
+        statements: z
+          .array(z.strictObject({ queryid: z.string(), meanMs: z.number(), calls: z.number() }))
+          .optional()
+          .describe("The baseline run's top statements as recorded, for the Why block's slower statements."),
       })
       .optional(),
   })
