@@ -346,7 +346,9 @@ export async function checkReachable(url: string, timeoutMs: number, headers: Re
     const err = e as Error & { cause?: { code?: string; message?: string } };
     if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
     const cause = err.cause;
-    return cause?.code ? `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}` : redactUserinfo(err.message);
+    if (cause?.code) return `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}`;
+    // fetch says "fetch failed" and puts the reason in its cause ("bad port", a TLS error) when there is no code.
+    return cause?.message ? `${redactUserinfo(err.message)}: ${redactUserinfo(cause.message)}` : redactUserinfo(err.message);
   }
 }
 
