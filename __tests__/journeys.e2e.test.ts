@@ -123,7 +123,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     expect(JSON.stringify(r.results)).not.toContain(secret);
-    for (const f of ['LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
+    for (const f of ['report.md', '../LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
   });
 
   it('fails failing payments through error_rate{payment} == 0', async () => {

@@ -569,6 +569,13 @@ export interface InfraMetric {
   series?: Array<[number, number]>;
   /** Why the metric could not be read; stats are then empty. */
   unavailable?: string;
+  /**
+   * `instances`: a count of instances (running tasks, healthy hosts, instances up), shown with when it changed;
+   * `balance`: lowest ÷ highest per-instance share over the window (stats all that one number), with `shares`.
+   */
+  role?: 'instances' | 'balance';
+  /** Per-instance share of the total over the run window, percent, by instance (role `balance`). */
+  shares?: Record<string, number>;
 }
 
 export interface SlowQuery {
@@ -758,6 +765,8 @@ export interface BaselineInfo {
   method?: string;
   /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
   trend?: TrendPoint[];
+  /** The baseline run's top statements as recorded, for "slower than the baseline". */
+  statements?: BaselineStatement[];
 }
 
 /** One earlier run in the trend chart. */
@@ -832,4 +841,13 @@ export interface BaselineEntry {
   /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
   histogram?: SerializedHistogram;
   runUrl?: string;
+  /** The run's top statements (PostgreSQL source), for "slower than the baseline" in the Why block. */
+  statements?: BaselineStatement[];
+}
+
+/** A statement of a recorded run: its queryid, mean time and calls during that run. */
+export interface BaselineStatement {
+  queryid: string;
+  meanMs: number;
+  calls: number;
 }

@@ -27,6 +27,7 @@ import { runTool, tailText, workspacePath, type ToolRunResult } from '../tool.js
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildArtilleryArgs, EnsureCollector } from './command.js';
 import { resolveArtillery, type ArtilleryTool } from './install.js';
+import { checkArtilleryScript } from './preflight.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, describeChoice, NO_OWN_PHASES, toArtilleryPhases, type PhaseChoice } from './phases.js';
 import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
@@ -50,15 +51,25 @@ const PERIOD_SETTLE_MS = 250;
 const LOCAL_SLACK_MS = 5 * 60_000;
 const DISTRIBUTED_SLACK_MS = 30 * 60_000;
 
+/** The tool found or installed by prepare(), per workspace, so run() does not look again (or log it twice). */
+const prepared = new Map<string, ArtilleryTool>();
+
 export const artilleryEngine: Engine = {
   name: 'artillery',
+  async check({ config }) {
+    if (config.script) await checkArtilleryScript(config.script, { workspace: config.workspace, env: process.env, distributed: config.distributed.mode !== 'none' });
+  },
+  async prepare({ config, log, signal }) {
+    prepared.set(config.workspace, await resolveArtillery({ workspace: config.workspace, log, signal }));
+  },
   async run(options: EngineRunOptions): Promise<RunResult> {
     return runArtillery(options);
   },
   async describeShape({ config, stages }): Promise<string | undefined> {
     // Flows translated by perf-gate run perf-gate's shape; a script's phases are what choosePhases hands Artillery.
     if (!config.script) return undefined;
-    const script = await readScript(config.script, QUIET);
+    // A script that cannot be read is the pre-check's to report (check, before anything is installed or sent).
+    const script = await readScript(config.script, QUIET).catch(() => ({ doc: undefined }));
     if (!script.doc) return undefined;
     const choice = choosePhases(config, stages, obj(script.doc.config)?.phases);
     return choice.use === 'perf-gate' && choice.reason === NO_OWN_PHASES ? undefined : describeChoice(choice);
@@ -185,7 +196,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   if (choice?.use === 'perf-gate' || choice?.phases) overrideConfig.phases = choice.phases;
   const overrides = Object.keys(overrideConfig).length ? { config: overrideConfig } : undefined;
 
-  const tool = await resolveArtillery({ workspace: config.workspace, log, signal });
+  const tool = prepared.get(config.workspace) ?? (await resolveArtillery({ workspace: config.workspace, log, signal }));
   const args = buildArtilleryArgs({
     mode,
     script: config.script!,
