@@ -2,6 +2,7 @@
 // load. It uses the flows as the built-in engine compiles them (same templates, same data row order, same
 // checks), but its own plain node:http client and its own records: none of its requests are part of the run's
 // figures. A failure names the flow, the step and the check, and the pipeline then sends no load.
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Config } from '../../config/types.js';
@@ -10,6 +11,7 @@ import type { EnvironmentReport } from '../../model.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { parseTarget } from '../../flows/target.js';
 import { compileFlows, type CompiledRequest } from './flows.js';
+import { TRACE_PLACEHOLDER, TRACEPARENT } from './trace.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 
 export type SmokeResult = NonNullable<EnvironmentReport['smoke']>;
@@ -51,6 +53,7 @@ export async function runSmoke(config: Config): Promise<SmokeResult> {
 async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<string, string> }, origin: string, config: Config): Promise<string | undefined> {
   const path = step.pathT ? renderTemplate(step.pathT, vars) : step.path;
   const headers: Record<string, string> = { ...step.headers };
+  if (headers[TRACEPARENT] === TRACE_PLACEHOLDER) headers[TRACEPARENT] = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, vars);
   if (vars.jar && vars.jar.size > 0) {
     const jar = [...vars.jar].map(([k, v]) => `${k}=${v}`).join('; ');
