@@ -66,7 +66,8 @@ describe('traceparent on the built-in engine', () => {
       expect(got, s.traceId).toBeDefined();
       expect(s.endpoint).toBe('slow');
       expect(s.status).toBe(200);
-      expect(s.latencyMs).toBeGreaterThanOrEqual(got!.delay);
+      // Timers may fire a little early: the server held it about as long as asked.
+      expect(s.latencyMs).toBeGreaterThanOrEqual(got!.delay - 2);
     }
   });
 
