@@ -525,3 +525,6 @@ export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'start
     ...base,
   };
 }
+
+/** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */
+export const OTHER_CAUSES_NOTE = 'requests that failed as `other`:';

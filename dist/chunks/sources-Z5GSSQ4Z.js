@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources}from"./chunk-DBVHJ7WD.js";import"./chunk-K7CP4DPV.js";import"./chunk-ZK2VWEHT.js";import"./chunk-L66MS3TL.js";import"./chunk-TUATUIDF.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources};
