@@ -1,6 +1,7 @@
-// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { JsonLimitError, parseJsonBounded } from '../json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
 import { ENGINES, type RunResult } from '../model.js';
 import { bucketIndex, bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
 import { HISTORY_KIND, type BaselineEntry, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
@@ -183,8 +184,9 @@ export type ParsedBaselineFile =
 export function parseBaselineFile(text: string): ParsedBaselineFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (e) {
+    if (e instanceof JsonLimitError) throw new CorruptBaselineError(`not usable: ${e.message}`);
     throw new CorruptBaselineError(`not valid JSON (${(e as Error).message})`);
   }
   if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {
