@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
 import { parseDuration } from '../config/units.js';
 import { redactPatterns } from './redact.js';
+import { refusedSql } from './postgres-guard.js';
 
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
@@ -487,6 +488,8 @@ const postgresSource = z
       // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
       if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+      const refused = refusedSql(q.sql);
+      if (refused) issue(ctx, ['queries', i, 'sql'], `query "${q.name}" ${refused}`);
     });
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
