@@ -105,10 +105,10 @@ describe('the README example flows as a k6 script', () => {
   });
 });
 
-describe('the README excerpt', () => {
+describe('the excerpt in docs/engines.md', () => {
   it('is what the translation writes for examples/perf-gate.yml', () => {
-    const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf("#### The config's flows on k6"));
+    const page = readFileSync(join(here, '..', 'docs', 'engines.md'), 'utf8');
+    const section = page.slice(page.indexOf("### The config's flows on k6"));
     const excerpt = /```js\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l.trim() !== '' && l.trim() !== '...');
     expect(excerpt.length).toBeGreaterThan(20);
     const example = readFileSync(join(here, '..', 'examples', 'perf-gate.yml'), 'utf8').replace(/^target:.*$/m, '').replace(/^sources:[\s\S]*$/m, '');

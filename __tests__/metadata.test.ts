@@ -1,4 +1,4 @@
-// action.yml, the README and the examples must say what the code does: these checks keep them in step.
+// action.yml, the docs and the examples must say what the code does: these checks keep them in step.
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -6,7 +6,7 @@ import { INPUT_NAMES, resolveConfig } from '../src/config/load.js';
 import { OUTPUT_NAMES } from '../src/github/outputs.js';
 
 const action = parse(readFileSync('action.yml', 'utf8'));
-const readme = readFileSync('README.md', 'utf8');
+const configurationPage = readFileSync('docs/configuration.md', 'utf8');
 
 describe('action.yml', () => {
   it('runs the committed bundle on node24', () => {
@@ -23,8 +23,8 @@ describe('action.yml', () => {
     expect(withDefaults.map(([k]) => k)).toEqual(['github-token']);
   });
 
-  it('documents every input and output in the README', () => {
-    for (const name of [...INPUT_NAMES, ...OUTPUT_NAMES]) expect(readme, name).toContain(`\`${name}\``);
+  it('documents every input and output in docs/configuration.md', () => {
+    for (const name of [...INPUT_NAMES, ...OUTPUT_NAMES]) expect(configurationPage, name).toContain(`\`${name}\``);
   });
 });
 

@@ -45,9 +45,9 @@ describe('what the first screen says', () => {
     // The capacity is where p99 passed 500 ms, long before the errors passed 0.5 %.
     expect(md).toMatch(/\*\*Capacity at the targets: 12\d(\.\d)?\/s\*\* served \(at 2\d s, .*then p99 5\d\d ms > 500 ms/);
     expect(md).toContain('**Cascading failure: yes.**');
-    // The README and the report say the same about the breaking point.
+    // docs/phases.md and the report say the same about the breaking point.
     expect(md).toContain('while the next three intervals together stayed past it');
-    expect(readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')).toContain('while the next three intervals together stayed past it');
+    expect(readFileSync(join(import.meta.dirname, '..', 'docs', 'phases.md'), 'utf8')).toContain('while the next three intervals together stayed past it');
     // No "first error" row that repeats the breaking point, and no "At" column mixing times and counts.
     expect(md).not.toMatch(/\| +At +\|/);
   });

@@ -444,6 +444,11 @@ export interface Target {
    * `value` is then filled in when the target is evaluated (the right side's value times `factor`), 0 before.
    */
   rhsMetric?: { metric: string; factor: number; label: string };
+  /**
+   * Warning level (`p99 < 500ms warn 400ms`), in the unit of `value` and on the passing side of it: a value past it
+   * that still meets the target passes with a warning (⚠️), never failing the check.
+   */
+  warn?: number;
 }
 
 export type TargetStatus = 'pass' | 'fail' | 'not_measured';
@@ -461,6 +466,8 @@ export interface TargetResult {
   origin?: 'target' | 'tool';
   /** Why the row is not measured (an endpoint selector that matched nothing names the endpoints there are). */
   note?: string;
+  /** The target held but its value is past the target's warning level (`warn`): shown with ⚠️, not a failure. */
+  warning?: boolean;
 }
 
 /** `shard`: one shard of a sharded run, not judged on its own (the job merging the shards judges them). */

@@ -1,6 +1,6 @@
 // Bounds on every input that sizes work: how much load, for how long, how many things at once, how much text to
 // read. Past them a run would only exhaust the runner (or never end), so the value is refused before any load is
-// sent, in one line naming the input. The README's "Limits" table lists the same numbers.
+// sent, in one line naming the input. The "Limits" table of docs/failure-behaviour.md lists the same numbers.
 
 export const LIMITS = {
   /** Arrivals per second at the peak (the `rate` input, and every stage rate of a custom phase). */

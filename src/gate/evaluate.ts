@@ -37,7 +37,9 @@ export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult
       const note = notMeasuredReason(run, target.metric);
       return { target, status: 'not_measured', ...(note ? { note } : {}) };
     }
-    return { target, actual, status: compare(actual, target.op, target.value) ? 'pass' : 'fail' };
+    if (!compare(actual, target.op, target.value)) return { target, actual, status: 'fail' };
+    // Past the warning level but within the target: a pass that says so.
+    return { target, actual, status: 'pass', ...(target.warn !== undefined && !compare(actual, target.op, target.warn) ? { warning: true } : {}) };
   });
 }
 

@@ -76,7 +76,40 @@ const OF_MAX = /\s+of\s+max\s*$/i;
 
 const EXPR = /^(?<metric>[A-Za-z_][\w.:{}()\-]*?)\s*(?<op><=|>=|==|!=|<|>|=)\s*(?<num>-?\d+(?:\.\d+)?)\s*(?<unit>[a-z%/]*(?:\/s)?)\s*$/i;
 
+// `p99 < 500ms warn 400ms`: a warning level after the target, in the same units, on the passing side of it.
+const WARN = /\s+warn\s+(?<level>.+?)\s*(?<optional>\?)?$/i;
+
 export function parseTarget(line: string, where = 'targets'): Target {
+  const written = line.trim();
+  const w = WARN.exec(written);
+  // " warn " inside an endpoint selector (`p99{GET /a warn b} < 1s`) is part of the label, not a warning level.
+  const before = w ? written.slice(0, w.index) : '';
+  if (!w?.groups || before.split('{').length !== before.split('}').length) return parseLevel(written, where);
+  const main = written.slice(0, w.index) + (w.groups.optional ?? '');
+  const target = parseLevel(main, where);
+  const level = w.groups.level!;
+  if (target.rhsMetric || target.op === '==' || target.op === '!=') {
+    throw new UserError(`${where}: target "${written}" cannot have a warning level: "warn" goes with <, <=, > or >= and a number, e.g. "p99 < 500ms warn 400ms"`);
+  }
+  // The level is read as the same target with that threshold, so it takes the same units (and "% of max").
+  const split = splitAtOperator(main.replace(/^optional\s*:\s*/i, '').replace(/\?$/, ''))!;
+  const ofMax = OF_MAX.test(split.right) && !OF_MAX.test(level) ? ' of max' : '';
+  let warn: number;
+  try {
+    warn = parseLevel(`${split.left} ${target.op} ${level}${ofMax}`, where).value;
+  } catch {
+    throw new UserError(`${where}: target "${written}": cannot read the warning level "${level}": write it like the threshold, e.g. "p99 < 500ms warn 400ms"`);
+  }
+  const below = target.op === '<' || target.op === '<=';
+  if (below ? warn >= target.value : warn <= target.value) {
+    throw new UserError(
+      `${where}: target "${written}": the warning level must be ${below ? 'below' : 'above'} the threshold, so it warns before the target fails (e.g. "${split.left} ${target.op} ${split.right} warn ${below ? 'a smaller value' : 'a larger value'}")`,
+    );
+  }
+  return { ...target, warn, source: written };
+}
+
+function parseLevel(line: string, where: string): Target {
   let text = line.trim();
   let optional = false;
   if (/^optional\s*:/i.test(text)) {

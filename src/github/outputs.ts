@@ -16,6 +16,7 @@ export const OUTPUT_NAMES = [
   'results',
   'comment-url',
   'regressions',
+  'warnings',
   'baseline-sha',
   'breaking-point-rps',
   'breaking-point-vus',
@@ -50,6 +51,7 @@ export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: 
     results: paths.results ?? '',
     'comment-url': paths.commentUrl ?? '',
     regressions: JSON.stringify(verdict.regressions ?? []),
+    warnings: JSON.stringify(warningsOf(verdict)),
     'baseline-sha': verdict.baseline?.sha ?? '',
     'breaking-point-rps': num(stress?.breakingPoint?.rps, 1),
     'breaking-point-vus': num(stress?.breakingPoint?.vus, 0),
@@ -57,4 +59,11 @@ export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: 
     'recovery-seconds': recovery?.recovered ? num((recovery.recoveryMs ?? 0) / 1000, 1) : '',
     'stopped-early': analysis ? String(analysis.stoppedEarly !== undefined) : '',
   };
+}
+
+/** Targets that held past their warning level: `{target, metric, actual, warn, unit}`, `[]` when none. */
+export function warningsOf(verdict: Verdict): Array<{ target: string; metric: string; actual: number; warn: number; unit: string }> {
+  return verdict.targets
+    .filter((t) => t.warning && t.actual !== undefined && t.target.warn !== undefined)
+    .map((t) => ({ target: t.target.source, metric: t.target.metric, actual: t.actual!, warn: t.target.warn!, unit: t.target.unit }));
 }

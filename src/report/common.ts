@@ -100,8 +100,8 @@ export function targetText(result: TargetResult): string {
   // A tool's own threshold reads best as the tool wrote it; a metric-vs-metric target names its other side.
   if (result.origin === 'tool') return target.source;
   if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
-  const value = DURATION_METRICS.has(target.metric) ? formatDuration(target.value) : formatValue(target.value, target.unit);
-  const text = `${target.op} ${value}`;
+  const fmt = (v: number): string => (DURATION_METRICS.has(target.metric) ? formatDuration(v) : formatValue(v, target.unit));
+  const text = `${target.op} ${fmt(target.value)}${target.warn !== undefined ? ` (warn ${fmt(target.warn)})` : ''}`;
   return target.optional ? `${text} (optional)` : text;
 }
 

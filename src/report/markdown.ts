@@ -389,6 +389,10 @@ function verdictSentence(input: ReportInput): string {
         : `${held} of ${targets.length} ${plural(targets.length, 'target')} hold`,
     );
   }
+  // Warnings: targets that held past their warning level, with the figure and the level, after the count.
+  const warned = verdict.targets.filter((t) => t.warning);
+  for (const t of warned.slice(0, 3)) tail.push(`⚠️ ${targetMetricLabel(t.target.metric, run, code)} ${actualText(t)} past its warning level (${targetText(t)})`);
+  if (warned.length > 3) tail.push(`⚠️ ${warned.length - 3} more ${plural(warned.length - 3, 'warning')} below`);
   const unmeasured = verdict.targets.filter((t) => t.target.optional && t.status === 'not_measured').length;
   if (unmeasured > 0) tail.push(`${unmeasured} optional ${plural(unmeasured, 'target')} not measured`);
   const regs = verdict.regressions ?? [];
@@ -416,7 +420,7 @@ const STRESS_METRICS = new Set(['capacity', 'breaking_point']);
 function stressSentence(s: StressAnalysis, targets: readonly TargetResult[]): string {
   const judged = (metric: string): string => {
     const t = targets.find((x) => x.target.metric === metric && x.origin !== 'tool');
-    return t ? ` (target ${targetText(t)} ${t.status === 'pass' ? '✅' : '❌'})` : '';
+    return t ? ` (target ${targetText(t)} ${t.status === 'pass' ? (t.warning ? '⚠️' : '✅') : '❌'})` : '';
   };
   const c = s.capacity;
   const capacity =
@@ -469,7 +473,9 @@ function targetRow(result: TargetResult, run: RunResult): string[] {
       ? result.target.optional
         ? '➖ not measured'
         : '⚠️ not measured'
-      : STATUS_TEXT[result.status];
+      : result.warning
+        ? '⚠️ warning'
+        : STATUS_TEXT[result.status];
   const label = result.origin === 'tool' ? `${code(metric)} (tool threshold)` : targetMetricLabel(metric, run, code);
   // A tool's threshold and a metric-vs-metric target are written by the user: in a code span, never a mention.
   const target = result.origin === 'tool' ? code(targetText(result)) : result.rhs || result.target.rhsMetric ? `${result.target.op} ${code(result.rhs?.label ?? result.target.rhsMetric!.label)}` : targetText(result);
@@ -483,6 +489,7 @@ function combinedStatus(t: TargetResult, c: ComparisonCells): string {
   if (target && regressed) return `❌ ${target}, regressed`;
   if (regressed) return '❌ regressed';
   if (target) return t.status === 'fail' ? `❌ ${target}` : `⚠️ ${target}`;
+  if (t.warning) return '⚠️ warning';
   return regressionStatus(c);
 }
 

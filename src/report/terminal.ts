@@ -33,7 +33,7 @@ export function renderTerminal(input: ReportInput): string {
       t.origin === 'tool' ? `${t.target.metric} (tool threshold)` : targetMetricLabel(t.target.metric, run),
       targetText(t),
       actualText(t),
-      t.status === 'not_measured' ? 'not measured' : STATUS[t.status],
+      t.status === 'not_measured' ? 'not measured' : t.warning ? 'WARN' : STATUS[t.status],
     ]);
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
   } else if (verdict.status === 'shard') {

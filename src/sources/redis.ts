@@ -3,7 +3,7 @@
 // connections, keyspace hits and misses) become their increase since the sample taken before the run, with one
 // more INFO after the run so the totals cover all of it. As with PostgreSQL, a failed sample is counted, not thrown,
 // commands fail fast instead of queueing while disconnected, and the timers are unref'd: Redis cannot hold up the
-// load test. One node is read: for Cluster or Sentinel, see the README.
+// load test. One node is read: for Cluster or Sentinel, see docs/sources.md.
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
