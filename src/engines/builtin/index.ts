@@ -17,7 +17,8 @@ import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
 import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
-import { ConnectionPool, cookieSendable, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
+import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
+import { cookieHeader, storeCookies } from './cookies.js';
 import type { Http1Connection } from './http1.js';
 
 export { ArrivalSchedule } from './schedule.js';
@@ -787,49 +788,6 @@ class BuiltinRun {
     }
     return out;
   }
-}
-
-/**
- * Keep a response's cookies in the arrival's jar: `name=value` before the first `;`; an empty value or a
- * `Max-Age=0` / past `Expires` removes the cookie. Domain and path are not checked: every request goes to one origin.
- */
-function storeCookies(jar: Map<string, string> | undefined, setCookie: string | string[], onSkip: () => void): Map<string, string> | undefined {
-  const list = Array.isArray(setCookie) ? setCookie : [setCookie];
-  for (const line of list) {
-    const semi = line.indexOf(';');
-    const pair = semi < 0 ? line : line.slice(0, semi);
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const attrs = semi < 0 ? '' : line.slice(semi);
-    const expired = /;\s*max-age\s*=\s*(0|-\d+)\s*(;|$)/i.test(attrs) || expiresInPast(attrs);
-    if (expired || value === '') {
-      jar?.delete(name);
-      continue;
-    }
-    // Stored, it would make every later request of this arrival unsendable (a control byte cannot go in a header).
-    if (!cookieSendable(name, value)) {
-      onSkip();
-      continue;
-    }
-    jar ??= new Map();
-    jar.set(name, value);
-  }
-  return jar && jar.size > 0 ? jar : undefined;
-}
-
-function expiresInPast(attrs: string): boolean {
-  const m = /;\s*expires\s*=\s*([^;]+)/i.exec(attrs);
-  if (!m) return false;
-  const t = Date.parse(m[1]!);
-  return Number.isFinite(t) && t < Date.now();
-}
-
-function cookieHeader(jar: Map<string, string>): string {
-  let out = '';
-  for (const [k, v] of jar) out += out ? `; ${k}=${v}` : `${k}=${v}`;
-  return out;
 }
 
 function describeReason(reason: unknown): string {
