@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
 import { resolveConfig } from '../src/config/load.js';
-import { UserError, type Config } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import { artilleryEngine } from '../src/engines/artillery/index.js';
 import { toJmesPath, translateFlows } from '../src/engines/artillery/translate.js';
+import { UserError } from '../src/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Genuine report of our own Artillery 2.0.34 run (see fixtures/SOURCES.md), and the stand-in `artillery` package.

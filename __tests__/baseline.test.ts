@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { getOctokit } from '@actions/github';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { historyFileName } from '../src/baseline/artifact-store.js';
-import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type BaselineConfig } from '../src/baseline/config.js';
+import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type BaselineConfig } from '../src/config/baseline.js';
 import { gitContextFromEnv } from '../src/baseline/context.js';
 import { entryFromRun, serializeHistory, emptyHistory } from '../src/baseline/entry.js';
 import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';
 import { comparisonCells } from '../src/baseline/report.js';
 import type { BaselineContext, GitContext } from '../src/baseline/types.js';
 import { readZip, ZipError } from '../src/baseline/zip.js';
-import { UserError } from '../src/config/types.js';
 import { parseRegressionRules } from '../src/gate/regression.js';
 import type { RunResult } from '../src/model.js';
 import { makeZip, startDataStub, syntheticRun, type DataStub } from './helpers/github-data-stub.js';
+import { UserError } from '../src/errors.js';
 
 const HISTORY_PATH = 'perf-gate/production/warmup.json';
 const DATA = 'perf-gate-data';
@@ -413,7 +413,7 @@ describe('configuration', () => {
     const file = baselineConfigSchema.parse({ store: 'branch:perf', environment: 'staging', history: 10, branches: ['main', 'release/*'], rules: ['p99: +20%'], 'on-corrupt': 'missing', confirm: true });
     const cfg = resolveBaselineConfig({ environment: 'prod', 'regression-rules': 'p95: +5% and +10ms' }, file);
     expect(cfg).toMatchObject({ spec: { kind: 'branch', location: 'perf' }, environment: 'prod', historyLimit: 10, recordBranches: ['main', 'release/*'], onCorrupt: 'missing', confirm: true, acceptLabel: 'perf-regression-accepted' });
-    expect(cfg.rules.map((r) => r.source)).toEqual(['p95: +5% and +10ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%']);
+    expect(cfg.rules.map((r) => r.source)).toEqual(['p95: +5% and +10ms', 'p99: +10%', 'error_rate: +50%', 'throughput: -10%']);
     expect(resolveBaselineConfig({}, 'artifact').spec).toMatchObject({ kind: 'artifact' });
     expect(resolveBaselineConfig({}, undefined).spec).toBeUndefined();
     expect(() => resolveBaselineConfig({}, { environment: 'prod env' })).toThrow('.github/perf-gate.yml: baseline.environment: got "prod env"; allowed: letters, digits');

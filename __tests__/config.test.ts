@@ -2,9 +2,10 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactUrl, resolveConfig, type RawInputs } from '../src/config/load.js';
-import { UserError } from '../src/config/types.js';
-import { parseDuration } from '../src/config/units.js';
+import { resolveConfig, type RawInputs } from '../src/config/load.js';
+import { parseDuration } from '../src/units.js';
+import { UserError } from '../src/errors.js';
+import { redactUrl } from '../src/secrets.js';
 
 function workspace(configYaml?: string, path = '.github/perf-gate.yml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-config-'));

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
-import { UserError, type Config, type Logger } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import {
   ARTILLERY_VERSION,
   artilleryCacheDir,
@@ -23,14 +23,16 @@ import {
   toArtilleryPhases,
 } from '../src/engines/artillery/index.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
-import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { artilleryV2Reader, periodInterval } from '../src/readers/artillery-v2.js';
+import { readResultFile } from '../src/readers/index.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { Stage } from '../src/model.js';
 import { parseGuards } from '../src/phases/guards.js';
 import { PRESETS } from '../src/phases/presets.js';
 import { watchGuards } from '../src/phases/run.js';
+import { UserError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OWN = join(here, 'fixtures', 'artillery-own');

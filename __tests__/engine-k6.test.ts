@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UserError, type Config, type Logger } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import { k6Engine, toK6Scenarios, buildK6Args, classifyK6Exit, scriptSetsLoadShape, k6Duration, K6_MISSING_HINT } from '../src/engines/k6/index.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { readResultFile } from '../src/readers/index.js';
 import type { Stage } from '../src/model.js';
 import { PRESETS } from '../src/phases/presets.js';
+import { UserError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STAND_INS = join(here, 'fixtures', 'stand-ins');

@@ -3,9 +3,11 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { UserError, type Config, type Logger } from '../src/config/types.js';
+import { type Config } from '../src/config/types.js';
 import { expandPatterns, resultsEngine } from '../src/engines/results/engine.js';
-import { readResultFile } from '../src/engines/results/index.js';
+import { readResultFile } from '../src/readers/index.js';
+import { UserError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

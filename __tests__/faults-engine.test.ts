@@ -3,10 +3,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config, Logger } from '../src/config/types.js';
+import type { Config } from '../src/config/types.js';
 import { builtinEngine } from '../src/engines/builtin/index.js';
 import type { Flow, Stage } from '../src/model.js';
 import { engineConfig } from './helpers/engine-config.js';
+import type { Logger } from '../src/log.js';
 
 let server: Server;
 let url = '';

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileStore } from '../src/baseline/file-store.js';
 import { emptyHistory, serializeHistory } from '../src/baseline/entry.js';
-import type { BaselineContext, BaselineEntry } from '../src/baseline/types.js';
+import type { BaselineContext } from '../src/baseline/types.js';
 import { useDemoServer } from './helpers/demo-server.js';
 import { runCli } from './helpers/run-action.js';
+import type { BaselineEntry } from '../src/model.js';
 
 const demo = useDemoServer();
 const cli = runCli;

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type RawInputs } from '../src/config/load.js';
-import { redactSecrets, secretsIn } from '../src/config/secrets.js';
-import { UserError } from '../src/config/types.js';
+import { redactSecrets, secretsIn } from '../src/secrets.js';
 import { evaluateTargets } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { parseTargets } from '../src/gate/targets.js';
 import { runCli } from './helpers/run-action.js';
 import { sampleRun } from './helpers/sample-run.js';
+import { UserError } from '../src/errors.js';
 
 function workspace(configYaml?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-hostile-'));

@@ -6,9 +6,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
+import { sourcesSchema, type SourceConfig } from '../src/config/sources.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
-import { refusedSql } from '../src/sources/postgres-guard.js';
+import { refusedSql } from '../src/config/postgres-guard.js';
 import { memoryLog } from './helpers/memory-log.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres.js';
 

@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
-import { readResultFile } from '../src/engines/results/index.js';
-import type { ReadOptions } from '../src/engines/results/types.js';
+import { readResultFile } from '../src/readers/index.js';
+import type { ReadOptions } from '../src/readers/types.js';
+import { UserError } from '../src/errors.js';
 
 const OPTS: ReadOptions = { phase: 'sustained', count4xxAsErrors: false };
 const GENUINE = '__tests__/fixtures/artillery/v2-sawady-nodejscourse.json';

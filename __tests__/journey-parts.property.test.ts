@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
-import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks } from '../src/engines/builtin/checks.js';
-import { readDataFile } from '../src/engines/builtin/data.js';
-import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
+import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks } from '../src/flows/checks.js';
+import { readDataFile } from '../src/flows/data.js';
+import { compileJsonPath, evalJsonPath } from '../src/flows/jsonpath.js';
 import {
   captureRef,
   compileJsonTemplate,
@@ -19,7 +18,8 @@ import {
   renderTemplate,
   TemplateError,
   type Scope,
-} from '../src/engines/builtin/templates.js';
+} from '../src/flows/templates.js';
+import { UserError } from '../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'perf-gate-journey-prop-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { compileJsonPath, evalJsonPath } from '../src/engines/builtin/jsonpath.js';
-import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/engines/builtin/checks.js';
-import { readDataFile } from '../src/engines/builtin/data.js';
-import { compileFlows, parseTarget } from '../src/engines/builtin/flows.js';
+import { compileJsonPath, evalJsonPath } from '../src/flows/jsonpath.js';
+import { compileCaptureRegex, compileChecks, REGEX_INPUT_LIMIT, runChecks, unsafeRegexReason } from '../src/flows/checks.js';
+import { readDataFile } from '../src/flows/data.js';
+import { compileFlows } from '../src/engines/builtin/flows.js';
 import {
   captureRef,
   compileJsonTemplate,
@@ -18,7 +18,8 @@ import {
   renderTemplate,
   type Ref,
   type Scope,
-} from '../src/engines/builtin/templates.js';
+} from '../src/flows/templates.js';
+import { parseTarget } from '../src/flows/target.js';
 
 function scope(names: Record<string, Ref> = {}, env: NodeJS.ProcessEnv = {}): Scope {
   const m = new Map(Object.entries(names));

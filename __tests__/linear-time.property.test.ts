@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileChecks, runChecks } from '../src/engines/builtin/checks.js';
+import { compileChecks, runChecks } from '../src/flows/checks.js';
 import { cookieHeader, storeCookies } from '../src/engines/builtin/cookies.js';
-import { parseCsv, readDataFile } from '../src/engines/builtin/data.js';
+import { parseCsv, readDataFile } from '../src/flows/data.js';
 import { parseHead, setCookiesOf } from '../src/engines/builtin/http1.js';
 import { jsonDepthOver } from '../src/json.js';
 

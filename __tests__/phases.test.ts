@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig, type RawInputs } from '../src/config/load.js';
-import type { Logger } from '../src/config/types.js';
 import { outputsFor } from '../src/github/outputs.js';
 import { runPipeline, type PipelineOutcome } from '../src/pipeline.js';
 import { startDemoServer, type DemoServerOptions } from '../demo/server.ts';
+import type { Logger } from '../src/log.js';
 
 type Demo = Awaited<ReturnType<typeof startDemoServer>>;
 let demo: Demo | undefined;

@@ -12,11 +12,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
-import type { Config, Logger } from '../src/config/types.js';
+import type { Config } from '../src/config/types.js';
 import { ARTILLERY_VERSION, artilleryEngine, resolveArtillery, toArtilleryPhases, type ArtilleryPhase } from '../src/engines/artillery/index.js';
 import { SCENARIO_NAME, toK6Scenarios, type K6Scenario } from '../src/engines/k6/index.js';
 import type { PresetPhaseName, Stage } from '../src/model.js';
 import { peakRate, PRESETS, shapeStages, totalDurationMs } from '../src/phases/presets.js';
+import type { Logger } from '../src/log.js';
 
 const NAMES = Object.keys(PRESETS) as PresetPhaseName[];
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
-import { readResultFile, readResults } from '../src/engines/results/index.js';
-import type { ReadOptions } from '../src/engines/results/types.js';
+import { readResultFile, readResults } from '../src/readers/index.js';
+import type { ReadOptions } from '../src/readers/types.js';
 import type { RunResult } from '../src/model.js';
+import { UserError } from '../src/errors.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const FIXTURES = ['artillery', 'k6'].flatMap((d) => readdirSync(join(FIX, d)).map((f) => join(FIX, d, f)));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compactHistogram, entryFromRun } from '../src/baseline/entry.js';
-import type { BaselineEntry, GitContext } from '../src/baseline/types.js';
-import { UserError } from '../src/config/types.js';
+import { entryFromRun } from '../src/baseline/entry.js';
+import type { GitContext } from '../src/baseline/types.js';
 import {
   applyRegressions,
   compareWithBaseline,
@@ -21,6 +20,9 @@ import {
 import { Histogram } from '../src/metrics/histogram.js';
 import type { FailOn, RunResult, Verdict } from '../src/model.js';
 import { syntheticRun } from './helpers/github-data-stub.js';
+import { UserError } from '../src/errors.js';
+import type { BaselineEntry } from '../src/model.js';
+import { compactHistogram } from '../src/metrics/histogram.js';
 
 const git: GitContext = { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main' };
 let clock = Date.parse('2025-03-01T00:00:00Z');
@@ -42,6 +44,8 @@ describe('parseRegressionRule', () => {
     ['avg: +12%', { metric: 'mean', relativePercent: 12 }],
     ['error_rate: +0.2pp', { metric: 'error_rate', absolute: 0.2, unit: 'pp', relativePercent: undefined }],
     ['error-rate: +0.5pp and +50%', { metric: 'error_rate', absolute: 0.5, relativePercent: 50 }],
+    // No absolute part: the floor is derived from the counts' sampling noise (regression-floor.test.ts).
+    ['error_rate: +50%', { metric: 'error_rate', absolute: undefined, relativePercent: 50, unit: 'pp' }],
     ['throughput: -10%', { metric: 'throughput', better: 'higher', relativePercent: 10, unit: '/s' }],
     ['rps: -10% and -5/s', { metric: 'throughput', relativePercent: 10, absolute: 5 }],
     ['max: +50% and +100ms', { metric: 'max', relativePercent: 50, absolute: 100 }],
@@ -60,7 +64,6 @@ describe('parseRegressionRule', () => {
     ['throughput: +10%', /throughput regresses when it drops.*got "\+10%".*allowed: -N% and\/or -N\/s/],
     ['p99: +10pp', /unit "pp" does not fit p99; allowed: \+N% and\/or \+Nms/],
     ['throughput: -5ms', /unit "ms" does not fit throughput/],
-    ['error_rate: +50%', /error_rate needs an absolute part in percentage points/],
     ['p99: +10% and +5%', /two relative changes \("\+5%"\)/],
     ['p99: fast', /cannot read "fast"; allowed:/],
     ['p99:', /no change given; allowed:/],
@@ -80,7 +83,7 @@ describe('parseRegressionRules', () => {
 
   it('lets a rule replace its default, turns metrics off, and keeps the other defaults', () => {
     const rules = parseRegressionRules('p99: +20% and +50ms; throughput: off\n# comment\np50: +15%');
-    expect(rules.map((r) => r.source)).toEqual(['p50: +15%', 'p95: +10% and +20ms', 'p99: +20% and +50ms', 'error_rate: +0.2pp']);
+    expect(rules.map((r) => r.source)).toEqual(['p50: +15%', 'p95: +10%', 'p99: +20% and +50ms', 'error_rate: +50%']);
   });
 
   it('refuses two rules for one metric', () => {
@@ -215,7 +218,7 @@ describe('compareWithBaseline: noise band from history', () => {
     const h = history(quiet);
     const out = compareWithBaseline(current, h, p99Only, opts);
     expect(out.baseline.method).toBe(
-      "a change counts as a regression when it is beyond the rule's tolerance and outside the 99 % prediction band of the last 10 comparable runs (latency percentiles: mean log of eight neighbouring quantiles)",
+      "a change counts as a regression when it is beyond the rule's tolerance and outside the 99 % prediction band of the last 10 comparable runs (latency percentiles: mean log of eight neighbouring quantiles); p99 floor 20 ms: as written in the rule",
     );
     expect(out.baseline.trend).toHaveLength(10);
     expect(out.baseline.trend!.map((p) => p.p99)).toEqual(h.map((e) => e.metrics.p99));

@@ -11,7 +11,7 @@ import {
   type ReportInput,
   type ReportTier,
 } from '../src/report/markdown.js';
-import { formatAgainst, formatDuration } from '../src/report/format.js';
+import { formatAgainst, formatDuration } from '../src/format.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { entryFromRun } from '../src/baseline/entry.js';
 import { decide } from '../src/gate/evaluate.js';

@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { UserError } from '../src/config/types.js';
-import { readResultFile, readResults } from '../src/engines/results/index.js';
+import { readResultFile, readResults } from '../src/readers/index.js';
 import { decide, toolThresholdResults } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { matchEndpoints } from '../src/gate/selectors.js';
@@ -18,7 +17,8 @@ import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.j
 import type { EndpointResult, InfraMetric, IntervalResult, RunResult } from '../src/model.js';
 import { GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { ConsolePeriodReader, type ConsolePeriod } from '../src/engines/artillery/periods.js';
-import { artilleryV2Reader, periodInterval } from '../src/engines/results/artillery-v2.js';
+import { artilleryV2Reader, periodInterval } from '../src/readers/artillery-v2.js';
+import { UserError } from '../src/errors.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const OPTS = { phase: 'sustained', count4xxAsErrors: true };

@@ -11,12 +11,12 @@ import { Histogram } from '../src/metrics/histogram.js';
 import type { Engine } from '../src/engines/types.js';
 import { blankRunResult, type RunResult, type Stage, type Verdict } from '../src/model.js';
 import { runPipeline, shardStages } from '../src/pipeline.js';
-import { readResults as readShardFiles } from '../src/engines/results/index.js';
-import { UserError } from '../src/config/types.js';
+import { readResults as readShardFiles } from '../src/readers/index.js';
 import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
 import { freePort } from './helpers/postgres.js';
 import { runAction, runCli, type ActionRun, type CliRun } from './helpers/run-action.js';
+import { UserError } from '../src/errors.js';
 
 const SHA = 'a'.repeat(40);
 const OTHER_SHA = 'b'.repeat(40);

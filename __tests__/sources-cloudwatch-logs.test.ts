@@ -12,7 +12,7 @@ import { runPipeline } from '../src/pipeline.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import { maskMessage } from '../src/sources/cloudwatch-logs.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
 import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startLogsStub, type LogEvent, type LogsStub, type LogsStubOptions } from './helpers/cloudwatch-logs-stub.js';

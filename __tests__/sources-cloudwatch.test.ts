@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InfraMetric } from '../src/model.js';
 import { choosePeriod, CloudWatchSource, MAX_QUERIES_PER_CALL } from '../src/sources/cloudwatch.js';
-import { sourcesSchema, type CloudWatchSourceConfig } from '../src/sources/config.js';
+import { sourcesSchema, type CloudWatchSourceConfig } from '../src/config/sources.js';
 import { useFakeAwsCredentials } from './helpers/aws-env.js';
 import { startCloudWatchStub, type CloudWatchStub, type CloudWatchStubOptions, type StubQuery } from './helpers/cloudwatch-stub.js';
 import { memoryLog } from './helpers/memory-log.js';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import type { Logger } from '../src/config/types.js';
 import { runPipeline } from '../src/pipeline.js';
 import { bidsGateConfig, useBidsStack } from './helpers/bids-app.js';
+import type { Logger } from '../src/log.js';
 
 const bids = useBidsStack();
 

@@ -2,16 +2,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { collectAll, createSources, startSources, stopSources } from '../src/sources/index.js';
 import { cleanStatement, diffStatements, diffTotals } from '../src/sources/postgres.js';
 import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { memoryLog } from './helpers/memory-log.js';
+import type { Logger } from '../src/log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

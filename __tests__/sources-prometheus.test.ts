@@ -8,7 +8,7 @@ import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { InfraMetric, RunResult } from '../src/model.js';
 import { sampleRun } from './helpers/sample-run.js';
-import { sourcesSchema } from '../src/sources/config.js';
+import { sourcesSchema } from '../src/config/sources.js';
 import { collectAll, createSources, startSources } from '../src/sources/index.js';
 import { promDuration, promQuery, rateEvaluation } from '../src/sources/prometheus.js';
 import { freePort } from './helpers/postgres.js';

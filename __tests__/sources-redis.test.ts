@@ -3,17 +3,18 @@
 import { Redis } from 'ioredis';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { parseTargets } from '../src/gate/targets.js';
 import type { InfraMetric } from '../src/model.js';
-import { sourcesSchema } from '../src/sources/config.js';
-import { collectAll, createSources, infraTargetProblems, startSources } from '../src/sources/index.js';
+import { sourcesSchema } from '../src/config/sources.js';
+import { collectAll, createSources, startSources } from '../src/sources/index.js';
 import { increases, parseInfo } from '../src/sources/redis.js';
 import { freePort } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { sampleRun } from './helpers/sample-run.js';
 import { memoryLog } from './helpers/memory-log.js';
+import type { Logger } from '../src/log.js';
+import { infraTargetProblems } from '../src/config/infra-targets.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

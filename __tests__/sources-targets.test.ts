@@ -1,13 +1,13 @@
 // Targets on infrastructure metrics: parsing (`max(cpu) < 80%`, `db_connections < 80% of max`) and evaluation
 // against RunResult.infra, including unavailable metrics.
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
 import { decide } from '../src/gate/evaluate.js';
 import { infraNotMeasuredReason, metricValue } from '../src/gate/metrics.js';
 import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.js';
 import { RESULTS_SCHEMA_VERSION, type InfraMetric, type RunResult } from '../src/model.js';
-import { sourcesSchema } from '../src/sources/config.js';
-import { infraTargetProblems } from '../src/sources/index.js';
+import { sourcesSchema } from '../src/config/sources.js';
+import { UserError } from '../src/errors.js';
+import { infraTargetProblems } from '../src/config/infra-targets.js';
 
 const metric = (over: Partial<InfraMetric> & Pick<InfraMetric, 'name'>): InfraMetric => ({
   source: 'cloudwatch',

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { sourcesSchema, type SourceConfig } from '../src/sources/config.js';
+import { sourcesSchema, type SourceConfig } from '../src/config/sources.js';
 import { collectAll, createSources, startSources, stopSources, type Source } from '../src/sources/index.js';
-import { Redactor, redactPatterns } from '../src/sources/redact.js';
 import { summarize } from '../src/metrics/series.js';
 import type { MetricDescriptor, SourceResult } from '../src/sources/types.js';
 import { memoryLog } from './helpers/memory-log.js';
+import { Redactor, redactPatterns } from '../src/secrets.js';
 
 function issues(input: unknown): string[] {
   const r = sourcesSchema.safeParse(input);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/config/types.js';
 import { describeTarget, parseTarget, parseTargets } from '../src/gate/targets.js';
+import { UserError } from '../src/errors.js';
 
 describe('parseTarget', () => {
   it.each([

@@ -1,4 +1,4 @@
-// k6 NDJSON reading speed and memory: perf-gate's streaming reader (src/engines/results/k6-ndjson.ts, bundled
+// k6 NDJSON reading speed and memory: perf-gate's streaming reader (src/readers/k6-ndjson.ts, bundled
 // with esbuild on the fly) against a plain `readline` + `JSON.parse` per line reader that does the same
 // aggregation work with the same Histogram class (one per trend metric, per endpoint and per interval, status
 // and error counts, checks, counters, gauges), measured in the same run on the same files. The two must give
@@ -367,7 +367,7 @@ async function child(kind, path, bundle) {
 // ---- driver -----------------------------------------------------------------------------------------------------
 
 function bundleReader(dir) {
-  return bundleSources(["export { readNdjson } from './src/engines/results/k6-ndjson.ts';", "export { Histogram } from './src/metrics/histogram.ts';"], join(dir, 'ndjson-reader.mjs'));
+  return bundleSources(["export { readNdjson } from './src/readers/k6-ndjson.ts';", "export { Histogram } from './src/metrics/histogram.ts';"], join(dir, 'ndjson-reader.mjs'));
 }
 
 function runChild(kind, path, bundle) {

@@ -1,4 +1,4 @@
-// How good are regression verdicts on REAL runs? bench/regression-quality.mjs asks the question on simulated
+// How good are regression verdicts on REAL runs? bench/regression-grid.mjs asks the question on simulated
 // histograms; this script asks it on runs of the built-in engine (src/engines/builtin, bundled with esbuild on the
 // fly) against a noisy local server on 127.0.0.1, judged by the real rules (compareWithBaseline, poolRuns,
 // needsConfirmation from src/gate/regression.ts; baseline entries from src/baseline/entry.ts), side by side with a
@@ -22,13 +22,13 @@
 // resampling from the pools: within one comparison no run is used twice (10 history runs + the current run +
 // the confirmation run are 12 distinct runs), but pairs share runs with other pairs, so they are not independent.
 // The bracketed rate repeats the resampling (--resamples, default 1000 comparisons) on the same pool.
-// Modes as in bench/regression-quality.mjs: "one baseline" compares with the newest run only, "history" with the
+// Modes: "one baseline" compares with the newest run only, "history" with the
 // 10 previous same-build runs, "+confirm" re-runs once when the first comparison is suspect (needsConfirmation)
 // and judges the two runs pooled (poolRuns, pooledRuns: 2).
 //
 // Usage: ./node_modules/.bin/node bench/regression-real.mjs [--same 60] [--slow 30] [--rate 500] [--seconds 4]
 //          [--pairs 50] [--resamples 1000] [--seed 1]            (about 10 minutes with the defaults)
-//        npm run bench -- regression [same options]
+//        npm run bench -- regression-real [same options]
 // Load goes only to 127.0.0.1; every loop is bounded in count and every run and server in time.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -231,7 +231,7 @@ async function main() {
   // ---- judge -------------------------------------------------------------------------------------------------
   // The longest history a method uses (shorter ones take its newest runs), capped by the pool.
   const HISTORY = Math.min(30, pools.same.length - 2);
-  const rules = parseRegressionRules(['p99: +10% and +20ms'], 'bench', false);
+  const rules = parseRegressionRules(['p99: +10%'], 'bench', false);
   const git = { owner: 'o', repo: 'r', eventName: 'push', branch: 'main' };
   const entries = new Map();
   const entryOf = (r, n) => {
@@ -325,7 +325,7 @@ async function main() {
   console.log(`\nperf-gate regression quality on real runs: ${PAIRS} pairs per cell, rate over ${rows[0].n} resampled comparisons in brackets`);
   console.log(`pool of real builtin-engine runs against 127.0.0.1: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow;`);
   console.log(`each run ${RATE}/s for ${SECONDS} s (${Math.round(med(pools.same.map((r) => r.requests)))} requests); server lognormal median ${MEDIAN_MS} ms sigma ${SIGMA},`);
-  console.log(`±${JITTER * 100}% median per server start, 20-60 ms event-loop pauses every 200-800 ms (median ${pauseCounts.length ? med(pauseCounts) : '?'} per run); rule "p99: +10% and +20ms", seed ${SEED}`);
+  console.log(`±${JITTER * 100}% median per server start, 20-60 ms event-loop pauses every 200-800 ms (median ${pauseCounts.length ? med(pauseCounts) : '?'} per run); rule "p99: +10%" (floor derived from the measurement), seed ${SEED}`);
   console.log(`pairs are resampled from the pools: no run twice within one comparison (up to ${HISTORY} history + current + confirmation), shared across pairs\n`);
   for (const k of ['same', 'uniform', 'tail']) {
     const pool = pools[k];

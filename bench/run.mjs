@@ -5,8 +5,10 @@
 //      same engine's CPU time per request on a three-step journey (login, bid, health) with a data file, captures
 //      and templates against the same requests written without them (`npm run bench -- engine` runs only this part)
 //   3. memory per million recorded latencies: our histogram against a Float64Array of the samples
-//   4. only when asked (`npm run bench -- regression [options]`, about 10 minutes): the regression verdict's
-//      quality on real runs of the built-in engine against a noisy local server (bench/regression-real.mjs)
+//   4. only when asked (`npm run bench -- regression [options]`, about a minute): the regression verdict's quality
+//      on simulated runs across p99 levels, noise, slowdowns and history sizes (bench/regression-grid.mjs);
+//      `npm run bench -- regression-real [options]` (about 10 minutes) asks it on real runs of the built-in engine
+//      against a noisy local server (bench/regression-real.mjs)
 //   6. the built-in engine against autocannon and wrk on a trivial and on the demo target: req/s and CPU seconds
 //      per 10,000 requests of each generator, medians of 3 runs taking turns, with the fixed start-up and report
 //      CPU measured and subtracted (bench/engines.mjs, `npm run bench -- engines`, about 3 minutes; it runs the
@@ -22,10 +24,12 @@ import { build } from 'esbuild';
 import { ndjsonBench } from './ndjson.mjs';
 import { enginesBench } from './engines.mjs';
 
-// Everything after `regression` goes to bench/regression-real.mjs as its options (e.g. --same 60 --slow 30).
+// Everything after `regression` goes to bench/regression-grid.mjs as its options (e.g. --seed 12 --pairs 50), and
+// everything after `regression-real` to bench/regression-real.mjs (e.g. --same 60 --slow 30).
 const argv = process.argv.slice(2);
-const only = argv.includes('regression') ? argv.slice(0, argv.indexOf('regression') + 1) : argv;
-const regressionArgs = argv.includes('regression') ? argv.slice(argv.indexOf('regression') + 1) : [];
+const regressionAt = argv.findIndex((a) => a === 'regression' || a === 'regression-real');
+const only = regressionAt >= 0 ? argv.slice(0, regressionAt + 1) : argv;
+const regressionArgs = regressionAt >= 0 ? argv.slice(regressionAt + 1) : [];
 const want = (name) => only.length === 0 || only.includes(name);
 const scratch = mkdtempSync(join(tmpdir(), 'perf-gate-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -234,10 +238,11 @@ if (want('ndjson')) {
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
   await ndjsonBench();
 }
-if (only.includes('regression')) {
-  // Real runs take minutes: only on request, in its own process, with its own bounds (127.0.0.1 only).
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, 'regression-real.mjs'), ...regressionArgs], { stdio: 'inherit' });
+const regressionBench = only.includes('regression-real') ? 'regression-real.mjs' : only.includes('regression') ? 'regression-grid.mjs' : undefined;
+if (regressionBench) {
+  // Only on request, in its own process: the grid takes about a minute, real runs (127.0.0.1 only) about ten.
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, regressionBench), ...regressionArgs], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = r.status ?? 1;
 } else if (only.length === 0) {
-  console.log('regression verdict quality on real runs: not run by default (about 10 minutes); run `npm run bench -- regression`');
+  console.log('regression verdict quality: not run by default; `npm run bench -- regression` (simulated grid, about a minute), `-- regression-real` (real runs, about 10 minutes)');
 }

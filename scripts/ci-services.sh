@@ -12,12 +12,14 @@ if ! command -v prometheus >/dev/null 2>&1; then missing+=(prometheus); fi
 if ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
 # The chart test renders the report's Mermaid charts in headless Chromium.
 if ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+# The report's ✅ ❌ ⚠️ in the screenshots of docs/ (report.html and the comment) need a colour emoji font.
+if [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then missing+=(fonts-noto-color-emoji); fi
 if ! command -v prometheus-node-exporter >/dev/null 2>&1 && ! command -v node_exporter >/dev/null 2>&1; then
   missing+=(prometheus-node-exporter)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-services: postgresql, prometheus, prometheus-node-exporter, redis-server and chromium are installed"
+  echo "ci-services: postgresql, prometheus, prometheus-node-exporter, redis-server, chromium and an emoji font are installed"
   exit 0
 fi
 

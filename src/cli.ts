@@ -1,10 +1,12 @@
 // `perf-gate run --target URL --phase warmup ...`: the action's pipeline on a developer's machine. Flags carry
 // the same names as the action's inputs; the table goes to the terminal and the files to --output-dir.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
-import { UserError } from './config/types.js';
-import { redactSecrets } from './config/secrets.js';
+import { redactSecrets } from './secrets.js';
 import { VERSION } from './version.js';
+import { UserError, messageOf } from './errors.js';
 
 /** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */
 const LOCAL_BRANCH = 'local';
@@ -58,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`${messageOf(e)}\n\n${USAGE}\n`);
     return 2;
   }
   if (values.help) {
@@ -94,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       renderTerminal({ run: outcome.run, verdict: outcome.verdict, commentHeader: config.commentHeader, engine: config.engine, phase: config.phase.name, resultsFile: outcome.resultsPath }) + '\n',
     );
-    process.stderr.write(`report: ${outcome.reportPath}\nresults: ${outcome.resultsPath}\n`);
+    // report.html sits beside LOAD_TEST_RESULTS.md at the top of the output dir (one page for all its tests).
+    const html = join(dirname(outcome.reportPath), 'report.html');
+    process.stderr.write(`report: ${outcome.reportPath}\nresults: ${outcome.resultsPath}\n${existsSync(html) ? `html: ${html}\n` : ''}`);
     return outcome.verdict.failsCheck ? 1 : 0;
   } catch (e) {
     if (e instanceof UserError) {

@@ -3,7 +3,8 @@
 // Heavy modules (the engine, Octokit) are imported only once they are needed, so the first log line is quick.
 import { readFileSync } from 'node:fs';
 import { VERSION } from './version.js';
-import { redactSecrets, secretsIn, stringsIn } from './config/secrets.js';
+import { redactSecrets, secretsIn, stringsIn } from './secrets.js';
+import { messageOf } from './errors.js';
 
 // Characters, not bytes: leaves room for multi-byte characters under the 1 MiB limit.
 const SUMMARY_MAX_CHARS = 500_000;
@@ -12,7 +13,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   process.stdout.write(`perf-gate ${VERSION}\n`);
   const core = await import('@actions/core');
   const { INPUT_NAMES, resolveConfig } = await import('./config/load.js');
-  const { UserError } = await import('./config/types.js');
+  const { UserError } = await import('./errors.js');
   const { outputsFor } = await import('./github/outputs.js');
   const setOutputs = (values: Record<string, string>): void => {
     for (const [k, v] of Object.entries(values)) core.setOutput(k, v);
@@ -31,7 +32,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (config.engine === 'builtin' || ((config.engine === 'artillery' || config.engine === 'k6') && !config.script)) {
       // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
       // (Artillery and k6 run the flows without a script: the values reach them through their environment.)
-      const { flowSecrets } = await import('./engines/builtin/flows.js');
+      const { flowSecrets } = await import('./flows/target.js');
       for (const secret of flowSecrets(config, env)) core.setSecret(secret);
     }
 
@@ -116,7 +117,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     else log.info(`${headline} (report: ${outcome.reportPath})`);
   } catch (e) {
     publishStep('outputs', () => core.setOutput('verdict', 'error'), log.warning);
-    const message = e instanceof UserError ? redactSecrets(e.message) : `perf-gate failed unexpectedly: ${redactSecrets((e as Error).message)}`;
+    const message = e instanceof UserError ? redactSecrets(e.message) : `perf-gate failed unexpectedly: ${redactSecrets(messageOf(e))}`;
     if (!(e instanceof UserError)) core.debug(redactSecrets((e as Error).stack ?? String(e)));
     // The job summary says the same verdict as the outputs and the exit status, even when there is no report.
     if (env.GITHUB_STEP_SUMMARY) {
@@ -134,7 +135,7 @@ function publishStep(what: string, step: () => void, warn: (m: string) => void):
   try {
     step();
   } catch (e) {
-    warn(`${what} not published (the verdict still holds): ${redactSecrets((e as Error).message)}`);
+    warn(`${what} not published (the verdict still holds): ${redactSecrets(messageOf(e))}`);
   }
 }
 
@@ -142,7 +143,7 @@ async function publishStepAsync(what: string, step: () => Promise<unknown>, warn
   try {
     await step();
   } catch (e) {
-    warn(`${what} not published (the verdict still holds): ${redactSecrets((e as Error).message)}`);
+    warn(`${what} not published (the verdict still holds): ${redactSecrets(messageOf(e))}`);
   }
 }
 
@@ -155,7 +156,7 @@ function readEvent(path: string | undefined, warn: (m: string) => void): unknown
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    warn(`cannot read the event payload at ${path}: ${(e as Error).message}`);
+    warn(`cannot read the event payload at ${path}: ${messageOf(e)}`);
     return {};
   }
 }

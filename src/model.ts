@@ -1,7 +1,19 @@
 // The typed domain model every stage talks through. Engines and readers produce a RunResult; the gate turns it
 // into a Verdict; renderers and publishers only read these shapes. The results JSON written beside the report
 // is a RunResult plus the Verdict, so every figure shown can be traced back to it.
-import type { SerializedHistogram } from './metrics/histogram.js';
+
+/** A latency histogram as stored and sent between stages (metrics/histogram.ts reads and writes the layout). */
+export interface SerializedHistogram {
+  /** Layout tag so a reader can refuse a histogram it does not understand. */
+  layout: 'loglinear-us-1024';
+  count: number;
+  /** Exact extremes and sum in microseconds (buckets only know values to 0.1 %). */
+  minUs: number;
+  maxUs: number;
+  sumUs: number;
+  /** Sparse [bucketIndex, count] pairs, ascending. */
+  buckets: Array<[number, number]>;
+}
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
@@ -132,6 +144,8 @@ export interface GeneratorHealth {
   arrivalsDropped?: number;
   /** Largest delay between when an arrival was due and when it started, ms. */
   maxLagMs?: number;
+  /** The generator's own cap on requests in flight (built-in engine, `http.maxInFlight`): a limit it can saturate. */
+  maxInFlight?: number;
   valid: boolean;
   invalidReasons: string[];
 }
@@ -203,6 +217,177 @@ export interface RunResult {
   slowQueries?: SlowQuery[];
   /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
   analysis?: PhaseAnalysis;
+  /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
+  database?: DatabaseActivity[];
+}
+
+/**
+ * The database's work during the run, from counters read at its start and end (pg_stat_statements,
+ * pg_stat_user_tables, pg_stat_user_indexes, pg_stat_statements_info) and from the lock waits seen in the
+ * pg_stat_activity samples. A part that could not be read is absent, and `notes` says why.
+ */
+export interface DatabaseActivity {
+  /** The source's metric name (`db_connections`), telling two databases apart. */
+  source: string;
+  /** Execution time of all statements during the run, ms (perf-gate's own left out). */
+  totalMs?: number;
+  /** Statements by total time during the run, grouped by queryid across databases and users; the top ones. */
+  statements?: DatabaseStatement[];
+  /** Statements with calls during the run (all of them, not only those kept). */
+  statementCount?: number;
+  /** pg_stat_statements entries evicted during the run (pg_stat_statements_info.dealloc): the figures are then low. */
+  dealloc?: number;
+  /** Sequential and index scans per table of the source's database during the run, busiest first. */
+  tables?: TableScans[];
+  /** Connections seen waiting on a lock, by statement and table. */
+  lockWaits?: LockWait[];
+  notes?: string[];
+}
+
+export interface DatabaseStatement {
+  /** pg_stat_statements queryid (or an md5 of the text where there is none). */
+  queryid: string;
+  /** Normalised text (constants as $n), cleaned of passwords and cut to 500 characters. */
+  query: string;
+  calls: number;
+  totalMs: number;
+  meanMs: number;
+  /** Share of all statements' execution time during the run, percent. */
+  sharePercent?: number;
+  /** Shared blocks (8 KiB pages) hit or read per call: thousands mean it reads a whole table or index each time. */
+  blocksPerCall?: number;
+  /** The databases it ran in. */
+  databases?: string[];
+}
+
+export interface TableScans {
+  /** `schema.table`. */
+  table: string;
+  seqScan: number;
+  /** Rows read by the sequential scans. */
+  seqTupRead: number;
+  idxScan: number;
+  /** Live rows at the end of the run (pg_stat_user_tables.n_live_tup, an estimate). */
+  liveRows?: number;
+  /** Scans per index during the run. */
+  indexes?: Array<{ name: string; scans: number }>;
+}
+
+export interface LockWait {
+  /** The waiting statement: its pg_stat_statements text when known, else the text pg_stat_activity showed, cleaned. */
+  statement: string;
+  /** The table locked, when PostgreSQL says (a tuple or relation lock, or the table the waiting statement writes). */
+  table?: string;
+  /** pg_locks.locktype of the lock waited for (transactionid for a row held by another transaction). */
+  lockType?: string;
+  /** Samples it was seen in, and the most connections waiting at once. */
+  samples: number;
+  maxWaiting: number;
+  /** First sample it was seen in, ms from the run start. */
+  firstAtMs: number;
+}
+
+/**
+ * Why a run failed, as far as the figures tell (src/diagnose): when the targets broke, what reached its limit
+ * first, a throughput limit, the database's work, memory, errors. Every field is a figure read off the run;
+ * `cause` is absent when no finding stands out ("no single cause found").
+ */
+export interface Diagnosis {
+  /** The finding named as the cause; absent: no single cause found. */
+  cause?: { kind: CauseKind; subject: string };
+  when?: WhenFinding;
+  /** Every series with a limit or a target that passed 80 % of it (or the target), earliest first. */
+  saturation: SaturationFinding[];
+  /** Series with a limit that stayed below it, for "nothing saturated" (name, peak share of the limit). */
+  unsaturated: Array<{ name: string; peakPercent: number }>;
+  throughputLimit?: ThroughputLimit;
+  database?: DatabaseFinding;
+  memory: MemoryFinding[];
+  errors?: ErrorsFinding;
+  /** What the diagnosis could not look at, in words (no per-endpoint histograms, no database source, ...). */
+  limits: string[];
+}
+
+export const CAUSE_KINDS = ['lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
+export type CauseKind = (typeof CAUSE_KINDS)[number];
+
+export interface WhenFinding {
+  /** The target that broke (as written), or the regressed metric against its baseline value. */
+  target: string;
+  metric: string;
+  /** The threshold it was judged against, in the metric's unit. */
+  threshold: number;
+  unit: MetricUnit;
+  /** Start of the first interval past it, ms from the run start; absent for a target only the whole run broke. */
+  atMs?: number;
+  /** The interval's value. */
+  value?: number;
+  /** For a latency target: requests slower than the threshold over the run, and per endpoint (most first). */
+  slow?: { requests: number; ofRequests: number; endpoints: Array<{ name: string; slow: number; requests: number }> };
+}
+
+export interface SaturationFinding {
+  name: string;
+  /** `limit` (80 % of it) or `target` (the value a target sets). */
+  basis: 'limit' | 'target';
+  /** The level it passed, and the limit or target it comes from. */
+  threshold: number;
+  limit: number;
+  unit: InfraMetric['unit'] | 'requests';
+  /** First sample past the threshold, ms from the run start, and the highest value. */
+  firstAtMs: number;
+  peak: number;
+  /** Relative to the latency or error rise: before (or within one interval of it), after, or no rise to compare. */
+  order: 'before' | 'with' | 'after' | 'no-rise';
+}
+
+export interface ThroughputLimit {
+  /** From when served requests/s stayed flat while requests in flight rose, ms from the run start. */
+  fromMs: number;
+  toMs: number;
+  /** Requests/s served over that part (median of its intervals), and asked for (arrivals × requests per arrival). */
+  servedRps: number;
+  askedRps?: number;
+  inFlightFrom: number;
+  inFlightTo: number;
+  /** Little's law: in flight ÷ served rate, the time a request spent in the system at the end, ms. */
+  littleMs: number;
+}
+
+export interface DatabaseFinding {
+  source: string;
+  totalMs?: number;
+  /** The top statements by total time (copied from run.database). */
+  top: DatabaseStatement[];
+  dealloc?: number;
+  /** Tables read by sequential scans under load (many scans of many rows, more than index scans). */
+  seqScanTables: TableScans[];
+  /** Statements that took 30 % or more of the database's time reading 1,000 blocks (8 MiB) or more per call. */
+  heavyReads: DatabaseStatement[];
+  lockWaits: LockWait[];
+  /** Statements slower than in the baseline run, by mean time. */
+  slower?: Array<{ queryid: string; query: string; meanMs: number; baselineMeanMs: number }>;
+}
+
+export interface MemoryFinding {
+  name: string;
+  unit: InfraMetric['unit'];
+  /** Slope over the steady part (or the whole run), per minute, in the series' unit (bytes/min for bytes). */
+  slopePerMin: number;
+  /** Coefficient of determination of the line: near 1 for a steady rise. */
+  r2: number;
+  fromValue: number;
+  toValue: number;
+  samples: number;
+  /** Rising steadily without levelling off (r² ≥ 0.9, ≥ 10 % over the part, the last third still rising). */
+  leak: boolean;
+}
+
+export interface ErrorsFinding {
+  /** Failing endpoints with their failing status codes or error kinds, most errors first. */
+  endpoints: Array<{ name: string; errors: number; requests: number; codes: Record<string, number> }>;
+  /** Top messages from the error logs, payment and authentication failures first, as their own groups. */
+  logs: Array<{ group: 'payment' | 'auth' | 'other'; message: string; count: number; source: string }>;
 }
 
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
@@ -355,6 +540,24 @@ export interface RegressionResult {
   reason?: string;
   /** A regression the PR's accept label turned into a pass: who applied the label (`@login`). */
   acceptedBy?: string;
+  /** The absolute floor a worsening had to exceed, and why that much (absent for throughput, which has none). */
+  floor?: RegressionFloor;
+}
+
+/**
+ * The absolute part of a regression tolerance. `rule`: written by the user (`+20ms`); otherwise derived from the
+ * measurement: `history` (twice the history's own spread), `sampling` (twice the two runs' sampling noise, no
+ * history yet) or `resolution` (two histogram buckets, when the spread is smaller than that).
+ */
+export interface RegressionFloor {
+  /** In the metric's unit: ms for latency, percentage points for the error rate. */
+  value: number;
+  unit: 'ms' | 'pp';
+  basis: 'rule' | 'history' | 'sampling' | 'resolution';
+  /** Why, in words, as the report's Method line says it: `2× the history's spread`. */
+  why: string;
+  /** The figures behind it: `SD 2.8 ms over 5 runs; ±3.1 ms for one run against their mean`. */
+  detail?: string;
 }
 
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */
@@ -531,6 +734,43 @@ export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'start
     notes: [],
     ...base,
   };
+}
+
+// ---- the history a baseline is made of (baseline/ stores these entries, gate/ compares a run with them) ----
+
+/** The headline numbers kept per run. Latency in ms, error_rate in percent, throughput in requests/s. */
+export interface HeadlineMetrics {
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99?: number;
+  max?: number;
+  mean?: number;
+  error_rate?: number;
+  throughput?: number;
+}
+
+/** One recorded run. Small on purpose: thirty of them must fit comfortably in one file of the contents API. */
+export interface BaselineEntry {
+  /** Unique per workflow run attempt, so a concurrent writer's entry is merged, never duplicated. */
+  id: string;
+  sha?: string;
+  branch?: string;
+  createdAt: string;
+  engine: EngineName;
+  phase: string;
+  environment: string;
+  /** Hash of the load shape (stages and duration scale): runs with different shapes are not comparable. */
+  shape: string;
+  /** Readable form of the shape, for the not-comparable reason. */
+  shapeSummary?: string;
+  durationScale?: number;
+  requests: number;
+  errors: number;
+  metrics: HeadlineMetrics;
+  /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
+  histogram?: SerializedHistogram;
+  runUrl?: string;
 }
 
 /** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */

@@ -1,22 +1,26 @@
 // The one pipeline the action and the CLI share: shape the load, run the engine, judge, render, write the files.
 // It reads no environment and publishes nothing: main.ts and cli.ts decide where the results go.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl } from './config/load.js';
-import { redactSecrets } from './config/secrets.js';
-import { UserError, type Config, type Logger } from './config/types.js';
+import { redactUrl, redactUserinfo } from './secrets.js';
+import { redactSecrets } from './secrets.js';
+import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import type { BaselineContext } from './baseline/types.js';
 import { decide, runProblems } from './gate/evaluate.js';
+import { diagnose } from './diagnose/index.js';
 import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type RunResult, type Stage, type Verdict } from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
 import { unmeetableTargets } from './phases/analysis.js';
 import { renderReport, type ReportInput } from './report/markdown.js';
-import { formatDuration } from './config/units.js';
+import type { HtmlReportEntry } from './report/html.js';
+import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
+import { UserError, messageOf } from './errors.js';
+import type { Logger } from './log.js';
 
 export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
 export const RESULTS_FILE = 'results.json';
@@ -66,7 +70,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDuration(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
+      : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
   const { shard } = config;
@@ -124,7 +128,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       } catch (e) {
         if (e instanceof UserError) throw e;
         // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
-        problems.push(`engine ${config.engine} failed: ${(e as Error).message}`);
+        problems.push(`engine ${config.engine} failed: ${messageOf(e)}`);
         run = emptyRun(config, stages, startedAt);
       }
       if (src) {
@@ -132,6 +136,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         run.infra = infra.infra;
         if (infra.slowQueries) run.slowQueries = infra.slowQueries;
         if (infra.logs) run.logs = infra.logs;
+        if (infra.database) run.database = infra.database;
         run.notes.push(...infra.notes);
       }
     } finally {
@@ -163,6 +168,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
     }
   }
+  // Why it failed, from the run's own figures (src/diagnose): computed for every judged run, shown when it failed.
+  const why = verdict.status === 'error' ? undefined : diagnose(run, verdict);
   await mkdir(config.outputDir, { recursive: true });
   const reportPath = join(config.outputDir, REPORT_FILE);
   const resultsPath = join(config.outputDir, RESULTS_FILE);
@@ -176,18 +183,20 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     resultsFile: RESULTS_FILE,
     ...reportGit(deps.baseline, config),
     ...(confirmation ? { confirmation: confirmation.run } : {}),
+    ...(why ? { why } : {}),
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}) }) + '\n');
+  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
   await writeAtomic(reportPath, markdown);
+  await writeHtmlReport(config.outputDir, { name: '.', run, verdict, markdown, input: report }, log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
       await recordRun(config.baseline.spec, run, deps.baseline, verdict);
     } catch (e) {
       // The verdict is already in results.json and the report: recording is publishing, and can only warn.
-      log.warning(`baseline: this run was not recorded: ${redactSecrets((e as Error).message)}`);
+      log.warning(`baseline: this run was not recorded: ${redactSecrets(messageOf(e))}`);
     }
   }
   return { run, verdict, report, markdown, reportPath, resultsPath };
@@ -213,8 +222,32 @@ export async function checkOutputDir(dir: string): Promise<void> {
     await rm(probe, { force: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : (e as Error).message;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
+  }
+}
+
+/**
+ * report.html over every test of the output dir: this run, and the results.json of earlier runs in its subfolders.
+ * The verdict is already written; a page that cannot be written only warns.
+ */
+async function writeHtmlReport(outputDir: string, current: HtmlReportEntry, log: Logger): Promise<void> {
+  try {
+    const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
+    const others: HtmlReportEntry[] = [];
+    for (const entry of await readdir(outputDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      try {
+        const doc = JSON.parse(await readFile(join(outputDir, entry.name, RESULTS_FILE), 'utf8')) as { run?: RunResult; verdict?: Verdict };
+        if (doc.run && doc.verdict) others.push({ name: entry.name, run: doc.run, verdict: doc.verdict });
+      } catch {
+        // A folder without a readable results.json is not a test.
+      }
+    }
+    others.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
+    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport([current, ...others], { generatedAt: new Date().toISOString() }));
+  } catch (e) {
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
   }
 }
 
@@ -231,12 +264,9 @@ async function writeAtomic(path: string, content: string): Promise<void> {
 export async function checkReachable(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
   const { probeTarget } = await import('./engines/builtin/probe.js');
   const problem = await probeTarget(url, timeoutMs, headers);
-  return problem === undefined ? undefined : redactText(problem);
+  return problem === undefined ? undefined : redactUserinfo(problem);
 }
 
-function redactText(s: string): string {
-  return s.replace(/\/\/[^/@\s]*@/g, '//***@');
-}
 
 export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunResult {
   const now = new Date();

@@ -4,6 +4,7 @@
 // validates real results files of every engine against it.
 import { z } from 'zod';
 import {
+  CAUSE_KINDS,
   COMPARISON_OPS,
   DECIDE_ON,
   ENGINES,
@@ -11,6 +12,8 @@ import {
   SOURCE_KINDS,
   VERDICTS,
   RESULTS_SCHEMA_VERSION,
+  type DatabaseActivity,
+  type Diagnosis,
   type RunResult,
   type Target,
   type TargetResult,
@@ -181,6 +184,133 @@ const infraMetric = z
   })
   .describe('One infrastructure metric over the run window.');
 
+const statement = z
+  .strictObject({
+    queryid: z.string().describe('pg_stat_statements queryid (an md5 of the text where there is none).'),
+    query: z.string().describe('Normalised text, passwords masked, cut to 500 characters.'),
+    calls: z.number(),
+    totalMs: ms('Execution time during the run'),
+    meanMs: ms('Mean execution time'),
+    sharePercent: z.number().optional().describe("Share of all statements' execution time, percent."),
+    blocksPerCall: z.number().optional().describe('Shared blocks (8 KiB) hit or read per call.'),
+    databases: z.array(z.string()).optional(),
+  })
+  .describe('A statement during the run, grouped by queryid across databases and users.');
+
+const tableScans = z
+  .strictObject({
+    table: z.string().describe('schema.table'),
+    seqScan: z.number(),
+    seqTupRead: z.number().describe('Rows read by the sequential scans.'),
+    idxScan: z.number(),
+    liveRows: z.number().optional(),
+    indexes: z.array(z.strictObject({ name: z.string(), scans: z.number() })).optional(),
+  })
+  .describe('Scans of one table during the run (pg_stat_user_tables, pg_stat_user_indexes).');
+
+const lockWait = z
+  .strictObject({
+    statement: z.string().describe('The waiting statement.'),
+    table: z.string().optional(),
+    lockType: z.string().optional().describe('pg_locks.locktype of the lock waited for.'),
+    samples: z.number(),
+    maxWaiting: z.number().describe('Most connections waiting at once.'),
+    firstAtMs: ms('First seen, from the run start'),
+  })
+  .describe('Connections seen waiting on a lock.');
+
+const databaseActivity = z
+  .strictObject({
+    source: z.string().describe("The PostgreSQL source's metric name."),
+    totalMs: z.number().optional(),
+    statements: z.array(statement).optional(),
+    statementCount: z.number().optional(),
+    dealloc: z.number().optional().describe('pg_stat_statements entries evicted during the run.'),
+    tables: z.array(tableScans).optional(),
+    lockWaits: z.array(lockWait).optional(),
+    notes: z.array(z.string()).optional(),
+  })
+  .describe("The database's work during the run.");
+
+const saturationFinding = z.strictObject({
+  name: z.string(),
+  basis: z.enum(['limit', 'target']),
+  threshold: z.number(),
+  limit: z.number(),
+  unit: z.enum(['%', 'count', 'ms', 'bytes', '/s', 'requests']),
+  firstAtMs: ms('First sample past the threshold, from the run start'),
+  peak: z.number(),
+  order: z.enum(['before', 'with', 'after', 'no-rise']).describe('Against the latency or error rise.'),
+});
+
+const diagnosisSchema = z
+  .strictObject({
+    cause: z.strictObject({ kind: z.enum(CAUSE_KINDS), subject: z.string() }).optional().describe('The cause named; absent: no single cause found.'),
+    when: z
+      .strictObject({
+        target: z.string(),
+        metric: z.string(),
+        threshold: z.number(),
+        unit: z.enum(['ms', '%', '/s', 'count']),
+        atMs: z.number().optional(),
+        value: z.number().optional(),
+        slow: z
+          .strictObject({
+            requests: z.number(),
+            ofRequests: z.number(),
+            endpoints: z.array(z.strictObject({ name: z.string(), slow: z.number(), requests: z.number() })),
+          })
+          .optional(),
+      })
+      .optional()
+      .describe('When the first target broke, and where the slow requests were.'),
+    saturation: z.array(saturationFinding).describe('Series past 80 % of their limit or past their target, earliest first.'),
+    unsaturated: z.array(z.strictObject({ name: z.string(), peakPercent: z.number() })),
+    throughputLimit: z
+      .strictObject({
+        fromMs: z.number(),
+        toMs: z.number(),
+        servedRps: z.number(),
+        askedRps: z.number().optional(),
+        inFlightFrom: z.number(),
+        inFlightTo: z.number(),
+        littleMs: z.number(),
+      })
+      .optional(),
+    database: z
+      .strictObject({
+        source: z.string(),
+        totalMs: z.number().optional(),
+        top: z.array(statement),
+        dealloc: z.number().optional(),
+        seqScanTables: z.array(tableScans),
+        heavyReads: z.array(statement),
+        lockWaits: z.array(lockWait),
+        slower: z.array(z.strictObject({ queryid: z.string(), query: z.string(), meanMs: z.number(), baselineMeanMs: z.number() })).optional(),
+      })
+      .optional(),
+    memory: z.array(
+      z.strictObject({
+        name: z.string(),
+        unit: z.enum(['%', 'count', 'ms', 'bytes', '/s']),
+        slopePerMin: z.number(),
+        r2: z.number(),
+        fromValue: z.number(),
+        toValue: z.number(),
+        samples: z.number(),
+        leak: z.boolean(),
+      }),
+    ),
+    errors: z
+      .strictObject({
+        endpoints: z.array(z.strictObject({ name: z.string(), errors: z.number(), requests: z.number(), codes: z.record(z.string(), z.number()) })),
+        logs: z.array(z.strictObject({ group: z.enum(['payment', 'auth', 'other']), message: z.string(), count: z.number(), source: z.string() })),
+      })
+      .optional(),
+    limits: z.array(z.string()).describe('What the diagnosis could not look at.'),
+  })
+  .describe('Why the run failed, as far as its figures tell (the report\'s "Why" block).');
+
 const runSchema = z
   .strictObject({
     schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
@@ -210,6 +340,7 @@ const runSchema = z
         arrivalsStarted: z.number().optional(),
         arrivalsDropped: z.number().optional(),
         maxLagMs: z.number().optional(),
+        maxInFlight: z.number().optional().describe("The generator's cap on requests in flight (http.max-in-flight)."),
         valid: z.boolean().describe('false: the generator could not send the load asked for (verdict error).'),
         invalidReasons: z.array(z.string()),
       })
@@ -237,6 +368,7 @@ const runSchema = z
       .optional()
       .describe('Top statements by mean time during the run (pg_stat_statements).'),
     analysis: analysis.optional(),
+    database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
   })
   .describe('The normalised run.');
 
@@ -279,6 +411,16 @@ const verdictSchema = z
           status: z.enum(['pass', 'regressed', 'improved', 'no_baseline', 'not_comparable']),
           reason: z.string().optional(),
           acceptedBy: z.string().optional(),
+          floor: z
+            .strictObject({
+              value: z.number().describe("In the metric's unit."),
+              unit: z.enum(['ms', 'pp']),
+              basis: z.enum(['rule', 'history', 'sampling', 'resolution']).describe("rule: written in the rule; history: twice the history's spread; sampling: twice the two runs' sampling noise; resolution: two histogram buckets"),
+              why: z.string().describe("As the report's Method line says it, e.g. 2× the history's spread."),
+              detail: z.string().optional().describe('The figures behind it, e.g. SD 2.8 ms over 5 runs.'),
+            })
+            .optional()
+            .describe('The absolute floor a worsening had to exceed, and why that much.'),
         }),
       )
       .optional(),
@@ -307,6 +449,7 @@ export const resultsFileSchema = z
       })
       .optional()
       .describe('After a confirmation run: that run, and the pooled figures the regressions were judged on.'),
+    why: diagnosisSchema.optional(),
   })
   .describe('perf-gate results.json: the normalised run and its verdict.');
 
@@ -324,5 +467,8 @@ export type VerdictMatchesModel = Expect<Same<z.infer<typeof verdictSchema>, Ver
 // Assignability forgives an optional key missing on one side: the key lists must match too.
 export type RunKeysMatch = Expect<Same<keyof z.infer<typeof runSchema>, keyof RunResult>>;
 export type VerdictKeysMatch = Expect<Same<keyof z.infer<typeof verdictSchema>, keyof Verdict>>;
+export type DiagnosisMatchesModel = Expect<Same<z.infer<typeof diagnosisSchema>, Diagnosis>>;
+export type DiagnosisKeysMatch = Expect<Same<keyof z.infer<typeof diagnosisSchema>, keyof Diagnosis>>;
+export type DatabaseMatchesModel = Expect<Same<z.infer<typeof databaseActivity>, DatabaseActivity>>;
 export type TargetKeysMatch = Expect<Same<keyof z.infer<typeof target>, keyof Target>>;
 export type TargetResultKeysMatch = Expect<Same<keyof z.infer<typeof targetResult>, keyof TargetResult>>;

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { builtinEngine, flowSecrets } from '../../src/engines/builtin/index.js';
+import { builtinEngine } from '../../src/engines/builtin/index.js';
 import type { RunResult, Stage } from '../../src/model.js';
 import { auctionUsers, startAuctionApp, writeUsersCsv, type AuctionApp } from '../helpers/auction-app.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { memoryLog } from '../helpers/memory-log.js';
+import { flowSecrets } from '../../src/flows/target.js';
 
 let pgServer: PostgresServer;
 let app: AuctionApp;

@@ -2,8 +2,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ArrivalSchedule } from '../../src/engines/builtin/schedule.js';
-import { classifyError, redactUrl } from '../../src/engines/builtin/flows.js';
+import { classifyError } from '../../src/engines/builtin/flows.js';
 import type { Stage } from '../../src/model.js';
+import { redactUrl } from '../../src/secrets.js';
 
 function dueTimes(s: ArrivalSchedule): number[] {
   const out: number[] = [];

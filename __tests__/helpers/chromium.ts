@@ -13,6 +13,8 @@ export interface Page {
   addScriptTag(options: { path: string }): Promise<unknown>;
   evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
   screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
+  goto(url: string, options?: { waitUntil?: 'load' | 'networkidle' }): Promise<unknown>;
+  on(event: 'request', listener: (request: { url(): string }) => void): void;
   close(): Promise<void>;
 }
 export interface Browser {

@@ -1,5 +1,5 @@
+import type { Logger } from '../../src/log.js';
 // A Logger that keeps what it was told, for tests that assert on log lines (and that nothing secret is in them).
-import type { Logger } from '../../src/config/types.js';
 
 export type MemoryLog = Logger & { lines: string[] };
 

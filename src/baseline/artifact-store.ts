@@ -17,10 +17,11 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptBaselineError, emptyHistory, entryFromResultsFile, mergeEntries, parseBaselineFile, safeSegment, serializeHistory } from './entry.js';
 import { corrupt } from './file-store.js';
-import { messageOf, requireGitHub, statusOf } from './github.js';
-import type { BaselineContext, BaselineEntry, BaselineStore, GitHubClient, HistoryKey, LoadResult, RecordResult } from './types.js';
-export { DEFAULT_ARTIFACT_NAME } from './types.js';
+import { githubErrorMessage, requireGitHub, statusOf } from './github.js';
+import type { BaselineContext, BaselineStore, StoreOctokit, HistoryKey, LoadResult, RecordResult } from './types.js';
 import { readZip, ZipError } from './zip.js';
+import type { BaselineEntry } from '../model.js';
+export { DEFAULT_ARTIFACT_NAME } from '../config/baseline.js';
 
 /** Runs looked at before giving up: a run may have no artifact (failed upload, another phase, expired). */
 const MAX_RUNS_TRIED = 5;
@@ -74,7 +75,7 @@ export class ArtifactStore implements BaselineStore {
         (r) => r.event !== 'pull_request' && r.event !== 'pull_request_target' && String(r.id) !== this.ctx.git.runId,
       );
     } catch (e) {
-      throw new Error(`cannot list runs of workflow ${workflow} on ${branch}: ${messageOf(e)}`);
+      throw new Error(`cannot list runs of workflow ${workflow} on ${branch}: ${githubErrorMessage(e)}`);
     }
     if (runs.length === 0) return { entries: [], location: `${base} (workflow ${workflow} on ${branch})`, notes: [`no successful run of workflow ${workflow} on ${branch} yet`] };
     const ordered = opts.preferSha ? [...runs.filter((r) => r.head_sha === opts.preferSha), ...runs.filter((r) => r.head_sha !== opts.preferSha)] : runs;
@@ -94,7 +95,7 @@ export class ArtifactStore implements BaselineStore {
           notes.push(`artifact of run ${run.id} has expired`);
           continue;
         }
-        throw new Error(`cannot download ${location}: ${messageOf(e)}`);
+        throw new Error(`cannot download ${location}: ${githubErrorMessage(e)}`);
       }
       try {
         const entries = this.entriesFromZip(zip, key, run);
@@ -120,7 +121,7 @@ export class ArtifactStore implements BaselineStore {
       previous = (await this.load(key, { ...(entry.branch ? { branch: entry.branch } : {}) })).entries;
     } catch (e) {
       if (e instanceof Error && e.name === 'UserError') throw e;
-      this.ctx.log.warning(`baseline: cannot read the previous artifact (${messageOf(e)}); the history restarts with this run`);
+      this.ctx.log.warning(`baseline: cannot read the previous artifact (${githubErrorMessage(e)}); the history restarts with this run`);
     }
     const entries = mergeEntries(previous, [entry], this.ctx.historyLimit);
     await mkdir(dir, { recursive: true });
@@ -163,7 +164,7 @@ export class ArtifactStore implements BaselineStore {
     return entries;
   }
 
-  private async findArtifact(gh: GitHubClient, runId: number): Promise<Artifact | undefined> {
+  private async findArtifact(gh: StoreOctokit, runId: number): Promise<Artifact | undefined> {
     const res = await gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts', {
       owner: this.ctx.git.owner,
       repo: this.ctx.git.repo,
@@ -174,7 +175,7 @@ export class ArtifactStore implements BaselineStore {
     return (res.data.artifacts as Artifact[]).find((a) => a.name === this.name && !a.expired);
   }
 
-  private async download(gh: GitHubClient, artifactId: number): Promise<Buffer> {
+  private async download(gh: StoreOctokit, artifactId: number): Promise<Buffer> {
     // Answers 302 to a short-lived blob URL; fetch follows it. The body is the zip (application/zip), which
     // Octokit hands back as an ArrayBuffer.
     const res = await gh.request('GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}', {
@@ -190,7 +191,7 @@ export class ArtifactStore implements BaselineStore {
   }
 
   /** The workflow file (from GITHUB_WORKFLOW_REF) names the workflow for the API; else ask for this run's. */
-  private async workflowId(gh: GitHubClient): Promise<string> {
+  private async workflowId(gh: StoreOctokit): Promise<string> {
     if (this.ctx.git.workflow) return this.ctx.git.workflow;
     if (!this.ctx.git.runId) throw new Error('baseline artifact: cannot tell which workflow to look in (no GITHUB_WORKFLOW_REF or GITHUB_RUN_ID)');
     const res = await gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', { owner: this.ctx.git.owner, repo: this.ctx.git.repo, run_id: Number(this.ctx.git.runId) });

@@ -6,12 +6,13 @@
 // names the blob sha it replaces, and GitHub answers 409 when someone else replaced it first (422 when the file
 // appeared meanwhile and no sha was sent). The loser re-reads, merges its entry in by id and tries again, so
 // neither run's entry is lost.
-import { UserError } from '../config/types.js';
 import { CorruptBaselineError, emptyHistory, mergeEntries, parseBaselineFile, safeSegment, serializeHistory } from './entry.js';
 import { corrupt } from './file-store.js';
-import { defaultBranch, encodePath, messageOf, requireGitHub, statusOf } from './github.js';
-import type { BaselineContext, BaselineEntry, BaselineStore, GitHubClient, HistoryKey, LoadResult, RecordResult } from './types.js';
-export { DEFAULT_DATA_BRANCH } from './types.js';
+import { defaultBranch, encodePath, githubErrorMessage, requireGitHub, statusOf } from './github.js';
+import type { BaselineContext, BaselineStore, StoreOctokit, HistoryKey, LoadResult, RecordResult } from './types.js';
+import { UserError } from '../errors.js';
+import type { BaselineEntry } from '../model.js';
+export { DEFAULT_DATA_BRANCH } from '../config/baseline.js';
 
 const MAX_ATTEMPTS = 6;
 
@@ -99,13 +100,13 @@ export class BranchStore implements BaselineStore {
           await sleep(backoff(attempt, this.ctx.retryBaseMs ?? 200));
           continue;
         }
-        throw new Error(`cannot write ${location}: ${messageOf(e)}${status === 403 || status === 404 ? ' (the token needs contents: write)' : ''}`);
+        throw new Error(`cannot write ${location}: ${githubErrorMessage(e)}${status === 403 || status === 404 ? ' (the token needs contents: write)' : ''}`);
       }
     }
     throw new Error(`cannot write ${location}: still conflicting after ${MAX_ATTEMPTS} attempts`);
   }
 
-  private async read(gh: GitHubClient, key: HistoryKey): Promise<ReadResult> {
+  private async read(gh: StoreOctokit, key: HistoryKey): Promise<ReadResult> {
     const path = this.pathFor(key);
     let file: ContentFile;
     try {
@@ -121,7 +122,7 @@ export class BranchStore implements BaselineStore {
       if (statusOf(e) === 404) {
         return { state: 'missing', branchMissing: !(await this.branchExists(gh)) };
       }
-      throw new Error(`cannot read ${this.where(key)}: ${messageOf(e)}`);
+      throw new Error(`cannot read ${this.where(key)}: ${githubErrorMessage(e)}`);
     }
     if (Array.isArray(file) || (file.type !== undefined && file.type !== 'file')) {
       return { state: 'corrupt', sha: file.sha, why: 'it is a directory, not a file' };
@@ -143,13 +144,13 @@ export class BranchStore implements BaselineStore {
     }
   }
 
-  private async branchExists(gh: GitHubClient): Promise<boolean> {
+  private async branchExists(gh: StoreOctokit): Promise<boolean> {
     try {
       await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(this.branch)}`, { owner: this.ctx.git.owner, repo: this.ctx.git.repo });
       return true;
     } catch (e) {
       if (statusOf(e) === 404) return false;
-      throw new Error(`cannot look up branch ${this.branch}: ${messageOf(e)}`);
+      throw new Error(`cannot look up branch ${this.branch}: ${githubErrorMessage(e)}`);
     }
   }
 
@@ -157,7 +158,7 @@ export class BranchStore implements BaselineStore {
    * Created from the default branch's head, as the git refs API needs a commit to point at. The history files
    * then sit beside a copy of the code; nothing reads that code, and the branch is never merged back.
    */
-  private async createBranch(gh: GitHubClient): Promise<void> {
+  private async createBranch(gh: StoreOctokit): Promise<void> {
     const from = await defaultBranch(this.ctx);
     if (!from) throw new Error(`cannot create branch ${this.branch}: the default branch is unknown`);
     const head = await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(from)}`, { owner: this.ctx.git.owner, repo: this.ctx.git.repo });
@@ -168,7 +169,7 @@ export class BranchStore implements BaselineStore {
       this.ctx.log.info(`baseline: created data branch ${this.branch} from ${from}`);
     } catch (e) {
       // Another writer created it first: that is what we wanted.
-      if (statusOf(e) !== 422) throw new Error(`cannot create branch ${this.branch}: ${messageOf(e)}${statusOf(e) === 403 ? ' (the token needs contents: write)' : ''}`);
+      if (statusOf(e) !== 422) throw new Error(`cannot create branch ${this.branch}: ${githubErrorMessage(e)}${statusOf(e) === 403 ? ' (the token needs contents: write)' : ''}`);
     }
   }
 }

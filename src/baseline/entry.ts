@@ -1,57 +1,13 @@
 import { JsonLimitError, parseJsonBounded } from '../json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { compactHistogram } from '../metrics/histogram.js';
+import { shapeOf } from '../gate/comparable.js';
 import { ENGINES, type RunResult } from '../model.js';
-import { bucketIndex, bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
-import { HISTORY_KIND, type BaselineEntry, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
+import { HISTORY_KIND, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
+import type { BaselineEntry } from '../model.js';
+import { messageOf } from '../errors.js';
 
-/** Default number of runs a history keeps. */
-export const DEFAULT_HISTORY_LIMIT = 30;
-
-/**
- * The full histogram has 0.1 % buckets; 2000 requests then leave ~1500 sparse pairs, and thirty runs would
- * approach the contents API's 1 MB read limit. Regrouping to ~1 % (values kept at the group's centre, so off by
- * at most 0.5 %) leaves a few hundred pairs per run. The headline metrics are stored exactly beside it; the
- * histogram only feeds the distribution test, where 0.5 % is far below the noise being judged.
- */
-export function compactHistogram(h: SerializedHistogram, precision = 0.01): SerializedHistogram {
-  const step = Math.log1p(precision);
-  const merged = new Map<number, number>();
-  for (const [index, count] of h.buckets) {
-    const [lo, hi] = bucketRange(index);
-    const mid = (lo + hi) / 2;
-    let target = index;
-    if (mid >= 1 / precision) {
-      const centre = Math.round(Math.exp(Math.round(Math.log(mid) / step) * step));
-      target = bucketIndex(Math.min(centre, 2 ** 31 - 1));
-    }
-    merged.set(target, (merged.get(target) ?? 0) + count);
-  }
-  const buckets = [...merged.entries()].sort((a, b) => a[0] - b[0]);
-  return { layout: h.layout, count: h.count, minUs: h.minUs, maxUs: h.maxUs, sumUs: h.sumUs, buckets };
-}
-
-export interface ShapeInfo {
-  fingerprint: string;
-  summary: string;
-  durationScale?: number;
-}
-
-/** Runs with different load shapes measure different things; a hash of the stages is how we tell. */
-export function shapeOf(run: RunResult): ShapeInfo {
-  const stages = run.shape?.stages ?? [];
-  const scale = run.shape?.durationScale;
-  if (stages.length === 0) return { fingerprint: 'none', summary: 'no recorded load shape', ...(scale === undefined ? {} : { durationScale: scale }) };
-  const canonical = JSON.stringify({ s: stages.map((s) => [s.durationMs, round3(s.startRate), round3(s.endRate)]), k: scale ?? 1 });
-  const fingerprint = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
-  const total = stages.reduce((n, s) => n + s.durationMs, 0);
-  const peak = Math.max(...stages.map((s) => Math.max(s.startRate, s.endRate)));
-  const summary =
-    `${stages.length} stage${stages.length === 1 ? '' : 's'}, ${round3(total / 1000)}s, peak ${round3(peak)}/s` +
-    (scale !== undefined && scale !== 1 ? `, duration ×${scale}` : '');
-  return { fingerprint, summary, ...(scale === undefined ? {} : { durationScale: scale }) };
-}
 
 export function entryId(git: GitContext, run: RunResult): string {
   if (git.runId) return `${git.runId}.${git.runAttempt ?? '1'}`;
@@ -94,18 +50,6 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
     ...(run.histogram && run.histogram.count > 0 ? { histogram: compactHistogram(run.histogram) } : {}),
     ...(opts.git.runUrl ? { runUrl: opts.git.runUrl } : {}),
   };
-}
-
-/** Why an entry cannot be compared with the run, or undefined when it can. */
-export function incomparability(entry: BaselineEntry, run: RunResult, environment: string): string | undefined {
-  if (entry.environment !== environment) return `baseline is from environment "${entry.environment}", this run is "${environment}"`;
-  if (entry.engine !== run.engine) return `baseline was measured with engine ${entry.engine}, this run with ${run.engine}`;
-  if (entry.phase !== run.phase) return `baseline is phase "${entry.phase}", this run is "${run.phase}"`;
-  const shape = shapeOf(run);
-  if (entry.shape !== shape.fingerprint) {
-    return `load shape differs (baseline: ${entry.shapeSummary ?? entry.shape}; this run: ${shape.summary})`;
-  }
-  return undefined;
 }
 
 // ---- file formats -------------------------------------------------------------------------------------------
@@ -187,7 +131,7 @@ export function parseBaselineFile(text: string): ParsedBaselineFile {
     json = parseJsonBounded(text);
   } catch (e) {
     if (e instanceof JsonLimitError) throw new CorruptBaselineError(`not usable: ${e.message}`);
-    throw new CorruptBaselineError(`not valid JSON (${(e as Error).message})`);
+    throw new CorruptBaselineError(`not valid JSON (${messageOf(e)})`);
   }
   if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {
     const parsed = historySchema.safeParse(json);
@@ -240,8 +184,4 @@ export function entryFromResultsFile(run: RunResult, meta: { environment: string
 /** Path segments for the data branch: environment and phase names come from users. */
 export function safeSegment(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }

@@ -5,9 +5,10 @@ import { constants, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { UserError } from '../config/types.js';
 import { CorruptBaselineError, emptyHistory, entryFromResultsFile, mergeEntries, parseBaselineFile, serializeHistory } from './entry.js';
-import type { BaselineContext, BaselineEntry, BaselineStore, HistoryKey, LoadResult, RecordResult } from './types.js';
+import type { BaselineContext, BaselineStore, HistoryKey, LoadResult, RecordResult } from './types.js';
+import { UserError, messageOf } from '../errors.js';
+import type { BaselineEntry } from '../model.js';
 
 export class FileStore implements BaselineStore {
   readonly kind = 'file';
@@ -113,7 +114,7 @@ export class FileStore implements BaselineStore {
       return undefined;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where its folder should be' : code ?? (e as Error).message;
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where its folder should be' : code ?? messageOf(e);
       return `${this.shown} cannot be written: ${why}`;
     }
   }

@@ -1,14 +1,16 @@
 // Small helpers over Octokit for the baseline stores: error status, path encoding, merge base, default branch.
-import type { BaselineContext, GitHubClient } from './types.js';
+import { messageOf } from '../errors.js';
+import type { BaselineContext, StoreOctokit } from './types.js';
 
 export function statusOf(e: unknown): number | undefined {
   const s = (e as { status?: unknown } | null)?.status;
   return typeof s === 'number' ? s : undefined;
 }
 
-export function messageOf(e: unknown): string {
+/** An Octokit failure for a note: its HTTP status first, when it has one. */
+export function githubErrorMessage(e: unknown): string {
   const status = statusOf(e);
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = messageOf(e);
   return status !== undefined ? `HTTP ${status}: ${msg}` : msg;
 }
 
@@ -21,7 +23,7 @@ export function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-export function requireGitHub(ctx: BaselineContext, what: string): GitHubClient {
+export function requireGitHub(ctx: BaselineContext, what: string): StoreOctokit {
   if (!ctx.github) throw new Error(`${what} needs a GitHub token (input github-token) to call the GitHub API`);
   if (!ctx.git.owner || !ctx.git.repo) throw new Error(`${what} needs the repository (GITHUB_REPOSITORY)`);
   return ctx.github;
@@ -45,7 +47,7 @@ export async function findMergeBase(ctx: BaselineContext): Promise<string | unde
     const sha = (res.data as { merge_base_commit?: { sha?: unknown } }).merge_base_commit?.sha;
     return typeof sha === 'string' && sha !== '' ? sha : undefined;
   } catch (e) {
-    ctx.log.warning(`baseline: cannot find the merge base of ${pr.baseRef} and ${head.slice(0, 7)} (${messageOf(e)}); comparing with the newest run of ${pr.baseRef}`);
+    ctx.log.warning(`baseline: cannot find the merge base of ${pr.baseRef} and ${head.slice(0, 7)} (${githubErrorMessage(e)}); comparing with the newest run of ${pr.baseRef}`);
     return undefined;
   }
 }
@@ -57,7 +59,7 @@ export async function defaultBranch(ctx: BaselineContext): Promise<string | unde
     const res = await ctx.github.request('GET /repos/{owner}/{repo}', { owner: ctx.git.owner, repo: ctx.git.repo });
     return res.data.default_branch;
   } catch (e) {
-    ctx.log.warning(`baseline: cannot read the repository's default branch (${messageOf(e)})`);
+    ctx.log.warning(`baseline: cannot read the repository's default branch (${githubErrorMessage(e)})`);
     return undefined;
   }
 }

@@ -5,25 +5,28 @@ import type { RunResult, Verdict } from '../model.js';
 import { compareWithBaseline, confirmComparison, needsConfirmation, type ComparisonOutcome, type RegressionRule } from '../gate/regression.js';
 import { ArtifactStore } from './artifact-store.js';
 import { BranchStore } from './branch-store.js';
-import type { BaselineConfig, BaselineSpec } from './config.js';
+import type { BaselineConfig, BaselineSpec } from '../config/baseline.js';
 import { entryFromRun, entryId } from './entry.js';
 import { FileStore } from './file-store.js';
 import { defaultBranch, findMergeBase } from './github.js';
 import { applyAcceptance, findAcceptance, type Acceptance } from './override.js';
-import type { BaselineContext, BaselineEntry, BaselineStore, GitContext, GitHubClient, RecordResult } from './types.js';
-import type { Logger } from '../config/types.js';
-import { UserError } from '../config/types.js';
-import { messageOf } from './github.js';
+import type { BaselineContext, BaselineStore, GitContext, StoreOctokit, RecordResult } from './types.js';
+import { githubErrorMessage } from './github.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BaselineEntry } from '../model.js';
+export { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
+export type { BaselineEntry } from '../model.js';
 
-export type { BaselineContext, BaselineEntry, GitContext, HistoryFile } from './types.js';
-export { parseBaselineSpec, resolveBaselineConfig, baselineConfigSchema, BASELINE_INPUT_NAMES, BASELINE_STORES, type BaselineConfig, type BaselineSpec } from './config.js';
+export type { BaselineContext, GitContext, HistoryFile } from './types.js';
+export { parseBaselineSpec, resolveBaselineConfig, baselineConfigSchema, BASELINE_INPUT_NAMES, BASELINE_STORES, type BaselineConfig, type BaselineSpec } from '../config/baseline.js';
 export { gitContextFromEnv } from './context.js';
-export { DEFAULT_ACCEPT_LABEL, applyAcceptance, findAcceptance } from './override.js';
+export { applyAcceptance, findAcceptance } from './override.js';
 
 /** Everything the stores need, from the resolved config and what main.ts knows about the run. */
 export function baselineContext(
   config: BaselineConfig,
-  parts: { log: Logger; workspace: string; outputDir: string; git: GitContext; github?: GitHubClient },
+  parts: { log: Logger; workspace: string; outputDir: string; git: GitContext; github?: StoreOctokit },
 ): BaselineContext {
   return {
     log: parts.log,
@@ -132,8 +135,8 @@ export async function evaluateBaseline(
     // A corrupt baseline is the user's to fix (UserError). An API outage or a missing token is not a reason to
     // fail a deploy gate, nor to pass a regression silently: the report says there was nothing to compare with.
     if (e instanceof UserError) throw e;
-    ctx.log.warning(`baseline: could not read ${config.spec.text}: ${messageOf(e)}`);
-    loaded = { entries: [], source: config.spec.text, notes: [`could not read the baseline: ${messageOf(e)}`] };
+    ctx.log.warning(`baseline: could not read ${config.spec.text}: ${githubErrorMessage(e)}`);
+    loaded = { entries: [], source: config.spec.text, notes: [`could not read the baseline: ${githubErrorMessage(e)}`] };
   }
   let outcome = compareLoaded(run, loaded, config, ctx);
   let judged = run;
@@ -189,7 +192,7 @@ async function confirmationRun(rerun: () => Promise<RunResult>): Promise<RunResu
     second = await rerun();
   } catch (e) {
     if (e instanceof UserError) throw e;
-    return `failed (${messageOf(e)})`;
+    return `failed (${githubErrorMessage(e)})`;
   }
   if (second.requests === 0 || second.latency.count === 0) return 'completed no requests';
   if (!second.generator.valid) return `could not send the load as asked (${second.generator.invalidReasons.join('; ')})`;

@@ -3,10 +3,9 @@
 // and attributable. Who applied it comes from the issue events API (`labeled` events carry the actor); the
 // payload's label list says only that the label is there.
 import type { RegressionResult } from '../model.js';
-import { messageOf } from './github.js';
+import { githubErrorMessage } from './github.js';
 import type { BaselineContext } from './types.js';
 
-export const DEFAULT_ACCEPT_LABEL = 'perf-regression-accepted';
 
 export interface Acceptance {
   label: string;
@@ -39,7 +38,7 @@ export async function findAcceptance(ctx: BaselineContext, label: string): Promi
       per_page: 100,
     })) as IssueEvent[];
   } catch (e) {
-    ctx.log.warning(`baseline: cannot read the labels history of #${pr.number} (${messageOf(e)}); label "${label}" not checked`);
+    ctx.log.warning(`baseline: cannot read the labels history of #${pr.number} (${githubErrorMessage(e)}); label "${label}" not checked`);
     return undefined;
   }
   const wanted = label.toLowerCase();

@@ -2,7 +2,7 @@
 // decided: the Baseline / Change / vs-baseline figures of the results table. The folded "how it was judged" block
 // and the trend chart are the report's own (src/report/markdown.ts, src/report/charts.ts).
 import type { RegressionResult, Verdict } from '../model.js';
-import { formatMs, formatPercent, formatRate, MISSING } from '../report/format.js';
+import { formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 
 const STATUS_TEXT: Record<RegressionResult['status'], string> = {
   regressed: '❌ regressed',

@@ -1,54 +1,19 @@
 // What a baseline is made of, independent of where it is kept. A store only moves BaselineEntry lists in and
-// out; choosing the entry to compare with and judging the change happen elsewhere (select.ts, gate/regression.ts),
+// out; choosing the entry to compare with and judging the change happen elsewhere (gate/comparable.ts, gate/regression.ts),
 // so every store gets the same semantics for merge bases, comparability and noise.
 import type { getOctokit } from '@actions/github';
-import type { Logger } from '../config/types.js';
-import type { EngineName } from '../model.js';
-import type { SerializedHistogram } from '../metrics/histogram.js';
+import type { BaselineEntry } from '../model.js';
+import type { Logger } from '../log.js';
+import type { OnCorrupt } from '../config/baseline.js';
 
-export type GitHubClient = ReturnType<typeof getOctokit>;
-
-/** The headline numbers kept per run. Latency in ms, error_rate in percent, throughput in requests/s. */
-export interface HeadlineMetrics {
-  p50?: number;
-  p90?: number;
-  p95?: number;
-  p99?: number;
-  max?: number;
-  mean?: number;
-  error_rate?: number;
-  throughput?: number;
-}
-
-/** One recorded run. Small on purpose: thirty of them must fit comfortably in one file of the contents API. */
-export interface BaselineEntry {
-  /** Unique per workflow run attempt, so a concurrent writer's entry is merged, never duplicated. */
-  id: string;
-  sha?: string;
-  branch?: string;
-  createdAt: string;
-  engine: EngineName;
-  phase: string;
-  environment: string;
-  /** Hash of the load shape (stages and duration scale): runs with different shapes are not comparable. */
-  shape: string;
-  /** Readable form of the shape, for the not-comparable reason. */
-  shapeSummary?: string;
-  durationScale?: number;
-  requests: number;
-  errors: number;
-  metrics: HeadlineMetrics;
-  /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
-  histogram?: SerializedHistogram;
-  runUrl?: string;
-}
+/**
+ * The Octokit the stores are handed (github/client.ts builds it with its time budget); named here so that baseline/
+ * imports no other stage.
+ */
+export type StoreOctokit = ReturnType<typeof getOctokit>;
 
 export const HISTORY_KIND = 'perf-gate-history' as const;
 
-/** `branch` without a name. */
-export const DEFAULT_DATA_BRANCH = 'perf-gate-data';
-/** `artifact` without a name: the name to give actions/upload-artifact for the output dir. */
-export const DEFAULT_ARTIFACT_NAME = 'perf-gate-results';
 
 /** The file a history is kept in (data branch, artifact, or a local file). */
 export interface HistoryFile {
@@ -60,8 +25,6 @@ export interface HistoryFile {
   entries: BaselineEntry[];
 }
 
-export const ON_CORRUPT = ['error', 'missing'] as const;
-export type OnCorrupt = (typeof ON_CORRUPT)[number];
 
 /**
  * What the run is, in git terms. On a pull request `pullRequest` is set and the baseline is read from its base
@@ -93,7 +56,7 @@ export interface BaselineContext {
   onCorrupt: OnCorrupt;
   git: GitContext;
   /** Needed by the branch and artifact stores, and for the merge base. */
-  github?: GitHubClient;
+  github?: StoreOctokit;
   /** Branches whose runs are recorded; default: the repository's default branch. */
   recordBranches?: string[];
   /** Where the artifact store writes the history file that the workflow uploads with the results. */

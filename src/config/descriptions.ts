@@ -53,7 +53,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'baseline.history': 'Runs kept in the history, and looked back over for the noise band (1-200, default 30).',
   'baseline.min-history': 'Comparable runs needed before the noise band of the history is used (2-200, default 5).',
   'baseline.branches': 'Branches whose runs are recorded (default: the repository\'s default branch).',
-  'baseline.rules': 'Regression rules over the defaults, e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "p95: off".',
+  'baseline.rules': 'Regression rules over the defaults, e.g. "p99: +10%" (floor derived from the measurement), "p99: +10% and +20ms" (floor 20 ms), "error_rate: +0.2pp", "p95: off".',
   'baseline.accept-label': 'PR label that turns a regression into a pass, naming who applied it. Default perf-regression-accepted.',
   'baseline.on-corrupt': 'A history file that cannot be read: error (default) refuses it; missing moves it aside and starts a new history.',
   'baseline.confirm': 'Run the phase once more before failing on a suspected regression (default true).',

@@ -25,16 +25,18 @@ import { parseTargets } from '../gate/targets.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
-import { infraTargetProblems } from '../sources/index.js';
-import { resolveBaselineConfig } from '../baseline/config.js';
+import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
-import { UserError, type Config, type PhaseDefinition } from './types.js';
-import { formatDuration, parseDuration, parseRate } from './units.js';
-import { redactSecrets, redactUrl } from './secrets.js';
+import { type Config } from './types.js';
+import { parseDuration, parseRate } from '../units.js';
+import { formatDurationCompact } from '../format.js';
+import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
+import { UserError, messageOf } from '../errors.js';
+import { infraTargetProblems } from './infra-targets.js';
+import type { PhaseDefinition } from '../phases/presets.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
-export { redactUrl };
 
 /** Every input of the action, by its kebab-case name; the CLI takes the same names as flags. */
 export const INPUT_NAMES = [
@@ -216,10 +218,10 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const shapedMs = totalDurationMs(phase.stages) * timeFactorOf(phase.stages, { durationMs, scale: durationScale });
   if (shapedMs > LIMITS.phaseMs) {
     const cause = durationScale !== undefined ? where('duration-scale') : `phase "${phase.name}"`;
-    throw new UserError(`${cause}: the phase would run for ${formatDuration(shapedMs)}; the longest phase allowed is 24h`);
+    throw new UserError(`${cause}: the phase would run for ${formatDurationCompact(shapedMs)}; the longest phase allowed is 24h`);
   }
   if (file.interval !== undefined && shapedMs / file.interval > LIMITS.intervals) {
-    throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: interval: ${formatDuration(file.interval)} cuts a ${formatDuration(shapedMs)} phase into more than ${formatCount(LIMITS.intervals)} intervals; use a longer interval`);
+    throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: interval: ${formatDurationCompact(file.interval)} cuts a ${formatDurationCompact(shapedMs)} phase into more than ${formatCount(LIMITS.intervals)} intervals; use a longer interval`);
   }
   const autoIntervalMs = Math.min(DEFAULTS.intervalMs, Math.max(1000, Math.round(shapedMs / 60 / 1000) * 1000));
 
@@ -330,7 +332,7 @@ function loadConfigFile(
     text = readFile(full);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`input "config": cannot read "${rel}": ${(e as Error).message}`);
+    throw new UserError(`input "config": cannot read "${rel}": ${messageOf(e)}`);
   }
   // A reader given in tests may bypass the size check above; the text is checked too.
   if (text.length > LIMITS.configBytes) {

@@ -1,11 +1,11 @@
 // The shape of `.github/perf-gate.yml`. Keys are kebab-case like the action's inputs, so a value can move
 // between the workflow and the file without renaming.
 import { z } from 'zod';
-import { parseDuration, parseRate } from './units.js';
-import { sourcesSchema } from '../sources/config.js';
+import { parseDuration, parseRate } from '../units.js';
+import { sourcesSchema } from './sources.js';
 import { DECIDE_ON } from '../model.js';
 import { PHASE_ANALYSES } from '../phases/analysis.js';
-import { baselineConfigSchema } from '../baseline/config.js';
+import { baselineConfigSchema } from './baseline.js';
 import { formatCount, LIMITS } from './limits.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {

@@ -1,26 +1,9 @@
 // The typed Config every later stage reads. Only src/config builds it; nothing downstream sees raw inputs.
 import type { CommentMode, DecideOn, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
-import type { PhaseAnalysisKind } from '../phases/analysis.js';
+import type { PhaseDefinition } from '../phases/presets.js';
 import type { AbortGuard } from '../phases/guards.js';
-import type { SourceConfig } from '../sources/config.js';
-import type { BaselineConfig } from '../baseline/config.js';
-
-export interface PhaseDefinition {
-  name: string;
-  /** Arrival-rate stages (open model). */
-  stages: Stage[];
-  /** Targets that apply to this phase when the user sets none. */
-  defaultTargets: string[];
-  description: string;
-  /** Which part the targets are judged on unless the config says otherwise (default: steady). */
-  decideOn?: DecideOn;
-  /** Analyses this phase is for: the breaking point of a stress run, the recovery time after a ramp-down. */
-  analyses?: PhaseAnalysisKind[];
-  /** Abort guards that apply unless the config sets its own `abort` list. */
-  defaultGuards?: string[];
-  /** The default guards' `for` durations stretch and shrink with the shape (presets: they are part of it). */
-  guardsScaleWithShape?: boolean;
-}
+import type { SourceConfig } from './sources.js';
+import type { BaselineConfig } from './baseline.js';
 
 export interface HttpSettings {
   /** Per-request timeout, ms. */
@@ -76,16 +59,4 @@ export interface Config {
   sources: SourceConfig[];
   /** This job runs shard `index` (1-based) of `count`: 1/count of the arrival rate and data rows index-1, index-1+count, ... */
   shard?: { index: number; count: number };
-}
-
-/** Where the log goes: @actions/core in the action, the terminal in the CLI, an array in tests. */
-export interface Logger {
-  info(message: string): void;
-  warning(message: string): void;
-  debug(message: string): void;
-}
-
-/** A user mistake: reported as one clear line, never with a stack trace. */
-export class UserError extends Error {
-  override name = 'UserError';
 }

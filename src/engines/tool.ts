@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../config/types.js';
+import type { Logger } from '../log.js';
 
 export interface ToolRunOptions {
   command: string;

@@ -1,6 +1,7 @@
 // The one interface every engine implements: take the resolved config and load shape, return a RunResult.
-import type { Config, Logger } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import type { EngineName, IntervalResult, RunResult, Stage } from '../model.js';
+import type { Logger } from '../log.js';
 
 export interface EngineRunOptions {
   config: Config;

@@ -1,6 +1,6 @@
 // Regression rules: what the user writes (`p99: +10% and +20ms`, `error_rate: off`), read into a tolerance per
 // metric and laid over the defaults. How a change is judged against them is in regression.ts.
-import { UserError } from '../config/types.js';
+import { UserError } from '../errors.js';
 
 export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
@@ -11,7 +11,10 @@ export interface RegressionRule {
   better: 'lower' | 'higher';
   /** Worsening allowed, in percent of the baseline (always positive here). Absent: no relative condition. */
   relativePercent?: number;
-  /** Worsening allowed in the metric's unit: ms, percentage points, requests/s (positive). */
+  /**
+   * Worsening allowed in the metric's unit: ms, percentage points, requests/s (positive), as the user wrote it.
+   * Absent: latency and the error rate get a floor derived from the measurement (regression-floor.ts).
+   */
   absolute?: number;
   unit: 'ms' | 'pp' | '/s';
   /** The rule as written, for messages. */
@@ -19,11 +22,13 @@ export interface RegressionRule {
 }
 
 /**
- * Applied unless the user sets a rule for the metric (or turns it `off`). p95/p99: +10 % and +20 ms, because
- * below ~200 ms the 10 % is within scheduler noise and the floor decides; error rate: +0.2 percentage points;
- * throughput: -10 %. p50, p90, max and mean have no default rule: the tail and the errors are what users feel.
+ * Applied unless the user sets a rule for the metric (or turns it `off`). p95/p99: +10 %, the error rate: +50 %
+ * of the baseline's rate, throughput: -10 %. None of them names an absolute floor, so each gets one derived from the
+ * measurement (regression-floor.ts: twice the history's spread, or the two runs' sampling noise without a
+ * history); a rule that writes one (`p99: +10% and +20ms`) keeps it as written. p50, p90, max and mean have no
+ * default rule: the tail and the errors are what users feel.
  */
-export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10% and +20ms', 'p99: +10% and +20ms', 'error_rate: +0.2pp', 'throughput: -10%'];
+export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10%', 'p99: +10%', 'error_rate: +50%', 'throughput: -10%'];
 
 const METRIC_ALIASES: Record<string, RegressionMetric> = {
   median: 'p50',
@@ -42,7 +47,7 @@ const METRIC_ALIASES: Record<string, RegressionMetric> = {
 
 const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
   ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
-  pp: '+Npp (percentage points) optionally with +N% of the baseline, e.g. "error_rate: +0.2pp"',
+  pp: '+N% of the baseline and/or +Npp (percentage points), e.g. "error_rate: +50%" or "error_rate: +0.2pp"',
   '/s': '-N% and/or -N/s, e.g. "throughput: -10%"',
 };
 
@@ -91,10 +96,8 @@ export function parseRegressionRule(text: string, where = 'regression rules'): R
     if (rule.absolute !== undefined) throw fail(`two absolute changes ("${part}")`, ALLOWED_UNITS[unit]);
     rule.absolute = absolute;
   }
-  if (metric === 'error_rate' && rule.absolute === undefined) {
-    // 0.01 % -> 0.02 % is +100 %: a relative change of a rate near zero says nothing on its own.
-    throw fail('error_rate needs an absolute part in percentage points, e.g. "+0.2pp" (optionally "and +50%")', ALLOWED_UNITS.pp);
-  }
+  // 0.01 % -> 0.02 % is +100 %: a relative change of a rate near zero says nothing on its own, so a rule without
+  // an absolute part gets a floor from the counts' sampling noise (regression-floor.ts), never none.
   return rule;
 }
 

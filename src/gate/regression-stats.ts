@@ -1,7 +1,8 @@
 // The statistics behind the regression noise model (regression.ts): quantiles and their sampling error straight
 // from stored histograms, and the t and normal quantiles for prediction bands and z-tests.
-import { bucketRange, type SerializedHistogram } from '../metrics/histogram.js';
+import { bucketRange } from '../metrics/histogram.js';
 import type { RegressionMetric } from './regression-rules.js';
+import type { SerializedHistogram } from '../model.js';
 
 /**
  * Quantiles that watch the same part of the distribution as a percentile: offsets in normal-score (z) units

@@ -1,9 +1,12 @@
 // Regression rules and the noise-aware comparison with a baseline. Pure functions: the stores in src/baseline
 // fetch the history, this module decides.
 //
-// A rule per metric gives a relative tolerance AND an absolute floor (`p99: +10% and +20ms`): a change must
-// exceed both to count, so a 2 ms move on a 10 ms endpoint (+20 %) and a 3 % move on a 2 s endpoint (+60 ms)
-// are both ignored. Improvement never fails.
+// A rule per metric gives a relative tolerance AND an absolute floor: a change must exceed both to count, so a
+// 1 ms move on a 5 ms endpoint (+20 %) and a 3 % move on a 2 s endpoint (+60 ms) are both ignored. The floor is
+// the rule's own when it writes one (`p99: +10% and +20ms`); otherwise (the defaults) it follows the measurement:
+// twice the history's spread, or the two runs' sampling noise without a history (regression-floor.ts), so it
+// neither hides a 20 ms slowdown at p99 ≈ 100 ms nor lets 1 ms of jitter fail a 5 ms service. Improvement never
+// fails.
 //
 // Exceeding the tolerance is necessary, not sufficient: on CI a p99 of 2000 requests moves by 5-10 % between
 // identical builds (runner speed, neighbours, a GC pause). So a change must also stand out from the noise:
@@ -31,18 +34,23 @@
 //   identical runs); the pooled pair can, and same-build runs almost never get through both steps.
 //
 // One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
-// misses more; the benches measure each mode against a plain +10 % ratio (bench/regression-quality.mjs on
-// simulated runs, bench/regression-real.mjs on real ones).
+// misses more; bench/regression-grid.mjs measures the verdicts on simulated runs across p99 levels, noise and
+// history sizes, bench/regression-real.mjs on real runs.
 import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
-import type { SerializedHistogram } from '../metrics/histogram.js';
-import { compactHistogram, incomparability } from '../baseline/entry.js';
-import type { BaselineEntry } from '../baseline/types.js';
+import { type AppliedRule, describeFloors, fmt, regressionFloor } from './regression-floor.js';
+import { ageText, changeText, describeTolerance, fmtZ, join, pct, round, shaAndDate, short, signed } from './regression-text.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
+import type { SerializedHistogram } from '../model.js';
+import type { BaselineEntry } from '../model.js';
+import { incomparability } from './comparable.js';
+import { compactHistogram } from '../metrics/histogram.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
 export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
 export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
+export { describeFloors, FLOOR_SPREADS, floorValue, regressionFloor } from './regression-floor.js';
+export { describeTolerance } from './regression-text.js';
 
 // ---- comparison ---------------------------------------------------------------------------------------------
 
@@ -152,12 +160,9 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
   const judged = rules.map((rule) => judge(rule, current, entry, useHistory ? window : [], { minHistory, pooled: Math.max(1, opts.pooledRuns ?? 1) }));
   const regressions = judged.map((j) => j.result);
   const suspect = judged.filter((j) => j.suspect).map((j) => j.result.metric as RegressionMetric);
-  const worse = rules
-    .filter((rule, i) => {
-      const r = regressions[i]!;
-      return r.current !== undefined && r.baseline !== undefined && nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE);
-    })
-    .map((rule) => rule.metric);
+  const worse = judged
+    .filter(({ rule, result: r }) => r.current !== undefined && r.baseline !== undefined && nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE))
+    .map(({ rule }) => rule.metric);
   const age = ageText(entry.createdAt, now);
   const note = join([
     `${picked}${entry.sha ? ` ${short(entry.sha)}` : ''}${age ? `, ${age} old` : ''}`,
@@ -166,9 +171,13 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
       : `one baseline run${comparable.length > 1 ? ` (${upTo.length} comparable up to it; ${minHistory} needed for a noise band)` : ''}: histograms compared`,
     ...notes,
   ]);
-  const method = useHistory
-    ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
-    : `a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles and exceeds the two histograms' sampling noise (z >= 2.33); from ${minHistory} recorded runs on, their own spread sets a noise band`;
+  const floors = describeFloors(regressions.flatMap((r) => (r.floor ? [{ metric: r.metric, floor: r.floor }] : [])));
+  const method = join([
+    useHistory
+      ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
+      : `a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles and exceeds the two histograms' sampling noise (z >= 2.33); from ${minHistory} recorded runs on, their own spread sets a noise band`,
+    ...floors,
+  ]);
   const trend = upTo.slice(Math.max(0, upTo.length - TREND_RUNS)).map((e) => ({
     ...(e.sha ? { sha: e.sha } : {}),
     createdAt: e.createdAt,
@@ -213,9 +222,13 @@ function currentValue(run: RunResult, metric: RegressionMetric): number | undefi
 
 interface Judgement {
   result: RegressionResult;
+  /** The rule as applied: its absolute part is the floor that was used (written or derived). */
+  rule: RegressionRule;
   /** Evidence a confirmation run could settle: a regression, or a change in the grey zone just short of one. */
   suspect: boolean;
 }
+
+type Verdictlet = Omit<Judgement, 'rule'>;
 
 interface Mode {
   minHistory: number;
@@ -223,15 +236,27 @@ interface Mode {
   pooled: number;
 }
 
-function judge(rule: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
-  const { metric } = rule;
+function judge(written: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
+  const { metric } = written;
   const c = currentValue(cur.run, metric);
-  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, suspect: false };
-  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, suspect: false };
+  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, rule: written, suspect: false };
+  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, rule: written, suspect: false };
   // Older runs may lack a metric (a results file without throughput): the band uses the runs that have it.
   const withValue = window.filter((e) => e.metrics[metric] !== undefined);
-  if (withValue.length >= mode.minHistory) return judgeHistory(rule, cur, c, withValue, mode);
-  return judgeSingle(rule, cur, c, entry);
+  const history = withValue.length >= mode.minHistory ? withValue : [];
+  const baselineValue = history.length > 0 ? centre(written, history) : entry.metrics[metric]!;
+  const floor = regressionFloor({ rule: written, baselineValue, run: cur.run, ...(cur.histogram ? { histogram: cur.histogram } : {}), entry, window: history, pooled: mode.pooled });
+  const rule: Rule = floor === undefined ? written : { ...written, absolute: floor.value, floor };
+  const j = history.length > 0 ? judgeHistory(rule, cur, c, history, mode) : judgeSingle(rule, cur, c, entry);
+  return { result: floor === undefined ? j.result : { ...j.result, floor }, rule, suspect: j.suspect };
+}
+
+type Rule = AppliedRule;
+
+/** What the history is compared on: the geometric mean for latency and throughput, the mean for the error rate. */
+function centre(rule: RegressionRule, window: readonly BaselineEntry[]): number {
+  const values = window.map((e) => e.metrics[rule.metric]!);
+  return rule.metric === 'error_rate' ? mean(values) : Math.exp(mean(values.map((v) => Math.log(Math.max(v, 1e-9)))));
 }
 
 /** Worsening of c relative to b: positive = worse, in the metric's unit and in percent of b. */
@@ -271,7 +296,7 @@ function logTolerance(rule: RegressionRule): number {
   return rule.relativePercent !== undefined ? Math.log1p(rule.relativePercent / 100) : 0;
 }
 
-function judgeSingle(rule: RegressionRule, cur: CurrentRun, c: number, entry: BaselineEntry): Judgement {
+function judgeSingle(rule: Rule, cur: CurrentRun, c: number, entry: BaselineEntry): Verdictlet {
   const b = entry.metrics[rule.metric]!;
   const result = base(rule, c, b);
   const w = worsening(rule, c, b);
@@ -336,7 +361,7 @@ function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEn
   return { holds: true, suspect: false, text };
 }
 
-function judgeHistory(rule: RegressionRule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Judgement {
+function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Verdictlet {
   const { metric } = rule;
   const logScale = metric !== 'error_rate';
   const tr = (v: number): number => (logScale ? Math.log(Math.max(v, 1e-9)) : v);
@@ -527,68 +552,4 @@ function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
   if (h.count === 0) return { count: 0 };
   const [p50, p90, p95, p99, p999] = quantiles(h, [50, 90, 95, 99, 99.9]);
   return { count: h.count, min: h.minUs / 1000, mean: h.sumUs / h.count / 1000, p50: p50!, p90: p90!, p95: p95!, p99: p99!, p999: p999!, max: h.maxUs / 1000 };
-}
-
-// ---- text -----------------------------------------------------------------------------------------------------
-
-export function describeTolerance(rule: RegressionRule): string {
-  const sign = rule.better === 'lower' ? '+' : '-';
-  const parts: string[] = [];
-  if (rule.relativePercent !== undefined) parts.push(`${sign}${rule.relativePercent}%`);
-  if (rule.absolute !== undefined) parts.push(`${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`);
-  return parts.join(' and ');
-}
-
-function changeText(rule: RegressionRule, c: number, b: number): string {
-  // A rate near zero reads best as percentage points: "+0.4pp (0% → 0.4%)", not "+∞%".
-  if (rule.unit === 'pp') return `${signed(c - b)}pp (${fmt(b)}% → ${fmt(c)}%)`;
-  const u = rule.unit === 'ms' ? ' ms' : '/s';
-  const rel = b !== 0 ? `${signed(((c - b) / Math.abs(b)) * 100)}%` : c === b ? '±0' : 'from 0';
-  return `${rel} (${fmt(b)}${u} → ${fmt(c)}${u})`;
-}
-
-function pct(logShift: number): number {
-  return (Math.exp(logShift) - 1) * 100;
-}
-
-function signed(n: number): string {
-  const digits = fmt(Math.abs(n));
-  return digits === '0' ? '±0' : `${n >= 0 ? '+' : '-'}${digits}`;
-}
-
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  const digits = a >= 100 ? 0 : a >= 10 ? 1 : 2;
-  return String(Math.round(n * 10 ** digits) / 10 ** digits);
-}
-
-function fmtZ(z: number): string {
-  return Number.isFinite(z) ? z.toFixed(1) : '∞';
-}
-
-function round(n: number, digits: number): number {
-  return Math.round(n * 10 ** digits) / 10 ** digits;
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 7);
-}
-
-function shaAndDate(e: BaselineEntry): { sha?: string; createdAt?: string } {
-  return { ...(e.sha ? { sha: e.sha } : {}), createdAt: e.createdAt };
-}
-
-function ageText(iso: string, now: Date): string | undefined {
-  const ms = now.getTime() - Date.parse(iso);
-  if (!Number.isFinite(ms) || ms < 0) return undefined;
-  const min = ms / 60_000;
-  if (min < 90) return `${Math.max(1, Math.round(min))} min`;
-  const h = min / 60;
-  if (h < 36) return `${Math.round(h)} h`;
-  return `${Math.round(h / 24)} days`;
-}
-
-function join(parts: ReadonlyArray<string | undefined>): string {
-  return parts.filter((p): p is string => !!p).join('; ');
 }

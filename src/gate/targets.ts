@@ -7,9 +7,9 @@
 // Per-endpoint targets put a selector after the metric: `p99{bid} < 500ms`, `responses{bid, 201} >= 1000` (see
 // selectors.ts). A right-hand side may be a metric, times an optional factor: `bids_stored == responses{bid, 201}`,
 // `bids_stored >= requests{bid} * 0.99`.
-import { UserError } from '../config/types.js';
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 import { isEndpointMetric, parseSelectorBody, selectorMetric, type EndpointMetric } from './selectors.js';
+import { UserError } from '../errors.js';
 
 // `duration` is a span of the run rather than a request's latency: a bare number is seconds (`recovery < 120`).
 type MetricKind = 'latency' | 'percent' | 'rate' | 'count' | 'duration';

@@ -6,7 +6,7 @@ import { getOctokit } from '@actions/github';
 import { defaults as actionsDefaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
-import type { Logger } from '../config/types.js';
+import type { Logger } from '../log.js';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 

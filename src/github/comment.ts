@@ -1,10 +1,9 @@
 // One sticky PR comment per comment header: found again by its hidden marker and edited in place, so a PR that is
 // pushed to twenty times carries one up-to-date report instead of twenty.
-import type { getOctokit } from '@actions/github';
-import { redactSecrets } from '../config/secrets.js';
-import type { Logger } from '../config/types.js';
-
-export type GitHubClient = ReturnType<typeof getOctokit>;
+import { redactSecrets } from '../secrets.js';
+import type { Logger } from '../log.js';
+import type { GitHubClient } from './client.js';
+import { messageOf } from '../errors.js';
 
 export interface UpsertCommentParams {
   octokit: GitHubClient;
@@ -195,7 +194,7 @@ function apiMessage(error: unknown): string {
   const fromBody = (data as { message?: unknown } | null)?.message;
   if (typeof fromBody === 'string' && fromBody !== '') return redact(oneLine(fromBody));
   if (typeof data === 'string' && data !== '') return redact(oneLine(data));
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const cause = (error as { cause?: unknown } | null)?.cause;
   const causeText = cause instanceof Error && !message.includes(cause.message) ? `${cause.message}${codeOf(cause)}` : '';
   return redact(oneLine(causeText && !message.includes(causeText) ? `${message} (${causeText})` : message));

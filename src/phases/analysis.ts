@@ -20,7 +20,7 @@ import type {
   StressAnalysis,
   Target,
 } from '../model.js';
-import { formatDuration, formatPercent, formatRate } from '../report/format.js';
+import { formatDuration, formatPercent, formatRate } from '../format.js';
 
 export const PHASE_ANALYSES = ['stress', 'recovery'] as const;
 export type PhaseAnalysisKind = (typeof PHASE_ANALYSES)[number];

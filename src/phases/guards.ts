@@ -2,12 +2,12 @@
 // runs, so a deployment that is clearly broken stops taking load (and the job stops burning minutes) instead of
 // being hammered to the end of an hour-long shape. A guard trips when its condition held on consecutive intervals
 // spanning at least its `for` duration; without `for`, one interval is enough.
-import { UserError } from '../config/types.js';
 import type { ComparisonOp, EarlyStop, IntervalResult, MetricUnit } from '../model.js';
-import { formatDuration, formatValue } from '../report/format.js';
+import { formatDuration, formatDurationCompact, formatValue } from '../format.js';
 import { compare, parseTarget } from '../gate/targets.js';
 import { matchEndpointNames, parseSelectorMetric } from '../gate/selectors.js';
-import { formatDuration as configDuration, parseDuration } from '../config/units.js';
+import { parseDuration } from '../units.js';
+import { UserError, messageOf } from '../errors.js';
 
 /** Metrics a single interval can answer for. */
 export const GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors', 'throughput'] as const;
@@ -51,7 +51,7 @@ export function parseGuard(text: string, where = 'abort'): AbortGuard {
     t = parseTarget(cond, where);
   } catch (e) {
     throw new UserError(
-      `${(e as Error).message.replace(/expected "<metric> <op> <value><unit>".*$/, '')}` +
+      `${messageOf(e).replace(/expected "<metric> <op> <value><unit>".*$/, '')}` +
         `expected "<metric> <op> <value><unit> [for <duration>]", for example "error_rate > 5% for 30s" or "p99 > 2s for 1m"`,
     );
   }
@@ -93,7 +93,7 @@ export function fitGuards(guards: AbortGuard[], timeFactor: number, intervalMs: 
     if (!g.scalesWithShape) return g;
     const forMs = Math.max(Math.round(g.forMs * timeFactor), 2 * intervalMs);
     // Written back in config syntax, so the report shows a guard the user could copy.
-    return { ...g, forMs, source: forMs === g.forMs ? g.source : `${g.source.replace(FOR, '$<cond>')} for ${configDuration(forMs)}` };
+    return { ...g, forMs, source: forMs === g.forMs ? g.source : `${g.source.replace(FOR, '$<cond>')} for ${formatDurationCompact(forMs)}` };
   });
 }
 

@@ -1,7 +1,24 @@
 // The guide's four phases as open-model load shapes (arrivals per second). Each arrival runs the configured flow,
 // so with the guide's login-bid-health flow 100 arrivals/s are about 300 requests/s.
-import type { PresetPhaseName, Stage } from '../model.js';
-import type { PhaseDefinition } from '../config/types.js';
+import type { DecideOn, PresetPhaseName, Stage } from '../model.js';
+import type { PhaseAnalysisKind } from './analysis.js';
+
+export interface PhaseDefinition {
+  name: string;
+  /** Arrival-rate stages (open model). */
+  stages: Stage[];
+  /** Targets that apply to this phase when the user sets none. */
+  defaultTargets: string[];
+  description: string;
+  /** Which part the targets are judged on unless the config says otherwise (default: steady). */
+  decideOn?: DecideOn;
+  /** Analyses this phase is for: the breaking point of a stress run, the recovery time after a ramp-down. */
+  analyses?: PhaseAnalysisKind[];
+  /** Abort guards that apply unless the config sets its own `abort` list. */
+  defaultGuards?: string[];
+  /** The default guards' `for` durations stretch and shrink with the shape (presets: they are part of it). */
+  guardsScaleWithShape?: boolean;
+}
 
 const MIN = 60_000;
 

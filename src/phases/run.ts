@@ -1,12 +1,12 @@
 // The phase-specific steps of the pipeline, kept here so src/pipeline.ts only calls them: the shape after the
 // overrides, the abort guards watching the run, and afterwards the analyses and the part of the run to judge.
-import type { Config, Logger } from '../config/types.js';
-import { formatDuration } from '../config/units.js';
+import { formatDurationCompact } from '../format.js';
 import { failsCheck } from '../gate/evaluate.js';
-import type { DecideOn, EarlyStop, FailOn, IntervalResult, RunResult, Stage, Verdict } from '../model.js';
+import type { DecideOn, EarlyStop, EngineName, FailOn, IntervalResult, RunResult, Stage, Target, Verdict } from '../model.js';
 import { analyzeRun, type PhaseAnalysisKind } from './analysis.js';
 import { fitGuards, GuardMonitor, type AbortGuard } from './guards.js';
-import { peakRate, shapeStages, timeFactorOf, totalDurationMs } from './presets.js';
+import { peakRate, shapeStages, timeFactorOf, totalDurationMs, type PhaseDefinition } from './presets.js';
+import type { Logger } from '../log.js';
 
 export interface PhasePlan {
   stages: Stage[];
@@ -17,7 +17,20 @@ export interface PhasePlan {
   analyses: PhaseAnalysisKind[];
 }
 
-export function planPhase(config: Config): PhasePlan {
+/** The part of the Config (config/types.ts) a phase's plan and analysis read; a Config is one. */
+export interface PhaseSettings {
+  phase: PhaseDefinition;
+  engine: EngineName;
+  targets: Target[];
+  durationMs?: number;
+  durationScale?: number;
+  rate?: number;
+  decideOn?: DecideOn;
+  guards?: AbortGuard[];
+  intervalMs: number;
+}
+
+export function planPhase(config: PhaseSettings): PhasePlan {
   const overrides = { durationMs: config.durationMs, rate: config.rate, scale: config.durationScale };
   const stages = shapeStages(config.phase.stages, overrides);
   const timeFactor = timeFactorOf(config.phase.stages, overrides);
@@ -31,9 +44,9 @@ export function planPhase(config: Config): PhasePlan {
 }
 
 /** `1 h scaled ×0.0167 to 1 min` for the log line that opens a run. */
-export function describeScale(config: Config, plan: PhasePlan): string {
+export function describeScale(config: PhaseSettings, plan: PhasePlan): string {
   if (plan.timeFactor === 1) return '';
-  const full = formatDuration(totalDurationMs(config.phase.stages));
+  const full = formatDurationCompact(totalDurationMs(config.phase.stages));
   return ` (${full} scaled ×${roundFactor(plan.timeFactor)})`;
 }
 
@@ -58,7 +71,7 @@ export function watchGuards(guards: AbortGuard[], log: Logger): GuardWatch {
     onInterval(interval) {
       const trip = monitor.observe(interval);
       if (!trip || controller.signal.aborted) return;
-      log.warning(`stopping the run at ${formatDuration(trip.atMs)}: ${trip.reason}`);
+      log.warning(`stopping the run at ${formatDurationCompact(trip.atMs)}: ${trip.reason}`);
       // The engine turns the reason into its "stopped early" note, so the report says why in the guard's words.
       controller.abort(new Error(trip.reason));
     },
@@ -70,7 +83,7 @@ export function watchGuards(guards: AbortGuard[], log: Logger): GuardWatch {
  * Runs the analyses on a finished run and returns the RunResult the targets are judged on. Files judged by the
  * results engine came from a run whose load shape perf-gate never saw, so their steady part cannot be placed.
  */
-export function analyzePhase(run: RunResult, config: Config, plan: PhasePlan, stop: EarlyStop | undefined): RunResult {
+export function analyzePhase(run: RunResult, config: PhaseSettings, plan: PhasePlan, stop: EarlyStop | undefined): RunResult {
   // A tool that ran its script's own shape reports it, and merged shards bring the shape they were sent; perf-gate's
   // plan in this job would describe a load that was not sent.
   const ownShape = run.shape?.source === 'script';
@@ -113,6 +126,6 @@ export function phaseVerdict(verdict: Verdict, run: RunResult, failOn: FailOn): 
   }
   const stop = run.analysis?.stoppedEarly;
   if (!stop || run.analysis?.stress || out.status === 'error') return out;
-  const reasons = [...out.reasons, `stopped early at ${formatDuration(stop.atMs)}: ${stop.reason}`];
+  const reasons = [...out.reasons, `stopped early at ${formatDurationCompact(stop.atMs)}: ${stop.reason}`];
   return { ...out, status: 'fail', failsCheck: failsCheck('fail', failOn), reasons };
 }

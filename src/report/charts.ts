@@ -5,7 +5,7 @@
 // series, an init directive for colours), because GitHub's Mermaid is not always the newest.
 import { Histogram } from '../metrics/histogram.js';
 import type { InfraMetric, IntervalResult, LatencyStats, RunResult, Target, Verdict } from '../model.js';
-import { formatDuration, formatMs, formatPercent, formatRate } from './format.js';
+import { formatDuration, formatMs, formatPercent, formatRate } from '../format.js';
 import { formatInfra } from './infra.js';
 
 /** More points than this and a line chart in a comment turns into noise; neighbours are merged instead. */
@@ -428,11 +428,12 @@ function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets
 }
 
 /** The charts a run supports: none when it has fewer than three intervals with data. */
-export function chartsFor(run: RunResult, verdict?: Pick<Verdict, 'targets'>): Chart[] {
+export function chartsFor(run: RunResult, verdict?: Pick<Verdict, 'targets'>, maxPoints = MAX_POINTS): Chart[] {
   const intervals = run.intervals;
   if (intervals.length < MIN_POINTS) return [];
   const targets = (verdict?.targets ?? []).filter((t) => t.origin !== 'tool' && !t.rhs).map((t) => t.target);
-  const buckets = bucketIntervals(intervals);
+  // The comment merges intervals into at most MAX_POINTS points; report.html asks for every interval.
+  const buckets = bucketIntervals(intervals, maxPoints);
   const out = [latencyChart(buckets, targets), errorChart(buckets, run, targets), infraChart(run, buckets)];
   if (run.analysis?.stress) out.push(loadChart(intervals, run, targets));
   return out.filter((c): c is Chart => c !== undefined);

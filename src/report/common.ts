@@ -2,8 +2,8 @@
 // report shows. Kept apart so the terminal and the PR comment never disagree about a number.
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
-import type { ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
-import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from './format.js';
+import type { Diagnosis, ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
+import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from '../format.js';
 
 export interface ReportInput {
   run: RunResult;
@@ -27,6 +27,13 @@ export interface ReportInput {
   acceptLabel?: string;
   /** The confirmation run a suspected regression triggered: its own figures, for the Run section. */
   confirmation?: Pick<RunResult, 'durationMs' | 'requests' | 'errors' | 'errorRate' | 'latency'>;
+  /** What the diagnosis found (src/diagnose); the report shows it on a failed run, right under the results. */
+  why?: Diagnosis;
+}
+
+/** The "Why" block is for a run that failed (targets or regressions), not for a pass nor for a run not judged. */
+export function showsWhy(input: ReportInput): input is ReportInput & { why: Diagnosis } {
+  return input.why !== undefined && input.verdict.status === 'fail';
 }
 
 const LATENCY_LABELS: Record<string, string> = {

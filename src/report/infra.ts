@@ -2,7 +2,7 @@
 // A metric a source could not read is `—` with the source's reason beside it: a 0 there would claim an idle
 // machine, which is exactly the wrong conclusion for a gate to draw from missing data.
 import type { InfraMetric, RunResult, SlowQuery, SourceKind } from '../model.js';
-import { formatCount, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatCount, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 
 export const SOURCE_NAMES: Record<SourceKind, string> = {
   cloudwatch: 'CloudWatch',

@@ -5,20 +5,21 @@
 // leave half a table and break everything after it), the report is rendered in size tiers, each dropping the
 // least useful part first, and the first tier that fits is used. Tables are always whole.
 import { changeCell, comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
-import { DEFAULT_ACCEPT_LABEL } from '../baseline/override.js';
 import { markdownTable } from 'markdown-table';
 import { chartsMarkdown, trendMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
 import type { PartSummary, RegressionResult, RunResult, StressAnalysis, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
-import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { actualText, headlineMetrics, metricLabel, peakRate, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
+import { whyMarkdown } from './why.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
 import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
+import { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 
 export type { ReportInput } from './common.js';
-export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from './format.js';
+export { formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue } from '../format.js';
 
 /** GitHub's hard limit for an issue or PR comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -84,6 +85,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
       parts.head,
       parts.reasons,
       parts.results(),
+      parts.why,
       parts.comparing,
       parts.todo,
       parts.regressions,
@@ -163,6 +165,8 @@ interface Parts {
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
+  /** Why the run failed (src/diagnose): headline and short lines, the evidence folded. */
+  why?: string;
   /** "Comparing head (sha) with base (sha)", linked. */
   comparing?: string;
   /** What to do about a failure: fix, or apply the accept label. */
@@ -278,6 +282,7 @@ function buildParts(input: ReportInput): Parts {
     ...optional('reasons', reasonsBlock(verdict)),
     targetRows,
     results,
+    ...optional('why', showsWhy(input) ? whyMarkdown(input.why) : undefined),
     ...optional('comparing', comparingLine(input)),
     ...optional('todo', todoLine(input)),
     ...optional('regressions', regressionsFold(verdict)),

@@ -3,7 +3,7 @@
 // `run.analysis` in the results file.
 import { markdownTable } from 'markdown-table';
 import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult, StressAnalysis } from '../model.js';
-import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from './format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { noMention } from './text.js';
 
 function windowsText(p: PartSummary): string {

@@ -3,7 +3,7 @@
 // something is wrong, so the reader sees it without opening anything) and its body (Markdown).
 import { markdownTable } from 'markdown-table';
 import type { EndpointResult, ErrorKind, RunResult } from '../model.js';
-import { formatCount, formatMs, formatPercent } from './format.js';
+import { formatCount, formatMs, formatPercent } from '../format.js';
 import { truncateText as truncateLine } from './infra.js';
 import { cell, code, html, htmlCode, inline, plural } from './text.js';
 

@@ -1,8 +1,9 @@
 // The same report for a terminal: plain text in aligned columns, no Markdown, so `perf-gate` run locally or the
 // Actions log shows the verdict and the figures it rests on.
 import { comparisonCells } from '../baseline/report.js';
-import { actualText, headlineMetrics, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
-import { formatCount, formatDuration } from './format.js';
+import { actualText, headlineMetrics, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
+import { whyLines } from './why.js';
+import { formatCount, formatDuration } from '../format.js';
 import { infraRows } from './infra.js';
 import { KIND_TEXT } from './sections.js';
 import type { ErrorKind, RunResult } from '../model.js';
@@ -41,6 +42,8 @@ export function renderTerminal(input: ReportInput): string {
   } else {
     out.push('No targets set for this phase.');
   }
+
+  if (showsWhy(input)) out.push('', ...whyLines(input.why));
 
   const comparison = comparisonCells(verdict);
   const b = verdict.baseline;

@@ -4,14 +4,14 @@
 // which are masked (numbers, ids), deduplicated and cut here for the report. The SDK is imported only when such a
 // source is configured, with the same credential chain, region and endpoint handling as the CloudWatch source.
 import type { CloudWatchLogsClient, GetQueryResultsCommandOutput, ResultField } from '@aws-sdk/client-cloudwatch-logs';
-import type { Logger } from '../config/types.js';
-import { formatDuration } from '../config/units.js';
+import { formatDurationCompact } from '../format.js';
 import type { InfraMetric, LogSummary } from '../model.js';
 import { awsClientOptions, isRetryable } from './cloudwatch.js';
-import type { CloudWatchLogsSourceConfig } from './config.js';
-import { Redactor, redactPatterns } from './redact.js';
+import type { CloudWatchLogsSourceConfig } from '../config/sources.js';
 import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor, redactPatterns } from '../secrets.js';
 import { capAwsReplies } from './bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch-logs');
@@ -198,7 +198,7 @@ export class CloudWatchLogsSource implements Source {
       }
       if (Date.now() + this.cfg.pollMs > deadline || signal?.aborted) {
         await client.send(new sdk.StopQueryCommand({ queryId })).catch(() => undefined);
-        throw new Error(`the Logs Insights query was still ${out.status ?? 'running'} after ${formatDuration(this.cfg.queryTimeoutMs)} (query-timeout); it was stopped`);
+        throw new Error(`the Logs Insights query was still ${out.status ?? 'running'} after ${formatDurationCompact(this.cfg.queryTimeoutMs)} (query-timeout); it was stopped`);
       }
       await sleep(this.cfg.pollMs, signal);
     }

@@ -2,13 +2,13 @@
 // is configured (it is most of the bundle and most of the cold start). CloudWatch publishes a minute or two late,
 // so a series whose last period is missing is asked for again, within a bound, before it is declared incomplete.
 import type { CloudWatchClient, GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from './config.js';
-import { Redactor } from './redact.js';
+import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from '../config/sources.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
 import { capAwsReplies } from './bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch');

@@ -2,22 +2,21 @@
 // window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
 // with the reason and never stops the others or the load test. Source modules are light; the heavy clients
 // (AWS SDKs, pg, ioredis) are imported by the sources themselves, and only when one of that kind is configured.
-import type { Logger } from '../config/types.js';
-import { infraRef } from '../gate/metrics.js';
-import { isInfraName } from '../gate/targets.js';
-import type { InfraMetric, LogSummary, SlowQuery, Target } from '../model.js';
+import type { DatabaseActivity, InfraMetric, LogSummary, SlowQuery } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
-import { redisMetricNames, sourceMetricNames, type SourceConfig } from './config.js';
+import type { SourceConfig } from '../config/sources.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
 import { createPrometheusSource } from './prometheus.js';
 import { createRedisSource, type RedisDeps } from './redis.js';
 import { createCloudWatchLogsSource, type CloudWatchLogsDeps } from './cloudwatch-logs.js';
-import { redactPatterns } from './redact.js';
 import { sleep } from './stats.js';
 import { unavailable, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
+import { redactPatterns } from '../secrets.js';
 
 export type { Source, SourceResult, TimeWindow, MetricDescriptor } from './types.js';
-export { sourcesSchema, type SourceConfig } from './config.js';
+export { sourcesSchema, type SourceConfig } from '../config/sources.js';
 
 export interface SourceDeps {
   env?: NodeJS.ProcessEnv;
@@ -78,6 +77,8 @@ export interface CollectedInfra {
   slowQueries?: SlowQuery[];
   /** Present when an error-log source is configured (RunResult.logs). */
   logs?: LogSummary[];
+  /** One per PostgreSQL source with `activity` (RunResult.database). */
+  database?: DatabaseActivity[];
   /** Remarks for RunResult.notes. */
   notes: string[];
 }
@@ -91,6 +92,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     out.notes.push(...(r.notes ?? []));
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
     if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
+    if (r.database) out.database = [...(out.database ?? []), ...r.database];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);
   for (const m of out.infra) {
@@ -150,68 +152,3 @@ async function bounded<T>(p: Promise<T>, ms: number, message: string): Promise<T
   }
 }
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-const SUGGEST: Record<string, string> = {
-  cpu: 'kind: prometheus with preset node-cpu or container-cpu, or kind: cloudwatch with preset ecs-cpu',
-  memory: 'kind: prometheus with preset node-memory or container-memory, or kind: cloudwatch with preset ecs-memory',
-  db_connections: 'kind: postgres, or kind: cloudwatch with preset rds-connections and max-connections',
-  rds_cpu: 'kind: cloudwatch with preset rds-cpu',
-  alb_5xx: 'kind: cloudwatch with preset alb-5xx',
-  alb_requests: 'kind: cloudwatch with preset alb-requests',
-  alb_target_p99: 'kind: cloudwatch with preset alb-target-p99',
-  redis_clients: 'kind: redis',
-  redis_memory: 'kind: redis',
-  log_errors: 'kind: cloudwatch-logs with log-groups',
-  lock_waits: 'kind: postgres',
-};
-
-/**
- * Infrastructure targets the configured sources cannot measure, found before any load is sent: a target on a
- * metric no source reports, or `% of max` on a metric without a known limit. Optional targets are left alone.
- */
-export function infraTargetProblems(targets: Target[], configs: SourceConfig[]): string[] {
-  const limits = new Map<string, boolean>();
-  for (const c of configs) {
-    switch (c.kind) {
-      case 'cloudwatch':
-      case 'prometheus':
-        for (const m of c.metrics) limits.set(m.name.toLowerCase(), m.limit !== undefined);
-        break;
-      case 'postgres':
-        for (const name of sourceMetricNames(c)) limits.set(name.toLowerCase(), false);
-        limits.set(c.name.toLowerCase(), true); // max_connections, read from the server
-        break;
-      case 'redis':
-        for (const name of sourceMetricNames(c)) limits.set(name.toLowerCase(), false);
-        limits.set(redisMetricNames(c).clients.toLowerCase(), true); // maxclients, read from the server
-        break;
-      case 'cloudwatch-logs':
-        limits.set(c.name.toLowerCase(), false);
-        break;
-    }
-  }
-  const problems: string[] = [];
-  for (const t of targets) {
-    if (t.optional) continue;
-    const ref = infraRef(t.metric);
-    if (!ref) continue;
-    const key = ref.name.toLowerCase();
-    const hasLimit = limits.get(key);
-    if (hasLimit === undefined) {
-      if (!ref.explicit && !isInfraName(key)) continue; // may be a load tool's own metric
-      const configured = [...limits.keys()];
-      problems.push(
-        `target "${t.source}" needs a metric named "${ref.name}" from sources:, ` +
-          (configured.length ? `which has ${configured.join(', ')}` : 'and none is configured') +
-          (Object.hasOwn(SUGGEST, key) ? `; add ${SUGGEST[key]}` : '; give a source metric that name') +
-          ', or mark the target optional',
-      );
-    } else if (ref.ofMax && !hasLimit) {
-      problems.push(`target "${t.source}" compares with a maximum, but "${ref.name}" has none: set its limit (max-connections for rds-connections)`);
-    }
-  }
-  return problems;
-}

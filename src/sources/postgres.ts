@@ -5,18 +5,36 @@
 // a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
-import type { Logger } from '../config/types.js';
-import type { InfraMetric, SlowQuery } from '../model.js';
-import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from './config.js';
-import { isNumericType, refusedSql, roleProblem, ROLE_CHECK_SQL, typeName, type RoleCheckRow } from './postgres-guard.js';
-import { Redactor } from './redact.js';
+import type { DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
+import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
+import { isNumericType, refusedSql, roleProblem, ROLE_CHECK_SQL, typeName, type RoleCheckRow } from '../config/postgres-guard.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
-import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import {
+  cleanStatement,
+  DEALLOC_SQL,
+  INDEXES_SQL,
+  lockWaits,
+  lockWaitsSql,
+  MARK,
+  snapshotSql,
+  statementsByTotal,
+  statementTexts,
+  tableScans,
+  tableSnapshot,
+  TABLES_SQL,
+  type LockSample,
+  type Snapshot,
+  type TableSnapshot,
+} from './postgres-activity.js';
 
-// Marks perf-gate's own statements so they can be left out of the slow-query list.
-const MARK = '/* perf-gate */';
+export { cleanStatement } from './postgres-activity.js';
+import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
+import { messageOf } from '../errors.js';
+
 /** The application_name of the sessions `queries:` run on (one per batch): left out of the connection counts. */
 const QUERIES_APP = 'perf-gate queries';
 
@@ -28,20 +46,6 @@ const activitySql = (where: string): string =>
 const ACTIVITY_SQL = activitySql(`backend_type = 'client backend' AND `);
 // PostgreSQL < 10 has no backend_type; background processes then show with an empty query and are left out that way.
 const ACTIVITY_SQL_OLD = activitySql('');
-
-const snapshotSql = (totalColumn: string): string =>
-  `SELECT userid::text || ':' || dbid::text || ':' || coalesce(queryid::text, md5(query)) AS key, ` +
-  `sum(calls)::float8 AS calls, sum(${totalColumn})::float8 AS total, sum(rows)::float8 AS rows, ` +
-  `sum(shared_blks_hit)::float8 AS hit, min(query) AS query ` +
-  `FROM pg_stat_statements GROUP BY 1 ${MARK}`;
-
-interface StatementRow {
-  calls: number;
-  total: number;
-  rows?: number;
-  hit?: number;
-  query: string;
-}
 
 /** One pg_stat_activity sample. */
 interface ActivitySample {
@@ -81,20 +85,9 @@ export function parameterCount(sql: string): number {
   return max;
 }
 
-type Snapshot = Map<string, StatementRow>;
-
 export interface PostgresDeps {
   loadPg?: () => Promise<typeof import('pg')>;
   env?: NodeJS.ProcessEnv;
-}
-
-/** Utility statements are recorded verbatim by pg_stat_statements, `ALTER ROLE ... PASSWORD '...'` included. */
-export function cleanStatement(query: string): string {
-  const text = query
-    .replace(/\b(PASSWORD)\s+('(?:[^']|'')*'|\$\d+)/gi, "$1 '***'")
-    .replace(/\s+/g, ' ')
-    .trim();
-  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }
 
 /** Statements by mean time during the run: the end snapshot minus the start snapshot. */
@@ -130,6 +123,8 @@ export function diffTotals(start: Snapshot, end: Snapshot): { rows: number; hit:
   return { rows, hit };
 }
 
+type SnapshotRow = { key: string; qid: string; db: string; calls: number; total: number; rows: number; hit: number; blks: number; query: string };
+
 export class PostgresSource implements Source {
   readonly kind = 'postgres' as const;
   readonly label: string;
@@ -146,6 +141,11 @@ export class PostgresSource implements Source {
   private activitySql = ACTIVITY_SQL;
   private totalColumn = 'total_exec_time';
   private startSnapshot?: Snapshot;
+  private startTables?: TableSnapshot;
+  private startDealloc?: number;
+  private lockSamples: LockSample[] = [];
+  private lockSqlWithQueryId = true;
+  private readonly activityNotes: string[] = [];
   private readonly samples: Series = [];
   private readonly activity: ActivitySample[] = [];
   private readonly activityNames: ReturnType<typeof postgresActivityNames>;
@@ -286,6 +286,10 @@ export class PostgresSource implements Source {
       this.maxConnections = mc.rows[0]?.max;
       this.metrics[0]!.limit = this.maxConnections;
       if (this.cfg.slowQueries) this.startSnapshot = await this.snapshot(client, 'start');
+      if (this.cfg.activity) {
+        this.startTables = await this.tables(client);
+        if (this.startSnapshot) this.startDealloc = await this.dealloc(client);
+      }
       if (this.cfg.queries.length > 0) await this.checkRole(client);
     } catch (e) {
       const msg = this.redactor.error(e);
@@ -360,7 +364,7 @@ export class PostgresSource implements Source {
       try {
         res = await client.query<Row>(this.activitySql);
       } catch (e) {
-        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(String((e as Error).message))) {
+        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(messageOf(e))) {
           this.activitySql = ACTIVITY_SQL_OLD;
           res = await client.query<Row>(this.activitySql);
         } else throw e;
@@ -377,6 +381,7 @@ export class PostgresSource implements Source {
       }
       this.samples.push([t, a.total]);
       this.activity.push(a);
+      if (a.lockWaits > 0 && this.cfg.activity) await this.sampleLocks(client, t);
     } catch (e) {
       this.sampleFailures++;
       this.lastSampleError = this.redactor.error(e);
@@ -427,6 +432,48 @@ export class PostgresSource implements Source {
     return `query "${q.name}" failed: ${msg}${hint}`;
   }
 
+  /** Who waits on a lock, on what: only when the sample just taken saw a lock wait. A failure is a note, once. */
+  private async sampleLocks(client: Client, t: number): Promise<void> {
+    try {
+      let res;
+      try {
+        res = await client.query<LockSample['rows'][number]>(lockWaitsSql(this.lockSqlWithQueryId));
+      } catch (e) {
+        // query_id is PostgreSQL 14+.
+        if (!this.lockSqlWithQueryId || !/query_id/.test(String((e as Error).message))) throw e;
+        this.lockSqlWithQueryId = false;
+        res = await client.query<LockSample['rows'][number]>(lockWaitsSql(false));
+      }
+      this.lockSamples.push({ t, rows: res.rows.map((r) => ({ ...r, query: this.redactor.redact(r.query ?? '') })) });
+    } catch (e) {
+      const note = `postgres: lock waits not broken down by statement: ${this.redactor.error(e)}`;
+      if (!this.activityNotes.includes(note)) this.activityNotes.push(note);
+    }
+  }
+
+  /** Scans per table and index of the source's database; undefined (with a note) when they cannot be read. */
+  private async tables(client: Client): Promise<TableSnapshot | undefined> {
+    try {
+      const t = await client.query<{ t: string; seq: number; seq_rows: number; idx: number; live: number }>(TABLES_SQL);
+      const i = await client.query<{ t: string; i: string; idx: number }>(INDEXES_SQL);
+      return tableSnapshot(t.rows, i.rows);
+    } catch (e) {
+      this.activityNotes.push(`postgres: table scans not reported: pg_stat_user_tables could not be read (${this.redactor.error(e)})`);
+      return undefined;
+    }
+  }
+
+  /** pg_stat_statements_info.dealloc (PostgreSQL 14+); undefined where there is none. */
+  private async dealloc(client: Client): Promise<number | undefined> {
+    try {
+      const r = await client.query<{ dealloc: number }>(DEALLOC_SQL);
+      const v = Number(r.rows[0]?.dealloc);
+      return Number.isFinite(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async snapshot(client: Client, when: 'start' | 'end'): Promise<Snapshot | undefined> {
     try {
       const ext = await client.query<{ installed: boolean }>(
@@ -443,15 +490,17 @@ export class PostgresSource implements Source {
       }
       let res;
       try {
-        res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
+        res = await client.query<SnapshotRow>(snapshotSql(this.totalColumn));
       } catch (e) {
         // PostgreSQL 12 and older call the column total_time.
-        if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(String((e as Error).message))) {
+        if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(messageOf(e))) {
           this.totalColumn = 'total_time';
-          res = await client.query<{ key: string; calls: number; total: number; rows: number; hit: number; query: string }>(snapshotSql(this.totalColumn));
+          res = await client.query<SnapshotRow>(snapshotSql(this.totalColumn));
         } else throw e;
       }
-      return new Map(res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '' }]));
+      return new Map(
+        res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '', qid: r.qid, db: r.db, blocks: Number(r.blks) }]),
+      );
     } catch (e) {
       this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
       return undefined;
@@ -521,6 +570,12 @@ export class PostgresSource implements Source {
       if (!m.unavailable && c.failures > 0) this.notes.push(`postgres: ${c.failures} of ${c.failures + c.series.length} samples of query "${q.name}" failed (${c.lastError})`);
       infra.push(m);
     }
+    // Table scans are read before the queries run at the end, which would add scans of their own.
+    let endTables: TableSnapshot | undefined;
+    if (this.startTables && !signal?.aborted) {
+      const client = await this.connect().catch(() => undefined);
+      if (client) endTables = await this.tables(client);
+    }
     // After the run: the engine has returned, so the requests it sent have been answered (or given up on).
     const endQueries = this.cfg.queries.filter((q) => q.at === 'end');
     const pushEnd = (q: PostgresQueryConfig, v: number | Error): void => {
@@ -532,11 +587,13 @@ export class PostgresSource implements Source {
     else await this.runBatch(endQueries, [window.start, window.end], pushEnd);
 
     let slowQueries: SlowQuery[] | undefined;
+    let endSnapshot: Snapshot | undefined;
     let totals: { rows: number; hit: number } | undefined;
     let totalsMissing = 'pg_stat_statements could not be read (see the notes)';
     if (this.startSnapshot && !signal?.aborted) {
       try {
         const end = await this.snapshot(await this.connect(), 'end');
+        endSnapshot = end;
         if (end) {
           slowQueries = diffStatements(this.startSnapshot, end, this.cfg.top);
           totals = diffTotals(this.startSnapshot, end);
@@ -560,9 +617,38 @@ export class PostgresSource implements Source {
         );
       }
     }
+    const database = this.cfg.activity ? await this.databaseActivity(startMs, endSnapshot, endTables, signal) : undefined;
     await this.stop();
     const out: SourceResult = { infra, notes: [...this.notes] };
     if (slowQueries) out.slowQueries = slowQueries;
+    if (database) out.database = [database];
+    return out;
+  }
+
+  /** Statements by total time, evictions, table scans and lock waits during the run (src/sources/postgres-activity.ts). */
+  private async databaseActivity(startMs: number, end: Snapshot | undefined, endTables: TableSnapshot | undefined, signal?: AbortSignal): Promise<DatabaseActivity> {
+    const out: DatabaseActivity = { source: this.cfg.name };
+    if (this.startSnapshot && end) {
+      const s = statementsByTotal(this.startSnapshot, end, Math.max(this.cfg.top, 10));
+      out.totalMs = s.totalMs;
+      out.statements = s.statements;
+      out.statementCount = s.count;
+      if (this.startDealloc !== undefined && !signal?.aborted) {
+        const after = await this.connect()
+          .then((c) => this.dealloc(c))
+          .catch(() => undefined);
+        if (after !== undefined) out.dealloc = Math.max(0, after - this.startDealloc);
+      }
+    }
+    if (this.startTables && endTables) out.tables = tableScans(this.startTables, endTables);
+    const waits = lockWaits(
+      this.lockSamples.filter((x) => x.t >= startMs - this.cfg.intervalMs),
+      startMs,
+      statementTexts(end ?? this.startSnapshot),
+    );
+    if (waits.length) out.lockWaits = waits;
+    const notes = [...this.activityNotes];
+    if (notes.length) out.notes = notes;
     return out;
   }
 

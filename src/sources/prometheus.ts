@@ -1,13 +1,13 @@
 // Prometheus range queries for the run window over HTTP (global fetch; no client library). Prometheus keeps what
 // it scraped, so there is nothing to sample during the run: the window is read once the run is over.
-import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import type { PrometheusMetricConfig, PrometheusSourceConfig } from './config.js';
-import { parseDuration } from '../config/units.js';
-import { Redactor } from './redact.js';
+import type { PrometheusMetricConfig, PrometheusSourceConfig } from '../config/sources.js';
+import { parseDuration } from '../units.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
 import { parseJsonBounded } from '../json.js';
 import { readTextCapped, ReplyTooLargeError } from './bounded.js';
 

@@ -5,14 +5,14 @@
 // commands fail fast instead of queueing while disconnected, and the timers are unref'd: Redis cannot hold up the
 // load test. One node is read: for Cluster or Sentinel, see docs/sources.md.
 import type { Redis, RedisOptions } from 'ioredis';
-import type { Logger } from '../config/types.js';
 import type { InfraMetric } from '../model.js';
-import { redisMetricNames, type RedisSourceConfig } from './config.js';
-import { Redactor } from './redact.js';
+import { redisMetricNames, type RedisSourceConfig } from '../config/sources.js';
 import { summarize, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
 
 type IoRedis = typeof import('ioredis');
 

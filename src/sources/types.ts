@@ -1,7 +1,7 @@
 // What every infrastructure source offers the pipeline. A source never throws its way into the load test: start()
 // only begins sampling (and remembers a failure), collect() reports a failure as `unavailable` metrics, and
 // index.ts bounds both with timeouts in case a source misbehaves anyway.
-import type { InfraMetric, LogSummary, SlowQuery, SourceKind } from '../model.js';
+import type { DatabaseActivity, InfraMetric, LogSummary, SlowQuery, SourceKind } from '../model.js';
 
 export interface TimeWindow {
   start: Date;
@@ -11,6 +11,8 @@ export interface TimeWindow {
 export interface SourceResult {
   infra: InfraMetric[];
   slowQueries?: SlowQuery[];
+  /** PostgreSQL sources: the database's work during the run (statements by total time, scans, lock waits). */
+  database?: DatabaseActivity[];
   /** Error-log sources: what the logs said during the run. */
   logs?: LogSummary[];
   /** Remarks for the report (incomplete CloudWatch data, a missing extension). */

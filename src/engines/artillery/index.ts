@@ -16,12 +16,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { redactUrl } from '../../config/load.js';
-import { UserError, type Config, type Logger } from '../../config/types.js';
+import { redactUrl, redactValues } from '../../secrets.js';
+import { messageOf } from '../../errors.js';
+import { type Config } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import { peakRate, totalDurationMs } from '../../phases/presets.js';
-import { artilleryV2Reader, periodInterval } from '../results/artillery-v2.js';
-import { readResultFile } from '../results/index.js';
+import { artilleryV2Reader, periodInterval } from '../../readers/artillery-v2.js';
+import { readResultFile } from '../../readers/index.js';
 import { runTool, tailText, workspacePath, type ToolRunResult } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildArtilleryArgs, EnsureCollector } from './command.js';
@@ -29,6 +30,8 @@ import { resolveArtillery, type ArtilleryTool } from './install.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, toArtilleryPhases, type PhaseChoice } from './phases.js';
 import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
+import { UserError } from '../../errors.js';
+import type { Logger } from '../../log.js';
 
 export { buildArtilleryArgs, EnsureCollector } from './command.js';
 export { ARTILLERY_VERSION, artilleryCacheDir, defaultToolCacheDir, resolveArtillery } from './install.js';
@@ -64,7 +67,7 @@ async function readScript(path: string, log: Logger): Promise<ScriptInfo> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new UserError(`Artillery script ${path} cannot be read: ${(e as Error).message}`);
+    throw new UserError(`Artillery script ${path} cannot be read: ${messageOf(e)}`);
   }
   try {
     const doc: unknown = parseYaml(text);
@@ -212,7 +215,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
         // Summaries are printed on stdout; a warning on stderr between two of their lines must not end the block.
         if (stream === 'stdout') periods.push(line);
       },
-      redact: (s) => redactSecrets(s, secrets, config.target),
+      redact: (s) => redactValues(s, secrets, config.target),
     });
   } finally {
     if (timer) clearTimeout(timer);
@@ -221,10 +224,6 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   // A guard aborts with its reason; the note says why in the guard's words, as the built-in engine's does.
   const stopReason = signal?.aborted ? messageOf(signal.reason) : undefined;
   return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs, periods: periods.all, stopReason, generated });
-}
-
-function messageOf(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /** Collects the console periods, and hands each to the guards (as an interval) as soon as it is complete. */
@@ -259,13 +258,6 @@ class PeriodWatch {
   }
 }
 
-function redactSecrets(text: string, secrets: string[], target: string): string {
-  let out = target ? text.split(target).join(redactUrl(target)) : text;
-  for (const s of secrets) {
-    out = out.split(JSON.stringify(s).slice(1, -1)).join('***').split(s).join('***');
-  }
-  return out;
-}
 
 interface FinishInput {
   config: Config;
@@ -321,7 +313,7 @@ async function finish(f: FinishInput): Promise<RunResult> {
       run = await readResultFile(reportPath, readOpts);
     } catch (e) {
       // The report is Artillery's output, not the user's file: an unreadable one is an engine failure.
-      throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+      throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${messageOf(e)}${tail ? `\n${tail}` : ''}`);
     }
   }
   run.engine = 'artillery';

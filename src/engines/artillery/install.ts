@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { UserError, type Logger } from '../../config/types.js';
 import { runTool, tailText, ToolNotFoundError } from '../tool.js';
+import { UserError } from '../../errors.js';
+import type { Logger } from '../../log.js';
 
 /** The Artillery release installed when the workspace has none (the newest 2.0.x when this was written). */
 export const ARTILLERY_VERSION = '2.0.34';

@@ -1,7 +1,7 @@
 // Artillery's 10-second console summaries, read live. Artillery writes its --output report only when the last phase
 // completes (2.0.34, lib/cmds/run.ts: on SIGINT it shuts down without writing it), so these summaries are the only
 // figures of a run that is still going, and of one an abort guard stopped. Each block is turned back into the
-// shape of an intermediate period of Artillery's JSON report, so the same reader (src/engines/results/artillery-v2)
+// shape of an intermediate period of Artillery's JSON report, so the same reader (src/readers/artillery-v2)
 // turns it into intervals, and the periods of a stopped run can be written out as a report of their own.
 //
 //   --------------------------------------

@@ -18,13 +18,15 @@
 //   written beside the script, whose beforeRequest hook sets per-request variables the way the built-in engine would.
 // - Secrets: `{{ env.NAME }}` becomes Artillery's `{{ $env.NAME }}`; values are never written into the script.
 import { join, relative } from 'node:path';
-import { UserError, type Config } from '../../config/types.js';
+import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
-import { readDataFile } from '../builtin/data.js';
-import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
-import { endpointLabel, parseTarget, redactUrl } from '../builtin/flows.js';
-import { splitTemplate, TemplateError } from '../builtin/templates.js';
+import { readDataFile } from '../../flows/data.js';
+import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
+import { splitTemplate, TemplateError } from '../../flows/templates.js';
 import { toArtilleryPhases } from './phases.js';
+import { UserError, messageOf } from '../../errors.js';
+import { redactUrl } from '../../secrets.js';
+import { endpointLabel, parseTarget } from '../../flows/target.js';
 
 export const FLOW_SCRIPT_FILE = 'artillery-script.yml';
 export const FLOW_PROCESSOR_FILE = 'artillery-processor.cjs';
@@ -269,7 +271,7 @@ function segmentsOf(path: string, s: StepScope, what: string): PathSegment[] {
   try {
     return compileJsonPath(path).segments;
   } catch (e) {
-    return refuse(s, `${what}: ${(e as Error).message}`);
+    return refuse(s, `${what}: ${messageOf(e)}`);
   }
 }
 

@@ -1,12 +1,11 @@
 // Everything about a request that does not change between arrivals is worked out once here (full path, merged
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
-import { SECRET_QUERY_KEY, redactUrl } from '../../config/secrets.js';
-import { UserError } from '../../config/types.js';
 import type { Config } from '../../config/types.js';
-import type { ErrorKind, Flow, FlowStep } from '../../model.js';
-import { compileChecks, type CompiledChecks } from './checks.js';
-import { readDataFile, type DataTable } from './data.js';
+import type { ErrorKind, Flow } from '../../model.js';
+import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
+import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
+import { readDataFile, type DataTable } from '../../flows/data.js';
 import { endpointOf, headerProblem, pathProblem, requestBytes, unsendableHeaderValue, unsendablePath } from './http1.js';
 import {
   REF_DATA,
@@ -16,52 +15,13 @@ import {
   compileJsonTemplate,
   compileTemplate,
   dataRef,
-  envValuesIn,
   hasTemplate,
   type JsonTemplate,
   type Ref,
   type Scope,
   type Template,
-} from './templates.js';
-
-export { redactUrl };
-
-export interface ParsedTarget {
-  origin: string;
-  /** Base path without a trailing slash ('' for the root). */
-  basePath: string;
-  /** Path and query of the target itself: what a step with an empty path requests. */
-  ownPath: string;
-  /** Basic credentials from the URL, if any, as an Authorization header value. */
-  authorization?: string;
-  /** The target as shown in results: credentials removed. */
-  redacted: string;
-}
-
-export function parseTarget(target: string): ParsedTarget {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    throw new UserError(`target "${redactUrl(target)}" is not a valid URL (expected e.g. https://staging.example.com)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`target must be an http:// or https:// URL (got ${url.protocol}//)`);
-  }
-  let authorization: string | undefined;
-  if (url.username || url.password) {
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
-    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  }
-  return {
-    origin: url.origin,
-    basePath: url.pathname.replace(/\/+$/, ''),
-    ownPath: url.pathname + url.search,
-    ...(authorization ? { authorization } : {}),
-    redacted: redactUrl(target),
-  };
-}
+} from '../../flows/templates.js';
+import { UserError } from '../../errors.js';
 
 export interface CompiledRequest {
   think: false;
@@ -303,55 +263,6 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
   });
   if (!(total > 0)) throw new UserError('every flow has weight 0: give at least one flow a positive weight');
   return { flows: compiled, cumulative, totalWeight: total, endpointNames, maxThinkMs, secrets: [...secrets] };
-}
-
-/**
- * A request's endpoint label when it has no `name:`: `METHOD /path` as written in the config, templates unexpanded
- * (so `/api/items/{{ id }}` stays one endpoint), with credentials and secret-looking query values masked.
- */
-export function endpointLabel(step: FlowStep, target: ParsedTarget): string {
-  return `${step.method.toUpperCase()} ${step.path === '' ? redactPath(target.ownPath) : redactRawPath(step.path)}`;
-}
-
-/** Like redactPath, but without URL parsing: that would percent-encode the `{{ }}` of templates in the label. */
-function redactRawPath(path: string): string {
-  const noCreds = path.replace(/\/\/[^/@?#]*@/, '//');
-  const q = noCreds.indexOf('?');
-  if (q < 0) return noCreds;
-  const query = noCreds
-    .slice(q + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const key = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SECRET_QUERY_KEY.test(key) ? `${key}=***` : pair;
-    })
-    .join('&');
-  return `${noCreds.slice(0, q)}?${query}`;
-}
-
-/** Values of every `{{ env.NAME }}` the flows use, for the caller to mask before anything is logged. */
-export function flowSecrets(config: Pick<Config, 'flows' | 'http'>, env: NodeJS.ProcessEnv = process.env): string[] {
-  const texts: string[] = Object.values(config.http.headers);
-  const collect = (v: unknown): void => {
-    if (typeof v === 'string') texts.push(v);
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v !== null && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  for (const flow of config.flows) {
-    for (const step of flow.steps) {
-      if (step.kind !== 'request') continue;
-      collect(step.path);
-      collect(step.headers);
-      collect(step.json);
-      collect(step.body);
-    }
-  }
-  return envValuesIn(texts, env);
-}
-
-function redactPath(pathAndQuery: string): string {
-  return redactUrl(`http://x${pathAndQuery}`).slice('http://x'.length) || '/';
 }
 
 /** Header names are case-insensitive; lower-casing them makes a step's header override the global one. */

@@ -3,15 +3,14 @@
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
 // the run is marked invalid rather than passed on numbers that describe a lighter test.
-import { UserError } from '../../config/types.js';
-import type { Config, Logger } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import { OTHER_CAUSES_NOTE, RESULTS_SCHEMA_VERSION } from '../../model.js';
 import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { classifyError, compileFlows, describeFailure, parseTarget } from './flows.js';
-import type { CompiledFlow, CompiledFlows, CompiledRequest, ParsedTarget } from './flows.js';
-import { runChecks, type ResponseView } from './checks.js';
-import { renderJsonTemplate, renderTemplate, type ArrivalVars } from './templates.js';
+import { classifyError, compileFlows, describeFailure } from './flows.js';
+import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
+import { runChecks, type ResponseView } from '../../flows/checks.js';
+import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 import { KIND, Recorder, round3 } from './recorder.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
@@ -20,9 +19,12 @@ import type { Slot } from './inflight.js';
 import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
 import { cookieHeader, storeCookies } from './cookies.js';
 import type { Http1Connection } from './http1.js';
+import { UserError, messageOf } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { parseTarget, type ParsedTarget } from '../../flows/target.js';
 
 export { ArrivalSchedule } from './schedule.js';
-export { classifyError, endpointLabel, flowSecrets, parseTarget, redactUrl } from './flows.js';
+export { classifyError } from './flows.js';
 
 export const builtinEngine: Engine = {
   name: 'builtin',
@@ -662,7 +664,7 @@ class BuiltinRun {
         try {
           cb(iv);
         } catch (e) {
-          this.log.warning(`builtin: interval callback failed: ${(e as Error).message}`);
+          this.log.warning(`builtin: interval callback failed: ${messageOf(e)}`);
         }
       });
     }
@@ -702,6 +704,7 @@ class BuiltinRun {
       arrivalsStarted: started,
       arrivalsDropped: dropped,
       maxLagMs: round3(this.maxLag),
+      maxInFlight: this.maxInFlight,
       valid: reasons.length === 0,
       invalidReasons: reasons,
     };

@@ -1,8 +1,9 @@
 // The reachability check before the load: one GET of the target through the same HTTP/1.1 client (and so the same
 // 64 KiB head limit, framing rules and TLS settings) that the built-in engine's load uses. A second client with
 // other limits refused a healthy target whose head was 17 KiB ("unreachable") that the load would have reached.
-import { formatDuration } from '../../config/units.js';
-import { describeFailure, parseTarget } from './flows.js';
+import { formatDurationCompact } from '../../format.js';
+import { parseTarget } from '../../flows/target.js';
+import { describeFailure } from './flows.js';
 import { ConnectionPool, endpointOf, requestBytes, type ResponseSink } from './http1.js';
 
 /**
@@ -34,7 +35,7 @@ export function probeTarget(url: string, timeoutMs: number, headers: Record<stri
       pool.destroyAll();
       resolve(result);
     };
-    const timer = setTimeout(() => finish(`no answer within ${formatDuration(timeoutMs)}`), timeoutMs);
+    const timer = setTimeout(() => finish(`no answer within ${formatDurationCompact(timeoutMs)}`), timeoutMs);
     const sink: ResponseSink = {
       keepBody: false,
       onConnect: () => undefined,

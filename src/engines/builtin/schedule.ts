@@ -3,8 +3,8 @@
 // k + 0.5, i.e. in the middle of its share of the load, which makes a constant stage evenly spaced and lands the
 // rounding of fractional totals symmetrically at both ends. Due times are computed from the run start every time,
 // never by adding up gaps, so the scheduler cannot drift however long the run is.
-import { UserError } from '../../config/types.js';
 import type { Stage } from '../../model.js';
+import { UserError } from '../../errors.js';
 
 export class ArrivalSchedule {
   /** Length of the whole shape, ms. */

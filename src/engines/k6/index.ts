@@ -14,16 +14,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl } from '../../config/load.js';
-import { UserError, type Config, type Logger } from '../../config/types.js';
+import { redactUrl, redactValues } from '../../secrets.js';
+import { type Config } from '../../config/types.js';
 import { blankRunResult, type RunResult, type Stage } from '../../model.js';
 import { totalDurationMs } from '../../phases/presets.js';
-import { readResultFile, type ReadOptions } from '../results/index.js';
+import { readResultFile, type ReadOptions } from '../../readers/index.js';
 import { runTool, tailText, ToolNotFoundError, workspacePath, type ToolRunResult } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
 import { scriptSetsLoadShape, toK6Scenarios } from './scenarios.js';
 import { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from './translate.js';
+import { UserError, messageOf } from '../../errors.js';
+import type { Logger } from '../../log.js';
 
 export { buildK6Args, classifyK6Exit, describeK6Exit, K6_EXIT } from './command.js';
 export { K6_FLOW_SCRIPT_FILE, translateFlowsToK6 } from './translate.js';
@@ -111,7 +113,7 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   try {
     source = await readFile(config.script!, 'utf8');
   } catch (e) {
-    throw new UserError(`k6 script ${config.script} cannot be read: ${(e as Error).message}`);
+    throw new UserError(`k6 script ${config.script} cannot be read: ${messageOf(e)}`);
   }
 
   const summaryPath = join(config.outputDir, SUMMARY_FILE);
@@ -184,7 +186,7 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
       onLine: (line) => {
         cloudUrl ??= /^\s*output:\s*(https?:\/\/\S+)/.exec(line)?.[1] ?? /(https?:\/\/\S+\/runs\/\d+)/.exec(line)?.[1];
       },
-      redact: (s) => redactSecrets(s, secrets, config.target),
+      redact: (s) => redactValues(s, secrets, config.target),
     });
   } catch (e) {
     if (e instanceof ToolNotFoundError) throw new UserError(K6_MISSING_HINT);
@@ -249,11 +251,6 @@ function generatedNote(config: Config, run: RunResult): string {
   );
 }
 
-function redactSecrets(text: string, secrets: string[], target: string): string {
-  let out = target ? text.split(target).join(redactUrl(target)) : text;
-  for (const s of secrets) out = out.split(JSON.stringify(s).slice(1, -1)).join('***').split(s).join('***');
-  return out;
-}
 
 function nonEmpty(path: string): boolean {
   try {
@@ -281,14 +278,14 @@ export async function readLocalResults(
     try {
       points = await readResultFile(pointsPath, opts);
     } catch (e) {
-      pointsProblem = `the points file could not be read (${(e as Error).message})`;
+      pointsProblem = `the points file could not be read (${messageOf(e)})`;
     }
   }
   if (nonEmpty(summaryPath)) {
     try {
       summary = await readResultFile(summaryPath, opts);
     } catch (e) {
-      summaryProblem = `the summary export could not be read (${(e as Error).message})`;
+      summaryProblem = `the summary export could not be read (${messageOf(e)})`;
     }
   }
   if (points && summary) {

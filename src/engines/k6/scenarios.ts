@@ -5,8 +5,8 @@
 // higher layer (scenarios, stages, duration, iterations) replaces all execution settings of the lower ones.
 // A script that sets its own load shape therefore always wins over this file; the engine leaves the file out
 // in that case only so the log and the report say plainly whose shape ran.
-import { UserError } from '../../config/types.js';
 import type { Stage } from '../../model.js';
+import { UserError } from '../../errors.js';
 
 export const SCENARIO_NAME = 'perf_gate';
 

@@ -22,14 +22,15 @@
 // - The load shape is perf-gate's phase, from toK6Scenarios() as for a user's script without options.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { UserError, type Config } from '../../config/types.js';
+import { type Config } from '../../config/types.js';
 import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
-import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../builtin/checks.js';
-import { readDataFile } from '../builtin/data.js';
-import { endpointLabel, parseTarget, type ParsedTarget } from '../builtin/flows.js';
-import { splitTemplate, TemplateError } from '../builtin/templates.js';
-import { compileJsonPath, type PathSegment } from '../builtin/jsonpath.js';
+import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../../flows/checks.js';
+import { readDataFile } from '../../flows/data.js';
+import { splitTemplate, TemplateError } from '../../flows/templates.js';
+import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
+import { UserError, messageOf } from '../../errors.js';
+import { endpointLabel, parseTarget, type ParsedTarget } from '../../flows/target.js';
 
 export const K6_FLOW_SCRIPT_FILE = 'k6-script.js';
 
@@ -287,7 +288,7 @@ function found(v) {
 }
 `;
 
-// The same rules as the built-in engine's parseCsv (builtin/data.ts): a header row, quoted fields with "" for a
+// The same rules as the built-in engine's parseCsv (flows/data.ts): a header row, quoted fields with "" for a
 // quote, CRLF or LF line ends, blank lines skipped. The file was validated by perf-gate before the run.
 const CSV_HELPER = String.raw`
 function csvRows(text) {
@@ -410,7 +411,7 @@ function captureCode(as: string, spec: CaptureSpec, s: StepScope, id: string): s
     try {
       compileCaptureRegex(spec.pattern);
     } catch (e) {
-      refuse(s, `capture ${as}: ${(e as Error).message}`);
+      refuse(s, `capture ${as}: ${messageOf(e)}`);
     }
     // The built-in engine runs regexes on V8's linear-time engine; k6's JavaScript regexes backtrack, so a pattern
     // with the shapes of catastrophic backtracking is refused rather than run.
@@ -430,7 +431,7 @@ function segments(path: string, s: StepScope, what: string): PathSegment[] {
   try {
     return compileJsonPath(path).segments;
   } catch (e) {
-    return refuse(s, `${what}: ${(e as Error).message}`);
+    return refuse(s, `${what}: ${messageOf(e)}`);
   }
 }
 

@@ -3,12 +3,12 @@
 // as one run (workers or instances that ran side by side).
 import { glob, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { redactUrl } from '../../config/load.js';
-import { UserError } from '../../config/types.js';
 import type { RunResult } from '../../model.js';
 import { workspacePath } from '../tool.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { readResults } from './index.js';
+import { readResults } from '../../readers/index.js';
+import { UserError } from '../../errors.js';
+import { redactUrl } from '../../secrets.js';
 
 export const resultsEngine: Engine = {
   name: 'results',

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{classifyError,compileFlows,describeFailure,endpointLabel,flowSecrets,parseTarget}from"./chunk-ZKSOJOTP.js";import"./chunk-3YWFDSBT.js";import{redactUrl}from"./chunk-2QDSKOXJ.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{classifyError,compileFlows,describeFailure,endpointLabel,flowSecrets,parseTarget,redactUrl};

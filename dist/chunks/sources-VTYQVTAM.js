@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources}from"./chunk-RINSAJGN.js";import"./chunk-K7CP4DPV.js";import"./chunk-PATFTEFY.js";import"./chunk-PU47IGYN.js";import"./chunk-L66MS3TL.js";import"./chunk-IZ4KQJBV.js";import"./chunk-3YWFDSBT.js";import"./chunk-NHZR4S7C.js";import"./chunk-BKM354QH.js";export{collectAll,createSources,infraTargetProblems,sourcesSchema,startSources,stopSources};
