@@ -18,13 +18,15 @@ beforeAll(() => {
   app = auction.app();
 });
 
-function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv }): Promise<ActionRun> {
+function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv; extra?: string }): Promise<ActionRun> {
   const { engine, ...rest } = opts;
   return runJourney(app, { ...rest, inputs: { engine } });
 }
 
 type Row = { name: string; requests: number; errors: number; statusCodes: Record<string, number>; errorsByKind?: Record<string, number> };
 const endpoint = (r: ActionRun, name: string): Row | undefined => (r.results.run.endpoints as Row[]).find((e) => e.name === name);
+// For the tests about what the load itself records: without it the smoke pass would stop the phase first.
+const NO_SMOKE = '\nsmoke: false\n';
 const targetRow = (r: ActionRun, source: RegExp) => (r.results.verdict.targets as Array<{ target: { source: string }; status: string }>).find((t) => source.test(t.target.source))!;
 
 describe('the config\'s flows on the real Artillery, against the auction app', () => {
@@ -57,10 +59,12 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     expect(a.bid! + a.payment!).toBe(a.login);
     expect(a['GET /api/health']).toBe(a.bid);
     expect(art.results.run.errors).toBe(0);
-    // What Artillery reported is what the app saw: every bid acknowledged and stored, no token refused.
-    expect(appCounts.bidsAcknowledged).toBe(a.bid);
+    // What Artillery reported is what the app saw: every bid acknowledged and stored, no token refused. The smoke
+    // pass ran each flow once before the load (one bid, two logins), and the results do not count it.
+    expect(art.results.run.environment.smoke.flows.map((f: { name: string; ok: boolean }) => [f.name, f.ok])).toEqual([['place a bid', true], ['pay', true]]);
+    expect(appCounts.bidsAcknowledged).toBe(a.bid! + 1);
     expect(appCounts.bidsUnauthorized).toBe(0);
-    expect(appCounts.logins).toBe(a.login);
+    expect(appCounts.logins).toBe(a.login! + 2);
     expect(appCounts.distinctUsers).toBeGreaterThan(1);
     // The data file's passwords are not in the log (the CSV is referenced, not copied).
     expect(art.stdout).not.toContain('-Secret');
@@ -68,7 +72,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
 
   it('fails wrong passwords in the data file: login 401 is a failed check and nothing is sent after it', async () => {
     const wrong = app.users.map((u) => ({ ...u, password: `${u.password}-typo` }));
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate < 0.5%', users: wrong });
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate < 0.5%', users: wrong, extra: NO_SMOKE });
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     const logins = endpoint(r, 'login')!;
@@ -88,7 +92,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
 
   it('fails bids answered 200 with an error body, through the expectations', async () => {
     app.setFaults({ errorBody: true });
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0' });
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0', extra: NO_SMOKE });
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     const bid = endpoint(r, 'bid')!;
@@ -105,7 +109,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     const flows = structuredClone(EXAMPLE.flows);
     delete flows[0]!.steps.find((st) => st.name === 'bid')!.expect;
     app.setFaults({ errorBody: true });
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0', flows: stringifyYaml({ flows }) });
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0', flows: stringifyYaml({ flows }), extra: NO_SMOKE });
     expect(r.code, r.stdout).toBe(1);
     const bid = endpoint(r, 'bid')!;
     expect(bid.requests).toBeGreaterThan(10);
@@ -117,7 +121,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
   it('fails failing payments through error_rate{payment} == 0', async () => {
     // About 90 arrivals, one in ten paying: no payment at all has a chance of 0.9^90, below 1e-4.
     app.setFaults({ failingPayments: 1 });
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate{payment} == 0', rate: 30 });
+    const r = await runAction({ engine: 'artillery', targets: 'error_rate{payment} == 0', rate: 30, extra: NO_SMOKE });
     expect(r.code, r.stdout).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     expect(app.counts().paymentsFailed).toBeGreaterThan(0);
@@ -140,7 +144,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     const dir = join(r.outputs.results!, '..');
-    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'LOAD_TEST_RESULTS.md']) {
+    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'report.md', '../LOAD_TEST_RESULTS.md']) {
       expect(readFileSync(join(dir, f), 'utf8'), f).not.toContain(secret);
     }
     expect(readFileSync(join(dir, 'artillery-script.yml'), 'utf8')).toContain('{{ $env.PAYMENT_KEY }}');

@@ -16,7 +16,7 @@ import { workflowParser } from './helpers/workflow-parser.js';
 const root = join(import.meta.dirname, '..');
 const docFiles = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
-const yamlBlocks = docFiles.flatMap((f) => fencedBlocks(root, f)).filter((b) => b.lang === 'yaml' || b.lang === 'yml');
+const yamlBlocks = docFiles.flatMap((f) => fencedBlocks(root, f)).filter((b) => b.lang === 'yaml'); // ```yml is other YAML (an Artillery script), left alone
 const CONFIG_KEYS = new Set(Object.keys(configFileSchema.shape));
 
 type Kind = 'workflow' | 'steps' | 'config';

@@ -21,7 +21,7 @@ const FLOORS: string[][] = [
   ['phases/'],
   ['config/'],
   ['readers/'],
-  ['engines/', 'sources/', 'baseline/', 'github/'],
+  ['engines/', 'sources/', 'baseline/', 'github/', 'checks/'],
   // Why a run failed: reads the run and the verdict (gate) after the stages that measured it.
   ['diagnose/'],
   ['report/'],

@@ -26,7 +26,7 @@
 // the former fixed floor `p95/p99: +10% and +20ms` and no floor at all, for comparison.
 //
 // Usage: npm run bench -- regression [--pairs 50] [--seed 11] [--levels 20,50,100,250,1000] [--stalls 0.02]
-//        ./node_modules/.bin/node bench/regression-grid.mjs [same options]       (about a minute on one core)
+//        ./node_modules/.bin/node bench/regression-grid.mjs [same options]       (about a minute of CPU on one core)
 // The derived floor was chosen on seed 1; the default seed and any other give fresh pools.
 import { importBundle, rng } from './lib.mjs';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the servers the source tests start for themselves are installed: PostgreSQL (initdb, pg_ctl and
-# pg_stat_statements, all in Debian's server package), Prometheus and the node exporter, and redis-server. Only what is missing is
+# pg_stat_statements, all in Debian's server package), Prometheus and the node exporter, redis-server and HAProxy. Only what is missing is
 # installed, with apt-get; nothing is started or enabled as a system service (the tests run their own copies on
 # free 127.0.0.1 ports). Safe to run again: with everything present it only checks and exits.
 set -euo pipefail
@@ -10,6 +10,8 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then missing+=(po
 if ! command -v prometheus >/dev/null 2>&1; then missing+=(prometheus); fi
 # The Redis source tests start their own redis-server on a free port.
 if ! command -v redis-server >/dev/null 2>&1; then missing+=(redis-server); fi
+# The environment-check tests put three app instances behind a real load balancer.
+if ! command -v haproxy >/dev/null 2>&1; then missing+=(haproxy); fi
 # The chart test renders the report's Mermaid charts in headless Chromium.
 if ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 # The report's ✅ ❌ ⚠️ in the screenshots of docs/ (report.html and the comment) need a colour emoji font.
@@ -19,7 +21,7 @@ if ! command -v prometheus-node-exporter >/dev/null 2>&1 && ! command -v node_ex
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-services: postgresql, prometheus, prometheus-node-exporter, redis-server, chromium and an emoji font are installed"
+  echo "ci-services: postgresql, prometheus, prometheus-node-exporter, redis-server, haproxy, chromium and an emoji font are installed"
   exit 0
 fi
 
@@ -52,4 +54,5 @@ export DEBIAN_FRONTEND=noninteractive
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { echo "ci-services: initdb still missing" >&2; exit 1; }
 command -v prometheus >/dev/null || { echo "ci-services: prometheus still missing" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "ci-services: redis-server still missing" >&2; exit 1; }
+command -v haproxy >/dev/null || { echo "ci-services: haproxy still missing" >&2; exit 1; }
 echo "ci-services: done"

@@ -105,7 +105,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets((e as Error).stack ?? String(e))}\n`);
+    // One line; the stack is for whoever debugs perf-gate itself (PERF_GATE_DEBUG=1).
+    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets((e as Error).message ?? String(e)).split('\n')[0]}\n`);
+    log.debug(redactSecrets((e as Error).stack ?? String(e)));
     return 1;
   }
 }

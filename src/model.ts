@@ -217,8 +217,40 @@ export interface RunResult {
   slowQueries?: SlowQuery[];
   /** What the phase analyses found: the steady part, breaking point, recovery time, an early stop. */
   analysis?: PhaseAnalysis;
+  /** The environment before the load: the `checks:` and the smoke pass (src/checks). */
+  environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+}
+
+/** One line of the environment checks: what was checked, and what was found (never a secret's value). */
+export interface EnvironmentCheck {
+  /** The kind of check, as in the config: env, version, reachable, monitoring, ecs, target-health, instances, smoke. */
+  kind: string;
+  /** What was checked, e.g. `postgres 127.0.0.1:5432/app` or `ecs staging/api`. */
+  name: string;
+  ok: boolean;
+  /** What was found: `3 running of 3 desired`, or why it failed. */
+  detail: string;
+}
+
+/** One row of the database baseline: a value before the load, after it, and the change; missing stays missing. */
+export interface BaselineRow {
+  name: string;
+  before?: number;
+  after?: number;
+  /** after − before, when both are known. */
+  change?: number;
+  /** Why a value is missing. */
+  unavailable?: string;
+}
+
+export interface EnvironmentReport {
+  checks: EnvironmentCheck[];
+  /** The database baseline (the guide's table): values before the load and after it. */
+  baseline?: BaselineRow[];
+  /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
+  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
 }
 
 /**
@@ -699,6 +731,8 @@ export interface BaselineInfo {
   method?: string;
   /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
   trend?: TrendPoint[];
+  /** The baseline run's top statements as recorded, for "slower than the baseline". */
+  statements?: BaselineStatement[];
 }
 
 /** One earlier run in the trend chart. */
@@ -744,6 +778,8 @@ export interface HeadlineMetrics {
   p90?: number;
   p95?: number;
   p99?: number;
+  /** Stored since regression rules may name p999 (`p99.9`); older entries lack it, and compare as not comparable. */
+  p999?: number;
   max?: number;
   mean?: number;
   error_rate?: number;
@@ -771,6 +807,15 @@ export interface BaselineEntry {
   /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
   histogram?: SerializedHistogram;
   runUrl?: string;
+  /** The run's top statements (PostgreSQL source), for "slower than the baseline" in the Why block. */
+  statements?: BaselineStatement[];
+}
+
+/** A statement of a recorded run: its queryid, mean time and calls during that run. */
+export interface BaselineStatement {
+  queryid: string;
+  meanMs: number;
+  calls: number;
 }
 
 /** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */

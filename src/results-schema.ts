@@ -368,6 +368,42 @@ const runSchema = z
       .optional()
       .describe('Top statements by mean time during the run (pg_stat_statements).'),
     analysis: analysis.optional(),
+    environment: z
+      .strictObject({
+        checks: z
+          .array(
+            z.strictObject({
+              kind: z.string().describe('env, version, reachable, monitoring, ecs, target-health or instances.'),
+              name: z.string().describe('What was checked (a variable, a source, a service, a target group, a query).'),
+              ok: z.boolean(),
+              detail: z.string().describe('What was found, or why the check failed; never a secret\'s value.'),
+            }),
+          )
+          .describe('The checks: before the load, one line each; any failure is verdict error and no load.'),
+        baseline: z
+          .array(
+            z.strictObject({
+              name: z.string(),
+              before: z.number().optional().describe('Right before the load\'s first request.'),
+              after: z.number().optional().describe('After the run.'),
+              change: z.number().optional().describe('after - before.'),
+              unavailable: z.string().optional(),
+            }),
+          )
+          .optional()
+          .describe('The database baseline: queries at: start and at: change, and the connections.'),
+        smoke: z
+          .strictObject({
+            flows: z.array(
+              z.strictObject({ name: z.string(), ok: z.boolean(), requests: count('Requests sent by the smoke pass for this flow.'), failure: z.string().optional(), step: z.string().optional() }),
+            ),
+            skipped: z.string().optional(),
+          })
+          .optional()
+          .describe('The smoke pass: each flow once before the load; its requests are not in the run\'s figures.'),
+      })
+      .optional()
+      .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
     database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
   })
   .describe('The normalised run.');
@@ -432,6 +468,10 @@ const verdictSchema = z
         note: z.string().optional(),
         method: z.string().optional(),
         trend: z.array(z.strictObject({ sha: z.string().optional(), createdAt: z.string(), p99: z.number().optional(), errorRate: z.number().optional() })).optional(),
+        statements: z
+          .array(z.strictObject({ queryid: z.string(), meanMs: z.number(), calls: z.number() }))
+          .optional()
+          .describe("The baseline run's top statements as recorded, for the Why block's slower statements."),
       })
       .optional(),
   })

@@ -28,6 +28,7 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
   put('p90', run.latency.p90);
   put('p95', run.latency.p95);
   put('p99', run.latency.p99);
+  put('p999', run.latency.p999);
   put('max', run.latency.max);
   put('mean', run.latency.mean);
   put('error_rate', run.errorRate);
@@ -49,8 +50,18 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
     metrics,
     ...(run.histogram && run.histogram.count > 0 ? { histogram: compactHistogram(run.histogram) } : {}),
     ...(opts.git.runUrl ? { runUrl: opts.git.runUrl } : {}),
+    ...statementsOf(run),
   };
 }
+
+/** The busiest database's top statements by total time, kept small: twenty queryids with their mean and calls. */
+function statementsOf(run: RunResult): Pick<BaselineEntry, 'statements'> {
+  const db = [...(run.database ?? [])].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0))[0];
+  const statements = (db?.statements ?? []).slice(0, STATEMENTS_KEPT).map((s) => ({ queryid: s.queryid, meanMs: s.meanMs, calls: s.calls }));
+  return statements.length ? { statements } : {};
+}
+
+const STATEMENTS_KEPT = 20;
 
 // ---- file formats -------------------------------------------------------------------------------------------
 
@@ -83,6 +94,7 @@ export const entrySchema = z.object({
     p90: finite.optional(),
     p95: finite.optional(),
     p99: finite.optional(),
+    p999: finite.optional(),
     max: finite.optional(),
     mean: finite.optional(),
     error_rate: finite.optional(),
@@ -90,6 +102,7 @@ export const entrySchema = z.object({
   }),
   histogram: histogramSchema.optional(),
   runUrl: z.string().optional(),
+  statements: z.array(z.object({ queryid: z.string(), meanMs: finite, calls: z.number().nonnegative() })).optional(),
 });
 
 const historySchema = z.object({

@@ -22,6 +22,7 @@ import {
   type Stage,
 } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
+import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
@@ -156,7 +157,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const phase = ownValue(phases, phaseName) ?? ownValue(PRESETS as Record<string, PhaseDefinition>, phaseName);
   if (!phase) {
     const allowed = [...PRESET_PHASES, ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p))];
-    throw new UserError(`${where('phase')}: got "${phaseName}"; allowed: ${allowed.join(', ')}`);
+    throw new UserError(`${where('phase')}: got "${phaseName}"${didYouMean(phaseName, allowed)}; allowed: ${allowed.join(', ')}`);
   }
 
   const durationText = pick('duration', file.duration);
@@ -204,6 +205,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const sources = file.sources ?? [];
   const infraProblems = infraTargetProblems(targets, sources);
   if (infraProblems.length) throw new UserError(infraProblems.join('; '));
+  if (file.checks) {
+    const cfgPath = configPath ?? DEFAULT_CONFIG_PATH;
+    if (file.checks.reachable && !sources.some((s) => s.kind === 'postgres' || s.kind === 'redis')) {
+      throw new UserError(`${cfgPath}: checks.reachable: got true, but sources: has no postgres or redis source to check; add one, or remove the line`);
+    }
+    if (file.checks.monitoringMs !== undefined && !sources.some((s) => s.kind === 'cloudwatch' || s.kind === 'prometheus')) {
+      throw new UserError(`${cfgPath}: checks.monitoring: sources: has no cloudwatch or prometheus source whose metrics could be checked; add one, or remove the line`);
+    }
+  }
 
   const failOn = oneOf(pick('fail-on', file['fail-on']) ?? DEFAULTS.failOn, FAIL_ON, where('fail-on'));
   const comment = oneOf(pick('comment', file.comment) ?? DEFAULTS.comment, COMMENT_MODES, where('comment'));
@@ -280,6 +290,9 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       configPath ?? DEFAULT_CONFIG_PATH,
     ),
     sources,
+    ...(file.checks ? { checks: file.checks } : {}),
+    // The smoke pass runs the config's own flows; the default flow (a GET of the target) is the reachability check.
+    smoke: file.flows !== undefined && engine !== 'results' && (file.smoke ?? true),
     ...(shard ? { shard } : {}),
   };
 }
@@ -342,7 +355,7 @@ function loadConfigFile(
   try {
     data = parseYaml(text);
   } catch (e) {
-    const detail = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    const detail = e instanceof YAMLParseError ? `${e.message.split('\n')[0]}${yamlSnippet(text, e)}` : String(e);
     throw new UserError(`${rel}: not valid YAML: ${detail}`);
   }
   if (data === null || data === undefined) return { file: {}, path: rel };
@@ -350,17 +363,34 @@ function loadConfigFile(
     throw new UserError(`${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`);
   }
   const parsed = configFileSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues));
+  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues, configFileSchema));
   return { file: parsed.data, path: rel };
 }
 
+/** The offending line of a YAML file, with the line before it and a caret under the column. */
+export function yamlSnippet(text: string, e: YAMLParseError): string {
+  const at = e.linePos?.[0];
+  if (!at) return '';
+  const lines = text.split(/\r?\n/);
+  const shown: string[] = [];
+  const width = String(at.line).length;
+  for (let n = Math.max(1, at.line - 1); n <= at.line; n++) shown.push(`  ${String(n).padStart(width)} | ${redactSecrets(lines[n - 1] ?? '')}`);
+  shown.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.col - 1))}^`);
+  return `\n${shown.join('\n')}`;
+}
+
 /** Names the deepest useful path, the value received and what is allowed. */
-function formatIssue(file: string, issues: z.core.$ZodIssue[]): string {
+function formatIssue(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodType): string {
   const issue = pickIssue(issues);
   const path = formatPath(issue.path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const allowed = schema ? keysAt(schema, issue.path) : [];
+    const hints = issue.keys.map((k) => `"${k}"${didYouMean(k, allowed)}`);
+    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`;
+  } else if (issue.code === 'invalid_value' && typeof issue.input === 'string' && issue.values.length > 1) {
+    const values = issue.values.map(String);
+    message = `allowed: ${values.join(', ')}${didYouMean(issue.input, values)}`;
   }
   const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' ? `got ${show(issue.input)}; ` : '';
   return `${file}: ${path || '(top level)'}: ${got}${message}`;
@@ -390,6 +420,42 @@ function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
   return best;
 }
 
+/** The keys an object in the schema may have at `path` (every alternative of a union), for "did you mean". */
+export function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  const out = new Set<string>();
+  const visit = (t: z.core.$ZodType | undefined, rest: PropertyKey[]): void => {
+    if (!t) return;
+    const def = t._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'readonly':
+      case 'catch':
+      case 'prefault':
+      case 'nonoptional':
+        return visit(def.innerType as z.core.$ZodType, rest);
+      case 'pipe':
+        return visit(def.in as z.core.$ZodType, rest);
+      case 'union':
+        for (const o of def.options as z.core.$ZodType[]) visit(o, rest);
+        return;
+      case 'array':
+        return visit(def.element as z.core.$ZodType, typeof rest[0] === 'number' ? rest.slice(1) : rest);
+      case 'record':
+        return visit(def.valueType as z.core.$ZodType, rest.slice(1));
+      case 'object': {
+        const shape = def.shape as Record<string, z.core.$ZodType>;
+        if (rest.length === 0) for (const k of Object.keys(shape)) out.add(k);
+        else visit(Object.hasOwn(shape, String(rest[0])) ? shape[String(rest[0])] : undefined, rest.slice(1));
+        return;
+      }
+    }
+  };
+  visit(schema, path);
+  return [...out];
+}
+
 function formatPath(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
@@ -403,18 +469,21 @@ function show(v: unknown): string {
 function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
   const v = value.trim().toLowerCase();
   if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new UserError(`${where}: got "${value}"; allowed: ${allowed.join(', ')}`);
+  throw new UserError(`${where}: got "${value}"${didYouMean(v, allowed)}; allowed: ${allowed.join(', ')}`);
 }
 
 function validateUrl(text: string, where: string): string {
+  // `localhost:8080/api` parses as a URL of protocol "localhost:": a host and port without a scheme is the likelier reading.
+  const noScheme = !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && /^[\w.-]+(:\d+)?(\/|$)/.test(text);
+  const hint = noScheme ? ` (a URL needs its scheme: did you mean "http://${redactUrl(text)}"?)` : '';
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com`);
+    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com${hint}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`${where}: got protocol "${url.protocol}" in "${redactUrl(text)}"; allowed: http, https`);
+    throw new UserError(`${where}: got ${noScheme ? 'no scheme' : `protocol "${url.protocol}"`} in "${redactUrl(text)}"; allowed: http, https${hint}`);
   }
   return text;
 }

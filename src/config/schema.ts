@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration, parseRate } from '../units.js';
 import { sourcesSchema } from './sources.js';
+import { checksSchema } from './checks.js';
 import { DECIDE_ON } from '../model.js';
 import { PHASE_ANALYSES } from '../phases/analysis.js';
 import { baselineConfigSchema } from './baseline.js';
@@ -172,6 +173,9 @@ export const configFileSchema = z.strictObject({
     .max(LIMITS.flows)
     .optional(),
   sources: sourcesSchema.optional(),
+  // What must hold before the load (src/checks); `smoke: false` skips running each flow once first.
+  checks: checksSchema.optional(),
+  smoke: z.boolean().optional(),
   phases: z
     .record(
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'phase names are letters, digits, - and _'),

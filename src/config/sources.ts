@@ -127,12 +127,18 @@ export interface PostgresSourceConfig {
   queries: PostgresQueryConfig[];
 }
 
+export const POSTGRES_QUERY_AT = ['end', 'interval', 'start', 'change'] as const;
+export type PostgresQueryAt = (typeof POSTGRES_QUERY_AT)[number];
+
 /** A query of one's own: one number, read-only, `$1`/`$2` = run start and end (interval: sampling start and now). */
 export interface PostgresQueryConfig {
   name: string;
   sql: string;
-  /** `end`: once after the run (after the engine returned, so in-flight requests have finished); `interval`: sampled. */
-  at: 'end' | 'interval';
+  /**
+   * `end`: once after the run (after the engine returned, so in-flight requests have finished); `interval`: sampled;
+   * `start`: once before the load (the database baseline); `change`: before and after, the metric is after − before.
+   */
+  at: PostgresQueryAt;
   unit: InfraUnit;
 }
 
@@ -477,7 +483,7 @@ const postgresSource = z
         z.strictObject({
           name: metricName,
           sql: z.string().trim().min(1, 'expected an SQL statement returning one number'),
-          at: z.enum(['end', 'interval']).optional(),
+          at: z.enum(POSTGRES_QUERY_AT).optional(),
           unit: unit.optional(),
         }),
       )

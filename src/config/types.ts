@@ -4,6 +4,7 @@ import type { PhaseDefinition } from '../phases/presets.js';
 import type { AbortGuard } from '../phases/guards.js';
 import type { SourceConfig } from './sources.js';
 import type { BaselineConfig } from './baseline.js';
+import type { ChecksConfig } from './checks.js';
 
 export interface HttpSettings {
   /** Per-request timeout, ms. */
@@ -57,6 +58,13 @@ export interface Config {
   baseline?: BaselineConfig;
   /** Infrastructure metric sources read for the run window. */
   sources: SourceConfig[];
+  /** What must hold before the load is sent; absent: nothing beyond the target answering. */
+  checks?: ChecksConfig;
+  /**
+   * Run each flow once, with its checks, before the load (a failure is verdict `error`, no load). The loader sets it
+   * when the config has flows unless `smoke: false`; configs built by hand (tests) leave it off.
+   */
+  smoke?: boolean;
   /** This job runs shard `index` (1-based) of `count`: 1/count of the arrival rate and data rows index-1, index-1+count, ... */
   shard?: { index: number; count: number };
 }

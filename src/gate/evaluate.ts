@@ -2,7 +2,8 @@
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
 import type { ComparisonOp, FailOn, RunResult, Target, TargetResult, ToolThreshold, Verdict, VerdictStatus } from '../model.js';
 import { OTHER_CAUSES_NOTE } from '../model.js';
-import { BUILTIN_METRICS, compare, isInfraName } from './targets.js';
+import { compare, isInfraName } from './targets.js';
+import { builtinMetric } from '../metrics/catalogue.js';
 import { findInfra, infraRef, metricValue, notMeasuredReason } from './metrics.js';
 import { targetMetrics } from './selectors.js';
 
@@ -76,7 +77,7 @@ export function toolThresholdResults(thresholds: readonly ToolThreshold[], run?:
     const target: Target = {
       // A tool metric spelled like one of perf-gate's (a k6 script's own `errors`) is kept apart from it, so that no
       // reader takes the row for perf-gate's figure: `k6.errors`.
-      metric: BUILTIN_METRICS.includes(t.metric) || isInfraName(t.metric) ? `${run?.tool?.name ?? 'tool'}.${t.metric}` : t.metric,
+      metric: builtinMetric(t.metric) !== undefined || isInfraName(t.metric) ? `${run?.tool?.name ?? 'tool'}.${t.metric}` : t.metric,
       op: (m ? m[1] : '==') as ComparisonOp,
       value: m ? Number(m[2]) : 0,
       unit: 'count',

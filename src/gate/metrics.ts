@@ -1,58 +1,21 @@
-// Reads a target's metric off a RunResult. Undefined means "not measured": the gate never substitutes 0.
+// Reads a target's metric off a RunResult: a built-in metric as the catalogue (metrics/catalogue.ts) reads it, an
+// endpoint's, an infrastructure metric's, or a tool's own. Undefined means "not measured": the gate never substitutes 0.
 import type { EndpointResult, InfraMetric, RunResult } from '../model.js';
 import { matchEndpoints, noEndpointNote, parseSelectorMetric, type EndpointMetric, type Selector } from './selectors.js';
 import { DEFAULT_INFRA_STAT, INFRA_STATS, isInfraName, OF_MAX_SUFFIX, type InfraStat } from './targets.js';
+import { builtinMetric, responsesOf } from '../metrics/catalogue.js';
 
 export function metricValue(run: RunResult, metric: string): number | undefined {
   const sel = parseSelectorMetric(metric);
   if (sel) return endpointValue(run, sel.base, sel.selector);
-  switch (metric) {
-    case 'p50':
-    case 'p90':
-    case 'p95':
-    case 'p99':
-    case 'p999':
-    case 'max':
-    case 'min':
-    case 'mean':
-      return run.latency[metric];
-    case 'error_rate':
-      return run.errorRate;
-    case 'throughput':
-      return run.throughputRps;
-    case 'requests':
-      return run.requests;
-    case 'errors':
-      // Requests completed but the error rate could not be measured (a k6 summary read with 4xx not counted): the
-      // count is not perf-gate's either, so neither is measured.
-      if (run.requests > 0 && run.errorRate === undefined) return undefined;
-      return run.requests > 0 || run.errors > 0 ? run.errors : undefined;
-    case 'responses':
-      return responsesOf(run.statusCodes, undefined, run.requests);
-    case 'vus':
-      return run.vus?.max;
-    case 'recovery': {
-      const r = run.analysis?.recovery;
-      return r?.recovered ? r.recoveryMs : undefined;
-    }
-    case 'breaking_point': {
-      // A run that never broke held up to its highest load: that is the lower bound a `>` target is judged on.
-      const s = run.analysis?.stress;
-      return s?.breakingPoint?.rps ?? s?.peak?.rps;
-    }
-    case 'capacity': {
-      // Capacity at the targets (src/phases/analysis.ts): absent when the targets never held, so `>` fails as unmeasured.
-      return run.analysis?.stress?.capacity?.rps;
-    }
-    default: {
-      const ref = infraRef(metric);
-      const infra = ref && findInfra(run, ref.name);
-      if (infra) return infraValue(infra, ref!);
-      // `stat(name)` and `% of max` only mean infrastructure metrics; a bare name may still be a tool's metric.
-      if (ref?.explicit) return undefined;
-      return customMetricValue(run, metric);
-    }
-  }
+  const builtin = builtinMetric(metric);
+  if (builtin) return builtin.value(run);
+  const ref = infraRef(metric);
+  const infra = ref && findInfra(run, ref.name);
+  if (infra) return infraValue(infra, ref!);
+  // `stat(name)` and `% of max` only mean infrastructure metrics; a bare name may still be a tool's metric.
+  if (ref?.explicit) return undefined;
+  return customMetricValue(run, metric);
 }
 
 interface InfraRef {
@@ -106,17 +69,6 @@ export function infraNotMeasuredReason(run: RunResult, metric: string): string |
   if (m.stats[ref.stat] === undefined) return `no ${ref.stat} for ${m.name}: no samples in the run window`;
   if (ref.ofMax && !(m.limit !== undefined && m.limit > 0)) return `${m.name} has no known maximum to compare with`;
   return undefined;
-}
-
-/**
- * Responses with a status (`201`) or class (`2xx`), or all of them. Undefined when the source recorded no status
- * codes although requests completed (a k6 summary): 0 would claim none came back.
- */
-function responsesOf(codes: Record<string, number>, status: string | undefined, requests: number): number | undefined {
-  const entries = Object.entries(codes);
-  if (entries.length === 0) return requests === 0 ? 0 : undefined;
-  const wanted = status === undefined ? () => true : /xx$/i.test(status) ? (c: string) => c[0] === status[0] : (c: string) => c === status;
-  return entries.reduce((n, [c, v]) => (wanted(c) ? n + v : n), 0);
 }
 
 /**

@@ -1,9 +1,9 @@
 // Regression rules: what the user writes (`p99: +10% and +20ms`, `error_rate: off`), read into a tolerance per
 // metric and laid over the defaults. How a change is judged against them is in regression.ts.
 import { UserError } from '../errors.js';
+import { builtinMetric, metricBySpelling, REGRESSION_METRICS, type RegressionMetric } from '../metrics/catalogue.js';
 
-export const REGRESSION_METRICS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput'] as const;
-export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
+export { REGRESSION_METRICS, type RegressionMetric };
 
 export interface RegressionRule {
   metric: RegressionMetric;
@@ -30,21 +30,6 @@ export interface RegressionRule {
  */
 export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10%', 'p99: +10%', 'error_rate: +50%', 'throughput: -10%'];
 
-const METRIC_ALIASES: Record<string, RegressionMetric> = {
-  median: 'p50',
-  'p(50)': 'p50',
-  'p(90)': 'p90',
-  'p(95)': 'p95',
-  'p(99)': 'p99',
-  avg: 'mean',
-  average: 'mean',
-  'error-rate': 'error_rate',
-  errors_rate: 'error_rate',
-  errorrate: 'error_rate',
-  rps: 'throughput',
-  req_rate: 'throughput',
-};
-
 const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
   ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
   pp: '+N% of the baseline and/or +Npp (percentage points), e.g. "error_rate: +50%" or "error_rate: +0.2pp"',
@@ -61,13 +46,15 @@ export function parseRegressionRule(text: string, where = 'regression rules'): R
   const m = RULE.exec(line);
   if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
   const raw = m.groups.metric!.toLowerCase();
-  const metric = (REGRESSION_METRICS as readonly string[]).includes(raw) ? (raw as RegressionMetric) : Object.hasOwn(METRIC_ALIASES, raw) ? METRIC_ALIASES[raw] : undefined;
+  // The catalogue's names and aliases, the same as a target's (`med`, `p99.9`, `http_req_failed`, `request_rate`).
+  const def = metricBySpelling(raw);
+  const metric = def?.regression ? (def.name as RegressionMetric) : undefined;
   if (!metric) throw fail(`unknown metric "${m.groups.metric}"`, REGRESSION_METRICS.join(', '));
   const body = m.groups.body!;
   if (/^(off|none|ignore|false)$/i.test(body)) return { metric, off: true };
   if (body === '') throw fail('no change given', ALLOWED_UNITS[unitOf(metric)]);
 
-  const better = metric === 'throughput' ? 'higher' : 'lower';
+  const better = builtinMetric(metric)!.regression!.better;
   const unit = unitOf(metric);
   const rule: RegressionRule = { metric, better, unit, source: line };
   const parts = body.split(/\s+and\s+|\s*&\s*/i).map((p) => p.trim()).filter(Boolean);
@@ -102,7 +89,7 @@ export function parseRegressionRule(text: string, where = 'regression rules'): R
 }
 
 function unitOf(metric: RegressionMetric): RegressionRule['unit'] {
-  return metric === 'error_rate' ? 'pp' : metric === 'throughput' ? '/s' : 'ms';
+  return builtinMetric(metric)!.regression!.unit;
 }
 
 function absoluteValue(metric: RegressionMetric, unit: string, num: number): number | undefined {

@@ -18,8 +18,9 @@ export function neighbourQuantiles(metric: RegressionMetric): number[] | undefin
     case 'p50':
     case 'p90':
     case 'p95':
-    case 'p99': {
-      const z = probit(Number(metric.slice(1)) / 100);
+    case 'p99':
+    case 'p999': {
+      const z = probit((metric === 'p999' ? 99.9 : Number(metric.slice(1))) / 100);
       return Z_OFFSETS.map((d) => Math.round(normalCdf(z + d) * 10_000) / 100);
     }
     case 'max':

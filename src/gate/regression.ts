@@ -188,7 +188,7 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
     regressions,
     suspect,
     worse,
-    baseline: { source: opts.source, ...shaAndDate(entry), note, method, trend },
+    baseline: { source: opts.source, ...shaAndDate(entry), note, method, trend, ...(entry.statements?.length ? { statements: entry.statements } : {}) },
     mode,
     entry,
     historySize: useHistory ? window.length : 1,

@@ -4,10 +4,11 @@
 // for k6 the `name` tag (the URL unless the script set one). A target keeps its selector inside `metric`
 // canonically (`p99{bid}`), so everything that reads a metric by name reads the per-endpoint one the same way.
 import type { EndpointResult, Flow, RunResult, Target } from '../model.js';
+import { metricsWithScope, type MetricWithScope } from '../metrics/catalogue.js';
 
-/** Metrics an endpoint row can answer for. */
-export const ENDPOINT_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean', 'error_rate', 'requests', 'errors', 'responses'] as const;
-export type EndpointMetric = (typeof ENDPOINT_METRICS)[number];
+/** Metrics an endpoint row can answer for: the catalogue's `endpoint` scope. */
+export const ENDPOINT_METRICS = metricsWithScope('endpoint');
+export type EndpointMetric = MetricWithScope<'endpoint'>;
 
 export function isEndpointMetric(name: string): name is EndpointMetric {
   return (ENDPOINT_METRICS as readonly string[]).includes(name);

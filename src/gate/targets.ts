@@ -10,42 +10,7 @@
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 import { isEndpointMetric, parseSelectorBody, selectorMetric, type EndpointMetric } from './selectors.js';
 import { UserError } from '../errors.js';
-
-// `duration` is a span of the run rather than a request's latency: a bare number is seconds (`recovery < 120`).
-type MetricKind = 'latency' | 'percent' | 'rate' | 'count' | 'duration';
-
-/** Built-in metrics and the names people use for them. */
-const METRICS: Record<string, { kind: MetricKind; aliases: string[] }> = {
-  p50: { kind: 'latency', aliases: ['median', 'med', 'p(50)'] },
-  p90: { kind: 'latency', aliases: ['p(90)'] },
-  p95: { kind: 'latency', aliases: ['p(95)'] },
-  p99: { kind: 'latency', aliases: ['p(99)'] },
-  p999: { kind: 'latency', aliases: ['p99.9', 'p(99.9)'] },
-  max: { kind: 'latency', aliases: [] },
-  min: { kind: 'latency', aliases: [] },
-  mean: { kind: 'latency', aliases: ['avg', 'average'] },
-  error_rate: { kind: 'percent', aliases: ['errors_rate', 'error-rate', 'errorrate', 'http_req_failed'] },
-  throughput: { kind: 'rate', aliases: ['rps', 'req_rate', 'request_rate'] },
-  requests: { kind: 'count', aliases: ['reqs', 'http_reqs'] },
-  errors: { kind: 'count', aliases: [] },
-  // Responses received (any status); per endpoint and status: `responses{bid, 201}`.
-  responses: { kind: 'count', aliases: ['http_responses'] },
-  vus: { kind: 'count', aliases: ['vus_max', 'concurrent_users', 'users'] },
-  // Phase analyses (src/phases/analysis.ts): time to recover after the ramp-down, load at which errors passed the limit.
-  recovery: { kind: 'duration', aliases: ['recovery_time', 'recovery-time', 'recovery_seconds'] },
-  breaking_point: { kind: 'rate', aliases: ['breaking-point', 'breaking_point_rps', 'breakingpoint'] },
-  capacity: { kind: 'rate', aliases: ['capacity_rps', 'capacity-rps'] },
-};
-
-const ALIAS: Map<string, string> = new Map();
-for (const [name, { aliases }] of Object.entries(METRICS)) {
-  ALIAS.set(name, name);
-  for (const a of aliases) ALIAS.set(a, name);
-}
-
-export const BUILTIN_METRICS = Object.keys(METRICS);
-
-const UNIT_FOR_KIND: Record<MetricKind, MetricUnit> = { latency: 'ms', percent: '%', rate: '/s', count: 'count', duration: 'ms' };
+import { builtinMetric, METRIC_CATALOGUE, metricBySpelling, UNIT_OF_KIND, type MetricDefinition, type MetricKind } from '../metrics/catalogue.js';
 
 /** Infrastructure metrics with well-known names (the presets' default names) and the kind of value they hold. */
 export const INFRA_METRICS: Record<string, MetricKind> = {
@@ -81,6 +46,7 @@ const WARN = /\s+warn\s+(?<level>.+?)\s*(?<optional>\?)?$/i;
 
 export function parseTarget(line: string, where = 'targets'): Target {
   const written = line.trim();
+  commonSlips(written, where);
   const w = WARN.exec(written);
   // " warn " inside an endpoint selector (`p99{GET /a warn b} < 1s`) is part of the label, not a warning level.
   const before = w ? written.slice(0, w.index) : '';
@@ -142,7 +108,7 @@ function parseLevel(line: string, where: string): Target {
   if (!COMPARISON_OPS.includes(op)) throw new UserError(`${where}: unknown operator in "${line.trim()}"`);
   const num = Number(m.groups.num);
   const unit = m.groups.unit!.toLowerCase();
-  const canonical = ALIAS.get(rawMetric) ?? ALIAS.get(rawMetric.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
+  const canonical = metricBySpelling(rawMetric)?.name;
   const bad = (allowed: string): UserError =>
     new UserError(`${where}: target "${line.trim()}" has unit "${unit || '(none)'}" for ${rawMetric}; allowed: ${allowed}`);
 
@@ -157,7 +123,7 @@ function parseLevel(line: string, where: string): Target {
     if (unit !== '' && !['ms', 's', '%', '/s'].includes(unit)) throw bad('ms, s, %, /s or none');
     return { metric: m.groups.metric!, op, value: unit === 's' ? num * 1000 : num, unit: customUnit, source: line.trim(), optional };
   }
-  const kind = METRICS[canonical]!.kind;
+  const kind = builtinMetric(canonical)!.kind;
   let value: number;
   switch (kind) {
     case 'latency':
@@ -189,7 +155,7 @@ function parseLevel(line: string, where: string): Target {
       break;
   }
   if (value < 0) throw new UserError(`${where}: target "${line.trim()}" has a negative threshold`);
-  return { metric: canonical, op, value, unit: UNIT_FOR_KIND[kind], source: line.trim(), optional };
+  return { metric: canonical, op, value, unit: UNIT_OF_KIND[kind], source: line.trim(), optional };
 }
 
 const NUMBER_SIDE = /^-?\d+(?:\.\d+)?\s*[a-z%/]*(?:\/s)?\s*$/i;
@@ -239,8 +205,8 @@ export function parseMetricRef(written: string, where: string, line: string): Me
         `${where}: target "${line}": k6's http_req_duration needs a statistic here; write e.g. "p95{name:${k6.body!.replace(/^name\s*:\s*/, '')}} < 500ms" or "http_req_duration{${k6.body}}.p95 < 500ms"`,
       );
     }
-    const stat = K6_STAT[statText] ?? ALIAS.get(statText) ?? ALIAS.get(statText.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
-    if (!stat || !isEndpointMetric(stat) || METRICS[stat]!.kind !== 'latency') {
+    const stat = K6_STAT[statText] ?? metricBySpelling(statText)?.name;
+    if (!stat || !isEndpointMetric(stat) || builtinMetric(stat)!.kind !== 'latency') {
       throw new UserError(`${where}: target "${line}": "${statText}" is not a latency statistic; allowed: p50, p90, p95, p99, p999, min, max, mean (avg), med`);
     }
     return selectorRef(stat, k6.body!, where, line);
@@ -248,7 +214,7 @@ export function parseMetricRef(written: string, where: string, line: string): Me
   const open = text.indexOf('{');
   if (open > 0 && text.endsWith('}')) {
     const rawBase = text.slice(0, open).trim().toLowerCase();
-    const base = ALIAS.get(rawBase) ?? ALIAS.get(rawBase.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
+    const base = metricBySpelling(rawBase)?.name;
     if (base && isEndpointMetric(base)) return selectorRef(base, text.slice(open + 1, -1), where, line);
     if (base) {
       throw new UserError(
@@ -259,8 +225,8 @@ export function parseMetricRef(written: string, where: string, line: string): Me
     return { metric: text, unit: 'count' };
   }
   const lower = text.toLowerCase();
-  const canonical = ALIAS.get(lower) ?? ALIAS.get(lower.replace(/^p\((\d+(?:\.\d+)?)\)$/, 'p$1'));
-  if (canonical) return { metric: canonical, unit: UNIT_FOR_KIND[METRICS[canonical]!.kind] };
+  const canonical = metricBySpelling(lower)?.name;
+  if (canonical) return { metric: canonical, unit: UNIT_OF_KIND[builtinMetric(canonical)!.kind] };
   const call = STAT_CALL.exec(text);
   if (call?.groups) {
     const key = call.groups.stat!.toLowerCase();
@@ -279,7 +245,7 @@ export function parseMetricRef(written: string, where: string, line: string): Me
 
 function infraUnit(name: string): MetricUnit {
   const kind = isInfraName(name) ? INFRA_METRICS[name.toLowerCase()]! : undefined;
-  return kind ? UNIT_FOR_KIND[kind] : 'count';
+  return kind ? UNIT_OF_KIND[kind] : 'count';
 }
 
 function selectorRef(base: EndpointMetric, body: string, where: string, line: string): MetricRef {
@@ -290,7 +256,7 @@ function selectorRef(base: EndpointMetric, body: string, where: string, line: st
   }
   return {
     metric: selectorMetric(base, sel),
-    unit: UNIT_FOR_KIND[METRICS[base]!.kind],
+    unit: UNIT_OF_KIND[builtinMetric(base)!.kind],
     base,
     endpoint: sel.endpoint,
     ...(sel.status ? { status: sel.status } : {}),
@@ -324,7 +290,7 @@ function parseExtended(line: string, where: string, split: { left: string; op: C
   const rightText = f ? f.ref! : split.right;
   // A plain word that names no metric perf-gate knows is far more likely a mistyped threshold (`p99 < fast`) than a
   // tool metric: a right-hand side names a built-in or source metric, or a tool's metric with a `_`, `.` or selector.
-  if (/^[a-z]+$/i.test(rightText.trim()) && !ALIAS.has(rightText.trim().toLowerCase()) && !isInfraName(rightText.trim())) {
+  if (/^[a-z]+$/i.test(rightText.trim()) && !metricBySpelling(rightText.trim().toLowerCase()) && !isInfraName(rightText.trim())) {
     throw new UserError(
       `${where}: cannot read target "${line}": expected "<metric> <op> <value><unit>" or "<metric> <op> <metric> [* factor]", ` +
         `for example "p99 < 500ms", "error_rate{payment} == 0", "bids_stored >= requests{bid} * 0.99"`,
@@ -418,6 +384,40 @@ function parseInfraTarget(p: InfraParts): Target {
 }
 
 /** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
+/**
+ * The mistakes people make writing targets, named before the grammar would call them something else: a list split
+ * by commas reads as one target whose metric is "500ms, p95", and `=<` as the operator `=` and a metric "< 500ms".
+ */
+function commonSlips(text: string, where: string): void {
+  const flip = /(=<|=>)/.exec(text);
+  if (flip) {
+    const right = flip[1] === '=<' ? '<=' : '>=';
+    throw new UserError(`${where}: target "${text}": "${flip[1]}" is not an operator; write "${right}" (did you mean "${text.replace(flip[1]!, right)}"?); allowed: <, <=, >, >=, ==, !=`);
+  }
+  // Commas outside a selector's braces: `p99{bid, 201}` is one target, `p99<500ms, p95<300ms` two.
+  let depth = 0;
+  let ops = 0;
+  let comma = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '{' || c === '(') depth++;
+    else if (c === '}' || c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && c === ',') comma = true;
+    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!') && !'<>=!'.includes(text[i - 1] ?? '')) ops++;
+  }
+  if (comma && ops > 1) {
+    const parts = text.split(/\s*,\s*(?![^{(]*[})])/).filter((p) => p !== '');
+    throw new UserError(
+      `${where}: "${text}" looks like ${parts.length} targets separated by commas; give one target per line, or ";" between them (did you mean "${parts.join('; ')}"?)`,
+    );
+  }
+}
+
+/** The built-in metric names and their aliases, for "did you mean" on a metric that is none of them. */
+export function knownMetricNames(): string[] {
+  return [...(METRIC_CATALOGUE as readonly MetricDefinition[]).flatMap((m) => [m.name, ...m.aliases]), ...Object.keys(INFRA_METRICS)];
+}
+
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
   const list = typeof lines === 'string' ? lines.split(/\r?\n/) : lines;
   const out: Target[] = [];

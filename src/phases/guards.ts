@@ -8,12 +8,13 @@ import { compare, parseTarget } from '../gate/targets.js';
 import { matchEndpointNames, parseSelectorMetric } from '../gate/selectors.js';
 import { parseDuration } from '../units.js';
 import { UserError, messageOf } from '../errors.js';
+import { builtinMetric, metricsWithScope, type MetricWithScope } from '../metrics/catalogue.js';
 
-/** Metrics a single interval can answer for. */
-export const GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors', 'throughput'] as const;
-export type GuardMetric = (typeof GUARD_METRICS)[number];
-/** Metrics an interval's per-endpoint figures answer for: `error_rate{payment} > 5% for 30s`. */
-export const ENDPOINT_GUARD_METRICS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean', 'error_rate', 'errors'] as const;
+/** Metrics a single interval can answer for: the catalogue's `interval` scope. */
+export const GUARD_METRICS = metricsWithScope('interval');
+export type GuardMetric = MetricWithScope<'interval'>;
+/** Metrics an interval's per-endpoint figures answer for (`error_rate{payment} > 5% for 30s`): scope `interval-endpoint`. */
+export const ENDPOINT_GUARD_METRICS = metricsWithScope('interval-endpoint');
 
 export interface AbortGuard {
   metric: GuardMetric;
@@ -103,43 +104,15 @@ export function fitGuards(guards: AbortGuard[], timeFactor: number, intervalMs: 
  * exactly one); undefined when the engine recorded no per-endpoint figures or none of them matched.
  */
 export function intervalMetric(iv: IntervalResult, metric: GuardMetric, endpoint?: string): number | undefined {
-  if (endpoint !== undefined) return intervalEndpointMetric(iv, metric, endpoint);
-  const secs = iv.durationMs / 1000;
-  switch (metric) {
-    case 'error_rate':
-      return iv.requests > 0 ? (iv.errors / iv.requests) * 100 : undefined;
-    case 'errors':
-      return iv.errors;
-    case 'throughput':
-      return secs > 0 ? iv.requests / secs : undefined;
-    case 'p50':
-    case 'p90':
-    case 'p95':
-    case 'p99':
-    case 'p999':
-    case 'max':
-    case 'mean':
-      return iv.latency[metric];
-  }
-}
-
-function intervalEndpointMetric(iv: IntervalResult, metric: GuardMetric, endpoint: string): number | undefined {
+  const def = builtinMetric(metric)!;
+  if (endpoint === undefined) return def.intervalValue?.(iv);
   if (!iv.endpoints) return undefined;
   const names = matchEndpointNames(Object.keys(iv.endpoints), endpoint);
   const rows = names.map((n) => iv.endpoints![n]!);
   if (rows.length === 0) return undefined;
   const requests = rows.reduce((n, r) => n + r.requests, 0);
   const errors = rows.reduce((n, r) => n + r.errors, 0);
-  switch (metric) {
-    case 'error_rate':
-      return requests > 0 ? (errors / requests) * 100 : undefined;
-    case 'errors':
-      return errors;
-    case 'throughput':
-      return undefined;
-    default:
-      return rows.length === 1 ? rows[0]!.latency[metric] : undefined;
-  }
+  return def.intervalRowsValue?.({ rows, requests, errors });
 }
 
 interface GuardState {
@@ -195,14 +168,5 @@ export class GuardMonitor {
 }
 
 function guardLabel(metric: GuardMetric): string {
-  switch (metric) {
-    case 'error_rate':
-      return 'error rate';
-    case 'errors':
-      return 'errors per interval';
-    case 'throughput':
-      return 'throughput';
-    default:
-      return `${metric} latency`;
-  }
+  return builtinMetric(metric)!.intervalLabel!;
 }

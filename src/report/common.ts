@@ -4,6 +4,7 @@ import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
 import type { Diagnosis, ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
 import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from '../format.js';
+import { builtinMetric } from '../metrics/catalogue.js';
 
 export interface ReportInput {
   run: RunResult;
@@ -36,38 +37,18 @@ export function showsWhy(input: ReportInput): input is ReportInput & { why: Diag
   return input.why !== undefined && input.verdict.status === 'fail';
 }
 
-const LATENCY_LABELS: Record<string, string> = {
-  p50: 'p50 latency',
-  p90: 'p90 latency',
-  p95: 'p95 latency',
-  p99: 'p99 latency',
-  p999: 'p99.9 latency',
-  min: 'min latency',
-  mean: 'mean latency',
-  max: 'max latency',
-};
+/** A span of the run (the catalogue's `duration` kind): shown as `2 min`, not `120,000 ms`. */
+function isDurationMetric(metric: string): boolean {
+  return builtinMetric(metric)?.kind === 'duration';
+}
 
-const OTHER_LABELS: Record<string, string> = {
-  error_rate: 'error rate',
-  throughput: 'throughput',
-  requests: 'requests',
-  errors: 'errors',
-  vus: 'VUs (max)',
-  recovery: 'recovery time',
-  breaking_point: 'breaking point',
-  capacity: 'capacity at the targets',
-};
-
-/** Metrics that are spans of the run: shown as `2 min`, not `120,000 ms`. */
-const DURATION_METRICS = new Set(['recovery']);
-
-/** True for the metrics perf-gate itself knows; anything else is a custom metric from the tool. */
+/** True for the metrics perf-gate itself knows and names (metrics/catalogue.ts); anything else is the tool's. */
 export function isBuiltinMetric(metric: string): boolean {
-  return metric in LATENCY_LABELS || metric in OTHER_LABELS;
+  return builtinMetric(metric)?.label !== undefined;
 }
 
 export function metricLabel(metric: string): string {
-  return LATENCY_LABELS[metric] ?? OTHER_LABELS[metric] ?? metric;
+  return builtinMetric(metric)?.label ?? metric;
 }
 
 /**
@@ -107,7 +88,7 @@ export function targetText(result: TargetResult): string {
   // A tool's own threshold reads best as the tool wrote it; a metric-vs-metric target names its other side.
   if (result.origin === 'tool') return target.source;
   if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
-  const fmt = (v: number): string => (DURATION_METRICS.has(target.metric) ? formatDuration(v) : formatValue(v, target.unit));
+  const fmt = (v: number): string => (isDurationMetric(target.metric) ? formatDuration(v) : formatValue(v, target.unit));
   const text = `${target.op} ${fmt(target.value)}${target.warn !== undefined ? ` (warn ${fmt(target.warn)})` : ''}`;
   return target.optional ? `${text} (optional)` : text;
 }
@@ -116,7 +97,7 @@ export function actualText(result: TargetResult): string {
   if (result.rhs) return rhsText(result);
   // Why it is missing (a selector that matched no endpoint names the ones that exist) beats a bare dash.
   if (result.actual === undefined) return result.note ? `${MISSING} (${result.note})` : MISSING;
-  if (DURATION_METRICS.has(result.target.metric)) return formatDuration(result.actual);
+  if (isDurationMetric(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }
 
@@ -125,7 +106,7 @@ function rhsText(result: TargetResult): string {
   const unit = result.target.unit;
   const left = result.actual;
   const right = result.rhs?.value;
-  const fmt = (v: number | undefined): string => (DURATION_METRICS.has(result.target.metric) ? formatDuration(v) : formatValue(v, unit));
+  const fmt = (v: number | undefined): string => (isDurationMetric(result.target.metric) ? formatDuration(v) : formatValue(v, unit));
   if (left === undefined || right === undefined) return `${fmt(left)} vs ${fmt(right)}`;
   const d = left - right;
   const gap = d === 0 ? 'equal' : `${fmt(Math.abs(d))} ${d < 0 ? 'short' : 'over'}`;

@@ -15,6 +15,7 @@ import { whyMarkdown } from './why.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
+import { environmentSection } from './environment.js';
 import { capitalise, cell, code, fold, html, inline, plural } from './text.js';
 import { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 
@@ -86,6 +87,7 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
       parts.reasons,
       parts.results(),
       parts.why,
+      parts.environment,
       parts.comparing,
       parts.todo,
       parts.regressions,
@@ -162,6 +164,8 @@ interface Parts {
   /** Marker, heading, the verdict sentence, the fail-on remark and an early stop: present in every tier. */
   head: string;
   reasons?: string;
+  /** The checks before the load and the smoke pass, folded (src/report/environment.ts). */
+  environment?: string;
   targetRows: string[][];
   /** The results table, optionally with only the first `limit` targets. */
   results(limit?: number): string;
@@ -277,9 +281,11 @@ function buildParts(input: ReportInput): Parts {
   const responses = responsesSection(run);
   const checks = checksSection(run);
   const logs = logsSection(run);
+  const environment = environmentSection(run);
   return {
     head: [markerFor(input.commentHeader), heading(input), verdictSentence(input), policyRemark(verdict), earlyStopLine(run)].filter(Boolean).join('\n\n'),
     ...optional('reasons', reasonsBlock(verdict)),
+    ...optional('environment', environment ? fold(environment.summary, environment.body) : undefined),
     targetRows,
     results,
     ...optional('why', showsWhy(input) ? whyMarkdown(input.why) : undefined),

@@ -2,7 +2,7 @@
 // window afterwards. Each source runs on its own: one that fails, hangs or throws leaves its metrics `unavailable`
 // with the reason and never stops the others or the load test. Source modules are light; the heavy clients
 // (AWS SDKs, pg, ioredis) are imported by the sources themselves, and only when one of that kind is configured.
-import type { DatabaseActivity, InfraMetric, LogSummary, SlowQuery } from '../model.js';
+import type { BaselineRow, DatabaseActivity, InfraMetric, LogSummary, SlowQuery } from '../model.js';
 import { createCloudWatchSource, type CloudWatchDeps } from './cloudwatch.js';
 import type { SourceConfig } from '../config/sources.js';
 import { createPostgresSource, type PostgresDeps } from './postgres.js';
@@ -71,6 +71,11 @@ export async function startSources(sources: Source[], log: Logger, opts: StartOp
   );
 }
 
+/** The baselines the sources take right before the load (database queries `at: start`); bounded, never rejects. */
+export async function beforeLoad(sources: Source[], timeoutMs = 15_000): Promise<void> {
+  await Promise.all(sources.map((s) => (s.beforeLoad ? bounded(s.beforeLoad(), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined)));
+}
+
 export interface CollectedInfra {
   infra: InfraMetric[];
   /** Present when a PostgreSQL source could read pg_stat_statements. */
@@ -81,6 +86,8 @@ export interface CollectedInfra {
   database?: DatabaseActivity[];
   /** Remarks for RunResult.notes. */
   notes: string[];
+  /** The database baseline (RunResult.environment.baseline), when a source took one. */
+  baseline?: BaselineRow[];
 }
 
 /** Reads every source for the window, then stops it. Never rejects; a failed source yields unavailable metrics. */
@@ -92,6 +99,7 @@ export async function collectAll(sources: Source[], window: TimeWindow, log: Log
     out.notes.push(...(r.notes ?? []));
     if (r.slowQueries) out.slowQueries = [...(out.slowQueries ?? []), ...r.slowQueries];
     if (r.logs) out.logs = [...(out.logs ?? []), ...r.logs];
+    if (r.baseline) out.baseline = [...(out.baseline ?? []), ...r.baseline];
     if (r.database) out.database = [...(out.database ?? []), ...r.database];
   }
   out.slowQueries?.sort((a, b) => b.meanMs - a.meanMs);

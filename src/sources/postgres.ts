@@ -5,7 +5,7 @@
 // a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
-import type { DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
+import type { BaselineRow, DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
 import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
 import { isNumericType, refusedSql, roleProblem, ROLE_CHECK_SQL, typeName, type RoleCheckRow } from '../config/postgres-guard.js';
 import { summarize, within, type Series } from '../metrics/series.js';
@@ -156,9 +156,12 @@ export class PostgresSource implements Source {
   private sampleFailures = 0;
   /** Set when the role may not run `queries:` (see checkRole): every query is then unavailable with this reason. */
   private queriesRefused?: string;
+  private roleChecked = false;
   private lastSampleError?: string;
   private readonly sampler: Sampler;
   private readonly notes: string[] = [];
+  /** Values of the `start` and `change` queries before the load, or why they failed. */
+  private readonly before = new Map<string, number | string>();
   private stopped = false;
 
   constructor(
@@ -200,10 +203,11 @@ export class PostgresSource implements Source {
       if (a.sharedBlksHit) this.metrics.push({ name: a.sharedBlksHit, unit: 'count', query: 'shared buffer hits during the run, pg_stat_statements (end - start)' });
     }
     for (const q of cfg.queries) {
-      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${q.at === 'end' ? 'once after the run' : every(cfg.intervalMs)})` });
+      const when = { end: 'once after the run', interval: every(cfg.intervalMs), start: 'once before the load', change: 'before and after the run: after − before' }[q.at];
+      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${when})` });
       if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
     }
-    const endQueries = cfg.queries.filter((q) => q.at === 'end').length;
+    const endQueries = cfg.queries.filter((q) => q.at === 'end' || q.at === 'change').length;
     // The end queries get a session of their own: one more connect.
     this.collectTimeoutMs = 2 * cfg.connectTimeoutMs + (3 + endQueries) * (cfg.statementTimeoutMs + 1000) + 5000;
   }
@@ -309,6 +313,7 @@ export class PostgresSource implements Source {
    * unavailable with that message, and nothing of them is sent.
    */
   private async checkRole(client: Client): Promise<void> {
+    this.roleChecked = true;
     try {
       const res = await client.query<RoleCheckRow>(`${ROLE_CHECK_SQL} ${MARK}`);
       const row = res.rows[0];
@@ -337,9 +342,16 @@ export class PostgresSource implements Source {
       await client.connect();
       await client.query(`SET statement_timeout = ${Math.round(this.cfg.statementTimeoutMs)} ${MARK}`);
       await client.query(`SET default_transaction_read_only = on ${MARK}`);
+      // Whoever runs first (start() or a batch before it), the role is checked before any query is sent.
+      if (!this.roleChecked) await this.checkRole(client);
     } catch (e) {
       await client?.end().catch(() => undefined);
       for (const q of queries) each(q, e as Error);
+      return;
+    }
+    if (this.queriesRefused) {
+      await client.end().catch(() => undefined);
+      for (const q of queries) each(q, new Error(this.queriesRefused));
       return;
     }
     try {
@@ -352,6 +364,26 @@ export class PostgresSource implements Source {
       }
     } finally {
       await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
+    }
+  }
+
+  /** The database baseline, after the checks and the smoke pass and before the load's first request: $1 = $2 = now. */
+  async beforeLoad(): Promise<void> {
+    const queries = this.cfg.queries.filter((q) => q.at === 'start' || q.at === 'change');
+    if (queries.length === 0 || this.configError || this.startError) return;
+    const now = new Date();
+    await this.runBatch(queries, [now, now], (q, v) => this.before.set(q.name, typeof v === 'number' ? v : this.queryError(q, v)));
+  }
+
+  async ready(): Promise<string | undefined> {
+    if (this.configError) return this.configError;
+    if (this.startError) return this.startError;
+    try {
+      const client = await this.connect();
+      await client.query(`SELECT 1 ${MARK}`);
+      return undefined;
+    } catch (e) {
+      return `SELECT 1 failed: ${this.redactor.error(e)}`;
     }
   }
 
@@ -586,6 +618,46 @@ export class PostgresSource implements Source {
     if (signal?.aborted) for (const q of endQueries) pushEnd(q, new Error('no time left to run it'));
     else await this.runBatch(endQueries, [window.start, window.end], pushEnd);
 
+    // The baseline: connections at the first and last sample, and the queries run before the load (and after it).
+    const baseline: BaselineRow[] = [];
+    if (series.length > 0) {
+      const before = series[0]![1];
+      const after = series.at(-1)![1];
+      baseline.push({ name: desc.name, before, after, change: after - before });
+    }
+    // The `change` queries' second reading, in one batch on a session of its own like every query of one's own.
+    const afterValues = new Map<string, number | Error>();
+    const changeQueries = this.cfg.queries.filter((q) => q.at === 'change' && typeof this.before.get(q.name) === 'number');
+    if (signal?.aborted) for (const q of changeQueries) afterValues.set(q.name, new Error('no time left to run it'));
+    else await this.runBatch(changeQueries, [window.start, window.end], (q, v) => afterValues.set(q.name, v));
+    for (const q of this.cfg.queries) {
+      if (q.at !== 'start' && q.at !== 'change') continue;
+      const d = this.metrics.find((x) => x.name === q.name)!;
+      const before = this.before.get(q.name);
+      if (typeof before !== 'number') {
+        const why = before ?? 'it did not run before the load';
+        infra.push(unavailable('postgres', d, why));
+        baseline.push({ name: q.name, unavailable: why });
+        continue;
+      }
+      if (q.at === 'start') {
+        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: before, mean: before, p95: before, max: before, last: before }, series: [[0, before]] });
+        baseline.push({ name: q.name, before });
+        continue;
+      }
+      try {
+        const after = afterValues.get(q.name) ?? new Error('it did not run after the load');
+        if (after instanceof Error) throw after;
+        const v = after - before;
+        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] });
+        baseline.push({ name: q.name, before, after, change: v });
+      } catch (e) {
+        const why = this.queryError(q, e);
+        infra.push(unavailable('postgres', d, why));
+        baseline.push({ name: q.name, before, unavailable: why });
+      }
+    }
+
     let slowQueries: SlowQuery[] | undefined;
     let endSnapshot: Snapshot | undefined;
     let totals: { rows: number; hit: number } | undefined;
@@ -621,6 +693,7 @@ export class PostgresSource implements Source {
     await this.stop();
     const out: SourceResult = { infra, notes: [...this.notes] };
     if (slowQueries) out.slowQueries = slowQueries;
+    if (baseline.length > 0 && this.cfg.queries.some((q) => q.at === 'start' || q.at === 'change')) out.baseline = baseline;
     if (database) out.database = [database];
     return out;
   }

@@ -228,6 +228,18 @@ export class RedisSource implements Source {
     this.sampler.start({ now: false });
   }
 
+  async ready(): Promise<string | undefined> {
+    if (this.configError) return this.configError;
+    if (this.startError) return this.startError;
+    if (!this.client) return 'not connected';
+    try {
+      const pong = await this.client.ping();
+      return pong === 'PONG' ? undefined : `PING answered ${JSON.stringify(pong).slice(0, 40)}`;
+    } catch (e) {
+      return `PING failed: ${this.redactor.error(e)}`;
+    }
+  }
+
   private async readInfo(client: Redis): Promise<InfoSample> {
     // The reply is capped in bytes while it arrives, not only in time: a server answering INFO with 600 MB fast had
     // perf-gate's memory at 1.86 GB before the command timeout fired. At the cap the connection is closed (the next

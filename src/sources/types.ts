@@ -1,7 +1,7 @@
 // What every infrastructure source offers the pipeline. A source never throws its way into the load test: start()
 // only begins sampling (and remembers a failure), collect() reports a failure as `unavailable` metrics, and
 // index.ts bounds both with timeouts in case a source misbehaves anyway.
-import type { DatabaseActivity, InfraMetric, LogSummary, SlowQuery, SourceKind } from '../model.js';
+import type { BaselineRow, DatabaseActivity, InfraMetric, LogSummary, SlowQuery, SourceKind } from '../model.js';
 
 export interface TimeWindow {
   start: Date;
@@ -17,6 +17,8 @@ export interface SourceResult {
   logs?: LogSummary[];
   /** Remarks for the report (incomplete CloudWatch data, a missing extension). */
   notes?: string[];
+  /** The database baseline: values before the load and after it (queries `at: start` / `at: change`, connections). */
+  baseline?: BaselineRow[];
 }
 
 /** A metric a source will report; known before collecting so a failed source can still list it as unavailable. */
@@ -40,6 +42,13 @@ export interface Source {
   collect(window: TimeWindow, signal?: AbortSignal): Promise<SourceResult>;
   /** Release connections and timers; safe to call twice, and without start(). */
   stop(): Promise<void>;
+  /**
+   * Database and cache sources, after start(): does the server answer now (SELECT 1, PING)? A problem as text,
+   * undefined when it answered. Used by `checks: reachable` before the load.
+   */
+  ready?(): Promise<string | undefined>;
+  /** Right before the load's first request (after the checks and the smoke pass): take the baseline. */
+  beforeLoad?(): Promise<void>;
 }
 
 export function unavailable(kind: SourceKind, d: MetricDescriptor, reason: string): InfraMetric {
