@@ -59,10 +59,12 @@ interface HostileRun extends ActionRun {
 }
 
 /** A 2 s warm-up at 5 arrivals/s of `config` (a .github/perf-gate.yml) plus files next to it. */
-async function run(target: string, config: string, files: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<HostileRun> {
+async function run(target: string, config: string, files: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, smoke = false): Promise<HostileRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-hostile-'));
   mkdirSync(join(workspace, '.github'));
-  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `http:\n  timeout: 2s\n${config}`);
+  // The smoke pass (each flow once before the load) would stop these runs before the load: it is off here, so the
+  // load's handling is what is tested; a test below runs it on.
+  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `http:\n  timeout: 2s\n${smoke ? '' : 'smoke: false\n'}${config}`);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(workspace, '.github', name), text);
   const r = await runAction(
     { target, phase: 'warmup', duration: '2s', rate: '5', targets: 'error_rate < 50%', comment: 'false', abort: 'none' },
@@ -113,6 +115,27 @@ describe('row 1: bytes beyond a complete response are an error of kind other, ne
       expect(r.stdout).toMatch(/bytes after the end of/);
     }, 30_000);
   }
+});
+
+describe('the smoke pass before the load uses the same client', () => {
+  it('a response with bytes beyond its end fails the smoke pass, naming the cause, and no load is sent', async () => {
+    const t = await rawTarget(() => `HTTP/1.1 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok1234567`);
+    closers.push(t.close);
+    const r = await run(t.url, GET_ONLY, {}, {}, true);
+    endedProperly(r);
+    expect(r.outputs.verdict).toBe('error');
+    expect(r.stdout).toMatch(/smoke pass: flow "f" failed at step GET \/: request failed: bytes after the end of the response/);
+    expect(r.results.run.requests).toBe(0);
+  }, 30_000);
+
+  it('a 40 KB head passes the smoke pass and the load runs', async () => {
+    const t = await rawTarget(() => ok('fine', `x-big: ${'a'.repeat(40 * 1024)}${CRLF}`));
+    closers.push(t.close);
+    const r = await run(t.url, GET_ONLY, {}, {}, true);
+    endedProperly(r);
+    expect(r.outputs.verdict).toBe('pass');
+    expect(r.results.run.requests).toBeGreaterThanOrEqual(8);
+  }, 30_000);
 });
 
 describe('row 2: one client and one head limit for the reachability check and the load', () => {

@@ -12,7 +12,7 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor, redactPatterns } from '../secrets.js';
-import { capAwsReplies } from './bounded.js';
+import { capAwsReplies } from '../bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch-logs');
 

@@ -9,7 +9,7 @@ import { unavailable, type MetricDescriptor, type Source, type SourceResult, typ
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
 import { parseJsonBounded } from '../json.js';
-import { readTextCapped, ReplyTooLargeError } from './bounded.js';
+import { readTextCapped, ReplyTooLargeError } from '../bounded.js';
 
 /** `{a="x",b="y"}` with the preset's own matchers first; values escaped as PromQL strings. */
 function selector(base: Record<string, string>, extra: Record<string, string>): string {

@@ -1,7 +1,7 @@
 // Replies from the sources' servers (Prometheus, CloudWatch, CloudWatch Logs) capped in bytes while they arrive, not
 // only in time: a server that answers fast with hundreds of MB would otherwise fill this process's memory before any
 // timeout fired (a 600 MB Redis INFO reply took perf-gate to 1.86 GB). At the cap the connection is dropped and the
-// call fails with a message saying so; what was read is let go. Redis has its own cap (redis.ts, on its socket).
+// call fails with a message saying so; what was read is let go. Redis has its own cap (sources/redis.ts, on its socket).
 import { Transform, type Readable } from 'node:stream';
 
 /**
