@@ -358,6 +358,34 @@ describe('checks: databases, caches and monitoring', () => {
     }
   }, 60_000);
 
+  it('instance counts from CloudWatch: Container Insights RunningTaskCount and HealthyHostCount, with their dimensions', async () => {
+    const lbArn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188';
+    const tg = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/6d0ecf831eec9f09';
+    const source = {
+      kind: 'cloudwatch',
+      region: 'eu-west-1',
+      endpoint: cw.url,
+      metrics: [
+        { preset: 'ecs-running-tasks', cluster: 'staging', service: 'api' },
+        { preset: 'alb-healthy-hosts', 'load-balancer': lbArn, 'target-group': tg },
+      ],
+    };
+    const from = cw.requests.length;
+    const r = await gate({ sources: [source], targets: ['error_rate < 1%', 'min(tasks) >= 3', 'min(healthy_hosts) >= 3'] });
+    expect(r.verdict.status).toBe('pass');
+    const queries = cw.requests.slice(from).flatMap((q) => q.body.MetricDataQueries.map((x) => x.MetricStat));
+    expect(queries).toContainEqual(expect.objectContaining({ Metric: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Dimensions: [{ Name: 'ClusterName', Value: 'staging' }, { Name: 'ServiceName', Value: 'api' }] }, Stat: 'Minimum' }));
+    expect(queries).toContainEqual(
+      expect.objectContaining({
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HealthyHostCount', Dimensions: [{ Name: 'LoadBalancer', Value: 'app/shop/50dc6c495c0c9188' }, { Name: 'TargetGroup', Value: 'targetgroup/api/6d0ecf831eec9f09' }] },
+        Stat: 'Minimum',
+      }),
+    );
+    expect(r.run.infra!.filter((m) => m.role === 'instances').map((m) => [m.name, m.stats.min])).toEqual([['tasks', 42], ['healthy_hosts', 42]]);
+    expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: tasks 42, healthy_hosts 42<\/summary>/);
+    expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
+  }, 60_000);
+
   it('a check that names no source of its kind is a config error', async () => {
     await expect(gate({ checks: { reachable: true } })).rejects.toThrow(/checks\.reachable: got true, but sources: has no postgres or redis source/);
     await expect(gate({ checks: { ecs: { cluster: 'c' } } })).rejects.toThrow(/checks\.ecs\.service/);

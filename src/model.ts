@@ -547,6 +547,13 @@ export interface InfraMetric {
   series?: Array<[number, number]>;
   /** Why the metric could not be read; stats are then empty. */
   unavailable?: string;
+  /**
+   * `instances`: a count of instances (running tasks, healthy hosts, instances up), shown with when it changed;
+   * `balance`: lowest ÷ highest per-instance share over the window (stats all that one number), with `shares`.
+   */
+  role?: 'instances' | 'balance';
+  /** Per-instance share of the total over the run window, percent, by instance (role `balance`). */
+  shares?: Record<string, number>;
 }
 
 export interface SlowQuery {

@@ -197,11 +197,11 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded; a shard's are a part.
   const compares = !shard && verdict.status !== 'error';
   if (config.baseline?.spec && deps.baseline && compares) {
-    const { evaluateBaseline } = await import('./baseline/index.js');
+    const { regressionStep } = await import('./pipeline/regression.js');
     const { applyRegressions } = await import('./gate/regression.js');
     const shape = run.shape;
     const again = rerun;
-    const judged = await evaluateBaseline(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
+    const judged = await regressionStep(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
     if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
     if (judged?.second) {
       const { requests, errors, errorRate, throughputRps, latency } = judged.run;
@@ -231,7 +231,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
   const runs = await listRuns(outer.outputDir);
   await writeAtomic(reportPath, renderRunsPage(runs));
-  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict })), log);
+  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict, ...(e.markdown ? { markdown: e.markdown } : {}) })), log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {

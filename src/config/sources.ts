@@ -11,10 +11,21 @@ import { refusedSql } from './postgres-guard.js';
 export type InfraUnit = InfraMetric['unit'];
 export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
 
-export const CLOUDWATCH_PRESETS = ['ecs-cpu', 'ecs-memory', 'rds-cpu', 'rds-connections', 'alb-requests', 'alb-5xx', 'alb-target-p99'] as const;
+export const CLOUDWATCH_PRESETS = [
+  'ecs-cpu',
+  'ecs-memory',
+  'rds-cpu',
+  'rds-connections',
+  'alb-requests',
+  'alb-5xx',
+  'alb-target-p99',
+  'ecs-running-tasks',
+  'alb-healthy-hosts',
+  'alb-unhealthy-hosts',
+] as const;
 export type CloudWatchPreset = (typeof CLOUDWATCH_PRESETS)[number];
 
-export const PROMETHEUS_PRESETS = ['node-cpu', 'node-memory', 'container-cpu', 'container-memory'] as const;
+export const PROMETHEUS_PRESETS = ['node-cpu', 'node-memory', 'container-cpu', 'container-memory', 'instances-up'] as const;
 export type PrometheusPreset = (typeof PROMETHEUS_PRESETS)[number];
 
 /** The name a preset's metric gets when the user gives none: the names the guide's success criteria use. */
@@ -26,6 +37,10 @@ export const PRESET_NAMES: Record<CloudWatchPreset | PrometheusPreset, string> =
   'alb-requests': 'alb_requests',
   'alb-5xx': 'alb_5xx',
   'alb-target-p99': 'alb_target_p99',
+  'ecs-running-tasks': 'tasks',
+  'alb-healthy-hosts': 'healthy_hosts',
+  'alb-unhealthy-hosts': 'unhealthy_hosts',
+  'instances-up': 'instances',
   'node-cpu': 'cpu',
   'node-memory': 'memory',
   'container-cpu': 'cpu',
@@ -90,6 +105,11 @@ export interface PrometheusMetricConfig {
   container?: string;
   unit: InfraUnit;
   limit?: number;
+  /**
+   * The query returns one series per instance (`sum by (instance) (...)`): the metric is the load balance, lowest
+   * share ÷ highest over the run window, with each instance's share; the label names the instances.
+   */
+  sharesBy?: string;
 }
 
 export interface PrometheusSourceConfig {
@@ -305,6 +325,16 @@ const cloudwatchMetric = z
       case 'alb-target-p99':
         need('load-balancer', `preset ${m.preset}`);
         break;
+      case 'ecs-running-tasks':
+        need('cluster', `preset ${m.preset}`);
+        need('service', `preset ${m.preset}`);
+        break;
+      case 'alb-healthy-hosts':
+      case 'alb-unhealthy-hosts':
+        // Published per target group and load balancer: both dimensions, or CloudWatch returns nothing.
+        need('load-balancer', `preset ${m.preset}`);
+        need('target-group', `preset ${m.preset}`);
+        break;
       case undefined:
         need('name', 'a custom CloudWatch metric (no preset)');
         need('namespace', 'a custom CloudWatch metric (no preset)');
@@ -396,8 +426,10 @@ const prometheusMetric = z
     container: z.string().min(1).optional(),
     unit: unit.optional(),
     limit: z.number().positive().optional(),
+    'shares-by': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name such as instance').optional(),
   })
   .superRefine((m, ctx) => {
+    if (m['shares-by'] !== undefined && m.query === undefined) issue(ctx, ['shares-by'], '"shares-by" needs a query with one series per instance, e.g. sum by (instance) (rate(http_requests_total[1m]))');
     if (m.preset === undefined) {
       if (m.query === undefined) issue(ctx, ['query'], 'a metric without a preset needs "query" (PromQL)');
       if (m.name === undefined) issue(ctx, ['name'], 'a custom PromQL metric needs "name"');
@@ -415,8 +447,9 @@ const prometheusMetric = z
       query: m.query,
       labels: m.labels ?? {},
       container: m.container,
-      unit: m.unit ?? (m.preset ? '%' : 'count'),
+      unit: m.unit ?? (m.preset && m.preset !== 'instances-up' ? '%' : 'count'),
       limit: m.limit,
+      ...(m['shares-by'] !== undefined ? { sharesBy: m['shares-by'] } : {}),
     }),
   );
 

@@ -1,6 +1,6 @@
-// An arrival's cookie jar: what the target's Set-Cookie headers stored, sent back in a Cookie header on the
-// arrival's later requests. Linear in the headers' size; a cookie that could not be sent back (a control byte in
-// it) is skipped and counted rather than stored, so it cannot make every later request of the arrival unsendable.
+// An arrival's cookie jar: what a response's Set-Cookie keeps, and the Cookie header its next requests send.
+// Linear in the headers' size; a cookie that could not be sent back (a control byte in it) is skipped and counted
+// rather than stored, so it cannot make every later request of the arrival unsendable.
 import { cookieSendable } from './http1.js';
 
 /**

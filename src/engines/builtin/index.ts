@@ -2,22 +2,24 @@
 // target does (a slow target gets more concurrent requests, not fewer arrivals), which is what makes latency under
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
-// the run is marked invalid rather than passed on numbers that describe a lighter test.
+// the run is marked invalid rather than passed on numbers that describe a lighter test. Its parts: the arrival times
+// (schedule.ts), the flows compiled once (flows.ts), the counts (recorder.ts), what the run says about itself
+// (outcome.ts: progress, generator health, the RunResult) and an arrival's cookies (cookies.ts); this file drives them.
 import type { Config } from '../../config/types.js';
-import { OTHER_CAUSES_NOTE, RESULTS_SCHEMA_VERSION } from '../../model.js';
-import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
+import type { RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
 import { classifyError, compileFlows, describeFailure } from './flows.js';
 import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
-import { KIND, Recorder, round3 } from './recorder.js';
+import { KIND, Recorder } from './recorder.js';
+import { cookieHeader, storeCookies } from './cookies.js';
+import { describeReason, fmtRate, fmtS, LATE_MS, progressLine, runResult } from './outcome.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
 import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
 import { ConnectionPool, endpointOf, parseHead, requestBytes, setCookiesOf } from './http1.js';
-import { cookieHeader, storeCookies } from './cookies.js';
 import type { Http1Connection } from './http1.js';
 import { UserError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -33,11 +35,6 @@ export const builtinEngine: Engine = {
   },
 };
 
-/** An arrival starting later than this after its due time does not count as delivered on schedule. */
-const LATE_MS = 1000;
-/** Share of dropped arrivals, and of rate shortfall, above which the run is invalid. */
-const MAX_DROPPED_SHARE = 0.01;
-const MAX_RATE_SHORTFALL = 0.05;
 /** How long in-flight requests get to finish after an abort (capped by the request timeout). */
 const ABORT_GRACE_MS = 2000;
 /** How long to wait for abandoned requests to unwind once they were cancelled. */
@@ -86,46 +83,46 @@ function wake(s: Sleeper): void {
 }
 
 class BuiltinRun {
-  private readonly config: Config;
-  private readonly log: Logger;
+  readonly config: Config;
+  readonly log: Logger;
   private readonly signal: AbortSignal | undefined;
   private readonly onInterval: EngineRunOptions['onInterval'];
-  private readonly stages: Stage[];
-  private readonly schedule: ArrivalSchedule;
-  private readonly target: ParsedTarget;
+  readonly stages: Stage[];
+  readonly schedule: ArrivalSchedule;
+  readonly target: ParsedTarget;
   private readonly compiled: CompiledFlows;
-  private readonly flows: CompiledFlow[];
-  private readonly flowStarted: Float64Array;
-  private readonly flowCompleted: Float64Array;
-  private readonly flowFailed: Float64Array;
+  readonly flows: CompiledFlow[];
+  readonly flowStarted: Float64Array;
+  readonly flowCompleted: Float64Array;
+  readonly flowFailed: Float64Array;
   private readonly cumulative: Float64Array;
   private readonly totalWeight: number;
   private readonly timeoutMs: number;
-  private readonly maxInFlight: number;
-  private readonly intervalMs: number;
+  readonly maxInFlight: number;
+  readonly intervalMs: number;
   private readonly pool: ConnectionPool;
   private readonly hostHeader: string;
-  private readonly rec: Recorder;
+  readonly rec: Recorder;
 
-  private t0 = 0;
+  t0 = 0;
   /** No new steps start once set: flows finish their current request and leave. */
   private stopped = false;
   private aborted = false;
-  private stopReason: string | undefined;
+  stopReason: string | undefined;
 
-  private scheduled = 0;
-  private started = 0;
-  private dropped = 0;
-  private late = 0;
-  private maxLag = 0;
-  private abandoned = 0;
+  scheduled = 0;
+  started = 0;
+  dropped = 0;
+  late = 0;
+  maxLag = 0;
+  abandoned = 0;
   /** Flow steps not sent because the hard deadline had passed. */
-  private pastDeadline = 0;
+  pastDeadline = 0;
   private activeFlows = 0;
-  private peakFlows = 0;
-  private firstStart = -1;
-  private lastEnd = -1;
-  private scheduleEndMs = 0;
+  peakFlows = 0;
+  firstStart = -1;
+  lastEnd = -1;
+  scheduleEndMs = 0;
   private internalError: unknown;
 
   private readonly inFlight: InFlightSlots;
@@ -395,7 +392,7 @@ class BuiltinRun {
   }
 
   /** Why requests failed as `other` (a certificate, a protocol error, an unsendable value), counted by text. */
-  private readonly otherCauses = new Map<string, number>();
+  readonly otherCauses = new Map<string, number>();
 
   private noteCause(failure: unknown): void {
     const cause = describeFailure(failure);
@@ -405,7 +402,7 @@ class BuiltinRun {
   }
 
   /** Set-Cookie values that could not be sent back (a control character in them): skipped and counted. */
-  private cookiesSkipped = 0;
+  cookiesSkipped = 0;
   private readonly skipCookie = (): void => {
     this.cookiesSkipped++;
   };
@@ -648,21 +645,14 @@ class BuiltinRun {
   }
 
   private progress(p: IntervalProgress): void {
-    const iv = p.interval;
-    const secs = iv.durationMs / 1000;
-    const p99 = iv.latency.p99 !== undefined ? `${iv.latency.p99.toFixed(1)} ms` : '-';
-    this.log.info(
-      `builtin: ${fmtS(p.endMs)}/${fmtS(this.schedule.totalMs)}  ${this.stageLabel(iv.startMs + iv.durationMs / 2)}  target ${fmtRate(iv.targetRate ?? 0)}/s  ` +
-        `started ${fmtRate((iv.arrivalsStarted ?? 0) / secs)}/s  ${iv.requests} req  p99 ${p99}  errors ${iv.errors}` +
-        `  in flight ${iv.concurrency ?? 0}`,
-    );
+    this.log.info(progressLine(this, p));
     const cb = this.onInterval;
     if (cb) {
       // Deferred: the interval closes inside the recorder, in the middle of an arrival or a response. A guard that
       // aborts from here must find the engine between two steps, not halfway through one.
       queueMicrotask(() => {
         try {
-          cb(iv);
+          cb(p.interval);
         } catch (e) {
           this.log.warning(`builtin: interval callback failed: ${messageOf(e)}`);
         }
@@ -670,144 +660,8 @@ class BuiltinRun {
     }
   }
 
-  /** `ramp-up` or `stage 2/3`: which part of the shape an interval belongs to, for the progress log. */
-  private stageLabel(tMs: number): string {
-    if (tMs >= this.schedule.totalMs) return 'drain';
-    const i = this.schedule.stageAt(tMs);
-    const name = this.stages[i]?.name;
-    return name ? `${name} (${i + 1}/${this.stages.length})` : `stage ${i + 1}/${this.stages.length}`;
-  }
-
-  private generatorHealth(): GeneratorHealth {
-    const reasons: string[] = [];
-    const { scheduled, dropped, started, late } = this;
-    if (scheduled > 0 && dropped > scheduled * MAX_DROPPED_SHARE) {
-      reasons.push(
-        `${dropped} of ${scheduled} arrivals (${pct(dropped / scheduled)}) were dropped because ${this.maxInFlight} requests ` +
-          `were already in flight (http.maxInFlight): the target answered too slowly for this rate, so it saw less load than asked`,
-      );
-    }
-    // Arrivals that started more than LATE_MS after they were due came in a burst later, not at the asked rate.
-    // Dropped ones are left out here: the rule above already speaks for them.
-    const expected = scheduled - dropped;
-    const onTime = started - late;
-    const windowS = Math.max(this.scheduleEndMs, 1) / 1000;
-    if (expected > 0 && onTime < expected * (1 - MAX_RATE_SHORTFALL)) {
-      reasons.push(
-        `the load generator started arrivals at ${fmtRate(onTime / windowS)}/s, ${pct(1 - onTime / expected)} below the ` +
-          `${fmtRate(expected / windowS)}/s scheduled (${late} started more than ${LATE_MS / 1000} s late, worst ${Math.round(this.maxLag)} ms): ` +
-          `the machine running the test could not keep up, so the target saw less load than asked`,
-      );
-    }
-    return {
-      arrivalsScheduled: scheduled,
-      arrivalsStarted: started,
-      arrivalsDropped: dropped,
-      maxLagMs: round3(this.maxLag),
-      maxInFlight: this.maxInFlight,
-      valid: reasons.length === 0,
-      invalidReasons: reasons,
-    };
-  }
-
-  /** What the journeys' checks found, in the log too: a 401 on login must not be visible only in results.json. */
-  private logJourneys(): void {
-    const failures = [...this.rec.checkFailures].sort((a, b) => b[1] - a[1]);
-    if (failures.length > 0) {
-      const shown = failures.slice(0, 5).map(([m, n]) => `${m} (${n})`);
-      if (failures.length > 5) shown.push(`${failures.length - 5} more in results.json`);
-      this.log.info(`builtin: failed checks: ${shown.join('; ')}`);
-    }
-    this.flows.forEach((f, i) => {
-      const failed = this.flowFailed[i]!;
-      if (failed > 0) {
-        this.log.info(`builtin: flow "${f.name}": ${this.flowStarted[i]} started, ${this.flowCompleted[i]} completed, ${failed} stopped at a failed check`);
-      }
-    });
-  }
-
   private result(endT: number): RunResult {
-    const rec = this.rec;
-    const hist = rec.overallHistogram();
-    const loadEnd = this.lastEnd >= 0 ? this.lastEnd : endT;
-    const durationMs = this.firstStart >= 0 ? Math.max(0, loadEnd - this.firstStart) : 0;
-    const notes: string[] = [];
-    if (this.stopReason !== undefined) notes.push(`stopped early: ${this.stopReason}`);
-    if (this.abandoned > 0) {
-      notes.push(
-        `${this.abandoned} request(s) were still in flight when the run had to end and were cancelled; they are not counted`,
-      );
-    }
-    this.logJourneys();
-    if (this.otherCauses.size > 0) {
-      const causes = [...this.otherCauses].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} (${n})`);
-      notes.push(`${OTHER_CAUSES_NOTE} ${causes.join('; ')}`);
-      this.log.info(`builtin: ${notes[notes.length - 1]}`);
-    }
-    if (this.cookiesSkipped > 0) {
-      notes.push(
-        `${this.cookiesSkipped} Set-Cookie value(s) from the target were skipped, not stored: a control character or a character outside latin-1 in the cookie's name or value cannot be sent back in a header`,
-      );
-    }
-    if (this.pastDeadline > 0) {
-      notes.push(`${this.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`);
-    }
-    const generator = this.generatorHealth();
-    if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
-    const startedAtMs = performance.timeOrigin + this.t0;
-    const out: RunResult = {
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      engine: 'builtin',
-      tool: { name: 'perf-gate builtin' },
-      phase: this.config.phase.name,
-      target: this.target.redacted,
-      startedAt: new Date(startedAtMs).toISOString(),
-      endedAt: new Date(startedAtMs + endT).toISOString(),
-      durationMs: round3(durationMs),
-      requests: rec.requests,
-      errors: rec.errors,
-      errorsByKind: rec.errorsByKind(),
-      statusCodes: rec.statusCodes(),
-      latency: hist.stats(),
-      histogram: hist.toJSON(),
-      vus: { max: this.peakFlows, created: this.started },
-      endpoints: rec.endpointResults(),
-      intervals: rec.intervals,
-      intervalMs: this.intervalMs,
-      generator,
-      customMetrics: {},
-      toolThresholds: [],
-      notes,
-      shape: { stages: this.stages, peakRate: this.schedule.peakRate },
-      flows: this.flows.map(
-        (f, i): FlowResult => ({ name: f.name, started: this.flowStarted[i]!, completed: this.flowCompleted[i]!, failed: this.flowFailed[i]! }),
-      ),
-    };
-    const checkFailures = rec.checkFailureCounts();
-    if (checkFailures) out.checkFailures = checkFailures;
-    if (rec.requests > 0) {
-      out.errorRate = (rec.errors / rec.requests) * 100;
-      if (durationMs > 0) out.throughputRps = rec.requests / (durationMs / 1000);
-    }
-    return out;
+    return runResult(this, endT);
   }
 }
 
-function describeReason(reason: unknown): string {
-  // A bare controller.abort() gives a DOMException whose message says nothing a report reader needs.
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message || reason.name;
-  if (typeof reason === 'string' && reason) return reason;
-  return 'aborted';
-}
-
-function fmtS(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-}
-
-function fmtRate(r: number): string {
-  return r >= 100 ? r.toFixed(0) : r.toFixed(1);
-}
-
-function pct(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
-}
