@@ -478,7 +478,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     ];
     for (const [what, edit, message] of edits) {
       const files = shardDirs.map((d, i) => {
-        const f = readResults(join(d, 'perf-gate-results', 'results.json'));
+        const f = readResults(lastResults(join(d, 'perf-gate-results')));
         if (i === 1) edit(f);
         const p = join(dir, `shard-${i + 1}.json`);
         writeFileSync(p, JSON.stringify(f));
@@ -490,14 +490,14 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
       expect((err as Error).message, what).toMatch(message);
     }
     // Through the CLI, as the merging job runs it: no pass, an error naming the file.
-    const f = readResults(join(shardDirs[1]!, 'perf-gate-results', 'results.json'));
+    const f = readResults(lastResults(join(shardDirs[1]!, 'perf-gate-results')));
     f.run.statusCodes = { '200': f.run.requests - 14, '500': 14 };
     f.run.errors = 0;
     writeFileSync(join(dir, 'tampered.json'), JSON.stringify(f));
     const ws = workspaceWith([
-      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
       ['shard-2', join(dir, 'tampered.json')],
-      ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')],
+      ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))],
     ]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(2);
