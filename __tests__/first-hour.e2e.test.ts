@@ -150,6 +150,7 @@ describe('row 10: messages that help', () => {
     ['an unknown phase', ['--phase', 'warmpu'], /input "phase": got "warmpu" \(did you mean "warmup"\?\); allowed: warmup, sustained, stress, recovery/],
     ['an unknown metric', ['--targets', 'p99x < 500ms'], /"p99x" is not a metric perf-gate measures \(did you mean "p99"\?\); built-in metrics: p50, p90, p95, p99/],
     ['an unknown fail-on', ['--fail-on', 'regresion'], /got "regresion" \(did you mean "regression"\?\)/],
+    ['a mistyped flag', ['--tagret', 'http://127.0.0.1:1'], /^error: Unknown option '--tagret' \(did you mean "--target"\?\)/m],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2 with a suggestion`, async () => {
@@ -193,6 +194,10 @@ describe('row 11: an error verdict, and a config error', () => {
     expect(r.stdout).not.toContain('—');
     expect(r.stdout).not.toMatch(/^Metric\s+Target/m);
     expect(r.stdout.trim().split('\n').length).toBeLessThan(8);
+    // The report says no load was sent, not that the load went "as asked".
+    const report = readFileSync(join(runFolders(join(ws, 'perf-gate-results'))[0]!, 'report.md'), 'utf8');
+    expect(report).toContain('no load was sent');
+    expect(report).not.toContain('as asked');
   });
 
   it('a config error with --output-dir creates no output dir', async () => {
