@@ -13,6 +13,7 @@ import {
   PRESET_NAMES,
   PROMETHEUS_PRESETS,
   postgresActivityNames,
+  postgresSlowdownName,
   redisMetricNames,
   type CloudWatchLogsSourceConfig,
   type CloudWatchMetricConfig,
@@ -293,6 +294,7 @@ const postgresSource = z
     name: metricName.optional(),
     interval: durationMs.optional(),
     'slow-queries': z.boolean().optional(),
+    'statement-slowdown': z.boolean().optional(),
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
@@ -316,6 +318,7 @@ const postgresSource = z
       const refused = refusedSql(q.sql);
       if (refused) issue(ctx, ['queries', i, 'sql'], `query "${q.name}" ${refused}`);
     });
+    if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
@@ -341,6 +344,7 @@ const postgresSource = z
       name: s.name ?? 'db_connections',
       intervalMs: s.interval ?? 1000,
       slowQueries: s['slow-queries'] ?? true,
+      statementSlowdown: s['statement-slowdown'] ?? false,
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
@@ -463,7 +467,7 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined), ...(config.queries ?? []).map((q) => q.name)];
     case 'redis':
       return Object.values(redisMetricNames(config));
     case 'cloudwatch-logs':
