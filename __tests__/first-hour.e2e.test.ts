@@ -194,6 +194,10 @@ describe('row 11: an error verdict, and a config error', () => {
     expect(r.stdout).not.toContain('—');
     expect(r.stdout).not.toMatch(/^Metric\s+Target/m);
     expect(r.stdout.trim().split('\n').length).toBeLessThan(8);
+    // The report says no load was sent, not that the load went "as asked".
+    const report = readFileSync(join(runFolders(join(ws, 'perf-gate-results'))[0]!, 'report.md'), 'utf8');
+    expect(report).toContain('no load was sent');
+    expect(report).not.toContain('as asked');
   });
 
   it('a config error with --output-dir creates no output dir', async () => {

@@ -576,7 +576,7 @@ function detailsBlock(input: ReportInput): string | undefined {
     blocks.push(`**Tool thresholds**\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
   }
   const failedTool = !asRows && run.toolThresholds.some((t) => !t.ok);
-  const summaryBits = [`${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
+  const summaryBits = [`${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, !loadSent(run) ? 'no load sent' : run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
   if (failedTool) summaryBits.push('a tool threshold failed ❌');
   const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', '))}`, blocks.join('\n\n'))];
 
@@ -584,6 +584,11 @@ function detailsBlock(input: ReportInput): string | undefined {
     out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
   }
   return out.join('\n\n');
+}
+
+/** Nothing started and nothing answered (an unreachable target, a failed pre-test check): "as asked" would be untrue. */
+function loadSent(run: RunResult): boolean {
+  return (run.generator.arrivalsStarted ?? 0) > 0 || run.requests > 0 || run.errors > 0;
 }
 
 function generatorText(run: RunResult): string {
@@ -594,7 +599,9 @@ function generatorText(run: RunResult): string {
     `${formatCount(g.arrivalsDropped)} dropped`,
   ];
   if (g.maxLagMs !== undefined) counts.push(`max lag ${formatMs(g.maxLagMs)}`);
-  const health = g.valid
+  const health = !loadSent(run)
+    ? 'no load was sent'
+    : g.valid
     ? '✅ sent the load as asked'
     : `⚠️ **invalid**${g.invalidReasons.length > 0 ? `: ${g.invalidReasons.map(inline).join('; ')}` : ''}`;
   return `${counts.join(' · ')} — ${health}`;
