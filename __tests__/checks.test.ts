@@ -386,6 +386,44 @@ describe('checks: databases, caches and monitoring', () => {
     expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
   }, 60_000);
 
+  it('statement slowdown: a statement that slows down over the steady part fails max(statement_slowdown) < 1.5; a steady one passes', async () => {
+    expect(pg_.hasStatStatements).toBe(true);
+    const db = new pg.Client({ connectionString: pg_.url });
+    await db.connect();
+    const source = { kind: 'postgres', 'url-env': 'PERF_CHECKS_DB', 'statement-slowdown': true, interval: '500ms' };
+    const file = (delay: () => number) => {
+      app.onBid = async () => {
+        await db.query('select pg_sleep($1)', [delay() / 1000]);
+      };
+      return {
+        sources: [source],
+        flows: FLOWS,
+        phases: { quick: { stages: [{ duration: '6s', rate: 15 }] } },
+        targets: ['error_rate < 1%', 'max(statement_slowdown) < 1.5'],
+      };
+    };
+    try {
+      const t0 = Date.now();
+      // 2 ms at first, 30 ms by the end of the run: the last third is several times slower than the first.
+      const slowing = await gate(file(() => 2 + Math.max(0, Date.now() - t0 - 1000) / 200), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const m = slowing.run.infra!.find((x) => x.name === 'statement_slowdown')!;
+      console.log(`slowing: statement_slowdown ${m.stats.last} (${m.query})`);
+      expect(m.unavailable).toBeUndefined();
+      expect(m.stats.last!).toBeGreaterThan(2);
+      expect(m.query).toMatch(/pg_sleep\(\$1\)/);
+      expect(slowing.verdict.targets.find((t) => t.target.source === 'max(statement_slowdown) < 1.5')).toMatchObject({ status: 'fail' });
+
+      const steady = await gate(file(() => 5), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const n = steady.run.infra!.find((x) => x.name === 'statement_slowdown')!;
+      console.log(`steady: statement_slowdown ${n.stats.last} (${n.query})`);
+      expect(n.stats.last!).toBeLessThan(1.5);
+      expect(steady.verdict.status).toBe('pass');
+    } finally {
+      app.onBid = undefined;
+      await db.end();
+    }
+  }, 90_000);
+
   it('a check that names no source of its kind is a config error', async () => {
     await expect(gate({ checks: { reachable: true } })).rejects.toThrow(/checks\.reachable: got true, but sources: has no postgres or redis source/);
     await expect(gate({ checks: { ecs: { cluster: 'c' } } })).rejects.toThrow(/checks\.ecs\.service/);

@@ -156,7 +156,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
         problems.push(...failed);
         run = emptyRun(config, stages, startedAt);
       } else {
-        if (src) await src.beforeLoad(sources);
+        if (src) await src.beforeLoad(sources, { ...steadyStage(engineStages) });
         try {
           run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
         } catch (e) {
@@ -285,6 +285,17 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
     }
   }
   return env;
+}
+
+/** The longest constant-rate stage, ms from the load's start: where a source compares the start and end of the steady part. */
+export function steadyStage(stages: Stage[]): { steady?: { startMs: number; endMs: number } } {
+  let t = 0;
+  let best: { startMs: number; endMs: number } | undefined;
+  for (const s of stages) {
+    if (s.startRate === s.endRate && s.startRate > 0 && (!best || s.durationMs > best.endMs - best.startMs)) best = { startMs: t, endMs: t + s.durationMs };
+    t += s.durationMs;
+  }
+  return best ? { steady: best } : {};
 }
 
 /** The verdict's reasons for what the pre-flight found wrong; empty when the load may start. */

@@ -141,6 +141,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'sources.postgres.name': 'Name of the connection-count metric (default db_connections); prefixes the activity metrics too.',
   'sources.postgres.interval': 'Sampling interval (default 1s). ' + DURATION,
   'sources.postgres.slow-queries': 'Report the slowest statements from pg_stat_statements (default true).',
+  'sources.postgres.statement-slowdown':
+    'Metric statement_slowdown: the largest ratio of a statement\'s mean time in the last third of the steady part to the first third (pg_stat_statements, statements with 10+ calls in both); default false.',
   'sources.postgres.top': 'Statements kept (1-100, default 10).',
   'sources.postgres.statement-timeout': 'Per statement (default 2s). ' + DURATION,
   'sources.postgres.connect-timeout': 'Connecting (default 5s). ' + DURATION,

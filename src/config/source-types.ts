@@ -133,6 +133,11 @@ export interface PostgresSourceConfig {
   name: string;
   intervalMs: number;
   slowQueries: boolean;
+  /**
+   * Query performance stable: each statement's mean time in the last third of the steady part against the first
+   * third (pg_stat_statements snapshots at both ends of each third), as the metric `statement_slowdown`.
+   */
+  statementSlowdown?: boolean;
   top: number;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
@@ -154,6 +159,12 @@ export interface PostgresQueryConfig {
    */
   at: PostgresQueryAt;
   unit: InfraUnit;
+}
+
+/** The metric of `statement-slowdown: true`, prefixed like the activity metrics; undefined when not asked for. */
+export function postgresSlowdownName(cfg: Pick<PostgresSourceConfig, 'name' | 'statementSlowdown'>): string | undefined {
+  if (!cfg.statementSlowdown) return undefined;
+  return `${cfg.name === 'db_connections' ? '' : `${cfg.name}_`}statement_slowdown`;
 }
 
 /** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */

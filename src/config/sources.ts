@@ -13,6 +13,7 @@ import {
   PRESET_NAMES,
   PROMETHEUS_PRESETS,
   postgresActivityNames,
+  postgresSlowdownName,
   redisMetricNames,
   type CloudWatchLogsSourceConfig,
   type CloudWatchMetricConfig,
@@ -292,6 +293,7 @@ const postgresSource = z
     name: metricName.optional(),
     interval: durationMs.optional(),
     'slow-queries': z.boolean().optional(),
+    'statement-slowdown': z.boolean().optional(),
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
@@ -313,6 +315,7 @@ const postgresSource = z
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
       if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
     });
+    if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
@@ -338,6 +341,7 @@ const postgresSource = z
       name: s.name ?? 'db_connections',
       intervalMs: s.interval ?? 1000,
       slowQueries: s['slow-queries'] ?? true,
+      statementSlowdown: s['statement-slowdown'] ?? false,
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
@@ -460,7 +464,7 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined), ...(config.queries ?? []).map((q) => q.name)];
     case 'redis':
       return Object.values(redisMetricNames(config));
     case 'cloudwatch-logs':

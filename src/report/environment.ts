@@ -51,7 +51,7 @@ function scalingBlocks(run: RunResult): { blocks: string[]; bits: string[] } {
     const rows = balances.map((m) => [
       cell(code(m.name)),
       m.unavailable ? '—' : formatNumber(m.stats.last),
-      cell(m.unavailable ? `⚠️ unavailable: ${inline(m.unavailable)}` : Object.entries(m.shares ?? {}).map(([k, v]) => `${code(k)} ${formatPercent(v)}`).join(', ')),
+      cell(m.unavailable ? `⚠️ unavailable: ${inline(m.unavailable)}` : Object.entries(m.shares ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${code(k)} ${formatPercent(v)}`).join(', ')),
     ]);
     blocks.push(`**Load balance.** _Each instance's part of the total over the run window; balance is the lowest part ÷ the highest (1 is even)._\n\n${markdownTable([['Metric', 'Balance', 'Shares'], ...rows], { align: ['l', 'r', 'l'] })}`);
     for (const m of balances) bits.push(m.unavailable ? `${m.name} unavailable ⚠️` : `${m.name} ${formatNumber(m.stats.last)}`);
@@ -63,8 +63,11 @@ function value(v: number | undefined): string {
   return v === undefined ? '—' : formatCount(v);
 }
 
+/** A balance: two decimals, or two significant digits below 0.1, so 0.004 never reads as a flat 0.00. */
 function formatNumber(v: number | undefined): string {
-  return v === undefined ? '—' : (Math.round(v * 100) / 100).toFixed(2);
+  if (v === undefined) return '—';
+  if (v === 0 || v >= 0.1) return v.toFixed(2);
+  return String(Number(v.toPrecision(2)));
 }
 
 export function environmentSection(run: RunResult): Section | undefined {

@@ -6,7 +6,7 @@
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
 import type { BaselineRow, DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
-import { postgresActivityNames, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
+import { postgresActivityNames, postgresSlowdownName, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
@@ -29,7 +29,10 @@ import {
 } from './postgres-activity.js';
 
 export { cleanStatement } from './postgres-activity.js';
-import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import { unavailable, type LoadPlan, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+
+/** Calls a statement needs in each third for its slowdown to count. */
+const MIN_SLOWDOWN_CALLS = 10;
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
 import { messageOf } from '../errors.js';
@@ -149,6 +152,11 @@ export class PostgresSource implements Source {
   private lastSampleError?: string;
   private readonly sampler: Sampler;
   private readonly notes: string[] = [];
+  private readonly slowdownName: string | undefined;
+  /** pg_stat_statements at the start and end of the steady part's first and last thirds (statement-slowdown). */
+  private readonly thirds: Array<Snapshot | undefined> = [];
+  private readonly thirdTimers: NodeJS.Timeout[] = [];
+  private thirdsPlan?: string;
   /** Values of the `start` and `change` queries before the load, or why they failed. */
   private readonly before = new Map<string, number | string>();
   private stopped = false;
@@ -190,6 +198,10 @@ export class PostgresSource implements Source {
       );
       if (a.statementRows) this.metrics.push({ name: a.statementRows, unit: 'count', query: 'rows returned or affected during the run, pg_stat_statements (end - start)' });
       if (a.sharedBlksHit) this.metrics.push({ name: a.sharedBlksHit, unit: 'count', query: 'shared buffer hits during the run, pg_stat_statements (end - start)' });
+    }
+    this.slowdownName = postgresSlowdownName(cfg);
+    if (this.slowdownName) {
+      this.metrics.push({ name: this.slowdownName, unit: 'count', query: 'largest ratio of a statement\'s mean time, last third of the steady part ÷ first third (pg_stat_statements)' });
     }
     for (const q of cfg.queries) {
       const when = { end: 'once after the run', interval: every(cfg.intervalMs), start: 'once before the load', change: 'before and after the run: after − before' }[q.at];
@@ -295,9 +307,11 @@ export class PostgresSource implements Source {
   }
 
   /** The database baseline, after the checks and the smoke pass and before the load's first request: $1 = $2 = now. */
-  async beforeLoad(): Promise<void> {
+  async beforeLoad(plan: LoadPlan = {}): Promise<void> {
+    if (this.configError || this.startError) return;
+    if (this.slowdownName) this.planThirds(plan);
     const queries = this.cfg.queries.filter((q) => q.at === 'start' || q.at === 'change');
-    if (queries.length === 0 || this.configError || this.startError) return;
+    if (queries.length === 0) return;
     const now = new Date();
     for (const q of queries) {
       try {
@@ -306,6 +320,59 @@ export class PostgresSource implements Source {
         this.before.set(q.name, this.queryError(q, e));
       }
     }
+  }
+
+  /** Snapshots at both ends of the first and the last third of the steady part; unref'd, so they hold nothing up. */
+  private planThirds(plan: LoadPlan): void {
+    const steady = plan.steady;
+    if (!steady || steady.endMs - steady.startMs < 3000) {
+      this.thirdsPlan = steady ? 'the steady part is shorter than 3 s' : 'the phase has no constant-rate stage';
+      return;
+    }
+    const third = (steady.endMs - steady.startMs) / 3;
+    const at = [steady.startMs, steady.startMs + third, steady.endMs - third, steady.endMs];
+    at.forEach((ms, i) => {
+      const timer = setTimeout(() => {
+        if (this.stopped) return;
+        this.connect()
+          .then((c) => this.snapshot(c, 'mid'))
+          .then((snap) => (this.thirds[i] = snap))
+          .catch(() => undefined);
+      }, ms);
+      timer.unref();
+      this.thirdTimers.push(timer);
+    });
+  }
+
+  /** The statement whose mean time grew most from the first third of the steady part to the last. */
+  private slowdown(): InfraMetric {
+    const d = this.metrics.find((x) => x.name === this.slowdownName)!;
+    const [a, b, c, e] = [0, 1, 2, 3].map((i) => this.thirds[i]);
+    if (!a || !b || !c || !e) {
+      return unavailable('postgres', d, this.thirdsPlan ?? 'pg_stat_statements was not read at both ends of the first and last thirds of the steady part (a run stopped early, or the snapshots failed)');
+    }
+    const per = (from: Snapshot, to: Snapshot, key: string): { calls: number; mean: number } | undefined => {
+      const x = to.get(key);
+      const y = from.get(key);
+      if (!x) return undefined;
+      const calls = x.calls - (y && y.calls <= x.calls ? y.calls : 0);
+      const total = x.total - (y && y.calls <= x.calls ? y.total : 0);
+      return calls > 0 ? { calls, mean: total / calls } : undefined;
+    };
+    let worst: { ratio: number; query: string; first: number; last: number } | undefined;
+    for (const [key, row] of e) {
+      if (row.query.includes(MARK) || row.query === '<insufficient privilege>') continue;
+      const first = per(a, b, key);
+      const last = per(c, e, key);
+      // Too few calls make a mean of noise: 10 in each third at least.
+      if (!first || !last || first.calls < MIN_SLOWDOWN_CALLS || last.calls < MIN_SLOWDOWN_CALLS || !(first.mean > 0)) continue;
+      const ratio = last.mean / first.mean;
+      if (!worst || ratio > worst.ratio) worst = { ratio, query: cleanStatement(row.query), first: first.mean, last: last.mean };
+    }
+    if (!worst) return unavailable('postgres', d, `no statement had ${MIN_SLOWDOWN_CALLS} or more calls in both the first and the last third of the steady part`);
+    const v = worst.ratio;
+    this.notes.push(`postgres: largest statement slowdown over the steady part ×${v.toFixed(2)} (mean ${worst.first.toFixed(2)} ms in the first third, ${worst.last.toFixed(2)} ms in the last): ${oneLine(worst.query).slice(0, 200)}`);
+    return { name: d.name, source: 'postgres', query: `${d.query}; worst: ${oneLine(worst.query).slice(0, 200)}`, unit: 'count', stats: { min: v, mean: v, p95: v, max: v, last: v } };
   }
 
   async ready(): Promise<string | undefined> {
@@ -434,7 +501,7 @@ export class PostgresSource implements Source {
     }
   }
 
-  private async snapshot(client: Client, when: 'start' | 'end'): Promise<Snapshot | undefined> {
+  private async snapshot(client: Client, when: 'start' | 'end' | 'mid'): Promise<Snapshot | undefined> {
     try {
       const ext = await client.query<{ installed: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed ${MARK}`,
@@ -462,7 +529,7 @@ export class PostgresSource implements Source {
         res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '', qid: r.qid, db: r.db, blocks: Number(r.blks) }]),
       );
     } catch (e) {
-      this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
+      if (when !== 'mid') this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
       return undefined;
     }
   }
@@ -584,6 +651,9 @@ export class PostgresSource implements Source {
       }
     }
 
+    for (const t of this.thirdTimers) clearTimeout(t);
+    if (this.slowdownName) infra.push(this.slowdown());
+
     let slowQueries: SlowQuery[] | undefined;
     let endSnapshot: Snapshot | undefined;
     let totals: { rows: number; hit: number } | undefined;
@@ -658,6 +728,7 @@ export class PostgresSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.thirdTimers) clearTimeout(t);
     this.sampler.halt();
     const client = this.client ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.client = undefined;
