@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl, redactUserinfo } from './secrets.js';
-import { redactSecrets } from './secrets.js';
+import { redactUrl, redactUserinfo, redactSecrets } from './secrets.js';
 import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { oneLineFailure } from './engines/tool.js';
@@ -277,7 +276,7 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
         env.smoke = await runSmoke(config);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets((e as Error).message)}` };
+        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets(messageOf(e))}` };
       }
       for (const f of env.smoke.flows) {
         if (f.ok) log.info(`smoke: flow ${f.name}: ok (${f.requests} ${f.requests === 1 ? 'request' : 'requests'})`);
@@ -337,7 +336,7 @@ async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], lo
     const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
     await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
   } catch (e) {
-    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets(messageOf(e))}`);
   }
 }
 

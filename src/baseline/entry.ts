@@ -3,9 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { compactHistogram } from '../metrics/histogram.js';
 import { shapeOf } from '../gate/comparable.js';
-import { ENGINES, type RunResult } from '../model.js';
+import { ENGINES, type RunResult, type BaselineEntry } from '../model.js';
 import { HISTORY_KIND, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
-import type { BaselineEntry } from '../model.js';
 import { messageOf } from '../errors.js';
 
 

@@ -539,7 +539,7 @@ export class PostgresSource implements Source {
         res = await client.query<LockSample['rows'][number]>(lockWaitsSql(this.lockSqlWithQueryId));
       } catch (e) {
         // query_id is PostgreSQL 14+.
-        if (!this.lockSqlWithQueryId || !/query_id/.test(String((e as Error).message))) throw e;
+        if (!this.lockSqlWithQueryId || !/query_id/.test(messageOf(e))) throw e;
         this.lockSqlWithQueryId = false;
         res = await client.query<LockSample['rows'][number]>(lockWaitsSql(false));
       }
