@@ -84,15 +84,17 @@ function perfGate(url, seconds, rate = 100000, root = ROOT) {
   const { cpu } = timed(
     `${q(process.execPath)} ${q(join(root, 'bin/perf-gate.js'))} run --target ${q(url + '/')} --rate ${rate} --duration ${seconds}s --targets 'optional: p99 < 1s' --output-dir ${q(dir)} --config ${q(config)}`,
   );
-  const run = JSON.parse(readFileSync(resultsIn(dir), 'utf8')).run;
+  const run = JSON.parse(readFileSync(resultsFile(dir), 'utf8')).run;
   return { rps: run.throughputRps, requests: run.requests, cpu };
 }
 
-/** The run's results.json: in the output dir itself, or in the one run folder perf-gate made in it. */
-function resultsIn(dir) {
-  if (existsSync(join(dir, 'results.json'))) return join(dir, 'results.json');
-  const runs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'results.json')));
-  return join(dir, runs[0]?.name ?? '.', 'results.json');
+/** The run's results.json: in its own run folder (`<phase>-<time>/`), or at the top in builds before that layout. */
+function resultsFile(dir) {
+  const top = join(dir, 'results.json');
+  if (existsSync(top)) return top;
+  const runs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'results.json')));
+  if (runs.length !== 1) throw new Error(`expected one run folder with a results.json in ${dir}, found ${runs.length}`);
+  return join(dir, runs[0].name, 'results.json');
 }
 
 /** perf-gate's fixed CPU cost: start, config, one arrival a second for 1 s, the report and results.json. */

@@ -24,7 +24,7 @@ import {
 import { parseTargets } from '../gate/targets.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
-import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
+import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
@@ -35,7 +35,6 @@ import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
 import { UserError, messageOf } from '../errors.js';
 import { infraTargetProblems } from './infra-targets.js';
-import type { PhaseDefinition } from '../phases/presets.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
 
