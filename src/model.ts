@@ -774,3 +774,6 @@ export interface BaselineStatement {
   meanMs: number;
   calls: number;
 }
+
+/** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */
+export const OTHER_CAUSES_NOTE = 'requests that failed as `other`:';

@@ -346,20 +346,14 @@ async function writeAtomic(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. */
+/**
+ * Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. The built-in
+ * engine's own client does the check, so its limits are the load's (one client, one 64 KiB head limit).
+ */
 export async function checkReachable(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { method: 'GET', headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
-    return undefined;
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
-    const cause = err.cause;
-    if (cause?.code) return `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}`;
-    // fetch says "fetch failed" and puts the reason in its cause ("bad port", a TLS error) when there is no code.
-    return cause?.message ? `${redactUserinfo(err.message)}: ${redactUserinfo(cause.message)}` : redactUserinfo(err.message);
-  }
+  const { probeTarget } = await import('./engines/builtin/probe.js');
+  const problem = await probeTarget(url, timeoutMs, headers);
+  return problem === undefined ? undefined : redactUserinfo(problem);
 }
 
 

@@ -1,4 +1,4 @@
-// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { JsonLimitError, parseJsonBounded } from '../json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { compactHistogram } from '../metrics/histogram.js';
@@ -140,8 +140,9 @@ export type ParsedBaselineFile =
 export function parseBaselineFile(text: string): ParsedBaselineFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (e) {
+    if (e instanceof JsonLimitError) throw new CorruptBaselineError(`not usable: ${e.message}`);
     throw new CorruptBaselineError(`not valid JSON (${messageOf(e)})`);
   }
   if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {
