@@ -2,7 +2,7 @@
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
 import type { Config } from '../../config/types.js';
-import type { ErrorKind, Flow } from '../../model.js';
+import type { ErrorKind } from '../../model.js';
 import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
 import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
 import { readDataFile, type DataTable } from '../../flows/data.js';
@@ -23,6 +23,7 @@ import {
   type Template,
 } from '../../flows/templates.js';
 import { UserError } from '../../errors.js';
+import type { Flow } from '../../flows/steps.js';
 
 export interface CompiledRequest {
   think: false;
