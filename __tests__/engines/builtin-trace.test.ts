@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinEngine } from '../../src/engines/builtin/index.js';
 import { SlowestRequests, TRACE_PLACEHOLDER, TraceIds, traceIdAt, traceOffset } from '../../src/engines/builtin/trace.js';
-import type { Flow } from '../../src/model.js';
+import type { Flow } from '../../src/flows/steps.js';
 import { engineConfig } from '../helpers/engine-config.js';
 import { memoryLog } from '../helpers/memory-log.js';
 
