@@ -243,6 +243,19 @@ export interface RunResult {
   environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+  /** The slowest requests with their W3C trace ids, slowest first (built-in engine with http.traceparent). */
+  slowest?: SlowRequest[];
+}
+
+/** One of the slowest requests of a run, with the trace id its `traceparent` header carried. */
+export interface SlowRequest {
+  traceId: string;
+  endpoint: string;
+  latencyMs: number;
+  /** When it was sent, ms from the run start. */
+  atMs: number;
+  /** HTTP status; absent for a transport error (timeout, reset). */
+  status?: number;
 }
 
 /** One line of the environment checks: what was checked, and what was found (never a secret's value). */
@@ -358,6 +371,8 @@ export interface Diagnosis {
   database?: DatabaseFinding;
   memory: MemoryFinding[];
   errors?: ErrorsFinding;
+  /** The slowest requests with their trace ids (run.slowest), to open in the tracing backend. */
+  slowest?: SlowRequest[];
   /** What the diagnosis could not look at, in words (no per-endpoint histograms, no database source, ...). */
   limits: string[];
 }
@@ -629,56 +644,6 @@ export interface Stage {
   name?: string;
 }
 
-export interface FlowStep {
-  kind: 'request';
-  method: string;
-  /** As written in the config: `{{ name }}` templates unexpanded (they are expanded per arrival). */
-  path: string;
-  headers?: Record<string, string>;
-  json?: unknown;
-  body?: string;
-  name?: string;
-  /** Values taken from the response for later steps of the same arrival, by template name. */
-  capture?: Record<string, CaptureSpec>;
-  expect?: Expectations;
-}
-
-/** `$.token` (JSONPath into the JSON body), `{header: x-request-id}`, or `{regex: "id=(\\d+)"}` (first group). */
-export type CaptureSpec = { kind: 'json'; path: string } | { kind: 'header'; name: string } | { kind: 'regex'; pattern: string };
-
-/** Checks on a response; any that fails makes the request an error of kind `check` and ends the arrival's flow. */
-export interface Expectations {
-  /** Accepted status codes; a 4xx listed here is not an error. */
-  status?: number[];
-  /** JSONPath -> expected value (compared as JSON), or `exists`. */
-  json?: Array<{ path: string; value: unknown } | { path: string; exists: true }>;
-  /** Texts the body must contain. */
-  contains?: string[];
-  /** Header name (lower case) -> exact value, or `exists`. */
-  header?: Array<{ name: string; value: string } | { name: string; exists: true }>;
-}
-
-/** Rows a flow's arrivals take their template values from, one row per arrival. */
-export interface FlowData {
-  /** Absolute path (resolved against the config file's folder). */
-  file: string;
-  /** As written in the config, for messages. */
-  source: string;
-  order: 'sequential' | 'random';
-}
-
-export interface ThinkStep {
-  kind: 'think';
-  ms: number;
-}
-
-export interface Flow {
-  name: string;
-  weight: number;
-  data?: FlowData;
-  steps: Array<FlowStep | ThinkStep>;
-}
-
 export const COMPARISON_OPS = ['<', '<=', '>', '>=', '==', '!='] as const;
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];
 
@@ -851,3 +816,6 @@ export interface BaselineStatement {
   meanMs: number;
   calls: number;
 }
+
+/** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */
+export const OTHER_CAUSES_NOTE = 'requests that failed as `other`:';
