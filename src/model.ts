@@ -225,6 +225,19 @@ export interface RunResult {
   environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+  /** The slowest requests with their W3C trace ids, slowest first (built-in engine with http.traceparent). */
+  slowest?: SlowRequest[];
+}
+
+/** One of the slowest requests of a run, with the trace id its `traceparent` header carried. */
+export interface SlowRequest {
+  traceId: string;
+  endpoint: string;
+  latencyMs: number;
+  /** When it was sent, ms from the run start. */
+  atMs: number;
+  /** HTTP status; absent for a transport error (timeout, reset). */
+  status?: number;
 }
 
 /** One line of the environment checks: what was checked, and what was found (never a secret's value). */
@@ -340,6 +353,8 @@ export interface Diagnosis {
   database?: DatabaseFinding;
   memory: MemoryFinding[];
   errors?: ErrorsFinding;
+  /** The slowest requests with their trace ids (run.slowest), to open in the tracing backend. */
+  slowest?: SlowRequest[];
   /** What the diagnosis could not look at, in words (no per-endpoint histograms, no database source, ...). */
   limits: string[];
 }
