@@ -4,23 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import {
-  COMMENT_MODES,
-  DECIDE_ON,
-  DISTRIBUTED_MODES,
-  ENGINES,
-  FAIL_ON,
-  PRESET_PHASES,
-  type CommentMode,
-  type EngineName,
-  type FailOn,
-  type CaptureSpec,
-  type Expectations,
-  type Flow,
-  type FlowStep,
-  type PresetPhaseName,
-  type Stage,
-} from '../model.js';
+import { COMMENT_MODES, DECIDE_ON, DISTRIBUTED_MODES, ENGINES, FAIL_ON, PRESET_PHASES, type CommentMode, type EngineName, type FailOn, type PresetPhaseName, type Stage } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
@@ -35,6 +19,7 @@ import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
 import { UserError, messageOf } from '../errors.js';
 import { infraTargetProblems } from './infra-targets.js';
+import type { CaptureSpec, Expectations, Flow, FlowStep } from '../flows/steps.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
 
@@ -269,6 +254,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       maxInFlight: http['max-in-flight'] ?? DEFAULTS.maxInFlight,
       // 4xx are errors unless asked otherwise, as k6's http_req_failed counts them: one meaning of "error" everywhere.
       count4xxAsErrors: http['count-4xx-as-errors'] ?? true,
+      traceparent: http.traceparent ?? true,
       headers: withAuthorization(http.headers ?? {}, authorization),
     },
     // Result files come from a run whose shape is not the phase's: their default stays the tools' usual 10 s.

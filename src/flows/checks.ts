@@ -8,10 +8,10 @@
 // engine is unavailable, patterns with the shapes of catastrophic backtracking are rejected instead (see
 // unsafeRegexReason).
 import { setFlagsFromString } from 'node:v8';
-import type { CaptureSpec, Expectations } from '../model.js';
 import { JsonLimitError, MAX_JSON_DEPTH, parseJsonBounded } from '../json.js';
 import { compileJsonPath, evalJsonPath, type CompiledPath } from './jsonpath.js';
 import { UserError, messageOf } from '../errors.js';
+import type { CaptureSpec, Expectations } from './steps.js';
 
 export const REGEX_INPUT_LIMIT = 64 * 1024;
 const MAX_REGEX_LENGTH = 500;

@@ -2,8 +2,8 @@
 // copy, so a 100,000-row file costs its parse once and nothing per arrival. Values are never put into messages:
 // a users file holds passwords, and a headerless file's first line is data.
 import { readFileSync, statSync } from 'node:fs';
-import type { FlowData } from '../model.js';
 import { UserError, messageOf } from '../errors.js';
+import type { FlowData } from './steps.js';
 import { JsonLimitError, parseJsonBounded } from '../json.js';
 
 export interface DataTable {
