@@ -341,7 +341,7 @@ describe('checks: databases, caches and monitoring', () => {
           { name: 'bids_added', sql: 'select count(*) from bids', at: 'change' },
         ],
       };
-      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.readerUrl, PERF_CHECKS_PASSWORD: 'right' });
       expect(r.verdict.status).toBe('pass');
       // Two bids before, one by the smoke pass, then the baseline right before the load, then ten during the run.
       const rows = r.run.environment!.baseline!;

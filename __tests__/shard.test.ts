@@ -459,6 +459,51 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     expect(r.stderr).toMatch(/error: Results file .*shards\/shard-1\/results.json is not a valid perf-gate results.json: run.histogram.buckets add up to \d+, but count is \d+/);
   });
 
+  it('refuses shard files whose figures cannot belong to one real run, naming the file and the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-inconsistent-'));
+    const edits: Array<[string, (f: ResultsFile) => void, RegExp]> = [
+      // A 5xx is always an error: fewer errors than 5xx responses were edited in (this merged into a pass).
+      ['errors below the 5xx responses', (f) => {
+        f.run.statusCodes = { '200': f.run.requests - 14, '500': 14 };
+        f.run.errors = 0;
+      }, /run\.errors is 0, but run\.statusCodes holds 14 5xx responses, each an error/],
+      ['a negative status count', (f) => void (f.run.statusCodes['200'] = -3), /run\.statusCodes\["200"\] is -3; expected a whole number of at least 0/],
+      ['a negative error kind', (f) => void (f.run.errorsByKind = { other: -100 }), /run\.errorsByKind\["other"\] is -100; expected a whole number of at least 0/],
+      ['a fractional count', (f) => void (f.run.endpoints[0]!.statusCodes['200'] = 1.5), /run\.endpoints\[0\]\.statusCodes\["200"\] is 1\.5/],
+      ['more errors than requests', (f) => void (f.run.errors = f.run.requests + 1), /run\.errors is \d+, more than its \d+ requests/],
+      ['endpoints adding up to more than the run', (f) => {
+        f.run.endpoints.push({ ...f.run.endpoints[0]!, name: 'ghost' });
+      }, /run\.endpoints\[\*\]\.requests add up to \d+, more than run\.requests/],
+      ['a histogram total that is not the latency count', (f) => void (f.run.latency.count -= 1), /run\.histogram\.count is \d+, but run\.latency\.count is \d+/],
+    ];
+    for (const [what, edit, message] of edits) {
+      const files = shardDirs.map((d, i) => {
+        const f = readResults(lastResults(join(d, 'perf-gate-results')));
+        if (i === 1) edit(f);
+        const p = join(dir, `shard-${i + 1}.json`);
+        writeFileSync(p, JSON.stringify(f));
+        return p;
+      });
+      const err = await readShardFiles(files, { phase: 'sustained', count4xxAsErrors: false }).then(() => undefined, (e: unknown) => e);
+      expect(err, what).toBeInstanceOf(UserError);
+      expect((err as Error).message, what).toMatch(/Results file .*shard-2\.json is not a valid perf-gate results\.json: /);
+      expect((err as Error).message, what).toMatch(message);
+    }
+    // Through the CLI, as the merging job runs it: no pass, an error naming the file.
+    const f = readResults(lastResults(join(shardDirs[1]!, 'perf-gate-results')));
+    f.run.statusCodes = { '200': f.run.requests - 14, '500': 14 };
+    f.run.errors = 0;
+    writeFileSync(join(dir, 'tampered.json'), JSON.stringify(f));
+    const ws = workspaceWith([
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
+      ['shard-2', join(dir, 'tampered.json')],
+      ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))],
+    ]);
+    const r = await cli(MERGE, ws);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/shards\/shard-2\/results.json is not a valid perf-gate results.json: run.errors is 0, but run.statusCodes holds 14 5xx responses/);
+  });
+
   it('refuses a merge whose phase is not the shards\' phase', async () => {
     const ws = workspaceWith(shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, lastResults(join(d, 'perf-gate-results'))]));
     const r = await cli(['run', '--engine', 'results', '--results', 'shards/**/results.json'], ws);

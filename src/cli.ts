@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // One line; the stack is for whoever debugs perf-gate itself (PERF_GATE_DEBUG=1).
-    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets((e as Error).message ?? String(e)).split('\n')[0]}\n`);
+    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets(messageOf(e)).split('\n')[0]}\n`);
     log.debug(redactSecrets((e as Error).stack ?? String(e)));
     return 1;
   }

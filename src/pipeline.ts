@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl, redactUserinfo } from './secrets.js';
-import { redactSecrets } from './secrets.js';
+import { redactUrl, redactUserinfo, redactSecrets } from './secrets.js';
 import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { oneLineFailure } from './engines/tool.js';
@@ -281,7 +280,7 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
         env.smoke = await runSmoke(config);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets((e as Error).message)}` };
+        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets(messageOf(e))}` };
       }
       for (const f of env.smoke.flows) {
         if (f.ok) log.info(`smoke: flow ${f.name}: ok (${f.requests} ${f.requests === 1 ? 'request' : 'requests'})`);
@@ -341,7 +340,7 @@ async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], lo
     const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
     await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
   } catch (e) {
-    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets(messageOf(e))}`);
   }
 }
 
@@ -351,20 +350,14 @@ async function writeAtomic(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. */
+/**
+ * Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. The built-in
+ * engine's own client does the check, so its limits are the load's (one client, one 64 KiB head limit).
+ */
 export async function checkReachable(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { method: 'GET', headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
-    return undefined;
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
-    const cause = err.cause;
-    if (cause?.code) return `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}`;
-    // fetch says "fetch failed" and puts the reason in its cause ("bad port", a TLS error) when there is no code.
-    return cause?.message ? `${redactUserinfo(err.message)}: ${redactUserinfo(cause.message)}` : redactUserinfo(err.message);
-  }
+  const { probeTarget } = await import('./engines/builtin/probe.js');
+  const problem = await probeTarget(url, timeoutMs, headers);
+  return problem === undefined ? undefined : redactUserinfo(problem);
 }
 
 

@@ -1,11 +1,10 @@
-// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { JsonLimitError, parseJsonBounded } from '../json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { compactHistogram } from '../metrics/histogram.js';
 import { shapeOf } from '../gate/comparable.js';
-import { ENGINES, type RunResult } from '../model.js';
+import { ENGINES, type RunResult, type BaselineEntry } from '../model.js';
 import { HISTORY_KIND, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
-import type { BaselineEntry } from '../model.js';
 import { messageOf } from '../errors.js';
 
 
@@ -141,8 +140,9 @@ export type ParsedBaselineFile =
 export function parseBaselineFile(text: string): ParsedBaselineFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (e) {
+    if (e instanceof JsonLimitError) throw new CorruptBaselineError(`not usable: ${e.message}`);
     throw new CorruptBaselineError(`not valid JSON (${messageOf(e)})`);
   }
   if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {

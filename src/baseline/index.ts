@@ -1,7 +1,7 @@
 // The baseline stage keeps history: pick the store for a spec, load the right history (the PR's base branch,
 // matched to its merge base), and record runs of the default branch. Judging a run against it is gate/'s, and the
 // pipeline's regression step (pipeline/regression.ts) puts loading, judging, confirming and the accept label together.
-import type { RunResult, Verdict } from '../model.js';
+import type { RunResult, Verdict, BaselineEntry } from '../model.js';
 import { ArtifactStore } from './artifact-store.js';
 import { BranchStore } from './branch-store.js';
 import type { BaselineConfig, BaselineSpec } from '../config/baseline.js';
@@ -10,7 +10,6 @@ import { FileStore } from './file-store.js';
 import { defaultBranch, findMergeBase } from './github.js';
 import type { BaselineContext, BaselineStore, GitContext, StoreOctokit, RecordResult } from './types.js';
 import type { Logger } from '../log.js';
-import type { BaselineEntry } from '../model.js';
 export { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 export type { BaselineEntry } from '../model.js';
 

@@ -4,27 +4,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import {
-  COMMENT_MODES,
-  DECIDE_ON,
-  DISTRIBUTED_MODES,
-  ENGINES,
-  FAIL_ON,
-  PRESET_PHASES,
-  type CommentMode,
-  type EngineName,
-  type FailOn,
-  type CaptureSpec,
-  type Expectations,
-  type Flow,
-  type FlowStep,
-  type PresetPhaseName,
-  type Stage,
-} from '../model.js';
+import { COMMENT_MODES, DECIDE_ON, DISTRIBUTED_MODES, ENGINES, FAIL_ON, PRESET_PHASES, type CommentMode, type EngineName, type FailOn, type PresetPhaseName, type Stage } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
-import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
+import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
@@ -35,7 +19,7 @@ import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
 import { UserError, messageOf } from '../errors.js';
 import { infraTargetProblems } from './infra-targets.js';
-import type { PhaseDefinition } from '../phases/presets.js';
+import type { CaptureSpec, Expectations, Flow, FlowStep } from '../flows/steps.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
 

@@ -24,6 +24,7 @@ import {
   type RedisSourceConfig,
   type SourceConfig,
 } from './source-types.js';
+import { refusedSql } from './postgres-guard.js';
 
 // The typed configs live in source-types.ts; this module parses the YAML into them and re-exports them.
 export * from './source-types.js';
@@ -314,6 +315,8 @@ const postgresSource = z
       // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
       if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+      const refused = refusedSql(q.sql);
+      if (refused) issue(ctx, ['queries', i, 'sql'], `query "${q.name}" ${refused}`);
     });
     if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
 
 export interface ToolRunOptions {
   command: string;
@@ -162,7 +163,7 @@ const NOISE = /^\s*(at\s|\^+\s*$|node:internal|Node\.js v\d|Require stack:|- \/|
  * the message's first line and, when it carries a tool's output, that output's error line, never a stack trace.
  */
 export function oneLineFailure(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
+  const text = messageOf(e);
   const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !NOISE.test(l));
   const head = (lines[0] ?? '').replace(/:$/, '');
   const rest = lines.slice(1);

@@ -9,6 +9,7 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
+import { capAwsReplies } from '../bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch');
 
@@ -197,7 +198,11 @@ export class CloudWatchSource implements Source {
     } catch (e) {
       return this.allUnavailable(`the AWS SDK could not be loaded: ${this.redactor.error(e)}`);
     }
-    this.client ??= new sdk.CloudWatchClient(awsClientOptions(this.cfg));
+    if (!this.client) {
+      this.client = new sdk.CloudWatchClient(awsClientOptions(this.cfg));
+      // Every reply capped in bytes while it arrives (bounded.ts).
+      capAwsReplies(this.client, 'CloudWatch');
+    }
     const client = this.client;
 
     const startMs = window.start.getTime();

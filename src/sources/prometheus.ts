@@ -8,6 +8,8 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
+import { parseJsonBounded } from '../json.js';
+import { readTextCapped, ReplyTooLargeError } from '../bounded.js';
 
 /** `{a="x",b="y"}` with the preset's own matchers first; values escaped as PromQL strings. */
 function selector(base: Record<string, string>, extra: Record<string, string>): string {
@@ -260,10 +262,16 @@ export class PrometheusSource implements Source {
       const why = err.cause?.code ?? err.cause?.message ?? err.message;
       throw new PromError(`cannot reach Prometheus: ${why}`, !signal?.aborted);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await readTextCapped(res, 'Prometheus');
+    } catch (e) {
+      if (e instanceof ReplyTooLargeError) throw new PromError(e.message, false);
+      throw new PromError(`the reply was cut off: ${(e as Error).message}`, !signal?.aborted);
+    }
     let body: PromResponse | undefined;
     try {
-      body = JSON.parse(text) as PromResponse;
+      body = parseJsonBounded(text) as PromResponse;
     } catch {
       body = undefined;
     }

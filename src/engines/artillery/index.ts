@@ -17,7 +17,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { redactUrl, redactValues } from '../../secrets.js';
-import { messageOf } from '../../errors.js';
+import { messageOf, UserError } from '../../errors.js';
 import { type Config } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import { peakRate, totalDurationMs } from '../../phases/presets.js';
@@ -31,7 +31,6 @@ import { checkArtilleryScript } from './preflight.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, toArtilleryPhases, type PhaseChoice } from './phases.js';
 import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
-import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 export { buildArtilleryArgs, EnsureCollector } from './command.js';

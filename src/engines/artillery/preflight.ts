@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { yamlSnippet } from '../../config/load.js';
-import { UserError } from '../../errors.js';
+import { UserError, messageOf } from '../../errors.js';
 
 export interface ScriptCheckOptions {
   workspace: string;
@@ -24,13 +24,13 @@ export async function checkArtilleryScript(path: string, opts: ScriptCheckOption
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`input "script": Artillery script "${shown}" ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? (e as Error).message})`}`);
+    throw new UserError(`input "script": Artillery script "${shown}" ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? messageOf(e)})`}`);
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (e) {
-    const detail = e instanceof YAMLParseError ? `${e.message.split('\n')[0]}${yamlSnippet(text, e)}` : (e as Error).message;
+    const detail = e instanceof YAMLParseError ? `${e.message.split('\n')[0]}${yamlSnippet(text, e)}` : messageOf(e);
     throw new UserError(`input "script": Artillery script "${shown}" is not valid YAML: ${detail}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {

@@ -8,7 +8,7 @@
 import type { Config } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { classifyError, compileFlows } from './flows.js';
+import { classifyError, compileFlows, describeFailure } from './flows.js';
 import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
@@ -47,6 +47,8 @@ const MAX_BATCH = 256;
 
 /** At most this much of a body is kept for a step's checks; the rest is still read (and timed), not kept. */
 const CHECK_BODY_LIMIT = 16 * 1024 * 1024;
+/** Distinct causes of `other` failures kept for the notes (a run's causes are few; a hostile target's need no more). */
+const MAX_CAUSES = 10;
 
 /** What one request step left for the flow: go on, end (transport failure or stop), or a failed check. */
 const STEP_OK = 0;
@@ -223,6 +225,21 @@ class BuiltinRun {
    * due times themselves never move.
    */
   private tick = (): void => {
+    // Nothing thrown in a timer may reach Node's uncaught-exception handler: that ends the process without
+    // results.json or a report. A failure here ends the run as an engine failure, which is a verdict.
+    try {
+      this.tickUnguarded();
+    } catch (e) {
+      this.crash(e);
+    }
+  };
+
+  private crash(e: unknown): void {
+    this.onInternalError(e);
+    this.abort(new Error(`internal error: ${(e as Error)?.message ?? String(e)}`));
+  }
+
+  private tickUnguarded(): void {
     this.schedTimer = undefined;
     this.schedImmediate = undefined;
     if (this.aborted) return;
@@ -260,7 +277,7 @@ class BuiltinRun {
       return;
     }
     this.schedTimer = setTimeout(this.tick, this.nextDue - now);
-  };
+  }
 
   /**
    * Start the arrivals due by now, between two timer ticks (called when a request ends and frees its slot). The
@@ -374,6 +391,22 @@ class BuiltinRun {
     }
   }
 
+  /** Why requests failed as `other` (a certificate, a protocol error, an unsendable value), counted by text. */
+  readonly otherCauses = new Map<string, number>();
+
+  private noteCause(failure: unknown): void {
+    const cause = describeFailure(failure);
+    const have = this.otherCauses.get(cause);
+    if (have !== undefined) this.otherCauses.set(cause, have + 1);
+    else if (this.otherCauses.size < MAX_CAUSES) this.otherCauses.set(cause, 1);
+  }
+
+  /** Set-Cookie values that could not be sent back (a control character in them): skipped and counted. */
+  cookiesSkipped = 0;
+  private readonly skipCookie = (): void => {
+    this.cookiesSkipped++;
+  };
+
   private onInternalError = (err: unknown): void => {
     this.internalError ??= err;
   };
@@ -428,20 +461,7 @@ class BuiltinRun {
     // Templates and cookies are rendered, and the request's bytes built, before the clock starts: they are the
     // client's work, not the target's. A step without templates sends the bytes built when the flows were compiled.
     let wire: Buffer | string | Error | undefined = step.wire;
-    if (wire === undefined || arrival.jar !== undefined) {
-      const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
-      let headers = step.headers;
-      if (step.headerT !== undefined || arrival.jar !== undefined) {
-        headers = { ...headers };
-        if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
-        if (arrival.jar) {
-          const jar = cookieHeader(arrival.jar);
-          headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
-        }
-      }
-      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
-      wire = requestBytes(step.method, path, this.hostHeader, headers, body);
-    }
+    if (wire === undefined || arrival.jar !== undefined) wire = this.render(step, arrival);
     this.rec.inFlight++;
     const start = performance.now();
     const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
@@ -465,6 +485,29 @@ class BuiltinRun {
     return slot;
   }
 
+  /**
+   * A templated step's bytes for one arrival, or an Error saying why they cannot be sent. A value no template can
+   * render (a RangeError from a value nested too deep, anything unforeseen) fails that request, never the run.
+   */
+  private render(step: CompiledRequest, arrival: Arrival): Buffer | string | Error {
+    try {
+      const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
+      let headers = step.headers;
+      if (step.headerT !== undefined || arrival.jar !== undefined) {
+        headers = { ...headers };
+        if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
+        if (arrival.jar) {
+          const jar = cookieHeader(arrival.jar);
+          headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
+        }
+      }
+      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
+      return requestBytes(step.method, path, this.hostHeader, headers, body);
+    } catch (e) {
+      return new Error(`the request could not be rendered: ${e instanceof RangeError ? 'a value is nested too deep' : 'a template value is unusable'}`);
+    }
+  }
+
   /** Record a settled request and give its slot back. Returns STEP_OK, STEP_END or STEP_CHECK_FAILED. */
   private complete(slot: Slot): number {
     const step = slot.step as CompiledRequest;
@@ -479,7 +522,7 @@ class BuiltinRun {
     let failed: string | undefined;
     if (status >= 0) {
       const head = slot.headBuf;
-      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd));
+      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd), this.skipCookie);
       if (checks) {
         const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
         const view: ResponseView = {
@@ -488,8 +531,13 @@ class BuiltinRun {
           body: text,
           truncated: slot.truncated,
         };
-        // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
-        failed = runChecks(checks, view, arrival.caps);
+        // Checks run after the clock stopped: parsing a body is our work, not the target's latency. Whatever a
+        // response holds, it fails this request's check at worst: it never ends the run.
+        try {
+          failed = runChecks(checks, view, arrival.caps);
+        } catch {
+          failed = checks.uncheckable;
+        }
       }
     }
     if (slot.client !== undefined) this.pool.release(slot.client as Http1Connection);
@@ -512,6 +560,7 @@ class BuiltinRun {
       return failed === undefined ? STEP_OK : STEP_CHECK_FAILED;
     }
     const kind = reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
+    if (kind === KIND.other) this.noteCause(failure);
     this.rec.failure(step.endpoint, end - t0, kind);
     this.checkIdle();
     return STEP_END;
@@ -586,8 +635,12 @@ class BuiltinRun {
     const now = performance.now() - this.t0;
     const next = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
     this.intervalTimer = setTimeout(() => {
-      this.rec.roll(performance.now() - this.t0);
-      this.armIntervalTimer();
+      try {
+        this.rec.roll(performance.now() - this.t0);
+        this.armIntervalTimer();
+      } catch (e) {
+        this.crash(e);
+      }
     }, next - now);
   }
 

@@ -4,7 +4,7 @@
 import type { Config } from '../../config/types.js';
 import type { CompiledFlow } from './flows.js';
 import type { ParsedTarget } from '../../flows/target.js';
-import { RESULTS_SCHEMA_VERSION, type FlowResult, type GeneratorHealth, type RunResult, type Stage } from '../../model.js';
+import { OTHER_CAUSES_NOTE, RESULTS_SCHEMA_VERSION, type FlowResult, type GeneratorHealth, type RunResult, type Stage } from '../../model.js';
 import type { Logger } from '../../log.js';
 import type { IntervalProgress, Recorder } from './recorder.js';
 import { round3 } from './recorder.js';
@@ -39,6 +39,10 @@ export interface RunTotals {
   readonly maxLag: number;
   readonly abandoned: number;
   readonly pastDeadline: number;
+  /** Why requests failed as `other` (a certificate, a protocol error, an unsendable value), counted by text. */
+  readonly otherCauses: ReadonlyMap<string, number>;
+  /** Set-Cookie values that could not be sent back (a control character in them): skipped, not stored. */
+  readonly cookiesSkipped: number;
   readonly peakFlows: number;
   readonly firstStart: number;
   readonly lastEnd: number;
@@ -126,6 +130,16 @@ export function runResult(run: RunTotals, endT: number): RunResult {
     );
   }
   logJourneys(run);
+  if (run.otherCauses.size > 0) {
+    const causes = [...run.otherCauses].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} (${n})`);
+    notes.push(`${OTHER_CAUSES_NOTE} ${causes.join('; ')}`);
+    run.log.info(`builtin: ${notes[notes.length - 1]}`);
+  }
+  if (run.cookiesSkipped > 0) {
+    notes.push(
+      `${run.cookiesSkipped} Set-Cookie value(s) from the target were skipped, not stored: a control character or a character outside latin-1 in the cookie's name or value cannot be sent back in a header`,
+    );
+  }
   if (run.pastDeadline > 0) {
     notes.push(`${run.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`);
   }
