@@ -234,6 +234,16 @@ const databaseActivity = z
   })
   .describe("The database's work during the run.");
 
+const slowRequest = z
+  .strictObject({
+    traceId: z.string().describe('The W3C trace id (32 hex digits) of its traceparent header.'),
+    endpoint: z.string(),
+    latencyMs: ms('Latency'),
+    atMs: ms('Sent at, from the run start'),
+    status: z.number().optional().describe('HTTP status; absent for a transport error.'),
+  })
+  .describe('One of the slowest requests.');
+
 const saturationFinding = z.strictObject({
   name: z.string(),
   basis: z.enum(['limit', 'target']),
@@ -309,6 +319,7 @@ const diagnosisSchema = z
         logs: z.array(z.strictObject({ group: z.enum(['payment', 'auth', 'other']), message: z.string(), count: z.number(), source: z.string() })),
       })
       .optional(),
+    slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids.'),
     limits: z.array(z.string()).describe('What the diagnosis could not look at.'),
   })
   .describe('Why the run failed, as far as its figures tell (the report\'s "Why" block).');
@@ -407,6 +418,7 @@ const runSchema = z
       .optional()
       .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
     database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
+    slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids, slowest first (built-in engine, http.traceparent).'),
   })
   .describe('The normalised run.');
 

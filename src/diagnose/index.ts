@@ -28,6 +28,7 @@ export function diagnose(run: RunResult, verdict: Verdict, opts: DiagnoseOptions
   if (db) d.database = db;
   const errors = errorsFinding(run);
   if (errors) d.errors = errors;
+  if (run.slowest?.length) d.slowest = run.slowest.slice(0, 5);
   const cause = chooseCause(d, run, verdict);
   if (cause) d.cause = cause;
   d.limits = limitsOf(run, d);

@@ -156,6 +156,8 @@ function lines(d: Diagnosis, s: Style): string[] {
     if (other) groups.push(`top log message ${s.code(truncateText(other.message, 80))} × ${formatCount(other.count)}`);
     if (bits.length || groups.length) out.push(`${s.bold('Errors:')} ${[...bits, ...groups].join('; ')}.`);
   }
+  const slow = d.slowest?.[0];
+  if (slow) out.push(`${s.bold('Slowest request:')} ${s.code(slow.endpoint)} ${formatMs(slow.latencyMs)} at ${at(slow.atMs)}, trace ${s.code(slow.traceId)}${d.slowest!.length > 1 ? ` (${d.slowest!.length - 1} more in results.json)` : ''}.`);
   return out;
 }
 
@@ -189,6 +191,10 @@ function evidence(d: Diagnosis): string | undefined {
   if (d.errors?.logs.length) {
     const rows = d.errors.logs.map((l) => [l.group, cell(code(truncateText(l.message, 120))), formatCount(l.count), cell(inline(l.source))]);
     blocks.push(`**Error logs, grouped**\n\n${markdownTable([['Group', 'Message', 'Count', 'Source'], ...rows], { align: ['l', 'l', 'r', 'l'] })}`);
+  }
+  if (d.slowest?.length) {
+    const rows = d.slowest.map((r) => [cell(code(r.endpoint)), formatMs(r.latencyMs), at(r.atMs), r.status === undefined ? 'no response' : String(r.status), code(r.traceId)]);
+    blocks.push(`**Slowest requests** (their \`traceparent\` trace ids, to open in the tracing backend)\n\n${markdownTable([['Endpoint', 'Latency', 'Sent at', 'Status', 'Trace id'], ...rows], { align: ['l', 'r', 'r', 'l', 'l'] })}`);
   }
   if (d.limits.length) blocks.push(`**What this could not tell**\n\n${d.limits.map((l) => `- ${inline(l)}`).join('\n')}`);
   return blocks.length ? blocks.join('\n\n') : undefined;
