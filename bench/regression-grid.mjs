@@ -38,8 +38,10 @@ const PAIRS = Number(arg('pairs', 50));
 const SEED = Number(arg('seed', 11));
 const LEVELS = String(arg('levels', '20,50,100,250,1000')).split(',').map(Number);
 const JITTERS = [0.05, 0.08];
-const HISTORIES = [1, 5, 10];
-const MAX_HISTORY = Math.max(...HISTORIES);
+// --histories 5 --rules derived: only those columns (quicker, for choosing settings); the 10-run history is
+// simulated either way so that the pools stay the same.
+const HISTORIES = String(arg('histories', '1,5,10')).split(',').map(Number);
+const MAX_HISTORY = 10;
 
 const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram, blankRunResult } = await importBundle([
   "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
@@ -159,12 +161,13 @@ function calibrate(level) {
 }
 
 // ---- judging ------------------------------------------------------------------------------------------------
-const RULESETS = {
+const ALL_RULESETS = {
   derived: parseRegressionRules(undefined, 'bench').filter((r) => r.metric === 'p95' || r.metric === 'p99'),
   fixed: parseRegressionRules(['p95: +10% and +20ms', 'p99: +10% and +20ms'], 'bench', false),
   // What the floor costs: a floor too small to ever decide (the noise band and the +10 % alone).
   none: parseRegressionRules(['p95: +10% and +0.001ms', 'p99: +10% and +0.001ms'], 'bench', false),
 };
+const RULESETS = Object.fromEntries(String(arg('rules', 'derived,fixed,none')).split(',').map((k) => [k, ALL_RULESETS[k]]));
 const TITLES = {
   derived: 'perf-gate defaults (p95, p99: +10 %, floor derived from the measurement):',
   fixed: 'former fixed floor (p95, p99: +10% and +20ms), same runs:',
@@ -178,7 +181,8 @@ const regressed = (outcome) => outcome.regressions.some((r) => r.status === 'reg
 function trial(medianMs, jitter, slowdown, stats) {
   const entries = Array.from({ length: MAX_HISTORY }, () => toEntry(simulate(medianMs, jitter)));
   const current = simulate(medianMs, jitter, slowdown);
-  let second;
+  // Simulated whether or not a comparison asks for it, so that every method sees the same pool.
+  const second = simulate(medianMs, jitter, slowdown);
   const out = {};
   for (const [name, rules] of Object.entries(RULESETS)) {
     for (const n of HISTORIES) {
@@ -187,7 +191,6 @@ function trial(medianMs, jitter, slowdown, stats) {
       const first = compare(current);
       let verdict = false;
       if (needsConfirmation(first)) {
-        second ??= simulate(medianMs, jitter, slowdown);
         stats.reruns[`${name}/${n}`] = (stats.reruns[`${name}/${n}`] ?? 0) + 1;
         verdict = regressed(confirmComparison(compare, current, second).outcome);
       }
