@@ -67,15 +67,6 @@ export function quantileSe(h: SerializedHistogram, p: number): number {
   return a! > 0 && b! > 0 ? (Math.log(b!) - Math.log(a!)) / 2 : 0;
 }
 
-/**
- * Sampling error of level(h, ps): the mean of the quantiles' own standard errors (quantileSe). Neighbouring
- * quantiles move together, so this slightly overstates the error of their mean log; what matters is that it is
- * measured the same way in every run, so one run's error can be set against the history's.
- */
-export function levelSe(h: SerializedHistogram, ps: readonly number[]): number {
-  return mean(ps.map((p) => quantileSe(h, p)));
-}
-
 export function level(h: SerializedHistogram, ps: readonly number[]): number {
   const qs = quantiles(h, ps).filter((v) => v > 0);
   return mean(qs.map(Math.log));

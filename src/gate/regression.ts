@@ -18,11 +18,9 @@
 //   rate. For a latency percentile the per-run value is the mean log of eight neighbouring quantiles
 //   (neighbourQuantiles: p97 to p99.7 for p99) when histograms are stored: the same part of the distribution,
 //   less sampling noise, and no single quantile decides. The tolerance is checked against the history's
-//   (geometric) mean, not one arbitrary run, and the neighbours' shift must exceed it too. Two guards keep the
-//   band honest with few runs: a history run that is an outlier against the others (a stall: beyond their
-//   one-sided 99.5 % prediction bound, leave-one-out) is left out, since it would drag the mean up and multiply
-//   the spread; and the spread is never taken below the runs' own sampling error (order-statistic bounds from
-//   their histograms), since five runs can look tighter than the measurement is.
+//   (geometric) mean, not one arbitrary run, and the neighbours' shift must exceed it too. A history run that is
+//   an outlier against the others (a stall: beyond their one-sided 99.5 % prediction bound, leave-one-out) is
+//   left out of the band, since it would drag the mean up and multiply the spread (withoutOutliers).
 // - With fewer runs the spread is unknown, but the two histograms show what moved. A percentile regresses only
 //   if the mean log-ratio of its neighbouring quantiles is beyond the tolerance, more than half of them are
 //   beyond it on their own, and that shift is beyond the histograms' sampling noise (z >= 2.33 with each
@@ -45,7 +43,7 @@ import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
 import { type AppliedRule, describeFloors, fmt, regressionFloor } from './regression-floor.js';
 import { ageText, changeText, describeTolerance, fmtZ, join, pct, round, shaAndDate, short, signed } from './regression-text.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
-import { level, levelSe, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
+import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
 import type { SerializedHistogram } from '../model.js';
 import type { BaselineEntry } from '../model.js';
 import { incomparability } from './comparable.js';
@@ -441,10 +439,7 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
   const x = smooth ? level(cur.histogram!, neighbours) : tr(c);
   const n = xs.length;
   const m = mean(xs);
-  // A run's level cannot vary less between runs than its own sampling error (the order-statistic bounds of its
-  // histogram): a history that happens to be tighter than that (a spread from four or five runs is itself noisy,
-  // and more so once an outlier is left out) would draw a band narrower than the measurement supports.
-  const s = Math.max(stdev(xs, m), smooth ? Math.sqrt(mean(window.map((e) => levelSe(e.histogram!, neighbours!) ** 2))) : 0);
+  const s = stdev(xs, m);
   // Prediction interval for the mean of `pooled` new runs: s * sqrt(1/k + 1/n). A pooled (confirmed) run has
   // already passed the screen, and its second run must pass it on its own, so 95 % there is enough.
   const spread = s * Math.sqrt(1 / mode.pooled + 1 / n);
