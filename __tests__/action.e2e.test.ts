@@ -52,9 +52,10 @@ describe('dist/index.js as the runner runs it', () => {
     expect(results.schemaVersion).toBe(1);
     expect(results.run.requests).toBe(Number(r.outputs.requests));
     expect(results.verdict.status).toBe('pass');
-    // The same Markdown goes to the file, the job summary and the comment.
-    const report = readFileSync(r.outputs.report!, 'utf8');
+    // The same Markdown goes to the run's report.md, its section of LOAD_TEST_RESULTS.md, the job summary and the comment.
+    const report = readFileSync(join(dirname(r.outputs.results!), 'report.md'), 'utf8');
     expect(r.summary.trim()).toBe(report.trim());
+    expect(readFileSync(r.outputs.report!, 'utf8')).toContain(report.trim());
     const comment = github.state.comments.find((c) => c.body.includes('perf-gate:e2e-pass'));
     expect(comment?.body.trim()).toBe(report.trim());
     expect(r.outputs['comment-url']).toBe(comment?.html_url);
@@ -167,7 +168,7 @@ describe('dist/index.js with a baseline file', () => {
     expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
     expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
     expect(report).toMatch(/judged on this run and a confirmation run pooled/);
-    const results = JSON.parse(readFileSync(join(dirname(slowed.outputs.report!), 'results.json'), 'utf8'));
+    const results = JSON.parse(readFileSync(slowed.outputs.results!, 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
     expect(results.confirmation.pooled.requests).toBe(results.run.requests + results.confirmation.run.requests);
     // One baseline run: the default p99 rule's floor came from the two runs' sampling noise, and says so in

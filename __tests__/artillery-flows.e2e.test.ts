@@ -144,7 +144,7 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     const dir = join(r.outputs.results!, '..');
-    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'LOAD_TEST_RESULTS.md']) {
+    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'report.md', '../LOAD_TEST_RESULTS.md']) {
       expect(readFileSync(join(dir, f), 'utf8'), f).not.toContain(secret);
     }
     expect(readFileSync(join(dir, 'artillery-script.yml'), 'utf8')).toContain('{{ $env.PAYMENT_KEY }}');

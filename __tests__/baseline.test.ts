@@ -7,7 +7,8 @@ import { historyFileName } from '../src/baseline/artifact-store.js';
 import { baselineConfigSchema, parseBaselineSpec, resolveBaselineConfig, type BaselineConfig } from '../src/config/baseline.js';
 import { gitContextFromEnv } from '../src/baseline/context.js';
 import { entryFromRun, serializeHistory, emptyHistory } from '../src/baseline/entry.js';
-import { baselineContext, evaluateBaseline, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';
+import { baselineContext, loadBaseline, recordRun, shouldRecord } from '../src/baseline/index.js';
+import { regressionStep } from '../src/pipeline/regression.js';
 import { comparisonCells } from '../src/baseline/report.js';
 import type { BaselineContext, GitContext } from '../src/baseline/types.js';
 import { readZip, ZipError } from '../src/baseline/zip.js';
@@ -94,7 +95,7 @@ function historyOnBranch(): { entries: Array<{ id: string; sha?: string; histogr
 
 describe('branch store', () => {
   it('treats the first run as no baseline, not a failure', async () => {
-    const out = await evaluateBaseline(syntheticRun({ seed: 1 }), config(), context(pr()));
+    const out = await regressionStep(syntheticRun({ seed: 1 }), config(), context(pr()));
     expect(out!.regressions.map((r) => r.status)).toEqual(['no_baseline', 'no_baseline']);
     expect(out!.baseline.note).toMatch(/no recorded run yet: this is the first.*data branch perf-gate-data does not exist yet/);
     expect(out!.baseline.source).toBe(`branch:${DATA} (branch ${DATA}: ${HISTORY_PATH})`);
@@ -133,7 +134,7 @@ describe('branch store', () => {
     await recordMainRuns(6);
     const head = sha('head');
     stub.state.mergeBases.set(`main...${head}`, sha(2));
-    const out = await evaluateBaseline(syntheticRun({ seed: 99 }), config(), context(pr(head)));
+    const out = await regressionStep(syntheticRun({ seed: 99 }), config(), context(pr(head)));
     expect(out!.baseline).toMatchObject({ sha: sha(2), createdAt: '2025-03-10T02:00:20.000Z' });
     expect(out!.baseline.note).toMatch(/^merge base ccccccc, 10 days old; one baseline run \(3 comparable up to it; 5 needed for a noise band\): histograms compared/);
     expect(out!.regressions.map((r) => r.status)).toEqual(['pass', 'pass']);
@@ -142,7 +143,7 @@ describe('branch store', () => {
 
   it('falls back to the newest run of the base branch when the merge base is unknown, using the noise band', async () => {
     await recordMainRuns(6);
-    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.3 }), config(), context(pr()));
+    const out = await regressionStep(syntheticRun({ seed: 99, scale: 1.3 }), config(), context(pr()));
     expect(out!.baseline.sha).toBe(sha(5));
     expect(out!.baseline.note).toMatch(/^newest run of main ccccccc, 10 days old; noise band from 6 runs/);
     expect(logs.some((l) => /warning: baseline: cannot find the merge base of main and ccccccc \(HTTP 404/.test(l))).toBe(true);
@@ -177,7 +178,7 @@ describe('branch store', () => {
 
   it('says a baseline from another load shape is not comparable, and compares nothing', async () => {
     await recordMainRuns(3, { stages: { stages: [{ durationMs: 60_000, startRate: 100, endRate: 100 }] } });
-    const out = await evaluateBaseline(syntheticRun({ seed: 99 }), config(), context(pr()));
+    const out = await regressionStep(syntheticRun({ seed: 99 }), config(), context(pr()));
     expect(out!.regressions.map((r) => r.status)).toEqual(['not_comparable', 'not_comparable']);
     expect(out!.regressions[0]!.reason).toBe('not comparable: load shape differs (baseline: 1 stage, 60s, peak 100/s; this run: 1 stage, 20s, peak 100/s)');
     expect(out!.regressions[0]!.current).toBeUndefined();
@@ -192,7 +193,7 @@ describe('branch store', () => {
     stub.putFile(DATA, HISTORY_PATH, JSON.stringify({ schemaVersion: 1, kind: 'perf-gate-history', environment: 'production', phase: 'warmup', entries: [{ id: 'x' }] }));
     await expect(loadBaseline(config().spec!, context(pr()), 'warmup')).rejects.toThrow(/warmup\.json is corrupt: not a valid perf-gate history: entries\.0\.createdAt/);
 
-    const out = await evaluateBaseline(syntheticRun(), config({ onCorrupt: 'missing' }), context(pr(), { onCorrupt: 'missing' }));
+    const out = await regressionStep(syntheticRun(), config({ onCorrupt: 'missing' }), context(pr(), { onCorrupt: 'missing' }));
     expect(out!.regressions.map((r) => r.status)).toEqual(['no_baseline', 'no_baseline']);
     expect(logs.some((l) => /^warning: baseline history branch perf-gate-data: perf-gate\/production\/warmup\.json is corrupt/.test(l))).toBe(true);
     // and a default-branch run then starts a new history instead of failing
@@ -215,7 +216,7 @@ describe('accept label', () => {
     await recordMainRuns(1);
     const noise = Array.from({ length: 130 }, () => ({ event: 'assigned' as const, actor: 'bot' }));
     stub.state.issueEvents.set(7, [...noise, ...events]); // two pages of events
-    return evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
+    return regressionStep(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
   }
 
   it('turns a regression into a pass that names who applied the label', async () => {
@@ -243,7 +244,7 @@ describe('confirm before failing', () => {
   it('re-runs once when a change is suspect and judges the pooled runs', async () => {
     await recordMainRuns(1);
     let reruns = 0;
-    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()), {
+    const out = await regressionStep(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()), {
       rerun: async () => {
         reruns++;
         return syntheticRun({ seed: 98, scale: 1.4 });
@@ -260,7 +261,7 @@ describe('confirm before failing', () => {
 
   it('lets a slowdown that the confirmation run does not show pass', async () => {
     await recordMainRuns(1);
-    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()), {
+    const out = await regressionStep(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()), {
       rerun: async () => syntheticRun({ seed: 98 }),
     });
     expect(out!.confirmed).toBe(true);
@@ -270,7 +271,7 @@ describe('confirm before failing', () => {
   it('keeps the first verdict when the confirmation run crashes or brings no data: never a pass by default', async () => {
     await recordMainRuns(1);
     const slow = (): RunResult => syntheticRun({ seed: 99, scale: 1.4 });
-    const crashed = await evaluateBaseline(slow(), config({ confirm: true }), context(pr()), {
+    const crashed = await regressionStep(slow(), config({ confirm: true }), context(pr()), {
       rerun: async () => {
         throw new Error('connect ECONNREFUSED 127.0.0.1:9');
       },
@@ -278,7 +279,7 @@ describe('confirm before failing', () => {
     expect(crashed!.confirmed).toBe(false);
     expect(crashed!.regressions[0]!.status).toBe('regressed');
     expect(crashed!.baseline.note).toMatch(/not confirmed: the confirmation run failed \(connect ECONNREFUSED 127\.0\.0\.1:9\)$/);
-    const empty = await evaluateBaseline(slow(), config({ confirm: true }), context(pr()), {
+    const empty = await regressionStep(slow(), config({ confirm: true }), context(pr()), {
       rerun: async () => ({ ...syntheticRun({ seed: 98, requests: 0 }), latency: { count: 0 } }),
     });
     expect(empty!.regressions[0]!.status).toBe('regressed');
@@ -288,7 +289,7 @@ describe('confirm before failing', () => {
 
   it('says so when the run cannot be repeated (result files), and the first comparison decides', async () => {
     await recordMainRuns(1);
-    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()));
+    const out = await regressionStep(syntheticRun({ seed: 99, scale: 1.4 }), config({ confirm: true }), context(pr()));
     expect(out!.confirmed).toBe(false);
     expect(out!.regressions[0]!.status).toBe('regressed');
     expect(out!.baseline.note).toMatch(/; not confirmed: result files cannot be run again$/);
@@ -372,7 +373,7 @@ describe('artifact store', () => {
 describe('file store', () => {
   it('reads a results file, treats a missing one as the first run, and names a corrupt one', async () => {
     const spec = parseBaselineSpec('file:baseline/results.json')!;
-    const missing = await evaluateBaseline(syntheticRun(), config({ spec }), context(pr(), { github: undefined }));
+    const missing = await regressionStep(syntheticRun(), config({ spec }), context(pr(), { github: undefined }));
     expect(missing!.regressions[0]).toMatchObject({ status: 'no_baseline' });
     expect(missing!.baseline.note).toMatch(/no baseline file at baseline\/results\.json yet/);
 
@@ -380,7 +381,7 @@ describe('file store', () => {
     rmSync(dir, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(dir));
     writeFileSync(join(dir, 'results.json'), JSON.stringify({ schemaVersion: 1, run: syntheticRun({ seed: 5 }), verdict: {} }));
-    const out = await evaluateBaseline(syntheticRun({ seed: 6, scale: 1.5 }), config({ spec }), context(pr(), { github: undefined }));
+    const out = await regressionStep(syntheticRun({ seed: 6, scale: 1.5 }), config({ spec }), context(pr(), { github: undefined }));
     expect(out!.regressions[0]).toMatchObject({ metric: 'p99', status: 'regressed' });
     expect(out!.baseline.source).toBe('file:baseline/results.json (file baseline/results.json)');
 
@@ -447,13 +448,13 @@ describe('zip reader', () => {
 describe('runs outside pull requests', () => {
   it('compares a default-branch run with the previous one, and a push to another branch with the default branch', async () => {
     await recordMainRuns(2);
-    const onMain = await evaluateBaseline(syntheticRun({ seed: 9 }), config(), context(push(2)));
+    const onMain = await regressionStep(syntheticRun({ seed: 9 }), config(), context(push(2)));
     expect(onMain!.baseline).toMatchObject({ sha: sha(1) });
     expect(onMain!.baseline.note).toMatch(/^newest run of main/);
-    const onFeature = await evaluateBaseline(syntheticRun({ seed: 9 }), config(), context(push(3, { branch: 'feature' })));
+    const onFeature = await regressionStep(syntheticRun({ seed: 9 }), config(), context(push(3, { branch: 'feature' })));
     expect(onFeature!.baseline).toMatchObject({ sha: sha(1) });
     // a re-run of an already recorded commit is not compared with itself
-    const rerun = await evaluateBaseline(syntheticRun({ seed: 9 }), config(), context(push(1, { runAttempt: '2' })));
+    const rerun = await regressionStep(syntheticRun({ seed: 9 }), config(), context(push(1, { runAttempt: '2' })));
     expect(rerun!.baseline.sha).toBe(sha(0));
   });
 });
@@ -463,14 +464,14 @@ describe('when the baseline cannot be read', () => {
     await recordMainRuns(2);
     stub.state.intercept = (req) => (req.path.includes('/contents/') ? { status: 502, body: { message: 'Server Error' } } : undefined);
     try {
-      const out = await evaluateBaseline(syntheticRun(), config(), context(pr()));
+      const out = await regressionStep(syntheticRun(), config(), context(pr()));
       expect(out!.regressions[0]).toMatchObject({ status: 'no_baseline' });
       expect(out!.baseline.note).toMatch(/could not read the baseline: cannot read branch perf-gate-data: perf-gate\/production\/warmup\.json: HTTP 502/);
     } finally {
       delete stub.state.intercept;
     }
     const ctx = baselineContext(config(), { log: context({}).log, workspace: workdir, outputDir: workdir, git: { owner: 'acme', repo: 'shop', eventName: 'pull_request', pullRequest: { number: 1, baseRef: 'main' } } });
-    const out = await evaluateBaseline(syntheticRun(), config(), ctx);
+    const out = await regressionStep(syntheticRun(), config(), ctx);
     expect(out!.baseline.note).toMatch(/needs a GitHub token/);
     expect(logs.filter((l) => l.startsWith('warning: baseline: could not read'))).toHaveLength(2);
   });
@@ -479,7 +480,7 @@ describe('when the baseline cannot be read', () => {
 describe('what the report is given', () => {
   it('names the baseline commit, the method, and each metric with why', async () => {
     await recordMainRuns(1);
-    const out = await evaluateBaseline(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
+    const out = await regressionStep(syntheticRun({ seed: 99, scale: 1.4 }), config(), context(pr()));
     expect(out!.baseline).toMatchObject({ sha: expect.stringMatching(/^ccccccc/), source: expect.stringMatching(/^branch:perf-gate-data/) });
     expect(out!.baseline.note).toMatch(/^newest run of main ccccccc, 10 days old; one baseline run: histograms compared/);
     expect(out!.baseline.method).toMatch(/^a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
@@ -489,7 +490,7 @@ describe('what the report is given', () => {
     expect(cells.find((c) => c.metric === 'p99')).toMatchObject({ status: '❌ regressed', change: expect.stringMatching(/^↑ \+\d+(\.\d)? %$/) });
     expect(cells.map((c) => c.metric)).toEqual(['p99', 'error_rate']);
     stub.state.files.clear();
-    const none = await evaluateBaseline(syntheticRun(), config(), context(pr()));
+    const none = await regressionStep(syntheticRun(), config(), context(pr()));
     expect(none!.regressions.every((r) => r.status === 'no_baseline' && /no recorded run yet: this is the first/.test(r.reason ?? ''))).toBe(true);
   });
 });

@@ -341,7 +341,7 @@ describe('checks: databases, caches and monitoring', () => {
           { name: 'bids_added', sql: 'select count(*) from bids', at: 'change' },
         ],
       };
-      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.readerUrl, PERF_CHECKS_PASSWORD: 'right' });
       expect(r.verdict.status).toBe('pass');
       // Two bids before, one by the smoke pass, then the baseline right before the load, then ten during the run.
       const rows = r.run.environment!.baseline!;
@@ -357,6 +357,72 @@ describe('checks: databases, caches and monitoring', () => {
       await db.end();
     }
   }, 60_000);
+
+  it('instance counts from CloudWatch: Container Insights RunningTaskCount and HealthyHostCount, with their dimensions', async () => {
+    const lbArn = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188';
+    const tg = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/6d0ecf831eec9f09';
+    const source = {
+      kind: 'cloudwatch',
+      region: 'eu-west-1',
+      endpoint: cw.url,
+      metrics: [
+        { preset: 'ecs-running-tasks', cluster: 'staging', service: 'api' },
+        { preset: 'alb-healthy-hosts', 'load-balancer': lbArn, 'target-group': tg },
+      ],
+    };
+    const from = cw.requests.length;
+    const r = await gate({ sources: [source], targets: ['error_rate < 1%', 'min(tasks) >= 3', 'min(healthy_hosts) >= 3'] });
+    expect(r.verdict.status).toBe('pass');
+    const queries = cw.requests.slice(from).flatMap((q) => q.body.MetricDataQueries.map((x) => x.MetricStat));
+    expect(queries).toContainEqual(expect.objectContaining({ Metric: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Dimensions: [{ Name: 'ClusterName', Value: 'staging' }, { Name: 'ServiceName', Value: 'api' }] }, Stat: 'Minimum' }));
+    expect(queries).toContainEqual(
+      expect.objectContaining({
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HealthyHostCount', Dimensions: [{ Name: 'LoadBalancer', Value: 'app/shop/50dc6c495c0c9188' }, { Name: 'TargetGroup', Value: 'targetgroup/api/6d0ecf831eec9f09' }] },
+        Stat: 'Minimum',
+      }),
+    );
+    expect(r.run.infra!.filter((m) => m.role === 'instances').map((m) => [m.name, m.stats.min])).toEqual([['tasks', 42], ['healthy_hosts', 42]]);
+    expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: tasks 42, healthy_hosts 42<\/summary>/);
+    expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
+  }, 60_000);
+
+  it('statement slowdown: a statement that slows down over the steady part fails max(statement_slowdown) < 1.5; a steady one passes', async () => {
+    expect(pg_.hasStatStatements).toBe(true);
+    const db = new pg.Client({ connectionString: pg_.url });
+    await db.connect();
+    const source = { kind: 'postgres', 'url-env': 'PERF_CHECKS_DB', 'statement-slowdown': true, interval: '500ms' };
+    const file = (delay: () => number) => {
+      app.onBid = async () => {
+        await db.query('select pg_sleep($1)', [delay() / 1000]);
+      };
+      return {
+        sources: [source],
+        flows: FLOWS,
+        phases: { quick: { stages: [{ duration: '6s', rate: 15 }] } },
+        targets: ['error_rate < 1%', 'max(statement_slowdown) < 1.5'],
+      };
+    };
+    try {
+      const t0 = Date.now();
+      // 2 ms at first, 30 ms by the end of the run: the last third is several times slower than the first.
+      const slowing = await gate(file(() => 2 + Math.max(0, Date.now() - t0 - 1000) / 200), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const m = slowing.run.infra!.find((x) => x.name === 'statement_slowdown')!;
+      console.log(`slowing: statement_slowdown ${m.stats.last} (${m.query})`);
+      expect(m.unavailable).toBeUndefined();
+      expect(m.stats.last!).toBeGreaterThan(2);
+      expect(m.query).toMatch(/pg_sleep\(\$1\)/);
+      expect(slowing.verdict.targets.find((t) => t.target.source === 'max(statement_slowdown) < 1.5')).toMatchObject({ status: 'fail' });
+
+      const steady = await gate(file(() => 5), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const n = steady.run.infra!.find((x) => x.name === 'statement_slowdown')!;
+      console.log(`steady: statement_slowdown ${n.stats.last} (${n.query})`);
+      expect(n.stats.last!).toBeLessThan(1.5);
+      expect(steady.verdict.status).toBe('pass');
+    } finally {
+      app.onBid = undefined;
+      await db.end();
+    }
+  }, 90_000);
 
   it('a check that names no source of its kind is a config error', async () => {
     await expect(gate({ checks: { reachable: true } })).rejects.toThrow(/checks\.reachable: got true, but sources: has no postgres or redis source/);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
+import { lastResults } from './helpers/output-dir.js';
 
 const BIN = resolve('bin/perf-gate.js');
 let demo: Awaited<ReturnType<typeof startDemoServer>>;
@@ -38,7 +39,7 @@ describe('perf-gate run', () => {
     expect(r.stdout).toMatch(/p99 latency\s+< 500 ms\s+[\d.]+ ms\s+PASS/);
     expect(r.stdout).toMatch(/error rate\s+< 1 %\s+0 %\s+PASS/);
     expect(existsSync(join(r.cwd, 'perf-gate-results', 'LOAD_TEST_RESULTS.md'))).toBe(true);
-    expect(existsSync(join(r.cwd, 'perf-gate-results', 'results.json'))).toBe(true);
+    expect(existsSync(lastResults(join(r.cwd, 'perf-gate-results')))).toBe(true);
   });
 
   it('exits 1 when a target fails, naming it', async () => {
@@ -88,7 +89,7 @@ describe('perf-gate run', () => {
     const r = await run(['run', '--engine', 'results', '--results', file, '--targets', 'requests > 0; p95{name:nope} < 1s?']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/http_req_failed: rate<0\.1: failed \(the tool's own threshold\)/);
-    const results = JSON.parse(readFileSync(join(r.cwd, 'perf-gate-results', 'results.json'), 'utf8')) as {
+    const results = JSON.parse(readFileSync(lastResults(join(r.cwd, 'perf-gate-results')), 'utf8')) as {
       verdict: { status: string; targets: Array<{ origin?: string; status: string; actual?: number; note?: string; target: { source: string; endpoint?: string } }> };
     };
     expect(results.verdict.status).toBe('fail');

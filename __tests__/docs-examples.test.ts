@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { INPUT_NAMES, resolveConfig } from '../src/config/load.js';
 import { configFileSchema } from '../src/config/schema.js';
 import { parseTarget } from '../src/gate/targets.js';
+import { parseGuard } from '../src/phases/guards.js';
 import { fencedBlocks, type Block } from './helpers/doc-blocks.js';
 import { workflowParser } from './helpers/workflow-parser.js';
 
@@ -99,6 +100,51 @@ describe('fenced YAML blocks of the README and docs/', () => {
     const ws = workspace();
     writeFileSync(join(ws, 'c.yml'), 'target: http://127.0.0.1:9\nhttp: { time-out: 5s }\n');
     expect(() => resolveConfig({ config: join(ws, 'c.yml') }, { workspace: ws })).toThrow(/time-out/);
+  });
+});
+
+// Abort guards in the docs: inline code such as `error_rate > 5% for 30s`, and the entries of `abort:` lists.
+function documentedGuards(): Array<{ where: string; text: string }> {
+  const out: Array<{ where: string; text: string }> = [];
+  for (const file of docFiles) {
+    let fence = false;
+    readFileSync(join(root, file), 'utf8').split('\n').forEach((line, i) => {
+      if (/^\s*```/.test(line)) fence = !fence;
+      if (fence) return;
+      for (const m of line.matchAll(/`([^`]+)`/g)) {
+        const span = m[1]!.trim();
+        if (/^[A-Za-z_][\w.{}, /]*\s*(<=|>=|==|!=|<|>)\s*[\d.]+\S*\s+for\s+\S+$/.test(span) && !/<[a-z]+>/.test(span)) out.push({ where: `${file}:${i + 1}`, text: span });
+      }
+    });
+  }
+  for (const b of yamlBlocks) {
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'abort' && x !== false) for (const g of typeof x === 'string' ? x.split('\n') : (x as string[])) if (g.trim() && g.trim() !== 'none') out.push({ where: where(b), text: g.trim() });
+          else walk(x);
+        }
+      }
+    };
+    walk(parse(b.text));
+  }
+  return out;
+}
+
+describe('abort guards in the README and docs/', () => {
+  const guards = documentedGuards();
+  it('are found, and all parse', () => {
+    expect(guards.length).toBeGreaterThan(8);
+    const failures = guards.flatMap(({ where, text }) => {
+      try {
+        parseGuard(text, where);
+        return [];
+      } catch (e) {
+        return [`${where}: ${text}: ${(e as Error).message}`];
+      }
+    });
+    expect(failures).toEqual([]);
   });
 });
 

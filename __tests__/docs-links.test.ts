@@ -55,6 +55,14 @@ describe('README and docs/', () => {
     expect(readmeLinks).toContain('CHANGELOG.md');
   });
 
+  it('the README gives the two set-up commands: the demo on the embedded defaults, and the tests as CI runs them', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toMatch(/^npm ci && npm run demo +#/m);
+    expect(readme).toMatch(/^npm ci && bash scripts\/ci-services\.sh && npm test +#/m);
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    for (const step of ['npm ci', 'bash scripts/ci-services.sh', 'npm test']) expect(ci).toMatch(new RegExp(`^${step.replace(/[.]/g, '\\.')}$`, 'm'));
+  });
+
   it('the README is a newcomer page of at most 300 lines', () => {
     expect(readFileSync(join(root, 'README.md'), 'utf8').split('\n').length).toBeLessThanOrEqual(300);
   });

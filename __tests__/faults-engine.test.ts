@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/types.js';
 import { builtinEngine } from '../src/engines/builtin/index.js';
-import type { Flow, Stage } from '../src/model.js';
+import type { Stage } from '../src/model.js';
 import { engineConfig } from './helpers/engine-config.js';
 import type { Logger } from '../src/log.js';
+import type { Flow } from '../src/flows/steps.js';
 
 let server: Server;
 let url = '';

@@ -45,7 +45,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     const r = await runAction({
       targets: 'error_rate < 0.5%\np99 < 500ms\nrequests >= 20\nbids_stored == responses{bid, 201}',
       extra: BIDS_STORED_SOURCE,
-      env: { AUCTION_DATABASE_URL: app.databaseUrl },
+      env: { AUCTION_DATABASE_URL: app.readerUrl },
     });
     expect(r.code, r.stdout).toBe(0);
     // The smoke pass ran each flow once before the load: one bid and one payment the run's figures do not count.
@@ -123,7 +123,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     expect(JSON.stringify(r.results)).not.toContain(secret);
-    for (const f of ['LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
+    for (const f of ['report.md', '../LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
   });
 
   it('fails failing payments through error_rate{payment} == 0', async () => {
@@ -166,7 +166,7 @@ describe('the guide journey through dist/index.js against the auction app', () =
 
   it('fails lost writes: the bids PostgreSQL stored fall short of the 201s the bid endpoint answered', async () => {
     app.setFaults({ lostWrites: 0.3 });
-    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra: `${BIDS_STORED_SOURCE}${NO_SMOKE}`, env: { AUCTION_DATABASE_URL: app.databaseUrl } });
+    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra: `${BIDS_STORED_SOURCE}${NO_SMOKE}`, env: { AUCTION_DATABASE_URL: app.readerUrl } });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     const stored = await app.storedBids();

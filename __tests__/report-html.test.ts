@@ -147,5 +147,12 @@ describe('the run writes report.html beside results.json', () => {
     expect(page).toContain('<section class="test"');
     expect(page).toContain('passed');
     expect(page).not.toMatch(/<script|<link|src="http/i);
+    // A second run into the same output dir: one page for both tests, newest first, each with its own comment.
+    const again = await runCli(['run', '--target', demo.url, '--phase', 'sustained', '--duration', '2s', '--rate', '10', '--targets', 'p99 < 1ms', '--output-dir', 'out'], ws);
+    expect(again.code, again.stderr).toBe(1);
+    const both = readFileSync(join(ws, 'out', 'report.html'), 'utf8');
+    expect(both.match(/<section class="test"/g)).toHaveLength(2);
+    expect(both.indexOf('sustained failed')).toBeLessThan(both.indexOf('warmup passed'));
+    expect(both.indexOf('warmup passed')).toBeGreaterThan(0);
   });
 });

@@ -261,6 +261,14 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
 
       // REPORT_PNG_DIR=/some/dir: every scenario as the reviewer first sees it, to look at.
       if (process.env.REPORT_PNG_DIR) await p.screenshot({ path: join(process.env.REPORT_PNG_DIR, `report-${s.name}.png`), fullPage: true });
+      if (process.env.REPORT_PNG && s.name === 'why') {
+        // The Why block with its evidence opened, the rest folded: what the README's example shows.
+        await p.evaluate(() => {
+          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> } }).document;
+          for (const d of Array.from(doc.querySelectorAll('details'))) d.open = /<b>Why: the evidence<\/b>/.test(d.innerHTML.slice(0, 200));
+        }, undefined);
+        await p.screenshot({ path: join(import.meta.dirname, '..', 'docs', 'report-why.png'), fullPage: true });
+      }
       if (process.env.REPORT_PNG && (s.name === 'target-fail' || s.name === 'stress')) {
         const dir = join(import.meta.dirname, '..', 'docs');
         mkdirSync(dir, { recursive: true });

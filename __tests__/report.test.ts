@@ -393,11 +393,12 @@ describe('renderTerminal', () => {
     }
   });
 
-  it('starts with the verdict and keeps missing values as —', () => {
+  it('an error verdict starts with the verdict, then its reasons and what was measured: no tables of —', () => {
     const text = renderTerminal(inputFor('error-no-requests'));
     expect(text.split('\n')[0]).toBe('perf-gate: stress ERROR  [builtin, 20 s, 0 requests]');
-    expect(text).toMatch(/^p99 latency +< 1,000 ms +— +not measured$/m);
-    expect(text).toMatch(/^throughput +—$/m);
+    expect(text).toMatch(/^Measured: nothing \(no request completed in 20 s\)$/m);
+    expect(text).not.toContain('—');
+    expect(text).not.toMatch(/^Metric /m);
   });
 });
 

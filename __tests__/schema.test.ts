@@ -13,6 +13,7 @@ import { RESULTS_SCHEMA_FILE, resultsJsonSchema } from '../src/results-schema.js
 import { docFiles, fencedBlocks } from './helpers/doc-blocks.js';
 import { useDemoServer } from './helpers/demo-server.js';
 import { runCli } from './helpers/run-action.js';
+import { lastResults } from './helpers/output-dir.js';
 
 const root = join(import.meta.dirname, '..');
 const committed = (file: string) => JSON.parse(readFileSync(join(root, 'schema', file), 'utf8'));
@@ -95,7 +96,7 @@ describe('schema/results.schema.json', () => {
     );
     const built = await runCli(['run', '--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'stress', '--duration', '2s', '--rate', '20', '--output-dir', 'out'], ws);
     expect(built.code, built.stderr).toBeLessThan(2);
-    const files = [join(ws, 'out', 'results.json')];
+    const files = [lastResults(join(ws, 'out'))];
 
     const fixtures = [join(root, '..', 'shared', 'fixtures', 'real-outputs'), '/work/shared/fixtures/real-outputs'].find((d) => {
       try {
@@ -108,7 +109,7 @@ describe('schema/results.schema.json', () => {
       for (const [i, f] of ['artillery-v2/sawady-nodejscourse.json', ...readdirSync(join(fixtures, 'k6-ndjson')).slice(0, 1).map((n) => `k6-ndjson/${n}`)].entries()) {
         const r = await runCli(['run', '--engine', 'results', '--results', join(fixtures, f), '--targets', 'p99 < 500ms', '--output-dir', `res${i}`], ws);
         expect(r.code, `${f}: ${r.stderr}`).toBeLessThan(2);
-        files.push(join(ws, `res${i}`, 'results.json'));
+        files.push(lastResults(join(ws, `res${i}`)));
       }
     }
     for (const file of files) {

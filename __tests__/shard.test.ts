@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { startGitHubStub } from './helpers/github-stub.js';
 import { freePort } from './helpers/postgres.js';
 import { runAction, runCli, type ActionRun, type CliRun } from './helpers/run-action.js';
+import { lastResults } from './helpers/output-dir.js';
 import { UserError } from '../src/errors.js';
 
 const SHA = 'a'.repeat(40);
@@ -148,14 +149,14 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/sustained SHARD \(JUDGED AFTER THE MERGE\)/);
     }
-    shards = shardDirs.map((d) => readResults(join(d, 'perf-gate-results', 'results.json')));
+    shards = shardDirs.map((d) => readResults(lastResults(join(d, 'perf-gate-results'))));
     const singleDir = mkdtempSync(join(tmpdir(), 'perf-gate-single-'));
     const s = await cli(['run', '--target', target, ...LOAD], singleDir);
     expect(s.code, s.stderr).toBe(0);
-    single = readResults(join(singleDir, 'perf-gate-results', 'results.json'));
-    const ws = workspaceWith(shardDirs.map((d, i) => [`shard-${i + 1}`, join(d, 'perf-gate-results', 'results.json')]));
+    single = readResults(lastResults(join(singleDir, 'perf-gate-results')));
+    const ws = workspaceWith(shardDirs.map((d, i) => [`shard-${i + 1}`, lastResults(join(d, 'perf-gate-results'))]));
     mergeRun = await cli(MERGE, ws);
-    merged = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    merged = readResults(lastResults(join(ws, 'perf-gate-results')));
   }, 120_000);
 
   it('each shard sent a third of the rate, recorded its identity and the whole shape, and was not judged', () => {
@@ -235,7 +236,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   });
 
   it('aligns the intervals by wall-clock time: a shard that started one interval later lands one interval later', async () => {
-    const files = shardDirs.map((d) => readResults(join(d, 'perf-gate-results', 'results.json')));
+    const files = shardDirs.map((d) => readResults(lastResults(join(d, 'perf-gate-results'))));
     const start1 = Date.parse(files[0]!.run.startedAt);
     const moved = files[2]!;
     const dt = start1 + 1000 - Date.parse(moved.run.startedAt);
@@ -272,7 +273,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   });
 
   it('a tampered or corrupt shard file ends in a result or a clear error, never a crash or a non-finite figure', async () => {
-    const genuine = shardDirs.map((d) => readFileSync(join(d, 'perf-gate-results', 'results.json'), 'utf8'));
+    const genuine = shardDirs.map((d) => readFileSync(lastResults(join(d, 'perf-gate-results')), 'utf8'));
     const paths = (doc: unknown): string[] => {
       const out: string[] = [];
       const walk = (v: unknown, path: string): void => {
@@ -320,14 +321,14 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   }, 60_000);
 
   it('refuses a missing shard, naming it', async () => {
-    const ws = workspaceWith([['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')], ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')]]);
+    const ws = workspaceWith([['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))], ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))]]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: results: shard 2\/3 is missing; found shards 1 \(shards\/shard-1\/results.json\), 3 \(shards\/shard-3\/results.json\)\./m);
   });
 
   it('refuses a shard given twice, naming both files', async () => {
-    const files = shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, join(d, 'perf-gate-results', 'results.json')]);
+    const files = shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, lastResults(join(d, 'perf-gate-results'))]);
     const ws = workspaceWith([...files, ['shard-2-again', files[1]![1]]]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(2);
@@ -335,12 +336,12 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   });
 
   it('never merges a shard of another commit or another shape', async () => {
-    const files = shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, join(d, 'perf-gate-results', 'results.json')]);
+    const files = shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, lastResults(join(d, 'perf-gate-results'))]);
     // Shard 3 of the same shape on another commit.
     const otherCommit = mkdtempSync(join(tmpdir(), 'perf-gate-shard-other-'));
     const c = await cli(['run', '--target', target, ...LOAD, '--duration', '1s', '--shard', '3/3'], otherCommit, { GITHUB_SHA: OTHER_SHA });
     expect(c.code, c.stderr).toBe(0);
-    const ws = workspaceWith([files[0]!, files[1]!, ['shard-3', join(otherCommit, 'perf-gate-results', 'results.json')]]);
+    const ws = workspaceWith([files[0]!, files[1]!, ['shard-3', lastResults(join(otherCommit, 'perf-gate-results'))]]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('error: results: shards of different runs are never merged (commit: aaaaaaa in shards/shard-1/results.json, shards/shard-2/results.json vs bbbbbbb in shards/shard-3/results.json; load shape (phase, stages, target, flows, HTTP settings): ');
@@ -348,7 +349,7 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     const otherShape = mkdtempSync(join(tmpdir(), 'perf-gate-shard-shape-'));
     const s = await cli(['run', '--target', target, ...LOAD, '--duration', '1s', '--shard', '3/3'], otherShape);
     expect(s.code, s.stderr).toBe(0);
-    const ws2 = workspaceWith([files[0]!, files[1]!, ['shard-3', join(otherShape, 'perf-gate-results', 'results.json')]]);
+    const ws2 = workspaceWith([files[0]!, files[1]!, ['shard-3', lastResults(join(otherShape, 'perf-gate-results'))]]);
     const r2 = await cli(MERGE, ws2);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/never merged \(load shape \(phase, stages, target, flows, HTTP settings\): [0-9a-f]{16} in shards\/shard-1\/results.json, shards\/shard-2\/results.json vs [0-9a-f]{16} in shards\/shard-3\/results.json\)/);
@@ -358,11 +359,11 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-down-'));
     const down = await cli(['run', '--target', `http://127.0.0.1:${await freePort()}`, ...LOAD, '--shard', '3/3'], dir);
     expect(down.code).toBe(1);
-    const file = join(dir, 'perf-gate-results', 'results.json');
+    const file = lastResults(join(dir, 'perf-gate-results'));
     expect(readResults(file).verdict.status).toBe('error');
     const ws = workspaceWith([
-      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
-      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
+      ['shard-2', lastResults(join(shardDirs[1]!, 'perf-gate-results'))],
       ['shard-3', file],
     ]);
     // The unreachable shard was told the same shape, but another target: that alone keeps it out of the merge.
@@ -372,24 +373,24 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   });
 
   it('keeps every shard\'s generator health: one saturated shard makes the merged run an error', async () => {
-    const sat = readResults(join(shardDirs[1]!, 'perf-gate-results', 'results.json'));
+    const sat = readResults(lastResults(join(shardDirs[1]!, 'perf-gate-results')));
     sat.run.generator = { ...sat.run.generator, valid: false, invalidReasons: ['arrivals dropped: 40 % of the arrivals could not start (max in flight reached)'] };
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-sat-'));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(sat));
     const ws = workspaceWith([
-      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
       ['shard-2', join(dir, 'results.json')],
-      ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')],
+      ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))],
     ]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(1);
-    const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    const out = readResults(lastResults(join(ws, 'perf-gate-results')));
     expect(out.verdict.status).toBe('error');
     expect(out.verdict.reasons).toContain('shard 2/3 (shards/shard-2/results.json): arrivals dropped: 40 % of the arrivals could not start (max in flight reached)');
   });
 
   it('shards that did not run together (a runner picked one up late) make the merged run an error', async () => {
-    const late = readResults(join(shardDirs[2]!, 'perf-gate-results', 'results.json'));
+    const late = readResults(lastResults(join(shardDirs[2]!, 'perf-gate-results')));
     // As if its runner had started it 3 s later: the 4 s phase then never got the full rate at once.
     const shift = (iso: string) => new Date(Date.parse(iso) + 3000).toISOString();
     late.run.startedAt = shift(late.run.startedAt);
@@ -397,13 +398,13 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-late-'));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(late));
     const ws = workspaceWith([
-      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
-      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
+      ['shard-2', lastResults(join(shardDirs[1]!, 'perf-gate-results'))],
       ['shard-3', join(dir, 'results.json')],
     ]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(1);
-    const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    const out = readResults(lastResults(join(ws, 'perf-gate-results')));
     expect(out.verdict.status).toBe('error');
     const starts = [...shards.slice(0, 2).map((f) => Date.parse(f.run.startedAt)), Date.parse(late.run.startedAt)];
     const spread = ((Math.max(...starts) - Math.min(...starts)) / 1000).toFixed(1);
@@ -414,41 +415,41 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
   });
 
   it('a guard that stopped one shard makes the merged run fail as a stopped run', async () => {
-    const stopped = readResults(join(shardDirs[0]!, 'perf-gate-results', 'results.json'));
+    const stopped = readResults(lastResults(join(shardDirs[0]!, 'perf-gate-results')));
     stopped.run.analysis = { ...stopped.run.analysis!, stoppedEarly: { guard: 'error_rate > 5% for 1s', reason: 'error rate 40 % for 1 s', atMs: 2000 } };
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-stop-'));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(stopped));
     const ws = workspaceWith([
       ['shard-1', join(dir, 'results.json')],
-      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
-      ['shard-3', join(shardDirs[2]!, 'perf-gate-results', 'results.json')],
+      ['shard-2', lastResults(join(shardDirs[1]!, 'perf-gate-results'))],
+      ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))],
     ]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(1);
-    const out = readResults(join(ws, 'perf-gate-results', 'results.json'));
+    const out = readResults(lastResults(join(ws, 'perf-gate-results')));
     expect(out.verdict.status).toBe('fail');
     expect(out.verdict.reasons.join('\n')).toMatch(/stopped early at [\d.]+ ?m?s: error rate 40 % for 1 s \(a guard stopped shard 1\/3\)/);
   });
 
   it('a shard whose own run ended in error makes the merge an error', async () => {
-    const bad = readResults(join(shardDirs[2]!, 'perf-gate-results', 'results.json'));
+    const bad = readResults(lastResults(join(shardDirs[2]!, 'perf-gate-results')));
     bad.verdict = { ...bad.verdict, status: 'error', failsCheck: true, reasons: ['engine builtin failed: boom'] };
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-err-'));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(bad));
     const ws = workspaceWith([
-      ['shard-1', join(shardDirs[0]!, 'perf-gate-results', 'results.json')],
-      ['shard-2', join(shardDirs[1]!, 'perf-gate-results', 'results.json')],
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
+      ['shard-2', lastResults(join(shardDirs[1]!, 'perf-gate-results'))],
       ['shard-3', join(dir, 'results.json')],
     ]);
     const r = await cli(MERGE, ws);
     expect(r.code).toBe(1);
-    expect(readResults(join(ws, 'perf-gate-results', 'results.json')).verdict.reasons).toContain(
+    expect(readResults(lastResults(join(ws, 'perf-gate-results'))).verdict.reasons).toContain(
       'shard 3/3 (shards/shard-3/results.json): its own run ended in error: engine builtin failed: boom',
     );
   });
 
   it('refuses a malformed histogram in a shard file, naming the file and the field', async () => {
-    const bad = readResults(join(shardDirs[0]!, 'perf-gate-results', 'results.json'));
+    const bad = readResults(lastResults(join(shardDirs[0]!, 'perf-gate-results')));
     bad.run.histogram!.count += 5;
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-bad-'));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(bad));
@@ -458,8 +459,53 @@ describe('three shards merged against one run at the full rate (bundled CLI)', (
     expect(r.stderr).toMatch(/error: Results file .*shards\/shard-1\/results.json is not a valid perf-gate results.json: run.histogram.buckets add up to \d+, but count is \d+/);
   });
 
+  it('refuses shard files whose figures cannot belong to one real run, naming the file and the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-gate-shard-inconsistent-'));
+    const edits: Array<[string, (f: ResultsFile) => void, RegExp]> = [
+      // A 5xx is always an error: fewer errors than 5xx responses were edited in (this merged into a pass).
+      ['errors below the 5xx responses', (f) => {
+        f.run.statusCodes = { '200': f.run.requests - 14, '500': 14 };
+        f.run.errors = 0;
+      }, /run\.errors is 0, but run\.statusCodes holds 14 5xx responses, each an error/],
+      ['a negative status count', (f) => void (f.run.statusCodes['200'] = -3), /run\.statusCodes\["200"\] is -3; expected a whole number of at least 0/],
+      ['a negative error kind', (f) => void (f.run.errorsByKind = { other: -100 }), /run\.errorsByKind\["other"\] is -100; expected a whole number of at least 0/],
+      ['a fractional count', (f) => void (f.run.endpoints[0]!.statusCodes['200'] = 1.5), /run\.endpoints\[0\]\.statusCodes\["200"\] is 1\.5/],
+      ['more errors than requests', (f) => void (f.run.errors = f.run.requests + 1), /run\.errors is \d+, more than its \d+ requests/],
+      ['endpoints adding up to more than the run', (f) => {
+        f.run.endpoints.push({ ...f.run.endpoints[0]!, name: 'ghost' });
+      }, /run\.endpoints\[\*\]\.requests add up to \d+, more than run\.requests/],
+      ['a histogram total that is not the latency count', (f) => void (f.run.latency.count -= 1), /run\.histogram\.count is \d+, but run\.latency\.count is \d+/],
+    ];
+    for (const [what, edit, message] of edits) {
+      const files = shardDirs.map((d, i) => {
+        const f = readResults(lastResults(join(d, 'perf-gate-results')));
+        if (i === 1) edit(f);
+        const p = join(dir, `shard-${i + 1}.json`);
+        writeFileSync(p, JSON.stringify(f));
+        return p;
+      });
+      const err = await readShardFiles(files, { phase: 'sustained', count4xxAsErrors: false }).then(() => undefined, (e: unknown) => e);
+      expect(err, what).toBeInstanceOf(UserError);
+      expect((err as Error).message, what).toMatch(/Results file .*shard-2\.json is not a valid perf-gate results\.json: /);
+      expect((err as Error).message, what).toMatch(message);
+    }
+    // Through the CLI, as the merging job runs it: no pass, an error naming the file.
+    const f = readResults(lastResults(join(shardDirs[1]!, 'perf-gate-results')));
+    f.run.statusCodes = { '200': f.run.requests - 14, '500': 14 };
+    f.run.errors = 0;
+    writeFileSync(join(dir, 'tampered.json'), JSON.stringify(f));
+    const ws = workspaceWith([
+      ['shard-1', lastResults(join(shardDirs[0]!, 'perf-gate-results'))],
+      ['shard-2', join(dir, 'tampered.json')],
+      ['shard-3', lastResults(join(shardDirs[2]!, 'perf-gate-results'))],
+    ]);
+    const r = await cli(MERGE, ws);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/shards\/shard-2\/results.json is not a valid perf-gate results.json: run.errors is 0, but run.statusCodes holds 14 5xx responses/);
+  });
+
   it('refuses a merge whose phase is not the shards\' phase', async () => {
-    const ws = workspaceWith(shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, join(d, 'perf-gate-results', 'results.json')]));
+    const ws = workspaceWith(shardDirs.map((d, i): [string, string] => [`shard-${i + 1}`, lastResults(join(d, 'perf-gate-results'))]));
     const r = await cli(['run', '--engine', 'results', '--results', 'shards/**/results.json'], ws);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('error: results: the shards ran phase "sustained", but this job\'s phase is "warmup"; set phase: sustained on the job that merges them');
@@ -491,12 +537,12 @@ describe('the matrix through the bundled action (dist/index.js)', () => {
     }
     expect(github.state.comments.filter((c) => c.body.includes('perf-gate:matrix'))).toHaveLength(0);
     // The needs: job after download-artifact: judged on a target the merged run fails, so the check fails.
-    const ws = workspaceWith(jobs.map((j, i): [string, string] => [`shard-${i + 1}`, join(j, 'perf-gate-results', 'results.json')]));
+    const ws = workspaceWith(jobs.map((j, i): [string, string] => [`shard-${i + 1}`, lastResults(join(j, 'perf-gate-results'))]));
     const merge = await action({ engine: 'results', results: 'shards/**/results.json', phase: 'sustained', targets: 'p99 < 1ms', 'comment-header': 'matrix' }, ws);
     expect(merge.code).toBe(1);
     expect(merge.outputs.verdict).toBe('fail');
     const mergedRun = readResults(merge.outputs.results!).run;
-    expect(mergedRun.requests).toBe(readResults(join(jobs[0]!, 'perf-gate-results', 'results.json')).run.requests + readResults(join(jobs[1]!, 'perf-gate-results', 'results.json')).run.requests);
+    expect(mergedRun.requests).toBe(readResults(lastResults(join(jobs[0]!, 'perf-gate-results'))).run.requests + readResults(lastResults(join(jobs[1]!, 'perf-gate-results'))).run.requests);
     const comments = github.state.comments.filter((c) => c.body.includes('perf-gate:matrix'));
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toMatch(/Merged from 2 shards of one run/);

@@ -23,7 +23,7 @@ async function runAction(targets: string[]) {
       workspace,
       eventName: 'workflow_dispatch',
       event: { ref: 'refs/heads/main', repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
-      env: { PERF_DATABASE_URL: bids.db.url },
+      env: { PERF_DATABASE_URL: bids.db.readerUrl },
     },
   );
   const resultsText = r.outputs.results ? readFileSync(r.outputs.results, 'utf8') : '';

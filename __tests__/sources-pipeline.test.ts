@@ -24,7 +24,7 @@ async function gate(targets: string[]) {
   const lines: string[] = [];
   const log: Logger = { info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: (m) => lines.push(m) };
   const saved = process.env.PERF_DATABASE_URL;
-  process.env.PERF_DATABASE_URL = bids.db.url;
+  process.env.PERF_DATABASE_URL = bids.db.readerUrl;
   const t0 = performance.now();
   try {
     const outcome = await runPipeline(config, { log });

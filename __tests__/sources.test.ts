@@ -54,6 +54,7 @@ describe('sources config', () => {
       name: 'db_connections',
       intervalMs: 1000,
       slowQueries: true,
+      statementSlowdown: false,
       top: 10,
       statementTimeoutMs: 2000,
       connectTimeoutMs: 5000,

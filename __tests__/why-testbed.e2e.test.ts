@@ -119,6 +119,7 @@ async function gate(mode: Mode) {
     const valid = resultsFileSchema.safeParse(results);
     expect(valid.error?.issues ?? []).toEqual([]);
     const out = { ...outcome, why: results.why!, terminal: renderTerminal(outcome.report), lines };
+    if (process.env.WHY_DUMP) (await import('node:fs')).copyFileSync(outcome.resultsPath, `${process.env.WHY_DUMP}/why-${mode}.results.json`);
     if (process.env.WHY_DUMP) (await import('node:fs')).writeFileSync(`${process.env.WHY_DUMP}/why-${mode}.txt`, `${out.terminal}\n${JSON.stringify(out.why, null, 1)}\n${out.markdown}\n${JSON.stringify(out.run.database, null, 1)}\n${out.run.notes.join('\n')}`);
     return out;
   } finally {

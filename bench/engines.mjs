@@ -14,7 +14,7 @@
 // `node bench/engines.mjs [seconds] [repeats]`: with repeats > 1 the generators take turns (in a rotating order)
 // and the medians are printed with the spread (min-max), because another process on the machine moves req/s.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
@@ -84,8 +84,17 @@ function perfGate(url, seconds, rate = 100000, root = ROOT) {
   const { cpu } = timed(
     `${q(process.execPath)} ${q(join(root, 'bin/perf-gate.js'))} run --target ${q(url + '/')} --rate ${rate} --duration ${seconds}s --targets 'optional: p99 < 1s' --output-dir ${q(dir)} --config ${q(config)}`,
   );
-  const run = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).run;
+  const run = JSON.parse(readFileSync(resultsFile(dir), 'utf8')).run;
   return { rps: run.throughputRps, requests: run.requests, cpu };
+}
+
+/** The run's results.json: in its own run folder (`<phase>-<time>/`), or at the top in builds before that layout. */
+function resultsFile(dir) {
+  const top = join(dir, 'results.json');
+  if (existsSync(top)) return top;
+  const runs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'results.json')));
+  if (runs.length !== 1) throw new Error(`expected one run folder with a results.json in ${dir}, found ${runs.length}`);
+  return join(dir, runs[0].name, 'results.json');
 }
 
 /** perf-gate's fixed CPU cost: start, config, one arrival a second for 1 s, the report and results.json. */

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { INPUT_NAMES, resolveConfig, type RawInputs } from './config/load.js';
 import { redactSecrets } from './secrets.js';
 import { VERSION } from './version.js';
+import { didYouMean } from './config/suggest.js';
 import { UserError, messageOf } from './errors.js';
 
 /** The branch local runs are recorded as, so they are compared with each other and not with CI's runs. */
@@ -60,7 +61,10 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`${messageOf(e)}\n\n${USAGE}\n`);
+    // `--tagret` gets "did you mean --target" before the usage.
+    const unknown = /Unknown option '--([^']+)'/.exec(messageOf(e))?.[1];
+    const hint = unknown ? didYouMean(unknown, [...cliOnly, 'help', 'record']).replace(/"([^"]+)"/, '"--$1"') : '';
+    process.stderr.write(`error: ${messageOf(e)}${hint}\n\n${USAGE}\n`);
     return 2;
   }
   if (values.help) {
@@ -105,7 +109,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets((e as Error).stack ?? String(e))}\n`);
+    // One line; the stack is for whoever debugs perf-gate itself (PERF_GATE_DEBUG=1).
+    process.stderr.write(`perf-gate failed unexpectedly: ${redactSecrets(messageOf(e)).split('\n')[0]}\n`);
+    log.debug(redactSecrets((e as Error).stack ?? String(e)));
     return 1;
   }
 }

@@ -547,6 +547,13 @@ export interface InfraMetric {
   series?: Array<[number, number]>;
   /** Why the metric could not be read; stats are then empty. */
   unavailable?: string;
+  /**
+   * `instances`: a count of instances (running tasks, healthy hosts, instances up), shown with when it changed;
+   * `balance`: lowest ÷ highest per-instance share over the window (stats all that one number), with `shares`.
+   */
+  role?: 'instances' | 'balance';
+  /** Per-instance share of the total over the run window, percent, by instance (role `balance`). */
+  shares?: Record<string, number>;
 }
 
 export interface SlowQuery {
@@ -598,56 +605,6 @@ export interface Stage {
   startRate: number;
   endRate: number;
   name?: string;
-}
-
-export interface FlowStep {
-  kind: 'request';
-  method: string;
-  /** As written in the config: `{{ name }}` templates unexpanded (they are expanded per arrival). */
-  path: string;
-  headers?: Record<string, string>;
-  json?: unknown;
-  body?: string;
-  name?: string;
-  /** Values taken from the response for later steps of the same arrival, by template name. */
-  capture?: Record<string, CaptureSpec>;
-  expect?: Expectations;
-}
-
-/** `$.token` (JSONPath into the JSON body), `{header: x-request-id}`, or `{regex: "id=(\\d+)"}` (first group). */
-export type CaptureSpec = { kind: 'json'; path: string } | { kind: 'header'; name: string } | { kind: 'regex'; pattern: string };
-
-/** Checks on a response; any that fails makes the request an error of kind `check` and ends the arrival's flow. */
-export interface Expectations {
-  /** Accepted status codes; a 4xx listed here is not an error. */
-  status?: number[];
-  /** JSONPath -> expected value (compared as JSON), or `exists`. */
-  json?: Array<{ path: string; value: unknown } | { path: string; exists: true }>;
-  /** Texts the body must contain. */
-  contains?: string[];
-  /** Header name (lower case) -> exact value, or `exists`. */
-  header?: Array<{ name: string; value: string } | { name: string; exists: true }>;
-}
-
-/** Rows a flow's arrivals take their template values from, one row per arrival. */
-export interface FlowData {
-  /** Absolute path (resolved against the config file's folder). */
-  file: string;
-  /** As written in the config, for messages. */
-  source: string;
-  order: 'sequential' | 'random';
-}
-
-export interface ThinkStep {
-  kind: 'think';
-  ms: number;
-}
-
-export interface Flow {
-  name: string;
-  weight: number;
-  data?: FlowData;
-  steps: Array<FlowStep | ThinkStep>;
 }
 
 export const COMPARISON_OPS = ['<', '<=', '>', '>=', '==', '!='] as const;
@@ -731,6 +688,8 @@ export interface BaselineInfo {
   method?: string;
   /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
   trend?: TrendPoint[];
+  /** The baseline run's top statements as recorded, for "slower than the baseline". */
+  statements?: BaselineStatement[];
 }
 
 /** One earlier run in the trend chart. */
@@ -805,4 +764,16 @@ export interface BaselineEntry {
   /** The latency histogram coarsened to about 1 % resolution (see compactHistogram). */
   histogram?: SerializedHistogram;
   runUrl?: string;
+  /** The run's top statements (PostgreSQL source), for "slower than the baseline" in the Why block. */
+  statements?: BaselineStatement[];
 }
+
+/** A statement of a recorded run: its queryid, mean time and calls during that run. */
+export interface BaselineStatement {
+  queryid: string;
+  meanMs: number;
+  calls: number;
+}
+
+/** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */
+export const OTHER_CAUSES_NOTE = 'requests that failed as `other`:';

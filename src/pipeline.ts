@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl, redactUserinfo } from './secrets.js';
-import { redactSecrets } from './secrets.js';
+import { redactUrl, redactUserinfo, redactSecrets } from './secrets.js';
 import { type Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
+import { oneLineFailure } from './engines/tool.js';
 import type { BaselineContext } from './baseline/types.js';
 import type { Source } from './sources/types.js';
 import type { SourceConfig } from './config/sources.js';
@@ -21,21 +21,26 @@ import { renderReport, type ReportInput } from './report/markdown.js';
 import type { HtmlReportEntry } from './report/html.js';
 import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
+import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './pipeline/output-dir.js';
+import { renderRunsPage } from './report/runs-page.js';
 import { UserError, messageOf } from './errors.js';
 import type { Logger } from './log.js';
 
-export const REPORT_FILE = 'LOAD_TEST_RESULTS.md';
-export const RESULTS_FILE = 'results.json';
+export { REPORT_FILE, RESULTS_FILE } from './pipeline/output-dir.js';
 
 export interface PipelineOutcome {
   run: RunResult;
   verdict: Verdict;
   /** What the renderers need, so a publisher can render to its own size limit. */
   report: ReportInput;
-  /** The full report, as written to LOAD_TEST_RESULTS.md (no size limit: a file has none). */
+  /** This run's full report, as written to its folder's report.md and its section of LOAD_TEST_RESULTS.md. */
   markdown: string;
+  /** LOAD_TEST_RESULTS.md at the top of the output dir: every test in it, newest first. */
   reportPath: string;
+  /** This run's results.json, in its own folder (`<output-dir>/<phase>-<start>/results.json`). */
   resultsPath: string;
+  /** This run's folder. */
+  runDir: string;
 }
 
 export interface PipelineDeps {
@@ -63,7 +68,22 @@ export async function loadEngine(name: EngineName): Promise<Engine> {
 }
 
 export async function runPipeline(config: Config, deps: PipelineDeps): Promise<PipelineOutcome> {
+  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
+  const runDir = await claimOutputDir(config.outputDir, config.phase.name, new Date());
+  try {
+    return await runInDir(config, deps, runDir);
+  } catch (e) {
+    // Bad input found before anything was measured leaves nothing behind: no empty run folder, no empty output dir.
+    if (e instanceof UserError) await runDir.discard();
+    throw e;
+  }
+}
+
+async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Promise<PipelineOutcome> {
   const { log } = deps;
+  // Engines write their files (generated scripts, the tool's report) into the run's folder; baseline stores keep
+  // their history files at the top of the output dir.
+  const config: Config = { ...outer, outputDir: runDir.dir };
   const plan = planPhase(config);
   const { stages } = plan;
   // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
@@ -87,15 +107,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     for (const w of unmeetableTargets(config.targets, stages, perArrival, plan.decideOn)) log.warning(`targets: ${w}`);
   }
 
-  // What can be checked before the load is checked before it: an hour of load must not end in "cannot write".
-  await checkOutputDir(config.outputDir);
   if (config.baseline?.spec && deps.baseline) {
     const { preflightBaseline } = await import('./baseline/index.js');
     const problem = await preflightBaseline(config.baseline.spec, deps.baseline);
     if (problem) throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
   }
 
-  const startedAt = new Date();
+  // The engine's own input (a tool's script and the files it names) is checked before anything is installed or sent.
+  const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
+  await engine.check?.({ config, log });
   const guards = watchGuards(plan.guards, log);
   let run: RunResult;
   const problems: string[] = [];
@@ -107,11 +127,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   const unreachable = sendsLoadFromHere
     ? await checkReachable(config.target, Math.min(config.http.timeoutMs, 10_000), config.http.headers)
     : undefined;
+  // Installing the tool is not part of the run: "Actual: the whole run" starts once it is ready.
+  if (!unreachable) await prepareEngine(engine, config, log, problems);
+  const startedAt = new Date();
   if (unreachable) {
     problems.push(`target ${target} is unreachable: ${unreachable}`);
     run = emptyRun(config, stages, startedAt);
+  } else if (problems.length) {
+    run = emptyRun(config, stages, startedAt);
   } else {
-    const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
     // The results engine re-reads the same files: pooling a run with itself would fake a confirmation.
     if (config.engine !== 'results' && !shard) {
       // The confirmation run gets guards of its own: a target that breaks meanwhile stops it as early as the first.
@@ -132,13 +156,15 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
         problems.push(...failed);
         run = emptyRun(config, stages, startedAt);
       } else {
-        if (src) await src.beforeLoad(sources);
+        if (src) await src.beforeLoad(sources, { ...steadyStage(engineStages) });
         try {
           run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
         } catch (e) {
           if (e instanceof UserError) throw e;
-          // A crashed engine is a verdict, not a pass: keep what we know and say what broke.
-          problems.push(`engine ${config.engine} failed: ${messageOf(e)}`);
+          // A crashed engine is a verdict, not a pass: keep what we know and say what broke, in one line (the
+          // stack and the tool's full output go to the debug log).
+          problems.push(`engine ${config.engine} failed: ${oneLineFailure(e)}`);
+          log.debug(`engine ${config.engine} failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
           run = emptyRun(config, stages, startedAt);
         }
         if (src) {
@@ -170,11 +196,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded; a shard's are a part.
   const compares = !shard && verdict.status !== 'error';
   if (config.baseline?.spec && deps.baseline && compares) {
-    const { evaluateBaseline } = await import('./baseline/index.js');
+    const { regressionStep } = await import('./pipeline/regression.js');
     const { applyRegressions } = await import('./gate/regression.js');
     const shape = run.shape;
     const again = rerun;
-    const judged = await evaluateBaseline(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
+    const judged = await regressionStep(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
     if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
     if (judged?.second) {
       const { requests, errors, errorRate, throughputRps, latency } = judged.run;
@@ -183,9 +209,8 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   }
   // Why it failed, from the run's own figures (src/diagnose): computed for every judged run, shown when it failed.
   const why = verdict.status === 'error' ? undefined : diagnose(run, verdict);
-  await mkdir(config.outputDir, { recursive: true });
-  const reportPath = join(config.outputDir, REPORT_FILE);
-  const resultsPath = join(config.outputDir, RESULTS_FILE);
+  const reportPath = join(outer.outputDir, REPORT_FILE);
+  const resultsPath = join(runDir.dir, RESULTS_FILE);
   const report: ReportInput = {
     run,
     verdict,
@@ -193,7 +218,7 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
     engine: config.engine,
     phase: config.phase.name,
     runUrl: deps.runUrl,
-    resultsFile: RESULTS_FILE,
+    resultsFile: `${runDir.name}/${RESULTS_FILE}`,
     ...reportGit(deps.baseline, config),
     ...(confirmation ? { confirmation: confirmation.run } : {}),
     ...(why ? { why } : {}),
@@ -201,8 +226,11 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
   await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
-  await writeAtomic(reportPath, markdown);
-  await writeHtmlReport(config.outputDir, { name: '.', run, verdict, markdown, input: report }, log);
+  await writeAtomic(join(runDir.dir, RUN_REPORT_FILE), markdown);
+  // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
+  const runs = await listRuns(outer.outputDir);
+  await writeAtomic(reportPath, renderRunsPage(runs));
+  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict, ...(e.markdown ? { markdown: e.markdown } : {}) })), log);
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
@@ -212,7 +240,17 @@ export async function runPipeline(config: Config, deps: PipelineDeps): Promise<P
       log.warning(`baseline: this run was not recorded: ${redactSecrets(messageOf(e))}`);
     }
   }
-  return { run, verdict, report, markdown, reportPath, resultsPath };
+  return { run, verdict, report, markdown, reportPath, resultsPath, runDir: runDir.dir };
+}
+
+async function prepareEngine(engine: Engine, config: Config, log: Logger, problems: string[]): Promise<void> {
+  try {
+    await engine.prepare?.({ config, log });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    problems.push(`engine ${config.engine} could not be set up: ${oneLineFailure(e)}`);
+    log.debug(`engine ${config.engine} set-up failed: ${redactSecrets((e as Error).stack ?? String(e))}`);
+  }
 }
 
 /**
@@ -238,7 +276,7 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
         env.smoke = await runSmoke(config);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets((e as Error).message)}` };
+        env.smoke = { flows: [], skipped: `failed to run: ${redactSecrets(messageOf(e))}` };
       }
       for (const f of env.smoke.flows) {
         if (f.ok) log.info(`smoke: flow ${f.name}: ok (${f.requests} ${f.requests === 1 ? 'request' : 'requests'})`);
@@ -247,6 +285,17 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
     }
   }
   return env;
+}
+
+/** The longest constant-rate stage, ms from the load's start: where a source compares the start and end of the steady part. */
+export function steadyStage(stages: Stage[]): { steady?: { startMs: number; endMs: number } } {
+  let t = 0;
+  let best: { startMs: number; endMs: number } | undefined;
+  for (const s of stages) {
+    if (s.startRate === s.endRate && s.startRate > 0 && (!best || s.durationMs > best.endMs - best.startMs)) best = { startMs: t, endMs: t + s.durationMs };
+    t += s.durationMs;
+  }
+  return best ? { steady: best } : {};
 }
 
 /** The verdict's reasons for what the pre-flight found wrong; empty when the load may start. */
@@ -270,13 +319,10 @@ function reportGit(baseline: BaselineContext | undefined, config: Config): Parti
   return out;
 }
 
-/** The output directory exists (or can be made) and can be written, before any load. */
-export async function checkOutputDir(dir: string): Promise<void> {
+/** The output directory exists (or can be made) and a run folder can be made in it, before any load. */
+async function claimOutputDir(dir: string, phase: string, at: Date): Promise<RunDir> {
   try {
-    await mkdir(dir, { recursive: true });
-    const probe = join(dir, `.perf-gate-probe-${process.pid}`);
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
+    return await claimRunDir(dir, phase, at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
@@ -284,27 +330,13 @@ export async function checkOutputDir(dir: string): Promise<void> {
   }
 }
 
-/**
- * report.html over every test of the output dir: this run, and the results.json of earlier runs in its subfolders.
- * The verdict is already written; a page that cannot be written only warns.
- */
-async function writeHtmlReport(outputDir: string, current: HtmlReportEntry, log: Logger): Promise<void> {
+/** report.html over every test of the output dir (`entries` newest first, from its run folders). */
+async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], log: Logger): Promise<void> {
   try {
     const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
-    const others: HtmlReportEntry[] = [];
-    for (const entry of await readdir(outputDir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      try {
-        const doc = JSON.parse(await readFile(join(outputDir, entry.name, RESULTS_FILE), 'utf8')) as { run?: RunResult; verdict?: Verdict };
-        if (doc.run && doc.verdict) others.push({ name: entry.name, run: doc.run, verdict: doc.verdict });
-      } catch {
-        // A folder without a readable results.json is not a test.
-      }
-    }
-    others.sort((a, b) => b.run.startedAt.localeCompare(a.run.startedAt));
-    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport([current, ...others], { generatedAt: new Date().toISOString() }));
+    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
   } catch (e) {
-    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets((e as Error).message)}`);
+    log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets(messageOf(e))}`);
   }
 }
 
@@ -314,18 +346,14 @@ async function writeAtomic(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. */
+/**
+ * Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. The built-in
+ * engine's own client does the check, so its limits are the load's (one client, one 64 KiB head limit).
+ */
 export async function checkReachable(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { method: 'GET', headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
-    return undefined;
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return `no answer within ${formatDurationCompact(timeoutMs)}`;
-    const cause = err.cause;
-    return cause?.code ? `${cause.code}${cause.message ? ` (${redactUserinfo(cause.message)})` : ''}` : redactUserinfo(err.message);
-  }
+  const { probeTarget } = await import('./engines/builtin/probe.js');
+  const problem = await probeTarget(url, timeoutMs, headers);
+  return problem === undefined ? undefined : redactUserinfo(problem);
 }
 
 

@@ -181,6 +181,8 @@ const infraMetric = z
     limit: z.number().optional().describe('What a "% of max" target compares against.'),
     series: z.array(z.tuple([z.number(), z.number()])).optional().describe('Samples as [ms from the run start, value].'),
     unavailable: z.string().optional().describe('Why the metric could not be read.'),
+    role: z.enum(['instances', 'balance']).optional().describe('instances: a count of instances; balance: lowest / highest per-instance share.'),
+    shares: z.record(z.string(), z.number()).optional().describe('Per-instance share of the total over the run window, percent.'),
   })
   .describe('One infrastructure metric over the run window.');
 
@@ -468,6 +470,10 @@ const verdictSchema = z
         note: z.string().optional(),
         method: z.string().optional(),
         trend: z.array(z.strictObject({ sha: z.string().optional(), createdAt: z.string(), p99: z.number().optional(), errorRate: z.number().optional() })).optional(),
+        statements: z
+          .array(z.strictObject({ queryid: z.string(), meanMs: z.number(), calls: z.number() }))
+          .optional()
+          .describe("The baseline run's top statements as recorded, for the Why block's slower statements."),
       })
       .optional(),
   })

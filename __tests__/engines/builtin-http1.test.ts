@@ -789,11 +789,14 @@ describe('connection reuse', () => {
     }
   });
 
-  it('bytes after a complete response (same read) count the response and drop the connection', async () => {
+  it('bytes after a complete response (same read: an unrequested second response) fail the request and drop the connection', async () => {
     const r = await rig((sock, req) => sock.write(req.conn === 0 ? withLength('first') + 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n' : withLength('clean')));
     try {
       const a = await r.get();
-      expect(a).toMatchObject({ status: 200, text: 'first', completed: true });
+      expect(a.completed).toBe(false);
+      expect(a.error).toBeInstanceOf(HttpProtocolError);
+      expect(a.error?.message).toMatch(/bytes after the end of the response/);
+      expect(classifyError(a.error)).toBe('other');
       expect(a.conn.alive).toBe(false);
       const b = await r.get();
       expect(b).toMatchObject({ status: 200, text: 'clean' });
@@ -804,16 +807,20 @@ describe('connection reuse', () => {
     }
   });
 
-  it('bytes after a complete chunked response, a HEAD response and a 204 drop the connection too', async () => {
-    for (const [response, method] of [
-      [`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}1${CRLF}a${CRLF}0${CRLF}${CRLF}junk`, 'GET'],
-      [`HTTP/1.1 200 OK${CRLF}content-length: 5${CRLF}${CRLF}hello`, 'HEAD'],
-      [`HTTP/1.1 204 No Content${CRLF}${CRLF}x`, 'GET'],
+  it('bytes after a complete chunked response, more than content-length, a body on HEAD, 204 and 304: an error of kind other, never a success', async () => {
+    for (const [response, method, what] of [
+      [`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}1${CRLF}a${CRLF}0${CRLF}${CRLF}junk`, 'GET', 'the response'],
+      [`HTTP/1.1 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok1234567`, 'GET', 'the response'],
+      [`HTTP/1.1 200 OK${CRLF}content-length: 5${CRLF}${CRLF}hello`, 'HEAD', 'a HEAD response'],
+      [`HTTP/1.1 204 No Content${CRLF}${CRLF}x`, 'GET', 'a 204 response'],
+      [`HTTP/1.1 304 Not Modified${CRLF}content-length: 3${CRLF}${CRLF}abc`, 'GET', 'a 304 response'],
     ] as const) {
       const r = await rig((sock) => sock.write(response));
       try {
         const a = await r.get({ method });
-        expect(a.completed).toBe(true);
+        expect(a.completed, response).toBe(false);
+        expect(a.error?.message).toContain(`bytes after the end of ${what}`);
+        expect(classifyError(a.error)).toBe('other');
         expect(a.conn.alive).toBe(false);
       } finally {
         await r.close();

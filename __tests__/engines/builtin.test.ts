@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { builtinEngine } from '../../src/engines/builtin/index.js';
 import { Histogram } from '../../src/metrics/histogram.js';
-import type { Flow, RunResult, Stage } from '../../src/model.js';
+import type { RunResult, Stage } from '../../src/model.js';
 import { startDemoServer } from '../../demo/server.ts';
 import { engineConfig } from '../helpers/engine-config.js';
 import { memoryLog } from '../helpers/memory-log.js';
+import type { Flow } from '../../src/flows/steps.js';
 
 type Demo = Awaited<ReturnType<typeof startDemoServer>>;
 

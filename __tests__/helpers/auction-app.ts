@@ -57,6 +57,8 @@ export interface AuctionApp {
   port: number;
   /** URL of this app's own database (with the cluster's password: keep it out of anything printed). */
   databaseUrl: string;
+  /** The least-privilege reader's URL for this database (pg_read_all_stats, SELECT): what `queries:` connect as. */
+  readerUrl: string;
   users: AuctionUser[];
   setFaults(faults: Partial<AuctionFaults>): void;
   readonly faults: AuctionFaults;
@@ -118,6 +120,7 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     hashes.push(hashPassword(salt, u.password));
   }
   await db.query('INSERT INTO users (email, salt, password_hash) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])', [emails, salts, hashes]);
+  const readerUrl = await opts.postgres.readerFor(dbName);
 
   const faults: AuctionFaults = { ...NO_FAULTS, ...opts.faults };
   const loggedIn = new Set<string>();
@@ -265,6 +268,7 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     url: `http://127.0.0.1:${port}`,
     port,
     databaseUrl,
+    readerUrl,
     users,
     faults,
     setFaults(f) {

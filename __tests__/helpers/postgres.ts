@@ -18,8 +18,15 @@ export interface PostgresServer {
   password: string;
   maxConnections: number;
   hasStatStatements: boolean;
-  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres` */
+  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres` (a superuser: perf-gate refuses it for `queries:`) */
   url: string;
+  /**
+   * The least-privilege role the README shows for perf-gate's source: pg_read_all_stats and SELECT on the tables of
+   * `public` (now and created later by postgres), in database `postgres`. What a source with `queries:` connects as.
+   */
+  readerUrl: string;
+  /** The reader's URL for another database, after granting it SELECT on that database's tables (now and later). */
+  readerFor(database: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -104,8 +111,27 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await client.end();
   }
+  const readerPassword = `rd-${Math.random().toString(36).slice(2)}-S3cr3t`;
+  {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE ROLE perf_reader LOGIN PASSWORD '${readerPassword}'`);
+    await client.query('GRANT pg_read_all_stats TO perf_reader');
+    await client.end();
+  }
+  const grantReader = async (database: string): Promise<string> => {
+    const client = new pg.Client({ connectionString: url.replace(/\/postgres$/, `/${database}`) });
+    await client.connect();
+    await client.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO perf_reader');
+    await client.query('ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO perf_reader');
+    await client.end();
+    return `postgres://perf_reader:${encodeURIComponent(readerPassword)}@127.0.0.1:${port}/${database}`;
+  };
+  const readerUrl = await grantReader('postgres');
   let stopped = false;
   return {
+    readerUrl,
+    readerFor: grantReader,
     port,
     password,
     maxConnections,

@@ -67,7 +67,7 @@ function stopProcess(child: ChildProcess): Promise<void> {
 
 export interface StackOptions {
   /** More scrape jobs, e.g. a test's own exporter whose values it controls: {job: 'fake', target: '127.0.0.1:1234'}. */
-  extraTargets?: Array<{ job: string; target: string }>;
+  extraTargets?: Array<{ job: string; target: string | string[] }>;
 }
 
 export async function startPrometheusStack(opts: StackOptions = {}): Promise<PrometheusStack> {
@@ -105,7 +105,7 @@ export async function startPrometheusStack(opts: StackOptions = {}): Promise<Pro
         '  - job_name: prometheus',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${promPort}']`,
-        ...(opts.extraTargets ?? []).flatMap((t) => [`  - job_name: ${t.job}`, '    static_configs:', `      - targets: ['${t.target}']`]),
+        ...(opts.extraTargets ?? []).flatMap((t) => [`  - job_name: ${t.job}`, '    static_configs:', `      - targets: [${[t.target].flat().map((x) => `'${x}'`).join(', ')}]`]),
         '',
       ].join('\n'),
     );

@@ -7,7 +7,7 @@ import { decide } from '../../src/gate/evaluate.js';
 import { applyRegressions, compareWithBaseline, confirmComparison, parseRegressionRules, type ComparisonOutcome } from '../../src/gate/regression.js';
 import { parseTargets } from '../../src/gate/targets.js';
 import { Histogram } from '../../src/metrics/histogram.js';
-import type { EndpointResult, IntervalResult, RunResult, Stage, TargetResult, Verdict } from '../../src/model.js';
+import type { Diagnosis, EndpointResult, IntervalResult, RunResult, Stage, TargetResult, Verdict } from '../../src/model.js';
 import { analyzeRun } from '../../src/phases/analysis.js';
 import { phaseVerdict } from '../../src/phases/run.js';
 import type { ReportInput } from '../../src/report/markdown.js';
@@ -15,9 +15,9 @@ import { syntheticRun } from './github-data-stub.js';
 
 const RUN_URL = 'https://github.com/acme/shop/actions/runs/8123456789';
 
-export function fixture(name: string): { run: RunResult; verdict: Verdict } {
+export function fixture(name: string): { run: RunResult; verdict: Verdict; why?: Diagnosis } {
   const url = new URL(`../fixtures/runs/${name}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict };
+  return JSON.parse(readFileSync(url, 'utf8')) as { run: RunResult; verdict: Verdict; why?: Diagnosis };
 }
 
 /** What the pipeline hands the renderers for a judged run (results file `results.json` unless `over` says otherwise). */
@@ -292,8 +292,8 @@ export interface Scenario {
 
 function fromFixture(name: string): () => ReportInput {
   return () => {
-    const { run, verdict } = fixture(name);
-    return reportInput(run, verdict, { resultsFile: `perf-gate-results/${run.phase}.json` });
+    const { run, verdict, why } = fixture(name);
+    return reportInput(run, verdict, { resultsFile: `perf-gate-results/${run.phase}.json`, ...(why ? { why } : {}) });
   };
 }
 
@@ -308,4 +308,6 @@ export const SCENARIOS: Scenario[] = [
   { name: 'infra', failing: false, input: fromFixture('infra-sustained') },
   { name: 'many-endpoints', failing: true, input: manyEndpointsScenario },
   { name: 'journeys', failing: true, input: journeysScenario },
+  // A real run of the Why test bed (why-testbed.e2e.test.ts): a hot row locked by every bid.
+  { name: 'why', failing: true, input: fromFixture('why-lock') },
 ];

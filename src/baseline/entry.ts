@@ -1,11 +1,10 @@
-// RunResult -> BaselineEntry, and the reverse checks: is an entry comparable with a run, is a file a history.
+import { JsonLimitError, parseJsonBounded } from '../json.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { compactHistogram } from '../metrics/histogram.js';
 import { shapeOf } from '../gate/comparable.js';
-import { ENGINES, type RunResult } from '../model.js';
+import { ENGINES, type RunResult, type BaselineEntry } from '../model.js';
 import { HISTORY_KIND, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
-import type { BaselineEntry } from '../model.js';
 import { messageOf } from '../errors.js';
 
 
@@ -50,8 +49,18 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
     metrics,
     ...(run.histogram && run.histogram.count > 0 ? { histogram: compactHistogram(run.histogram) } : {}),
     ...(opts.git.runUrl ? { runUrl: opts.git.runUrl } : {}),
+    ...statementsOf(run),
   };
 }
+
+/** The busiest database's top statements by total time, kept small: twenty queryids with their mean and calls. */
+function statementsOf(run: RunResult): Pick<BaselineEntry, 'statements'> {
+  const db = [...(run.database ?? [])].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0))[0];
+  const statements = (db?.statements ?? []).slice(0, STATEMENTS_KEPT).map((s) => ({ queryid: s.queryid, meanMs: s.meanMs, calls: s.calls }));
+  return statements.length ? { statements } : {};
+}
+
+const STATEMENTS_KEPT = 20;
 
 // ---- file formats -------------------------------------------------------------------------------------------
 
@@ -92,6 +101,7 @@ export const entrySchema = z.object({
   }),
   histogram: histogramSchema.optional(),
   runUrl: z.string().optional(),
+  statements: z.array(z.object({ queryid: z.string(), meanMs: finite, calls: z.number().nonnegative() })).optional(),
 });
 
 const historySchema = z.object({
@@ -130,8 +140,9 @@ export type ParsedBaselineFile =
 export function parseBaselineFile(text: string): ParsedBaselineFile {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (e) {
+    if (e instanceof JsonLimitError) throw new CorruptBaselineError(`not usable: ${e.message}`);
     throw new CorruptBaselineError(`not valid JSON (${messageOf(e)})`);
   }
   if (json && typeof json === 'object' && (json as { kind?: unknown }).kind === HISTORY_KIND) {

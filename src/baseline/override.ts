@@ -2,17 +2,9 @@
 // turns its regressions into passes, and the report names who applied the label, so the acceptance is visible
 // and attributable. Who applied it comes from the issue events API (`labeled` events carry the actor); the
 // payload's label list says only that the label is there.
-import type { RegressionResult } from '../model.js';
+import type { Acceptance } from '../gate/acceptance.js';
 import { githubErrorMessage } from './github.js';
 import type { BaselineContext } from './types.js';
-
-
-export interface Acceptance {
-  label: string;
-  /** Login of whoever applied the label last (it may have been removed and re-applied). */
-  by?: string;
-  at?: string;
-}
 
 interface IssueEvent {
   event?: string;
@@ -49,16 +41,4 @@ export async function findAcceptance(ctx: BaselineContext, label: string): Promi
     else if (ev.event === 'unlabeled') current = undefined;
   }
   return current;
-}
-
-/** Regressions become passes that say who accepted them; other results are untouched. */
-export function applyAcceptance(results: readonly RegressionResult[], acceptance: Acceptance | undefined): RegressionResult[] {
-  if (!acceptance) return [...results];
-  const who = acceptance.by ? `@${acceptance.by}` : 'someone';
-  const when = acceptance.at ? ` on ${acceptance.at.slice(0, 10)}` : '';
-  return results.map((r) =>
-    r.status === 'regressed'
-      ? { ...r, status: 'pass', acceptedBy: who, reason: `accepted by ${who} with label "${acceptance.label}"${when}; was: ${r.reason ?? 'regressed'}` }
-      : r,
-  );
 }

@@ -12,6 +12,8 @@ import type { Source } from '../sources/types.js';
 import { redactPatterns } from '../secrets.js';
 import { sleep } from '../sources/stats.js';
 import { compileJsonPath, evalJsonPath } from '../flows/jsonpath.js';
+import { readTextCapped } from '../bounded.js';
+import { parseJsonBounded } from '../json.js';
 import type { ChecksConfig, InstancesCheckConfig, VersionCheckConfig } from '../config/checks.js';
 import { ecsCheck, targetHealthCheck, type AwsDeps } from './aws.js';
 
@@ -102,14 +104,15 @@ async function versionCheck(config: Config, v: VersionCheckConfig, env: NodeJS.P
     attempts++;
     try {
       const res = await fetch(url, { headers: { ...config.http.headers, connection: 'close' }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-      const text = await res.text();
+      // Capped while it arrives: a version endpoint that answers with hundreds of MB is cut at 16 MiB.
+      const text = await readTextCapped(res, 'the version URL');
       const where = v.header ? `header ${v.header}` : v.json!;
       let got: unknown;
       let notJson = false;
       if (v.header) got = res.headers.get(v.header) ?? undefined;
       else {
         try {
-          got = evalJsonPath(path!, JSON.parse(text));
+          got = evalJsonPath(path!, parseJsonBounded(text));
         } catch {
           notJson = true;
         }
@@ -203,7 +206,12 @@ async function instancesCheck(c: InstancesCheckConfig, timeoutMs: number, env: N
   let body: PromVector;
   try {
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-    body = (await res.json().catch(() => ({}))) as PromVector;
+    const text = await readTextCapped(res, 'Prometheus');
+    try {
+      body = parseJsonBounded(text) as PromVector;
+    } catch {
+      body = {} as PromVector;
+    }
     if (!res.ok || body.status !== 'success') return [{ kind: 'instances', name, ok: false, detail: `Prometheus answered ${res.status}${body.error ? `: ${redactPatterns(body.error)}` : ''}` }];
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };

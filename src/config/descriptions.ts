@@ -92,7 +92,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'sources.cloudwatch.lag-retry': 'Pause between those attempts (default 20s). ' + DURATION,
   'sources.cloudwatch.allow-incomplete': 'Judge the periods that arrived when the last one never did (default false: the metric is unavailable).',
   'sources.cloudwatch.metrics': 'Metrics to read: a preset, or namespace + metric.',
-  'sources.cloudwatch.metrics.preset': 'ecs-cpu, ecs-memory, rds-cpu, rds-connections, alb-requests, alb-5xx or alb-target-p99.',
+  'sources.cloudwatch.metrics.preset':
+    'ecs-cpu, ecs-memory, rds-cpu, rds-connections, alb-requests, alb-5xx, alb-target-p99, or the instance counts ecs-running-tasks (Container Insights RunningTaskCount: tasks), alb-healthy-hosts (healthy_hosts) and alb-unhealthy-hosts (unhealthy_hosts).',
   'sources.cloudwatch.metrics.name': 'Metric name for targets; a preset\'s default is cpu, memory, rds_cpu, db_connections, alb_requests, alb_5xx, alb_target_p99.',
   'sources.cloudwatch.metrics.cluster': 'ECS cluster (ecs-* presets).',
   'sources.cloudwatch.metrics.service': 'ECS service (ecs-* presets; optional).',
@@ -118,13 +119,16 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'sources.prometheus.timeout': 'Per request (default 10s). ' + DURATION,
   'sources.prometheus.retries': 'Retries of a failed request (default 2).',
   'sources.prometheus.metrics': 'Metrics to read: a preset or a PromQL query of one\'s own.',
-  'sources.prometheus.metrics.preset': 'node-cpu, node-memory (node-exporter), container-cpu or container-memory (cAdvisor, need container).',
+  'sources.prometheus.metrics.preset':
+    'node-cpu, node-memory (node-exporter), container-cpu or container-memory (cAdvisor, need container), or instances-up (instances: how many targets up == 1, e.g. with labels { job: api }).',
   'sources.prometheus.metrics.name': 'Metric name for targets (presets: cpu or memory); required with query.',
   'sources.prometheus.metrics.query': 'PromQL returning one series (aggregate with max/avg/sum otherwise).',
   'sources.prometheus.metrics.labels': 'Label matchers added to a preset\'s selectors, e.g. { job: shop-api }.',
   'sources.prometheus.metrics.container': 'Container label (container-* presets).',
   'sources.prometheus.metrics.unit': 'Unit of the values: %, count (default for a query), ms, bytes or /s.',
   'sources.prometheus.metrics.limit': 'Limit for "% of max" targets.',
+  'sources.prometheus.metrics.shares-by':
+    'The query returns one series per instance (sum by (instance) (...)): the metric is the load balance, lowest share / highest over the run window (1 is even), with each instance\'s share; the label names the instances.',
 
   'sources.postgres.kind': 'A PostgreSQL database, sampled during the run (connections, activity, slow statements, queries of one\'s own).',
   'sources.postgres.url': 'postgres:// URL without a password (use url-env or password-env for secrets).',
@@ -137,6 +141,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'sources.postgres.name': 'Name of the connection-count metric (default db_connections); prefixes the activity metrics too.',
   'sources.postgres.interval': 'Sampling interval (default 1s). ' + DURATION,
   'sources.postgres.slow-queries': 'Report the slowest statements from pg_stat_statements (default true).',
+  'sources.postgres.statement-slowdown':
+    'Metric statement_slowdown: the largest ratio of a statement\'s mean time in the last third of the steady part to the first third (pg_stat_statements, statements with 10+ calls in both); default false.',
   'sources.postgres.top': 'Statements kept (1-100, default 10).',
   'sources.postgres.statement-timeout': 'Per statement (default 2s). ' + DURATION,
   'sources.postgres.connect-timeout': 'Connecting (default 5s). ' + DURATION,

@@ -1,6 +1,8 @@
 // Infrastructure targets checked against the sources: part of validating a config, before any load is sent.
 import { infraRef } from '../gate/metrics.js';
-import { isInfraName } from '../gate/targets.js';
+import { isInfraName, knownMetricNames } from '../gate/targets.js';
+import { BUILTIN_METRICS } from '../metrics/catalogue.js';
+import { closest } from './suggest.js';
 import type { Target } from '../model.js';
 import { redisMetricNames, sourceMetricNames, type SourceConfig } from './sources.js';
 
@@ -51,7 +53,17 @@ export function infraTargetProblems(targets: Target[], configs: SourceConfig[]):
     const key = ref.name.toLowerCase();
     const hasLimit = limits.get(key);
     if (hasLimit === undefined) {
-      if (!ref.explicit && !isInfraName(key)) continue; // may be a load tool's own metric
+      if (!ref.explicit && !isInfraName(key)) {
+        // May be a load tool's own metric; one a letter or two away from a metric perf-gate knows is a typo.
+        const near = closest(key, [...knownMetricNames(), ...limits.keys()]);
+        if (near !== undefined && near !== key) {
+          problems.push(
+            `target "${t.source}": "${ref.name}" is not a metric perf-gate measures (did you mean "${near}"?); built-in metrics: ${BUILTIN_METRICS.join(', ')}` +
+              `${limits.size ? `; from sources: ${[...limits.keys()].join(', ')}` : ''}. A load tool's own metric is judged by its name: mark the target optional if "${ref.name}" is one`,
+          );
+        }
+        continue;
+      }
       const configured = [...limits.keys()];
       problems.push(
         `target "${t.source}" needs a metric named "${ref.name}" from sources:, ` +

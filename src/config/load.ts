@@ -4,26 +4,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import {
-  COMMENT_MODES,
-  DECIDE_ON,
-  DISTRIBUTED_MODES,
-  ENGINES,
-  FAIL_ON,
-  PRESET_PHASES,
-  type CommentMode,
-  type EngineName,
-  type FailOn,
-  type CaptureSpec,
-  type Expectations,
-  type Flow,
-  type FlowStep,
-  type PresetPhaseName,
-  type Stage,
-} from '../model.js';
+import { COMMENT_MODES, DECIDE_ON, DISTRIBUTED_MODES, ENGINES, FAIL_ON, PRESET_PHASES, type CommentMode, type EngineName, type FailOn, type PresetPhaseName, type Stage } from '../model.js';
 import { parseTargets } from '../gate/targets.js';
+import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
-import { PRESETS, timeFactorOf, totalDurationMs } from '../phases/presets.js';
+import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
@@ -34,7 +19,7 @@ import { redactSecrets, redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
 import { UserError, messageOf } from '../errors.js';
 import { infraTargetProblems } from './infra-targets.js';
-import type { PhaseDefinition } from '../phases/presets.js';
+import type { CaptureSpec, Expectations, Flow, FlowStep } from '../flows/steps.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
 
@@ -156,7 +141,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const phase = ownValue(phases, phaseName) ?? ownValue(PRESETS as Record<string, PhaseDefinition>, phaseName);
   if (!phase) {
     const allowed = [...PRESET_PHASES, ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p))];
-    throw new UserError(`${where('phase')}: got "${phaseName}"; allowed: ${allowed.join(', ')}`);
+    throw new UserError(`${where('phase')}: got "${phaseName}"${didYouMean(phaseName, allowed)}; allowed: ${allowed.join(', ')}`);
   }
 
   const durationText = pick('duration', file.duration);
@@ -354,7 +339,7 @@ function loadConfigFile(
   try {
     data = parseYaml(text);
   } catch (e) {
-    const detail = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    const detail = e instanceof YAMLParseError ? `${e.message.split('\n')[0]}${yamlSnippet(text, e)}` : String(e);
     throw new UserError(`${rel}: not valid YAML: ${detail}`);
   }
   if (data === null || data === undefined) return { file: {}, path: rel };
@@ -362,17 +347,34 @@ function loadConfigFile(
     throw new UserError(`${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`);
   }
   const parsed = configFileSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues));
+  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues, configFileSchema));
   return { file: parsed.data, path: rel };
 }
 
+/** The offending line of a YAML file, with the line before it and a caret under the column. */
+export function yamlSnippet(text: string, e: YAMLParseError): string {
+  const at = e.linePos?.[0];
+  if (!at) return '';
+  const lines = text.split(/\r?\n/);
+  const shown: string[] = [];
+  const width = String(at.line).length;
+  for (let n = Math.max(1, at.line - 1); n <= at.line; n++) shown.push(`  ${String(n).padStart(width)} | ${redactSecrets(lines[n - 1] ?? '')}`);
+  shown.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.col - 1))}^`);
+  return `\n${shown.join('\n')}`;
+}
+
 /** Names the deepest useful path, the value received and what is allowed. */
-function formatIssue(file: string, issues: z.core.$ZodIssue[]): string {
+function formatIssue(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodType): string {
   const issue = pickIssue(issues);
   const path = formatPath(issue.path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const allowed = schema ? keysAt(schema, issue.path) : [];
+    const hints = issue.keys.map((k) => `"${k}"${didYouMean(k, allowed)}`);
+    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`;
+  } else if (issue.code === 'invalid_value' && typeof issue.input === 'string' && issue.values.length > 1) {
+    const values = issue.values.map(String);
+    message = `allowed: ${values.join(', ')}${didYouMean(issue.input, values)}`;
   }
   const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' ? `got ${show(issue.input)}; ` : '';
   return `${file}: ${path || '(top level)'}: ${got}${message}`;
@@ -402,6 +404,42 @@ function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
   return best;
 }
 
+/** The keys an object in the schema may have at `path` (every alternative of a union), for "did you mean". */
+export function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  const out = new Set<string>();
+  const visit = (t: z.core.$ZodType | undefined, rest: PropertyKey[]): void => {
+    if (!t) return;
+    const def = t._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'readonly':
+      case 'catch':
+      case 'prefault':
+      case 'nonoptional':
+        return visit(def.innerType as z.core.$ZodType, rest);
+      case 'pipe':
+        return visit(def.in as z.core.$ZodType, rest);
+      case 'union':
+        for (const o of def.options as z.core.$ZodType[]) visit(o, rest);
+        return;
+      case 'array':
+        return visit(def.element as z.core.$ZodType, typeof rest[0] === 'number' ? rest.slice(1) : rest);
+      case 'record':
+        return visit(def.valueType as z.core.$ZodType, rest.slice(1));
+      case 'object': {
+        const shape = def.shape as Record<string, z.core.$ZodType>;
+        if (rest.length === 0) for (const k of Object.keys(shape)) out.add(k);
+        else visit(Object.hasOwn(shape, String(rest[0])) ? shape[String(rest[0])] : undefined, rest.slice(1));
+        return;
+      }
+    }
+  };
+  visit(schema, path);
+  return [...out];
+}
+
 function formatPath(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
@@ -415,18 +453,21 @@ function show(v: unknown): string {
 function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
   const v = value.trim().toLowerCase();
   if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new UserError(`${where}: got "${value}"; allowed: ${allowed.join(', ')}`);
+  throw new UserError(`${where}: got "${value}"${didYouMean(v, allowed)}; allowed: ${allowed.join(', ')}`);
 }
 
 function validateUrl(text: string, where: string): string {
+  // `localhost:8080/api` parses as a URL of protocol "localhost:": a host and port without a scheme is the likelier reading.
+  const noScheme = !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && /^[\w.-]+(:\d+)?(\/|$)/.test(text);
+  const hint = noScheme ? ` (a URL needs its scheme: did you mean "http://${redactUrl(text)}"?)` : '';
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com`);
+    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com${hint}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`${where}: got protocol "${url.protocol}" in "${redactUrl(text)}"; allowed: http, https`);
+    throw new UserError(`${where}: got ${noScheme ? 'no scheme' : `protocol "${url.protocol}"`} in "${redactUrl(text)}"; allowed: http, https${hint}`);
   }
   return text;
 }

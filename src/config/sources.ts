@@ -3,223 +3,31 @@
 // look at raw YAML. Secrets are never accepted inline: a config file is committed, so passwords and tokens are
 // named by environment variable (`url-env`, `password-env`, `bearer-token-env`) and read when the source starts.
 import { z } from 'zod';
-import { SOURCE_KINDS, type InfraMetric, type SourceKind } from '../model.js';
+import { SOURCE_KINDS } from '../model.js';
 import { parseDuration } from '../units.js';
 import { redactPatterns } from '../secrets.js';
+import {
+  CLOUDWATCH_PRESETS,
+  INFRA_UNITS,
+  POSTGRES_QUERY_AT,
+  PRESET_NAMES,
+  PROMETHEUS_PRESETS,
+  postgresActivityNames,
+  postgresSlowdownName,
+  redisMetricNames,
+  type CloudWatchLogsSourceConfig,
+  type CloudWatchMetricConfig,
+  type CloudWatchSourceConfig,
+  type PostgresSourceConfig,
+  type PrometheusMetricConfig,
+  type PrometheusSourceConfig,
+  type RedisSourceConfig,
+  type SourceConfig,
+} from './source-types.js';
+import { refusedSql } from './postgres-guard.js';
 
-export type InfraUnit = InfraMetric['unit'];
-export const INFRA_UNITS = ['%', 'count', 'ms', 'bytes', '/s'] as const satisfies readonly InfraUnit[];
-
-export const CLOUDWATCH_PRESETS = ['ecs-cpu', 'ecs-memory', 'rds-cpu', 'rds-connections', 'alb-requests', 'alb-5xx', 'alb-target-p99'] as const;
-export type CloudWatchPreset = (typeof CLOUDWATCH_PRESETS)[number];
-
-export const PROMETHEUS_PRESETS = ['node-cpu', 'node-memory', 'container-cpu', 'container-memory'] as const;
-export type PrometheusPreset = (typeof PROMETHEUS_PRESETS)[number];
-
-/** The name a preset's metric gets when the user gives none: the names the guide's success criteria use. */
-export const PRESET_NAMES: Record<CloudWatchPreset | PrometheusPreset, string> = {
-  'ecs-cpu': 'cpu',
-  'ecs-memory': 'memory',
-  'rds-cpu': 'rds_cpu',
-  'rds-connections': 'db_connections',
-  'alb-requests': 'alb_requests',
-  'alb-5xx': 'alb_5xx',
-  'alb-target-p99': 'alb_target_p99',
-  'node-cpu': 'cpu',
-  'node-memory': 'memory',
-  'container-cpu': 'cpu',
-  'container-memory': 'memory',
-};
-
-export interface CloudWatchMetricConfig {
-  name: string;
-  preset?: CloudWatchPreset;
-  /** ECS presets. */
-  cluster?: string;
-  service?: string;
-  /** RDS presets: the DB instance identifier. */
-  instance?: string;
-  /** ALB presets: `app/<name>/<id>` (an ARN is accepted and cut down to that). */
-  loadBalancer?: string;
-  targetGroup?: string;
-  /** `% of max` limit (rds-connections: the instance's max_connections). */
-  limit?: number;
-  /** Custom metrics. */
-  namespace?: string;
-  metric?: string;
-  dimensions: Record<string, string>;
-  /** CloudWatch statistic (Average, Maximum, Sum, p99, ...); presets have their own default. */
-  stat?: string;
-  unit?: InfraUnit;
-  /** Published at high resolution (sub-minute periods are only kept for those). */
-  highResolution: boolean;
-}
-
-export interface CloudWatchSourceConfig {
-  kind: 'cloudwatch';
-  region?: string;
-  /** Endpoint override (VPC endpoints, LocalStack, the tests' stub). */
-  endpoint?: string;
-  /** Queried before and after the run, for context in the series; stats use the run window only. */
-  marginMs: number;
-  /** Requested period, seconds; raised to the finest CloudWatch still keeps for data of that age. */
-  periodS: number;
-  /** CloudWatch publishes a minute or two late: how long after the run end to keep asking for the last point. */
-  lagWaitMs: number;
-  /** Pause between those attempts. */
-  lagRetryMs: number;
-  /** Keep the stats of a series whose last point never arrived (with a note) instead of marking it unavailable. */
-  allowIncomplete: boolean;
-  /** Per HTTP request. */
-  requestTimeoutMs: number;
-  /** Throttling and transient errors: attempts after the first, and the first backoff (doubled each time). */
-  retries: number;
-  retryDelayMs: number;
-  metrics: CloudWatchMetricConfig[];
-}
-
-export interface PrometheusMetricConfig {
-  name: string;
-  preset?: PrometheusPreset;
-  /** Custom PromQL; must return one series (aggregate with max/avg/sum otherwise). */
-  query?: string;
-  /** Label matchers added to a preset's selectors, e.g. {instance: "web-1:9100"}. */
-  labels: Record<string, string>;
-  /** container-* presets. */
-  container?: string;
-  unit: InfraUnit;
-  limit?: number;
-}
-
-export interface PrometheusSourceConfig {
-  kind: 'prometheus';
-  url: string;
-  stepMs: number;
-  /** Range of `rate()` in the presets. */
-  rateWindow: string;
-  bearerTokenEnv?: string;
-  username?: string;
-  passwordEnv?: string;
-  requestTimeoutMs: number;
-  retries: number;
-  metrics: PrometheusMetricConfig[];
-}
-
-export interface PostgresSourceConfig {
-  kind: 'postgres';
-  url?: string;
-  urlEnv?: string;
-  host?: string;
-  port?: number;
-  user?: string;
-  database?: string;
-  passwordEnv?: string;
-  /** Metric name of the connection count. */
-  name: string;
-  intervalMs: number;
-  slowQueries: boolean;
-  top: number;
-  statementTimeoutMs: number;
-  connectTimeoutMs: number;
-  /** Connections by state, lock waits, longest transaction, and statement rows and block hits (pg_stat_statements). */
-  activity: boolean;
-  queries: PostgresQueryConfig[];
-}
-
-export const POSTGRES_QUERY_AT = ['end', 'interval', 'start', 'change'] as const;
-export type PostgresQueryAt = (typeof POSTGRES_QUERY_AT)[number];
-
-/** A query of one's own: one number, read-only, `$1`/`$2` = run start and end (interval: sampling start and now). */
-export interface PostgresQueryConfig {
-  name: string;
-  sql: string;
-  /**
-   * `end`: once after the run (after the engine returned, so in-flight requests have finished); `interval`: sampled;
-   * `start`: once before the load (the database baseline); `change`: before and after, the metric is after − before.
-   */
-  at: PostgresQueryAt;
-  unit: InfraUnit;
-}
-
-/** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */
-export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | 'slowQueries' | 'activity'>): {
-  active: string;
-  idleInTransaction: string;
-  lockWaits: string;
-  longestTransaction: string;
-  statementRows?: string;
-  sharedBlksHit?: string;
-} | undefined {
-  if (!cfg.activity) return undefined;
-  const p = cfg.name === 'db_connections' ? '' : `${cfg.name}_`;
-  return {
-    active: `${p}connections_active`,
-    idleInTransaction: `${p}connections_idle_in_transaction`,
-    lockWaits: `${p}lock_waits`,
-    longestTransaction: `${p}longest_transaction`,
-    ...(cfg.slowQueries ? { statementRows: `${p}statement_rows`, sharedBlksHit: `${p}shared_blks_hit` } : {}),
-  };
-}
-
-export interface RedisSourceConfig {
-  kind: 'redis';
-  url?: string;
-  urlEnv?: string;
-  host?: string;
-  port?: number;
-  username?: string;
-  passwordEnv?: string;
-  tls: boolean;
-  /** Metric names are `<name>_clients`, `<name>_memory`, ...; `redis` unless a second Redis needs its own. */
-  name: string;
-  intervalMs: number;
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
-}
-
-/** The metrics a Redis source reports, by what they are. */
-export function redisMetricNames(cfg: Pick<RedisSourceConfig, 'name'>) {
-  const p = cfg.name;
-  return {
-    clients: `${p}_clients`,
-    memory: `${p}_memory`,
-    ops: `${p}_ops`,
-    evictions: `${p}_evictions`,
-    rejected: `${p}_rejected_connections`,
-    hitRate: `${p}_hit_rate`,
-    blocked: `${p}_blocked`,
-  };
-}
-
-export interface CloudWatchLogsSourceConfig {
-  kind: 'cloudwatch-logs';
-  /** The LogSummary's source name and the metric name (`log_errors` unless given). */
-  name: string;
-  region?: string;
-  endpoint?: string;
-  logGroups: string[];
-  /** Logs Insights query; the default counts messages matching ERROR|Exception|panic. */
-  query?: string;
-  /** Regular expression of the default query. */
-  pattern: string;
-  /** Most frequent messages kept. */
-  top: number;
-  /** Logs arrive a little late: the query waits this long after the run end before it starts. */
-  delayMs: number;
-  /** Bound on polling GetQueryResults. */
-  queryTimeoutMs: number;
-  pollMs: number;
-  requestTimeoutMs: number;
-  retries: number;
-  retryDelayMs: number;
-}
-
-export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig | RedisSourceConfig | CloudWatchLogsSourceConfig;
-
-// Compile-time check that the union covers exactly the kinds the model knows.
-type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
-const _kindsCovered: _Kinds = true;
-void _kindsCovered;
+// The typed configs live in source-types.ts; this module parses the YAML into them and re-exports them.
+export * from './source-types.js';
 
 /** Strings with credentials masked, for an error message's "got ..." part: a refused URL is not echoed. */
 export function safeInput(value: unknown): unknown {
@@ -303,6 +111,16 @@ const cloudwatchMetric = z
       case 'alb-5xx':
       case 'alb-target-p99':
         need('load-balancer', `preset ${m.preset}`);
+        break;
+      case 'ecs-running-tasks':
+        need('cluster', `preset ${m.preset}`);
+        need('service', `preset ${m.preset}`);
+        break;
+      case 'alb-healthy-hosts':
+      case 'alb-unhealthy-hosts':
+        // Published per target group and load balancer: both dimensions, or CloudWatch returns nothing.
+        need('load-balancer', `preset ${m.preset}`);
+        need('target-group', `preset ${m.preset}`);
         break;
       case undefined:
         need('name', 'a custom CloudWatch metric (no preset)');
@@ -395,8 +213,10 @@ const prometheusMetric = z
     container: z.string().min(1).optional(),
     unit: unit.optional(),
     limit: z.number().positive().optional(),
+    'shares-by': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name such as instance').optional(),
   })
   .superRefine((m, ctx) => {
+    if (m['shares-by'] !== undefined && m.query === undefined) issue(ctx, ['shares-by'], '"shares-by" needs a query with one series per instance, e.g. sum by (instance) (rate(http_requests_total[1m]))');
     if (m.preset === undefined) {
       if (m.query === undefined) issue(ctx, ['query'], 'a metric without a preset needs "query" (PromQL)');
       if (m.name === undefined) issue(ctx, ['name'], 'a custom PromQL metric needs "name"');
@@ -414,8 +234,9 @@ const prometheusMetric = z
       query: m.query,
       labels: m.labels ?? {},
       container: m.container,
-      unit: m.unit ?? (m.preset ? '%' : 'count'),
+      unit: m.unit ?? (m.preset && m.preset !== 'instances-up' ? '%' : 'count'),
       limit: m.limit,
+      ...(m['shares-by'] !== undefined ? { sharesBy: m['shares-by'] } : {}),
     }),
   );
 
@@ -473,6 +294,7 @@ const postgresSource = z
     name: metricName.optional(),
     interval: durationMs.optional(),
     'slow-queries': z.boolean().optional(),
+    'statement-slowdown': z.boolean().optional(),
     top: z.number().int().min(1).max(100).optional(),
     'statement-timeout': durationMs.optional(),
     'connect-timeout': durationMs.optional(),
@@ -493,7 +315,10 @@ const postgresSource = z
       // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
       if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+      const refused = refusedSql(q.sql);
+      if (refused) issue(ctx, ['queries', i, 'sql'], `query "${q.name}" ${refused}`);
     });
+    if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
@@ -519,6 +344,7 @@ const postgresSource = z
       name: s.name ?? 'db_connections',
       intervalMs: s.interval ?? 1000,
       slowQueries: s['slow-queries'] ?? true,
+      statementSlowdown: s['statement-slowdown'] ?? false,
       top: s.top ?? 10,
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
@@ -641,7 +467,7 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...(config.queries ?? []).map((q) => q.name)];
+      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined), ...(config.queries ?? []).map((q) => q.name)];
     case 'redis':
       return Object.values(redisMetricNames(config));
     case 'cloudwatch-logs':

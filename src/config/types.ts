@@ -1,10 +1,11 @@
 // The typed Config every later stage reads. Only src/config builds it; nothing downstream sees raw inputs.
-import type { CommentMode, DecideOn, DistributedMode, EngineName, FailOn, Flow, Stage, Target } from '../model.js';
+import type { CommentMode, DecideOn, DistributedMode, EngineName, FailOn, Stage, Target } from '../model.js';
 import type { PhaseDefinition } from '../phases/presets.js';
 import type { AbortGuard } from '../phases/guards.js';
 import type { SourceConfig } from './sources.js';
 import type { BaselineConfig } from './baseline.js';
 import type { ChecksConfig } from './checks.js';
+import type { Flow } from '../flows/steps.js';
 
 export interface HttpSettings {
   /** Per-request timeout, ms. */

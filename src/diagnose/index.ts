@@ -3,7 +3,7 @@
 // throughput limit, the database's work, memory and errors. It names a cause only when one finding stands out
 // by the rules below, in this order; otherwise "no single cause found". It never reads anything but the run,
 // the verdict and the baseline's statements, so every figure it gives is in results.json.
-import type { CauseKind, DatabaseStatement, Diagnosis, RunResult, Verdict } from '../model.js';
+import type { BaselineStatement, CauseKind, Diagnosis, RunResult, Verdict } from '../model.js';
 import { databaseFinding, errorsFinding, memoryFindings } from './resources.js';
 import { saturation, throughputLimit, whenFinding } from './signals.js';
 
@@ -11,8 +11,8 @@ export { SATURATION_SHARE } from './signals.js';
 export { HEAVY_READ_BLOCKS, HEAVY_READ_SHARE, SEQ_SCAN_MIN_ROWS, SEQ_SCAN_MIN_SCANS } from './resources.js';
 
 export interface DiagnoseOptions {
-  /** The baseline run's statements, for "slower than the baseline". */
-  baselineStatements?: DatabaseStatement[];
+  /** The baseline run's statements; the verdict's baseline carries them when it has them. */
+  baselineStatements?: BaselineStatement[];
 }
 
 /** A run that completed no request, or a shard, has nothing to diagnose. */
@@ -24,7 +24,7 @@ export function diagnose(run: RunResult, verdict: Verdict, opts: DiagnoseOptions
   if (when) d.when = when;
   const tl = throughputLimit(run);
   if (tl) d.throughputLimit = tl;
-  const db = databaseFinding(run, opts.baselineStatements);
+  const db = databaseFinding(run, opts.baselineStatements ?? verdict.baseline?.statements);
   if (db) d.database = db;
   const errors = errorsFinding(run);
   if (errors) d.errors = errors;

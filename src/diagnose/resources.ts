@@ -2,7 +2,7 @@
 // sequential scans, lock waits, statements slower than the baseline's), how memory moved over the steady part,
 // and which errors the endpoints and the logs show. Pure functions over the run.
 import { samplesOver } from '../metrics/series.js';
-import type { DatabaseFinding, DatabaseStatement, ErrorsFinding, MemoryFinding, RunResult } from '../model.js';
+import type { BaselineStatement, DatabaseFinding, ErrorsFinding, MemoryFinding, RunResult } from '../model.js';
 import { round } from './signals.js';
 
 /** A table counts as read by sequential scans under load with this many scans, of this many rows each on average. */
@@ -14,7 +14,7 @@ export const HEAVY_READ_BLOCKS = 1000;
 export const HEAVY_READ_SHARE = 30;
 
 /** The busiest database (most statement time): its top statements, tables read by sequential scans, lock waits. */
-export function databaseFinding(run: RunResult, baseline?: DatabaseStatement[]): DatabaseFinding | undefined {
+export function databaseFinding(run: RunResult, baseline?: BaselineStatement[]): DatabaseFinding | undefined {
   const dbs = run.database ?? [];
   if (!dbs.length) return undefined;
   const db = [...dbs].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0) + ((b.lockWaits?.length ?? 0) - (a.lockWaits?.length ?? 0)) * 1e12)[0]!;

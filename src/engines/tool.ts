@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../log.js';
+import { messageOf } from '../errors.js';
 
 export interface ToolRunOptions {
   command: string;
@@ -26,6 +27,8 @@ export interface ToolRunOptions {
   redact?: (text: string) => string;
   /** Windows needs a shell to start `.cmd` files such as npm.cmd. */
   shell?: boolean;
+  /** The tool's lines go to the debug log only (an install's chatter); the caller says in one line what happened. */
+  quiet?: boolean;
 }
 
 export interface ToolRunResult {
@@ -76,7 +79,8 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
   const keep = options.tailLines ?? 40;
   const started = Date.now();
   const redact = options.redact ?? ((s: string) => s);
-  log.info(`${label} ${redact(formatCommand(command, args))}`);
+  const say = options.quiet ? log.debug : log.info;
+  say(`${label} ${redact(formatCommand(command, args))}`);
   const env: Record<string, string | undefined> = { ...process.env };
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
@@ -118,7 +122,7 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
         tail.push(line);
         if (tail.length > keep) tail.shift();
         options.onLine?.(line, stream);
-        if (line.trim() !== '') log.info(`${label} ${line}`);
+        if (line.trim() !== '') say(`${label} ${line}`);
       });
     }
 
@@ -149,4 +153,21 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
 export function workspacePath(workspace: string, path: string): string {
   const rel = relative(workspace, path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** A stack frame, a `^` marker line or a Node version footer: what a crash prints beside its message. */
+const NOISE = /^\s*(at\s|\^+\s*$|node:internal|Node\.js v\d|Require stack:|- \/|\{$|\}$|\w+: '.*',?$|code: )/;
+
+/**
+ * An engine's failure in one line, for the verdict's reason (so the terminal, the report and the PR comment):
+ * the message's first line and, when it carries a tool's output, that output's error line, never a stack trace.
+ */
+export function oneLineFailure(e: unknown): string {
+  const text = messageOf(e);
+  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !NOISE.test(l));
+  const head = (lines[0] ?? '').replace(/:$/, '');
+  const rest = lines.slice(1);
+  const errorLine = rest.find((l) => /\b(error|cannot|not found|failed|invalid|refused)\b/i.test(l)) ?? rest[rest.length - 1];
+  const one = errorLine && errorLine !== head ? `${head}: ${errorLine.trim()}` : head;
+  return one.length > 400 ? `${one.slice(0, 397)}...` : one;
 }

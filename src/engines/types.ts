@@ -19,5 +19,12 @@ export interface EngineRunOptions {
 
 export interface Engine {
   readonly name: EngineName;
+  /**
+   * Checks the engine's own input (a tool's script and the files it names) before anything is installed or sent;
+   * bad input is a UserError. Quick: no install, no network.
+   */
+  check?(options: Pick<EngineRunOptions, 'config' | 'log'>): Promise<void>;
+  /** Gets the tool ready (finds or installs it) before the run's clock starts: install time is not run time. */
+  prepare?(options: Pick<EngineRunOptions, 'config' | 'log' | 'signal'>): Promise<void>;
   run(options: EngineRunOptions): Promise<RunResult>;
 }

@@ -8,9 +8,10 @@
 // engine is unavailable, patterns with the shapes of catastrophic backtracking are rejected instead (see
 // unsafeRegexReason).
 import { setFlagsFromString } from 'node:v8';
-import type { CaptureSpec, Expectations } from '../model.js';
+import { JsonLimitError, MAX_JSON_DEPTH, parseJsonBounded } from '../json.js';
 import { compileJsonPath, evalJsonPath, type CompiledPath } from './jsonpath.js';
 import { UserError, messageOf } from '../errors.js';
+import type { CaptureSpec, Expectations } from './steps.js';
 
 export const REGEX_INPUT_LIMIT = 64 * 1024;
 const MAX_REGEX_LENGTH = 500;
@@ -58,6 +59,10 @@ export interface CompiledChecks {
   needsHeaders: boolean;
   needsJson: boolean;
   notJson: string;
+  /** A body nested too deep to walk safely: the check fails (counted), the run goes on. */
+  tooDeep: string;
+  /** The checks themselves failed on this response (a bug or a limit not foreseen): a failed check, not a crash. */
+  uncheckable: string;
   label: string;
 }
 
@@ -184,6 +189,8 @@ export function compileChecks(
     needsHeaders: false,
     needsJson: false,
     notJson: `response body is not JSON${on}`,
+    tooDeep: `response body is JSON nested deeper than ${MAX_JSON_DEPTH} levels (not checked)${on}`,
+    uncheckable: `response could not be checked${on}`,
     label,
   };
   const path = (p: string, what: string): CompiledPath => {
@@ -266,9 +273,9 @@ export function runChecks(c: CompiledChecks, res: ResponseView, caps: unknown[])
   if (c.needsJson) {
     if (res.body === undefined || res.truncated) return c.notJson;
     try {
-      parsed = JSON.parse(res.body);
-    } catch {
-      return c.notJson;
+      parsed = parseJsonBounded(res.body);
+    } catch (e) {
+      return e instanceof JsonLimitError ? c.tooDeep : c.notJson;
     }
   }
   for (const e of c.json) {

@@ -2,9 +2,9 @@
 // into origin, base path and credentials; a request's endpoint label (`METHOD /path` as written, secrets masked);
 // and the values of the `{{ env.NAME }}` templates the flows use, to be masked before anything is logged.
 import { SECRET_QUERY_KEY, redactUrl } from '../secrets.js';
-import type { Flow, FlowStep } from '../model.js';
 import { UserError } from '../errors.js';
 import { envValuesIn } from './templates.js';
+import type { Flow, FlowStep } from './steps.js';
 
 export interface ParsedTarget {
   origin: string;

@@ -1,6 +1,7 @@
 // Targets -> Verdict. `error` is reserved for runs whose numbers cannot be trusted (no data, an unreachable
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
 import type { ComparisonOp, FailOn, RunResult, Target, TargetResult, ToolThreshold, Verdict, VerdictStatus } from '../model.js';
+import { OTHER_CAUSES_NOTE } from '../model.js';
 import { compare, isInfraName } from './targets.js';
 import { builtinMetric } from '../metrics/catalogue.js';
 import { findInfra, infraRef, metricValue, notMeasuredReason } from './metrics.js';
@@ -19,7 +20,10 @@ export function runProblems(run: RunResult): string[] {
     const transport = TRANSPORT_KINDS.reduce((n, k) => n + (run.errorsByKind[k] ?? 0), 0);
     if (transport === run.requests) {
       const kinds = TRANSPORT_KINDS.filter((k) => run.errorsByKind[k]).join(', ');
-      problems.push(`the target never answered: all ${run.requests} requests failed without a response (${kinds})`);
+      // `other` says little by itself: the engine's note names the cause (a certificate check, a protocol error).
+      const cause = run.notes.find((n) => n.startsWith(OTHER_CAUSES_NOTE));
+      const why = cause ? `; ${cause.slice(OTHER_CAUSES_NOTE.length).trim()}` : '';
+      problems.push(`the target never answered: all ${run.requests} requests failed without a response (${kinds})${why}`);
     }
   }
   return problems;

@@ -39,13 +39,11 @@
 // One baseline run cannot tell a real uniform slowdown from run-level drift of the same size, so that mode
 // misses more; bench/regression-grid.mjs measures the verdicts on simulated runs across p99 levels, noise and
 // history sizes, bench/regression-real.mjs on real runs.
-import type { FailOn, RegressionResult, RunResult, Verdict } from '../model.js';
+import type { FailOn, RegressionResult, RunResult, Verdict, SerializedHistogram, BaselineEntry } from '../model.js';
 import { type AppliedRule, describeFloors, fmt, regressionFloor } from './regression-floor.js';
 import { ageText, changeText, describeTolerance, fmtZ, join, pct, round, shaAndDate, short, signed } from './regression-text.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
-import type { SerializedHistogram } from '../model.js';
-import type { BaselineEntry } from '../model.js';
 import { incomparability } from './comparable.js';
 import { compactHistogram } from '../metrics/histogram.js';
 
@@ -192,7 +190,7 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
     regressions,
     suspect,
     worse,
-    baseline: { source: opts.source, ...shaAndDate(entry), note, method, trend },
+    baseline: { source: opts.source, ...shaAndDate(entry), note, method, trend, ...(entry.statements?.length ? { statements: entry.statements } : {}) },
     mode,
     entry,
     historySize: useHistory ? window.length : 1,

@@ -3,8 +3,9 @@
 // unexpanded); for Artillery the request name or URL path of metrics-by-endpoint (`/api/bids (bid)` carries both);
 // for k6 the `name` tag (the URL unless the script set one). A target keeps its selector inside `metric`
 // canonically (`p99{bid}`), so everything that reads a metric by name reads the per-endpoint one the same way.
-import type { EndpointResult, Flow, RunResult, Target } from '../model.js';
+import type { EndpointResult, RunResult, Target } from '../model.js';
 import { metricsWithScope, type MetricWithScope } from '../metrics/catalogue.js';
+import type { Flow } from '../flows/steps.js';
 
 /** Metrics an endpoint row can answer for: the catalogue's `endpoint` scope. */
 export const ENDPOINT_METRICS = metricsWithScope('endpoint');

@@ -10,7 +10,7 @@
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 import { isEndpointMetric, parseSelectorBody, selectorMetric, type EndpointMetric } from './selectors.js';
 import { UserError } from '../errors.js';
-import { builtinMetric, metricBySpelling, UNIT_OF_KIND, type MetricKind } from '../metrics/catalogue.js';
+import { builtinMetric, METRIC_CATALOGUE, metricBySpelling, UNIT_OF_KIND, type MetricDefinition, type MetricKind } from '../metrics/catalogue.js';
 
 /** Infrastructure metrics with well-known names (the presets' default names) and the kind of value they hold. */
 export const INFRA_METRICS: Record<string, MetricKind> = {
@@ -46,6 +46,7 @@ const WARN = /\s+warn\s+(?<level>.+?)\s*(?<optional>\?)?$/i;
 
 export function parseTarget(line: string, where = 'targets'): Target {
   const written = line.trim();
+  commonSlips(written, where);
   const w = WARN.exec(written);
   // " warn " inside an endpoint selector (`p99{GET /a warn b} < 1s`) is part of the label, not a warning level.
   const before = w ? written.slice(0, w.index) : '';
@@ -383,6 +384,40 @@ function parseInfraTarget(p: InfraParts): Target {
 }
 
 /** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
+/**
+ * The mistakes people make writing targets, named before the grammar would call them something else: a list split
+ * by commas reads as one target whose metric is "500ms, p95", and `=<` as the operator `=` and a metric "< 500ms".
+ */
+function commonSlips(text: string, where: string): void {
+  const flip = /(=<|=>)/.exec(text);
+  if (flip) {
+    const right = flip[1] === '=<' ? '<=' : '>=';
+    throw new UserError(`${where}: target "${text}": "${flip[1]}" is not an operator; write "${right}" (did you mean "${text.replace(flip[1]!, right)}"?); allowed: <, <=, >, >=, ==, !=`);
+  }
+  // Commas outside a selector's braces: `p99{bid, 201}` is one target, `p99<500ms, p95<300ms` two.
+  let depth = 0;
+  let ops = 0;
+  let comma = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '{' || c === '(') depth++;
+    else if (c === '}' || c === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && c === ',') comma = true;
+    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!') && !'<>=!'.includes(text[i - 1] ?? '')) ops++;
+  }
+  if (comma && ops > 1) {
+    const parts = text.split(/\s*,\s*(?![^{(]*[})])/).filter((p) => p !== '');
+    throw new UserError(
+      `${where}: "${text}" looks like ${parts.length} targets separated by commas; give one target per line, or ";" between them (did you mean "${parts.join('; ')}"?)`,
+    );
+  }
+}
+
+/** The built-in metric names and their aliases, for "did you mean" on a metric that is none of them. */
+export function knownMetricNames(): string[] {
+  return [...(METRIC_CATALOGUE as readonly MetricDefinition[]).flatMap((m) => [m.name, ...m.aliases]), ...Object.keys(INFRA_METRICS)];
+}
+
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
   const list = typeof lines === 'string' ? lines.split(/\r?\n/) : lines;
   const out: Target[] = [];

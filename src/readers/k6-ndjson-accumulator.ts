@@ -1,13 +1,12 @@
 // What the k6 NDJSON reader keeps of the points: counters, histograms and gauges per metric, endpoint and
 // interval, never the samples themselves.
 import { Histogram } from '../metrics/histogram.js';
-import type { ErrorKind } from '../model.js';
+import type { ErrorKind, SerializedHistogram } from '../model.js';
 import type { K6MetricType } from './k6-summary-common.js';
 import type { ReadOptions } from './types.js';
 import { MAX_PLAUSIBLE, addCount, k6ErrorCodeKind, obj, statusIsError, statusKind, str, type Obj } from './util.js';
 import { NEW_AFTER_NAME, Pattern } from './k6-ndjson-bytes.js';
 import type { Tags } from './k6-ndjson-tags.js';
-import type { SerializedHistogram } from '../model.js';
 
 export const MAX_ENDPOINTS = 1000;
 export const MAX_INTERVALS = 200_000;

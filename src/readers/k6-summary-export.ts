@@ -8,7 +8,7 @@
 //
 // Rate metrics: `passes` counts samples that were true (non-zero) and `fails` the others, whatever the metric
 // means; for http_req_failed "passes" are therefore the FAILED requests (value = passes / (passes + fails)).
-import type { ToolThreshold } from '../model.js';
+import type { ToolThreshold, RunResult } from '../model.js';
 import {
   baseName,
   buildFromK6Summary,
@@ -22,7 +22,6 @@ import {
 } from './k6-summary-common.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
 import { children, inspectFile, looksLikeJsonObject, nonNeg, num, numericEntries, obj, readJsonFile, str, type Obj } from './util.js';
-import type { RunResult } from '../model.js';
 import { UserError } from '../errors.js';
 
 function inferType(o: Obj): K6MetricType | undefined {

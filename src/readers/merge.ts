@@ -4,10 +4,9 @@
 // notes say plainly.
 import { basename } from 'node:path';
 import { Histogram } from '../metrics/histogram.js';
-import type { CustomMetric, EndpointResult, ErrorKind, FlowResult, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ToolThreshold } from '../model.js';
+import { type CustomMetric, type EndpointResult, type ErrorKind, type FlowResult, type IntervalEndpoint, type IntervalResult, type LatencyStats, type RunResult, type ToolThreshold, RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
-import { RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
 import { addCount, errorRatePct, getMeta, setMeta, type ReaderMeta } from './util.js';
 
 function percentileNames(fields: string[]): string {

@@ -121,9 +121,9 @@ function toRun(doc: unknown, path: string): RunResult {
   });
   out.sourceFiles = [displayPath(path)];
   out.requests = run.requests as number;
-  out.errors = Math.min(run.errors as number, out.requests);
-  out.errorsByKind = counts(run.errorsByKind);
-  out.statusCodes = counts(run.statusCodes);
+  out.errors = run.errors as number;
+  out.errorsByKind = counts(run.errorsByKind, path, 'run.errorsByKind');
+  out.statusCodes = counts(run.statusCodes, path, 'run.statusCodes');
   out.latency = latency(run.latency);
   if (run.histogram !== undefined) out.histogram = run.histogram as SerializedHistogram;
   const errorRate = nonNeg(run.errorRate);
@@ -135,15 +135,18 @@ function toRun(doc: unknown, path: string): RunResult {
   if (tool && typeof tool.name === 'string') out.tool = { name: tool.name, ...(typeof tool.version === 'string' ? { version: tool.version } : {}) };
   const vus = obj(run.vus);
   if (vus) out.vus = definedNumbers({ created: nonNeg(vus.created), max: nonNeg(vus.max) });
-  out.endpoints = (run.endpoints as Obj[]).map((e) => {
-    const ep: EndpointResult = { name: e.name as string, requests: e.requests as number, errors: Math.min(e.errors as number, e.requests as number), latency: latency(e.latency), statusCodes: counts(e.statusCodes) };
+  out.endpoints = (run.endpoints as Obj[]).map((e, i) => {
+    const at = `run.endpoints[${i}]`;
+    const ep: EndpointResult = { name: e.name as string, requests: e.requests as number, errors: e.errors as number, latency: latency(e.latency), statusCodes: counts(e.statusCodes, path, `${at}.statusCodes`) };
     if (e.histogram !== undefined) ep.histogram = e.histogram as SerializedHistogram;
-    if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind);
-    if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures);
+    if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind, path, `${at}.errorsByKind`);
+    if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures, path, `${at}.checkFailures`);
+    checkConsistent(ep, path, at);
     return ep;
   });
-  out.intervals = (run.intervals as Obj[]).map((o) => {
-    const iv: IntervalResult = { startMs: o.startMs as number, durationMs: o.durationMs as number, requests: o.requests as number, errors: Math.min(o.errors as number, o.requests as number), latency: latency(o.latency) };
+  out.intervals = (run.intervals as Obj[]).map((o, i) => {
+    const at = `run.intervals[${i}]`;
+    const iv: IntervalResult = { startMs: o.startMs as number, durationMs: o.durationMs as number, requests: o.requests as number, errors: o.errors as number, latency: latency(o.latency) };
     Object.assign(iv, definedNumbers({ targetRate: nonNeg(o.targetRate), arrivalsStarted: nonNeg(o.arrivalsStarted), concurrency: nonNeg(o.concurrency) }));
     if (o.histogram !== undefined) iv.histogram = o.histogram as SerializedHistogram;
     const eps = obj(o.endpoints);
@@ -151,18 +154,23 @@ function toRun(doc: unknown, path: string): RunResult {
       iv.endpoints = {};
       for (const [name, v] of Object.entries(eps)) {
         const e = obj(v);
-        const requests = nonNeg(e?.requests);
-        if (!e || requests === undefined) continue;
-        const ep: IntervalEndpoint = { requests, errors: Math.min(nonNeg(e.errors) ?? 0, requests), latency: latency(e.latency) };
+        const ew = `${at}.endpoints[${JSON.stringify(name)}]`;
+        if (!e) throw bad(path, ew, 'is not an object');
+        const requests = count(e.requests, path, `${ew}.requests`);
+        const ep: IntervalEndpoint = { requests, errors: e.errors === undefined ? 0 : count(e.errors, path, `${ew}.errors`), latency: latency(e.latency) };
         if (e.histogram !== undefined) ep.histogram = e.histogram as SerializedHistogram;
-        if (e.statusCodes !== undefined) ep.statusCodes = counts(e.statusCodes);
-        if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind);
-        if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures);
+        if (e.statusCodes !== undefined) ep.statusCodes = counts(e.statusCodes, path, `${ew}.statusCodes`);
+        if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind, path, `${ew}.errorsByKind`);
+        if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures, path, `${ew}.checkFailures`);
+        checkConsistent(ep, path, ew);
         iv.endpoints[name] = ep;
       }
     }
+    checkConsistent(iv, path, at);
     return iv;
   });
+  checkConsistent(out, path, 'run');
+  checkParts(out, path);
   const interval = nonNeg(run.intervalMs);
   if (interval !== undefined && interval > 0) out.intervalMs = interval;
   out.generator = {
@@ -175,12 +183,17 @@ function toRun(doc: unknown, path: string): RunResult {
     .map((t) => obj(t))
     .filter((t): t is Obj => !!t && typeof t.metric === 'string' && typeof t.expression === 'string' && typeof t.ok === 'boolean')
     .map((t) => ({ metric: t.metric as string, expression: t.expression as string, ok: t.ok as boolean }));
-  if (run.checkFailures !== undefined) out.checkFailures = counts(run.checkFailures);
+  if (run.checkFailures !== undefined) out.checkFailures = counts(run.checkFailures, path, 'run.checkFailures');
   if (run.flows !== undefined) {
     out.flows = (Array.isArray(run.flows) ? (run.flows as unknown[]) : [])
       .map((f) => obj(f))
       .filter((f): f is Obj => !!f && typeof f.name === 'string')
-      .map((f) => ({ name: f.name as string, started: nonNeg(f.started) ?? 0, completed: nonNeg(f.completed) ?? 0, failed: nonNeg(f.failed) ?? 0 }));
+      .map((f, i) => ({
+        name: f.name as string,
+        started: count(f.started ?? 0, path, `run.flows[${i}].started`),
+        completed: count(f.completed ?? 0, path, `run.flows[${i}].completed`),
+        failed: count(f.failed ?? 0, path, `run.flows[${i}].failed`),
+      }));
   }
   out.notes = strings(run.notes);
   const shape = obj(run.shape);
@@ -251,13 +264,73 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : [];
 }
 
-function counts(v: unknown): Record<string, number> {
+/** A map of counts: every value a whole number of at least 0, or the file is refused naming the field. */
+function counts(v: unknown, path: string, where: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, n] of Object.entries(obj(v) ?? {})) {
-    const c = nonNeg(n);
-    if (c !== undefined) out[k] = c;
-  }
+  if (v === undefined) return out;
+  const o = obj(v);
+  if (!o) throw bad(path, where, `is ${JSON.stringify(v)?.slice(0, 60)}; expected an object of counts`);
+  for (const [k, n] of Object.entries(o)) out[k] = count(n, path, `${where}[${JSON.stringify(k)}]`);
   return out;
+}
+
+/** One count: a whole number of at least 0 (a negative or fractional count cannot come from a real run). */
+function count(v: unknown, path: string, where: string): number {
+  const c = typeof v === 'number' ? v : Number.NaN;
+  if (!Number.isSafeInteger(c) || c < 0) throw bad(path, where, `is ${JSON.stringify(v)?.slice(0, 60)}; expected a whole number of at least 0`);
+  return c;
+}
+
+function sum(o: Record<string, number>, pick: (k: string) => boolean = () => true): number {
+  let n = 0;
+  for (const [k, c] of Object.entries(o)) if (pick(k)) n += c;
+  return n;
+}
+
+const is5xx = (code: string): boolean => /^5\d\d$/.test(code);
+
+/**
+ * The figures of one row (the run, an endpoint, an interval) agree with each other as a real run's do: errors at most
+ * the requests and at least the 5xx responses (a 5xx is always an error), status codes at most one per request, a
+ * histogram counting what the latency summary counts, never more than the requests. A file edited to turn 14 × 500
+ * into a pass fails here, naming the file and the field.
+ */
+function checkConsistent(
+  row: { requests: number; errors: number; statusCodes?: Record<string, number>; latency: LatencyStats; histogram?: SerializedHistogram },
+  path: string,
+  where: string,
+): void {
+  if (row.errors > row.requests) throw bad(path, `${where}.errors`, `is ${row.errors}, more than its ${row.requests} requests`);
+  if (row.statusCodes) {
+    const responses = sum(row.statusCodes);
+    if (responses > row.requests) throw bad(path, `${where}.statusCodes`, `count ${responses} responses, more than its ${row.requests} requests`);
+    const fives = sum(row.statusCodes, is5xx);
+    if (fives > row.errors) throw bad(path, `${where}.errors`, `is ${row.errors}, but ${where}.statusCodes holds ${fives} 5xx responses, each an error`);
+  }
+  if (row.latency.count > row.requests) throw bad(path, `${where}.latency.count`, `is ${row.latency.count}, more than its ${row.requests} requests`);
+  if (row.histogram && row.histogram.count !== row.latency.count) {
+    throw bad(path, `${where}.histogram.count`, `is ${row.histogram.count}, but ${where}.latency.count is ${row.latency.count}`);
+  }
+}
+
+/** The parts (endpoints, intervals) add up to no more than the run: a row may not bring requests the run lacks. */
+function checkParts(run: RunResult, path: string): void {
+  const eps = run.endpoints;
+  for (const k of ['requests', 'errors'] as const) {
+    const total = eps.reduce((n, e) => n + e[k], 0);
+    if (total > run[k]) throw bad(path, `run.endpoints[*].${k}`, `add up to ${total}, more than run.${k} (${run[k]})`);
+    const byInterval = run.intervals.reduce((n, iv) => n + iv[k], 0);
+    if (byInterval > run[k]) throw bad(path, `run.intervals[*].${k}`, `add up to ${byInterval}, more than run.${k} (${run[k]})`);
+  }
+  if (run.histogram && eps.length > 0 && eps.every((e) => e.histogram)) {
+    const total = eps.reduce((n, e) => n + e.histogram!.count, 0);
+    if (total !== run.histogram.count) throw bad(path, 'run.endpoints[*].histogram.count', `add up to ${total}, but run.histogram.count is ${run.histogram.count}`);
+  }
+  for (const [i, iv] of run.intervals.entries()) {
+    for (const [name, e] of Object.entries(iv.endpoints ?? {})) {
+      if (e.requests > iv.requests) throw bad(path, `run.intervals[${i}].endpoints[${JSON.stringify(name)}].requests`, `is ${e.requests}, more than the interval's ${iv.requests}`);
+    }
+  }
 }
 
 export const perfGateReader: JsonResultReader = {

@@ -1,8 +1,7 @@
 // Latency statistics from histograms (exact to the histogram's 0.1 %) and, when only summaries exist, the
 // best estimate of a combined summary together with which fields are estimates.
 import { Histogram, bucketRange } from '../metrics/histogram.js';
-import type { LatencyStats } from '../model.js';
-import type { SerializedHistogram } from '../model.js';
+import type { LatencyStats, SerializedHistogram } from '../model.js';
 
 /**
  * LatencyStats from a histogram. `interpolated` follows k6 (linear interpolation between the samples around

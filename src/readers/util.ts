@@ -1,4 +1,3 @@
-// Helpers shared by the result readers: defensive access to untrusted JSON, file input (plain or gzip),
 // the error definition every format is normalised to, and the bookkeeping the merge step needs.
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -6,9 +5,9 @@ import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { CustomMetric, ErrorKind, LatencyStats, RunResult } from '../model.js';
-import { blankRunResult } from '../model.js';
+import { type CustomMetric, type ErrorKind, type LatencyStats, type RunResult, blankRunResult } from '../model.js';
 import type { Histogram } from '../metrics/histogram.js';
+import { JsonLimitError, parseJsonBounded } from '../json.js';
 import type { ReadOptions } from './types.js';
 import { UserError, messageOf } from '../errors.js';
 
@@ -206,8 +205,10 @@ export function stripBom(s: string): string {
 
 export function parseJsonDocument(text: string, path: string): unknown {
   try {
-    return JSON.parse(text);
+    // Bounded in depth: a document nested 100,000 levels deep would overflow the stack of every walk after the parse.
+    return parseJsonBounded(text);
   } catch (err) {
+    if (err instanceof JsonLimitError) throw new UserError(`Results file ${path} cannot be read: ${err.message}; no results file of a load test is`);
     const msg = messageOf(err);
     throw new UserError(`Results file ${path} is not valid JSON (${msg}); it may be truncated or not a results file`);
   }

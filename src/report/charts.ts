@@ -53,6 +53,9 @@ export function bucketIntervals(intervals: readonly IntervalResult[], max = MAX_
 function mergeGroup(group: readonly IntervalResult[]): Bucket {
   const first = group[0]!;
   const last = group[group.length - 1]!;
+  // One interval is its own point: its figures are already those of its histogram (report.html draws every interval
+  // of an hour-long run, where a merge per point would cost seconds).
+  if (group.length === 1) return { startMs: first.startMs, endMs: first.startMs + first.durationMs, requests: first.requests, errors: first.errors, latency: first.latency };
   let requests = 0;
   let errors = 0;
   const h = new Histogram();

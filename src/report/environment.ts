@@ -2,7 +2,7 @@
 // line each. Its summary line flags a failure (❌) so the reader sees it without opening the section.
 import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../model.js';
-import { formatCount } from '../format.js';
+import { formatCount, formatDuration, formatPercent } from '../format.js';
 import type { Section } from './sections.js';
 import { cell, code, html, inline, plural } from './text.js';
 
@@ -16,8 +16,63 @@ const KIND_LABEL: Record<string, string> = {
   instances: 'Instances up',
 };
 
+/** `3 → 4 at 12 s`: each change of an instance count inside the run window, from its samples. */
+export function instanceChanges(series: ReadonlyArray<readonly [number, number]>, durationMs: number): Array<{ atMs: number; from: number; to: number }> {
+  const inside = series.filter(([t]) => t >= 0 && t <= durationMs);
+  const out: Array<{ atMs: number; from: number; to: number }> = [];
+  for (let i = 1; i < inside.length; i++) {
+    const [t, v] = inside[i]!;
+    const prev = inside[i - 1]![1];
+    if (v !== prev) out.push({ atMs: t, from: prev, to: v });
+  }
+  return out;
+}
+
+function scalingBlocks(run: RunResult): { blocks: string[]; bits: string[] } {
+  const blocks: string[] = [];
+  const bits: string[] = [];
+  const infra = run.infra ?? [];
+  const counts = infra.filter((m) => m.role === 'instances');
+  if (counts.length > 0) {
+    const rows = counts.map((m) => {
+      if (m.unavailable) return [cell(code(m.name)), '—', '—', cell(`⚠️ unavailable: ${inline(m.unavailable)}`)];
+      const changes = instanceChanges(m.series ?? [], run.durationMs);
+      const text = changes.length === 0 ? 'no change' : changes.slice(0, 6).map((c) => `${formatCount(c.from)} → ${formatCount(c.to)} at ${formatDuration(c.atMs)}`).join(', ') + (changes.length > 6 ? ', …' : '');
+      return [cell(code(m.name)), value(m.stats.min), value(m.stats.max), cell(text)];
+    });
+    blocks.push(`**Instances during the run.** _From the samples inside the run window; times from the start of the load._\n\n${markdownTable([['Count', 'min', 'max', 'Changes'], ...rows], { align: ['l', 'r', 'r', 'l'] })}`);
+    for (const m of counts) {
+      if (m.unavailable) bits.push(`${m.name} unavailable ⚠️`);
+      else if (m.stats.min !== undefined && m.stats.max !== undefined) bits.push(m.stats.min === m.stats.max ? `${m.name} ${formatCount(m.stats.min)}` : `${m.name} ${formatCount(m.stats.min)} → ${formatCount(m.stats.max)}`);
+    }
+  }
+  const balances = infra.filter((m) => m.role === 'balance');
+  if (balances.length > 0) {
+    const rows = balances.map((m) => [
+      cell(code(m.name)),
+      m.unavailable ? '—' : formatNumber(m.stats.last),
+      cell(m.unavailable ? `⚠️ unavailable: ${inline(m.unavailable)}` : Object.entries(m.shares ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${code(k)} ${formatPercent(v)}`).join(', ')),
+    ]);
+    blocks.push(`**Load balance.** _Each instance's part of the total over the run window; balance is the lowest part ÷ the highest (1 is even)._\n\n${markdownTable([['Metric', 'Balance', 'Shares'], ...rows], { align: ['l', 'r', 'l'] })}`);
+    for (const m of balances) bits.push(m.unavailable ? `${m.name} unavailable ⚠️` : `${m.name} ${formatNumber(m.stats.last)}`);
+  }
+  return { blocks, bits };
+}
+
+function value(v: number | undefined): string {
+  return v === undefined ? '—' : formatCount(v);
+}
+
+/** A balance: two decimals, or two significant digits below 0.1, so 0.004 never reads as a flat 0.00. */
+function formatNumber(v: number | undefined): string {
+  if (v === undefined) return '—';
+  if (v === 0 || v >= 0.1) return v.toFixed(2);
+  return String(Number(v.toPrecision(2)));
+}
+
 export function environmentSection(run: RunResult): Section | undefined {
-  const env = run.environment;
+  const scaling = scalingBlocks(run);
+  const env = run.environment ?? (scaling.blocks.length > 0 ? { checks: [] } : undefined);
   if (!env) return undefined;
   const rows = env.checks.map((c) => [KIND_LABEL[c.kind] ?? inline(c.kind), cell(code(c.name)), c.ok ? '✅ ok' : '❌ failed', cell(inline(c.detail))]);
   const smoke = env.smoke;
@@ -31,7 +86,7 @@ export function environmentSection(run: RunResult): Section | undefined {
   }
   if (smoke?.skipped) rows.push(['Smoke pass', '—', smoke.skipped.startsWith('failed') ? '❌ failed' : '— skipped', cell(inline(smoke.skipped))]);
   const baseline = env.baseline ?? [];
-  if (rows.length === 0 && baseline.length === 0) return undefined;
+  if (rows.length === 0 && baseline.length === 0 && scaling.blocks.length === 0) return undefined;
 
   const failedChecks = env.checks.filter((c) => !c.ok).length;
   const failedFlows = (smoke?.flows ?? []).filter((f) => !f.ok);
@@ -52,7 +107,6 @@ export function environmentSection(run: RunResult): Section | undefined {
     blocks.push(`${table}\n\n${caption}`);
   }
   if (baseline.length > 0) {
-    const value = (v: number | undefined): string => (v === undefined ? '—' : formatCount(v));
     const table = markdownTable(
       [
         ['Database', 'Before the load', 'After the run', 'Change'],
@@ -69,5 +123,7 @@ export function environmentSection(run: RunResult): Section | undefined {
     const missing = baseline.filter((b) => b.unavailable).length;
     bits.push(missing > 0 ? `database baseline, ${missing} unavailable ⚠️` : `database baseline of ${baseline.length} ${plural(baseline.length, 'value')}`);
   }
+  blocks.push(...scaling.blocks);
+  bits.push(...scaling.bits);
   return { summary: `<b>Environment</b>: ${html(bits.join(', '))}`, body: blocks.join('\n\n') };
 }

@@ -5,7 +5,7 @@
 // Pure: no I/O. The page loads nothing (no script, font, stylesheet or image from anywhere; a Content-Security-Policy
 // says so to the browser), so it opens the same offline, from a zip, years later.
 import { Marked } from 'marked';
-import type { IntervalEndpoint, IntervalResult, LatencyStats, RunResult, Verdict } from '../model.js';
+import type { Diagnosis, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, Verdict } from '../model.js';
 import { chartsFor } from './charts.js';
 import type { ReportInput } from './common.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
@@ -24,6 +24,8 @@ export interface HtmlReportEntry {
   markdown?: string;
   /** What the pipeline handed the renderers (this run's links and git context), when known. */
   input?: ReportInput;
+  /** The run's diagnosis (results.json `why`), for the Why block of an earlier run's test. */
+  why?: Diagnosis;
 }
 
 /** Rows of a per-interval table at most: beyond it the table says where the rest is (results.json has all). */
@@ -67,7 +69,7 @@ function indexTable(entries: readonly HtmlReportEntry[]): string {
   const rows = entries.map((e, i) => {
     const part = judged(e.run);
     const measured = part.requests > 0;
-    return `<tr><td><a href="#test-${i + 1}">${i + 1}</a></td><td>${esc(e.run.phase)}</td><td>${ICON[e.verdict.status]} ${esc(e.verdict.status)}</td><td class="num">${measured ? esc(formatMs(part.latency.p99)) : MISSING}</td><td class="num">${measured ? esc(formatPercent(part.errorRate)) : MISSING}</td><td class="num">${measured ? esc(formatRate(part.throughputRps)) : MISSING}</td><td>${esc(e.run.startedAt)}</td><td><code>${esc(e.name)}</code></td></tr>`;
+    return `<tr><td><a href="#test-${i + 1}">${i + 1}</a></td><td>${esc(e.run.phase)}</td><td>${ICON[e.verdict.status]} ${esc(e.verdict.status)}</td><td class="num">${measured ? esc(formatMs(part.latency.p99)) : MISSING}</td><td class="num">${measured ? esc(formatPercent(part.errorRate)) : MISSING}</td><td class="num">${measured ? esc(formatRate(part.throughputRps)) : MISSING}</td><td>${esc(e.run.startedAt)}</td><td><a href="${esc(encodeURI(e.name))}/results.json"><code>${esc(e.name)}/results.json</code></a></td></tr>`;
   });
   return `<table class="index"><thead><tr><th>#</th><th>Phase</th><th>Verdict</th><th>p99</th><th>Error rate</th><th>Throughput</th><th>Started (UTC)</th><th>Results</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -79,10 +81,10 @@ function judged(run: RunResult): Pick<RunResult, 'requests' | 'latency' | 'error
 }
 
 function testSection(e: HtmlReportEntry, i: number, total: number): string {
-  const input: ReportInput = e.input ?? { run: e.run, verdict: e.verdict, commentHeader: e.run.phase, engine: e.run.tool?.name ?? e.run.engine, phase: e.run.phase, resultsFile: `${e.name}/results.json` };
+  const input: ReportInput = e.input ?? { run: e.run, verdict: e.verdict, commentHeader: e.run.phase, engine: e.run.tool?.name ?? e.run.engine, phase: e.run.phase, resultsFile: `${e.name}/results.json`, ...(e.why ? { why: e.why } : {}) };
   const markdown = e.markdown ?? renderReport(input, { maxChars: Number.MAX_SAFE_INTEGER });
   const out: string[] = [`<section class="test" id="test-${i + 1}" data-verdict="${esc(e.verdict.status)}">`];
-  if (total > 1) out.push(`<p class="test-label">Test ${i + 1} of ${total}: <code>${esc(e.name)}</code></p>`);
+  if (total > 1) out.push(`<p class="test-label">Test ${i + 1} of ${total}: <a href="${esc(encodeURI(e.name))}/results.json"><code>${esc(e.name)}/results.json</code></a></p>`);
   out.push(`<div class="comment">${markdownToHtml(markdown)}</div>`);
   out.push(fullResolution(e.run, e.verdict));
   out.push('</section>');

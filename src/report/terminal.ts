@@ -3,7 +3,7 @@
 import { comparisonCells } from '../baseline/report.js';
 import { actualText, headlineMetrics, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { whyLines } from './why.js';
-import { formatCount, formatDuration } from '../format.js';
+import { formatCount, formatDuration, formatMs, formatPercent, formatRate } from '../format.js';
 import { infraRows } from './infra.js';
 import { KIND_TEXT } from './sections.js';
 import type { ErrorKind, RunResult } from '../model.js';
@@ -29,6 +29,17 @@ export function renderTerminal(input: ReportInput): string {
   }
 
   out.push('');
+  // An error verdict's figures cannot be judged: its reasons (above) and what was measured say it all, not tables of "—".
+  if (verdict.status === 'error') {
+    out.push(measuredLine(run));
+    const infra = infraRows(run).filter((r) => !r.unavailable);
+    if (infra.length) out.push(`Infrastructure: ${infra.map((r) => `${r.name} max ${r.max}`).join(', ')}`);
+    out.push(...answerLines(run));
+    const g = run.generator;
+    if ((g.arrivalsScheduled ?? 0) > 0) out.push(`Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`);
+    if (input.resultsFile) out.push('', `Results: ${input.resultsFile}`);
+    return `${out.join('\n')}\n`;
+  }
   if (verdict.targets.length > 0) {
     const rows = verdict.targets.map((t) => [
       t.origin === 'tool' ? `${t.target.metric} (tool threshold)` : targetMetricLabel(t.target.metric, run),
@@ -79,6 +90,15 @@ export function renderTerminal(input: ReportInput): string {
   if (phase.length) out.push('', ...phase.map(oneLine));
   if (input.resultsFile) out.push(`Results: ${input.resultsFile}`);
   return `${out.join('\n')}\n`;
+}
+
+/** "Measured: 120 requests in 4.2 s, 3 errors (2.5 %), p99 81 ms" or "Measured: nothing (no request completed)". */
+function measuredLine(run: RunResult): string {
+  if (run.requests === 0) return `Measured: nothing (no request completed${run.durationMs > 0 ? ` in ${formatDuration(run.durationMs)}` : ''})`;
+  const bits = [`${formatCount(run.requests)} requests in ${formatDuration(run.durationMs)}`, `${formatCount(run.errors)} errors${run.errorRate !== undefined ? ` (${formatPercent(run.errorRate)})` : ''}`];
+  if (run.latency.p99 !== undefined) bits.push(`p99 ${formatMs(run.latency.p99)}`);
+  if (run.throughputRps !== undefined) bits.push(`${formatRate(run.throughputRps)}`);
+  return `Measured: ${bits.join(', ')}`;
 }
 
 /**

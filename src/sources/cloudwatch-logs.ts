@@ -12,6 +12,7 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor, redactPatterns } from '../secrets.js';
+import { capAwsReplies } from '../bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch-logs');
 
@@ -122,7 +123,11 @@ export class CloudWatchLogsSource implements Source {
     } catch (e) {
       return fail(`the AWS SDK could not be loaded: ${this.redactor.error(e)}`);
     }
-    this.client ??= new sdk.CloudWatchLogsClient(awsClientOptions(this.cfg));
+    if (!this.client) {
+      this.client = new sdk.CloudWatchLogsClient(awsClientOptions(this.cfg));
+      // Every reply capped in bytes while it arrives (bounded.ts).
+      capAwsReplies(this.client, 'CloudWatch Logs');
+    }
     const client = this.client;
     // Logs reach CloudWatch a little after they are written; the query waits for the tail of the run.
     if (this.cfg.delayMs > 0) {

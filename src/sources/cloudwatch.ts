@@ -9,6 +9,7 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
+import { capAwsReplies } from '../bounded.js';
 
 type Sdk = typeof import('@aws-sdk/client-cloudwatch');
 
@@ -40,6 +41,8 @@ export interface CloudWatchPlan {
   highResolution: boolean;
   /** Missing parts are undefined; returns undefined when the period has no value. */
   combine(values: Array<number | undefined>, periodS: number): number | undefined;
+  /** A count of instances (tasks, healthy hosts): the report shows when it changed. */
+  role?: 'instances';
 }
 
 const first: CloudWatchPlan['combine'] = (v) => v[0];
@@ -93,6 +96,13 @@ export function planMetric(m: CloudWatchMetricConfig): CloudWatchPlan {
       return single('ms', { namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime', dimensions: lbTg, stat: stat('p99') }, (v) =>
         v[0] === undefined ? undefined : v[0] * 1000,
       );
+    // Instance counts: the fewest in a period is what the service had at its worst (Maximum for the unhealthy).
+    case 'ecs-running-tasks':
+      return { ...single('count', { namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: ecs, stat: stat('Minimum') }), role: 'instances' };
+    case 'alb-healthy-hosts':
+      return { ...single('count', { namespace: 'AWS/ApplicationELB', metricName: 'HealthyHostCount', dimensions: lbTg, stat: stat('Minimum') }), role: 'instances' };
+    case 'alb-unhealthy-hosts':
+      return { ...single('count', { namespace: 'AWS/ApplicationELB', metricName: 'UnHealthyHostCount', dimensions: lbTg, stat: stat('Maximum') }), role: 'instances' };
     case undefined:
       return single(m.unit ?? 'count', { namespace: m.namespace!, metricName: m.metric!, dimensions: m.dimensions, stat: stat('Average') });
   }
@@ -188,7 +198,11 @@ export class CloudWatchSource implements Source {
     } catch (e) {
       return this.allUnavailable(`the AWS SDK could not be loaded: ${this.redactor.error(e)}`);
     }
-    this.client ??= new sdk.CloudWatchClient(awsClientOptions(this.cfg));
+    if (!this.client) {
+      this.client = new sdk.CloudWatchClient(awsClientOptions(this.cfg));
+      // Every reply capped in bytes while it arrives (bounded.ts).
+      capAwsReplies(this.client, 'CloudWatch');
+    }
     const client = this.client;
 
     const startMs = window.start.getTime();
@@ -371,6 +385,7 @@ export class CloudWatchSource implements Source {
       series,
     };
     if (plan.desc.limit !== undefined) metric.limit = plan.desc.limit;
+    if (plan.role) metric.role = plan.role;
     const at = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
     if (inWindow.length === 0) {
       metric.unavailable =

@@ -10,7 +10,7 @@ import { createPrometheusSource } from './prometheus.js';
 import { createRedisSource, type RedisDeps } from './redis.js';
 import { createCloudWatchLogsSource, type CloudWatchLogsDeps } from './cloudwatch-logs.js';
 import { sleep } from './stats.js';
-import { unavailable, type Source, type SourceResult, type TimeWindow } from './types.js';
+import { unavailable, type LoadPlan, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
 import { redactPatterns } from '../secrets.js';
@@ -72,8 +72,8 @@ export async function startSources(sources: Source[], log: Logger, opts: StartOp
 }
 
 /** The baselines the sources take right before the load (database queries `at: start`); bounded, never rejects. */
-export async function beforeLoad(sources: Source[], timeoutMs = 15_000): Promise<void> {
-  await Promise.all(sources.map((s) => (s.beforeLoad ? bounded(s.beforeLoad(), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined)));
+export async function beforeLoad(sources: Source[], plan: LoadPlan = {}, timeoutMs = 15_000): Promise<void> {
+  await Promise.all(sources.map((s) => (s.beforeLoad ? bounded(s.beforeLoad(plan), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined)));
 }
 
 export interface CollectedInfra {

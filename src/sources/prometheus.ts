@@ -8,6 +8,8 @@ import { sleep } from './stats.js';
 import { unavailable, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
 import type { Logger } from '../log.js';
 import { Redactor } from '../secrets.js';
+import { parseJsonBounded } from '../json.js';
+import { readTextCapped, ReplyTooLargeError } from '../bounded.js';
 
 /** `{a="x",b="y"}` with the preset's own matchers first; values escaped as PromQL strings. */
 function selector(base: Record<string, string>, extra: Record<string, string>): string {
@@ -39,6 +41,9 @@ export function promQuery(m: PrometheusMetricConfig, rateWindow: string): string
       const s = selector({ container: m.container! }, l);
       return `max(sum by (pod, container) (container_memory_working_set_bytes${s}) / sum by (pod, container) (container_spec_memory_limit_bytes${s})) * 100`;
     }
+    case 'instances-up':
+      // `or vector(0)`: with every instance down, count() returns no series at all, and that is 0, not "no data".
+      return `count(up${selector({}, l)} == 1) or vector(0)`;
     case undefined:
       return m.query!;
   }
@@ -67,6 +72,8 @@ export function rateEvaluation(rateWindow: string, window: TimeWindow): { window
   const windowMs = Math.min(configured, fits);
   return { windowMs, startMs: window.start.getTime() + windowMs, clamped: windowMs < configured };
 }
+
+type PromSeries = NonNullable<NonNullable<PromResponse['data']>['result']>[number];
 
 interface PromResponse {
   status?: string;
@@ -164,6 +171,8 @@ export class PrometheusSource implements Source {
     const body = await this.get(url, signal);
     for (const w of body.warnings ?? []) notes.push(`prometheus (${desc.name}): ${this.redactor.redact(w)}`);
     const result = body.data?.result ?? [];
+    const m = this.cfg.metrics.find((x) => x.name === desc.name);
+    if (m?.sharesBy) return this.balance(desc, m.sharesBy, result, window, from);
     if (result.length > 1) {
       throw new Error(`the query returned ${result.length} series; wrap it in max(...), avg(...) or sum(...) so it returns one`);
     }
@@ -174,6 +183,7 @@ export class PrometheusSource implements Source {
       .filter(([t, v]) => Number.isFinite(v) && t + startMs >= Math.min(from, window.end.getTime()));
     const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: desc.query, unit: desc.unit, stats: summarize(series), series };
     if (desc.limit !== undefined) metric.limit = desc.limit;
+    if (m?.preset === 'instances-up') metric.role = 'instances';
     if (series.length === 0) {
       metric.unavailable =
         result.length === 0
@@ -182,6 +192,47 @@ export class PrometheusSource implements Source {
               'than two scrape intervals leaves rate() nothing to compute from inside the run'
             : 'no data for the run window: check the query and its labels (is the exporter scraped?)'
           : 'the query returned no finite values for the run window (a division by a zero limit?)';
+    }
+    return metric;
+  }
+
+  /**
+   * One series per instance: each instance's mean over the run window is its part of the total; the balance is the
+   * lowest part ÷ the highest (1: even, 0: one instance got nothing). Its statistics are all that one number.
+   */
+  private balance(desc: MetricDescriptor, label: string, result: PromSeries[], window: TimeWindow, from: number): InfraMetric {
+    const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: `${desc.query} (shares by ${label})`, unit: 'count', stats: {}, role: 'balance' };
+    // A point whose range (`rate(...[1m])`) reaches back before the run reads the traffic before it (the previous
+    // job's, a skewed warm-up): only points whose whole range lies inside the run count.
+    const ranges = [...desc.query.matchAll(/\[(\d+(?:ms|s|m|h))(?::[^\]]*)?\]/g)].map((x) => parseDuration(x[1]!) ?? 0);
+    const reach = ranges.length ? Math.max(...ranges) : 0;
+    const lo = Math.min(Math.max(from, window.start.getTime() + reach), window.end.getTime());
+    if (window.start.getTime() + reach > window.end.getTime()) {
+      metric.unavailable = `the run (${Math.round((window.end.getTime() - window.start.getTime()) / 1000)} s) is shorter than the query's range (${promDuration(reach)}): every point would read traffic from before the run; use a shorter range`;
+      return metric;
+    }
+    const means = new Map<string, number>();
+    for (const r of result) {
+      const values = (r.values ?? []).map(([t, v]) => [t * 1000, Number(v)] as const).filter(([t, v]) => Number.isFinite(v) && t >= lo);
+      if (values.length === 0) continue;
+      const name = r.metric?.[label] ?? JSON.stringify(r.metric ?? {});
+      means.set(name, (means.get(name) ?? 0) + values.reduce((a, [, v]) => a + v, 0) / values.length);
+    }
+    const total = [...means.values()].reduce((a, b) => a + b, 0);
+    if (means.size === 0 || !(total > 0)) {
+      metric.unavailable = means.size === 0 ? `no series for the run window: check the query (one series per ${label})` : 'every instance\'s value was 0 over the run window (no traffic?)';
+      return metric;
+    }
+    const parts = [...means.values()];
+    const b = Math.min(...parts) / Math.max(...parts);
+    metric.stats = { min: b, mean: b, p95: b, max: b, last: b };
+    metric.series = [[window.end.getTime() - window.start.getTime(), b]];
+    metric.shares = Object.fromEntries([...means].sort((x, y) => x[0].localeCompare(y[0])).map(([k, v]) => [k, Math.round((v / total) * 10_000) / 100]));
+    if (means.size === 1) {
+      // One series can be an even spread over one instance or everything on one of three: not a figure to judge.
+      metric.stats = {};
+      delete metric.series;
+      metric.unavailable = `only one ${label} answered the query (${[...means.keys()][0]}): a balance needs two or more`;
     }
     return metric;
   }
@@ -211,10 +262,16 @@ export class PrometheusSource implements Source {
       const why = err.cause?.code ?? err.cause?.message ?? err.message;
       throw new PromError(`cannot reach Prometheus: ${why}`, !signal?.aborted);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await readTextCapped(res, 'Prometheus');
+    } catch (e) {
+      if (e instanceof ReplyTooLargeError) throw new PromError(e.message, false);
+      throw new PromError(`the reply was cut off: ${(e as Error).message}`, !signal?.aborted);
+    }
     let body: PromResponse | undefined;
     try {
-      body = JSON.parse(text) as PromResponse;
+      body = parseJsonBounded(text) as PromResponse;
     } catch {
       body = undefined;
     }

@@ -16,6 +16,9 @@ import { Redactor } from '../secrets.js';
 
 type IoRedis = typeof import('ioredis');
 
+/** An INFO reply is a few KiB (about 5 KiB on Redis 7); anything past this is not one, and is not read further. */
+export const MAX_INFO_BYTES = 1024 * 1024;
+
 export interface RedisDeps {
   loadClient?: () => Promise<IoRedis>;
   env?: NodeJS.ProcessEnv;
@@ -139,6 +142,8 @@ export class RedisSource implements Source {
         // Keep reconnecting at the sampling pace: a Redis restarted mid-run is sampled again when it is back.
         retryStrategy: () => Math.max(cfg.intervalMs, 200),
         enableReadyCheck: false,
+        // A command cut off at the reply cap is not sent again on the next connection (it would be answered alike).
+        autoResendUnfulfilledCommands: false,
       };
       if (url) {
         const u = new URL(url);
@@ -236,9 +241,36 @@ export class RedisSource implements Source {
   }
 
   private async readInfo(client: Redis): Promise<InfoSample> {
-    // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
-    const text = await client.info();
-    return infoSample(Date.now(), parseInfo(text));
+    // The reply is capped in bytes while it arrives, not only in time: a server answering INFO with 600 MB fast had
+    // perf-gate's memory at 1.86 GB before the command timeout fired. At the cap the connection is closed (the next
+    // sample reconnects); ioredis's parser holds at most the cap plus one read.
+    const stream = (client as unknown as { stream?: NodeJS.EventEmitter & { destroy(): void } }).stream;
+    let received = 0;
+    let over = false;
+    const count = (b: Buffer): void => {
+      received += b.length;
+      if (received > MAX_INFO_BYTES && !over) {
+        over = true;
+        stream!.destroy();
+      }
+    };
+    stream?.on('data', count);
+    let reply: unknown;
+    try {
+      // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
+      reply = await client.info();
+    } catch (e) {
+      if (over) throw new Error(`the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`);
+      throw e;
+    } finally {
+      stream?.off('data', count);
+    }
+    if (over) throw new Error(`the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`);
+    if (typeof reply !== 'string') {
+      const what = reply === null || reply === undefined ? 'nil' : Array.isArray(reply) ? 'an array' : typeof reply === 'number' ? 'an integer' : typeof reply;
+      throw new Error(`INFO was answered with ${what}, not the INFO text (is this a Redis server?)`);
+    }
+    return infoSample(Date.now(), parseInfo(reply));
   }
 
   private async sample(): Promise<void> {

@@ -3,6 +3,11 @@
 // index.ts bounds both with timeouts in case a source misbehaves anyway.
 import type { BaselineRow, DatabaseActivity, InfraMetric, LogSummary, SlowQuery, SourceKind } from '../model.js';
 
+/** What the sources may know of the load about to start: its steady part, ms from its start (the longest constant-rate stage). */
+export interface LoadPlan {
+  steady?: { startMs: number; endMs: number };
+}
+
 export interface TimeWindow {
   start: Date;
   end: Date;
@@ -48,7 +53,7 @@ export interface Source {
    */
   ready?(): Promise<string | undefined>;
   /** Right before the load's first request (after the checks and the smoke pass): take the baseline. */
-  beforeLoad?(): Promise<void>;
+  beforeLoad?(plan?: LoadPlan): Promise<void>;
 }
 
 export function unavailable(kind: SourceKind, d: MetricDescriptor, reason: string): InfraMetric {

@@ -17,7 +17,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { redactUrl, redactValues } from '../../secrets.js';
-import { messageOf } from '../../errors.js';
+import { messageOf, UserError } from '../../errors.js';
 import { type Config } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import { peakRate, totalDurationMs } from '../../phases/presets.js';
@@ -27,10 +27,10 @@ import { runTool, tailText, workspacePath, type ToolRunResult } from '../tool.js
 import type { Engine, EngineRunOptions } from '../types.js';
 import { buildArtilleryArgs, EnsureCollector } from './command.js';
 import { resolveArtillery, type ArtilleryTool } from './install.js';
+import { checkArtilleryScript } from './preflight.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
 import { choosePhases, toArtilleryPhases, type PhaseChoice } from './phases.js';
 import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
-import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 export { buildArtilleryArgs, EnsureCollector } from './command.js';
@@ -50,8 +50,17 @@ const PERIOD_SETTLE_MS = 250;
 const LOCAL_SLACK_MS = 5 * 60_000;
 const DISTRIBUTED_SLACK_MS = 30 * 60_000;
 
+/** The tool found or installed by prepare(), per workspace, so run() does not look again (or log it twice). */
+const prepared = new Map<string, ArtilleryTool>();
+
 export const artilleryEngine: Engine = {
   name: 'artillery',
+  async check({ config }) {
+    if (config.script) await checkArtilleryScript(config.script, { workspace: config.workspace, env: process.env, distributed: config.distributed.mode !== 'none' });
+  },
+  async prepare({ config, log, signal }) {
+    prepared.set(config.workspace, await resolveArtillery({ workspace: config.workspace, log, signal }));
+  },
   async run(options: EngineRunOptions): Promise<RunResult> {
     return runArtillery(options);
   },
@@ -172,7 +181,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   if (choice?.use === 'perf-gate') overrideConfig.phases = choice.phases;
   const overrides = Object.keys(overrideConfig).length ? { config: overrideConfig } : undefined;
 
-  const tool = await resolveArtillery({ workspace: config.workspace, log, signal });
+  const tool = prepared.get(config.workspace) ?? (await resolveArtillery({ workspace: config.workspace, log, signal }));
   const args = buildArtilleryArgs({
     mode,
     script: config.script!,

@@ -2,10 +2,10 @@
 // pinned version installed once into a tool cache. Artillery 2 needs Node >= 22.18, newer than many runners'
 // default `node`, so perf-gate starts Artillery's bin script with its own Node (process.execPath) rather than
 // through an `artillery` shim that would pick up whatever `node` is first on PATH.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { runTool, tailText, ToolNotFoundError } from '../tool.js';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -90,6 +90,7 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   );
   const npm = npmCommand();
   const started = Date.now();
+  let added: string | undefined;
   try {
     const res = await runTool({
       command: npm.command,
@@ -100,8 +101,17 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
       label: '[npm]',
       signal: opts.signal,
       shell: npm.shell,
+      // npm's warnings (engines, install scripts not covered by allowScripts) read like failure and are not: the
+      // install is summarised in one line, and its output is shown when it fails (and in the debug log).
+      quiet: true,
+      tailLines: 60,
+      onLine: (line) => {
+        added = /\badded (\d+) packages?/.exec(line)?.[1] ?? added;
+      },
     });
     if (res.code !== 0) {
+      // Quiet only while it works: a failed install shows what npm said.
+      log.warning(`npm could not install artillery@${version} (exit code ${res.code ?? res.signal}); its output:\n${tailText(res.stdoutTail, 30)}\n${tailText(res.stderrTail, 30)}`.trimEnd());
       throw new Error(
         `Installing artillery@${version} failed (npm exit code ${res.code ?? res.signal}): ${tailText(res.stderrTail) || tailText(res.stdoutTail)}`,
       );
@@ -136,8 +146,24 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   }
   const final = await readPackage(join(dir, 'node_modules', 'artillery'));
   if (!final) throw new Error(`Artillery install in ${dir} is incomplete`);
-  log.info(`Installed artillery@${final.version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log.info(`Installed artillery@${final.version}${added ? ` (${added} packages)` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s, with Node ${process.version} (the Node that runs perf-gate and Artillery)`);
   return { ...final, source: 'installed' };
+}
+
+function npmCliOnPath(): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const bin = join(dir, 'npm');
+    if (!existsSync(bin)) continue;
+    try {
+      const real = realpathSync(bin);
+      if (real.endsWith('npm-cli.js')) return real;
+    } catch {
+      // A dangling link: try the next folder.
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -147,6 +173,10 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
 function npmCommand(): { command: string; args: string[]; shell: boolean } {
   const beside = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
   if (existsSync(beside)) return { command: process.execPath, args: [beside], shell: false };
+  // The npm on PATH, but run by this Node: npm checks Artillery's `engines` against the Node running it, and an
+  // older system Node would warn that Artillery needs Node >= 22.18 though perf-gate's Node runs it.
+  const cli = npmCliOnPath();
+  if (cli) return { command: process.execPath, args: [cli], shell: false };
   const win = process.platform === 'win32';
   return { command: win ? 'npm.cmd' : 'npm', args: [], shell: win };
 }

@@ -19,7 +19,7 @@
 // - Secrets: `{{ env.NAME }}` becomes Artillery's `{{ $env.NAME }}`; values are never written into the script.
 import { join, relative } from 'node:path';
 import { type Config } from '../../config/types.js';
-import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
+import type { Stage } from '../../model.js';
 import { readDataFile } from '../../flows/data.js';
 import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
 import { splitTemplate, TemplateError } from '../../flows/templates.js';
@@ -27,6 +27,7 @@ import { toArtilleryPhases } from './phases.js';
 import { UserError, messageOf } from '../../errors.js';
 import { redactUrl } from '../../secrets.js';
 import { endpointLabel, parseTarget } from '../../flows/target.js';
+import type { CaptureSpec, Flow, FlowStep } from '../../flows/steps.js';
 
 export const FLOW_SCRIPT_FILE = 'artillery-script.yml';
 export const FLOW_PROCESSOR_FILE = 'artillery-processor.cjs';

@@ -2,13 +2,15 @@
 // headers, serialised body, endpoint slot, compiled templates and checks), so the hot path only copies a few
 // references, and renders templates by concatenation when a step has any.
 import type { Config } from '../../config/types.js';
-import type { ErrorKind, Flow } from '../../model.js';
+import type { ErrorKind } from '../../model.js';
 import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
 import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
 import { readDataFile, type DataTable } from '../../flows/data.js';
-import { endpointOf, headerProblem, pathProblem, requestBytes } from './http1.js';
+import { endpointOf, headerProblem, pathProblem, requestBytes, unsendableHeaderValue, unsendablePath } from './http1.js';
 import {
+  REF_DATA,
   TemplateError,
+  asText,
   captureRef,
   compileJsonTemplate,
   compileTemplate,
@@ -20,6 +22,7 @@ import {
   type Template,
 } from '../../flows/templates.js';
 import { UserError } from '../../errors.js';
+import type { Flow } from '../../flows/steps.js';
 
 export interface CompiledRequest {
   think: false;
@@ -106,8 +109,10 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
       throw new UserError(`flow "${flow.name}": weight must be zero or more`);
     }
     let data: DataTable | undefined;
+    let allRows: unknown[][] = [];
     if (flow.data) {
       data = readDataFile(flow.data, `${file}: flows[${fi}].data`);
+      allRows = data.rows;
       const shard = config.shard;
       if (shard && shard.count > 1) {
         // Shard i of n takes rows i-1, i-1+n, ...: every row goes to exactly one shard.
@@ -166,6 +171,21 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         endpointIndex.set(name, endpoint);
         endpointNames.push(name);
       }
+      // A data cell that cannot go where a template puts it is found now, by file, row and column, instead of
+      // failing every request that draws its row as `other` with no word of why.
+      const cellsFit = (t: Template, what: string, unsendable: (v: string) => boolean, fix: string): void => {
+        if (!data || !flow.data) return;
+        for (const p of t.parts) {
+          if (typeof p === 'string' || p.kind !== REF_DATA) continue;
+          const r = allRows.findIndex((row) => unsendable(asText(row[p.index])));
+          if (r >= 0) {
+            throw new UserError(
+              `${where}: ${what}: data file "${flow.data.source}", data row ${r + 1}, column ${data.columns[p.index]}: ${fix} (the value is not shown: it is data)`,
+            );
+          }
+        }
+      };
+      if (pathT) cellsFit(pathT, 'path', unsendablePath, 'the value has a space, a control character or a character outside latin-1, which cannot go in a path; percent-encode it in the file');
       if (!pathT) {
         const problem = pathProblem(path);
         if (problem) throw new UserError(`${where}: path: ${problem}`);
@@ -182,7 +202,11 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
           const at = k in stepHeaders ? `${where}: headers.${k}` : `${file}: http.headers.${k}`;
           throw new UserError(`${at}: ${problem}`);
         }
-        if (templated) headerT.push([k, compile(`headers.${k}`, () => compileTemplate(v, scope))]);
+        if (templated) {
+          const t = compile(`headers.${k}`, () => compileTemplate(v, scope));
+          cellsFit(t, `headers.${k}`, unsendableHeaderValue, 'the value has a control character (e.g. a line break) or a character outside latin-1, which cannot go in a header');
+          headerT.push([k, t]);
+        }
       }
       let body: string | undefined;
       let bodyT: Template | undefined;
@@ -279,4 +303,45 @@ export function classifyError(err: unknown): ErrorKind {
     if (Array.isArray(errors)) queue.push(...errors);
   }
   return fallback;
+}
+
+/** TLS's own codes for a certificate that failed verification, and what each says in words. */
+const CERT_CHECKS: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not valid yet',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'a self-signed certificate is in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
+  UNABLE_TO_GET_ISSUER_CERT: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate is for another host name',
+  CERT_REVOKED: 'the certificate was revoked',
+  CERT_SIGNATURE_FAILURE: 'the certificate\'s signature does not verify',
+  CERT_UNTRUSTED: 'the certificate is not trusted',
+  INVALID_CA: 'a CA certificate in the chain is invalid',
+};
+
+/**
+ * What went wrong with a request that got no response, in one line for a note or a message: which certificate
+ * check failed, the protocol error, or the error's code and message. No request or response data is in it.
+ */
+export function describeFailure(err: unknown): string {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  let first: string | undefined;
+  while (queue.length > 0) {
+    const e = queue.shift();
+    if (e === null || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    const message = String((e as { message?: unknown }).message ?? '').split('\n')[0]!.slice(0, 200);
+    if (typeof code === 'string' && CERT_CHECKS[code]) return `TLS certificate check failed: ${CERT_CHECKS[code]} (${code})`;
+    if (typeof code === 'string' && code.startsWith('ERR_SSL')) return `TLS handshake failed: ${message || code}`;
+    first ??= typeof code === 'string' && code !== 'PERF_GATE_HTTP_PROTOCOL' ? `${code}${message ? ` (${message})` : ''}` : message || undefined;
+    const cause = (e as { cause?: unknown }).cause;
+    if (cause !== undefined) queue.push(cause);
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) queue.push(...errors);
+  }
+  return first ?? 'unknown error';
 }

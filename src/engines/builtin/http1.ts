@@ -11,7 +11,9 @@
 // never written into a socket the server is closing), responses split across reads at any byte, and TLS for https://
 // targets. What it refuses (the request fails, the connection is dropped): a malformed status line or header (a bare
 // CR or LF, a header name that is not a token), a chunked body whose lines do not end in CRLF, a head over 64 KiB,
-// bytes after a complete response (no pipelining), 101 Switching Protocols.
+// bytes after a complete response in the same read (a body on HEAD/204/304, more than content-length, a second
+// response: no pipelining; the request is an error of kind `other`, never a success), 101 Switching Protocols.
+// Bytes arriving on an idle connection drop it (nobody is waiting for them).
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -83,6 +85,7 @@ export class Http1Connection {
   private pending: Buffer | undefined = undefined;
   private line = '';
   private remaining = 0;
+  private lastStatus = 0;
   idleSince = 0;
   keepAliveMs = DEFAULT_KEEP_ALIVE_MS;
 
@@ -165,6 +168,10 @@ export class Http1Connection {
   }
 
   private complete(extraBytes: boolean): void {
+    // Bytes after a complete response (a body on HEAD, 204 or 304, more than content-length said, a second response
+    // nobody asked for): the server and we disagree on where this response ended, so it is no success. The request
+    // fails (kind `other`) and the connection, out of step with us, is dropped.
+    if (extraBytes) return this.fail(new HttpProtocolError(this.extraWhat()));
     const sink = this.sink!;
     this.sink = undefined;
     this.state = S_IDLE;
@@ -172,6 +179,11 @@ export class Http1Connection {
     this.idleSince = performance.now();
     if (!this.reusable || extraBytes) this.drop();
     sink.onComplete();
+  }
+
+  private extraWhat(): string {
+    const what = this.isHead ? 'a HEAD response' : this.lastStatus === 204 || this.lastStatus === 304 ? `a ${this.lastStatus} response` : 'the response';
+    return `bytes after the end of ${what} (a body where none may be, more than its content-length, or a response nobody asked for)`;
   }
 
   private read(chunk: Buffer): void {
@@ -361,6 +373,7 @@ export class Http1Connection {
       return bodyStart; // interim response: the real one follows
     }
     if (close || (http10 && !keepAlive)) this.reusable = false;
+    this.lastStatus = status;
     sink.onHead(status, buf, start, end, setCookie);
     if (this.sink !== sink) return -1;
     if (this.isHead || status === 204 || status === 304) {
@@ -522,6 +535,21 @@ export function headerProblem(rawName: string, value: string | undefined): strin
   // A header is written as latin-1: "日本" is refused too, and the message must not call it a line break.
   if (value !== undefined && BAD_VALUE.test(value)) return 'the value has a control character (e.g. a line break) or a character outside latin-1';
   return undefined;
+}
+
+/** Whether a text cannot be sent as a header value (a control character, a character outside latin-1). */
+export function unsendableHeaderValue(value: string): boolean {
+  return BAD_VALUE.test(value);
+}
+
+/** Whether a text cannot be part of a request path as it is (a space, a control character, outside latin-1). */
+export function unsendablePath(value: string): boolean {
+  return BAD_PATH.test(value);
+}
+
+/** Whether a cookie from a Set-Cookie header can be sent back as written: its name a token, its value sendable. */
+export function cookieSendable(name: string, value: string): boolean {
+  return TOKEN.test(name) && !BAD_VALUE.test(value);
 }
 
 export function pathProblem(path: string): string | undefined {

@@ -2,16 +2,19 @@
 // target does (a slow target gets more concurrent requests, not fewer arrivals), which is what makes latency under
 // a given load measurable without coordinated omission. The generator also reports on itself: an arrival it had
 // to drop, or start late because this machine was saturated, means the target did not see the asked-for load, and
-// the run is marked invalid rather than passed on numbers that describe a lighter test.
+// the run is marked invalid rather than passed on numbers that describe a lighter test. Its parts: the arrival times
+// (schedule.ts), the flows compiled once (flows.ts), the counts (recorder.ts), what the run says about itself
+// (outcome.ts: progress, generator health, the RunResult) and an arrival's cookies (cookies.ts); this file drives them.
 import type { Config } from '../../config/types.js';
-import { RESULTS_SCHEMA_VERSION } from '../../model.js';
-import type { FlowResult, GeneratorHealth, RunResult, Stage } from '../../model.js';
+import type { RunResult, Stage } from '../../model.js';
 import type { Engine, EngineRunOptions } from '../types.js';
-import { classifyError, compileFlows } from './flows.js';
+import { classifyError, compileFlows, describeFailure } from './flows.js';
 import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
-import { KIND, Recorder, round3 } from './recorder.js';
+import { KIND, Recorder } from './recorder.js';
+import { cookieHeader, storeCookies } from './cookies.js';
+import { describeReason, fmtRate, fmtS, LATE_MS, progressLine, runResult } from './outcome.js';
 import type { IntervalProgress } from './recorder.js';
 import { ArrivalSchedule } from './schedule.js';
 import { InFlightSlots, REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
@@ -32,11 +35,6 @@ export const builtinEngine: Engine = {
   },
 };
 
-/** An arrival starting later than this after its due time does not count as delivered on schedule. */
-const LATE_MS = 1000;
-/** Share of dropped arrivals, and of rate shortfall, above which the run is invalid. */
-const MAX_DROPPED_SHARE = 0.01;
-const MAX_RATE_SHORTFALL = 0.05;
 /** How long in-flight requests get to finish after an abort (capped by the request timeout). */
 const ABORT_GRACE_MS = 2000;
 /** How long to wait for abandoned requests to unwind once they were cancelled. */
@@ -49,6 +47,8 @@ const MAX_BATCH = 256;
 
 /** At most this much of a body is kept for a step's checks; the rest is still read (and timed), not kept. */
 const CHECK_BODY_LIMIT = 16 * 1024 * 1024;
+/** Distinct causes of `other` failures kept for the notes (a run's causes are few; a hostile target's need no more). */
+const MAX_CAUSES = 10;
 
 /** What one request step left for the flow: go on, end (transport failure or stop), or a failed check. */
 const STEP_OK = 0;
@@ -83,46 +83,46 @@ function wake(s: Sleeper): void {
 }
 
 class BuiltinRun {
-  private readonly config: Config;
-  private readonly log: Logger;
+  readonly config: Config;
+  readonly log: Logger;
   private readonly signal: AbortSignal | undefined;
   private readonly onInterval: EngineRunOptions['onInterval'];
-  private readonly stages: Stage[];
-  private readonly schedule: ArrivalSchedule;
-  private readonly target: ParsedTarget;
+  readonly stages: Stage[];
+  readonly schedule: ArrivalSchedule;
+  readonly target: ParsedTarget;
   private readonly compiled: CompiledFlows;
-  private readonly flows: CompiledFlow[];
-  private readonly flowStarted: Float64Array;
-  private readonly flowCompleted: Float64Array;
-  private readonly flowFailed: Float64Array;
+  readonly flows: CompiledFlow[];
+  readonly flowStarted: Float64Array;
+  readonly flowCompleted: Float64Array;
+  readonly flowFailed: Float64Array;
   private readonly cumulative: Float64Array;
   private readonly totalWeight: number;
   private readonly timeoutMs: number;
-  private readonly maxInFlight: number;
-  private readonly intervalMs: number;
+  readonly maxInFlight: number;
+  readonly intervalMs: number;
   private readonly pool: ConnectionPool;
   private readonly hostHeader: string;
-  private readonly rec: Recorder;
+  readonly rec: Recorder;
 
-  private t0 = 0;
+  t0 = 0;
   /** No new steps start once set: flows finish their current request and leave. */
   private stopped = false;
   private aborted = false;
-  private stopReason: string | undefined;
+  stopReason: string | undefined;
 
-  private scheduled = 0;
-  private started = 0;
-  private dropped = 0;
-  private late = 0;
-  private maxLag = 0;
-  private abandoned = 0;
+  scheduled = 0;
+  started = 0;
+  dropped = 0;
+  late = 0;
+  maxLag = 0;
+  abandoned = 0;
   /** Flow steps not sent because the hard deadline had passed. */
-  private pastDeadline = 0;
+  pastDeadline = 0;
   private activeFlows = 0;
-  private peakFlows = 0;
-  private firstStart = -1;
-  private lastEnd = -1;
-  private scheduleEndMs = 0;
+  peakFlows = 0;
+  firstStart = -1;
+  lastEnd = -1;
+  scheduleEndMs = 0;
   private internalError: unknown;
 
   private readonly inFlight: InFlightSlots;
@@ -225,6 +225,21 @@ class BuiltinRun {
    * due times themselves never move.
    */
   private tick = (): void => {
+    // Nothing thrown in a timer may reach Node's uncaught-exception handler: that ends the process without
+    // results.json or a report. A failure here ends the run as an engine failure, which is a verdict.
+    try {
+      this.tickUnguarded();
+    } catch (e) {
+      this.crash(e);
+    }
+  };
+
+  private crash(e: unknown): void {
+    this.onInternalError(e);
+    this.abort(new Error(`internal error: ${(e as Error)?.message ?? String(e)}`));
+  }
+
+  private tickUnguarded(): void {
     this.schedTimer = undefined;
     this.schedImmediate = undefined;
     if (this.aborted) return;
@@ -262,7 +277,7 @@ class BuiltinRun {
       return;
     }
     this.schedTimer = setTimeout(this.tick, this.nextDue - now);
-  };
+  }
 
   /**
    * Start the arrivals due by now, between two timer ticks (called when a request ends and frees its slot). The
@@ -376,6 +391,22 @@ class BuiltinRun {
     }
   }
 
+  /** Why requests failed as `other` (a certificate, a protocol error, an unsendable value), counted by text. */
+  readonly otherCauses = new Map<string, number>();
+
+  private noteCause(failure: unknown): void {
+    const cause = describeFailure(failure);
+    const have = this.otherCauses.get(cause);
+    if (have !== undefined) this.otherCauses.set(cause, have + 1);
+    else if (this.otherCauses.size < MAX_CAUSES) this.otherCauses.set(cause, 1);
+  }
+
+  /** Set-Cookie values that could not be sent back (a control character in them): skipped and counted. */
+  cookiesSkipped = 0;
+  private readonly skipCookie = (): void => {
+    this.cookiesSkipped++;
+  };
+
   private onInternalError = (err: unknown): void => {
     this.internalError ??= err;
   };
@@ -430,20 +461,7 @@ class BuiltinRun {
     // Templates and cookies are rendered, and the request's bytes built, before the clock starts: they are the
     // client's work, not the target's. A step without templates sends the bytes built when the flows were compiled.
     let wire: Buffer | string | Error | undefined = step.wire;
-    if (wire === undefined || arrival.jar !== undefined) {
-      const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
-      let headers = step.headers;
-      if (step.headerT !== undefined || arrival.jar !== undefined) {
-        headers = { ...headers };
-        if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
-        if (arrival.jar) {
-          const jar = cookieHeader(arrival.jar);
-          headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
-        }
-      }
-      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
-      wire = requestBytes(step.method, path, this.hostHeader, headers, body);
-    }
+    if (wire === undefined || arrival.jar !== undefined) wire = this.render(step, arrival);
     this.rec.inFlight++;
     const start = performance.now();
     const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
@@ -467,6 +485,29 @@ class BuiltinRun {
     return slot;
   }
 
+  /**
+   * A templated step's bytes for one arrival, or an Error saying why they cannot be sent. A value no template can
+   * render (a RangeError from a value nested too deep, anything unforeseen) fails that request, never the run.
+   */
+  private render(step: CompiledRequest, arrival: Arrival): Buffer | string | Error {
+    try {
+      const path = step.pathT ? renderTemplate(step.pathT, arrival) : step.path;
+      let headers = step.headers;
+      if (step.headerT !== undefined || arrival.jar !== undefined) {
+        headers = { ...headers };
+        if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, arrival);
+        if (arrival.jar) {
+          const jar = cookieHeader(arrival.jar);
+          headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
+        }
+      }
+      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
+      return requestBytes(step.method, path, this.hostHeader, headers, body);
+    } catch (e) {
+      return new Error(`the request could not be rendered: ${e instanceof RangeError ? 'a value is nested too deep' : 'a template value is unusable'}`);
+    }
+  }
+
   /** Record a settled request and give its slot back. Returns STEP_OK, STEP_END or STEP_CHECK_FAILED. */
   private complete(slot: Slot): number {
     const step = slot.step as CompiledRequest;
@@ -481,7 +522,7 @@ class BuiltinRun {
     let failed: string | undefined;
     if (status >= 0) {
       const head = slot.headBuf;
-      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd));
+      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd), this.skipCookie);
       if (checks) {
         const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
         const view: ResponseView = {
@@ -490,8 +531,13 @@ class BuiltinRun {
           body: text,
           truncated: slot.truncated,
         };
-        // Checks run after the clock stopped: parsing a body is our work, not the target's latency.
-        failed = runChecks(checks, view, arrival.caps);
+        // Checks run after the clock stopped: parsing a body is our work, not the target's latency. Whatever a
+        // response holds, it fails this request's check at worst: it never ends the run.
+        try {
+          failed = runChecks(checks, view, arrival.caps);
+        } catch {
+          failed = checks.uncheckable;
+        }
       }
     }
     if (slot.client !== undefined) this.pool.release(slot.client as Http1Connection);
@@ -514,6 +560,7 @@ class BuiltinRun {
       return failed === undefined ? STEP_OK : STEP_CHECK_FAILED;
     }
     const kind = reason === REASON_TIMEOUT ? KIND.timeout : KIND[classifyError(failure)];
+    if (kind === KIND.other) this.noteCause(failure);
     this.rec.failure(step.endpoint, end - t0, kind);
     this.checkIdle();
     return STEP_END;
@@ -588,27 +635,24 @@ class BuiltinRun {
     const now = performance.now() - this.t0;
     const next = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
     this.intervalTimer = setTimeout(() => {
-      this.rec.roll(performance.now() - this.t0);
-      this.armIntervalTimer();
+      try {
+        this.rec.roll(performance.now() - this.t0);
+        this.armIntervalTimer();
+      } catch (e) {
+        this.crash(e);
+      }
     }, next - now);
   }
 
   private progress(p: IntervalProgress): void {
-    const iv = p.interval;
-    const secs = iv.durationMs / 1000;
-    const p99 = iv.latency.p99 !== undefined ? `${iv.latency.p99.toFixed(1)} ms` : '-';
-    this.log.info(
-      `builtin: ${fmtS(p.endMs)}/${fmtS(this.schedule.totalMs)}  ${this.stageLabel(iv.startMs + iv.durationMs / 2)}  target ${fmtRate(iv.targetRate ?? 0)}/s  ` +
-        `started ${fmtRate((iv.arrivalsStarted ?? 0) / secs)}/s  ${iv.requests} req  p99 ${p99}  errors ${iv.errors}` +
-        `  in flight ${iv.concurrency ?? 0}`,
-    );
+    this.log.info(progressLine(this, p));
     const cb = this.onInterval;
     if (cb) {
       // Deferred: the interval closes inside the recorder, in the middle of an arrival or a response. A guard that
       // aborts from here must find the engine between two steps, not halfway through one.
       queueMicrotask(() => {
         try {
-          cb(iv);
+          cb(p.interval);
         } catch (e) {
           this.log.warning(`builtin: interval callback failed: ${messageOf(e)}`);
         }
@@ -616,172 +660,8 @@ class BuiltinRun {
     }
   }
 
-  /** `ramp-up` or `stage 2/3`: which part of the shape an interval belongs to, for the progress log. */
-  private stageLabel(tMs: number): string {
-    if (tMs >= this.schedule.totalMs) return 'drain';
-    const i = this.schedule.stageAt(tMs);
-    const name = this.stages[i]?.name;
-    return name ? `${name} (${i + 1}/${this.stages.length})` : `stage ${i + 1}/${this.stages.length}`;
-  }
-
-  private generatorHealth(): GeneratorHealth {
-    const reasons: string[] = [];
-    const { scheduled, dropped, started, late } = this;
-    if (scheduled > 0 && dropped > scheduled * MAX_DROPPED_SHARE) {
-      reasons.push(
-        `${dropped} of ${scheduled} arrivals (${pct(dropped / scheduled)}) were dropped because ${this.maxInFlight} requests ` +
-          `were already in flight (http.maxInFlight): the target answered too slowly for this rate, so it saw less load than asked`,
-      );
-    }
-    // Arrivals that started more than LATE_MS after they were due came in a burst later, not at the asked rate.
-    // Dropped ones are left out here: the rule above already speaks for them.
-    const expected = scheduled - dropped;
-    const onTime = started - late;
-    const windowS = Math.max(this.scheduleEndMs, 1) / 1000;
-    if (expected > 0 && onTime < expected * (1 - MAX_RATE_SHORTFALL)) {
-      reasons.push(
-        `the load generator started arrivals at ${fmtRate(onTime / windowS)}/s, ${pct(1 - onTime / expected)} below the ` +
-          `${fmtRate(expected / windowS)}/s scheduled (${late} started more than ${LATE_MS / 1000} s late, worst ${Math.round(this.maxLag)} ms): ` +
-          `the machine running the test could not keep up, so the target saw less load than asked`,
-      );
-    }
-    return {
-      arrivalsScheduled: scheduled,
-      arrivalsStarted: started,
-      arrivalsDropped: dropped,
-      maxLagMs: round3(this.maxLag),
-      maxInFlight: this.maxInFlight,
-      valid: reasons.length === 0,
-      invalidReasons: reasons,
-    };
-  }
-
-  /** What the journeys' checks found, in the log too: a 401 on login must not be visible only in results.json. */
-  private logJourneys(): void {
-    const failures = [...this.rec.checkFailures].sort((a, b) => b[1] - a[1]);
-    if (failures.length > 0) {
-      const shown = failures.slice(0, 5).map(([m, n]) => `${m} (${n})`);
-      if (failures.length > 5) shown.push(`${failures.length - 5} more in results.json`);
-      this.log.info(`builtin: failed checks: ${shown.join('; ')}`);
-    }
-    this.flows.forEach((f, i) => {
-      const failed = this.flowFailed[i]!;
-      if (failed > 0) {
-        this.log.info(`builtin: flow "${f.name}": ${this.flowStarted[i]} started, ${this.flowCompleted[i]} completed, ${failed} stopped at a failed check`);
-      }
-    });
-  }
-
   private result(endT: number): RunResult {
-    const rec = this.rec;
-    const hist = rec.overallHistogram();
-    const loadEnd = this.lastEnd >= 0 ? this.lastEnd : endT;
-    const durationMs = this.firstStart >= 0 ? Math.max(0, loadEnd - this.firstStart) : 0;
-    const notes: string[] = [];
-    if (this.stopReason !== undefined) notes.push(`stopped early: ${this.stopReason}`);
-    if (this.abandoned > 0) {
-      notes.push(
-        `${this.abandoned} request(s) were still in flight when the run had to end and were cancelled; they are not counted`,
-      );
-    }
-    this.logJourneys();
-    if (this.pastDeadline > 0) {
-      notes.push(`${this.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`);
-    }
-    const generator = this.generatorHealth();
-    if (!generator.valid) for (const r of generator.invalidReasons) this.log.warning(`builtin: run invalid: ${r}`);
-    const startedAtMs = performance.timeOrigin + this.t0;
-    const out: RunResult = {
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      engine: 'builtin',
-      tool: { name: 'perf-gate builtin' },
-      phase: this.config.phase.name,
-      target: this.target.redacted,
-      startedAt: new Date(startedAtMs).toISOString(),
-      endedAt: new Date(startedAtMs + endT).toISOString(),
-      durationMs: round3(durationMs),
-      requests: rec.requests,
-      errors: rec.errors,
-      errorsByKind: rec.errorsByKind(),
-      statusCodes: rec.statusCodes(),
-      latency: hist.stats(),
-      histogram: hist.toJSON(),
-      vus: { max: this.peakFlows, created: this.started },
-      endpoints: rec.endpointResults(),
-      intervals: rec.intervals,
-      intervalMs: this.intervalMs,
-      generator,
-      customMetrics: {},
-      toolThresholds: [],
-      notes,
-      shape: { stages: this.stages, peakRate: this.schedule.peakRate },
-      flows: this.flows.map(
-        (f, i): FlowResult => ({ name: f.name, started: this.flowStarted[i]!, completed: this.flowCompleted[i]!, failed: this.flowFailed[i]! }),
-      ),
-    };
-    const checkFailures = rec.checkFailureCounts();
-    if (checkFailures) out.checkFailures = checkFailures;
-    if (rec.requests > 0) {
-      out.errorRate = (rec.errors / rec.requests) * 100;
-      if (durationMs > 0) out.throughputRps = rec.requests / (durationMs / 1000);
-    }
-    return out;
+    return runResult(this, endT);
   }
 }
 
-/**
- * Keep a response's cookies in the arrival's jar: `name=value` before the first `;`; an empty value or a
- * `Max-Age=0` / past `Expires` removes the cookie. Domain and path are not checked: every request goes to one origin.
- */
-function storeCookies(jar: Map<string, string> | undefined, setCookie: string | string[]): Map<string, string> | undefined {
-  const list = Array.isArray(setCookie) ? setCookie : [setCookie];
-  for (const line of list) {
-    const semi = line.indexOf(';');
-    const pair = semi < 0 ? line : line.slice(0, semi);
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const attrs = semi < 0 ? '' : line.slice(semi);
-    const expired = /;\s*max-age\s*=\s*(0|-\d+)\s*(;|$)/i.test(attrs) || expiresInPast(attrs);
-    if (expired || value === '') {
-      jar?.delete(name);
-      continue;
-    }
-    jar ??= new Map();
-    jar.set(name, value);
-  }
-  return jar && jar.size > 0 ? jar : undefined;
-}
-
-function expiresInPast(attrs: string): boolean {
-  const m = /;\s*expires\s*=\s*([^;]+)/i.exec(attrs);
-  if (!m) return false;
-  const t = Date.parse(m[1]!);
-  return Number.isFinite(t) && t < Date.now();
-}
-
-function cookieHeader(jar: Map<string, string>): string {
-  let out = '';
-  for (const [k, v] of jar) out += out ? `; ${k}=${v}` : `${k}=${v}`;
-  return out;
-}
-
-function describeReason(reason: unknown): string {
-  // A bare controller.abort() gives a DOMException whose message says nothing a report reader needs.
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message || reason.name;
-  if (typeof reason === 'string' && reason) return reason;
-  return 'aborted';
-}
-
-function fmtS(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-}
-
-function fmtRate(r: number): string {
-  return r >= 100 ? r.toFixed(0) : r.toFixed(1);
-}
-
-function pct(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
-}

@@ -1,15 +1,17 @@
 // The smoke pass: each configured flow run once, step by step with its captures, checks and cookies, before the
 // load. It uses the flows as the built-in engine compiles them (same templates, same data row order, same
-// checks), but its own plain node:http client and its own records: none of its requests are part of the run's
-// figures. A failure names the flow, the step and the check, and the pipeline then sends no load.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// checks), the engine's own HTTP/1.1 client (so the same framing rules and the same 64 KiB head limit as the load:
+// a second client with a 16 KiB limit failed healthy targets the load would have reached), and its own records:
+// none of its requests are part of the run's figures. A failure names the flow, the step and the check, and the
+// pipeline then sends no load.
 import type { Config } from '../../config/types.js';
 import { redactSecrets } from '../../secrets.js';
 import type { EnvironmentReport } from '../../model.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { parseTarget } from '../../flows/target.js';
-import { compileFlows, type CompiledRequest } from './flows.js';
+import { compileFlows, describeFailure, type CompiledRequest } from './flows.js';
+import { cookieHeader, storeCookies } from './cookies.js';
+import { ConnectionPool, endpointOf, parseHead, requestBytes } from './http1.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 
 export type SmokeResult = NonNullable<EnvironmentReport['smoke']>;
@@ -53,33 +55,28 @@ async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<
   const headers: Record<string, string> = { ...step.headers };
   if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, vars);
   if (vars.jar && vars.jar.size > 0) {
-    const jar = [...vars.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const jar = cookieHeader(vars.jar);
     headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
   }
   const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, vars) : step.bodyT ? renderTemplate(step.bodyT, vars) : step.body;
-  let res: { status: number; headers: IncomingMessage['headers']; body: string; truncated: boolean };
+  let res: Answer;
   try {
     res = await send(origin, step.method, path, headers, body, config.http.timeoutMs);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return err.name === 'TimeoutError' || err.name === 'AbortError' ? `no answer within ${config.http.timeoutMs} ms` : `request failed: ${err.code ?? err.message}`;
+    const err = e as Error;
+    return err.name === 'TimeoutError' ? `no answer within ${config.http.timeoutMs} ms` : `request failed: ${describeFailure(err)}`;
   }
   const setCookie = res.headers['set-cookie'];
-  if (setCookie) {
-    for (const line of setCookie) {
-      const pair = line.split(';', 1)[0]!;
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      vars.jar ??= new Map();
-      if (value === '' || /;\s*max-age\s*=\s*(0|-\d+)/i.test(line)) vars.jar.delete(name);
-      else vars.jar.set(name, value);
-    }
-  }
+  // A cookie that cannot be sent back is skipped, as the load does.
+  if (setCookie) vars.jar = storeCookies(vars.jar, setCookie, () => undefined);
   if (step.checks) {
     const view: ResponseView = { status: res.status, headers: res.headers, body: res.body, truncated: res.truncated };
-    const failed = runChecks(step.checks, view, vars.caps);
+    let failed: string | undefined;
+    try {
+      failed = runChecks(step.checks, view, vars.caps);
+    } catch {
+      failed = step.checks.uncheckable;
+    }
     if (failed !== undefined) return failed;
   }
   // The run's error definition: 5xx always, 4xx unless http.count-4xx-as-errors is false or the step expects it.
@@ -88,27 +85,46 @@ async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<
   return undefined;
 }
 
-function send(origin: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number) {
-  const url = new URL(origin);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string; truncated: boolean }>((resolve, reject) => {
-    const req = request(
-      { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || undefined, method, path, headers: { connection: 'close', ...headers }, agent: false, signal: AbortSignal.timeout(timeoutMs) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let truncated = false;
-        res.on('data', (c: Buffer) => {
-          if (size + c.length > BODY_LIMIT) truncated = true;
-          else chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), truncated }));
-        res.on('error', reject);
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+  truncated: boolean;
+}
+
+/** One request on a connection of its own (closed after it), through the engine's client; rejects on a failure. */
+function send(origin: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Answer> {
+  const endpoint = endpointOf(origin);
+  const bytes = requestBytes(method, path, endpoint.hostHeader, { ...headers, connection: 'close' }, body);
+  if (bytes instanceof Error) return Promise.reject(bytes);
+  const pool = new ConnectionPool(endpoint);
+  return new Promise<Answer>((resolve, reject) => {
+    let status = -1;
+    let head: Answer['headers'] = {};
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    let abort: ((err: Error) => void) | undefined;
+    const timer = setTimeout(() => abort?.(Object.assign(new Error('no answer in time'), { name: 'TimeoutError' })), timeoutMs);
+    const settle = (f: () => void): void => {
+      clearTimeout(timer);
+      pool.destroyAll();
+      f();
+    };
+    pool.acquire().dispatch(bytes, method === 'HEAD', true, {
+      keepBody: true,
+      onConnect: (a) => (abort = a),
+      onHead: (s, buf, start, end) => {
+        status = s;
+        head = parseHead(buf, start, end);
       },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.setHeader('content-length', Buffer.byteLength(body));
-    req.end(body);
+      onData: (c) => {
+        if (size + c.length > BODY_LIMIT) truncated = true;
+        else chunks.push(c);
+        size += c.length;
+      },
+      onComplete: () => settle(() => resolve({ status, headers: head, body: Buffer.concat(chunks).toString('utf8'), truncated })),
+      onError: (err) => settle(() => reject(err)),
+    });
   });
 }

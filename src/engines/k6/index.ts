@@ -43,6 +43,12 @@ const CLOUD_SLACK_MS = 30 * 60_000;
 
 export const k6Engine: Engine = {
   name: 'k6',
+  async check({ config }) {
+    // The path was checked to exist with the config; a folder there would only fail once k6 starts.
+    if (config.script && existsSync(config.script) && statSync(config.script).isDirectory()) {
+      throw new UserError(`input "script": k6 script "${workspacePath(config.workspace, config.script)}" is a folder, not a file (checked before sending any load)`);
+    }
+  },
   async run(options: EngineRunOptions): Promise<RunResult> {
     return runK6(options);
   },

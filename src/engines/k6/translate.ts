@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type Config } from '../../config/types.js';
-import type { CaptureSpec, Flow, FlowStep, Stage } from '../../model.js';
+import type { Stage } from '../../model.js';
 import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../../flows/checks.js';
 import { readDataFile } from '../../flows/data.js';
 import { splitTemplate, TemplateError } from '../../flows/templates.js';
@@ -31,6 +31,7 @@ import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
 import { toK6Scenarios } from './scenarios.js';
 import { UserError, messageOf } from '../../errors.js';
 import { endpointLabel, parseTarget, type ParsedTarget } from '../../flows/target.js';
+import type { CaptureSpec, Flow, FlowStep } from '../../flows/steps.js';
 
 export const K6_FLOW_SCRIPT_FILE = 'k6-script.js';
 
