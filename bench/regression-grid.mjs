@@ -10,7 +10,8 @@
 //   - confirmation on (the default): a suspect first comparison runs the phase once more, and the two runs pooled
 //     decide (needsConfirmation + confirmComparison, as the pipeline does).
 // Each cell is 50 pairs: the 10-run history, the run judged and its confirmation run are fresh per pair, and the
-// 5- and 1-run histories are the newest runs of the same 10, so the columns are paired.
+// 5- and 1-run histories are the newest runs of the same 10, so the columns are paired. The confirmation run is
+// simulated for every pair, asked for or not, so that two versions of the method judge the same pool.
 //
 // The service (the model the regression issue measured perf-gate on, scaled to each level), per run of 1,330
 // requests at 100/s (15 s, warm-up excluded):
@@ -27,7 +28,9 @@
 //
 // Usage: npm run bench -- regression [--pairs 50] [--seed 11] [--levels 20,50,100,250,1000] [--stalls 0.02]
 //        ./node_modules/.bin/node bench/regression-grid.mjs [same options]       (about a minute of CPU on one core)
-// The derived floor was chosen on seed 1; the default seed and any other give fresh pools.
+// The derived floor was chosen on seed 1, the outlier test and the confirmation's second test on seeds 1-3; the
+// default seed and any other give fresh pools (docs/baselines.md shows seeds 21 and 22). --histories 5 --rules
+// derived keeps only that column (a third of the time), for trying a change.
 import { importBundle, rng } from './lib.mjs';
 
 const arg = (name, dflt) => {
