@@ -259,8 +259,12 @@ async function prepareEngine(engine: Engine, config: Config, log: Logger, proble
  * environment looked like before the load. Undefined when neither is asked for.
  */
 async function preflight(config: Config, sources: Source[], log: Logger, sendsLoadFromHere: boolean): Promise<EnvironmentReport | undefined> {
-  if (config.engine === 'results') return undefined;
   const { hasChecks } = await import('./config/checks.js');
+  if (config.engine === 'results') {
+    // The files were measured elsewhere, earlier: today's environment says nothing about them.
+    if (hasChecks(config.checks)) log.warning('checks: not run with engine "results" (the results were measured elsewhere; no load is sent from here)');
+    return undefined;
+  }
   const smoke = config.smoke === true && sendsLoadFromHere;
   if (!hasChecks(config.checks) && !smoke) return undefined;
   const env: EnvironmentReport = { checks: [] };
