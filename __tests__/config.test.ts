@@ -89,7 +89,7 @@ describe('resolveConfig: config file', () => {
     ]);
     expect(c.targets.map((t) => t.source)).toEqual(['p99 < 800ms']);
     // `count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
-    expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: false, headers: { 'x-team': 'bids' } });
+    expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: false, traceparent: true, headers: { 'x-team': 'bids' } });
     const [bid, browse] = c.flows;
     expect(bid!.weight).toBe(3);
     expect(bid!.steps).toEqual([

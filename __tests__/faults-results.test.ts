@@ -89,3 +89,32 @@ describe('result files validated as data', () => {
     expect(files.length).toBeGreaterThan(20);
   });
 });
+
+describe('results files bounded in depth and size', () => {
+  it('a results file nested 200,000 levels deep: an error naming the file, not a stack overflow', async () => {
+    const path = forged((doc) => {
+      doc.aggregate.deep = JSON.parse('['.repeat(1000) + ']'.repeat(1000));
+    });
+    // Written by hand: JSON.stringify itself cannot write 200,000 levels.
+    const text = readFileSync(path, 'utf8').replace(/"deep":\[\[.*?\]\]/, `"deep":${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    writeFileSync(path, text);
+    expect(await errorOf(path)).toMatch(/^Results file .*report\.json cannot be read: it is nested deeper than 256 levels/);
+  });
+
+  it('a gzip that inflates past 256 MiB is refused while it is read, naming the file', async () => {
+    const { createGzip, constants } = await import('node:zlib');
+    const { createWriteStream } = await import('node:fs');
+    const { pipeline } = await import('node:stream/promises');
+    const { Readable } = await import('node:stream');
+    const path = join(mkdtempSync(join(tmpdir(), 'perf-gate-bomb-')), 'report.json.gz');
+    const chunk = Buffer.alloc(4 * 1024 * 1024, ' ');
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('{"aggregate":{"counters":{}},"intermediate":[],"x":"');
+      for (let i = 0; i < 70; i++) yield chunk; // 280 MiB
+      yield Buffer.from('"}');
+    }
+    await pipeline(Readable.from(body()), createGzip({ level: constants.Z_BEST_SPEED }), createWriteStream(path));
+    expect(statSync(path).size).toBeLessThan(4 * 1024 * 1024);
+    expect(await errorOf(path)).toMatch(/^Results file .*report\.json\.gz is larger than 256 MiB once decompressed/);
+  }, 30_000);
+});

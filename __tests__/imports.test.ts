@@ -14,7 +14,7 @@ const SRC = join(ROOT, 'src');
  */
 const FLOORS: string[][] = [
   // The ground floor: the typed model and what every stage may need without importing a stage.
-  ['model.ts', 'results-schema.ts', 'errors.ts', 'log.ts', 'secrets.ts', 'units.ts', 'format.ts', 'json.ts', 'bounded.ts', 'version.ts'],
+  ['model.ts', 'model/', 'results-schema.ts', 'errors.ts', 'log.ts', 'secrets.ts', 'units.ts', 'format.ts', 'json.ts', 'bounded.ts', 'version.ts'],
   ['metrics/'],
   ['flows/'],
   ['gate/'],

@@ -1,12 +1,14 @@
 // One metric catalogue (src/metrics/catalogue.ts) read by targets, regression rules, guards and the report: a name
 // or alias that one of them accepts, the others accept too, and they read the same value.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryFromRun } from '../src/baseline/entry.js';
 import { compareWithBaseline, parseRegressionRule, parseRegressionRules } from '../src/gate/regression.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { ENDPOINT_METRICS, type EndpointMetric } from '../src/gate/selectors.js';
 import { parseTarget } from '../src/gate/targets.js';
-import { METRIC_CATALOGUE, REGRESSION_METRICS, builtinMetric, type MetricDefinition, type RegressionMetric } from '../src/metrics/catalogue.js';
+import { METRIC_CATALOGUE, REGRESSION_METRICS, UNIT_OF_KIND, builtinMetric, type MetricDefinition, type RegressionMetric } from '../src/metrics/catalogue.js';
 import type { RunResult } from '../src/model.js';
 import { GUARD_METRICS, parseGuard, type GuardMetric } from '../src/phases/guards.js';
 import { isBuiltinMetric, metricLabel } from '../src/report/common.js';
@@ -86,5 +88,19 @@ describe('the metric catalogue', () => {
     expect(metricValue(run, 'error_rate')).toBe(run.errorRate);
     expect(metricValue(run, 'vus')).toBe(12);
     expect(builtinMetric('median')).toBeUndefined();
+  });
+});
+
+describe('docs/targets.md', () => {
+  it('lists every built-in metric with every name the catalogue accepts it by, its kind and where it can be used', () => {
+    const SCOPE: Record<string, string> = { run: 'target', endpoint: 'target per endpoint', interval: 'abort guard', 'interval-endpoint': 'guard per endpoint' };
+    const rows = catalogue.map(
+      (m) =>
+        `| \`${m.name}\` | ${m.aliases.map((a) => `\`${a}\``).join(', ') || '—'} | ${m.kind === 'count' ? 'count' : `${m.kind}, ${UNIT_OF_KIND[m.kind]}`} | ` +
+        `${m.scopes.map((s) => SCOPE[s]).join(', ')} | ${m.regression ? 'yes' : 'no'} |`,
+    );
+    const table = ['| metric | also accepted as | kind, unit | usable in | regression rule |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'targets.md'), 'utf8');
+    expect(doc).toContain(table);
   });
 });

@@ -211,5 +211,12 @@ describe('the Why block on a test bed with switchable root causes', () => {
     expect(slow.endpoints[0]!.slow / slow.requests).toBeGreaterThan(0.95);
     expect(r.why.saturation).toEqual([]);
     expect(whyBlock(r.markdown)).toMatch(/\*\*Cause: `price` alone is slow\*\*/);
+    // The slowest requests carry the trace ids their traceparent headers had, in results.json and the report.
+    const slowest = r.why.slowest![0]!;
+    expect(slowest).toMatchObject({ endpoint: 'price', status: 200 });
+    expect(slowest.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(slowest.latencyMs).toBeGreaterThan(600);
+    expect(whyBlock(r.markdown)).toContain(`**Slowest request:** \`price\``);
+    expect(whyBlock(r.markdown)).toContain(`trace \`${slowest.traceId}\``);
   }, 60_000);
 });

@@ -15,6 +15,12 @@ export interface SerializedHistogram {
   buckets: Array<[number, number]>;
 }
 
+// Targets, their results, regressions and the Verdict: src/model/verdict.ts, part of this model.
+export * from './model/verdict.js';
+export * from './model/findings.js';
+import type { BaselineStatement } from './model/verdict.js';
+import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest, StoppedTask } from './model/findings.js';
+
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
 export const ENGINES = ['builtin', 'artillery', 'k6', 'results'] as const;
@@ -221,206 +227,12 @@ export interface RunResult {
   environment?: EnvironmentReport;
   /** What each PostgreSQL source saw of the database's work during the run (src/sources/postgres-activity.ts). */
   database?: DatabaseActivity[];
+  /** The slowest requests with their W3C trace ids, slowest first (built-in engine with http.traceparent). */
+  slowest?: SlowRequest[];
+  /** ECS tasks of the checked services (`checks: ecs`) that stopped during the run, first first. */
+  stoppedTasks?: StoppedTask[];
 }
 
-/** One line of the environment checks: what was checked, and what was found (never a secret's value). */
-export interface EnvironmentCheck {
-  /** The kind of check, as in the config: env, version, reachable, monitoring, ecs, target-health, instances, smoke. */
-  kind: string;
-  /** What was checked, e.g. `postgres 127.0.0.1:5432/app` or `ecs staging/api`. */
-  name: string;
-  ok: boolean;
-  /** What was found: `3 running of 3 desired`, or why it failed. */
-  detail: string;
-}
-
-/** One row of the database baseline: a value before the load, after it, and the change; missing stays missing. */
-export interface BaselineRow {
-  name: string;
-  before?: number;
-  after?: number;
-  /** after − before, when both are known. */
-  change?: number;
-  /** Why a value is missing. */
-  unavailable?: string;
-}
-
-export interface EnvironmentReport {
-  checks: EnvironmentCheck[];
-  /** The database baseline (the guide's table): values before the load and after it. */
-  baseline?: BaselineRow[];
-  /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
-  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
-}
-
-/**
- * The database's work during the run, from counters read at its start and end (pg_stat_statements,
- * pg_stat_user_tables, pg_stat_user_indexes, pg_stat_statements_info) and from the lock waits seen in the
- * pg_stat_activity samples. A part that could not be read is absent, and `notes` says why.
- */
-export interface DatabaseActivity {
-  /** The source's metric name (`db_connections`), telling two databases apart. */
-  source: string;
-  /** Execution time of all statements during the run, ms (perf-gate's own left out). */
-  totalMs?: number;
-  /** Statements by total time during the run, grouped by queryid across databases and users; the top ones. */
-  statements?: DatabaseStatement[];
-  /** Statements with calls during the run (all of them, not only those kept). */
-  statementCount?: number;
-  /** pg_stat_statements entries evicted during the run (pg_stat_statements_info.dealloc): the figures are then low. */
-  dealloc?: number;
-  /** Sequential and index scans per table of the source's database during the run, busiest first. */
-  tables?: TableScans[];
-  /** Connections seen waiting on a lock, by statement and table. */
-  lockWaits?: LockWait[];
-  notes?: string[];
-}
-
-export interface DatabaseStatement {
-  /** pg_stat_statements queryid (or an md5 of the text where there is none). */
-  queryid: string;
-  /** Normalised text (constants as $n), cleaned of passwords and cut to 500 characters. */
-  query: string;
-  calls: number;
-  totalMs: number;
-  meanMs: number;
-  /** Share of all statements' execution time during the run, percent. */
-  sharePercent?: number;
-  /** Shared blocks (8 KiB pages) hit or read per call: thousands mean it reads a whole table or index each time. */
-  blocksPerCall?: number;
-  /** The databases it ran in. */
-  databases?: string[];
-}
-
-export interface TableScans {
-  /** `schema.table`. */
-  table: string;
-  seqScan: number;
-  /** Rows read by the sequential scans. */
-  seqTupRead: number;
-  idxScan: number;
-  /** Live rows at the end of the run (pg_stat_user_tables.n_live_tup, an estimate). */
-  liveRows?: number;
-  /** Scans per index during the run. */
-  indexes?: Array<{ name: string; scans: number }>;
-}
-
-export interface LockWait {
-  /** The waiting statement: its pg_stat_statements text when known, else the text pg_stat_activity showed, cleaned. */
-  statement: string;
-  /** The table locked, when PostgreSQL says (a tuple or relation lock, or the table the waiting statement writes). */
-  table?: string;
-  /** pg_locks.locktype of the lock waited for (transactionid for a row held by another transaction). */
-  lockType?: string;
-  /** Samples it was seen in, and the most connections waiting at once. */
-  samples: number;
-  maxWaiting: number;
-  /** First sample it was seen in, ms from the run start. */
-  firstAtMs: number;
-}
-
-/**
- * Why a run failed, as far as the figures tell (src/diagnose): when the targets broke, what reached its limit
- * first, a throughput limit, the database's work, memory, errors. Every field is a figure read off the run;
- * `cause` is absent when no finding stands out ("no single cause found").
- */
-export interface Diagnosis {
-  /** The finding named as the cause; absent: no single cause found. */
-  cause?: { kind: CauseKind; subject: string };
-  when?: WhenFinding;
-  /** Every series with a limit or a target that passed 80 % of it (or the target), earliest first. */
-  saturation: SaturationFinding[];
-  /** Series with a limit that stayed below it, for "nothing saturated" (name, peak share of the limit). */
-  unsaturated: Array<{ name: string; peakPercent: number }>;
-  throughputLimit?: ThroughputLimit;
-  database?: DatabaseFinding;
-  memory: MemoryFinding[];
-  errors?: ErrorsFinding;
-  /** What the diagnosis could not look at, in words (no per-endpoint histograms, no database source, ...). */
-  limits: string[];
-}
-
-export const CAUSE_KINDS = ['lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
-export type CauseKind = (typeof CAUSE_KINDS)[number];
-
-export interface WhenFinding {
-  /** The target that broke (as written), or the regressed metric against its baseline value. */
-  target: string;
-  metric: string;
-  /** The threshold it was judged against, in the metric's unit. */
-  threshold: number;
-  unit: MetricUnit;
-  /** Start of the first interval past it, ms from the run start; absent for a target only the whole run broke. */
-  atMs?: number;
-  /** The interval's value. */
-  value?: number;
-  /** For a latency target: requests slower than the threshold over the run, and per endpoint (most first). */
-  slow?: { requests: number; ofRequests: number; endpoints: Array<{ name: string; slow: number; requests: number }> };
-}
-
-export interface SaturationFinding {
-  name: string;
-  /** `limit` (80 % of it) or `target` (the value a target sets). */
-  basis: 'limit' | 'target';
-  /** The level it passed, and the limit or target it comes from. */
-  threshold: number;
-  limit: number;
-  unit: InfraMetric['unit'] | 'requests';
-  /** First sample past the threshold, ms from the run start, and the highest value. */
-  firstAtMs: number;
-  peak: number;
-  /** Relative to the latency or error rise: before (or within one interval of it), after, or no rise to compare. */
-  order: 'before' | 'with' | 'after' | 'no-rise';
-}
-
-export interface ThroughputLimit {
-  /** From when served requests/s stayed flat while requests in flight rose, ms from the run start. */
-  fromMs: number;
-  toMs: number;
-  /** Requests/s served over that part (median of its intervals), and asked for (arrivals × requests per arrival). */
-  servedRps: number;
-  askedRps?: number;
-  inFlightFrom: number;
-  inFlightTo: number;
-  /** Little's law: in flight ÷ served rate, the time a request spent in the system at the end, ms. */
-  littleMs: number;
-}
-
-export interface DatabaseFinding {
-  source: string;
-  totalMs?: number;
-  /** The top statements by total time (copied from run.database). */
-  top: DatabaseStatement[];
-  dealloc?: number;
-  /** Tables read by sequential scans under load (many scans of many rows, more than index scans). */
-  seqScanTables: TableScans[];
-  /** Statements that took 30 % or more of the database's time reading 1,000 blocks (8 MiB) or more per call. */
-  heavyReads: DatabaseStatement[];
-  lockWaits: LockWait[];
-  /** Statements slower than in the baseline run, by mean time. */
-  slower?: Array<{ queryid: string; query: string; meanMs: number; baselineMeanMs: number }>;
-}
-
-export interface MemoryFinding {
-  name: string;
-  unit: InfraMetric['unit'];
-  /** Slope over the steady part (or the whole run), per minute, in the series' unit (bytes/min for bytes). */
-  slopePerMin: number;
-  /** Coefficient of determination of the line: near 1 for a steady rise. */
-  r2: number;
-  fromValue: number;
-  toValue: number;
-  samples: number;
-  /** Rising steadily without levelling off (r² ≥ 0.9, ≥ 10 % over the part, the last third still rising). */
-  leak: boolean;
-}
-
-export interface ErrorsFinding {
-  /** Failing endpoints with their failing status codes or error kinds, most errors first. */
-  endpoints: Array<{ name: string; errors: number; requests: number; codes: Record<string, number> }>;
-  /** Top messages from the error logs, payment and authentication failures first, as their own groups. */
-  logs: Array<{ group: 'payment' | 'auth' | 'other'; message: string; count: number; source: string }>;
-}
 
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
 export const DECIDE_ON = ['steady', 'all'] as const;
@@ -528,177 +340,12 @@ export interface PhaseAnalysis {
   stoppedEarly?: EarlyStop;
 }
 
-export const SOURCE_KINDS = ['cloudwatch', 'prometheus', 'postgres', 'redis', 'cloudwatch-logs'] as const;
-export type SourceKind = (typeof SOURCE_KINDS)[number];
-
-/** One infrastructure metric over the run window. Missing data is `unavailable` with a reason, never zeros. */
-export interface InfraMetric {
-  /** The name a target uses: cpu, memory, db_connections, rds_cpu, alb_5xx, or the configured name. */
-  name: string;
-  source: SourceKind;
-  /** What was queried, for the report (e.g. `AWS/ECS CPUUtilization cluster=prod`, a PromQL query). */
-  query: string;
-  unit: '%' | 'count' | 'ms' | 'bytes' | '/s';
-  /** Statistics over the window; a statistic with no samples is absent. */
-  stats: { min?: number; mean?: number; p95?: number; max?: number; last?: number };
-  /** What a `% of max` target compares against (db_connections: max_connections). */
-  limit?: number;
-  /** Samples as [ms offset from the run start, value]. */
-  series?: Array<[number, number]>;
-  /** Why the metric could not be read; stats are then empty. */
-  unavailable?: string;
-  /**
-   * `instances`: a count of instances (running tasks, healthy hosts, instances up), shown with when it changed;
-   * `balance`: lowest ÷ highest per-instance share over the window (stats all that one number), with `shares`.
-   */
-  role?: 'instances' | 'balance';
-  /** Per-instance share of the total over the run window, percent, by instance (role `balance`). */
-  shares?: Record<string, number>;
-}
-
-export interface SlowQuery {
-  query: string;
-  calls: number;
-  meanMs: number;
-  totalMs: number;
-  /** Rows returned or affected during the run (pg_stat_statements `rows`). */
-  rows?: number;
-  /** Shared-buffer hits during the run (pg_stat_statements `shared_blks_hit`). */
-  sharedBlksHit?: number;
-}
-
-/** A regression rule's outcome for one metric, against the chosen baseline. */
-export interface RegressionResult {
-  metric: string;
-  current?: number;
-  baseline?: number;
-  /** Relative change in percent (positive = the value went up). */
-  changePercent?: number;
-  status: 'pass' | 'regressed' | 'improved' | 'no_baseline' | 'not_comparable';
-  /** One line: why it regressed, or what the noise band was. */
-  reason?: string;
-  /** A regression the PR's accept label turned into a pass: who applied the label (`@login`). */
-  acceptedBy?: string;
-  /** The absolute floor a worsening had to exceed, and why that much (absent for throughput, which has none). */
-  floor?: RegressionFloor;
-}
-
-/**
- * The absolute part of a regression tolerance. `rule`: written by the user (`+20ms`); otherwise derived from the
- * measurement: `history` (twice the history's own spread), `sampling` (twice the two runs' sampling noise, no
- * history yet) or `resolution` (two histogram buckets, when the spread is smaller than that).
- */
-export interface RegressionFloor {
-  /** In the metric's unit: ms for latency, percentage points for the error rate. */
-  value: number;
-  unit: 'ms' | 'pp';
-  basis: 'rule' | 'history' | 'sampling' | 'resolution';
-  /** Why, in words, as the report's Method line says it: `2× the history's spread`. */
-  why: string;
-  /** The figures behind it: `SD 2.8 ms over 5 runs; ±3.1 ms for one run against their mean`. */
-  detail?: string;
-}
-
 /** One stage of an open-model load shape: the arrival rate moves linearly from `startRate` to `endRate`. */
 export interface Stage {
   durationMs: number;
   startRate: number;
   endRate: number;
   name?: string;
-}
-
-export const COMPARISON_OPS = ['<', '<=', '>', '>=', '==', '!='] as const;
-export type ComparisonOp = (typeof COMPARISON_OPS)[number];
-
-export type MetricUnit = 'ms' | '%' | '/s' | 'count';
-
-export interface Target {
-  /** Canonical metric name: p50, p90, p95, p99, p999, max, min, mean, error_rate, throughput, requests, errors, vus, or a custom metric. */
-  metric: string;
-  op: ComparisonOp;
-  /** Threshold in the metric's canonical unit (ms, percent, per second, count). */
-  value: number;
-  unit: MetricUnit;
-  /** The expression as the user wrote it. */
-  source: string;
-  /** A target on an unmeasured metric fails the gate unless optional. */
-  optional: boolean;
-  /**
-   * Endpoint selector (`p99{bid}`, `errors{POST /api/payments}`, k6's `{name:bid}`): the endpoint label as written.
-   * `metric` then carries it too, canonically (`p99{bid}`, `responses{bid, 201}`), so that a per-endpoint row is
-   * never mistaken for the run-wide metric of the same name.
-   */
-  endpoint?: string;
-  /** HTTP status (`201`) or class (`2xx`) of a `responses{endpoint, status}` target. */
-  status?: string;
-  /**
-   * A right-hand side that is a metric (`bids_stored == responses{bid, 201}`, `bids_stored >= requests{bid} * 0.99`):
-   * `value` is then filled in when the target is evaluated (the right side's value times `factor`), 0 before.
-   */
-  rhsMetric?: { metric: string; factor: number; label: string };
-  /**
-   * Warning level (`p99 < 500ms warn 400ms`), in the unit of `value` and on the passing side of it: a value past it
-   * that still meets the target passes with a warning (⚠️), never failing the check.
-   */
-  warn?: number;
-}
-
-export type TargetStatus = 'pass' | 'fail' | 'not_measured';
-
-export interface TargetResult {
-  target: Target;
-  actual?: number;
-  status: TargetStatus;
-  /**
-   * A target whose right-hand side is a metric (`bids_stored == responses{bid, 201}`): that side as written and
-   * its value, so the report can show both sides and the difference.
-   */
-  rhs?: { label: string; value?: number };
-  /** Where the row comes from: a perf-gate target (default) or a tool's own threshold (Artillery ensure, k6). */
-  origin?: 'target' | 'tool';
-  /** Why the row is not measured (an endpoint selector that matched nothing names the endpoints there are). */
-  note?: string;
-  /** The target held but its value is past the target's warning level (`warn`): shown with ⚠️, not a failure. */
-  warning?: boolean;
-}
-
-/** `shard`: one shard of a sharded run, not judged on its own (the job merging the shards judges them). */
-export const VERDICTS = ['pass', 'fail', 'error', 'shard'] as const;
-export type VerdictStatus = (typeof VERDICTS)[number];
-
-export interface Verdict {
-  status: VerdictStatus;
-  /** Would the check fail under the configured fail-on policy. */
-  failsCheck: boolean;
-  targets: TargetResult[];
-  /** Reasons for `error` (invalid run, no data) or the summary of failures. */
-  reasons: string[];
-  /** Regression checks against a baseline, when one was configured. */
-  regressions?: RegressionResult[];
-  /** Which baseline was compared with: commit, age, where it came from. */
-  baseline?: BaselineInfo;
-}
-
-export interface BaselineInfo {
-  sha?: string;
-  createdAt?: string;
-  source: string;
-  note?: string;
-  /** How a change was judged, in one line (noise band over N runs, histogram test, confirmation). */
-  method?: string;
-  /** The comparable runs up to the baseline, oldest first, for the trend chart: their figures as recorded. */
-  trend?: TrendPoint[];
-  /** The baseline run's top statements as recorded, for "slower than the baseline". */
-  statements?: BaselineStatement[];
-}
-
-/** One earlier run in the trend chart. */
-export interface TrendPoint {
-  sha?: string;
-  createdAt: string;
-  p99?: number;
-  /** Percent. */
-  errorRate?: number;
 }
 
 /** A RunResult with nothing measured yet: every count 0, every statistic absent. Engines and readers fill it in. */
@@ -766,13 +413,6 @@ export interface BaselineEntry {
   runUrl?: string;
   /** The run's top statements (PostgreSQL source), for "slower than the baseline" in the Why block. */
   statements?: BaselineStatement[];
-}
-
-/** A statement of a recorded run: its queryid, mean time and calls during that run. */
-export interface BaselineStatement {
-  queryid: string;
-  meanMs: number;
-  calls: number;
 }
 
 /** How a run's note on the causes of `other` failures starts (the built-in engine writes it, the gate quotes it). */

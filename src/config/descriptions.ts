@@ -67,6 +67,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'http.timeout': 'Per request, connecting included (10ms to 10m, default 30s). ' + DURATION,
   'http.max-in-flight': 'Requests in flight at most, one socket each (1-10,000, default 1000); arrivals beyond it are dropped and counted.',
   'http.count-4xx-as-errors': 'Count HTTP 4xx responses as errors, as k6\'s http_req_failed does (default true).',
+  'http.traceparent': 'Built-in engine: send a W3C traceparent header with fresh ids on every request, and keep the trace ids of the slowest requests (default true; false to leave it out).',
   'http.headers': 'Headers sent with every request.',
   flows: 'User journeys: each arrival runs one flow, picked by weight. Default: one GET of target.',
   'flows.name': 'Name of the flow in the report.',

@@ -254,6 +254,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       maxInFlight: http['max-in-flight'] ?? DEFAULTS.maxInFlight,
       // 4xx are errors unless asked otherwise, as k6's http_req_failed counts them: one meaning of "error" everywhere.
       count4xxAsErrors: http['count-4xx-as-errors'] ?? true,
+      traceparent: http.traceparent ?? true,
       headers: withAuthorization(http.headers ?? {}, authorization),
     },
     // Result files come from a run whose shape is not the phase's: their default stays the tools' usual 10 s.

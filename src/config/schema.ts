@@ -157,6 +157,7 @@ export const configFileSchema = z.strictObject({
       timeout: boundedDuration(LIMITS.timeoutMinMs, LIMITS.timeoutMaxMs, 'from 10ms to 10m').optional(),
       'max-in-flight': z.number().int().positive().max(LIMITS.maxInFlight).optional(),
       'count-4xx-as-errors': z.boolean().optional(),
+      traceparent: z.boolean().optional(),
       headers: headers.optional(),
     })
     .optional(),

@@ -17,6 +17,8 @@ export interface HttpSettings {
    * journey). `http.count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
    */
   count4xxAsErrors: boolean;
+  /** Built-in engine: a W3C `traceparent` header on every request, fresh ids each (absent or true: on). */
+  traceparent?: boolean;
   headers: Record<string, string>;
 }
 

@@ -182,14 +182,30 @@ export async function readHead(path: string, info: FileInfo, maxChars = 64 * 102
   return stripBom(text.slice(0, maxChars));
 }
 
+/**
+ * The most of a one-document results file (decompressed) that is read: far above any real summary or report
+ * (a k6 summary is kilobytes, an Artillery report of an hour a few MB), and below V8's longest string, which would
+ * otherwise end the read in a RangeError. Line-per-record formats (k6 NDJSON) are streamed and have no such cap.
+ */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
 /** The whole (decompressed) content as text, for the formats that are one JSON document. */
 export async function readText(path: string, info: FileInfo): Promise<string> {
   const stream = openContent(path, info.gzip);
   const decoder = new StringDecoder('utf8');
   const parts: string[] = [];
+  let size = 0;
   try {
-    for await (const chunk of stream) parts.push(decoder.write(chunk as Buffer));
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      // Counted as it is read, so a small gzip that inflates to gigabytes stops here too.
+      if (size > MAX_DOCUMENT_BYTES) {
+        throw new UserError(`Results file ${path} is larger than ${MAX_DOCUMENT_BYTES / 1048576} MiB${info.gzip ? ' once decompressed' : ''}: no single-document results file is; it is not read`);
+      }
+      parts.push(decoder.write(chunk as Buffer));
+    }
   } catch (err) {
+    if (err instanceof UserError) throw err;
     if (info.gzip && isTruncatedGzip(err)) {
       throw new UserError(`Results file ${path} is a gzip file that ends early (truncated download or copy?)`);
     }

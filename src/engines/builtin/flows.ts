@@ -7,6 +7,7 @@ import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
 import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
 import { readDataFile, type DataTable } from '../../flows/data.js';
 import { endpointOf, headerProblem, pathProblem, requestBytes, unsendableHeaderValue, unsendablePath } from './http1.js';
+import { TRACE_PLACEHOLDER, TRACEPARENT, traceOffset } from './trace.js';
 import {
   REF_DATA,
   TemplateError,
@@ -44,6 +45,8 @@ export interface CompiledRequest {
   expected: readonly number[] | undefined;
   /** The request's bytes, when nothing in it changes between arrivals (no template); built once. */
   wire: Buffer | undefined;
+  /** Where the traceparent placeholder's trace id is in `wire` (-1: none, or no fixed wire). */
+  traceOff: number;
   isHead: boolean;
   /** The step sends `connection: close`: its connection is not reused. */
   closeAfter: boolean;
@@ -192,6 +195,8 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
       }
       const stepHeaders = lowerKeys(step.headers ?? {});
       const headers = { ...baseHeaders, ...stepHeaders };
+      // A placeholder the engine writes fresh ids over per request; a traceparent of the user's own is kept as is.
+      if (config.http.traceparent !== false && headers[TRACEPARENT] === undefined) headers[TRACEPARENT] = TRACE_PLACEHOLDER;
       const headerT: Array<[string, Template]> = [];
       for (const [k, v] of Object.entries(headers)) {
         const templated = hasTemplate(v);
@@ -252,6 +257,7 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         checks,
         expected: step.expect?.status,
         wire,
+        traceOff: wire ? traceOffset(wire) : -1,
         isHead: method === 'HEAD',
         closeAfter: headers['connection']?.toLowerCase() === 'close',
       });

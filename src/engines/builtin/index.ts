@@ -12,7 +12,8 @@ import { classifyError, compileFlows, describeFailure } from './flows.js';
 import type { CompiledFlow, CompiledFlows, CompiledRequest } from './flows.js';
 import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
-import { KIND, Recorder } from './recorder.js';
+import { KIND, Recorder, round3 } from './recorder.js';
+import { SlowestRequests, TraceIds, traceIdAt, traceOffset } from './trace.js';
 import { cookieHeader, storeCookies } from './cookies.js';
 import { describeReason, fmtRate, fmtS, LATE_MS, progressLine, runResult } from './outcome.js';
 import type { IntervalProgress } from './recorder.js';
@@ -99,6 +100,10 @@ class BuiltinRun {
   private readonly totalWeight: number;
   private readonly timeoutMs: number;
   readonly maxInFlight: number;
+  /** http.traceparent: ids written into every request, the slowest requests' kept (outcome.ts reads them). */
+  readonly tracing: boolean;
+  private readonly traceIds = new TraceIds();
+  readonly slowest = new SlowestRequests(10);
   readonly intervalMs: number;
   private readonly pool: ConnectionPool;
   private readonly hostHeader: string;
@@ -157,6 +162,7 @@ class BuiltinRun {
     this.totalWeight = this.compiled.totalWeight;
     this.timeoutMs = http.timeoutMs;
     this.maxInFlight = http.maxInFlight;
+    this.tracing = http.traceparent !== false;
     this.intervalMs = this.config.intervalMs;
     this.rec = new Recorder(
       this.compiled.endpointNames,
@@ -461,7 +467,19 @@ class BuiltinRun {
     // Templates and cookies are rendered, and the request's bytes built, before the clock starts: they are the
     // client's work, not the target's. A step without templates sends the bytes built when the flows were compiled.
     let wire: Buffer | string | Error | undefined = step.wire;
-    if (wire === undefined || arrival.jar !== undefined) wire = this.render(step, arrival);
+    let traceOff = -1;
+    if (wire === undefined || arrival.jar !== undefined) {
+      wire = this.render(step, arrival);
+      if (this.tracing && !(wire instanceof Error)) {
+        if (typeof wire === 'string') wire = Buffer.from(wire, 'latin1');
+        traceOff = traceOffset(wire);
+        if (traceOff >= 0) this.traceIds.write(wire, traceOff);
+      }
+    } else if (step.traceOff >= 0) {
+      // The step's bytes are shared by every request of it: each gets a copy with its own ids.
+      traceOff = step.traceOff;
+      wire = this.traceIds.stamp(wire, traceOff);
+    }
     this.rec.inFlight++;
     const start = performance.now();
     const slot = this.inFlight.acquire(start, step.checks?.needsBody === true);
@@ -470,6 +488,10 @@ class BuiltinRun {
     slot.arrival = arrival;
     slot.flow = flow;
     slot.then_ = then;
+    if (traceOff >= 0) {
+      slot.wire = wire as Buffer;
+      slot.traceOff = traceOff;
+    }
     // The body is read to its last byte whatever its size (latency is "until the last byte arrived"), and kept only
     // when the step's checks need it. A request that cannot be sent (a rendered template put a line break in a
     // header) fails like a transport error, at once, without taking a connection; the slot remembers, so a promise
@@ -519,6 +541,8 @@ class BuiltinRun {
     const status = slot.status;
     const reason = slot.reason;
     const failure = slot.failure;
+    const traceOff = slot.traceOff;
+    const wire = slot.wire;
     let failed: string | undefined;
     if (status >= 0) {
       const head = slot.headBuf;
@@ -550,6 +574,15 @@ class BuiltinRun {
       return STEP_END;
     }
     this.lastEnd = end - t0;
+    if (traceOff >= 0 && this.slowest.wants(end - start)) {
+      this.slowest.add({
+        traceId: traceIdAt(wire!, traceOff),
+        endpoint: this.compiled.endpointNames[step.endpoint] ?? '',
+        latencyMs: round3(end - start),
+        atMs: round3(start - t0),
+        ...(status >= 0 ? { status } : {}),
+      });
+    }
     // A slot just came free: start the arrivals that came due meanwhile now rather than at the scheduler's next
     // timer, which would leave the slot idle for up to a millisecond (their due times do not move; lag is measured).
     if (this.nextDue <= end - t0) this.catchUp();

@@ -45,6 +45,9 @@ export class Slot implements ResponseSink {
   flow = 0;
   /** The connection carrying the request. */
   client: unknown = undefined;
+  /** The request's own bytes and where its trace id is in them (-1: not traced). */
+  wire: Buffer | undefined = undefined;
+  traceOff = -1;
   private done: (() => void) | undefined = undefined;
   private isSettled = false;
   /** For `new Promise(slot.settled)`: resolves when the request settled (at once if it already has). */
@@ -179,6 +182,8 @@ export class InFlightSlots {
     s.step = undefined;
     s.arrival = undefined;
     s.client = undefined;
+    s.wire = undefined;
+    s.traceOff = -1;
     this.free.push(s);
   }
 

@@ -1,6 +1,7 @@
 // What a built-in run says about itself: the progress line of each interval, whether the generator delivered the
 // load it was asked for (GeneratorHealth), what the journeys' checks found, and the RunResult. Read from the run's
 // counters (RunTotals) once an interval closes or the run ends, never on the hot path.
+import type { SlowestRequests } from './trace.js';
 import type { Config } from '../../config/types.js';
 import type { CompiledFlow } from './flows.js';
 import type { ParsedTarget } from '../../flows/target.js';
@@ -29,6 +30,8 @@ export interface RunTotals {
   readonly flowFailed: Float64Array;
   readonly maxInFlight: number;
   readonly intervalMs: number;
+  readonly tracing: boolean;
+  readonly slowest: SlowestRequests;
   readonly rec: Recorder;
   readonly t0: number;
   readonly stopReason: string | undefined;
@@ -166,6 +169,7 @@ export function runResult(run: RunTotals, endT: number): RunResult {
     intervals: rec.intervals,
     intervalMs: run.intervalMs,
     generator,
+    ...(run.tracing ? { slowest: run.slowest.list() } : {}),
     customMetrics: {},
     toolThresholds: [],
     notes,

@@ -4,6 +4,7 @@
 // a second client with a 16 KiB limit failed healthy targets the load would have reached), and its own records:
 // none of its requests are part of the run's figures. A failure names the flow, the step and the check, and the
 // pipeline then sends no load.
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/types.js';
 import { redactSecrets } from '../../secrets.js';
 import type { EnvironmentReport } from '../../model.js';
@@ -12,6 +13,7 @@ import { parseTarget } from '../../flows/target.js';
 import { compileFlows, describeFailure, type CompiledRequest } from './flows.js';
 import { cookieHeader, storeCookies } from './cookies.js';
 import { ConnectionPool, endpointOf, parseHead, requestBytes } from './http1.js';
+import { TRACE_PLACEHOLDER, TRACEPARENT } from './trace.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 
 export type SmokeResult = NonNullable<EnvironmentReport['smoke']>;
@@ -53,6 +55,7 @@ export async function runSmoke(config: Config): Promise<SmokeResult> {
 async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<string, string> }, origin: string, config: Config): Promise<string | undefined> {
   const path = step.pathT ? renderTemplate(step.pathT, vars) : step.path;
   const headers: Record<string, string> = { ...step.headers };
+  if (headers[TRACEPARENT] === TRACE_PLACEHOLDER) headers[TRACEPARENT] = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, vars);
   if (vars.jar && vars.jar.size > 0) {
     const jar = cookieHeader(vars.jar);
