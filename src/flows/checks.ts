@@ -8,7 +8,7 @@
 // engine is unavailable, patterns with the shapes of catastrophic backtracking are rejected instead (see
 // unsafeRegexReason).
 import { setFlagsFromString } from 'node:v8';
-import { JsonLimitError, MAX_JSON_DEPTH, parseJsonBounded } from '../json.js';
+import { MAX_JSON_DEPTH, valueDepthOver } from '../json.js';
 import { compileJsonPath, evalJsonPath, type CompiledPath } from './jsonpath.js';
 import { UserError, messageOf } from '../errors.js';
 import type { CaptureSpec, Expectations } from './steps.js';
@@ -272,15 +272,20 @@ export function runChecks(c: CompiledChecks, res: ResponseView, caps: unknown[])
   let parsed: unknown;
   if (c.needsJson) {
     if (res.body === undefined || res.truncated) return c.notJson;
+    // JSON.parse itself takes any depth (V8's parser is iterative) and a JSONPath walks only its own segments; what
+    // recurses is what is done with a value found (canonical JSON for a comparison, JSON text when a capture is sent
+    // on). So only a found object is checked for depth, by an iterative walk that stops at the limit: a scalar, the
+    // usual token or id, costs nothing, and a body 200,000 levels deep fails this check instead of the run.
     try {
-      parsed = parseJsonBounded(res.body);
-    } catch (e) {
-      return e instanceof JsonLimitError ? c.tooDeep : c.notJson;
+      parsed = JSON.parse(res.body);
+    } catch {
+      return c.notJson;
     }
   }
   for (const e of c.json) {
     const v = evalJsonPath(e.path, parsed);
     if (v === undefined) return e.missing;
+    if (!e.exists && typeof v === 'object' && v !== null && valueDepthOver(v)) return c.tooDeep;
     if (!e.exists && canonicalJson(v) !== e.want) return e.differs;
   }
   for (const t of c.contains) if (res.body === undefined || !res.body.includes(t.text)) return t.failed;
@@ -292,6 +297,7 @@ export function runChecks(c: CompiledChecks, res: ResponseView, caps: unknown[])
     let v: unknown;
     if (cap.kind === CAP_JSON) {
       v = evalJsonPath(cap.path!, parsed);
+      if (typeof v === 'object' && v !== null && valueDepthOver(v)) return c.tooDeep;
     } else if (cap.kind === CAP_HEADER) {
       v = headerValue(res.headers, cap.header);
     } else {
