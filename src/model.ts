@@ -19,7 +19,7 @@ export interface SerializedHistogram {
 export * from './model/verdict.js';
 export * from './model/findings.js';
 import type { BaselineStatement } from './model/verdict.js';
-import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest } from './model/findings.js';
+import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest, StoppedTask } from './model/findings.js';
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
@@ -229,7 +229,10 @@ export interface RunResult {
   database?: DatabaseActivity[];
   /** The slowest requests with their W3C trace ids, slowest first (built-in engine with http.traceparent). */
   slowest?: SlowRequest[];
+  /** ECS tasks of the checked services (`checks: ecs`) that stopped during the run, first first. */
+  stoppedTasks?: StoppedTask[];
 }
+
 
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
 export const DECIDE_ON = ['steady', 'all'] as const;

@@ -184,6 +184,7 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   }
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   // Merged shards bring the stop of a guard that watched one of them.
+  if (run.requests > 0) await readStoppedTasks(config, run);
   const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
@@ -310,6 +311,19 @@ export function preflightProblems(env: EnvironmentReport): string[] {
   }
   if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed')) out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
   return out;
+}
+
+/** ECS tasks of the checked services that stopped during the run, for the Why block; a failure is a note. */
+async function readStoppedTasks(config: Config, run: RunResult): Promise<void> {
+  const ecs = config.checks?.ecs ?? [];
+  if (!ecs.length) return;
+  const { stoppedTasks } = await import('./checks/ecs-tasks.js');
+  const got = await stoppedTasks(ecs, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, config.checks!.timeoutMs).catch((e: unknown) => ({
+    tasks: [],
+    notes: [`ecs: stopped tasks not read: ${redactSecrets(messageOf(e))}`],
+  }));
+  if (got.tasks.length) run.stoppedTasks = got.tasks;
+  run.notes.push(...got.notes);
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */

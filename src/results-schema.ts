@@ -244,6 +244,15 @@ const slowRequest = z
   })
   .describe('One of the slowest requests.');
 
+const stoppedTaskFields = {
+  service: z.string().describe('cluster/service'),
+  taskArn: z.string(),
+  stoppedAtMs: ms('When it stopped, from the run start'),
+  stopCode: z.string().optional(),
+  stoppedReason: z.string().optional(),
+  containers: z.array(z.strictObject({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() })),
+};
+
 const saturationFinding = z.strictObject({
   name: z.string(),
   basis: z.enum(['limit', 'target']),
@@ -320,6 +329,7 @@ const diagnosisSchema = z
       })
       .optional(),
     slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids.'),
+    stoppedTasks: z.array(z.strictObject({ ...stoppedTaskFields, outOfMemory: z.boolean() })).optional().describe('ECS tasks stopped during the run.'),
     limits: z.array(z.string()).describe('What the diagnosis could not look at.'),
   })
   .describe('Why the run failed, as far as its figures tell (the report\'s "Why" block).');
@@ -419,6 +429,7 @@ const runSchema = z
       .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
     database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
     slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids, slowest first (built-in engine, http.traceparent).'),
+    stoppedTasks: z.array(z.strictObject(stoppedTaskFields)).optional().describe('ECS tasks of the checked services that stopped during the run (stoppedReason, stopCode, containers).'),
   })
   .describe('The normalised run.');
 
