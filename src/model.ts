@@ -76,6 +76,17 @@ export interface LatencyStats {
 export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'check', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
+/**
+ * The successful responses (those that were no error): latency targets are judged on their latency, throughput
+ * targets on their rate. A refused login answered in 2 ms is not a fast login.
+ */
+export interface ServedFigures {
+  /** Successful responses. */
+  requests: number;
+  latency: LatencyStats;
+  histogram?: SerializedHistogram;
+}
+
 export interface EndpointResult {
   /** `METHOD /path` for the built-in engine, the tool's request name otherwise. */
   name: string;
@@ -141,6 +152,11 @@ export interface IntervalResult {
   histogram?: SerializedHistogram;
   /** Per endpoint label, when the engine records it (built-in engine). */
   endpoints?: Record<string, IntervalEndpoint>;
+  /**
+   * The interval's successful responses, when the run has `served` and the interval had errors; an interval of a
+   * run with `served` but without errors served every response, so `latency` and `histogram` are its served figures.
+   */
+  served?: ServedFigures;
 }
 
 /** What the load generator itself achieved: a generator that could not send the load makes the run invalid. */
@@ -192,6 +208,12 @@ export interface RunResult {
   throughputRps?: number;
   latency: LatencyStats;
   histogram?: SerializedHistogram;
+  /**
+   * Latency of the successful responses only, what latency targets are judged on (`latency` above is of every
+   * response). Absent when the engine's figures cannot tell them apart: latency is then judged on every response
+   * (said in a note), and a run without any successful response has no latency measured at all.
+   */
+  served?: ServedFigures;
   vus?: { created?: number; max?: number };
   endpoints: EndpointResult[];
   intervals: IntervalResult[];

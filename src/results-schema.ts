@@ -51,6 +51,14 @@ const latency = z
   })
   .describe('Latency summary in ms; a statistic the source did not record is absent, never 0.');
 
+const served = z
+  .strictObject({
+    requests: count('Successful responses (no error).'),
+    latency,
+    histogram: histogram.optional(),
+  })
+  .describe('The successful responses only: latency targets are judged on their latency, throughput targets on their rate.');
+
 const errorsByKind = z.partialRecord(z.enum(ERROR_KINDS), z.number().int().min(0)).describe('Errors by kind: http_5xx, http_4xx, timeout, connection_refused, connection_reset, dns, check, other.');
 const checkFailures = counts('Failed expectations and captures, by message.');
 
@@ -89,6 +97,7 @@ const interval = z
     latency,
     histogram: histogram.optional(),
     endpoints: z.record(z.string(), intervalEndpoint).optional().describe('Per endpoint, when the engine records it (built-in engine).'),
+    served: served.optional().describe('The interval\'s successful responses, when the run has served figures and the interval had errors (without errors, every response was one).'),
   })
   .describe('One interval of the time series.');
 
@@ -353,6 +362,7 @@ const runSchema = z
     throughputRps: z.number().optional().describe('Completed requests per second over the run.'),
     latency,
     histogram: histogram.optional(),
+    served: served.optional().describe('Latency of the successful responses, what latency targets are judged on; absent when the engine cannot tell them apart (latency is then judged on every response, and a note says so).'),
     vus: z.strictObject({ created: z.number().optional(), max: z.number().optional() }).optional(),
     endpoints: z.array(endpoint),
     intervals: z.array(interval),
@@ -444,6 +454,7 @@ const target = z.strictObject({
   status: z.string().optional(),
   rhsMetric: z.strictObject({ metric: z.string(), factor: z.number(), label: z.string() }).optional(),
   warn: z.number().optional().describe('Warning level, in the unit of value.'),
+  kept: z.literal('phase').optional().describe("The phase's error-rate bound, kept because the targets given named none (only `error_rate: not judged` removes it)."),
 });
 
 const targetResult = z.strictObject({

@@ -515,6 +515,8 @@ function detailsBlock(input: ReportInput): string | undefined {
   const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
   lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
   lines.push(`- **Load generator:** ${generatorText(run)}`);
+  const served = servedLine(run);
+  if (served) lines.push(served);
   const c = input.confirmation;
   if (c) {
     lines.push(
@@ -541,6 +543,21 @@ function detailsBlock(input: ReportInput): string | undefined {
     out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
   }
   return out.join('\n\n');
+}
+
+/**
+ * Latency and throughput targets are judged on the successful responses; beside them, what every response did
+ * (errors included), so a fast refusal is seen for what it is.
+ */
+function servedLine(run: RunResult): string | undefined {
+  if (run.errors === 0 || run.requests === 0) return undefined;
+  const ok = Math.max(0, run.requests - run.errors);
+  const rate = run.throughputRps !== undefined ? (run.throughputRps * ok) / run.requests : undefined;
+  const all = `all ${formatCount(run.requests)} responses: p95 ${formatMs(run.latency.p95)}, p99 ${formatMs(run.latency.p99)}, ${formatRate(run.throughputRps)}`;
+  if (ok === 0) return `- **Successful responses:** none, so latency and throughput targets are not measured (${all})`;
+  // Without success-only latency (a tool's file, an older results.json) the notes say what latency was judged on.
+  if (!run.served) return undefined;
+  return `- **Successful responses** (latency and throughput targets are judged on them): ${formatCount(ok)}, p95 ${formatMs(run.served.latency.p95)}, p99 ${formatMs(run.served.latency.p99)}, ${formatRate(rate)}; ${all}`;
 }
 
 /** Nothing started and nothing answered (an unreachable target, a failed pre-test check): "as asked" would be untrue. */
