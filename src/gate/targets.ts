@@ -21,6 +21,13 @@ export const INFRA_METRICS: Record<string, MetricKind> = {
   alb_5xx: 'count',
   alb_requests: 'rate',
   alb_target_p99: 'latency',
+  // The guide's scalability verification (docs/checks.md): instance counts, the load balance, statement slowdown.
+  tasks: 'count',
+  healthy_hosts: 'count',
+  unhealthy_hosts: 'count',
+  instances: 'count',
+  balance: 'count',
+  statement_slowdown: 'count',
 };
 
 /** Statistics over the run window a target can pick; infrastructure targets without one use `max`. */
