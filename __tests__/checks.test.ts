@@ -427,6 +427,10 @@ describe('checks: databases, caches and monitoring', () => {
   it('a check that names no source of its kind is a config error', async () => {
     await expect(gate({ checks: { reachable: true } })).rejects.toThrow(/checks\.reachable: got true, but sources: has no postgres or redis source/);
     await expect(gate({ checks: { ecs: { cluster: 'c' } } })).rejects.toThrow(/checks\.ecs\.service/);
+    // A scalability target without the source that measures it is found before any load, with the fix.
+    await expect(gate({ targets: ['min(healthy_hosts) >= 3'] })).rejects.toThrow(/needs a metric named "healthy_hosts" from sources:.*add kind: cloudwatch with preset alb-healthy-hosts/);
+    await expect(gate({ targets: ['balance > 0.7'] })).rejects.toThrow(/add kind: prometheus with a query by \(instance\) and shares-by: instance/);
+    await expect(gate({ targets: ['max(statement_slowdown) < 1.5'] })).rejects.toThrow(/add kind: postgres with statement-slowdown: true/);
   });
 });
 

@@ -26,7 +26,7 @@ describe('resolveConfig: defaults', () => {
     expect(c.failOn).toBe('any');
     expect(c.comment).toBe('auto');
     expect(c.commentHeader).toBe('warmup');
-    expect(c.targets.map((t) => t.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'errors <= 50']);
+    expect(c.targets.map((t) => t.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'error_rate < 1%', 'errors <= 50']);
     expect(c.flows).toEqual([{ name: 'default', weight: 1, steps: [{ kind: 'request', method: 'GET', path: '' }] }]);
     // 4xx are errors by default, as k6's http_req_failed counts them.
     expect(c.http).toMatchObject({ timeoutMs: 30_000, maxInFlight: 1000, count4xxAsErrors: true });
@@ -43,7 +43,9 @@ describe('resolveConfig: defaults', () => {
     expect(c.durationMs).toBe(90_000);
     expect(c.rate).toBe(50);
     expect(c.failOn).toBe('never');
-    expect(c.targets.map((t) => t.value)).toEqual([1000, 400]);
+    // The given list names no error-rate bound: the phase's (warm-up: 1 %) is kept as a row of its own.
+    expect(c.targets.map((t) => t.value)).toEqual([1000, 400, 1]);
+    expect(c.targets[2]).toMatchObject({ metric: 'error_rate', kept: 'phase' });
   });
 });
 
@@ -87,7 +89,7 @@ describe('resolveConfig: config file', () => {
       { durationMs: 10_000, startRate: 1, endRate: 20, name: undefined },
       { durationMs: 20_000, startRate: 20, endRate: 20, name: undefined },
     ]);
-    expect(c.targets.map((t) => t.source)).toEqual(['p99 < 800ms']);
+    expect(c.targets.map((t) => t.source)).toEqual(['p99 < 800ms', 'error_rate < 0.5%']);
     // `count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
     expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: false, traceparent: true, headers: { 'x-team': 'bids' } });
     const [bid, browse] = c.flows;

@@ -115,8 +115,26 @@ describe('Artillery phases', () => {
       use: 'script',
       stages: [{ durationMs: 60_000, startRate: 20, endRate: 20 }],
     });
-    expect(choosePhases(makeConfig(ws, { durationMs: 3000 }), stages, scriptPhases)).toMatchObject({ use: 'perf-gate', reason: 'duration given for this run' });
-    expect(choosePhases(makeConfig(ws, { rate: 5 }), stages, scriptPhases)).toMatchObject({ use: 'perf-gate', reason: 'rate given for this run' });
+    // duration, duration-scale and rate reshape the script's own phases, in proportion, never run them unscaled.
+    const two = [{ duration: 40, arrivalRate: 10, rampTo: 20 }, { duration: 20, arrivalRate: 20 }];
+    expect(choosePhases(makeConfig(ws, { durationMs: 6000 }), stages, two)).toMatchObject({
+      use: 'script',
+      reshaped: 'duration 6s',
+      phases: [{ duration: 4, arrivalRate: 10, rampTo: 20 }, { duration: 2, arrivalRate: 20 }],
+      stages: [{ durationMs: 4000, startRate: 10, endRate: 20 }, { durationMs: 2000, startRate: 20, endRate: 20 }],
+    });
+    expect(choosePhases(makeConfig(ws, { durationScale: 0.5 }), stages, two)).toMatchObject({ use: 'script', phases: [{ duration: 20 }, { duration: 10 }] });
+    expect(choosePhases(makeConfig(ws, { rate: 5 }), stages, two)).toMatchObject({
+      use: 'script',
+      reshaped: 'rate 5/s',
+      phases: [{ duration: 40, arrivalRate: 2.5, rampTo: 5 }, { duration: 20, arrivalRate: 5 }],
+    });
+    // Phases perf-gate cannot read are replaced by its own shape when the user shaped the load, never run as written.
+    expect(choosePhases(makeConfig(ws, { durationScale: 0.1 }), stages, [{ duration: '1h', arrivalRate: 100 }])).toMatchObject({
+      use: 'perf-gate',
+      phases: [{ duration: 3, arrivalRate: 5 }],
+      reason: expect.stringMatching(/^duration-scale 0\.1 given, and the script's phases are not all arrival-rate phases/),
+    });
     const custom = { name: 'smoke', stages, defaultTargets: [], description: '' };
     expect(choosePhases(makeConfig(ws, { phase: custom }), stages, scriptPhases)).toMatchObject({ use: 'perf-gate' });
     // A preset name redefined in the perf-gate config counts as the user's own phase.

@@ -408,7 +408,9 @@ describe('k6 engine with the stand-in k6', () => {
     expect(runCall().argv).not.toContain('--config');
     expect(existsSync(join(config.outputDir, 'k6-options.json'))).toBe(false);
     expect(run.notes[0]).toMatch(/the k6 script's own options/);
-    expect(log.lines.some((l) => l.startsWith('warning: duration and rate do not apply'))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith('warning: duration, duration-scale and rate do not apply'))).toBe(true);
+    // The line that opens the run states it (the pipeline prints what describeShape says instead of perf-gate's shape).
+    expect(await k6Engine.describeShape!({ config, stages: STAGES })).toBe("the k6 script's own load shape (its options), unchanged: duration does not apply to it");
   });
 
   it('k6 Cloud: `k6 cloud run`, load zone in the options file, the cloud verdict as a tool threshold', async () => {

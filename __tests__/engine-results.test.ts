@@ -56,17 +56,12 @@ describe('results engine', () => {
     expect(run.requests).toBeGreaterThan(0);
   });
 
-  it('merges files from two patterns (two k6 instances) into one run', async () => {
+  it('refuses to add up files of two runs from two patterns (runs one after another, not instances side by side)', async () => {
     const a = 'k6/ndjson-brazierale-spark.ndjson';
     const b = 'k6/ndjson-mattihew-k6tojunit-*.ndjson';
-    const run = await resultsEngine.run({ config: makeConfig([a, b]), stages: [], log });
-    const ra = await readResultFile(join(FIXTURES, a), { phase: 'x', count4xxAsErrors: false });
-    const rb = await readResultFile(join(FIXTURES, 'k6/ndjson-mattihew-k6tojunit-2019.ndjson'), { phase: 'x', count4xxAsErrors: false });
-    expect(run.engine).toBe('results');
-    expect(run.sourceFiles).toEqual([a, 'k6/ndjson-mattihew-k6tojunit-2019.ndjson']);
-    expect(run.requests).toBe(ra.requests + rb.requests);
-    expect(run.latency.count).toBe(ra.latency.count + rb.latency.count);
-    expect(run.notes[0]).toMatch(/Merged from 2 files/);
+    const err = await resultsEngine.run({ config: makeConfig([a, b]), stages: [], log }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/ndjson-brazierale-spark\.ndjson \(started .*ndjson-mattihew-k6tojunit-2019\.ndjson \(started /);
   });
 
   it('a file matched by several patterns is read once', async () => {

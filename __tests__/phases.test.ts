@@ -55,7 +55,7 @@ describe('presets on the built-in engine, scaled down', () => {
     const { outcome, outputs, log } = await runPhase({}, { phase: 'warmup', 'duration-scale': '0.04', rate: '20' });
     const { run, verdict, markdown } = outcome;
     expect(verdict.status).toBe('pass');
-    expect(verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'errors <= 50']);
+    expect(verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'error_rate < 1%', 'errors <= 50']);
     expect(run.shape?.durationScale).toBe(0.04);
     expect(run.shape?.stages.map((s) => s.durationMs)).toEqual([1200, 3600]);
     expect(run.analysis).toMatchObject({ decideOn: 'all', judged: 'all' });

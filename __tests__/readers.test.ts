@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectFormat, readResultFile, readResults } from '../src/readers/index.js';
+import { detectFormat, mergeRunResults, readResultFile, readResults } from '../src/readers/index.js';
 import { interpolatedPercentilesMs } from '../src/readers/stats.js';
 import { metricValue } from '../src/gate/metrics.js';
 import type { ReadOptions } from '../src/readers/types.js';
@@ -915,12 +915,30 @@ describe('the default error definition (4xx are errors, as k6 http_req_failed)',
   });
 });
 
+/**
+ * The merge maths on genuine files of different runs: readResults refuses to add up runs that did not run side by
+ * side (see the test below), so these merge the files' RunResults directly.
+ */
+async function mergeFiles(paths: string[]): Promise<RunResult> {
+  const parts: RunResult[] = [];
+  for (const p of paths) parts.push(await readResultFile(p, OPTS));
+  return mergeRunResults(parts, OPTS);
+}
+
 describe('merging several files', () => {
+  it('refuses files of runs that ran one after another, naming each with its start', async () => {
+    const a = k6('ndjson-wildananugrah-springlearning.ndjson');
+    const b = k6('ndjson-itzaddddd-ticketreserve.ndjson');
+    const err = await readResults([a, b], OPTS).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/ran one after another.*started 2025-11-18T14:02:01\.094Z.*started 2024-08-05T08:24:38\.952Z.*Judge each run in a step of its own/);
+  });
+
   it('two Artillery 2 reports: counts add up; percentiles are a request-weighted estimate and the note says so', async () => {
     const a = art('v2-sawady-nodejscourse.json');
     const b = art('v2-media-scraper.json');
     const [ra, rb] = [await readResultFile(a, OPTS), await readResultFile(b, OPTS)];
-    const m = await readResults([a, b], OPTS);
+    const m = await mergeFiles([a, b]);
     expectFiniteNumbers(m);
     expect(m.requests).toBe(3000 + 6000);
     expect(m.errors).toBe(3);
@@ -942,7 +960,7 @@ describe('merging several files', () => {
   it('two k6 NDJSON files: histograms merge exactly', async () => {
     const a = k6('ndjson-wildananugrah-springlearning.ndjson');
     const b = k6('ndjson-itzaddddd-ticketreserve.ndjson');
-    const m = await readResults([a, b], OPTS);
+    const m = await mergeFiles([a, b]);
     expectFiniteNumbers(m);
     const ra = rawPoints(a);
     const rb = rawPoints(b);
@@ -962,7 +980,7 @@ describe('merging several files', () => {
   it('two Artillery 1 reports merge exactly through their raw latencies', async () => {
     const a = art('v1-buianalex-rsschool-f.json');
     const b = art('v1-interledger-wallet-2019.json');
-    const m = await readResults([a, b], OPTS);
+    const m = await mergeFiles([a, b]);
     expect(m.requests).toBe(50 + 1604);
     expect(m.histogram?.count).toBe(50 + 1604);
     expect(m.notes[0]).toMatch(/exact/);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { entryFromRun } from '../src/baseline/entry.js';
 import type { GitContext } from '../src/baseline/types.js';
 import type { BaselineEntry } from '../src/model.js';
-import { compareWithBaseline, parseRegressionRules } from '../src/gate/regression.js';
+import { compareWithBaseline, confirmComparison, parseRegressionRules } from '../src/gate/regression.js';
 import type { RunResult } from '../src/model.js';
 import { syntheticRun } from './helpers/github-data-stub.js';
 
@@ -173,3 +173,36 @@ describe('error rate floor at low rates', () => {
 function withCounts(r: RunResult, errors: number, requests: number): RunResult {
   return { ...r, requests, errors, errorRate: (errors / requests) * 100, errorsByKind: errors ? { http_5xx: errors } : {}, statusCodes: { '200': requests - errors, ...(errors ? { '503': errors } : {}) } };
 }
+
+describe('history outliers', () => {
+  // A run of the history with a stall (its p99 far above the others) would drag the mean up and multiply the
+  // spread, so that a real 20 % slowdown hides in the band: it is left out when it lies beyond the other runs'
+  // one-sided 99.5 % prediction bound.
+  const quiet = [1.0, 1.03, 0.98, 1.01];
+  it('leaves a stalled run out of the band, and says so', () => {
+    const h = [...history(100, quiet, 500), entry(syntheticRun({ seed: 510, medianMs: medianFor(100), scale: 1.8 }))];
+    const compare = (run: RunResult, pooledRuns: number) => compareWithBaseline(run, h, defaults, { ...opts, pooledRuns });
+    const first = syntheticRun({ seed: 520, medianMs: medianFor(100), scale: 1.2 });
+    // One run against four is not enough on its own (t with 3 degrees of freedom), but it is suspect ...
+    expect(compare(first, 1).suspect).toContain('p99');
+    // ... and with its confirmation run the slowdown stands.
+    const { outcome: out } = confirmComparison(compare, first, syntheticRun({ seed: 521, medianMs: medianFor(100), scale: 1.2 }));
+    const r = p99Of(out);
+    expect(r.status, r.reason).toBe('regressed');
+    expect(r.reason).toMatch(/vs the mean of 4 runs: .*\(1 run of the history left out as an outlier against the others: sha\d+ \+\d+.*%\)$/);
+    expect(out.baseline.method).toMatch(/; p99: 1 run of the history left out as an outlier \(beyond the others' 99\.5 % prediction bound\)/);
+    // Left in, the same run hides the slowdown: compare with the outlier's history judged as it stood.
+    const mean5 = Math.exp(h.reduce((a, e) => a + Math.log(e.metrics.p99!), 0) / 5);
+    expect(r.current! / mean5).toBeLessThan(1.1);
+  });
+
+  it('keeps an ordinary history whole, and never leaves out a run for being faster', () => {
+    const h = [...history(100, quiet, 500), entry(syntheticRun({ seed: 510, medianMs: medianFor(100), scale: 0.6 }))];
+    const out = compareWithBaseline(syntheticRun({ seed: 520, medianMs: medianFor(100), scale: 1.0 }), h, defaults, opts);
+    expect(p99Of(out).reason).not.toMatch(/left out/);
+    expect(p99Of(out).reason).toMatch(/vs the mean of 5 runs/);
+    const plain = compareWithBaseline(syntheticRun({ seed: 521, medianMs: medianFor(100), scale: 1.2 }), history(100, [...quiet, 0.99], 500), defaults, opts);
+    expect(p99Of(plain).reason).not.toMatch(/left out/);
+    expect(plain.baseline.method).not.toMatch(/left out/);
+  });
+});

@@ -49,6 +49,8 @@ describe('sources in the pipeline', () => {
       ['bids_stored >= 40', 'pass'],
       ['max(lock_waits) == 0', 'pass'],
       ['redis_evictions > 0', 'pass'],
+      // The given targets name no error-rate bound: the phase's is kept.
+      ['error_rate < 0.5%', 'pass'],
     ]);
     expect(verdict.status).toBe('pass');
     expect(infra.get('redis_evictions')!.stats.max!).toBeGreaterThan(0);

@@ -10,7 +10,8 @@
 //   - confirmation on (the default): a suspect first comparison runs the phase once more, and the two runs pooled
 //     decide (needsConfirmation + confirmComparison, as the pipeline does).
 // Each cell is 50 pairs: the 10-run history, the run judged and its confirmation run are fresh per pair, and the
-// 5- and 1-run histories are the newest runs of the same 10, so the columns are paired.
+// 5- and 1-run histories are the newest runs of the same 10, so the columns are paired. The confirmation run is
+// simulated for every pair, asked for or not, so that two versions of the method judge the same pool.
 //
 // The service (the model the regression issue measured perf-gate on, scaled to each level), per run of 1,330
 // requests at 100/s (15 s, warm-up excluded):
@@ -27,7 +28,9 @@
 //
 // Usage: npm run bench -- regression [--pairs 50] [--seed 11] [--levels 20,50,100,250,1000] [--stalls 0.02]
 //        ./node_modules/.bin/node bench/regression-grid.mjs [same options]       (about a minute of CPU on one core)
-// The derived floor was chosen on seed 1; the default seed and any other give fresh pools.
+// The derived floor was chosen on seed 1, the outlier test and the confirmation's second test on seeds 1-3; the
+// default seed and any other give fresh pools (docs/baselines.md shows seeds 21 and 22). --histories 5 --rules
+// derived keeps only that column (a third of the time), for trying a change.
 import { importBundle, rng } from './lib.mjs';
 
 const arg = (name, dflt) => {
@@ -38,8 +41,10 @@ const PAIRS = Number(arg('pairs', 50));
 const SEED = Number(arg('seed', 11));
 const LEVELS = String(arg('levels', '20,50,100,250,1000')).split(',').map(Number);
 const JITTERS = [0.05, 0.08];
-const HISTORIES = [1, 5, 10];
-const MAX_HISTORY = Math.max(...HISTORIES);
+// --histories 5 --rules derived: only those columns (quicker, for choosing settings); the 10-run history is
+// simulated either way so that the pools stay the same.
+const HISTORIES = String(arg('histories', '1,5,10')).split(',').map(Number);
+const MAX_HISTORY = 10;
 
 const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram, blankRunResult } = await importBundle([
   "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
@@ -159,12 +164,13 @@ function calibrate(level) {
 }
 
 // ---- judging ------------------------------------------------------------------------------------------------
-const RULESETS = {
+const ALL_RULESETS = {
   derived: parseRegressionRules(undefined, 'bench').filter((r) => r.metric === 'p95' || r.metric === 'p99'),
   fixed: parseRegressionRules(['p95: +10% and +20ms', 'p99: +10% and +20ms'], 'bench', false),
   // What the floor costs: a floor too small to ever decide (the noise band and the +10 % alone).
   none: parseRegressionRules(['p95: +10% and +0.001ms', 'p99: +10% and +0.001ms'], 'bench', false),
 };
+const RULESETS = Object.fromEntries(String(arg('rules', 'derived,fixed,none')).split(',').map((k) => [k, ALL_RULESETS[k]]));
 const TITLES = {
   derived: 'perf-gate defaults (p95, p99: +10 %, floor derived from the measurement):',
   fixed: 'former fixed floor (p95, p99: +10% and +20ms), same runs:',
@@ -178,7 +184,8 @@ const regressed = (outcome) => outcome.regressions.some((r) => r.status === 'reg
 function trial(medianMs, jitter, slowdown, stats) {
   const entries = Array.from({ length: MAX_HISTORY }, () => toEntry(simulate(medianMs, jitter)));
   const current = simulate(medianMs, jitter, slowdown);
-  let second;
+  // Simulated whether or not a comparison asks for it, so that every method sees the same pool.
+  const second = simulate(medianMs, jitter, slowdown);
   const out = {};
   for (const [name, rules] of Object.entries(RULESETS)) {
     for (const n of HISTORIES) {
@@ -187,7 +194,6 @@ function trial(medianMs, jitter, slowdown, stats) {
       const first = compare(current);
       let verdict = false;
       if (needsConfirmation(first)) {
-        second ??= simulate(medianMs, jitter, slowdown);
         stats.reruns[`${name}/${n}`] = (stats.reruns[`${name}/${n}`] ?? 0) + 1;
         verdict = regressed(confirmComparison(compare, current, second).outcome);
       }

@@ -19,7 +19,7 @@ export interface SerializedHistogram {
 export * from './model/verdict.js';
 export * from './model/findings.js';
 import type { BaselineStatement } from './model/verdict.js';
-import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest } from './model/findings.js';
+import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest, StoppedTask } from './model/findings.js';
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
@@ -75,6 +75,17 @@ export interface LatencyStats {
  */
 export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'check', 'other'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/**
+ * The successful responses (those that were no error): latency targets are judged on their latency, throughput
+ * targets on their rate. A refused login answered in 2 ms is not a fast login.
+ */
+export interface ServedFigures {
+  /** Successful responses. */
+  requests: number;
+  latency: LatencyStats;
+  histogram?: SerializedHistogram;
+}
 
 export interface EndpointResult {
   /** `METHOD /path` for the built-in engine, the tool's request name otherwise. */
@@ -141,6 +152,11 @@ export interface IntervalResult {
   histogram?: SerializedHistogram;
   /** Per endpoint label, when the engine records it (built-in engine). */
   endpoints?: Record<string, IntervalEndpoint>;
+  /**
+   * The interval's successful responses, when the run has `served` and the interval had errors; an interval of a
+   * run with `served` but without errors served every response, so `latency` and `histogram` are its served figures.
+   */
+  served?: ServedFigures;
 }
 
 /** What the load generator itself achieved: a generator that could not send the load makes the run invalid. */
@@ -192,6 +208,12 @@ export interface RunResult {
   throughputRps?: number;
   latency: LatencyStats;
   histogram?: SerializedHistogram;
+  /**
+   * Latency of the successful responses only, what latency targets are judged on (`latency` above is of every
+   * response). Absent when the engine's figures cannot tell them apart: latency is then judged on every response
+   * (said in a note), and a run without any successful response has no latency measured at all.
+   */
+  served?: ServedFigures;
   vus?: { created?: number; max?: number };
   endpoints: EndpointResult[];
   intervals: IntervalResult[];
@@ -229,7 +251,10 @@ export interface RunResult {
   database?: DatabaseActivity[];
   /** The slowest requests with their W3C trace ids, slowest first (built-in engine with http.traceparent). */
   slowest?: SlowRequest[];
+  /** ECS tasks of the checked services (`checks: ecs`) that stopped during the run, first first. */
+  stoppedTasks?: StoppedTask[];
 }
+
 
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
 export const DECIDE_ON = ['steady', 'all'] as const;

@@ -26,6 +26,9 @@ import { renderRunsPage } from './report/runs-page.js';
 import { UserError, messageOf } from './errors.js';
 import type { Logger } from './log.js';
 
+const ERRORS_NOT_JUDGED_NOTE =
+  'Error rate not judged: the targets say `error_rate: not judged`, so no error-rate bound was checked. A run in which at least half the requests failed still never passes.';
+
 export { REPORT_FILE, RESULTS_FILE } from './pipeline/output-dir.js';
 
 export interface PipelineOutcome {
@@ -89,12 +92,18 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   // A shard sees 1/count of the requests and errors: guards on those counts watch its share of the threshold.
   if (config.shard) plan.guards = shardGuards(plan.guards, config.shard.count);
   const target = redactUrl(config.target);
+  // The engine first: the line that opens the run states the shape handed to it (a tool script's own phases).
+  const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
+  const ownShape = config.engine === 'results' ? undefined : await engine.describeShape?.({ config, stages });
   log.info(
     config.engine === 'results'
       ? `phase ${config.phase.name}: judging results from ${config.results?.join(', ')}`
-      : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
+      : ownShape
+        ? `phase ${config.phase.name} on ${config.engine}: ${ownShape} against ${target}`
+        : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
+  if (config.errorsNotJudged) log.warning(`targets: error_rate: not judged: no error-rate bound is checked on this run (a run in which half the requests fail still never passes)`);
   const { shard } = config;
   // A shard sends its share of every stage's rate; the run keeps the whole phase's shape (analyzePhase sets it).
   const engineStages = shard ? shardStages(stages, shard.count) : stages;
@@ -114,7 +123,6 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   }
 
   // The engine's own input (a tool's script and the files it names) is checked before anything is installed or sent.
-  const engine = await (deps.loadEngine ?? loadEngine)(config.engine);
   await engine.check?.({ config, log });
   const guards = watchGuards(plan.guards, log);
   let run: RunResult;
@@ -184,6 +192,10 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   }
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   // Merged shards bring the stop of a guard that watched one of them.
+  if (run.requests > 0) await readStoppedTasks(config, run);
+  if (config.errorsNotJudged) run.notes.push(ERRORS_NOT_JUDGED_NOTE);
+  const servedNote = servedLatencyNote(run, config.targets);
+  if (servedNote) run.notes.push(servedNote);
   const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
@@ -253,6 +265,19 @@ async function prepareEngine(engine: Engine, config: Config, log: Logger, proble
   }
 }
 
+const LATENCY_METRICS = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean']);
+
+/**
+ * Latency targets are judged on the successful responses; where the engine's figures cannot tell them apart (a
+ * tool's file without per-status latency), they are judged on every response, and the report says so.
+ */
+function servedLatencyNote(run: RunResult, targets: Config['targets']): string | undefined {
+  if (run.served || run.errors === 0 || run.requests <= run.errors) return undefined;
+  if (!targets.some((t) => LATENCY_METRICS.has(t.metric))) return undefined;
+  const from = run.tool?.name ?? run.engine;
+  return `Latency targets were judged on every response, errors included: the figures of ${from} do not tell the ${run.requests - run.errors} successful responses apart from the ${run.errors} errors.`;
+}
+
 /**
  * The `checks:` (when configured) and then, when they all passed, the smoke pass (each flow once): what the
  * environment looked like before the load. Undefined when neither is asked for.
@@ -310,6 +335,19 @@ export function preflightProblems(env: EnvironmentReport): string[] {
   }
   if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed')) out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
   return out;
+}
+
+/** ECS tasks of the checked services that stopped during the run, for the Why block; a failure is a note. */
+async function readStoppedTasks(config: Config, run: RunResult): Promise<void> {
+  const ecs = config.checks?.ecs ?? [];
+  if (!ecs.length) return;
+  const { stoppedTasks } = await import('./checks/ecs-tasks.js');
+  const got = await stoppedTasks(ecs, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, config.checks!.timeoutMs).catch((e: unknown) => ({
+    tasks: [],
+    notes: [`ecs: stopped tasks not read: ${redactSecrets(messageOf(e))}`],
+  }));
+  if (got.tasks.length) run.stoppedTasks = got.tasks;
+  run.notes.push(...got.notes);
 }
 
 /** What the report's "Comparing head with base" line and "what to do" need from git and the baseline config. */

@@ -51,6 +51,14 @@ const latency = z
   })
   .describe('Latency summary in ms; a statistic the source did not record is absent, never 0.');
 
+const served = z
+  .strictObject({
+    requests: count('Successful responses (no error).'),
+    latency,
+    histogram: histogram.optional(),
+  })
+  .describe('The successful responses only: latency targets are judged on their latency, throughput targets on their rate.');
+
 const errorsByKind = z.partialRecord(z.enum(ERROR_KINDS), z.number().int().min(0)).describe('Errors by kind: http_5xx, http_4xx, timeout, connection_refused, connection_reset, dns, check, other.');
 const checkFailures = counts('Failed expectations and captures, by message.');
 
@@ -89,6 +97,7 @@ const interval = z
     latency,
     histogram: histogram.optional(),
     endpoints: z.record(z.string(), intervalEndpoint).optional().describe('Per endpoint, when the engine records it (built-in engine).'),
+    served: served.optional().describe('The interval\'s successful responses, when the run has served figures and the interval had errors (without errors, every response was one).'),
   })
   .describe('One interval of the time series.');
 
@@ -244,6 +253,15 @@ const slowRequest = z
   })
   .describe('One of the slowest requests.');
 
+const stoppedTaskFields = {
+  service: z.string().describe('cluster/service'),
+  taskArn: z.string(),
+  stoppedAtMs: ms('When it stopped, from the run start'),
+  stopCode: z.string().optional(),
+  stoppedReason: z.string().optional(),
+  containers: z.array(z.strictObject({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() })),
+};
+
 const saturationFinding = z.strictObject({
   name: z.string(),
   basis: z.enum(['limit', 'target']),
@@ -320,6 +338,7 @@ const diagnosisSchema = z
       })
       .optional(),
     slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids.'),
+    stoppedTasks: z.array(z.strictObject({ ...stoppedTaskFields, outOfMemory: z.boolean() })).optional().describe('ECS tasks stopped during the run.'),
     limits: z.array(z.string()).describe('What the diagnosis could not look at.'),
   })
   .describe('Why the run failed, as far as its figures tell (the report\'s "Why" block).');
@@ -343,6 +362,7 @@ const runSchema = z
     throughputRps: z.number().optional().describe('Completed requests per second over the run.'),
     latency,
     histogram: histogram.optional(),
+    served: served.optional().describe('Latency of the successful responses, what latency targets are judged on; absent when the engine cannot tell them apart (latency is then judged on every response, and a note says so).'),
     vus: z.strictObject({ created: z.number().optional(), max: z.number().optional() }).optional(),
     endpoints: z.array(endpoint),
     intervals: z.array(interval),
@@ -419,6 +439,7 @@ const runSchema = z
       .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
     database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
     slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids, slowest first (built-in engine, http.traceparent).'),
+    stoppedTasks: z.array(z.strictObject(stoppedTaskFields)).optional().describe('ECS tasks of the checked services that stopped during the run (stoppedReason, stopCode, containers).'),
   })
   .describe('The normalised run.');
 
@@ -433,6 +454,7 @@ const target = z.strictObject({
   status: z.string().optional(),
   rhsMetric: z.strictObject({ metric: z.string(), factor: z.number(), label: z.string() }).optional(),
   warn: z.number().optional().describe('Warning level, in the unit of value.'),
+  kept: z.literal('phase').optional().describe("The phase's error-rate bound, kept because the targets given named none (only `error_rate: not judged` removes it)."),
 });
 
 const targetResult = z.strictObject({

@@ -4,6 +4,7 @@
 //   `x-amz-target: AmazonEC2ContainerServiceV20141113.DescribeServices`), errors as `{"__type", "message"}` + 400.
 // - ELBv2 DescribeTargetHealth: the query protocol (`POST /`, form-encoded `Action=DescribeTargetHealth&
 //   Version=2015-12-01&TargetGroupArn=...`), answered in XML, errors as `<ErrorResponse>` + 400.
+// - ECS ListTasks (desiredStatus STOPPED) and DescribeTasks, same protocol: the tasks that stopped, for the Why block.
 // The state they answer with is the test's to change between calls.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,8 +25,19 @@ export interface TargetState {
   reason?: string;
 }
 
+/** A stopped task as ECS DescribeTasks reports it (times as Dates; the wire has epoch seconds). */
+export interface StoppedTaskState {
+  id: string;
+  stoppedAt: Date;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers?: Array<{ name: string; exitCode?: number; reason?: string }>;
+}
+
 export interface AwsChecksStub {
   url: string;
+  /** Stopped tasks by `cluster/service`, for ListTasks (desiredStatus STOPPED) and DescribeTasks. */
+  stopped: Map<string, StoppedTaskState[]>;
   /** Services by `cluster/service`; a missing one is answered as a failure MISSING, like ECS does. */
   services: Map<string, EcsServiceState>;
   /** Targets by target group ARN; a missing group is TargetGroupNotFound. */
@@ -49,6 +61,35 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
   const services = new Map<string, EcsServiceState>();
   const targets = new Map<string, TargetState[]>();
   const calls: AwsChecksStub['calls'] = [];
+  const stopped = new Map<string, StoppedTaskState[]>();
+  const taskArn = (cluster: string, id: string): string => `arn:aws:ecs:eu-west-1:123456789012:task/${cluster}/${id}`;
+  const json = (res: ServerResponse, v: unknown): void => {
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'stub-request' });
+    res.end(JSON.stringify(v));
+  };
+  const listTasks = (res: ServerResponse, body: string): void => {
+    const input = JSON.parse(body) as { cluster?: string; serviceName?: string; desiredStatus?: string };
+    const cluster = input.cluster ?? 'default';
+    const list = input.desiredStatus === 'STOPPED' ? (stopped.get(`${cluster}/${input.serviceName}`) ?? []) : [];
+    json(res, { taskArns: list.map((t) => taskArn(cluster, t.id)) });
+  };
+  const describeTasks = (res: ServerResponse, body: string): void => {
+    const input = JSON.parse(body) as { cluster?: string; tasks?: string[] };
+    const cluster = input.cluster ?? 'default';
+    const all = [...stopped.entries()].filter(([k]) => k.startsWith(`${cluster}/`)).flatMap(([, v]) => v);
+    const tasks = all
+      .filter((t) => (input.tasks ?? []).includes(taskArn(cluster, t.id)))
+      .map((t) => ({
+        taskArn: taskArn(cluster, t.id),
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        stoppedAt: t.stoppedAt.getTime() / 1000,
+        ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+        ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+        containers: (t.containers ?? []).map((k) => ({ name: k.name, lastStatus: 'STOPPED', ...(k.exitCode !== undefined ? { exitCode: k.exitCode } : {}), ...(k.reason ? { reason: k.reason } : {}) })),
+      }));
+    json(res, { tasks, failures: [] });
+  };
 
   const ecs = (res: ServerResponse, body: string): void => {
     const input = JSON.parse(body) as { cluster?: string; services?: string[] };
@@ -121,6 +162,8 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
       const contentType = req.headers['content-type'];
       calls.push({ ...(target ? { target } : {}), ...(contentType ? { contentType } : {}), body });
       if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.DescribeServices' && contentType === 'application/x-amz-json-1.1') return ecs(res, body);
+      if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.ListTasks' && contentType === 'application/x-amz-json-1.1') return listTasks(res, body);
+      if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.DescribeTasks' && contentType === 'application/x-amz-json-1.1') return describeTasks(res, body);
       if (req.method === 'POST' && contentType?.startsWith('application/x-www-form-urlencoded')) return elb(res, body);
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `unexpected ${target ?? contentType}` }));
@@ -132,6 +175,7 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
     url: `http://127.0.0.1:${port}`,
     services,
     targets,
+    stopped,
     calls,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

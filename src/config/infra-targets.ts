@@ -18,6 +18,12 @@ const SUGGEST: Record<string, string> = {
   redis_memory: 'kind: redis',
   log_errors: 'kind: cloudwatch-logs with log-groups',
   lock_waits: 'kind: postgres',
+  tasks: 'kind: cloudwatch with preset ecs-running-tasks',
+  healthy_hosts: 'kind: cloudwatch with preset alb-healthy-hosts',
+  unhealthy_hosts: 'kind: cloudwatch with preset alb-unhealthy-hosts',
+  instances: 'kind: prometheus with preset instances-up',
+  balance: 'kind: prometheus with a query by (instance) and shares-by: instance, named balance',
+  statement_slowdown: 'kind: postgres with statement-slowdown: true',
 };
 
 /**

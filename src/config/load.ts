@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { COMMENT_MODES, DECIDE_ON, DISTRIBUTED_MODES, ENGINES, FAIL_ON, PRESET_PHASES, type CommentMode, type EngineName, type FailOn, type PresetPhaseName, type Stage } from '../model.js';
-import { parseTargets } from '../gate/targets.js';
+import { errorsOptedOut, parseTargets, withErrorBound } from '../gate/targets.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
@@ -180,11 +180,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   }
 
   const targetsText = input('targets');
-  const targets = targetsText !== undefined
+  const targetList = targetsText ?? file.targets ?? phase.defaultTargets;
+  const given = targetsText !== undefined
     ? parseTargets(targetsText, 'input "targets"')
     : file.targets !== undefined
       ? parseTargets(file.targets, `${configPath}: targets`)
       : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
+  // Errors are always judged: a list naming no error-rate bound keeps the phase's; only `error_rate: not judged` removes it.
+  const errorsNotJudged = errorsOptedOut(targetList);
+  const targets = errorsNotJudged ? given : withErrorBound(given, phase.defaultTargets, phase.name);
 
   const sources = file.sources ?? [];
   const infraProblems = infraTargetProblems(targets, sources);
@@ -237,6 +241,7 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
     phase,
     engine,
     targets,
+    ...(errorsNotJudged ? { errorsNotJudged: true as const } : {}),
     durationMs,
     ...(durationScale !== undefined ? { durationScale } : {}),
     rate,

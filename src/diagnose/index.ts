@@ -4,7 +4,7 @@
 // by the rules below, in this order; otherwise "no single cause found". It never reads anything but the run,
 // the verdict and the baseline's statements, so every figure it gives is in results.json.
 import type { BaselineStatement, CauseKind, Diagnosis, RunResult, Verdict } from '../model.js';
-import { databaseFinding, errorsFinding, memoryFindings } from './resources.js';
+import { databaseFinding, errorsFinding, isOutOfMemory, killed, memoryFindings } from './resources.js';
 import { saturation, throughputLimit, whenFinding } from './signals.js';
 
 export { SATURATION_SHARE } from './signals.js';
@@ -29,6 +29,7 @@ export function diagnose(run: RunResult, verdict: Verdict, opts: DiagnoseOptions
   const errors = errorsFinding(run);
   if (errors) d.errors = errors;
   if (run.slowest?.length) d.slowest = run.slowest.slice(0, 5);
+  if (run.stoppedTasks?.length) d.stoppedTasks = run.stoppedTasks.map((t) => ({ ...t, outOfMemory: isOutOfMemory(t) }));
   const cause = chooseCause(d, run, verdict);
   if (cause) d.cause = cause;
   d.limits = limitsOf(run, d);
@@ -40,13 +41,16 @@ const ENDPOINT_SHARE = 0.8;
 const ENDPOINT_TRAFFIC = 0.6;
 
 /**
- * The rules, strongest evidence first. Lock waits and tables read by sequential scans are direct observations of
+ * The rules, strongest evidence first. ECS tasks killed during the run (memory, an essential container exited); lock waits and tables read by sequential scans are direct observations of
  * the database; a saturated series counts only when it passed its limit before the latency rose or with it (one
  * that saturated later is a consequence); a leak only when memory passed its limit or target; then a throughput
  * limit with nothing saturated; then one endpoint carrying the slow requests; then errors on one endpoint.
  */
 function chooseCause(d: Diagnosis, run: RunResult, verdict: Verdict): Diagnosis['cause'] {
   const named = (kind: CauseKind, subject: string): Diagnosis['cause'] => ({ kind, subject });
+  // A task ECS stopped for memory, or whose essential container exited, during the run: ECS's own account.
+  const dead = d.stoppedTasks?.find(killed);
+  if (dead) return named('tasks-killed', dead.service);
   const db = d.database;
   const waits = db?.lockWaits.filter((w) => w.maxWaiting >= 2 || w.samples >= 2) ?? [];
   if (waits.length) return named('lock-waits', waits[0]!.table ?? waits[0]!.statement);

@@ -2,7 +2,7 @@
 // sequential scans, lock waits, statements slower than the baseline's), how memory moved over the steady part,
 // and which errors the endpoints and the logs show. Pure functions over the run.
 import { samplesOver } from '../metrics/series.js';
-import type { BaselineStatement, DatabaseFinding, ErrorsFinding, MemoryFinding, RunResult } from '../model.js';
+import type { BaselineStatement, DatabaseFinding, ErrorsFinding, MemoryFinding, RunResult, StoppedTask } from '../model.js';
 import { round } from './signals.js';
 
 /** A table counts as read by sequential scans under load with this many scans, of this many rows each on average. */
@@ -79,6 +79,16 @@ function line(pts: Array<[number, number]>): { slope: number; r2: number } | und
   if (sxx === 0) return undefined;
   const slope = sxy / sxx;
   return { slope, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy) };
+}
+
+/** Killed for memory: ECS's OutOfMemoryError reason on the task or a container. */
+export function isOutOfMemory(t: StoppedTask): boolean {
+  return /OutOfMemory|\bOOM/i.test(t.stoppedReason ?? '') || t.containers.some((k) => /OutOfMemory|\bOOM/i.test(k.reason ?? ''));
+}
+
+/** Stopped by what ran in it (memory, an essential container that exited), not by a deployment or a person. */
+export function killed(t: StoppedTask & { outOfMemory: boolean }): boolean {
+  return t.outOfMemory || t.stopCode === 'EssentialContainerExited' || t.stopCode === 'TaskFailedToStart';
 }
 
 const PAYMENT = /payment|charge|card|billing|stripe|checkout|refund/i;

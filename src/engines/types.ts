@@ -27,4 +27,9 @@ export interface Engine {
   /** Gets the tool ready (finds or installs it) before the run's clock starts: install time is not run time. */
   prepare?(options: Pick<EngineRunOptions, 'config' | 'log' | 'signal'>): Promise<void>;
   run(options: EngineRunOptions): Promise<RunResult>;
+  /**
+   * The load shape this engine will send, in words, when it is not `stages` (a tool script's own phases, run as
+   * written or reshaped): the line that opens a run states what is handed to the engine. Undefined: `stages`.
+   */
+  describeShape?(options: Pick<EngineRunOptions, 'config' | 'stages'>): Promise<string | undefined>;
 }

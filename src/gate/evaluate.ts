@@ -29,6 +29,30 @@ export function runProblems(run: RunResult): string[] {
   return problems;
 }
 
+/**
+ * What no target list can let through: a run in which at least half the requests failed, or in which every journey
+ * was cut short, is never a pass (it fails, naming why), whatever the targets, even with `error_rate: not judged`.
+ */
+export function brokenRun(run: RunResult): string[] {
+  const out: string[] = [];
+  if (run.requests > 0 && run.errors * 2 >= run.requests) {
+    out.push(`${run.errors} of ${run.requests} requests failed (${round((run.errors / run.requests) * 100)} %): a run in which at least half the requests fail never passes`);
+  }
+  const flows = run.flows ?? [];
+  const started = flows.reduce((n, f) => n + f.started, 0);
+  const completed = flows.reduce((n, f) => n + f.completed, 0);
+  const failed = flows.reduce((n, f) => n + f.failed, 0);
+  if (started > 0 && completed === 0 && failed > 0) {
+    out.push(`every journey was cut short: none of the ${started} arrivals finished its flow (${failed} stopped at a failed check or capture)`);
+  }
+  // A tool's virtual users are its journeys: Artillery counts those that ended on an error.
+  const vu = run.customMetrics['artillery.vusers.failed']?.values;
+  if (!run.flows && vu && (vu.total ?? 0) > 0 && vu.count !== undefined && vu.count >= vu.total!) {
+    out.push(`every journey was cut short: all ${vu.total} of Artillery's virtual users failed`);
+  }
+  return out;
+}
+
 export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult[] {
   return targets.map((target) => {
     const actual = metricValue(run, target.metric);
@@ -135,6 +159,7 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
         reasons.push(`${r.target.source}: not measured${r.note ? ` (${r.note})` : ''}`);
       }
     }
+    reasons.push(...brokenRun(run));
     status = reasons.length ? 'fail' : 'pass';
   }
   return { status, failsCheck: failsCheck(status, failOn), targets: results, reasons };

@@ -8,6 +8,9 @@ import { builtinMetric, responsesOf } from '../metrics/catalogue.js';
 export function metricValue(run: RunResult, metric: string): number | undefined {
   const sel = parseSelectorMetric(metric);
   if (sel) return endpointValue(run, sel.base, sel.selector);
+  // Latency and throughput targets are judged on what was served (the successful responses), not on refusals.
+  if (metric === 'throughput') return servedThroughput(run);
+  if (isLatencyStat(metric)) return servedLatency(run, metric);
   const builtin = builtinMetric(metric);
   if (builtin) return builtin.value(run);
   const ref = infraRef(metric);
@@ -16,6 +19,41 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
   // `stat(name)` and `% of max` only mean infrastructure metrics; a bare name may still be a tool's metric.
   if (ref?.explicit) return undefined;
   return customMetricValue(run, metric);
+}
+
+/** Requests that completed without being an error. */
+export function servedCount(run: Pick<RunResult, 'requests' | 'errors'>): number {
+  return Math.max(0, run.requests - run.errors);
+}
+
+/**
+ * A latency statistic of the successful responses: the run's `served` figures where the engine has them, else every
+ * response's (the engine cannot tell them apart; a note says so). None served: not measured, never a fast refusal.
+ */
+export function servedLatency(run: RunResult, stat: LatencyStat): number | undefined {
+  if (run.requests > 0 && servedCount(run) === 0) return undefined;
+  return run.served ? run.served.latency[stat] : run.latency[stat];
+}
+
+/** Successful responses per second ("throughput > 100/s" means served): the run's rate times the share served. */
+export function servedThroughput(run: RunResult): number | undefined {
+  if (run.throughputRps === undefined || run.requests <= 0) return run.throughputRps;
+  const ok = servedCount(run);
+  return ok === 0 ? undefined : (run.throughputRps * ok) / run.requests;
+}
+
+const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean'] as const;
+type LatencyStat = (typeof LATENCY_STATS)[number];
+const SERVED_METRICS = new Set<string>([...LATENCY_STATS, 'throughput']);
+
+function isLatencyStat(metric: string): metric is LatencyStat {
+  return (LATENCY_STATS as readonly string[]).includes(metric);
+}
+
+/** Why a latency or throughput target was not measured: no response was a success. */
+function servedNotMeasuredReason(run: RunResult, metric: string): string | undefined {
+  if (!SERVED_METRICS.has(metric) || !(run.requests > 0) || servedCount(run) > 0) return undefined;
+  return `no successful response: all ${run.requests} requests were errors`;
 }
 
 interface InfraRef {
@@ -99,6 +137,8 @@ export function endpointValue(run: RunResult, base: EndpointMetric, sel: Selecto
       return total;
     }
     default:
+      // Latency of an endpoint none of whose requests succeeded is not measured (its refusals were fast, not it).
+      if (rows.length === 1 && rows[0]!.requests > 0 && servedCount(rows[0]!) === 0) return undefined;
       return rows.length === 1 ? rows[0]!.latency[base] : undefined;
   }
 }
@@ -130,6 +170,9 @@ export function endpointNotMeasuredReason(run: RunResult, metric: string): strin
   if (rows.length === 0) {
     return k6SubMetricValue(run, sel.base, sel.selector.endpoint) === undefined ? noEndpointNote(run, sel.selector.endpoint) : undefined;
   }
+  if (rows.length === 1 && rows[0]!.requests > 0 && servedCount(rows[0]!) === 0 && !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)) {
+    return `no successful response on "${rows[0]!.name}": all ${rows[0]!.requests} requests were errors`;
+  }
   if (rows.length > 1 && !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)) {
     return `"${sel.selector.endpoint}" matches ${rows.length} endpoints (${rows.map((e) => `"${e.name}"`).join(', ')}); name one of them for a latency figure`;
   }
@@ -139,7 +182,7 @@ export function endpointNotMeasuredReason(run: RunResult, metric: string): strin
 
 /** Why any target metric was not measured, when there is something to say. */
 export function notMeasuredReason(run: RunResult, metric: string): string | undefined {
-  return endpointNotMeasuredReason(run, metric) ?? infraNotMeasuredReason(run, metric);
+  return servedNotMeasuredReason(run, metric) ?? endpointNotMeasuredReason(run, metric) ?? infraNotMeasuredReason(run, metric);
 }
 
 /**

@@ -18,7 +18,7 @@
 //
 // The factor 2 keeps the floor below the prediction band in the ordinary case (the band, t(0.99, n-1) · SD ·
 // sqrt(1/k + 1/n), is about 4 SD for one run against 5): it decides only where the band cannot, at quantised or
-// nearly constant values, and it is what a confirmation run has to be worse by (a quarter of it) to hold.
+// nearly constant values.
 import type { BaselineEntry, RegressionFloor, RunResult, SerializedHistogram } from '../model.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
 import { level, mean, neighbourQuantiles, probit, quantileSe, stdev, variance } from './regression-stats.js';

@@ -18,7 +18,9 @@
 //   rate. For a latency percentile the per-run value is the mean log of eight neighbouring quantiles
 //   (neighbourQuantiles: p97 to p99.7 for p99) when histograms are stored: the same part of the distribution,
 //   less sampling noise, and no single quantile decides. The tolerance is checked against the history's
-//   (geometric) mean, not one arbitrary run, and the neighbours' shift must exceed it too.
+//   (geometric) mean, not one arbitrary run, and the neighbours' shift must exceed it too. A history run that is
+//   an outlier against the others (a stall: beyond their one-sided 99.5 % prediction bound, leave-one-out) is
+//   left out of the band, since it would drag the mean up and multiply the spread (withoutOutliers).
 // - With fewer runs the spread is unknown, but the two histograms show what moved. A percentile regresses only
 //   if the mean log-ratio of its neighbouring quantiles is beyond the tolerance, more than half of them are
 //   beyond it on their own, and that shift is beyond the histograms' sampling noise (z >= 2.33 with each
@@ -28,8 +30,9 @@
 //   is judged on the tolerance alone (its reason says so).
 // - Confirm-before-failing (on by default; needsConfirmation, confirmComparison): a regression, or a change
 //   beyond half the tolerance and an 80 % band, is worth a second run of the phase. The two runs pooled are
-//   judged again with k = 2 and a 95 % band, and a regression stands only if the second run on its own is also
-//   worse than the baseline by a quarter of the tolerance. On real runs (bench/regression-real.mjs) a single
+//   judged again with k = 2 and a 95 % band, and a regression stands only if the second run on its own passes
+//   the same screen as the first (an independent second test, not a vote that merely leans the same way). On
+//   real runs (bench/regression-real.mjs) a single
 //   2000-request run cannot separate a 20 % p99 slowdown from noise often enough (its p99 moves by ~5 % between
 //   identical runs); the pooled pair can, and same-build runs almost never get through both steps.
 //
@@ -65,7 +68,7 @@ const Z_SCREEN = probit(SCREEN_LEVEL);
 const SCREEN_SHARE = 0.5;
 /** Prediction level for two pooled runs: they have passed the screen, so the joint false-alarm rate stays low. */
 const POOLED_LEVEL = 0.95;
-/** The confirmation run on its own must be worse than the baseline by this share of the tolerance. */
+/** `worse`: beyond this share of the tolerance. */
 const HOLD_SHARE = 0.25;
 
 export interface CompareOptions {
@@ -100,7 +103,7 @@ export interface ComparisonOutcome {
   historySize: number;
   /** Metrics with evidence a confirmation run could settle either way (every regression is one). */
   suspect: RegressionMetric[];
-  /** Metrics worse than the baseline by more than a quarter of their tolerance: a confirmation run "holds" these. */
+  /** Metrics worse than the baseline by more than a quarter of their tolerance (informational; confirmation asks for `suspect`). */
   worse: RegressionMetric[];
 }
 
@@ -174,6 +177,7 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
     useHistory
       ? `a change counts as a regression when it is beyond the rule's tolerance and outside the ${((opts.pooledRuns ?? 1) > 1 ? POOLED_LEVEL : 0.99) * 100} % prediction band of the last ${window.length} comparable runs (latency percentiles: mean log of eight neighbouring quantiles)`
       : `a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles and exceeds the two histograms' sampling noise (z >= 2.33); from ${minHistory} recorded runs on, their own spread sets a noise band`,
+    ...outliers(judged),
     ...floors,
   ]);
   const trend = upTo.slice(Math.max(0, upTo.length - TREND_RUNS)).map((e) => ({
@@ -224,6 +228,8 @@ interface Judgement {
   rule: RegressionRule;
   /** Evidence a confirmation run could settle: a regression, or a change in the grey zone just short of one. */
   suspect: boolean;
+  /** History runs left out of this metric's band as outliers. */
+  left?: number;
 }
 
 type Verdictlet = Omit<Judgement, 'rule'>;
@@ -241,12 +247,66 @@ function judge(written: RegressionRule, cur: CurrentRun, entry: BaselineEntry, w
   if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, rule: written, suspect: false };
   // Older runs may lack a metric (a results file without throughput): the band uses the runs that have it.
   const withValue = window.filter((e) => e.metrics[metric] !== undefined);
-  const history = withValue.length >= mode.minHistory ? withValue : [];
+  const full = withValue.length >= mode.minHistory ? withValue : [];
+  const { kept: history, left } = withoutOutliers(written, full, cur);
   const baselineValue = history.length > 0 ? centre(written, history) : entry.metrics[metric]!;
   const floor = regressionFloor({ rule: written, baselineValue, run: cur.run, ...(cur.histogram ? { histogram: cur.histogram } : {}), entry, window: history, pooled: mode.pooled });
   const rule: Rule = floor === undefined ? written : { ...written, absolute: floor.value, floor };
   const j = history.length > 0 ? judgeHistory(rule, cur, c, history, mode) : judgeSingle(rule, cur, c, entry);
-  return { result: floor === undefined ? j.result : { ...j.result, floor }, rule, suspect: j.suspect };
+  const result = left.length > 0 && j.result.reason ? { ...j.result, reason: `${j.result.reason} (${leftText(left)})` } : j.result;
+  return { result: floor === undefined ? result : { ...result, floor }, rule, suspect: j.suspect, ...(left.length ? { left: left.length } : {}) };
+}
+
+/** For the Method line: which metrics' bands left history runs out, e.g. `p99: 1 run of the history left out as an outlier (beyond the others' 99.5 % prediction bound)`. */
+function outliers(judged: readonly Judgement[]): string[] {
+  const byCount = new Map<number, string[]>();
+  for (const j of judged) if (j.left) byCount.set(j.left, [...(byCount.get(j.left) ?? []), j.result.metric]);
+  return [...byCount.entries()].map(
+    ([k, ms]) => `${ms.join(', ')}: ${k === 1 ? '1 run' : `${k} runs`} of the history left out as ${k === 1 ? 'an outlier' : 'outliers'} (beyond the others' ${OUTLIER_LEVEL * 100} % prediction bound)`,
+  );
+}
+
+/** One-sided 99.5 %: a run of the history this much worse than the others is an outlier (a stall), not noise. */
+const OUTLIER_LEVEL = 0.995;
+
+interface LeftOut {
+  entry: BaselineEntry;
+  /** How much worse than the mean of the others, as a log shift. */
+  shift: number;
+}
+
+/**
+ * The history without runs that are outliers against the others: a run with a stall (a few dozen requests held
+ * for 150-400 ms) has a p99 far above the rest, and left in, it drags the mean up and multiplies the spread, so
+ * the band then hides a real 20 % slowdown. Leave-one-out, as a prediction test: the worst run is left out when it
+ * lies beyond the one-sided 99.5 % prediction bound of the other runs, m' + t(0.995, n'-1) · s' · sqrt(1 + 1/n')
+ * (exact for normal noise: a normal run of the same build is left out one time in 200); then the next, while at
+ * least MIN_KEPT runs and four fifths of the history stay. Only the worse side: a run that was better than the
+ * rest does not hide a slowdown. Latency percentiles with histograms only, on the same per-run level the band uses.
+ */
+function withoutOutliers(rule: RegressionRule, window: readonly BaselineEntry[], cur: CurrentRun): { kept: readonly BaselineEntry[]; left: LeftOut[] } {
+  const neighbours = neighbourQuantiles(rule.metric);
+  if (neighbours === undefined || rule.metric === 'max' || cur.histogram === undefined || !window.every((e) => e.histogram && e.histogram.count > 0)) return { kept: window, left: [] };
+  let kept = window.map((e) => ({ e, x: (rule.better === 'lower' ? 1 : -1) * level(e.histogram!, neighbours) }));
+  const left: LeftOut[] = [];
+  const most = Math.max(0, Math.min(window.length - MIN_KEPT, Math.floor(window.length / 5)));
+  while (left.length < most) {
+    const worst = kept.reduce((a, b) => (b.x > a.x ? b : a));
+    const others = kept.filter((k) => k !== worst).map((k) => k.x);
+    const m = mean(others);
+    const s = stdev(others, m);
+    const bound = tQuantile(OUTLIER_LEVEL, others.length - 1) * s * Math.sqrt(1 + 1 / others.length);
+    if (!(worst.x - m > bound)) break;
+    left.push({ entry: worst.e, shift: worst.x - m });
+    kept = kept.filter((k) => k !== worst);
+  }
+  return { kept: kept.map((k) => k.e), left };
+}
+const MIN_KEPT = 4;
+
+function leftText(left: readonly LeftOut[]): string {
+  const runs = left.map((l) => `${l.entry.sha ? short(l.entry.sha) : l.entry.id} ${signed(pct(l.shift))}%`);
+  return `${left.length === 1 ? '1 run' : `${left.length} runs`} of the history left out as ${left.length === 1 ? 'an outlier' : 'outliers'} against the others: ${runs.join(', ')}`;
 }
 
 type Rule = AppliedRule;
@@ -379,7 +439,7 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
   const m = mean(xs);
   const s = stdev(xs, m);
   // Prediction interval for the mean of `pooled` new runs: s * sqrt(1/k + 1/n). A pooled (confirmed) run has
-  // already passed the screen and must hold in its second run alone, so 95 % there is enough.
+  // already passed the screen, and its second run must pass it on its own, so 95 % there is enough.
   const spread = s * Math.sqrt(1 / mode.pooled + 1 / n);
   const band = tQuantile(mode.pooled > 1 ? POOLED_LEVEL : 0.99, n - 1) * spread;
   const screenBand = tQuantile(SCREEN_LEVEL, n - 1) * spread;
@@ -474,9 +534,10 @@ export function needsConfirmation(outcome: readonly RegressionResult[] | Pick<Co
 /**
  * Confirm-before-failing, second half: `first` was suspect (needsConfirmation) and the phase ran once more as
  * `second`. The pooled runs are judged (twice the requests, half the run-to-run jitter: that is what catches a
- * 20 % slowdown reliably), and a regression stands only where the confirmation run on its own points the same way
- * (worse than the baseline by a quarter of the tolerance). Without that second condition one extreme first run,
- * pooled with a normal second, could still fail the check: the regression must hold, not just be averaged in.
+ * 20 % slowdown reliably), and a regression stands only where the confirmation run on its own passes the screen
+ * the first run passed (beyond half the tolerance and its 80 % band, or a regression outright). Without that second,
+ * independent test one extreme first run (a stall), pooled with a normal or slightly slow second, could still fail
+ * the check: the regression must show in both runs, not just be averaged in.
  */
 export function confirmComparison(
   compare: (run: RunResult, pooledRuns: number) => ComparisonOutcome,
@@ -486,7 +547,9 @@ export function confirmComparison(
   const pooled = poolRuns(first, second);
   const together = compare(pooled, 2);
   const alone = compare(second, 1);
-  const holds = new Set<string>(alone.worse);
+  // The confirmation run is a second, independent test: on its own it must show the evidence that made the first run
+  // suspect (beyond half the tolerance and its 80 % band), not merely lean the same way.
+  const holds = new Set<string>([...alone.suspect, ...alone.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric)]);
   const regressions = together.regressions.map((r): RegressionResult => {
     if (r.status !== 'regressed' || holds.has(r.metric)) return r;
     const own = alone.regressions.find((x) => x.metric === r.metric);
@@ -495,7 +558,7 @@ export function confirmComparison(
     return {
       ...r,
       status: 'pass',
-      reason: `${r.metric} of the two runs pooled looks worse${pooledChange}, but the confirmation run alone${ownChange} is not worse than the baseline by a quarter of the tolerance: not confirmed, not counted`,
+      reason: `${r.metric} of the two runs pooled looks worse${pooledChange}, but the confirmation run alone${ownChange} does not stand out from the noise on its own (half the tolerance and its 80 % band): not confirmed, not counted`,
     };
   });
   const suspect = together.suspect.filter((m) => holds.has(m));

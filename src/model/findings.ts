@@ -157,11 +157,13 @@ export interface Diagnosis {
   errors?: ErrorsFinding;
   /** The slowest requests with their trace ids (run.slowest), to open in the tracing backend. */
   slowest?: SlowRequest[];
+  /** ECS tasks stopped during the run (run.stoppedTasks), and whether ECS says memory killed them. */
+  stoppedTasks?: Array<StoppedTask & { outOfMemory: boolean }>;
   /** What the diagnosis could not look at, in words (no per-endpoint histograms, no database source, ...). */
   limits: string[];
 }
 
-export const CAUSE_KINDS = ['lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
+export const CAUSE_KINDS = ['tasks-killed', 'lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 export interface WhenFinding {
@@ -252,4 +254,16 @@ export interface SlowRequest {
   atMs: number;
   /** HTTP status; absent for a transport error (timeout, reset). */
   status?: number;
+}
+
+/** An ECS task that stopped during the run, in ECS's words. */
+export interface StoppedTask {
+  /** `cluster/service`. */
+  service: string;
+  taskArn: string;
+  /** When it stopped, ms from the run start. */
+  stoppedAtMs: number;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers: Array<{ name: string; exitCode?: number; reason?: string }>;
 }

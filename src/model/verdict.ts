@@ -68,6 +68,11 @@ export interface Target {
    * that still meets the target passes with a warning (⚠️), never failing the check.
    */
   warn?: number;
+  /**
+   * Set on the phase's error-rate bound when the targets given named none: it was kept, not written by the user
+   * (every phase keeps an error-rate bound unless the targets say `error_rate: not judged`).
+   */
+  kept?: 'phase';
 }
 
 export type TargetStatus = 'pass' | 'fail' | 'not_measured';

@@ -10,6 +10,7 @@ import type {
   EndpointResult,
   ErrorKind,
   InfraMetric,
+  ServedFigures,
   IntervalResult,
   LoadPoint,
   PartSummary,
@@ -170,6 +171,23 @@ export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[])
 }
 
 /**
+ * The successful responses over some intervals of a run that has `served` figures: an interval with errors carries
+ * its own, one without served every response. Undefined when an interval's cannot be added up.
+ */
+export function servedOver(intervals: readonly IntervalResult[]): ServedFigures | undefined {
+  const h = new Histogram();
+  let requests = 0;
+  for (const iv of intervals) {
+    const ok = iv.served ? iv.served.requests : iv.requests - iv.errors;
+    const hist = iv.served ? iv.served.histogram : iv.errors === 0 ? iv.histogram : undefined;
+    if (ok > 0 && !hist) return undefined;
+    if (hist) h.merge(hist);
+    requests += ok;
+  }
+  return { requests, latency: h.stats(), histogram: h.toJSON() };
+}
+
+/**
  * The steady part of a run as a RunResult of the same shape, for the gate. Undefined, with the reason, when there
  * is none to judge: no constant-rate stage, no interval wholly inside one, or intervals without histograms (the
  * percentiles of a part can only come from merged histograms, never from averaging percentiles).
@@ -207,6 +225,10 @@ export function steadyPart(run: RunResult, stages: readonly Stage[]): SteadyPart
   let endpointsNote: string | undefined;
   if (Array.isArray(endpoints)) view.endpoints = endpoints;
   else endpointsNote = `per-endpoint targets were judged on the whole run: ${endpoints.reason}`;
+  // The part's successful responses, from its intervals: latency targets are judged on them as on the whole run's.
+  const served = run.served ? servedOver(chosen) : undefined;
+  if (served) view.served = served;
+  else delete view.served;
   if (summary.errorRate !== undefined) view.errorRate = summary.errorRate;
   else delete view.errorRate;
   if (summary.throughputRps !== undefined) view.throughputRps = summary.throughputRps;

@@ -1,7 +1,7 @@
 // Artillery 2 JSON report (`artillery run --output report.json`): `aggregate` plus one `intermediate` entry per
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult } from '../model.js';
+import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ServedFigures } from '../model.js';
 import {
   addStatus,
   addTransportError,
@@ -142,6 +142,26 @@ interface Figures extends ArtilleryCounts {
   httpPresent: boolean;
   /** Requests whose expectations failed (reportFailuresAsErrors), by the request's URL or name. */
   expectFailed: Map<string, number>;
+  /** The successful responses, when Artillery's `http.response_time.2xx` is exactly them (see servedOf). */
+  served?: ServedFigures;
+}
+
+/**
+ * Artillery 2 keeps a latency summary per status class (`http.response_time.2xx`). It is the successful responses'
+ * exactly when every response that was no error is a 2xx and no 2xx became an error by a failed expectation;
+ * otherwise (3xx, 4xx not counted as errors, failed checks) it cannot be told, and latency is judged on all.
+ */
+function servedOf(p: Period, statusCodes: Record<string, number>, failedChecks: number, opts: ReadOptions): ServedFigures | undefined {
+  if (failedChecks > 0) return undefined;
+  let ok = 0;
+  for (const [code, n] of Object.entries(statusCodes)) {
+    if (statusIsError(Number(code), opts)) continue;
+    if (!/^2\d\d$/.test(code)) return undefined;
+    ok += n;
+  }
+  const summary = p.summaries.get('http.response_time.2xx');
+  if (ok > 0 && !summary) return undefined;
+  return { requests: ok, latency: ok > 0 ? latencyOf(summary) : { count: 0 } };
 }
 
 function expectFailures(p: Period): Map<string, number> {
@@ -218,7 +238,12 @@ function figures(p: Period, opts: ReadOptions): Figures {
     latency: latencyOf(p.summaries.get('http.response_time')),
     httpPresent,
     expectFailed,
+    ...optionalServed(httpPresent ? servedOf(p, statusCodes, failedChecks, opts) : undefined),
   };
+}
+
+function optionalServed(served: ServedFigures | undefined): { served?: ServedFigures } {
+  return served ? { served } : {};
 }
 
 function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
@@ -384,6 +409,7 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   const f = figures(agg, opts);
   setCounts(r, f);
   r.latency = f.latency;
+  if (f.served) r.served = f.served;
   r.endpoints = endpoints(agg, opts);
   r.customMetrics = customMetrics(agg, r.durationMs);
   const created = agg.counters.get('vusers.created');
@@ -435,7 +461,9 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
       const s = Math.max(ps, start);
       const e = Math.max(s, Math.min(ps + periodMs, end));
       const pf = figures(p, opts);
-      intervals.push(withPeriodDetail(periodResult(s - start, e - s, pf, pf.latency), p, opts));
+      const iv = withPeriodDetail(periodResult(s - start, e - s, pf, pf.latency), p, opts);
+      if (f.served && pf.served && iv.errors > 0) iv.served = pf.served;
+      intervals.push(iv);
     }
   }
   r.intervals = intervals;

@@ -12,8 +12,9 @@ import { perfGateReader } from './perf-gate.js';
 import { mergeShards } from './shards.js';
 import { FORMAT_DESCRIPTIONS, RESULT_FORMATS, type JsonResultReader, type ReadOptions, type ResultFormat, type ResultReader } from './types.js';
 import { validateDocument, validateRunResult } from './validate.js';
-import { inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
+import { getMeta, inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
 import { UserError } from '../errors.js';
+import { formatDurationCompact } from '../format.js';
 
 export { FORMAT_DESCRIPTIONS, RESULT_FORMATS, mergeRunResults };
 export type { ReadOptions, ResultFormat, ResultReader };
@@ -131,5 +132,38 @@ export async function readResults(paths: string[], opts: ReadOptions): Promise<R
   for (const p of paths) results.push(await readResultFile(p, opts));
   // Shards of one run merge by their own rules: all of them, once each, of the same run.
   if (results.some((r) => r.shard)) return mergeShards(results, opts);
+  const apart = separateRuns(results);
+  if (apart) throw new UserError(apart);
+  // A run of perf-gate's own is judged as the phase it ran: a recovery's figures under warm-up targets are neither.
+  const other = results.find((r) => getMeta(r)?.wholeRun && r.phase !== opts.phase);
+  if (other) {
+    throw new UserError(
+      `results: ${other.sourceFiles?.[0] ?? 'the file'} is a run of phase "${other.phase}", but this job's phase is "${opts.phase}"; set phase: ${other.phase} (--phase ${other.phase}) to judge it, so that phase's targets and analyses apply`,
+    );
+  }
   return mergeRunResults(results, opts);
+}
+
+/**
+ * Files merged without shard information must be parts of one run that ran side by side (Artillery workers, k6
+ * instances). A perf-gate results.json is a whole run of its own, and files whose time windows do not overlap ran
+ * one after the other: adding them up would judge a warm-up and a recovery as one long, light "warmup". The
+ * message says which runs were given, so each can be judged in a step of its own.
+ */
+export function separateRuns(results: readonly RunResult[]): string | undefined {
+  if (results.length < 2) return undefined;
+  const files = results.map((r) => r.sourceFiles?.[0] ?? 'file');
+  const describe = (r: RunResult, i: number): string =>
+    `${files[i]} (${getMeta(r)?.wholeRun ? `phase ${r.phase}, ` : ''}started ${r.startedAt}, ${formatDurationCompact(r.durationMs)})`;
+  const advice = 'perf-gate merges only the files of one run: the workers of one tool run, or every shard of one sharded run. Judge each run in a step of its own (one results: file each).';
+  const whole = results.map((r, i) => (getMeta(r)?.wholeRun ? i : -1)).filter((i) => i >= 0);
+  if (whole.length > 0) {
+    return `results: ${whole.map((i) => describe(results[i]!, i)).join(' and ')} ${whole.length === 1 ? 'is a whole perf-gate run' : 'are whole perf-gate runs'} of ${whole.length === 1 ? 'its' : 'their'} own, given with ${results.length - 1} other file${results.length === 2 ? '' : 's'}; they are never added up. ${advice}`;
+  }
+  const timed = results.map((r, i) => ({ r, i })).filter(({ r }) => !getMeta(r)?.timesEstimated);
+  if (timed.length < 2) return undefined;
+  const start = Math.max(...timed.map(({ r }) => Date.parse(r.startedAt)));
+  const end = Math.min(...timed.map(({ r }) => Date.parse(r.endedAt)));
+  if (start < end) return undefined;
+  return `results: these files ran one after another, not side by side (their time windows do not overlap): ${timed.map(({ r, i }) => describe(r, i)).join('; ')}. ${advice}`;
 }

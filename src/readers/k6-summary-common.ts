@@ -206,6 +206,14 @@ export function buildFromK6Summary(s: K6Summary, path: string, opts: ReadOptions
     r.notes.push('The summary has no http_req_failed metric (k6 before v0.31): the error rate is not measured.');
   }
 
+  // k6's own advice for latency targets: http_req_duration{expected_response:true}, the responses that did not fail.
+  // They are perf-gate's successful responses when k6's failures are its errors (the error count came from them).
+  const expected = m.get('http_req_duration{expected_response:true}');
+  if (expected?.type === 'trend' && failedCount !== undefined && r.errors === failedCount) {
+    const ok = nonNeg(expected.values.count) ?? Math.max(0, requests - failedCount);
+    r.served = { requests: ok, latency: ok > 0 ? latencyFromValues(expected.values, ok) : { count: 0 } };
+  }
+
   // Custom metrics: every metric, k6's own under a `k6.` prefix (checks stays `checks`), the script's by name.
   const custom: Record<string, CustomMetric> = {};
   for (const [name, metric] of m) {

@@ -4,7 +4,7 @@
 // notes say plainly.
 import { basename } from 'node:path';
 import { Histogram } from '../metrics/histogram.js';
-import { type CustomMetric, type EndpointResult, type ErrorKind, type FlowResult, type IntervalEndpoint, type IntervalResult, type LatencyStats, type RunResult, type ToolThreshold, RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
+import { type CustomMetric, type EndpointResult, type ErrorKind, type FlowResult, type IntervalEndpoint, type IntervalResult, type LatencyStats, type RunResult, type ServedFigures, type ToolThreshold, RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
 import { addCount, errorRatePct, getMeta, setMeta, type ReaderMeta } from './util.js';
@@ -31,6 +31,19 @@ function mergeLatency(
   }
   const { stats, estimated } = combineLatency(parts.map((p) => p.stats));
   return { stats, estimated };
+}
+
+/**
+ * The successful responses of several parts, when every part tells them apart (`served`): a part without errors
+ * served every response, so its own histogram is its served one. Undefined when a part has none.
+ */
+function mergeServed(parts: ReadonlyArray<Pick<RunResult, 'requests' | 'errors' | 'histogram' | 'latency' | 'served'>>, method: ReaderMeta['percentileMethod']): ServedFigures | undefined {
+  if (parts.length === 0 || !parts.every((p) => p.served)) return undefined;
+  const lat = mergeLatency(
+    parts.map((p) => ({ stats: p.served!.latency, histogram: p.served!.histogram ?? (p.errors === 0 ? p.histogram : undefined) })),
+    method,
+  );
+  return { requests: parts.reduce((n, p) => n + p.served!.requests, 0), latency: lat.stats, ...(lat.histogram ? { histogram: lat.histogram } : {}) };
 }
 
 function sumRecords<K extends string>(records: Array<Partial<Record<K, number>>>): Partial<Record<K, number>> {
@@ -122,6 +135,10 @@ function mergeIntervals(
       latency: lat.stats,
     };
     if (lat.histogram) iv.histogram = lat.histogram;
+    if (iv.errors > 0 && withIntervals.every((r) => r.served)) {
+      const served = mergeServed(list.map(({ iv: x }) => ({ ...x, served: x.served ?? { requests: x.requests - x.errors, latency: x.latency, ...(x.histogram ? { histogram: x.histogram } : {}) } })), method);
+      if (served) iv.served = served;
+    }
     const conc = list.filter((x) => x.iv.concurrency !== undefined);
     if (conc.length) iv.concurrency = conc.reduce((a, x) => a + x.iv.concurrency!, 0);
     const started = list.filter((x) => x.iv.arrivalsStarted !== undefined);
@@ -376,6 +393,8 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
   if (lat.histogram) merged.histogram = lat.histogram;
   for (const f of lat.estimated) estimated.add(f);
   merged.endpoints = mergeEndpoints(results, method, estimated);
+  const served = mergeServed(results, method);
+  if (served) merged.served = served;
   if (!timesEstimated) {
     const iv = mergeIntervals(results, startMs, endMs, method, notes, how.alignFrom);
     merged.intervals = iv.intervals;

@@ -14,6 +14,7 @@ import {
   type IntervalResult,
   type LatencyStats,
   type RunResult,
+  type ServedFigures,
   type ShardInfo,
   type Stage,
 } from '../model.js';
@@ -105,6 +106,8 @@ function toRun(doc: unknown, path: string): RunResult {
       checkHistogram(obj(e)?.histogram, path, `run.intervals[${i}].endpoints["${name}"].histogram`);
     }
   }
+  checkServed(run.served, path, 'run.served');
+  for (const [i, iv] of (run.intervals as unknown[]).entries()) checkServed(obj(iv)?.served, path, `run.intervals[${i}].served`);
   const gen = obj(run.generator);
   if (!gen || typeof gen.valid !== 'boolean' || !Array.isArray(gen.invalidReasons)) throw bad(path, 'run.generator', 'is missing');
   const shard = checkShard(run.shard, path);
@@ -126,6 +129,8 @@ function toRun(doc: unknown, path: string): RunResult {
   out.statusCodes = counts(run.statusCodes, path, 'run.statusCodes');
   out.latency = latency(run.latency);
   if (run.histogram !== undefined) out.histogram = run.histogram as SerializedHistogram;
+  const served = servedOf(run.served);
+  if (served) out.served = served;
   const errorRate = nonNeg(run.errorRate);
   if (errorRate !== undefined && errorRate <= 100) out.errorRate = errorRate;
   const throughput = nonNeg(run.throughputRps);
@@ -149,6 +154,8 @@ function toRun(doc: unknown, path: string): RunResult {
     const iv: IntervalResult = { startMs: o.startMs as number, durationMs: o.durationMs as number, requests: o.requests as number, errors: o.errors as number, latency: latency(o.latency) };
     Object.assign(iv, definedNumbers({ targetRate: nonNeg(o.targetRate), arrivalsStarted: nonNeg(o.arrivalsStarted), concurrency: nonNeg(o.concurrency) }));
     if (o.histogram !== undefined) iv.histogram = o.histogram as SerializedHistogram;
+    const ivServed = servedOf(o.served);
+    if (ivServed) iv.served = ivServed;
     const eps = obj(o.endpoints);
     if (eps) {
       iv.endpoints = {};
@@ -216,7 +223,25 @@ function toRun(doc: unknown, path: string): RunResult {
     out.generator.valid = false;
     out.generator.invalidReasons.push(`its own run ended in error: ${reasons.join('; ') || 'no reason given'}`);
   }
-  setMeta(out, { percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest' });
+  setMeta(out, { percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest', wholeRun: true });
+  return out;
+}
+
+/** A `served` block (successful responses): a whole count, a latency count, an optional histogram. */
+function checkServed(v: unknown, path: string, where: string): void {
+  if (v === undefined) return;
+  const o = obj(v);
+  const n = nonNeg(o?.requests);
+  if (!o || n === undefined || !Number.isInteger(n)) throw bad(path, `${where}.requests`, `is ${JSON.stringify(o?.requests)}; expected a whole number`);
+  if (!isObj(o.latency) || nonNeg(o.latency.count) === undefined) throw bad(path, `${where}.latency`, 'has no count');
+  checkHistogram(o.histogram, path, `${where}.histogram`);
+}
+
+function servedOf(v: unknown): ServedFigures | undefined {
+  const o = obj(v);
+  if (!o) return undefined;
+  const out: ServedFigures = { requests: o.requests as number, latency: latency(o.latency) };
+  if (o.histogram !== undefined) out.histogram = o.histogram as SerializedHistogram;
   return out;
 }
 

@@ -397,6 +397,8 @@ export interface ReaderMeta {
   trendHistograms?: Map<string, Histogram>;
   /** Custom trend values that could not be kept in a histogram (negative or huge). */
   trendOutOfRange?: Set<string>;
+  /** A perf-gate results.json: one whole run of its own (or a shard of one), never a worker beside others. */
+  wholeRun?: boolean;
 }
 
 const metaStore = new WeakMap<RunResult, ReaderMeta>();

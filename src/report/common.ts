@@ -90,6 +90,7 @@ export function targetText(result: TargetResult): string {
   if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
   const fmt = (v: number): string => (isDurationMetric(target.metric) ? formatDuration(v) : formatValue(v, target.unit));
   const text = `${target.op} ${fmt(target.value)}${target.warn !== undefined ? ` (warn ${fmt(target.warn)})` : ''}`;
+  if (target.kept) return `${text} (the phase's: no error-rate target given)`;
   return target.optional ? `${text} (optional)` : text;
 }
 
@@ -97,7 +98,9 @@ export function actualText(result: TargetResult): string {
   if (result.rhs) return rhsText(result);
   // Why it is missing (a selector that matched no endpoint names the ones that exist) beats a bare dash.
   if (result.actual === undefined) return result.note ? `${MISSING} (${result.note})` : MISSING;
-  if (isDurationMetric(result.target.metric)) return formatDuration(result.actual);
+  // A recovery of 0 is a run that never left the targets: nothing to recover from, not a recovery in no time.
+  if (result.target.metric === 'recovery' && result.actual === 0) return 'stayed within targets throughout';
+    if (isDurationMetric(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }
 

@@ -6,13 +6,14 @@
 // least useful part first, and the first tier that fits is used. Tables are always whole.
 import { comparisonCells, formatMetricValue, type ComparisonCells } from '../baseline/report.js';
 import { markdownTable } from 'markdown-table';
-import { chartsMarkdown, trendMarkdown } from './charts.js';
+import { chartsMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
-import type { PartSummary, RegressionResult, RunResult, TargetResult, Verdict } from '../model.js';
+import type { PartSummary, RunResult, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
 import { actualText, headlineMetrics, peakRate, type ReportInput, showsWhy, targetMetricLabel, targetText } from './common.js';
 import { whyMarkdown } from './why.js';
 import { heading, policyRemark, reasonsBlock, short, verdictSentence } from './verdict.js';
+import { regressionsFold, trendFold } from './regressions.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { infraRows, slowestQueries, STATEMENT_CHARS, truncateText } from './infra.js';
 import { checksSection, endpointsSummary, logsSection, responsesSection } from './sections.js';
@@ -395,53 +396,9 @@ function todoLine(input: ReportInput): string | undefined {
   return parts.length > 0 ? `**What to do:** ${parts.join('; ')}.` : undefined;
 }
 
-function regressionsFold(verdict: Verdict): string | undefined {
-  const md = comparisonMarkdown(verdict);
-  if (!md) return undefined;
-  const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy).length;
-  const summary = `<b>How the comparison was judged</b>${regressed > 0 ? `: ${regressed} ${plural(regressed, 'metric')} beyond the noise ❌` : ''}`;
-  return fold(summary, md);
-}
-
 /** The error rate past which an endpoint is flagged: the run's error-rate target, else the guide's 0.5 %. */
 function errorLimit(verdict: Verdict): number {
   return verdict.targets.find((t) => t.target.metric === 'error_rate' && (t.target.op === '<' || t.target.op === '<='))?.target.value ?? 0.5;
-}
-
-const REGRESSION_TEXT: Record<RegressionResult['status'], string> = {
-  regressed: '❌ regressed',
-  pass: '✅ pass',
-  improved: '✅ improved',
-  no_baseline: '➖ no baseline',
-  not_comparable: '➖ not comparable',
-};
-
-/**
- * Which baseline, how a change was judged, and the statistical reason per metric: once, folded. The figures are
- * in the results table and the verdict sentence; this is for whoever wants to check the method.
- */
-function comparisonMarkdown(verdict: Verdict): string | undefined {
-  const results = verdict.regressions;
-  if (!results || results.length === 0) return undefined;
-  const lines: string[] = [];
-  const b = verdict.baseline;
-  if (b) lines.push(`Baseline from ${code(b.source)}${b.note ? `: ${inline(b.note)}` : ''}.`, '');
-  const first = results[0]!;
-  if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
-    lines.push(`${REGRESSION_TEXT[first.status]}: ${inline(first.reason ?? '')}`);
-    return lines.join('\n');
-  }
-  if (b?.method) lines.push(`_Method: ${inline(b.method)}._`, '');
-  const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
-  lines.push(...why.map((r) => `- ${REGRESSION_TEXT[r.status]} **${inline(r.metric)}:** ${inline(r.reason!)}${r.acceptedBy ? ` (accepted by ${inline(r.acceptedBy)})` : ''}`));
-  return lines.join('\n').trimEnd();
-}
-
-function trendFold(verdict: Verdict, run: RunResult): string | undefined {
-  const md = trendMarkdown(verdict, run);
-  if (!md) return undefined;
-  const n = verdict.baseline?.trend?.length ?? 0;
-  return fold(`<b>Trend</b>: p99 and error rate over the last ${n} ${plural(n, 'run')} and this one`, md.replace(/^#### Trend\n\n/, ''));
 }
 
 function phaseFold(run: RunResult): string | undefined {
@@ -558,6 +515,8 @@ function detailsBlock(input: ReportInput): string | undefined {
   const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
   lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
   lines.push(`- **Load generator:** ${generatorText(run)}`);
+  const served = servedLine(run);
+  if (served) lines.push(served);
   const c = input.confirmation;
   if (c) {
     lines.push(
@@ -584,6 +543,21 @@ function detailsBlock(input: ReportInput): string | undefined {
     out.push(fold(`<b>Notes</b> (${run.notes.length})`, run.notes.map((n) => `- ${inline(n)}`).join('\n')));
   }
   return out.join('\n\n');
+}
+
+/**
+ * Latency and throughput targets are judged on the successful responses; beside them, what every response did
+ * (errors included), so a fast refusal is seen for what it is.
+ */
+function servedLine(run: RunResult): string | undefined {
+  if (run.errors === 0 || run.requests === 0) return undefined;
+  const ok = Math.max(0, run.requests - run.errors);
+  const rate = run.throughputRps !== undefined ? (run.throughputRps * ok) / run.requests : undefined;
+  const all = `all ${formatCount(run.requests)} responses: p95 ${formatMs(run.latency.p95)}, p99 ${formatMs(run.latency.p99)}, ${formatRate(run.throughputRps)}`;
+  if (ok === 0) return `- **Successful responses:** none, so latency and throughput targets are not measured (${all})`;
+  // Without success-only latency (a tool's file, an older results.json) the notes say what latency was judged on.
+  if (!run.served) return undefined;
+  return `- **Successful responses** (latency and throughput targets are judged on them): ${formatCount(ok)}, p95 ${formatMs(run.served.latency.p95)}, p99 ${formatMs(run.served.latency.p99)}, ${formatRate(rate)}; ${all}`;
 }
 
 /** Nothing started and nothing answered (an unreachable target, a failed pre-test check): "as asked" would be untrue. */

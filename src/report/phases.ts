@@ -2,7 +2,7 @@
 // the breaking point of a stress run, the recovery time, and the abort guards. Every figure comes from
 // `run.analysis` in the results file.
 import { markdownTable } from 'markdown-table';
-import type { LoadPoint, PartSummary, PhaseAnalysis, RunResult, StressAnalysis } from '../model.js';
+import type { LoadPoint, PartSummary, PhaseAnalysis, RecoveryAnalysis, RunResult, StressAnalysis } from '../model.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate, MISSING } from '../format.js';
 import { noMention } from './text.js';
 
@@ -91,7 +91,7 @@ export function phaseSummary(run: RunResult): string {
   if (s) bits.push(s.breakingPoint ? `breaking point ${formatRate(s.breakingPoint.rps)}` : 'no breaking point');
   if (s?.cascading) bits.push('cascading failure ❌');
   const r = a.recovery;
-  if (r) bits.push(r.recovered ? `recovered in ${formatDuration(r.recoveryMs)}` : 'not recovered ❌');
+  if (r) bits.push(r.recovered ? recoveryWords(r) : 'not recovered ❌');
   if (a.stoppedEarly) bits.push(`stopped early at ${formatDuration(a.stoppedEarly.atMs)} ⏹️`);
   return `<b>Phase</b>: ${bits.join(', ')}`;
 }
@@ -167,7 +167,22 @@ export function phaseLines(run: RunResult): string[] {
   const r = a.recovery;
   if (r) {
     const criteria = `p99 <= ${formatMs(r.criteria.p99Ms)}, error rate <= ${formatPercent(r.criteria.errorRatePercent)}`;
-    out.push(r.recovered ? `Recovery: ${formatDuration(r.recoveryMs)} (back within ${criteria} and stayed)` : `Recovery: not recovered by the end of the run (${criteria})`);
+    out.push(
+      !r.recovered
+        ? `Recovery: not recovered by the end of the run (${criteria})`
+        : r.recoveryMs === 0
+          ? `Recovery: none needed, stayed within ${criteria} throughout`
+          : `Recovery: ${formatDuration(r.recoveryMs)} (back within ${criteria} and stayed)`,
+    );
   }
   return out;
+}
+
+/**
+ * The recovery in a few words for headlines: a run that never left the targets had nothing to recover from, which
+ * "recovered in 0 ms" would hide.
+ */
+export function recoveryWords(r: RecoveryAnalysis): string {
+  if (!r.recovered) return 'not recovered by the end of the run';
+  return r.recoveryMs === 0 ? 'stayed within targets throughout (nothing to recover from)' : `recovered in ${formatDuration(r.recoveryMs)}`;
 }

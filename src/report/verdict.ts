@@ -5,6 +5,7 @@ import type { RegressionResult, StressAnalysis, TargetResult, Verdict } from '..
 import { actualText, metricLabel, type ReportInput, targetMetricLabel, targetText, verdictWord } from './common.js';
 import { formatDuration, formatRate } from '../format.js';
 import { capitalise, code, inline, plural } from './text.js';
+import { recoveryWords } from './phases.js';
 
 const ICONS = { pass: '✅', fail: '❌', error: '⚠️', shard: '🧩' } as const;
 
@@ -44,7 +45,7 @@ export function verdictSentence(input: ReportInput): string {
   const lead: string[] = [];
   if (stress) lead.push(stressSentence(stress, verdict.targets));
   const recovery = run.analysis?.recovery;
-  if (recovery) lead.push(recovery.recovered ? `recovered in ${formatDuration(recovery.recoveryMs)}` : 'not recovered by the end of the run');
+  if (recovery) lead.push(recoveryWords(recovery));
 
   if (verdict.status === 'error') {
     // The reasons follow as a list: the sentence says only that and how many, rather than repeat the first.

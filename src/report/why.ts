@@ -36,6 +36,11 @@ function headline(d: Diagnosis, s: Style): string {
   if (!c) return `${s.bold('No single cause found')} in what this run measured${d.saturation.length || d.throughputLimit || d.when ? ': the findings are below' : ''}.`;
   const db = d.database;
   switch (c.kind) {
+    case 'tasks-killed': {
+      const ts = d.stoppedTasks!.filter((t) => t.service === c.subject);
+      const t = ts.find((x) => x.outOfMemory) ?? ts[0]!;
+      return `${s.bold(`Cause: ECS tasks killed (${s.code(c.subject)})`)}: ${formatCount(ts.length)} ${plural(ts.length, 'task')} stopped during the run, ${taskText(t, s)}.`;
+    }
     case 'lock-waits': {
       const w = db!.lockWaits.find((x) => (x.table ?? x.statement) === c.subject) ?? db!.lockWaits[0]!;
       return `${s.bold(`Cause: lock waits${w.table ? ` on ${s.code(w.table)}` : ''}`)}: up to ${formatCount(w.maxWaiting)} ${plural(w.maxWaiting, 'connection')} waiting at once, in ${formatCount(w.samples)} ${plural(w.samples, 'sample')} from ${at(w.firstAtMs)}, on ${s.code(truncateText(w.statement, STATEMENT))}.`;
@@ -68,6 +73,13 @@ function headline(d: Diagnosis, s: Style): string {
       return `${s.bold(`Cause: errors on ${s.code(e.name)}`)}: ${formatCount(e.errors)} of its ${formatCount(e.requests)} requests failed (${codesText(e.codes)}).`;
     }
   }
+}
+
+function taskText(t: NonNullable<Diagnosis['stoppedTasks']>[number], s: Style): string {
+  const k = t.containers.find((x) => x.reason || (x.exitCode !== undefined && x.exitCode !== 0));
+  const why = [t.stoppedReason, k?.reason].filter((x): x is string => Boolean(x));
+  const exit = k?.exitCode !== undefined ? `, exit ${k.exitCode}` : '';
+  return `${t.outOfMemory ? 'for memory ' : ''}at ${at(t.stoppedAtMs)}${t.stopCode ? ` (${t.stopCode}${exit})` : exit ? ` (${exit.slice(2)})` : ''}${why.length ? `: ${why.map((w) => s.code(truncateText(w, 120))).join(', ')}` : ''}`;
 }
 
 function satBasis(f: SaturationFinding): string {
@@ -155,6 +167,10 @@ function lines(d: Diagnosis, s: Style): string[] {
     const other = e.logs.find((l) => l.group === 'other');
     if (other) groups.push(`top log message ${s.code(truncateText(other.message, 80))} × ${formatCount(other.count)}`);
     if (bits.length || groups.length) out.push(`${s.bold('Errors:')} ${[...bits, ...groups].join('; ')}.`);
+  }
+  if (d.stoppedTasks?.length) {
+    const list = d.stoppedTasks.slice(0, 3).map((t) => `${s.code(t.service)} ${taskText(t, s)}`);
+    out.push(`${s.bold('ECS tasks stopped:')} ${list.join('; ')}${d.stoppedTasks.length > 3 ? `; ${d.stoppedTasks.length - 3} more in results.json` : ''}.`);
   }
   const slow = d.slowest?.[0];
   if (slow) out.push(`${s.bold('Slowest request:')} ${s.code(slow.endpoint)} ${formatMs(slow.latencyMs)} at ${at(slow.atMs)}, trace ${s.code(slow.traceId)}${d.slowest!.length > 1 ? ` (${d.slowest!.length - 1} more in results.json)` : ''}.`);

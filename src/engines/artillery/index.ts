@@ -29,7 +29,7 @@ import { buildArtilleryArgs, EnsureCollector } from './command.js';
 import { resolveArtillery, type ArtilleryTool } from './install.js';
 import { checkArtilleryScript } from './preflight.js';
 import { consoleReport, ConsolePeriodReader, type ConsolePeriod } from './periods.js';
-import { choosePhases, toArtilleryPhases, type PhaseChoice } from './phases.js';
+import { choosePhases, describeChoice, NO_OWN_PHASES, toArtilleryPhases, type PhaseChoice } from './phases.js';
 import { artilleryTarget, FLOW_DATA_FILE, FLOW_PROCESSOR_FILE, flowScriptPaths, translateFlows } from './translate.js';
 import type { Logger } from '../../log.js';
 
@@ -64,7 +64,19 @@ export const artilleryEngine: Engine = {
   async run(options: EngineRunOptions): Promise<RunResult> {
     return runArtillery(options);
   },
+  async describeShape({ config, stages }): Promise<string | undefined> {
+    // Flows translated by perf-gate run perf-gate's shape; a script's phases are what choosePhases hands Artillery.
+    if (!config.script) return undefined;
+    // A script that cannot be read is the pre-check's to report (check, before anything is installed or sent).
+    const script = await readScript(config.script, QUIET).catch(() => ({ doc: undefined }));
+    if (!script.doc) return undefined;
+    const choice = choosePhases(config, stages, obj(script.doc.config)?.phases);
+    return choice.use === 'perf-gate' && choice.reason === NO_OWN_PHASES ? undefined : describeChoice(choice);
+  },
 };
+
+/** For reading the script a second time: the run itself warns about what is wrong with it. */
+const QUIET: Logger = { debug() {}, info() {}, warning() {} };
 
 interface ScriptInfo {
   /** Parsed script, or undefined when it is not YAML/JSON perf-gate can read (Artillery will say why). */
@@ -170,7 +182,9 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
     log.info(
       choice.use === 'perf-gate'
         ? `Artillery phases from perf-gate's phase "${config.phase.name}" (${choice.reason}): ${JSON.stringify(choice.phases)}`
-        : `Artillery phases from the script (${choice.reason})`,
+        : choice.phases
+          ? `Artillery phases: ${choice.reason}: ${JSON.stringify(choice.phases)}`
+          : `Artillery phases from the script (${choice.reason})`,
     );
   }
   // The generated script writes step header names in lower case, as the built-in engine compares them, so that a
@@ -178,7 +192,7 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   const configHeaders = generated ? Object.fromEntries(Object.entries(config.http.headers).map(([k, v]) => [k.toLowerCase(), v])) : config.http.headers;
   const headers = headerOverrides(script.doc, configHeaders, distributed);
   const overrideConfig: Record<string, unknown> = { ...(headers.overrides ?? {}) };
-  if (choice?.use === 'perf-gate') overrideConfig.phases = choice.phases;
+  if (choice?.use === 'perf-gate' || choice?.phases) overrideConfig.phases = choice.phases;
   const overrides = Object.keys(overrideConfig).length ? { config: overrideConfig } : undefined;
 
   const tool = prepared.get(config.workspace) ?? (await resolveArtillery({ workspace: config.workspace, log, signal }));
@@ -333,8 +347,10 @@ async function finish(f: FinishInput): Promise<RunResult> {
 
   const notes: string[] = [];
   if (f.choice?.use === 'script') {
-    notes.push(`The load shape is the Artillery script's own phases, not perf-gate's "${config.phase.name}" phase (${f.choice.reason}).`);
+    notes.push(`The load shape is the Artillery script's own phases, not perf-gate's "${config.phase.name}" phase: ${describeChoice(f.choice)}.`);
     run.shape = f.plannedStages ? { stages: f.plannedStages, peakRate: peakRate(f.plannedStages), source: 'script' } : { stages: [], source: 'script' };
+    const scale = f.choice.original && f.choice.stages ? totalDurationMs(f.choice.stages) / totalDurationMs(f.choice.original) : 1;
+    if (f.choice.reshaped && scale !== 1 && Number.isFinite(scale)) run.shape.durationScale = Number(scale.toPrecision(3));
   }
   if (config.distributed.mode !== 'none') {
     notes.push(

@@ -1,7 +1,8 @@
 // perf-gate load shapes as Artillery phases, and the rule for when they replace the script's own phases.
 import type { Config } from '../../config/types.js';
 import type { Stage } from '../../model.js';
-import { PRESETS } from '../../phases/presets.js';
+import { formatDurationCompact } from '../../format.js';
+import { peakRate, PRESETS, shapeStages, totalDurationMs } from '../../phases/presets.js';
 
 /** One entry of Artillery's `config.phases`. */
 export interface ArtilleryPhase {
@@ -94,34 +95,69 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
+export const NO_OWN_PHASES = 'the script has no phases of its own';
+
 export type PhaseChoice =
   | { use: 'perf-gate'; phases: ArtilleryPhase[]; reason: string }
-  | { use: 'script'; reason: string; stages?: Stage[] };
+  /**
+   * The script's own phases: as written (`phases` absent), or reshaped by `duration`, `duration-scale` or `rate`
+   * (`phases` holds them, scaled in proportion, and `reshaped` says how). `stages`: what will run, when known.
+   */
+  | { use: 'script'; reason: string; stages?: Stage[]; phases?: ArtilleryPhase[]; reshaped?: string; original?: Stage[] };
 
 /**
  * Whose phases run. The rule, in order:
  *  1. the script has no `config.phases`: perf-gate's phase (so a bare scenario file just works);
- *  2. the user shaped the load for this run (`duration` or `rate` given, or a phase defined in the perf-gate
- *     config rather than a built-in preset): perf-gate's phase replaces the script's;
- *  3. otherwise (only a preset, possibly the default one, was in play): the script's own phases, because a
- *     script that states its phases says more about the intended load than a default preset name does.
+ *  2. a phase defined in the perf-gate config rather than a built-in preset: perf-gate's phase replaces the script's;
+ *  3. `duration`, `duration-scale` or `rate` given: they reshape the script's own phases, in proportion, as they
+ *     reshape a preset (a script's hour scaled ×0.0167 runs a minute); phases perf-gate cannot read (arrivalCount,
+ *     "2m" strings) are replaced by perf-gate's phase instead, never run unscaled;
+ *  4. otherwise (only a preset, possibly the default one, was in play): the script's own phases, unchanged, because
+ *     a script that states its phases says more about the intended load than a default preset name does.
  */
 export function choosePhases(config: Config, stages: Stage[], scriptPhases: unknown): PhaseChoice {
   const has = Array.isArray(scriptPhases) && scriptPhases.length > 0;
-  if (!has) return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: 'the script has no phases of its own' };
-  const asked: string[] = [];
-  if (config.durationMs !== undefined) asked.push('duration');
-  if (config.rate !== undefined) asked.push('rate');
-  if (!isPreset(config.phase)) asked.push(`phase "${config.phase.name}" from the perf-gate config`);
-  if (asked.length) {
-    return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: `${asked.join(' and ')} given for this run` };
+  if (!has) return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: NO_OWN_PHASES };
+  if (!isPreset(config.phase)) {
+    return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: `phase "${config.phase.name}" is defined in the perf-gate config` };
   }
+  const asked: string[] = [];
+  if (config.durationMs !== undefined) asked.push(`duration ${formatDurationCompact(config.durationMs)}`);
+  if (config.durationScale !== undefined) asked.push(`duration-scale ${config.durationScale}`);
+  if (config.rate !== undefined) asked.push(`rate ${config.rate}/s`);
   const own = fromArtilleryPhases(scriptPhases as unknown[]);
+  if (asked.length) {
+    if (!own) {
+      return {
+        use: 'perf-gate',
+        phases: toArtilleryPhases(stages),
+        reason: `${asked.join(' and ')} given, and the script's phases are not all arrival-rate phases in seconds perf-gate can scale, so perf-gate's "${config.phase.name}" shape replaces them`,
+      };
+    }
+    const reshaped = shapeStages(own, { durationMs: config.durationMs, rate: config.rate, scale: config.durationScale });
+    return {
+      use: 'script',
+      phases: toArtilleryPhases(reshaped),
+      stages: reshaped,
+      original: own,
+      reshaped: asked.join(' and '),
+      reason: `the script's own phases, reshaped by ${asked.join(' and ')}`,
+    };
+  }
   return {
     use: 'script',
-    reason: `the script has its own phases and only the preset "${config.phase.name}" was chosen; set duration or rate (or define the phase in the perf-gate config) to replace them`,
+    reason: `the script has its own phases and only the preset "${config.phase.name}" was chosen; they run unchanged (set duration, duration-scale or rate to reshape them)`,
     ...(own ? { stages: own } : {}),
   };
+}
+
+/** The shape a choice sends, in words, for the line that opens a run. */
+export function describeChoice(choice: PhaseChoice): string {
+  const shape = (st: Stage[] | undefined): string =>
+    st && st.length ? `${formatDurationCompact(totalDurationMs(st))} up to ${round3(peakRate(st))} arrivals/s` : 'a shape perf-gate cannot read';
+  if (choice.use === 'perf-gate') return `perf-gate's phase as Artillery phases (${choice.reason})`;
+  if (choice.reshaped) return `the script's own phases (${shape(choice.original)}) reshaped by ${choice.reshaped} to ${shape(choice.stages)}`;
+  return `the script's own phases, unchanged: ${shape(choice.stages)} (only the preset was chosen; duration, duration-scale or rate would reshape them)`;
 }
 
 function isPreset(phase: Config['phase']): boolean {

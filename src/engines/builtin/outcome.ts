@@ -164,6 +164,7 @@ export function runResult(run: RunTotals, endT: number): RunResult {
     statusCodes: rec.statusCodes(),
     latency: hist.stats(),
     histogram: hist.toJSON(),
+    served: rec.served(),
     vus: { max: run.peakFlows, created: run.started },
     endpoints: rec.endpointResults(),
     intervals: rec.intervals,

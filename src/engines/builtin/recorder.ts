@@ -4,7 +4,7 @@
 // so the hot path neither allocates strings nor grows maps.
 import { Histogram } from '../../metrics/histogram.js';
 import { ERROR_KINDS } from '../../model.js';
-import type { EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult } from '../../model.js';
+import type { EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, ServedFigures } from '../../model.js';
 
 export const KIND = {
   http_5xx: 0,
@@ -29,8 +29,18 @@ class EndpointCounts {
   readonly status = new Float64Array(STATUS_SLOTS);
   readonly byKind = new Float64Array(ERROR_KINDS.length);
   readonly hist = new Histogram();
+  /**
+   * Latencies of the successful responses, what latency targets are judged on. Created at the first error response:
+   * until then every response was a success and `hist` holds them, so a run without errors records nothing twice.
+   */
+  ok: Histogram | undefined = undefined;
   /** Failed expectations and captures by message; created on the first one. */
   checks: Map<string, number> | undefined = undefined;
+
+  /** The successful responses' latencies. */
+  served(): Histogram {
+    return this.ok ?? this.hist;
+  }
 
   /** A response: `kind` is its error kind or -1, `error` whether it counts as an error (a 4xx may be kept apart). */
   response(status: number, latencyMs: number, kind: number, error: boolean, check: string | undefined): void {
@@ -42,6 +52,12 @@ class EndpointCounts {
       const checks = (this.checks ??= new Map());
       checks.set(check, (checks.get(check) ?? 0) + 1);
     }
+    if (error) {
+      if (!this.ok) {
+        this.ok = new Histogram();
+        this.ok.merge(this.hist);
+      }
+    } else this.ok?.recordMs(latencyMs);
     this.hist.recordMs(latencyMs);
   }
 
@@ -52,6 +68,11 @@ class EndpointCounts {
   }
 
   merge(o: EndpointCounts): void {
+    if (this.ok || o.ok) {
+      const ok = this.ok ?? Histogram.fromJSON(this.hist.toJSON());
+      ok.merge(o.served());
+      this.ok = ok;
+    }
     this.requests += o.requests;
     this.errors += o.errors;
     this.hist.merge(o.hist);
@@ -115,6 +136,13 @@ class IntervalAcc {
     if (n === 1) return only!;
     const h = new Histogram();
     for (const e of this.eps) if (e) h.merge(e.hist);
+    return h;
+  }
+
+  /** The successful responses' latencies over the interval's endpoints. */
+  servedHist(): Histogram {
+    const h = new Histogram();
+    for (const e of this.eps) if (e) h.merge(e.served());
     return h;
   }
 }
@@ -273,6 +301,10 @@ export class Recorder {
       histogram: hist.toJSON(),
       endpoints,
     };
+    if (acc.errors > 0) {
+      const served = acc.servedHist();
+      out.served = { requests: acc.requests - acc.errors, latency: served.stats(), histogram: served.toJSON() };
+    }
     const rate = this.targetRateAt(startMs + durationMs / 2);
     if (rate !== undefined) out.targetRate = round3(rate);
     return out;
@@ -298,6 +330,14 @@ export class Recorder {
     const h = new Histogram();
     for (const ep of this.endpoints) h.merge(ep.hist);
     return h;
+  }
+
+  /** The successful responses of the whole run: their histogram only when some response was an error. */
+  served(): ServedFigures {
+    const h = new Histogram();
+    for (const ep of this.endpoints) h.merge(ep.served());
+    const requests = this.requests - this.errors;
+    return { requests, latency: h.stats(), ...(this.errors > 0 ? { histogram: h.toJSON() } : {}) };
   }
 }
 

@@ -52,6 +52,19 @@ export const k6Engine: Engine = {
   async run(options: EngineRunOptions): Promise<RunResult> {
     return runK6(options);
   },
+  async describeShape({ config }): Promise<string | undefined> {
+    // A script with its own options runs them as written (k6 gives them precedence): the start line says so.
+    if (!config.script) return undefined;
+    let source: string;
+    try {
+      source = await readFile(config.script, 'utf8');
+    } catch {
+      return undefined; // the run says why it cannot be read
+    }
+    if (!scriptSetsLoadShape(source)) return undefined;
+    const ignored = [config.durationMs !== undefined ? 'duration' : '', config.durationScale !== undefined ? 'duration-scale' : '', config.rate !== undefined ? 'rate' : ''].filter(Boolean);
+    return `the k6 script's own load shape (its options), unchanged${ignored.length ? `: ${ignored.join(', ')} do${ignored.length === 1 ? 'es' : ''} not apply to it` : ''}`;
+  },
 };
 
 async function k6Version(log: Logger, signal?: AbortSignal): Promise<string | undefined> {
@@ -135,8 +148,8 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   const options: Record<string, unknown> = {};
   if (ownShape) {
     log.info("The k6 script sets its own load shape (options with scenarios, stages, duration, iterations or vus): it runs as written.");
-    if (config.durationMs !== undefined || config.rate !== undefined) {
-      log.warning('duration and rate do not apply: k6 gives the script\'s own options precedence over perf-gate\'s scenarios.');
+    if (config.durationMs !== undefined || config.rate !== undefined || config.durationScale !== undefined) {
+      log.warning('duration, duration-scale and rate do not apply: k6 gives the script\'s own options precedence over perf-gate\'s scenarios.');
     }
   } else {
     options.scenarios = toK6Scenarios(stages, { maxVUs: config.http.maxInFlight });
