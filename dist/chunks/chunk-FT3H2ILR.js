@@ -1,0 +1,2 @@
+import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
+import{__name}from"./chunk-BKM354QH.js";var UserError=class extends Error{static{__name(this,"UserError")}name="UserError"};function messageOf(e){if(e instanceof Error)return e.message;let message=e?.message;return typeof message=="string"?message:String(e)}__name(messageOf,"messageOf");export{UserError,messageOf};
