@@ -214,6 +214,23 @@ describe('compareWithBaseline: noise band from history', () => {
     expect(held.outcome.baseline.method).toMatch(/outside the 95 % prediction band of the last 10 comparable runs/);
   });
 
+  it('asks the confirmation run to pass the screen on its own, not merely to lean the same way', () => {
+    const h = history(quiet);
+    const compare = (r: RunResult, k: number): ComparisonOutcome => compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
+    const extreme = syntheticRun({ seed: 301, scale: 1.6 });
+    // A confirmation run a little slower than the baseline (between a quarter and half of the +10 % tolerance):
+    // it leans the same way, but on its own it would not have been worth a second look.
+    const leaning = syntheticRun({ seed: 305, scale: 1.06 });
+    const own = compare(leaning, 1);
+    expect(own.regressions[0]!.changePercent).toBeGreaterThan(2.5);
+    expect(own.regressions[0]!.changePercent).toBeLessThan(5);
+    expect(own.worse).toEqual(['p99']);
+    expect(own.suspect).toEqual([]);
+    expect(compare(poolRuns(extreme, leaning), 2).regressions[0]!.status).toBe('regressed');
+    const out = confirmComparison(compare, extreme, leaning).outcome.regressions[0]!;
+    expect(out).toMatchObject({ status: 'pass', reason: expect.stringMatching(/does not stand out from the noise on its own/) });
+  });
+
   it('says how it judged and keeps the runs up to the baseline for the trend chart', () => {
     const h = history(quiet);
     const out = compareWithBaseline(current, h, p99Only, opts);
