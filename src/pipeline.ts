@@ -192,10 +192,10 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   }
   // The part of the run the targets are judged on: the steady part unless decide-on says all (src/phases).
   // Merged shards bring the stop of a guard that watched one of them.
+  if (run.requests > 0) await readStoppedTasks(config, run);
   if (config.errorsNotJudged) run.notes.push(ERRORS_NOT_JUDGED_NOTE);
   const servedNote = servedLatencyNote(run, config.targets);
   if (servedNote) run.notes.push(servedNote);
-  if (run.requests > 0) await readStoppedTasks(config, run);
   const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
