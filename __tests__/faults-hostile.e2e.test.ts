@@ -8,8 +8,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './helpers/postgres.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { freePort, startPostgres, type PostgresServer } from './helpers/postgres.js';
+import { respStandIn } from './helpers/resp-stand-in.js';
 import { runAction, type ActionRun } from './helpers/run-action.js';
 
 const CRLF = '\r\n';
@@ -260,4 +262,52 @@ describe('row 11: messages that name the cause', () => {
     expect(r.outputs.verdict).toBe('error');
     expect(r.stdout).toMatch(/is unreachable: TLS certificate check failed: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
   }, 30_000);
+});
+
+describe('rows 8 to 10 through the bundled action: harmful queries, a query that returns text, a Redis flooding INFO', () => {
+  let db: PostgresServer;
+  beforeAll(async () => {
+    db = await startPostgres();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query('CREATE TABLE secrets (v text)');
+    await c.query("INSERT INTO secrets VALUES ('s3cret-row-value-from-the-db')");
+    await c.end();
+  }, 90_000);
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('a report, with each source failure named and no database value anywhere', async () => {
+    const t = await rawTarget(() => ok('fine'));
+    closers.push(t.close);
+    const redis = await respStandIn(() => 'huge');
+    closers.push(redis.close);
+    const sources = [
+      'sources:',
+      '  - kind: postgres',
+      '    name: as_superuser',
+      '    url-env: SUPER_DB',
+      '    queries:',
+      '      - { name: row_count, sql: "select count(*) from secrets", at: end }',
+      '  - kind: postgres',
+      '    name: as_reader',
+      '    url-env: READER_DB',
+      '    queries:',
+      '      - { name: leaked, sql: "select v from secrets", at: end }',
+      '  - kind: redis',
+      `    url: redis://127.0.0.1:${redis.port}`,
+      '',
+    ].join('\n');
+    const r = await run(t.url, `${GET_ONLY}${sources}`, {}, { SUPER_DB: db.url, READER_DB: db.readerUrl });
+    endedProperly(r);
+    expect(r.outputs.verdict).toBe('pass');
+    const infra = new Map((r.results.run.infra as Array<{ name: string; unavailable?: string }>).map((m) => [m.name, m]));
+    expect(infra.get('row_count')!.unavailable).toMatch(/role "postgres" is a superuser \(rolsuper\): queries: are not run with it/);
+    expect(infra.get('leaked')!.unavailable).toMatch(/query "leaked" returned a value of type text, not a number/);
+    expect(infra.get('redis_clients')!.unavailable).toMatch(/the INFO reply passed 1024 KiB/);
+    const everything = `${r.stdout}\n${r.report}\n${JSON.stringify(r.results)}\n${r.summary}`;
+    expect(everything).not.toContain('s3cret-row-value-from-the-db');
+    expect(everything).not.toContain(db.password);
+  }, 60_000);
 });

@@ -213,11 +213,13 @@ flows:
     const steps = compileFlows(c, parseTarget('http://127.0.0.1:8080/base')).flows[0]!.steps;
     const [post, head, templated] = steps as Array<Extract<(typeof steps)[number], { think: false }>>;
     // The body is UTF-8: content-length counts bytes (é is two), and the step's own header sits beside the global one.
+    // The traceparent line is a placeholder of fixed length: each request writes its own ids over the zeros.
+    const trace = 'traceparent: 00-00000000000000000000000000000000-0000000000000000-01\r\n';
     expect(post!.wire!.toString('utf8')).toBe(
-      'POST /base/api/bids?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\ncontent-type: application/json\r\ncontent-length: 17\r\n\r\n{"note":"héllo"}',
+      `POST /base/api/bids?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\n${trace}content-type: application/json\r\ncontent-length: 17\r\n\r\n{"note":"héllo"}`,
     );
     expect(head!.isHead).toBe(true);
-    expect(head!.wire!.toString('latin1')).toBe('HEAD /base/health HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\n\r\n');
+    expect(head!.wire!.toString('latin1')).toBe(`HEAD /base/health HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-team: perf\r\n${trace}\r\n`);
     // A template: rendered per arrival, so no prebuilt bytes.
     expect(templated!.wire).toBeUndefined();
     expect(templated!.closeAfter).toBe(true);
