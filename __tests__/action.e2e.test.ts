@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** The action as the runner runs it, against the GitHub stand-in unless `env` points GITHUB_API_URL elsewhere. */
-function runAction(inputs: Record<string, string>, opts: { event?: object; eventName?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ActionRun> {
+function runAction(
+  inputs: Record<string, string>,
+  opts: { event?: object; eventName?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ActionRun> {
   return runDistAction(inputs, { apiUrl: github.url, ...opts });
 }
 
@@ -40,7 +43,12 @@ const QUICK = { duration: '3s', rate: '20', 'comment-header': '' };
 
 describe('dist/index.js as the runner runs it', () => {
   it('passes a healthy target, writes outputs, summary, files and a sticky comment', async () => {
-    const r = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms\nerror_rate < 1%\nrequests >= 30', 'comment-header': 'e2e-pass' });
+    const r = await runAction({
+      ...QUICK,
+      target: demo.url,
+      targets: 'p99 < 500ms\nerror_rate < 1%\nrequests >= 30',
+      'comment-header': 'e2e-pass',
+    });
     expect(r.code, r.stdout).toBe(0);
     expect(r.outputs.verdict).toBe('pass');
     expect(Number(r.outputs.requests)).toBeGreaterThanOrEqual(30);
@@ -67,19 +75,36 @@ describe('dist/index.js as the runner runs it', () => {
   it('updates the same comment on a re-run instead of adding one', async () => {
     const before = github.state.comments.filter((c) => c.body.includes('perf-gate:e2e-rerun')).length;
     expect(before).toBe(0);
-    const first = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-rerun' });
-    const second = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-rerun' });
+    const first = await runAction({
+      ...QUICK,
+      target: demo.url,
+      targets: 'p99 < 500ms',
+      'comment-header': 'e2e-rerun',
+    });
+    const second = await runAction({
+      ...QUICK,
+      target: demo.url,
+      targets: 'p99 < 500ms',
+      'comment-header': 'e2e-rerun',
+    });
     expect(first.code).toBe(0);
     expect(second.code).toBe(0);
     const mine = github.state.comments.filter((c) => c.body.includes('perf-gate:e2e-rerun'));
     expect(mine).toHaveLength(1);
     expect(second.outputs['comment-url']).toBe(first.outputs['comment-url']);
     expect(github.requests.some((q) => q.method === 'PATCH')).toBe(true);
-    expect(github.requests.every((q) => q.authorization === `token ${TOKEN}` || q.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(
+      github.requests.every((q) => q.authorization === `token ${TOKEN}` || q.authorization === `Bearer ${TOKEN}`),
+    ).toBe(true);
   });
 
   it('fails the check on a slow endpoint and says which target', async () => {
-    const r = await runAction({ ...QUICK, target: `${demo.url}/slow?ms=250`, targets: 'p95 < 100ms\nerror_rate < 1%', 'comment-header': 'e2e-slow' });
+    const r = await runAction({
+      ...QUICK,
+      target: `${demo.url}/slow?ms=250`,
+      targets: 'p95 < 100ms\nerror_rate < 1%',
+      'comment-header': 'e2e-slow',
+    });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     expect(Number(r.outputs['p95-ms'])).toBeGreaterThanOrEqual(250);
@@ -95,19 +120,27 @@ describe('dist/index.js as the runner runs it', () => {
     expect(r.outputs['p99-ms']).toBe('');
     expect(r.outputs.requests).toBe('');
     expect(r.outputs['error-rate']).toBe('');
-    expect(r.stdout).toMatch(new RegExp(`::error::.*target http://127\\.0\\.0\\.1:${port} is unreachable: ECONNREFUSED`));
+    expect(r.stdout).toMatch(
+      new RegExp(`::error::.*target http://127\\.0\\.0\\.1:${port} is unreachable: ECONNREFUSED`),
+    );
     expect(existsSync(r.outputs.results!)).toBe(true);
   });
 
   it('still enforces the verdict when a fork PR cannot comment', async () => {
     github.setWritesForbidden(true);
     try {
-      const ok = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-fork' }, { event: pullRequestEvent(true) });
+      const ok = await runAction(
+        { ...QUICK, target: demo.url, targets: 'p99 < 500ms', 'comment-header': 'e2e-fork' },
+        { event: pullRequestEvent(true) },
+      );
       expect(ok.code, ok.stdout).toBe(0);
       expect(ok.outputs.verdict).toBe('pass');
       expect(ok.stdout).toMatch(/::warning::.*Resource not accessible by integration/);
       expect(ok.outputs['comment-url']).toBe('');
-      const bad = await runAction({ ...QUICK, target: `${demo.url}/status/500`, targets: 'error_rate < 1%', 'comment-header': 'e2e-fork' }, { event: pullRequestEvent(true) });
+      const bad = await runAction(
+        { ...QUICK, target: `${demo.url}/status/500`, targets: 'error_rate < 1%', 'comment-header': 'e2e-fork' },
+        { event: pullRequestEvent(true) },
+      );
       expect(bad.code).toBe(1);
       expect(bad.outputs.verdict).toBe('fail');
     } finally {
@@ -131,7 +164,12 @@ describe('dist/index.js as the runner runs it', () => {
     url.password = 'Sup3rS3cretPw';
     const r = await runAction({ ...QUICK, target: url.toString(), targets: 'p99 < 500ms', comment: 'false' });
     expect(r.code, r.stdout).toBe(0);
-    const files = [readFileSync(r.outputs.report!, 'utf8'), readFileSync(r.outputs.results!, 'utf8'), r.summary, r.stdout];
+    const files = [
+      readFileSync(r.outputs.report!, 'utf8'),
+      readFileSync(r.outputs.results!, 'utf8'),
+      r.summary,
+      r.stdout,
+    ];
     for (const text of files) expect(withoutMaskCommands(text)).not.toContain('Sup3rS3cretPw');
     expect(r.stdout).toContain('::add-mask::Sup3rS3cretPw');
     // The credentials still reached the target, as Basic auth.
@@ -154,7 +192,9 @@ describe('dist/index.js with a baseline file', () => {
     const common = { duration: '3s', rate: '20', targets: 'p99 < 2s', comment: 'false', baseline: `file:${history}` };
     const first = await runAction({ ...common, target: `${demo.url}/slow?ms=20` }, pushTo('aaa111'));
     expect(first.code, first.stdout).toBe(0);
-    expect(JSON.parse(first.outputs.regressions!)).toEqual(expect.arrayContaining([expect.objectContaining({ status: 'no_baseline' })]));
+    expect(JSON.parse(first.outputs.regressions!)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ status: 'no_baseline' })]),
+    );
     expect(existsSync(history)).toBe(true);
     const slowed = await runAction({ ...common, target: `${demo.url}/slow?ms=80` }, pushTo('bbb222'));
     expect(slowed.code, slowed.stdout).toBe(1);
@@ -163,10 +203,14 @@ describe('dist/index.js with a baseline file', () => {
     expect(p99).toMatchObject({ status: 'regressed' });
     expect(p99.changePercent).toBeGreaterThan(100);
     // Confirm-before-failing is on by default: the phase ran twice, and the results file keeps the second run.
-    expect(slowed.stdout).toMatch(/baseline: p\d+.* worse than the baseline; running the phase once more to confirm before deciding/);
+    expect(slowed.stdout).toMatch(
+      /baseline: p\d+.* worse than the baseline; running the phase once more to confirm before deciding/,
+    );
     const report = readFileSync(slowed.outputs.report!, 'utf8');
     expect(report).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
-    expect(report).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
+    expect(report).toMatch(
+      /\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/,
+    );
     expect(report).toMatch(/judged on this run and a confirmation run pooled/);
     const results = JSON.parse(readFileSync(slowed.outputs.results!, 'utf8'));
     expect(results.confirmation.run.requests).toBeGreaterThan(0);
@@ -174,9 +218,15 @@ describe('dist/index.js with a baseline file', () => {
     // One baseline run: the default p99 rule's floor came from the two runs' sampling noise, and says so in
     // results.json and on the report's Method line.
     const p99Result = results.verdict.regressions.find((r: { metric: string }) => r.metric === 'p99');
-    expect(p99Result.floor).toMatchObject({ unit: 'ms', basis: expect.stringMatching(/^(sampling|resolution)$/), why: expect.any(String) });
+    expect(p99Result.floor).toMatchObject({
+      unit: 'ms',
+      basis: expect.stringMatching(/^(sampling|resolution)$/),
+      why: expect.any(String),
+    });
     expect(p99Result.floor.value).toBeGreaterThan(0);
-    expect(report).toMatch(/_Method: .*(p99 floor|floors [^:]*p99) [\d.]+ ms[^:]*: (2× the two runs' sampling noise|two buckets of the histogram's resolution)/);
+    expect(report).toMatch(
+      /_Method: .*(p99 floor|floors [^:]*p99) [\d.]+ ms[^:]*: (2× the two runs' sampling noise|two buckets of the histogram's resolution)/,
+    );
   });
 });
 
@@ -188,10 +238,14 @@ async function startApiRouter(commentsUrl: string, dataUrl: string): Promise<{ u
   const server = createHttpServer((req, res) => {
     const toComments = /\/issues\/(\d+\/comments|comments\/)|^\/user\b/.test(req.url ?? '');
     const target = new URL(req.url ?? '/', toComments ? commentsUrl : dataUrl);
-    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      target,
+      { method: req.method, headers: { ...req.headers, host: target.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', (e) => res.writeHead(502).end(e.message));
     req.pipe(upstream);
   });
@@ -205,29 +259,51 @@ describe('dist/index.js with a history on a data branch (GitHub API stand-ins)',
     const data = await startDataStub();
     const api = await startApiRouter(github.url, data.url);
     try {
-      const common = { duration: '3s', rate: '20', targets: 'p99 < 2s', baseline: 'branch:perf-gate-data', environment: 'ci' };
+      const common = {
+        duration: '3s',
+        rate: '20',
+        targets: 'p99 < 2s',
+        baseline: 'branch:perf-gate-data',
+        environment: 'ci',
+      };
       for (const sha of ['a1', 'b2', 'c3']) {
         const push = pushTo(sha.padEnd(40, '0'));
-        const r = await runAction({ ...common, comment: 'false', target: `${demo.url}/slow?ms=20` }, { ...push, env: { ...push.env, GITHUB_API_URL: api.url } });
+        const r = await runAction(
+          { ...common, comment: 'false', target: `${demo.url}/slow?ms=20` },
+          { ...push, env: { ...push.env, GITHUB_API_URL: api.url } },
+        );
         expect(r.code, r.stdout).toBe(0);
         expect(r.stdout).toMatch(/baseline: recorded this run in branch perf-gate-data/);
       }
-      const history = JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: Array<{ sha: string }> };
+      const history = JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as {
+        entries: Array<{ sha: string }>;
+      };
       expect(history.entries.map((e) => e.sha.slice(0, 2))).toEqual(['a1', 'b2', 'c3']);
 
-      const pr = await runAction({ ...common, comment: 'true', 'comment-header': 'history', target: `${demo.url}/slow?ms=80` }, { env: { GITHUB_API_URL: api.url } });
+      const pr = await runAction(
+        { ...common, comment: 'true', 'comment-header': 'history', target: `${demo.url}/slow?ms=80` },
+        { env: { GITHUB_API_URL: api.url } },
+      );
       expect(pr.code, pr.stdout).toBe(1);
       expect(pr.outputs['baseline-sha']).toBe('c3'.padEnd(40, '0'));
       expect(pr.stdout).toMatch(/running the phase once more to confirm before deciding/);
       const body = github.commentsOn('ftw', 'shop', 7).find((c) => c.body.includes('<!-- perf-gate:history -->'))!.body;
       expect(body).toMatch(/\| Metric +\| Target +\| +Actual \| +Baseline \| +Change \| Status +\|/);
-      expect(body).toMatch(/\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/);
-      expect(body).toMatch(/Baseline from `branch:perf-gate-data[^`]*`: newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/);
-      expect(body).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/);
+      expect(body).toMatch(
+        /\| p99 latency +\| < 2,000 ms +\| .*\| +↑ \+\d[\d,.]* %( to [\d,.]+ ms ¹)? +\| ❌ regressed +\|/,
+      );
+      expect(body).toMatch(
+        /Baseline from `branch:perf-gate-data[^`]*`: newest run of main c300000, \d+ min old; one baseline run \(3 comparable up to it; 5 needed for a noise band\)/,
+      );
+      expect(body).toMatch(
+        /_Method: a change counts as a regression when it is beyond the rule's tolerance, holds across neighbouring quantiles/,
+      );
       expect(body).toContain('<summary><b>Trend</b>');
       expect(body).toMatch(/x-axis \["a100000", "b200000", "c300000", "this run"\]/);
       // Pull requests read the history; they do not write it.
-      expect((JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: unknown[] }).entries).toHaveLength(3);
+      expect(
+        (JSON.parse(data.readFile('perf-gate-data', 'perf-gate/ci/warmup.json')!) as { entries: unknown[] }).entries,
+      ).toHaveLength(3);
     } finally {
       await api.close();
       await data.close();

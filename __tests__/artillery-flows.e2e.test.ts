@@ -18,18 +18,36 @@ beforeAll(() => {
   app = auction.app();
 });
 
-function runAction(opts: { engine: 'artillery' | 'builtin'; targets: string; users?: AuctionUser[]; rate?: number; flows?: string; env?: NodeJS.ProcessEnv; extra?: string }): Promise<ActionRun> {
+function runAction(opts: {
+  engine: 'artillery' | 'builtin';
+  targets: string;
+  users?: AuctionUser[];
+  rate?: number;
+  flows?: string;
+  env?: NodeJS.ProcessEnv;
+  extra?: string;
+}): Promise<ActionRun> {
   const { engine, ...rest } = opts;
   return runJourney(app, { ...rest, inputs: { engine } });
 }
 
-type Row = { name: string; requests: number; errors: number; statusCodes: Record<string, number>; errorsByKind?: Record<string, number> };
-const endpoint = (r: ActionRun, name: string): Row | undefined => (r.results.run.endpoints as Row[]).find((e) => e.name === name);
+type Row = {
+  name: string;
+  requests: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+  errorsByKind?: Record<string, number>;
+};
+const endpoint = (r: ActionRun, name: string): Row | undefined =>
+  (r.results.run.endpoints as Row[]).find((e) => e.name === name);
 // For the tests about what the load itself records: without it the smoke pass would stop the phase first.
 const NO_SMOKE = '\nsmoke: false\n';
-const targetRow = (r: ActionRun, source: RegExp) => (r.results.verdict.targets as Array<{ target: { source: string }; status: string }>).find((t) => source.test(t.target.source))!;
+const targetRow = (r: ActionRun, source: RegExp) =>
+  (r.results.verdict.targets as Array<{ target: { source: string }; status: string }>).find((t) =>
+    source.test(t.target.source),
+  )!;
 
-describe('the config\'s flows on the real Artillery, against the auction app', () => {
+describe("the config's flows on the real Artillery, against the auction app", () => {
   it('runs the journey as the built-in engine does: same endpoint rows, request counts within the arrival noise', async () => {
     const art = await runAction({ engine: 'artillery', targets: 'error_rate < 0.5%' });
     expect(art.code, art.stdout).toBe(0);
@@ -50,7 +68,8 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     const names = (r: ActionRun) => (r.results.run.endpoints as Row[]).map((e) => e.name).sort();
     expect(names(art)).toEqual(['GET /api/health', 'bid', 'login', 'payment']);
     expect(names(art)).toEqual(names(builtin));
-    const counts = (r: ActionRun) => Object.fromEntries((r.results.run.endpoints as Row[]).map((e) => [e.name, e.requests]));
+    const counts = (r: ActionRun) =>
+      Object.fromEntries((r.results.run.endpoints as Row[]).map((e) => [e.name, e.requests]));
     const a = counts(art);
     console.log(`endpoint requests, artillery ${JSON.stringify(a)}; builtin ${JSON.stringify(counts(builtin))}`);
     const b = counts(builtin);
@@ -61,7 +80,10 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     expect(art.results.run.errors).toBe(0);
     // What Artillery reported is what the app saw: every bid acknowledged and stored, no token refused. The smoke
     // pass ran each flow once before the load (one bid, two logins), and the results do not count it.
-    expect(art.results.run.environment.smoke.flows.map((f: { name: string; ok: boolean }) => [f.name, f.ok])).toEqual([['place a bid', true], ['pay', true]]);
+    expect(art.results.run.environment.smoke.flows.map((f: { name: string; ok: boolean }) => [f.name, f.ok])).toEqual([
+      ['place a bid', true],
+      ['pay', true],
+    ]);
     expect(appCounts.bidsAcknowledged).toBe(a.bid! + 1);
     expect(appCounts.bidsUnauthorized).toBe(0);
     expect(appCounts.logins).toBe(a.login! + 2);
@@ -109,7 +131,12 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     const flows = structuredClone(EXAMPLE.flows);
     delete flows[0]!.steps.find((st) => st.name === 'bid')!.expect;
     app.setFaults({ errorBody: true });
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate{bid} == 0', flows: stringifyYaml({ flows }), extra: NO_SMOKE });
+    const r = await runAction({
+      engine: 'artillery',
+      targets: 'error_rate{bid} == 0',
+      flows: stringifyYaml({ flows }),
+      extra: NO_SMOKE,
+    });
     expect(r.code, r.stdout).toBe(1);
     const bid = endpoint(r, 'bid')!;
     expect(bid.requests).toBeGreaterThan(10);
@@ -138,13 +165,25 @@ describe('the config\'s flows on the real Artillery, against the auction app', (
     // A whole JSON value from the environment: text that is a JSON number is sent as a number (the app insists).
     bid.json = { ...(bid.json as Record<string, unknown>), amount: '{{ env.BID_AMOUNT }}' };
     const secret = 'pk-live-9f8e7d6c5b4a';
-    const r = await runAction({ engine: 'artillery', targets: 'error_rate < 0.5%', flows: stringifyYaml({ flows }), env: { PAYMENT_KEY: secret, BID_AMOUNT: '7321.25' } });
+    const r = await runAction({
+      engine: 'artillery',
+      targets: 'error_rate < 0.5%',
+      flows: stringifyYaml({ flows }),
+      env: { PAYMENT_KEY: secret, BID_AMOUNT: '7321.25' },
+    });
     expect(r.code, r.stdout).toBe(0);
     expect(app.counts().bidsAcknowledged).toBeGreaterThan(0);
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     const dir = join(r.outputs.results!, '..');
-    for (const f of ['artillery-script.yml', 'artillery-processor.cjs', 'artillery-report.json', 'results.json', 'report.md', '../LOAD_TEST_RESULTS.md']) {
+    for (const f of [
+      'artillery-script.yml',
+      'artillery-processor.cjs',
+      'artillery-report.json',
+      'results.json',
+      'report.md',
+      '../LOAD_TEST_RESULTS.md',
+    ]) {
       expect(readFileSync(join(dir, f), 'utf8'), f).not.toContain(secret);
     }
     expect(readFileSync(join(dir, 'artillery-script.yml'), 'utf8')).toContain('{{ $env.PAYMENT_KEY }}');

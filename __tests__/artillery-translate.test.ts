@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
 import { resolveConfig } from '../src/config/load.js';
-import { type Config } from '../src/config/types.js';
+import type { Config } from '../src/config/types.js';
 import { artilleryEngine } from '../src/engines/artillery/index.js';
 import { toJmesPath, translateFlows } from '../src/engines/artillery/translate.js';
 import { UserError } from '../src/errors.js';
@@ -18,12 +18,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 const OWN_REPORT = join(here, 'fixtures', 'artillery-own', 'v2-2.0.34-demo-health-500.json');
 const STAND_IN = join(here, 'fixtures', 'stand-ins', 'artillery');
 
-function configOf(flowsYaml: string, extra = '', inputs: Record<string, string> = {}, files: Record<string, string> = {}): Config {
+function configOf(
+  flowsYaml: string,
+  extra = '',
+  inputs: Record<string, string> = {},
+  files: Record<string, string> = {},
+): Config {
   const ws = mkdtempSync(join(tmpdir(), 'perf-gate-translate-'));
   mkdirSync(join(ws, '.github'));
   writeFileSync(join(ws, '.github', 'perf-gate.yml'), `${flowsYaml}\n${extra}`);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(ws, '.github', name), text);
-  return resolveConfig({ target: 'http://127.0.0.1:8080', engine: 'artillery', duration: '10s', rate: '5', ...inputs }, { workspace: ws });
+  return resolveConfig(
+    { target: 'http://127.0.0.1:8080', engine: 'artillery', duration: '10s', rate: '5', ...inputs },
+    { workspace: ws },
+  );
 }
 
 const STAGES = [{ durationMs: 10_000, startRate: 5, endRate: 5 }];
@@ -86,14 +94,19 @@ describe('translateFlows: what each feature becomes', () => {
     expect(yaml).toMatchSnapshot();
     const doc = out.doc as any;
     expect(doc.config.phases).toEqual([{ duration: 10, arrivalRate: 5 }]);
-    expect(doc.config.payload).toEqual([{ path: '../.github/users.csv', fields: ['email', 'password'], order: 'sequence', skipHeader: true, cast: false }]);
+    expect(doc.config.payload).toEqual([
+      { path: '../.github/users.csv', fields: ['email', 'password'], order: 'sequence', skipHeader: true, cast: false },
+    ]);
     expect(doc.config.plugins).toEqual({
       expect: { reportFailuresAsErrors: true, useOnlyRequestNames: true, formatter: 'silent' },
       'metrics-by-endpoint': { useOnlyRequestNames: true },
     });
     // The order matters (afterResponse hooks run in it): see the plugins note in translate.ts.
     expect(Object.keys(doc.config.plugins)).toEqual(['expect', 'metrics-by-endpoint']);
-    expect(doc.scenarios.map((s: any) => [s.name, s.weight])).toEqual([['place a bid', 9], ['pay', 1]]);
+    expect(doc.scenarios.map((s: any) => [s.name, s.weight])).toEqual([
+      ['place a bid', 9],
+      ['pay', 1],
+    ]);
     const [login, think2, bid, think300, health] = doc.scenarios[0].flow;
     expect(login.post).toEqual({
       url: '/api/auth/login',
@@ -133,7 +146,10 @@ describe('translateFlows: what each feature becomes', () => {
     const out = translate(c, { KEY: '42' });
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-processor-'));
     writeFileSync(join(dir, 'p.cjs'), out.processor!);
-    const mod = (await import(join(dir, 'p.cjs'))).default as Record<string, (req: unknown, ctx: { vars: Record<string, unknown> }, ee: unknown, next: () => void) => void>;
+    const mod = (await import(join(dir, 'p.cjs'))).default as Record<
+      string,
+      (req: unknown, ctx: { vars: Record<string, unknown> }, ee: unknown, next: () => void) => void
+    >;
     const json = (out.doc as any).scenarios[0].flow[0].post.json as Record<string, string>;
     const varOf = (k: string) => /\{\{ (\w+) \}\}/.exec(json[k]!)![1]!;
     const vars: Record<string, unknown> = { id: '0123' };
@@ -225,82 +241,137 @@ describe('translateFlows: what each feature becomes', () => {
 `,
         '',
         {},
-        { 'users.json': JSON.stringify([{ email: 'a@x, "quoted"', n: 1 }, { email: 'b@x', n: 2.5 }]) },
+        {
+          'users.json': JSON.stringify([
+            { email: 'a@x, "quoted"', n: 1 },
+            { email: 'b@x', n: 2.5 },
+          ]),
+        },
       ),
     );
     const doc = out.doc as any;
-    expect(doc.config.payload).toEqual([{ path: './artillery-data.csv', fields: ['email', 'n'], order: 'random', skipHeader: true, cast: false }]);
+    expect(doc.config.payload).toEqual([
+      { path: './artillery-data.csv', fields: ['email', 'n'], order: 'random', skipHeader: true, cast: false },
+    ]);
     expect(out.csv).toBe('email,n\n"a@x, ""quoted""",1\nb@x,2.5\n');
-    expect(doc.scenarios.map((s: any) => [s.name, s.weight])).toEqual([['a', 5], ['b', 15]]);
+    expect(doc.scenarios.map((s: any) => [s.name, s.weight])).toEqual([
+      ['a', 5],
+      ['b', 15],
+    ]);
     // No expectation anywhere: the expect plugin is not loaded.
     expect(doc.config.plugins).toEqual({ 'metrics-by-endpoint': { useOnlyRequestNames: true } });
   });
 });
 
 describe('translateFlows: URLs as the built-in engine joins them', () => {
-  it('joins step paths to the target\'s base path, and an empty path requests the target itself', () => {
-    const c = configOf('flows:\n  - name: f\n    steps: [{ get: "" }, { get: api/x }, { get: /y }]\n', '', { target: 'http://127.0.0.1:8080/base/' });
+  it("joins step paths to the target's base path, and an empty path requests the target itself", () => {
+    const c = configOf('flows:\n  - name: f\n    steps: [{ get: "" }, { get: api/x }, { get: /y }]\n', '', {
+      target: 'http://127.0.0.1:8080/base/',
+    });
     const out = translate(c);
     expect((out.doc as any).config.target).toBe('http://127.0.0.1:8080/base');
     expect((out.doc as any).scenarios[0].flow.map((st: any) => st.get.url)).toEqual(['/', '/api/x', '/y']);
-    const bare = translate(configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/base' }));
+    const bare = translate(
+      configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/base' }),
+    );
     expect((bare.doc as any).scenarios[0].flow[0].get.url).toBe('{{ target }}');
-    expect(refusal(configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/?token=abc' }))).toMatch(/empty path requests the target URL itself/);
+    expect(
+      refusal(
+        configOf('flows:\n  - name: f\n    steps: [{ get: "" }]\n', '', { target: 'http://127.0.0.1:8080/?token=abc' }),
+      ),
+    ).toMatch(/empty path requests the target URL itself/);
   });
 });
 
 describe('translateFlows: what Artillery cannot do alike is refused before the run', () => {
-  const one = (step: string, extra = '') => configOf(`flows:\n  - name: checkout\n    steps:\n      - ${step}\n`, extra);
+  const one = (step: string, extra = '') =>
+    configOf(`flows:\n  - name: checkout\n    steps:\n      - ${step}\n`, extra);
 
   it('refuses a regex capture, naming the flow, the step and the feature', () => {
     const m = refusal(one('{ get: /page, name: page, capture: { csrf: { regex: "csrf=(\\\\w+)" } } }'));
-    expect(m).toMatch(/^\.github\/perf-gate\.yml: flows\[0\]\.steps\[0\] \(page\) of flow "checkout": capture csrf \(\{regex: \.\.\.\}\): Artillery runs a capture regex/);
+    expect(m).toMatch(
+      /^\.github\/perf-gate\.yml: flows\[0\]\.steps\[0\] \(page\) of flow "checkout": capture csrf \(\{regex: \.\.\.\}\): Artillery runs a capture regex/,
+    );
     expect(m).toMatch(/use the builtin engine, or write an Artillery script/);
   });
 
   it('refuses expect.contains (matchesRegexp tests the parsed JSON object, not the text)', () => {
-    expect(refusal(one('{ get: /page, expect: { contains: "ok" } }'))).toMatch(/flows\[0\]\.steps\[0\] \(GET \/page\) of flow "checkout": expect\.contains: /);
+    expect(refusal(one('{ get: /page, expect: { contains: "ok" } }'))).toMatch(
+      /flows\[0\]\.steps\[0\] \(GET \/page\) of flow "checkout": expect\.contains: /,
+    );
   });
 
   it('refuses a 4xx listed in expect.status while 4xx count as errors, and allows it when they do not', () => {
     expect(refusal(one('{ post: /login, name: login, expect: { status: [200, 401] } }'))).toMatch(
       /\(login\) of flow "checkout": expect\.status lists 401: the built-in engine does not count a listed 4xx as an error, but Artillery's results count every 4xx/,
     );
-    const ok = translate(one('{ post: /login, name: login, expect: { status: [200, 401] } }', 'http: { count-4xx-as-errors: false }'));
+    const ok = translate(
+      one('{ post: /login, name: login, expect: { status: [200, 401] } }', 'http: { count-4xx-as-errors: false }'),
+    );
     expect((ok.doc as any).scenarios[0].flow[0].post.expect).toEqual([{ statusCode: [200, 401] }]);
   });
 
-  it('refuses an explicit cookie header (the built-in engine merges it with the arrival\'s jar), and Set-Cookie values', () => {
+  it("refuses an explicit cookie header (the built-in engine merges it with the arrival's jar), and Set-Cookie values", () => {
     expect(refusal(one('{ get: /a, headers: { Cookie: "a=1" } }'))).toMatch(/: a cookie header: /);
-    expect(refusal(one('{ get: /a, capture: { c: { header: Set-Cookie } } }'))).toMatch(/capture c \(header set-cookie\): Artillery keeps several Set-Cookie headers as a list/);
-    expect(refusal(one('{ get: /a, expect: { header: { set-cookie: "a=1" } } }'))).toMatch(/expect\.header set-cookie with a value/);
+    expect(refusal(one('{ get: /a, capture: { c: { header: Set-Cookie } } }'))).toMatch(
+      /capture c \(header set-cookie\): Artillery keeps several Set-Cookie headers as a list/,
+    );
+    expect(refusal(one('{ get: /a, expect: { header: { set-cookie: "a=1" } } }'))).toMatch(
+      /expect\.header set-cookie with a value/,
+    );
   });
 
   it('refuses env templates on AWS workers, unset variables and unknown names', () => {
     const step = '{ get: /a, headers: { x-key: "{{ env.KEY }}" } }';
-    expect(refusal(one(step, 'distributed: artillery-lambda'), { KEY: 'v' })).toMatch(/Artillery's workers on AWS do not have this runner's environment/);
+    expect(refusal(one(step, 'distributed: artillery-lambda'), { KEY: 'v' })).toMatch(
+      /Artillery's workers on AWS do not have this runner's environment/,
+    );
     expect(refusal(one(step))).toMatch(/environment variable KEY is not set/);
     expect(refusal(one('{ get: "/a/{{ nope }}" }'))).toMatch(/template "\{\{ nope \}\}" names nothing defined here/);
   });
 
   it('refuses a templated name, a method Artillery does not send, flows with different data files, and weights it cannot scale', () => {
     expect(refusal(one('{ get: /a, name: "a-{{ $uuid }}" }'))).toMatch(/a template in name/);
-    expect(refusal(configOf('flows:\n  - name: f\n    steps: [{ request: { method: TRACE, path: /a } }]\n'))).toMatch(/method TRACE: Artillery sends only/);
+    expect(refusal(configOf('flows:\n  - name: f\n    steps: [{ request: { method: TRACE, path: /a } }]\n'))).toMatch(
+      /method TRACE: Artillery sends only/,
+    );
     expect(
       refusal(
-        configOf('flows:\n  - { name: a, data: u1.csv, steps: [{ get: /a }] }\n  - { name: b, data: u2.csv, steps: [{ get: /b }] }\n', '', {}, { 'u1.csv': 'x\n1\n', 'u2.csv': 'y\n2\n' }),
+        configOf(
+          'flows:\n  - { name: a, data: u1.csv, steps: [{ get: /a }] }\n  - { name: b, data: u2.csv, steps: [{ get: /b }] }\n',
+          '',
+          {},
+          { 'u1.csv': 'x\n1\n', 'u2.csv': 'y\n2\n' },
+        ),
       ),
     ).toMatch(/flows\[1\] \("b"\): data "u2\.csv" \(sequential\) differs from flow "a"'s "u1\.csv"/);
-    expect(refusal(configOf('flows:\n  - { name: a, weight: 0.0001, steps: [{ get: /a }] }\n  - { name: b, steps: [{ get: /b }] }\n'))).toMatch(/cannot be written as Artillery's whole-number weights/);
+    expect(
+      refusal(
+        configOf(
+          'flows:\n  - { name: a, weight: 0.0001, steps: [{ get: /a }] }\n  - { name: b, steps: [{ get: /b }] }\n',
+        ),
+      ),
+    ).toMatch(/cannot be written as Artillery's whole-number weights/);
   });
 
   it('refuses names Artillery uses itself (target) for captures and data columns', () => {
-    expect(refusal(one('{ get: /a, capture: { target: $.url } }'))).toMatch(/the name "target" \(a data column or capture\) is one Artillery/);
-    expect(refusal(configOf('flows:\n  - { name: a, data: d.csv, steps: [{ get: /a }] }\n', '', {}, { 'd.csv': 'target\nx\n' }))).toMatch(/flows\[0\]\.steps\[0\] .*the name "target"/);
+    expect(refusal(one('{ get: /a, capture: { target: $.url } }'))).toMatch(
+      /the name "target" \(a data column or capture\) is one Artillery/,
+    );
+    expect(
+      refusal(
+        configOf('flows:\n  - { name: a, data: d.csv, steps: [{ get: /a }] }\n', '', {}, { 'd.csv': 'target\nx\n' }),
+      ),
+    ).toMatch(/flows\[0\]\.steps\[0\] .*the name "target"/);
   });
 
   it('refuses JSON data values a CSV cannot carry, naming the element and key', () => {
-    const c = configOf('flows:\n  - { name: a, data: d.json, steps: [{ get: "/a/{{ x }}" }] }\n', '', {}, { 'd.json': '[{"x": 1}, {"x": true}]' });
+    const c = configOf(
+      'flows:\n  - { name: a, data: d.json, steps: [{ get: "/a/{{ x }}" }] }\n',
+      '',
+      {},
+      { 'd.json': '[{"x": 1}, {"x": true}]' },
+    );
     expect(refusal(c)).toMatch(/data file "d\.json", element 1, key "x": boolean; Artillery's payload is CSV/);
   });
 });
@@ -321,7 +392,17 @@ describe('config: engine artillery without a script', () => {
 
 describe('engine artillery with the generated script on AWS (stand-in artillery package)', () => {
   it('runs run-fargate on the script written to output-dir, with its processor beside it and the phase as overrides', async () => {
-    const c = configOf(AUCTION, 'http: { headers: { User-Agent: perf-gate } }', { distributed: 'artillery-fargate', count: '4', region: 'eu-west-1', target: 'https://staging.example.com/shop/' }, { 'users.csv': USERS });
+    const c = configOf(
+      AUCTION,
+      'http: { headers: { User-Agent: perf-gate } }',
+      {
+        distributed: 'artillery-fargate',
+        count: '4',
+        region: 'eu-west-1',
+        target: 'https://staging.example.com/shop/',
+      },
+      { 'users.csv': USERS },
+    );
     mkdirSync(join(c.workspace, 'node_modules'));
     symlinkSync(STAND_IN, join(c.workspace, 'node_modules', 'artillery'), 'dir');
     const calls = join(c.workspace, 'calls.ndjson');
@@ -329,21 +410,40 @@ describe('engine artillery with the generated script on AWS (stand-in artillery 
     process.env.ARTILLERY_STANDIN_REPORT = OWN_REPORT;
     const lines: string[] = [];
     try {
-      await artilleryEngine.run({ config: c, stages: STAGES, log: { info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: () => {} } });
+      await artilleryEngine.run({
+        config: c,
+        stages: STAGES,
+        log: { info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: () => {} },
+      });
     } finally {
       delete process.env.ARTILLERY_STANDIN_CALLS;
       delete process.env.ARTILLERY_STANDIN_REPORT;
     }
     const argv = (JSON.parse(readFileSync(calls, 'utf8').trim().split('\n')[0]!) as { argv: string[] }).argv;
     const script = join(c.outputDir, 'artillery-script.yml');
-    expect(argv.slice(0, 7)).toEqual(['run-fargate', '--count', '4', '--region', 'eu-west-1', '--target', 'https://staging.example.com/shop']);
+    expect(argv.slice(0, 7)).toEqual([
+      'run-fargate',
+      '--count',
+      '4',
+      '--region',
+      'eu-west-1',
+      '--target',
+      'https://staging.example.com/shop',
+    ]);
     expect(argv.at(-1)).toBe(script);
     // Config-wide header names in lower case, as the steps' are written, so a step's own header replaces them.
     expect(JSON.parse(argv[argv.indexOf('--overrides') + 1]!)).toEqual({
-      config: { http: { defaults: { headers: { 'user-agent': 'perf-gate' } } }, phases: [{ duration: 10, arrivalRate: 5 }] },
+      config: {
+        http: { defaults: { headers: { 'user-agent': 'perf-gate' } } },
+        phases: [{ duration: 10, arrivalRate: 5 }],
+      },
     });
     expect(existsSync(join(c.outputDir, 'artillery-processor.cjs'))).toBe(true);
-    expect(readFileSync(script, 'utf8')).toMatch(/^# Generated by perf-gate from the flows of \.github\/perf-gate\.yml/);
-    expect(lines.join('\n')).toContain("Artillery script generated from the config's 2 flows: perf-gate-results/artillery-script.yml");
+    expect(readFileSync(script, 'utf8')).toMatch(
+      /^# Generated by perf-gate from the flows of \.github\/perf-gate\.yml/,
+    );
+    expect(lines.join('\n')).toContain(
+      "Artillery script generated from the config's 2 flows: perf-gate-results/artillery-script.yml",
+    );
   });
 });

@@ -15,7 +15,12 @@ afterAll(async () => {
   await pgServer?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(app.url + path, {
     method,
     headers: { 'content-type': 'application/json', connection: 'close', ...headers },
@@ -37,14 +42,24 @@ describe('auction app', () => {
     const token = await login(0);
     expect(token.split('.')).toHaveLength(3);
     expect((await call('POST', '/api/bids', { auctionId: 1, amount: 5 })).status).toBe(401);
-    expect((await call('POST', '/api/bids', { auctionId: 1, amount: 5 }, { authorization: `Bearer ${token}x` })).status).toBe(401);
-    expect((await call('POST', '/api/bids', { auctionId: '1', amount: 5 }, { authorization: `Bearer ${token}` })).status).toBe(400);
+    expect(
+      (await call('POST', '/api/bids', { auctionId: 1, amount: 5 }, { authorization: `Bearer ${token}x` })).status,
+    ).toBe(401);
+    expect(
+      (await call('POST', '/api/bids', { auctionId: '1', amount: 5 }, { authorization: `Bearer ${token}` })).status,
+    ).toBe(400);
     const bid = await call('POST', '/api/bids', { auctionId: 1, amount: 5 }, { authorization: `Bearer ${token}` });
     expect(bid.status).toBe(201);
     expect(typeof bid.json.id).toBe('number');
     expect(await app.storedBids()).toBe(1);
     expect((await call('GET', '/api/health')).json).toEqual({ status: 'ok' });
-    expect(app.counts()).toMatchObject({ logins: 1, failedLogins: 1, distinctUsers: 1, bidsAcknowledged: 1, bidsUnauthorized: 2 });
+    expect(app.counts()).toMatchObject({
+      logins: 1,
+      failedLogins: 1,
+      distinctUsers: 1,
+      bidsAcknowledged: 1,
+      bidsUnauthorized: 2,
+    });
   });
 
   it('keeps a session cookie', async () => {

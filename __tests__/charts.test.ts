@@ -8,9 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Histogram } from '../src/metrics/histogram.js';
 import type { InfraMetric, IntervalResult, RunResult, TargetResult, Verdict } from '../src/model.js';
 import { analyzeRun } from '../src/phases/analysis.js';
-import { bucketIntervals, chartsFor, chartsMarkdown, infraValueAt, MAX_POINTS, niceMax, PALETTE } from '../src/report/charts.js';
+import {
+  bucketIntervals,
+  chartsFor,
+  chartsMarkdown,
+  infraValueAt,
+  MAX_POINTS,
+  niceMax,
+  PALETTE,
+} from '../src/report/charts.js';
 import { renderReport, renderReportWithTier, type ReportInput } from '../src/report/markdown.js';
-import { CHROMIUM, launchChromium, MERMAID_BUNDLE, skipOrFail, tryImport, type Browser, type Playwright } from './helpers/chromium.js';
+import {
+  CHROMIUM,
+  launchChromium,
+  MERMAID_BUNDLE,
+  skipOrFail,
+  tryImport,
+  type Browser,
+  type Playwright,
+} from './helpers/chromium.js';
 
 /** A stress-like run: load climbs from 20 to 200/s over `n` one-second intervals; errors and latency grow past 120/s. */
 function stressRun(n = 90): RunResult {
@@ -58,7 +74,13 @@ function stressRun(n = 90): RunResult {
     endpoints: [],
     intervals,
     intervalMs: 1000,
-    generator: { valid: true, invalidReasons: [], arrivalsScheduled: requests, arrivalsStarted: requests, arrivalsDropped: 0 },
+    generator: {
+      valid: true,
+      invalidReasons: [],
+      arrivalsScheduled: requests,
+      arrivalsStarted: requests,
+      arrivalsDropped: 0,
+    },
     customMetrics: {},
     toolThresholds: [],
     notes: [],
@@ -106,7 +128,10 @@ function mermaidBlocks(markdown: string): string[] {
 
 /** `line "p99" [1, 2, 3]` -> {name: p99, points: 3}, in order. */
 function lineSeries(source: string): Array<{ name: string; points: number }> {
-  return [...source.matchAll(/^ {2}line "([^"]+)" \[([^\]]*)\]$/gm)].map((m) => ({ name: m[1]!, points: m[2]!.split(',').length }));
+  return [...source.matchAll(/^ {2}line "([^"]+)" \[([^\]]*)\]$/gm)].map((m) => ({
+    name: m[1]!,
+    points: m[2]!.split(',').length,
+  }));
 }
 
 describe('charts from intervals', () => {
@@ -131,7 +156,9 @@ describe('charts from intervals', () => {
     expect(at).toBe(Math.floor(bp.atMs / 3000));
     expect(step.slice(0, at).every((v) => v === 0)).toBe(true);
     expect(new Set(step.slice(at)).size).toBe(1);
-    expect(errors!.caption).toContain(`the breaking point (${Math.round(bp.atMs / 1000)} s) where the red line steps up`);
+    expect(errors!.caption).toContain(
+      `the breaking point (${Math.round(bp.atMs / 1000)} s) where the red line steps up`,
+    );
     // 90 intervals merged three at a time: 30 points, evenly spaced over the middles of the buckets.
     expect(latency!.mermaid).toContain('  x-axis "time (s)" 1.5 --> 88.5');
     const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load!.mermaid)![1]!.split(', ');
@@ -161,7 +188,13 @@ describe('charts from intervals', () => {
 
   it('repeats the previous value where nothing completed, and says so', () => {
     const run = stressRun(12);
-    run.intervals[5] = { ...run.intervals[5]!, requests: 0, errors: 0, latency: { count: 0 }, histogram: new Histogram().toJSON() };
+    run.intervals[5] = {
+      ...run.intervals[5]!,
+      requests: 0,
+      errors: 0,
+      latency: { count: 0 },
+      histogram: new Histogram().toJSON(),
+    };
     const [latency] = chartsFor(run);
     expect(latency!.caption).toMatch(/previous value is repeated/);
     const p99 = /line "p99" \[(.*)\]/.exec(latency!.mermaid)![1]!.split(', ');
@@ -199,12 +232,46 @@ describe('charts from intervals', () => {
   });
 
   it('lines infrastructure samples up with the intervals: the mean inside a point, else the last sample before it', () => {
-    expect(infraValueAt([[0, 10], [500, 20], [1000, 30]], 0, 1000)).toBe(15);
-    expect(infraValueAt([[-60_000, 7], [0, 10]], -1000, 0)).toBe(7);
-    expect(infraValueAt([[0, 10], [60_000, 40]], 30_000, 31_000)).toBe(10);
+    expect(
+      infraValueAt(
+        [
+          [0, 10],
+          [500, 20],
+          [1000, 30],
+        ],
+        0,
+        1000,
+      ),
+    ).toBe(15);
+    expect(
+      infraValueAt(
+        [
+          [-60_000, 7],
+          [0, 10],
+        ],
+        -1000,
+        0,
+      ),
+    ).toBe(7);
+    expect(
+      infraValueAt(
+        [
+          [0, 10],
+          [60_000, 40],
+        ],
+        30_000,
+        31_000,
+      ),
+    ).toBe(10);
     expect(infraValueAt([[5000, 10]], 0, 1000)).toBeUndefined();
     // A CloudWatch-like series: one point a minute, from before the run (the margin) to its end.
-    const run = flatRun(6, () => 50, [metric('cpu', [[-60_000, 5], [2000, 40], [4500, 80]])]);
+    const run = flatRun(6, () => 50, [
+      metric('cpu', [
+        [-60_000, 5],
+        [2000, 40],
+        [4500, 80],
+      ]),
+    ]);
     const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
     expect(values(infra.mermaid, 'cpu (%)')).toEqual([5, 5, 40, 40, 80, 80]);
     expect(values(infra.mermaid, 'request rate (% of peak)')).toEqual([100, 100, 100, 100, 100, 100]);
@@ -212,7 +279,12 @@ describe('charts from intervals', () => {
   });
 
   it('says so when a metric starts after the run and its first value is shown before it', () => {
-    const run = flatRun(5, (i) => 10 * (i + 1), [metric('memory', [[2500, 30], [4000, 35]])]);
+    const run = flatRun(5, (i) => 10 * (i + 1), [
+      metric('memory', [
+        [2500, 30],
+        [4000, 35],
+      ]),
+    ]);
     const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
     expect(values(infra.mermaid, 'memory (%)')).toEqual([30, 30, 30, 30, 35]);
     expect(values(infra.mermaid, 'request rate (% of peak)')).toEqual([20, 40, 60, 80, 100]);
@@ -221,8 +293,18 @@ describe('charts from intervals', () => {
 
   it('scales connections without a limit to their peak, and lets a CPU over 100 % raise the axis', () => {
     const run = flatRun(4, () => 20, [
-      metric('cpu', [[0, 90], [2000, 180]]),
-      metric('db_connections', [[0, 10], [2000, 40]], { source: 'postgres', unit: 'count' }),
+      metric('cpu', [
+        [0, 90],
+        [2000, 180],
+      ]),
+      metric(
+        'db_connections',
+        [
+          [0, 10],
+          [2000, 40],
+        ],
+        { source: 'postgres', unit: 'count' },
+      ),
     ]);
     const infra = chartsFor(run).find((c) => c.kind === 'infra')!;
     expect(infra.series).toEqual(['request rate (% of peak)', 'cpu (%)', 'db connections (% of peak)']);
@@ -232,7 +314,8 @@ describe('charts from intervals', () => {
   });
 
   it('draws no infrastructure chart without a readable CPU, memory or connection series', () => {
-    const kinds = (infra: InfraMetric[] | undefined): string[] => chartsFor({ ...flatRun(5, () => 10, []), infra }).map((c) => c.kind);
+    const kinds = (infra: InfraMetric[] | undefined): string[] =>
+      chartsFor({ ...flatRun(5, () => 10, []), infra }).map((c) => c.kind);
     expect(kinds(undefined)).not.toContain('infra');
     expect(kinds([metric('cpu', [], { unavailable: 'CloudWatch answered Forbidden' })])).not.toContain('infra');
     expect(kinds([metric('alb_5xx', [[0, 0]], { unit: 'count' })])).not.toContain('infra');
@@ -243,16 +326,29 @@ describe('charts from intervals', () => {
 
   it('draws p95 once when it equals p99 at every point, and says so', () => {
     const run = stressRun(12);
-    run.intervals = run.intervals.map((iv) => ({ ...iv, histogram: undefined, latency: { ...iv.latency, p95: iv.latency.p99 } }));
+    run.intervals = run.intervals.map((iv) => ({
+      ...iv,
+      histogram: undefined,
+      latency: { ...iv.latency, p95: iv.latency.p99 },
+    }));
     const [latency] = chartsFor(run);
     expect(lineSeries(latency!.mermaid).map((l) => l.name)).toEqual(['p50', 'p95 = p99']);
     expect(latency!.mermaid).toMatch(/"plotColorPalette": "#1f77b4, #d62728"/);
-    expect(latency!.caption).toBe('Latency per 1 s: p50 blue, p95 = p99 red. P95 equals p99 at every point, so one line shows both.');
+    expect(latency!.caption).toBe(
+      'Latency per 1 s: p50 blue, p95 = p99 red. P95 equals p99 at every point, so one line shows both.',
+    );
   });
 
   it('draws the target as a line where it falls on the chart, and says so where it is far above', () => {
     const target = (metric: string, value: number): TargetResult => ({
-      target: { metric, op: '<', value, unit: metric === 'error_rate' ? '%' : 'ms', source: `${metric} < ${value}`, optional: false },
+      target: {
+        metric,
+        op: '<',
+        value,
+        unit: metric === 'error_rate' ? '%' : 'ms',
+        source: `${metric} < ${value}`,
+        optional: false,
+      },
       status: 'pass',
     });
     const run = stressRun();
@@ -270,7 +366,10 @@ describe('charts from intervals', () => {
 
   it('marks the capacity and the breaking point on the load axis', () => {
     const load = chartsFor(stressRun()).find((c) => c.kind === 'load-p99')!;
-    const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/.exec(load.mermaid)![1]!.split(', ').map((l) => JSON.parse(l) as string);
+    const labels = /x-axis "load \(requests\/s\)" \[(.*)\]/
+      .exec(load.mermaid)![1]!
+      .split(', ')
+      .map((l) => JSON.parse(l) as string);
     expect(labels.filter((l) => l.endsWith('✕'))).toHaveLength(1);
     expect(labels.filter((l) => /◆/.test(l))).toHaveLength(1);
     // Here latency stays low, so the error limit ends both: the capacity is at or below the breaking point.
@@ -287,15 +386,28 @@ describe('charts in the report', () => {
   it('puts the charts after the figures, before the endpoints', () => {
     const md = renderReport(reportInput(stressRun()));
     expect(mermaidBlocks(md)).toHaveLength(3);
-    const order = ['<summary><b>Phase</b>', '<summary><b>Figures</b>', '<summary><b>Charts</b>', '<summary><b>Run</b>'].map((h) => md.indexOf(h));
+    const order = [
+      '<summary><b>Phase</b>',
+      '<summary><b>Figures</b>',
+      '<summary><b>Charts</b>',
+      '<summary><b>Run</b>',
+    ].map((h) => md.indexOf(h));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
   it('drops the charts once the endpoint list alone cannot make room, and before the endpoint table goes', () => {
     const run = stressRun();
-    const template = { requests: 100, errors: 0, latency: { count: 100, p50: 5, p95: 9, p99: 12, max: 20 }, statusCodes: { '200': 100 } };
-    run.endpoints = Array.from({ length: 60 }, (_, i) => ({ ...template, name: `GET /api/items/${String(i).padStart(3, '0')}` }));
+    const template = {
+      requests: 100,
+      errors: 0,
+      latency: { count: 100, p50: 5, p95: 9, p99: 12, max: 20 },
+      statusCodes: { '200': 100 },
+    };
+    run.endpoints = Array.from({ length: 60 }, (_, i) => ({
+      ...template,
+      name: `GET /api/items/${String(i).padStart(3, '0')}`,
+    }));
     const input = reportInput(run);
     const full = renderReportWithTier(input, { maxChars: 1_000_000 });
     expect(full.tier).toBe('full');
@@ -304,7 +416,10 @@ describe('charts in the report', () => {
     expect(top.tier).toBe('top-endpoints');
     expect(mermaidBlocks(top.markdown)).toHaveLength(3);
     // Not even one endpoint row fits beside the charts: the charts go, and the endpoints get their room back.
-    const oneEndpoint = renderReport({ ...input, run: { ...run, endpoints: run.endpoints.slice(0, 1) } }, { maxChars: 1_000_000 });
+    const oneEndpoint = renderReport(
+      { ...input, run: { ...run, endpoints: run.endpoints.slice(0, 1) } },
+      { maxChars: 1_000_000 },
+    );
     const noCharts = renderReportWithTier(input, { maxChars: oneEndpoint.length - 1 });
     expect(noCharts.tier).toBe('no-charts');
     expect(noCharts.markdown).not.toContain('```mermaid');
@@ -338,19 +453,26 @@ interface Mermaid {
 }
 
 function missing(what: string): void {
-  skipOrFail('charts render check', `${what}: install with \`npm install --save-dev mermaid jsdom playwright-core\` and \`apt-get install chromium\``);
+  skipOrFail(
+    'charts render check',
+    `${what}: install with \`npm install --save-dev mermaid jsdom playwright-core\` and \`apt-get install chromium\``,
+  );
 }
 
 // The stress run's three charts, the infrastructure chart of the fixture run with sources, and the two trend charts
 // of the report compared with a baseline (kept as a snapshot by report.test.ts).
 const sources = (): string[] => [
   ...mermaidBlocks(renderReport(reportInput(stressRun()))),
-  ...mermaidBlocks(renderReport(reportInput(infraRun()))).filter((src) => src.includes('title "Infrastructure against load"')),
+  ...mermaidBlocks(renderReport(reportInput(infraRun()))).filter((src) =>
+    src.includes('title "Infrastructure against load"'),
+  ),
   ...trendCharts(),
 ];
 
 function trendCharts(): string[] {
-  const charts = mermaidBlocks(readFileSync(join(import.meta.dirname, '__snapshots__', 'report-baseline-regressed.md'), 'utf8')).filter((src) => src.includes('over the last runs'));
+  const charts = mermaidBlocks(
+    readFileSync(join(import.meta.dirname, '__snapshots__', 'report-baseline-regressed.md'), 'utf8'),
+  ).filter((src) => src.includes('over the last runs'));
   expect(charts).toHaveLength(2);
   return charts;
 }
@@ -406,7 +528,11 @@ describe('the charts render to SVG in headless Chromium', () => {
     for (const [i, src] of charts.entries()) {
       const svg = await page.evaluate(
         async ({ id, code }) => {
-          const m = (globalThis as unknown as { mermaid: { initialize(c: object): void; render(id: string, code: string): Promise<{ svg: string }> } }).mermaid;
+          const m = (
+            globalThis as unknown as {
+              mermaid: { initialize(c: object): void; render(id: string, code: string): Promise<{ svg: string }> };
+            }
+          ).mermaid;
           m.initialize({ startOnLoad: false });
           return (await m.render(id, code)).svg;
         },
@@ -421,7 +547,9 @@ describe('the charts render to SVG in headless Chromium', () => {
       expect(palette.every((c) => (PALETTE as readonly string[]).includes(c))).toBe(true);
       series.forEach((s, k) => {
         // One path per series, in its colour, through every point.
-        const path = new RegExp(`<g class="line-plot-${k}"[^>]*>\\s*<path d="M([^"]+)"[^>]*stroke="${palette[k]}"`).exec(svg);
+        const path = new RegExp(
+          `<g class="line-plot-${k}"[^>]*>\\s*<path d="M([^"]+)"[^>]*stroke="${palette[k]}"`,
+        ).exec(svg);
         expect(path, `${title}: series ${s.name}`).not.toBeNull();
         expect(path![1]!.split('L')).toHaveLength(s.points);
       });

@@ -89,9 +89,21 @@ const FLOWS = [
   {
     name: 'bidder',
     steps: [
-      { post: '/api/login', name: 'login', json: { email: 'a@example.com', password: '{{ env.PERF_CHECKS_PASSWORD }}' }, capture: { token: '$.token' }, expect: { status: 200 } },
+      {
+        post: '/api/login',
+        name: 'login',
+        json: { email: 'a@example.com', password: '{{ env.PERF_CHECKS_PASSWORD }}' },
+        capture: { token: '$.token' },
+        expect: { status: 200 },
+      },
       { think: '50ms' },
-      { post: '/api/bids', name: 'bid', headers: { authorization: 'Bearer {{ token }}' }, json: { amount: 5 }, expect: { status: 201 } },
+      {
+        post: '/api/bids',
+        name: 'bid',
+        headers: { authorization: 'Bearer {{ token }}' },
+        json: { amount: 5 },
+        expect: { status: 201 },
+      },
     ],
   },
 ];
@@ -118,8 +130,14 @@ interface Gate {
 async function gate(file: Record<string, unknown>, env: Record<string, string> = {}): Promise<Gate> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-checks-'));
   const configPath = join(workspace, '.github/perf-gate.yml');
-  const text = toYaml({ phases: { quick: { stages: [{ duration: '1s', rate: 10 }], targets: ['error_rate < 1%'] } }, ...file });
-  const config = resolveConfig({ target: app.url, phase: 'quick', 'output-dir': 'out' }, { workspace, fileExists: (p) => p === configPath, readFile: () => text });
+  const text = toYaml({
+    phases: { quick: { stages: [{ duration: '1s', rate: 10 }], targets: ['error_rate < 1%'] } },
+    ...file,
+  });
+  const config = resolveConfig(
+    { target: app.url, phase: 'quick', 'output-dir': 'out' },
+    { workspace, fileExists: (p) => p === configPath, readFile: () => text },
+  );
   const log = memoryLog('warnings');
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
@@ -157,13 +175,20 @@ describe('checks: before the load', () => {
 
   it('ECS: two of three tasks running is an error before any load; three of three lets the load start', async () => {
     aws.services.set('staging/api', { serviceName: 'api', runningCount: 2, desiredCount: 3, pendingCount: 1 });
-    const checks = { ecs: { cluster: 'staging', service: 'api', 'min-running': 3, region: 'eu-west-1', endpoint: aws.url } };
+    const checks = {
+      ecs: { cluster: 'staging', service: 'api', 'min-running': 3, region: 'eu-west-1', endpoint: aws.url },
+    };
     const bad = await gate({ checks });
     expect(bad.verdict.status).toBe('error');
-    expect(bad.verdict.reasons.join('\n')).toMatch(/check ecs staging\/api failed: 2 running, at least 3 needed; 2 running of 3 desired \(1 pending\)/);
+    expect(bad.verdict.reasons.join('\n')).toMatch(
+      /check ecs staging\/api failed: 2 running, at least 3 needed; 2 running of 3 desired \(1 pending\)/,
+    );
     expect(bad.run.requests).toBe(0);
     expect(bad.seen).toBe(PROBE_ONLY);
-    expect(aws.calls.at(-1)).toMatchObject({ target: 'AmazonEC2ContainerServiceV20141113.DescribeServices', contentType: 'application/x-amz-json-1.1' });
+    expect(aws.calls.at(-1)).toMatchObject({
+      target: 'AmazonEC2ContainerServiceV20141113.DescribeServices',
+      contentType: 'application/x-amz-json-1.1',
+    });
     expect(JSON.parse(aws.calls.at(-1)!.body)).toEqual({ cluster: 'staging', services: ['api'] });
     expect(bad.markdown).toMatch(/<summary><b>Environment<\/b>: 1 of 1 check failed ❌<\/summary>/);
     expect(validateResults(JSON.parse(bad.results)), JSON.stringify(validateResults.errors)).toBe(true);
@@ -180,18 +205,24 @@ describe('checks: before the load', () => {
     });
     const rolling = await gate({ checks });
     expect(rolling.verdict.status).toBe('error');
-    expect(rolling.checks[0]!.detail).toBe('a deployment is still rolling out (PRIMARY IN_PROGRESS 1/3, ACTIVE COMPLETED 2/3)');
+    expect(rolling.checks[0]!.detail).toBe(
+      'a deployment is still rolling out (PRIMARY IN_PROGRESS 1/3, ACTIVE COMPLETED 2/3)',
+    );
     expect(rolling.seen).toBe(PROBE_ONLY);
 
     aws.services.set('staging/api', { serviceName: 'api', runningCount: 3, desiredCount: 3 });
     const good = await gate({ checks });
-    expect(good.checks).toEqual([{ kind: 'ecs', name: 'staging/api', ok: true, detail: '3 running of 3 desired, 1 deployment' }]);
+    expect(good.checks).toEqual([
+      { kind: 'ecs', name: 'staging/api', ok: true, detail: '3 running of 3 desired, 1 deployment' },
+    ]);
     expect(good.verdict.status).toBe('pass');
     expect(good.run.requests).toBe(10);
     expect(good.seen).toBe(PROBE_ONLY + 10);
 
     const missing = await gate({ checks: { ecs: { ...checks.ecs, service: 'apii' } } });
-    expect(missing.checks[0]!.detail).toBe('service not found in cluster staging (MISSING): check the cluster and service names and the region');
+    expect(missing.checks[0]!.detail).toBe(
+      'service not found in cluster staging (MISSING): check the cluster and service names and the region',
+    );
   }, 60_000);
 
   it('load balancer: an unhealthy target is named, and too few healthy ones fail; query protocol, XML answers', async () => {
@@ -201,27 +232,44 @@ describe('checks: before the load', () => {
       { id: '10.0.1.12', port: 8080, state: 'unhealthy', reason: 'Target.ResponseCodeMismatch' },
       { id: '10.0.1.13', port: 8080, state: 'healthy' },
     ]);
-    const checks = { 'target-health': { 'target-group': arn, 'min-healthy': 3, region: 'eu-west-1', endpoint: aws.url } };
+    const checks = {
+      'target-health': { 'target-group': arn, 'min-healthy': 3, region: 'eu-west-1', endpoint: aws.url },
+    };
     const bad = await gate({ checks });
     expect(bad.verdict.status).toBe('error');
     expect(bad.checks[0]).toMatchObject({
       kind: 'target-health',
       name: 'targetgroup/api/6d0ecf831eec9f09',
       ok: false,
-      detail: '1 of 3 not healthy: 10.0.1.12:8080 unhealthy (Target.ResponseCodeMismatch); 2 healthy, at least 3 needed',
+      detail:
+        '1 of 3 not healthy: 10.0.1.12:8080 unhealthy (Target.ResponseCodeMismatch); 2 healthy, at least 3 needed',
     });
     expect(bad.seen).toBe(PROBE_ONLY);
     const call = aws.calls.at(-1)!;
     expect(call.contentType).toMatch(/^application\/x-www-form-urlencoded/);
-    expect(Object.fromEntries(new URLSearchParams(call.body))).toEqual({ Action: 'DescribeTargetHealth', Version: '2015-12-01', TargetGroupArn: arn });
+    expect(Object.fromEntries(new URLSearchParams(call.body))).toEqual({
+      Action: 'DescribeTargetHealth',
+      Version: '2015-12-01',
+      TargetGroupArn: arn,
+    });
 
-    aws.targets.set(arn, [0, 1, 2].map((i) => ({ id: `10.0.1.1${i + 1}`, port: 8080, state: 'healthy' as const })));
+    aws.targets.set(
+      arn,
+      [0, 1, 2].map((i) => ({ id: `10.0.1.1${i + 1}`, port: 8080, state: 'healthy' as const })),
+    );
     const good = await gate({ checks });
-    expect(good.checks[0]).toMatchObject({ ok: true, detail: '3 of 3 targets healthy (10.0.1.11:8080, 10.0.1.12:8080, 10.0.1.13:8080)' });
+    expect(good.checks[0]).toMatchObject({
+      ok: true,
+      detail: '3 of 3 targets healthy (10.0.1.11:8080, 10.0.1.12:8080, 10.0.1.13:8080)',
+    });
     expect(good.verdict.status).toBe('pass');
 
-    const wrong = await gate({ checks: { 'target-health': { ...checks['target-health'], 'target-group': `${arn}x` } } });
-    expect(wrong.checks[0]!.detail).toMatch(/^DescribeTargetHealth failed: TargetGroupNotFound(Exception)?: Target groups '.*x' not found$/);
+    const wrong = await gate({
+      checks: { 'target-health': { ...checks['target-health'], 'target-group': `${arn}x` } },
+    });
+    expect(wrong.checks[0]!.detail).toMatch(
+      /^DescribeTargetHealth failed: TargetGroupNotFound(Exception)?: Target groups '.*x' not found$/,
+    );
   }, 60_000);
 
   it('environment variables: a missing one is an error; values are never printed', async () => {
@@ -238,18 +286,29 @@ describe('checks: before the load', () => {
 
   it('deployed version: another SHA is an error after the bounded wait; the right one (after a roll-out) lets the load start', async () => {
     app.version = 'old999';
-    const version = { url: '/version', json: '$.build.sha', 'equals-env': 'PERF_CHECKS_SHA', wait: '1s', interval: '200ms' };
+    const version = {
+      url: '/version',
+      json: '$.build.sha',
+      'equals-env': 'PERF_CHECKS_SHA',
+      wait: '1s',
+      interval: '200ms',
+    };
     const t0 = Date.now();
     const bad = await gate({ checks: { version } }, { PERF_CHECKS_SHA: 'abc123' });
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(bad.verdict.status).toBe('error');
     expect(bad.checks[0]).toEqual({ kind: 'env', name: 'PERF_CHECKS_SHA', ok: true, detail: 'set' });
-    expect(bad.checks[1]!.detail).toMatch(/^\$\.build\.sha is "old999", expected "abc123" \(still so after 1 s, \d attempts: is the deploy rolled out\?\)$/);
+    expect(bad.checks[1]!.detail).toMatch(
+      /^\$\.build\.sha is "old999", expected "abc123" \(still so after 1 s, \d attempts: is the deploy rolled out\?\)$/,
+    );
     expect(bad.seen).toBe(PROBE_ONLY);
 
     // The deploy finishes while the check is waiting.
     const flip = setTimeout(() => (app.version = 'abc123'), 500);
-    const good = await gate({ checks: { version: { ...version, wait: '5s', json: undefined, header: 'X-Version' } } }, { PERF_CHECKS_SHA: 'abc123' });
+    const good = await gate(
+      { checks: { version: { ...version, wait: '5s', json: undefined, header: 'X-Version' } } },
+      { PERF_CHECKS_SHA: 'abc123' },
+    );
     clearTimeout(flip);
     expect(good.checks[1]).toMatchObject({ kind: 'version', name: '/version', ok: true });
     expect(good.checks[1]!.detail).toMatch(/^header x-version is "abc123" \(after \d+ attempts\)$/);
@@ -266,7 +325,12 @@ describe('checks: databases, caches and monitoring', () => {
       startPostgres(),
       startRedis(),
       // A misspelt cluster name returns nothing, as CloudWatch does for a metric that does not exist.
-      startCloudWatchStub({ value: (q) => (q.MetricStat?.Metric.Dimensions?.some((d) => d.Name === 'ClusterName' && d.Value !== 'staging') ? undefined : 42) }),
+      startCloudWatchStub({
+        value: (q) =>
+          q.MetricStat?.Metric.Dimensions?.some((d) => d.Name === 'ClusterName' && d.Value !== 'staging')
+            ? undefined
+            : 42,
+      }),
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -293,10 +357,19 @@ describe('checks: databases, caches and monitoring', () => {
     const stoppedRedis = await startRedis();
     const urlOfStopped = stoppedPg.url;
     await Promise.all([stoppedPg.stop(), stoppedRedis.stop()]);
-    const bad = await gate({ sources: [sources()[0], { kind: 'redis', host: '127.0.0.1', port: stoppedRedis.port, 'connect-timeout': '1s' }], checks: { reachable: true, timeout: '5s' } }, { PERF_CHECKS_DB: urlOfStopped });
+    const bad = await gate(
+      {
+        sources: [sources()[0], { kind: 'redis', host: '127.0.0.1', port: stoppedRedis.port, 'connect-timeout': '1s' }],
+        checks: { reachable: true, timeout: '5s' },
+      },
+      { PERF_CHECKS_DB: urlOfStopped },
+    );
     expect(bad.verdict.status).toBe('error');
     const failed = bad.checks.filter((c) => !c.ok);
-    expect(failed.map((c) => c.name)).toEqual([expect.stringMatching(/^postgres /), expect.stringMatching(/^redis 127\.0\.0\.1:\d+$/)]);
+    expect(failed.map((c) => c.name)).toEqual([
+      expect.stringMatching(/^postgres /),
+      expect.stringMatching(/^redis 127\.0\.0\.1:\d+$/),
+    ]);
     expect(failed[0]!.detail).toMatch(/cannot connect: .*ECONNREFUSED/);
     expect(failed[1]!.detail).toMatch(/ECONNREFUSED/);
     expect(bad.run.requests).toBe(0);
@@ -308,12 +381,19 @@ describe('checks: databases, caches and monitoring', () => {
   }, 60_000);
 
   it('monitoring: a misspelt CloudWatch dimension is found before the load and named', async () => {
-    const cloudwatch = (cluster: string) => ({ kind: 'cloudwatch', region: 'eu-west-1', endpoint: cw.url, metrics: [{ preset: 'ecs-cpu', cluster, service: 'api' }] });
+    const cloudwatch = (cluster: string) => ({
+      kind: 'cloudwatch',
+      region: 'eu-west-1',
+      endpoint: cw.url,
+      metrics: [{ preset: 'ecs-cpu', cluster, service: 'api' }],
+    });
     const bad = await gate({ sources: [cloudwatch('stagign')], checks: { monitoring: '5m' } });
     expect(bad.verdict.status).toBe('error');
     expect(bad.checks).toHaveLength(1);
     expect(bad.checks[0]).toMatchObject({ kind: 'monitoring', name: 'cloudwatch cpu', ok: false });
-    expect(bad.checks[0]!.detail).toMatch(/^no data in the 5 min before the run: .*check the region and the dimensions.*ClusterName=stagign/);
+    expect(bad.checks[0]!.detail).toMatch(
+      /^no data in the 5 min before the run: .*check the region and the dimensions.*ClusterName=stagign/,
+    );
     expect(bad.seen).toBe(PROBE_ONLY);
 
     const good = await gate({ sources: [cloudwatch('staging')], checks: { monitoring: true } });
@@ -321,7 +401,7 @@ describe('checks: databases, caches and monitoring', () => {
     expect(good.checks[0]!.detail).toMatch(/^\d+ points in the 5 min before the run$/);
   }, 60_000);
 
-  it('database baseline: queries at start and their change over the run, in the guide\'s before/after table', async () => {
+  it("database baseline: queries at start and their change over the run, in the guide's before/after table", async () => {
     const db = new pg.Client({ connectionString: pg_.url });
     await db.connect();
     try {
@@ -341,7 +421,10 @@ describe('checks: databases, caches and monitoring', () => {
           { name: 'bids_added', sql: 'select count(*) from bids', at: 'change' },
         ],
       };
-      const r = await gate({ sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] }, { PERF_CHECKS_DB: pg_.readerUrl, PERF_CHECKS_PASSWORD: 'right' });
+      const r = await gate(
+        { sources: [source], flows: FLOWS, targets: ['error_rate < 1%', 'bids_added == responses{bid, 201}'] },
+        { PERF_CHECKS_DB: pg_.readerUrl, PERF_CHECKS_PASSWORD: 'right' },
+      );
       expect(r.verdict.status).toBe('pass');
       // Two bids before, one by the smoke pass, then the baseline right before the load, then ten during the run.
       const rows = r.run.environment!.baseline!;
@@ -350,7 +433,9 @@ describe('checks: databases, caches and monitoring', () => {
       expect(rows[2]).toEqual({ name: 'bids_added', before: 3, after: 13, change: 10 });
       expect(r.run.infra!.find((m) => m.name === 'bids_added')!.stats.last).toBe(10);
       expect(r.markdown).toMatch(/\| `bids_added` +\| +3 \| +13 \| +\+10 \|/);
-      expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: smoke pass ok \(1 flow\), database baseline of 3 values<\/summary>/);
+      expect(r.markdown).toMatch(
+        /<summary><b>Environment<\/b>: smoke pass ok \(1 flow\), database baseline of 3 values<\/summary>/,
+      );
       expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
     } finally {
       app.onBid = undefined;
@@ -371,17 +456,42 @@ describe('checks: databases, caches and monitoring', () => {
       ],
     };
     const from = cw.requests.length;
-    const r = await gate({ sources: [source], targets: ['error_rate < 1%', 'min(tasks) >= 3', 'min(healthy_hosts) >= 3'] });
+    const r = await gate({
+      sources: [source],
+      targets: ['error_rate < 1%', 'min(tasks) >= 3', 'min(healthy_hosts) >= 3'],
+    });
     expect(r.verdict.status).toBe('pass');
     const queries = cw.requests.slice(from).flatMap((q) => q.body.MetricDataQueries.map((x) => x.MetricStat));
-    expect(queries).toContainEqual(expect.objectContaining({ Metric: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Dimensions: [{ Name: 'ClusterName', Value: 'staging' }, { Name: 'ServiceName', Value: 'api' }] }, Stat: 'Minimum' }));
     expect(queries).toContainEqual(
       expect.objectContaining({
-        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HealthyHostCount', Dimensions: [{ Name: 'LoadBalancer', Value: 'app/shop/50dc6c495c0c9188' }, { Name: 'TargetGroup', Value: 'targetgroup/api/6d0ecf831eec9f09' }] },
+        Metric: {
+          Namespace: 'ECS/ContainerInsights',
+          MetricName: 'RunningTaskCount',
+          Dimensions: [
+            { Name: 'ClusterName', Value: 'staging' },
+            { Name: 'ServiceName', Value: 'api' },
+          ],
+        },
         Stat: 'Minimum',
       }),
     );
-    expect(r.run.infra!.filter((m) => m.role === 'instances').map((m) => [m.name, m.stats.min])).toEqual([['tasks', 42], ['healthy_hosts', 42]]);
+    expect(queries).toContainEqual(
+      expect.objectContaining({
+        Metric: {
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: 'HealthyHostCount',
+          Dimensions: [
+            { Name: 'LoadBalancer', Value: 'app/shop/50dc6c495c0c9188' },
+            { Name: 'TargetGroup', Value: 'targetgroup/api/6d0ecf831eec9f09' },
+          ],
+        },
+        Stat: 'Minimum',
+      }),
+    );
+    expect(r.run.infra!.filter((m) => m.role === 'instances').map((m) => [m.name, m.stats.min])).toEqual([
+      ['tasks', 42],
+      ['healthy_hosts', 42],
+    ]);
     expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: tasks 42, healthy_hosts 42<\/summary>/);
     expect(validateResults(JSON.parse(r.results)), JSON.stringify(validateResults.errors)).toBe(true);
   }, 60_000);
@@ -405,15 +515,23 @@ describe('checks: databases, caches and monitoring', () => {
     try {
       const t0 = Date.now();
       // 2 ms at first, 30 ms by the end of the run: the last third is several times slower than the first.
-      const slowing = await gate(file(() => 2 + Math.max(0, Date.now() - t0 - 1000) / 200), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const slowing = await gate(
+        file(() => 2 + Math.max(0, Date.now() - t0 - 1000) / 200),
+        { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' },
+      );
       const m = slowing.run.infra!.find((x) => x.name === 'statement_slowdown')!;
       console.log(`slowing: statement_slowdown ${m.stats.last} (${m.query})`);
       expect(m.unavailable).toBeUndefined();
       expect(m.stats.last!).toBeGreaterThan(2);
       expect(m.query).toMatch(/pg_sleep\(\$1\)/);
-      expect(slowing.verdict.targets.find((t) => t.target.source === 'max(statement_slowdown) < 1.5')).toMatchObject({ status: 'fail' });
+      expect(slowing.verdict.targets.find((t) => t.target.source === 'max(statement_slowdown) < 1.5')).toMatchObject({
+        status: 'fail',
+      });
 
-      const steady = await gate(file(() => 5), { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' });
+      const steady = await gate(
+        file(() => 5),
+        { PERF_CHECKS_DB: pg_.url, PERF_CHECKS_PASSWORD: 'right' },
+      );
       const n = steady.run.infra!.find((x) => x.name === 'statement_slowdown')!;
       console.log(`steady: statement_slowdown ${n.stats.last} (${n.query})`);
       expect(n.stats.last!).toBeLessThan(1.5);
@@ -425,12 +543,20 @@ describe('checks: databases, caches and monitoring', () => {
   }, 90_000);
 
   it('a check that names no source of its kind is a config error', async () => {
-    await expect(gate({ checks: { reachable: true } })).rejects.toThrow(/checks\.reachable: got true, but sources: has no postgres or redis source/);
+    await expect(gate({ checks: { reachable: true } })).rejects.toThrow(
+      /checks\.reachable: got true, but sources: has no postgres or redis source/,
+    );
     await expect(gate({ checks: { ecs: { cluster: 'c' } } })).rejects.toThrow(/checks\.ecs\.service/);
     // A scalability target without the source that measures it is found before any load, with the fix.
-    await expect(gate({ targets: ['min(healthy_hosts) >= 3'] })).rejects.toThrow(/needs a metric named "healthy_hosts" from sources:.*add kind: cloudwatch with preset alb-healthy-hosts/);
-    await expect(gate({ targets: ['balance > 0.7'] })).rejects.toThrow(/add kind: prometheus with a query by \(instance\) and shares-by: instance/);
-    await expect(gate({ targets: ['max(statement_slowdown) < 1.5'] })).rejects.toThrow(/add kind: postgres with statement-slowdown: true/);
+    await expect(gate({ targets: ['min(healthy_hosts) >= 3'] })).rejects.toThrow(
+      /needs a metric named "healthy_hosts" from sources:.*add kind: cloudwatch with preset alb-healthy-hosts/,
+    );
+    await expect(gate({ targets: ['balance > 0.7'] })).rejects.toThrow(
+      /add kind: prometheus with a query by \(instance\) and shares-by: instance/,
+    );
+    await expect(gate({ targets: ['max(statement_slowdown) < 1.5'] })).rejects.toThrow(
+      /add kind: postgres with statement-slowdown: true/,
+    );
   });
 });
 
@@ -451,8 +577,12 @@ describe('the smoke pass', () => {
     const r = await gate({ flows: FLOWS }, { PERF_CHECKS_PASSWORD: 'right' });
     app.password = 'right';
     expect(r.verdict.status).toBe('error');
-    expect(r.run.environment?.smoke?.flows).toEqual([{ name: 'bidder', ok: false, requests: 1, step: 'login', failure: 'expect status 401 ≠ 200 on login' }]);
-    expect(r.verdict.reasons).toContain('smoke pass: flow "bidder" failed at step login: expect status 401 ≠ 200 on login (each flow is run once before the load; no load was sent)');
+    expect(r.run.environment?.smoke?.flows).toEqual([
+      { name: 'bidder', ok: false, requests: 1, step: 'login', failure: 'expect status 401 ≠ 200 on login' },
+    ]);
+    expect(r.verdict.reasons).toContain(
+      'smoke pass: flow "bidder" failed at step login: expect status 401 ≠ 200 on login (each flow is run once before the load; no load was sent)',
+    );
     expect(r.run.requests).toBe(0);
     expect(r.seen).toBe(PROBE_ONLY + 1);
     expect(r.markdown).toMatch(/smoke pass failed on bidder ❌/);

@@ -35,11 +35,22 @@ describe('resolveConfig: defaults', () => {
 
   it('uses the guide criteria for sustained', () => {
     const c = resolve({ target: 'http://127.0.0.1:8080', phase: 'sustained' });
-    expect(c.targets.map((t) => t.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'error_rate < 0.5%', 'throughput > 100/s']);
+    expect(c.targets.map((t) => t.source)).toEqual([
+      'p99 < 500ms',
+      'p95 < 300ms',
+      'error_rate < 0.5%',
+      'throughput > 100/s',
+    ]);
   });
 
   it('parses overrides from inputs', () => {
-    const c = resolve({ target: 'https://staging.example.com', duration: '1m30s', rate: '50/s', 'fail-on': 'never', targets: 'p99 < 1s\np95 < 400ms' });
+    const c = resolve({
+      target: 'https://staging.example.com',
+      duration: '1m30s',
+      rate: '50/s',
+      'fail-on': 'never',
+      targets: 'p99 < 1s\np95 < 400ms',
+    });
     expect(c.durationMs).toBe(90_000);
     expect(c.rate).toBe(50);
     expect(c.failOn).toBe('never');
@@ -91,7 +102,13 @@ describe('resolveConfig: config file', () => {
     ]);
     expect(c.targets.map((t) => t.source)).toEqual(['p99 < 800ms', 'error_rate < 0.5%']);
     // `count-4xx-as-errors: false` keeps the old meaning (only 5xx and transport errors).
-    expect(c.http).toEqual({ timeoutMs: 5000, maxInFlight: 200, count4xxAsErrors: false, traceparent: true, headers: { 'x-team': 'bids' } });
+    expect(c.http).toEqual({
+      timeoutMs: 5000,
+      maxInFlight: 200,
+      count4xxAsErrors: false,
+      traceparent: true,
+      headers: { 'x-team': 'bids' },
+    });
     const [bid, browse] = c.flows;
     expect(bid!.weight).toBe(3);
     expect(bid!.steps).toEqual([
@@ -115,32 +132,102 @@ describe('resolveConfig: bad input names the field, the value and what is allowe
   const T = { target: 'http://127.0.0.1:8080' };
   it.each<[string, RawInputs, string | undefined, RegExp]>([
     ['missing target', {}, undefined, /input "target" is required/],
-    ['invalid URL', { target: 'not a url' }, undefined, /input "target": got "not a url"; expected an absolute http\(s\) URL/],
-    ['wrong protocol', { target: 'ftp://example.com' }, undefined, /input "target": got protocol "ftp:".*allowed: http, https/],
-    ['unknown phase', { ...T, phase: 'soak' }, undefined, /input "phase": got "soak"; allowed: warmup, sustained, stress, recovery/],
-    ['unknown engine', { ...T, engine: 'jmeter' }, undefined, /input "engine": got "jmeter"; allowed: builtin, artillery, k6, results/],
+    [
+      'invalid URL',
+      { target: 'not a url' },
+      undefined,
+      /input "target": got "not a url"; expected an absolute http\(s\) URL/,
+    ],
+    [
+      'wrong protocol',
+      { target: 'ftp://example.com' },
+      undefined,
+      /input "target": got protocol "ftp:".*allowed: http, https/,
+    ],
+    [
+      'unknown phase',
+      { ...T, phase: 'soak' },
+      undefined,
+      /input "phase": got "soak"; allowed: warmup, sustained, stress, recovery/,
+    ],
+    [
+      'unknown engine',
+      { ...T, engine: 'jmeter' },
+      undefined,
+      /input "engine": got "jmeter"; allowed: builtin, artillery, k6, results/,
+    ],
     ['k6 without a script', { ...T, engine: 'k6' }, undefined, /input "script" is required with engine "k6"/],
-    ['missing script file', { ...T, engine: 'artillery', script: 'load.yml' }, undefined, /input "script": file "load.yml" does not exist/],
+    [
+      'missing script file',
+      { ...T, engine: 'artillery', script: 'load.yml' },
+      undefined,
+      /input "script": file "load.yml" does not exist/,
+    ],
     ['results without files', { engine: 'results' }, undefined, /input "results" is required with engine "results"/],
-    ['bad distributed mode', { ...T, distributed: 'kubernetes' }, undefined, /input "distributed": got "kubernetes"; allowed: none, artillery-fargate, artillery-lambda, k6-cloud/],
-    ['distributed mode of another engine', { ...T, distributed: 'k6-cloud' }, undefined, /"k6-cloud" needs engine "k6", but the engine is "builtin"/],
+    [
+      'bad distributed mode',
+      { ...T, distributed: 'kubernetes' },
+      undefined,
+      /input "distributed": got "kubernetes"; allowed: none, artillery-fargate, artillery-lambda, k6-cloud/,
+    ],
+    [
+      'distributed mode of another engine',
+      { ...T, distributed: 'k6-cloud' },
+      undefined,
+      /"k6-cloud" needs engine "k6", but the engine is "builtin"/,
+    ],
     ['bad count', { ...T, count: '0' }, undefined, /input "count": got "0"; expected a whole number/],
     ['negative rate', { ...T, rate: '-5' }, undefined, /input "rate": got "-5"; expected a positive arrival rate/],
     ['zero rate', { ...T, rate: '0' }, undefined, /input "rate": got "0"/],
-    ['bad duration', { ...T, duration: 'forever' }, undefined, /input "duration": got "forever"; expected a positive duration/],
-    ['bad fail-on', { ...T, 'fail-on': 'sometimes' }, undefined, /input "fail-on": got "sometimes"; allowed: any, target, regression, never/],
+    [
+      'bad duration',
+      { ...T, duration: 'forever' },
+      undefined,
+      /input "duration": got "forever"; expected a positive duration/,
+    ],
+    [
+      'bad fail-on',
+      { ...T, 'fail-on': 'sometimes' },
+      undefined,
+      /input "fail-on": got "sometimes"; allowed: any, target, regression, never/,
+    ],
     ['bad comment', { ...T, comment: 'yes' }, undefined, /input "comment": got "yes"; allowed: auto, true, false/],
-    ['unparsable target', { ...T, targets: 'p99 is fast' }, undefined, /input "targets": cannot read target "p99 is fast"/],
+    [
+      'unparsable target',
+      { ...T, targets: 'p99 is fast' },
+      undefined,
+      /input "targets": cannot read target "p99 is fast"/,
+    ],
     ['missing config file', { ...T, config: 'perf.yml' }, undefined, /input "config": file "perf.yml" does not exist/],
     ['malformed YAML', T, 'target: [unclosed', /\.github\/perf-gate\.yml: not valid YAML/],
     ['config not a mapping', T, '- a\n- b', /expected a mapping of settings.*got a list/],
     ['unknown key', T, 'targett: x', /\.github\/perf-gate\.yml: \(top level\): unknown key "targett"/],
-    ['bad think time', T, 'flows:\n  - name: f\n    steps:\n      - think: soon', /flows\[0\]\.steps\[0\]\.think: got "soon"; expected a duration/],
-    ['misspelt step verb', T, 'flows:\n  - name: f\n    steps:\n      - fetch: /x', /flows\[0\]\.steps\[0\]: got \{"fetch":"\/x"\}; a step needs one of: think, request, get, post/],
-    ['bad stage rate', T, 'phase: p\nphases:\n  p:\n    stages:\n      - { duration: 10s, rate: lots }', /phases\.p\.stages\[0\]\.rate: got "lots"/],
+    [
+      'bad think time',
+      T,
+      'flows:\n  - name: f\n    steps:\n      - think: soon',
+      /flows\[0\]\.steps\[0\]\.think: got "soon"; expected a duration/,
+    ],
+    [
+      'misspelt step verb',
+      T,
+      'flows:\n  - name: f\n    steps:\n      - fetch: /x',
+      /flows\[0\]\.steps\[0\]: got \{"fetch":"\/x"\}; a step needs one of: think, request, get, post/,
+    ],
+    [
+      'bad stage rate',
+      T,
+      'phase: p\nphases:\n  p:\n    stages:\n      - { duration: 10s, rate: lots }',
+      /phases\.p\.stages\[0\]\.rate: got "lots"/,
+    ],
     ['bad max-in-flight', T, 'http:\n  max-in-flight: -1', /http\.max-in-flight: got -1/],
     ['bad target in file', T, 'targets: ["p99 < soon"]', /\.github\/perf-gate\.yml: targets: cannot read target/],
-    ['bad phase from file', {}, 'target: http://127.0.0.1:1\nphase: nope', /\.github\/perf-gate\.yml: phase: got "nope"/],
+    [
+      'bad phase from file',
+      {},
+      'target: http://127.0.0.1:1\nphase: nope',
+      /\.github\/perf-gate\.yml: phase: got "nope"/,
+    ],
   ])('%s', (_name, inputs, yaml, message) => {
     let error: unknown;
     try {
@@ -175,7 +262,9 @@ describe('units and redaction', () => {
     ['2m 30s', 150_000],
   ])('parseDuration(%s)', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', 'abc', '5 parsecs', '-1s', 's'])('parseDuration(%j) is undefined', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', 'abc', '5 parsecs', '-1s', 's'])('parseDuration(%j) is undefined', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 
   it('moves URL credentials into a Basic Authorization header', () => {
     const c = resolve({ target: 'https://deploy:p%40ss@staging.example.com/app' });
@@ -184,7 +273,9 @@ describe('units and redaction', () => {
   });
 
   it('redacts credentials and token-like query values', () => {
-    expect(redactUrl('https://user:s3cret@example.com/path?api_key=abc&page=2')).toBe('https://example.com/path?api_key=***&page=2');
+    expect(redactUrl('https://user:s3cret@example.com/path?api_key=abc&page=2')).toBe(
+      'https://example.com/path?api_key=***&page=2',
+    );
     expect(redactUrl('https://u:p@staging.example.com')).toBe('https://staging.example.com');
     expect(redactUrl('user:pw@db:5432/app')).toBe('user:***@db:5432/app');
   });

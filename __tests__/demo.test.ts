@@ -31,10 +31,18 @@ describe('demo target', () => {
     expect((await get(`${demo.url}/`)).body).toEqual({ name: 'perf-gate demo target', ok: true });
     expect(await get(`${demo.url}/api/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await get(`${demo.url}/api/status`)).toMatchObject({ status: 200, body: { status: 'ok' } });
-    const login = await get(`${demo.url}/api/auth/login`, { method: 'POST', body: '{"user":"demo"}', headers: { 'content-type': 'application/json' } });
+    const login = await get(`${demo.url}/api/auth/login`, {
+      method: 'POST',
+      body: '{"user":"demo"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(login.status).toBe(200);
     expect(login.body.token).toMatch(/^[0-9a-f]{24}$/);
-    const bid = await get(`${demo.url}/api/bids`, { method: 'POST', body: '{"amount":10}', headers: { 'content-type': 'application/json' } });
+    const bid = await get(`${demo.url}/api/bids`, {
+      method: 'POST',
+      body: '{"amount":10}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bid).toMatchObject({ status: 201, body: { bid: { amount: 10 } } });
     expect((await get(`${demo.url}/api/bids`, { method: 'POST', body: 'nope' })).status).toBe(400);
     expect((await get(`${demo.url}/status/418`)).status).toBe(418);
@@ -51,7 +59,9 @@ describe('demo target', () => {
   });
 
   it('fails /flaky at the asked rate', async () => {
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => get(`${demo.url}/flaky?rate=1`).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => get(`${demo.url}/flaky?rate=1`).then((r) => r.status)),
+    );
     expect(statuses.every((s) => s === 503)).toBe(true);
     expect((await get(`${demo.url}/flaky?rate=0`)).status).toBe(200);
   });
@@ -73,7 +83,13 @@ describe('demo target options', () => {
   });
 
   it('degrades above the knee rate', async () => {
-    const demo = await startDemoServer({ baseLatencyMs: 0, jitterMs: 0, kneeRps: 20, kneeLatencyMs: 100, kneeErrorRate: 0.5 });
+    const demo = await startDemoServer({
+      baseLatencyMs: 0,
+      jitterMs: 0,
+      kneeRps: 20,
+      kneeLatencyMs: 100,
+      kneeErrorRate: 0.5,
+    });
     try {
       const calm = await get(`${demo.url}/`);
       expect(calm.status).toBe(200);

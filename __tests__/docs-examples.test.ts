@@ -15,14 +15,20 @@ import { fencedBlocks, type Block } from './helpers/doc-blocks.js';
 import { workflowParser } from './helpers/workflow-parser.js';
 
 const root = join(import.meta.dirname, '..');
-const docFiles = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docFiles = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 const yamlBlocks = docFiles.flatMap((f) => fencedBlocks(root, f)).filter((b) => b.lang === 'yaml'); // ```yml is other YAML (an Artillery script), left alone
 const CONFIG_KEYS = new Set(Object.keys(configFileSchema.shape));
 
 type Kind = 'workflow' | 'steps' | 'config';
 function kindOf(value: unknown): Kind | undefined {
-  if (Array.isArray(value)) return value.every((s) => s && typeof s === 'object' && ('uses' in s || 'run' in s)) ? 'steps' : undefined;
+  if (Array.isArray(value))
+    return value.every((s) => s && typeof s === 'object' && ('uses' in s || 'run' in s)) ? 'steps' : undefined;
   if (!value || typeof value !== 'object') return undefined;
   if ('jobs' in value) return 'workflow';
   return Object.keys(value).every((k) => CONFIG_KEYS.has(k)) ? 'config' : undefined;
@@ -33,15 +39,22 @@ const where = (b: Block) => `${b.file}:${b.line}`;
 /** A workflow text for a block: a list of steps becomes one job's steps; a workflow without `on` gets one. */
 function asWorkflow(b: Block, kind: 'workflow' | 'steps'): string {
   if (kind === 'steps') {
-    const steps = b.text.split('\n').map((l) => (l === '' ? l : `      ${l}`)).join('\n');
+    const steps = b.text
+      .split('\n')
+      .map((l) => (l === '' ? l : `      ${l}`))
+      .join('\n');
     return `on: push\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    steps:\n${steps}`;
   }
   return /^on:/m.test(b.text) ? b.text : `on: push\n${b.text}`;
 }
 
 function perfGateSteps(workflow: unknown): Array<{ with?: Record<string, unknown> }> {
-  const jobs = (workflow as { jobs: Record<string, { steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }> }).jobs;
-  return Object.values(jobs).flatMap((j) => j.steps ?? []).filter((s) => s.uses === 'ftw/perf-gate@v1');
+  const jobs = (
+    workflow as { jobs: Record<string, { steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }> }
+  ).jobs;
+  return Object.values(jobs)
+    .flatMap((j) => j.steps ?? [])
+    .filter((s) => s.uses === 'ftw/perf-gate@v1');
 }
 
 /** A workspace with the files the examples refer to (data files), so the loader checks them as it would in a repo. */
@@ -55,7 +68,8 @@ function workspace(): string {
 describe('fenced YAML blocks of the README and docs/', () => {
   it('are found, and each is a config, a workflow or a list of workflow steps', () => {
     expect(yamlBlocks.length).toBeGreaterThan(25);
-    for (const b of yamlBlocks) expect(kindOf(parse(b.text)), `${where(b)} is neither a perf-gate config nor a workflow`).toBeDefined();
+    for (const b of yamlBlocks)
+      expect(kindOf(parse(b.text)), `${where(b)} is neither a perf-gate config nor a workflow`).toBeDefined();
   });
 
   it('config blocks load with the config loader', () => {
@@ -81,7 +95,8 @@ describe('fenced YAML blocks of the README and docs/', () => {
       const text = asWorkflow(b, kind);
       const { errors } = await parser.validateWorkflow(where(b), text);
       expect(errors, where(b)).toEqual([]);
-      for (const step of perfGateSteps(parse(text))) for (const k of Object.keys(step.with ?? {})) expect(INPUT_NAMES, `${where(b)}: ${k}`).toContain(k);
+      for (const step of perfGateSteps(parse(text)))
+        for (const k of Object.keys(step.with ?? {})) expect(INPUT_NAMES, `${where(b)}: ${k}`).toContain(k);
     }
   });
 
@@ -95,8 +110,17 @@ describe('fenced YAML blocks of the README and docs/', () => {
 
   it('the parsers catch what they are here to catch', async () => {
     const parser = await workflowParser();
-    expect((await parser.validateWorkflow('bad', 'on: push\njobs:\n  a:\n    runs-on: x\n    stepz: []\n')).errors.join()).toMatch(/stepz/);
-    expect((await parser.validateWorkflow('bad', 'on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ github.event.number \n')).errors.length).toBeGreaterThan(0);
+    expect(
+      (await parser.validateWorkflow('bad', 'on: push\njobs:\n  a:\n    runs-on: x\n    stepz: []\n')).errors.join(),
+    ).toMatch(/stepz/);
+    expect(
+      (
+        await parser.validateWorkflow(
+          'bad',
+          'on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ github.event.number \n',
+        )
+      ).errors.length,
+    ).toBeGreaterThan(0);
     const ws = workspace();
     writeFileSync(join(ws, 'c.yml'), 'target: http://127.0.0.1:9\nhttp: { time-out: 5s }\n');
     expect(() => resolveConfig({ config: join(ws, 'c.yml') }, { workspace: ws })).toThrow(/time-out/);
@@ -108,22 +132,27 @@ function documentedGuards(): Array<{ where: string; text: string }> {
   const out: Array<{ where: string; text: string }> = [];
   for (const file of docFiles) {
     let fence = false;
-    readFileSync(join(root, file), 'utf8').split('\n').forEach((line, i) => {
-      if (/^\s*```/.test(line)) fence = !fence;
-      if (fence) return;
-      for (const m of line.matchAll(/`([^`]+)`/g)) {
-        const span = m[1]!.trim();
-        if (/^[A-Za-z_][\w.{}, /]*\s*(<=|>=|==|!=|<|>)\s*[\d.]+\S*\s+for\s+\S+$/.test(span) && !/<[a-z]+>/.test(span)) out.push({ where: `${file}:${i + 1}`, text: span });
-      }
-    });
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*```/.test(line)) fence = !fence;
+        if (fence) return;
+        for (const m of line.matchAll(/`([^`]+)`/g)) {
+          const span = m[1]!.trim();
+          if (/^[A-Za-z_][\w.{}, /]*\s*(<=|>=|==|!=|<|>)\s*[\d.]+\S*\s+for\s+\S+$/.test(span) && !/<[a-z]+>/.test(span))
+            out.push({ where: `${file}:${i + 1}`, text: span });
+        }
+      });
   }
   for (const b of yamlBlocks) {
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v)) {
-          if (k === 'abort' && x !== false) for (const g of typeof x === 'string' ? x.split('\n') : (x as string[])) if (g.trim() && g.trim() !== 'none') out.push({ where: where(b), text: g.trim() });
-          else walk(x);
+          if (k === 'abort' && x !== false)
+            for (const g of typeof x === 'string' ? x.split('\n') : (x as string[]))
+              if (g.trim() && g.trim() !== 'none') out.push({ where: where(b), text: g.trim() });
+              else walk(x);
         }
       }
     };
@@ -161,7 +190,11 @@ function documentedTargets(): Array<{ where: string; text: string }> {
       if (fence) return;
       for (const m of line.matchAll(/`([^`]+)`/g)) {
         const span = m[1]!.trim();
-        if (!/^(optional:\s*)?[A-Za-z_][\w.(){}:, /]*\s*(<=|>=|==|!=|<|>)\s*[^\s<>=]/.test(span) || guardish.test(span.replace(/^optional: /, ''))) continue;
+        if (
+          !/^(optional:\s*)?[A-Za-z_][\w.(){}:, /]*\s*(<=|>=|==|!=|<|>)\s*[^\s<>=]/.test(span) ||
+          guardish.test(span.replace(/^optional: /, ''))
+        )
+          continue;
         // Placeholders (`file:<path>`, `p99 < ...`) and command lines are not targets.
         if (/[;|]|<[a-z]+>|\.\.\./.test(span) || /^(?:npx|npm|node|artillery|k6) /.test(span)) continue;
         out.push({ where: `${file}:${i + 1}`, text: span });
@@ -172,10 +205,13 @@ function documentedTargets(): Array<{ where: string; text: string }> {
     const lists: unknown[] = [];
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk);
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (k === 'targets' ? lists.push(x) : walk(x));
+      else if (v && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) k === 'targets' ? lists.push(x) : walk(x);
     };
     walk(parse(b.text));
-    for (const l of lists) for (const t of typeof l === 'string' ? l.split('\n') : (l as string[])) if (t.trim()) out.push({ where: where(b), text: t.trim() });
+    for (const l of lists)
+      for (const t of typeof l === 'string' ? l.split('\n') : (l as string[]))
+        if (t.trim()) out.push({ where: where(b), text: t.trim() });
   }
   return out;
 }
@@ -184,7 +220,14 @@ describe('target expressions in the README and docs/', () => {
   const targets = documentedTargets();
   it('are found in their dozens', () => {
     expect(targets.length).toBeGreaterThan(60);
-    expect(targets.map((t) => t.text)).toEqual(expect.arrayContaining(['p99 < 500ms', 'error_rate{payment} == 0', 'db_connections < 80% of max', 'bids_stored == responses{bid, 201}']));
+    expect(targets.map((t) => t.text)).toEqual(
+      expect.arrayContaining([
+        'p99 < 500ms',
+        'error_rate{payment} == 0',
+        'db_connections < 80% of max',
+        'bids_stored == responses{bid, 201}',
+      ]),
+    );
   });
   it('all parse', () => {
     const failures = targets.flatMap(({ where, text }) => {

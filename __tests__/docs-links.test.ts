@@ -6,7 +6,13 @@ import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
-const pages = ['README.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  'CHANGELOG.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
 function anchors(markdown: string): Set<string> {
@@ -15,7 +21,14 @@ function anchors(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (/^\s*```/.test(line)) fence = !fence;
     const m = !fence && /^#{1,6} (.*)$/.exec(line);
-    if (m) out.add(m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
+    if (m)
+      out.add(
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+          .replace(/\s/g, '-'),
+      );
   }
   return out;
 }
@@ -41,7 +54,8 @@ describe('README and docs/', () => {
         const [file, anchor] = link.split('#') as [string, string | undefined];
         const target = file === '' ? page : normalize(join(dirname(page), file));
         expect(existsSync(join(root, target)), `${page}: ${link}`).toBe(true);
-        if (anchor) expect(anchors(readFileSync(join(root, target), 'utf8')).has(anchor), `${page}: ${link}`).toBe(true);
+        if (anchor)
+          expect(anchors(readFileSync(join(root, target), 'utf8')).has(anchor), `${page}: ${link}`).toBe(true);
       }
     }
   });
@@ -60,7 +74,8 @@ describe('README and docs/', () => {
     expect(readme).toMatch(/^npm ci && npm run demo +#/m);
     expect(readme).toMatch(/^npm ci && bash scripts\/ci-services\.sh && npm test +#/m);
     const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
-    for (const step of ['npm ci', 'bash scripts/ci-services.sh', 'npm test']) expect(ci).toMatch(new RegExp(`^${step.replace(/[.]/g, '\\.')}$`, 'm'));
+    for (const step of ['npm ci', 'bash scripts/ci-services.sh', 'npm test'])
+      expect(ci).toMatch(new RegExp(`^${step.replace(/[.]/g, '\\.')}$`, 'm'));
   });
 
   it('the README is a newcomer page of at most 300 lines', () => {

@@ -6,8 +6,16 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Config } from '../src/config/types.js';
-import { k6Engine, toK6Scenarios, buildK6Args, classifyK6Exit, scriptSetsLoadShape, k6Duration, K6_MISSING_HINT } from '../src/engines/k6/index.js';
+import type { Config } from '../src/config/types.js';
+import {
+  k6Engine,
+  toK6Scenarios,
+  buildK6Args,
+  classifyK6Exit,
+  scriptSetsLoadShape,
+  k6Duration,
+  K6_MISSING_HINT,
+} from '../src/engines/k6/index.js';
 import { readResultFile } from '../src/readers/index.js';
 import type { Stage } from '../src/model.js';
 import { PRESETS } from '../src/phases/presets.js';
@@ -22,7 +30,13 @@ const SUMMARY_PASS = join(K6_FIXTURES, 'export-tiagonline-kitqa-groups.json');
 // A real run in which k6 crossed `http_req_failed: rate<0.1` (exit code 99 in k6).
 const SUMMARY_CROSSED = join(K6_FIXTURES, 'export-sirhcc-apiratelimiter-degenerate.json');
 
-const STANDIN_VARS = ['K6_STANDIN_CALLS', 'K6_STANDIN_SUMMARY', 'K6_STANDIN_NDJSON', 'K6_STANDIN_STDERR', 'K6_STANDIN_EXIT'];
+const STANDIN_VARS = [
+  'K6_STANDIN_CALLS',
+  'K6_STANDIN_SUMMARY',
+  'K6_STANDIN_NDJSON',
+  'K6_STANDIN_STDERR',
+  'K6_STANDIN_EXIT',
+];
 let savedPath: string | undefined;
 let workspace: string;
 let calls: string;
@@ -93,7 +107,12 @@ function makeConfig(over: Partial<Config> = {}, script = SIMPLE_SCRIPT): Config 
     commentHeader: 'test',
     outputDir: join(workspace, 'perf-gate-results'),
     flows: [],
-    http: { timeoutMs: 5000, maxInFlight: 300, count4xxAsErrors: false, headers: { Authorization: 'Bearer k6-secret' } },
+    http: {
+      timeoutMs: 5000,
+      maxInFlight: 300,
+      count4xxAsErrors: false,
+      headers: { Authorization: 'Bearer k6-secret' },
+    },
     intervalMs: 10_000,
     script: scriptPath,
     workspace,
@@ -143,10 +162,14 @@ function scenarioProblems(scenarios: Record<string, unknown>): string[] {
     for (const k of Object.keys(s)) {
       if (![...BASE_KEYS, ...spec.required, ...spec.optional].includes(k)) problems.push(`${name}: unknown key ${k}`);
     }
-    if (s.timeUnit !== undefined && (typeof s.timeUnit !== 'string' || !GO_DURATION.test(s.timeUnit) || goDurationMs(s.timeUnit) <= 0)) {
+    if (
+      s.timeUnit !== undefined &&
+      (typeof s.timeUnit !== 'string' || !GO_DURATION.test(s.timeUnit) || goDurationMs(s.timeUnit) <= 0)
+    ) {
       problems.push(`${name}: timeUnit must be a positive duration`);
     }
-    if (s.preAllocatedVUs !== undefined && !isInt(s.preAllocatedVUs)) problems.push(`${name}: preAllocatedVUs must be a whole number`);
+    if (s.preAllocatedVUs !== undefined && !isInt(s.preAllocatedVUs))
+      problems.push(`${name}: preAllocatedVUs must be a whole number`);
     if (s.maxVUs !== undefined && (!isInt(s.maxVUs) || (s.maxVUs as number) < (s.preAllocatedVUs as number))) {
       problems.push(`${name}: maxVUs must be a whole number, at least preAllocatedVUs`);
     }
@@ -163,10 +186,13 @@ function scenarioProblems(scenarios: Record<string, unknown>): string[] {
       else {
         for (const [i, x] of st.entries()) {
           if (!isInt(x.target)) problems.push(`${name}: stages[${i}].target must be a whole number`);
-          if (typeof x.duration !== 'string' || !GO_DURATION.test(x.duration)) problems.push(`${name}: stages[${i}].duration must be a duration`);
-          for (const k of Object.keys(x)) if (k !== 'target' && k !== 'duration') problems.push(`${name}: stages[${i}] unknown key ${k}`);
+          if (typeof x.duration !== 'string' || !GO_DURATION.test(x.duration))
+            problems.push(`${name}: stages[${i}].duration must be a duration`);
+          for (const k of Object.keys(x))
+            if (k !== 'target' && k !== 'duration') problems.push(`${name}: stages[${i}] unknown key ${k}`);
         }
-        if (st.reduce((n, x) => n + goDurationMs(String(x.duration)), 0) <= 0) problems.push(`${name}: stages last no time`);
+        if (st.reduce((n, x) => n + goDurationMs(String(x.duration)), 0) <= 0)
+          problems.push(`${name}: stages last no time`);
       }
     }
   }
@@ -177,7 +203,14 @@ describe('toK6Scenarios', () => {
   it('a constant phase becomes one constant-arrival-rate scenario', () => {
     const s = toK6Scenarios([{ durationMs: 90_000, startRate: 20, endRate: 20 }], { maxVUs: 500 });
     expect(s).toEqual({
-      perf_gate: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '90s', preAllocatedVUs: 20, maxVUs: 500 },
+      perf_gate: {
+        executor: 'constant-arrival-rate',
+        rate: 20,
+        timeUnit: '1s',
+        duration: '90s',
+        preAllocatedVUs: 20,
+        maxVUs: 500,
+      },
     });
     expect(scenarioProblems(s)).toEqual([]);
   });
@@ -207,20 +240,35 @@ describe('toK6Scenarios', () => {
   it('every preset, also scaled to odd durations and fractional rates, passes the schema', () => {
     for (const preset of Object.values(PRESETS)) {
       expect(scenarioProblems(toK6Scenarios(preset.stages))).toEqual([]);
-      const odd = preset.stages.map((st) => ({ ...st, durationMs: st.durationMs / 7, startRate: st.startRate / 3, endRate: st.endRate / 3 }));
+      const odd = preset.stages.map((st) => ({
+        ...st,
+        durationMs: st.durationMs / 7,
+        startRate: st.startRate / 3,
+        endRate: st.endRate / 3,
+      }));
       expect(scenarioProblems(toK6Scenarios(odd))).toEqual([]);
     }
   });
 
   it('fractional rates use a longer timeUnit so the rates stay whole numbers', () => {
     const s = toK6Scenarios([{ durationMs: 60_000, startRate: 0.5, endRate: 2.5 }]);
-    expect(s.perf_gate).toMatchObject({ executor: 'ramping-arrival-rate', timeUnit: '10s', startRate: 5, stages: [{ target: 25, duration: '60s' }] });
+    expect(s.perf_gate).toMatchObject({
+      executor: 'ramping-arrival-rate',
+      timeUnit: '10s',
+      startRate: 5,
+      stages: [{ target: 25, duration: '60s' }],
+    });
     expect(scenarioProblems(s)).toEqual([]);
   });
 
   it('caps preallocated VUs at 100 and never above maxVUs', () => {
-    expect(toK6Scenarios([{ durationMs: 5000, startRate: 500, endRate: 500 }]).perf_gate).toMatchObject({ preAllocatedVUs: 100, maxVUs: 1000 });
-    expect(toK6Scenarios([{ durationMs: 5000, startRate: 500, endRate: 500 }], { maxVUs: 10 }).perf_gate).toMatchObject({ preAllocatedVUs: 10, maxVUs: 10 });
+    expect(toK6Scenarios([{ durationMs: 5000, startRate: 500, endRate: 500 }]).perf_gate).toMatchObject({
+      preAllocatedVUs: 100,
+      maxVUs: 1000,
+    });
+    expect(toK6Scenarios([{ durationMs: 5000, startRate: 500, endRate: 500 }], { maxVUs: 10 }).perf_gate).toMatchObject(
+      { preAllocatedVUs: 10, maxVUs: 10 },
+    );
   });
 
   it('a constant phase under one second uses the ramping executor (k6 needs 1s for constant-arrival-rate)', () => {
@@ -235,10 +283,14 @@ describe('toK6Scenarios', () => {
   });
 
   it('the schema check itself catches what k6 would reject', () => {
-    expect(scenarioProblems({ a: { executor: 'constant-arrival-rate', rate: 2.5, timeUnit: '1s', duration: '10s', preAllocatedVUs: 1 } })).toHaveLength(1);
-    expect(scenarioProblems({ a: { executor: 'ramping-arrival-rate', timeUnit: '1s', preAllocatedVUs: 1, stages: [] } })).toEqual(
-      expect.arrayContaining(['a: startRate is required', 'a: stages must be a non-empty list']),
-    );
+    expect(
+      scenarioProblems({
+        a: { executor: 'constant-arrival-rate', rate: 2.5, timeUnit: '1s', duration: '10s', preAllocatedVUs: 1 },
+      }),
+    ).toHaveLength(1);
+    expect(
+      scenarioProblems({ a: { executor: 'ramping-arrival-rate', timeUnit: '1s', preAllocatedVUs: 1, stages: [] } }),
+    ).toEqual(expect.arrayContaining(['a: startRate is required', 'a: stages must be a non-empty list']));
     expect(scenarioProblems({ 'a b': { executor: 'constant-arrival', rate: 1 } })).toHaveLength(2);
   });
 });
@@ -246,14 +298,51 @@ describe('toK6Scenarios', () => {
 describe('k6 command lines and helpers', () => {
   it('local run: summary export, NDJSON points, config, target variables, script last', () => {
     expect(
-      buildK6Args({ cloud: false, script: '/w/load.js', target: 'https://t.example', summaryExport: '/o/s.json', ndjson: '/o/p.ndjson', configFile: '/o/c.json' }),
-    ).toEqual(['run', '--summary-export', '/o/s.json', '--out', 'json=/o/p.ndjson', '--config', '/o/c.json', '-e', 'TARGET_URL=https://t.example', '-e', 'BASE_URL=https://t.example', '/w/load.js']);
+      buildK6Args({
+        cloud: false,
+        script: '/w/load.js',
+        target: 'https://t.example',
+        summaryExport: '/o/s.json',
+        ndjson: '/o/p.ndjson',
+        configFile: '/o/c.json',
+      }),
+    ).toEqual([
+      'run',
+      '--summary-export',
+      '/o/s.json',
+      '--out',
+      'json=/o/p.ndjson',
+      '--config',
+      '/o/c.json',
+      '-e',
+      'TARGET_URL=https://t.example',
+      '-e',
+      'BASE_URL=https://t.example',
+      '/w/load.js',
+    ]);
   });
 
   it('k6 Cloud: `k6 cloud run` without local output flags, variables passed with -e', () => {
     expect(
-      buildK6Args({ cloud: true, script: '/w/load.js', target: 'https://t.example', summaryExport: '/o/s.json', ndjson: '/o/p.ndjson', env: { PERF_GATE_HEADERS: '{}' } }),
-    ).toEqual(['cloud', 'run', '-e', 'TARGET_URL=https://t.example', '-e', 'BASE_URL=https://t.example', '-e', 'PERF_GATE_HEADERS={}', '/w/load.js']);
+      buildK6Args({
+        cloud: true,
+        script: '/w/load.js',
+        target: 'https://t.example',
+        summaryExport: '/o/s.json',
+        ndjson: '/o/p.ndjson',
+        env: { PERF_GATE_HEADERS: '{}' },
+      }),
+    ).toEqual([
+      'cloud',
+      'run',
+      '-e',
+      'TARGET_URL=https://t.example',
+      '-e',
+      'BASE_URL=https://t.example',
+      '-e',
+      'PERF_GATE_HEADERS={}',
+      '/w/load.js',
+    ]);
   });
 
   it('exit codes: 0 and 99 are results, aborts are partial results, the rest are errors', () => {
@@ -264,7 +353,9 @@ describe('k6 command lines and helpers', () => {
 
   it('recognises scripts that set their own load shape', () => {
     expect(scriptSetsLoadShape(SIMPLE_SCRIPT)).toBe(false);
-    expect(scriptSetsLoadShape(`export const options = { thresholds: { http_req_failed: ['rate<0.01'] } };`)).toBe(false);
+    expect(scriptSetsLoadShape(`export const options = { thresholds: { http_req_failed: ['rate<0.01'] } };`)).toBe(
+      false,
+    );
     expect(scriptSetsLoadShape(`export const options = {\n  vus: 10,\n  duration: '30s',\n};`)).toBe(true);
     expect(scriptSetsLoadShape(`export let options = { scenarios: { a: { executor: 'constant-vus' } } };`)).toBe(true);
     expect(scriptSetsLoadShape(`const options = { stages: [] };\nexport { options };`)).toBe(true);
@@ -286,11 +377,16 @@ describe('k6 engine with the stand-in k6', () => {
     const out = config.outputDir;
     expect(call.argv).toEqual([
       'run',
-      '--summary-export', join(out, 'k6-summary.json'),
-      '--out', `json=${join(out, 'k6-points.ndjson')}`,
-      '--config', join(out, 'k6-options.json'),
-      '-e', 'TARGET_URL=https://staging.example.com',
-      '-e', 'BASE_URL=https://staging.example.com',
+      '--summary-export',
+      join(out, 'k6-summary.json'),
+      '--out',
+      `json=${join(out, 'k6-points.ndjson')}`,
+      '--config',
+      join(out, 'k6-options.json'),
+      '-e',
+      'TARGET_URL=https://staging.example.com',
+      '-e',
+      'BASE_URL=https://staging.example.com',
       config.script,
     ]);
     // Headers reach the script through the environment, not the (visible) command line.
@@ -349,7 +445,7 @@ describe('k6 engine with the stand-in k6', () => {
     expect(run.notes[0]).toMatch(/no points file: the figures come from k6's summary export/);
   });
 
-  it('a script exception (exit 107) is an engine error carrying k6\'s stderr', async () => {
+  it("a script exception (exit 107) is an engine error carrying k6's stderr", async () => {
     process.env.K6_STANDIN_EXIT = '107';
     process.env.K6_STANDIN_STDERR = 'ReferenceError: helper is not defined\n\tat default (file:///w/load.js:3:5(4))';
     const err = await k6Engine.run({ config: makeConfig(), stages: STAGES, log: memLog() }).catch((e: unknown) => e);
@@ -361,7 +457,9 @@ describe('k6 engine with the stand-in k6', () => {
 
   it('k6 killed by a signal is an engine error', async () => {
     process.env.K6_STANDIN_EXIT = 'SIGKILL';
-    await expect(k6Engine.run({ config: makeConfig(), stages: STAGES, log: memLog() })).rejects.toThrow(/ended by SIGKILL/);
+    await expect(k6Engine.run({ config: makeConfig(), stages: STAGES, log: memLog() })).rejects.toThrow(
+      /ended by SIGKILL/,
+    );
   });
 
   it('test.abort() (exit 108) keeps the measurements but marks the run invalid', async () => {
@@ -375,10 +473,12 @@ describe('k6 engine with the stand-in k6', () => {
   });
 
   it('exit 0 without any output file is an engine error', async () => {
-    await expect(k6Engine.run({ config: makeConfig(), stages: STAGES, log: memLog() })).rejects.toThrow(/wrote neither k6-summary.json nor k6-points.ndjson/);
+    await expect(k6Engine.run({ config: makeConfig(), stages: STAGES, log: memLog() })).rejects.toThrow(
+      /wrote neither k6-summary.json nor k6-points.ndjson/,
+    );
   });
 
-  it('files of an earlier run are never read as this run\'s', async () => {
+  it("files of an earlier run are never read as this run's", async () => {
     const config = makeConfig();
     process.env.K6_STANDIN_SUMMARY = SUMMARY_PASS;
     process.env.K6_STANDIN_NDJSON = NDJSON;
@@ -410,7 +510,9 @@ describe('k6 engine with the stand-in k6', () => {
     expect(run.notes[0]).toMatch(/the k6 script's own options/);
     expect(log.lines.some((l) => l.startsWith('warning: duration, duration-scale and rate do not apply'))).toBe(true);
     // The line that opens the run states it (the pipeline prints what describeShape says instead of perf-gate's shape).
-    expect(await k6Engine.describeShape!({ config, stages: STAGES })).toBe("the k6 script's own load shape (its options), unchanged: duration does not apply to it");
+    expect(await k6Engine.describeShape!({ config, stages: STAGES })).toBe(
+      "the k6 script's own load shape (its options), unchanged: duration does not apply to it",
+    );
   });
 
   it('k6 Cloud: `k6 cloud run`, load zone in the options file, the cloud verdict as a tool threshold', async () => {
@@ -420,11 +522,16 @@ describe('k6 engine with the stand-in k6', () => {
     const run = await k6Engine.run({ config, stages: STAGES, log });
     const call = runCall();
     expect(call.argv).toEqual([
-      'cloud', 'run',
-      '--config', join(config.outputDir, 'k6-options.json'),
-      '-e', 'TARGET_URL=https://staging.example.com',
-      '-e', 'BASE_URL=https://staging.example.com',
-      '-e', 'PERF_GATE_HEADERS={"Authorization":"Bearer k6-secret"}',
+      'cloud',
+      'run',
+      '--config',
+      join(config.outputDir, 'k6-options.json'),
+      '-e',
+      'TARGET_URL=https://staging.example.com',
+      '-e',
+      'BASE_URL=https://staging.example.com',
+      '-e',
+      'PERF_GATE_HEADERS={"Authorization":"Bearer k6-secret"}',
       config.script,
     ]);
     expect(call.config).toEqual({
@@ -435,12 +542,16 @@ describe('k6 engine with the stand-in k6', () => {
     expect(log.lines.some((l) => l.startsWith('warning: count does not apply'))).toBe(true);
     expect(run.engine).toBe('k6');
     expect(run.requests).toBe(0);
-    expect(run.toolThresholds).toEqual([{ metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: false }]);
+    expect(run.toolThresholds).toEqual([
+      { metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: false },
+    ]);
     expect(run.notes[0]).toContain('https://stand-in.grafana.net/a/k6-app/runs/4242');
   });
 
   it('k6 Cloud: an AWS region name instead of a load zone is a user error', async () => {
     const config = makeConfig({ distributed: { mode: 'k6-cloud', region: 'us-east-1' } });
-    await expect(k6Engine.run({ config, stages: STAGES, log: memLog() })).rejects.toThrow(/load zones are named like amazon:us:ashburn/);
+    await expect(k6Engine.run({ config, stages: STAGES, log: memLog() })).rejects.toThrow(
+      /load zones are named like amazon:us:ashburn/,
+    );
   });
 });

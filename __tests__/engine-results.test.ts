@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Config } from '../src/config/types.js';
+import type { Config } from '../src/config/types.js';
 import { expandPatterns, resultsEngine } from '../src/engines/results/engine.js';
 import { readResultFile } from '../src/readers/index.js';
 import { UserError } from '../src/errors.js';
@@ -48,7 +48,10 @@ describe('results engine', () => {
 
   it('reads one file: engine "results", source files relative to the workspace, phase from the config', async () => {
     const run = await resultsEngine.run({ config: makeConfig(['artillery/v2-weighttracker.json']), stages: [], log });
-    const direct = await readResultFile(join(FIXTURES, 'artillery/v2-weighttracker.json'), { phase: 'sustained', count4xxAsErrors: false });
+    const direct = await readResultFile(join(FIXTURES, 'artillery/v2-weighttracker.json'), {
+      phase: 'sustained',
+      count4xxAsErrors: false,
+    });
     expect(run.engine).toBe('results');
     expect(run.sourceFiles).toEqual(['artillery/v2-weighttracker.json']);
     expect(run.phase).toBe('sustained');
@@ -61,11 +64,17 @@ describe('results engine', () => {
     const b = 'k6/ndjson-mattihew-k6tojunit-*.ndjson';
     const err = await resultsEngine.run({ config: makeConfig([a, b]), stages: [], log }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/ndjson-brazierale-spark\.ndjson \(started .*ndjson-mattihew-k6tojunit-2019\.ndjson \(started /);
+    expect((err as Error).message).toMatch(
+      /ndjson-brazierale-spark\.ndjson \(started .*ndjson-mattihew-k6tojunit-2019\.ndjson \(started /,
+    );
   });
 
   it('a file matched by several patterns is read once', async () => {
-    const run = await resultsEngine.run({ config: makeConfig(['k6/export-andreposman-qrcode.json', 'k6/export-andreposman-*.json']), stages: [], log });
+    const run = await resultsEngine.run({
+      config: makeConfig(['k6/export-andreposman-qrcode.json', 'k6/export-andreposman-*.json']),
+      stages: [],
+      log,
+    });
     expect(run.sourceFiles).toEqual(['k6/export-andreposman-qrcode.json']);
   });
 
@@ -76,10 +85,14 @@ describe('results engine', () => {
   });
 
   it('a pattern that matches nothing is a user error naming it, even when other patterns match', async () => {
-    const err = await resultsEngine.run({ config: makeConfig(['k6/export-*.json', 'reports/*.ndjson']), stages: [], log }).catch((e: unknown) => e);
+    const err = await resultsEngine
+      .run({ config: makeConfig(['k6/export-*.json', 'reports/*.ndjson']), stages: [], log })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toContain('"reports/*.ndjson" matches no file');
-    await expect(resultsEngine.run({ config: makeConfig(['k6/missing.json']), stages: [], log })).rejects.toThrow(/"k6\/missing.json" matches no file/);
+    await expect(resultsEngine.run({ config: makeConfig(['k6/missing.json']), stages: [], log })).rejects.toThrow(
+      /"k6\/missing.json" matches no file/,
+    );
   });
 
   it('a directory is not a results file', async () => {

@@ -41,7 +41,11 @@ describe('the built-in generator stops at its deadline', () => {
     hits = [];
     const stages: Stage[] = [{ durationMs: 3000, startRate: 1e9, endRate: 1e9 }];
     const before = performance.now();
-    const r = await builtinEngine.run({ config: config(stages, [{ name: 'f', weight: 1, steps: [GET] }], 1000), stages, log: quiet });
+    const r = await builtinEngine.run({
+      config: config(stages, [{ name: 'f', weight: 1, steps: [GET] }], 1000),
+      stages,
+      log: quiet,
+    });
     const elapsed = performance.now() - before;
     expect(hits.length).toBeGreaterThan(0);
     const last = Math.max(...hits) - before;
@@ -63,6 +67,8 @@ describe('the built-in generator stops at its deadline', () => {
     // Only the first step of each of the five arrivals: every second step would leave at 3 s or later.
     expect(hits.length).toBe(5);
     expect(Math.max(...hits) - before).toBeLessThan(1000 + 500 + 250);
-    expect(r.notes.join('\n')).toMatch(/5 flow step\(s\) were not sent: they came due after the phase's end plus the request timeout/);
+    expect(r.notes.join('\n')).toMatch(
+      /5 flow step\(s\) were not sent: they came due after the phase's end plus the request timeout/,
+    );
   }, 30_000);
 });

@@ -39,7 +39,10 @@ describe('the bounded GitHub client', () => {
   it('gives up on a request that never answers after its timeout, and on all of them once the budget is spent', async () => {
     stub = await startGitHubStub({});
     stub.state.fault = { mode: 'hang' };
-    const gh = createGitHubClient('t', quiet, { baseUrl: stub.url, budget: { requestTimeoutMs: 300, totalMs: 1000, retries: 2 } });
+    const gh = createGitHubClient('t', quiet, {
+      baseUrl: stub.url,
+      budget: { requestTimeoutMs: 300, totalMs: 1000, retries: 2 },
+    });
     const first = await timed(() => gh.request('GET /user'));
     expect(first.error?.message).toMatch(/no answer within 0\.3s/);
     const afterBudget = await timed(() => gh.request('GET /user'));
@@ -55,8 +58,15 @@ describe('the bounded GitHub client', () => {
 
   it('does not wait out a retry-after longer than the budget', async () => {
     stub = await startGitHubStub({});
-    stub.state.intercept = () => ({ status: 503, headers: { 'retry-after': '120' }, body: { message: 'Service Unavailable' } });
-    const gh = createGitHubClient('t', quiet, { baseUrl: stub.url, budget: { requestTimeoutMs: 1000, totalMs: 5000, retries: 0 } });
+    stub.state.intercept = () => ({
+      status: 503,
+      headers: { 'retry-after': '120' },
+      body: { message: 'Service Unavailable' },
+    });
+    const gh = createGitHubClient('t', quiet, {
+      baseUrl: stub.url,
+      budget: { requestTimeoutMs: 1000, totalMs: 5000, retries: 0 },
+    });
     const r = await timed(() => gh.request('GET /user'));
     expect(r.error?.message).toBe('Service Unavailable');
     expect(r.ms).toBeLessThan(1000);
@@ -67,7 +77,13 @@ describe('the bounded GitHub client', () => {
     let limited = 1;
     stub.state.intercept = () =>
       limited-- > 0
-        ? { status: 403, headers: { 'retry-after': '1' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' } }
+        ? {
+            status: 403,
+            headers: { 'retry-after': '1' },
+            body: {
+              message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+            },
+          }
         : undefined;
     const gh = createGitHubClient('t', quiet, { baseUrl: stub.url });
     const t0 = performance.now();
@@ -77,4 +93,3 @@ describe('the bounded GitHub client', () => {
     expect(stub.requests.map((q) => q.status)).toEqual([403, 200]);
   });
 });
-

@@ -16,7 +16,10 @@ const QUICK = { duration: '2s', rate: '10', 'comment-header': 'faults' };
 /** A target no 2-second run can meet: the run fails on its own numbers. */
 const FAILING = 'p99 < 2s\nrequests >= 100000';
 
-async function withStub<T>(fault: { mode: StubFault; times?: number } | undefined, fn: (stub: GitHubStub) => Promise<T>): Promise<T> {
+async function withStub<T>(
+  fault: { mode: StubFault; times?: number } | undefined,
+  fn: (stub: GitHubStub) => Promise<T>,
+): Promise<T> {
   const stub = await startGitHubStub({ token: fault?.mode === '401' ? 'some-other-token' : TOKEN });
   if (fault && fault.mode !== '401') stub.state.fault = fault;
   try {
@@ -49,7 +52,9 @@ describe('the bundled action when GitHub fails', () => {
         const r = await runAction({ ...QUICK, target: demo.url, targets: FAILING }, { apiUrl: stub.url });
         expectAgreement(r, 'fail');
         expect(r.outputs['comment-url']).toBe('');
-        expect(r.stdout).toMatch(/::warning::PR comment not published \(the verdict still holds\): GitHub API call to identify the token owner \(GET \/user\) failed/);
+        expect(r.stdout).toMatch(
+          /::warning::PR comment not published \(the verdict still holds\): GitHub API call to identify the token owner \(GET \/user\) failed/,
+        );
         // One log line, not a 5 kB HTML page.
         const warning = r.stdout.split('\n').find((l) => l.startsWith('::warning::PR comment'))!;
         expect(warning.length).toBeLessThan(600);
@@ -90,7 +95,9 @@ describe('the bundled action when GitHub fails', () => {
     await withStub({ mode: 'hang' }, async (stub) => {
       const r = await runAction({ ...QUICK, target: demo.url, targets: FAILING }, { apiUrl: stub.url });
       expectAgreement(r, 'fail');
-      expect(r.stdout).toMatch(/::warning::PR comment not published \(the verdict still holds\): GitHub API call to identify the token owner \(GET \/user\) failed: no answer within 10s/);
+      expect(r.stdout).toMatch(
+        /::warning::PR comment not published \(the verdict still holds\): GitHub API call to identify the token owner \(GET \/user\) failed: no answer within 10s/,
+      );
       // The 2 s run, start-up, and at most ~30 s of GitHub (plus the retry plugin's short pauses).
       expect(r.elapsedMs).toBeLessThan(2000 + 40_000);
     });
@@ -98,10 +105,18 @@ describe('the bundled action when GitHub fails', () => {
 
   it('a baseline that cannot be read (GitHub 500) is a warning: a failing run stays "fail", a passing one says its regressions were not checked', async () => {
     await withStub({ mode: '500' }, async (stub) => {
-      const failing = await runAction({ ...QUICK, target: demo.url, targets: FAILING, baseline: 'branch:perf-gate-data' }, { apiUrl: stub.url });
+      const failing = await runAction(
+        { ...QUICK, target: demo.url, targets: FAILING, baseline: 'branch:perf-gate-data' },
+        { apiUrl: stub.url },
+      );
       expectAgreement(failing, 'fail');
-      expect(failing.stdout).toMatch(/::warning::baseline: could not read branch:perf-gate-data: cannot read branch perf-gate-data: perf-gate\/default\/warmup\.json: HTTP 500: Server Error/);
-      const passing = await runAction({ ...QUICK, target: demo.url, targets: 'p99 < 2s', baseline: 'branch:perf-gate-data' }, { apiUrl: stub.url });
+      expect(failing.stdout).toMatch(
+        /::warning::baseline: could not read branch:perf-gate-data: cannot read branch perf-gate-data: perf-gate\/default\/warmup\.json: HTTP 500: Server Error/,
+      );
+      const passing = await runAction(
+        { ...QUICK, target: demo.url, targets: 'p99 < 2s', baseline: 'branch:perf-gate-data' },
+        { apiUrl: stub.url },
+      );
       expectAgreement(passing, 'pass');
       expect(readFileSync(passing.outputs.report!, 'utf8')).toMatch(/could not read the baseline/);
     });
@@ -123,9 +138,18 @@ describe('the bundled action against hostile targets', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       await withStub(undefined, async (stub) => {
-        for (const [path, code] of [['/loop', '302'], ['/missing', '404']] as const) {
-          const r = await runAction({ ...QUICK, target: `${base}${path}`, targets: 'p99 < 2s', comment: 'false' }, { apiUrl: stub.url });
-          const results = JSON.parse(readFileSync(r.outputs.results!, 'utf8')) as { verdict: { status: string }; run: { requests: number; statusCodes: Record<string, number> } };
+        for (const [path, code] of [
+          ['/loop', '302'],
+          ['/missing', '404'],
+        ] as const) {
+          const r = await runAction(
+            { ...QUICK, target: `${base}${path}`, targets: 'p99 < 2s', comment: 'false' },
+            { apiUrl: stub.url },
+          );
+          const results = JSON.parse(readFileSync(r.outputs.results!, 'utf8')) as {
+            verdict: { status: string };
+            run: { requests: number; statusCodes: Record<string, number> };
+          };
           // Every request answered with the hostile code, and recorded as such (never followed forever, never lost).
           expect(results.run.statusCodes[code]).toBe(results.run.requests);
           expect(results.run.requests).toBeGreaterThan(0);
@@ -141,7 +165,10 @@ describe('the bundled action against hostile targets', () => {
 
   it('masks a token-like query value of the target as soon as it is read, and prints it nowhere else', async () => {
     await withStub(undefined, async (stub) => {
-      const r = await runAction({ ...QUICK, target: `${demo.url}/?api_key=k3yS3cr3tValue`, targets: 'p99 < 2s', comment: 'false' }, { apiUrl: stub.url });
+      const r = await runAction(
+        { ...QUICK, target: `${demo.url}/?api_key=k3yS3cr3tValue`, targets: 'p99 < 2s', comment: 'false' },
+        { apiUrl: stub.url },
+      );
       expect(r.stdout).toContain('::add-mask::k3yS3cr3tValue');
       expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('k3yS3cr3tValue');
       expect(readFileSync(r.outputs.results!, 'utf8')).not.toContain('k3yS3cr3tValue');
@@ -151,13 +178,17 @@ describe('the bundled action against hostile targets', () => {
 
   it('an output-dir that is a file: error before any load, and the outputs, summary and exit status all say error', async () => {
     await withStub(undefined, async (stub) => {
-      const r = await runAction({ ...QUICK, target: demo.url, 'output-dir': 'taken', comment: 'false' }, { apiUrl: stub.url, files: { taken: 'a file' } });
+      const r = await runAction(
+        { ...QUICK, target: demo.url, 'output-dir': 'taken', comment: 'false' },
+        { apiUrl: stub.url, files: { taken: 'a file' } },
+      );
       expect(r.code).toBe(1);
       expect(r.outputs.verdict).toBe('error');
-      expect(r.stdout).toMatch(/::error::input "output-dir": cannot write the results to ".*taken": it \(or a folder on its path\) is an existing file, not a directory/);
+      expect(r.stdout).toMatch(
+        /::error::input "output-dir": cannot write the results to ".*taken": it \(or a folder on its path\) is an existing file, not a directory/,
+      );
       expect(r.stdout).not.toMatch(/builtin: \d+ arrivals/);
       expect(r.summary).toMatch(/^### ⚠️ perf-gate: error\n\n<pre>input "output-dir": cannot write the results/);
     });
   });
 });
-

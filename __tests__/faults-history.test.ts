@@ -15,7 +15,17 @@ const demo = useDemoServer();
 const cli = runCli;
 
 function entry(id: string, createdAt = '2025-03-01T00:00:00.000Z'): BaselineEntry {
-  return { id, createdAt, engine: 'builtin', phase: 'warmup', environment: 'local', shape: 'x', requests: 10, errors: 0, metrics: { p99: 5 } };
+  return {
+    id,
+    createdAt,
+    engine: 'builtin',
+    phase: 'warmup',
+    environment: 'local',
+    shape: 'x',
+    requests: 10,
+    errors: 0,
+    metrics: { p99: 5 },
+  };
 }
 
 function ctx(dir: string, onCorrupt: 'error' | 'missing', logs: string[]): BaselineContext {
@@ -37,7 +47,26 @@ describe('the file store under concurrency', () => {
     // Each round starts the three writers together: same load, same length, so their writes land together too.
     const writer = async (w: number, round: number): Promise<string | undefined> => {
       const r = await cli(
-        ['run', '--target', demo.url, '--duration', '1s', '--rate', '5', '--targets', 'p99 < 5s', '--baseline', `file:${history}`, '--record', '--confirm-regressions', 'false', '--fail-on', 'never', '--output-dir', `out-${w}-${round}`],
+        [
+          'run',
+          '--target',
+          demo.url,
+          '--duration',
+          '1s',
+          '--rate',
+          '5',
+          '--targets',
+          'p99 < 5s',
+          '--baseline',
+          `file:${history}`,
+          '--record',
+          '--confirm-regressions',
+          'false',
+          '--fail-on',
+          'never',
+          '--output-dir',
+          `out-${w}-${round}`,
+        ],
         dir,
       );
       expect(r.code, r.stderr).toBe(0);
@@ -59,7 +88,9 @@ describe('the file store under concurrency', () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-writers-'));
     const logs: string[] = [];
     const store = new FileStore('h.json', ctx(dir, 'error', logs));
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.record({ environment: 'local', phase: 'warmup' }, entry(`e${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.record({ environment: 'local', phase: 'warmup' }, entry(`e${i}`))),
+    );
     expect(results.every((r) => r.written)).toBe(true);
     const entries = (JSON.parse(readFileSync(join(dir, 'h.json'), 'utf8')) as { entries: BaselineEntry[] }).entries;
     expect(entries.map((e) => e.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`).sort());
@@ -76,8 +107,17 @@ describe('the file store under concurrency', () => {
 });
 
 describe('a history that cannot be added to', () => {
-  const foreign = serializeHistory({ ...emptyHistory({ environment: 'production', phase: 'stress' }), entries: Array.from({ length: 9 }, (_, i) => entry(`p${i}`)) });
-  const otherSchema = JSON.stringify({ schemaVersion: 2, kind: 'perf-gate-history', environment: 'local', phase: 'warmup', entries: [{ id: 'x' }] });
+  const foreign = serializeHistory({
+    ...emptyHistory({ environment: 'production', phase: 'stress' }),
+    entries: Array.from({ length: 9 }, (_, i) => entry(`p${i}`)),
+  });
+  const otherSchema = JSON.stringify({
+    schemaVersion: 2,
+    kind: 'perf-gate-history',
+    environment: 'local',
+    phase: 'warmup',
+    entries: [{ id: 'x' }],
+  });
 
   it.each([
     ['another schema', otherSchema],
@@ -87,19 +127,26 @@ describe('a history that cannot be added to', () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-foreign-'));
     writeFileSync(join(dir, 'h.json'), text);
     const logs: string[] = [];
-    const r = await new FileStore('h.json', ctx(dir, 'missing', logs)).record({ environment: 'local', phase: 'warmup' }, entry('new'));
+    const r = await new FileStore('h.json', ctx(dir, 'missing', logs)).record(
+      { environment: 'local', phase: 'warmup' },
+      entry('new'),
+    );
     expect(r.written).toBe(true);
     const backups = readdirSync(dir).filter((f) => /^h\.json\..*\.bak$/.test(f));
     expect(backups).toHaveLength(1);
     expect(readFileSync(join(dir, backups[0]!), 'utf8')).toBe(text);
-    expect(logs.join('\n')).toMatch(/warning: baseline file h\.json cannot be added to .*moved it to .*\.bak and started a new history/);
+    expect(logs.join('\n')).toMatch(
+      /warning: baseline file h\.json cannot be added to .*moved it to .*\.bak and started a new history/,
+    );
     expect((JSON.parse(readFileSync(join(dir, 'h.json'), 'utf8')) as { entries: unknown[] }).entries).toHaveLength(1);
   });
 
   it('with on-corrupt: error, it is refused and left exactly as it was', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-foreign-'));
     writeFileSync(join(dir, 'h.json'), foreign);
-    await expect(new FileStore('h.json', ctx(dir, 'error', [])).record({ environment: 'local', phase: 'warmup' }, entry('new'))).rejects.toThrow(
+    await expect(
+      new FileStore('h.json', ctx(dir, 'error', [])).record({ environment: 'local', phase: 'warmup' }, entry('new')),
+    ).rejects.toThrow(
       /baseline file h\.json cannot be added to: it is the history of environment "production", phase "stress"/,
     );
     expect(readFileSync(join(dir, 'h.json'), 'utf8')).toBe(foreign);

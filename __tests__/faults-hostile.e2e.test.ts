@@ -61,18 +61,44 @@ interface HostileRun extends ActionRun {
 }
 
 /** A 2 s warm-up at 5 arrivals/s of `config` (a .github/perf-gate.yml) plus files next to it. */
-async function run(target: string, config: string, files: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, smoke = false): Promise<HostileRun> {
+async function run(
+  target: string,
+  config: string,
+  files: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
+  smoke = false,
+): Promise<HostileRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-hostile-'));
   mkdirSync(join(workspace, '.github'));
   // The smoke pass (each flow once before the load) would stop these runs before the load: it is off here, so the
   // load's handling is what is tested; a test below runs it on.
-  writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `http:\n  timeout: 2s\n${smoke ? '' : 'smoke: false\n'}${config}`);
+  writeFileSync(
+    join(workspace, '.github', 'perf-gate.yml'),
+    `http:\n  timeout: 2s\n${smoke ? '' : 'smoke: false\n'}${config}`,
+  );
   for (const [name, text] of Object.entries(files)) writeFileSync(join(workspace, '.github', name), text);
   const r = await runAction(
-    { target, phase: 'warmup', duration: '2s', rate: '5', targets: 'error_rate < 50%', comment: 'false', abort: 'none' },
-    { apiUrl: `http://127.0.0.1:${await freePort()}`, workspace, eventName: 'push', event: { repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } }, env },
+    {
+      target,
+      phase: 'warmup',
+      duration: '2s',
+      rate: '5',
+      targets: 'error_rate < 50%',
+      comment: 'false',
+      abort: 'none',
+    },
+    {
+      apiUrl: `http://127.0.0.1:${await freePort()}`,
+      workspace,
+      eventName: 'push',
+      event: { repository: { full_name: 'ftw/shop', name: 'shop', owner: { login: 'ftw' } } },
+      env,
+    },
   );
-  const results = r.outputs.results && existsSync(r.outputs.results) ? JSON.parse(readFileSync(r.outputs.results, 'utf8')) : undefined;
+  const results =
+    r.outputs.results && existsSync(r.outputs.results)
+      ? JSON.parse(readFileSync(r.outputs.results, 'utf8'))
+      : undefined;
   const report = r.outputs.report && existsSync(r.outputs.report) ? readFileSync(r.outputs.report, 'utf8') : '';
   return { ...r, results, report };
 }
@@ -86,7 +112,8 @@ function endedProperly(r: HostileRun): void {
   expect(['pass', 'fail', 'error']).toContain(r.outputs.verdict);
 }
 
-const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK${CRLF}content-length: ${Buffer.byteLength(body)}${CRLF}${extra}${CRLF}${body}`;
+const ok = (body: string, extra = ''): string =>
+  `HTTP/1.1 200 OK${CRLF}content-length: ${Buffer.byteLength(body)}${CRLF}${extra}${CRLF}${body}`;
 const GET_ONLY = 'flows:\n  - name: f\n    steps:\n      - get: /\n';
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -95,7 +122,11 @@ afterAll(async () => {
 
 describe('row 1: bytes beyond a complete response are an error of kind other, never a success', () => {
   const cases: Array<[string, string, (n: number) => string]> = [
-    ['Content-Length: 2 followed by 7 bytes', GET_ONLY, () => `HTTP/1.1 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok1234567`],
+    [
+      'Content-Length: 2 followed by 7 bytes',
+      GET_ONLY,
+      () => `HTTP/1.1 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok1234567`,
+    ],
     ['HEAD answered with a body', 'flows:\n  - name: f\n    steps:\n      - head: /\n', () => ok('a body on HEAD')],
     ['a 204 with a body', GET_ONLY, () => `HTTP/1.1 204 No Content${CRLF}${CRLF}surprise`],
     ['an extra pipelined response', GET_ONLY, () => ok('one') + ok('two')],
@@ -126,7 +157,9 @@ describe('the smoke pass before the load uses the same client', () => {
     const r = await run(t.url, GET_ONLY, {}, {}, true);
     endedProperly(r);
     expect(r.outputs.verdict).toBe('error');
-    expect(r.stdout).toMatch(/smoke pass: flow "f" failed at step GET \/: request failed: bytes after the end of the response/);
+    expect(r.stdout).toMatch(
+      /smoke pass: flow "f" failed at step GET \/: request failed: bytes after the end of the response/,
+    );
     expect(r.results.run.requests).toBe(0);
   }, 30_000);
 
@@ -178,7 +211,9 @@ describe('row 3: a response nested 200,000 levels deep fails its check, counted,
       endedProperly(r);
       const run_ = r.results.run;
       expect(run_.requests).toBeGreaterThanOrEqual(8);
-      expect(run_.checkFailures).toEqual({ 'response body is JSON nested deeper than 256 levels (not checked) on deep': run_.requests });
+      expect(run_.checkFailures).toEqual({
+        'response body is JSON nested deeper than 256 levels (not checked) on deep': run_.requests,
+      });
       expect(run_.errorsByKind).toEqual({ check: run_.requests });
       expect(r.outputs.verdict).toBe('fail');
     }, 30_000);
@@ -207,9 +242,13 @@ describe('row 4 and 5: data files that are traps', () => {
     closers.push(t.close);
     const cols = Array.from({ length: 1_000_000 }, (_, i) => `c${i}`);
     const started = performance.now();
-    const r = await run(t.url, 'flows:\n  - name: f\n    data: wide.csv\n    steps:\n      - get: "/?v={{ c999999 }}"\n', {
-      'wide.csv': `${cols.join(',')}\n${cols.map((_, i) => i).join(',')}\n`,
-    });
+    const r = await run(
+      t.url,
+      'flows:\n  - name: f\n    data: wide.csv\n    steps:\n      - get: "/?v={{ c999999 }}"\n',
+      {
+        'wide.csv': `${cols.join(',')}\n${cols.map((_, i) => i).join(',')}\n`,
+      },
+    );
     endedProperly(r);
     expect(r.results.run.requests).toBeGreaterThanOrEqual(8);
     expect(performance.now() - started).toBeLessThan(20_000);
@@ -218,11 +257,17 @@ describe('row 4 and 5: data files that are traps', () => {
   it('a CSV cell with CR/LF used in a header: refused at start naming the file, row and column, not the value', async () => {
     const t = await rawTarget(() => ok('fine'));
     closers.push(t.close);
-    const r = await run(t.url, 'flows:\n  - name: f\n    data: users.csv\n    steps:\n      - get: /\n        headers: { x-user: "{{ user }}" }\n', {
-      'users.csv': 'user\nalice\n"bob\r\nx-injected: 1"\n',
-    });
+    const r = await run(
+      t.url,
+      'flows:\n  - name: f\n    data: users.csv\n    steps:\n      - get: /\n        headers: { x-user: "{{ user }}" }\n',
+      {
+        'users.csv': 'user\nalice\n"bob\r\nx-injected: 1"\n',
+      },
+    );
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/headers\.x-user: data file "users\.csv", data row 2, column user: the value has a control character/);
+    expect(r.stdout).toMatch(
+      /headers\.x-user: data file "users\.csv", data row 2, column user: the value has a control character/,
+    );
     expect(r.stdout).not.toContain('bob');
     expect(t.requests()).toBeLessThanOrEqual(1); // the reachability check at most: no load
   }, 30_000);
@@ -231,26 +276,54 @@ describe('row 4 and 5: data files that are traps', () => {
 describe('row 11: messages that name the cause', () => {
   it('a Set-Cookie with a control byte is skipped with a counted note; the later steps of the arrival are sent', async () => {
     const t = await rawTarget((n, head) =>
-      head.startsWith('POST /login') ? ok('in', `set-cookie: sid=ab\x01cd; Path=/${CRLF}set-cookie: good=1${CRLF}`) : ok(head.includes('cookie: good=1') ? 'with cookie' : 'no cookie'),
+      head.startsWith('POST /login')
+        ? ok('in', `set-cookie: sid=ab\x01cd; Path=/${CRLF}set-cookie: good=1${CRLF}`)
+        : ok(head.includes('cookie: good=1') ? 'with cookie' : 'no cookie'),
     );
     closers.push(t.close);
-    const r = await run(t.url, 'flows:\n  - name: f\n    steps:\n      - post: /login\n        name: login\n      - get: /me\n        name: me\n        expect: { contains: [with cookie] }\n');
+    const r = await run(
+      t.url,
+      'flows:\n  - name: f\n    steps:\n      - post: /login\n        name: login\n      - get: /me\n        name: me\n        expect: { contains: [with cookie] }\n',
+    );
     endedProperly(r);
     const run_ = r.results.run;
     expect(run_.errors).toBe(0);
     expect(run_.endpoints.find((e: { name: string }) => e.name === 'me').requests).toBe(run_.flows[0].started);
-    expect(run_.notes.join('\n')).toMatch(new RegExp(`${run_.flows[0].started} Set-Cookie value\\(s\\) from the target were skipped`));
+    expect(run_.notes.join('\n')).toMatch(
+      new RegExp(`${run_.flows[0].started} Set-Cookie value\\(s\\) from the target were skipped`),
+    );
     expect(r.outputs.verdict).toBe('pass');
   }, 30_000);
 
   it('a certificate that fails its check says which check, in the unreachable message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-gate-hostile-tls-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '2', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-subj',
+          '/CN=localhost',
+          '-days',
+          '2',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
     } catch {
       return; // no openssl: the http1 tests say so
     }
-    const server = createHttpsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_req, res) => res.end('tls'));
+    const server = createHttpsServer(
+      { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) },
+      (_req, res) => res.end('tls'),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     closers.push(async () => {
       server.closeAllConnections();
@@ -260,7 +333,9 @@ describe('row 11: messages that name the cause', () => {
     const r = await run(`https://localhost:${(server.address() as { port: number }).port}`, GET_ONLY);
     endedProperly(r);
     expect(r.outputs.verdict).toBe('error');
-    expect(r.stdout).toMatch(/is unreachable: TLS certificate check failed: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    expect(r.stdout).toMatch(
+      /is unreachable: TLS certificate check failed: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
+    );
   }, 30_000);
 });
 
@@ -302,8 +377,12 @@ describe('rows 8 to 10 through the bundled action: harmful queries, a query that
     const r = await run(t.url, `${GET_ONLY}${sources}`, {}, { SUPER_DB: db.url, READER_DB: db.readerUrl });
     endedProperly(r);
     expect(r.outputs.verdict).toBe('pass');
-    const infra = new Map((r.results.run.infra as Array<{ name: string; unavailable?: string }>).map((m) => [m.name, m]));
-    expect(infra.get('row_count')!.unavailable).toMatch(/role "postgres" is a superuser \(rolsuper\): queries: are not run with it/);
+    const infra = new Map(
+      (r.results.run.infra as Array<{ name: string; unavailable?: string }>).map((m) => [m.name, m]),
+    );
+    expect(infra.get('row_count')!.unavailable).toMatch(
+      /role "postgres" is a superuser \(rolsuper\): queries: are not run with it/,
+    );
     expect(infra.get('leaked')!.unavailable).toMatch(/query "leaked" returned a value of type text, not a number/);
     expect(infra.get('redis_clients')!.unavailable).toMatch(/the INFO reply passed 1024 KiB/);
     const everything = `${r.stdout}\n${r.report}\n${JSON.stringify(r.results)}\n${r.summary}`;

@@ -16,7 +16,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 let server: PostgresServer;
 let admin: pg.Client;
-const urlOf = (role: string): string => server.url.replace(`postgres:${encodeURIComponent(server.password)}@`, `${role}:pw-${role}@`);
+const urlOf = (role: string): string =>
+  server.url.replace(`postgres:${encodeURIComponent(server.password)}@`, `${role}:pw-${role}@`);
 
 beforeAll(async () => {
   server = await startPostgres({ maxConnections: 40 });
@@ -24,15 +25,15 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query('CREATE TABLE secrets (v text)');
   await admin.query("INSERT INTO secrets VALUES ('s3cret-row-value')");
-  await admin.query('CREATE ROLE super_app LOGIN SUPERUSER PASSWORD \'pw-super_app\'');
-  await admin.query('CREATE ROLE program_runner LOGIN PASSWORD \'pw-program_runner\'');
+  await admin.query("CREATE ROLE super_app LOGIN SUPERUSER PASSWORD 'pw-super_app'");
+  await admin.query("CREATE ROLE program_runner LOGIN PASSWORD 'pw-program_runner'");
   await admin.query('GRANT pg_execute_server_program TO program_runner');
-  await admin.query('CREATE ROLE file_writer LOGIN PASSWORD \'pw-file_writer\'');
+  await admin.query("CREATE ROLE file_writer LOGIN PASSWORD 'pw-file_writer'");
   await admin.query('GRANT pg_write_server_files TO file_writer');
-  await admin.query('CREATE ROLE killer LOGIN PASSWORD \'pw-killer\'');
+  await admin.query("CREATE ROLE killer LOGIN PASSWORD 'pw-killer'");
   await admin.query('GRANT pg_signal_backend, pg_read_all_stats TO killer');
   await admin.query('CREATE ROLE admins SUPERUSER NOLOGIN');
-  await admin.query('CREATE ROLE in_admins LOGIN PASSWORD \'pw-in_admins\' IN ROLE admins');
+  await admin.query("CREATE ROLE in_admins LOGIN PASSWORD 'pw-in_admins' IN ROLE admins");
 }, 90_000);
 afterAll(async () => {
   await admin?.end();
@@ -45,7 +46,9 @@ function sources(url: string, queries: Array<Record<string, unknown>>, parse = t
   // parse = false hands the source a config the schema never saw: the check before sending must hold on its own.
   const cfg: SourceConfig[] = parse
     ? sourcesSchema.parse(raw)
-    : (sourcesSchema.parse([{ ...raw[0], queries: queries.map((q) => ({ ...q, sql: 'select 1' })) }]).map((c) => ({ ...c, queries: queries.map((q) => ({ at: 'end', unit: 'count', ...q })) })) as SourceConfig[]);
+    : (sourcesSchema
+        .parse([{ ...raw[0], queries: queries.map((q) => ({ ...q, sql: 'select 1' })) }])
+        .map((c) => ({ ...c, queries: queries.map((q) => ({ at: 'end', unit: 'count', ...q })) })) as SourceConfig[]);
   return { log, list: createSources(cfg, log, { env: { DB: url } }) };
 }
 
@@ -62,16 +65,21 @@ describe('the role is checked before any query runs', () => {
   const q = [{ name: 'rows', sql: 'select count(*) from pg_stat_activity', at: 'end' }];
 
   it('a superuser is refused, naming the role and what to do; the query never ran', async () => {
-    const before = Number((await admin.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'perf-gate queries'")).rows[0].count);
+    const before = Number(
+      (await admin.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'perf-gate queries'")).rows[0]
+        .count,
+    );
     const { by, log } = await runOnce(urlOf('super_app'), q);
-    expect(by.get('rows')!.unavailable).toMatch(/^query "rows" failed: role "super_app" is a superuser \(rolsuper\): queries: are not run with it; connect as a role with only pg_read_all_stats and SELECT on the tables the queries read \(or ALTER ROLE super_app NOSUPERUSER\)$/);
+    expect(by.get('rows')!.unavailable).toMatch(
+      /^query "rows" failed: role "super_app" is a superuser \(rolsuper\): queries: are not run with it; connect as a role with only pg_read_all_stats and SELECT on the tables the queries read \(or ALTER ROLE super_app NOSUPERUSER\)$/,
+    );
     expect(log.lines.join('\n')).toMatch(/role "super_app" is a superuser/);
     expect(before).toBe(0);
     // The connection samples are perf-gate's own fixed statements: they still run.
     expect(by.get('db_connections')!.unavailable).toBeUndefined();
   });
 
-  it('the test cluster\'s own superuser (postgres) is refused too', async () => {
+  it("the test cluster's own superuser (postgres) is refused too", async () => {
     const { by } = await runOnce(server.url, q);
     expect(by.get('rows')!.unavailable).toMatch(/role "postgres" is a superuser/);
   });
@@ -94,8 +102,11 @@ describe('the role is checked before any query runs', () => {
     expect(by.get('rows')!.unavailable).toMatch(/role "in_admins" is a member of a superuser role/);
   });
 
-  it('the README\'s role (pg_read_all_stats and SELECT) runs the queries', async () => {
-    const { by } = await runOnce(server.readerUrl, [...q, { name: 'secret_rows', sql: 'select count(*) from secrets', at: 'end' }]);
+  it("the README's role (pg_read_all_stats and SELECT) runs the queries", async () => {
+    const { by } = await runOnce(server.readerUrl, [
+      ...q,
+      { name: 'secret_rows', sql: 'select count(*) from secrets', at: 'end' },
+    ]);
     expect(by.get('rows')!.unavailable).toBeUndefined();
     expect(by.get('rows')!.stats.last).toBeGreaterThanOrEqual(1);
     expect(by.get('secret_rows')!.stats.last).toBe(1);
@@ -112,7 +123,7 @@ describe('functions that act on other sessions or the server are refused by name
     ["select lo_import('/etc/passwd')::int", /large-object/],
     ["select count(*) from dblink('dbname=postgres', 'select 1') as t(x int)", /dblink/],
     ['select pg_catalog.pg_terminate_backend /* hidden */ (1)::int', /pg_terminate_backend/],
-    ["DO $$ BEGIN PERFORM 1; END $$", /DO and CALL/],
+    ['DO $$ BEGIN PERFORM 1; END $$', /DO and CALL/],
     ["select length(pg_read_file('/etc/passwd'))", /server file/],
   ];
 
@@ -150,13 +161,15 @@ describe('functions that act on other sessions or the server are refused by name
     );
     expect(by.get('lock')!.unavailable).toMatch(/query "lock" uses advisory locks/);
     expect(by.get('program')!.unavailable).toMatch(/query "program" uses COPY \.\.\. PROGRAM/);
-    expect(Number((await admin.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).rows[0].count)).toBe(0);
+    expect(Number((await admin.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).rows[0].count)).toBe(
+      0,
+    );
     expect(existsSync(marker)).toBe(false);
   });
 });
 
 describe('each batch runs on a session of its own, closed afterwards', () => {
-  it('sampled queries see a new backend every sample, and no session of perf-gate\'s outlives the run', async () => {
+  it("sampled queries see a new backend every sample, and no session of perf-gate's outlives the run", async () => {
     const s = sources(server.readerUrl, [{ name: 'backend', sql: 'select pg_backend_pid()' }]);
     await startSources(s.list, s.log);
     const start = new Date();
@@ -167,7 +180,9 @@ describe('each batch runs on a session of its own, closed afterwards', () => {
     // A pid is a session: one per batch.
     expect(new Set(series.map(([, pid]) => pid)).size).toBe(series.length);
     await sleep(200);
-    const left = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name IN ('perf-gate', 'perf-gate queries')");
+    const left = await admin.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name IN ('perf-gate', 'perf-gate queries')",
+    );
     expect(left.rows[0].n).toBe(0);
   });
 });
@@ -182,7 +197,9 @@ describe('a query returns a number; anything else is named by its type, never it
       { name: 'number_as_text', sql: "select '42'", at: 'end' },
       { name: 'cast', sql: "select '42'::numeric", at: 'end' },
     ]);
-    expect(by.get('leak_text')!.unavailable).toBe('query "leak_text" returned a value of type text, not a number (cast it, e.g. ::numeric, if it holds one); it must return one row with one number');
+    expect(by.get('leak_text')!.unavailable).toBe(
+      'query "leak_text" returned a value of type text, not a number (cast it, e.g. ::numeric, if it holds one); it must return one row with one number',
+    );
     expect(by.get('leak_varchar')!.unavailable).toMatch(/returned a value of type character varying, not a number/);
     expect(by.get('leak_json')!.unavailable).toMatch(/returned a value of type json, not a number/);
     expect(by.get('a_date')!.unavailable).toMatch(/returned a value of type date, not a number/);

@@ -51,22 +51,30 @@ describe('result files validated as data', () => {
 
   it('more responses than requests is an error', async () => {
     const path = forged((d) => (d.aggregate.counters['http.codes.200'] = 10_000_000));
-    expect(await errorOf(path)).toMatch(/statusCodes: 10000\d+ responses for \d+ requests; responses cannot outnumber requests/);
+    expect(await errorOf(path)).toMatch(
+      /statusCodes: 10000\d+ responses for \d+ requests; responses cannot outnumber requests/,
+    );
   });
 
   it('percentiles out of order (p99 far below p95) are an error', async () => {
     const path = forged((d) => (d.aggregate.summaries['http.response_time'].p99 = 0.1));
-    expect(await errorOf(path)).toMatch(/: latency\.p99 is 0\.1, below latency\.p95 \([\d.]+\); percentiles must be in order \(p50 <= p95 <= p99 <= max\)$/);
+    expect(await errorOf(path)).toMatch(
+      /: latency\.p99 is 0\.1, below latency\.p95 \([\d.]+\); percentiles must be in order \(p50 <= p95 <= p99 <= max\)$/,
+    );
   });
 
   it('a percentile that is not finite is an error', async () => {
     const path = forged((d) => (d.aggregate.summaries['http.response_time'].p95 = 'Infinity'));
-    expect(await errorOf(path)).toMatch(/aggregate\.summaries\.http\.response_time\.p95 is "Infinity"; expected a finite number/);
+    expect(await errorOf(path)).toMatch(
+      /aggregate\.summaries\.http\.response_time\.p95 is "Infinity"; expected a finite number/,
+    );
   });
 
   it('every genuine output in the shared collection passes the checks', async () => {
     // Beside the checkout (CI lays shared/ next to its clone), else the workplace's copy.
-    const root = [resolve('../shared/fixtures/real-outputs'), '/work/shared/fixtures/real-outputs'].find((d) => existsSync(d)) ?? '';
+    const root =
+      [resolve('../shared/fixtures/real-outputs'), '/work/shared/fixtures/real-outputs'].find((d) => existsSync(d)) ??
+      '';
     const files: string[] = [];
     try {
       for (const dir of readdirSync(root)) {
@@ -82,7 +90,8 @@ describe('result files validated as data', () => {
         await readResultFile(f, OPTS);
       } catch (e) {
         const m = (e as Error).message;
-        if (/expected a count|percentiles must be in order|expected a finite number|cannot outnumber/.test(m)) complaints.push(m);
+        if (/expected a count|percentiles must be in order|expected a finite number|cannot outnumber/.test(m))
+          complaints.push(m);
       }
     }
     expect(complaints).toEqual([]);
@@ -96,9 +105,14 @@ describe('results files bounded in depth and size', () => {
       doc.aggregate.deep = JSON.parse('['.repeat(1000) + ']'.repeat(1000));
     });
     // Written by hand: JSON.stringify itself cannot write 200,000 levels.
-    const text = readFileSync(path, 'utf8').replace(/"deep":\[\[.*?\]\]/, `"deep":${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    const text = readFileSync(path, 'utf8').replace(
+      /"deep":\[\[.*?\]\]/,
+      `"deep":${'['.repeat(200_000)}${']'.repeat(200_000)}`,
+    );
     writeFileSync(path, text);
-    expect(await errorOf(path)).toMatch(/^Results file .*report\.json cannot be read: it is nested deeper than 256 levels/);
+    expect(await errorOf(path)).toMatch(
+      /^Results file .*report\.json cannot be read: it is nested deeper than 256 levels/,
+    );
   });
 
   it('a gzip that inflates past 256 MiB is refused while it is read, naming the file', async () => {

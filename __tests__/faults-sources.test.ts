@@ -18,16 +18,27 @@ import { flood, HUGE, respStandIn } from './helpers/resp-stand-in.js';
 const MB = 1024 * 1024;
 
 /** An HTTP stand-in whose every answer is a 200 JSON reply of `HUGE` bytes, streamed without a content-length. */
-async function floodingHttp(start: (path: string, target: string | undefined) => string | undefined): Promise<{ url: string; close: () => Promise<void> }> {
+async function floodingHttp(
+  start: (path: string, target: string | undefined) => string | undefined,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: HttpServer = createHttpServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const small = start(req.url ?? '/', req.headers['x-amz-target'] as string | undefined);
-      const type = req.headers['x-amz-target']?.toString().startsWith('Logs_') ? 'application/x-amz-json-1.1' : req.headers['x-amz-target'] ? 'application/x-amz-json-1.0' : 'application/json';
+      const type = req.headers['x-amz-target']?.toString().startsWith('Logs_')
+        ? 'application/x-amz-json-1.1'
+        : req.headers['x-amz-target']
+          ? 'application/x-amz-json-1.0'
+          : 'application/json';
       res.writeHead(200, { 'content-type': type });
       if (small !== undefined) return res.end(small);
       res.socket?.on('error', () => undefined);
-      flood(res as unknown as Parameters<typeof flood>[0], '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[', HUGE, Buffer.from('[1,"1"],'.repeat(128 * 1024)));
+      flood(
+        res as unknown as Parameters<typeof flood>[0],
+        '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[',
+        HUGE,
+        Buffer.from('[1,"1"],'.repeat(128 * 1024)),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -50,7 +61,8 @@ beforeAll(async () => {
   const { build } = await import('esbuild');
   await build({
     stdin: {
-      contents: "export { createSources, startSources, collectAll } from './src/sources/index.ts';\nexport { sourcesSchema } from './src/config/sources.ts';\n",
+      contents:
+        "export { createSources, startSources, collectAll } from './src/sources/index.ts';\nexport { sourcesSchema } from './src/config/sources.ts';\n",
       resolveDir: resolve('.'),
       loader: 'ts',
     },
@@ -96,7 +108,13 @@ interface ChildResult {
 function runChild(config: unknown[]): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const p = spawn(process.execPath, [child, JSON.stringify(config)], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDPERFGATETEST', AWS_SECRET_ACCESS_KEY: 'fake', AWS_EC2_METADATA_DISABLED: 'true', AWS_PROFILE: '' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'AKIDPERFGATETEST',
+        AWS_SECRET_ACCESS_KEY: 'fake',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_PROFILE: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -123,7 +141,9 @@ afterAll(async () => {
 
 function expectBounded(r: ChildResult): void {
   const over = (r.peak - r.baseline) / MB;
-  console.log(`faults-sources: peak RSS ${(r.peak / MB).toFixed(0)} MB, ${over.toFixed(1)} MB over the baseline of ${(r.baseline / MB).toFixed(0)} MB, in ${r.ms} ms`);
+  console.log(
+    `faults-sources: peak RSS ${(r.peak / MB).toFixed(0)} MB, ${over.toFixed(1)} MB over the baseline of ${(r.baseline / MB).toFixed(0)} MB, in ${r.ms} ms`,
+  );
   expect(over).toBeLessThan(100);
   expect(r.ms).toBeLessThan(15_000);
 }
@@ -134,7 +154,9 @@ describe('every source caps its replies in bytes while they arrive (RSS measured
     closers.push(resp.close);
     const r = await runChild([{ kind: 'redis', url: `redis://127.0.0.1:${resp.port}`, timeout: '5s' }]);
     expectBounded(r);
-    expect(r.reasons[0]).toBe(`cannot read INFO: the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`);
+    expect(r.reasons[0]).toBe(
+      `cannot read INFO: the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`,
+    );
     // Not sent again on the next connection.
     expect(resp.infos()).toBe(1);
   }, 30_000);
@@ -142,7 +164,9 @@ describe('every source caps its replies in bytes while they arrive (RSS measured
   it('Prometheus: a range query answered with 600 MB, fast', async () => {
     const prom = await floodingHttp(() => undefined);
     closers.push(prom.close);
-    const r = await runChild([{ kind: 'prometheus', url: prom.url, step: '15s', retries: 0, metrics: [{ name: 'cpu', query: 'up' }] }]);
+    const r = await runChild([
+      { kind: 'prometheus', url: prom.url, step: '15s', retries: 0, metrics: [{ name: 'cpu', query: 'up' }] },
+    ]);
     expectBounded(r);
     expect(r.reasons[0]).toMatch(/Prometheus answered with more than 16 MiB; the reply was cut off there and not used/);
   }, 30_000);
@@ -150,15 +174,39 @@ describe('every source caps its replies in bytes while they arrive (RSS measured
   it('CloudWatch: GetMetricData answered with 600 MB, fast', async () => {
     const cw = await floodingHttp(() => undefined);
     closers.push(cw.close);
-    const r = await runChild([{ kind: 'cloudwatch', region: 'eu-west-1', endpoint: cw.url, retries: 0, 'lag-wait': '0s', metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] }]);
+    const r = await runChild([
+      {
+        kind: 'cloudwatch',
+        region: 'eu-west-1',
+        endpoint: cw.url,
+        retries: 0,
+        'lag-wait': '0s',
+        metrics: [{ preset: 'ecs-cpu', cluster: 'c' }],
+      },
+    ]);
     expectBounded(r);
     expect(r.reasons.join('\n')).toMatch(/CloudWatch answered with more than 16 MiB/);
   }, 30_000);
 
   it('CloudWatch Logs: GetQueryResults answered with 600 MB, fast', async () => {
-    const logs = await floodingHttp((_path, target) => (target?.endsWith('StartQuery') ? '{"queryId":"q-1"}' : target?.endsWith('StopQuery') ? '{"success":true}' : undefined));
+    const logs = await floodingHttp((_path, target) =>
+      target?.endsWith('StartQuery')
+        ? '{"queryId":"q-1"}'
+        : target?.endsWith('StopQuery')
+          ? '{"success":true}'
+          : undefined,
+    );
     closers.push(logs.close);
-    const r = await runChild([{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: logs.url, 'log-groups': ['/ecs/api'], poll: '20ms', retries: 0 }]);
+    const r = await runChild([
+      {
+        kind: 'cloudwatch-logs',
+        region: 'eu-west-1',
+        endpoint: logs.url,
+        'log-groups': ['/ecs/api'],
+        poll: '20ms',
+        retries: 0,
+      },
+    ]);
     expectBounded(r);
     expect(r.reasons.join('\n')).toMatch(/CloudWatch Logs answered with more than 16 MiB/);
   }, 30_000);
@@ -173,10 +221,16 @@ describe('a Redis that does not answer INFO with INFO text: a message naming wha
       const resp = await respStandIn(() => mode);
       closers.push(resp.close);
       const log = memoryLog();
-      const sources = createSources(sourcesSchema.parse([{ kind: 'redis', url: `redis://127.0.0.1:${resp.port}` }]), log);
+      const sources = createSources(
+        sourcesSchema.parse([{ kind: 'redis', url: `redis://127.0.0.1:${resp.port}` }]),
+        log,
+      );
       await startSources(sources, log);
       const out = await collectAll(sources, { start: new Date(), end: new Date() }, log);
-      for (const m of out.infra) expect(m.unavailable).toBe(`cannot read INFO: INFO was answered with ${what}, not the INFO text (is this a Redis server?)`);
+      for (const m of out.infra)
+        expect(m.unavailable).toBe(
+          `cannot read INFO: INFO was answered with ${what}, not the INFO text (is this a Redis server?)`,
+        );
       expect(log.lines.join('\n')).not.toMatch(/Cannot read properties/);
     });
   }
@@ -186,7 +240,10 @@ describe('a Redis that does not answer INFO with INFO text: a message naming wha
     const resp = await respStandIn(() => (n++ === 0 ? 'normal' : n % 2 ? 'nil' : 'huge'));
     closers.push(resp.close);
     const log = memoryLog();
-    const sources = createSources(sourcesSchema.parse([{ kind: 'redis', url: `redis://127.0.0.1:${resp.port}`, interval: '100ms' }]), log);
+    const sources = createSources(
+      sourcesSchema.parse([{ kind: 'redis', url: `redis://127.0.0.1:${resp.port}`, interval: '100ms' }]),
+      log,
+    );
     await startSources(sources, log);
     const start = new Date();
     await new Promise((r) => setTimeout(r, 700));

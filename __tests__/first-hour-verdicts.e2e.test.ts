@@ -21,11 +21,27 @@ afterAll(async () => {
 
 interface Outcome extends CliRun {
   cwd: string;
-  results: { run: Record<string, any>; verdict: { status: string; reasons: string[]; targets: Array<{ target: { source: string; metric: string; kept?: string }; status: string; actual?: number; note?: string }> } };
+  results: {
+    run: Record<string, any>;
+    verdict: {
+      status: string;
+      reasons: string[];
+      targets: Array<{
+        target: { source: string; metric: string; kept?: string };
+        status: string;
+        actual?: number;
+        note?: string;
+      }>;
+    };
+  };
   report: string;
 }
 
-async function perfGate(args: string[], files: Record<string, string> = {}, cwd = mkdtempSync(join(tmpdir(), 'perf-gate-first-hour-'))): Promise<Outcome> {
+async function perfGate(
+  args: string[],
+  files: Record<string, string> = {},
+  cwd = mkdtempSync(join(tmpdir(), 'perf-gate-first-hour-')),
+): Promise<Outcome> {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(cwd, name), text);
   const r = await runCli(['run', ...args], cwd, { ARTILLERY_DISABLE_TELEMETRY: 'true' });
   const dir = join(cwd, args.includes('--output-dir') ? args[args.indexOf('--output-dir') + 1]! : 'perf-gate-results');
@@ -55,13 +71,29 @@ describe('issue 18: no default path passes a broken deployment', () => {
     // The count target of a 30-minute warm-up holds (every error of a 5 s run is under 50); the rate bound does not.
     expect(row(o, 'errors <= 50')?.status).toBe('pass');
     expect(row(o, 'error_rate < 1%')).toMatchObject({ status: 'fail', actual: 100 });
-    expect(o.results.verdict.reasons.join('\n')).toMatch(/of \d+ requests failed \(100 %\): a run in which at least half the requests fail never passes/);
+    expect(o.results.verdict.reasons.join('\n')).toMatch(
+      /of \d+ requests failed \(100 %\): a run in which at least half the requests fail never passes/,
+    );
     // Latency of 404s is not a latency measured: nothing was served.
-    expect(row(o, 'p99 < 500ms')).toMatchObject({ status: 'not_measured', note: expect.stringMatching(/no successful response/) });
+    expect(row(o, 'p99 < 500ms')).toMatchObject({
+      status: 'not_measured',
+      note: expect.stringMatching(/no successful response/),
+    });
   });
 
-  it('row 2: a target list naming no error target keeps the phase\'s error-rate bound, shown as its own row', async () => {
-    const o = await perfGate(['--target', `${demo.url}/status/404`, '--phase', 'sustained', '--duration', '3s', '--rate', '20', '--targets', 'p99 < 500ms']);
+  it("row 2: a target list naming no error target keeps the phase's error-rate bound, shown as its own row", async () => {
+    const o = await perfGate([
+      '--target',
+      `${demo.url}/status/404`,
+      '--phase',
+      'sustained',
+      '--duration',
+      '3s',
+      '--rate',
+      '20',
+      '--targets',
+      'p99 < 500ms',
+    ]);
     expect(o.code, o.stderr).toBe(1);
     expect(o.results.verdict.status).toBe('fail');
     expect(o.results.verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms', 'error_rate < 0.5%']);
@@ -71,7 +103,18 @@ describe('issue 18: no default path passes a broken deployment', () => {
   });
 
   it('row 2, opted out: `error_rate: not judged` removes the bound visibly, and half the requests failing still fails', async () => {
-    const o = await perfGate(['--target', `${demo.url}/flaky?rate=0.8`, '--phase', 'sustained', '--duration', '3s', '--rate', '20', '--targets', 'p99 < 500ms;error_rate: not judged']);
+    const o = await perfGate([
+      '--target',
+      `${demo.url}/flaky?rate=0.8`,
+      '--phase',
+      'sustained',
+      '--duration',
+      '3s',
+      '--rate',
+      '20',
+      '--targets',
+      'p99 < 500ms;error_rate: not judged',
+    ]);
     expect(o.results.verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms']);
     expect(o.stderr).toMatch(/warning: targets: error_rate: not judged/);
     expect(o.report).toMatch(/Error rate not judged/);
@@ -103,7 +146,18 @@ describe('issue 18: no default path passes a broken deployment', () => {
       '      - get: /api/health',
       '',
     ].join('\n');
-    const args = ['--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'warmup', '--duration', '4s', '--targets', 'p99 < 500ms;errors <= 1000;error_rate < 60%'];
+    const args = [
+      '--target',
+      demo.url,
+      '--config',
+      'perf-gate.yml',
+      '--phase',
+      'warmup',
+      '--duration',
+      '4s',
+      '--targets',
+      'p99 < 500ms;errors <= 1000;error_rate < 60%',
+    ];
     // By default the smoke pass (each flow once) finds it before any load: an error, not a pass.
     const smoke = await perfGate(args, { 'perf-gate.yml': config });
     expect(smoke.code, smoke.stderr).toBe(1);
@@ -112,7 +166,9 @@ describe('issue 18: no default path passes a broken deployment', () => {
     const o = await perfGate(args, { 'perf-gate.yml': `smoke: false\n${config}` });
     expect(o.code, o.stderr).toBe(1);
     expect(o.results.verdict.status).toBe('fail');
-    expect(o.results.verdict.reasons.join('\n')).toMatch(/every journey was cut short: none of the \d+ arrivals finished its flow/);
+    expect(o.results.verdict.reasons.join('\n')).toMatch(
+      /every journey was cut short: none of the \d+ arrivals finished its flow/,
+    );
   });
 
   it('row 4: with every login answered 401, latency and throughput rows are not measured, never PASS', async () => {
@@ -131,16 +187,34 @@ describe('issue 18: no default path passes a broken deployment', () => {
       '',
     ].join('\n');
     const o = await perfGate(
-      ['--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'sustained', '--duration', '3s', '--rate', '20', '--targets', 'p99 < 500ms;p95 < 300ms;throughput > 5/s'],
+      [
+        '--target',
+        demo.url,
+        '--config',
+        'perf-gate.yml',
+        '--phase',
+        'sustained',
+        '--duration',
+        '3s',
+        '--rate',
+        '20',
+        '--targets',
+        'p99 < 500ms;p95 < 300ms;throughput > 5/s',
+      ],
       { 'perf-gate.yml': config },
     );
     expect(o.code, o.stderr).toBe(1);
     for (const source of ['p99 < 500ms', 'p95 < 300ms', 'throughput > 5/s']) {
-      expect(row(o, source), source).toMatchObject({ status: 'not_measured', note: expect.stringMatching(/no successful response/) });
+      expect(row(o, source), source).toMatchObject({
+        status: 'not_measured',
+        note: expect.stringMatching(/no successful response/),
+      });
     }
     expect(o.stdout).not.toMatch(/p99 latency.*PASS/);
     // The all-responses figures are kept beside them in the details.
-    expect(o.report).toMatch(/\*\*Successful responses:\*\* none, so latency and throughput targets are not measured \(all [\d,]+ responses: p95 [\d.]+ ms/);
+    expect(o.report).toMatch(
+      /\*\*Successful responses:\*\* none, so latency and throughput targets are not measured \(all [\d,]+ responses: p95 [\d.]+ ms/,
+    );
   });
 
   it('row 4, partly served: latency is judged on the successful responses, the all-responses figures beside them', async () => {
@@ -155,7 +229,20 @@ describe('issue 18: no default path passes a broken deployment', () => {
       '',
     ].join('\n');
     const o = await perfGate(
-      ['--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'sustained', '--duration', '3s', '--rate', '10', '--targets', 'p50 < 100ms;error_rate: not judged'],
+      [
+        '--target',
+        demo.url,
+        '--config',
+        'perf-gate.yml',
+        '--phase',
+        'sustained',
+        '--duration',
+        '3s',
+        '--rate',
+        '10',
+        '--targets',
+        'p50 < 100ms;error_rate: not judged',
+      ],
       { 'perf-gate.yml': config },
     );
     const r = o.results.run;
@@ -184,40 +271,121 @@ describe('issue 18: every line says what really ran', () => {
       '',
     ].join('\n');
     const started = Date.now();
-    const o = await perfGate(['--target', demo.url, '--engine', 'artillery', '--script', 'guide.yml', '--phase', 'sustained', '--duration-scale', '0.00139', '--targets', 'p99 < 500ms'], { 'guide.yml': script });
+    const o = await perfGate(
+      [
+        '--target',
+        demo.url,
+        '--engine',
+        'artillery',
+        '--script',
+        'guide.yml',
+        '--phase',
+        'sustained',
+        '--duration-scale',
+        '0.00139',
+        '--targets',
+        'p99 < 500ms',
+      ],
+      { 'guide.yml': script },
+    );
     expect(o.code, o.stderr).toBe(0);
-    expect(o.stderr).toMatch(/phase sustained on artillery: the script's own phases \(1h up to 100 arrivals\/s\) reshaped by duration-scale 0\.00139 to 5s up to 100 arrivals\/s/);
+    expect(o.stderr).toMatch(
+      /phase sustained on artillery: the script's own phases \(1h up to 100 arrivals\/s\) reshaped by duration-scale 0\.00139 to 5s up to 100 arrivals\/s/,
+    );
     expect(Date.now() - started).toBeLessThan(120_000);
     expect(o.results.run.durationMs).toBeLessThan(15_000);
-    expect(o.results.run.shape).toMatchObject({ source: 'script', stages: [{ durationMs: 5004, startRate: 100, endRate: 100 }] });
+    expect(o.results.run.shape).toMatchObject({
+      source: 'script',
+      stages: [{ durationMs: 5004, startRate: 100, endRate: 100 }],
+    });
     expect(o.results.run.requests).toBeGreaterThan(300);
     expect(o.results.run.requests).toBeLessThan(700);
   }, 240_000);
 
   it("row 5: a script's phases that run unchanged are stated on the start line", async () => {
-    const script = ['config:', `  target: ${demo.url}`, '  phases:', '    - duration: 2', '      arrivalRate: 5', 'scenarios:', '  - flow:', '      - get:', '          url: /api/health', ''].join('\n');
-    const o = await perfGate(['--target', demo.url, '--engine', 'artillery', '--script', 'own.yml', '--phase', 'sustained', '--targets', 'p99 < 500ms'], { 'own.yml': script });
-    expect(o.stderr).toMatch(/phase sustained on artillery: the script's own phases, unchanged: 2s up to 5 arrivals\/s/);
+    const script = [
+      'config:',
+      `  target: ${demo.url}`,
+      '  phases:',
+      '    - duration: 2',
+      '      arrivalRate: 5',
+      'scenarios:',
+      '  - flow:',
+      '      - get:',
+      '          url: /api/health',
+      '',
+    ].join('\n');
+    const o = await perfGate(
+      [
+        '--target',
+        demo.url,
+        '--engine',
+        'artillery',
+        '--script',
+        'own.yml',
+        '--phase',
+        'sustained',
+        '--targets',
+        'p99 < 500ms',
+      ],
+      { 'own.yml': script },
+    );
+    expect(o.stderr).toMatch(
+      /phase sustained on artillery: the script's own phases, unchanged: 2s up to 5 arrivals\/s/,
+    );
     expect(o.code, o.stderr).toBe(0);
   }, 240_000);
 
   it('row 7: engine results over a warm-up and a recovery refuses to merge them into one run', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'perf-gate-first-hour-'));
-    const warm = await perfGate(['--target', demo.url, '--phase', 'warmup', '--duration', '2s', '--output-dir', 'warm'], {}, cwd);
-    const rec = await perfGate(['--target', demo.url, '--phase', 'recovery', '--duration', '3s', '--output-dir', 'rec'], {}, cwd);
+    const warm = await perfGate(
+      ['--target', demo.url, '--phase', 'warmup', '--duration', '2s', '--output-dir', 'warm'],
+      {},
+      cwd,
+    );
+    const rec = await perfGate(
+      ['--target', demo.url, '--phase', 'recovery', '--duration', '3s', '--output-dir', 'rec'],
+      {},
+      cwd,
+    );
     expect(warm.code, warm.stderr).toBe(0);
     expect(rec.results.run.phase).toBe('recovery');
-    const o = await perfGate(['--engine', 'results', '--phase', 'warmup', '--results', 'warm/*/results.json;rec/*/results.json', '--output-dir', 'judged'], {}, cwd);
+    const o = await perfGate(
+      [
+        '--engine',
+        'results',
+        '--phase',
+        'warmup',
+        '--results',
+        'warm/*/results.json;rec/*/results.json',
+        '--output-dir',
+        'judged',
+      ],
+      {},
+      cwd,
+    );
     expect(o.code).toBe(2);
-    expect(o.stderr).toMatch(/^error: results: warm\/warmup-\w+\/results\.json \(phase warmup, started .*\) and rec\/recovery-\w+\/results\.json \(phase recovery, started .*\) are whole perf-gate runs of their own/m);
+    expect(o.stderr).toMatch(
+      /^error: results: warm\/warmup-\w+\/results\.json \(phase warmup, started .*\) and rec\/recovery-\w+\/results\.json \(phase recovery, started .*\) are whole perf-gate runs of their own/m,
+    );
     expect(o.stderr).toMatch(/Judge each run in a step of its own/);
     expect(o.stderr).not.toMatch(/\n\s+at /);
     // A run is judged as the phase it ran, never under another phase's targets.
-    const wrong = await perfGate(['--engine', 'results', '--phase', 'warmup', '--results', 'rec/*/results.json', '--output-dir', 'judged-wrong'], {}, cwd);
+    const wrong = await perfGate(
+      ['--engine', 'results', '--phase', 'warmup', '--results', 'rec/*/results.json', '--output-dir', 'judged-wrong'],
+      {},
+      cwd,
+    );
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/^error: results: rec\/recovery-\w+\/results\.json is a run of phase "recovery", but this job's phase is "warmup"; set phase: recovery/m);
+    expect(wrong.stderr).toMatch(
+      /^error: results: rec\/recovery-\w+\/results\.json is a run of phase "recovery", but this job's phase is "warmup"; set phase: recovery/m,
+    );
     // One of them alone is judged as itself.
-    const one = await perfGate(['--engine', 'results', '--phase', 'warmup', '--results', 'warm/*/results.json', '--output-dir', 'judged-one'], {}, cwd);
+    const one = await perfGate(
+      ['--engine', 'results', '--phase', 'warmup', '--results', 'warm/*/results.json', '--output-dir', 'judged-one'],
+      {},
+      cwd,
+    );
     expect(one.code, one.stderr).toBe(0);
     expect(one.results.run.requests).toBe(warm.results.run.requests);
   });

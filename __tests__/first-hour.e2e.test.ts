@@ -27,7 +27,12 @@ const workspace = (): string => mkdtempSync(join(tmpdir(), 'perf-gate-first-hour
 /** A stack frame as Node prints one. */
 const STACK = /^\s+at .+[(:]\d+/m;
 
-function exec(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+function exec(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -38,9 +43,15 @@ function exec(command: string, args: string[], cwd: string, env: NodeJS.ProcessE
 describe('row 6: runs never overwrite each other', () => {
   it('warm-up then recovery into one output dir keeps both, and LOAD_TEST_RESULTS.md lists both, newest first', async () => {
     const ws = workspace();
-    const warm = await runCli(['run', '--target', demo.url, '--phase', 'warmup', '--duration', '1s', '--rate', '10'], ws);
+    const warm = await runCli(
+      ['run', '--target', demo.url, '--phase', 'warmup', '--duration', '1s', '--rate', '10'],
+      ws,
+    );
     expect(warm.code, warm.stderr).toBe(0);
-    const recovery = await runCli(['run', '--target', demo.url, '--phase', 'recovery', '--duration', '2s', '--rate', '10'], ws);
+    const recovery = await runCli(
+      ['run', '--target', demo.url, '--phase', 'recovery', '--duration', '2s', '--rate', '10'],
+      ws,
+    );
     expect(recovery.code, recovery.stderr).toBe(0);
 
     const out = join(ws, 'perf-gate-results');
@@ -71,8 +82,14 @@ describe('row 6: runs never overwrite each other', () => {
 
   it("the action's outputs point at this run's results.json and the page of all tests", async () => {
     const ws = workspace();
-    const first = await runAction({ target: demo.url, phase: 'warmup', duration: '1s', rate: '10', comment: 'false' }, { apiUrl: github.url, workspace: ws });
-    const second = await runAction({ target: demo.url, phase: 'warmup', duration: '1s', rate: '10', comment: 'false' }, { apiUrl: github.url, workspace: ws });
+    const first = await runAction(
+      { target: demo.url, phase: 'warmup', duration: '1s', rate: '10', comment: 'false' },
+      { apiUrl: github.url, workspace: ws },
+    );
+    const second = await runAction(
+      { target: demo.url, phase: 'warmup', duration: '1s', rate: '10', comment: 'false' },
+      { apiUrl: github.url, workspace: ws },
+    );
     expect([first.code, second.code]).toEqual([0, 0]);
     expect(second.outputs.report).toBe(join(ws, 'perf-gate-results', 'LOAD_TEST_RESULTS.md'));
     expect(second.outputs.results).not.toBe(first.outputs.results);
@@ -80,7 +97,20 @@ describe('row 6: runs never overwrite each other', () => {
     expect(existsSync(first.outputs.results!)).toBe(true);
     expect(readFileSync(second.outputs.report!, 'utf8').match(/^## Test \d/gm)).toHaveLength(2);
     // `engine: results` finds them with the documented glob.
-    const judged = await runCli(['run', '--engine', 'results', '--results', 'perf-gate-results/*/results.json', '--output-dir', 'merged', '--phase', 'warmup'], ws);
+    const judged = await runCli(
+      [
+        'run',
+        '--engine',
+        'results',
+        '--results',
+        'perf-gate-results/*/results.json',
+        '--output-dir',
+        'merged',
+        '--phase',
+        'warmup',
+      ],
+      ws,
+    );
     expect(judged.stderr).toMatch(/judging results from perf-gate-results\/\*\/results\.json/);
   });
 });
@@ -103,10 +133,16 @@ describe('row 8: tool scripts are checked before anything is installed or sent',
     writeFileSync(join(ws, 'load-test.yml'), GUIDE_SCRIPT(demo.url));
     const before = demo.stats().requests;
     const started = Date.now();
-    const r = await runCli(['run', '--engine', 'artillery', '--script', 'load-test.yml', '--target', demo.url, '--output-dir', 'out'], ws, { RUNNER_TOOL_CACHE: join(ws, 'cache') });
+    const r = await runCli(
+      ['run', '--engine', 'artillery', '--script', 'load-test.yml', '--target', demo.url, '--output-dir', 'out'],
+      ws,
+      { RUNNER_TOOL_CACHE: join(ws, 'cache') },
+    );
     expect(r.code, r.stderr).toBe(2);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(r.stderr).toMatch(/^error: input "script": Artillery script "load-test.yml": config\.processor "\.\/processors\.js" does not exist/m);
+    expect(r.stderr).toMatch(
+      /^error: input "script": Artillery script "load-test.yml": config\.processor "\.\/processors\.js" does not exist/m,
+    );
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stderr).not.toMatch(/\[npm\]|Installing artillery|installing artillery/);
     expect(existsSync(join(ws, 'cache'))).toBe(false);
@@ -129,7 +165,7 @@ describe('row 8: tool scripts are checked before anything is installed or sent',
     const b = await runCli(['run', '--engine', 'artillery', '--script', 'b.yml', '--target', demo.url], ws);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/Artillery script "b\.yml" is not valid YAML: .*line 3, column 1/);
-    expect(b.stderr).toMatch(/^ {2}3 \|  phases: \[\]\n {2} {2}\| \^$/m);
+    expect(b.stderr).toMatch(/^ {2}3 \| {2}phases: \[\]\n {2} {2}\| \^$/m);
     expect(existsSync(join(ws, 'perf-gate-results'))).toBe(false);
   });
 
@@ -144,13 +180,37 @@ describe('row 8: tool scripts are checked before anything is installed or sent',
 
 describe('row 10: messages that help', () => {
   const cases: Array<[string, string[], RegExp]> = [
-    ['a target list split by commas', ['--targets', 'p99<500ms, p95<300ms'], /looks like 2 targets separated by commas; give one target per line, or ";" between them \(did you mean "p99<500ms; p95<300ms"\?\)/],
-    ['=< for <=', ['--targets', 'p99 =< 500ms'], /"=<" is not an operator; write "<=" \(did you mean "p99 <= 500ms"\?\)/],
-    ['a URL without a scheme', ['--target', 'localhost:18080/api/health'], /did you mean "http:\/\/localhost:18080\/api\/health"\?/],
-    ['an unknown phase', ['--phase', 'warmpu'], /input "phase": got "warmpu" \(did you mean "warmup"\?\); allowed: warmup, sustained, stress, recovery/],
-    ['an unknown metric', ['--targets', 'p99x < 500ms'], /"p99x" is not a metric perf-gate measures \(did you mean "p99"\?\); built-in metrics: p50, p90, p95, p99/],
+    [
+      'a target list split by commas',
+      ['--targets', 'p99<500ms, p95<300ms'],
+      /looks like 2 targets separated by commas; give one target per line, or ";" between them \(did you mean "p99<500ms; p95<300ms"\?\)/,
+    ],
+    [
+      '=< for <=',
+      ['--targets', 'p99 =< 500ms'],
+      /"=<" is not an operator; write "<=" \(did you mean "p99 <= 500ms"\?\)/,
+    ],
+    [
+      'a URL without a scheme',
+      ['--target', 'localhost:18080/api/health'],
+      /did you mean "http:\/\/localhost:18080\/api\/health"\?/,
+    ],
+    [
+      'an unknown phase',
+      ['--phase', 'warmpu'],
+      /input "phase": got "warmpu" \(did you mean "warmup"\?\); allowed: warmup, sustained, stress, recovery/,
+    ],
+    [
+      'an unknown metric',
+      ['--targets', 'p99x < 500ms'],
+      /"p99x" is not a metric perf-gate measures \(did you mean "p99"\?\); built-in metrics: p50, p90, p95, p99/,
+    ],
     ['an unknown fail-on', ['--fail-on', 'regresion'], /got "regresion" \(did you mean "regression"\?\)/],
-    ['a mistyped flag', ['--tagret', 'http://127.0.0.1:1'], /^error: Unknown option '--tagret' \(did you mean "--target"\?\)/m],
+    [
+      'a mistyped flag',
+      ['--tagret', 'http://127.0.0.1:1'],
+      /^error: Unknown option '--tagret' \(did you mean "--target"\?\)/m,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2 with a suggestion`, async () => {
@@ -167,9 +227,14 @@ describe('row 10: messages that help', () => {
     writeFileSync(join(ws, 'flow.yml'), `flow:\n  - name: a\n    steps:\n      - get: /\n`);
     const key = await runCli(['run', '--target', demo.url, '--config', 'flow.yml'], ws);
     expect(key.code).toBe(2);
-    expect(key.stderr).toMatch(/flow\.yml: \(top level\): unknown key "flow" \(did you mean "flows"\?\); allowed here: target, phase, engine/);
+    expect(key.stderr).toMatch(
+      /flow\.yml: \(top level\): unknown key "flow" \(did you mean "flows"\?\); allowed here: target, phase, engine/,
+    );
 
-    writeFileSync(join(ws, 'preset.yml'), `sources:\n  - kind: cloudwatch\n    metrics:\n      - preset: ecs-cpuu\n        cluster: shop\n`);
+    writeFileSync(
+      join(ws, 'preset.yml'),
+      `sources:\n  - kind: cloudwatch\n    metrics:\n      - preset: ecs-cpuu\n        cluster: shop\n`,
+    );
     const preset = await runCli(['run', '--target', demo.url, '--config', 'preset.yml'], ws);
     expect(preset.code).toBe(2);
     expect(preset.stderr).toMatch(/preset: got "ecs-cpuu"; allowed: ecs-cpu, .* \(did you mean "ecs-cpu"\?\)/);
@@ -202,18 +267,24 @@ describe('row 11: an error verdict, and a config error', () => {
 
   it('a config error with --output-dir creates no output dir', async () => {
     const ws = workspace();
-    const r = await runCli(['run', '--target', demo.url, '--targets', 'p99 < 5 parsecs', '--output-dir', 'deep/out'], ws);
+    const r = await runCli(
+      ['run', '--target', demo.url, '--targets', 'p99 < 5 parsecs', '--output-dir', 'deep/out'],
+      ws,
+    );
     expect(r.code).toBe(2);
     expect(readdirSync(ws)).toEqual([]);
   });
 });
 
-describe('row 12: the CLI in a team\'s own repository', () => {
+describe("row 12: the CLI in a team's own repository", () => {
   it("npm pack's tarball installs into a fresh project outside the repository and runs there", async () => {
     const packDir = mkdtempSync(join(tmpdir(), 'perf-gate-pack-'));
     const pack = await exec('npm', ['pack', '--pack-destination', packDir, '--json'], resolve('.'));
     expect(pack.code, pack.out).toBe(0);
-    const [info] = JSON.parse(pack.out.slice(pack.out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [info] = JSON.parse(pack.out.slice(pack.out.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     const files = info!.files.map((f) => f.path);
     expect(files).toContain('bin/perf-gate.js');
     expect(files).toContain('dist/cli.js');
@@ -221,33 +292,63 @@ describe('row 12: the CLI in a team\'s own repository', () => {
 
     const team = mkdtempSync(join(tmpdir(), 'team-app-'));
     writeFileSync(join(team, 'package.json'), JSON.stringify({ name: 'team-app', version: '1.0.0', private: true }));
-    const install = await exec('npm', ['install', '--no-audit', '--no-fund', '--offline', join(packDir, info!.filename)], team);
+    const install = await exec(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--offline', join(packDir, info!.filename)],
+      team,
+    );
     expect(install.code, install.out).toBe(0);
     // The bundle needs nothing else: one package installed.
     expect(readdirSync(join(team, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['perf-gate']);
-    const run = await exec('npx', ['--no-install', 'perf-gate', 'run', '--target', demo.url, '--duration', '1s', '--rate', '5'], team);
+    const run = await exec(
+      'npx',
+      ['--no-install', 'perf-gate', 'run', '--target', demo.url, '--duration', '1s', '--rate', '5'],
+      team,
+    );
     expect(run.code, run.out).toBe(0);
     expect(run.out).toMatch(/warmup PASSED/);
     expect(runFolders(join(team, 'perf-gate-results'))).toHaveLength(1);
   }, 60_000);
 });
 
-describe('row 13 (and 8): Artillery\'s first install is one line, and is not run time', () => {
+describe("row 13 (and 8): Artillery's first install is one line, and is not run time", () => {
   const ws = workspace();
   const cache = join(ws, 'tool-cache');
 
-  it('installs under perf-gate\'s Node, says so in one line, and the run\'s length leaves the install out', async () => {
+  it("installs under perf-gate's Node, says so in one line, and the run's length leaves the install out", async () => {
     writeFileSync(join(ws, 'processors.js'), 'module.exports = {};\n');
     writeFileSync(join(ws, 'load-test.yml'), GUIDE_SCRIPT(demo.url));
-    const r = await runCli(['run', '--engine', 'artillery', '--script', 'load-test.yml', '--target', demo.url, '--targets', 'error_rate < 1%'], ws, { RUNNER_TOOL_CACHE: cache });
+    const r = await runCli(
+      [
+        'run',
+        '--engine',
+        'artillery',
+        '--script',
+        'load-test.yml',
+        '--target',
+        demo.url,
+        '--targets',
+        'error_rate < 1%',
+      ],
+      ws,
+      { RUNNER_TOOL_CACHE: cache },
+    );
     expect(r.code, r.stderr).toBe(0);
-    const installLines = r.stderr.split('\n').filter((l) => /artillery@|\[npm\]|npm (warn|WARN)|EBADENGINE|allowScripts|install script/i.test(l));
+    const installLines = r.stderr
+      .split('\n')
+      .filter((l) => /artillery@|\[npm\]|npm (warn|WARN)|EBADENGINE|allowScripts|install script/i.test(l));
     expect(installLines.length, installLines.join('\n')).toBe(2);
     expect(installLines[0]).toMatch(/installing artillery@2\.\d+\.\d+ into/);
-    expect(installLines[1]).toMatch(new RegExp(`^Installed artillery@2\\.\\d+\\.\\d+ \\(\\d+ packages\\) in [\\d.]+ s, with Node ${process.version.replace(/\./g, '\\.')}`));
+    expect(installLines[1]).toMatch(
+      new RegExp(
+        `^Installed artillery@2\\.\\d+\\.\\d+ \\(\\d+ packages\\) in [\\d.]+ s, with Node ${process.version.replace(/\./g, '\\.')}`,
+      ),
+    );
     expect(r.stderr).not.toMatch(/22\.18/);
     const installSeconds = Number(/in ([\d.]+) s, with Node/.exec(installLines[1]!)![1]);
-    const results = JSON.parse(readFileSync(join(runFolders(join(ws, 'perf-gate-results'))[0]!, 'results.json'), 'utf8')) as { run: { durationMs: number } };
+    const results = JSON.parse(
+      readFileSync(join(runFolders(join(ws, 'perf-gate-results'))[0]!, 'results.json'), 'utf8'),
+    ) as { run: { durationMs: number } };
     // The script's phase is 3 s: the install (tens of seconds) is not in it.
     expect(results.run.durationMs).toBeLessThan(Math.max(10_000, installSeconds * 1000 - 5000));
   }, 240_000);

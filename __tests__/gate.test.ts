@@ -22,7 +22,10 @@ function run(over: Partial<RunResult> = {}): RunResult {
     endpoints: [],
     intervals: [],
     generator: { valid: true, invalidReasons: [] },
-    customMetrics: { checkout: { type: 'trend', values: { avg: 80, 'p(95)': 150 } }, checks: { type: 'rate', values: { rate: 0.99 } } },
+    customMetrics: {
+      checkout: { type: 'trend', values: { avg: 80, 'p(95)': 150 } },
+      checks: { type: 'rate', values: { rate: 0.99 } },
+    },
     toolThresholds: [],
     notes: [],
     ...over,
@@ -33,7 +36,11 @@ const GUIDE = parseTargets(['p99 < 500ms', 'p95 < 300ms', 'error_rate < 0.5%', '
 
 describe('decide', () => {
   it('passes when every target holds and fails on the first that does not', () => {
-    expect(decide(run({ throughputRps: 101 }), GUIDE, 'any')).toMatchObject({ status: 'pass', failsCheck: false, reasons: [] });
+    expect(decide(run({ throughputRps: 101 }), GUIDE, 'any')).toMatchObject({
+      status: 'pass',
+      failsCheck: false,
+      reasons: [],
+    });
     const v = decide(run(), GUIDE, 'any');
     expect(v.status).toBe('fail');
     expect(v.failsCheck).toBe(true);
@@ -45,38 +52,62 @@ describe('decide', () => {
   it('treats a metric that was not measured as a failure unless optional, never as 0', () => {
     const targets = parseTargets(['p999 < 1s', 'optional: vus >= 500']);
     const v = decide(run({ vus: undefined }), targets, 'any');
-    expect(v.targets.map((t) => [t.status, t.actual])).toEqual([['not_measured', undefined], ['not_measured', undefined]]);
+    expect(v.targets.map((t) => [t.status, t.actual])).toEqual([
+      ['not_measured', undefined],
+      ['not_measured', undefined],
+    ]);
     expect(v.status).toBe('fail');
     expect(v.reasons).toEqual(['p999 < 1s: not measured']);
     expect(decide(run({ vus: undefined }), parseTargets(['optional: vus >= 500']), 'any').status).toBe('pass');
   });
 
   it('is an error, whatever the targets say, when there is nothing to judge', () => {
-    const v = decide(run({ requests: 0, errors: 0, errorRate: undefined, latency: { count: 0 } }), parseTargets('errors <= 50'), 'never');
+    const v = decide(
+      run({ requests: 0, errors: 0, errorRate: undefined, latency: { count: 0 } }),
+      parseTargets('errors <= 50'),
+      'never',
+    );
     expect(v.status).toBe('error');
     expect(v.failsCheck).toBe(true);
     expect(v.reasons[0]).toMatch(/no request completed/);
   });
 
   it('is an error when the target never answered', () => {
-    const v = decide(run({ requests: 40, errors: 40, errorsByKind: { connection_refused: 40 }, latency: { count: 0 } }), [], 'any');
+    const v = decide(
+      run({ requests: 40, errors: 40, errorsByKind: { connection_refused: 40 }, latency: { count: 0 } }),
+      [],
+      'any',
+    );
     expect(v.status).toBe('error');
     expect(v.reasons[0]).toMatch(/all 40 requests failed without a response \(connection_refused\)/);
   });
 
   it('is an error when the generator could not send the load', () => {
-    const v = decide(run({ generator: { valid: false, invalidReasons: ['dropped 300 of 1000 arrivals'] } }), GUIDE, 'any');
+    const v = decide(
+      run({ generator: { valid: false, invalidReasons: ['dropped 300 of 1000 arrivals'] } }),
+      GUIDE,
+      'any',
+    );
     expect(v).toMatchObject({ status: 'error', reasons: ['dropped 300 of 1000 arrivals'] });
   });
 
   it('is an error, not a fail, when a target needs an infrastructure metric whose source failed', () => {
     const infra = [
-      { name: 'cpu', source: 'cloudwatch' as const, query: 'AWS/ECS CPUUtilization', unit: '%' as const, stats: {}, unavailable: 'AccessDenied: not authorized to perform cloudwatch:GetMetricData' },
+      {
+        name: 'cpu',
+        source: 'cloudwatch' as const,
+        query: 'AWS/ECS CPUUtilization',
+        unit: '%' as const,
+        stats: {},
+        unavailable: 'AccessDenied: not authorized to perform cloudwatch:GetMetricData',
+      },
       { name: 'memory', source: 'prometheus' as const, query: 'node memory', unit: '%' as const, stats: { max: 60 } },
     ];
     const v = decide(run({ infra }), parseTargets(['memory < 85%', 'cpu < 80%']), 'any');
     expect(v.status).toBe('error');
-    expect(v.reasons).toEqual(['cpu < 80%: cpu could not be read from cloudwatch: AccessDenied: not authorized to perform cloudwatch:GetMetricData']);
+    expect(v.reasons).toEqual([
+      'cpu < 80%: cpu could not be read from cloudwatch: AccessDenied: not authorized to perform cloudwatch:GetMetricData',
+    ]);
     // Optional, or no target on it at all: the failed source is only shown.
     expect(decide(run({ infra }), parseTargets(['memory < 85%', 'optional: cpu < 80%']), 'any').status).toBe('pass');
     expect(decide(run({ infra }), parseTargets(['memory < 85%']), 'any').status).toBe('pass');
@@ -84,7 +115,11 @@ describe('decide', () => {
 
   it('reads custom metrics by name and by name.stat', () => {
     const v = decide(run(), parseTargets(['checkout.p95 < 200ms', 'checks > 98%', 'checkout < 50ms']), 'any');
-    expect(v.targets.map((t) => [t.actual, t.status])).toEqual([[150, 'pass'], [99, 'pass'], [80, 'fail']]);
+    expect(v.targets.map((t) => [t.actual, t.status])).toEqual([
+      [150, 'pass'],
+      [99, 'pass'],
+      [80, 'fail'],
+    ]);
   });
 
   it.each([

@@ -98,7 +98,11 @@ describe('upsertComment', () => {
   it('finds its comment on page 3 of 250 by following the Link header', async () => {
     const s = await stub();
     for (let i = 0; i < 230; i++) s.addComment({ issueNumber: 7, body: `chatter ${i}` });
-    const ours = s.addComment({ issueNumber: 7, body: `${MARKER}\nold report`, user: { login: 'perf-gate-user', type: 'User' } });
+    const ours = s.addComment({
+      issueNumber: 7,
+      body: `${MARKER}\nold report`,
+      user: { login: 'perf-gate-user', type: 'User' },
+    });
     for (let i = 0; i < 19; i++) s.addComment({ issueNumber: 7, body: `more chatter ${i}` });
     expect(s.commentsOn('acme', 'shop', 7)).toHaveLength(250);
 
@@ -106,7 +110,9 @@ describe('upsertComment', () => {
     expect(result.action).toBe('updated');
     expect(result.url).toContain(`#issuecomment-${ours.id}`);
     expect(ours.body).toContain('warmup passed');
-    const pages = s.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/issues/7/comments')).map((r) => r.query['page'] ?? '1');
+    const pages = s.requests
+      .filter((r) => r.method === 'GET' && r.path.endsWith('/issues/7/comments'))
+      .map((r) => r.query['page'] ?? '1');
     expect(pages).toEqual(['1', '2', '3']);
     expect(s.requests.some((r) => r.method === 'POST')).toBe(false);
     expect(s.commentsOn('acme', 'shop', 7)).toHaveLength(250);
@@ -122,8 +128,16 @@ describe('upsertComment', () => {
 
   it('ignores comments by other accounts that contain the marker', async () => {
     const s = await stub();
-    const quoted = s.addComment({ issueNumber: 7, body: `> ${MARKER}\n> quoting the bot`, user: { login: 'alice', type: 'User' } });
-    const otherBot = s.addComment({ issueNumber: 7, body: `${MARKER}\nfrom another token`, user: { login: 'other-ci[bot]', type: 'Bot' } });
+    const quoted = s.addComment({
+      issueNumber: 7,
+      body: `> ${MARKER}\n> quoting the bot`,
+      user: { login: 'alice', type: 'User' },
+    });
+    const otherBot = s.addComment({
+      issueNumber: 7,
+      body: `${MARKER}\nfrom another token`,
+      user: { login: 'other-ci[bot]', type: 'Bot' },
+    });
     const result = await upsertComment(params(s));
     expect(result.action).toBe('created');
     expect(quoted.body).toBe(`> ${MARKER}\n> quoting the bot`);
@@ -142,9 +156,21 @@ describe('upsertComment', () => {
   describe('with GITHUB_TOKEN or an app token (GET /user answers 403)', () => {
     it('updates the marked comment of github-actions[bot] and leaves humans alone', async () => {
       const s = await stub({ appToken: true });
-      const human = s.addComment({ issueNumber: 7, body: `${MARKER}\nhand-written`, user: { login: 'alice', type: 'User' } });
-      const otherBot = s.addComment({ issueNumber: 7, body: `${MARKER}\nolder app`, user: { login: 'some-app[bot]', type: 'Bot' } });
-      const ours = s.addComment({ issueNumber: 7, body: `${MARKER}\nold`, user: { login: 'github-actions[bot]', type: 'Bot' } });
+      const human = s.addComment({
+        issueNumber: 7,
+        body: `${MARKER}\nhand-written`,
+        user: { login: 'alice', type: 'User' },
+      });
+      const otherBot = s.addComment({
+        issueNumber: 7,
+        body: `${MARKER}\nolder app`,
+        user: { login: 'some-app[bot]', type: 'Bot' },
+      });
+      const ours = s.addComment({
+        issueNumber: 7,
+        body: `${MARKER}\nold`,
+        user: { login: 'github-actions[bot]', type: 'Bot' },
+      });
       const log = memoryLog('levels');
       const result = await upsertComment(params(s, { log }));
       expect(result.action).toBe('updated');
@@ -172,12 +198,22 @@ describe('upsertComment', () => {
       expect(s.commentsOn('acme', 'shop', 7)).toHaveLength(1);
     });
 
-    it("posts its own comment when a bot comment it guessed was its own cannot be edited", async () => {
+    it('posts its own comment when a bot comment it guessed was its own cannot be edited', async () => {
       const s = await stub({ appToken: true, user: { login: 'perf-gate-app[bot]', type: 'Bot' } });
-      const foreign = s.addComment({ issueNumber: 7, body: `${MARKER}\nanother app`, user: { login: 'another-app[bot]', type: 'Bot' } });
+      const foreign = s.addComment({
+        issueNumber: 7,
+        body: `${MARKER}\nanother app`,
+        user: { login: 'another-app[bot]', type: 'Bot' },
+      });
       s.state.intercept = (r) =>
         r.method === 'PATCH' && r.path.endsWith(`/${foreign.id}`)
-          ? { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' } }
+          ? {
+              status: 403,
+              body: {
+                message: 'Resource not accessible by integration',
+                documentation_url: 'https://docs.github.com/rest',
+              },
+            }
           : undefined;
       const result = await upsertComment(params(s));
       expect(result.action).toBe('created');
@@ -214,7 +250,10 @@ describe('upsertComment', () => {
 
     it('skips with a warning on 404', async () => {
       const s = await stub();
-      s.state.intercept = (r) => (r.path.endsWith('/comments') ? { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } } : undefined);
+      s.state.intercept = (r) =>
+        r.path.endsWith('/comments')
+          ? { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }
+          : undefined;
       const result = await upsertComment(params(s));
       expect(result.action).toBe('skipped');
       expect(result.warning).toContain('404 (Not Found)');
@@ -223,7 +262,11 @@ describe('upsertComment', () => {
 
     it('creates a new comment when the old one was deleted between listing and updating', async () => {
       const s = await stub();
-      const old = s.addComment({ issueNumber: 7, body: `${MARKER}\nold`, user: { login: 'perf-gate-user', type: 'User' } });
+      const old = s.addComment({
+        issueNumber: 7,
+        body: `${MARKER}\nold`,
+        user: { login: 'perf-gate-user', type: 'User' },
+      });
       s.state.intercept = (r) => {
         if (r.method === 'PATCH') s.state.comments.splice(s.state.comments.indexOf(old), 1);
         return undefined;
@@ -236,9 +279,13 @@ describe('upsertComment', () => {
     it('throws a clear error, without the token, on a server error', async () => {
       const s = await stub();
       s.state.intercept = (r) =>
-        r.method === 'POST' ? { status: 500, body: { message: `Server Error (authorization: token ${TOKEN})` } } : undefined;
+        r.method === 'POST'
+          ? { status: 500, body: { message: `Server Error (authorization: token ${TOKEN})` } }
+          : undefined;
       const error = await thrown(upsertComment(params(s)));
-      expect(error.message).toMatch(/^GitHub API call to create a comment on acme\/shop#7 failed with HTTP 500: Server Error/);
+      expect(error.message).toMatch(
+        /^GitHub API call to create a comment on acme\/shop#7 failed with HTTP 500: Server Error/,
+      );
       expect(error.message).toContain('[REDACTED]');
       expectNoToken(error);
     });
@@ -256,7 +303,9 @@ describe('upsertComment', () => {
       const p = params(s);
       await s.close();
       const error = await thrown(upsertComment(p));
-      expect(error.message).toMatch(/^GitHub API call to identify the token owner \(GET \/user\) failed: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+      expect(error.message).toMatch(
+        /^GitHub API call to identify the token owner \(GET \/user\) failed: connect ECONNREFUSED 127\.0\.0\.1:\d+/,
+      );
       expect(error.message).not.toContain('HTTP 500');
       expectNoToken(error);
     });
@@ -324,13 +373,19 @@ describe('github stub', () => {
     const s = await stub();
     const empty = await fetch(`${s.url}/repos/acme/shop/issues/3/comments`, { method: 'POST', body: '{}' });
     expect(empty.status).toBe(422);
-    const tooLong = await fetch(`${s.url}/repos/acme/shop/issues/3/comments`, { method: 'POST', body: JSON.stringify({ body: 'x'.repeat(65_537) }) });
+    const tooLong = await fetch(`${s.url}/repos/acme/shop/issues/3/comments`, {
+      method: 'POST',
+      body: JSON.stringify({ body: 'x'.repeat(65_537) }),
+    });
     expect(tooLong.status).toBe(422);
     const unknown = await fetch(`${s.url}/nope`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ message: 'Not Found' });
     s.state.forbidWrites = true;
-    const forbidden = await fetch(`${s.url}/repos/acme/shop/issues/3/comments`, { method: 'POST', body: JSON.stringify({ body: 'hi' }) });
+    const forbidden = await fetch(`${s.url}/repos/acme/shop/issues/3/comments`, {
+      method: 'POST',
+      body: JSON.stringify({ body: 'hi' }),
+    });
     expect(forbidden.status).toBe(403);
     expect(await forbidden.json()).toMatchObject({ message: 'Resource not accessible by integration' });
     expect(s.requests.map((r) => r.status)).toEqual([422, 422, 404, 403]);
@@ -358,13 +413,21 @@ describe('prContext', () => {
 
   it('spots a fork, also when the fork was deleted', () => {
     expect(prContext('pull_request', pr('mallory/shop'), 'acme/shop').isFork).toBe(true);
-    expect(prContext('pull_request_target', pr('mallory/shop'), 'acme/shop')).toMatchObject({ issueNumber: 42, isFork: true });
+    expect(prContext('pull_request_target', pr('mallory/shop'), 'acme/shop')).toMatchObject({
+      issueNumber: 42,
+      isFork: true,
+    });
     expect(prContext('pull_request', pr(null), 'acme/shop').isFork).toBe(true);
     expect(prContext('pull_request', pr('ACME/Shop'), 'acme/shop').isFork).toBe(false);
   });
 
   it('is not a pull request on push or schedule', () => {
-    expect(prContext('push', { ref: 'refs/heads/main' }, 'acme/shop')).toEqual({ owner: 'acme', repo: 'shop', isPullRequest: false, isFork: false });
+    expect(prContext('push', { ref: 'refs/heads/main' }, 'acme/shop')).toEqual({
+      owner: 'acme',
+      repo: 'shop',
+      isPullRequest: false,
+      isFork: false,
+    });
     expect(prContext('schedule', {}, 'acme/shop').issueNumber).toBeUndefined();
   });
 
@@ -381,7 +444,12 @@ describe('prContext', () => {
 
   it('reads the pull request behind a workflow_run', () => {
     const payload = (head: string, pulls: unknown[]): unknown => ({
-      workflow_run: { event: 'pull_request', head_repository: { full_name: head }, repository: { full_name: 'acme/shop' }, pull_requests: pulls },
+      workflow_run: {
+        event: 'pull_request',
+        head_repository: { full_name: head },
+        repository: { full_name: 'acme/shop' },
+        pull_requests: pulls,
+      },
     });
     expect(prContext('workflow_run', payload('acme/shop', [{ number: 5 }]), 'acme/shop')).toEqual({
       owner: 'acme',

@@ -26,7 +26,7 @@ describe('Histogram', () => {
   it('percentiles agree with the exact nearest-rank values within 0.1 %', () => {
     const values: number[] = [];
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const h = new Histogram();
     for (let i = 0; i < 20_000; i++) {
       const ms = Math.round((5 + -Math.log(1 - rnd()) * 40) * 1000) / 1000; // exponential tail, µs precision
@@ -36,8 +36,12 @@ describe('Histogram', () => {
     values.sort((a, b) => a - b);
     for (const p of [50, 90, 95, 99, 99.9]) {
       expect(h.percentileMs(p)!).toBeCloseTo(exactPercentile(values, p), 0);
-      expect(Math.abs(h.percentileMs(p)! - exactPercentile(values, p)) / exactPercentile(values, p)).toBeLessThan(0.001);
-      expect(Math.abs(h.interpolatedPercentileMs(p)! - k6Percentile(values, p)) / k6Percentile(values, p)).toBeLessThan(0.002);
+      expect(Math.abs(h.percentileMs(p)! - exactPercentile(values, p)) / exactPercentile(values, p)).toBeLessThan(
+        0.001,
+      );
+      expect(Math.abs(h.interpolatedPercentileMs(p)! - k6Percentile(values, p)) / k6Percentile(values, p)).toBeLessThan(
+        0.002,
+      );
     }
     const s = h.stats();
     expect(s.count).toBe(20_000);

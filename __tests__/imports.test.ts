@@ -14,7 +14,19 @@ const SRC = join(ROOT, 'src');
  */
 const FLOORS: string[][] = [
   // The ground floor: the typed model and what every stage may need without importing a stage.
-  ['model.ts', 'model/', 'results-schema.ts', 'errors.ts', 'log.ts', 'secrets.ts', 'units.ts', 'format.ts', 'json.ts', 'bounded.ts', 'version.ts'],
+  [
+    'model.ts',
+    'model/',
+    'results-schema.ts',
+    'errors.ts',
+    'log.ts',
+    'secrets.ts',
+    'units.ts',
+    'format.ts',
+    'json.ts',
+    'bounded.ts',
+    'version.ts',
+  ],
   ['metrics/'],
   ['flows/'],
   ['gate/'],
@@ -47,7 +59,11 @@ function stripComments(text: string): string {
 function specifiers(text: string): string[] {
   const code = stripComments(text);
   const out: string[] = [];
-  const patterns = [/^\s*(?:import|export)\b[^;'"]*?\bfrom\s*'([^']+)'/gm, /^\s*import\s*'([^']+)'/gm, /\bimport\(\s*'([^']+)'\s*\)/g];
+  const patterns = [
+    /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*'([^']+)'/gm,
+    /^\s*import\s*'([^']+)'/gm,
+    /\bimport\(\s*'([^']+)'\s*\)/g,
+  ];
   for (const re of patterns) for (const m of code.matchAll(re)) if (m[1]!.startsWith('.')) out.push(m[1]!);
   return out;
 }
@@ -111,15 +127,17 @@ describe('the import graph of src/', () => {
   it('reads the imports it checks (a sanity check of the reader)', () => {
     expect(files.length).toBeGreaterThan(50);
     expect(graph.get('index.ts')).toContain('main.ts');
-    expect(specifiers(`import type { A } from './a.js';\nexport { b } from '../b.js';\n// import { c } from './c.js';\nconst d = await import('./d.js');`)).toEqual([
-      './a.js',
-      '../b.js',
-      './d.js',
-    ]);
+    expect(
+      specifiers(
+        `import type { A } from './a.js';\nexport { b } from '../b.js';\n// import { c } from './c.js';\nconst d = await import('./d.js');`,
+      ),
+    ).toEqual(['./a.js', '../b.js', './d.js']);
   });
 
   it('resolves every relative import to a file of src/', () => {
-    const missing = [...graph].flatMap(([from, deps]) => deps.filter((d) => !graph.has(d)).map((d) => `${from} -> ${d}`));
+    const missing = [...graph].flatMap(([from, deps]) =>
+      deps.filter((d) => !graph.has(d)).map((d) => `${from} -> ${d}`),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -133,7 +151,9 @@ describe('the import graph of src/', () => {
 
   it('has no import that runs up a floor', () => {
     const up = [...graph].flatMap(([from, deps]) =>
-      deps.filter((d) => (floorOf(d) ?? -1) > (floorOf(from) ?? Infinity)).map((d) => `${from} (floor ${floorOf(from)}) -> ${d} (floor ${floorOf(d)})`),
+      deps
+        .filter((d) => (floorOf(d) ?? -1) > (floorOf(from) ?? Infinity))
+        .map((d) => `${from} (floor ${floorOf(from)}) -> ${d} (floor ${floorOf(d)})`),
     );
     expect(up).toEqual([]);
   });

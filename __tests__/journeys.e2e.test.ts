@@ -33,10 +33,23 @@ sources:
 // For the tests about what the load itself records: without it the smoke pass would stop the phase first.
 const NO_SMOKE = '\nsmoke: false\n';
 
-const endpoint = (r: ActionRun, name: string) => (r.results.run.endpoints as Array<{ name: string; requests: number; statusCodes: Record<string, number> }>).find((e) => e.name === name);
+const endpoint = (r: ActionRun, name: string) =>
+  (r.results.run.endpoints as Array<{ name: string; requests: number; statusCodes: Record<string, number> }>).find(
+    (e) => e.name === name,
+  );
 const targetRow = (r: ActionRun, source: RegExp) =>
-  (r.results.verdict.targets as Array<{ target: { source: string }; status: string; actual?: number; rhs?: { value?: number } }>).find((t) => source.test(t.target.source))!;
-const flow = (r: ActionRun, name: string) => (r.results.run.flows as Array<{ name: string; started: number; completed: number; failed: number }>).find((f) => f.name === name)!;
+  (
+    r.results.verdict.targets as Array<{
+      target: { source: string };
+      status: string;
+      actual?: number;
+      rhs?: { value?: number };
+    }>
+  ).find((t) => source.test(t.target.source))!;
+const flow = (r: ActionRun, name: string) =>
+  (r.results.run.flows as Array<{ name: string; started: number; completed: number; failed: number }>).find(
+    (f) => f.name === name,
+  )!;
 
 describe('the guide journey through dist/index.js against the auction app', () => {
   it('passes a healthy app: every acknowledged bid is stored and many distinct users logged in', async () => {
@@ -54,7 +67,10 @@ describe('the guide journey through dist/index.js against the auction app', () =
       { name: 'pay', ok: true, requests: 2 },
     ]);
     const smokeBids = 1;
-    expect(targetRow(r, /^bids_stored/)).toMatchObject({ status: 'pass', actual: (await app.storedBids()) - smokeBids });
+    expect(targetRow(r, /^bids_stored/)).toMatchObject({
+      status: 'pass',
+      actual: (await app.storedBids()) - smokeBids,
+    });
     expect(r.outputs.verdict).toBe('pass');
     const bids = flow(r, 'place a bid');
     expect(bids.started).toBeGreaterThan(10);
@@ -66,7 +82,12 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(await app.storedBids()).toBe(acknowledged + smokeBids);
     expect(app.counts().bidsUnauthorized).toBe(0);
     expect(app.counts().distinctUsers).toBeGreaterThanOrEqual(Math.min(bids.started, USERS));
-    expect(r.results.run.endpoints.map((e: { name: string }) => e.name).sort()).toEqual(['GET /api/health', 'bid', 'login', 'payment']);
+    expect(r.results.run.endpoints.map((e: { name: string }) => e.name).sort()).toEqual([
+      'GET /api/health',
+      'bid',
+      'login',
+      'payment',
+    ]);
     expect(r.results.run.errors).toBe(0);
   });
 
@@ -102,10 +123,15 @@ describe('the guide journey through dist/index.js against the auction app', () =
   });
 
   it('refuses a template that names nothing before any load: verdict error naming the step, no stack trace', async () => {
-    const r = await runAction({ targets: 'error_rate < 0.5%', flows: FLOWS.replace('Bearer {{ token }}', 'Bearer {{ tokn }}') });
+    const r = await runAction({
+      targets: 'error_rate < 0.5%',
+      flows: FLOWS.replace('Bearer {{ token }}', 'Bearer {{ tokn }}'),
+    });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('error');
-    expect(r.stdout).toMatch(/::error::.*\.github\/perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here/);
+    expect(r.stdout).toMatch(
+      /::error::.*\.github\/perf-gate\.yml: flows\[0\]\.steps\[2\] \(bid\): headers\.authorization: template "\{\{ tokn \}\}" names nothing defined here/,
+    );
     expect(r.stdout).not.toMatch(/\n\s+at /);
     expect(Object.keys(app.counts().byRoute).filter((k) => k.includes('/api/'))).toEqual([]);
   });
@@ -123,7 +149,8 @@ describe('the guide journey through dist/index.js against the auction app', () =
     expect(r.stdout).toContain(`::add-mask::${secret}`);
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(secret);
     expect(JSON.stringify(r.results)).not.toContain(secret);
-    for (const f of ['report.md', '../LOAD_TEST_RESULTS.md']) expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
+    for (const f of ['report.md', '../LOAD_TEST_RESULTS.md'])
+      expect(readFileSync(join(r.outputs.results!, '..', f), 'utf8')).not.toContain(secret);
   });
 
   it('fails failing payments through error_rate{payment} == 0', async () => {
@@ -142,7 +169,12 @@ describe('the guide journey through dist/index.js against the auction app', () =
     app.setFaults({ failingPayments: 1 });
     const started = Date.now();
     // 12 s asked for; payments all fail, every other endpoint is healthy, so only the endpoint guard can stop it.
-    const r = await runAction({ targets: 'error_rate{login} == 0', rate: 30, extra: NO_SMOKE, inputs: { duration: '12s', abort: 'error_rate{payment} > 50% for 1s' } });
+    const r = await runAction({
+      targets: 'error_rate{login} == 0',
+      rate: 30,
+      extra: NO_SMOKE,
+      inputs: { duration: '12s', abort: 'error_rate{payment} > 50% for 1s' },
+    });
     const tookMs = Date.now() - started;
     expect(app.counts().paymentsFailed).toBeGreaterThan(0);
     expect(r.results.run.analysis.stoppedEarly).toMatchObject({ guard: 'error_rate{payment} > 50% for 1s' });
@@ -151,7 +183,11 @@ describe('the guide journey through dist/index.js against the auction app', () =
     // A run a guard stopped never passes, whatever its own targets said.
     expect(r.outputs.verdict).not.toBe('pass');
     expect(r.code).toBe(1);
-    expect(r.results.run.intervals.some((iv: { endpoints?: Record<string, { errors: number }> }) => (iv.endpoints?.payment?.errors ?? 0) > 0)).toBe(true);
+    expect(
+      r.results.run.intervals.some(
+        (iv: { endpoints?: Record<string, { errors: number }> }) => (iv.endpoints?.payment?.errors ?? 0) > 0,
+      ),
+    ).toBe(true);
   });
 
   it('fails slow bids through p99{bid}', async () => {
@@ -166,7 +202,11 @@ describe('the guide journey through dist/index.js against the auction app', () =
 
   it('fails lost writes: the bids PostgreSQL stored fall short of the 201s the bid endpoint answered', async () => {
     app.setFaults({ lostWrites: 0.3 });
-    const r = await runAction({ targets: 'bids_stored == responses{bid, 201}', extra: `${BIDS_STORED_SOURCE}${NO_SMOKE}`, env: { AUCTION_DATABASE_URL: app.readerUrl } });
+    const r = await runAction({
+      targets: 'bids_stored == responses{bid, 201}',
+      extra: `${BIDS_STORED_SOURCE}${NO_SMOKE}`,
+      env: { AUCTION_DATABASE_URL: app.readerUrl },
+    });
     expect(r.code).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
     const stored = await app.storedBids();

@@ -12,16 +12,36 @@ describe('stringifyReadable', () => {
       }),
       { numRuns: 300 },
     );
-    const odd = { a: undefined, b: [1, undefined, NaN, () => 1], c: new Date(0), d: { toJSON: () => 'x' }, e: Infinity };
+    const odd = {
+      a: undefined,
+      b: [1, undefined, NaN, () => 1],
+      c: new Date(0),
+      d: { toJSON: () => 'x' },
+      e: Infinity,
+    };
     expect(JSON.parse(stringifyReadable(odd))).toEqual(JSON.parse(JSON.stringify(odd)));
     expect(stringifyReadable({})).toBe('{}');
     expect(stringifyReadable([])).toBe('[]');
   });
 
-  it('keeps a histogram\'s buckets and a series of samples on one line each, and indents the rest', () => {
+  it("keeps a histogram's buckets and a series of samples on one line each, and indents the rest", () => {
     const h = new Histogram();
     for (let ms = 1; ms <= 200; ms++) h.recordMs(ms);
-    const doc = { run: { histogram: h.toJSON(), infra: [{ name: 'cpu', series: [[0, 10.5], [1000, 12]] }], notes: ['a', 'b'] } };
+    const doc = {
+      run: {
+        histogram: h.toJSON(),
+        infra: [
+          {
+            name: 'cpu',
+            series: [
+              [0, 10.5],
+              [1000, 12],
+            ],
+          },
+        ],
+        notes: ['a', 'b'],
+      },
+    };
     const text = stringifyReadable(doc);
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(doc)));
     expect(text).toMatch(/^ {6}"buckets": \[\[\d+,1\],\[\d+,1\],.*\]\]$/m);

@@ -29,7 +29,11 @@ function time(run: () => void, repeat: number): number {
  * Time per unit of input at 1000x the base size, over the time per unit at 10x. Linear: about 1 (often below, as
  * fixed costs spread out); quadratic: about 100.
  */
-function growth<T>(base: number, make: (n: number) => T, run: (input: T) => void): { ratio: number; perUnitUs: number[] } {
+function growth<T>(
+  base: number,
+  make: (n: number) => T,
+  run: (input: T) => void,
+): { ratio: number; perUnitUs: number[] } {
   const perUnit: number[] = [];
   for (const k of [10, 100, 1000]) {
     const n = base * k;
@@ -54,7 +58,8 @@ describe('data files are read in time linear in their size', () => {
       fc.property(word, (name) => {
         const { ratio } = growth(
           100,
-          (n) => `${Array.from({ length: n }, (_, i) => `${name}${i}`).join(',')}\n${Array.from({ length: n }, () => '1').join(',')}\n`,
+          (n) =>
+            `${Array.from({ length: n }, (_, i) => `${name}${i}`).join(',')}\n${Array.from({ length: n }, () => '1').join(',')}\n`,
           (text) => parseCsv(text, 'wide.csv', 'test'),
         );
         expect(ratio).toBeLessThan(LIMIT);
@@ -67,7 +72,11 @@ describe('data files are read in time linear in their size', () => {
     fc.assert(
       fc.property(cell, (c) => {
         const row = `"${c}""q",${c},"a\r\nb"\r\n`;
-        const { ratio } = growth(100, (n) => `a,b,c\r\n${row.repeat(n)}`, (text) => parseCsv(text, 'long.csv', 'test'));
+        const { ratio } = growth(
+          100,
+          (n) => `a,b,c\r\n${row.repeat(n)}`,
+          (text) => parseCsv(text, 'long.csv', 'test'),
+        );
         expect(ratio).toBeLessThan(LIMIT);
       }),
       { numRuns: 2 },
@@ -82,7 +91,10 @@ describe('data files are read in time linear in their size', () => {
           100,
           (n) => {
             const path = join(dir, `rows${file++}.json`);
-            writeFileSync(path, JSON.stringify(Array.from({ length: n }, (_, i) => ({ [key]: i, [`k${i % 50}`]: 'v' }))));
+            writeFileSync(
+              path,
+              JSON.stringify(Array.from({ length: n }, (_, i) => ({ [key]: i, [`k${i % 50}`]: 'v' }))),
+            );
             return path;
           },
           (path) => readDataFile({ file: path, source: 'rows.json', order: 'sequential' } as never, 'test'),
@@ -104,10 +116,15 @@ describe('response heads, cookies and captures are handled in time linear in the
   it('headers and Set-Cookie lines: 100 to 10,000 of them, folded lines included', () => {
     fc.assert(
       fc.property(word, cell, (name, value) => {
-        const { ratio } = growth(10, (n) => head(n, `x-${name}-#: ${value}\r\n folded ${value}\r\nset-cookie: c#=${value || 'v'}; Path=/; Max-Age=60`), ({ buf, end }) => {
-          parseHead(buf, 0, end);
-          setCookiesOf(buf, 0, end);
-        });
+        const { ratio } = growth(
+          10,
+          (n) =>
+            head(n, `x-${name}-#: ${value}\r\n folded ${value}\r\nset-cookie: c#=${value || 'v'}; Path=/; Max-Age=60`),
+          ({ buf, end }) => {
+            parseHead(buf, 0, end);
+            setCookiesOf(buf, 0, end);
+          },
+        );
         expect(ratio).toBeLessThan(LIMIT);
       }),
       { numRuns: 2 },
@@ -119,7 +136,11 @@ describe('response heads, cookies and captures are handled in time linear in the
       fc.property(word, (name) => {
         const { ratio } = growth(
           10,
-          (n) => Array.from({ length: n }, (_, i) => `${name}${i}=v${i}; Path=/; Expires=Wed, 09 Jun 2100 10:18:14 GMT;${' '.repeat(i % 7)}`),
+          (n) =>
+            Array.from(
+              { length: n },
+              (_, i) => `${name}${i}=v${i}; Path=/; Expires=Wed, 09 Jun 2100 10:18:14 GMT;${' '.repeat(i % 7)}`,
+            ),
           (lines) => {
             const jar = storeCookies(undefined, lines, () => undefined);
             cookieHeader(jar!);
@@ -132,7 +153,13 @@ describe('response heads, cookies and captures are handled in time linear in the
   });
 
   it('captures: a JSON capture and a regex capture on bodies of 10 KB to 1 MB, and the depth check on 1 MB', () => {
-    const checks = compileChecks('x', undefined, { token: { kind: 'json', path: '$.items[0].id' }, tail: { kind: 'regex', pattern: 'end-(\\d+)' } }, () => 0, 'test')!;
+    const checks = compileChecks(
+      'x',
+      undefined,
+      { token: { kind: 'json', path: '$.items[0].id' }, tail: { kind: 'regex', pattern: 'end-(\\d+)' } },
+      () => 0,
+      'test',
+    )!;
     fc.assert(
       fc.property(cell, (v) => {
         const { ratio } = growth(

@@ -19,7 +19,9 @@ describe('action.yml', () => {
   });
 
   it('sets no input defaults that would hide the config file, except the token', () => {
-    const withDefaults = Object.entries(action.inputs).filter(([, v]) => (v as { default?: string }).default !== undefined);
+    const withDefaults = Object.entries(action.inputs).filter(
+      ([, v]) => (v as { default?: string }).default !== undefined,
+    );
     expect(withDefaults.map(([k]) => k)).toEqual(['github-token']);
   });
 
@@ -38,10 +40,13 @@ describe('examples', () => {
   it('every example workflow uses ftw/perf-gate@v1 with declared inputs only', () => {
     for (const file of readdirSync('examples').filter((f) => f.endsWith('.yml') && f !== 'perf-gate.yml')) {
       const wf = parse(readFileSync(`examples/${file}`, 'utf8'));
-      const steps = Object.values(wf.jobs as Record<string, { steps?: Array<{ uses?: string; with?: object }> }>).flatMap((j) => j.steps ?? []);
+      const steps = Object.values(
+        wf.jobs as Record<string, { steps?: Array<{ uses?: string; with?: object }> }>,
+      ).flatMap((j) => j.steps ?? []);
       const gates = steps.filter((s) => s.uses === 'ftw/perf-gate@v1');
       expect(gates.length, file).toBeGreaterThan(0);
-      for (const g of gates) for (const k of Object.keys(g.with ?? {})) expect(INPUT_NAMES, `${file}: ${k}`).toContain(k);
+      for (const g of gates)
+        for (const k of Object.keys(g.with ?? {})) expect(INPUT_NAMES, `${file}: ${k}`).toContain(k);
     }
   });
 });

@@ -8,7 +8,14 @@ import { compareWithBaseline, parseRegressionRule, parseRegressionRules } from '
 import { metricValue } from '../src/gate/metrics.js';
 import { ENDPOINT_METRICS, type EndpointMetric } from '../src/gate/selectors.js';
 import { parseTarget } from '../src/gate/targets.js';
-import { METRIC_CATALOGUE, REGRESSION_METRICS, UNIT_OF_KIND, builtinMetric, type MetricDefinition, type RegressionMetric } from '../src/metrics/catalogue.js';
+import {
+  METRIC_CATALOGUE,
+  REGRESSION_METRICS,
+  UNIT_OF_KIND,
+  builtinMetric,
+  type MetricDefinition,
+  type RegressionMetric,
+} from '../src/metrics/catalogue.js';
 import type { RunResult } from '../src/model.js';
 import { GUARD_METRICS, parseGuard, type GuardMetric } from '../src/phases/guards.js';
 import { isBuiltinMetric, metricLabel } from '../src/report/common.js';
@@ -31,9 +38,21 @@ void [endpointOk, endpointBad, guardOk, guardBad, ruleOk, ruleBad];
 describe('the metric catalogue', () => {
   it('makes the aliases targets accept work in regression rules too (med, http_req_failed, request_rate, p99.9)', () => {
     expect(parseRegressionRule('med: +10% and +5ms')).toMatchObject({ metric: 'p50', better: 'lower', unit: 'ms' });
-    expect(parseRegressionRule('http_req_failed: +0.5pp')).toMatchObject({ metric: 'error_rate', unit: 'pp', absolute: 0.5 });
-    expect(parseRegressionRule('request_rate: -10%')).toMatchObject({ metric: 'throughput', better: 'higher', relativePercent: 10 });
-    expect(parseRegressionRule('p99.9: +10% and +20ms')).toMatchObject({ metric: 'p999', relativePercent: 10, absolute: 20 });
+    expect(parseRegressionRule('http_req_failed: +0.5pp')).toMatchObject({
+      metric: 'error_rate',
+      unit: 'pp',
+      absolute: 0.5,
+    });
+    expect(parseRegressionRule('request_rate: -10%')).toMatchObject({
+      metric: 'throughput',
+      better: 'higher',
+      relativePercent: 10,
+    });
+    expect(parseRegressionRule('p99.9: +10% and +20ms')).toMatchObject({
+      metric: 'p999',
+      relativePercent: 10,
+      absolute: 20,
+    });
     expect(parseRegressionRule('p(99.9): off')).toEqual({ metric: 'p999', off: true });
     // The same spellings as targets, naming the same metric.
     expect(parseTarget('med < 100ms').metric).toBe('p50');
@@ -47,7 +66,10 @@ describe('the metric catalogue', () => {
       for (const spelling of [m.name, ...m.aliases]) {
         const rule = `${spelling}: ${m.regression?.unit === 'pp' ? '+1pp' : m.regression?.better === 'higher' ? '-10%' : '+10%'}`;
         if (m.regression) expect(parseRegressionRule(rule).metric, rule).toBe(m.name);
-        else expect(() => parseRegressionRule(rule), rule).toThrow(/unknown metric .*; allowed: p50, p90, p95, p99, max, mean, error_rate, throughput, p999/);
+        else
+          expect(() => parseRegressionRule(rule), rule).toThrow(
+            /unknown metric .*; allowed: p50, p90, p95, p99, max, mean, error_rate, throughput, p999/,
+          );
       }
     }
     expect(REGRESSION_METRICS).toEqual(['p50', 'p90', 'p95', 'p99', 'max', 'mean', 'error_rate', 'throughput', 'p999']);
@@ -55,7 +77,11 @@ describe('the metric catalogue', () => {
 
   it('judges a p99.9 regression rule on the stored p999 of the baseline', () => {
     const base = syntheticRun({ seed: 1 });
-    const entry = entryFromRun(base, { environment: 'production', git: { owner: 'a', repo: 'b', eventName: 'push', branch: 'main', sha: 'abc' }, id: 'r1' });
+    const entry = entryFromRun(base, {
+      environment: 'production',
+      git: { owner: 'a', repo: 'b', eventName: 'push', branch: 'main', sha: 'abc' },
+      id: 'r1',
+    });
     expect(entry.metrics.p999).toBe(base.latency.p999);
     const rules = parseRegressionRules(['p99.9: +10% and +20ms'], 'test', false);
     const opts = { environment: 'production', source: 'file:h.json', branch: 'main' } as const;
@@ -74,7 +100,12 @@ describe('the metric catalogue', () => {
     }
     expect(parseGuard('http_req_failed > 5% for 30s')).toMatchObject({ metric: 'error_rate', forMs: 30_000 });
     expect(GUARD_METRICS).toEqual(catalogue.filter((m) => m.scopes.includes('interval')).map((m) => m.name));
-    expect([...ENDPOINT_METRICS].sort()).toEqual(catalogue.filter((m) => m.scopes.includes('endpoint')).map((m) => m.name).sort());
+    expect([...ENDPOINT_METRICS].sort()).toEqual(
+      catalogue
+        .filter((m) => m.scopes.includes('endpoint'))
+        .map((m) => m.name)
+        .sort(),
+    );
   });
 
   it('reads every built-in metric off a run the way the gate does, and names it in the report', () => {
@@ -93,13 +124,22 @@ describe('the metric catalogue', () => {
 
 describe('docs/targets.md', () => {
   it('lists every built-in metric with every name the catalogue accepts it by, its kind and where it can be used', () => {
-    const SCOPE: Record<string, string> = { run: 'target', endpoint: 'target per endpoint', interval: 'abort guard', 'interval-endpoint': 'guard per endpoint' };
+    const SCOPE: Record<string, string> = {
+      run: 'target',
+      endpoint: 'target per endpoint',
+      interval: 'abort guard',
+      'interval-endpoint': 'guard per endpoint',
+    };
     const rows = catalogue.map(
       (m) =>
         `| \`${m.name}\` | ${m.aliases.map((a) => `\`${a}\``).join(', ') || '—'} | ${m.kind === 'count' ? 'count' : `${m.kind}, ${UNIT_OF_KIND[m.kind]}`} | ` +
         `${m.scopes.map((s) => SCOPE[s]).join(', ')} | ${m.regression ? 'yes' : 'no'} |`,
     );
-    const table = ['| metric | also accepted as | kind, unit | usable in | regression rule |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+    const table = [
+      '| metric | also accepted as | kind, unit | usable in | regression rule |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows,
+    ].join('\n');
     const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'targets.md'), 'utf8');
     expect(doc).toContain(table);
   });

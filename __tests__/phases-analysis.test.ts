@@ -88,7 +88,12 @@ function runOf(intervals: IntervalResult[], intervalMs = 1000): RunResult {
   };
 }
 
-const ramp = (durationMs: number, from: number, to: number, name?: string): Stage => ({ durationMs, startRate: from, endRate: to, ...(name ? { name } : {}) });
+const ramp = (durationMs: number, from: number, to: number, name?: string): Stage => ({
+  durationMs,
+  startRate: from,
+  endRate: to,
+  ...(name ? { name } : {}),
+});
 
 describe('steady part', () => {
   const stages = [ramp(3000, 1, 10, 'ramp-up'), ramp(5000, 10, 10, 'steady'), ramp(2000, 10, 0, 'ramp-down')];
@@ -100,10 +105,14 @@ describe('steady part', () => {
 
   it('keeps only intervals wholly inside a steady window, and places a folded last interval by its nominal width', () => {
     const ivs = series(Array.from({ length: 10 }, () => ({ requests: 10 })));
-    expect(steadyIntervals(ivs, steadyWindows(stages), 1000).map((iv) => iv.startMs)).toEqual([3000, 4000, 5000, 6000, 7000]);
+    expect(steadyIntervals(ivs, steadyWindows(stages), 1000).map((iv) => iv.startMs)).toEqual([
+      3000, 4000, 5000, 6000, 7000,
+    ]);
     // A hold to the end of the shape whose last interval absorbed a 300 ms tail.
     const last = { ...ivs[9]!, durationMs: 1300 };
-    expect(steadyIntervals([...ivs.slice(0, 9), last], [{ startMs: 5000, endMs: 10_000 }], 1000).map((iv) => iv.startMs)).toEqual([5000, 6000, 7000, 8000, 9000]);
+    expect(
+      steadyIntervals([...ivs.slice(0, 9), last], [{ startMs: 5000, endMs: 10_000 }], 1000).map((iv) => iv.startMs),
+    ).toEqual([5000, 6000, 7000, 8000, 9000]);
     // Timer jitter of a millisecond does not push an interval out.
     const jittered = [{ ...ivs[3]!, startMs: 2999 }];
     expect(steadyIntervals(jittered, steadyWindows(stages), 1000)).toHaveLength(1);
@@ -122,7 +131,14 @@ describe('steady part', () => {
     const run = runOf(ivs);
     const part = steadyPart(run, stages);
     if (!('view' in part)) throw new Error(part.reason);
-    expect(part.summary).toMatchObject({ intervals: 5, intervalsTotal: 10, requests: 500, errors: 0, errorRate: 0, throughputRps: 100 });
+    expect(part.summary).toMatchObject({
+      intervals: 5,
+      intervalsTotal: 10,
+      requests: 500,
+      errors: 0,
+      errorRate: 0,
+      throughputRps: 100,
+    });
     expect(part.summary.latency.p99).toBeCloseTo(20, 1);
     expect(part.view.latency.p99).toBeCloseTo(20, 1);
     expect(part.view.intervals).toHaveLength(5);
@@ -144,11 +160,36 @@ describe('steady part', () => {
     const run = runOf(ivs);
     // CPU idles at 10 % through the ramps and sits at 75 % in the hold (3 s to 8 s); a 15 s CloudWatch-like sample
     // taken at 2.5 s stands at the start of the hold. Memory has a single sample before the hold, which stands.
-    const cpu: Array<[number, number]> = [[0, 10], [1000, 10], [2000, 10], [2500, 75], [4000, 75], [5000, 75], [6000, 75], [7000, 75], [8500, 10], [9500, 10]];
+    const cpu: Array<[number, number]> = [
+      [0, 10],
+      [1000, 10],
+      [2000, 10],
+      [2500, 75],
+      [4000, 75],
+      [5000, 75],
+      [6000, 75],
+      [7000, 75],
+      [8500, 10],
+      [9500, 10],
+    ];
     run.infra = [
       { name: 'cpu', source: 'prometheus', query: 'cpu', unit: '%', stats: { mean: 42, max: 75 }, series: cpu },
-      { name: 'memory', source: 'cloudwatch', query: 'mem', unit: '%', stats: { mean: 60, max: 60 }, series: [[1000, 60]] },
-      { name: 'db_connections', source: 'postgres', query: 'n', unit: 'count', stats: {}, unavailable: 'connection refused' },
+      {
+        name: 'memory',
+        source: 'cloudwatch',
+        query: 'mem',
+        unit: '%',
+        stats: { mean: 60, max: 60 },
+        series: [[1000, 60]],
+      },
+      {
+        name: 'db_connections',
+        source: 'postgres',
+        query: 'n',
+        unit: 'count',
+        stats: {},
+        unavailable: 'connection refused',
+      },
     ];
     const targets = parseTargets(['mean(cpu) < 70%', 'memory < 85%']);
     const { judged } = analyzeRun(run, { stages, decideOn: 'steady', analyses: [], targets });
@@ -160,10 +201,16 @@ describe('steady part', () => {
     expect(decide(run, targets, 'any').status).toBe('pass');
   });
 
-  it('judges per-endpoint targets on the steady part too, added up exactly from the engine\'s per-interval rows', () => {
+  it("judges per-endpoint targets on the steady part too, added up exactly from the engine's per-interval rows", () => {
     // The built-in engine's own recorder: `pay` is clean and fast on the ramps; in the hold every 50th answer is a
     // 503 (2 %) and answers take 400 ms. Over the whole run the quiet ramps halve that error rate to 1 %.
-    const rec = new Recorder(['pay', 'health'], 1000, true, () => undefined, () => undefined);
+    const rec = new Recorder(
+      ['pay', 'health'],
+      1000,
+      true,
+      () => undefined,
+      () => undefined,
+    );
     for (let t = 0; t < 10_000; t += 10) {
       const hold = t >= 3000 && t < 8000;
       rec.response(0, t, hold && (t / 10) % 50 === 0 ? 503 : 200, hold ? 400 : 20, false, undefined);
@@ -178,7 +225,13 @@ describe('steady part', () => {
     expect(analysis).toMatchObject({ judged: 'steady' });
     expect(analysis.endpointsNote).toBeUndefined();
     const pay = judged.endpoints[0]!;
-    expect(pay).toMatchObject({ name: 'pay', requests: 500, errors: 10, statusCodes: { '200': 490, '503': 10 }, errorsByKind: { http_5xx: 10 } });
+    expect(pay).toMatchObject({
+      name: 'pay',
+      requests: 500,
+      errors: 10,
+      statusCodes: { '200': 490, '503': 10 },
+      errorsByKind: { http_5xx: 10 },
+    });
     expect(pay.histogram!.count).toBe(500);
     expect(pay.latency.p50).toBeCloseTo(400, 0);
     expect(judged.endpoints[1]).toMatchObject({ name: 'health', requests: 500, errors: 0 });
@@ -193,7 +246,13 @@ describe('steady part', () => {
     expect(decide(run, targets, 'any').status).toBe('pass');
 
     // One endpoint: its rows leave the histogram to the interval (written once), and still add up exactly.
-    const one = new Recorder(['pay'], 1000, true, () => undefined, () => undefined);
+    const one = new Recorder(
+      ['pay'],
+      1000,
+      true,
+      () => undefined,
+      () => undefined,
+    );
     for (let t = 0; t < 10_000; t += 10) one.response(0, t, 200, t >= 3000 && t < 8000 ? 400 : 20, false, undefined);
     one.finish(10_000);
     expect(one.intervals[4]!.endpoints!['pay']!.histogram).toBeUndefined();
@@ -206,18 +265,38 @@ describe('steady part', () => {
 
     // A tool's file has per-interval endpoint rows without histograms: its endpoints stay the whole run's, and the
     // analysis says so rather than judging a part it cannot add up.
-    const tool = runOf(rec.intervals.map((iv) => ({ ...iv, endpoints: Object.fromEntries(Object.entries(iv.endpoints!).map(([n, e]) => [n, { requests: e.requests, errors: e.errors, latency: e.latency }])) })));
+    const tool = runOf(
+      rec.intervals.map((iv) => ({
+        ...iv,
+        endpoints: Object.fromEntries(
+          Object.entries(iv.endpoints!).map(([n, e]) => [
+            n,
+            { requests: e.requests, errors: e.errors, latency: e.latency },
+          ]),
+        ),
+      })),
+    );
     tool.endpoints = rec.endpointResults();
     const fallback = analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets });
-    expect(fallback.analysis.endpointsNote).toMatch(/^per-endpoint targets were judged on the whole run: .*no histograms/);
+    expect(fallback.analysis.endpointsNote).toMatch(
+      /^per-endpoint targets were judged on the whole run: .*no histograms/,
+    );
     expect(fallback.judged.endpoints).toBe(tool.endpoints);
     // Without a per-endpoint target there is nothing to say.
-    expect(analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets: parseTargets(['p99 < 1s']) }).analysis.endpointsNote).toBeUndefined();
+    expect(
+      analyzeRun(tool, { stages, decideOn: 'steady', analyses: [], targets: parseTargets(['p99 < 1s']) }).analysis
+        .endpointsNote,
+    ).toBeUndefined();
   });
 
   it('falls back to the whole run, and says why, when there is no steady part', () => {
     const ivs = series(Array.from({ length: 4 }, () => ({ requests: 10 })));
-    const noHold = analyzeRun(runOf(ivs), { stages: [ramp(4000, 1, 10)], decideOn: 'steady', analyses: [], targets: [] });
+    const noHold = analyzeRun(runOf(ivs), {
+      stages: [ramp(4000, 1, 10)],
+      decideOn: 'steady',
+      analyses: [],
+      targets: [],
+    });
     expect(noHold.analysis.judged).toBe('all');
     expect(noHold.analysis.judgedNote).toMatch(/no constant-rate stage/);
     const bare = ivs.map(({ histogram: _h, ...rest }) => rest);
@@ -232,7 +311,13 @@ describe('stress analysis', () => {
     Array.from({ length: to / 10 }, (_, i) => {
       const rate = (i + 1) * 10;
       const over = Math.max(0, rate - errorsFrom);
-      return { requests: rate, errors: Math.round((rate * over) / 100), ms: 10 + over * 5, targetRate: rate, concurrency: Math.round(rate / 10) };
+      return {
+        requests: rate,
+        errors: Math.round((rate * over) / 100),
+        ms: 10 + over * 5,
+        targetRate: rate,
+        concurrency: Math.round(rate / 10),
+      };
     });
 
   it('finds the first error and the load where the error rate passed the limit', () => {
@@ -295,7 +380,10 @@ describe('recovery analysis', () => {
   it('starts the clock at the first ramp-down and reads the criteria off the targets', () => {
     expect(rampDownStartMs([ramp(1000, 1, 10), ramp(1000, 10, 10), ramp(1000, 10, 1)])).toBe(2000);
     expect(rampDownStartMs([ramp(1000, 10, 10)])).toBe(0);
-    expect(recoveryCriteria(parseTargets(['p99 < 300ms', 'error_rate <= 1%', 'p95 < 100ms']))).toEqual({ p99Ms: 300, errorRatePercent: 1 });
+    expect(recoveryCriteria(parseTargets(['p99 < 300ms', 'error_rate <= 1%', 'p95 < 100ms']))).toEqual({
+      p99Ms: 300,
+      errorRatePercent: 1,
+    });
     expect(recoveryCriteria([])).toEqual({ p99Ms: 500, errorRatePercent: 0.5 });
   });
 
@@ -317,11 +405,17 @@ describe('recovery analysis', () => {
     specs[1] = { requests: 50, ms: 800 };
     specs[2] = { requests: 50, ms: 800 };
     specs[8] = { requests: 50, errors: 1, ms: 50 }; // 2 % errors
-    expect(analyzeRecovery(series(specs), { fromMs: 0, ...criteria })).toMatchObject({ recovered: true, recoveryMs: 9000, lastBreachMs: 8000 });
+    expect(analyzeRecovery(series(specs), { fromMs: 0, ...criteria })).toMatchObject({
+      recovered: true,
+      recoveryMs: 9000,
+      lastBreachMs: 8000,
+    });
   });
 
   it('is zero for a service that never left the targets, and not recovered when still out at the end', () => {
-    expect(analyzeRecovery(series(Array.from({ length: 5 }, () => ({ requests: 10 }))), { fromMs: 0, ...criteria })).toMatchObject({ recovered: true, recoveryMs: 0 });
+    expect(
+      analyzeRecovery(series(Array.from({ length: 5 }, () => ({ requests: 10 }))), { fromMs: 0, ...criteria }),
+    ).toMatchObject({ recovered: true, recoveryMs: 0 });
     const never = analyzeRecovery(series([{ requests: 10 }, { requests: 10, ms: 900 }]), { fromMs: 0, ...criteria });
     expect(never.recovered).toBe(false);
     expect(never.recoveryMs).toBeUndefined();
@@ -339,11 +433,16 @@ describe('recovery analysis', () => {
     analyzeRun(run, { stages: [ramp(2000, 5, 1)], decideOn: 'all', analyses: ['recovery'], targets });
     const v = phaseVerdict(decide(run, targets, 'any'), run, 'any');
     expect(v.status).toBe('fail');
-    expect(v.reasons).toEqual([expect.stringMatching(/^recovery < 2m: not recovered by the end of the run \(still outside the targets/)]);
+    expect(v.reasons).toEqual([
+      expect.stringMatching(/^recovery < 2m: not recovered by the end of the run \(still outside the targets/),
+    ]);
   });
 
   it('feeds the `recovery` target', () => {
-    const ivs = series([...Array.from({ length: 3 }, () => ({ requests: 20, ms: 900 })), ...Array.from({ length: 5 }, () => ({ requests: 20 }))]);
+    const ivs = series([
+      ...Array.from({ length: 3 }, () => ({ requests: 20, ms: 900 })),
+      ...Array.from({ length: 5 }, () => ({ requests: 20 })),
+    ]);
     const targets = parseTargets(['recovery < 5s', 'recovery <= 2']);
     expect(targets.map((t) => [t.metric, t.value, t.unit])).toEqual([
       ['recovery', 5000, 'ms'],
@@ -363,10 +462,20 @@ describe('breaking_point target', () => {
   it('is the breaking point when there is one, else the highest load held', () => {
     const t = parseTargets(['breaking_point > 150/s']);
     expect(t[0]).toMatchObject({ metric: 'breaking_point', value: 150, unit: '/s' });
-    const broke = runOf(series(Array.from({ length: 10 }, (_, i) => ({ requests: 20 * (i + 1), errors: i >= 6 ? 10 : 0, targetRate: 20 * (i + 1) }))));
+    const broke = runOf(
+      series(
+        Array.from({ length: 10 }, (_, i) => ({
+          requests: 20 * (i + 1),
+          errors: i >= 6 ? 10 : 0,
+          targetRate: 20 * (i + 1),
+        })),
+      ),
+    );
     analyzeRun(broke, { stages: [ramp(10_000, 20, 200)], decideOn: 'all', analyses: ['stress'], targets: t });
     expect(decide(broke, t, 'any').targets[0]).toMatchObject({ actual: 140, status: 'fail' });
-    const held = runOf(series(Array.from({ length: 10 }, (_, i) => ({ requests: 20 * (i + 1), targetRate: 20 * (i + 1) }))));
+    const held = runOf(
+      series(Array.from({ length: 10 }, (_, i) => ({ requests: 20 * (i + 1), targetRate: 20 * (i + 1) }))),
+    );
     analyzeRun(held, { stages: [ramp(10_000, 20, 200)], decideOn: 'all', analyses: [], targets: t });
     expect(held.analysis?.stress?.breakingPoint).toBeUndefined();
     expect(decide(held, t, 'any').targets[0]).toMatchObject({ actual: 200, status: 'pass' });
@@ -393,7 +502,12 @@ describe('capacity at the targets', () => {
     series(
       Array.from({ length: 20 }, (_, i) => {
         const rate = 10 * (i + 1);
-        return { requests: rate, targetRate: rate, ms: rate <= 120 ? 100 + rate * 2 : 600, errors: rate >= 170 ? Math.ceil(rate * 0.05) : 0 };
+        return {
+          requests: rate,
+          targetRate: rate,
+          ms: rate <= 120 ? 100 + rate * 2 : 600,
+          errors: rate >= 170 ? Math.ceil(rate * 0.05) : 0,
+        };
       }),
     );
 
@@ -409,11 +523,16 @@ describe('capacity at the targets', () => {
     const s = analyzeStress(climbing(), { criteria });
     expect(s.breakingPoint?.targetRate).toBe(170);
     // Errors alone: capacity runs up to the breaking point.
-    expect(analyzeCapacity(climbing(), [{ metric: 'error_rate', limit: 0.5 }])).toMatchObject({ rps: 160, held: false });
+    expect(analyzeCapacity(climbing(), [{ metric: 'error_rate', limit: 0.5 }])).toMatchObject({
+      rps: 160,
+      held: false,
+    });
   });
 
   it('ignores one slow interval the next ones do not confirm, and says when the targets held to the end', () => {
-    const ivs = series(Array.from({ length: 10 }, (_, i) => ({ requests: 50, targetRate: 10 * (i + 1), ms: i === 3 ? 900 : 50 })));
+    const ivs = series(
+      Array.from({ length: 10 }, (_, i) => ({ requests: 50, targetRate: 10 * (i + 1), ms: i === 3 ? 900 : 50 })),
+    );
     const c = analyzeCapacity(ivs, [{ metric: 'p99', limit: 500 }])!;
     expect(c.held).toBe(true);
     expect(c.limitedBy).toBeUndefined();
@@ -427,7 +546,7 @@ describe('capacity at the targets', () => {
     expect(c.limitedBy).toMatch(/p99 900 ms > 500 ms/);
   });
 
-  it('is a target (`capacity > 300/s`) and an output (capacity-rps), judged with the run\'s own latency and error targets', () => {
+  it("is a target (`capacity > 300/s`) and an output (capacity-rps), judged with the run's own latency and error targets", () => {
     const t = parseTargets(['capacity > 100/s', 'p99 < 500ms', 'error_rate < 0.5%']);
     expect(t[0]).toMatchObject({ metric: 'capacity', op: '>', value: 100, unit: '/s' });
     expect(parseTargets(['capacity_rps >= 50'])[0]).toMatchObject({ metric: 'capacity', value: 50 });
@@ -461,7 +580,12 @@ describe('targets the load cannot meet', () => {
 
 describe('abort guards', () => {
   it('parses a condition and a duration, and refuses metrics an interval cannot answer', () => {
-    expect(parseGuard('error_rate > 5% for 30s')).toMatchObject({ metric: 'error_rate', op: '>', value: 5, forMs: 30_000 });
+    expect(parseGuard('error_rate > 5% for 30s')).toMatchObject({
+      metric: 'error_rate',
+      op: '>',
+      value: 5,
+      forMs: 30_000,
+    });
     expect(parseGuard('p99 > 2s for 1m30s')).toMatchObject({ metric: 'p99', value: 2000, forMs: 90_000 });
     expect(parseGuard('errors >= 100')).toMatchObject({ metric: 'errors', forMs: 0 });
     expect(parseGuards(['# comment', 'p95 > 1s for 10s', ''])).toHaveLength(1);
@@ -492,7 +616,7 @@ describe('abort guards', () => {
     expect(monitor.stop?.atMs).toBe(7000);
   });
 
-  it('scales a preset guard with the shape, never below two intervals; leaves the user\'s alone', () => {
+  it("scales a preset guard with the shape, never below two intervals; leaves the user's alone", () => {
     const preset = { ...parseGuard('error_rate > 10% for 1m'), scalesWithShape: true };
     const user = parseGuard('p99 > 2s for 1m');
     const [scaled, kept] = fitGuards([preset, user], 0.1, 1000);
@@ -509,7 +633,13 @@ describe('abort guards', () => {
     expect(v).toMatchObject({ status: 'fail', failsCheck: true });
     expect(v.reasons.at(-1)).toMatch(/^stopped early at 2s: guard "p99 > 1s" tripped/);
     const stress = runOf(series([{ requests: 10 }, { requests: 10 }]));
-    analyzeRun(stress, { stages: [ramp(2000, 5, 5)], decideOn: 'all', analyses: ['stress'], targets: [], stoppedEarly: stop });
+    analyzeRun(stress, {
+      stages: [ramp(2000, 5, 5)],
+      decideOn: 'all',
+      analyses: ['stress'],
+      targets: [],
+      stoppedEarly: stop,
+    });
     expect(phaseVerdict(decide(stress, [], 'any'), stress, 'any').status).toBe('pass');
   });
 });

@@ -36,11 +36,18 @@ async function runPhase(server: DemoServerOptions, inputs: RawInputs, file = '')
     { workspace, fileExists: (p) => p === configPath && file !== '', readFile: () => file },
   );
   const lines: string[] = [];
-  const log: Logger = { info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
+  const log: Logger = {
+    info: (m) => lines.push(m),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: () => undefined,
+  };
   const t = performance.now();
   const outcome = await runPipeline(config, { log });
   const seconds = (performance.now() - t) / 1000;
-  const outputs = outputsFor(outcome.run, outcome.verdict, { report: outcome.reportPath, results: outcome.resultsPath });
+  const outputs = outputsFor(outcome.run, outcome.verdict, {
+    report: outcome.reportPath,
+    results: outcome.resultsPath,
+  });
   return { outcome, outputs, log: lines, seconds };
 }
 
@@ -55,7 +62,12 @@ describe('presets on the built-in engine, scaled down', () => {
     const { outcome, outputs, log } = await runPhase({}, { phase: 'warmup', 'duration-scale': '0.04', rate: '20' });
     const { run, verdict, markdown } = outcome;
     expect(verdict.status).toBe('pass');
-    expect(verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms', 'p95 < 300ms', 'error_rate < 1%', 'errors <= 50']);
+    expect(verdict.targets.map((t) => t.target.source)).toEqual([
+      'p99 < 500ms',
+      'p95 < 300ms',
+      'error_rate < 1%',
+      'errors <= 50',
+    ]);
     expect(run.shape?.durationScale).toBe(0.04);
     expect(run.shape?.stages.map((s) => s.durationMs)).toEqual([1200, 3600]);
     expect(run.analysis).toMatchObject({ decideOn: 'all', judged: 'all' });
@@ -71,12 +83,15 @@ describe('presets on the built-in engine, scaled down', () => {
 
   it('sustained: judges the steady part, and the outputs are its figures', async () => {
     // 1 h × 0.0015 = 5.4 s at 50/s.
-    const { outcome, outputs } = await runPhase({}, {
-      phase: 'sustained',
-      'duration-scale': '0.0015',
-      rate: '50',
-      targets: 'p99 < 500ms\nerror_rate < 0.5%\nthroughput > 40/s',
-    });
+    const { outcome, outputs } = await runPhase(
+      {},
+      {
+        phase: 'sustained',
+        'duration-scale': '0.0015',
+        rate: '50',
+        targets: 'p99 < 500ms\nerror_rate < 0.5%\nthroughput > 40/s',
+      },
+    );
     const { run, verdict } = outcome;
     expect(verdict.status).toBe('pass');
     const steady = run.analysis!.steady!;
@@ -130,7 +145,9 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(stress.cascadingNote).toMatch(/still rising/);
     expect(stress.peak!.p99Ms).toBeGreaterThan(run.analysis!.stress!.firstError!.p99Ms ?? 0);
     // The report: the stop right under the heading, the breaking-point table, and the load-p99 chart.
-    expect(markdown.split('\n').find((l) => l.startsWith('> ⏹️'))).toMatch(/^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/);
+    expect(markdown.split('\n').find((l) => l.startsWith('> ⏹️'))).toMatch(
+      /^> ⏹️ \*\*Stopped early\*\* at \d+(\.\d)? s: guard "error\\_rate > 10% for 500ms" tripped/,
+    );
     expect(markdown).toMatch(/\| (first error and )?breaking point \(errors > 0\.5 %\) \|/);
     expect(markdown).toContain('title "p99 latency against load"');
     process.stdout.write(
@@ -146,7 +163,12 @@ describe('presets on the built-in engine, scaled down', () => {
     // (50 ms late) for 8 s from its first request, then is healthy.
     const { outcome, outputs } = await runPhase(
       { recoverAfterMs, degradedErrorRate: 1, degradedLatencyMs: 50 },
-      { phase: 'recovery', 'duration-scale': '0.0125', rate: '200', targets: 'p99 < 300ms\nerror_rate < 0.5%\nrecovery < 30s\nrecovery < 5s' },
+      {
+        phase: 'recovery',
+        'duration-scale': '0.0125',
+        rate: '200',
+        targets: 'p99 < 300ms\nerror_rate < 0.5%\nrecovery < 30s\nrecovery < 5s',
+      },
       'interval: 250ms\n',
     );
     const { run, verdict, markdown } = outcome;
@@ -154,15 +176,27 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(r).toMatchObject({ fromMs: 0, recovered: true, criteria: { p99Ms: 300, errorRatePercent: 0.5 } });
     within(r.recoveryMs!, recoverAfterMs, 0.1);
     expect(Number(outputs['recovery-seconds'])).toBeCloseTo(r.recoveryMs! / 1000, 1);
-    expect(verdict.targets.filter((t) => t.target.metric === 'recovery').map((t) => t.status)).toEqual(['pass', 'fail']);
+    expect(verdict.targets.filter((t) => t.target.metric === 'recovery').map((t) => t.status)).toEqual([
+      'pass',
+      'fail',
+    ]);
     expect(markdown).toMatch(/\| recovery time +\| < 30 s +\| +\d+(\.\d)? s \| ✅ pass/);
     expect(markdown).toMatch(/\*\*Recovery: \d+(\.\d)? s\*\* after the ramp-down started/);
-    process.stdout.write(`recovery: known ${recoverAfterMs / 1000} s, measured ${(r.recoveryMs! / 1000).toFixed(2)} s\n`);
+    process.stdout.write(
+      `recovery: known ${recoverAfterMs / 1000} s, measured ${(r.recoveryMs! / 1000).toFixed(2)} s\n`,
+    );
   });
 
   it('warns before the load, and in the report, about a throughput target the rate cannot reach', async () => {
-    const { outcome, log } = await runPhase({}, { phase: 'sustained', duration: '2s', rate: '5', targets: 'throughput > 100/s', 'decide-on': 'all' });
-    const warning = log.findIndex((l) => /^warning: targets: throughput > 100\/s cannot be met at the configured load: .* so at most about [\d.]+\/s\./.test(l));
+    const { outcome, log } = await runPhase(
+      {},
+      { phase: 'sustained', duration: '2s', rate: '5', targets: 'throughput > 100/s', 'decide-on': 'all' },
+    );
+    const warning = log.findIndex((l) =>
+      /^warning: targets: throughput > 100\/s cannot be met at the configured load: .* so at most about [\d.]+\/s\./.test(
+        l,
+      ),
+    );
     expect(warning, log.join('\n')).toBeGreaterThanOrEqual(0);
     // Said before any load was sent: right after the line announcing the phase, before anything the engine logs.
     expect(warning).toBe(log.findIndex((l) => /^phase sustained on builtin/.test(l)) + 1);
@@ -172,17 +206,23 @@ describe('presets on the built-in engine, scaled down', () => {
 
   it('refuses duration and duration-scale together, and a bad factor', () => {
     const opts = { workspace: process.cwd(), fileExists: () => false, readFile: () => '' };
-    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', duration: '1m', 'duration-scale': '0.5' }, opts)).toThrow(
-      /input "duration" and input "duration-scale" are both set/,
+    expect(() =>
+      resolveConfig({ target: 'http://127.0.0.1:1', duration: '1m', 'duration-scale': '0.5' }, opts),
+    ).toThrow(/input "duration" and input "duration-scale" are both set/);
+    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'duration-scale': '0' }, opts)).toThrow(
+      /expected a positive factor/,
     );
-    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'duration-scale': '0' }, opts)).toThrow(/expected a positive factor/);
-    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'duration-scale': 'fast' }, opts)).toThrow(/expected a positive factor/);
+    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'duration-scale': 'fast' }, opts)).toThrow(
+      /expected a positive factor/,
+    );
     const c = resolveConfig({ target: 'http://127.0.0.1:1', phase: 'sustained', 'duration-scale': '0.0167' }, opts);
     expect(c.durationScale).toBe(0.0167);
     // About 60 intervals over the run, at least a second each.
     expect(c.intervalMs).toBe(1000);
     expect(resolveConfig({ target: 'http://127.0.0.1:1', phase: 'sustained' }, opts).intervalMs).toBe(10_000);
-    expect(resolveConfig({ target: 'http://127.0.0.1:1', phase: 'stress', 'duration-scale': '0.04' }, opts).intervalMs).toBe(4000);
+    expect(
+      resolveConfig({ target: 'http://127.0.0.1:1', phase: 'stress', 'duration-scale': '0.04' }, opts).intervalMs,
+    ).toBe(4000);
   });
 
   it('reads decide-on and abort from inputs and the config file, and phases inherit from the preset they override', () => {
@@ -202,10 +242,16 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(fromFile.decideOn).toBe('all');
     expect(fromFile.guards?.map((g) => g.source)).toEqual(['p99 > 2s for 30s']);
     expect(fromFile.phase.analyses).toEqual(['stress']);
-    const inputs = resolveConfig({ target: 'http://127.0.0.1:1', phase: 'stress', 'decide-on': 'steady', abort: 'none' }, opts);
+    const inputs = resolveConfig(
+      { target: 'http://127.0.0.1:1', phase: 'stress', 'decide-on': 'steady', abort: 'none' },
+      opts,
+    );
     expect(inputs.decideOn).toBe('steady');
     expect(inputs.guards).toEqual([]);
-    const soak = resolveConfig({ target: 'http://127.0.0.1:1', phase: 'soak', abort: 'error_rate > 1% for 10s\nerrors > 100' }, opts);
+    const soak = resolveConfig(
+      { target: 'http://127.0.0.1:1', phase: 'soak', abort: 'error_rate > 1% for 10s\nerrors > 100' },
+      opts,
+    );
     expect(soak.phase.analyses).toEqual(['recovery']);
     expect(soak.guards?.map((g) => g.forMs)).toEqual([10_000, 0]);
     const noFile = { workspace: process.cwd(), fileExists: () => false, readFile: () => '' };
@@ -213,8 +259,14 @@ describe('presets on the built-in engine, scaled down', () => {
     expect(stress.guards).toMatchObject([{ source: 'error_rate > 10% for 1m', scalesWithShape: true }]);
     expect(stress.decideOn).toBe('steady');
     expect(resolveConfig({ target: 'http://127.0.0.1:1' }, noFile).decideOn).toBe('all');
-    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'decide-on': 'peak' }, noFile)).toThrow(/input "decide-on": got "peak"; allowed: steady, all/);
-    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', abort: 'cpu > 90%' }, noFile)).toThrow(/not measured per interval/);
-    expect(resolveConfig({ target: 'http://127.0.0.1:1', phase: 'recovery' }, noFile).targets.map((t) => t.source)).toContain('recovery < 2m');
+    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', 'decide-on': 'peak' }, noFile)).toThrow(
+      /input "decide-on": got "peak"; allowed: steady, all/,
+    );
+    expect(() => resolveConfig({ target: 'http://127.0.0.1:1', abort: 'cpu > 90%' }, noFile)).toThrow(
+      /not measured per interval/,
+    );
+    expect(
+      resolveConfig({ target: 'http://127.0.0.1:1', phase: 'recovery' }, noFile).targets.map((t) => t.source),
+    ).toContain('recovery < 2m');
   });
 });

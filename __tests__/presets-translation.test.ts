@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../demo/server.ts';
 import type { Config } from '../src/config/types.js';
-import { ARTILLERY_VERSION, artilleryEngine, resolveArtillery, toArtilleryPhases, type ArtilleryPhase } from '../src/engines/artillery/index.js';
+import {
+  ARTILLERY_VERSION,
+  artilleryEngine,
+  resolveArtillery,
+  toArtilleryPhases,
+  type ArtilleryPhase,
+} from '../src/engines/artillery/index.js';
 import { SCENARIO_NAME, toK6Scenarios, type K6Scenario } from '../src/engines/k6/index.js';
 import type { PresetPhaseName, Stage } from '../src/model.js';
 import { peakRate, PRESETS, shapeStages, totalDurationMs } from '../src/phases/presets.js';
@@ -63,7 +69,16 @@ function memLog(): Logger & { lines: string[] } {
 // (grafana.com/docs/k6/latest/using-k6/scenarios/executors/): the same option names, types and requirements.
 // =========================================================================================================
 
-const GO_UNITS_NS: Record<string, number> = { ns: 1, us: 1e3, '\u00b5s': 1e3, '\u03bcs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const GO_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  '\u00b5s': 1e3,
+  '\u03bcs': 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
 
 /** Go's time.ParseDuration, in nanoseconds; undefined where Go returns an error. */
 function goParseDuration(text: string): number | undefined {
@@ -122,7 +137,8 @@ function k6ScenarioErrors(scenarios: Record<string, unknown>): string[] {
   if (Object.keys(scenarios).length === 0) errors.push('no scenario');
   for (const [name, raw] of Object.entries(scenarios)) {
     const err = (m: string) => errors.push(`${name}: ${m}`);
-    if (!/^[0-9a-zA-Z_-]+$/.test(name)) err('the scenario name should contain only numbers, latin letters, underscores, and dashes');
+    if (!/^[0-9a-zA-Z_-]+$/.test(name))
+      err('the scenario name should contain only numbers, latin letters, underscores, and dashes');
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       err('not an object');
       continue;
@@ -145,7 +161,11 @@ function k6ScenarioErrors(scenarios: Record<string, unknown>): string[] {
     if (s.exec !== undefined && (typeof s.exec !== 'string' || s.exec === '')) err('exec value cannot be empty');
     for (const k of ['env', 'tags']) {
       const v = s[k];
-      if (v !== undefined && (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string'))) err(`${k} must map names to strings`);
+      if (
+        v !== undefined &&
+        (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string'))
+      )
+        err(`${k} must map names to strings`);
     }
 
     // Shared by both arrival-rate executors.
@@ -186,9 +206,13 @@ function k6ScenarioErrors(scenarios: Record<string, unknown>): string[] {
       else {
         stages.forEach((st: unknown, i) => {
           const n = i + 1;
-          if (typeof st !== 'object' || st === null) return err(`stage ${n} is not an object`);
+          if (typeof st !== 'object' || st === null) {
+            err(`stage ${n} is not an object`);
+            return;
+          }
           const o = st as Record<string, unknown>;
-          for (const k of Object.keys(o)) if (k !== 'duration' && k !== 'target') err(`stage ${n}: json: unknown field "${k}"`);
+          for (const k of Object.keys(o))
+            if (k !== 'duration' && k !== 'target') err(`stage ${n}: json: unknown field "${k}"`);
           if (o.duration === undefined || o.duration === null) err(`stage ${n} doesn't have a duration`);
           else {
             const ms = k6DurationMs(o.duration);
@@ -243,7 +267,11 @@ function k6Shape(s: K6Scenario): K6Shape {
 }
 
 /** The shapes the k6 scenarios are checked for: each preset as defined, as the README scales it, and odder ones. */
-const K6_VARIANTS: Array<{ label: string; overrides: { durationMs?: number; rate?: number; scale?: number }; maxVUs?: number }> = [
+const K6_VARIANTS: Array<{
+  label: string;
+  overrides: { durationMs?: number; rate?: number; scale?: number };
+  maxVUs?: number;
+}> = [
   { label: 'full length', overrides: {} },
   { label: 'full length, maxVUs 50', overrides: {}, maxVUs: 50 },
   { label: 'duration-scale 0.0167 (a one-minute sustained)', overrides: { scale: 0.0167 } },
@@ -255,7 +283,7 @@ const K6_VARIANTS: Array<{ label: string; overrides: { durationMs?: number; rate
   { label: 'duration 1.5s, rate 3', overrides: { durationMs: 1500, rate: 3 } },
 ];
 
-describe('k6: each preset as scenarios, against k6\'s scenario schema', () => {
+describe("k6: each preset as scenarios, against k6's scenario schema", () => {
   const cases = NAMES.flatMap((name) => K6_VARIANTS.map((v) => ({ name, ...v })));
 
   it.each(cases)('$name, $label: valid for k6, and the same load shape', ({ name, overrides, maxVUs }) => {
@@ -291,30 +319,74 @@ describe('k6: each preset as scenarios, against k6\'s scenario schema', () => {
 
   it('a constant preset uses constant-arrival-rate, a ramped one ramping-arrival-rate with its stages in order', () => {
     expect(toK6Scenarios(PRESETS.sustained.stages)[SCENARIO_NAME]).toEqual({
-      executor: 'constant-arrival-rate', rate: 100, timeUnit: '1s', duration: '3600s', preAllocatedVUs: 100, maxVUs: 1000,
+      executor: 'constant-arrival-rate',
+      rate: 100,
+      timeUnit: '1s',
+      duration: '3600s',
+      preAllocatedVUs: 100,
+      maxVUs: 1000,
     });
     expect(toK6Scenarios(PRESETS.warmup.stages)[SCENARIO_NAME]).toEqual({
-      executor: 'ramping-arrival-rate', startRate: 1, timeUnit: '1s', preAllocatedVUs: 10, maxVUs: 1000,
-      stages: [{ target: 10, duration: '30s' }, { target: 10, duration: '90s' }],
+      executor: 'ramping-arrival-rate',
+      startRate: 1,
+      timeUnit: '1s',
+      preAllocatedVUs: 10,
+      maxVUs: 1000,
+      stages: [
+        { target: 10, duration: '30s' },
+        { target: 10, duration: '90s' },
+      ],
     });
     expect(toK6Scenarios(PRESETS.stress.stages)[SCENARIO_NAME]).toMatchObject({
-      executor: 'ramping-arrival-rate', startRate: 50, stages: [{ target: 500, duration: '4800s' }, { target: 500, duration: '600s' }],
+      executor: 'ramping-arrival-rate',
+      startRate: 50,
+      stages: [
+        { target: 500, duration: '4800s' },
+        { target: 500, duration: '600s' },
+      ],
     });
     expect(toK6Scenarios(PRESETS.recovery.stages)[SCENARIO_NAME]).toMatchObject({
-      executor: 'ramping-arrival-rate', startRate: 100,
-      stages: [{ target: 50, duration: '300s' }, { target: 10, duration: '300s' }, { target: 10, duration: '600s' }],
+      executor: 'ramping-arrival-rate',
+      startRate: 100,
+      stages: [
+        { target: 50, duration: '300s' },
+        { target: 10, duration: '300s' },
+        { target: 10, duration: '600s' },
+      ],
     });
     // Recovery at rate 15: a hold of 1.5/s, written per 10 s.
     expect(toK6Scenarios(shapeStages(PRESETS.recovery.stages, { rate: 15, scale: 0.1 }))[SCENARIO_NAME]).toMatchObject({
-      timeUnit: '10s', startRate: 150, stages: [{ target: 75, duration: '30s' }, { target: 15, duration: '30s' }, { target: 15, duration: '60s' }],
+      timeUnit: '10s',
+      startRate: 150,
+      stages: [
+        { target: 75, duration: '30s' },
+        { target: 15, duration: '30s' },
+        { target: 15, duration: '60s' },
+      ],
     });
   });
 
   it('the validator rejects what k6 rejects (so an empty list above means something)', () => {
-    const ok = { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: '10s', preAllocatedVUs: 5, maxVUs: 10 };
-    const ramp = { executor: 'ramping-arrival-rate', startRate: 0, timeUnit: '1m', preAllocatedVUs: 1, stages: [{ target: 5, duration: '1m30s' }] };
-    expect(k6ScenarioErrors({ ok, ramp, 'with-dash_1': { ...ok, startTime: '0s', gracefulStop: '30s', exec: 'default' } })).toEqual([]);
-    const bad = (over: Record<string, unknown>, base: Record<string, unknown> = ok) => k6ScenarioErrors({ x: { ...base, ...over } });
+    const ok = {
+      executor: 'constant-arrival-rate',
+      rate: 5,
+      timeUnit: '1s',
+      duration: '10s',
+      preAllocatedVUs: 5,
+      maxVUs: 10,
+    };
+    const ramp = {
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
+      timeUnit: '1m',
+      preAllocatedVUs: 1,
+      stages: [{ target: 5, duration: '1m30s' }],
+    };
+    expect(
+      k6ScenarioErrors({ ok, ramp, 'with-dash_1': { ...ok, startTime: '0s', gracefulStop: '30s', exec: 'default' } }),
+    ).toEqual([]);
+    const bad = (over: Record<string, unknown>, base: Record<string, unknown> = ok) =>
+      k6ScenarioErrors({ x: { ...base, ...over } });
     expect(bad({ rate: 2.5 })).toEqual(['x: rate: 2.5 is not an integer']);
     expect(bad({ rate: 0 })).toEqual(['x: the iteration rate must be more than 0']);
     expect(bad({ rate: undefined })).toEqual(["x: rate isn't specified"]);
@@ -333,7 +405,19 @@ describe('k6: each preset as scenarios, against k6\'s scenario schema', () => {
     expect(bad({ exec: '' })).toEqual(['x: exec value cannot be empty']);
     expect(bad({ stages: [] }, ramp)).toEqual(['x: at least one stage has to be specified']);
     expect(bad({ startRate: -1 }, ramp)).toEqual(["x: the startRate value can't be negative"]);
-    expect(bad({ stages: [{ target: -1, duration: '1s' }, { target: 1.5, duration: '1s' }, { target: 1 }, { duration: 'x', target: 1, rate: 2 }] }, ramp)).toEqual([
+    expect(
+      bad(
+        {
+          stages: [
+            { target: -1, duration: '1s' },
+            { target: 1.5, duration: '1s' },
+            { target: 1 },
+            { duration: 'x', target: 1, rate: 2 },
+          ],
+        },
+        ramp,
+      ),
+    ).toEqual([
       "x: the target for stage 1 can't be negative",
       'x: stage 2: target 1.5 is not an integer',
       "x: stage 3 doesn't have a duration",
@@ -344,11 +428,19 @@ describe('k6: each preset as scenarios, against k6\'s scenario schema', () => {
     expect(k6ScenarioErrors({ x: { ...ok, executor: 'constant-vus' } })).toHaveLength(1);
     // Go's duration grammar, as k6 reads it.
     expect(['0', '1h2m3.5s', '.5s', '5.s', '300ms', '1.5\u00b5s', '2d3h', '1500', '-1s'].map(k6DurationMs)).toEqual([
-      0, 3_723_500, 500, 5000, 300, 0.0015, 51 * 3_600_000, 1500, -1000,
+      0,
+      3_723_500,
+      500,
+      5000,
+      300,
+      0.0015,
+      51 * 3_600_000,
+      1500,
+      -1000,
     ]);
-    expect(['', 's', '.s', '1', '1d-1h', '1 s', '1S'].map((v) => (v === '1' ? goParseDuration(v) : k6DurationMs(v)))).toEqual(
-      Array(7).fill(undefined),
-    );
+    expect(
+      ['', 's', '.s', '1', '1d-1h', '1 s', '1S'].map((v) => (v === '1' ? goParseDuration(v) : k6DurationMs(v))),
+    ).toEqual(Array(7).fill(undefined));
   });
 });
 
@@ -374,8 +466,13 @@ function artilleryPhaseErrors(phases: ArtilleryPhase[]): string[] {
   const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
   phases.forEach((p, i) => {
     const err = (m: string) => errors.push(`phase ${i}: ${m}`);
-    const kinds = [p.pause !== undefined, p.arrivalCount !== undefined, p.arrivalRate !== undefined].filter(Boolean).length;
-    if (kinds !== 1) return err('exactly one of pause, arrivalCount, arrivalRate');
+    const kinds = [p.pause !== undefined, p.arrivalCount !== undefined, p.arrivalRate !== undefined].filter(
+      Boolean,
+    ).length;
+    if (kinds !== 1) {
+      err('exactly one of pause, arrivalCount, arrivalRate');
+      return;
+    }
     if (p.pause !== undefined) {
       if (!posInt(p.pause)) err(`pause ${p.pause} is not a whole number of seconds above 0`);
       if (p.duration !== undefined) err('a pause has no duration');
@@ -444,7 +541,7 @@ describe('Artillery: each preset as config.phases', () => {
     ]);
   });
 
-  it.each(NAMES)('%s at full length: Artillery\'s arithmetic gives the preset\'s arrivals and length exactly', (name) => {
+  it.each(NAMES)("%s at full length: Artillery's arithmetic gives the preset's arrivals and length exactly", (name) => {
     const stages = PRESETS[name].stages;
     const phases = toArtilleryPhases(stages);
     expect(artilleryPhaseErrors(phases)).toEqual([]);
@@ -471,7 +568,7 @@ describe('Artillery: each preset as config.phases', () => {
     expect(toArtilleryPhases([{ durationMs: 2000, startRate: 0.0001, endRate: 0.0001 }])).toEqual([{ pause: 2 }]);
   });
 
-  it('a fractional constant rate (recovery\'s hold at rate 15 is 1.5/s) becomes an arrival count over the phase', () => {
+  it("a fractional constant rate (recovery's hold at rate 15 is 1.5/s) becomes an arrival count over the phase", () => {
     const phases = toArtilleryPhases(shapeStages(PRESETS.recovery.stages, { rate: 15, scale: 0.1 }));
     expect(phases).toEqual([
       { name: 'ramp-down', duration: 30, arrivalRate: 15, rampTo: 7.5 },
@@ -486,23 +583,34 @@ describe('Artillery: each preset as config.phases', () => {
 
   // Down to a few seconds per stage: below that, Artillery's whole seconds distort the shape (warm-up scaled to
   // 2 s runs a 1 s ramp and a 1 s hold instead of 0.5 s and 1.5 s: 10 % fewer arrivals).
-  it.each(NAMES)('%s scaled and at other rates: phases Artillery runs, with the preset\'s arrivals within 10 %%', (name) => {
-    const variants = [
-      { scale: 0.5 }, { scale: 0.25, rate: 15 }, { scale: 0.1, rate: 7.3 }, { scale: 0.05 }, { durationMs: 60_000, rate: 25 },
-      { durationMs: 30_000, rate: 2.5 }, { durationMs: 9000, rate: 20 },
-    ];
-    for (const overrides of variants) {
-      const stages = shapeStages(PRESETS[name].stages, overrides);
-      const phases = toArtilleryPhases(stages);
-      const what = `${name} ${JSON.stringify(overrides)}: ${JSON.stringify(phases)}`;
-      expect(artilleryPhaseErrors(phases), what).toEqual([]);
-      expect(Math.abs(artillerySeconds(phases) - totalDurationMs(stages) / 1000), what).toBeLessThanOrEqual(0.5);
-      const want = integral(stages);
-      for (const workers of [1, 3]) {
-        expect(Math.abs(artilleryArrivals(phases, workers) - want) / want, `${what}, ${workers} workers`).toBeLessThan(0.1);
+  it.each(NAMES)(
+    "%s scaled and at other rates: phases Artillery runs, with the preset's arrivals within 10 %%",
+    (name) => {
+      const variants = [
+        { scale: 0.5 },
+        { scale: 0.25, rate: 15 },
+        { scale: 0.1, rate: 7.3 },
+        { scale: 0.05 },
+        { durationMs: 60_000, rate: 25 },
+        { durationMs: 30_000, rate: 2.5 },
+        { durationMs: 9000, rate: 20 },
+      ];
+      for (const overrides of variants) {
+        const stages = shapeStages(PRESETS[name].stages, overrides);
+        const phases = toArtilleryPhases(stages);
+        const what = `${name} ${JSON.stringify(overrides)}: ${JSON.stringify(phases)}`;
+        expect(artilleryPhaseErrors(phases), what).toEqual([]);
+        expect(Math.abs(artillerySeconds(phases) - totalDurationMs(stages) / 1000), what).toBeLessThanOrEqual(0.5);
+        const want = integral(stages);
+        for (const workers of [1, 3]) {
+          expect(
+            Math.abs(artilleryArrivals(phases, workers) - want) / want,
+            `${what}, ${workers} workers`,
+          ).toBeLessThan(0.1);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('a ramp down to 0 from a fractional rate ends at a thousandth instead, which Artillery ramps (0 it would split like a constant)', () => {
     const phases = toArtilleryPhases([{ durationMs: 10_000, startRate: 2.5, endRate: 0 }]);
@@ -510,13 +618,21 @@ describe('Artillery: each preset as config.phases', () => {
     expect(artilleryPhaseErrors(phases)).toEqual([]);
     for (const workers of [1, 3]) expect(Math.abs(artilleryArrivals(phases, workers) - 12.5)).toBeLessThanOrEqual(1.5);
     // A whole start rate keeps its ramp to 0: distribute() divides it without a remainder.
-    expect(toArtilleryPhases([{ durationMs: 10_000, startRate: 3, endRate: 0 }])).toEqual([{ duration: 10, arrivalRate: 3, rampTo: 0 }]);
+    expect(toArtilleryPhases([{ durationMs: 10_000, startRate: 3, endRate: 0 }])).toEqual([
+      { duration: 10, arrivalRate: 3, rampTo: 0 },
+    ]);
   });
 
   it('the phase rules catch what Artillery trips over (so an empty list above means something)', () => {
-    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 1.5 }])).toEqual(['phase 0: arrivalRate 1.5 is not whole: distribute() asserts']);
-    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 2.5, rampTo: 0 }])).toEqual(['phase 0: arrivalRate 2.5 is not whole: distribute() asserts']);
-    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 0 }])).toEqual(['phase 0: arrivalRate 0 without rampTo is skipped; use a pause']);
+    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 1.5 }])).toEqual([
+      'phase 0: arrivalRate 1.5 is not whole: distribute() asserts',
+    ]);
+    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 2.5, rampTo: 0 }])).toEqual([
+      'phase 0: arrivalRate 2.5 is not whole: distribute() asserts',
+    ]);
+    expect(artilleryPhaseErrors([{ duration: 2, arrivalRate: 0 }])).toEqual([
+      'phase 0: arrivalRate 0 without rampTo is skipped; use a pause',
+    ]);
     expect(artilleryPhaseErrors([{ duration: 2.5, arrivalRate: 1, rampTo: 4 }])).toHaveLength(1);
     expect(artilleryPhaseErrors([{ duration: 2, arrivalCount: 0 }])).toHaveLength(1);
     expect(artilleryPhaseErrors([{ pause: 0 }])).toHaveLength(1);
@@ -572,55 +688,65 @@ describe('Artillery: each preset scaled down and run by the real Artillery', () 
     if (ws) rmSync(ws, { recursive: true, force: true });
   });
 
-  it.each(RUNS)('$name (scale $scale, rate $rate): Artillery creates the preset\'s arrivals and runs every phase', async ({ name, scale, rate }) => {
-    const stages = shapeStages(PRESETS[name].stages, { scale, rate });
-    const phases = toArtilleryPhases(stages);
-    expect(artilleryPhaseErrors(phases)).toEqual([]);
-    const outputDir = join(ws, `out-${name}`);
-    const config: Config = {
-      target: demo.url,
-      phase: PRESETS[name],
-      engine: 'artillery',
-      targets: [],
-      durationScale: scale,
-      rate,
-      failOn: 'any',
-      comment: 'false',
-      commentHeader: 'test',
-      outputDir,
-      flows: [],
-      http: { timeoutMs: 5000, maxInFlight: 100, count4xxAsErrors: false, headers: {} },
-      intervalMs: 1000,
-      script,
-      workspace: ws,
-      distributed: { mode: 'none' },
-      sources: [],
-    };
-    const before = demo.stats().byPath['/api/health'] ?? 0;
-    const log = memLog();
-    const run = await artilleryEngine.run({ config, stages, log });
-    expect(run.tool).toEqual({ name: 'artillery', version: ARTILLERY_VERSION });
-    // perf-gate handed Artillery exactly these phases.
-    expect(log.lines.some((l) => l.includes(`Artillery phases from perf-gate's phase "${name}"`) && l.endsWith(JSON.stringify(phases)))).toBe(true);
+  it.each(RUNS)(
+    "$name (scale $scale, rate $rate): Artillery creates the preset's arrivals and runs every phase",
+    async ({ name, scale, rate }) => {
+      const stages = shapeStages(PRESETS[name].stages, { scale, rate });
+      const phases = toArtilleryPhases(stages);
+      expect(artilleryPhaseErrors(phases)).toEqual([]);
+      const outputDir = join(ws, `out-${name}`);
+      const config: Config = {
+        target: demo.url,
+        phase: PRESETS[name],
+        engine: 'artillery',
+        targets: [],
+        durationScale: scale,
+        rate,
+        failOn: 'any',
+        comment: 'false',
+        commentHeader: 'test',
+        outputDir,
+        flows: [],
+        http: { timeoutMs: 5000, maxInFlight: 100, count4xxAsErrors: false, headers: {} },
+        intervalMs: 1000,
+        script,
+        workspace: ws,
+        distributed: { mode: 'none' },
+        sources: [],
+      };
+      const before = demo.stats().byPath['/api/health'] ?? 0;
+      const log = memLog();
+      const run = await artilleryEngine.run({ config, stages, log });
+      expect(run.tool).toEqual({ name: 'artillery', version: ARTILLERY_VERSION });
+      // perf-gate handed Artillery exactly these phases.
+      expect(
+        log.lines.some(
+          (l) => l.includes(`Artillery phases from perf-gate's phase "${name}"`) && l.endsWith(JSON.stringify(phases)),
+        ),
+      ).toBe(true);
 
-    // Every phase ran, in order, with its name and length.
-    const started = log.lines.flatMap((l) => {
-      const m = /^\[artillery\] Phase started: (.*) \(index: (\d+), duration: (\d+)s\)/.exec(l);
-      return m ? [{ name: m[1], index: Number(m[2]), duration: Number(m[3]) }] : [];
-    });
-    expect(started).toEqual(phases.map((p, index) => ({ name: p.name, index, duration: p.duration ?? p.pause })));
-    expect(log.lines.filter((l) => l.startsWith('[artillery] Phase completed:'))).toHaveLength(phases.length);
+      // Every phase ran, in order, with its name and length.
+      const started = log.lines.flatMap((l) => {
+        const m = /^\[artillery\] Phase started: (.*) \(index: (\d+), duration: (\d+)s\)/.exec(l);
+        return m ? [{ name: m[1], index: Number(m[2]), duration: Number(m[3]) }] : [];
+      });
+      expect(started).toEqual(phases.map((p, index) => ({ name: p.name, index, duration: p.duration ?? p.pause })));
+      expect(log.lines.filter((l) => l.startsWith('[artillery] Phase completed:'))).toHaveLength(phases.length);
 
-    // Arrivals: what Artillery counted, what reached the server, against the preset's integral.
-    const report = JSON.parse(readFileSync(join(outputDir, 'artillery-report.json'), 'utf8')) as { aggregate: { counters: Record<string, number> } };
-    const created = report.aggregate.counters['vusers.created'] ?? 0;
-    const want = integral(stages);
-    const model = artilleryArrivals(phases, workers);
-    const detail = `${name}: Artillery created ${created}, its arithmetic gives ${model}, the preset asks for ${want}; phases ${JSON.stringify(phases)}`;
-    expect(Math.abs(created - want) / want, detail).toBeLessThanOrEqual(0.1);
-    expect(Math.abs(created - model), detail).toBeLessThanOrEqual(Math.max(2, model * 0.05));
-    expect(report.aggregate.counters['vusers.failed'] ?? 0, detail).toBe(0);
-    expect((demo.stats().byPath['/api/health'] ?? 0) - before, detail).toBe(created);
-    expect(run.requests).toBe(created);
-  }, 120_000);
+      // Arrivals: what Artillery counted, what reached the server, against the preset's integral.
+      const report = JSON.parse(readFileSync(join(outputDir, 'artillery-report.json'), 'utf8')) as {
+        aggregate: { counters: Record<string, number> };
+      };
+      const created = report.aggregate.counters['vusers.created'] ?? 0;
+      const want = integral(stages);
+      const model = artilleryArrivals(phases, workers);
+      const detail = `${name}: Artillery created ${created}, its arithmetic gives ${model}, the preset asks for ${want}; phases ${JSON.stringify(phases)}`;
+      expect(Math.abs(created - want) / want, detail).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(created - model), detail).toBeLessThanOrEqual(Math.max(2, model * 0.05));
+      expect(report.aggregate.counters['vusers.failed'] ?? 0, detail).toBe(0);
+      expect((demo.stats().byPath['/api/health'] ?? 0) - before, detail).toBe(created);
+      expect(run.requests).toBe(created);
+    },
+    120_000,
+  );
 });

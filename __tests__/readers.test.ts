@@ -36,7 +36,9 @@ function json(path: string): any {
 }
 
 function headOf(path: string): string {
-  return readFileSync(path).subarray(0, 64 * 1024).toString('utf8');
+  return readFileSync(path)
+    .subarray(0, 64 * 1024)
+    .toString('utf8');
 }
 
 async function expectUserError(p: Promise<unknown>, ...parts: Array<string | RegExp>): Promise<UserError> {
@@ -52,7 +54,10 @@ async function expectUserError(p: Promise<unknown>, ...parts: Array<string | Reg
 /** Every number in a RunResult must be finite: NaN or Infinity would break the JSON results file. */
 function expectFiniteNumbers(v: unknown, path = 'result'): void {
   if (typeof v === 'number') expect(Number.isFinite(v), `${path} = ${v}`).toBe(true);
-  else if (Array.isArray(v)) v.forEach((x, i) => expectFiniteNumbers(x, `${path}[${i}]`));
+  else if (Array.isArray(v))
+    v.forEach((x, i) => {
+      expectFiniteNumbers(x, `${path}[${i}]`);
+    });
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) expectFiniteNumbers(x, `${path}.${k}`);
 }
 
@@ -161,14 +166,22 @@ describe('user mistakes are UserErrors naming the file', () => {
   });
   it('unknown format lists the accepted formats', async () => {
     const p = tmpFile('time,latency\n1,2\n', 'results.csv');
-    const e = await expectUserError(readResultFile(p, OPTS), p, 'Artillery 2', 'summary-export', 'handleSummary', '--out json');
+    const e = await expectUserError(
+      readResultFile(p, OPTS),
+      p,
+      'Artillery 2',
+      'summary-export',
+      'handleSummary',
+      '--out json',
+    );
     expect(e.message).not.toMatch(/at \w+ \(/); // no stack trace in the message
   });
   it('an HTML report gets a hint', async () => {
     await expectUserError(readResultFile(tmpFile('<!doctype html><html></html>'), OPTS), 'HTML');
   });
   it("k6's text summary gets a hint", async () => {
-    const text = '     checks.........................: 100.00% ✓ 20  ✗ 0\n     http_req_duration..............: avg=255ms\n';
+    const text =
+      '     checks.........................: 100.00% ✓ 20  ✗ 0\n     http_req_duration..............: avg=255ms\n';
     await expectUserError(readResultFile(tmpFile(text), OPTS), 'text summary');
   });
   it('a JSON object of another kind', async () => {
@@ -207,7 +220,17 @@ describe('Artillery 2 JSON report', () => {
     expect(r.errorsByKind).toEqual({ http_5xx: 3 });
     expect(r.errorRate).toBeCloseTo(0.1, 10);
     const s = agg.summaries['http.response_time'];
-    expect(r.latency).toEqual({ count: 3000, min: s.min, mean: s.mean, p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, p999: s.p999, max: s.max });
+    expect(r.latency).toEqual({
+      count: 3000,
+      min: s.min,
+      mean: s.mean,
+      p50: s.p50,
+      p90: s.p90,
+      p95: s.p95,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+    });
     expect(r.latency.p95).toBe(4);
     expect(r.latency.p99).toBe(13.9);
     expect(r.durationMs).toBe(agg.lastMetricAt - agg.firstMetricAt);
@@ -216,9 +239,18 @@ describe('Artillery 2 JSON report', () => {
     expect(r.vus?.created).toBe(3000);
     expect(r.generator).toEqual({ arrivalsStarted: 3000, valid: true, invalidReasons: [] });
     expect(r.endpoints).toEqual([
-      { name: '/health', requests: 3000, errors: 3, statusCodes: { '200': 2997, '500': 3 }, latency: expect.objectContaining({ count: 3000, p95: 4 }) },
+      {
+        name: '/health',
+        requests: 3000,
+        errors: 3,
+        statusCodes: { '200': 2997, '500': 3 },
+        latency: expect.objectContaining({ count: 3000, p95: 4 }),
+      },
     ]);
-    expect(r.customMetrics['artillery.vusers.failed']).toEqual({ type: 'rate', values: { rate: 0, count: 0, total: 3000 } });
+    expect(r.customMetrics['artillery.vusers.failed']).toEqual({
+      type: 'rate',
+      values: { rate: 0, count: 0, total: 3000 },
+    });
     expect(r.customMetrics['artillery.http.response_time.5xx']?.values.p95).toBe(5);
     expect(r.customMetrics['artillery.vusers.session_length']?.values.avg).toBe(4.5);
     // One interval per 10 s reporting period; the counts add up to the aggregate.
@@ -226,7 +258,12 @@ describe('Artillery 2 JSON report', () => {
     expect(r.intervalMs).toBe(10_000);
     expect(r.intervals.reduce((a, iv) => a + iv.requests, 0)).toBe(3000);
     expect(r.intervals.reduce((a, iv) => a + iv.errors, 0)).toBe(3);
-    expect(r.intervals[0]).toMatchObject({ startMs: 0, requests: 246, arrivalsStarted: 246, latency: { p95: 5, p99: 10.1 } });
+    expect(r.intervals[0]).toMatchObject({
+      startMs: 0,
+      requests: 246,
+      arrivalsStarted: 246,
+      latency: { p95: 5, p99: 10.1 },
+    });
     expect(r.intervals[0]!.durationMs).toBe(1746606270000 - agg.firstMetricAt);
   });
 
@@ -239,7 +276,11 @@ describe('Artillery 2 JSON report', () => {
     expect(r.latency.count).toBe(634); // responses only
     expect(r.latency.p95).toBe(9801.2);
     expect(r.latency.p90).toBe(r.latency.p95); // as in the file
-    expect(r.customMetrics['artillery.vusers.failed']?.values).toEqual({ rate: 29530 / 30000, count: 29530, total: 30000 });
+    expect(r.customMetrics['artillery.vusers.failed']?.values).toEqual({
+      rate: 29530 / 30000,
+      count: 29530,
+      total: 30000,
+    });
     expect(r.customMetrics['artillery.errors.ETIMEDOUT']?.values.count).toBe(29519);
   });
 
@@ -254,7 +295,10 @@ describe('Artillery 2 JSON report', () => {
     expect(r4.errors).toBe(14 + 2942 + 2 + 1972);
     expect(r4.errorRate).toBeCloseTo(((14 + 2942 + 2 + 1972) / 6420) * 100, 10);
     const byName = Object.fromEntries(r.endpoints.map((e) => [e.name, e]));
-    expect(byName['/api/walksBoard/walksBoard']).toMatchObject({ requests: 144 + 1490 + 14 + 2689 + 2, errors: 14 + 2689 + 2 });
+    expect(byName['/api/walksBoard/walksBoard']).toMatchObject({
+      requests: 144 + 1490 + 14 + 2689 + 2,
+      errors: 14 + 2689 + 2,
+    });
     expect(byName['/api/walksBoard/walksBoard/join']).toMatchObject({ requests: 1828 + 253, errors: 253 });
     expect(r.intervals).toHaveLength(20);
   });
@@ -340,7 +384,11 @@ describe('Artillery 1 JSON report', () => {
     expect(r.errorRate).toBeCloseTo((2899 / 3884) * 100, 10);
     expect(r.latency).toMatchObject({ count: 985, min: 31, p50: 779, p95: 7277.3, p99: 8859.9, max: 9291 });
     expect(r.vus).toEqual({ created: 3884, max: 251 });
-    expect(r.customMetrics['artillery.vusers.failed']?.values).toEqual({ rate: (3884 - 985) / 3884, count: 3884 - 985, total: 3884 });
+    expect(r.customMetrics['artillery.vusers.failed']?.values).toEqual({
+      rate: (3884 - 985) / 3884,
+      count: 3884 - 985,
+      total: 3884,
+    });
     expect(r.intervals).toHaveLength(20);
   });
 
@@ -373,7 +421,15 @@ describe('k6 --summary-export', () => {
     expectFiniteNumbers(r);
     expect(r.tool?.name).toBe('k6');
     expect(r.requests).toBe(105);
-    expect(r.latency).toEqual({ count: 105, min: 125.1489, mean: 333.7922933333333, p50: 312.5522, p90: 595.15002, p95: 640.7750799999999, max: 949.5001 });
+    expect(r.latency).toEqual({
+      count: 105,
+      min: 125.1489,
+      mean: 333.7922933333333,
+      p50: 312.5522,
+      p90: 595.15002,
+      p95: 640.7750799999999,
+      max: 949.5001,
+    });
     expect(r.latency.p99).toBeUndefined();
     expect(r.throughputRps).toBe(8.697541431173484);
     // `true` in summary-export means the threshold was crossed: p(90) 595 ms < 400 fails.
@@ -425,24 +481,52 @@ describe('k6 --summary-export', () => {
   it('noerkholis: thresholds on tagged sub-metrics, custom counters and rates', async () => {
     const r = await readResultFile(k6('export-noerkholis-ticketing-statussubmetric.json'), OPTS);
     expect(r.requests).toBe(38974);
-    expect(r.toolThresholds).toContainEqual({ metric: 'http_req_failed{status:>=500}', expression: 'rate<0.01', ok: true });
-    expect(r.toolThresholds).toContainEqual({ metric: 'http_req_duration{expected_response:true}', expression: 'p(95)<500', ok: true });
+    expect(r.toolThresholds).toContainEqual({
+      metric: 'http_req_failed{status:>=500}',
+      expression: 'rate<0.01',
+      ok: true,
+    });
+    expect(r.toolThresholds).toContainEqual({
+      metric: 'http_req_duration{expected_response:true}',
+      expression: 'p(95)<500',
+      ok: true,
+    });
     expect(r.toolThresholds).toContainEqual({ metric: 'successful_bookings', expression: 'count>100', ok: true });
     expect(r.customMetrics['k6.http_req_duration{expected_response:true}']?.values.p95).toBe(407.011167);
     expect(r.customMetrics['k6.http_req_failed{status:>=500}']?.values).toEqual({ rate: 0, count: 0, total: 0 });
-    expect(r.customMetrics.conflicted_bookings).toEqual({ type: 'counter', values: { count: 8953, rate: 26.80616243070525 } });
+    expect(r.customMetrics.conflicted_bookings).toEqual({
+      type: 'counter',
+      values: { count: 8953, rate: 26.80616243070525 },
+    });
     expect(r.customMetrics.booking_success_rate?.values.rate).toBeCloseTo(1517 / 10470, 12);
     expect(r.customMetrics.checks?.values).toEqual({ rate: 38974 / 49444, count: 38974, total: 49444 });
     expect(r.customMetrics['k6.http_req_failed']?.values.count).toBe(8953);
     expect(r.errorRate).toBeUndefined();
-    expect((await readResultFile(k6('export-noerkholis-ticketing-statussubmetric.json'), OPTS_4XX)).errorRate).toBeCloseTo((8953 / 38974) * 100, 10);
+    expect(
+      (await readResultFile(k6('export-noerkholis-ticketing-statussubmetric.json'), OPTS_4XX)).errorRate,
+    ).toBeCloseTo((8953 / 38974) * 100, 10);
   });
 
   it('tiagonline: groups with non-ASCII names, custom metrics with leading underscores', async () => {
     const r = await readResultFile(k6('export-tiagonline-kitqa-groups.json'), OPTS);
-    expect(r.customMetrics['checks{group:::POST - Criação de Dados}']?.values).toEqual({ rate: (19211 + 19262) / (19211 + 19262 + 51), count: 19211 + 19262, total: 19211 + 19262 + 51 });
-    expect(r.customMetrics['checks{check:status is 200}']?.values).toEqual({ rate: (19218 + 19211) / (19218 + 19211 + 95), count: 19218 + 19211, total: 19218 + 19211 + 95 });
-    expect(r.customMetrics._1_duration?.values).toEqual({ avg: 307.32382744720246, min: 127.979803, p50: 160.8186995, max: 5953.124408, p90: 622.353595, p95: 790.3916876000002 });
+    expect(r.customMetrics['checks{group:::POST - Criação de Dados}']?.values).toEqual({
+      rate: (19211 + 19262) / (19211 + 19262 + 51),
+      count: 19211 + 19262,
+      total: 19211 + 19262 + 51,
+    });
+    expect(r.customMetrics['checks{check:status is 200}']?.values).toEqual({
+      rate: (19218 + 19211) / (19218 + 19211 + 95),
+      count: 19218 + 19211,
+      total: 19218 + 19211 + 95,
+    });
+    expect(r.customMetrics._1_duration?.values).toEqual({
+      avg: 307.32382744720246,
+      min: 127.979803,
+      p50: 160.8186995,
+      max: 5953.124408,
+      p90: 622.353595,
+      p95: 790.3916876000002,
+    });
     expect(r.customMetrics._2_reqs?.values.rate).toBe(1);
     expect(r.vus?.max).toBe(500);
   });
@@ -453,7 +537,16 @@ describe('k6 handleSummary JSON', () => {
     const r = await readResultFile(k6('summary-bencuk-reporter-simple.json'), OPTS);
     expectFiniteNumbers(r);
     expect(r.requests).toBe(878);
-    expect(r.latency).toEqual({ count: 878, min: 0.259855, mean: 21.37513127107059, p50: 20.090773, p90: 26.358651200000008, p95: 30.0256841, p99: 39.577136380000084, max: 143.326605 });
+    expect(r.latency).toEqual({
+      count: 878,
+      min: 0.259855,
+      mean: 21.37513127107059,
+      p50: 20.090773,
+      p90: 26.358651200000008,
+      p95: 30.0256841,
+      p99: 39.577136380000084,
+      max: 143.326605,
+    });
     expect(r.durationMs).toBeCloseTo(24425.289882, 3);
     expect(r.toolThresholds).toEqual([
       { metric: 'http_req_duration', expression: 'p(95)<1000', ok: true },
@@ -465,7 +558,10 @@ describe('k6 handleSummary JSON', () => {
     expect(r.customMetrics['k6.http_req_failed']?.values).toEqual({ rate: 349 / 878, count: 349, total: 878 });
     expect(r.errorRate).toBeUndefined();
     expect(r.errors).toBe(349);
-    expect((await readResultFile(k6('summary-bencuk-reporter-simple.json'), OPTS_4XX)).errorRate).toBeCloseTo((349 / 878) * 100, 10);
+    expect((await readResultFile(k6('summary-bencuk-reporter-simple.json'), OPTS_4XX)).errorRate).toBeCloseTo(
+      (349 / 878) * 100,
+      10,
+    );
   });
 
   it('nortonjulian: dropped_iterations invalidates the run; no min or median in summaryTrendStats', async () => {
@@ -487,7 +583,11 @@ describe('k6 handleSummary JSON', () => {
     expect(r.requests).toBe(0);
     expect(r.latency).toEqual({ count: 0 }); // the zeros in the file stand for "no samples"
     expect(r.errorRate).toBeUndefined();
-    expect(r.toolThresholds).toContainEqual({ metric: 'http_req_duration{name:status}', expression: 'p(95)<10000', ok: true });
+    expect(r.toolThresholds).toContainEqual({
+      metric: 'http_req_duration{name:status}',
+      expression: 'p(95)<10000',
+      ok: true,
+    });
     expect(r.customMetrics['k6.http_req_duration{name:status}']?.type).toBe('trend');
   });
 
@@ -526,11 +626,24 @@ describe('k6 handleSummary JSON', () => {
     expect(r.endedAt).toBe('2025-01-15T10:30:45.123Z');
     expect(r.durationMs).toBe(60000);
     expect(r.requests).toBe(1500);
-    expect(r.latency).toEqual({ count: 1500, min: 123.45, mean: 245.67, p50: 234.56, p90: 387.65, p95: 421.32, p99: 445.12, max: 456.78 });
+    expect(r.latency).toEqual({
+      count: 1500,
+      min: 123.45,
+      mean: 245.67,
+      p50: 234.56,
+      p90: 387.65,
+      p95: 421.32,
+      p99: 445.12,
+      max: 456.78,
+    });
     expect(r.errors).toBe(30); // rate 0.02 of 1500
     expect(r.toolThresholds).toEqual([{ metric: 'k6', expression: 'results.passed', ok: true }]);
     expect(r.customMetrics.checks?.values.rate).toBe(0.95);
-    expect(r.customMetrics['checks{check:status is 200}']?.values).toEqual({ rate: 1470 / 1500, count: 1470, total: 1500 });
+    expect(r.customMetrics['checks{check:status is 200}']?.values).toEqual({
+      rate: 1470 / 1500,
+      count: 1470,
+      total: 1500,
+    });
     expect(r.customMetrics.my_custom_metric?.values.count).toBe(750);
   });
 });
@@ -624,7 +737,8 @@ describe('k6 --out json (NDJSON)', () => {
     expect(r.statusCodes).toEqual({ '200': 26, '201': 76, '400': 25 });
     const vote: number[] = [];
     for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (line.includes('"metric":"vote_latency"') && line.includes('"type":"Point"')) vote.push(JSON.parse(line).data.value);
+      if (line.includes('"metric":"vote_latency"') && line.includes('"type":"Point"'))
+        vote.push(JSON.parse(line).data.value);
     }
     vote.sort((a, b) => a - b);
     const vl = r.customMetrics.vote_latency!;
@@ -684,11 +798,14 @@ describe('k6 --out json (NDJSON)', () => {
     // A long file of one endpoint with a non-ASCII name and an escaped ampersand.
     const line = (i: number) =>
       `{"metric":"http_reqs","type":"Point","data":{"time":"2025-01-01T00:00:${String(i % 60).padStart(2, '0')}.5Z","value":1,"tags":{"name":"/créer?a=1\\u0026b=${'é'.repeat(200)}","status":"200"}}}`;
-    const head = '{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default","thresholds":[],"submetrics":null},"metric":"http_reqs"}\n';
+    const head =
+      '{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default","thresholds":[],"submetrics":null},"metric":"http_reqs"}\n';
     const body = Array.from({ length: 6000 }, (_, i) => line(i)).join('\n');
     const r2 = await readResultFile(tmpFile(head + body), OPTS);
     expect(r2.requests).toBe(6000);
-    expect(r2.endpoints).toEqual([expect.objectContaining({ name: `/créer?a=1&b=${'é'.repeat(200)}`, requests: 6000 })]);
+    expect(r2.endpoints).toEqual([
+      expect.objectContaining({ name: `/créer?a=1&b=${'é'.repeat(200)}`, requests: 6000 }),
+    ]);
   });
 
   it('without status tags (systemTags) the error rate is not measured, unless 4xx count as errors anyway', async () => {
@@ -715,7 +832,7 @@ describe('k6 --out json (NDJSON)', () => {
     expect(r.customMetrics['k6.dropped_iterations']?.values.count).toBe(3);
   });
 
-  it('a multi-megabyte file that defeats the fast path\'s guesses reads the same as JSON.parse of each line', async () => {
+  it("a multi-megabyte file that defeats the fast path's guesses reads the same as JSON.parse of each line", async () => {
     // The fast path guesses the next metric from the previous one, the place of a tag key from recent lines,
     // a tag value or timestamp from recent ones. Here metrics come in random order in both line shapes, tag
     // sets vary (so keys move), there are more names than it remembers, values have escapes and non-ASCII,
@@ -726,11 +843,26 @@ describe('k6 --out json (NDJSON)', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed / 2147483648;
     };
-    const pick = <T,>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const names = Array.from({ length: 14 }, (_, i) =>
-      i % 5 === 0 ? `/q?a=${i}\\u0026b=1` : i % 5 === 1 ? `/say \\"hi\\" ${i}` : i % 5 === 2 ? `/café/${i}` : `/api/item/${i}`,
+      i % 5 === 0
+        ? `/q?a=${i}\\u0026b=1`
+        : i % 5 === 1
+          ? `/say \\"hi\\" ${i}`
+          : i % 5 === 2
+            ? `/café/${i}`
+            : `/api/item/${i}`,
     );
-    const metrics = ['http_reqs', 'http_req_duration', 'http_req_failed', 'http_req_waiting', 'checks', 'my_trend', 'my_counter', 'my_gauge'];
+    const metrics = [
+      'http_reqs',
+      'http_req_duration',
+      'http_req_failed',
+      'http_req_waiting',
+      'checks',
+      'my_trend',
+      'my_counter',
+      'my_gauge',
+    ];
     const head = [
       ['http_reqs', 'counter'],
       ['http_req_duration', 'trend'],
@@ -740,7 +872,10 @@ describe('k6 --out json (NDJSON)', () => {
       ['my_trend', 'trend'],
       ['my_counter', 'counter'],
       ['my_gauge', 'gauge'],
-    ].map(([n, t]) => `{"type":"Metric","data":{"name":"${n}","type":"${t}","contains":"default","thresholds":[],"submetrics":null},"metric":"${n}"}`);
+    ].map(
+      ([n, t]) =>
+        `{"type":"Metric","data":{"name":"${n}","type":"${t}","contains":"default","thresholds":[],"submetrics":null},"metric":"${n}"}`,
+    );
     const lines = [...head];
     let clock = Date.UTC(2025, 0, 1, 23, 59, 30) * 1000;
     let time = '';
@@ -749,7 +884,9 @@ describe('k6 --out json (NDJSON)', () => {
         clock += Math.floor(rnd() * 300_000);
         const zone = rnd() < 0.5 ? 'Z' : '+02:00';
         const shifted = new Date(Math.floor(clock / 1000) + (zone === 'Z' ? 0 : 7_200_000)).toISOString().slice(0, 19);
-        const frac = String(clock % 1_000_000).padStart(6, '0').replace(/0+$/, '');
+        const frac = String(clock % 1_000_000)
+          .padStart(6, '0')
+          .replace(/0+$/, '');
         time = `${shifted}${frac ? `.${frac}` : ''}${zone}`;
       }
       const metric = pick(metrics);
@@ -760,15 +897,20 @@ describe('k6 --out json (NDJSON)', () => {
       if (rnd() < 0.7) tags.push(['group', pick(['', '::a', '::bb'])]);
       tags.push(['method', pick(['GET', 'POST'])], ['name', pick(names)], ['proto', 'HTTP/1.1'], ['status', status]);
       if (rnd() < 0.5) tags.push(['tls_version', 'tls1.3']);
-      if (metric === 'checks') tags.splice(0, tags.length, ['check', pick(['ok', 'has body', 'fast'])], ['group', pick(['', '::a'])]);
+      if (metric === 'checks')
+        tags.splice(0, tags.length, ['check', pick(['ok', 'has body', 'fast'])], ['group', pick(['', '::a'])]);
       let tagText = rnd() < 0.05 ? 'null' : `{${tags.map(([k, v]) => `"${k}":"${v}"`).join(',')}}`;
       if (metric === 'checks' && tagText === 'null') tagText = '{"check":"ok"}';
       const value =
-        metric === 'http_reqs' ? '1'
-        : metric === 'http_req_failed' || metric === 'checks' ? pick(['0', '1'])
-        : metric === 'my_gauge' ? pick(['-3', '7', '2.5', '1e2'])
-        : metric === 'my_counter' ? pick(['1', '4'])
-        : String(Math.round(rnd() * 400_000) / 1000 + (rnd() < 0.01 ? 2000 : 0));
+        metric === 'http_reqs'
+          ? '1'
+          : metric === 'http_req_failed' || metric === 'checks'
+            ? pick(['0', '1'])
+            : metric === 'my_gauge'
+              ? pick(['-3', '7', '2.5', '1e2'])
+              : metric === 'my_counter'
+                ? pick(['1', '4'])
+                : String(Math.round(rnd() * 400_000) / 1000 + (rnd() < 0.01 ? 2000 : 0));
       lines.push(
         rnd() < 0.2
           ? `{"type":"Point","data":{"time":"${time}","value":${value},"tags":${tagText}},"metric":"${metric}"}`
@@ -844,7 +986,9 @@ describe('k6 --out json (NDJSON)', () => {
       if (d.length > 0) expectClose(e.latency.p90, k6Percentile(d, 90), 0.002, `${e.name} p90`);
     }
     const k0 = Math.floor(first / 10_000);
-    expect(r.intervals.map((iv) => iv.requests)).toEqual(Array.from({ length: Math.floor(last / 10_000) - k0 + 1 }, (_, i) => perInterval.get(k0 + i) ?? 0));
+    expect(r.intervals.map((iv) => iv.requests)).toEqual(
+      Array.from({ length: Math.floor(last / 10_000) - k0 + 1 }, (_, i) => perInterval.get(k0 + i) ?? 0),
+    );
     expect(r.intervals.reduce((a, iv) => a + iv.latency.count, 0)).toBe(durations.length);
     const mt = r.customMetrics.my_trend!.values;
     expect(mt.count).toBe(trend.length);
@@ -853,13 +997,21 @@ describe('k6 --out json (NDJSON)', () => {
     expectClose(mt.p95, k6Percentile(trend, 95), 0.002, 'my_trend p95');
     expect(r.customMetrics.my_counter?.values.count).toBe(counter);
     expect(r.customMetrics.my_gauge?.values.value).toBe(gauge);
-    for (const [name, [p, f]] of checks) expect(r.customMetrics[`checks{check:${name}}`]?.values).toEqual({ rate: p / (p + f), count: p, total: p + f });
+    for (const [name, [p, f]] of checks)
+      expect(r.customMetrics[`checks{check:${name}}`]?.values).toEqual({ rate: p / (p + f), count: p, total: p + f });
     // Every serialised histogram's exact min and max lie in its first and last bucket (they once showed another
     // histogram's: see SerializedData in src/metrics/histogram.ts).
-    const hists: SerializedHistogram[] = [r.histogram!, ...r.endpoints.map((e) => e.histogram!), ...r.intervals.flatMap((iv) => (iv.histogram ? [iv.histogram] : []))];
+    const hists: SerializedHistogram[] = [
+      r.histogram!,
+      ...r.endpoints.map((e) => e.histogram!),
+      ...r.intervals.flatMap((iv) => (iv.histogram ? [iv.histogram] : [])),
+    ];
     for (const h of hists) {
       const [lo, hi] = [bucketRange(h.buckets[0]![0]), bucketRange(h.buckets[h.buckets.length - 1]![0])];
-      expect(h.minUs >= lo[0] && h.minUs <= lo[1] && h.maxUs >= hi[0] && h.maxUs <= hi[1], `${h.minUs}..${h.maxUs}`).toBe(true);
+      expect(
+        h.minUs >= lo[0] && h.minUs <= lo[1] && h.maxUs >= hi[0] && h.maxUs <= hi[1],
+        `${h.minUs}..${h.maxUs}`,
+      ).toBe(true);
     }
     // The same bytes through gzip (fresh chunks instead of reused read buffers) give the same result.
     const gz = await readResultFile(tmpFile(gzipSync(text)), OPTS);
@@ -875,14 +1027,16 @@ describe('k6 --out json (NDJSON)', () => {
     }
     const ps = [0, 1, 50, 90, 95, 99, 99.9, 100];
     const got = interpolatedPercentilesMs(h.toJSON(), ps);
-    ps.forEach((p, i) => expect(got[i]).toBe(h.interpolatedPercentileMs(p)));
+    ps.forEach((p, i) => {
+      expect(got[i]).toBe(h.interpolatedPercentileMs(p));
+    });
   });
 });
 
 // ---------------------------------------------------------------------------------------------------------
 
 describe('the default error definition (4xx are errors, as k6 http_req_failed)', () => {
-  it('yphuang26 (handleSummary, http_req_failed 0.994): the error rate is measured and named as k6\'s', async () => {
+  it("yphuang26 (handleSummary, http_req_failed 0.994): the error rate is measured and named as k6's", async () => {
     const r = await readResultFile(k6('summary-yphuang26-ticketsystem.json'), OPTS_4XX);
     expect(r.requests).toBe(111_880);
     expect(r.errors).toBe(111_259);
@@ -931,7 +1085,9 @@ describe('merging several files', () => {
     const b = k6('ndjson-itzaddddd-ticketreserve.ndjson');
     const err = await readResults([a, b], OPTS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/ran one after another.*started 2025-11-18T14:02:01\.094Z.*started 2024-08-05T08:24:38\.952Z.*Judge each run in a step of its own/);
+    expect((err as Error).message).toMatch(
+      /ran one after another.*started 2025-11-18T14:02:01\.094Z.*started 2024-08-05T08:24:38\.952Z.*Judge each run in a step of its own/,
+    );
   });
 
   it('two Artillery 2 reports: counts add up; percentiles are a request-weighted estimate and the note says so', async () => {

@@ -28,7 +28,10 @@ const git: GitContext = { owner: 'acme', repo: 'shop', eventName: 'push', branch
 let clock = Date.parse('2025-03-01T00:00:00Z');
 function entry(run: RunResult, over: Partial<BaselineEntry> = {}, environment = 'production'): BaselineEntry {
   clock += 3_600_000;
-  const e = entryFromRun({ ...run, endedAt: new Date(clock).toISOString() }, { environment, git: { ...git, sha: over.sha ?? `sha${clock}` }, id: over.id ?? `run${clock}` });
+  const e = entryFromRun(
+    { ...run, endedAt: new Date(clock).toISOString() },
+    { environment, git: { ...git, sha: over.sha ?? `sha${clock}` }, id: over.id ?? `run${clock}` },
+  );
   return { ...e, ...over };
 }
 const p99Only = parseRegressionRules(['p99: +10% and +20ms'], 'test', false);
@@ -58,7 +61,10 @@ describe('parseRegressionRule', () => {
   });
 
   const bad: Array<[string, RegExp]> = [
-    ['p99 +10%', /cannot read regression rule "p99 \+10%": expected "<metric>: <change> \[and <change>\]".*allowed: e\.g\./],
+    [
+      'p99 +10%',
+      /cannot read regression rule "p99 \+10%": expected "<metric>: <change> \[and <change>\]".*allowed: e\.g\./,
+    ],
     ['p42: +10%', /unknown metric "p42"; allowed: p50, p90, p95, p99, max, mean, error_rate, throughput/],
     ['p99: -10%', /p99 regresses when it goes up.*got "-10%".*allowed: \+N% and\/or \+Nms/],
     ['throughput: +10%', /throughput regresses when it drops.*got "\+10%".*allowed: -N% and\/or -N\/s/],
@@ -87,7 +93,9 @@ describe('parseRegressionRules', () => {
   });
 
   it('refuses two rules for one metric', () => {
-    expect(() => parseRegressionRules(['p99: +10%', 'p99: +20ms'], 'cfg')).toThrow(/cfg: p99 has more than one rule \("p99: \+20ms"\).*joined by "and"/);
+    expect(() => parseRegressionRules(['p99: +10%', 'p99: +20ms'], 'cfg')).toThrow(
+      /cfg: p99 has more than one rule \("p99: \+20ms"\).*joined by "and"/,
+    );
   });
 });
 
@@ -117,7 +125,10 @@ describe('compareWithBaseline: tolerance', () => {
     const fast = entry(syntheticRun({ seed: 4, medianMs: 5 }));
     // +30 % on a ~14 ms p99 is about +4 ms: under the 20 ms floor.
     const out = compareWithBaseline(syntheticRun({ seed: 4, medianMs: 5, scale: 1.3 }), [fast], p99Only, opts);
-    expect(out.regressions[0]).toMatchObject({ status: 'pass', reason: expect.stringMatching(/within tolerance \(\+10% and \+20ms\)/) });
+    expect(out.regressions[0]).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(/within tolerance \(\+10% and \+20ms\)/),
+    });
     const slow = entry(syntheticRun({ seed: 5, medianMs: 800 }));
     // +5 % on a ~2.3 s p99 is over 100 ms: under the 10 %.
     const out2 = compareWithBaseline(syntheticRun({ seed: 5, medianMs: 800, scale: 1.05 }), [slow], p99Only, opts);
@@ -130,7 +141,9 @@ describe('compareWithBaseline: tolerance', () => {
     expect(out.mode).toBe('single');
     expect(r.status).toBe('regressed');
     expect(r.changePercent).toBeGreaterThan(15);
-    expect(r.reason).toMatch(/^p99 \+\d+(\.\d+)?% \(\d+ ms → \d+ ms\): beyond \+10% and \+20ms; p96\.97–p99\.68 moved \+\d+.*holds across neighbouring quantiles/);
+    expect(r.reason).toMatch(
+      /^p99 \+\d+(\.\d+)?% \(\d+ ms → \d+ ms\): beyond \+10% and \+20ms; p96\.97–p99\.68 moved \+\d+.*holds across neighbouring quantiles/,
+    );
   });
 });
 
@@ -139,11 +152,19 @@ describe('compareWithBaseline: one baseline run, histograms compared', () => {
     const base = syntheticRun({ seed: 11 });
     const h = Histogram.fromJSON(syntheticRun({ seed: 12 }).histogram!);
     for (let i = 0; i < 15; i++) h.recordMs(600 + i); // one 600 ms pause caught 15 requests
-    const current: RunResult = { ...syntheticRun({ seed: 12 }), histogram: h.toJSON(), latency: h.stats(), requests: h.count };
+    const current: RunResult = {
+      ...syntheticRun({ seed: 12 }),
+      histogram: h.toJSON(),
+      latency: h.stats(),
+      requests: h.count,
+    };
     const plainRatio = current.latency.p99! / base.latency.p99!;
     expect(plainRatio).toBeGreaterThan(1.1); // a plain +10 % rule would fail this PR
     const out = compareWithBaseline(current, [entry(base)], p99Only, opts);
-    expect(out.regressions[0]).toMatchObject({ status: 'pass', reason: expect.stringMatching(/does not hold across neighbouring quantiles: not counted$/) });
+    expect(out.regressions[0]).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(/does not hold across neighbouring quantiles: not counted$/),
+    });
   });
 
   it('does not fail a change within the sampling noise of small runs', () => {
@@ -156,10 +177,17 @@ describe('compareWithBaseline: one baseline run, histograms compared', () => {
   it('tests error counts, not just the rate', () => {
     const base = entry(syntheticRun({ seed: 31, errors: 0 }));
     const rules = parseRegressionRules(['error_rate: +0.2pp'], 't', false);
-    const at = (errors: number) => compareWithBaseline(syntheticRun({ seed: 32, errors }), [base], rules, opts).regressions[0]!;
+    const at = (errors: number) =>
+      compareWithBaseline(syntheticRun({ seed: 32, errors }), [base], rules, opts).regressions[0]!;
     expect(at(3).status).toBe('pass'); // +0.15pp: within tolerance
-    expect(at(5)).toMatchObject({ status: 'pass', reason: expect.stringMatching(/5\/2000 vs 0\/2000 errors, z=2\.2: could be chance/) });
-    expect(at(8)).toMatchObject({ status: 'regressed', reason: expect.stringMatching(/^error_rate \+0\.4pp \(0% → 0\.4%\): beyond \+0\.2pp; 8\/2000 vs 0\/2000 errors/) });
+    expect(at(5)).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(/5\/2000 vs 0\/2000 errors, z=2\.2: could be chance/),
+    });
+    expect(at(8)).toMatchObject({
+      status: 'regressed',
+      reason: expect.stringMatching(/^error_rate \+0\.4pp \(0% → 0\.4%\): beyond \+0\.2pp; 8\/2000 vs 0\/2000 errors/),
+    });
   });
 });
 
@@ -169,18 +197,26 @@ describe('compareWithBaseline: noise band from history', () => {
   const history = (factors: number[]) => factors.map((f, i) => entry(syntheticRun({ seed: 100 + i, scale: f })));
   const current = syntheticRun({ seed: 200, scale: 1.12 });
 
-  it('does not count a change inside the band the metric\'s own history shows', () => {
+  it("does not count a change inside the band the metric's own history shows", () => {
     const out = compareWithBaseline(current, history(noisy), p99Only, opts);
     expect(out.mode).toBe('history');
     expect(out.historySize).toBe(10);
     const r = out.regressions[0]!;
     expect(r.changePercent).toBeGreaterThan(10); // beyond the tolerance...
-    expect(r).toMatchObject({ status: 'pass', reason: expect.stringMatching(/vs the mean of 10 runs but p96\.97–p99\.68 moved \+\d+.*within its noise band \(up to \+\d+.*%, 99% prediction over 10 runs\): not counted/) });
+    expect(r).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(
+        /vs the mean of 10 runs but p96\.97–p99\.68 moved \+\d+.*within its noise band \(up to \+\d+.*%, 99% prediction over 10 runs\): not counted/,
+      ),
+    });
   });
 
   it('counts the same change against a quiet history', () => {
     const out = compareWithBaseline(current, history(quiet), p99Only, opts);
-    expect(out.regressions[0]).toMatchObject({ status: 'regressed', reason: expect.stringMatching(/outside its noise band: p96\.97–p99\.68 moved \+\d+.*band up to \+\d+.*%/) });
+    expect(out.regressions[0]).toMatchObject({
+      status: 'regressed',
+      reason: expect.stringMatching(/outside its noise band: p96\.97–p99\.68 moved \+\d+.*band up to \+\d+.*%/),
+    });
     expect(out.baseline.note).toMatch(/noise band from 10 runs/);
   });
 
@@ -199,24 +235,38 @@ describe('compareWithBaseline: noise band from history', () => {
 
   it('confirms only a regression that the confirmation run shows on its own', () => {
     const h = history(quiet);
-    const compare = (r: RunResult, k: number): ComparisonOutcome => compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
+    const compare = (r: RunResult, k: number): ComparisonOutcome =>
+      compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
     // One extreme first run (p99 +60 %) pooled with a normal second run still looks slower pooled, but does not hold.
     const extreme = syntheticRun({ seed: 301, scale: 1.6 });
     const normal = syntheticRun({ seed: 302 });
     expect(compare(extreme, 1).regressions[0]!.status).toBe('regressed');
     expect(compare(poolRuns(extreme, normal), 2).regressions[0]!.status).toBe('regressed');
     const notHeld = confirmComparison(compare, extreme, normal);
-    expect(notHeld.outcome.regressions[0]).toMatchObject({ status: 'pass', reason: expect.stringMatching(/^p99 of the two runs pooled looks worse \(\+\d+.*%\), but the confirmation run alone \([+-][\d.]+%\) does not stand out from the noise on its own \(half the tolerance and its 80 % band\): not confirmed, not counted$/) });
+    expect(notHeld.outcome.regressions[0]).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(
+        /^p99 of the two runs pooled looks worse \(\+\d+.*%\), but the confirmation run alone \([+-][\d.]+%\) does not stand out from the noise on its own \(half the tolerance and its 80 % band\): not confirmed, not counted$/,
+      ),
+    });
     expect(notHeld.pooled.requests).toBe(4000);
     // A real slowdown shows in both runs and stands, judged on the pooled runs.
-    const held = confirmComparison(compare, syntheticRun({ seed: 303, scale: 1.3 }), syntheticRun({ seed: 304, scale: 1.3 }));
-    expect(held.outcome.regressions[0]).toMatchObject({ status: 'regressed', reason: expect.stringMatching(/95% prediction over 10 runs/) });
+    const held = confirmComparison(
+      compare,
+      syntheticRun({ seed: 303, scale: 1.3 }),
+      syntheticRun({ seed: 304, scale: 1.3 }),
+    );
+    expect(held.outcome.regressions[0]).toMatchObject({
+      status: 'regressed',
+      reason: expect.stringMatching(/95% prediction over 10 runs/),
+    });
     expect(held.outcome.baseline.method).toMatch(/outside the 95 % prediction band of the last 10 comparable runs/);
   });
 
   it('asks the confirmation run to pass the screen on its own, not merely to lean the same way', () => {
     const h = history(quiet);
-    const compare = (r: RunResult, k: number): ComparisonOutcome => compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
+    const compare = (r: RunResult, k: number): ComparisonOutcome =>
+      compareWithBaseline(r, h, p99Only, { ...opts, pooledRuns: k });
     const extreme = syntheticRun({ seed: 301, scale: 1.6 });
     // A confirmation run a little slower than the baseline (between a quarter and half of the +10 % tolerance):
     // it leans the same way, but on its own it would not have been worth a second look.
@@ -228,7 +278,10 @@ describe('compareWithBaseline: noise band from history', () => {
     expect(own.suspect).toEqual([]);
     expect(compare(poolRuns(extreme, leaning), 2).regressions[0]!.status).toBe('regressed');
     const out = confirmComparison(compare, extreme, leaning).outcome.regressions[0]!;
-    expect(out).toMatchObject({ status: 'pass', reason: expect.stringMatching(/does not stand out from the noise on its own/) });
+    expect(out).toMatchObject({
+      status: 'pass',
+      reason: expect.stringMatching(/does not stand out from the noise on its own/),
+    });
   });
 
   it('says how it judged and keeps the runs up to the baseline for the trend chart', () => {
@@ -241,8 +294,12 @@ describe('compareWithBaseline: noise band from history', () => {
     expect(out.baseline.trend!.map((p) => p.p99)).toEqual(h.map((e) => e.metrics.p99));
     expect(out.baseline.trend![9]).toMatchObject({ sha: h[9]!.sha, createdAt: h[9]!.createdAt, errorRate: 0 });
     const long = Array.from({ length: TREND_RUNS + 5 }, (_, i) => entry(syntheticRun({ seed: 400 + i })));
-    expect(compareWithBaseline(current, long, p99Only, opts).baseline.trend!.map((p) => p.sha)).toEqual(long.slice(5).map((e) => e.sha));
-    expect(compareWithBaseline(current, h.slice(0, 2), p99Only, opts).baseline.method).toMatch(/exceeds the two histograms' sampling noise \(z >= 2\.33\); from 5 recorded runs on/);
+    expect(compareWithBaseline(current, long, p99Only, opts).baseline.trend!.map((p) => p.sha)).toEqual(
+      long.slice(5).map((e) => e.sha),
+    );
+    expect(compareWithBaseline(current, h.slice(0, 2), p99Only, opts).baseline.method).toMatch(
+      /exceeds the two histograms' sampling noise \(z >= 2\.33\); from 5 recorded runs on/,
+    );
   });
 
   it('needs MIN_HISTORY runs before using a band', () => {
@@ -253,36 +310,68 @@ describe('compareWithBaseline: noise band from history', () => {
 });
 
 describe('compareWithBaseline: which baseline', () => {
-  const runs = Array.from({ length: 7 }, (_, i) => entry(syntheticRun({ seed: 300 + i }), { sha: `c${i}`.padEnd(40, '0') }));
+  const runs = Array.from({ length: 7 }, (_, i) =>
+    entry(syntheticRun({ seed: 300 + i }), { sha: `c${i}`.padEnd(40, '0') }),
+  );
 
   it('compares with the merge base when the history has it, looking back from there', () => {
     const now = new Date(Date.parse(runs[2]!.createdAt) + 3 * 86_400_000);
-    const out = compareWithBaseline(syntheticRun({ seed: 9 }), runs, p99Only, { ...opts, baselineSha: runs[2]!.sha!, now });
+    const out = compareWithBaseline(syntheticRun({ seed: 9 }), runs, p99Only, {
+      ...opts,
+      baselineSha: runs[2]!.sha!,
+      now,
+    });
     expect(out.entry!.sha).toBe(runs[2]!.sha);
-    expect(out.baseline).toMatchObject({ sha: runs[2]!.sha, createdAt: runs[2]!.createdAt, source: 'branch:perf-gate-data' });
+    expect(out.baseline).toMatchObject({
+      sha: runs[2]!.sha,
+      createdAt: runs[2]!.createdAt,
+      source: 'branch:perf-gate-data',
+    });
     expect(out.baseline.note).toMatch(/^merge base c200000, 3 days old; one baseline run \(3 comparable up to it/);
   });
 
   it('falls back to the newest run of the base branch and says so', () => {
     const out = compareWithBaseline(syntheticRun({ seed: 9 }), runs, p99Only, { ...opts, baselineSha: 'f'.repeat(40) });
     expect(out.entry!.sha).toBe(runs[6]!.sha);
-    expect(out.baseline.note).toMatch(/^newest run of main c600000.*noise band from 7 runs; merge base fffffff has no comparable recorded run/);
+    expect(out.baseline.note).toMatch(
+      /^newest run of main c600000.*noise band from 7 runs; merge base fffffff has no comparable recorded run/,
+    );
   });
 
   it('only counts runs of the base branch', () => {
     const other = runs.map((e) => ({ ...e, branch: 'release/1.x' }));
     const out = compareWithBaseline(syntheticRun({ seed: 9 }), other, p99Only, opts);
-    expect(out.regressions[0]).toMatchObject({ status: 'no_baseline', reason: expect.stringMatching(/no recorded run of main yet \(the history has release\/1\.x\)/) });
+    expect(out.regressions[0]).toMatchObject({
+      status: 'no_baseline',
+      reason: expect.stringMatching(/no recorded run of main yet \(the history has release\/1\.x\)/),
+    });
   });
 
   it.each([
-    ['environment', (e: BaselineEntry) => ({ ...e, environment: 'staging' }), /not comparable: baseline is from environment "staging", this run is "production"/],
-    ['engine', (e: BaselineEntry) => ({ ...e, engine: 'k6' as const }), /not comparable: baseline was measured with engine k6, this run with builtin/],
-    ['phase', (e: BaselineEntry) => ({ ...e, phase: 'stress' }), /not comparable: baseline is phase "stress", this run is "warmup"/],
+    [
+      'environment',
+      (e: BaselineEntry) => ({ ...e, environment: 'staging' }),
+      /not comparable: baseline is from environment "staging", this run is "production"/,
+    ],
+    [
+      'engine',
+      (e: BaselineEntry) => ({ ...e, engine: 'k6' as const }),
+      /not comparable: baseline was measured with engine k6, this run with builtin/,
+    ],
+    [
+      'phase',
+      (e: BaselineEntry) => ({ ...e, phase: 'stress' }),
+      /not comparable: baseline is phase "stress", this run is "warmup"/,
+    ],
   ])('refuses a baseline from another %s', (_what, change, reason) => {
     const out = compareWithBaseline(syntheticRun({ seed: 9 }), runs.map(change), parseRegressionRules(undefined), opts);
     expect(out.mode).toBe('not_comparable');
-    expect(out.regressions.map((r) => r.status)).toEqual(['not_comparable', 'not_comparable', 'not_comparable', 'not_comparable']);
+    expect(out.regressions.map((r) => r.status)).toEqual([
+      'not_comparable',
+      'not_comparable',
+      'not_comparable',
+      'not_comparable',
+    ]);
     expect(out.regressions[0]!.reason).toMatch(reason);
     expect(out.regressions[0]!.current).toBeUndefined(); // no comparison made
   });
@@ -290,7 +379,9 @@ describe('compareWithBaseline: which baseline', () => {
   it('refuses a baseline with another load shape (duration scale)', () => {
     const longer = syntheticRun({ seed: 9, stages: [{ durationMs: 40_000, startRate: 100, endRate: 100 }] });
     const out = compareWithBaseline({ ...longer, shape: { ...longer.shape!, durationScale: 2 } }, runs, p99Only, opts);
-    expect(out.regressions[0]!.reason).toMatch(/not comparable: load shape differs \(baseline: 1 stage, 20s, peak 100\/s; this run: 1 stage, 40s, peak 100\/s, duration ×2\)/);
+    expect(out.regressions[0]!.reason).toMatch(
+      /not comparable: load shape differs \(baseline: 1 stage, 20s, peak 100\/s; this run: 1 stage, 40s, peak 100\/s, duration ×2\)/,
+    );
   });
 
   it('never compares a run with itself', () => {
@@ -300,9 +391,17 @@ describe('compareWithBaseline: which baseline', () => {
 });
 
 describe('applyRegressions', () => {
-  const verdict = (status: Verdict['status']): Verdict => ({ status, failsCheck: status !== 'pass', targets: [], reasons: status === 'fail' ? ['p99 < 100ms: measured 120 ms'] : [] });
+  const verdict = (status: Verdict['status']): Verdict => ({
+    status,
+    failsCheck: status !== 'pass',
+    targets: [],
+    reasons: status === 'fail' ? ['p99 < 100ms: measured 120 ms'] : [],
+  });
   type Outcome = Pick<ComparisonOutcome, 'regressions' | 'baseline'>;
-  const regressed: Outcome = { regressions: [{ metric: 'p99', status: 'regressed', reason: 'p99 +20%' }], baseline: { source: 'x' } };
+  const regressed: Outcome = {
+    regressions: [{ metric: 'p99', status: 'regressed', reason: 'p99 +20%' }],
+    baseline: { source: 'x' },
+  };
   const clean: Outcome = { regressions: [{ metric: 'p99', status: 'pass' }], baseline: { source: 'x' } };
   it.each<[FailOn, Verdict['status'], Outcome, Verdict['status'], boolean]>([
     ['any', 'pass', regressed, 'fail', true],
@@ -323,7 +422,14 @@ describe('applyRegressions', () => {
 
 describe('statistics helpers', () => {
   it('t quantiles are within 1 % of the tables', () => {
-    for (const [p, df, t] of [[0.99, 9, 2.821], [0.99, 4, 3.747], [0.975, 4, 2.776], [0.9, 1, 3.078], [0.975, 2, 4.303], [0.99, 29, 2.462]] as const) {
+    for (const [p, df, t] of [
+      [0.99, 9, 2.821],
+      [0.99, 4, 3.747],
+      [0.975, 4, 2.776],
+      [0.9, 1, 3.078],
+      [0.975, 2, 4.303],
+      [0.99, 29, 2.462],
+    ] as const) {
       expect(Math.abs(tQuantile(p, df) / t - 1)).toBeLessThan(0.01);
     }
   });
@@ -342,7 +448,9 @@ describe('statistics helpers', () => {
     const ps = [50, 90, 95, 99, 99.9];
     const a = quantiles(full, ps);
     const b = quantiles(small, ps);
-    ps.forEach((_, i) => expect(Math.abs(b[i]! / a[i]! - 1)).toBeLessThan(0.006));
+    ps.forEach((_, i) => {
+      expect(Math.abs(b[i]! / a[i]! - 1)).toBeLessThan(0.006);
+    });
     // quantiles() follows Histogram.percentileMs exactly
     expect(a).toEqual(ps.map((p) => Histogram.fromJSON(full).percentileMs(p)));
   });

@@ -19,7 +19,13 @@ import { runCli } from './helpers/run-action.js';
 const WIDTH = 1280;
 
 function entry(name: string, input: ReturnType<typeof stressScenario>): HtmlReportEntry {
-  return { name, run: input.run, verdict: input.verdict, input, markdown: renderReport(input, { maxChars: Number.MAX_SAFE_INTEGER }) };
+  return {
+    name,
+    run: input.run,
+    verdict: input.verdict,
+    input,
+    markdown: renderReport(input, { maxChars: Number.MAX_SAFE_INTEGER }),
+  };
 }
 
 function warmupPass(): HtmlReportEntry {
@@ -28,9 +34,25 @@ function warmupPass(): HtmlReportEntry {
 
 const SCENARIOS: Array<{ name: string; png: string; entries: () => HtmlReportEntry[] }> = [
   { name: 'passing warm-up', png: 'report-html-warmup-pass.png', entries: () => [warmupPass()] },
-  { name: 'failing stress run', png: 'report-html-stress-fail.png', entries: () => [entry('stress-20261208T040000Z', stressScenario())] },
-  { name: 'regression', png: 'report-html-regression.png', entries: () => [entry('sustained-20261208T050000Z', regressionScenario())] },
-  { name: 'three tests on one page', png: '', entries: () => [entry('stress-20261208T040000Z', stressScenario()), entry('sustained-20261208T050000Z', regressionScenario()), warmupPass()] },
+  {
+    name: 'failing stress run',
+    png: 'report-html-stress-fail.png',
+    entries: () => [entry('stress-20261208T040000Z', stressScenario())],
+  },
+  {
+    name: 'regression',
+    png: 'report-html-regression.png',
+    entries: () => [entry('sustained-20261208T050000Z', regressionScenario())],
+  },
+  {
+    name: 'three tests on one page',
+    png: '',
+    entries: () => [
+      entry('stress-20261208T040000Z', stressScenario()),
+      entry('sustained-20261208T050000Z', regressionScenario()),
+      warmupPass(),
+    ],
+  },
 ];
 
 describe('report.html as text', () => {
@@ -44,7 +66,9 @@ describe('report.html as text', () => {
     expect(page.match(/<section class="test"/g)).toHaveLength(2);
     // The same verdict sentence as the comment, and its results table.
     const sentence = /\*\*(Capacity [^*]+)\*\*/.exec(renderReport(stress))![1]!;
-    expect(page).toContain(`<strong>${sentence.replace(/&/g, '&amp;').replace(/>/g, '&gt;').replace(/</g, '&lt;')}</strong>`);
+    expect(page).toContain(
+      `<strong>${sentence.replace(/&/g, '&amp;').replace(/>/g, '&gt;').replace(/</g, '&lt;')}</strong>`,
+    );
     expect(page).toMatch(/<th[^>]*>Metric<\/th>/);
     // Full resolution: the latency chart has a point for every interval (the comment's has at most 40).
     const full = chartsFor(stress.run, stress.verdict, Number.POSITIVE_INFINITY).find((c) => c.kind === 'latency')!;
@@ -55,11 +79,23 @@ describe('report.html as text', () => {
 
   it('escapes names from the run and draws a chart from the Mermaid the comment has', () => {
     const input = stressScenario();
-    input.run.endpoints = [{ name: '<img src=x onerror=alert(1)>', requests: 10, errors: 1, latency: { count: 10, p99: 12 }, statusCodes: { '200': 9, '500': 1 } }];
+    input.run.endpoints = [
+      {
+        name: '<img src=x onerror=alert(1)>',
+        requests: 10,
+        errors: 1,
+        latency: { count: 10, p99: 12 },
+        statusCodes: { '200': 9, '500': 1 },
+      },
+    ];
     const page = renderHtmlReport([entry('x', input)]);
     expect(page).not.toContain('<img src=x');
     expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
-    const svg = lineChartSvg(parseXychart('xychart-beta\n  title "T"\n  x-axis "time (s)" 1 --> 9\n  y-axis "ms" 0 --> 100\n  line "p99" [10, 20, 30]')!);
+    const svg = lineChartSvg(
+      parseXychart(
+        'xychart-beta\n  title "T"\n  x-axis "time (s)" 1 --> 9\n  y-axis "ms" 0 --> 100\n  line "p99" [10, 20, 30]',
+      )!,
+    );
     expect(svg).toContain('data-points="3"');
     expect(parseXychart('graph TD; a-->b')).toBeUndefined();
   });
@@ -93,13 +129,28 @@ describe('report.html in Chromium at 1280 px', () => {
       await p.setViewportSize({ width: WIDTH, height: 900 });
       await p.goto(url, { waitUntil: 'load' });
       const seen = await p.evaluate(() => {
-        type El = { getBoundingClientRect(): { width: number; height: number }; getAttribute(n: string): string | null; querySelectorAll(s: string): ArrayLike<El>; textContent: string | null; points?: { numberOfItems: number }; getTotalLength?(): number };
-        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<El & { open: boolean }>; body: El } }).document;
+        type El = {
+          getBoundingClientRect(): { width: number; height: number };
+          getAttribute(n: string): string | null;
+          querySelectorAll(s: string): ArrayLike<El>;
+          textContent: string | null;
+          points?: { numberOfItems: number };
+          getTotalLength?(): number;
+        };
+        const doc = (
+          globalThis as unknown as {
+            document: { querySelectorAll(s: string): ArrayLike<El & { open: boolean }>; body: El };
+          }
+        ).document;
         // Open every fold, as a reviewer looking for the charts does: a chart must draw where it is read.
         for (const d of Array.from(doc.querySelectorAll('details'))) d.open = true;
         const charts = Array.from(doc.querySelectorAll('svg.chart')).map((svg) => ({
           width: svg.getBoundingClientRect().width,
-          series: Array.from(svg.querySelectorAll('polyline.series')).map((l) => ({ expected: Number(l.getAttribute('data-points')), drawn: l.points?.numberOfItems ?? 0, length: l.getTotalLength?.() ?? 0 })),
+          series: Array.from(svg.querySelectorAll('polyline.series')).map((l) => ({
+            expected: Number(l.getAttribute('data-points')),
+            drawn: l.points?.numberOfItems ?? 0,
+            length: l.getTotalLength?.() ?? 0,
+          })),
         }));
         return {
           sections: doc.querySelectorAll('section.test').length,
@@ -124,8 +175,13 @@ describe('report.html in Chromium at 1280 px', () => {
       if (process.env.REPORT_PNG && s.png) {
         // The picture: the page as it opens, with the comment's phase, trend and comparison folds opened.
         await p.evaluate(() => {
-          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> } }).document;
-          for (const d of Array.from(doc.querySelectorAll('details'))) d.open = /<b>(Phase|Trend|How the comparison was judged)<\/b>/.test(d.innerHTML.slice(0, 200));
+          const doc = (
+            globalThis as unknown as {
+              document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> };
+            }
+          ).document;
+          for (const d of Array.from(doc.querySelectorAll('details')))
+            d.open = /<b>(Phase|Trend|How the comparison was judged)<\/b>/.test(d.innerHTML.slice(0, 200));
         }, undefined);
         const out = join(import.meta.dirname, '..', 'docs');
         mkdirSync(out, { recursive: true });
@@ -140,7 +196,24 @@ describe('the run writes report.html beside results.json', () => {
   const demo = useDemoServer();
   it('one page with the verdict of the run, openable offline', async () => {
     const ws = mkdtempSync(join(tmpdir(), 'perf-gate-html-run-'));
-    const r = await runCli(['run', '--target', demo.url, '--phase', 'warmup', '--duration', '3s', '--rate', '10', '--targets', 'p99 < 5s', '--output-dir', 'out'], ws);
+    const r = await runCli(
+      [
+        'run',
+        '--target',
+        demo.url,
+        '--phase',
+        'warmup',
+        '--duration',
+        '3s',
+        '--rate',
+        '10',
+        '--targets',
+        'p99 < 5s',
+        '--output-dir',
+        'out',
+      ],
+      ws,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`html: ${join(ws, 'out', 'report.html')}`);
     const page = readFileSync(join(ws, 'out', 'report.html'), 'utf8');
@@ -148,7 +221,24 @@ describe('the run writes report.html beside results.json', () => {
     expect(page).toContain('passed');
     expect(page).not.toMatch(/<script|<link|src="http/i);
     // A second run into the same output dir: one page for both tests, newest first, each with its own comment.
-    const again = await runCli(['run', '--target', demo.url, '--phase', 'sustained', '--duration', '2s', '--rate', '10', '--targets', 'p99 < 1ms', '--output-dir', 'out'], ws);
+    const again = await runCli(
+      [
+        'run',
+        '--target',
+        demo.url,
+        '--phase',
+        'sustained',
+        '--duration',
+        '2s',
+        '--rate',
+        '10',
+        '--targets',
+        'p99 < 1ms',
+        '--output-dir',
+        'out',
+      ],
+      ws,
+    );
     expect(again.code, again.stderr).toBe(1);
     const both = readFileSync(join(ws, 'out', 'report.html'), 'utf8');
     expect(both.match(/<section class="test"/g)).toHaveLength(2);

@@ -31,7 +31,9 @@ describe('infrastructure targets in the results table', () => {
 
   it('keeps names the user chose as code, and tells a source metric from a tool metric', () => {
     const code = (s: string): string => `\`${s}\``;
-    const run = { infra: [{ name: 'queue_depth', source: 'prometheus', query: 'q', unit: 'count', stats: {} }] } as unknown as RunResult;
+    const run = {
+      infra: [{ name: 'queue_depth', source: 'prometheus', query: 'q', unit: 'count', stats: {} }],
+    } as unknown as RunResult;
     expect(targetMetricLabel('max(cpu)', run, code)).toBe('max cpu');
     expect(targetMetricLabel('cpu', run, code)).toBe('cpu');
     expect(targetMetricLabel('db_connections%max', run, code)).toBe('db connections (% of max)');
@@ -64,9 +66,12 @@ describe('the Infrastructure table', () => {
       // Measured zero is a result, and shows as one.
       ['`alb_5xx`', 'CloudWatch', '0', '0', '0', '—'],
     ]);
-    const order = ['<summary><b>Endpoints</b>', '<summary><b>Infrastructure</b>', '**Slowest statements during the run.**', '<summary><b>Run</b>'].map((h) =>
-      markdown.indexOf(h),
-    );
+    const order = [
+      '<summary><b>Endpoints</b>',
+      '<summary><b>Infrastructure</b>',
+      '**Slowest statements during the run.**',
+      '<summary><b>Run</b>',
+    ].map((h) => markdown.indexOf(h));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -138,7 +143,12 @@ describe('the slowest statements', () => {
     const t = tableWith(section, 'Statement')!;
     expect(t.header).toEqual(['Statement', 'Calls', 'Mean', 'Total']);
     expect(t.rows).toHaveLength(10);
-    expect(t.rows[0]).toEqual(["`DELETE FROM carts WHERE updated_at < now() - interval '1 day' AND checked_out = false`", '1', '212 ms', '212 ms']);
+    expect(t.rows[0]).toEqual([
+      "`DELETE FROM carts WHERE updated_at < now() - interval '1 day' AND checked_out = false`",
+      '1',
+      '212 ms',
+      '212 ms',
+    ]);
     expect(t.rows[1]!.slice(1)).toEqual(['1,840', '48.2 ms', '1 min 29 s']);
     // Longer than 120 characters: cut with an ellipsis, inside its code span.
     expect(t.rows[1]![0]).toMatch(/^`SELECT o\.id, .*…`$/);
@@ -146,7 +156,9 @@ describe('the slowest statements', () => {
     expect([...t.rows[1]![0]!.slice(1, -1)].length).toBeLessThanOrEqual(STATEMENT_CHARS);
     expect([...t.rows[1]![0]!.slice(1, -1)].length).toBeGreaterThan(STATEMENT_CHARS - 3);
     // `||` is string concatenation in SQL; in a table cell it has to be escaped.
-    expect(t.rows[8]![0]).toBe("`SELECT first_name \\|\\| ' ' \\|\\| last_name AS display_name FROM customers WHERE id = $1`");
+    expect(t.rows[8]![0]).toBe(
+      "`SELECT first_name \\|\\| ' ' \\|\\| last_name AS display_name FROM customers WHERE id = $1`",
+    );
     // The two fastest of the twelve are left out.
     expect(section).not.toContain('COMMIT');
     expect(section).not.toContain('application_name');
@@ -171,13 +183,28 @@ describe('the slowest statements', () => {
 });
 
 describe('size tiers with infrastructure metrics', () => {
-  const TIERS: ReportTier[] = ['full', 'top-endpoints', 'no-charts', 'no-endpoints', 'no-infra', 'no-details', 'minimal'];
+  const TIERS: ReportTier[] = [
+    'full',
+    'top-endpoints',
+    'no-charts',
+    'no-endpoints',
+    'no-infra',
+    'no-details',
+    'minimal',
+  ];
 
   function bigInput(): ReportInput {
     return input((run) => {
       const template = run.endpoints[0]!;
-      run.endpoints = Array.from({ length: 40 }, (_, i) => ({ ...template, name: `GET /api/v2/catalog/section-${String(i).padStart(3, '0')}`, requests: 1000 + i }));
-      run.notes = Array.from({ length: 12 }, (_, i) => `Note ${i}: ${'a remark about the run that takes some room. '.repeat(3)}`);
+      run.endpoints = Array.from({ length: 40 }, (_, i) => ({
+        ...template,
+        name: `GET /api/v2/catalog/section-${String(i).padStart(3, '0')}`,
+        requests: 1000 + i,
+      }));
+      run.notes = Array.from(
+        { length: 12 },
+        (_, i) => `Note ${i}: ${'a remark about the run that takes some room. '.repeat(3)}`,
+      );
     });
   }
 
@@ -241,7 +268,9 @@ describe('infrastructure in the terminal', () => {
     const rows = lines.slice(header + 2, header + 7);
     expect(rows.map((l) => l.split(/ +/)[0])).toEqual(['cpu', 'memory', 'db_connections', 'rds_cpu', 'alb_5xx']);
     expect(lines[header + 7]).toBe('');
-    expect(rows[3]).toMatch(/^rds_cpu +CloudWatch +— +— +— +— +unavailable: CloudWatch returned no datapoints between 10:00:00 and 10:03:00 UTC: /);
+    expect(rows[3]).toMatch(
+      /^rds_cpu +CloudWatch +— +— +— +— +unavailable: CloudWatch returned no datapoints between 10:00:00 and 10:03:00 UTC: /,
+    );
     expect(rows[2]).toMatch(/^db_connections +PostgreSQL +44 +37\.49 +44 +100$/);
     expect(lines).toContain('max cpu                    < 80 %             65.5 %  PASS');
   });

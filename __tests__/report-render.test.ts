@@ -13,8 +13,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerFor, renderReport, renderReportWithTier } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { code, html, htmlCode, inline, MENTION_BREAK, noMention } from '../src/report/text.js';
-import { CHROMIUM, launchChromium, MERMAID_BUNDLE, skipOrFail, tryImport, type Browser, type Playwright } from './helpers/chromium.js';
-import { journeysScenario, recoveryScenario, regressionScenario, SCENARIOS, stressScenario } from './helpers/report-scenarios.js';
+import {
+  CHROMIUM,
+  launchChromium,
+  MERMAID_BUNDLE,
+  skipOrFail,
+  tryImport,
+  type Browser,
+  type Playwright,
+} from './helpers/chromium.js';
+import {
+  journeysScenario,
+  recoveryScenario,
+  regressionScenario,
+  SCENARIOS,
+  stressScenario,
+} from './helpers/report-scenarios.js';
 
 const SCREEN = 800;
 const WIDTH = 900;
@@ -41,13 +55,19 @@ describe('what the first screen says', () => {
   it('stress: capacity at the targets and the breaking point lead, with their targets', () => {
     const md = renderReport(stressScenario());
     const sentence = md.split('\n')[4]!;
-    expect(sentence).toMatch(/^\*\*Capacity 12\d(\.\d)?\/s at the targets \(target > 300\/s ❌\), breaking point 3[34]\d(\.\d)?\/s \(target > 300\/s ✅\); /);
+    expect(sentence).toMatch(
+      /^\*\*Capacity 12\d(\.\d)?\/s at the targets \(target > 300\/s ❌\), breaking point 3[34]\d(\.\d)?\/s \(target > 300\/s ✅\); /,
+    );
     // The capacity is where p99 passed 500 ms, long before the errors passed 0.5 %.
-    expect(md).toMatch(/\*\*Capacity at the targets: 12\d(\.\d)?\/s\*\* served \(at 2\d s, .*then p99 5\d\d ms > 500 ms/);
+    expect(md).toMatch(
+      /\*\*Capacity at the targets: 12\d(\.\d)?\/s\*\* served \(at 2\d s, .*then p99 5\d\d ms > 500 ms/,
+    );
     expect(md).toContain('**Cascading failure: yes.**');
     // docs/phases.md and the report say the same about the breaking point.
     expect(md).toContain('while the next three intervals together stayed past it');
-    expect(readFileSync(join(import.meta.dirname, '..', 'docs', 'phases.md'), 'utf8')).toContain('while the next three intervals together stayed past it');
+    expect(readFileSync(join(import.meta.dirname, '..', 'docs', 'phases.md'), 'utf8')).toContain(
+      'while the next three intervals together stayed past it',
+    );
     // No "first error" row that repeats the breaking point, and no "At" column mixing times and counts.
     expect(md).not.toMatch(/\| +At +\|/);
   });
@@ -62,19 +82,25 @@ describe('what the first screen says', () => {
   it('regression: one sentence with the size of the change, the commits linked, the accept label', () => {
     const md = renderReport(regressionScenario());
     const top = visible(md);
-    expect(top).toMatch(/\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\) against main@13aaaaa; all 2 targets hold\.\*\*/);
+    expect(top).toMatch(
+      /\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\) against main@13aaaaa; all 2 targets hold\.\*\*/,
+    );
     expect(top).toContain(
       'Comparing `feature/faster-bids` ([`f00dfee`](https://github.com/acme/shop/commit/f00dfeed5e1f2a3b4c5d6e7f8091a2b3c4d5e6f7)) with `main` ([`13aaaaa`](https://github.com/acme/shop/commit/13aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa))',
     );
     expect(top).toContain('apply the label `perf-regression-accepted` to this pull request');
     // The confirmation run's own figures, and the time it added, are in the Run section.
     expect(md).toMatch(/<summary><b>Run<\/b>: builtin, 20 s \+ 20 s confirmation run, load sent as asked<\/summary>/);
-    expect(md).toMatch(/- \*\*Confirmation run:\*\* 20 s more of the same load, 2,000 requests, p99 \d+ ms, error rate 0 %; the comparison with the baseline pooled both runs/);
+    expect(md).toMatch(
+      /- \*\*Confirmation run:\*\* 20 s more of the same load, 2,000 requests, p99 \d+ ms, error rate 0 %; the comparison with the baseline pooled both runs/,
+    );
     // The statistical shorthand is printed once, folded.
     expect(top).not.toContain('p88.39');
     expect(md.match(/p88\.39/g)).toHaveLength(1);
     // Every row's Status is its verdict: the p99 target held but p99 regressed, so the row is red.
-    expect(top).toMatch(/\| p99 latency \| < 500 ms \| +\d+ ms \| +\d+ ms \| +↑ \+[\d.]+ % to \d+ ms ¹ \| ❌ regressed \|/);
+    expect(top).toMatch(
+      /\| p99 latency \| < 500 ms \| +\d+ ms \| +\d+ ms \| +↑ \+[\d.]+ % to \d+ ms ¹ \| ❌ regressed \|/,
+    );
     // The sentence's figures are the table's: baseline and the figure compared.
     const [, base, now] = /p99 regressed \+[\d.]+ % \((\d+ ms) → (\d+ ms)\)/.exec(top)!;
     expect(top).toMatch(new RegExp(`\\| +${base} \\| +↑ \\+[\\d.]+ % to ${now} ¹ \\|`));
@@ -87,7 +113,9 @@ describe('what the first screen says', () => {
       status: 'pass',
       failsCheck: false,
       reasons: [],
-      regressions: input.verdict.regressions!.map((r) => (r.status === 'regressed' ? { ...r, status: 'pass', acceptedBy: '@alice' } : r)),
+      regressions: input.verdict.regressions!.map((r) =>
+        r.status === 'regressed' ? { ...r, status: 'pass', acceptedBy: '@alice' } : r,
+      ),
     };
     const top = visible(renderReport(input));
     expect(top).toMatch(new RegExp(`\\| p99 latency .*\\| ✅ accepted by @${MENTION_BREAK}alice \\|`));
@@ -105,8 +133,12 @@ describe('what the first screen says', () => {
 
   it('journeys: status codes shown when none counted as an error, checks and journeys flagged, logs folded', () => {
     const md = renderReport(journeysScenario());
-    expect(md).toContain('<summary><b>Responses</b>: 27 not 2xx (50.9 % of responses): 302 ×27; none counted as an error ⚠️</summary>');
-    expect(md).toContain('<summary><b>Checks and journeys</b>: 31 failed checks ❌; 27 of 53 journeys cut short ❌</summary>');
+    expect(md).toContain(
+      '<summary><b>Responses</b>: 27 not 2xx (50.9 % of responses): 302 ×27; none counted as an error ⚠️</summary>',
+    );
+    expect(md).toContain(
+      '<summary><b>Checks and journeys</b>: 31 failed checks ❌; 27 of 53 journeys cut short ❌</summary>',
+    );
     expect(md).toContain('<summary><b>Error logs</b>: 41 matching lines ❌</summary>');
     expect(md).toMatch(/\| `bids_stored` +\| == `responses\{bid, 201\}` \| 921 vs 1,000 \(79 short\) \| ❌ fail \|/);
     expect(md).toMatch(/\| `http_req_duration` \(tool threshold\) \| `p\(95\)<300` +\| +212 ms \| ✅ pass \|/);
@@ -143,7 +175,9 @@ describe('what the first screen says', () => {
     });
     input.verdict.status = 'fail';
     const top = visible(renderReport(input));
-    expect(top).toMatch(/> ⚠️ throughput > 100\/s cannot be met at the configured load: the shape asks for [\d.]+\/s arrivals on average over the run, one request each, so at most about [\d.]+\/s\. Raise the rate or lower the target\./);
+    expect(top).toMatch(
+      /> ⚠️ throughput > 100\/s cannot be met at the configured load: the shape asks for [\d.]+\/s arrivals on average over the run, one request each, so at most about [\d.]+\/s\. Raise the rate or lower the target\./,
+    );
   });
 
   it('breaks mentions and team mentions, leaves e-mail addresses and code alone', () => {
@@ -191,7 +225,10 @@ function escapeHtml(text: string): string {
 function page(marked: Marked, markdown: string): string {
   const html = marked.marked
     .parse(markdown, { gfm: true, async: false })
-    .replace(/<pre><code class="language-mermaid">([\s\S]*?)<\/code><\/pre>/g, (_, src: string) => `<pre class="mermaid">${src}</pre>`);
+    .replace(
+      /<pre><code class="language-mermaid">([\s\S]*?)<\/code><\/pre>/g,
+      (_, src: string) => `<pre class="mermaid">${src}</pre>`,
+    );
   const css = readFileSync(GITHUB_CSS, 'utf8');
   return (
     `<!doctype html><html><head><meta charset="utf-8"><style>${css}\nbody{margin:0;background:#fff}` +
@@ -216,6 +253,8 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
 
   afterAll(async () => {
     await browser?.close();
+    if (Object.keys(heights).length > 0)
+      process.stdout.write(`folded heights at ${WIDTH} px: ${JSON.stringify(heights)}\n`);
   });
 
   const heights: Record<string, number> = {};
@@ -231,15 +270,31 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
 
       // Open everything, draw the charts, and check each one came out as lines.
       const charts = await p.evaluate(async () => {
-        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string; querySelector(s: string): { getBoundingClientRect(): { width: number; height: number } } | null }> } }).document;
+        const doc = (
+          globalThis as unknown as {
+            document: {
+              querySelectorAll(s: string): ArrayLike<{
+                open: boolean;
+                innerHTML: string;
+                querySelector(s: string): { getBoundingClientRect(): { width: number; height: number } } | null;
+              }>;
+            };
+          }
+        ).document;
         for (const d of Array.from(doc.querySelectorAll('details'))) d.open = true;
-        const m = (globalThis as unknown as { mermaid: { initialize(c: object): void; run(o: object): Promise<void> } }).mermaid;
+        const m = (globalThis as unknown as { mermaid: { initialize(c: object): void; run(o: object): Promise<void> } })
+          .mermaid;
         m.initialize({ startOnLoad: false });
         await m.run({ querySelector: 'pre.mermaid' });
         return Array.from(doc.querySelectorAll('pre.mermaid')).map((el) => {
           const svg = el.querySelector('svg');
           const box = svg?.getBoundingClientRect();
-          return { width: box?.width ?? 0, height: box?.height ?? 0, lines: (el.innerHTML.match(/<g class="line-plot-\d+"/g) ?? []).length, html: el.innerHTML.slice(0, 200) };
+          return {
+            width: box?.width ?? 0,
+            height: box?.height ?? 0,
+            lines: (el.innerHTML.match(/<g class="line-plot-\d+"/g) ?? []).length,
+            html: el.innerHTML.slice(0, 200),
+          };
         });
       }, undefined);
       const blocks = (markdown.match(/```mermaid\n/g) ?? []).length;
@@ -252,7 +307,14 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
 
       // Fold everything again: the height a reviewer scrolls before opening anything.
       const height = await p.evaluate(() => {
-        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean }>; querySelector(s: string): { getBoundingClientRect(): { height: number } } } }).document;
+        const doc = (
+          globalThis as unknown as {
+            document: {
+              querySelectorAll(s: string): ArrayLike<{ open: boolean }>;
+              querySelector(s: string): { getBoundingClientRect(): { height: number } };
+            };
+          }
+        ).document;
         for (const d of Array.from(doc.querySelectorAll('details'))) d.open = false;
         return doc.querySelector('article').getBoundingClientRect().height;
       }, undefined);
@@ -260,12 +322,18 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
       expect(height, `${s.name}: ${Math.round(height)} px`).toBeLessThanOrEqual(SCREEN * (s.failing ? 2 : 1.5));
 
       // REPORT_PNG_DIR=/some/dir: every scenario as the reviewer first sees it, to look at.
-      if (process.env.REPORT_PNG_DIR) await p.screenshot({ path: join(process.env.REPORT_PNG_DIR, `report-${s.name}.png`), fullPage: true });
+      if (process.env.REPORT_PNG_DIR)
+        await p.screenshot({ path: join(process.env.REPORT_PNG_DIR, `report-${s.name}.png`), fullPage: true });
       if (process.env.REPORT_PNG && s.name === 'why') {
         // The Why block with its evidence opened, the rest folded: what the README's example shows.
         await p.evaluate(() => {
-          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> } }).document;
-          for (const d of Array.from(doc.querySelectorAll('details'))) d.open = /<b>Why: the evidence<\/b>/.test(d.innerHTML.slice(0, 200));
+          const doc = (
+            globalThis as unknown as {
+              document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> };
+            }
+          ).document;
+          for (const d of Array.from(doc.querySelectorAll('details')))
+            d.open = /<b>Why: the evidence<\/b>/.test(d.innerHTML.slice(0, 200));
         }, undefined);
         await p.screenshot({ path: join(import.meta.dirname, '..', 'docs', 'report-why.png'), fullPage: true });
       }
@@ -276,8 +344,13 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
         if (s.name === 'stress') {
           // The same comment with the phase and the charts opened, as a reviewer who wants the detail sees it.
           await p.evaluate(() => {
-            const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> } }).document;
-            for (const d of Array.from(doc.querySelectorAll('details'))) d.open = /<b>(Phase|Charts)<\/b>/.test(d.innerHTML.slice(0, 200));
+            const doc = (
+              globalThis as unknown as {
+                document: { querySelectorAll(s: string): ArrayLike<{ open: boolean; innerHTML: string }> };
+              }
+            ).document;
+            for (const d of Array.from(doc.querySelectorAll('details')))
+              d.open = /<b>(Phase|Charts)<\/b>/.test(d.innerHTML.slice(0, 200));
           }, undefined);
           await p.screenshot({ path: join(dir, 'report-stress-open.png'), fullPage: true });
         }
@@ -285,10 +358,4 @@ describe('the report rendered as GitHub shows a PR comment (Chromium, 900 px)', 
       await p.close();
     });
   }
-
-  afterAll(() => {
-    if (Object.keys(heights).length > 0) process.stdout.write(`folded heights at ${WIDTH} px: ${JSON.stringify(heights)}\n`);
-  });
 });
-
-export { escapeHtml };

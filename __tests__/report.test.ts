@@ -15,13 +15,25 @@ import { formatAgainst, formatDuration } from '../src/format.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { entryFromRun } from '../src/baseline/entry.js';
 import { decide } from '../src/gate/evaluate.js';
-import { applyRegressions, compareWithBaseline, confirmComparison, parseRegressionRules, type ComparisonOutcome } from '../src/gate/regression.js';
+import {
+  applyRegressions,
+  compareWithBaseline,
+  confirmComparison,
+  parseRegressionRules,
+  type ComparisonOutcome,
+} from '../src/gate/regression.js';
 import { parseTargets } from '../src/gate/targets.js';
 import { syntheticRun } from './helpers/github-data-stub.js';
 import { tablesOf, tableWith, valuesByLabel } from './helpers/markdown-tables.js';
 import { fixture, reportInput } from './helpers/report-scenarios.js';
 
-const FIXTURES = ['passing', 'failing-slow-endpoint', 'error-no-requests', 'real-builtin-warmup-pass', 'real-builtin-slow-fail'] as const;
+const FIXTURES = [
+  'passing',
+  'failing-slow-endpoint',
+  'error-no-requests',
+  'real-builtin-warmup-pass',
+  'real-builtin-slow-fail',
+] as const;
 type FixtureName = (typeof FIXTURES)[number];
 
 function inputFor(name: FixtureName, overrides: Partial<ReportInput> = {}): ReportInput {
@@ -119,7 +131,9 @@ describe('renderReport', () => {
     const failing = renderReport(inputFor('failing-slow-endpoint'));
     // A failed target is a row of the table and part of the verdict sentence, not a third copy in a bullet.
     expect(failing).not.toContain('- p99 latency 1,211 ms is not < 500 ms');
-    expect(failing).toContain('**p99 latency 1,211 ms (target < 500 ms); p95 latency 845 ms (target < 300 ms); error rate 1.84 % (target < 1 %); 2 of 5 targets hold; 1 optional target not measured.**');
+    expect(failing).toContain(
+      '**p99 latency 1,211 ms (target < 500 ms); p95 latency 845 ms (target < 300 ms); error rate 1.84 % (target < 1 %); 2 of 5 targets hold; 1 optional target not measured.**',
+    );
     const error = renderReport(inputFor('error-no-requests'));
     expect(error).toContain('- No request completed');
     const passing = inputFor('passing');
@@ -150,7 +164,16 @@ describe('renderReport', () => {
     }
     const metrics = valuesByLabel(tableWith(markdown, 'Metric', 'Whole run')!);
     // p99 and error rate have targets, so they are only in the results table.
-    expect([...metrics.keys()]).toEqual(['requests', 'errors', 'throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']);
+    expect([...metrics.keys()]).toEqual([
+      'requests',
+      'errors',
+      'throughput',
+      'p50 latency',
+      'p90 latency',
+      'p95 latency',
+      'max latency',
+      'VUs (max)',
+    ]);
     for (const label of ['throughput', 'p50 latency', 'p90 latency', 'p95 latency', 'max latency', 'VUs (max)']) {
       expect(metrics.get(label), label).toBe('—');
     }
@@ -176,7 +199,15 @@ describe('renderReport', () => {
       '`POST /api/checkout`',
       '`POST /api/cart`',
     ]);
-    expect(endpoints.rows[2]).toEqual(['`POST /api/checkout`', '4,073', '314 (7.71 %) ❌', '640 ms', '1,830 ms', '2,341 ms', '9,871 ms']);
+    expect(endpoints.rows[2]).toEqual([
+      '`POST /api/checkout`',
+      '4,073',
+      '314 (7.71 %) ❌',
+      '640 ms',
+      '1,830 ms',
+      '2,341 ms',
+      '9,871 ms',
+    ]);
   });
 
   it('describes the run, the tool thresholds and the notes', () => {
@@ -225,32 +256,75 @@ describe('renderReport', () => {
 });
 
 // A run big enough to need every tier: many endpoints, long notes and reasons, many targets.
-function bigInput(options: { endpoints?: number; endpointName?: (i: number) => string; notes?: number; targets?: number; reasons?: number } = {}): ReportInput {
+function bigInput(
+  options: {
+    endpoints?: number;
+    endpointName?: (i: number) => string;
+    notes?: number;
+    targets?: number;
+    reasons?: number;
+  } = {},
+): ReportInput {
   const input = inputFor('failing-slow-endpoint');
   const template = input.run.endpoints[0]!;
   const count = options.endpoints ?? 120;
-  const name = options.endpointName ?? ((i: number) => `GET /api/v2/catalog/section-${String(i).padStart(4, '0')}/items?expand=variants,prices`);
-  input.run.endpoints = Array.from({ length: count }, (_, i): EndpointResult => ({
-    ...template,
-    name: name(i),
-    // Distinct counts in a scrambled order, so "busiest first" is a real sort.
-    requests: 1000 + ((i * 7919) % count),
-    errors: i % 5,
-  }));
-  input.run.notes = Array.from({ length: options.notes ?? 30 }, (_, i) => `Note ${i}: ${'the tool wrote a figure that needed explaining here. '.repeat(3)}`);
-  input.verdict.reasons = Array.from({ length: options.reasons ?? 40 }, (_, i) => `Reason ${i}: ${'a target on a custom metric was missed by a wide margin. '.repeat(2)}`);
-  const extraTargets = Array.from({ length: options.targets ?? 0 }, (_, i): TargetResult => ({
-    target: { metric: `custom_metric_${i}`, op: '<', value: 100, unit: 'count', source: `custom_metric_${i} < 100`, optional: false },
-    actual: 50 + i,
-    status: 50 + i < 100 ? 'pass' : 'fail',
-  }));
+  const name =
+    options.endpointName ??
+    ((i: number) => `GET /api/v2/catalog/section-${String(i).padStart(4, '0')}/items?expand=variants,prices`);
+  input.run.endpoints = Array.from(
+    { length: count },
+    (_, i): EndpointResult => ({
+      ...template,
+      name: name(i),
+      // Distinct counts in a scrambled order, so "busiest first" is a real sort.
+      requests: 1000 + ((i * 7919) % count),
+      errors: i % 5,
+    }),
+  );
+  input.run.notes = Array.from(
+    { length: options.notes ?? 30 },
+    (_, i) => `Note ${i}: ${'the tool wrote a figure that needed explaining here. '.repeat(3)}`,
+  );
+  input.verdict.reasons = Array.from(
+    { length: options.reasons ?? 40 },
+    (_, i) => `Reason ${i}: ${'a target on a custom metric was missed by a wide margin. '.repeat(2)}`,
+  );
+  const extraTargets = Array.from(
+    { length: options.targets ?? 0 },
+    (_, i): TargetResult => ({
+      target: {
+        metric: `custom_metric_${i}`,
+        op: '<',
+        value: 100,
+        unit: 'count',
+        source: `custom_metric_${i} < 100`,
+        optional: false,
+      },
+      actual: 50 + i,
+      status: 50 + i < 100 ? 'pass' : 'fail',
+    }),
+  );
   input.verdict.targets = [...input.verdict.targets, ...extraTargets];
   return input;
 }
 
-const TIER_ORDER: ReportTier[] = ['full', 'top-endpoints', 'no-endpoints', 'no-details', 'minimal', 'minimal-truncated', 'heading-only'];
+const TIER_ORDER: ReportTier[] = [
+  'full',
+  'top-endpoints',
+  'no-endpoints',
+  'no-details',
+  'minimal',
+  'minimal-truncated',
+  'heading-only',
+];
 
-function checkTierShape(markdown: string, tier: ReportTier, endpointsShown: number | undefined, targetsShown: number, input: ReportInput): void {
+function checkTierShape(
+  markdown: string,
+  tier: ReportTier,
+  endpointsShown: number | undefined,
+  targetsShown: number,
+  input: ReportInput,
+): void {
   const tables = tablesOf(markdown);
   const results = tables.find((t) => t.header[2] === 'Actual');
   const endpoints = tables.find((t) => t.header[0] === 'Endpoint');
@@ -287,7 +361,9 @@ describe('size tiers', () => {
     const shown = rendered.endpointsShown!;
     expect(shown).toBeGreaterThan(0);
     expect(shown).toBeLessThan(120);
-    expect(rendered.markdown).toContain(`_${120 - shown} more endpoints in the results file (\`perf-gate-results/sustained.json\`), sorted here by requests._`);
+    expect(rendered.markdown).toContain(
+      `_${120 - shown} more endpoints in the results file (\`perf-gate-results/sustained.json\`), sorted here by requests._`,
+    );
     const endpoints = tableWith(rendered.markdown, 'Endpoint', 'Requests')!;
     const busiest = [...input.run.endpoints].sort((a, b) => b.requests - a.requests).slice(0, shown);
     expect(endpoints.rows.map((r) => r[1])).toEqual(busiest.map((e) => e.requests.toLocaleString('en-US')));
@@ -304,7 +380,9 @@ describe('size tiers', () => {
     const rendered = renderReportWithTier(input, { maxChars: budget });
     expect(rendered.tier).toBe('no-endpoints');
     expect(rendered.markdown).not.toContain('<b>Endpoints</b>');
-    expect(rendered.markdown).toContain("_The per-endpoint table (3 endpoints) was left out to fit GitHub's comment size limit");
+    expect(rendered.markdown).toContain(
+      "_The per-endpoint table (3 endpoints) was left out to fit GitHub's comment size limit",
+    );
     expect(rendered.markdown).toContain('<summary><b>Run</b>');
     checkTierShape(rendered.markdown, rendered.tier, rendered.endpointsShown, rendered.targetsShown, input);
   });
@@ -410,19 +488,45 @@ describe('with a baseline', () => {
     const history = Array.from({ length: 10 }, (_, i) => {
       clock += 86_400_000;
       const run = syntheticRun({ seed: 700 + i, errors: i % 3 });
-      return entryFromRun({ ...run, endedAt: new Date(clock).toISOString() }, {
-        environment: 'staging',
-        git: { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main', sha: `${(i + 10).toString(16)}`.padEnd(40, 'a') },
-        id: `run${i}`,
-      });
+      return entryFromRun(
+        { ...run, endedAt: new Date(clock).toISOString() },
+        {
+          environment: 'staging',
+          git: {
+            owner: 'acme',
+            repo: 'shop',
+            eventName: 'push',
+            branch: 'main',
+            sha: `${(i + 10).toString(16)}`.padEnd(40, 'a'),
+          },
+          id: `run${i}`,
+        },
+      );
     });
     const rules = parseRegressionRules(undefined);
     const compare = (r: RunResult, k: number): ComparisonOutcome =>
-      compareWithBaseline(r, history, rules, { environment: 'staging', source: 'branch:perf-gate-data', branch: 'main', pooledRuns: k, now: new Date(clock + 3_600_000) });
+      compareWithBaseline(r, history, rules, {
+        environment: 'staging',
+        source: 'branch:perf-gate-data',
+        branch: 'main',
+        pooledRuns: k,
+        now: new Date(clock + 3_600_000),
+      });
     const run = syntheticRun({ seed: 800, scale: 1.3 });
     const { outcome } = confirmComparison(compare, run, syntheticRun({ seed: 801, scale: 1.3 }));
-    const verdict = applyRegressions(decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'), outcome, 'any');
-    return { run, verdict, commentHeader: 'perf-gate', engine: 'builtin', phase: 'warmup', resultsFile: 'perf-gate-results/results.json' };
+    const verdict = applyRegressions(
+      decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'),
+      outcome,
+      'any',
+    );
+    return {
+      run,
+      verdict,
+      commentHeader: 'perf-gate',
+      engine: 'builtin',
+      phase: 'warmup',
+      resultsFile: 'perf-gate-results/results.json',
+    };
   }
 
   it('adds Baseline, Change and vs-baseline to the results table, a row per watched metric, the method and a trend (snapshot)', async () => {
@@ -438,7 +542,9 @@ describe('with a baseline', () => {
     // p95 and throughput have rules but no target: rows of their own, no target.
     expect(table.rows.find((r) => r[0] === 'p95 latency')!.slice(1, 2)).toEqual(['—']);
     expect(table.rows.find((r) => r[0] === 'throughput')![5]).toMatch(/✅ pass|✅ improved/);
-    expect(markdown).toMatch(/_Method: a change counts as a regression when it is beyond the rule's tolerance and outside the 95 % prediction band of the last 10 comparable runs/);
+    expect(markdown).toMatch(
+      /_Method: a change counts as a regression when it is beyond the rule's tolerance and outside the 95 % prediction band of the last 10 comparable runs/,
+    );
     expect(markdown).toContain('- ❌ regressed **p99:** p99 +');
     expect(markdown).toContain('<summary><b>Trend</b>');
     expect(markdown).toMatch(/x-axis \["aaaaaaa", "baaaaaa", .*"this run"\]/);
@@ -446,8 +552,12 @@ describe('with a baseline', () => {
     expect(tableWith(markdown, 'Metric', 'Whole run')?.rows.map((r) => r[0]) ?? []).not.toContain('p95 latency');
     // The statistical reason is printed once, folded; the verdict sentence has the plain figures.
     expect(markdown.match(/p88\.39/g) ?? []).toHaveLength(1);
-    expect(markdown).toMatch(/\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed .* against [0-9a-f]{7}; all 2 targets hold\.\*\*/);
-    expect(markdown).toContain('**What to do:** fix the slowdown, or, if it is intended, apply the label `perf-regression-accepted` to this pull request and re-run the job.');
+    expect(markdown).toMatch(
+      /\*\*p95 regressed \+\d+(\.\d)? % \(\d+ ms → \d+ ms\), p99 regressed .* against [0-9a-f]{7}; all 2 targets hold\.\*\*/,
+    );
+    expect(markdown).toContain(
+      '**What to do:** fix the slowdown, or, if it is intended, apply the label `perf-regression-accepted` to this pull request and re-run the job.',
+    );
     await expect(markdown).toMatchFileSnapshot('__snapshots__/report-baseline-regressed.md');
     const text = renderTerminal(input);
     expect(text).toMatch(/^Compared with baseline [0-9a-f]{7} \(/m);

@@ -37,9 +37,19 @@ beforeAll(async () => {
   apps = await Promise.all(['a1', 'a2', 'a3'].map((n) => appInstance(n)));
   spare = await appInstance('a4', await freePort());
   await spare.stop();
-  lb = await startHaproxy([...apps.map((a) => ({ name: a.name, port: a.port })), { name: spare.name, port: spare.port, disabled: true }]);
-  prom = await startPrometheusStack({ extraTargets: [{ job: 'app', target: [...apps, spare].map((a) => a.address) }, { job: 'haproxy', target: lb.metricsAddress }] });
-  await until('three instances up in Prometheus', async () => (await Promise.all(apps.map((a) => upOf(a.address)))).every((v) => v === 1));
+  lb = await startHaproxy([
+    ...apps.map((a) => ({ name: a.name, port: a.port })),
+    { name: spare.name, port: spare.port, disabled: true },
+  ]);
+  prom = await startPrometheusStack({
+    extraTargets: [
+      { job: 'app', target: [...apps, spare].map((a) => a.address) },
+      { job: 'haproxy', target: lb.metricsAddress },
+    ],
+  });
+  await until('three instances up in Prometheus', async () =>
+    (await Promise.all(apps.map((a) => upOf(a.address)))).every((v) => v === 1),
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -52,11 +62,19 @@ async function gate(file: Record<string, unknown>) {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-scaling-'));
   const configPath = join(workspace, '.github/perf-gate.yml');
   const text = toYaml(file);
-  const config = resolveConfig({ target: lb.url, phase: 'quick', 'output-dir': 'out' }, { workspace, fileExists: (p) => p === configPath, readFile: () => text });
+  const config = resolveConfig(
+    { target: lb.url, phase: 'quick', 'output-dir': 'out' },
+    { workspace, fileExists: (p) => p === configPath, readFile: () => text },
+  );
   const log = memoryLog('warnings');
   const before = apps.map((a) => a.served());
   const outcome = await runPipeline(config, { log });
-  return { ...outcome, lines: log.lines, results: readFileSync(outcome.resultsPath, 'utf8'), served: apps.map((a, i) => a.served() - before[i]!) };
+  return {
+    ...outcome,
+    lines: log.lines,
+    results: readFileSync(outcome.resultsPath, 'utf8'),
+    served: apps.map((a, i) => a.served() - before[i]!),
+  };
 }
 
 const phase = (seconds: number, rate: number) => ({ quick: { stages: [{ duration: `${seconds}s`, rate }] } });
@@ -67,7 +85,11 @@ const sources = () => [
     step: '1s',
     metrics: [
       { preset: 'instances-up', labels: { job: 'app' } },
-      { name: 'balance', query: 'sum by (instance) (rate(app_requests_total{job="app"}[3s]))', 'shares-by': 'instance' },
+      {
+        name: 'balance',
+        query: 'sum by (instance) (rate(app_requests_total{job="app"}[3s]))',
+        'shares-by': 'instance',
+      },
     ],
   },
 ];
@@ -85,7 +107,12 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
       });
       expect(r.verdict.status).toBe('error');
       expect(r.run.environment!.checks).toEqual([
-        { kind: 'instances', name: `up{job="app",instance!="${spare.address}"}`, ok: false, detail: `1 of 3 not healthy: ${victim.address}; 2 healthy, at least 3 needed` },
+        {
+          kind: 'instances',
+          name: `up{job="app",instance!="${spare.address}"}`,
+          ok: false,
+          detail: `1 of 3 not healthy: ${victim.address}; 2 healthy, at least 3 needed`,
+        },
       ]);
       expect(r.verdict.reasons.join('\n')).toContain(`failed: 1 of 3 not healthy: ${victim.address}`);
       expect(r.run.requests).toBe(0);
@@ -95,13 +122,28 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
       await victim.start();
     }
     await until('it is back', async () => (await upOf(victim.address)) === 1);
-    const ok = await gate({ phases: phase(1, 5), targets: ['error_rate < 1%'], checks: { instances: { url: prom.url, query: `up{job="app",instance!="${spare.address}"}`, 'min-healthy': 3 } } });
-    expect(ok.run.environment!.checks[0]).toMatchObject({ ok: true, detail: `3 of 3 healthy (${apps.map((a) => a.address).sort().join(', ')})` });
+    const ok = await gate({
+      phases: phase(1, 5),
+      targets: ['error_rate < 1%'],
+      checks: { instances: { url: prom.url, query: `up{job="app",instance!="${spare.address}"}`, 'min-healthy': 3 } },
+    });
+    expect(ok.run.environment!.checks[0]).toMatchObject({
+      ok: true,
+      detail: `3 of 3 healthy (${apps
+        .map((a) => a.address)
+        .sort()
+        .join(', ')})`,
+    });
     expect(ok.verdict.status).toBe('pass');
   }, 90_000);
 
   it('the balancer sends nearly everything to one instance: balance > 0.7 fails; an even spread passes', async () => {
-    for (const [name, w] of [['a1', 100], ['a2', 1], ['a3', 1]] as const) expect(await lb.command(`set weight app/${name} ${w}`)).toBe('');
+    for (const [name, w] of [
+      ['a1', 100],
+      ['a2', 1],
+      ['a3', 1],
+    ] as const)
+      expect(await lb.command(`set weight app/${name} ${w}`)).toBe('');
     let skewed;
     try {
       skewed = await gate({ phases: phase(6, 30), targets: ['error_rate < 1%', 'balance > 0.7'], sources: sources() });
@@ -109,7 +151,7 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
       for (const name of ['a1', 'a2', 'a3']) await lb.command(`set weight app/${name} 1`);
     }
     // What the instances served themselves: a1 got the lion's share.
-    expect(skewed.served[0]!).toBeGreaterThan(10 * (skewed.served[1]! + skewed.served[2]!) / 2);
+    expect(skewed.served[0]!).toBeGreaterThan((10 * (skewed.served[1]! + skewed.served[2]!)) / 2);
     const balance = skewed.run.infra!.find((m) => m.name === 'balance')!;
     expect(balance.role).toBe('balance');
     expect(balance.stats.last!).toBeLessThan(0.2);
@@ -117,11 +159,19 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
     expect(skewed.verdict.targets.find((t) => t.target.source === 'balance > 0.7')).toMatchObject({ status: 'fail' });
     expect(skewed.verdict.status).toBe('fail');
     expect(skewed.markdown).toMatch(/\*\*Load balance\.\*\*/);
-    console.log(`skewed: served ${JSON.stringify(skewed.served)}, balance ${balance.stats.last}, shares ${JSON.stringify(balance.shares)}`);
+    console.log(
+      `skewed: served ${JSON.stringify(skewed.served)}, balance ${balance.stats.last}, shares ${JSON.stringify(balance.shares)}`,
+    );
 
-    const even = await gate({ phases: phase(6, 30), targets: ['error_rate < 1%', 'balance > 0.7'], sources: sources() });
+    const even = await gate({
+      phases: phase(6, 30),
+      targets: ['error_rate < 1%', 'balance > 0.7'],
+      sources: sources(),
+    });
     const b = even.run.infra!.find((m) => m.name === 'balance')!;
-    console.log(`even: served ${JSON.stringify(even.served)}, balance ${b.stats.last}, shares ${JSON.stringify(b.shares)}`);
+    console.log(
+      `even: served ${JSON.stringify(even.served)}, balance ${b.stats.last}, shares ${JSON.stringify(b.shares)}`,
+    );
     expect(b.stats.last!).toBeGreaterThan(0.7);
     expect(Object.keys(b.shares!).sort()).toEqual(apps.map((a) => a.address).sort());
     expect(even.verdict.status).toBe('pass');
@@ -138,7 +188,11 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
     });
     let r;
     try {
-      r = await gate({ phases: phase(8, 20), targets: ['error_rate < 1%', 'max(instances) > min(instances)', 'min(instances) >= 3'], sources: sources() });
+      r = await gate({
+        phases: phase(8, 20),
+        targets: ['error_rate < 1%', 'max(instances) > min(instances)', 'min(instances) >= 3'],
+        sources: sources(),
+      });
       const at = await started;
       const instances = r.run.infra!.find((m) => m.name === 'instances')!;
       expect(instances.role).toBe('instances');
@@ -157,7 +211,9 @@ describe('instances behind a real HAProxy, scraped by the real Prometheus', () =
       expect(changes[0]!.atMs).toBeLessThanOrEqual(startedAtMs + 3500);
       expect(r.markdown).toMatch(/<summary><b>Environment<\/b>: instances 3 → 4, balance [0-9.]+<\/summary>/);
       expect(r.markdown).toMatch(/\| `instances` \| +3 \| +4 \| 3 → 4 at [0-9.]+ s +\|/);
-      console.log(`scale-out: a4 started at ${startedAtMs} ms, seen at ${changes[0]!.atMs} ms; served by a4 ${spare.served()}`);
+      console.log(
+        `scale-out: a4 started at ${startedAtMs} ms, seen at ${changes[0]!.atMs} ms; served by a4 ${spare.served()}`,
+      );
     } finally {
       await started;
       await lb.command('disable server app/a4');

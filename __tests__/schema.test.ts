@@ -27,9 +27,17 @@ const configBlocks = docFiles(root)
   .flatMap((f) => fencedBlocks(root, f))
   .filter((b) => b.lang === 'yaml')
   .map((b) => ({ ...b, value: parse(b.text) as unknown }))
-  .filter((b) => b.value !== null && typeof b.value === 'object' && !Array.isArray(b.value) && !('jobs' in b.value) && Object.keys(b.value).every((k) => configKeys.has(k)));
+  .filter(
+    (b) =>
+      b.value !== null &&
+      typeof b.value === 'object' &&
+      !Array.isArray(b.value) &&
+      !('jobs' in b.value) &&
+      Object.keys(b.value).every((k) => configKeys.has(k)),
+  );
 
-const errorsOf = (errors: ErrorObject[] | null | undefined) => (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+const errorsOf = (errors: ErrorObject[] | null | undefined) =>
+  (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
 
 describe('schema/perf-gate.schema.json', () => {
   it('is what the zod schema and descriptions.ts generate (npm run build writes it)', () => {
@@ -40,25 +48,41 @@ describe('schema/perf-gate.schema.json', () => {
   it('has a description on every key', () => {
     const keys = schemaKeys(committed(CONFIG_SCHEMA_FILE));
     expect(keys.size).toBeGreaterThan(140);
-    for (const [path, nodes] of keys) for (const n of nodes) expect(typeof n.description === 'string' && n.description.length > 10, path).toBe(true);
+    for (const [path, nodes] of keys)
+      for (const n of nodes) expect(typeof n.description === 'string' && n.description.length > 10, path).toBe(true);
   });
 
   it('accepts every config example of the docs and examples/perf-gate.yml', () => {
     expect(configBlocks.length).toBeGreaterThan(8);
-    for (const b of configBlocks) expect(validateConfig(b.value) ? [] : errorsOf(validateConfig.errors), `${b.file}:${b.line}`).toEqual([]);
+    for (const b of configBlocks)
+      expect(validateConfig(b.value) ? [] : errorsOf(validateConfig.errors), `${b.file}:${b.line}`).toEqual([]);
     const example = parse(readFileSync(join(root, 'examples', 'perf-gate.yml'), 'utf8'));
     expect(validateConfig(example) ? [] : errorsOf(validateConfig.errors)).toEqual([]);
   });
 
   it('rejects an unknown key, naming its path', () => {
     expect(validateConfig(parse('target: https://x.example\nhttp: { time-out: 5s }\n'))).toBe(false);
-    expect(validateConfig.errors).toContainEqual(expect.objectContaining({ instancePath: '/http', keyword: 'additionalProperties', params: { additionalProperty: 'time-out' } }));
+    expect(validateConfig.errors).toContainEqual(
+      expect.objectContaining({
+        instancePath: '/http',
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'time-out' },
+      }),
+    );
     expect(validateConfig(parse('targts: [p99 < 500ms]\n'))).toBe(false);
-    expect(validateConfig.errors).toContainEqual(expect.objectContaining({ instancePath: '', params: { additionalProperty: 'targts' } }));
+    expect(validateConfig.errors).toContainEqual(
+      expect.objectContaining({ instancePath: '', params: { additionalProperty: 'targts' } }),
+    );
     expect(validateConfig(parse('sources:\n  - kind: redis\n    url-env: REDIS_URL\n    intervall: 1s\n'))).toBe(false);
-    expect(validateConfig.errors).toContainEqual(expect.objectContaining({ instancePath: '/sources/0', params: { additionalProperty: 'intervall' } }));
-    expect(validateConfig(parse('flows:\n  - name: a\n    steps:\n      - get: /\n        expct: { status: 200 }\n'))).toBe(false);
-    expect(validateConfig.errors).toContainEqual(expect.objectContaining({ instancePath: '/flows/0/steps/0', params: { additionalProperty: 'expct' } }));
+    expect(validateConfig.errors).toContainEqual(
+      expect.objectContaining({ instancePath: '/sources/0', params: { additionalProperty: 'intervall' } }),
+    );
+    expect(
+      validateConfig(parse('flows:\n  - name: a\n    steps:\n      - get: /\n        expct: { status: 200 }\n')),
+    ).toBe(false);
+    expect(validateConfig.errors).toContainEqual(
+      expect.objectContaining({ instancePath: '/flows/0/steps/0', params: { additionalProperty: 'expct' } }),
+    );
   });
 
   it('rejects a value outside a list the loader checks (engine, fail-on)', () => {
@@ -68,14 +92,19 @@ describe('schema/perf-gate.schema.json', () => {
   });
 
   it('examples name their schema on the first line, for the editor', () => {
-    expect(readFileSync(join(root, 'examples', 'perf-gate.yml'), 'utf8').split('\n')[0]).toBe(`# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`);
+    expect(readFileSync(join(root, 'examples', 'perf-gate.yml'), 'utf8').split('\n')[0]).toBe(
+      `# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`,
+    );
     for (const f of readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yml') && f !== 'perf-gate.yml')) {
-      expect(readFileSync(join(root, 'examples', f), 'utf8').split('\n')[0], f).toBe(`# yaml-language-server: $schema=${WORKFLOW_SCHEMA}`);
+      expect(readFileSync(join(root, 'examples', f), 'utf8').split('\n')[0], f).toBe(
+        `# yaml-language-server: $schema=${WORKFLOW_SCHEMA}`,
+      );
     }
     // Whole config files in the docs (those that set the target) do too.
     const whole = configBlocks.filter((b) => 'target' in (b.value as object));
     expect(whole.length).toBeGreaterThan(1);
-    for (const b of whole) expect(b.text.split('\n')[0], `${b.file}:${b.line}`).toBe(`# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`);
+    for (const b of whole)
+      expect(b.text.split('\n')[0], `${b.file}:${b.line}`).toBe(`# yaml-language-server: $schema=${CONFIG_SCHEMA_URL}`);
   });
 });
 
@@ -94,11 +123,31 @@ describe('schema/results.schema.json', () => {
         // The 404 of /missing is what the run is about: the smoke pass would stop it before the load.
         'smoke: false\n',
     );
-    const built = await runCli(['run', '--target', demo.url, '--config', 'perf-gate.yml', '--phase', 'stress', '--duration', '2s', '--rate', '20', '--output-dir', 'out'], ws);
+    const built = await runCli(
+      [
+        'run',
+        '--target',
+        demo.url,
+        '--config',
+        'perf-gate.yml',
+        '--phase',
+        'stress',
+        '--duration',
+        '2s',
+        '--rate',
+        '20',
+        '--output-dir',
+        'out',
+      ],
+      ws,
+    );
     expect(built.code, built.stderr).toBeLessThan(2);
     const files = [lastResults(join(ws, 'out'))];
 
-    const fixtures = [join(root, '..', 'shared', 'fixtures', 'real-outputs'), '/work/shared/fixtures/real-outputs'].find((d) => {
+    const fixtures = [
+      join(root, '..', 'shared', 'fixtures', 'real-outputs'),
+      '/work/shared/fixtures/real-outputs',
+    ].find((d) => {
       try {
         return readdirSync(d).length > 0;
       } catch {
@@ -106,8 +155,26 @@ describe('schema/results.schema.json', () => {
       }
     });
     if (fixtures) {
-      for (const [i, f] of ['artillery-v2/sawady-nodejscourse.json', ...readdirSync(join(fixtures, 'k6-ndjson')).slice(0, 1).map((n) => `k6-ndjson/${n}`)].entries()) {
-        const r = await runCli(['run', '--engine', 'results', '--results', join(fixtures, f), '--targets', 'p99 < 500ms', '--output-dir', `res${i}`], ws);
+      for (const [i, f] of [
+        'artillery-v2/sawady-nodejscourse.json',
+        ...readdirSync(join(fixtures, 'k6-ndjson'))
+          .slice(0, 1)
+          .map((n) => `k6-ndjson/${n}`),
+      ].entries()) {
+        const r = await runCli(
+          [
+            'run',
+            '--engine',
+            'results',
+            '--results',
+            join(fixtures, f),
+            '--targets',
+            'p99 < 500ms',
+            '--output-dir',
+            `res${i}`,
+          ],
+          ws,
+        );
         expect(r.code, `${f}: ${r.stderr}`).toBeLessThan(2);
         files.push(lastResults(join(ws, `res${i}`)));
       }
@@ -121,6 +188,8 @@ describe('schema/results.schema.json', () => {
     expect(doc.run.analysis.stress).toBeDefined();
     doc.run.latency.p99ms = 1;
     expect(validateResults(doc)).toBe(false);
-    expect(validateResults.errors).toContainEqual(expect.objectContaining({ instancePath: '/run/latency', params: { additionalProperty: 'p99ms' } }));
+    expect(validateResults.errors).toContainEqual(
+      expect.objectContaining({ instancePath: '/run/latency', params: { additionalProperty: 'p99ms' } }),
+    );
   });
 });

@@ -15,8 +15,8 @@ import { blankRunResult, type IntervalResult } from '../src/model.js';
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const OPTS = { phase: 'sustained', count4xxAsErrors: true };
 
-describe('success-only latency from the tools\' own files', () => {
-  it('k6 handleSummary (yphuang26): 99.4 % failed fast; the served p95 is the 621 successes\', not the refusals\'', async () => {
+describe("success-only latency from the tools' own files", () => {
+  it("k6 handleSummary (yphuang26): 99.4 % failed fast; the served p95 is the 621 successes', not the refusals'", async () => {
     const r = await readResultFile(join(FIX, 'k6', 'summary-yphuang26-ticketsystem.json'), OPTS);
     expect(r.requests).toBe(111_880);
     expect(r.errors).toBe(111_259);
@@ -46,7 +46,7 @@ describe('success-only latency from the tools\' own files', () => {
     expect(v.status).not.toBe('pass');
   });
 
-  it('Artillery 2 (sawady): http.response_time.2xx is the 2,997 successes\' latency', async () => {
+  it("Artillery 2 (sawady): http.response_time.2xx is the 2,997 successes' latency", async () => {
     const r = await readResultFile(join(FIX, 'artillery', 'v2-sawady-nodejscourse.json'), OPTS);
     expect(r.errors).toBe(3);
     expect(r.served).toMatchObject({ requests: 2997, latency: { count: 2997, p99: 10.1, max: 55 } });
@@ -65,10 +65,16 @@ describe('success-only latency from the tools\' own files', () => {
   });
 
   it('Artillery 2 with 4xx not counted as errors: 2xx is not every success, so no served figures are claimed', async () => {
-    const r = await readResultFile(join(FIX, 'artillery', 'v2-sawady-nodejscourse.json'), { ...OPTS, count4xxAsErrors: false });
+    const r = await readResultFile(join(FIX, 'artillery', 'v2-sawady-nodejscourse.json'), {
+      ...OPTS,
+      count4xxAsErrors: false,
+    });
     // sawady has no 4xx: 2xx still is every success.
     expect(r.served?.requests).toBe(2997);
-    const f = await readResultFile(join(FIX, 'artillery', 'v2-flab-dogspot-404.json'), { ...OPTS, count4xxAsErrors: false });
+    const f = await readResultFile(join(FIX, 'artillery', 'v2-flab-dogspot-404.json'), {
+      ...OPTS,
+      count4xxAsErrors: false,
+    });
     expect(f.served).toBeUndefined();
   });
 });
@@ -82,7 +88,14 @@ function interval(startMs: number, ok: number, bad: number, okMs: number): Inter
     served.recordMs(okMs);
   }
   for (let i = 0; i < bad; i++) all.recordMs(1);
-  const iv: IntervalResult = { startMs, durationMs: 1000, requests: ok + bad, errors: bad, latency: all.stats(), histogram: all.toJSON() };
+  const iv: IntervalResult = {
+    startMs,
+    durationMs: 1000,
+    requests: ok + bad,
+    errors: bad,
+    latency: all.stats(),
+    histogram: all.toJSON(),
+  };
   if (bad > 0) iv.served = { requests: ok, latency: served.stats(), histogram: served.toJSON() };
   return iv;
 }
@@ -103,8 +116,22 @@ describe('served figures over parts of a run and across files', () => {
   it('merging two files keeps the served figures exactly when both have them', () => {
     const part = (start: string, ok: number, bad: number, okMs: number) => {
       const iv = interval(0, ok, bad, okMs);
-      const r = blankRunResult({ engine: 'builtin', phase: 'sustained', startedAt: start, endedAt: new Date(Date.parse(start) + 1000).toISOString(), durationMs: 1000 });
-      Object.assign(r, { requests: iv.requests, errors: iv.errors, errorRate: (iv.errors / iv.requests) * 100, latency: iv.latency, histogram: iv.histogram, intervals: [iv], intervalMs: 1000 });
+      const r = blankRunResult({
+        engine: 'builtin',
+        phase: 'sustained',
+        startedAt: start,
+        endedAt: new Date(Date.parse(start) + 1000).toISOString(),
+        durationMs: 1000,
+      });
+      Object.assign(r, {
+        requests: iv.requests,
+        errors: iv.errors,
+        errorRate: (iv.errors / iv.requests) * 100,
+        latency: iv.latency,
+        histogram: iv.histogram,
+        intervals: [iv],
+        intervalMs: 1000,
+      });
       r.served = iv.served ?? { requests: iv.requests, latency: iv.latency };
       return r;
     };

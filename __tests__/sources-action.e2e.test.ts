@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { bidsGateConfig, useBidsStack } from './helpers/bids-app.js';
 import { runAction as runActionAs } from './helpers/run-action.js';
 
-
 const bids = useBidsStack();
 
 async function runAction(targets: string[]) {
@@ -30,7 +29,13 @@ async function runAction(targets: string[]) {
   return { ...r, resultsText };
 }
 
-type Saved = { run: { requests: number; infra: Array<{ name: string; stats: { max?: number; last?: number }; unavailable?: string }> }; verdict: { status: string } };
+type Saved = {
+  run: {
+    requests: number;
+    infra: Array<{ name: string; stats: { max?: number; last?: number }; unavailable?: string }>;
+  };
+  verdict: { status: string };
+};
 
 describe('dist/index.js with PostgreSQL and Redis sources', () => {
   it('passes a healthy run: every bid stored, evictions seen, the Redis that is down unavailable', async () => {

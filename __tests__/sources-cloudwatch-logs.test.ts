@@ -40,10 +40,22 @@ const EVENTS: LogEvent[] = [
     message: `ERROR order ${n} failed for user 8f14e45f-ceea-467f-a0e6-0123456789a${i}`,
     logGroup: '/ecs/api',
   })),
-  { timestamp: at(10), message: 'java.lang.IllegalStateException: pool exhausted after 3000 ms', logGroup: '/ecs/worker' },
-  { timestamp: at(11), message: 'java.lang.IllegalStateException: pool exhausted after 2500 ms', logGroup: '/ecs/worker' },
+  {
+    timestamp: at(10),
+    message: 'java.lang.IllegalStateException: pool exhausted after 3000 ms',
+    logGroup: '/ecs/worker',
+  },
+  {
+    timestamp: at(11),
+    message: 'java.lang.IllegalStateException: pool exhausted after 2500 ms',
+    logGroup: '/ecs/worker',
+  },
   { timestamp: at(12), message: 'panic: runtime error: index out of range [3] with length 3', logGroup: '/ecs/api' },
-  { timestamp: at(13), message: 'ERROR db connect failed: postgres://app:Hunter2-Secret@db:5432/app password=Hunter2-Secret', logGroup: '/ecs/api' },
+  {
+    timestamp: at(13),
+    message: 'ERROR db connect failed: postgres://app:Hunter2-Secret@db:5432/app password=Hunter2-Secret',
+    logGroup: '/ecs/api',
+  },
   { timestamp: at(14), message: `ERROR ${'very long '.repeat(60)}`, logGroup: '/ecs/api' },
   { timestamp: at(15), message: 'ERROR in a group nobody asked for', logGroup: '/ecs/other' },
   { timestamp: at(300), message: 'ERROR after the run: not counted', logGroup: '/ecs/api' },
@@ -54,7 +66,15 @@ async function collect(stubOpts: Partial<LogsStubOptions>, extra: Record<string,
   const log = memoryLog();
   const sources = createSources(
     sourcesSchema.parse([
-      { kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: stub.url, 'log-groups': ['/ecs/api', '/ecs/worker'], poll: '20ms', 'retry-delay': '5ms', ...extra },
+      {
+        kind: 'cloudwatch-logs',
+        region: 'eu-west-1',
+        endpoint: stub.url,
+        'log-groups': ['/ecs/api', '/ecs/worker'],
+        poll: '20ms',
+        'retry-delay': '5ms',
+        ...extra,
+      },
     ]),
     log,
   );
@@ -65,9 +85,16 @@ async function collect(stubOpts: Partial<LogsStubOptions>, extra: Record<string,
 
 describe('CloudWatch Logs source', () => {
   it('counts error messages in the run window and keeps the top messages, masked and deduplicated', async () => {
-    const { out, metric, summary, stub, log } = await collect({ statuses: () => ['Scheduled', 'Running', 'Running', 'Complete'] });
+    const { out, metric, summary, stub, log } = await collect({
+      statuses: () => ['Scheduled', 'Running', 'Running', 'Complete'],
+    });
     expect(metric.unavailable).toBeUndefined();
-    expect(metric).toMatchObject({ name: 'log_errors', source: 'cloudwatch-logs', unit: 'count', stats: { max: 10, last: 10 } });
+    expect(metric).toMatchObject({
+      name: 'log_errors',
+      source: 'cloudwatch-logs',
+      unit: 'count',
+      stats: { max: 10, last: 10 },
+    });
 
     // Two queries side by side on the wire: the exact count and the messages grouped.
     expect(stub.started).toHaveLength(2);
@@ -97,7 +124,11 @@ describe('CloudWatch Logs source', () => {
     // A secret in a log line never reaches the report.
     expect(JSON.stringify(out) + log.lines.join('\n')).not.toContain('Hunter2-Secret');
 
-    const verdict = decide(sampleRun({ infra: out.infra, logs: out.logs }), parseTargets(['log_errors == 0', 'log_errors < 20']), 'any');
+    const verdict = decide(
+      sampleRun({ infra: out.infra, logs: out.logs }),
+      parseTargets(['log_errors == 0', 'log_errors < 20']),
+      'any',
+    );
     expect(verdict.targets.map((t) => t.status)).toEqual(['fail', 'pass']);
   });
 
@@ -115,31 +146,55 @@ describe('CloudWatch Logs source', () => {
     const t0 = Date.now();
     const { metric, stub } = await collect({ statuses: () => ['Running'] }, { 'query-timeout': '400ms' });
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(metric.unavailable).toBe('the Logs Insights query was still Running after 400ms (query-timeout); it was stopped');
+    expect(metric.unavailable).toBe(
+      'the Logs Insights query was still Running after 400ms (query-timeout); it was stopped',
+    );
     expect(stub.stopped.length).toBeGreaterThanOrEqual(1);
   });
 
   it('retries throttling, and names a malformed query', async () => {
-    const throttled = await collect({ startError: { type: 'ThrottlingException', message: 'Rate exceeded', times: 2 } });
+    const throttled = await collect({
+      startError: { type: 'ThrottlingException', message: 'Rate exceeded', times: 2 },
+    });
     expect(throttled.metric.stats.max).toBe(10);
     await stub!.close();
     stub = undefined;
-    const bad = await collect({ startError: { type: 'MalformedQueryException', message: 'unexpected symbol at line 1' } }, { query: 'filter @message like /x/ | oops', retries: 1 });
+    const bad = await collect(
+      { startError: { type: 'MalformedQueryException', message: 'unexpected symbol at line 1' } },
+      { query: 'filter @message like /x/ | oops', retries: 1 },
+    );
     expect(bad.metric.unavailable).toBe('MalformedQueryException: unexpected symbol at line 1');
     expect(bad.stub.started).toHaveLength(1); // a user mistake is not retried
   });
 
-  it('runs a query of one\'s own: its rows are counted and their messages listed', async () => {
-    const { metric, summary, stub } = await collect({}, { name: 'pool_errors', query: 'fields @timestamp, @message | filter @message like /pool exhausted/ | sort @timestamp desc' });
+  it("runs a query of one's own: its rows are counted and their messages listed", async () => {
+    const { metric, summary, stub } = await collect(
+      {},
+      {
+        name: 'pool_errors',
+        query: 'fields @timestamp, @message | filter @message like /pool exhausted/ | sort @timestamp desc',
+      },
+    );
     expect(stub.started).toHaveLength(1);
     expect(metric).toMatchObject({ name: 'pool_errors', stats: { max: 2 } });
-    expect(summary!.top).toEqual([{ message: 'java.lang.IllegalStateException: pool exhausted after <n> ms', count: 2 }]);
+    expect(summary!.top).toEqual([
+      { message: 'java.lang.IllegalStateException: pool exhausted after <n> ms', count: 2 },
+    ]);
   });
 
   it('is unavailable when the service cannot be reached', async () => {
     const log = memoryLog();
     const sources = createSources(
-      sourcesSchema.parse([{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', 'log-groups': '/ecs/api', retries: 0, timeout: '500ms' }]),
+      sourcesSchema.parse([
+        {
+          kind: 'cloudwatch-logs',
+          region: 'eu-west-1',
+          endpoint: 'http://127.0.0.1:9',
+          'log-groups': '/ecs/api',
+          retries: 0,
+          timeout: '500ms',
+        },
+      ]),
       log,
     );
     const out = await collectAll(sources, window, log);
@@ -156,12 +211,22 @@ describe('CloudWatch Logs in the pipeline', () => {
     stub = await startLogsStub({ events });
     try {
       const now = Date.now();
-      for (const [i, n] of [17, 23, 99].entries()) events.push({ timestamp: now + 300 + i * 100, message: `ERROR payment ${n} declined`, logGroup: '/ecs/api' });
+      for (const [i, n] of [17, 23, 99].entries())
+        events.push({ timestamp: now + 300 + i * 100, message: `ERROR payment ${n} declined`, logGroup: '/ecs/api' });
       const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-logs-pipeline-'));
       const configPath = join(workspace, '.github/perf-gate.yml');
       const file = JSON.stringify({
         phases: { quick: { stages: [{ duration: '1s', rate: 5 }], targets: ['log_errors == 0'] } },
-        sources: [{ kind: 'cloudwatch-logs', region: 'eu-west-1', endpoint: stub.url, 'log-groups': '/ecs/api', poll: '20ms', delay: '1s' }],
+        sources: [
+          {
+            kind: 'cloudwatch-logs',
+            region: 'eu-west-1',
+            endpoint: stub.url,
+            'log-groups': '/ecs/api',
+            poll: '20ms',
+            delay: '1s',
+          },
+        ],
       });
       const config = resolveConfig(
         { target: `http://127.0.0.1:${(target.address() as AddressInfo).port}`, phase: 'quick', 'output-dir': 'out' },
@@ -187,7 +252,9 @@ describe('CloudWatch Logs in the pipeline', () => {
 
 describe('masking log messages', () => {
   it('masks numbers, ids, times and credentials, and cuts at 200 characters', () => {
-    expect(maskMessage('2026-12-03T07:02:30.123Z req 4f9c2a1be07d88aa took 1.5 s, trace a1B2c3D4e5F6g7H8i9J0')).toBe('<time> req <id> took <n> s, trace <id>');
+    expect(maskMessage('2026-12-03T07:02:30.123Z req 4f9c2a1be07d88aa took 1.5 s, trace a1B2c3D4e5F6g7H8i9J0')).toBe(
+      '<time> req <id> took <n> s, trace <id>',
+    );
     expect(maskMessage('token=abc.def.ghi failed')).toBe('token=*** failed');
     expect([...maskMessage('x'.repeat(500))]).toHaveLength(200);
   });

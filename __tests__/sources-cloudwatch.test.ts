@@ -4,14 +4,27 @@ import type { InfraMetric } from '../src/model.js';
 import { choosePeriod, CloudWatchSource, MAX_QUERIES_PER_CALL } from '../src/sources/cloudwatch.js';
 import { sourcesSchema, type CloudWatchSourceConfig } from '../src/config/sources.js';
 import { useFakeAwsCredentials } from './helpers/aws-env.js';
-import { startCloudWatchStub, type CloudWatchStub, type CloudWatchStubOptions, type StubQuery } from './helpers/cloudwatch-stub.js';
+import {
+  startCloudWatchStub,
+  type CloudWatchStub,
+  type CloudWatchStubOptions,
+  type StubQuery,
+} from './helpers/cloudwatch-stub.js';
 import { memoryLog } from './helpers/memory-log.js';
 
 const MIN = 60_000;
 
 function config(stub: CloudWatchStub, extra: Record<string, unknown>): CloudWatchSourceConfig {
   const [parsed] = sourcesSchema.parse([
-    { kind: 'cloudwatch', region: 'eu-west-1', endpoint: stub.url, 'lag-wait': '300ms', 'lag-retry': '50ms', 'retry-delay': '5ms', ...extra },
+    {
+      kind: 'cloudwatch',
+      region: 'eu-west-1',
+      endpoint: stub.url,
+      'lag-wait': '300ms',
+      'lag-retry': '50ms',
+      'retry-delay': '5ms',
+      ...extra,
+    },
   ]);
   return parsed as CloudWatchSourceConfig;
 }
@@ -75,10 +88,20 @@ describe('CloudWatch presets', () => {
           { preset: 'ecs-memory', cluster: 'prod' },
           { preset: 'rds-cpu', instance: 'prod-db' },
           { preset: 'rds-connections', instance: 'prod-db', 'max-connections': 400 },
-          { preset: 'alb-requests', 'load-balancer': 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/prod-lb/50dc6c495c0c9188' },
+          {
+            preset: 'alb-requests',
+            'load-balancer':
+              'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/prod-lb/50dc6c495c0c9188',
+          },
           { preset: 'alb-5xx', 'load-balancer': 'app/prod-lb/50dc6c495c0c9188' },
           { preset: 'alb-target-p99', 'load-balancer': 'app/prod-lb/50dc6c495c0c9188' },
-          { name: 'queue_depth', namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: 'jobs' }, stat: 'Maximum' },
+          {
+            name: 'queue_depth',
+            namespace: 'AWS/SQS',
+            metric: 'ApproximateNumberOfMessagesVisible',
+            dimensions: { QueueName: 'jobs' },
+            stat: 'Maximum',
+          },
         ],
       },
     );
@@ -87,7 +110,9 @@ describe('CloudWatch presets', () => {
     const req = stub.requests[0]!;
     expect(req.target).toBe('GraniteServiceVersion20100801.GetMetricData');
     expect(req.contentType).toBe('application/x-amz-json-1.0');
-    expect(req.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDPERFGATETEST\/\d{8}\/eu-west-1\/monitoring\/aws4_request/);
+    expect(req.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDPERFGATETEST\/\d{8}\/eu-west-1\/monitoring\/aws4_request/,
+    );
     // Window plus the 1 minute margin, on period boundaries.
     expect(req.body.StartTime * 1000).toBe(Math.floor((window.start.getTime() - MIN) / MIN) * MIN);
     expect(req.body.EndTime * 1000).toBe(Math.ceil((window.end.getTime() + MIN) / MIN) * MIN);
@@ -100,16 +125,40 @@ describe('CloudWatch presets', () => {
     }));
     const lb = { LoadBalancer: 'app/prod-lb/50dc6c495c0c9188' };
     expect(queries).toEqual([
-      { ns: 'AWS/ECS', metric: 'CPUUtilization', dims: { ClusterName: 'prod', ServiceName: 'api' }, period: 60, stat: 'Average' },
+      {
+        ns: 'AWS/ECS',
+        metric: 'CPUUtilization',
+        dims: { ClusterName: 'prod', ServiceName: 'api' },
+        period: 60,
+        stat: 'Average',
+      },
       { ns: 'AWS/ECS', metric: 'MemoryUtilization', dims: { ClusterName: 'prod' }, period: 60, stat: 'Average' },
-      { ns: 'AWS/RDS', metric: 'CPUUtilization', dims: { DBInstanceIdentifier: 'prod-db' }, period: 60, stat: 'Average' },
-      { ns: 'AWS/RDS', metric: 'DatabaseConnections', dims: { DBInstanceIdentifier: 'prod-db' }, period: 60, stat: 'Maximum' },
+      {
+        ns: 'AWS/RDS',
+        metric: 'CPUUtilization',
+        dims: { DBInstanceIdentifier: 'prod-db' },
+        period: 60,
+        stat: 'Average',
+      },
+      {
+        ns: 'AWS/RDS',
+        metric: 'DatabaseConnections',
+        dims: { DBInstanceIdentifier: 'prod-db' },
+        period: 60,
+        stat: 'Maximum',
+      },
       { ns: 'AWS/ApplicationELB', metric: 'RequestCount', dims: lb, period: 60, stat: 'Sum' },
       { ns: 'AWS/ApplicationELB', metric: 'HTTPCode_ELB_5XX_Count', dims: lb, period: 60, stat: 'Sum' },
       { ns: 'AWS/ApplicationELB', metric: 'HTTPCode_Target_5XX_Count', dims: lb, period: 60, stat: 'Sum' },
       { ns: 'AWS/ApplicationELB', metric: 'RequestCount', dims: lb, period: 60, stat: 'Sum' },
       { ns: 'AWS/ApplicationELB', metric: 'TargetResponseTime', dims: lb, period: 60, stat: 'p99' },
-      { ns: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dims: { QueueName: 'jobs' }, period: 60, stat: 'Maximum' },
+      {
+        ns: 'AWS/SQS',
+        metric: 'ApproximateNumberOfMessagesVisible',
+        dims: { QueueName: 'jobs' },
+        period: 60,
+        stat: 'Maximum',
+      },
     ]);
     expect(new Set(req.body.MetricDataQueries.map((q) => q.Id)).size).toBe(queries.length);
 
@@ -146,7 +195,10 @@ describe('CloudWatch presets', () => {
   });
 
   it('follows NextToken pages and merges a series cut across them', async () => {
-    const { byName, stub } = await run({ pageSize: 2, value: (_q, t) => (t / MIN) % 7 }, { metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] });
+    const { byName, stub } = await run(
+      { pageSize: 2, value: (_q, t) => (t / MIN) % 7 },
+      { metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
+    );
     expect(stub.requests.length).toBe(4); // 8 periods (window + margins), 2 per page
     expect(stub.requests.map((r) => r.body.NextToken)).toEqual([undefined, '1', '2', '3']);
     const cpu = byName.get('cpu')!;
@@ -157,7 +209,12 @@ describe('CloudWatch presets', () => {
   });
 
   it(`splits more than ${MAX_QUERIES_PER_CALL} queries into several calls`, async () => {
-    const metrics = Array.from({ length: 501 }, (_, i) => ({ name: `q${i}`, namespace: 'Custom/App', metric: 'Depth', dimensions: { Queue: `q${i}` } }));
+    const metrics = Array.from({ length: 501 }, (_, i) => ({
+      name: `q${i}`,
+      namespace: 'Custom/App',
+      metric: 'Depth',
+      dimensions: { Queue: `q${i}` },
+    }));
     const { result, stub } = await run({ value: (q) => Number(dims(q).Queue!.slice(1)) }, { metrics });
     expect(stub.requests.map((r) => r.body.MetricDataQueries.length)).toEqual([500, 1]);
     expect(result.infra).toHaveLength(501);
@@ -169,16 +226,25 @@ describe('CloudWatch presets', () => {
 
 describe('CloudWatch errors and lag', () => {
   it('retries throttling with backoff and then succeeds', async () => {
-    const { byName, stub, log } = await run({ throttle: 2 }, { retries: 3, metrics: [{ preset: 'rds-cpu', instance: 'db' }] });
+    const { byName, stub, log } = await run(
+      { throttle: 2 },
+      { retries: 3, metrics: [{ preset: 'rds-cpu', instance: 'db' }] },
+    );
     expect(stub.requests.map((r) => r.answer)).toEqual(['throttled', 'throttled', 'ok']);
     expect(byName.get('rds_cpu')!.stats.max).toBe(50);
     expect(log.lines.filter((l) => /Throttling: Rate exceeded; retrying/.test(l))).toHaveLength(2);
   });
 
   it('gives up after the bounded number of retries and says why', async () => {
-    const { byName, stub } = await run({ throttle: 100 }, { retries: 2, metrics: [{ preset: 'rds-cpu', instance: 'db' }] });
+    const { byName, stub } = await run(
+      { throttle: 100 },
+      { retries: 2, metrics: [{ preset: 'rds-cpu', instance: 'db' }] },
+    );
     expect(stub.calls()).toBe(3);
-    expect(byName.get('rds_cpu')).toMatchObject({ stats: {}, unavailable: expect.stringMatching(/GetMetricData failed: Throttling: Rate exceeded/) });
+    expect(byName.get('rds_cpu')).toMatchObject({
+      stats: {},
+      unavailable: expect.stringMatching(/GetMetricData failed: Throttling: Rate exceeded/),
+    });
   });
 
   it('does not retry a request CloudWatch rejected', async () => {
@@ -187,7 +253,9 @@ describe('CloudWatch errors and lag', () => {
       { metrics: [{ preset: 'rds-cpu', instance: 'db', stat: 'Avg' }] },
     );
     expect(stub.calls()).toBe(1);
-    expect(byName.get('rds_cpu')!.unavailable).toMatch(/InvalidParameterValue(Exception)?: The value Avg for parameter Stat is not valid/);
+    expect(byName.get('rds_cpu')!.unavailable).toMatch(
+      /InvalidParameterValue(Exception)?: The value Avg for parameter Stat is not valid/,
+    );
   });
 
   it('waits for a late last period and uses it once published', async () => {
@@ -196,7 +264,10 @@ describe('CloudWatch errors and lag', () => {
     const lastPeriod = Math.floor((end - 1) / MIN) * MIN;
     // Calls 1 and 2 do not have the period the run ended in yet; call 3 does.
     const { byName, stub, log } = await run(
-      { publishedUntil: (call) => (call <= 2 ? lastPeriod : undefined), value: (_q, t) => (t === lastPeriod ? 99 : 10) },
+      {
+        publishedUntil: (call) => (call <= 2 ? lastPeriod : undefined),
+        value: (_q, t) => (t === lastPeriod ? 99 : 10),
+      },
       { 'lag-wait': '5s', margin: 0, metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
       window,
     );
@@ -211,12 +282,18 @@ describe('CloudWatch errors and lag', () => {
     const window = { start: new Date(end - 4 * MIN), end: new Date(end) };
     const lastPeriod = Math.floor((end - 1) / MIN) * MIN;
     const started = Date.now();
-    const { byName, stub } = await run({ publishedUntil: () => lastPeriod }, { 'lag-wait': '300ms', margin: 0, metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] }, window);
+    const { byName, stub } = await run(
+      { publishedUntil: () => lastPeriod },
+      { 'lag-wait': '300ms', margin: 0, metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
+      window,
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     expect(stub.calls()).toBeGreaterThan(1);
     const cpu = byName.get('cpu')!;
     expect(cpu.stats).toEqual({});
-    expect(cpu.unavailable).toMatch(/had not published the period starting \d\d:\d\d:00 UTC \(the end of the run\).*raise lag-wait, or set allow-incomplete/);
+    expect(cpu.unavailable).toMatch(
+      /had not published the period starting \d\d:\d\d:00 UTC \(the end of the run\).*raise lag-wait, or set allow-incomplete/,
+    );
     expect(cpu.series!.length).toBeGreaterThan(0);
   });
 
@@ -231,14 +308,20 @@ describe('CloudWatch errors and lag', () => {
     );
     expect(byName.get('cpu')).toMatchObject({ stats: { max: 50 } });
     expect(byName.get('cpu')!.unavailable).toBeUndefined();
-    expect(result.notes?.join('\n')).toMatch(/cpu: CloudWatch had not published .* its statistics cover only the periods that arrived/);
+    expect(result.notes?.join('\n')).toMatch(
+      /cpu: CloudWatch had not published .* its statistics cover only the periods that arrived/,
+    );
   });
 
   it('treats PartialData without a NextToken as incomplete', async () => {
-    const { byName, stub } = await run({ statusCode: 'PartialData' }, { metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] }, (() => {
-      const end = Date.now();
-      return { start: new Date(end - 2 * MIN), end: new Date(end) };
-    })());
+    const { byName, stub } = await run(
+      { statusCode: 'PartialData' },
+      { metrics: [{ preset: 'ecs-cpu', cluster: 'c' }] },
+      (() => {
+        const end = Date.now();
+        return { start: new Date(end - 2 * MIN), end: new Date(end) };
+      })(),
+    );
     expect(stub.calls()).toBeGreaterThan(1);
     expect(byName.get('cpu')!.unavailable).toMatch(/had not published/);
   });
@@ -247,7 +330,11 @@ describe('CloudWatch errors and lag', () => {
     // A 10-minute run that just ended: no point at all in 10 minutes is not lag, so no waiting for it.
     const t0 = Date.now();
     const window = { start: new Date(t0 - 10 * MIN), end: new Date(t0) };
-    const none = await run({ value: () => undefined }, { 'lag-wait': '1m', metrics: [{ preset: 'ecs-cpu', cluster: 'missing' }] }, window);
+    const none = await run(
+      { value: () => undefined },
+      { 'lag-wait': '1m', metrics: [{ preset: 'ecs-cpu', cluster: 'missing' }] },
+      window,
+    );
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(none.stub.calls()).toBe(1);
     expect(none.byName.get('cpu')!.unavailable).toMatch(/no datapoints .* check the region and the dimensions/);

@@ -22,13 +22,23 @@ async function gate(targets: string[]) {
     { workspace, fileExists: (p) => p === configPath, readFile: () => file },
   );
   const lines: string[] = [];
-  const log: Logger = { info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: (m) => lines.push(m) };
+  const log: Logger = {
+    info: (m) => lines.push(m),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: (m) => lines.push(m),
+  };
   const saved = process.env.PERF_DATABASE_URL;
   process.env.PERF_DATABASE_URL = bids.db.readerUrl;
   const t0 = performance.now();
   try {
     const outcome = await runPipeline(config, { log });
-    return { outcome, lines, seconds: (performance.now() - t0) / 1000, results: readFileSync(outcome.resultsPath, 'utf8'), markdown: outcome.markdown };
+    return {
+      outcome,
+      lines,
+      seconds: (performance.now() - t0) / 1000,
+      results: readFileSync(outcome.resultsPath, 'utf8'),
+      markdown: outcome.markdown,
+    };
   } finally {
     if (saved === undefined) delete process.env.PERF_DATABASE_URL;
     else process.env.PERF_DATABASE_URL = saved;
@@ -39,7 +49,11 @@ describe('sources in the pipeline', () => {
   it('counts every acknowledged bid after the requests in flight finished; a down Redis does not hold up the load', async () => {
     bids.app.faults.dropEvery = 0;
     await bids.app.reset();
-    const { outcome, lines, seconds, results, markdown } = await gate(['bids_stored >= 40', 'max(lock_waits) == 0', 'redis_evictions > 0']);
+    const { outcome, lines, seconds, results, markdown } = await gate([
+      'bids_stored >= 40',
+      'max(lock_waits) == 0',
+      'redis_evictions > 0',
+    ]);
     const { run, verdict } = outcome;
     expect(run.requests).toBe(40);
     const infra = new Map(run.infra!.map((m) => [m.name, m]));

@@ -18,7 +18,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const runWith = (over: Partial<RunResult>): RunResult => sampleRun(over);
 
 function pgSources(extra: Record<string, unknown>, env: NodeJS.ProcessEnv, log: Logger) {
-  return createSources(sourcesSchema.parse([{ kind: 'postgres', 'url-env': 'TEST_DATABASE_URL', interval: '100ms', ...extra }]), log, { env });
+  return createSources(
+    sourcesSchema.parse([{ kind: 'postgres', 'url-env': 'TEST_DATABASE_URL', interval: '100ms', ...extra }]),
+    log,
+    { env },
+  );
 }
 
 let server: PostgresServer;
@@ -71,7 +75,11 @@ describe('PostgreSQL source', () => {
 
     // 12+ of 40 is 30 % or more: under 80 % of max, over 20 % of max.
     const run = runWith({ infra: out.infra });
-    const verdict = decide(run, parseTargets(['db_connections < 80% of max', 'max(db_connections) < 20% of max', 'mean(db_connections) < 1000']), 'any');
+    const verdict = decide(
+      run,
+      parseTargets(['db_connections < 80% of max', 'max(db_connections) < 20% of max', 'mean(db_connections) < 1000']),
+      'any',
+    );
     expect(verdict.targets.map((t) => t.status)).toEqual(['pass', 'fail', 'pass']);
     expect(verdict.targets[0]!.actual).toBeCloseTo((db.stats.max! / 40) * 100, 6);
 
@@ -94,7 +102,8 @@ describe('PostgreSQL source', () => {
     expect(slow.map((q) => q.meanMs)).toEqual([...slow.map((q) => q.meanMs)].sort((a, b) => b - a));
 
     // The password never shows up anywhere a user could see it.
-    const everything = JSON.stringify(out) + log.lines.join('\n') + sources.map((s) => s.label + JSON.stringify(s.metrics)).join('');
+    const everything =
+      JSON.stringify(out) + log.lines.join('\n') + sources.map((s) => s.label + JSON.stringify(s.metrics)).join('');
     expect(everything).not.toContain(server.password);
     expect(everything).not.toContain(encodeURIComponent(server.password));
   });
@@ -107,7 +116,9 @@ describe('PostgreSQL source', () => {
     await sleep(300);
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
-    const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'perf-gate'`);
+    const killed = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'perf-gate'`,
+    );
     expect(killed.rowCount).toBe(1);
     await sleep(500);
     await admin.end();
@@ -154,7 +165,9 @@ describe('PostgreSQL source', () => {
     expect(verdict.targets[0]!.status).toBe('not_measured');
     // The source could not be read under a target: the run cannot be judged, and the reason says why.
     expect(verdict.status).toBe('error');
-    expect(verdict.reasons[0]).toMatch(/^db_connections < 80% of max: db_connections could not be read from postgres: .*password authentication failed/);
+    expect(verdict.reasons[0]).toMatch(
+      /^db_connections < 80% of max: db_connections could not be read from postgres: .*password authentication failed/,
+    );
     expect(verdict.reasons.join(' ')).not.toContain(wrong);
   });
 
@@ -201,14 +214,16 @@ describe('PostgreSQL source', () => {
   });
 });
 
-describe('PostgreSQL from inside and queries of one\'s own', () => {
+describe("PostgreSQL from inside and queries of one's own", () => {
   const admin = (): pg.Client => new pg.Client({ connectionString: server.url });
 
-  it('runs a query of one\'s own once after the run, over the run window ($1, $2)', async () => {
+  it("runs a query of one's own once after the run, over the run window ($1, $2)", async () => {
     const c = admin();
     await c.connect();
     await c.query('DROP TABLE IF EXISTS bids');
-    await c.query('CREATE TABLE bids (id serial PRIMARY KEY, amount int, created_at timestamptz NOT NULL DEFAULT clock_timestamp())');
+    await c.query(
+      'CREATE TABLE bids (id serial PRIMARY KEY, amount int, created_at timestamptz NOT NULL DEFAULT clock_timestamp())',
+    );
     await c.query('INSERT INTO bids (amount) SELECT g FROM generate_series(1, 7) g'); // before the run: not counted
     await sleep(50);
     const log = memoryLog();
@@ -217,7 +232,10 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
         queries: [
           { name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2;', at: 'end' },
           { name: 'bids_so_far', sql: 'select count(*) from bids where created_at >= $1' },
-          { name: 'idle_in_transaction', sql: "select count(*) from pg_stat_activity where state = 'idle in transaction'" },
+          {
+            name: 'idle_in_transaction',
+            sql: "select count(*) from pg_stat_activity where state = 'idle in transaction'",
+          },
         ],
       },
       { TEST_DATABASE_URL: server.readerUrl },
@@ -237,7 +255,11 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
     const by = new Map(out.infra.map((m) => [m.name, m]));
     const stored = by.get('bids_stored')!;
     expect(stored.unavailable).toBeUndefined();
-    expect(stored).toMatchObject({ source: 'postgres', unit: 'count', stats: { min: 20, max: 20, last: 20, mean: 20 } });
+    expect(stored).toMatchObject({
+      source: 'postgres',
+      unit: 'count',
+      stats: { min: 20, max: 20, last: 20, mean: 20 },
+    });
     expect(stored.query).toBe('select count(*) from bids where created_at between $1 and $2; (once after the run)');
     // Sampled every 100 ms while the rows arrived: it rose from 0 towards 20.
     const sofar = by.get('bids_so_far')!;
@@ -248,7 +270,11 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
     expect(by.get('idle_in_transaction')!.stats.max).toBe(0);
 
     // The number a target compares: 20 stored of 20 acknowledged passes, of 21 would not.
-    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['bids_stored >= 20', 'bids_stored >= 21']), 'any');
+    const verdict = decide(
+      runWith({ infra: out.infra }),
+      parseTargets(['bids_stored >= 20', 'bids_stored >= 21']),
+      'any',
+    );
     expect(verdict.targets.map((t) => t.status)).toEqual(['pass', 'fail']);
   });
 
@@ -263,7 +289,11 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
         'statement-timeout': '300ms',
         queries: [
           { name: 'writes', sql: 'insert into ledger values (1) returning 1', at: 'end' },
-          { name: 'smuggled', sql: 'set default_transaction_read_only = off; insert into ledger values (2)', at: 'end' },
+          {
+            name: 'smuggled',
+            sql: 'set default_transaction_read_only = off; insert into ledger values (2)',
+            at: 'end',
+          },
           { name: 'unlocked', sql: "select set_config('transaction_read_only', 'off', true)", at: 'end' },
           { name: 'slow', sql: 'select 1 from pg_sleep(2)', at: 'end' },
           { name: 'two_rows', sql: 'select 1 from generate_series(1, 2)', at: 'end' },
@@ -282,17 +312,35 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
     const t0 = Date.now();
     const out = await collectAll(sources, { start, end: new Date() }, log);
     const by = new Map(out.infra.map((m) => [m.name, m]));
-    expect(by.get('writes')!.unavailable).toBe('query "writes" failed: cannot execute INSERT in a read-only transaction (queries are read-only)');
-    expect(by.get('smuggled')!.unavailable).toBe('query "smuggled" failed: cannot insert multiple commands into a prepared statement');
+    expect(by.get('writes')!.unavailable).toBe(
+      'query "writes" failed: cannot execute INSERT in a read-only transaction (queries are read-only)',
+    );
+    expect(by.get('smuggled')!.unavailable).toBe(
+      'query "smuggled" failed: cannot insert multiple commands into a prepared statement',
+    );
     // The query runs in a transaction begun read-only: PostgreSQL refuses to make it read-write.
-    expect(by.get('unlocked')!.unavailable).toBe('query "unlocked" failed: transaction read-write mode must be set before any query');
-    expect(by.get('slow')!.unavailable).toBe('query "slow" failed: canceling statement due to statement timeout (statement-timeout 300 ms)');
-    expect(by.get('two_rows')!.unavailable).toBe('query "two_rows" returned 2 rows; it must return one row with one number');
-    expect(by.get('two_columns')!.unavailable).toBe('query "two_columns" returned 2 columns; it must return one row with one number');
+    expect(by.get('unlocked')!.unavailable).toBe(
+      'query "unlocked" failed: transaction read-write mode must be set before any query',
+    );
+    expect(by.get('slow')!.unavailable).toBe(
+      'query "slow" failed: canceling statement due to statement timeout (statement-timeout 300 ms)',
+    );
+    expect(by.get('two_rows')!.unavailable).toBe(
+      'query "two_rows" returned 2 rows; it must return one row with one number',
+    );
+    expect(by.get('two_columns')!.unavailable).toBe(
+      'query "two_columns" returned 2 columns; it must return one row with one number',
+    );
     // The type, never the value: a query can read what the PR comment must not show.
-    expect(by.get('text')!.unavailable).toBe('query "text" returned a value of type text, not a number (cast it, e.g. ::numeric, if it holds one); it must return one row with one number');
-    expect(by.get('nothing')!.unavailable).toBe('query "nothing" returned NULL; it must return one row with one number');
-    expect(by.get('sampled_write')!.unavailable).toBe('query "sampled_write" failed: cannot execute INSERT in a read-only transaction (queries are read-only)');
+    expect(by.get('text')!.unavailable).toBe(
+      'query "text" returned a value of type text, not a number (cast it, e.g. ::numeric, if it holds one); it must return one row with one number',
+    );
+    expect(by.get('nothing')!.unavailable).toBe(
+      'query "nothing" returned NULL; it must return one row with one number',
+    );
+    expect(by.get('sampled_write')!.unavailable).toBe(
+      'query "sampled_write" failed: cannot execute INSERT in a read-only transaction (queries are read-only)',
+    );
     expect(Date.now() - t0).toBeLessThan(5000); // the 2 s sleep was cut at 300 ms
     expect((await c.query('SELECT count(*)::int AS n FROM ledger')).rows[0].n).toBe(0);
     // A target on a query that failed cannot pass.
@@ -333,9 +381,15 @@ describe('PostgreSQL from inside and queries of one\'s own', () => {
     expect(by.get('longest_transaction')!.stats.max!).toBeLessThan(5000);
     expect(by.get('statement_rows')!.stats.max!).toBeGreaterThanOrEqual(5000);
     expect(by.get('shared_blks_hit')!.stats.max!).toBeGreaterThanOrEqual(0);
-    expect(out.notes.join('\n')).toMatch(/postgres: busiest sample, \d+ connection\(s\) at [\d.]+ s: by state .*idle in transaction 1.*; by wait event type .*Lock 1.*; 1 waiting on a lock; oldest transaction \d+ ms/);
+    expect(out.notes.join('\n')).toMatch(
+      /postgres: busiest sample, \d+ connection\(s\) at [\d.]+ s: by state .*idle in transaction 1.*; by wait event type .*Lock 1.*; 1 waiting on a lock; oldest transaction \d+ ms/,
+    );
 
-    const verdict = decide(runWith({ infra: out.infra }), parseTargets(['max(lock_waits) == 0', 'max(longest_transaction) < 10000']), 'any');
+    const verdict = decide(
+      runWith({ infra: out.infra }),
+      parseTargets(['max(lock_waits) == 0', 'max(longest_transaction) < 10000']),
+      'any',
+    );
     expect(verdict.targets.map((t) => t.status)).toEqual(['fail', 'pass']);
   });
 

@@ -17,7 +17,11 @@ import { memoryLog } from './helpers/memory-log.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function collect(source: Record<string, unknown>, window: { start: Date; end: Date }, env: NodeJS.ProcessEnv = {}) {
+async function collect(
+  source: Record<string, unknown>,
+  window: { start: Date; end: Date },
+  env: NodeJS.ProcessEnv = {},
+) {
   const log = memoryLog();
   const sources = createSources(sourcesSchema.parse([{ kind: 'prometheus', step: '1s', ...source }]), log, { env });
   await startSources(sources, log);
@@ -42,17 +46,23 @@ let busyWindow: { start: Date; end: Date };
 beforeAll(async () => {
   fake.server = createServer((_req, res) => {
     const idle = fakeIdleSeconds(Date.now());
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
-      '# TYPE node_cpu_seconds_total counter\n' +
-        `node_cpu_seconds_total{cpu="0",mode="idle"} ${idle.toFixed(3)}\n` +
-        `node_cpu_seconds_total{cpu="0",mode="user"} ${(Date.now() / 1000 - idle).toFixed(3)}\n`,
-    );
+    res
+      .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      .end(
+        '# TYPE node_cpu_seconds_total counter\n' +
+          `node_cpu_seconds_total{cpu="0",mode="idle"} ${idle.toFixed(3)}\n` +
+          `node_cpu_seconds_total{cpu="0",mode="user"} ${(Date.now() / 1000 - idle).toFixed(3)}\n`,
+      );
   });
   await new Promise<void>((r) => fake.server!.listen(0, '127.0.0.1', r));
-  stack = await startPrometheusStack({ extraTargets: [{ job: 'fake', target: `127.0.0.1:${(fake.server.address() as AddressInfo).port}` }] });
+  stack = await startPrometheusStack({
+    extraTargets: [{ job: 'fake', target: `127.0.0.1:${(fake.server.address() as AddressInfo).port}` }],
+  });
   const start = new Date();
   // One busy core out of this machine's cores, for 4 s: node-cpu must see it.
-  const busy = spawn(process.execPath, ['-e', 'const e = Date.now() + 4000; while (Date.now() < e) {}'], { stdio: 'ignore' });
+  const busy = spawn(process.execPath, ['-e', 'const e = Date.now() + 4000; while (Date.now() < e) {}'], {
+    stdio: 'ignore',
+  });
   await new Promise((r) => busy.once('exit', r));
   // Idle after the busy core, long enough for rate() windows that start inside the run (no pre-run samples).
   await sleep(3000);
@@ -67,7 +77,11 @@ afterAll(async () => {
 describe('Prometheus presets on real node-exporter data', () => {
   it('reads node CPU and memory for the window', async () => {
     const { byName, out } = await collect(
-      { url: stack.url, 'rate-window': '3s', metrics: [{ preset: 'node-cpu' }, { preset: 'node-memory', labels: { job: 'node' } }] },
+      {
+        url: stack.url,
+        'rate-window': '3s',
+        metrics: [{ preset: 'node-cpu' }, { preset: 'node-memory', labels: { job: 'node' } }],
+      },
       busyWindow,
     );
     const cpu = byName.get('cpu')!;
@@ -76,7 +90,9 @@ describe('Prometheus presets on real node-exporter data', () => {
     expect(memory.unavailable).toBeUndefined();
     expect(cpu).toMatchObject({ source: 'prometheus', unit: '%' });
     expect(cpu.query).toBe('max(100 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[3s])) * 100)');
-    expect(memory.query).toBe('max((1 - node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"}) * 100)');
+    expect(memory.query).toBe(
+      'max((1 - node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"}) * 100)',
+    );
 
     // One sample per 1 s step across the ~5.5 s window.
     expect(cpu.series!.length).toBeGreaterThanOrEqual(5);
@@ -98,7 +114,11 @@ describe('Prometheus presets on real node-exporter data', () => {
     expect(memory.stats.last!).toBeGreaterThan(usedNow - 10);
     expect(memory.stats.last!).toBeLessThan(usedNow + 10);
 
-    const verdict = decide(runWith(out.infra), parseTargets(['max(cpu) <= 100%', 'mean(memory) < 100%', 'cpu < 0.001%']), 'any');
+    const verdict = decide(
+      runWith(out.infra),
+      parseTargets(['max(cpu) <= 100%', 'mean(memory) < 100%', 'cpu < 0.001%']),
+      'any',
+    );
     expect(verdict.targets.map((t) => t.status)).toEqual(['pass', 'pass', 'fail']);
     expect(verdict.targets[0]!.actual).toBe(cpu.stats.max);
     expect(verdict.targets[1]!.actual).toBe(memory.stats.mean);
@@ -118,14 +138,20 @@ describe('Prometheus presets on real node-exporter data', () => {
       busyWindow,
     );
     expect(byName.get('node_up')).toMatchObject({ unit: 'count', stats: { min: 1, max: 1, last: 1 } });
-    expect(byName.get('all_up')!.unavailable).toMatch(/returned 2 series; wrap it in max\(\.\.\.\), avg\(\.\.\.\) or sum\(\.\.\.\)/);
+    expect(byName.get('all_up')!.unavailable).toMatch(
+      /returned 2 series; wrap it in max\(\.\.\.\), avg\(\.\.\.\) or sum\(\.\.\.\)/,
+    );
     expect(byName.get('broken')!.unavailable).toMatch(/Prometheus answered 400: bad_data: .*parse error/);
     expect(byName.get('nothing')!.unavailable).toMatch(/no data for the run window/);
   });
 
   it('builds cAdvisor container queries as a percent of the container limit', () => {
     const [parsed] = sourcesSchema.parse([
-      { kind: 'prometheus', url: 'http://p:9090', metrics: [{ preset: 'container-cpu', container: 'api', labels: { namespace: 'shop' } }] },
+      {
+        kind: 'prometheus',
+        url: 'http://p:9090',
+        metrics: [{ preset: 'container-cpu', container: 'api', labels: { namespace: 'shop' } }],
+      },
     ]);
     const metric = (parsed as { metrics: Parameters<typeof promQuery>[0][] }).metrics[0]!;
     expect(promQuery(metric, '1m')).toBe(
@@ -136,12 +162,17 @@ describe('Prometheus presets on real node-exporter data', () => {
       'max(sum by (pod, container) (container_memory_working_set_bytes{namespace="shop",container="api"}) / ' +
         'sum by (pod, container) (container_spec_memory_limit_bytes{namespace="shop",container="api"})) * 100',
     );
-    expect(promQuery({ ...metric, preset: 'node-memory', labels: { instance: 'a"b' } }, '1m')).toContain('{instance="a\\"b"}');
+    expect(promQuery({ ...metric, preset: 'node-memory', labels: { instance: 'a"b' } }, '1m')).toContain(
+      '{instance="a\\"b"}',
+    );
   });
 
   it('never reads samples from before the run: a busy minute before an idle run does not fail cpu < 80%', async () => {
     // The fake CPU has been 100 % busy since Prometheus started scraping it; wait for several busy scrapes.
-    const busyScrapes = async (): Promise<number> => Number((await stack.query('count_over_time(node_cpu_seconds_total{job="fake",mode="idle"}[1m])'))[0]?.value[1] ?? 0);
+    const busyScrapes = async (): Promise<number> =>
+      Number(
+        (await stack.query('count_over_time(node_cpu_seconds_total{job="fake",mode="idle"}[1m])'))[0]?.value[1] ?? 0,
+      );
     for (let i = 0; i < 60 && (await busyScrapes()) < 6; i++) await sleep(250);
     expect(await busyScrapes()).toBeGreaterThanOrEqual(6);
     fake.idleSince = Date.now();
@@ -159,13 +190,20 @@ describe('Prometheus presets on real node-exporter data', () => {
             step: '1s',
           }).toString(),
       );
-      const oldValues = ((await before.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } }).data.result[0]!.values.map(([, v]) => Number(v));
+      const oldValues = (
+        (await before.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } }
+      ).data.result[0]!.values.map(([, v]) => Number(v));
       expect(Math.max(...oldValues)).toBeGreaterThan(80);
 
-      const short = await collect({ url: stack.url, 'rate-window': '4s', metrics: [{ preset: 'node-cpu', labels }] }, window);
+      const short = await collect(
+        { url: stack.url, 'rate-window': '4s', metrics: [{ preset: 'node-cpu', labels }] },
+        window,
+      );
       const cpu = short.byName.get('cpu')!;
       expect(cpu.unavailable).toBeUndefined();
-      expect(cpu.query).toBe('max(100 - avg by (instance) (rate(node_cpu_seconds_total{job="fake",mode="idle"}[4s])) * 100)');
+      expect(cpu.query).toBe(
+        'max(100 - avg by (instance) (rate(node_cpu_seconds_total{job="fake",mode="idle"}[4s])) * 100)',
+      );
       // First point 4 s in: its window [0 s, 4 s] starts at the run start.
       expect(cpu.series![0]![0]).toBeGreaterThanOrEqual(4000);
       expect(cpu.series!.length).toBeGreaterThanOrEqual(4);
@@ -179,7 +217,9 @@ describe('Prometheus presets on real node-exporter data', () => {
       expect(cpu1m.query).toContain('[8s]');
       expect(cpu1m.series!.every(([t]) => t >= 8000)).toBe(true);
       expect(cpu1m.stats.max).toBeLessThan(5);
-      expect(long.out.notes).toContain('prometheus (cpu): rate window shortened from 1m to 8s, the length of the run, so that it reads no sample from before the run');
+      expect(long.out.notes).toContain(
+        'prometheus (cpu): rate window shortened from 1m to 8s, the length of the run, so that it reads no sample from before the run',
+      );
 
       const verdict = decide(runWith([cpu]), parseTargets(['cpu < 80%']), 'any');
       expect(verdict.targets[0]).toMatchObject({ status: 'pass' });
@@ -200,7 +240,10 @@ describe('Prometheus presets on real node-exporter data', () => {
 
   it('reports an unreachable Prometheus as unavailable', async () => {
     const port = await freePort(); // free, so nothing listens there
-    const { byName } = await collect({ url: `http://127.0.0.1:${port}`, retries: 0, metrics: [{ preset: 'node-cpu' }] }, busyWindow);
+    const { byName } = await collect(
+      { url: `http://127.0.0.1:${port}`, retries: 0, metrics: [{ preset: 'node-cpu' }] },
+      busyWindow,
+    );
     expect(byName.get('cpu')!.unavailable).toMatch(/cannot reach Prometheus: ECONNREFUSED/);
   });
 });
@@ -214,8 +257,13 @@ describe('Prometheus authentication', () => {
   beforeAll(async () => {
     proxy = createServer(async (req, res) => {
       seen.push(req.headers.authorization ?? '');
-      if (req.headers.authorization !== `Bearer ${TOKEN}` && req.headers.authorization !== `Basic ${Buffer.from(`grafana:${TOKEN}`).toString('base64')}`) {
-        res.writeHead(401, { 'content-type': 'text/plain' }).end(`unauthorized: got ${req.headers.authorization ?? 'nothing'}`);
+      if (
+        req.headers.authorization !== `Bearer ${TOKEN}` &&
+        req.headers.authorization !== `Basic ${Buffer.from(`grafana:${TOKEN}`).toString('base64')}`
+      ) {
+        res
+          .writeHead(401, { 'content-type': 'text/plain' })
+          .end(`unauthorized: got ${req.headers.authorization ?? 'nothing'}`);
         return;
       }
       const upstream = await fetch(`${stack.url}${(req.url ?? '').replace(/^\/prom/, '')}`);
@@ -230,9 +278,13 @@ describe('Prometheus authentication', () => {
 
   it('sends the bearer token from the environment and never prints it', async () => {
     seen.length = 0;
-    const ok = await collect({ url: proxyUrl, 'bearer-token-env': 'PROM_TOKEN', metrics: [{ name: 'node_up', query: 'up{job="node"}' }] }, busyWindow, {
-      PROM_TOKEN: TOKEN,
-    });
+    const ok = await collect(
+      { url: proxyUrl, 'bearer-token-env': 'PROM_TOKEN', metrics: [{ name: 'node_up', query: 'up{job="node"}' }] },
+      busyWindow,
+      {
+        PROM_TOKEN: TOKEN,
+      },
+    );
     expect(seen).toEqual([`Bearer ${TOKEN}`]);
     expect(ok.byName.get('node_up')!.stats.max).toBe(1);
 
@@ -242,7 +294,9 @@ describe('Prometheus authentication', () => {
       busyWindow,
       { PROM_TOKEN: `${TOKEN}-expired` },
     );
-    expect(bad.byName.get('node_up')!.unavailable).toMatch(/Prometheus answered 401: check username\/password-env or bearer-token-env/);
+    expect(bad.byName.get('node_up')!.unavailable).toMatch(
+      /Prometheus answered 401: check username\/password-env or bearer-token-env/,
+    );
     for (const r of [ok, bad]) {
       const text = JSON.stringify(r.out) + r.log.lines.join('\n');
       expect(text).not.toContain(TOKEN);
@@ -252,7 +306,12 @@ describe('Prometheus authentication', () => {
   it('sends basic auth with the password from the environment', async () => {
     seen.length = 0;
     const { byName, out, log } = await collect(
-      { url: proxyUrl, username: 'grafana', 'password-env': 'PROM_PASSWORD', metrics: [{ name: 'node_up', query: 'up{job="node"}' }] },
+      {
+        url: proxyUrl,
+        username: 'grafana',
+        'password-env': 'PROM_PASSWORD',
+        metrics: [{ name: 'node_up', query: 'up{job="node"}' }],
+      },
       busyWindow,
       { PROM_PASSWORD: TOKEN },
     );
@@ -262,7 +321,11 @@ describe('Prometheus authentication', () => {
   });
 
   it('names the missing environment variable', async () => {
-    const { byName } = await collect({ url: proxyUrl, 'bearer-token-env': 'PROM_TOKEN', metrics: [{ preset: 'node-cpu' }] }, busyWindow, {});
+    const { byName } = await collect(
+      { url: proxyUrl, 'bearer-token-env': 'PROM_TOKEN', metrics: [{ preset: 'node-cpu' }] },
+      busyWindow,
+      {},
+    );
     expect(byName.get('cpu')!.unavailable).toBe('environment variable PROM_TOKEN (bearer-token-env) is not set');
   });
 });

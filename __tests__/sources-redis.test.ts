@@ -89,7 +89,15 @@ describe('Redis source on a real redis-server', () => {
     await Promise.all([client.quit(), blocker.quit()]);
 
     const m = byName(out.infra);
-    expect([...m.keys()]).toEqual(['redis_clients', 'redis_memory', 'redis_ops', 'redis_evictions', 'redis_rejected_connections', 'redis_hit_rate', 'redis_blocked']);
+    expect([...m.keys()]).toEqual([
+      'redis_clients',
+      'redis_memory',
+      'redis_ops',
+      'redis_evictions',
+      'redis_rejected_connections',
+      'redis_hit_rate',
+      'redis_blocked',
+    ]);
     for (const metric of out.infra) expect(metric.unavailable, metric.name).toBeUndefined();
     expect(m.get('redis_clients')).toMatchObject({ source: 'redis', unit: 'count', limit: 8 });
     expect(m.get('redis_clients')!.stats.max).toBe(8);
@@ -109,13 +117,21 @@ describe('Redis source on a real redis-server', () => {
 
     const verdict = decide(
       sampleRun({ infra: out.infra }),
-      parseTargets(['redis_clients < 80% of max', 'redis_evictions == 0', 'redis_rejected_connections == 0', 'redis_hit_rate > 50%', 'max(redis_blocked) <= 1', 'redis_memory < 200%']),
+      parseTargets([
+        'redis_clients < 80% of max',
+        'redis_evictions == 0',
+        'redis_rejected_connections == 0',
+        'redis_hit_rate > 50%',
+        'max(redis_blocked) <= 1',
+        'redis_memory < 200%',
+      ]),
       'any',
     );
     expect(verdict.targets.map((t) => t.status)).toEqual(['fail', 'fail', 'fail', 'pass', 'pass', 'pass']);
     expect(verdict.targets[0]!.actual).toBe(100);
 
-    const everything = JSON.stringify(out) + log.lines.join('\n') + sources.map((s) => s.label + JSON.stringify(s.metrics)).join('');
+    const everything =
+      JSON.stringify(out) + log.lines.join('\n') + sources.map((s) => s.label + JSON.stringify(s.metrics)).join('');
     expect(everything).not.toContain(PASSWORD);
   }, 30_000);
 
@@ -140,13 +156,22 @@ describe('Redis source on a real redis-server', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
       const log = memoryLog();
-      const sources = redisSources({ url: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`, 'connect-timeout': '500ms', timeout: '500ms' }, {}, log);
+      const sources = redisSources(
+        {
+          url: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+          'connect-timeout': '500ms',
+          timeout: '500ms',
+        },
+        {},
+        log,
+      );
       const t0 = Date.now();
       await startSources(sources, log, { timeoutMs: 5000 });
       expect(Date.now() - t0).toBeLessThan(2500);
       const out = await collectAll(sources, { start: new Date(t0), end: new Date() }, log);
       expect(Date.now() - t0).toBeLessThan(4000);
-      for (const metric of out.infra) expect(metric.unavailable).toMatch(/^cannot (connect|read INFO): .*(timed out|timeout)/i);
+      for (const metric of out.infra)
+        expect(metric.unavailable).toMatch(/^cannot (connect|read INFO): .*(timed out|timeout)/i);
     } finally {
       for (const sock of sockets) sock.destroy();
       await new Promise((r) => silent.close(r));
@@ -176,13 +201,20 @@ describe('Redis source on a real redis-server', () => {
     const plain = await startRedis();
     try {
       const log = memoryLog();
-      const sources = redisSources({ 'url-env': 'REDIS_URL', name: 'cache' }, { REDIS_URL: `redis://127.0.0.1:${plain.port}/0` }, log);
+      const sources = redisSources(
+        { 'url-env': 'REDIS_URL', name: 'cache' },
+        { REDIS_URL: `redis://127.0.0.1:${plain.port}/0` },
+        log,
+      );
       await startSources(sources, log);
       const start = new Date();
       await sleep(300);
       const out = await collectAll(sources, { start, end: new Date() }, log);
       const mem = byName(out.infra).get('cache_memory')!;
-      expect(mem).toMatchObject({ unit: 'bytes', query: 'used_memory in bytes (no maxmemory is set, so no percentage)' });
+      expect(mem).toMatchObject({
+        unit: 'bytes',
+        query: 'used_memory in bytes (no maxmemory is set, so no percentage)',
+      });
       expect(mem.stats.max!).toBeGreaterThan(100_000);
       expect(byName(out.infra).get('cache_clients')!.limit).toBe(10_000); // Redis's default maxclients
     } finally {
@@ -191,7 +223,11 @@ describe('Redis source on a real redis-server', () => {
 
     const log = memoryLog();
     const wrong = 'Wrong-Pass-123456';
-    const sources = redisSources({ 'url-env': 'REDIS_URL' }, { REDIS_URL: `redis://default:${wrong}@127.0.0.1:${server.port}` }, log);
+    const sources = redisSources(
+      { 'url-env': 'REDIS_URL' },
+      { REDIS_URL: `redis://default:${wrong}@127.0.0.1:${server.port}` },
+      log,
+    );
     await startSources(sources, log);
     const out = await collectAll(sources, { start: new Date(), end: new Date() }, log);
     expect(out.infra[0]!.unavailable).toMatch(/^cannot connect: WRONGPASS/);
@@ -206,7 +242,9 @@ describe('Redis source on a real redis-server', () => {
       await startSources(sources, log);
       const out = await collectAll(sources, { start: new Date(), end: new Date() }, log);
       for (const metric of out.infra) {
-        expect(metric.unavailable).toBe("cannot read INFO: this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)");
+        expect(metric.unavailable).toBe(
+          "cannot read INFO: this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)",
+        );
       }
     } finally {
       await sentinel.stop();
@@ -214,10 +252,14 @@ describe('Redis source on a real redis-server', () => {
   });
 
   it('checks the config: no password in url, a limit for redis_clients only', () => {
-    expect(() => sourcesSchema.parse([{ kind: 'redis', url: 'redis://:pw-in-url@cache:6379' }])).toThrow(/the URL carries a password/);
+    expect(() => sourcesSchema.parse([{ kind: 'redis', url: 'redis://:pw-in-url@cache:6379' }])).toThrow(
+      /the URL carries a password/,
+    );
     expect(() => sourcesSchema.parse([{ kind: 'redis' }])).toThrow(/needs \\"url\\", \\"url-env\\" or \\"host\\"/);
     const configs = sourcesSchema.parse([{ kind: 'redis', host: 'cache' }]);
-    expect(infraTargetProblems(parseTargets(['redis_clients < 80% of max', 'max(redis_evictions) == 0']), configs)).toEqual([]);
+    expect(
+      infraTargetProblems(parseTargets(['redis_clients < 80% of max', 'max(redis_evictions) == 0']), configs),
+    ).toEqual([]);
     expect(infraTargetProblems(parseTargets(['redis_ops < 80% of max']), configs)[0]).toMatch(/"redis_ops" has none/);
   });
 });

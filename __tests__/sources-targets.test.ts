@@ -46,7 +46,13 @@ function run(infra: InfraMetric[], over: Partial<RunResult> = {}): RunResult {
 const INFRA: InfraMetric[] = [
   metric({ name: 'cpu', stats: { min: 20, mean: 55, p95: 78, max: 84, last: 40 } }),
   metric({ name: 'memory', source: 'prometheus', stats: { min: 60, mean: 66, p95: 70, max: 71, last: 64 } }),
-  metric({ name: 'db_connections', source: 'postgres', unit: 'count', limit: 200, stats: { min: 10, mean: 90, p95: 150, max: 170, last: 12 } }),
+  metric({
+    name: 'db_connections',
+    source: 'postgres',
+    unit: 'count',
+    limit: 200,
+    stats: { min: 10, mean: 90, p95: 150, max: 170, last: 12 },
+  }),
   metric({ name: 'rds_cpu', stats: { max: 65, mean: 40 } }),
   metric({ name: 'alb_5xx', unit: 'count', stats: { max: 0, mean: 0 } }),
   metric({ name: 'Queue_Depth', unit: 'count', stats: { max: 900, mean: 300 } }),
@@ -145,12 +151,26 @@ describe('evaluating infrastructure targets', () => {
       metric({ name: 'cpu', stats: {}, unavailable: 'GetMetricData failed: AccessDenied' }),
       metric({ name: 'db_connections', unit: 'count', stats: { max: 10 } }),
     ]);
-    const targets = parseTargets(['cpu < 80%', 'db_connections < 80% of max', 'optional: memory < 85%', 'mean(queue) < 5', 'db_connections < 50']);
+    const targets = parseTargets([
+      'cpu < 80%',
+      'db_connections < 80% of max',
+      'optional: memory < 85%',
+      'mean(queue) < 5',
+      'db_connections < 50',
+    ]);
     const v = decide(r, targets, 'any');
-    expect(v.targets.map((t) => t.status)).toEqual(['not_measured', 'not_measured', 'not_measured', 'not_measured', 'pass']);
+    expect(v.targets.map((t) => t.status)).toEqual([
+      'not_measured',
+      'not_measured',
+      'not_measured',
+      'not_measured',
+      'pass',
+    ]);
     // A source that failed under a target makes the run unjudgeable (error), naming the source and its reason.
     expect(v.status).toBe('error');
-    expect(v.reasons).toEqual([expect.stringMatching(/^cpu < 80%: cpu could not be read from \w+: GetMetricData failed: AccessDenied$/)]);
+    expect(v.reasons).toEqual([
+      expect.stringMatching(/^cpu < 80%: cpu could not be read from \w+: GetMetricData failed: AccessDenied$/),
+    ]);
     // Without that target, the others are plain "not measured" failures.
     const rest = decide(r, targets.slice(1), 'any');
     expect(rest.status).toBe('fail');
@@ -165,13 +185,21 @@ describe('evaluating infrastructure targets', () => {
     expect(infraNotMeasuredReason(r, 'p99')).toBeUndefined();
     expect(infraNotMeasuredReason(run([]), 'checkout.p95')).toBeUndefined();
     // A run without any sources configured.
-    expect(decide(run([], { infra: undefined }), parseTargets('cpu < 80%'), 'any').targets[0]!.status).toBe('not_measured');
+    expect(decide(run([], { infra: undefined }), parseTargets('cpu < 80%'), 'any').targets[0]!.status).toBe(
+      'not_measured',
+    );
   });
 });
 
 describe('checking infrastructure targets against the configured sources', () => {
   const configs = sourcesSchema.parse([
-    { kind: 'cloudwatch', metrics: [{ preset: 'rds-connections', instance: 'db' }, { preset: 'ecs-cpu', cluster: 'c' }] },
+    {
+      kind: 'cloudwatch',
+      metrics: [
+        { preset: 'rds-connections', instance: 'db' },
+        { preset: 'ecs-cpu', cluster: 'c' },
+      ],
+    },
     { kind: 'prometheus', url: 'http://p:9090', metrics: [{ name: 'queue', query: 'sum(q)' }] },
   ]);
 
@@ -192,7 +220,9 @@ describe('checking infrastructure targets against the configured sources', () =>
       'target "db_connections < 80% of max" compares with a maximum, but "db_connections" has none: set its limit (max-connections for rds-connections)',
       'target "mean(nothing) < 1" needs a metric named "nothing" from sources:, which has db_connections, cpu, queue; give a source metric that name, or mark the target optional',
     ]);
-    expect(infraTargetProblems(parseTargets('alb_5xx == 0'), [])[0]).toMatch(/and none is configured; add kind: cloudwatch with preset alb-5xx/);
+    expect(infraTargetProblems(parseTargets('alb_5xx == 0'), [])[0]).toMatch(
+      /and none is configured; add kind: cloudwatch with preset alb-5xx/,
+    );
   });
 
   it('still reads a load tool metric that happens to share a well-known name when no source reports it', () => {
@@ -201,4 +231,3 @@ describe('checking infrastructure targets against the configured sources', () =>
     expect(metricValue(r, 'max(memory)')).toBeUndefined();
   });
 });
-

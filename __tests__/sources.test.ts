@@ -28,10 +28,21 @@ describe('sources config', () => {
         metrics: [
           { preset: 'ecs-cpu', cluster: 'prod', service: 'api' },
           { preset: 'rds-connections', instance: 'db', 'max-connections': 500, name: 'rds_connections' },
-          { name: 'queue', namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: 'jobs' }, stat: 'Maximum' },
+          {
+            name: 'queue',
+            namespace: 'AWS/SQS',
+            metric: 'ApproximateNumberOfMessagesVisible',
+            dimensions: { QueueName: 'jobs' },
+            stat: 'Maximum',
+          },
         ],
       },
-      { kind: 'prometheus', url: 'http://prometheus:9090', 'bearer-token-env': 'PROM_TOKEN', metrics: [{ preset: 'node-memory' }] },
+      {
+        kind: 'prometheus',
+        url: 'http://prometheus:9090',
+        'bearer-token-env': 'PROM_TOKEN',
+        metrics: [{ preset: 'node-memory' }],
+      },
       { kind: 'postgres', 'url-env': 'DATABASE_URL' },
     ]);
     expect(parsed[0]).toMatchObject({
@@ -47,7 +58,13 @@ describe('sources config', () => {
         { name: 'queue', namespace: 'AWS/SQS', dimensions: { QueueName: 'jobs' }, stat: 'Maximum' },
       ],
     });
-    expect(parsed[1]).toMatchObject({ kind: 'prometheus', stepMs: 15_000, rateWindow: '1m', bearerTokenEnv: 'PROM_TOKEN', metrics: [{ name: 'memory', unit: '%' }] });
+    expect(parsed[1]).toMatchObject({
+      kind: 'prometheus',
+      stepMs: 15_000,
+      rateWindow: '1m',
+      bearerTokenEnv: 'PROM_TOKEN',
+      metrics: [{ name: 'memory', unit: '%' }],
+    });
     expect(parsed[2]).toEqual({
       kind: 'postgres',
       urlEnv: 'DATABASE_URL',
@@ -70,9 +87,18 @@ describe('sources config', () => {
   });
 
   it.each([
-    [[{ kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu' }] }], /0\.metrics\.0\.cluster: preset ecs-cpu needs "cluster"/],
-    [[{ kind: 'cloudwatch', metrics: [{ name: 'x', namespace: 'AWS/X' }] }], /metric: a custom CloudWatch metric \(no preset\) needs "metric"/],
-    [[{ kind: 'cloudwatch', metrics: [{ preset: 'rds-cpu', instance: 'db', namespace: 'AWS/RDS' }] }], /either a preset or namespace\/metric/],
+    [
+      [{ kind: 'cloudwatch', metrics: [{ preset: 'ecs-cpu' }] }],
+      /0\.metrics\.0\.cluster: preset ecs-cpu needs "cluster"/,
+    ],
+    [
+      [{ kind: 'cloudwatch', metrics: [{ name: 'x', namespace: 'AWS/X' }] }],
+      /metric: a custom CloudWatch metric \(no preset\) needs "metric"/,
+    ],
+    [
+      [{ kind: 'cloudwatch', metrics: [{ preset: 'rds-cpu', instance: 'db', namespace: 'AWS/RDS' }] }],
+      /either a preset or namespace\/metric/,
+    ],
     [[{ kind: 'prometheus', url: 'http://p:9090', metrics: [{ query: 'up' }] }], /needs "name"/],
     [[{ kind: 'prometheus', url: 'http://p:9090', metrics: [{ preset: 'container-cpu' }] }], /needs "container"/],
     [[{ kind: 'prometheus', url: 'http://p:9090', step: '1.5s', metrics: [{ preset: 'node-cpu' }] }], /whole seconds/],
@@ -96,7 +122,9 @@ describe('sources config', () => {
     const pg = issues([{ kind: 'postgres', url: 'postgres://app:Sup3r-Secret@db:5432/app' }]);
     expect(pg.join('\n')).toMatch(/url: the URL carries a password.*use "url-env: DATABASE_URL" or "password-env"/);
     expect(pg.join('\n')).not.toContain('Sup3r-Secret');
-    const prom = issues([{ kind: 'prometheus', url: 'https://u:Sup3r-Secret@prom.example.com', metrics: [{ preset: 'node-cpu' }] }]);
+    const prom = issues([
+      { kind: 'prometheus', url: 'https://u:Sup3r-Secret@prom.example.com', metrics: [{ preset: 'node-cpu' }] },
+    ]);
     expect(prom.join('\n')).toMatch(/the URL carries credentials/);
     expect(prom.join('\n')).not.toContain('Sup3r-Secret');
   });
@@ -117,7 +145,10 @@ describe('sources config', () => {
     for (const source of attempts) {
       let message = '';
       try {
-        resolveConfig({ target: 'http://127.0.0.1:1' }, { workspace: '/nowhere', readFile: () => JSON.stringify({ sources: [source] }), fileExists: () => true });
+        resolveConfig(
+          { target: 'http://127.0.0.1:1' },
+          { workspace: '/nowhere', readFile: () => JSON.stringify({ sources: [source] }), fileExists: () => true },
+        );
       } catch (e) {
         message = (e as Error).message;
       }
@@ -132,8 +163,15 @@ describe('sources config', () => {
 });
 
 /** A scripted source for the isolation tests. */
-function fake(name: string, behaviour: Partial<Pick<Source, 'start' | 'collect' | 'stop'>> & { timeoutMs?: number; metrics?: string[] }): Source & { stopped: number } {
-  const metrics: MetricDescriptor[] = (behaviour.metrics ?? [name]).map((n) => ({ name: n, unit: '%', query: `${n} query` }));
+function fake(
+  name: string,
+  behaviour: Partial<Pick<Source, 'start' | 'collect' | 'stop'>> & { timeoutMs?: number; metrics?: string[] },
+): Source & { stopped: number } {
+  const metrics: MetricDescriptor[] = (behaviour.metrics ?? [name]).map((n) => ({
+    name: n,
+    unit: '%',
+    query: `${n} query`,
+  }));
   const s = {
     kind: 'prometheus' as const,
     label: `fake ${name}`,
@@ -143,7 +181,15 @@ function fake(name: string, behaviour: Partial<Pick<Source, 'start' | 'collect' 
     start: behaviour.start ?? (async () => {}),
     collect:
       behaviour.collect ??
-      (async (): Promise<SourceResult> => ({ infra: metrics.map((d) => ({ name: d.name, source: 'prometheus', query: d.query, unit: '%', stats: { max: 1 } })) })),
+      (async (): Promise<SourceResult> => ({
+        infra: metrics.map((d) => ({
+          name: d.name,
+          source: 'prometheus',
+          query: d.query,
+          unit: '%',
+          stats: { max: 1 },
+        })),
+      })),
     async stop() {
       s.stopped++;
       await behaviour.stop?.();
@@ -170,7 +216,10 @@ describe('collectAll', () => {
     const slowStart = fake('slowstart', { start: () => new Promise(() => {}) });
     const partial = fake('partial', {
       metrics: ['a', 'b'],
-      collect: async () => ({ infra: [{ name: 'a', source: 'prometheus', query: 'a', unit: '%', stats: { max: 2 } }], notes: ['partial note'] }),
+      collect: async () => ({
+        infra: [{ name: 'a', source: 'prometheus', query: 'a', unit: '%', stats: { max: 2 } }],
+        notes: ['partial note'],
+      }),
     });
     const sources = [ok, throws, hangs, noStart, slowStart, partial];
     const t0 = Date.now();
@@ -239,7 +288,12 @@ describe('collectAll', () => {
     const out = await collectAll(sources.slice(3), { start: new Date(), end: new Date() }, memoryLog());
     expect(out.infra.every((m) => m.unavailable)).toBe(true);
     expect(out.infra[0]!.unavailable).toBe('environment variable NOPE_EITHER (url-env) is not set');
-    expect(out.logs).toEqual([expect.objectContaining({ source: 'log_errors', unavailable: 'the AWS SDK could not be loaded: not in this test' })]);
+    expect(out.logs).toEqual([
+      expect.objectContaining({
+        source: 'log_errors',
+        unavailable: 'the AWS SDK could not be loaded: not in this test',
+      }),
+    ]);
     expect([redisLoads, logsLoads]).toEqual([0, 1]);
     await stopSources(sources);
   });
@@ -251,7 +305,8 @@ describe('lazy loading of the AWS SDK, pg and ioredis', () => {
     for (const file of readdirSync(dir)) {
       const text = readFileSync(join(dir, file), 'utf8');
       for (const line of text.split('\n')) {
-        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg|ioredis)'/.test(line)) expect(line, `${file}: ${line}`).toMatch(/^import type /);
+        if (/^import\s/.test(line) && /from '(@aws-sdk\/[^']+|pg|ioredis)'/.test(line))
+          expect(line, `${file}: ${line}`).toMatch(/^import type /);
       }
     }
   });
@@ -299,7 +354,12 @@ describe('redaction and statistics', () => {
   it('summarizes a series with nearest-rank p95 and the latest value as last', () => {
     const series: Array<[number, number]> = Array.from({ length: 20 }, (_, i) => [i * 1000, i + 1]);
     expect(summarize(series)).toEqual({ min: 1, mean: 10.5, p95: 19, max: 20, last: 20 });
-    expect(summarize([[2000, 5], [1000, 9]])).toMatchObject({ last: 5 });
+    expect(
+      summarize([
+        [2000, 5],
+        [1000, 9],
+      ]),
+    ).toMatchObject({ last: 5 });
     expect(summarize([])).toEqual({});
   });
 });

@@ -16,13 +16,28 @@ import { sampleRun } from './helpers/sample-run.js';
 
 describe('parsing a warning level', () => {
   it('reads the level in the units of the threshold', () => {
-    expect(parseTarget('p99 < 500ms warn 400ms')).toMatchObject({ metric: 'p99', op: '<', value: 500, warn: 400, source: 'p99 < 500ms warn 400ms' });
+    expect(parseTarget('p99 < 500ms warn 400ms')).toMatchObject({
+      metric: 'p99',
+      op: '<',
+      value: 500,
+      warn: 400,
+      source: 'p99 < 500ms warn 400ms',
+    });
     expect(parseTarget('p99 < 1s warn 800ms')).toMatchObject({ value: 1000, warn: 800 });
     expect(parseTarget('p95 < 2s warn 1.5s')).toMatchObject({ value: 2000, warn: 1500 });
     expect(parseTarget('error_rate < 0.5% warn 0.2%')).toMatchObject({ metric: 'error_rate', value: 0.5, warn: 0.2 });
-    expect(parseTarget('throughput > 100/s warn 150/s')).toMatchObject({ metric: 'throughput', op: '>', value: 100, warn: 150 });
+    expect(parseTarget('throughput > 100/s warn 150/s')).toMatchObject({
+      metric: 'throughput',
+      op: '>',
+      value: 100,
+      warn: 150,
+    });
     expect(parseTarget('throughput >= 6000/m warn 9000/m')).toMatchObject({ value: 100, warn: 150 });
-    expect(parseTarget('p99{bid} < 500ms warn 350ms')).toMatchObject({ metric: 'p99{bid}', endpoint: 'bid', warn: 350 });
+    expect(parseTarget('p99{bid} < 500ms warn 350ms')).toMatchObject({
+      metric: 'p99{bid}',
+      endpoint: 'bid',
+      warn: 350,
+    });
     expect(parseTarget('db_connections < 80% of max warn 60%')).toMatchObject({ value: 80, warn: 60 });
     expect(parseTarget('optional: p999 < 2s warn 1s')).toMatchObject({ optional: true, warn: 1000 });
     expect(parseTarget('p999 < 2s warn 1s?')).toMatchObject({ optional: true, warn: 1000 });
@@ -32,7 +47,9 @@ describe('parsing a warning level', () => {
   });
 
   it('refuses a level on the failing side, with ==, against a metric, or in another unit, naming the target', () => {
-    expect(() => parseTarget('p99 < 500ms warn 600ms', 'input "targets"')).toThrow(/input "targets": target "p99 < 500ms warn 600ms": the warning level must be below the threshold/);
+    expect(() => parseTarget('p99 < 500ms warn 600ms', 'input "targets"')).toThrow(
+      /input "targets": target "p99 < 500ms warn 600ms": the warning level must be below the threshold/,
+    );
     expect(() => parseTarget('throughput > 100/s warn 50/s')).toThrow(/must be above the threshold/);
     expect(() => parseTarget('p99 < 500ms warn 500ms')).toThrow(/must be below/);
     expect(() => parseTarget('errors == 0 warn 1')).toThrow(/cannot have a warning level/);
@@ -43,7 +60,9 @@ describe('parsing a warning level', () => {
 
 describe('judging and reporting a warning', () => {
   const run = sampleRun({ latency: { count: 100, p50: 200, p95: 380, p99: 432 }, errorRate: 0.1, errors: 0 });
-  const targets = ['p99 < 500ms warn 400ms', 'p95 < 500ms warn 400ms', 'error_rate < 0.5% warn 0.2%'].map((t) => parseTarget(t));
+  const targets = ['p99 < 500ms warn 400ms', 'p95 < 500ms warn 400ms', 'error_rate < 0.5% warn 0.2%'].map((t) =>
+    parseTarget(t),
+  );
 
   it('a value past the level that meets the target passes with a warning; one past the target fails', () => {
     const results = evaluateTargets(run, targets);
@@ -55,10 +74,14 @@ describe('judging and reporting a warning', () => {
     const verdict = decide(run, targets, 'any');
     expect(verdict.status).toBe('pass');
     expect(verdict.failsCheck).toBe(false);
-    expect(evaluateTargets(sampleRun({ latency: { count: 100, p99: 501 } }), [targets[0]!])[0]).toMatchObject({ status: 'fail' });
+    expect(evaluateTargets(sampleRun({ latency: { count: 100, p99: 501 } }), [targets[0]!])[0]).toMatchObject({
+      status: 'fail',
+    });
     // The level is a threshold like the target's: `< 500ms warn 400ms` warns from 400 ms on.
     expect(evaluateTargets(sampleRun({ latency: { count: 100, p99: 400 } }), [targets[0]!])[0]!.warning).toBe(true);
-    expect(evaluateTargets(sampleRun({ latency: { count: 100, p99: 399 } }), [targets[0]!])[0]!.warning).toBeUndefined();
+    expect(
+      evaluateTargets(sampleRun({ latency: { count: 100, p99: 399 } }), [targets[0]!])[0]!.warning,
+    ).toBeUndefined();
   });
 
   it('shows ⚠️ in the row and in the verdict sentence, lists it in the warnings output, and says WARN in the terminal', () => {
@@ -66,13 +89,17 @@ describe('judging and reporting a warning', () => {
     const md = renderReport(reportInput(run, verdict));
     const lines = md.split('\n');
     const sentence = lines.find((l) => l.startsWith('**All 3 targets hold'))!;
-    expect(sentence).toBe('**All 3 targets hold; ⚠️ p99 latency 432 ms past its warning level (< 500 ms (warn 400 ms)).**');
+    expect(sentence).toBe(
+      '**All 3 targets hold; ⚠️ p99 latency 432 ms past its warning level (< 500 ms (warn 400 ms)).**',
+    );
     const row = lines.find((l) => l.startsWith('| p99'))!;
     expect(row).toMatch(/\| < 500 ms \(warn 400 ms\) \| 432 ms .*\| ⚠️ warning \|$/);
     expect(lines.find((l) => l.startsWith('| p95'))).toMatch(/✅ pass +\|$/);
     expect(md).toContain('\n## ✅ perf-gate: sustained passed\n');
     const out = outputsFor(run, verdict, {});
-    expect(JSON.parse(out.warnings)).toEqual([{ target: 'p99 < 500ms warn 400ms', metric: 'p99', actual: 432, warn: 400, unit: 'ms' }]);
+    expect(JSON.parse(out.warnings)).toEqual([
+      { target: 'p99 < 500ms warn 400ms', metric: 'p99', actual: 432, warn: 400, unit: 'ms' },
+    ]);
     expect(JSON.parse(outputsFor(run, decide(run, [parseTarget('p99 < 500ms')], 'any'), {}).warnings)).toEqual([]);
     expect(renderTerminal(reportInput(run, verdict))).toMatch(/WARN/);
   });
@@ -92,7 +119,13 @@ describe('through dist/index.js', () => {
 
   it('a warning passes the check, and the outputs, results.json and the report say so', async () => {
     const r = await runAction(
-      { target: demo.url, duration: '2s', rate: '10', targets: 'p99 < 10s warn 0.001ms\nerror_rate < 50% warn 40%', 'comment-header': 'warn' },
+      {
+        target: demo.url,
+        duration: '2s',
+        rate: '10',
+        targets: 'p99 < 10s warn 0.001ms\nerror_rate < 50% warn 40%',
+        'comment-header': 'warn',
+      },
       { apiUrl: github.url },
     );
     expect(r.code, r.stdout).toBe(0);

@@ -29,7 +29,11 @@ describe('parseTarget', () => {
   });
 
   it('keeps custom metric names', () => {
-    expect(parseTarget('checkout_duration.p95 < 800ms')).toMatchObject({ metric: 'checkout_duration.p95', value: 800, unit: 'ms' });
+    expect(parseTarget('checkout_duration.p95 < 800ms')).toMatchObject({
+      metric: 'checkout_duration.p95',
+      value: 800,
+      unit: 'ms',
+    });
   });
 
   it.each([
@@ -45,7 +49,9 @@ describe('parseTarget', () => {
   });
 
   it('names the line of a multi-line input', () => {
-    expect(() => parseTargets('p99 < 500ms\n\n# comment\np95 < nope', 'input "targets"')).toThrow(/input "targets"\[3\]: cannot read target "p95 < nope"/);
+    expect(() => parseTargets('p99 < 500ms\n\n# comment\np95 < nope', 'input "targets"')).toThrow(
+      /input "targets"\[3\]: cannot read target "p95 < nope"/,
+    );
   });
 
   it('describes targets in display units', () => {

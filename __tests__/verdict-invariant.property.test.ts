@@ -10,14 +10,24 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { decide } from '../src/gate/evaluate.js';
 import { Histogram } from '../src/metrics/histogram.js';
-import { blankRunResult, ENGINES, PRESET_PHASES, type EngineName, type IntervalResult, type RunResult } from '../src/model.js';
+import {
+  blankRunResult,
+  ENGINES,
+  PRESET_PHASES,
+  type EngineName,
+  type IntervalResult,
+  type RunResult,
+} from '../src/model.js';
 import { analyzePhase, phaseVerdict, planPhase } from '../src/phases/run.js';
 import { totalDurationMs } from '../src/phases/presets.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'perf-gate-invariant-'));
 writeFileSync(join(ws, 'results.json'), '{}');
 writeFileSync(join(ws, 'load.js'), 'export default function () {}\n');
-writeFileSync(join(ws, 'script.yml'), 'config:\n  target: http://127.0.0.1:1\nscenarios:\n  - flow:\n      - get:\n          url: /\n');
+writeFileSync(
+  join(ws, 'script.yml'),
+  'config:\n  target: http://127.0.0.1:1\nscenarios:\n  - flow:\n      - get:\n          url: /\n',
+);
 writeFileSync(
   join(ws, 'perf-gate.yml'),
   'phases:\n  smoke:\n    stages:\n      - { duration: 20s, rate: 5 }\n    targets:\n      - p99 < 800ms\n',
@@ -86,15 +96,31 @@ function brokenRun(o: {
     }
     all.merge(h);
     ok.merge(okH);
-    const iv: IntervalResult = { startMs: i * intervalMs, durationMs: intervalMs, requests: req, errors: err, latency: h.stats(), histogram: h.toJSON() };
+    const iv: IntervalResult = {
+      startMs: i * intervalMs,
+      durationMs: intervalMs,
+      requests: req,
+      errors: err,
+      latency: h.stats(),
+      histogram: h.toJSON(),
+    };
     if (o.served && err > 0) iv.served = { requests: req - err, latency: okH.stats(), histogram: okH.toJSON() };
     intervals.push(iv);
   }
-  const run = blankRunResult({ engine: o.engine, phase: o.phase, startedAt: '2026-12-08T00:00:00.000Z', endedAt: new Date(Date.parse('2026-12-08T00:00:00.000Z') + o.durationMs).toISOString(), durationMs: o.durationMs });
+  const run = blankRunResult({
+    engine: o.engine,
+    phase: o.phase,
+    startedAt: '2026-12-08T00:00:00.000Z',
+    endedAt: new Date(Date.parse('2026-12-08T00:00:00.000Z') + o.durationMs).toISOString(),
+    durationMs: o.durationMs,
+  });
   run.requests = o.requests;
   run.errors = errors;
   run.errorsByKind = errors > 0 ? (o.transport ? { timeout: errors } : { http_5xx: errors }) : {};
-  run.statusCodes = { ...(o.requests - errors > 0 ? { '200': o.requests - errors } : {}), ...(errors > 0 && !o.transport ? { '503': errors } : {}) };
+  run.statusCodes = {
+    ...(o.requests - errors > 0 ? { '200': o.requests - errors } : {}),
+    ...(errors > 0 && !o.transport ? { '503': errors } : {}),
+  };
   run.errorRate = o.requests > 0 ? (errors / o.requests) * 100 : undefined;
   if (run.errorRate === undefined) delete run.errorRate;
   run.throughputRps = o.requests / (o.durationMs / 1000);
@@ -106,7 +132,9 @@ function brokenRun(o: {
   run.endpoints = [{ name: 'login', requests: o.requests, errors, latency: all.stats(), statusCodes: run.statusCodes }];
   if (o.flows !== 'none') {
     const started = Math.max(1, Math.floor(o.requests / 3));
-    run.flows = [{ name: 'bid', started, completed: o.flows === 'cut' ? 0 : started, failed: o.flows === 'cut' ? started : 0 }];
+    run.flows = [
+      { name: 'bid', started, completed: o.flows === 'cut' ? 0 : started, failed: o.flows === 'cut' ? started : 0 },
+    ];
   }
   return run;
 }
@@ -128,7 +156,10 @@ describe('the verdict invariant (issue 18)', () => {
           const { verdict } = judgeWithConfig(phase, engine, targets, (durationMs) =>
             brokenRun({ phase, engine, durationMs, requests, errorShare, transport, served, flows, latencyMs }),
           );
-          expect(verdict.status, JSON.stringify({ phase, engine, targets, requests, errorShare, transport, served })).not.toBe('pass');
+          expect(
+            verdict.status,
+            JSON.stringify({ phase, engine, targets, requests, errorShare, transport, served }),
+          ).not.toBe('pass');
           expect(verdict.failsCheck).toBe(true);
         },
       ),
@@ -138,19 +169,46 @@ describe('the verdict invariant (issue 18)', () => {
 
   it('a run in which every journey was cut short is never pass, even with few request errors counted', () => {
     fc.assert(
-      fc.property(phaseArb, engineArb, targetsArb, fc.integer({ min: 3, max: 3000 }), fc.double({ min: 0, max: 0.49, noNaN: true }), (phase, engine, targets, requests, errorShare) => {
-        const { verdict } = judgeWithConfig(phase, engine, targets, (durationMs) =>
-          brokenRun({ phase, engine, durationMs, requests, errorShare, transport: false, served: true, flows: 'cut', latencyMs: 20 }),
-        );
-        expect(verdict.status, JSON.stringify({ phase, engine, targets, requests, errorShare })).not.toBe('pass');
-      }),
+      fc.property(
+        phaseArb,
+        engineArb,
+        targetsArb,
+        fc.integer({ min: 3, max: 3000 }),
+        fc.double({ min: 0, max: 0.49, noNaN: true }),
+        (phase, engine, targets, requests, errorShare) => {
+          const { verdict } = judgeWithConfig(phase, engine, targets, (durationMs) =>
+            brokenRun({
+              phase,
+              engine,
+              durationMs,
+              requests,
+              errorShare,
+              transport: false,
+              served: true,
+              flows: 'cut',
+              latencyMs: 20,
+            }),
+          );
+          expect(verdict.status, JSON.stringify({ phase, engine, targets, requests, errorShare })).not.toBe('pass');
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('the property can fail: a healthy run with the same targets passes where its targets hold', () => {
     const { verdict } = judgeWithConfig('sustained', 'builtin', ['p99 < 500ms'], (durationMs) =>
-      brokenRun({ phase: 'sustained', engine: 'builtin', durationMs, requests: 2000, errorShare: 0, transport: false, served: true, flows: 'some', latencyMs: 20 }),
+      brokenRun({
+        phase: 'sustained',
+        engine: 'builtin',
+        durationMs,
+        requests: 2000,
+        errorShare: 0,
+        transport: false,
+        served: true,
+        flows: 'some',
+        latencyMs: 20,
+      }),
     );
     expect(verdict.status).toBe('pass');
     expect(verdict.targets.map((t) => t.target.source)).toEqual(['p99 < 500ms', 'error_rate < 0.5%']);
@@ -158,7 +216,12 @@ describe('the verdict invariant (issue 18)', () => {
 });
 
 /** Config loading, the phase analyses and the gate, as the pipeline runs them (the custom phase from the config). */
-function judgeWithConfig(phase: string, engine: EngineName, targets: readonly string[] | undefined, run: (durationMs: number) => RunResult) {
+function judgeWithConfig(
+  phase: string,
+  engine: EngineName,
+  targets: readonly string[] | undefined,
+  run: (durationMs: number) => RunResult,
+) {
   const inputs: Record<string, string> = { target: 'http://127.0.0.1:1', phase, engine, duration: '20s' };
   if (phase === 'smoke') inputs.config = 'perf-gate.yml';
   if (targets !== undefined) inputs.targets = targets.join('\n');

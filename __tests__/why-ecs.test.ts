@@ -25,8 +25,19 @@ const oom = 'OutOfMemoryError: Container killed due to memory usage';
 describe('ECS tasks stopped during the run', () => {
   it('reads the stopped tasks of the checked service within the run, with stoppedReason and exit codes', async () => {
     aws.stopped.set('staging/api', [
-      { id: 'before', stoppedAt: new Date(start.getTime() - 5 * 60_000), stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/1)' },
-      { id: 'oom', stoppedAt: new Date(start.getTime() + 12_000), stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers: [{ name: 'api', exitCode: 137, reason: oom }] },
+      {
+        id: 'before',
+        stoppedAt: new Date(start.getTime() - 5 * 60_000),
+        stopCode: 'ServiceSchedulerInitiated',
+        stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/1)',
+      },
+      {
+        id: 'oom',
+        stoppedAt: new Date(start.getTime() + 12_000),
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+        containers: [{ name: 'api', exitCode: 137, reason: oom }],
+      },
       { id: 'long-after', stoppedAt: new Date(end.getTime() + 10 * 60_000), stopCode: 'UserInitiated' },
     ]);
     const cfg = { cluster: 'staging', service: 'api', minRunning: 1, region: 'eu-west-1', endpoint: aws.url };
@@ -42,7 +53,10 @@ describe('ECS tasks stopped during the run', () => {
         containers: [{ name: 'api', exitCode: 137, reason: oom }],
       },
     ]);
-    expect(aws.calls.map((c) => c.target)).toEqual(['AmazonEC2ContainerServiceV20141113.ListTasks', 'AmazonEC2ContainerServiceV20141113.DescribeTasks']);
+    expect(aws.calls.map((c) => c.target)).toEqual([
+      'AmazonEC2ContainerServiceV20141113.ListTasks',
+      'AmazonEC2ContainerServiceV20141113.DescribeTasks',
+    ]);
 
     // A service ECS does not know: a note, no throw.
     const bad = await stoppedTasks([{ ...cfg, endpoint: 'http://127.0.0.1:9' }], { start, end }, 500);
@@ -53,14 +67,27 @@ describe('ECS tasks stopped during the run', () => {
     const d = diagnose(run, decide(run, parseTargets(['p99 < 500ms']), 'any'))!;
     expect(d.cause).toEqual({ kind: 'tasks-killed', subject: 'staging/api' });
     expect(d.stoppedTasks![0]!.outOfMemory).toBe(true);
-    expect(whyMarkdown(d)).toContain(`**Cause: ECS tasks killed (\`staging/api\`)**: 1 task stopped during the run, for memory at 12 s (EssentialContainerExited, exit 137): \`Essential container in task exited\`, \`${oom}\`.`);
-    expect(whyLines(d)).toContain(`  - ECS tasks stopped: staging/api for memory at 12 s (EssentialContainerExited, exit 137): Essential container in task exited, ${oom}.`);
+    expect(whyMarkdown(d)).toContain(
+      `**Cause: ECS tasks killed (\`staging/api\`)**: 1 task stopped during the run, for memory at 12 s (EssentialContainerExited, exit 137): \`Essential container in task exited\`, \`${oom}\`.`,
+    );
+    expect(whyLines(d)).toContain(
+      `  - ECS tasks stopped: staging/api for memory at 12 s (EssentialContainerExited, exit 137): Essential container in task exited, ${oom}.`,
+    );
   });
 
   it('lists a task stopped by a deployment without naming it the cause', () => {
     const run = sampleRun({
       latency: { count: 100, p99: 900 },
-      stoppedTasks: [{ service: 'staging/api', taskArn: 't', stoppedAtMs: 3000, stopCode: 'ServiceSchedulerInitiated', stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/2)', containers: [] }],
+      stoppedTasks: [
+        {
+          service: 'staging/api',
+          taskArn: 't',
+          stoppedAtMs: 3000,
+          stopCode: 'ServiceSchedulerInitiated',
+          stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/2)',
+          containers: [],
+        },
+      ],
     });
     const d = diagnose(run, decide(run, parseTargets(['p99 < 500ms']), 'any'))!;
     expect(d.cause).toBeUndefined();

@@ -36,7 +36,9 @@ beforeAll(async () => {
   await c.query('CREATE TABLE items (id int PRIMARY KEY, price int NOT NULL)');
   await c.query('INSERT INTO items SELECT g, 100 FROM generate_series(1, 1000) g');
   await c.query('CREATE TABLE events (id serial PRIMARY KEY, tag text NOT NULL, payload text)');
-  await c.query(`INSERT INTO events (tag, payload) SELECT 't' || (g % 3000), repeat('x', 40) FROM generate_series(1, 300000) g`);
+  await c.query(
+    `INSERT INTO events (tag, payload) SELECT 't' || (g % 3000), repeat('x', 40) FROM generate_series(1, 300000) g`,
+  );
   await c.query('CREATE INDEX events_tag ON events (tag)');
   await c.query('VACUUM ANALYZE');
   await c.end();
@@ -61,7 +63,11 @@ afterAll(async () => {
 });
 
 async function setMode(mode: Mode): Promise<void> {
-  const res = await fetch(`${appUrl}/__mode`, { method: 'POST', body: JSON.stringify({ mode }), headers: { connection: 'close' } });
+  const res = await fetch(`${appUrl}/__mode`, {
+    method: 'POST',
+    body: JSON.stringify({ mode }),
+    headers: { connection: 'close' },
+  });
   expect(res.status).toBe(200);
 }
 
@@ -88,7 +94,12 @@ async function gate(mode: Mode) {
         ],
       },
     ],
-    phases: { why: { stages: [{ duration: '5s', rate: 20 }], targets: ['p99 < 400ms', 'error_rate < 1%', `app_memory < ${memoryLimit}`] } },
+    phases: {
+      why: {
+        stages: [{ duration: '5s', rate: 20 }],
+        targets: ['p99 < 400ms', 'error_rate < 1%', `app_memory < ${memoryLimit}`],
+      },
+    },
     sources: [
       { kind: 'postgres', 'url-env': 'WHY_DATABASE_URL', interval: '200ms' },
       { kind: 'redis', url: `redis://127.0.0.1:${cache.port}`, interval: '500ms' },
@@ -100,17 +111,34 @@ async function gate(mode: Mode) {
           { name: 'app_cpu', query: 'max(app_cpu_percent{job="app"})', unit: '%', limit: 100 },
           { name: 'app_memory', query: 'max(app_rss_bytes{job="app"})', unit: 'bytes' },
           { name: 'event_loop_lag', query: 'max(app_event_loop_lag_ms{job="app"})', unit: 'ms', limit: 250 },
-          { name: 'event_loop_busy', query: 'max(app_event_loop_utilization_percent{job="app"})', unit: '%', limit: 100 },
-          { name: 'pool_in_use', query: 'max(app_pool_in_use{job="app"} / app_pool_size{job="app"}) * 100', unit: '%', limit: 100 },
+          {
+            name: 'event_loop_busy',
+            query: 'max(app_event_loop_utilization_percent{job="app"})',
+            unit: '%',
+            limit: 100,
+          },
+          {
+            name: 'pool_in_use',
+            query: 'max(app_pool_in_use{job="app"} / app_pool_size{job="app"}) * 100',
+            unit: '%',
+            limit: 100,
+          },
         ],
       },
     ],
   });
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-why-'));
   const configPath = join(workspace, '.github/perf-gate.yml');
-  const config = resolveConfig({ target: appUrl, phase: 'why', 'output-dir': 'out' }, { workspace, fileExists: (p) => p === configPath, readFile: () => file });
+  const config = resolveConfig(
+    { target: appUrl, phase: 'why', 'output-dir': 'out' },
+    { workspace, fileExists: (p) => p === configPath, readFile: () => file },
+  );
   const lines: string[] = [];
-  const log: Logger = { info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
+  const log: Logger = {
+    info: (m) => lines.push(m),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: () => undefined,
+  };
   process.env.WHY_DATABASE_URL = db.url;
   try {
     const outcome = await runPipeline(config, { log });
@@ -119,8 +147,13 @@ async function gate(mode: Mode) {
     const valid = resultsFileSchema.safeParse(results);
     expect(valid.error?.issues ?? []).toEqual([]);
     const out = { ...outcome, why: results.why!, terminal: renderTerminal(outcome.report), lines };
-    if (process.env.WHY_DUMP) (await import('node:fs')).copyFileSync(outcome.resultsPath, `${process.env.WHY_DUMP}/why-${mode}.results.json`);
-    if (process.env.WHY_DUMP) (await import('node:fs')).writeFileSync(`${process.env.WHY_DUMP}/why-${mode}.txt`, `${out.terminal}\n${JSON.stringify(out.why, null, 1)}\n${out.markdown}\n${JSON.stringify(out.run.database, null, 1)}\n${out.run.notes.join('\n')}`);
+    if (process.env.WHY_DUMP)
+      (await import('node:fs')).copyFileSync(outcome.resultsPath, `${process.env.WHY_DUMP}/why-${mode}.results.json`);
+    if (process.env.WHY_DUMP)
+      (await import('node:fs')).writeFileSync(
+        `${process.env.WHY_DUMP}/why-${mode}.txt`,
+        `${out.terminal}\n${JSON.stringify(out.why, null, 1)}\n${out.markdown}\n${JSON.stringify(out.run.database, null, 1)}\n${out.run.notes.join('\n')}`,
+      );
     return out;
   } finally {
     delete process.env.WHY_DATABASE_URL;
@@ -169,7 +202,9 @@ describe('the Why block on a test bed with switchable root causes', () => {
     const t = r.why.database!.seqScanTables[0];
     if (t) expect(r.why.cause?.subject).toBe('public.events');
     else expect(r.why.cause?.subject).toMatch(/FROM events WHERE lower\(tag\)/);
-    expect(whyBlock(r.markdown)).toMatch(/\*\*Cause: (sequential scans of `public.events`|a statement reading a whole table each call)\*\*/);
+    expect(whyBlock(r.markdown)).toMatch(
+      /\*\*Cause: (sequential scans of `public.events`|a statement reading a whole table each call)\*\*/,
+    );
   }, 60_000);
 
   it('a connection pool of 2: the pool at its limit before the latency rose, the database idle', async () => {

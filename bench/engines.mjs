@@ -92,7 +92,9 @@ function perfGate(url, seconds, rate = 100000, root = ROOT) {
 function resultsFile(dir) {
   const top = join(dir, 'results.json');
   if (existsSync(top)) return top;
-  const runs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'results.json')));
+  const runs = readdirSync(dir, { withFileTypes: true }).filter(
+    (d) => d.isDirectory() && existsSync(join(dir, d.name, 'results.json')),
+  );
   if (runs.length !== 1) throw new Error(`expected one run folder with a results.json in ${dir}, found ${runs.length}`);
   return join(dir, runs[0].name, 'results.json');
 }
@@ -120,7 +122,10 @@ export async function enginesBench(seconds = 5, repeats = 1) {
   ]) {
     const target = await startTarget(args);
     try {
-      const fixed = { ac: median([autocannonFixed(target.url), autocannonFixed(target.url)]), pg: median([perfGateFixed(target.url), perfGateFixed(target.url)]) };
+      const fixed = {
+        ac: median([autocannonFixed(target.url), autocannonFixed(target.url)]),
+        pg: median([perfGateFixed(target.url), perfGateFixed(target.url)]),
+      };
       if (BEFORE) fixed.pb = median([perfGateFixed(target.url, BEFORE), perfGateFixed(target.url, BEFORE)]);
       const runs = { ac: [], wr: [], pg: [], pb: [] };
       const gens = { ac: autocannon, wr: wrk, pg: perfGate, pb: (url, secs) => perfGate(url, secs, 100000, BEFORE) };
@@ -140,7 +145,14 @@ export async function enginesBench(seconds = 5, repeats = 1) {
         const rps = ms.map((m) => m.rps);
         const cpu = ms.map((m) => per10k(m));
         const net = ms.map((m) => per10k(m, fixed[g] ?? 0));
-        return { rps: median(rps), cpu: median(cpu), net: median(net), rpsS: spread(rps, 0), cpuS: spread(cpu, 3), netS: spread(net, 3) };
+        return {
+          rps: median(rps),
+          cpu: median(cpu),
+          net: median(net),
+          rpsS: spread(rps, 0),
+          cpuS: spread(cpu, 3),
+          netS: spread(net, 3),
+        };
       };
       const ac = sum('ac');
       const wr = sum('wr');
@@ -156,7 +168,9 @@ export async function enginesBench(seconds = 5, repeats = 1) {
       console.log(line('perf-gate ', pg, fixed.pg));
       if (pb) {
         console.log(line('perf-gate before', pb, fixed.pb));
-        console.log(`  before / autocannon: ${fmt(pb.rps / ac.rps, 2)}x req/s, ${fmt(pb.cpu / ac.cpu, 2)}x CPU per request (${fmt(pb.net / ac.net, 2)}x net)`);
+        console.log(
+          `  before / autocannon: ${fmt(pb.rps / ac.rps, 2)}x req/s, ${fmt(pb.cpu / ac.cpu, 2)}x CPU per request (${fmt(pb.net / ac.net, 2)}x net)`,
+        );
       }
       console.log(
         `  perf-gate / autocannon: ${fmt(pg.rps / ac.rps, 2)}x req/s, ${fmt(pg.cpu / ac.cpu, 2)}x CPU per request ` +
@@ -168,4 +182,5 @@ export async function enginesBench(seconds = 5, repeats = 1) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await enginesBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 1));
+if (import.meta.url === `file://${process.argv[1]}`)
+  await enginesBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 1));

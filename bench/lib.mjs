@@ -34,7 +34,11 @@ export async function bundle(lines, outfile, { cjs = false } = {}) {
     target: 'node20',
     outfile,
     logLevel: 'warning',
-    ...(cjs ? { banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } } : {}),
+    ...(cjs
+      ? {
+          banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        }
+      : {}),
   });
   return outfile;
 }

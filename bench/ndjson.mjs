@@ -32,10 +32,15 @@ const mib = (kib) => `${fmt(kib / 1024, 0)} MiB`;
 
 // ---- generator ----------------------------------------------------------------------------------------------
 
-
 const METRICS = [
   ['http_reqs', 'counter', 'default', '[]', 'null'],
-  ['http_req_duration', 'trend', 'time', '["p(95)<500"]', '[{"name":"http_req_duration{expected_response:true}","suffix":"expected_response:true","tags":{"expected_response":"true"}}]'],
+  [
+    'http_req_duration',
+    'trend',
+    'time',
+    '["p(95)<500"]',
+    '[{"name":"http_req_duration{expected_response:true}","suffix":"expected_response:true","tags":{"expected_response":"true"}}]',
+  ],
   ['http_req_blocked', 'trend', 'time', '[]', 'null'],
   ['http_req_connecting', 'trend', 'time', '[]', 'null'],
   ['http_req_tls_handshaking', 'trend', 'time', '[]', 'null'],
@@ -51,15 +56,45 @@ const METRICS = [
   ['iteration_duration', 'trend', 'time', '[]', 'null'],
   ['iterations', 'counter', 'default', '[]', 'null'],
 ];
-const HTTP_POINTS = ['http_reqs', 'http_req_duration', 'http_req_blocked', 'http_req_connecting', 'http_req_tls_handshaking', 'http_req_sending', 'http_req_waiting', 'http_req_receiving', 'http_req_failed'];
+const HTTP_POINTS = [
+  'http_reqs',
+  'http_req_duration',
+  'http_req_blocked',
+  'http_req_connecting',
+  'http_req_tls_handshaking',
+  'http_req_sending',
+  'http_req_waiting',
+  'http_req_receiving',
+  'http_req_failed',
+];
 
 const BASE = 'http://localhost:8000/api';
 // One iteration of the script: the requests in order (the transfer fails with 400 now and then).
 const REQUESTS = [
   { method: 'POST', url: `${BASE}/auth/login`, group: '::login', check: 'login successful', median: 45 },
-  { method: 'GET', url: `${BASE}/transactions?accountNumber=0978710798\\u0026page=0\\u0026size=10`, group: '::browse', check: 'transaction history retrieved', median: 12 },
-  { method: 'GET', url: `${BASE}/accounts/{id}`, name: 'accounts/:id', group: '::browse', check: 'account details retrieved', median: 6 },
-  { method: 'POST', url: `${BASE}/transactions/transfer`, group: '::transfer', check: 'transfer successful', median: 20, fail400: 0.05 },
+  {
+    method: 'GET',
+    url: `${BASE}/transactions?accountNumber=0978710798\\u0026page=0\\u0026size=10`,
+    group: '::browse',
+    check: 'transaction history retrieved',
+    median: 12,
+  },
+  {
+    method: 'GET',
+    url: `${BASE}/accounts/{id}`,
+    name: 'accounts/:id',
+    group: '::browse',
+    check: 'account details retrieved',
+    median: 6,
+  },
+  {
+    method: 'POST',
+    url: `${BASE}/transactions/transfer`,
+    group: '::transfer',
+    check: 'transfer successful',
+    median: 20,
+    fail400: 0.05,
+  },
 ];
 
 /** `2025-11-18T21:02:08.511192+07:00`, microseconds with trailing zeros trimmed (Go's RFC3339Nano). */
@@ -85,7 +120,8 @@ function timeFormatter() {
  */
 export function generateK6Ndjson(path, points, { seconds = 600, seed = 42 } = {}) {
   const rnd = rng(seed);
-  const lognormal = (median, sigma) => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
+  const lognormal = (median, sigma) =>
+    median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
   const ms = (v) => Math.round(v * 1000) / 1000;
   const time = timeFormatter();
   const fd = openSync(path, 'w');
@@ -104,7 +140,9 @@ export function generateK6Ndjson(path, points, { seconds = 600, seed = 42 } = {}
     if (outLen > 4 << 20) flush();
   };
   for (const [name, type, contains, thresholds, submetrics] of METRICS) {
-    emit(`{"type":"Metric","data":{"name":"${name}","type":"${type}","contains":"${contains}","thresholds":${thresholds},"submetrics":${submetrics}},"metric":"${name}"}\n`);
+    emit(
+      `{"type":"Metric","data":{"name":"${name}","type":"${type}","contains":"${contains}","thresholds":${thresholds},"submetrics":${submetrics}},"metric":"${name}"}\n`,
+    );
   }
   let left = points;
   const point = (metric, t, value, tags) => {
@@ -146,7 +184,12 @@ export function generateK6Ndjson(path, points, { seconds = 600, seed = 42 } = {}
       const t = time(clock);
       const values = [1, duration, blocked, connecting, 0, sending, waiting, receiving, status === 200 ? 0 : 1];
       for (let i = 0; i < HTTP_POINTS.length; i++) point(HTTP_POINTS[i], t, values[i], tags);
-      point('checks', time(clock + 60 + Math.floor(rnd() * 80)), status === 200 ? 1 : 0, `{"check":"${r.check}","group":"${r.group}","scenario":"default"}`);
+      point(
+        'checks',
+        time(clock + 60 + Math.floor(rnd() * 80)),
+        status === 200 ? 1 : 0,
+        `{"check":"${r.check}","group":"${r.group}","scenario":"default"}`,
+      );
       sent += 200 + Math.floor(rnd() * 300);
       received += 500 + Math.floor(rnd() * 5000);
     }
@@ -196,7 +239,10 @@ async function referenceRead(path, Histogram, intervalMs = 10_000) {
     if (!e) endpoints.set(name, (e = { requests: 0, errors: 0, statusCodes: new Map(), hist: new Histogram(64) }));
     return e;
   };
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  const rl = createInterface({
+    input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }),
+    crlfDelay: Infinity,
+  });
   for await (const line of rl) {
     if (line.length === 0) continue;
     const o = JSON.parse(line);
@@ -329,7 +375,8 @@ function summaryOf(r) {
 
 /** Equal, numbers to a relative 1e-9 (the readers parse decimals differently in the last bit). */
 function differences(a, b, at = '') {
-  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a)) ? [] : [`${at}: ${a} vs ${b}`];
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a)) ? [] : [`${at}: ${a} vs ${b}`];
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     return [...keys].flatMap((k) => differences(a[k], b[k], `${at}.${k}`));
@@ -367,11 +414,21 @@ async function child(kind, path, bundle) {
 // ---- driver -----------------------------------------------------------------------------------------------------
 
 function bundleReader(dir) {
-  return bundleSources(["export { readNdjson } from './src/readers/k6-ndjson.ts';", "export { Histogram } from './src/metrics/histogram.ts';"], join(dir, 'ndjson-reader.mjs'));
+  return bundleSources(
+    [
+      "export { readNdjson } from './src/readers/k6-ndjson.ts';",
+      "export { Histogram } from './src/metrics/histogram.ts';",
+    ],
+    join(dir, 'ndjson-reader.mjs'),
+  );
 }
 
 function runChild(kind, path, bundle) {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', kind, path, bundle], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', fileURLToPath(import.meta.url), '--child', kind, path, bundle],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) throw new Error(`${kind} reader failed on ${path}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -383,7 +440,9 @@ export async function ndjsonBench({ points = 10_000_000, small = 1_000_000, runs
     const needed = (points + small) * 330;
     const { bavail, bsize } = statfsSync(dir);
     if (bavail * bsize < needed * 1.2) {
-      console.log(`  skipped: the files need ${fmt(needed / 2 ** 30, 1)} GiB in ${tmpdir()}, ${fmt((bavail * bsize) / 2 ** 30, 1)} GiB free`);
+      console.log(
+        `  skipped: the files need ${fmt(needed / 2 ** 30, 1)} GiB in ${tmpdir()}, ${fmt((bavail * bsize) / 2 ** 30, 1)} GiB free`,
+      );
       return [];
     }
     const bundle = await bundleReader(dir);
@@ -393,7 +452,9 @@ export async function ndjsonBench({ points = 10_000_000, small = 1_000_000, runs
       const t0 = performance.now();
       const bytes = generateK6Ndjson(path, n);
       files.push({ n, path, bytes });
-      console.log(`  generated ${n.toLocaleString('en')} points, ${fmt(bytes / 2 ** 20, 0)} MiB (${fmt(bytes / n, 0)} B/line) in ${fmt((performance.now() - t0) / 1000)} s`);
+      console.log(
+        `  generated ${n.toLocaleString('en')} points, ${fmt(bytes / 2 ** 20, 0)} MiB (${fmt(bytes / n, 0)} B/line) in ${fmt((performance.now() - t0) / 1000)} s`,
+      );
     }
     const base = runChild('baseline', files[0].path, bundle);
     console.log(`  (a Node process with the reader loaded and nothing read: peak RSS ${mib(base.maxRssKiB)})`);
@@ -414,7 +475,14 @@ export async function ndjsonBench({ points = 10_000_000, small = 1_000_000, runs
       const row = {
         points: f.n,
         bytes: f.bytes,
-        ours: { pps: f.n / (o.ms / 1000), ms: o.ms, maxRssKiB: Math.max(...ours.map((x) => x.maxRssKiB)), resultBytes: o.resultBytes, buckets: o.buckets, intervals: o.intervals },
+        ours: {
+          pps: f.n / (o.ms / 1000),
+          ms: o.ms,
+          maxRssKiB: Math.max(...ours.map((x) => x.maxRssKiB)),
+          resultBytes: o.resultBytes,
+          buckets: o.buckets,
+          intervals: o.intervals,
+        },
         reference: { pps: f.n / (r.ms / 1000), ms: r.ms, maxRssKiB: Math.max(...ref.map((x) => x.maxRssKiB)) },
         agree: diff.length === 0,
       };
@@ -458,5 +526,10 @@ if (process.argv[2] === '--child') {
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
-  await ndjsonBench({ points: arg('points', 10_000_000), small: arg('small', 1_000_000), runsSmall: arg('runs', 3), keep: process.argv.includes('--keep') });
+  await ndjsonBench({
+    points: arg('points', 10_000_000),
+    small: arg('small', 1_000_000),
+    runsSmall: arg('runs', 3),
+    keep: process.argv.includes('--keep'),
+  });
 }

@@ -46,7 +46,15 @@ const JITTERS = [0.05, 0.08];
 const HISTORIES = String(arg('histories', '1,5,10')).split(',').map(Number);
 const MAX_HISTORY = 10;
 
-const { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation, entryFromRun, Histogram, blankRunResult } = await importBundle([
+const {
+  compareWithBaseline,
+  confirmComparison,
+  parseRegressionRules,
+  needsConfirmation,
+  entryFromRun,
+  Histogram,
+  blankRunResult,
+} = await importBundle([
   "export { compareWithBaseline, confirmComparison, parseRegressionRules, needsConfirmation } from './src/gate/regression.ts';",
   "export { entryFromRun } from './src/baseline/entry.ts';",
   "export { Histogram } from './src/metrics/histogram.ts';",
@@ -118,18 +126,29 @@ function latencies(medianMs, jitter, slowdown) {
 
 function probitApprox(p) {
   // Acklam's approximation; plenty for ranks.
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   if (p < 0.02425) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
   }
   if (p > 1 - 0.02425) return -probitApprox(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 function simulate(medianMs, jitter, slowdown) {
@@ -170,7 +189,11 @@ const ALL_RULESETS = {
   // What the floor costs: a floor too small to ever decide (the noise band and the +10 % alone).
   none: parseRegressionRules(['p95: +10% and +0.001ms', 'p99: +10% and +0.001ms'], 'bench', false),
 };
-const RULESETS = Object.fromEntries(String(arg('rules', 'derived,fixed,none')).split(',').map((k) => [k, ALL_RULESETS[k]]));
+const RULESETS = Object.fromEntries(
+  String(arg('rules', 'derived,fixed,none'))
+    .split(',')
+    .map((k) => [k, ALL_RULESETS[k]]),
+);
 const TITLES = {
   derived: 'perf-gate defaults (p95, p99: +10 %, floor derived from the measurement):',
   fixed: 'former fixed floor (p95, p99: +10% and +20ms), same runs:',
@@ -178,7 +201,8 @@ const TITLES = {
 };
 const git = { owner: 'o', repo: 'r', eventName: 'push', branch: 'main' };
 let nextId = 1;
-const toEntry = (run) => entryFromRun(run, { environment: 'bench', git: { ...git, sha: `s${nextId}` }, id: String(nextId++) });
+const toEntry = (run) =>
+  entryFromRun(run, { environment: 'bench', git: { ...git, sha: `s${nextId}` }, id: String(nextId++) });
 const regressed = (outcome) => outcome.regressions.some((r) => r.status === 'regressed');
 
 function trial(medianMs, jitter, slowdown, stats) {
@@ -190,7 +214,14 @@ function trial(medianMs, jitter, slowdown, stats) {
   for (const [name, rules] of Object.entries(RULESETS)) {
     for (const n of HISTORIES) {
       const history = entries.slice(MAX_HISTORY - n);
-      const compare = (run, pooledRuns = 1) => compareWithBaseline(run, history, rules, { environment: 'bench', source: 'bench', branch: 'main', pooledRuns, minHistory: 5 });
+      const compare = (run, pooledRuns = 1) =>
+        compareWithBaseline(run, history, rules, {
+          environment: 'bench',
+          source: 'bench',
+          branch: 'main',
+          pooledRuns,
+          minHistory: 5,
+        });
       const first = compare(current);
       let verdict = false;
       if (needsConfirmation(first)) {
@@ -207,7 +238,9 @@ function trial(medianMs, jitter, slowdown, stats) {
   const logs = entries.map((e) => Math.log(e.metrics.p99));
   const m = logs.reduce((a, x) => a + x, 0) / logs.length;
   stats.spread.push(Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1)));
-  stats.shift.push(current.latency.p99 / Math.exp(entries.reduce((a, e) => a + Math.log(e.metrics.p99), 0) / entries.length));
+  stats.shift.push(
+    current.latency.p99 / Math.exp(entries.reduce((a, e) => a + Math.log(e.metrics.p99), 0) / entries.length),
+  );
   return out;
 }
 
@@ -242,17 +275,25 @@ const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.
 const pct = (x) => `${((x - 1) * 100).toFixed(0)}%`;
 const ok = (row, n, name) => {
   const c = row.cells;
-  return c.same.counts[`${name}/${n}`] <= PAIRS / 50 && c.uniform.counts[`${name}/${n}`] >= Math.ceil(PAIRS * 0.95) && c.tail.counts[`${name}/${n}`] >= Math.ceil(PAIRS * 0.95);
+  return (
+    c.same.counts[`${name}/${n}`] <= PAIRS / 50 &&
+    c.uniform.counts[`${name}/${n}`] >= Math.ceil(PAIRS * 0.95) &&
+    c.tail.counts[`${name}/${n}`] >= Math.ceil(PAIRS * 0.95)
+  );
 };
 console.log(`perf-gate regression verdicts on simulated runs: ${PAIRS} pairs per cell, seed ${SEED}, confirmation on`);
 console.log(
   `runs of ${N} requests at ${RATE}/s; lognormal sigma ${SIGMA}, background job ${JOB_MS / 1000} s in ${JOB_EVERY_MS / 1000} s at x${JOB_FACTOR}, ` +
     `stalls Poisson(${STALLS}) of 150-400 ms, ${SCHED_MS} ms scheduler delay; per-start speed factor ±5 % or ±8 %`,
 );
-console.log('cells: false regressions in same-build pairs / uniform 20 % slowdowns caught / tail-only 20 % slowdowns caught\n');
+console.log(
+  'cells: false regressions in same-build pairs / uniform 20 % slowdowns caught / tail-only 20 % slowdowns caught\n',
+);
 for (const name of Object.keys(RULESETS)) {
   console.log(TITLES[name]);
-  console.log(`| p99 level | noise | ${HISTORIES.map((n) => (n === 1 ? '1 run (no band)' : `${n} runs of history`)).join(' | ')} |`);
+  console.log(
+    `| p99 level | noise | ${HISTORIES.map((n) => (n === 1 ? '1 run (no band)' : `${n} runs of history`)).join(' | ')} |`,
+  );
   console.log(`| --- | --- | ${HISTORIES.map(() => '---').join(' | ')} |`);
   for (const row of rows) {
     const cells = HISTORIES.map((n) => {
@@ -265,8 +306,12 @@ for (const name of Object.keys(RULESETS)) {
   }
   console.log('');
 }
-console.log('measured, per row (derived floor, 5 runs of history): the p99 floor as a share of the baseline p99 (median over all pairs),');
-console.log('the slowed builds\' measured p99 shift against the 10-run mean (median; the model says +20 %), confirmation runs on same-build pairs:');
+console.log(
+  'measured, per row (derived floor, 5 runs of history): the p99 floor as a share of the baseline p99 (median over all pairs),',
+);
+console.log(
+  "the slowed builds' measured p99 shift against the 10-run mean (median; the model says +20 %), confirmation runs on same-build pairs:",
+);
 for (const row of rows) {
   const floors = Object.values(row.cells).flatMap((c) => c.stats.floors);
   const reruns = row.cells.same.stats.reruns['derived/5'] ?? 0;
@@ -275,7 +320,9 @@ for (const row of rows) {
       `tail ${pct(median(row.cells.tail.stats.shift))}, same ${pct(median(row.cells.same.stats.shift))}; confirmation runs ${reruns}/${PAIRS}`,
   );
 }
-console.log('\ngoal (5 runs of history, confirmation on): at most 1 false regression in 50 same-build pairs, at least 95 % of 20 % p99 slowdowns caught, at every level from 50 ms up');
+console.log(
+  '\ngoal (5 runs of history, confirmation on): at most 1 false regression in 50 same-build pairs, at least 95 % of 20 % p99 slowdowns caught, at every level from 50 ms up',
+);
 for (const name of Object.keys(RULESETS)) {
   const k = `${name}/5`;
   const from50 = rows.filter((r) => r.level >= 50);
@@ -286,7 +333,11 @@ for (const name of Object.keys(RULESETS)) {
   };
   console.log(
     `  ${name.padEnd(8)} ${from50.every((r) => ok(r, 5, name)) ? 'MET' : 'NOT MET'} from 50 ms up: ` +
-      [part('false regressions', (c) => c.same.counts[k] <= PAIRS / 50), part('uniform', (c) => c.uniform.counts[k] >= need), part('tail-only', (c) => c.tail.counts[k] >= need)].join('; '),
+      [
+        part('false regressions', (c) => c.same.counts[k] <= PAIRS / 50),
+        part('uniform', (c) => c.uniform.counts[k] >= need),
+        part('tail-only', (c) => c.tail.counts[k] >= need),
+      ].join('; '),
   );
 }
 console.log(`\n${secs.toFixed(1)} s`);

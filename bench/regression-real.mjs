@@ -49,7 +49,6 @@ const argText = (name) => {
 
 // ---- shared: seeded randomness --------------------------------------------------------------------------------
 
-
 // ---- the server (child process) -------------------------------------------------------------------------------
 const MEDIAN_MS = 80;
 const SIGMA = 0.4;
@@ -117,7 +116,15 @@ async function main() {
   const SEED = arg('seed', 1);
   if (SAME < 12 || SLOW < 2) throw new Error('need --same >= 12 and --slow >= 2');
 
-  const { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation, entryFromRun, builtinEngine } = await importBundle(
+  const {
+    compareWithBaseline,
+    confirmComparison,
+    parseRegressionRules,
+    poolRuns,
+    needsConfirmation,
+    entryFromRun,
+    builtinEngine,
+  } = await importBundle(
     [
       "export { compareWithBaseline, confirmComparison, parseRegressionRules, poolRuns, needsConfirmation } from './src/gate/regression.ts';",
       "export { entryFromRun } from './src/baseline/entry.ts';",
@@ -136,7 +143,9 @@ async function main() {
 
   async function startServer(slow, seed) {
     const factor = 1 + (rnd() * 2 - 1) * JITTER;
-    const child = spawn(process.execPath, [SELF, '--serve', JSON.stringify({ slow, factor, seed })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [SELF, '--serve', JSON.stringify({ slow, factor, seed })], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const port = await new Promise((res, rej) => {
       const t = setTimeout(() => rej(new Error('server did not start within 10 s')), 10_000);
       child.once('message', (m) => {
@@ -212,9 +221,14 @@ async function main() {
   if (LOAD) {
     // A saved pool: judge the same real runs again (e.g. after changing the rules) without collecting anew.
     ({ pools, invalid, pauseCounts } = JSON.parse(readFileSync(LOAD, 'utf8')));
-    console.log(`judging a saved pool from ${LOAD}: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow runs`);
+    console.log(
+      `judging a saved pool from ${LOAD}: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow runs`,
+    );
     plan.length = 0;
-  } else console.log(`collecting ${plan.length} real runs (${SAME} same-build, ${SLOW} uniform-slow, ${SLOW} tail-slow) of ${RATE}/s for ${SECONDS} s against 127.0.0.1 ...`);
+  } else
+    console.log(
+      `collecting ${plan.length} real runs (${SAME} same-build, ${SLOW} uniform-slow, ${SLOW} tail-slow) of ${RATE}/s for ${SECONDS} s against 127.0.0.1 ...`,
+    );
   for (let i = 0; i < plan.length; i++) {
     const kind = plan[i];
     const { run: r, pauses } = await realRun(kind === 'same' ? 'none' : kind, Math.floor(rnd() * 2 ** 31));
@@ -235,11 +249,16 @@ async function main() {
   const git = { owner: 'o', repo: 'r', eventName: 'push', branch: 'main' };
   const entries = new Map();
   const entryOf = (r, n) => {
-    if (!entries.has(r)) entries.set(r, entryFromRun(r, { environment: 'bench', git: { ...git, sha: `s${entries.size}` }, id: String(entries.size) }));
+    if (!entries.has(r))
+      entries.set(
+        r,
+        entryFromRun(r, { environment: 'bench', git: { ...git, sha: `s${entries.size}` }, id: String(entries.size) }),
+      );
     // The history's order is the resample's, not the collection's: entry n of a history is the n-th oldest.
     return { ...entries.get(r), createdAt: new Date(Date.parse('2025-01-01T00:00:00Z') + n * 3_600_000).toISOString() };
   };
-  const compare = (r, es, pooledRuns = 1) => compareWithBaseline(r, es, rules, { environment: 'bench', source: 'bench', branch: 'main', pooledRuns });
+  const compare = (r, es, pooledRuns = 1) =>
+    compareWithBaseline(r, es, rules, { environment: 'bench', source: 'bench', branch: 'main', pooledRuns });
   const regressed = (outcome) => outcome.regressions.some((x) => x.status === 'regressed');
 
   // [label, runs of history (1 = the newest run only), confirm: false | 'pooled' (pooled runs only) | true (as shipped)]
@@ -322,34 +341,55 @@ async function main() {
     const m = xs.reduce((a, b) => a + b, 0) / xs.length;
     return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) / m;
   };
-  console.log(`\nperf-gate regression quality on real runs: ${PAIRS} pairs per cell, rate over ${rows[0].n} resampled comparisons in brackets`);
-  console.log(`pool of real builtin-engine runs against 127.0.0.1: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow;`);
-  console.log(`each run ${RATE}/s for ${SECONDS} s (${Math.round(med(pools.same.map((r) => r.requests)))} requests); server lognormal median ${MEDIAN_MS} ms sigma ${SIGMA},`);
-  console.log(`±${JITTER * 100}% median per server start, 20-60 ms event-loop pauses every 200-800 ms (median ${pauseCounts.length ? med(pauseCounts) : '?'} per run); rule "p99: +10%" (floor derived from the measurement), seed ${SEED}`);
-  console.log(`pairs are resampled from the pools: no run twice within one comparison (up to ${HISTORY} history + current + confirmation), shared across pairs\n`);
+  console.log(
+    `\nperf-gate regression quality on real runs: ${PAIRS} pairs per cell, rate over ${rows[0].n} resampled comparisons in brackets`,
+  );
+  console.log(
+    `pool of real builtin-engine runs against 127.0.0.1: ${pools.same.length} same-build, ${pools.uniform.length} uniform-slow, ${pools.tail.length} tail-slow;`,
+  );
+  console.log(
+    `each run ${RATE}/s for ${SECONDS} s (${Math.round(med(pools.same.map((r) => r.requests)))} requests); server lognormal median ${MEDIAN_MS} ms sigma ${SIGMA},`,
+  );
+  console.log(
+    `±${JITTER * 100}% median per server start, 20-60 ms event-loop pauses every 200-800 ms (median ${pauseCounts.length ? med(pauseCounts) : '?'} per run); rule "p99: +10%" (floor derived from the measurement), seed ${SEED}`,
+  );
+  console.log(
+    `pairs are resampled from the pools: no run twice within one comparison (up to ${HISTORY} history + current + confirmation), shared across pairs\n`,
+  );
   for (const k of ['same', 'uniform', 'tail']) {
     const pool = pools[k];
     console.log(
       `  ${pad(k, 8)} p50 median ${f1(med(pool.map((r) => r.latency.p50)))} ms, p99 median ${f1(med(p99s(pool)))} ms` +
         ` (range ${f1(Math.min(...p99s(pool)))}-${f1(Math.max(...p99s(pool)))}, run-to-run CV ${f1(100 * cv(p99s(pool)))} %)` +
-        (k === 'same' ? '' : `, ${(100 * (med(p99s(pool)) / med(p99s(pools.same)) - 1)).toFixed(1)} % over same-build`) +
+        (k === 'same'
+          ? ''
+          : `, ${(100 * (med(p99s(pool)) / med(p99s(pools.same)) - 1)).toFixed(1)} % over same-build`) +
         `; generator lag max ${f1(Math.max(...pool.map((r) => r.generator.maxLagMs ?? 0)))} ms; invalid or with errors: ${invalid[k]}`,
     );
   }
   const W = 30;
   const C = 26;
-  console.log('\n' + pad('method (* = perf-gate as shipped)', W) + rows.map((r) => pad(r.title, C)).join('') + 'confirmation runs (same build)');
+  console.log(
+    '\n' +
+      pad('method (* = perf-gate as shipped)', W) +
+      rows.map((r) => pad(r.title, C)).join('') +
+      'confirmation runs (same build)',
+  );
   const need = Math.ceil(PAIRS * 0.95);
   const verdicts = [];
   for (const m of labels) {
     const cells = rows.map((r) => pad(`${r.first[m]}/${PAIRS} (${((100 * r.total[m]) / r.n).toFixed(1)}%)`, C));
     const same = rows.find((r) => r.slow === undefined);
-    console.log(pad(m, W) + cells.join('') + (m.startsWith('ratio') ? '-' : `${((100 * same.reruns[m]) / same.n).toFixed(1)}%`));
+    console.log(
+      pad(m, W) + cells.join('') + (m.startsWith('ratio') ? '-' : `${((100 * same.reruns[m]) / same.n).toFixed(1)}%`),
+    );
     const falseOk = same.first[m] <= 1;
     const caughtOk = rows.filter((r) => r.slow !== undefined).every((r) => r.first[m] >= need);
     verdicts.push(`  ${pad(m, W)} false ${falseOk ? 'ok' : 'MISSED'}, caught ${caughtOk ? 'ok' : 'MISSED'}`);
   }
-  console.log(`\ntargets: at most 1 false regression in ${PAIRS} same-build pairs; at least 95 % (${need}/${PAIRS}) of 20 % p99 slowdowns caught`);
+  console.log(
+    `\ntargets: at most 1 false regression in ${PAIRS} same-build pairs; at least 95 % (${need}/${PAIRS}) of 20 % p99 slowdowns caught`,
+  );
   console.log(verdicts.join('\n'));
   console.log(`\n${f1(secs)} s (collecting runs ${f1(collectSecs)} s)`);
 }

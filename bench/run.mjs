@@ -53,7 +53,7 @@ async function timeToFirstLine(args, env = {}) {
 
 async function coldStart() {
   const runs = 15;
-  const env = { GITHUB_OUTPUT: join(scratch, 'out'), 'INPUT_TARGET': 'http://127.0.0.1:9', INPUT_RATE: '-1' };
+  const env = { GITHUB_OUTPUT: join(scratch, 'out'), INPUT_TARGET: 'http://127.0.0.1:9', INPUT_RATE: '-1' };
   writeFileSync(env.GITHUB_OUTPUT, '');
   const base = [];
   const ours = [];
@@ -68,8 +68,12 @@ async function coldStart() {
   }
   const b = median(base);
   const o = median(ours);
-  console.log(`cold start to first log line: ${fmt(o)} ms vs node -e 0 ${fmt(b)} ms -> ratio ${fmt(o / b, 2)} (target <= 2.00)`);
-  console.log(`  whole run to a validated config error: ${fmt(median(full))} ms (${fmt(median(full) / b, 2)}x node -e 0)`);
+  console.log(
+    `cold start to first log line: ${fmt(o)} ms vs node -e 0 ${fmt(b)} ms -> ratio ${fmt(o / b, 2)} (target <= 2.00)`,
+  );
+  console.log(
+    `  whole run to a validated config error: ${fmt(median(full))} ms (${fmt(median(full) / b, 2)}x node -e 0)`,
+  );
 }
 
 async function startTarget() {
@@ -99,7 +103,22 @@ async function enginePeak() {
     const dir = join(scratch, 'peak');
     const r = spawnSync(
       process.execPath,
-      ['bin/perf-gate.js', 'run', '--target', `${target.url}/`, '--rate', '30000', '--duration', `${seconds}s`, '--targets', 'optional: p99 < 1s', '--output-dir', dir, '--config', writeConfig()],
+      [
+        'bin/perf-gate.js',
+        'run',
+        '--target',
+        `${target.url}/`,
+        '--rate',
+        '30000',
+        '--duration',
+        `${seconds}s`,
+        '--targets',
+        'optional: p99 < 1s',
+        '--output-dir',
+        dir,
+        '--config',
+        writeConfig(),
+      ],
       { encoding: 'utf8' },
     );
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
@@ -158,7 +177,10 @@ const JOURNEY_PLAIN = `flows:
 async function journeyPeak() {
   const target = await startTarget();
   try {
-    const users = ['email,password', ...Array.from({ length: 100_000 }, (_, i) => `user${i + 1}@example.test,pw-${i + 1}`)].join('\n');
+    const users = [
+      'email,password',
+      ...Array.from({ length: 100_000 }, (_, i) => `user${i + 1}@example.test,pw-${i + 1}`),
+    ].join('\n');
     writeFileSync(join(scratch, 'users.csv'), `${users}\n`);
     const wrapper = join(scratch, 'cpu.mjs');
     writeFileSync(
@@ -173,7 +195,22 @@ async function journeyPeak() {
       const dir = join(scratch, name);
       const r = spawnSync(
         process.execPath,
-        [wrapper, 'run', '--target', target.url, '--rate', '700', '--duration', '5s', '--targets', 'optional: p99 < 1s', '--output-dir', dir, '--config', writeConfig(`${name}.yml`, text)],
+        [
+          wrapper,
+          'run',
+          '--target',
+          target.url,
+          '--rate',
+          '700',
+          '--duration',
+          '5s',
+          '--targets',
+          'optional: p99 < 1s',
+          '--output-dir',
+          dir,
+          '--config',
+          writeConfig(`${name}.yml`, text),
+        ],
         { encoding: 'utf8' },
       );
       const cpu = JSON.parse(/CPU (\{.*\})/.exec(r.stderr)?.[1] ?? '{"ms":NaN}').ms;
@@ -201,7 +238,14 @@ async function journeyPeak() {
 
 async function histogramMemory() {
   const entry = join(scratch, 'hist.mjs');
-  await build({ entryPoints: [resolve('src/metrics/histogram.ts')], bundle: true, format: 'esm', platform: 'node', outfile: entry, logLevel: 'silent' });
+  await build({
+    entryPoints: [resolve('src/metrics/histogram.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: entry,
+    logLevel: 'silent',
+  });
   const script = `
     const { Histogram } = await import(${JSON.stringify(entry)});
     const N = 1_000_000, kind = process.argv[1];
@@ -217,7 +261,11 @@ async function histogramMemory() {
     const serialized = kind === 'histogram' ? JSON.stringify(keep.toJSON()).length : 0;
     console.log(JSON.stringify({ bytes, ms, serialized, keep: keep.length ?? keep.count }));
   `;
-  const measure = (kind) => JSON.parse(spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, kind], { encoding: 'utf8' }).stdout);
+  const measure = (kind) =>
+    JSON.parse(
+      spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, kind], { encoding: 'utf8' })
+        .stdout,
+    );
   const h = measure('histogram');
   const f = measure('float64');
   const a = measure('array');
@@ -238,11 +286,19 @@ if (want('ndjson')) {
   console.log('k6 NDJSON reading (perf-gate reader vs readline + JSON.parse per line, same aggregation):');
   await ndjsonBench();
 }
-const regressionBench = only.includes('regression-real') ? 'regression-real.mjs' : only.includes('regression') ? 'regression-grid.mjs' : undefined;
+const regressionBench = only.includes('regression-real')
+  ? 'regression-real.mjs'
+  : only.includes('regression')
+    ? 'regression-grid.mjs'
+    : undefined;
 if (regressionBench) {
   // Only on request, in its own process: the grid takes about a minute, real runs (127.0.0.1 only) about ten.
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, regressionBench), ...regressionArgs], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, regressionBench), ...regressionArgs], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) process.exitCode = r.status ?? 1;
 } else if (only.length === 0) {
-  console.log('regression verdict quality: not run by default; `npm run bench -- regression` (simulated grid, about a minute), `-- regression-real` (real runs, about 10 minutes)');
+  console.log(
+    'regression verdict quality: not run by default; `npm run bench -- regression` (simulated grid, about a minute), `-- regression-real` (real runs, about 10 minutes)',
+  );
 }

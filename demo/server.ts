@@ -103,7 +103,8 @@ function isLoopback(host: string): boolean {
 
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new Error(`demo target: refusing to bind ${host}; it only listens on loopback (127.0.0.1, ::1)`);
+  if (!isLoopback(host))
+    throw new Error(`demo target: refusing to bind ${host}; it only listens on loopback (127.0.0.1, ::1)`);
   const base = Math.max(0, opts.baseLatencyMs ?? 2);
   const jitter = Math.max(0, opts.jitterMs ?? 1);
   const knee = opts.kneeRps !== undefined && opts.kneeRps > 0 ? opts.kneeRps : undefined;
@@ -151,7 +152,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       size += c.length;
       if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => done(size > MAX_BODY_BYTES ? new Error('body too large') : undefined, Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      done(size > MAX_BODY_BYTES ? new Error('body too large') : undefined, Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', (e) => done(e, ''));
   }
 
@@ -220,7 +223,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     }
     if (path.startsWith('/status/') && method === 'GET') {
       const code = Number(path.slice('/status/'.length));
-      if (!Number.isInteger(code) || code < 200 || code > 599) return send(res, 400, { error: 'status must be 200-599' }, delay);
+      if (!Number.isInteger(code) || code < 200 || code > 599)
+        return send(res, 400, { error: 'status must be 200-599' }, delay);
       return send(res, code, { status: code }, delay);
     }
     if (path === '/flaky' && method === 'GET') {
@@ -228,7 +232,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       const p = Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 0.1;
       return Math.random() < p ? send(res, 503, { error: 'flaky' }, delay) : send(res, 200, { ok: true }, delay);
     }
-    const known = ['/', '/api/health', '/api/status', '/api/auth/login', '/api/bids', '/slow', '/flaky'].includes(path) || path.startsWith('/status/');
+    const known =
+      ['/', '/api/health', '/api/status', '/api/auth/login', '/api/bids', '/slow', '/flaky'].includes(path) ||
+      path.startsWith('/status/');
     req.resume();
     send(res, known ? 405 : 404, { error: known ? 'method not allowed' : 'not found' }, delay);
   }

@@ -2,7 +2,16 @@
 // schema/ (generated from the zod schemas). `--check` builds into a temporary folder and fails when the committed
 // dist/ or schema/ differs, so a stale dist/ or schema cannot pass the tests.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -35,15 +44,24 @@ await build({
 });
 
 if (check) {
-  const list = (dir) => readdirSync(dir, { recursive: true }).filter((f) => statSync(join(dir, f)).isFile()).map(String).sort();
+  const list = (dir) =>
+    readdirSync(dir, { recursive: true })
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .map(String)
+      .sort();
   const fresh = list(outdir);
   const committed = list('dist');
   const stale = [...new Set([...fresh, ...committed])].filter(
-    (f) => !fresh.includes(f) || !committed.includes(f) || !readFileSync(join(outdir, f)).equals(readFileSync(join('dist', f))),
+    (f) =>
+      !fresh.includes(f) ||
+      !committed.includes(f) ||
+      !readFileSync(join(outdir, f)).equals(readFileSync(join('dist', f))),
   );
   rmSync(outdir, { recursive: true, force: true });
   if (stale.length) {
-    console.error(`dist/ is stale: ${stale.join(', ')} differ from a fresh build of src/. Run "npm run build" and commit dist/.`);
+    console.error(
+      `dist/ is stale: ${stale.join(', ')} differ from a fresh build of src/. Run "npm run build" and commit dist/.`,
+    );
     process.exit(1);
   }
   console.log(`dist/ is fresh (${relative('.', 'dist')}, ${fresh.length} files)`);
@@ -53,7 +71,8 @@ if (check) {
 const schemaDir = mkdtempSync(join(tmpdir(), 'perf-gate-schema-'));
 await build({
   stdin: {
-    contents: "export { configJsonSchema, CONFIG_SCHEMA_FILE } from './src/config/json-schema.ts'; export { resultsJsonSchema, RESULTS_SCHEMA_FILE } from './src/results-schema.ts';",
+    contents:
+      "export { configJsonSchema, CONFIG_SCHEMA_FILE } from './src/config/json-schema.ts'; export { resultsJsonSchema, RESULTS_SCHEMA_FILE } from './src/results-schema.ts';",
     resolveDir: '.',
     loader: 'ts',
   },
@@ -65,7 +84,10 @@ await build({
 });
 const gen = await import(pathToFileURL(join(schemaDir, 'schemas.mjs')).href);
 rmSync(schemaDir, { recursive: true, force: true });
-const schemas = { [gen.CONFIG_SCHEMA_FILE]: gen.configJsonSchema(), [gen.RESULTS_SCHEMA_FILE]: gen.resultsJsonSchema() };
+const schemas = {
+  [gen.CONFIG_SCHEMA_FILE]: gen.configJsonSchema(),
+  [gen.RESULTS_SCHEMA_FILE]: gen.resultsJsonSchema(),
+};
 const staleSchemas = [];
 for (const [file, schema] of Object.entries(schemas)) {
   const path = join('schema', file);
@@ -78,7 +100,9 @@ for (const [file, schema] of Object.entries(schemas)) {
   }
 }
 if (staleSchemas.length) {
-  console.error(`${staleSchemas.join(', ')} stale: they differ from the zod schemas in src/. Run "npm run build" and commit schema/.`);
+  console.error(
+    `${staleSchemas.join(', ')} stale: they differ from the zod schemas in src/. Run "npm run build" and commit schema/.`,
+  );
   process.exit(1);
 }
 if (check) console.log(`schema/ is fresh (${Object.keys(schemas).length} files)`);

@@ -61,14 +61,21 @@ export function capStream(body: Readable, what: string, cap: number = MAX_REPLY_
 }
 
 interface HandlerLike {
-  handle(request: unknown, options?: unknown): Promise<{ response: { body?: unknown; headers?: Record<string, string> } }>;
+  handle(
+    request: unknown,
+    options?: unknown,
+  ): Promise<{ response: { body?: unknown; headers?: Record<string, string> } }>;
 }
 
 /**
  * Wrap an AWS SDK client's request handler so that every reply body is capped (capStream). The SDK reads the
  * handler from the client's config on each call, so replacing it before the first call covers all of them.
  */
-export function capAwsReplies(client: { config: { requestHandler?: unknown } }, what: string, cap: number = MAX_REPLY_BYTES): void {
+export function capAwsReplies(
+  client: { config: { requestHandler?: unknown } },
+  what: string,
+  cap: number = MAX_REPLY_BYTES,
+): void {
   const inner = client.config.requestHandler as HandlerLike | undefined;
   if (!inner || typeof inner.handle !== 'function') return;
   const wrapped = Object.create(inner) as HandlerLike;

@@ -48,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command !== 'run') {
-    process.stderr.write(command === undefined || command === '--help' || command === '-h' ? `${USAGE}\n` : `unknown command "${command}"\n\n${USAGE}\n`);
+    process.stderr.write(
+      command === undefined || command === '--help' || command === '-h'
+        ? `${USAGE}\n`
+        : `unknown command "${command}"\n\n${USAGE}\n`,
+    );
     return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
   }
   const cliOnly = INPUT_NAMES.filter((n) => n !== 'comment' && n !== 'comment-header' && n !== 'github-token');
@@ -56,7 +60,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: Object.fromEntries([...cliOnly.map((n) => [n, { type: 'string' as const }]), ['help', { type: 'boolean' as const }], ['record', { type: 'boolean' as const }]]),
+      options: Object.fromEntries([
+        ...cliOnly.map((n) => [n, { type: 'string' as const }]),
+        ['help', { type: 'boolean' as const }],
+        ['record', { type: 'boolean' as const }],
+      ]),
       strict: true,
       allowPositionals: false,
     }));
@@ -89,20 +97,38 @@ export async function main(argv: string[]): Promise<number> {
     // Locally there is no event and no token: a file baseline is compared with, and with --record the run is added
     // to it as a run of a branch named "local", so local runs build a history of their own.
     let baseline: import('./baseline/types.js').BaselineContext | undefined;
-    if (values.record && config.baseline?.spec?.kind !== 'file') throw new UserError(`--record needs --baseline file:<path> (got ${config.baseline?.spec ? `--baseline ${config.baseline.spec.text}` : 'no baseline'}); the other stores are written by the action on GitHub`);
+    if (values.record && config.baseline?.spec?.kind !== 'file')
+      throw new UserError(
+        `--record needs --baseline file:<path> (got ${config.baseline?.spec ? `--baseline ${config.baseline.spec.text}` : 'no baseline'}); the other stores are written by the action on GitHub`,
+      );
     if (config.baseline?.spec) {
       const { baselineContext, gitContextFromEnv } = await import('./baseline/index.js');
       const env = gitContextFromEnv(process.env, {});
-      const git = values.record ? { ...env, eventName: 'push', branch: LOCAL_BRANCH, defaultBranch: LOCAL_BRANCH } : env;
+      const git = values.record
+        ? { ...env, eventName: 'push', branch: LOCAL_BRANCH, defaultBranch: LOCAL_BRANCH }
+        : env;
       baseline = baselineContext(config.baseline, { log, workspace: process.cwd(), outputDir: config.outputDir, git });
     }
-    const outcome = await runPipeline(config, { log, ...(baseline ? { baseline } : {}), runIdentity: { commit: process.env.GITHUB_SHA } });
+    const outcome = await runPipeline(config, {
+      log,
+      ...(baseline ? { baseline } : {}),
+      runIdentity: { commit: process.env.GITHUB_SHA },
+    });
     process.stdout.write(
-      renderTerminal({ run: outcome.run, verdict: outcome.verdict, commentHeader: config.commentHeader, engine: config.engine, phase: config.phase.name, resultsFile: outcome.resultsPath }) + '\n',
+      renderTerminal({
+        run: outcome.run,
+        verdict: outcome.verdict,
+        commentHeader: config.commentHeader,
+        engine: config.engine,
+        phase: config.phase.name,
+        resultsFile: outcome.resultsPath,
+      }) + '\n',
     );
     // report.html sits beside LOAD_TEST_RESULTS.md at the top of the output dir (one page for all its tests).
     const html = join(dirname(outcome.reportPath), 'report.html');
-    process.stderr.write(`report: ${outcome.reportPath}\nresults: ${outcome.resultsPath}\n${existsSync(html) ? `html: ${html}\n` : ''}`);
+    process.stderr.write(
+      `report: ${outcome.reportPath}\nresults: ${outcome.resultsPath}\n${existsSync(html) ? `html: ${html}\n` : ''}`,
+    );
     return outcome.verdict.failsCheck ? 1 : 0;
   } catch (e) {
     if (e instanceof UserError) {

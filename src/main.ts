@@ -28,7 +28,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const workspace = env.GITHUB_WORKSPACE || process.cwd();
     const config = resolveConfig(inputs, { workspace });
     maskSecrets(config, core.setSecret);
-    for (const [k, v] of Object.entries(config.http.headers)) if (/^(authorization|cookie|x-api-key|api-key)$/i.test(k) && v) core.setSecret(v);
+    for (const [k, v] of Object.entries(config.http.headers))
+      if (/^(authorization|cookie|x-api-key|api-key)$/i.test(k) && v) core.setSecret(v);
     if (config.engine === 'builtin' || ((config.engine === 'artillery' || config.engine === 'k6') && !config.script)) {
       // `{{ env.NAME }}` values in flows are sent to the target only: mask them before anything can print them.
       // (Artillery and k6 run the flows without a script: the values reach them through their environment.)
@@ -36,9 +37,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       for (const secret of flowSecrets(config, env)) core.setSecret(secret);
     }
 
-    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined;
+    const runUrl =
+      env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : undefined;
     const event = readEvent(env.GITHUB_EVENT_PATH, log.warning);
     // One client for every GitHub call of the run (baseline stores and comment): one time budget for them all.
     let github: import('./github/client.js').GitHubClient | undefined;
@@ -59,7 +61,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       });
     }
     const { runPipeline } = await import('./pipeline.js');
-    const outcome = await runPipeline(config, { log, runUrl, ...(baseline ? { baseline } : {}), runIdentity: { commit: env.GITHUB_SHA, workflowRun: env.GITHUB_RUN_ID } });
+    const outcome = await runPipeline(config, {
+      log,
+      runUrl,
+      ...(baseline ? { baseline } : {}),
+      runIdentity: { commit: env.GITHUB_SHA, workflowRun: env.GITHUB_RUN_ID },
+    });
     // From here on the verdict is final: results.json and the report are written with it, and nothing below may
     // change it. Publishing can only fail with a warning.
     const { verdict } = outcome;
@@ -71,19 +78,26 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const { renderReport, markerFor } = await import('./report/markdown.js');
     if (env.GITHUB_STEP_SUMMARY) {
       // The job summary allows 1 MiB per step; the comment 65,536 characters: each gets its own size tier.
-      await publishStepAsync('job summary', () => core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write(), log.warning);
+      await publishStepAsync(
+        'job summary',
+        () => core.summary.addRaw(renderReport(outcome.report, { maxChars: SUMMARY_MAX_CHARS })).write(),
+        log.warning,
+      );
     }
     let commentUrl: string | undefined;
     const { prContext } = await import('./github/context.js');
     const pr = prContext(env.GITHUB_EVENT_NAME ?? '', event, env.GITHUB_REPOSITORY ?? '/');
     // A shard's figures are a part of the run: the job that merges the shards comments.
-    if (config.shard && config.comment === 'true') log.info('comment: a shard posts no comment; the job that merges the shards does');
+    if (config.shard && config.comment === 'true')
+      log.info('comment: a shard posts no comment; the job that merges the shards does');
     const wantComment = !config.shard && (config.comment === 'true' || (config.comment === 'auto' && pr.isPullRequest));
     if (wantComment) {
       if (pr.issueNumber === undefined) {
         log.warning('comment: this run is not for a pull request, so there is nothing to comment on');
       } else if (!config.githubToken) {
-        log.warning('comment: no github-token, so the results were not posted on the pull request (the verdict still holds)');
+        log.warning(
+          'comment: no github-token, so the results were not posted on the pull request (the verdict still holds)',
+        );
       } else {
         const issueNumber = pr.issueNumber;
         await publishStepAsync(
@@ -112,16 +126,25 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const headline = `perf-gate ${config.phase.name}: ${verdict.status}`;
     const why = verdict.reasons.length ? `: ${verdict.reasons.join('; ')}` : '';
     if (verdict.failsCheck) core.setFailed(`${headline}${why}`);
-    else if (verdict.status === 'shard') log.info(`${headline}: results written to ${outcome.resultsPath} for the job that merges the shards`);
-    else if (verdict.status !== 'pass') log.warning(`${headline}${why} (fail-on: ${config.failOn}, so the check passes)`);
+    else if (verdict.status === 'shard')
+      log.info(`${headline}: results written to ${outcome.resultsPath} for the job that merges the shards`);
+    else if (verdict.status !== 'pass')
+      log.warning(`${headline}${why} (fail-on: ${config.failOn}, so the check passes)`);
     else log.info(`${headline} (report: ${outcome.reportPath})`);
   } catch (e) {
     publishStep('outputs', () => core.setOutput('verdict', 'error'), log.warning);
-    const message = e instanceof UserError ? redactSecrets(e.message) : `perf-gate failed unexpectedly: ${redactSecrets(messageOf(e))}`;
+    const message =
+      e instanceof UserError
+        ? redactSecrets(e.message)
+        : `perf-gate failed unexpectedly: ${redactSecrets(messageOf(e))}`;
     if (!(e instanceof UserError)) core.debug(redactSecrets((e as Error).stack ?? String(e)));
     // The job summary says the same verdict as the outputs and the exit status, even when there is no report.
     if (env.GITHUB_STEP_SUMMARY) {
-      await publishStepAsync('job summary', () => core.summary.addRaw(`### ⚠️ perf-gate: error\n\n<pre>${escapeHtml(message)}</pre>\n`).write(), log.warning);
+      await publishStepAsync(
+        'job summary',
+        () => core.summary.addRaw(`### ⚠️ perf-gate: error\n\n<pre>${escapeHtml(message)}</pre>\n`).write(),
+        log.warning,
+      );
     }
     core.setFailed(message);
   }

@@ -19,7 +19,14 @@ export interface SerializedHistogram {
 export * from './model/verdict.js';
 export * from './model/findings.js';
 import type { BaselineStatement } from './model/verdict.js';
-import type { DatabaseActivity, EnvironmentReport, InfraMetric, SlowQuery, SlowRequest, StoppedTask } from './model/findings.js';
+import type {
+  DatabaseActivity,
+  EnvironmentReport,
+  InfraMetric,
+  SlowQuery,
+  SlowRequest,
+  StoppedTask,
+} from './model/findings.js';
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
 
@@ -73,7 +80,16 @@ export interface LatencyStats {
  * `http.count-4xx-as-errors: false`). `check`: a response whose `expect:` failed or whose `capture:` found
  * nothing; the message of each such failure is counted in `checkFailures`.
  */
-export const ERROR_KINDS = ['http_5xx', 'http_4xx', 'timeout', 'connection_refused', 'connection_reset', 'dns', 'check', 'other'] as const;
+export const ERROR_KINDS = [
+  'http_5xx',
+  'http_4xx',
+  'timeout',
+  'connection_refused',
+  'connection_reset',
+  'dns',
+  'check',
+  'other',
+] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /**
@@ -255,7 +271,6 @@ export interface RunResult {
   stoppedTasks?: StoppedTask[];
 }
 
-
 /** Which part of a run the targets are judged on: its steady part (constant-rate stages) or all of it. */
 export const DECIDE_ON = ['steady', 'all'] as const;
 export type DecideOn = (typeof DECIDE_ON)[number];
@@ -378,7 +393,9 @@ export function endpointHistogram(iv: IntervalResult, e: IntervalEndpoint): Seri
   return eps === 1 && e.requests === iv.requests && e.latency.count === iv.latency.count ? iv.histogram : undefined;
 }
 
-export function blankRunResult(base: Pick<RunResult, 'engine' | 'phase' | 'startedAt' | 'endedAt' | 'durationMs'> & Partial<RunResult>): RunResult {
+export function blankRunResult(
+  base: Pick<RunResult, 'engine' | 'phase' | 'startedAt' | 'endedAt' | 'durationMs'> & Partial<RunResult>,
+): RunResult {
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     requests: 0,

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl, redactUserinfo, redactSecrets } from './secrets.js';
-import { type Config } from './config/types.js';
+import type { Config } from './config/types.js';
 import type { Engine } from './engines/types.js';
 import { oneLineFailure } from './engines/tool.js';
 import type { BaselineContext } from './baseline/types.js';
@@ -12,7 +12,15 @@ import type { Source } from './sources/types.js';
 import type { SourceConfig } from './config/sources.js';
 import { decide, runProblems } from './gate/evaluate.js';
 import { diagnose } from './diagnose/index.js';
-import { blankRunResult, RESULTS_SCHEMA_VERSION, type EngineName, type EnvironmentReport, type RunResult, type Stage, type Verdict } from './model.js';
+import {
+  blankRunResult,
+  RESULTS_SCHEMA_VERSION,
+  type EngineName,
+  type EnvironmentReport,
+  type RunResult,
+  type Stage,
+  type Verdict,
+} from './model.js';
 import { peakRate, totalDurationMs } from './phases/presets.js';
 import type { AbortGuard } from './phases/guards.js';
 import { analyzePhase, describeScale, phaseVerdict, planPhase, watchGuards } from './phases/run.js';
@@ -21,7 +29,14 @@ import { renderReport, type ReportInput } from './report/markdown.js';
 import type { HtmlReportEntry } from './report/html.js';
 import { formatDurationCompact } from './format.js';
 import { stringifyReadable } from './metrics/json.js';
-import { claimRunDir, listRuns, REPORT_FILE, RESULTS_FILE, RUN_REPORT_FILE, type RunDir } from './pipeline/output-dir.js';
+import {
+  claimRunDir,
+  listRuns,
+  REPORT_FILE,
+  RESULTS_FILE,
+  RUN_REPORT_FILE,
+  type RunDir,
+} from './pipeline/output-dir.js';
 import { renderRunsPage } from './report/runs-page.js';
 import { UserError, messageOf } from './errors.js';
 import type { Logger } from './log.js';
@@ -103,11 +118,17 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
         : `phase ${config.phase.name} on ${config.engine}: ${formatDurationCompact(totalDurationMs(stages))}${describeScale(config, plan)} up to ` +
           `${round(peakRate(stages))} arrivals/s against ${target}`,
   );
-  if (config.errorsNotJudged) log.warning(`targets: error_rate: not judged: no error-rate bound is checked on this run (a run in which half the requests fail still never passes)`);
+  if (config.errorsNotJudged)
+    log.warning(
+      `targets: error_rate: not judged: no error-rate bound is checked on this run (a run in which half the requests fail still never passes)`,
+    );
   const { shard } = config;
   // A shard sends its share of every stage's rate; the run keeps the whole phase's shape (analyzePhase sets it).
   const engineStages = shard ? shardStages(stages, shard.count) : stages;
-  if (shard) log.info(`shard ${shard.index}/${shard.count}: this job sends 1/${shard.count} of that rate (up to ${round(peakRate(engineStages))} arrivals/s); the job that merges the shards judges them`);
+  if (shard)
+    log.info(
+      `shard ${shard.index}/${shard.count}: this job sends 1/${shard.count} of that rate (up to ${round(peakRate(engineStages))} arrivals/s); the job that merges the shards judges them`,
+    );
 
   // A throughput target the load cannot reach fails whatever the service does: say so before sending any.
   if (config.engine === 'builtin') {
@@ -119,7 +140,8 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   if (config.baseline?.spec && deps.baseline) {
     const { preflightBaseline } = await import('./baseline/index.js');
     const problem = await preflightBaseline(config.baseline.spec, deps.baseline);
-    if (problem) throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
+    if (problem)
+      throw new UserError(`baseline ${config.baseline.spec.text}: ${problem} (checked before sending any load)`);
   }
 
   // The engine's own input (a tool's script and the files it names) is checked before anything is installed or sent.
@@ -166,7 +188,13 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
       } else {
         if (src) await src.beforeLoad(sources, { ...steadyStage(engineStages) });
         try {
-          run = await engine.run({ config, stages: engineStages, log, signal: guards.signal, onInterval: guards.onInterval });
+          run = await engine.run({
+            config,
+            stages: engineStages,
+            log,
+            signal: guards.signal,
+            onInterval: guards.onInterval,
+          });
         } catch (e) {
           if (e instanceof UserError) throw e;
           // A crashed engine is a verdict, not a pass: keep what we know and say what broke, in one line (the
@@ -176,7 +204,11 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
           run = emptyRun(config, stages, startedAt);
         }
         if (src) {
-          const infra = await src.collectAll(sources, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, log);
+          const infra = await src.collectAll(
+            sources,
+            { start: new Date(run.startedAt), end: new Date(run.endedAt) },
+            log,
+          );
           run.infra = infra.infra;
           if (infra.slowQueries) run.slowQueries = infra.slowQueries;
           if (infra.logs) run.logs = infra.logs;
@@ -185,7 +217,11 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
           if (infra.baseline) run.environment = { ...(environment ?? { checks: [] }), baseline: infra.baseline };
         }
       }
-      if (environment) run.environment = { ...environment, ...(run.environment?.baseline ? { baseline: run.environment.baseline } : {}) };
+      if (environment)
+        run.environment = {
+          ...environment,
+          ...(run.environment?.baseline ? { baseline: run.environment.baseline } : {}),
+        };
     } finally {
       if (src) await src.stopSources(sources);
     }
@@ -196,15 +232,26 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   if (config.errorsNotJudged) run.notes.push(ERRORS_NOT_JUDGED_NOTE);
   const servedNote = servedLatencyNote(run, config.targets);
   if (servedNote) run.notes.push(servedNote);
-  const judgedPart = analyzePhase(run, config, plan, guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined));
+  const judgedPart = analyzePhase(
+    run,
+    config,
+    plan,
+    guards.stopped() ?? (config.engine === 'results' ? run.analysis?.stoppedEarly : undefined),
+  );
   if (shard) {
     run.shard = { ...shard, ...definedOnly(deps.runIdentity ?? {}), shapeKey: shardShapeKey(config, stages) };
-    run.notes.unshift(`Shard ${shard.index}/${shard.count}: this job sent 1/${shard.count} of the phase's arrival rate. Its figures are this shard's alone; they are judged once merged with the other shards (engine: results).`);
+    run.notes.unshift(
+      `Shard ${shard.index}/${shard.count}: this job sent 1/${shard.count} of the phase's arrival rate. Its figures are this shard's alone; they are judged once merged with the other shards (engine: results).`,
+    );
   }
 
   // After a confirmation run: that run and the pooled figures the regressions were judged on, for the results file.
-  let confirmation: { run: RunResult; pooled: Pick<RunResult, 'requests' | 'errors' | 'errorRate' | 'throughputRps' | 'latency'> } | undefined;
-  let verdict = shard ? shardVerdict(run, problems, log) : phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
+  let confirmation:
+    | { run: RunResult; pooled: Pick<RunResult, 'requests' | 'errors' | 'errorRate' | 'throughputRps' | 'latency'> }
+    | undefined;
+  let verdict = shard
+    ? shardVerdict(run, problems, log)
+    : phaseVerdict(decide(run, config.targets, config.failOn, problems, judgedPart), run, config.failOn);
   // An error verdict's numbers cannot be trusted, so they are neither compared nor recorded; a shard's are a part.
   const compares = !shard && verdict.status !== 'error';
   if (config.baseline?.spec && deps.baseline && compares) {
@@ -212,11 +259,25 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
     const { applyRegressions } = await import('./gate/regression.js');
     const shape = run.shape;
     const again = rerun;
-    const judged = await regressionStep(run, config.baseline, deps.baseline, again ? { rerun: async () => ({ ...(await again()), shape }) } : {});
+    const judged = await regressionStep(
+      run,
+      config.baseline,
+      deps.baseline,
+      again ? { rerun: async () => ({ ...(await again()), shape }) } : {},
+    );
     if (judged) verdict = applyRegressions(verdict, judged, config.failOn);
     if (judged?.second) {
       const { requests, errors, errorRate, throughputRps, latency } = judged.run;
-      confirmation = { run: judged.second, pooled: { requests, errors, latency, ...(errorRate !== undefined ? { errorRate } : {}), ...(throughputRps !== undefined ? { throughputRps } : {}) } };
+      confirmation = {
+        run: judged.second,
+        pooled: {
+          requests,
+          errors,
+          latency,
+          ...(errorRate !== undefined ? { errorRate } : {}),
+          ...(throughputRps !== undefined ? { throughputRps } : {}),
+        },
+      };
     }
   }
   // Why it failed, from the run's own figures (src/diagnose): computed for every judged run, shown when it failed.
@@ -237,12 +298,29 @@ async function runInDir(outer: Config, deps: PipelineDeps, runDir: RunDir): Prom
   };
   const markdown = renderReport(report, { maxChars: Number.MAX_SAFE_INTEGER });
   // Written to a temporary name first so a crash never leaves a half-written report for a later step to read.
-  await writeAtomic(resultsPath, stringifyReadable({ schemaVersion: RESULTS_SCHEMA_VERSION, run, verdict, ...(confirmation ? { confirmation } : {}), ...(why ? { why } : {}) }) + '\n');
+  await writeAtomic(
+    resultsPath,
+    stringifyReadable({
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      run,
+      verdict,
+      ...(confirmation ? { confirmation } : {}),
+      ...(why ? { why } : {}),
+    }) + '\n',
+  );
   await writeAtomic(join(runDir.dir, RUN_REPORT_FILE), markdown);
   // Rebuilt from every run folder, so a run never drops another's section (even one written by a parallel job).
   const runs = await listRuns(outer.outputDir);
   await writeAtomic(reportPath, renderRunsPage(runs));
-  await writeHtmlReport(outer.outputDir, runs.map((e) => (e.name === runDir.name ? { name: e.name, run, verdict, markdown, input: report } : { name: e.name, run: e.run, verdict: e.verdict, ...(e.markdown ? { markdown: e.markdown } : {}) })), log);
+  await writeHtmlReport(
+    outer.outputDir,
+    runs.map((e) =>
+      e.name === runDir.name
+        ? { name: e.name, run, verdict, markdown, input: report }
+        : { name: e.name, run: e.run, verdict: e.verdict, ...(e.markdown ? { markdown: e.markdown } : {}) },
+    ),
+    log,
+  );
   if (config.baseline?.spec && deps.baseline && !shard) {
     const { recordRun } = await import('./baseline/index.js');
     try {
@@ -282,11 +360,19 @@ function servedLatencyNote(run: RunResult, targets: Config['targets']): string |
  * The `checks:` (when configured) and then, when they all passed, the smoke pass (each flow once): what the
  * environment looked like before the load. Undefined when neither is asked for.
  */
-async function preflight(config: Config, sources: Source[], log: Logger, sendsLoadFromHere: boolean): Promise<EnvironmentReport | undefined> {
+async function preflight(
+  config: Config,
+  sources: Source[],
+  log: Logger,
+  sendsLoadFromHere: boolean,
+): Promise<EnvironmentReport | undefined> {
   const { hasChecks } = await import('./config/checks.js');
   if (config.engine === 'results') {
     // The files were measured elsewhere, earlier: today's environment says nothing about them.
-    if (hasChecks(config.checks)) log.warning('checks: not run with engine "results" (the results were measured elsewhere; no load is sent from here)');
+    if (hasChecks(config.checks))
+      log.warning(
+        'checks: not run with engine "results" (the results were measured elsewhere; no load is sent from here)',
+      );
     return undefined;
   }
   const smoke = config.smoke === true && sendsLoadFromHere;
@@ -295,7 +381,11 @@ async function preflight(config: Config, sources: Source[], log: Logger, sendsLo
   if (hasChecks(config.checks)) {
     const { runChecks } = await import('./checks/index.js');
     const src = config.sources.length ? await import('./sources/index.js') : undefined;
-    env.checks = await runChecks(config, config.checks, { log, sources, ...(src ? { probeSources: (c: SourceConfig[]) => src.createSources(c, log) } : {}) });
+    env.checks = await runChecks(config, config.checks, {
+      log,
+      sources,
+      ...(src ? { probeSources: (c: SourceConfig[]) => src.createSources(c, log) } : {}),
+    });
   }
   if (smoke) {
     if (env.checks.some((c) => !c.ok)) env.smoke = { flows: [], skipped: 'not run: a check failed' };
@@ -321,7 +411,8 @@ export function steadyStage(stages: Stage[]): { steady?: { startMs: number; endM
   let t = 0;
   let best: { startMs: number; endMs: number } | undefined;
   for (const s of stages) {
-    if (s.startRate === s.endRate && s.startRate > 0 && (!best || s.durationMs > best.endMs - best.startMs)) best = { startMs: t, endMs: t + s.durationMs };
+    if (s.startRate === s.endRate && s.startRate > 0 && (!best || s.durationMs > best.endMs - best.startMs))
+      best = { startMs: t, endMs: t + s.durationMs };
     t += s.durationMs;
   }
   return best ? { steady: best } : {};
@@ -329,11 +420,17 @@ export function steadyStage(stages: Stage[]): { steady?: { startMs: number; endM
 
 /** The verdict's reasons for what the pre-flight found wrong; empty when the load may start. */
 export function preflightProblems(env: EnvironmentReport): string[] {
-  const out = env.checks.filter((c) => !c.ok).map((c) => `check ${c.kind} ${c.name} failed: ${c.detail} (checked before sending any load; none was sent)`);
+  const out = env.checks
+    .filter((c) => !c.ok)
+    .map((c) => `check ${c.kind} ${c.name} failed: ${c.detail} (checked before sending any load; none was sent)`);
   for (const f of env.smoke?.flows ?? []) {
-    if (!f.ok) out.push(`smoke pass: flow "${f.name}" failed at step ${f.step}: ${f.failure} (each flow is run once before the load; no load was sent)`);
+    if (!f.ok)
+      out.push(
+        `smoke pass: flow "${f.name}" failed at step ${f.step}: ${f.failure} (each flow is run once before the load; no load was sent)`,
+      );
   }
-  if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed')) out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
+  if (env.smoke?.skipped && env.smoke.skipped.startsWith('failed'))
+    out.push(`smoke pass ${env.smoke.skipped}; no load was sent`);
   return out;
 }
 
@@ -342,7 +439,11 @@ async function readStoppedTasks(config: Config, run: RunResult): Promise<void> {
   const ecs = config.checks?.ecs ?? [];
   if (!ecs.length) return;
   const { stoppedTasks } = await import('./checks/ecs-tasks.js');
-  const got = await stoppedTasks(ecs, { start: new Date(run.startedAt), end: new Date(run.endedAt) }, config.checks!.timeoutMs).catch((e: unknown) => ({
+  const got = await stoppedTasks(
+    ecs,
+    { start: new Date(run.startedAt), end: new Date(run.endedAt) },
+    config.checks!.timeoutMs,
+  ).catch((e: unknown) => ({
     tasks: [],
     notes: [`ecs: stopped tasks not read: ${redactSecrets(messageOf(e))}`],
   }));
@@ -367,7 +468,12 @@ async function claimOutputDir(dir: string, phase: string, at: Date): Promise<Run
     return await claimRunDir(dir, phase, at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is an existing file, not a directory' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `it cannot be written (${code})` : messageOf(e);
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'it (or a folder on its path) is an existing file, not a directory'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? `it cannot be written (${code})`
+          : messageOf(e);
     throw new UserError(`input "output-dir": cannot write the results to "${dir}": ${why}`);
   }
 }
@@ -376,7 +482,10 @@ async function claimOutputDir(dir: string, phase: string, at: Date): Promise<Run
 async function writeHtmlReport(outputDir: string, entries: HtmlReportEntry[], log: Logger): Promise<void> {
   try {
     const { renderHtmlReport, HTML_REPORT_FILE } = await import('./report/html.js');
-    await writeAtomic(join(outputDir, HTML_REPORT_FILE), renderHtmlReport(entries, { generatedAt: new Date().toISOString() }));
+    await writeAtomic(
+      join(outputDir, HTML_REPORT_FILE),
+      renderHtmlReport(entries, { generatedAt: new Date().toISOString() }),
+    );
   } catch (e) {
     log.warning(`report.html was not written (the verdict and the other files stand): ${redactSecrets(messageOf(e))}`);
   }
@@ -392,12 +501,15 @@ async function writeAtomic(path: string, content: string): Promise<void> {
  * Any HTTP answer (even 404 or 500) means reachable; only a transport failure is returned, as text. The built-in
  * engine's own client does the check, so its limits are the load's (one client, one 64 KiB head limit).
  */
-export async function checkReachable(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
+export async function checkReachable(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<string | undefined> {
   const { probeTarget } = await import('./engines/builtin/probe.js');
   const problem = await probeTarget(url, timeoutMs, headers);
   return problem === undefined ? undefined : redactUserinfo(problem);
 }
-
 
 export function emptyRun(config: Config, stages: Stage[], startedAt: Date): RunResult {
   const now = new Date();
@@ -418,7 +530,11 @@ export function shardStages(stages: Stage[], count: number): Stage[] {
 }
 
 function shardGuards(guards: AbortGuard[], count: number): AbortGuard[] {
-  return guards.map((g) => (g.metric === 'throughput' || g.metric === 'errors' ? { ...g, value: g.value / count, source: `${g.source} (1/${count} on this shard)` } : g));
+  return guards.map((g) =>
+    g.metric === 'throughput' || g.metric === 'errors'
+      ? { ...g, value: g.value / count, source: `${g.source} (1/${count} on this shard)` }
+      : g,
+  );
 }
 
 /**
@@ -432,7 +548,11 @@ export function shardShapeKey(config: Config, stages: Stage[]): string {
     count: config.shard?.count,
     target: redactUrl(config.target),
     flows: config.flows,
-    http: { timeoutMs: config.http.timeoutMs, maxInFlight: config.http.maxInFlight, count4xxAsErrors: config.http.count4xxAsErrors },
+    http: {
+      timeoutMs: config.http.timeoutMs,
+      maxInFlight: config.http.maxInFlight,
+      count4xxAsErrors: config.http.count4xxAsErrors,
+    },
     intervalMs: config.intervalMs,
   };
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
@@ -446,7 +566,10 @@ export function shardShapeKey(config: Config, stages: Stage[]): string {
 function shardVerdict(run: RunResult, problems: string[], log: Logger): Verdict {
   const own = [...problems, ...runProblems({ ...run, generator: { valid: true, invalidReasons: [] } })];
   if (own.length) return { status: 'error', failsCheck: true, targets: [], reasons: own };
-  if (!run.generator.valid) log.warning(`shard ${run.shard?.index}/${run.shard?.count}: the load generator could not send its share (${run.generator.invalidReasons.join('; ')}); the merged run will be invalid`);
+  if (!run.generator.valid)
+    log.warning(
+      `shard ${run.shard?.index}/${run.shard?.count}: the load generator could not send its share (${run.generator.invalidReasons.join('; ')}); the merged run will be invalid`,
+    );
   return { status: 'shard', failsCheck: false, targets: [], reasons: [] };
 }
 

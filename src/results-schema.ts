@@ -33,7 +33,9 @@ const histogram = z
     minUs: z.number().describe('Exact minimum, µs.'),
     maxUs: z.number().describe('Exact maximum, µs.'),
     sumUs: z.number().describe('Exact sum, µs.'),
-    buckets: z.array(z.tuple([z.number().int(), z.number().int()])).describe('Sparse [bucket index, count] pairs, ascending.'),
+    buckets: z
+      .array(z.tuple([z.number().int(), z.number().int()]))
+      .describe('Sparse [bucket index, count] pairs, ascending.'),
   })
   .describe('A mergeable latency histogram.');
 
@@ -57,14 +59,18 @@ const served = z
     latency,
     histogram: histogram.optional(),
   })
-  .describe('The successful responses only: latency targets are judged on their latency, throughput targets on their rate.');
+  .describe(
+    'The successful responses only: latency targets are judged on their latency, throughput targets on their rate.',
+  );
 
-const errorsByKind = z.partialRecord(z.enum(ERROR_KINDS), z.number().int().min(0)).describe('Errors by kind: http_5xx, http_4xx, timeout, connection_refused, connection_reset, dns, check, other.');
+const errorsByKind = z
+  .partialRecord(z.enum(ERROR_KINDS), z.number().int().min(0))
+  .describe('Errors by kind: http_5xx, http_4xx, timeout, connection_refused, connection_reset, dns, check, other.');
 const checkFailures = counts('Failed expectations and captures, by message.');
 
 const endpoint = z
   .strictObject({
-    name: z.string().describe('METHOD /path or the step name (built-in engine), the tool\'s request name otherwise.'),
+    name: z.string().describe("METHOD /path or the step name (built-in engine), the tool's request name otherwise."),
     requests: count('Completed requests.'),
     errors: count('Requests that counted as errors.'),
     latency,
@@ -89,15 +95,28 @@ const interval = z
   .strictObject({
     startMs: ms('Offset from the run start'),
     durationMs: ms('Length'),
-    targetRate: z.number().optional().describe('Arrival rate the shape asked for at the middle of the interval, arrivals/s.'),
+    targetRate: z
+      .number()
+      .optional()
+      .describe('Arrival rate the shape asked for at the middle of the interval, arrivals/s.'),
     arrivalsStarted: count('Arrivals started.').optional(),
     requests: count('Completed requests.'),
     errors: count('Errors.'),
-    concurrency: z.number().optional().describe('Requests (built-in engine) or VUs (tools) in flight at the end of the interval.'),
+    concurrency: z
+      .number()
+      .optional()
+      .describe('Requests (built-in engine) or VUs (tools) in flight at the end of the interval.'),
     latency,
     histogram: histogram.optional(),
-    endpoints: z.record(z.string(), intervalEndpoint).optional().describe('Per endpoint, when the engine records it (built-in engine).'),
-    served: served.optional().describe('The interval\'s successful responses, when the run has served figures and the interval had errors (without errors, every response was one).'),
+    endpoints: z
+      .record(z.string(), intervalEndpoint)
+      .optional()
+      .describe('Per endpoint, when the engine records it (built-in engine).'),
+    served: served
+      .optional()
+      .describe(
+        "The interval's successful responses, when the run has served figures and the interval had errors (without errors, every response was one).",
+      ),
   })
   .describe('One interval of the time series.');
 
@@ -110,7 +129,9 @@ const stage = z.strictObject({
 
 const partSummary = z
   .strictObject({
-    windows: z.array(z.strictObject({ startMs: z.number(), endMs: z.number(), stage: z.string().optional() })).describe('Time windows of the run the part covers, ms from the start.'),
+    windows: z
+      .array(z.strictObject({ startMs: z.number(), endMs: z.number(), stage: z.string().optional() }))
+      .describe('Time windows of the run the part covers, ms from the start.'),
     intervals: count('Intervals in the part.'),
     intervalsTotal: count('Intervals in the run.'),
     durationMs: ms('Length of the part'),
@@ -127,7 +148,7 @@ const loadPoint = z.strictObject({
   rps: z.number().describe('Completed requests per second in the interval.'),
   targetRate: z.number().optional(),
   vus: z.number().optional(),
-  errorRate: z.number().describe('Percent of the interval\'s requests that were errors.'),
+  errorRate: z.number().describe("Percent of the interval's requests that were errors."),
   p99Ms: z.number().optional(),
 });
 
@@ -135,8 +156,19 @@ const stress = z
   .strictObject({
     errorLimitPercent: z.number().describe('Error rate whose crossing marks the breaking point, %.'),
     firstError: loadPoint.optional().describe('The first interval with an error.'),
-    breakingPoint: loadPoint.optional().describe('The first interval past the error limit that the next intervals confirmed.'),
-    peak: z.strictObject({ rps: z.number(), targetRate: z.number().optional(), p99Ms: z.number().optional(), errorRate: z.number().optional(), intervals: z.number() }).optional().describe('The highest load reached.'),
+    breakingPoint: loadPoint
+      .optional()
+      .describe('The first interval past the error limit that the next intervals confirmed.'),
+    peak: z
+      .strictObject({
+        rps: z.number(),
+        targetRate: z.number().optional(),
+        p99Ms: z.number().optional(),
+        errorRate: z.number().optional(),
+        intervals: z.number(),
+      })
+      .optional()
+      .describe('The highest load reached.'),
     capacity: z
       .strictObject({
         rps: z.number().optional(),
@@ -176,7 +208,10 @@ const analysis = z
     stress: stress.optional(),
     recovery: recovery.optional(),
     guards: z.array(z.string()).describe('Abort guards that watched the run.'),
-    stoppedEarly: z.strictObject({ guard: z.string(), reason: z.string(), atMs: z.number() }).optional().describe('The abort guard that stopped the run.'),
+    stoppedEarly: z
+      .strictObject({ guard: z.string(), reason: z.string(), atMs: z.number() })
+      .optional()
+      .describe('The abort guard that stopped the run.'),
   })
   .describe('What the phase analyses found.');
 
@@ -186,12 +221,27 @@ const infraMetric = z
     source: z.enum(SOURCE_KINDS),
     query: z.string().describe('What was queried.'),
     unit: z.enum(['%', 'count', 'ms', 'bytes', '/s']),
-    stats: z.strictObject({ min: z.number().optional(), mean: z.number().optional(), p95: z.number().optional(), max: z.number().optional(), last: z.number().optional() }),
+    stats: z.strictObject({
+      min: z.number().optional(),
+      mean: z.number().optional(),
+      p95: z.number().optional(),
+      max: z.number().optional(),
+      last: z.number().optional(),
+    }),
     limit: z.number().optional().describe('What a "% of max" target compares against.'),
-    series: z.array(z.tuple([z.number(), z.number()])).optional().describe('Samples as [ms from the run start, value].'),
+    series: z
+      .array(z.tuple([z.number(), z.number()]))
+      .optional()
+      .describe('Samples as [ms from the run start, value].'),
     unavailable: z.string().optional().describe('Why the metric could not be read.'),
-    role: z.enum(['instances', 'balance']).optional().describe('instances: a count of instances; balance: lowest / highest per-instance share.'),
-    shares: z.record(z.string(), z.number()).optional().describe('Per-instance share of the total over the run window, percent.'),
+    role: z
+      .enum(['instances', 'balance'])
+      .optional()
+      .describe('instances: a count of instances; balance: lowest / highest per-instance share.'),
+    shares: z
+      .record(z.string(), z.number())
+      .optional()
+      .describe('Per-instance share of the total over the run window, percent.'),
   })
   .describe('One infrastructure metric over the run window.');
 
@@ -259,7 +309,9 @@ const stoppedTaskFields = {
   stoppedAtMs: ms('When it stopped, from the run start'),
   stopCode: z.string().optional(),
   stoppedReason: z.string().optional(),
-  containers: z.array(z.strictObject({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() })),
+  containers: z.array(
+    z.strictObject({ name: z.string(), exitCode: z.number().optional(), reason: z.string().optional() }),
+  ),
 };
 
 const saturationFinding = z.strictObject({
@@ -275,7 +327,10 @@ const saturationFinding = z.strictObject({
 
 const diagnosisSchema = z
   .strictObject({
-    cause: z.strictObject({ kind: z.enum(CAUSE_KINDS), subject: z.string() }).optional().describe('The cause named; absent: no single cause found.'),
+    cause: z
+      .strictObject({ kind: z.enum(CAUSE_KINDS), subject: z.string() })
+      .optional()
+      .describe('The cause named; absent: no single cause found.'),
     when: z
       .strictObject({
         target: z.string(),
@@ -294,7 +349,9 @@ const diagnosisSchema = z
       })
       .optional()
       .describe('When the first target broke, and where the slow requests were.'),
-    saturation: z.array(saturationFinding).describe('Series past 80 % of their limit or past their target, earliest first.'),
+    saturation: z
+      .array(saturationFinding)
+      .describe('Series past 80 % of their limit or past their target, earliest first.'),
     unsaturated: z.array(z.strictObject({ name: z.string(), peakPercent: z.number() })),
     throughputLimit: z
       .strictObject({
@@ -316,7 +373,11 @@ const diagnosisSchema = z
         seqScanTables: z.array(tableScans),
         heavyReads: z.array(statement),
         lockWaits: z.array(lockWait),
-        slower: z.array(z.strictObject({ queryid: z.string(), query: z.string(), meanMs: z.number(), baselineMeanMs: z.number() })).optional(),
+        slower: z
+          .array(
+            z.strictObject({ queryid: z.string(), query: z.string(), meanMs: z.number(), baselineMeanMs: z.number() }),
+          )
+          .optional(),
       })
       .optional(),
     memory: z.array(
@@ -333,12 +394,29 @@ const diagnosisSchema = z
     ),
     errors: z
       .strictObject({
-        endpoints: z.array(z.strictObject({ name: z.string(), errors: z.number(), requests: z.number(), codes: z.record(z.string(), z.number()) })),
-        logs: z.array(z.strictObject({ group: z.enum(['payment', 'auth', 'other']), message: z.string(), count: z.number(), source: z.string() })),
+        endpoints: z.array(
+          z.strictObject({
+            name: z.string(),
+            errors: z.number(),
+            requests: z.number(),
+            codes: z.record(z.string(), z.number()),
+          }),
+        ),
+        logs: z.array(
+          z.strictObject({
+            group: z.enum(['payment', 'auth', 'other']),
+            message: z.string(),
+            count: z.number(),
+            source: z.string(),
+          }),
+        ),
       })
       .optional(),
     slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids.'),
-    stoppedTasks: z.array(z.strictObject({ ...stoppedTaskFields, outOfMemory: z.boolean() })).optional().describe('ECS tasks stopped during the run.'),
+    stoppedTasks: z
+      .array(z.strictObject({ ...stoppedTaskFields, outOfMemory: z.boolean() }))
+      .optional()
+      .describe('ECS tasks stopped during the run.'),
     limits: z.array(z.string()).describe('What the diagnosis could not look at.'),
   })
   .describe('Why the run failed, as far as its figures tell (the report\'s "Why" block).');
@@ -347,7 +425,10 @@ const runSchema = z
   .strictObject({
     schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
     engine: z.enum(ENGINES),
-    tool: z.strictObject({ name: z.string(), version: z.string().optional() }).optional().describe('The tool that generated the load.'),
+    tool: z
+      .strictObject({ name: z.string(), version: z.string().optional() })
+      .optional()
+      .describe('The tool that generated the load.'),
     sourceFiles: z.array(z.string()).optional().describe('Files read or written by the tool.'),
     phase: z.string(),
     target: z.string().optional().describe('Target URL, credentials removed.'),
@@ -362,7 +443,11 @@ const runSchema = z
     throughputRps: z.number().optional().describe('Completed requests per second over the run.'),
     latency,
     histogram: histogram.optional(),
-    served: served.optional().describe('Latency of the successful responses, what latency targets are judged on; absent when the engine cannot tell them apart (latency is then judged on every response, and a note says so).'),
+    served: served
+      .optional()
+      .describe(
+        'Latency of the successful responses, what latency targets are judged on; absent when the engine cannot tell them apart (latency is then judged on every response, and a note says so).',
+      ),
     vus: z.strictObject({ created: z.number().optional(), max: z.number().optional() }).optional(),
     endpoints: z.array(endpoint),
     intervals: z.array(interval),
@@ -378,26 +463,67 @@ const runSchema = z
         invalidReasons: z.array(z.string()),
       })
       .describe('What the load generator achieved.'),
-    customMetrics: z.record(z.string(), z.strictObject({ type: z.enum(['counter', 'rate', 'trend', 'gauge']), values: z.record(z.string(), z.number()) })).describe('Tool metrics by name.'),
-    toolThresholds: z.array(z.strictObject({ metric: z.string(), expression: z.string(), ok: z.boolean() })).describe('Artillery ensure checks and k6 thresholds.'),
+    customMetrics: z
+      .record(
+        z.string(),
+        z.strictObject({
+          type: z.enum(['counter', 'rate', 'trend', 'gauge']),
+          values: z.record(z.string(), z.number()),
+        }),
+      )
+      .describe('Tool metrics by name.'),
+    toolThresholds: z
+      .array(z.strictObject({ metric: z.string(), expression: z.string(), ok: z.boolean() }))
+      .describe('Artillery ensure checks and k6 thresholds.'),
     checkFailures: checkFailures.optional(),
-    flows: z.array(z.strictObject({ name: z.string(), started: z.number(), completed: z.number(), failed: z.number() })).optional().describe('Per user journey.'),
+    flows: z
+      .array(z.strictObject({ name: z.string(), started: z.number(), completed: z.number(), failed: z.number() }))
+      .optional()
+      .describe('Per user journey.'),
     logs: z
-      .array(z.strictObject({ source: z.string(), query: z.string(), count: z.number().optional(), top: z.array(z.strictObject({ message: z.string(), count: z.number() })), unavailable: z.string().optional() }))
+      .array(
+        z.strictObject({
+          source: z.string(),
+          query: z.string(),
+          count: z.number().optional(),
+          top: z.array(z.strictObject({ message: z.string(), count: z.number() })),
+          unavailable: z.string().optional(),
+        }),
+      )
       .optional()
       .describe('Error logs for the run window.'),
     shard: z
-      .strictObject({ index: z.number(), count: z.number(), commit: z.string().optional(), workflowRun: z.string().optional(), shapeKey: z.string() })
+      .strictObject({
+        index: z.number(),
+        count: z.number(),
+        commit: z.string().optional(),
+        workflowRun: z.string().optional(),
+        shapeKey: z.string(),
+      })
       .optional()
       .describe('Set on one shard of a sharded run.'),
     notes: z.array(z.string()).describe('Remarks for the report.'),
     shape: z
-      .strictObject({ stages: z.array(stage), peakRate: z.number().optional(), durationScale: z.number().optional(), source: z.enum(['perf-gate', 'script']).optional() })
+      .strictObject({
+        stages: z.array(stage),
+        peakRate: z.number().optional(),
+        durationScale: z.number().optional(),
+        source: z.enum(['perf-gate', 'script']).optional(),
+      })
       .optional()
       .describe('The load shape that was asked for.'),
     infra: z.array(infraMetric).optional(),
     slowQueries: z
-      .array(z.strictObject({ query: z.string(), calls: z.number(), meanMs: z.number(), totalMs: z.number(), rows: z.number().optional(), sharedBlksHit: z.number().optional() }))
+      .array(
+        z.strictObject({
+          query: z.string(),
+          calls: z.number(),
+          meanMs: z.number(),
+          totalMs: z.number(),
+          rows: z.number().optional(),
+          sharedBlksHit: z.number().optional(),
+        }),
+      )
       .optional()
       .describe('Top statements by mean time during the run (pg_stat_statements).'),
     analysis: analysis.optional(),
@@ -409,7 +535,7 @@ const runSchema = z
               kind: z.string().describe('env, version, reachable, monitoring, ecs, target-health or instances.'),
               name: z.string().describe('What was checked (a variable, a source, a service, a target group, a query).'),
               ok: z.boolean(),
-              detail: z.string().describe('What was found, or why the check failed; never a secret\'s value.'),
+              detail: z.string().describe("What was found, or why the check failed; never a secret's value."),
             }),
           )
           .describe('The checks: before the load, one line each; any failure is verdict error and no load.'),
@@ -417,7 +543,7 @@ const runSchema = z
           .array(
             z.strictObject({
               name: z.string(),
-              before: z.number().optional().describe('Right before the load\'s first request.'),
+              before: z.number().optional().describe("Right before the load's first request."),
               after: z.number().optional().describe('After the run.'),
               change: z.number().optional().describe('after - before.'),
               unavailable: z.string().optional(),
@@ -428,25 +554,40 @@ const runSchema = z
         smoke: z
           .strictObject({
             flows: z.array(
-              z.strictObject({ name: z.string(), ok: z.boolean(), requests: count('Requests sent by the smoke pass for this flow.'), failure: z.string().optional(), step: z.string().optional() }),
+              z.strictObject({
+                name: z.string(),
+                ok: z.boolean(),
+                requests: count('Requests sent by the smoke pass for this flow.'),
+                failure: z.string().optional(),
+                step: z.string().optional(),
+              }),
             ),
             skipped: z.string().optional(),
           })
           .optional()
-          .describe('The smoke pass: each flow once before the load; its requests are not in the run\'s figures.'),
+          .describe("The smoke pass: each flow once before the load; its requests are not in the run's figures."),
       })
       .optional()
       .describe('The environment before the load: checks, the smoke pass and the database baseline.'),
-    database: z.array(databaseActivity).optional().describe('What each PostgreSQL source saw of the database during the run.'),
-    slowest: z.array(slowRequest).optional().describe('The slowest requests with their trace ids, slowest first (built-in engine, http.traceparent).'),
-    stoppedTasks: z.array(z.strictObject(stoppedTaskFields)).optional().describe('ECS tasks of the checked services that stopped during the run (stoppedReason, stopCode, containers).'),
+    database: z
+      .array(databaseActivity)
+      .optional()
+      .describe('What each PostgreSQL source saw of the database during the run.'),
+    slowest: z
+      .array(slowRequest)
+      .optional()
+      .describe('The slowest requests with their trace ids, slowest first (built-in engine, http.traceparent).'),
+    stoppedTasks: z
+      .array(z.strictObject(stoppedTaskFields))
+      .optional()
+      .describe('ECS tasks of the checked services that stopped during the run (stoppedReason, stopCode, containers).'),
   })
   .describe('The normalised run.');
 
 const target = z.strictObject({
   metric: z.string().describe('Canonical metric name (p99, error_rate, p99{bid}, cpu, ...).'),
   op: z.enum(COMPARISON_OPS),
-  value: z.number().describe('Threshold in the metric\'s unit.'),
+  value: z.number().describe("Threshold in the metric's unit."),
   unit: z.enum(['ms', '%', '/s', 'count']),
   source: z.string().describe('The expression as written.'),
   optional: z.boolean(),
@@ -454,7 +595,12 @@ const target = z.strictObject({
   status: z.string().optional(),
   rhsMetric: z.strictObject({ metric: z.string(), factor: z.number(), label: z.string() }).optional(),
   warn: z.number().optional().describe('Warning level, in the unit of value.'),
-  kept: z.literal('phase').optional().describe("The phase's error-rate bound, kept because the targets given named none (only `error_rate: not judged` removes it)."),
+  kept: z
+    .literal('phase')
+    .optional()
+    .describe(
+      "The phase's error-rate bound, kept because the targets given named none (only `error_rate: not judged` removes it).",
+    ),
 });
 
 const targetResult = z.strictObject({
@@ -469,7 +615,9 @@ const targetResult = z.strictObject({
 
 const verdictSchema = z
   .strictObject({
-    status: z.enum(VERDICTS).describe('pass, fail, error, or shard (one shard of a sharded run, judged after the merge).'),
+    status: z
+      .enum(VERDICTS)
+      .describe('pass, fail, error, or shard (one shard of a sharded run, judged after the merge).'),
     failsCheck: z.boolean().describe('Whether the check fails under fail-on.'),
     targets: z.array(targetResult),
     reasons: z.array(z.string()),
@@ -487,7 +635,11 @@ const verdictSchema = z
             .strictObject({
               value: z.number().describe("In the metric's unit."),
               unit: z.enum(['ms', 'pp']),
-              basis: z.enum(['rule', 'history', 'sampling', 'resolution']).describe("rule: written in the rule; history: twice the history's spread; sampling: twice the two runs' sampling noise; resolution: two histogram buckets"),
+              basis: z
+                .enum(['rule', 'history', 'sampling', 'resolution'])
+                .describe(
+                  "rule: written in the rule; history: twice the history's spread; sampling: twice the two runs' sampling noise; resolution: two histogram buckets",
+                ),
               why: z.string().describe("As the report's Method line says it, e.g. 2× the history's spread."),
               detail: z.string().optional().describe('The figures behind it, e.g. SD 2.8 ms over 5 runs.'),
             })
@@ -503,7 +655,16 @@ const verdictSchema = z
         source: z.string(),
         note: z.string().optional(),
         method: z.string().optional(),
-        trend: z.array(z.strictObject({ sha: z.string().optional(), createdAt: z.string(), p99: z.number().optional(), errorRate: z.number().optional() })).optional(),
+        trend: z
+          .array(
+            z.strictObject({
+              sha: z.string().optional(),
+              createdAt: z.string(),
+              p99: z.number().optional(),
+              errorRate: z.number().optional(),
+            }),
+          )
+          .optional(),
         statements: z
           .array(z.strictObject({ queryid: z.string(), meanMs: z.number(), calls: z.number() }))
           .optional()
@@ -521,7 +682,13 @@ export const resultsFileSchema = z
     confirmation: z
       .strictObject({
         run: runSchema,
-        pooled: z.strictObject({ requests: z.number(), errors: z.number(), errorRate: z.number().optional(), throughputRps: z.number().optional(), latency }),
+        pooled: z.strictObject({
+          requests: z.number(),
+          errors: z.number(),
+          errorRate: z.number().optional(),
+          throughputRps: z.number().optional(),
+          latency,
+        }),
       })
       .optional()
       .describe('After a confirmation run: that run, and the pooled figures the regressions were judged on.'),
@@ -531,8 +698,17 @@ export const resultsFileSchema = z
 
 export function resultsJsonSchema(): Record<string, unknown> {
   // Shapes used in several places (latency, histograms, the run of a confirmation) are written once, as definitions.
-  const { $schema, ...rest } = z.toJSONSchema(resultsFileSchema, { target: 'draft-7', io: 'output', reused: 'ref' }) as Record<string, unknown>;
-  return { $schema, $id: `https://raw.githubusercontent.com/ftw/perf-gate/v1/schema/${RESULTS_SCHEMA_FILE}`, title: 'perf-gate results.json', ...rest };
+  const { $schema, ...rest } = z.toJSONSchema(resultsFileSchema, {
+    target: 'draft-7',
+    io: 'output',
+    reused: 'ref',
+  }) as Record<string, unknown>;
+  return {
+    $schema,
+    $id: `https://raw.githubusercontent.com/ftw/perf-gate/v1/schema/${RESULTS_SCHEMA_FILE}`,
+    title: 'perf-gate results.json',
+    ...rest,
+  };
 }
 
 // The schema and the model must describe the same file: each must be assignable to the other.

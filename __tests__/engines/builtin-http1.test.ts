@@ -197,7 +197,9 @@ async function send(pool: ConnectionPool, hostHeader: string, o: Send = {}): Pro
 }
 
 /** A raw server, a pool against it, and a way to send. */
-async function rig(respond: Responder): Promise<{ raw: RawServer; pool: ConnectionPool; get: (o?: Send) => Promise<Result>; close: () => Promise<void> }> {
+async function rig(
+  respond: Responder,
+): Promise<{ raw: RawServer; pool: ConnectionPool; get: (o?: Send) => Promise<Result>; close: () => Promise<void> }> {
   const raw = await RawServer.start(respond);
   const ep = endpointOf(raw.origin);
   const pool = new ConnectionPool(ep);
@@ -312,38 +314,118 @@ describe('failures: the request fails with the right kind, and the connection le
   });
 
   const bad: Array<[string, string | Buffer, RegExp]> = [
-    ['a status line that is not HTTP/1.x', `HTTP/2 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /not an HTTP\/1\.x response/],
-    ['a status line from another protocol', `ICY 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /not an HTTP\/1\.x response/],
+    [
+      'a status line that is not HTTP/1.x',
+      `HTTP/2 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`,
+      /not an HTTP\/1\.x response/,
+    ],
+    [
+      'a status line from another protocol',
+      `ICY 200 OK${CRLF}content-length: 0${CRLF}${CRLF}`,
+      /not an HTTP\/1\.x response/,
+    ],
     ['a status code with a letter', `HTTP/1.1 2x0 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /bad status line/],
     ['a four-digit status', `HTTP/1.1 2000 OK${CRLF}content-length: 0${CRLF}${CRLF}`, /bad status line/],
     ['a status below 100', `HTTP/1.1 099 Odd${CRLF}content-length: 0${CRLF}${CRLF}`, /bad status line/],
-    ['a non-numeric content-length', `HTTP/1.1 200 OK${CRLF}content-length: ten${CRLF}${CRLF}0123456789`, /bad content-length/],
+    [
+      'a non-numeric content-length',
+      `HTTP/1.1 200 OK${CRLF}content-length: ten${CRLF}${CRLF}0123456789`,
+      /bad content-length/,
+    ],
     ['a negative content-length', `HTTP/1.1 200 OK${CRLF}content-length: -1${CRLF}${CRLF}`, /bad content-length/],
     ['an empty content-length', `HTTP/1.1 200 OK${CRLF}content-length:${CRLF}${CRLF}`, /bad content-length/],
-    ['two different content-lengths', `HTTP/1.1 200 OK${CRLF}content-length: 3${CRLF}Content-Length: 4${CRLF}${CRLF}abcd`, /bad content-length/],
+    [
+      'two different content-lengths',
+      `HTTP/1.1 200 OK${CRLF}content-length: 3${CRLF}Content-Length: 4${CRLF}${CRLF}abcd`,
+      /bad content-length/,
+    ],
     ['a list of content-lengths', `HTTP/1.1 200 OK${CRLF}content-length: 3, 4${CRLF}${CRLF}abcd`, /bad content-length/],
-    ['a bare CR inside a header value', `HTTP/1.1 200 OK${CRLF}x-a: a\rb${CRLF}content-length: 0${CRLF}${CRLF}`, /bare CR/],
+    [
+      'a bare CR inside a header value',
+      `HTTP/1.1 200 OK${CRLF}x-a: a\rb${CRLF}content-length: 0${CRLF}${CRLF}`,
+      /bare CR/,
+    ],
     // undici refuses these two (HPE_INVALID_HEADER_TOKEN); read leniently, the content-length is lost and the body
     // would be read until a close that a keep-alive server never sends.
-    ['a bare LF hiding a content-length', `HTTP/1.1 200 OK${CRLF}x-a: b\ncontent-length: 5${CRLF}${CRLF}hello`, /bare CR or LF/],
+    [
+      'a bare LF hiding a content-length',
+      `HTTP/1.1 200 OK${CRLF}x-a: b\ncontent-length: 5${CRLF}${CRLF}hello`,
+      /bare CR or LF/,
+    ],
     ['a bare LF ending the status line', `HTTP/1.1 200 OK\ncontent-length: 5${CRLF}${CRLF}hello`, /bare CR or LF/],
-    ['whitespace between a header name and its colon', `HTTP/1.1 200 OK${CRLF}Content-Length : 5${CRLF}${CRLF}hello`, /bad header line/],
-    ['a header name that is not a token (a framing header lost in it)', `HTTP/1.1 200 OK${CRLF}conte t-length: 5${CRLF}${CRLF}hello`, /bad header line/],
-    ['a comma in a header name', `HTTP/1.1 200 OK${CRLF},transfer-encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`, /bad header line/],
-    ['a head whose lines end in bare LFs (it never shows a CRLFCRLF)', `HTTP/1.1 200 OK\ncontent-length: 5\n\nhello`, /bare CR or LF/],
+    [
+      'whitespace between a header name and its colon',
+      `HTTP/1.1 200 OK${CRLF}Content-Length : 5${CRLF}${CRLF}hello`,
+      /bad header line/,
+    ],
+    [
+      'a header name that is not a token (a framing header lost in it)',
+      `HTTP/1.1 200 OK${CRLF}conte t-length: 5${CRLF}${CRLF}hello`,
+      /bad header line/,
+    ],
+    [
+      'a comma in a header name',
+      `HTTP/1.1 200 OK${CRLF},transfer-encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`,
+      /bad header line/,
+    ],
+    [
+      'a head whose lines end in bare LFs (it never shows a CRLFCRLF)',
+      `HTTP/1.1 200 OK\ncontent-length: 5\n\nhello`,
+      /bare CR or LF/,
+    ],
     ['a head ending in LF CRLF', `HTTP/1.1 200 OK${CRLF}content-length: 5\n${CRLF}hello`, /bare CR or LF/],
-    ['a header line without a colon', `HTTP/1.1 200 OK${CRLF}no colon here${CRLF}content-length: 0${CRLF}${CRLF}`, /bad header line/],
-    ['a head over 64 KiB', `HTTP/1.1 200 OK${CRLF}x-big: ${'a'.repeat(70_000)}${CRLF}content-length: 0${CRLF}${CRLF}`, /head over 65536 bytes/],
-    ['a chunk size that is not hex', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}zz${CRLF}ab${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],
-    ['a negative chunk size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}-2${CRLF}ab${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],
-    ['an empty chunk size line', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}${CRLF}0${CRLF}${CRLF}`, /bad chunk size/],
-    ['chunk data longer than its size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}abc${CRLF}0${CRLF}${CRLF}`, /not followed by CRLF/],
+    [
+      'a header line without a colon',
+      `HTTP/1.1 200 OK${CRLF}no colon here${CRLF}content-length: 0${CRLF}${CRLF}`,
+      /bad header line/,
+    ],
+    [
+      'a head over 64 KiB',
+      `HTTP/1.1 200 OK${CRLF}x-big: ${'a'.repeat(70_000)}${CRLF}content-length: 0${CRLF}${CRLF}`,
+      /head over 65536 bytes/,
+    ],
+    [
+      'a chunk size that is not hex',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}zz${CRLF}ab${CRLF}0${CRLF}${CRLF}`,
+      /bad chunk size/,
+    ],
+    [
+      'a negative chunk size',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}-2${CRLF}ab${CRLF}0${CRLF}${CRLF}`,
+      /bad chunk size/,
+    ],
+    [
+      'an empty chunk size line',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}${CRLF}0${CRLF}${CRLF}`,
+      /bad chunk size/,
+    ],
+    [
+      'chunk data longer than its size',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}abc${CRLF}0${CRLF}${CRLF}`,
+      /not followed by CRLF/,
+    ],
     // Chunk data one byte short of its size, its CR taken as data and a bare LF as the CRLF: it read as a success
     // with the body "ab\rde" before.
-    ['a chunk one byte short of its size', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}ab${CRLF}2${CRLF}de${CRLF}0${CRLF}${CRLF}`, /not ended by CRLF/],
-    ['a chunk size line ended by a bare LF', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2\nab${CRLF}0${CRLF}${CRLF}`, /not ended by CRLF/],
-    ['a trailer line ended by a bare LF', `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}ab${CRLF}0${CRLF}t: 1\n${CRLF}`, /not ended by CRLF/],
-    ['101 Switching Protocols', `HTTP/1.1 101 Switching Protocols${CRLF}upgrade: websocket${CRLF}connection: upgrade${CRLF}${CRLF}`, /101 Switching Protocols/],
+    [
+      'a chunk one byte short of its size',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}ab${CRLF}2${CRLF}de${CRLF}0${CRLF}${CRLF}`,
+      /not ended by CRLF/,
+    ],
+    [
+      'a chunk size line ended by a bare LF',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2\nab${CRLF}0${CRLF}${CRLF}`,
+      /not ended by CRLF/,
+    ],
+    [
+      'a trailer line ended by a bare LF',
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}2${CRLF}ab${CRLF}0${CRLF}t: 1\n${CRLF}`,
+      /not ended by CRLF/,
+    ],
+    [
+      '101 Switching Protocols',
+      `HTTP/1.1 101 Switching Protocols${CRLF}upgrade: websocket${CRLF}connection: upgrade${CRLF}${CRLF}`,
+      /101 Switching Protocols/,
+    ],
   ];
   for (const [what, response, message] of bad) {
     it(`${what} -> HttpProtocolError (other), connection dropped, the next request gets a new one`, async () => {
@@ -423,11 +505,14 @@ describe('failures: the request fails with the right kind, and the connection le
   });
 });
 
-describe('through the engine\'s Slot', () => {
+describe("through the engine's Slot", () => {
   it('an interim 100 and then silence is a timeout, not a response; a body over the limit is read to its end but not kept', async () => {
     const r = await rig((sock, req) => {
       if (req.conn === 0) sock.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`);
-      else sock.write(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}4${CRLF}efgh${CRLF}0${CRLF}${CRLF}`);
+      else
+        sock.write(
+          `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}4${CRLF}efgh${CRLF}0${CRLF}${CRLF}`,
+        );
     });
     const slots = new InFlightSlots(150, 6);
     try {
@@ -464,7 +549,10 @@ describe('framing: where each response ends', () => {
    * Answer the first request with `response` (and `end` the socket after it if asked), later ones with "next": a
    * second request on the same connection proves the parser stopped exactly at the response's end.
    */
-  async function framed(response: string | Buffer, o: Send & { endAfter?: boolean } = {}): Promise<{ first: Result; second: Result; connections: number }> {
+  async function framed(
+    response: string | Buffer,
+    o: Send & { endAfter?: boolean } = {},
+  ): Promise<{ first: Result; second: Result; connections: number }> {
     const r = await rig((sock, req) => {
       if (req.conn === 0 && req.onConn === 0) {
         if (o.endAfter) sock.end(bytesOf(response));
@@ -503,14 +591,19 @@ describe('framing: where each response ends', () => {
   });
 
   it('transfer-encoding chunked overrides a content-length, and that connection is not trusted again', async () => {
-    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 100${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`);
+    const { first, connections } = await framed(
+      `HTTP/1.1 200 OK${CRLF}content-length: 100${CRLF}transfer-encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`,
+    );
     expect(first).toMatchObject({ status: 200, text: 'abc', completed: true });
     expect(first.conn.alive).toBe(false);
     expect(connections).toBe(2);
   });
 
   it('a body without length ends at the close, and that connection is not reused', async () => {
-    const { first, second, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-type: text/plain${CRLF}${CRLF}all of it, then FIN`, { endAfter: true });
+    const { first, second, connections } = await framed(
+      `HTTP/1.1 200 OK${CRLF}content-type: text/plain${CRLF}${CRLF}all of it, then FIN`,
+      { endAfter: true },
+    );
     expect(first).toMatchObject({ status: 200, text: 'all of it, then FIN', completed: true });
     expect(first.conn.alive).toBe(false);
     expect(second.conn).not.toBe(first.conn);
@@ -518,13 +611,18 @@ describe('framing: where each response ends', () => {
   });
 
   it('a coding other than chunked last ends the body at the close', async () => {
-    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked, identity${CRLF}${CRLF}raw bytes`, { endAfter: true });
+    const { first, connections } = await framed(
+      `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked, identity${CRLF}${CRLF}raw bytes`,
+      { endAfter: true },
+    );
     expect(first).toMatchObject({ status: 200, text: 'raw bytes', completed: true });
     expect(connections).toBe(2);
   });
 
   it('HEAD: a content-length with no body after it', async () => {
-    const { first, second, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 1234${CRLF}${CRLF}`, { method: 'HEAD' });
+    const { first, second, connections } = await framed(`HTTP/1.1 200 OK${CRLF}content-length: 1234${CRLF}${CRLF}`, {
+      method: 'HEAD',
+    });
     expect(first).toMatchObject({ status: 200, text: '', completed: true });
     expect(first.headers?.['content-length']).toBe('1234');
     expect(second.conn).toBe(first.conn);
@@ -532,14 +630,18 @@ describe('framing: where each response ends', () => {
   });
 
   it('HEAD: a transfer-encoding chunked with no body after it', async () => {
-    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}`, { method: 'HEAD' });
+    const { first, connections } = await framed(`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}`, {
+      method: 'HEAD',
+    });
     expect(first).toMatchObject({ status: 200, completed: true });
     expect(connections).toBe(1);
   });
 
   for (const status of ['204 No Content', '304 Not Modified']) {
     it(`${status} has no body, whatever its headers say`, async () => {
-      const { first, second, connections } = await framed(`HTTP/1.1 ${status}${CRLF}content-length: 50${CRLF}etag: "x"${CRLF}${CRLF}`);
+      const { first, second, connections } = await framed(
+        `HTTP/1.1 ${status}${CRLF}content-length: 50${CRLF}etag: "x"${CRLF}${CRLF}`,
+      );
       expect(first).toMatchObject({ status: Number(status.slice(0, 3)), text: '', completed: true });
       expect(second.conn).toBe(first.conn);
       expect(connections).toBe(1);
@@ -548,7 +650,8 @@ describe('framing: where each response ends', () => {
 
   it('interim 100 and 103 responses before the final one are skipped (and their headers are not the response)', async () => {
     const { first, connections } = await framed(
-      `HTTP/1.1 100 Continue${CRLF}${CRLF}HTTP/1.1 103 Early Hints${CRLF}link: </a.css>; rel=preload${CRLF}${CRLF}` + withLength('final', `x-final: 1${CRLF}`),
+      `HTTP/1.1 100 Continue${CRLF}${CRLF}HTTP/1.1 103 Early Hints${CRLF}link: </a.css>; rel=preload${CRLF}${CRLF}` +
+        withLength('final', `x-final: 1${CRLF}`),
     );
     expect(first).toMatchObject({ status: 200, text: 'final', completed: true });
     expect(first.headers?.['link']).toBeUndefined();
@@ -589,13 +692,21 @@ describe('framing: where each response ends', () => {
   });
 
   it('a status line without a reason phrase, and header names in any case', async () => {
-    const { first, connections } = await framed(`HTTP/1.1 201${CRLF}CONTENT-LENGTH: 3${CRLF}Set-Cookie: a=1${CRLF}${CRLF}abc`);
+    const { first, connections } = await framed(
+      `HTTP/1.1 201${CRLF}CONTENT-LENGTH: 3${CRLF}Set-Cookie: a=1${CRLF}${CRLF}abc`,
+    );
     expect(first).toMatchObject({ status: 201, text: 'abc', completed: true, setCookie: true, cookies: ['a=1'] });
     expect(connections).toBe(1);
   });
 
   it('a body is not kept when the sink does not ask for it, but the response is still read to its end', async () => {
-    const r = await rig((sock, req) => sock.write(req.onConn === 0 ? `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}0${CRLF}${CRLF}` : withLength('two')));
+    const r = await rig((sock, req) =>
+      sock.write(
+        req.onConn === 0
+          ? `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}4${CRLF}abcd${CRLF}0${CRLF}${CRLF}`
+          : withLength('two'),
+      ),
+    );
     try {
       const conn = r.pool.acquire();
       const sink = new Collect();
@@ -748,12 +859,37 @@ describe('connection reuse', () => {
   });
 
   it('endpointOf: default ports, IPv6 literals, the host header', () => {
-    expect(endpointOf('http://example.test')).toEqual({ host: 'example.test', port: 80, tls: false, hostHeader: 'example.test' });
-    expect(endpointOf('https://example.test')).toEqual({ host: 'example.test', port: 443, tls: true, hostHeader: 'example.test' });
-    expect(endpointOf('https://example.test:443/x?y')).toEqual({ host: 'example.test', port: 443, tls: true, hostHeader: 'example.test' });
-    expect(endpointOf('http://example.test:8080/base')).toEqual({ host: 'example.test', port: 8080, tls: false, hostHeader: 'example.test:8080' });
+    expect(endpointOf('http://example.test')).toEqual({
+      host: 'example.test',
+      port: 80,
+      tls: false,
+      hostHeader: 'example.test',
+    });
+    expect(endpointOf('https://example.test')).toEqual({
+      host: 'example.test',
+      port: 443,
+      tls: true,
+      hostHeader: 'example.test',
+    });
+    expect(endpointOf('https://example.test:443/x?y')).toEqual({
+      host: 'example.test',
+      port: 443,
+      tls: true,
+      hostHeader: 'example.test',
+    });
+    expect(endpointOf('http://example.test:8080/base')).toEqual({
+      host: 'example.test',
+      port: 8080,
+      tls: false,
+      hostHeader: 'example.test:8080',
+    });
     expect(endpointOf('http://[::1]:8080')).toEqual({ host: '::1', port: 8080, tls: false, hostHeader: '[::1]:8080' });
-    expect(endpointOf('http://user:pw@127.0.0.1:81')).toEqual({ host: '127.0.0.1', port: 81, tls: false, hostHeader: '127.0.0.1:81' });
+    expect(endpointOf('http://user:pw@127.0.0.1:81')).toEqual({
+      host: '127.0.0.1',
+      port: 81,
+      tls: false,
+      hostHeader: '127.0.0.1:81',
+    });
   });
 
   it('a server that closes an idle connection at its keep-alive timeout: the next request is not written into it', async () => {
@@ -790,7 +926,11 @@ describe('connection reuse', () => {
   });
 
   it('bytes after a complete response (same read: an unrequested second response) fail the request and drop the connection', async () => {
-    const r = await rig((sock, req) => sock.write(req.conn === 0 ? withLength('first') + 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n' : withLength('clean')));
+    const r = await rig((sock, req) =>
+      sock.write(
+        req.conn === 0 ? withLength('first') + 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n' : withLength('clean'),
+      ),
+    );
     try {
       const a = await r.get();
       expect(a.completed).toBe(false);
@@ -809,7 +949,11 @@ describe('connection reuse', () => {
 
   it('bytes after a complete chunked response, more than content-length, a body on HEAD, 204 and 304: an error of kind other, never a success', async () => {
     for (const [response, method, what] of [
-      [`HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}1${CRLF}a${CRLF}0${CRLF}${CRLF}junk`, 'GET', 'the response'],
+      [
+        `HTTP/1.1 200 OK${CRLF}transfer-encoding: chunked${CRLF}${CRLF}1${CRLF}a${CRLF}0${CRLF}${CRLF}junk`,
+        'GET',
+        'the response',
+      ],
       [`HTTP/1.1 200 OK${CRLF}content-length: 2${CRLF}${CRLF}ok1234567`, 'GET', 'the response'],
       [`HTTP/1.1 200 OK${CRLF}content-length: 5${CRLF}${CRLF}hello`, 'HEAD', 'a HEAD response'],
       [`HTTP/1.1 204 No Content${CRLF}${CRLF}x`, 'GET', 'a 204 response'],
@@ -884,14 +1028,22 @@ function build(spec: Spec): Built {
     add(`HTTP/1.1 100 Continue${CRLF}${CRLF}`);
     notable.push(at - 3, at - 2, at - 1);
   }
-  const framingHeader = spec.framing === 'length' ? `content-length: ${spec.body.length}${CRLF}` : spec.framing === 'chunked' ? `transfer-encoding: chunked${CRLF}` : '';
+  const framingHeader =
+    spec.framing === 'length'
+      ? `content-length: ${spec.body.length}${CRLF}`
+      : spec.framing === 'chunked'
+        ? `transfer-encoding: chunked${CRLF}`
+        : '';
   add(`HTTP/1.1 ${spec.status} Something${CRLF}x-before: 1${CRLF}${framingHeader}x-after: 2${CRLF}${CRLF}`);
   notable.push(at - 4, at - 3, at - 2, at - 1);
   if (spec.framing !== 'chunked') add(spec.body);
   else {
     let from = 0;
     for (let i = 0; from < spec.body.length; i++) {
-      const size = Math.min(spec.chunks.length ? spec.chunks[i % spec.chunks.length]! : spec.body.length, spec.body.length - from);
+      const size = Math.min(
+        spec.chunks.length ? spec.chunks[i % spec.chunks.length]! : spec.body.length,
+        spec.body.length - from,
+      );
       const sizeLine = size.toString(16) + (spec.ext ? `;ext${i}="v"` : '');
       notable.push(at + 1); // after the first digit of the size
       add(sizeLine + CRLF);
@@ -958,7 +1110,15 @@ describe('responses split across reads at any byte', () => {
   });
 
   it('a chunked response with an interim 100, extensions and a trailer, cut in two at every byte', async () => {
-    const spec: Spec = { status: 200, body: Buffer.from('héllo, wörld: ✓ 日本', 'utf8'), framing: 'chunked', chunks: [3, 7, 1], ext: true, trailers: true, interim: true };
+    const spec: Spec = {
+      status: 200,
+      body: Buffer.from('héllo, wörld: ✓ 日本', 'utf8'),
+      framing: 'chunked',
+      chunks: [3, 7, 1],
+      ext: true,
+      trailers: true,
+      interim: true,
+    };
     const { bytes } = build(spec);
     const before = r.raw.connections;
     for (let cut = 1; cut < bytes.length; cut++) await check(spec, [cut]);
@@ -967,10 +1127,21 @@ describe('responses split across reads at any byte', () => {
   });
 
   it('a content-length response cut in two at every byte, and cut into single bytes', async () => {
-    const spec: Spec = { status: 201, body: Buffer.from('{"ok":true,"name":"Zoë"}', 'utf8'), framing: 'length', chunks: [], ext: false, trailers: false, interim: false };
+    const spec: Spec = {
+      status: 201,
+      body: Buffer.from('{"ok":true,"name":"Zoë"}', 'utf8'),
+      framing: 'length',
+      chunks: [],
+      ext: false,
+      trailers: false,
+      interim: false,
+    };
     const { bytes } = build(spec);
     for (let cut = 1; cut < bytes.length; cut++) await check(spec, [cut]);
-    await check(spec, Array.from({ length: bytes.length }, (_, i) => i));
+    await check(
+      spec,
+      Array.from({ length: bytes.length }, (_, i) => i),
+    );
   });
 
   it('property: random bodies, framings and chunkings, cut at random and at notable positions', async () => {
@@ -986,11 +1157,17 @@ describe('responses split across reads at any byte', () => {
       trailers: fc.boolean(),
       interim: fc.boolean(),
     });
-    const cuts = fc.record({ random: fc.array(fc.nat(), { maxLength: 5 }), picks: fc.array(fc.nat(), { maxLength: 4 }) });
+    const cuts = fc.record({
+      random: fc.array(fc.nat(), { maxLength: 5 }),
+      picks: fc.array(fc.nat(), { maxLength: 4 }),
+    });
     await fc.assert(
       fc.asyncProperty(spec, cuts, async (s, c) => {
         const { bytes, notable } = build(s);
-        const at = [...c.random.map((n) => 1 + (n % (bytes.length - 1))), ...c.picks.map((n) => notable[n % notable.length]!)];
+        const at = [
+          ...c.random.map((n) => 1 + (n % (bytes.length - 1))),
+          ...c.picks.map((n) => notable[n % notable.length]!),
+        ];
         await check(s, at);
       }),
       { numRuns: 120 },
@@ -1008,7 +1185,13 @@ describe('request bytes', () => {
 
   it('content-length counts the UTF-8 bytes of a multibyte body, and the body is UTF-8 after a latin-1 head', () => {
     const body = '{"name":"Zoë","mark":"✓","jp":"日本","emoji":"🙂"}';
-    const bytes = requestBytes('POST', '/bids', 'example.test:8080', { 'content-type': 'application/json', 'x-note': 'café' }, body);
+    const bytes = requestBytes(
+      'POST',
+      '/bids',
+      'example.test:8080',
+      { 'content-type': 'application/json', 'x-note': 'café' },
+      body,
+    );
     expect(Buffer.isBuffer(bytes)).toBe(true);
     const buf = bytes as Buffer;
     const end = buf.indexOf('\r\n\r\n');
@@ -1028,9 +1211,15 @@ describe('request bytes', () => {
   });
 
   it('content-length: 0 for POST, PUT and PATCH without a body; none for GET, HEAD, DELETE', () => {
-    for (const m of ['POST', 'PUT', 'PATCH']) expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(`${m} / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n`);
-    for (const m of ['GET', 'HEAD', 'DELETE', 'OPTIONS']) expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(`${m} / HTTP/1.1\r\nhost: h\r\n\r\n`);
-    expect(text(requestBytes('POST', '/', 'h', {}, ''))).toBe('POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n');
+    for (const m of ['POST', 'PUT', 'PATCH'])
+      expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(
+        `${m} / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n`,
+      );
+    for (const m of ['GET', 'HEAD', 'DELETE', 'OPTIONS'])
+      expect(text(requestBytes(m, '/', 'h', {}, undefined))).toBe(`${m} / HTTP/1.1\r\nhost: h\r\n\r\n`);
+    expect(text(requestBytes('POST', '/', 'h', {}, ''))).toBe(
+      'POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n',
+    );
   });
 
   it('a host header of the step replaces the default one', () => {
@@ -1051,7 +1240,9 @@ describe('request bytes', () => {
       expect((out as Error).message).toMatch(/invalid request path/);
     }
     // A tab and latin-1 in a value are fine; so are a query and percent-escapes in a path.
-    expect(requestBytes('GET', '/a?b=c%20d&e=%E6%97%A5', 'h', { 'x-a': 'one\ttwo é' }, undefined)).not.toBeInstanceOf(Error);
+    expect(requestBytes('GET', '/a?b=c%20d&e=%E6%97%A5', 'h', { 'x-a': 'one\ttwo é' }, undefined)).not.toBeInstanceOf(
+      Error,
+    );
   });
 
   it('headerProblem refuses framing headers, a connection other than close/keep-alive, bad names and control characters', () => {
@@ -1066,7 +1257,8 @@ describe('request bytes', () => {
     expect(headerProblem('connection', 'close, upgrade')).toMatch(/only "close" or "keep-alive"/);
     expect(headerProblem('connection', 'Close')).toBeUndefined();
     expect(headerProblem('connection', 'keep-alive')).toBeUndefined();
-    for (const n of ['', 'x a', 'x:y', 'x\r\ny', 'café', 'x"y', '(x)']) expect(headerProblem(n, 'v')).toMatch(/not a valid header name/);
+    for (const n of ['', 'x a', 'x:y', 'x\r\ny', 'café', 'x"y', '(x)'])
+      expect(headerProblem(n, 'v')).toMatch(/not a valid header name/);
     expect(headerProblem('x-a', 'line\nbreak')).toMatch(/control character/);
     // Text outside latin-1 cannot be written in a header: said as such, not as a line break.
     expect(headerProblem('x-a', '日本')).toMatch(/outside latin-1/);
@@ -1094,7 +1286,12 @@ describe('request bytes', () => {
     try {
       const body = '{"bid":12.5,"bidder":"Zoë ✓ 日本 🙂"}';
       const steps: Send[] = [
-        { method: 'POST', path: '/bids?x=1&y=%20', headers: { 'content-type': 'application/json', 'x-note': 'café', authorization: 'Bearer t' }, body },
+        {
+          method: 'POST',
+          path: '/bids?x=1&y=%20',
+          headers: { 'content-type': 'application/json', 'x-note': 'café', authorization: 'Bearer t' },
+          body,
+        },
         { method: 'PUT', path: '/empty' },
         { method: 'PATCH', path: '/p', body: 'ü' },
         { method: 'GET', path: '/get', headers: { host: 'virtual.example.test' } },
@@ -1105,7 +1302,13 @@ describe('request bytes', () => {
       expect(pool.opened).toBe(1);
       const [post, put, patch, get, del, head] = seen;
       expect(post).toMatchObject({ method: 'POST', url: '/bids?x=1&y=%20' });
-      expect(post!.headers).toMatchObject({ host: ep.hostHeader, 'content-type': 'application/json', 'x-note': 'café', authorization: 'Bearer t', 'content-length': String(Buffer.byteLength(body)) });
+      expect(post!.headers).toMatchObject({
+        host: ep.hostHeader,
+        'content-type': 'application/json',
+        'x-note': 'café',
+        authorization: 'Bearer t',
+        'content-length': String(Buffer.byteLength(body)),
+      });
       expect(post!.body.toString('utf8')).toBe(body);
       expect(put).toMatchObject({ method: 'PUT', url: '/empty' });
       expect(put!.headers['content-length']).toBe('0');
@@ -1141,7 +1344,10 @@ describe('the same bytes read by undici and by http1.ts agree', () => {
     await r.close();
   });
 
-  async function both(response: Buffer): Promise<{ ours: Result; theirs: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer } }> {
+  async function both(response: Buffer): Promise<{
+    ours: Result;
+    theirs: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+  }> {
     current = response;
     const ours = await r.get();
     const res = await undiciRequest(r.raw.origin + '/', { dispatcher: agent });
@@ -1151,9 +1357,20 @@ describe('the same bytes read by undici and by http1.ts agree', () => {
 
   const word = fc.constantFrom('Zoë', '日本語', 'naïve café', '✓ ok', '🙂', 'plain');
   const ascii = fc.stringMatching(/^[!-~]([ -~]{0,24}[!-~])?$/);
-  const value = fc.oneof(ascii, word, fc.tuple(ascii, word).map(([a, w]) => `${a} ${w}`));
-  const name = fc.oneof(fc.stringMatching(/^x-[A-Za-z0-9-]{1,12}$/), fc.constantFrom('X-Dup', 'x-dup', 'Content-Type', 'cache-control', 'ETag'));
-  const cookie = fc.tuple(fc.stringMatching(/^[a-z]{1,8}$/), fc.stringMatching(/^[A-Za-z0-9]{0,12}$/), fc.constantFrom('', '; Path=/', '; HttpOnly; Secure', '; Max-Age=60; SameSite=Lax'));
+  const value = fc.oneof(
+    ascii,
+    word,
+    fc.tuple(ascii, word).map(([a, w]) => `${a} ${w}`),
+  );
+  const name = fc.oneof(
+    fc.stringMatching(/^x-[A-Za-z0-9-]{1,12}$/),
+    fc.constantFrom('X-Dup', 'x-dup', 'Content-Type', 'cache-control', 'ETag'),
+  );
+  const cookie = fc.tuple(
+    fc.stringMatching(/^[a-z]{1,8}$/),
+    fc.stringMatching(/^[A-Za-z0-9]{0,12}$/),
+    fc.constantFrom('', '; Path=/', '; HttpOnly; Secure', '; Max-Age=60; SameSite=Lax'),
+  );
   const response = fc.record({
     status: fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 205 && s !== 304),
     reason: fc.constantFrom(' OK', ' Something Else', ' ', ''),
@@ -1209,7 +1426,9 @@ describe('the same bytes read by undici and by http1.ts agree', () => {
 
   it('an obsolete folded header line continues the value before it (RFC 9112 5.2), as undici reads it', async () => {
     const { ours, theirs } = await both(
-      bytesOf(`HTTP/1.1 200 OK${CRLF}x-a: one${CRLF} two${CRLF}x-b: 1${CRLF}\t d: e${CRLF}x-c: 3${CRLF}content-length: 2${CRLF}${CRLF}ok`),
+      bytesOf(
+        `HTTP/1.1 200 OK${CRLF}x-a: one${CRLF} two${CRLF}x-b: 1${CRLF}\t d: e${CRLF}x-c: 3${CRLF}content-length: 2${CRLF}${CRLF}ok`,
+      ),
     );
     expect(ours).toMatchObject({ status: 200, text: 'ok', completed: true });
     expect(ours.headers).toEqual(theirs.headers);
@@ -1242,7 +1461,23 @@ describe.skipIf(!OPENSSL)('TLS for https:// targets (a self-signed certificate m
   beforeAll(async () => {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2', '-keyout', keyFile, '-out', certFile],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-days',
+        '2',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
       { stdio: 'ignore' },
     );
     const { readFileSync } = await import('node:fs');
@@ -1316,16 +1551,22 @@ console.log(JSON.stringify(out));
     );
     const before = handshakes;
     const stdout = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(dir, 'child.mjs'), `https://localhost:${port}`, `https://127.0.0.1:${port}`], {
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(dir, 'child.mjs'), `https://localhost:${port}`, `https://127.0.0.1:${port}`],
+        {
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (err += b.toString()));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out} ${err}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out} ${err}`)),
+      );
     });
     const results = JSON.parse(stdout.trim().split('\n').pop()!) as Array<Record<string, unknown>>;
     expect(results).toEqual([

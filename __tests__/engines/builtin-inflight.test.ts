@@ -4,7 +4,14 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionPool, endpointOf, requestBytes } from '../../src/engines/builtin/http1.js';
-import { InFlightSlots, REASON_NONE, REASON_STOPPED, REASON_TIMEOUT, TIMEOUT_ERROR, type Slot } from '../../src/engines/builtin/inflight.js';
+import {
+  InFlightSlots,
+  REASON_NONE,
+  REASON_STOPPED,
+  REASON_TIMEOUT,
+  TIMEOUT_ERROR,
+  type Slot,
+} from '../../src/engines/builtin/inflight.js';
 
 let server: Server;
 let origin: string;
@@ -50,7 +57,11 @@ afterAll(async () => {
 });
 
 /** Sends GET `path` through a slot; resolves with the slot and how long it took until it settled. */
-async function send(slots: InFlightSlots, path: string, keepBody = false): Promise<{ slot: Slot; ms: number; status: number; reason: number; body: string | undefined; failure: unknown }> {
+async function send(
+  slots: InFlightSlots,
+  path: string,
+  keepBody = false,
+): Promise<{ slot: Slot; ms: number; status: number; reason: number; body: string | undefined; failure: unknown }> {
   const start = performance.now();
   const slot = slots.acquire(start, keepBody);
   const settled = new Promise<void>(slot.settled);

@@ -65,7 +65,11 @@ function workspace(yaml: string, users = auctionUsers(USERS)): string {
 function load(yaml: string, opts: { users?: ReturnType<typeof auctionUsers>; count4xx?: boolean } = {}): Config {
   const dir = workspace(yaml, opts.users);
   const config = resolveConfig({ target: app.url, config: 'perf-gate.yml' }, { workspace: dir });
-  config.http = { ...config.http, timeoutMs: 5000, ...(opts.count4xx !== undefined ? { count4xxAsErrors: opts.count4xx } : {}) };
+  config.http = {
+    ...config.http,
+    timeoutMs: 5000,
+    ...(opts.count4xx !== undefined ? { count4xxAsErrors: opts.count4xx } : {}),
+  };
   config.intervalMs = 500;
   return config;
 }
@@ -92,7 +96,11 @@ describe('built-in journeys against the auction app', () => {
     expect(ep(r, 'bid')!.statusCodes).toEqual({ '201': arrivals });
     expect(ep(r, 'GET /api/session')!.statusCodes).toEqual({ '200': arrivals });
     // Sequential rows, wrapping: with at least 40 arrivals every one of the 40 users logged in.
-    expect(app.loggedInUsers().sort()).toEqual(auctionUsers(USERS).map((u) => u.email).sort());
+    expect(app.loggedInUsers().sort()).toEqual(
+      auctionUsers(USERS)
+        .map((u) => u.email)
+        .sort(),
+    );
     const counts = app.counts();
     expect(counts.bidsAcknowledged).toBe(arrivals);
     expect(counts.bidsUnauthorized).toBe(0);
@@ -112,13 +120,21 @@ describe('built-in journeys against the auction app', () => {
     const { r, log } = await run(load(BID_FLOW, { users: wrong }));
     const arrivals = r.flows![0]!.started;
     expect(log).toContain(`builtin: failed checks: expect status 401 ≠ 200 on login (${arrivals})`);
-    expect(log).toContain(`builtin: flow "place a bid": ${arrivals} started, 0 completed, ${arrivals} stopped at a failed check`);
+    expect(log).toContain(
+      `builtin: flow "place a bid": ${arrivals} started, 0 completed, ${arrivals} stopped at a failed check`,
+    );
     expect(arrivals).toBeGreaterThan(0);
     expect(r.flows![0]).toEqual({ name: 'place a bid', started: arrivals, completed: 0, failed: arrivals });
     expect(r.checkFailures).toEqual({ 'expect status 401 ≠ 200 on login': arrivals });
     expect(r.errorsByKind).toEqual({ check: arrivals });
     expect(r.errors).toBe(arrivals);
-    expect(ep(r, 'login')).toMatchObject({ requests: arrivals, errors: arrivals, statusCodes: { '401': arrivals }, errorsByKind: { check: arrivals }, checkFailures: { 'expect status 401 ≠ 200 on login': arrivals } });
+    expect(ep(r, 'login')).toMatchObject({
+      requests: arrivals,
+      errors: arrivals,
+      statusCodes: { '401': arrivals },
+      errorsByKind: { check: arrivals },
+      checkFailures: { 'expect status 401 ≠ 200 on login': arrivals },
+    });
     expect(ep(r, 'bid')!.requests).toBe(0);
     expect(app.counts().byRoute['POST /api/bids']).toBeUndefined();
     expect(app.counts().byRoute['GET /api/health']).toBeUndefined();
@@ -132,7 +148,9 @@ describe('built-in journeys against the auction app', () => {
     expect(ep(r, 'bid')).toMatchObject({ errors: arrivals, errorsByKind: { check: arrivals } });
     expect(ep(r, 'GET /api/health')!.requests).toBe(0);
     // Without expect.status the JSON check alone catches it.
-    const loose = load(BID_FLOW.replace('expect: { status: 201, json: { $.id: exists } }', 'expect: { json: { $.id: exists } }'));
+    const loose = load(
+      BID_FLOW.replace('expect: { status: 201, json: { $.id: exists } }', 'expect: { json: { $.id: exists } }'),
+    );
     const again = (await run(loose)).r;
     expect(again.checkFailures).toEqual({ 'expect json $.id exists: found nothing on bid': again.flows![0]!.started });
   });
@@ -153,7 +171,12 @@ flows:
     const on = (await run(load(yaml, { count4xx: true }), [{ durationMs: 500, startRate: 20, endRate: 20 }])).r;
     const n = on.flows![0]!.started;
     expect(ep(on, 'listed')).toMatchObject({ requests: n, errors: 0, statusCodes: { '401': n }, errorsByKind: {} });
-    expect(ep(on, 'unlisted')).toMatchObject({ requests: n, errors: n, statusCodes: { '401': n }, errorsByKind: { http_4xx: n } });
+    expect(ep(on, 'unlisted')).toMatchObject({
+      requests: n,
+      errors: n,
+      statusCodes: { '401': n },
+      errorsByKind: { http_4xx: n },
+    });
     expect(on.flows![0]).toMatchObject({ completed: n, failed: 0 });
     const off = (await run(load(yaml, { count4xx: false }), [{ durationMs: 500, startRate: 20, endRate: 20 }])).r;
     expect(ep(off, 'unlisted')).toMatchObject({ errors: 0, errorsByKind: { http_4xx: off.flows![0]!.started } });
@@ -167,18 +190,29 @@ flows:
     );
     // A capture is only visible after the step that takes it.
     const early = load(BID_FLOW.replace('password: "{{ password }}"', 'password: "{{ token }}"'));
-    await expect(run(early)).rejects.toThrow(/flows\[0\]\.steps\[0\] \(login\): json: template "\{\{ token \}\}" names nothing.*no captures before this step/);
+    await expect(run(early)).rejects.toThrow(
+      /flows\[0\]\.steps\[0\] \(login\): json: template "\{\{ token \}\}" names nothing.*no captures before this step/,
+    );
     const noData = load(BID_FLOW.replace('data: users.csv', 'data: { file: missing.csv, order: random }'));
-    await expect(run(noData)).rejects.toThrow(/^perf-gate\.yml: flows\[0\]\.data: data file "missing\.csv" does not exist/);
+    await expect(run(noData)).rejects.toThrow(
+      /^perf-gate\.yml: flows\[0\]\.data: data file "missing\.csv" does not exist/,
+    );
     expect(app.counts().byRoute).toEqual({});
   });
 
   it('sends {{ env.NAME }} values but never writes them, and hands them to the caller to mask', async () => {
     process.env.PERF_GATE_TEST_BID_KEY = 'env-Secret-Value-123';
     try {
-      const config = load(BID_FLOW.replace('Bearer {{ token }}', 'Bearer {{ token }}').replace('- get: /api/health', '- get: /api/health?api_key={{ env.PERF_GATE_TEST_BID_KEY }}'));
+      const config = load(
+        BID_FLOW.replace('Bearer {{ token }}', 'Bearer {{ token }}').replace(
+          '- get: /api/health',
+          '- get: /api/health?api_key={{ env.PERF_GATE_TEST_BID_KEY }}',
+        ),
+      );
       expect(flowSecrets(config)).toEqual(['env-Secret-Value-123']);
-      expect(flowSecrets({ flows: [], http: { ...config.http, headers: { 'x-key': '{{ env.PERF_GATE_TEST_BID_KEY }}' } } })).toEqual(['env-Secret-Value-123']);
+      expect(
+        flowSecrets({ flows: [], http: { ...config.http, headers: { 'x-key': '{{ env.PERF_GATE_TEST_BID_KEY }}' } } }),
+      ).toEqual(['env-Secret-Value-123']);
       const { r, log } = await run(config);
       expect(r.errors).toBe(0);
       expect(app.counts().health).toBe(r.flows![0]!.started);
@@ -219,7 +253,9 @@ flows:
     const { r } = await run(config, [{ durationMs: 1000, startRate: 20, endRate: 20 }]);
     expect(r.errors).toBe(0);
     // Rows 1, 4, 7, ... (0-based), taken in order and wrapping: the first arrivals log in as those users.
-    const mine = auctionUsers(USERS).filter((_, i) => i % 3 === 1).map((u) => u.email);
+    const mine = auctionUsers(USERS)
+      .filter((_, i) => i % 3 === 1)
+      .map((u) => u.email);
     const n = Math.min(mine.length, r.flows![0]!.started);
     expect(n).toBeGreaterThan(5);
     expect(app.loggedInUsers().sort()).toEqual(mine.slice(0, n).sort());

@@ -17,7 +17,9 @@ describe('ArrivalSchedule', () => {
     const s = new ArrivalSchedule([{ durationMs: 1000, startRate: 10, endRate: 10 }]);
     expect(s.totalArrivals).toBe(10);
     expect(s.totalMs).toBe(1000);
-    dueTimes(s).forEach((t, k) => expect(t).toBeCloseTo(50 + 100 * k, 9));
+    dueTimes(s).forEach((t, k) => {
+      expect(t).toBeCloseTo(50 + 100 * k, 9);
+    });
   });
 
   it('delivers the integral of a ramp', () => {

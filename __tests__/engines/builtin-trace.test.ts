@@ -5,7 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinEngine } from '../../src/engines/builtin/index.js';
-import { SlowestRequests, TRACE_PLACEHOLDER, TraceIds, traceIdAt, traceOffset } from '../../src/engines/builtin/trace.js';
+import {
+  SlowestRequests,
+  TRACE_PLACEHOLDER,
+  TraceIds,
+  traceIdAt,
+  traceOffset,
+} from '../../src/engines/builtin/trace.js';
 import type { Flow } from '../../src/flows/steps.js';
 import { engineConfig } from '../helpers/engine-config.js';
 import { memoryLog } from '../helpers/memory-log.js';
@@ -33,12 +39,21 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 async function run(flows: Flow[], traceparent?: boolean) {
   seen.length = 0;
   const stages = [{ durationMs: 1000, startRate: 40, endRate: 40 }];
-  const config = engineConfig(url, stages, { flows, http: { timeoutMs: 5000, maxInFlight: 100, count4xxAsErrors: false, headers: {}, ...(traceparent === undefined ? {} : { traceparent }) } });
+  const config = engineConfig(url, stages, {
+    flows,
+    http: {
+      timeoutMs: 5000,
+      maxInFlight: 100,
+      count4xxAsErrors: false,
+      headers: {},
+      ...(traceparent === undefined ? {} : { traceparent }),
+    },
+  });
   return builtinEngine.run({ config, stages, log: memoryLog() });
 }
 
 describe('traceparent on the built-in engine', () => {
-  it('sends a valid W3C header with fresh ids on every request and keeps the slowest requests\' trace ids', async () => {
+  it("sends a valid W3C header with fresh ids on every request and keeps the slowest requests' trace ids", async () => {
     const r = await run([
       {
         name: 'mixed',
@@ -73,9 +88,15 @@ describe('traceparent on the built-in engine', () => {
     }
   });
 
-  it('keeps a traceparent of the user\'s own, and sends none with http.traceparent false', async () => {
+  it("keeps a traceparent of the user's own, and sends none with http.traceparent false", async () => {
     const own = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    await run([{ name: 'own', weight: 1, steps: [{ kind: 'request', method: 'GET', path: '/x', headers: { traceparent: own } }] }]);
+    await run([
+      {
+        name: 'own',
+        weight: 1,
+        steps: [{ kind: 'request', method: 'GET', path: '/x', headers: { traceparent: own } }],
+      },
+    ]);
     expect(seen.every((s) => s.traceparent === own)).toBe(true);
     const off = await run([{ name: 'off', weight: 1, steps: [{ kind: 'request', method: 'GET', path: '/x' }] }], false);
     expect(seen.length).toBe(40);
@@ -96,7 +117,8 @@ describe('traceparent on the built-in engine', () => {
     expect(traceOffset(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toBe(-1);
 
     const top = new SlowestRequests(3);
-    for (const ms of [5, 9, 1, 7, 3, 8]) if (top.wants(ms)) top.add({ traceId: String(ms), endpoint: 'e', latencyMs: ms, atMs: 0 });
+    for (const ms of [5, 9, 1, 7, 3, 8])
+      if (top.wants(ms)) top.add({ traceId: String(ms), endpoint: 'e', latencyMs: ms, atMs: 0 });
     expect(top.list().map((x) => x.latencyMs)).toEqual([9, 8, 7]);
     expect(top.wants(6)).toBe(false);
   });

@@ -30,7 +30,12 @@ afterAll(async () => {
   await demo?.close();
 });
 
-const GET = (path: string, name?: string): Flow['steps'][number] => ({ kind: 'request', method: 'GET', path, ...(name ? { name } : {}) });
+const GET = (path: string, name?: string): Flow['steps'][number] => ({
+  kind: 'request',
+  method: 'GET',
+  path,
+  ...(name ? { name } : {}),
+});
 
 function constant(rate: number, durationMs: number): Stage[] {
   return [{ durationMs, startRate: rate, endRate: rate }];
@@ -57,7 +62,10 @@ function makeConfig(opts: {
   });
 }
 
-async function run(opts: Parameters<typeof makeConfig>[0], signal?: AbortSignal): Promise<{ r: RunResult; log: string[] }> {
+async function run(
+  opts: Parameters<typeof makeConfig>[0],
+  signal?: AbortSignal,
+): Promise<{ r: RunResult; log: string[] }> {
   const config = makeConfig(opts);
   const log = memoryLog('warnings');
   const r = await builtinEngine.run({ config, stages: opts.stages, log, ...(signal ? { signal } : {}) });
@@ -229,7 +237,11 @@ describe('builtin engine: flows', () => {
 
   it('sends JSON bodies with a JSON content type, and merges headers', async () => {
     const flows: Flow[] = [
-      { name: 'bid', weight: 1, steps: [{ kind: 'request', method: 'POST', path: '/api/bids', json: { amount: 10 }, name: 'place bid' }] },
+      {
+        name: 'bid',
+        weight: 1,
+        steps: [{ kind: 'request', method: 'POST', path: '/api/bids', json: { amount: 10 }, name: 'place bid' }],
+      },
       { name: 'bad bid', weight: 0, steps: [{ kind: 'request', method: 'POST', path: '/api/bids', body: 'not json' }] },
     ];
     const { r } = await run({ stages: constant(20, 500), flows });
@@ -255,7 +267,11 @@ describe('builtin engine: flows', () => {
 
   it('joins step paths to a target with a base path', async () => {
     hits = [];
-    const { r } = await run({ target: `${demo.url}/api`, stages: constant(10, 500), flows: [{ name: 'h', weight: 1, steps: [GET('/health')] }] });
+    const { r } = await run({
+      target: `${demo.url}/api`,
+      stages: constant(10, 500),
+      flows: [{ name: 'h', weight: 1, steps: [GET('/health')] }],
+    });
     expect(r.requests).toBe(5);
     expect(r.statusCodes).toEqual({ '200': 5 });
     expect(hits.every((h) => h.path === '/api/health')).toBe(true);
@@ -387,7 +403,11 @@ describe('builtin engine: generator health', () => {
     await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
     try {
       const addr = srv.address() as { port: number };
-      const { r } = await run({ target: `http://127.0.0.1:${addr.port}`, stages: constant(100_000, 1000), maxInFlight: 8 });
+      const { r } = await run({
+        target: `http://127.0.0.1:${addr.port}`,
+        stages: constant(100_000, 1000),
+        maxInFlight: 8,
+      });
       const g = r.generator;
       expect(peak).toBeLessThanOrEqual(8);
       expect(sockets.size).toBeLessThanOrEqual(8);
@@ -440,7 +460,10 @@ describe('builtin engine: generator health', () => {
     setTimeout(() => ac.abort(new Error('cancelled by the user')), 400);
     const t = performance.now();
     // 2 arrivals in 200 ms, each answered after 5 s: the run would wait up to the 8 s timeout without the abort.
-    const { r } = await run({ target: `${demo.url}/slow?ms=5000`, stages: constant(10, 200), timeoutMs: 8000 }, ac.signal);
+    const { r } = await run(
+      { target: `${demo.url}/slow?ms=5000`, stages: constant(10, 200), timeoutMs: 8000 },
+      ac.signal,
+    );
     const took = performance.now() - t;
     expect(took).toBeGreaterThanOrEqual(400 + 2000 - 50);
     expect(took).toBeLessThan(3500);
@@ -465,7 +488,9 @@ describe('builtin engine: generator health', () => {
   it('cuts a think time short when aborted', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    const flows: Flow[] = [{ name: 'sleepy', weight: 1, steps: [GET('/'), { kind: 'think', ms: 10_000 }, GET('/api/health')] }];
+    const flows: Flow[] = [
+      { name: 'sleepy', weight: 1, steps: [GET('/'), { kind: 'think', ms: 10_000 }, GET('/api/health')] },
+    ];
     const t = performance.now();
     const { r } = await run({ stages: constant(10, 2000), flows }, ac.signal);
     expect(performance.now() - t).toBeLessThan(1500);

@@ -80,10 +80,16 @@ export function auctionUsers(n: number): AuctionUser[] {
 }
 
 /** Write a users data file (`email,password` header row) for a flow's `data:`. */
-export function writeUsersCsv(path: string, users: AuctionUser[], extraColumns: Record<string, (i: number) => string> = {}): void {
+export function writeUsersCsv(
+  path: string,
+  users: AuctionUser[],
+  extraColumns: Record<string, (i: number) => string> = {},
+): void {
   const extra = Object.keys(extraColumns);
   const lines = [['email', 'password', ...extra].join(',')];
-  users.forEach((u, i) => lines.push([u.email, u.password, ...extra.map((k) => extraColumns[k]!(i))].join(',')));
+  users.forEach((u, i) => {
+    lines.push([u.email, u.password, ...extra.map((k) => extraColumns[k]!(i))].join(','));
+  });
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
@@ -95,7 +101,11 @@ function hashPassword(salt: string, password: string): string {
   return createHash('sha256').update(`${salt}:${password}`).digest('hex');
 }
 
-export async function startAuctionApp(opts: { postgres: PostgresServer; users?: number; faults?: Partial<AuctionFaults> }): Promise<AuctionApp> {
+export async function startAuctionApp(opts: {
+  postgres: PostgresServer;
+  users?: number;
+  faults?: Partial<AuctionFaults>;
+}): Promise<AuctionApp> {
   const secret = randomBytes(32);
   const users = auctionUsers(opts.users ?? 200);
   const dbName = `auction_${randomBytes(4).toString('hex')}`;
@@ -119,14 +129,27 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     salts.push(salt);
     hashes.push(hashPassword(salt, u.password));
   }
-  await db.query('INSERT INTO users (email, salt, password_hash) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])', [emails, salts, hashes]);
+  await db.query(
+    'INSERT INTO users (email, salt, password_hash) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
+    [emails, salts, hashes],
+  );
   const readerUrl = await opts.postgres.readerFor(dbName);
 
   const faults: AuctionFaults = { ...NO_FAULTS, ...opts.faults };
   const loggedIn = new Set<string>();
   let counts = fresh();
   function fresh(): AuctionCounts {
-    return { logins: 0, failedLogins: 0, distinctUsers: 0, bidsAcknowledged: 0, bidsUnauthorized: 0, payments: 0, paymentsFailed: 0, health: 0, byRoute: {} };
+    return {
+      logins: 0,
+      failedLogins: 0,
+      distinctUsers: 0,
+      bidsAcknowledged: 0,
+      bidsUnauthorized: 0,
+      payments: 0,
+      paymentsFailed: 0,
+      health: 0,
+      byRoute: {},
+    };
   }
 
   const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
@@ -141,7 +164,11 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     const got = Buffer.from(parts[2]!, 'base64url');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
     try {
-      const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { sub: number; email: string; exp: number };
+      const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as {
+        sub: number;
+        email: string;
+        exp: number;
+      };
       if (payload.exp < Date.now() / 1000) return undefined;
       return payload;
     } catch {
@@ -157,9 +184,18 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
     return m ? verify(m[1]!) : undefined;
   }
 
-  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string | string[]> = {},
+  ): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
   async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
@@ -191,7 +227,10 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
       const body = await readJson(req);
       const email = typeof body?.email === 'string' ? body.email : '';
       const password = typeof body?.password === 'string' ? body.password : '';
-      const { rows } = await db.query<{ id: number; salt: string; password_hash: string }>('SELECT id, salt, password_hash FROM users WHERE email = $1', [email]);
+      const { rows } = await db.query<{ id: number; salt: string; password_hash: string }>(
+        'SELECT id, salt, password_hash FROM users WHERE email = $1',
+        [email],
+      );
       const user = rows[0];
       if (!user || hashPassword(user.salt, password) !== user.password_hash) {
         counts.failedLogins++;
@@ -208,7 +247,9 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
       const who = sessionCookie(req);
       // A bearer token sent along must belong to the same user as the session.
       const other = req.headers.authorization !== undefined ? bearer(req) : who;
-      return who && other?.sub === who.sub ? send(res, 200, { email: who.email }) : send(res, 401, { error: 'no session' });
+      return who && other?.sub === who.sub
+        ? send(res, 200, { email: who.email })
+        : send(res, 401, { error: 'no session' });
     }
     if (route === 'POST /api/bids') {
       const body = await readJson(req);
@@ -220,7 +261,12 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
       // Strict like a typed API: "7" is not a number here, so a template that should send a number must.
       const auctionId = body?.auctionId;
       const amount = body?.amount;
-      if (typeof auctionId !== 'number' || !Number.isInteger(auctionId) || typeof amount !== 'number' || !Number.isFinite(amount)) {
+      if (
+        typeof auctionId !== 'number' ||
+        !Number.isInteger(auctionId) ||
+        typeof amount !== 'number' ||
+        !Number.isFinite(amount)
+      ) {
         return send(res, 400, { error: 'auctionId and amount must be JSON numbers' });
       }
       if (faults.slowBids > 0) await new Promise((r) => setTimeout(r, faults.slowBids));
@@ -229,7 +275,10 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
       if (Math.random() < faults.lostWrites) {
         id = 1_000_000_000 + Math.floor(Math.random() * 1e9);
       } else {
-        const { rows } = await db.query<{ id: string }>('INSERT INTO bids (user_id, auction_id, amount) VALUES ($1, $2, $3) RETURNING id', [who.sub, auctionId, amount]);
+        const { rows } = await db.query<{ id: string }>(
+          'INSERT INTO bids (user_id, auction_id, amount) VALUES ($1, $2, $3) RETURNING id',
+          [who.sub, auctionId, amount],
+        );
         id = Number(rows[0]!.id);
       }
       counts.bidsAcknowledged++;
@@ -244,7 +293,10 @@ export async function startAuctionApp(opts: { postgres: PostgresServer; users?: 
         return send(res, 500, { error: 'payment provider unavailable' });
       }
       const amount = Number(body?.amount ?? 0);
-      const { rows } = await db.query<{ id: string }>('INSERT INTO payments (user_id, amount) VALUES ($1, $2) RETURNING id', [who.sub, Number.isFinite(amount) ? amount : 0]);
+      const { rows } = await db.query<{ id: string }>(
+        'INSERT INTO payments (user_id, amount) VALUES ($1, $2) RETURNING id',
+        [who.sub, Number.isFinite(amount) ? amount : 0],
+      );
       counts.payments++;
       return send(res, 201, { id: Number(rows[0]!.id) });
     }

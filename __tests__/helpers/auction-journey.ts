@@ -11,8 +11,11 @@ import { freePort, startPostgres, type PostgresServer } from './postgres.js';
 import { runAction, type ActionRun } from './run-action.js';
 
 /** The flows of examples/perf-gate.yml with the think times of 2 s and 3 s scaled down to 200 ms and 300 ms. */
-export const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as { flows: Array<{ steps: Array<Record<string, unknown>> }> };
-for (const f of EXAMPLE.flows) for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
+export const EXAMPLE = parseYaml(readFileSync(resolve('examples/perf-gate.yml'), 'utf8')) as {
+  flows: Array<{ steps: Array<Record<string, unknown>> }>;
+};
+for (const f of EXAMPLE.flows)
+  for (const step of f.steps) if (typeof step.think === 'string') step.think = `${parseFloat(step.think) * 100}ms`;
 export const FLOWS = stringifyYaml({ flows: EXAMPLE.flows });
 
 /** Starts PostgreSQL and the auction app for the test file, and clears faults and data before each test. */
@@ -41,14 +44,31 @@ export interface JourneyRun extends ActionRun {
 /** A 3 s warm-up of the journey at `rate` (default 12/s) with the config, data file and inputs given. */
 export async function runJourney(
   app: AuctionApp,
-  opts: { flows?: string; extra?: string; targets: string; users?: AuctionUser[]; env?: NodeJS.ProcessEnv; rate?: number; inputs?: Record<string, string> },
+  opts: {
+    flows?: string;
+    extra?: string;
+    targets: string;
+    users?: AuctionUser[];
+    env?: NodeJS.ProcessEnv;
+    rate?: number;
+    inputs?: Record<string, string>;
+  },
 ): Promise<JourneyRun> {
   const workspace = mkdtempSync(join(tmpdir(), 'perf-gate-journey-e2e-'));
   mkdirSync(join(workspace, '.github'));
   writeFileSync(join(workspace, '.github', 'perf-gate.yml'), `${opts.flows ?? FLOWS}${opts.extra ?? ''}`);
   writeUsersCsv(join(workspace, '.github', 'users.csv'), opts.users ?? app.users);
   const r = await runAction(
-    { target: app.url, phase: 'warmup', duration: '3s', rate: String(opts.rate ?? 12), targets: opts.targets, comment: 'false', abort: 'none', ...opts.inputs },
+    {
+      target: app.url,
+      phase: 'warmup',
+      duration: '3s',
+      rate: String(opts.rate ?? 12),
+      targets: opts.targets,
+      comment: 'false',
+      abort: 'none',
+      ...opts.inputs,
+    },
     {
       apiUrl: `http://127.0.0.1:${await freePort()}`,
       workspace,

@@ -86,7 +86,12 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
         stoppedAt: t.stoppedAt.getTime() / 1000,
         ...(t.stopCode ? { stopCode: t.stopCode } : {}),
         ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
-        containers: (t.containers ?? []).map((k) => ({ name: k.name, lastStatus: 'STOPPED', ...(k.exitCode !== undefined ? { exitCode: k.exitCode } : {}), ...(k.reason ? { reason: k.reason } : {}) })),
+        containers: (t.containers ?? []).map((k) => ({
+          name: k.name,
+          lastStatus: 'STOPPED',
+          ...(k.exitCode !== undefined ? { exitCode: k.exitCode } : {}),
+          ...(k.reason ? { reason: k.reason } : {}),
+        })),
       }));
     json(res, { tasks, failures: [] });
   };
@@ -112,7 +117,16 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
         runningCount: s.runningCount,
         pendingCount: s.pendingCount ?? 0,
         launchType: 'FARGATE',
-        deployments: (s.deployments ?? [{ status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: s.runningCount, desiredCount: s.desiredCount }]).map((d, i) => ({
+        deployments: (
+          s.deployments ?? [
+            {
+              status: 'PRIMARY',
+              rolloutState: 'COMPLETED',
+              runningCount: s.runningCount,
+              desiredCount: s.desiredCount,
+            },
+          ]
+        ).map((d, i) => ({
           id: `ecs-svc/${1000 + i}`,
           status: d.status,
           rolloutState: d.rolloutState,
@@ -161,9 +175,24 @@ export async function startAwsChecksStub(): Promise<AwsChecksStub> {
       const target = req.headers['x-amz-target'] as string | undefined;
       const contentType = req.headers['content-type'];
       calls.push({ ...(target ? { target } : {}), ...(contentType ? { contentType } : {}), body });
-      if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.DescribeServices' && contentType === 'application/x-amz-json-1.1') return ecs(res, body);
-      if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.ListTasks' && contentType === 'application/x-amz-json-1.1') return listTasks(res, body);
-      if (req.method === 'POST' && target === 'AmazonEC2ContainerServiceV20141113.DescribeTasks' && contentType === 'application/x-amz-json-1.1') return describeTasks(res, body);
+      if (
+        req.method === 'POST' &&
+        target === 'AmazonEC2ContainerServiceV20141113.DescribeServices' &&
+        contentType === 'application/x-amz-json-1.1'
+      )
+        return ecs(res, body);
+      if (
+        req.method === 'POST' &&
+        target === 'AmazonEC2ContainerServiceV20141113.ListTasks' &&
+        contentType === 'application/x-amz-json-1.1'
+      )
+        return listTasks(res, body);
+      if (
+        req.method === 'POST' &&
+        target === 'AmazonEC2ContainerServiceV20141113.DescribeTasks' &&
+        contentType === 'application/x-amz-json-1.1'
+      )
+        return describeTasks(res, body);
       if (req.method === 'POST' && contentType?.startsWith('application/x-www-form-urlencoded')) return elb(res, body);
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `unexpected ${target ?? contentType}` }));

@@ -4,7 +4,13 @@
 // off so a developer's own AWS setup cannot leak into a test. Everything is restored after the file's tests.
 import { afterAll, beforeAll } from 'vitest';
 
-const KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE'];
+const KEYS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_PROFILE',
+];
 
 /** Call at the top level of a test file: sets fake AWS credentials before its tests and restores the environment after. */
 export function useFakeAwsCredentials(): void {

@@ -19,7 +19,9 @@ export interface BidsApp {
 
 export async function startBidsApp(opts: { databaseUrl: string; redisPort: number }): Promise<BidsApp> {
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 20 });
-  await pool.query('CREATE TABLE IF NOT EXISTS bids (id serial PRIMARY KEY, amount int NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS bids (id serial PRIMARY KEY, amount int NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())',
+  );
   const redis = new Redis({ port: opts.redisPort, host: '127.0.0.1' });
   const big = 'x'.repeat(60_000);
   const faults = { dropEvery: 0 };
@@ -33,7 +35,8 @@ export async function startBidsApp(opts: { databaseUrl: string; redisPort: numbe
           const n = ++seen;
           await new Promise((r) => setTimeout(r, 200));
           const amount = Number((JSON.parse(body || '{}') as { amount?: number }).amount ?? 1);
-          if (!(faults.dropEvery > 0 && n % faults.dropEvery === 0)) await pool.query('INSERT INTO bids (amount) VALUES ($1)', [amount]);
+          if (!(faults.dropEvery > 0 && n % faults.dropEvery === 0))
+            await pool.query('INSERT INTO bids (amount) VALUES ($1)', [amount]);
           await redis.set(`bid:${n}`, big);
           await redis.get(`bid:${n - 1}`);
           res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: n }));
@@ -70,7 +73,10 @@ export interface BidsStack {
 export function useBidsStack(): BidsStack {
   const stack = {} as BidsStack;
   beforeAll(async () => {
-    [stack.db, stack.cache] = await Promise.all([startPostgres(), startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' })]);
+    [stack.db, stack.cache] = await Promise.all([
+      startPostgres(),
+      startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' }),
+    ]);
     stack.app = await startBidsApp({ databaseUrl: stack.db.url, redisPort: stack.cache.port });
   }, 90_000);
   afterAll(async () => {
@@ -95,7 +101,9 @@ export async function bidsGateConfig(stack: BidsStack, targets: string[]): Promi
         kind: 'postgres',
         'url-env': 'PERF_DATABASE_URL',
         interval: '200ms',
-        queries: [{ name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2', at: 'end' }],
+        queries: [
+          { name: 'bids_stored', sql: 'select count(*) from bids where created_at between $1 and $2', at: 'end' },
+        ],
       },
       { kind: 'redis', url: `redis://127.0.0.1:${stack.cache.port}`, interval: '200ms' },
       { kind: 'redis', name: 'sessions', url: `redis://127.0.0.1:${downPort}`, 'connect-timeout': '500ms' },

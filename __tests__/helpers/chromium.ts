@@ -44,6 +44,14 @@ export function launchChromium(pw: Playwright): Promise<Browser> {
   // The flags this kind of machine needs: no sandbox as root, and no background calls out of a closed network.
   return pw.chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

@@ -48,7 +48,11 @@ function answer(body: StartQueryBody, events: LogEvent[]): Array<Array<{ field: 
   const pattern = /like \/(.*?)\/ \|/.exec(body.queryString)?.[1];
   const re = pattern ? new RegExp(pattern) : /./;
   const matching = events.filter(
-    (e) => e.timestamp >= body.startTime * 1000 && e.timestamp <= body.endTime * 1000 + 999 && re.test(e.message) && (!e.logGroup || groups.includes(e.logGroup)),
+    (e) =>
+      e.timestamp >= body.startTime * 1000 &&
+      e.timestamp <= body.endTime * 1000 + 999 &&
+      re.test(e.message) &&
+      (!e.logGroup || groups.includes(e.logGroup)),
   );
   if (/stats count\(\*\) as count by @message/.test(body.queryString)) {
     const counts = new Map<string, number>();
@@ -60,7 +64,8 @@ function answer(body: StartQueryBody, events: LogEvent[]): Array<Array<{ field: 
         { field: 'count', value: String(n) },
       ]);
   }
-  if (/stats count\(\*\) as count/.test(body.queryString)) return [[{ field: 'count', value: String(matching.length) }]];
+  if (/stats count\(\*\) as count/.test(body.queryString))
+    return [[{ field: 'count', value: String(matching.length) }]];
   return matching.map((e) => [
     { field: '@timestamp', value: new Date(e.timestamp).toISOString().replace('T', ' ').slice(0, 23) },
     { field: '@message', value: e.message },
@@ -76,7 +81,11 @@ export async function startLogsStub(opts: LogsStubOptions): Promise<LogsStub> {
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
   const error = (res: ServerResponse, type: string, message: string, status = 400): void =>
@@ -84,8 +93,16 @@ export async function startLogsStub(opts: LogsStubOptions): Promise<LogsStub> {
 
   const handle = (req: IncomingMessage, raw: string, res: ServerResponse): void => {
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (req.method !== 'POST' || !target.startsWith(PREFIX) || req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-      return error(res, 'UnknownOperationException', `unsupported ${req.method} ${target} ${req.headers['content-type']}`);
+    if (
+      req.method !== 'POST' ||
+      !target.startsWith(PREFIX) ||
+      req.headers['content-type'] !== 'application/x-amz-json-1.1'
+    ) {
+      return error(
+        res,
+        'UnknownOperationException',
+        `unsupported ${req.method} ${target} ${req.headers['content-type']}`,
+      );
     }
     const body = JSON.parse(raw || '{}') as Record<string, unknown>;
     switch (target.slice(PREFIX.length)) {
@@ -111,7 +128,11 @@ export async function startLogsStub(opts: LogsStubOptions): Promise<LogsStub> {
         const status = q.statuses[Math.min(q.polls, q.statuses.length - 1)]!;
         q.polls++;
         const results = status === 'Complete' ? answer(q.body, opts.events) : [];
-        return send(res, 200, { results, statistics: { recordsMatched: results.length, recordsScanned: opts.events.length, bytesScanned: 1000 }, status });
+        return send(res, 200, {
+          results,
+          statistics: { recordsMatched: results.length, recordsScanned: opts.events.length, bytesScanned: 1000 },
+          status,
+        });
       }
       case 'StopQuery': {
         stopped.push(String(body.queryId));

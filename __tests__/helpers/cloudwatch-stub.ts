@@ -69,16 +69,25 @@ export async function startCloudWatchStub(opts: CloudWatchStubOptions = {}): Pro
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
 
   const handle = (req: IncomingMessage, raw: string, res: ServerResponse): void => {
     const target = req.headers['x-amz-target'] as string | undefined;
     if (req.method !== 'POST' || target !== TARGET) {
-      send(res, 400, { __type: 'com.amazonaws.cloudwatch#InvalidAction', message: `unsupported ${req.method} ${target}` }, {
-        'x-amzn-query-error': 'InvalidAction;Sender',
-      });
+      send(
+        res,
+        400,
+        { __type: 'com.amazonaws.cloudwatch#InvalidAction', message: `unsupported ${req.method} ${target}` },
+        {
+          'x-amzn-query-error': 'InvalidAction;Sender',
+        },
+      );
       return;
     }
     const body = JSON.parse(raw) as StubRequestBody;
@@ -94,21 +103,39 @@ export async function startCloudWatchStub(opts: CloudWatchStubOptions = {}): Pro
     if (opts.error) {
       record.answer = 'error';
       const code = opts.error.type;
-      send(res, opts.error.status ?? 400, { __type: `com.amazonaws.cloudwatch#${code}`, message: opts.error.message }, {
-        // The query-protocol code has no `Exception` suffix (InvalidParameterValueException -> InvalidParameterValue).
-        'x-amzn-query-error': `${code.replace(/Exception$/, '')};Sender`,
-      });
+      send(
+        res,
+        opts.error.status ?? 400,
+        { __type: `com.amazonaws.cloudwatch#${code}`, message: opts.error.message },
+        {
+          // The query-protocol code has no `Exception` suffix (InvalidParameterValueException -> InvalidParameterValue).
+          'x-amzn-query-error': `${code.replace(/Exception$/, '')};Sender`,
+        },
+      );
       return;
     }
     if (calls <= (opts.throttle ?? 0)) {
       record.answer = 'throttled';
-      send(res, 400, { __type: 'com.amazonaws.cloudwatch#Throttling', message: 'Rate exceeded' }, { 'x-amzn-query-error': 'Throttling;Sender' });
+      send(
+        res,
+        400,
+        { __type: 'com.amazonaws.cloudwatch#Throttling', message: 'Rate exceeded' },
+        { 'x-amzn-query-error': 'Throttling;Sender' },
+      );
       return;
     }
     if (body.MetricDataQueries.length > 500) {
-      send(res, 400, { __type: 'com.amazonaws.cloudwatch#InvalidParameterValue', message: 'The collection MetricDataQueries must not have a size greater than 500.' }, {
-        'x-amzn-query-error': 'InvalidParameterValue;Sender',
-      });
+      send(
+        res,
+        400,
+        {
+          __type: 'com.amazonaws.cloudwatch#InvalidParameterValue',
+          message: 'The collection MetricDataQueries must not have a size greater than 500.',
+        },
+        {
+          'x-amzn-query-error': 'InvalidParameterValue;Sender',
+        },
+      );
       return;
     }
     const page = body.NextToken ? Number(body.NextToken) : 0;
@@ -132,7 +159,9 @@ export async function startCloudWatchStub(opts: CloudWatchStubOptions = {}): Pro
         Timestamps: slice.map(([t]) => t / 1000),
         Values: slice.map(([, v]) => v),
         StatusCode: opts.statusCode ?? (partial ? 'PartialData' : 'Complete'),
-        ...(opts.statusCode === 'Forbidden' ? { Messages: [{ Code: 'Forbidden', Value: 'Insufficient permissions' }] } : {}),
+        ...(opts.statusCode === 'Forbidden'
+          ? { Messages: [{ Code: 'Forbidden', Value: 'Insufficient permissions' }] }
+          : {}),
       };
     });
     send(res, 200, { MetricDataResults: results, Messages: [], ...(more ? { NextToken: String(page + 1) } : {}) });

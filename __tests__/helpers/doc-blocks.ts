@@ -26,8 +26,12 @@ export function fencedBlocks(root: string, file: string): Block[] {
   return out;
 }
 
-
 /** README.md and every page of docs/, relative to the repository root. */
 export function docFiles(root: string): string[] {
-  return ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  return [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
 }

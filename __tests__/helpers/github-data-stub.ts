@@ -125,7 +125,10 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     return sha;
   };
 
-  const route = (req: DataStubRequest, raw: string): { status: number; body?: unknown; headers?: Record<string, string>; binary?: Buffer } => {
+  const route = (
+    req: DataStubRequest,
+    raw: string,
+  ): { status: number; body?: unknown; headers?: Record<string, string>; binary?: Buffer } => {
     const path = req.path.replace(/^\/api\/v3(?=\/)/, '');
     let json: Record<string, unknown> = {};
     if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') {
@@ -148,7 +151,11 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     if (!repoMatch) return error(404, 'Not Found');
     const rest = repoMatch[3] ?? '';
 
-    if (rest === '' && req.method === 'GET') return { status: 200, body: { name: repoMatch[2], full_name: `${repoMatch[1]}/${repoMatch[2]}`, default_branch: state.defaultBranch } };
+    if (rest === '' && req.method === 'GET')
+      return {
+        status: 200,
+        body: { name: repoMatch[2], full_name: `${repoMatch[1]}/${repoMatch[2]}`, default_branch: state.defaultBranch },
+      };
 
     const contents = /^\/contents\/(.+)$/.exec(rest);
     if (contents) {
@@ -177,13 +184,23 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
         const branch = typeof json['branch'] === 'string' ? json['branch'] : state.defaultBranch;
         if (!state.branches.has(branch)) return error(404, `Branch ${branch} not found`);
         if (typeof json['message'] !== 'string' || typeof json['content'] !== 'string') {
-          return { status: 422, body: { message: 'Invalid request.\n\n"message", "content" weren\'t supplied.', documentation_url: DOCS, status: '422' } };
+          return {
+            status: 422,
+            body: {
+              message: 'Invalid request.\n\n"message", "content" weren\'t supplied.',
+              documentation_url: DOCS,
+              status: '422',
+            },
+          };
         }
         const key = `${branch}\0${filePath}`;
         const existing = state.files.get(key);
         const sent = json['sha'];
         if (existing && sent === undefined) {
-          return { status: 422, body: { message: 'Invalid request.\n\n"sha" wasn\'t supplied.', documentation_url: DOCS, status: '422' } };
+          return {
+            status: 422,
+            body: { message: 'Invalid request.\n\n"sha" wasn\'t supplied.', documentation_url: DOCS, status: '422' },
+          };
         }
         if (existing && sent !== existing.sha) return error(409, `${filePath} does not match ${String(sent)}`);
         if (!existing && sent !== undefined) return error(409, `${filePath} does not match ${String(sent)}`);
@@ -193,7 +210,10 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
         const commit = newCommit(branch);
         return {
           status: existing ? 200 : 201,
-          body: { content: { name: filePath.split('/').pop(), path: filePath, sha, size: content.length }, commit: { sha: commit, message: json['message'] } },
+          body: {
+            content: { name: filePath.split('/').pop(), path: filePath, sha, size: content.length },
+            commit: { sha: commit, message: json['message'] },
+          },
         };
       }
     }
@@ -201,7 +221,16 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     const blobApi = /^\/git\/blobs\/([0-9a-f]{40})$/.exec(rest);
     if (blobApi && req.method === 'GET') {
       for (const f of state.files.values()) {
-        if (f.sha === blobApi[1]) return { status: 200, body: { sha: f.sha, size: f.content.length, encoding: 'base64', content: wrap(f.content.toString('base64')) } };
+        if (f.sha === blobApi[1])
+          return {
+            status: 200,
+            body: {
+              sha: f.sha,
+              size: f.content.length,
+              encoding: 'base64',
+              content: wrap(f.content.toString('base64')),
+            },
+          };
       }
       return error(404, 'Not Found');
     }
@@ -215,8 +244,10 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     }
     if (rest === '/git/refs' && req.method === 'POST') {
       const name = String(json['ref'] ?? '').replace(/^refs\/heads\//, '');
-      if (!name || typeof json['sha'] !== 'string') return { status: 422, body: { message: 'Invalid request.', documentation_url: DOCS, status: '422' } };
-      if (state.branches.has(name)) return { status: 422, body: { message: 'Reference already exists', documentation_url: DOCS, status: '422' } };
+      if (!name || typeof json['sha'] !== 'string')
+        return { status: 422, body: { message: 'Invalid request.', documentation_url: DOCS, status: '422' } };
+      if (state.branches.has(name))
+        return { status: 422, body: { message: 'Reference already exists', documentation_url: DOCS, status: '422' } };
       state.branches.set(name, json['sha']);
       // Like git: the new branch has the files of the commit it points at (the default branch's here).
       for (const [k, f] of [...state.files.entries()]) {
@@ -231,7 +262,18 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
       const key = `${decodeURIComponent(compare[1]!)}...${decodeURIComponent(compare[2]!)}`;
       const mb = state.mergeBases.get(key);
       if (!mb) return error(404, 'Not Found');
-      return { status: 200, body: { status: 'ahead', ahead_by: 1, behind_by: 0, merge_base_commit: { sha: mb }, base_commit: { sha: mb }, commits: [], files: [] } };
+      return {
+        status: 200,
+        body: {
+          status: 'ahead',
+          ahead_by: 1,
+          behind_by: 0,
+          merge_base_commit: { sha: mb },
+          base_commit: { sha: mb },
+          commits: [],
+          files: [],
+        },
+      };
     }
 
     const runOne = /^\/actions\/runs\/(\d+)$/.exec(rest);
@@ -255,7 +297,9 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     }
     const runArtifacts = /^\/actions\/runs\/(\d+)\/artifacts$/.exec(rest);
     if (runArtifacts && req.method === 'GET') {
-      const list = state.artifacts.filter((a) => a.runId === Number(runArtifacts[1]) && (!req.query['name'] || a.name === req.query['name']));
+      const list = state.artifacts.filter(
+        (a) => a.runId === Number(runArtifacts[1]) && (!req.query['name'] || a.name === req.query['name']),
+      );
       return {
         status: 200,
         body: {
@@ -292,7 +336,12 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
         created_at: e.createdAt ?? '2025-03-14T10:00:00Z',
         ...(e.label ? { label: { name: e.label, color: 'ededed' } } : {}),
       }));
-      const link = page < lastPage ? { link: `<${baseUrl}${req.path}?per_page=${perPage}&page=${page + 1}>; rel="next", <${baseUrl}${req.path}?per_page=${perPage}&page=${lastPage}>; rel="last"` } : undefined;
+      const link =
+        page < lastPage
+          ? {
+              link: `<${baseUrl}${req.path}?per_page=${perPage}&page=${page + 1}>; rel="next", <${baseUrl}${req.path}?per_page=${perPage}&page=${lastPage}>; rel="last"`,
+            }
+          : undefined;
       return { status: 200, body: items, ...(link ? { headers: link } : {}) };
     }
     return error(404, 'Not Found');
@@ -317,11 +366,19 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
     request.on('end', () => {
       const url = request.url ?? '/';
       const parsed = new URL(url, 'http://stub.invalid');
-      const record: DataStubRequest = { method: request.method ?? 'GET', url, path: parsed.pathname, query: Object.fromEntries(parsed.searchParams), status: 0 };
+      const record: DataStubRequest = {
+        method: request.method ?? 'GET',
+        url,
+        path: parsed.pathname,
+        query: Object.fromEntries(parsed.searchParams),
+        status: 0,
+      };
       const answer = (): void => {
         let out: ReturnType<typeof route>;
         try {
-          out = (state.intercept?.(record) as ReturnType<typeof route> | undefined) ?? route(record, Buffer.concat(chunks).toString('utf8'));
+          out =
+            (state.intercept?.(record) as ReturnType<typeof route> | undefined) ??
+            route(record, Buffer.concat(chunks).toString('utf8'));
         } catch (e) {
           out = error(500, `stub error: ${(e as Error).message}`);
         }
@@ -374,7 +431,10 @@ export async function startDataStub(opts: { defaultBranch?: string; defaultHead?
 }
 
 /** A minimal ZIP writer (deflated entries, data descriptors like actions/upload-artifact's archiver). */
-export function makeZip(files: Record<string, string | Buffer>, opts: { store?: boolean; dataDescriptor?: boolean } = {}): Buffer {
+export function makeZip(
+  files: Record<string, string | Buffer>,
+  opts: { store?: boolean; dataDescriptor?: boolean } = {},
+): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -449,7 +509,6 @@ function wrap(b64: string): string {
 }
 
 // ---- synthetic runs for baseline and regression tests ------------------------------------------------------
-
 
 export interface SyntheticRunOptions {
   seed?: number;

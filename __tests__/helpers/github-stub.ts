@@ -67,18 +67,28 @@ export function faultResponse(fault: StubFault): StubResponse {
       return {
         status: 502,
         headers: { 'content-type': 'text/html; charset=utf-8' },
-        raw: '<!DOCTYPE html>\n<html><head><title>Unicorn! &middot; GitHub</title></head><body>' + 'x'.repeat(5000) + '</body></html>',
+        raw:
+          '<!DOCTYPE html>\n<html><head><title>Unicorn! &middot; GitHub</title></head><body>' +
+          'x'.repeat(5000) +
+          '</body></html>',
       };
     case '429':
       return {
         status: 429,
         headers: { 'retry-after': '2' },
-        body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
+        body: {
+          message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          documentation_url: 'https://docs.github.com/rest',
+        },
       };
     case 'hang':
       return { status: 0, hang: true };
     case 'malformed':
-      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, raw: '{"login": "perf-gate-user", "id": 58' };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        raw: '{"login": "perf-gate-user", "id": 58',
+      };
     case '401':
       return { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
   }
@@ -123,7 +133,13 @@ export interface GitHubStub {
   state: GitHubStubState;
   requests: StubRequest[];
   /** Adds a comment as if someone had posted it, returning it. */
-  addComment(comment: { body: string; user?: StubUser; owner?: string; repo?: string; issueNumber?: number }): StubComment;
+  addComment(comment: {
+    body: string;
+    user?: StubUser;
+    owner?: string;
+    repo?: string;
+    issueNumber?: number;
+  }): StubComment;
   /** Same as setting `state.forbidWrites`: answer writes with 403 as for a fork PR's read-only token. */
   setWritesForbidden(forbidden: boolean): void;
   /** Comments on one issue, oldest first. */
@@ -194,7 +210,11 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
   });
 
   const route = (req: StubRequest, rawBody: string): StubResponse => {
-    if (opts.token !== undefined && req.authorization !== `token ${opts.token}` && req.authorization !== `Bearer ${opts.token}`) {
+    if (
+      opts.token !== undefined &&
+      req.authorization !== `token ${opts.token}` &&
+      req.authorization !== `Bearer ${opts.token}`
+    ) {
       return error(401, 'Bad credentials');
     }
     const path = req.path.replace(/^\/api\/v3(?=\/)/, '').replace(/\/+$/, '');
@@ -203,7 +223,8 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
     if (isWrite && req.method !== 'DELETE') {
       try {
         const parsed: unknown = rawBody === '' ? {} : JSON.parse(rawBody);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return error(400, 'Problems parsing JSON');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          return error(400, 'Problems parsing JSON');
         json = parsed as Record<string, unknown>;
         req.body = parsed;
       } catch {
@@ -212,8 +233,12 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
     }
 
     if (path === '/user' && req.method === 'GET') {
-      if (state.appToken) return error(403, 'Resource not accessible by integration', `${DOCS}/users/users#get-the-authenticated-user`);
-      return { status: 200, body: { login: state.user.login, id: state.user.id ?? 1, type: state.user.type, site_admin: false } };
+      if (state.appToken)
+        return error(403, 'Resource not accessible by integration', `${DOCS}/users/users#get-the-authenticated-user`);
+      return {
+        status: 200,
+        body: { login: state.user.login, id: state.user.id ?? 1, type: state.user.type, site_admin: false },
+      };
     }
 
     const list = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path);
@@ -226,7 +251,11 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
         const invalid = invalidBody(json);
         if (invalid) return invalid;
         const created = addComment({ body: json['body'] as string, user: state.user, owner, repo, issueNumber });
-        return { status: 201, body: toJson(created), headers: { location: `${baseUrl}/repos/${owner}/${repo}/issues/comments/${created.id}` } };
+        return {
+          status: 201,
+          body: toJson(created),
+          headers: { location: `${baseUrl}/repos/${owner}/${repo}/issues/comments/${created.id}` },
+        };
       }
       return error(404, 'Not Found');
     }
@@ -361,7 +390,12 @@ function invalidBody(json: Record<string, unknown>): StubResponse | undefined {
   if (typeof body !== 'string' || body === '') {
     return {
       status: 422,
-      body: { message: 'Validation Failed', errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }], documentation_url: DOCS, status: '422' },
+      body: {
+        message: 'Validation Failed',
+        errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
+        documentation_url: DOCS,
+        status: '422',
+      },
     };
   }
   if (body.length > MAX_BODY) {
@@ -369,7 +403,14 @@ function invalidBody(json: Record<string, unknown>): StubResponse | undefined {
       status: 422,
       body: {
         message: 'Validation Failed',
-        errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: `body is too long (maximum is ${MAX_BODY} characters)` }],
+        errors: [
+          {
+            resource: 'IssueComment',
+            code: 'custom',
+            field: 'body',
+            message: `body is too long (maximum is ${MAX_BODY} characters)`,
+          },
+        ],
         documentation_url: DOCS,
         status: '422',
       },

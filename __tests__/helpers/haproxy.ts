@@ -78,7 +78,9 @@ export interface Haproxy {
 }
 
 /** `servers` in order; those with `disabled` are declared but get no traffic until `enable server app/<name>`. */
-export async function startHaproxy(servers: Array<{ name: string; port: number; disabled?: boolean }>): Promise<Haproxy> {
+export async function startHaproxy(
+  servers: Array<{ name: string; port: number; disabled?: boolean }>,
+): Promise<Haproxy> {
   const bin = findBinary(['haproxy']);
   const dir = mkdtempSync(join(tmpdir(), 'perf-gate-haproxy-'));
   const port = await freePort();

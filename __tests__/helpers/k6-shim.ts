@@ -99,7 +99,17 @@ function timeoutMs(t: unknown): number {
 }
 
 export const http = {
-  request(method: string, url: string, body: string | null, params: { headers?: Record<string, string>; tags?: { name?: string }; timeout?: string; responseCallback?: Expected } = {}) {
+  request(
+    method: string,
+    url: string,
+    body: string | null,
+    params: {
+      headers?: Record<string, string>;
+      tags?: { name?: string };
+      timeout?: string;
+      responseCallback?: Expected;
+    } = {},
+  ) {
     const { port, flag } = syncChannel();
     Atomics.store(flag, 0, 0);
     const ms = timeoutMs(params.timeout);
@@ -108,7 +118,9 @@ export const http = {
     if (jar.size > 0) sent.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     port.postMessage({ method, url, body, headers: sent, timeoutMs: ms });
     Atomics.wait(flag, 0, 0, ms + 5000);
-    const msg = receiveMessageOnPort(port)?.message as { status: number; body: string | null; headers: Record<string, string>; setCookies?: string[] } | undefined;
+    const msg = receiveMessageOnPort(port)?.message as
+      | { status: number; body: string | null; headers: Record<string, string>; setCookies?: string[] }
+      | undefined;
     const got = msg ?? { status: 0, body: null, headers: {} };
     for (const c of got.setCookies ?? []) {
       const m = /^([^=;\s]+)=([^;]*)/.exec(c);
@@ -238,7 +250,11 @@ export async function bundleK6Script(scriptPath: string): Promise<string> {
             if (!(a.path in K6_MODULES)) return { errors: [{ text: `k6 module ${a.path} has no stand-in` }] };
             return { path: a.path, namespace: 'k6' };
           });
-          b.onLoad({ filter: /.*/, namespace: 'k6' }, (a) => ({ contents: K6_MODULES[a.path]!.replace('SHIM', JSON.stringify(SHIM)), resolveDir: dirname(SHIM), loader: 'js' }));
+          b.onLoad({ filter: /.*/, namespace: 'k6' }, (a) => ({
+            contents: K6_MODULES[a.path]!.replace('SHIM', JSON.stringify(SHIM)),
+            resolveDir: dirname(SHIM),
+            loader: 'js',
+          }));
         },
       },
     ],
@@ -247,9 +263,14 @@ export async function bundleK6Script(scriptPath: string): Promise<string> {
 }
 
 /** Run a bundle from bundleK6Script(): `iterations` iterations of the default function, one after another. */
-export function runK6Script(bundle: string, opts: { iterations: number; env?: Record<string, string>; scriptDir: string; timeoutMs?: number }): Promise<ShimRun> {
+export function runK6Script(
+  bundle: string,
+  opts: { iterations: number; env?: Record<string, string>; scriptDir: string; timeoutMs?: number },
+): Promise<ShimRun> {
   return new Promise((resolvePromise, reject) => {
-    const w = new Worker(bundle, { workerData: { env: opts.env ?? {}, scriptDir: opts.scriptDir, iterations: opts.iterations } satisfies ShimData });
+    const w = new Worker(bundle, {
+      workerData: { env: opts.env ?? {}, scriptDir: opts.scriptDir, iterations: opts.iterations } satisfies ShimData,
+    });
     const timer = setTimeout(() => {
       void w.terminate();
       reject(new Error('the generated script did not finish in time'));
@@ -265,4 +286,3 @@ export function runK6Script(bundle: string, opts: { iterations: number; env?: Re
     });
   });
 }
-

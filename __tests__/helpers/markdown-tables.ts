@@ -11,7 +11,10 @@ export interface Table {
 
 /** Cells of a GFM table row, honouring `\|` escapes. */
 export function cells(line: string): string[] {
-  const inner = line.trim().replace(/^\|/, '').replace(/(?<!\\)\|$/, '');
+  const inner = line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/(?<!\\)\|$/, '');
   return inner.split(/(?<!\\)\|/).map((c) => c.trim());
 }
 
@@ -41,7 +44,9 @@ export function tablesOf(markdown: string): Table[] {
 
 /** The first table whose header starts with `firstHeader` (and `secondHeader`, when given). */
 export function tableWith(markdown: string, firstHeader: string, secondHeader?: string): Table | undefined {
-  return tablesOf(markdown).find((t) => t.header[0] === firstHeader && (secondHeader === undefined || t.header[1] === secondHeader));
+  return tablesOf(markdown).find(
+    (t) => t.header[0] === firstHeader && (secondHeader === undefined || t.header[1] === secondHeader),
+  );
 }
 
 /** A two-column table as label -> value. */

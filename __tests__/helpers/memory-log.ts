@@ -10,8 +10,14 @@ export type MemoryLog = Logger & { lines: string[] };
 export function memoryLog(style: 'plain' | 'warnings' | 'levels' = 'plain'): MemoryLog {
   const lines: string[] = [];
   if (style === 'levels') {
-    return { lines, info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: (m) => lines.push(`debug: ${m}`) };
+    return {
+      lines,
+      info: (m) => lines.push(`info: ${m}`),
+      warning: (m) => lines.push(`warning: ${m}`),
+      debug: (m) => lines.push(`debug: ${m}`),
+    };
   }
-  if (style === 'warnings') return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
+  if (style === 'warnings')
+    return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(`warning: ${m}`), debug: () => undefined };
   return { lines, info: (m) => lines.push(m), warning: (m) => lines.push(m), debug: (m) => lines.push(m) };
 }

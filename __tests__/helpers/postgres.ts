@@ -72,7 +72,9 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
   let gid: number | undefined;
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']).catch(() => {
-      throw new Error('tests run as root but there is no "postgres" user to run the server as: install postgresql (scripts/ci-services.sh)');
+      throw new Error(
+        'tests run as root but there is no "postgres" user to run the server as: install postgresql (scripts/ci-services.sh)',
+      );
     });
     uid = Number(stdout.trim());
     gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
@@ -80,10 +82,26 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     chownSync(pwfile, uid, gid);
   }
   const as = (cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { timeout: 60_000 }) : run(cmd, args, { timeout: 60_000 });
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { timeout: 60_000 })
+      : run(cmd, args, { timeout: 60_000 });
 
-  await as(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync']);
-  const shareDir = (await run(join(bin, 'pg_config'), ['--sharedir']).catch(() => ({ stdout: `/usr/share/postgresql/${version}` }))).stdout.trim();
+  await as(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--pwfile',
+    pwfile,
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
+  const shareDir = (
+    await run(join(bin, 'pg_config'), ['--sharedir']).catch(() => ({ stdout: `/usr/share/postgresql/${version}` }))
+  ).stdout.trim();
   const hasStatStatements = existsSync(join(shareDir, 'extension', 'pg_stat_statements.control'));
   const port = await freePort();
   const maxConnections = opts.maxConnections ?? 40;
@@ -96,7 +114,10 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     `shared_buffers = 16MB`,
     ...(hasStatStatements ? [`shared_preload_libraries = 'pg_stat_statements'`, `pg_stat_statements.track = all`] : []),
   ];
-  writeFileSync(join(data, 'postgresql.conf'), `${readFileSync(join(data, 'postgresql.conf'), 'utf8')}\n${settings.join('\n')}\n`);
+  writeFileSync(
+    join(data, 'postgresql.conf'),
+    `${readFileSync(join(data, 'postgresql.conf'), 'utf8')}\n${settings.join('\n')}\n`,
+  );
   try {
     await as(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
   } catch (e) {
@@ -123,7 +144,9 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     const client = new pg.Client({ connectionString: url.replace(/\/postgres$/, `/${database}`) });
     await client.connect();
     await client.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO perf_reader');
-    await client.query('ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO perf_reader');
+    await client.query(
+      'ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO perf_reader',
+    );
     await client.end();
     return `postgres://perf_reader:${encodeURIComponent(readerPassword)}@127.0.0.1:${port}/${database}`;
   };

@@ -29,7 +29,9 @@ export function findBinary(names: string[]): string {
       }
     }
   }
-  throw new Error(`${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus, prometheus-node-exporter and redis-server with apt-get) before these tests`);
+  throw new Error(
+    `${names.join(' or ')} not found on PATH: run scripts/ci-services.sh (it installs prometheus, prometheus-node-exporter and redis-server with apt-get) before these tests`,
+  );
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
@@ -85,9 +87,18 @@ export async function startPrometheusStack(opts: StackOptions = {}): Promise<Pro
     const exporterLog = join(dir, 'node-exporter.log');
     const exporterOut = openSync(exporterLog, 'a');
     children.push(
-      spawn(exporterBin, [`--web.listen-address=127.0.0.1:${exporterPort}`, '--collector.disable-defaults', '--collector.cpu', '--collector.meminfo'], {
-        stdio: ['ignore', exporterOut, exporterOut],
-      }),
+      spawn(
+        exporterBin,
+        [
+          `--web.listen-address=127.0.0.1:${exporterPort}`,
+          '--collector.disable-defaults',
+          '--collector.cpu',
+          '--collector.meminfo',
+        ],
+        {
+          stdio: ['ignore', exporterOut, exporterOut],
+        },
+      ),
     );
     const nodeExporterUrl = `http://127.0.0.1:${exporterPort}`;
     await waitFor('node-exporter', async () => (await fetch(`${nodeExporterUrl}/metrics`)).ok, 15_000, exporterLog);
@@ -105,7 +116,14 @@ export async function startPrometheusStack(opts: StackOptions = {}): Promise<Pro
         '  - job_name: prometheus',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${promPort}']`,
-        ...(opts.extraTargets ?? []).flatMap((t) => [`  - job_name: ${t.job}`, '    static_configs:', `      - targets: [${[t.target].flat().map((x) => `'${x}'`).join(', ')}]`]),
+        ...(opts.extraTargets ?? []).flatMap((t) => [
+          `  - job_name: ${t.job}`,
+          '    static_configs:',
+          `      - targets: [${[t.target]
+            .flat()
+            .map((x) => `'${x}'`)
+            .join(', ')}]`,
+        ]),
         '',
       ].join('\n'),
     );
@@ -124,14 +142,23 @@ export async function startPrometheusStack(opts: StackOptions = {}): Promise<Pro
       ),
     );
     const url = `http://127.0.0.1:${promPort}`;
-    const query = async (promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
+    const query = async (
+      promql: string,
+    ): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
       const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      const body = (await res.json()) as {
+        data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
       return body.data.result;
     };
     await waitFor('prometheus', async () => (await fetch(`${url}/-/ready`)).ok, 30_000, promLog);
     // Enough node scrapes for rate() over a few seconds to have two samples.
-    await waitFor('node-exporter scrapes', async () => Number((await query('count_over_time(up{job="node"}[1m])'))[0]?.value[1] ?? 0) >= 3, 20_000, promLog);
+    await waitFor(
+      'node-exporter scrapes',
+      async () => Number((await query('count_over_time(up{job="node"}[1m])'))[0]?.value[1] ?? 0) >= 3,
+      20_000,
+      promLog,
+    );
     return { url, nodeExporterUrl, query, stop };
   } catch (e) {
     await stop();

@@ -61,7 +61,8 @@ export async function startRedis(opts: RedisServerOptions & { sentinelOf?: numbe
     args = [conf, '--sentinel'];
   }
   if (opts.password) args.push('--requirepass', opts.password);
-  if (opts.maxmemory) args.push('--maxmemory', opts.maxmemory, '--maxmemory-policy', opts.maxmemoryPolicy ?? 'allkeys-lru');
+  if (opts.maxmemory)
+    args.push('--maxmemory', opts.maxmemory, '--maxmemory-policy', opts.maxmemoryPolicy ?? 'allkeys-lru');
   if (opts.maxclients) args.push('--maxclients', String(opts.maxclients));
   let log = '';
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,10 +4,24 @@
 import { readFileSync } from 'node:fs';
 import { entryFromRun } from '../../src/baseline/entry.js';
 import { decide } from '../../src/gate/evaluate.js';
-import { applyRegressions, compareWithBaseline, confirmComparison, parseRegressionRules, type ComparisonOutcome } from '../../src/gate/regression.js';
+import {
+  applyRegressions,
+  compareWithBaseline,
+  confirmComparison,
+  parseRegressionRules,
+  type ComparisonOutcome,
+} from '../../src/gate/regression.js';
 import { parseTargets } from '../../src/gate/targets.js';
 import { Histogram } from '../../src/metrics/histogram.js';
-import type { Diagnosis, EndpointResult, IntervalResult, RunResult, Stage, TargetResult, Verdict } from '../../src/model.js';
+import type {
+  Diagnosis,
+  EndpointResult,
+  IntervalResult,
+  RunResult,
+  Stage,
+  TargetResult,
+  Verdict,
+} from '../../src/model.js';
 import { analyzeRun } from '../../src/phases/analysis.js';
 import { phaseVerdict } from '../../src/phases/run.js';
 import type { ReportInput } from '../../src/report/markdown.js';
@@ -22,11 +36,27 @@ export function fixture(name: string): { run: RunResult; verdict: Verdict; why?:
 
 /** What the pipeline hands the renderers for a judged run (results file `results.json` unless `over` says otherwise). */
 export function reportInput(run: RunResult, verdict: Verdict, over: Partial<ReportInput> = {}): ReportInput {
-  return { run, verdict, commentHeader: 'perf-gate', engine: run.engine, phase: run.phase, runUrl: RUN_URL, resultsFile: 'results.json', ...over };
+  return {
+    run,
+    verdict,
+    commentHeader: 'perf-gate',
+    engine: run.engine,
+    phase: run.phase,
+    runUrl: RUN_URL,
+    resultsFile: 'results.json',
+    ...over,
+  };
 }
 
 /** One interval of `count` requests whose p99 is about `p99Ms` and of which `errors` failed. */
-function interval(startMs: number, durationMs: number, targetRate: number, count: number, p99Ms: number, errors: number): IntervalResult {
+function interval(
+  startMs: number,
+  durationMs: number,
+  targetRate: number,
+  count: number,
+  p99Ms: number,
+  errors: number,
+): IntervalResult {
   const h = new Histogram();
   const tail = Math.max(0, (p99Ms - 20) / 0.92);
   for (let k = 0; k < count; k++) h.recordMs(20 + (k / count) ** 8 * tail + (k % 7));
@@ -44,7 +74,12 @@ function interval(startMs: number, durationMs: number, targetRate: number, count
 }
 
 /** Totals of a run from its intervals (histograms merged), as the engines fill them in. */
-function fromIntervals(phase: string, intervals: IntervalResult[], stages: Stage[], codes: (errors: number, ok: number) => Record<string, number>): RunResult {
+function fromIntervals(
+  phase: string,
+  intervals: IntervalResult[],
+  stages: Stage[],
+  codes: (errors: number, ok: number) => Record<string, number>,
+): RunResult {
   const h = new Histogram();
   let requests = 0;
   let errors = 0;
@@ -76,7 +111,14 @@ function fromIntervals(phase: string, intervals: IntervalResult[], stages: Stage
     endpoints: [],
     intervals,
     intervalMs: intervals[0]!.durationMs,
-    generator: { valid: true, invalidReasons: [], arrivalsScheduled: requests, arrivalsStarted: requests, arrivalsDropped: 0, maxLagMs: 3.2 },
+    generator: {
+      valid: true,
+      invalidReasons: [],
+      arrivalsScheduled: requests,
+      arrivalsStarted: requests,
+      arrivalsDropped: 0,
+      maxLagMs: 3.2,
+    },
     customMetrics: {},
     toolThresholds: [],
     notes: [],
@@ -102,10 +144,25 @@ export function stressScenario(): ReportInput {
     if (i >= 95) errPct = 3 + (i - 95) * 1.6; // the plateau: failing more and more at a constant load
     intervals.push(interval(i * 1000, 1000, rate, count, Math.min(p99, 4000), Math.round((count * errPct) / 100)));
   }
-  const run = fromIntervals('stress', intervals, stages, (e, ok) => ({ '200': ok, '503': Math.round(e * 0.7), '504': e - Math.round(e * 0.7) }));
+  const run = fromIntervals('stress', intervals, stages, (e, ok) => ({
+    '200': ok,
+    '503': Math.round(e * 0.7),
+    '504': e - Math.round(e * 0.7),
+  }));
   const targets = parseTargets(['p99 < 500ms', 'error_rate < 0.5%', 'capacity > 300/s', 'breaking_point > 300/s']);
-  const stoppedEarly = { guard: 'error_rate > 10% for 10s', reason: 'guard "error_rate > 10% for 10s" tripped: error rate 38.5 % for 10 s', atMs: 120_000 };
-  const { judged } = analyzeRun(run, { stages, decideOn: 'steady', analyses: ['stress'], targets, guards: ['error_rate > 10% for 10s'], stoppedEarly });
+  const stoppedEarly = {
+    guard: 'error_rate > 10% for 10s',
+    reason: 'guard "error_rate > 10% for 10s" tripped: error rate 38.5 % for 10 s',
+    atMs: 120_000,
+  };
+  const { judged } = analyzeRun(run, {
+    stages,
+    decideOn: 'steady',
+    analyses: ['stress'],
+    targets,
+    guards: ['error_rate > 10% for 10s'],
+    stoppedEarly,
+  });
   const verdict = phaseVerdict(decide(run, targets, 'any', [], judged), run, 'any');
   run.endpoints = [
     endpoint('POST /api/login', run, 0.2, 0.4),
@@ -145,7 +202,9 @@ export function warmupScenario(): ReportInput {
     const rate = t < 30_000 ? 1 + (9 * t) / 30_000 : 10;
     const count = Math.max(1, Math.round(rate * 2));
     const cold = i < 3;
-    intervals.push(interval(i * 2000, 2000, rate, count, cold ? 380 - i * 90 : 95 + ((i * 37) % 23), cold && i < 2 ? 1 : 0));
+    intervals.push(
+      interval(i * 2000, 2000, rate, count, cold ? 380 - i * 90 : 95 + ((i * 37) % 23), cold && i < 2 ? 1 : 0),
+    );
   }
   const names = ['POST /api/auth/login', 'POST /api/bids', 'GET /api/health'];
   for (const iv of intervals) {
@@ -156,7 +215,24 @@ export function warmupScenario(): ReportInput {
         left -= requests;
         const scale = [1.2, 1, 0.5][k]!;
         const l = iv.latency;
-        return [name, { requests, errors: k === 0 ? iv.errors : 0, latency: { count: requests, p50: l.p50! * scale, p95: l.p95! * scale, p99: l.p99! * scale, max: l.max! * scale }, statusCodes: { '200': requests - (k === 0 ? iv.errors : 0), ...(k === 0 && iv.errors ? { '503': iv.errors } : {}) } }];
+        return [
+          name,
+          {
+            requests,
+            errors: k === 0 ? iv.errors : 0,
+            latency: {
+              count: requests,
+              p50: l.p50! * scale,
+              p95: l.p95! * scale,
+              p99: l.p99! * scale,
+              max: l.max! * scale,
+            },
+            statusCodes: {
+              '200': requests - (k === 0 ? iv.errors : 0),
+              ...(k === 0 && iv.errors ? { '503': iv.errors } : {}),
+            },
+          },
+        ];
       }),
     );
   }
@@ -164,7 +240,11 @@ export function warmupScenario(): ReportInput {
   const targets = parseTargets(['p99 < 500ms', 'p95 < 300ms', 'errors <= 50']);
   const { judged } = analyzeRun(run, { stages, decideOn: 'all', analyses: [], targets });
   const verdict = phaseVerdict(decide(run, targets, 'any', [], judged), run, 'any');
-  run.endpoints = [endpoint(names[0]!, run, 0.34, 1), endpoint(names[1]!, run, 0.33, 0), endpoint(names[2]!, run, 0.33, 0)];
+  run.endpoints = [
+    endpoint(names[0]!, run, 0.34, 1),
+    endpoint(names[1]!, run, 0.33, 0),
+    endpoint(names[2]!, run, 0.33, 0),
+  ];
   return reportInput(run, verdict, { phase: 'warmup' });
 }
 
@@ -185,7 +265,16 @@ export function recoveryScenario(): ReportInput {
     const rate = t < 10_000 ? 100 - (50 * t) / 10_000 : t < 20_000 ? 50 - (40 * (t - 10_000)) / 10_000 : 10;
     const count = Math.round(rate * 5);
     const overloaded = i < 4;
-    intervals.push(interval(i * 5000, 5000, rate, count, overloaded ? 900 - i * 120 : 27, overloaded ? Math.round(count * (0.12 - i * 0.02)) : 0));
+    intervals.push(
+      interval(
+        i * 5000,
+        5000,
+        rate,
+        count,
+        overloaded ? 900 - i * 120 : 27,
+        overloaded ? Math.round(count * (0.12 - i * 0.02)) : 0,
+      ),
+    );
   }
   const run = fromIntervals('recovery', intervals, stages, (e, ok) => ({ '200': ok, '503': e }));
   const targets = parseTargets(['p99 < 500ms', 'error_rate < 0.5%', 'recovery < 2m']);
@@ -202,21 +291,36 @@ export function regressionScenario(opts: { reruns?: boolean } = {}): ReportInput
     clock += 86_400_000;
     const run = syntheticRun({ seed: 700 + i, errors: i % 3 });
     // With reruns, several runs share a commit (re-run jobs): the trend must still tell them apart.
-    const sha = opts.reruns ? `${(Math.floor(i / 3) + 10).toString(16)}`.padEnd(40, 'b') : `${(i + 10).toString(16)}`.padEnd(40, 'a');
-    return entryFromRun({ ...run, endedAt: new Date(clock).toISOString() }, {
-      environment: 'staging',
-      git: { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main', sha },
-      id: `run${i}`,
-    });
+    const sha = opts.reruns
+      ? `${(Math.floor(i / 3) + 10).toString(16)}`.padEnd(40, 'b')
+      : `${(i + 10).toString(16)}`.padEnd(40, 'a');
+    return entryFromRun(
+      { ...run, endedAt: new Date(clock).toISOString() },
+      {
+        environment: 'staging',
+        git: { owner: 'acme', repo: 'shop', eventName: 'push', branch: 'main', sha },
+        id: `run${i}`,
+      },
+    );
   });
   const rules = parseRegressionRules(undefined);
   const compare = (r: RunResult, k: number): ComparisonOutcome =>
-    compareWithBaseline(r, history, rules, { environment: 'staging', source: 'branch:perf-gate-data', branch: 'main', pooledRuns: k, now: new Date(clock + 3_600_000) });
+    compareWithBaseline(r, history, rules, {
+      environment: 'staging',
+      source: 'branch:perf-gate-data',
+      branch: 'main',
+      pooledRuns: k,
+      now: new Date(clock + 3_600_000),
+    });
   const scale = opts.reruns ? 1 : 1.3;
   const run = syntheticRun({ seed: 800, scale });
   const second = syntheticRun({ seed: 801, scale });
   const { outcome } = confirmComparison(compare, run, second);
-  const verdict = applyRegressions(decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'), outcome, 'any');
+  const verdict = applyRegressions(
+    decide(run, parseTargets(['p99 < 500ms', 'error_rate < 1%']), 'any'),
+    outcome,
+    'any',
+  );
   return reportInput(run, verdict, {
     resultsFile: 'perf-gate-results/results.json',
     head: { sha: 'f00dfeed5e1f2a3b4c5d6e7f8091a2b3c4d5e6f7', ref: 'feature/faster-bids' },
@@ -233,7 +337,13 @@ export function manyEndpointsScenario(): ReportInput {
   run.endpoints = Array.from({ length: 40 }, (_, i): EndpointResult => {
     const requests = 200 + ((i * 7919) % 400);
     const errors = i % 13 === 5 ? Math.round(requests * 0.036) : i % 4 === 0 ? 1 : 0;
-    return { ...template, name: `GET /api/v2/catalog/section-${String(i).padStart(2, '0')}/items`, requests, errors, statusCodes: { '200': requests - errors, '503': errors } };
+    return {
+      ...template,
+      name: `GET /api/v2/catalog/section-${String(i).padStart(2, '0')}/items`,
+      requests,
+      errors,
+      statusCodes: { '200': requests - errors, '503': errors },
+    };
   });
   return reportInput(run, verdict);
 }
@@ -250,7 +360,10 @@ export function journeysScenario(): ReportInput {
     { ...run.endpoints[0]!, name: 'POST /api/bids', requests: 26, errors: 0, statusCodes: { '201': 26 } },
   ];
   run.statusCodes = { '302': 27, '201': 26 };
-  run.checkFailures = { 'expect status 201 ≠ 302 on login (@security-team)': 27, 'capture token: $.token not found on login': 4 };
+  run.checkFailures = {
+    'expect status 201 ≠ 302 on login (@security-team)': 27,
+    'capture token: $.token not found on login': 4,
+  };
   run.flows = [
     { name: 'bidder (@acme/bidders)', started: 31, completed: 4, failed: 27 },
     { name: 'health', started: 22, completed: 22, failed: 0 },
@@ -268,7 +381,14 @@ export function journeysScenario(): ReportInput {
   ];
   run.notes = ['Think times were shortened 10× by duration-scale (asked by @release-bot).'];
   const rhs: TargetResult = {
-    target: { metric: 'bids_stored', op: '==', value: 0, unit: 'count', source: 'bids_stored == responses{bid, 201}', optional: false },
+    target: {
+      metric: 'bids_stored',
+      op: '==',
+      value: 0,
+      unit: 'count',
+      source: 'bids_stored == responses{bid, 201}',
+      optional: false,
+    },
     actual: 921,
     status: 'fail',
     rhs: { label: 'responses{bid, 201}', value: 1000 },
@@ -279,7 +399,13 @@ export function journeysScenario(): ReportInput {
     status: 'pass',
     origin: 'tool',
   };
-  const out: Verdict = { ...verdict, status: 'fail', failsCheck: true, targets: [...verdict.targets, rhs, tool], reasons: ['bids_stored == responses{bid, 201}: measured 921'] };
+  const out: Verdict = {
+    ...verdict,
+    status: 'fail',
+    failsCheck: true,
+    targets: [...verdict.targets, rhs, tool],
+    reasons: ['bids_stored == responses{bid, 201}: measured 921'],
+  };
   return reportInput(run, out, { commentHeader: 'staging @octocat' });
 }
 

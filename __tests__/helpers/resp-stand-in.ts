@@ -7,7 +7,12 @@ export const HUGE = 600 * 1024 * 1024;
 const CHUNK = Buffer.alloc(1024 * 1024, 'a');
 
 /** Write `head`, then up to `total` bytes of `fill` as fast as the peer reads them, until it goes away. */
-export function flood(sock: NodeJS.WritableStream & { destroyed?: boolean; once(e: string, f: () => void): unknown }, head: string, total: number, fill: Buffer = CHUNK): void {
+export function flood(
+  sock: NodeJS.WritableStream & { destroyed?: boolean; once(e: string, f: () => void): unknown },
+  head: string,
+  total: number,
+  fill: Buffer = CHUNK,
+): void {
   sock.write(head);
   let sent = 0;
   const more = (): void => {
@@ -24,11 +29,25 @@ export function flood(sock: NodeJS.WritableStream & { destroyed?: boolean; once(
 
 export type InfoMode = 'normal' | 'huge' | 'nil' | 'integer';
 const INFO_TEXT = [
-  '# Clients', 'connected_clients:3', 'blocked_clients:0', 'maxclients:10000', '# Memory', 'used_memory:1000000', 'maxmemory:0',
-  '# Stats', 'total_commands_processed:100', 'evicted_keys:0', 'rejected_connections:0', 'keyspace_hits:5', 'keyspace_misses:1', '',
+  '# Clients',
+  'connected_clients:3',
+  'blocked_clients:0',
+  'maxclients:10000',
+  '# Memory',
+  'used_memory:1000000',
+  'maxmemory:0',
+  '# Stats',
+  'total_commands_processed:100',
+  'evicted_keys:0',
+  'rejected_connections:0',
+  'keyspace_hits:5',
+  'keyspace_misses:1',
+  '',
 ].join('\r\n');
 
-export async function respStandIn(modes: () => InfoMode): Promise<{ port: number; infos: () => number; close: () => Promise<void> }> {
+export async function respStandIn(
+  modes: () => InfoMode,
+): Promise<{ port: number; infos: () => number; close: () => Promise<void> }> {
   let infos = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((sock) => {
@@ -77,4 +96,3 @@ export async function respStandIn(modes: () => InfoMode): Promise<{ port: number
     },
   };
 }
-

@@ -35,7 +35,14 @@ export function pullRequestEvent(fork = false): object {
 
 export async function runAction(
   inputs: Record<string, string>,
-  opts: { apiUrl: string; event?: object; eventName?: string; env?: NodeJS.ProcessEnv; workspace?: string; files?: Record<string, string> },
+  opts: {
+    apiUrl: string;
+    event?: object;
+    eventName?: string;
+    env?: NodeJS.ProcessEnv;
+    workspace?: string;
+    files?: Record<string, string>;
+  },
 ): Promise<ActionRun> {
   const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'perf-gate-fault-'));
   const outputFile = join(workspace, 'github_output');

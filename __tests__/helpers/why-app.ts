@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   let mode: Mode = 'healthy';
   // Both pools are opened up front and kept: opening 20 connections (SCRAM hashing on the event loop) mid-run
   // would itself be a lag of its own.
-  const pools = { 2: new pg.Pool({ connectionString: databaseUrl, max: 2, idleTimeoutMillis: 0 }), 20: new pg.Pool({ connectionString: databaseUrl, max: 20, idleTimeoutMillis: 0 }) };
+  const pools = {
+    2: new pg.Pool({ connectionString: databaseUrl, max: 2, idleTimeoutMillis: 0 }),
+    20: new pg.Pool({ connectionString: databaseUrl, max: 20, idleTimeoutMillis: 0 }),
+  };
   for (const [size, p] of Object.entries(pools)) {
     const clients = await Promise.all(Array.from({ length: Number(size) }, () => p.connect()));
     for (const c of clients) c.release();

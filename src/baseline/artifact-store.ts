@@ -15,7 +15,15 @@
 // deflated entries, with or without data descriptors, but no ZIP64), and the 410 answer for expired artifacts.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptBaselineError, emptyHistory, entryFromResultsFile, mergeEntries, parseBaselineFile, safeSegment, serializeHistory } from './entry.js';
+import {
+  CorruptBaselineError,
+  emptyHistory,
+  entryFromResultsFile,
+  mergeEntries,
+  parseBaselineFile,
+  safeSegment,
+  serializeHistory,
+} from './entry.js';
 import { corrupt } from './file-store.js';
 import { githubErrorMessage, requireGitHub, statusOf } from './github.js';
 import type { BaselineContext, BaselineStore, StoreOctokit, HistoryKey, LoadResult, RecordResult } from './types.js';
@@ -77,8 +85,15 @@ export class ArtifactStore implements BaselineStore {
     } catch (e) {
       throw new Error(`cannot list runs of workflow ${workflow} on ${branch}: ${githubErrorMessage(e)}`);
     }
-    if (runs.length === 0) return { entries: [], location: `${base} (workflow ${workflow} on ${branch})`, notes: [`no successful run of workflow ${workflow} on ${branch} yet`] };
-    const ordered = opts.preferSha ? [...runs.filter((r) => r.head_sha === opts.preferSha), ...runs.filter((r) => r.head_sha !== opts.preferSha)] : runs;
+    if (runs.length === 0)
+      return {
+        entries: [],
+        location: `${base} (workflow ${workflow} on ${branch})`,
+        notes: [`no successful run of workflow ${workflow} on ${branch} yet`],
+      };
+    const ordered = opts.preferSha
+      ? [...runs.filter((r) => r.head_sha === opts.preferSha), ...runs.filter((r) => r.head_sha !== opts.preferSha)]
+      : runs;
     const notes: string[] = [];
     for (const run of ordered.slice(0, MAX_RUNS_TRIED)) {
       const location = `${base} of run ${run.id} (${branch} ${run.head_sha.slice(0, 7)})`;
@@ -105,11 +120,16 @@ export class ArtifactStore implements BaselineStore {
         }
         return { entries, location, notes };
       } catch (e) {
-        if (e instanceof CorruptBaselineError || e instanceof ZipError) return corrupt(this.ctx, `baseline ${location}`, e.message, location);
+        if (e instanceof CorruptBaselineError || e instanceof ZipError)
+          return corrupt(this.ctx, `baseline ${location}`, e.message, location);
         throw e;
       }
     }
-    return { entries: [], location: `${base} (workflow ${workflow} on ${branch})`, notes: notes.length ? notes : ['no artifact found'] };
+    return {
+      entries: [],
+      location: `${base} (workflow ${workflow} on ${branch})`,
+      notes: notes.length ? notes : ['no artifact found'],
+    };
   }
 
   async record(key: HistoryKey, entry: BaselineEntry): Promise<RecordResult> {
@@ -121,20 +141,28 @@ export class ArtifactStore implements BaselineStore {
       previous = (await this.load(key, { ...(entry.branch ? { branch: entry.branch } : {}) })).entries;
     } catch (e) {
       if (e instanceof Error && e.name === 'UserError') throw e;
-      this.ctx.log.warning(`baseline: cannot read the previous artifact (${githubErrorMessage(e)}); the history restarts with this run`);
+      this.ctx.log.warning(
+        `baseline: cannot read the previous artifact (${githubErrorMessage(e)}); the history restarts with this run`,
+      );
     }
     const entries = mergeEntries(previous, [entry], this.ctx.historyLimit);
     await mkdir(dir, { recursive: true });
     const path = join(dir, file);
     await writeFile(`${path}.tmp`, serializeHistory({ ...emptyHistory(key), entries }));
     await rename(`${path}.tmp`, path);
-    return { written: true, location: path, kept: entries.length, note: `uploaded by the workflow's upload-artifact step as ${this.name}` };
+    return {
+      written: true,
+      location: path,
+      kept: entries.length,
+      note: `uploaded by the workflow's upload-artifact step as ${this.name}`,
+    };
   }
 
   private entriesFromZip(zip: Buffer, key: HistoryKey, run: WorkflowRun): BaselineEntry[] {
     const histName = historyFileName(key);
     const files = readZip(zip, (n) => n.endsWith('.json'));
-    const byBase = (suffix: string): Buffer | undefined => files.find((f) => f.name === suffix || f.name.endsWith(`/${suffix}`))?.data;
+    const byBase = (suffix: string): Buffer | undefined =>
+      files.find((f) => f.name === suffix || f.name.endsWith(`/${suffix}`))?.data;
     const history = byBase(histName);
     if (history) {
       const parsed = parseBaselineFile(history.toString('utf8'));
@@ -193,8 +221,15 @@ export class ArtifactStore implements BaselineStore {
   /** The workflow file (from GITHUB_WORKFLOW_REF) names the workflow for the API; else ask for this run's. */
   private async workflowId(gh: StoreOctokit): Promise<string> {
     if (this.ctx.git.workflow) return this.ctx.git.workflow;
-    if (!this.ctx.git.runId) throw new Error('baseline artifact: cannot tell which workflow to look in (no GITHUB_WORKFLOW_REF or GITHUB_RUN_ID)');
-    const res = await gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', { owner: this.ctx.git.owner, repo: this.ctx.git.repo, run_id: Number(this.ctx.git.runId) });
+    if (!this.ctx.git.runId)
+      throw new Error(
+        'baseline artifact: cannot tell which workflow to look in (no GITHUB_WORKFLOW_REF or GITHUB_RUN_ID)',
+      );
+    const res = await gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', {
+      owner: this.ctx.git.owner,
+      repo: this.ctx.git.repo,
+      run_id: Number(this.ctx.git.runId),
+    });
     return String(res.data.workflow_id);
   }
 }

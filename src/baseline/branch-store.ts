@@ -6,7 +6,14 @@
 // names the blob sha it replaces, and GitHub answers 409 when someone else replaced it first (422 when the file
 // appeared meanwhile and no sha was sent). The loser re-reads, merges its entry in by id and tries again, so
 // neither run's entry is lost.
-import { CorruptBaselineError, emptyHistory, mergeEntries, parseBaselineFile, safeSegment, serializeHistory } from './entry.js';
+import {
+  CorruptBaselineError,
+  emptyHistory,
+  mergeEntries,
+  parseBaselineFile,
+  safeSegment,
+  serializeHistory,
+} from './entry.js';
 import { corrupt } from './file-store.js';
 import { defaultBranch, encodePath, githubErrorMessage, requireGitHub, statusOf } from './github.js';
 import type { BaselineContext, BaselineStore, StoreOctokit, HistoryKey, LoadResult, RecordResult } from './types.js';
@@ -51,7 +58,13 @@ export class BranchStore implements BaselineStore {
     const read = await this.read(gh, key);
     switch (read.state) {
       case 'missing':
-        return { entries: [], location, notes: [read.branchMissing ? `data branch ${this.branch} does not exist yet` : `no history at ${location} yet`] };
+        return {
+          entries: [],
+          location,
+          notes: [
+            read.branchMissing ? `data branch ${this.branch} does not exist yet` : `no history at ${location} yet`,
+          ],
+        };
       case 'corrupt':
         return corrupt(this.ctx, `baseline history ${location}`, read.why, location);
       case 'ok':
@@ -74,7 +87,9 @@ export class BranchStore implements BaselineStore {
         sha = read.sha;
       } else if (read.state === 'corrupt') {
         if (this.ctx.onCorrupt === 'error') {
-          throw new UserError(`baseline history ${location} is corrupt: ${read.why} (fix or delete it, or set baseline on-corrupt: missing to start a new history)`);
+          throw new UserError(
+            `baseline history ${location} is corrupt: ${read.why} (fix or delete it, or set baseline on-corrupt: missing to start a new history)`,
+          );
         }
         this.ctx.log.warning(`baseline history ${location} is corrupt (${read.why}); replacing it with a new history`);
         sha = read.sha;
@@ -96,11 +111,15 @@ export class BranchStore implements BaselineStore {
         const status = statusOf(e);
         if ((status === 409 || status === 422) && attempt < MAX_ATTEMPTS) {
           retries++;
-          this.ctx.log.debug(`baseline: ${location} changed while writing (HTTP ${status}); re-reading and merging (attempt ${attempt + 1})`);
+          this.ctx.log.debug(
+            `baseline: ${location} changed while writing (HTTP ${status}); re-reading and merging (attempt ${attempt + 1})`,
+          );
           await sleep(backoff(attempt, this.ctx.retryBaseMs ?? 200));
           continue;
         }
-        throw new Error(`cannot write ${location}: ${githubErrorMessage(e)}${status === 403 || status === 404 ? ' (the token needs contents: write)' : ''}`);
+        throw new Error(
+          `cannot write ${location}: ${githubErrorMessage(e)}${status === 403 || status === 404 ? ' (the token needs contents: write)' : ''}`,
+        );
       }
     }
     throw new Error(`cannot write ${location}: still conflicting after ${MAX_ATTEMPTS} attempts`);
@@ -130,13 +149,18 @@ export class BranchStore implements BaselineStore {
     let base64 = file.content ?? '';
     // Files over 1 MB come back without content; the git blobs API serves them up to 100 MB.
     if (file.encoding === 'none' || (base64 === '' && (file.size ?? 0) > 0)) {
-      const blob = await gh.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', { owner: this.ctx.git.owner, repo: this.ctx.git.repo, file_sha: file.sha });
+      const blob = await gh.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', {
+        owner: this.ctx.git.owner,
+        repo: this.ctx.git.repo,
+        file_sha: file.sha,
+      });
       base64 = blob.data.content;
     }
     const text = Buffer.from(base64, 'base64').toString('utf8');
     try {
       const parsed = parseBaselineFile(text);
-      if (parsed.kind !== 'history') return { state: 'corrupt', sha: file.sha, why: 'it holds a results file, not a perf-gate history' };
+      if (parsed.kind !== 'history')
+        return { state: 'corrupt', sha: file.sha, why: 'it holds a results file, not a perf-gate history' };
       return { state: 'ok', sha: file.sha, entries: parsed.history.entries };
     } catch (e) {
       if (e instanceof CorruptBaselineError) return { state: 'corrupt', sha: file.sha, why: e.message };
@@ -146,7 +170,10 @@ export class BranchStore implements BaselineStore {
 
   private async branchExists(gh: StoreOctokit): Promise<boolean> {
     try {
-      await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(this.branch)}`, { owner: this.ctx.git.owner, repo: this.ctx.git.repo });
+      await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(this.branch)}`, {
+        owner: this.ctx.git.owner,
+        repo: this.ctx.git.repo,
+      });
       return true;
     } catch (e) {
       if (statusOf(e) === 404) return false;
@@ -161,15 +188,26 @@ export class BranchStore implements BaselineStore {
   private async createBranch(gh: StoreOctokit): Promise<void> {
     const from = await defaultBranch(this.ctx);
     if (!from) throw new Error(`cannot create branch ${this.branch}: the default branch is unknown`);
-    const head = await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(from)}`, { owner: this.ctx.git.owner, repo: this.ctx.git.repo });
+    const head = await gh.request(`GET /repos/{owner}/{repo}/git/ref/heads/${encodePath(from)}`, {
+      owner: this.ctx.git.owner,
+      repo: this.ctx.git.repo,
+    });
     const sha = (head.data as { object?: { sha?: string } }).object?.sha;
     if (!sha) throw new Error(`cannot create branch ${this.branch}: no commit for ${from}`);
     try {
-      await gh.request('POST /repos/{owner}/{repo}/git/refs', { owner: this.ctx.git.owner, repo: this.ctx.git.repo, ref: `refs/heads/${this.branch}`, sha });
+      await gh.request('POST /repos/{owner}/{repo}/git/refs', {
+        owner: this.ctx.git.owner,
+        repo: this.ctx.git.repo,
+        ref: `refs/heads/${this.branch}`,
+        sha,
+      });
       this.ctx.log.info(`baseline: created data branch ${this.branch} from ${from}`);
     } catch (e) {
       // Another writer created it first: that is what we wanted.
-      if (statusOf(e) !== 422) throw new Error(`cannot create branch ${this.branch}: ${githubErrorMessage(e)}${statusOf(e) === 403 ? ' (the token needs contents: write)' : ''}`);
+      if (statusOf(e) !== 422)
+        throw new Error(
+          `cannot create branch ${this.branch}: ${githubErrorMessage(e)}${statusOf(e) === 403 ? ' (the token needs contents: write)' : ''}`,
+        );
     }
   }
 }

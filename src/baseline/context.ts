@@ -9,9 +9,10 @@ export function gitContextFromEnv(env: NodeJS.ProcessEnv, payload: unknown): Git
   const eventName = env.GITHUB_EVENT_NAME ?? '';
   const pr = field(payload, 'pull_request');
   const defaultBranch = str(field(field(payload, 'repository'), 'default_branch'));
-  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-    ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-    : undefined;
+  const runUrl =
+    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
   // GITHUB_WORKFLOW_REF: owner/repo/.github/workflows/perf.yml@refs/heads/main; the API takes the file name.
   const workflow = /\/([^/@]+\.ya?ml)@/.exec(env.GITHUB_WORKFLOW_REF ?? '')?.[1];
   const common = {
@@ -36,7 +37,13 @@ export function gitContextFromEnv(env: NodeJS.ProcessEnv, payload: unknown): Git
       ...common,
       ...(sha ? { sha } : {}),
       ...(headRef ? { branch: headRef } : {}),
-      pullRequest: { number, baseRef, ...(headRef ? { headRef } : {}), ...(headSha ? { headSha } : {}), ...(baseSha ? { baseSha } : {}) },
+      pullRequest: {
+        number,
+        baseRef,
+        ...(headRef ? { headRef } : {}),
+        ...(headSha ? { headSha } : {}),
+        ...(baseSha ? { baseSha } : {}),
+      },
     };
   }
   const ref = env.GITHUB_REF ?? '';

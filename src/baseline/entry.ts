@@ -7,7 +7,6 @@ import { ENGINES, type RunResult, type BaselineEntry } from '../model.js';
 import { HISTORY_KIND, type GitContext, type HistoryFile, type HistoryKey } from './types.js';
 import { messageOf } from '../errors.js';
 
-
 export function entryId(git: GitContext, run: RunResult): string {
   if (git.runId) return `${git.runId}.${git.runAttempt ?? '1'}`;
   // Two local runs can start in the same millisecond: the process's own nonce keeps their ids apart (and stays the
@@ -17,7 +16,10 @@ export function entryId(git: GitContext, run: RunResult): string {
 
 const PROCESS_NONCE = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
 
-export function entryFromRun(run: RunResult, opts: { environment: string; git: GitContext; branch?: string; id?: string }): BaselineEntry {
+export function entryFromRun(
+  run: RunResult,
+  opts: { environment: string; git: GitContext; branch?: string; id?: string },
+): BaselineEntry {
   const shape = shapeOf(run);
   const metrics: BaselineEntry['metrics'] = {};
   const put = (k: keyof BaselineEntry['metrics'], v: number | undefined): void => {
@@ -56,7 +58,9 @@ export function entryFromRun(run: RunResult, opts: { environment: string; git: G
 /** The busiest database's top statements by total time, kept small: twenty queryids with their mean and calls. */
 function statementsOf(run: RunResult): Pick<BaselineEntry, 'statements'> {
   const db = [...(run.database ?? [])].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0))[0];
-  const statements = (db?.statements ?? []).slice(0, STATEMENTS_KEPT).map((s) => ({ queryid: s.queryid, meanMs: s.meanMs, calls: s.calls }));
+  const statements = (db?.statements ?? [])
+    .slice(0, STATEMENTS_KEPT)
+    .map((s) => ({ queryid: s.queryid, meanMs: s.meanMs, calls: s.calls }));
   return statements.length ? { statements } : {};
 }
 
@@ -113,28 +117,30 @@ const historySchema = z.object({
 });
 
 // Only what an entry needs from a results file; the rest of RunResult is not ours to validate.
-const resultsSchema = z.object({
-  schemaVersion: z.literal(1),
-  run: z.object({
+const resultsSchema = z
+  .object({
     schemaVersion: z.literal(1),
-    engine: z.enum(ENGINES),
-    phase: z.string(),
-    startedAt: z.string(),
-    endedAt: z.string(),
-    requests: z.number(),
-    errors: z.number(),
-    latency: z.object({ count: z.number() }).loose(),
-    histogram: histogramSchema.optional(),
-  }).loose(),
-}).loose();
+    run: z
+      .object({
+        schemaVersion: z.literal(1),
+        engine: z.enum(ENGINES),
+        phase: z.string(),
+        startedAt: z.string(),
+        endedAt: z.string(),
+        requests: z.number(),
+        errors: z.number(),
+        latency: z.object({ count: z.number() }).loose(),
+        histogram: histogramSchema.optional(),
+      })
+      .loose(),
+  })
+  .loose();
 
 export class CorruptBaselineError extends Error {
   override name = 'CorruptBaselineError';
 }
 
-export type ParsedBaselineFile =
-  | { kind: 'history'; history: HistoryFile }
-  | { kind: 'results'; run: RunResult };
+export type ParsedBaselineFile = { kind: 'history'; history: HistoryFile } | { kind: 'results'; run: RunResult };
 
 /** Reads a history file or a perf-gate results file; anything else is corrupt, with the reason. */
 export function parseBaselineFile(text: string): ParsedBaselineFile {
@@ -152,7 +158,9 @@ export function parseBaselineFile(text: string): ParsedBaselineFile {
   }
   const parsed = resultsSchema.safeParse(json);
   if (!parsed.success) {
-    throw new CorruptBaselineError(`neither a perf-gate history nor a perf-gate results file (schemaVersion 1): ${firstIssue(parsed.error)}`);
+    throw new CorruptBaselineError(
+      `neither a perf-gate history nor a perf-gate results file (schemaVersion 1): ${firstIssue(parsed.error)}`,
+    );
   }
   return { kind: 'results', run: parsed.data.run as unknown as RunResult };
 }
@@ -176,21 +184,42 @@ export function mergeEntries(existing: BaselineEntry[], added: BaselineEntry[], 
   const byId = new Map<string, BaselineEntry>();
   for (const e of existing) byId.set(e.id, e);
   for (const e of added) byId.set(e.id, e);
-  const all = [...byId.values()].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id));
+  const all = [...byId.values()].sort(
+    (a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id),
+  );
   return all.slice(Math.max(0, all.length - limit));
 }
 
 /** One entry per line: the data branch's diffs then show which run was added and which fell off. */
 export function serializeHistory(history: HistoryFile): string {
-  const head = JSON.stringify({ schemaVersion: history.schemaVersion, kind: history.kind, environment: history.environment, phase: history.phase });
+  const head = JSON.stringify({
+    schemaVersion: history.schemaVersion,
+    kind: history.kind,
+    environment: history.environment,
+    phase: history.phase,
+  });
   const lines = history.entries.map((e) => JSON.stringify(e));
   return `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
 }
 
 /** A results file as a history of one, for stores that found `results.json` rather than a history. */
-export function entryFromResultsFile(run: RunResult, meta: { environment: string; sha?: string; branch?: string; id: string; runUrl?: string }): BaselineEntry {
-  const git: GitContext = { owner: '', repo: '', eventName: '', ...(meta.sha ? { sha: meta.sha } : {}), ...(meta.runUrl ? { runUrl: meta.runUrl } : {}) };
-  return entryFromRun(run, { environment: meta.environment, git, ...(meta.branch ? { branch: meta.branch } : {}), id: meta.id });
+export function entryFromResultsFile(
+  run: RunResult,
+  meta: { environment: string; sha?: string; branch?: string; id: string; runUrl?: string },
+): BaselineEntry {
+  const git: GitContext = {
+    owner: '',
+    repo: '',
+    eventName: '',
+    ...(meta.sha ? { sha: meta.sha } : {}),
+    ...(meta.runUrl ? { runUrl: meta.runUrl } : {}),
+  };
+  return entryFromRun(run, {
+    environment: meta.environment,
+    git,
+    ...(meta.branch ? { branch: meta.branch } : {}),
+    id: meta.id,
+  });
 }
 
 /** Path segments for the data branch: environment and phase names come from users. */

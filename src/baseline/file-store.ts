@@ -5,7 +5,14 @@ import { constants, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { CorruptBaselineError, emptyHistory, entryFromResultsFile, mergeEntries, parseBaselineFile, serializeHistory } from './entry.js';
+import {
+  CorruptBaselineError,
+  emptyHistory,
+  entryFromResultsFile,
+  mergeEntries,
+  parseBaselineFile,
+  serializeHistory,
+} from './entry.js';
 import type { BaselineContext, BaselineStore, HistoryKey, LoadResult, RecordResult } from './types.js';
 import { UserError, messageOf } from '../errors.js';
 import type { BaselineEntry } from '../model.js';
@@ -34,7 +41,10 @@ export class FileStore implements BaselineStore {
       const parsed = parseBaselineFile(text);
       if (parsed.kind === 'history') return { entries: parsed.history.entries, location, notes: [] };
       const run = parsed.run;
-      const entry = entryFromResultsFile(run, { environment: key.environment, id: `file:${this.shown}@${run.startedAt}` });
+      const entry = entryFromResultsFile(run, {
+        environment: key.environment,
+        id: `file:${this.shown}@${run.startedAt}`,
+      });
       return { entries: [entry], location, notes: [] };
     } catch (e) {
       if (!(e instanceof CorruptBaselineError)) throw e;
@@ -74,11 +84,15 @@ export class FileStore implements BaselineStore {
         }
         if (why !== undefined) {
           if (this.ctx.onCorrupt === 'error') {
-            throw new UserError(`baseline file ${this.shown} cannot be added to: ${why} (move it away, or set baseline on-corrupt: missing to keep it as a backup and start a new history)`);
+            throw new UserError(
+              `baseline file ${this.shown} cannot be added to: ${why} (move it away, or set baseline on-corrupt: missing to keep it as a backup and start a new history)`,
+            );
           }
           backup = `${this.abs}.${stamp()}.bak`;
           await rename(this.abs, backup);
-          this.ctx.log.warning(`baseline file ${this.shown} cannot be added to (${why}); moved it to ${backup} and started a new history`);
+          this.ctx.log.warning(
+            `baseline file ${this.shown} cannot be added to (${why}); moved it to ${backup} and started a new history`,
+          );
         }
       }
       const entries = mergeEntries(existing, [entry], this.ctx.historyLimit);
@@ -94,7 +108,12 @@ export class FileStore implements BaselineStore {
       if (check.kind !== 'history' || !check.history.entries.some((e) => e.id === entry.id)) {
         throw new Error(`${this.shown} does not hold this run after writing it`);
       }
-      return { written: true, location, kept: entries.length, ...(backup ? { note: `the old file was kept as ${backup}` } : {}) };
+      return {
+        written: true,
+        location,
+        kept: entries.length,
+        ...(backup ? { note: `the old file was kept as ${backup}` } : {}),
+      };
     } finally {
       await release();
     }
@@ -114,7 +133,8 @@ export class FileStore implements BaselineStore {
       return undefined;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where its folder should be' : code ?? messageOf(e);
+      const why =
+        code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where its folder should be' : (code ?? messageOf(e));
       return `${this.shown} cannot be written: ${why}`;
     }
   }
@@ -149,7 +169,8 @@ async function acquireLock(path: string, log: BaselineContext['log']): Promise<(
       await rm(path, { force: true });
       continue;
     }
-    if (Date.now() - started > LOCK_WAIT_MS) throw new Error(`another run has held the lock ${path} for over ${LOCK_WAIT_MS / 1000}s`);
+    if (Date.now() - started > LOCK_WAIT_MS)
+      throw new Error(`another run has held the lock ${path} for over ${LOCK_WAIT_MS / 1000}s`);
     await new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random())));
   }
 }
@@ -178,7 +199,9 @@ function stamp(): string {
 /** A corrupt baseline fails the run with its location, unless the config says to treat it as missing. */
 export function corrupt(ctx: BaselineContext, what: string, why: string, location: string): LoadResult {
   if (ctx.onCorrupt === 'error') {
-    throw new UserError(`${what} is corrupt: ${why} (fix or delete it, or set baseline on-corrupt: missing to treat it as no baseline)`);
+    throw new UserError(
+      `${what} is corrupt: ${why} (fix or delete it, or set baseline on-corrupt: missing to treat it as no baseline)`,
+    );
   }
   ctx.log.warning(`${what} is corrupt (${why}); treated as no baseline (on-corrupt: missing)`);
   return { entries: [], location, notes: [`${what} is corrupt and was treated as missing`] };

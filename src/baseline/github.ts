@@ -38,16 +38,21 @@ export async function findMergeBase(ctx: BaselineContext): Promise<string | unde
   const head = pr?.headSha ?? ctx.git.sha;
   if (!pr || !head || !ctx.github) return undefined;
   try {
-    const res = await ctx.github.request(`GET /repos/{owner}/{repo}/compare/${encodePath(pr.baseRef)}...${encodeURIComponent(head)}`, {
-      owner: ctx.git.owner,
-      repo: ctx.git.repo,
-      // Only the merge base is needed; the commit list can be long.
-      per_page: 1,
-    });
+    const res = await ctx.github.request(
+      `GET /repos/{owner}/{repo}/compare/${encodePath(pr.baseRef)}...${encodeURIComponent(head)}`,
+      {
+        owner: ctx.git.owner,
+        repo: ctx.git.repo,
+        // Only the merge base is needed; the commit list can be long.
+        per_page: 1,
+      },
+    );
     const sha = (res.data as { merge_base_commit?: { sha?: unknown } }).merge_base_commit?.sha;
     return typeof sha === 'string' && sha !== '' ? sha : undefined;
   } catch (e) {
-    ctx.log.warning(`baseline: cannot find the merge base of ${pr.baseRef} and ${head.slice(0, 7)} (${githubErrorMessage(e)}); comparing with the newest run of ${pr.baseRef}`);
+    ctx.log.warning(
+      `baseline: cannot find the merge base of ${pr.baseRef} and ${head.slice(0, 7)} (${githubErrorMessage(e)}); comparing with the newest run of ${pr.baseRef}`,
+    );
     return undefined;
   }
 }

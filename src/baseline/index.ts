@@ -14,7 +14,15 @@ export { DEFAULT_ACCEPT_LABEL } from '../config/baseline.js';
 export type { BaselineEntry } from '../model.js';
 
 export type { BaselineContext, GitContext, HistoryFile } from './types.js';
-export { parseBaselineSpec, resolveBaselineConfig, baselineConfigSchema, BASELINE_INPUT_NAMES, BASELINE_STORES, type BaselineConfig, type BaselineSpec } from '../config/baseline.js';
+export {
+  parseBaselineSpec,
+  resolveBaselineConfig,
+  baselineConfigSchema,
+  BASELINE_INPUT_NAMES,
+  BASELINE_STORES,
+  type BaselineConfig,
+  type BaselineSpec,
+} from '../config/baseline.js';
 export { gitContextFromEnv } from './context.js';
 export { findAcceptance } from './override.js';
 
@@ -66,7 +74,10 @@ export async function loadBaseline(spec: BaselineSpec, ctx: BaselineContext, pha
   const pr = ctx.git.pullRequest;
   const branch = pr ? pr.baseRef : await comparedBranch(ctx);
   const mergeBase = pr ? await findMergeBase(ctx) : undefined;
-  const loaded = await store.load({ environment: ctx.environment, phase }, { ...(branch ? { branch } : {}), ...(mergeBase ? { preferSha: mergeBase } : {}) });
+  const loaded = await store.load(
+    { environment: ctx.environment, phase },
+    { ...(branch ? { branch } : {}), ...(mergeBase ? { preferSha: mergeBase } : {}) },
+  );
   return {
     entries: loaded.entries,
     source: `${spec.text} (${loaded.location})`,
@@ -93,7 +104,9 @@ export async function shouldRecord(ctx: BaselineContext): Promise<{ record: bool
   const patterns = ctx.recordBranches ?? [await defaultBranch(ctx)].filter((b): b is string => !!b);
   if (patterns.length === 0) return { record: false, why: 'the default branch is unknown, so nothing is recorded' };
   const match = patterns.some((p) => (p.endsWith('*') ? branch.startsWith(p.slice(0, -1)) : p === branch));
-  return match ? { record: true, why: `${branch} is recorded` } : { record: false, why: `${branch} is not among the recorded branches (${patterns.join(', ')})` };
+  return match
+    ? { record: true, why: `${branch} is recorded` }
+    : { record: false, why: `${branch} is not among the recorded branches (${patterns.join(', ')})` };
 }
 
 /**
@@ -110,14 +123,23 @@ export async function preflightBaseline(spec: BaselineSpec, ctx: BaselineContext
  * Adds the run to the history when this is a run to record (see shouldRecord). Runs whose verdict is `error`
  * are not recorded: their numbers are not a baseline anyone should be compared with.
  */
-export async function recordRun(spec: BaselineSpec, run: RunResult, ctx: BaselineContext, verdict?: Pick<Verdict, 'status'>): Promise<RecordResult> {
+export async function recordRun(
+  spec: BaselineSpec,
+  run: RunResult,
+  ctx: BaselineContext,
+  verdict?: Pick<Verdict, 'status'>,
+): Promise<RecordResult> {
   const store = createStore(spec, ctx);
-  if (verdict?.status === 'error' || run.requests === 0) return { written: false, location: spec.text, note: 'the run could not be judged, so it is not recorded' };
+  if (verdict?.status === 'error' || run.requests === 0)
+    return { written: false, location: spec.text, note: 'the run could not be judged, so it is not recorded' };
   const decision = await shouldRecord(ctx);
   if (!decision.record) return { written: false, location: spec.text, note: decision.why };
   const entry = entryFromRun(run, { environment: ctx.environment, git: ctx.git });
   const result = await store.record({ environment: ctx.environment, phase: run.phase }, entry);
-  if (result.written) ctx.log.info(`baseline: recorded this run in ${result.location} (${result.kept ?? '?'} runs kept${result.retries ? `, ${result.retries} conflict${result.retries === 1 ? '' : 's'} re-applied` : ''})`);
+  if (result.written)
+    ctx.log.info(
+      `baseline: recorded this run in ${result.location} (${result.kept ?? '?'} runs kept${result.retries ? `, ${result.retries} conflict${result.retries === 1 ? '' : 's'} re-applied` : ''})`,
+    );
   return result;
 }
 

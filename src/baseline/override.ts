@@ -30,14 +30,21 @@ export async function findAcceptance(ctx: BaselineContext, label: string): Promi
       per_page: 100,
     })) as IssueEvent[];
   } catch (e) {
-    ctx.log.warning(`baseline: cannot read the labels history of #${pr.number} (${githubErrorMessage(e)}); label "${label}" not checked`);
+    ctx.log.warning(
+      `baseline: cannot read the labels history of #${pr.number} (${githubErrorMessage(e)}); label "${label}" not checked`,
+    );
     return undefined;
   }
   const wanted = label.toLowerCase();
   let current: Acceptance | undefined;
   for (const ev of events) {
     if (ev.label?.name?.toLowerCase() !== wanted) continue;
-    if (ev.event === 'labeled') current = { label, ...(ev.actor?.login ? { by: ev.actor.login } : {}), ...(ev.created_at ? { at: ev.created_at } : {}) };
+    if (ev.event === 'labeled')
+      current = {
+        label,
+        ...(ev.actor?.login ? { by: ev.actor.login } : {}),
+        ...(ev.created_at ? { at: ev.created_at } : {}),
+      };
     else if (ev.event === 'unlabeled') current = undefined;
   }
   return current;

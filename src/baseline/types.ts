@@ -14,7 +14,6 @@ export type StoreOctokit = ReturnType<typeof getOctokit>;
 
 export const HISTORY_KIND = 'perf-gate-history' as const;
 
-
 /** The file a history is kept in (data branch, artifact, or a local file). */
 export interface HistoryFile {
   schemaVersion: 1;
@@ -24,7 +23,6 @@ export interface HistoryFile {
   /** Oldest first. */
   entries: BaselineEntry[];
 }
-
 
 /**
  * What the run is, in git terms. On a pull request `pullRequest` is set and the baseline is read from its base

@@ -27,7 +27,8 @@ export function readZip(buf: Buffer, want: (name: string) => boolean = () => tru
   const size = buf.readUInt32LE(eocd + 12);
   let offset = buf.readUInt32LE(eocd + 16);
   if (offset === 0xffffffff || count === 0xffff) throw new ZipError('ZIP64 archives are not supported');
-  if (offset + size > buf.length) throw new ZipError('the central directory lies outside the file (truncated download?)');
+  if (offset + size > buf.length)
+    throw new ZipError('the central directory lies outside the file (truncated download?)');
   const out: ZipEntry[] = [];
   for (let i = 0; i < count; i++) {
     if (buf.readUInt32LE(offset) !== CENTRAL) throw new ZipError(`bad central directory entry ${i}`);
@@ -47,7 +48,8 @@ export function readZip(buf: Buffer, want: (name: string) => boolean = () => tru
     const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
     const raw = buf.subarray(start, start + compressed);
     if (raw.length !== compressed) throw new ZipError(`${name} is truncated`);
-    if (uncompressed > MAX_ENTRY_BYTES) throw new ZipError(`${name} is ${uncompressed} bytes uncompressed, over the ${MAX_ENTRY_BYTES} limit`);
+    if (uncompressed > MAX_ENTRY_BYTES)
+      throw new ZipError(`${name} is ${uncompressed} bytes uncompressed, over the ${MAX_ENTRY_BYTES} limit`);
     let data: Buffer;
     if (method === 0) data = Buffer.from(raw);
     else if (method === 8) data = inflateRawSync(raw, { maxOutputLength: Math.max(uncompressed, 1) });

@@ -35,22 +35,37 @@ export async function ecsCheck(c: EcsCheckConfig, timeoutMs: number, deps: AwsDe
     } catch (e) {
       return fail(`DescribeServices failed: ${describeError(e)}`);
     }
-    const svc = out.services?.find((s) => s.serviceName === c.service || s.serviceArn?.endsWith(`/${c.service}`)) ?? out.services?.[0];
+    const svc =
+      out.services?.find((s) => s.serviceName === c.service || s.serviceArn?.endsWith(`/${c.service}`)) ??
+      out.services?.[0];
     if (!svc) {
-      const why = out.failures?.map((f) => f.reason).filter(Boolean).join(', ');
-      return fail(`service not found in cluster ${c.cluster}${why ? ` (${why})` : ''}: check the cluster and service names and the region`);
+      const why = out.failures
+        ?.map((f) => f.reason)
+        .filter(Boolean)
+        .join(', ');
+      return fail(
+        `service not found in cluster ${c.cluster}${why ? ` (${why})` : ''}: check the cluster and service names and the region`,
+      );
     }
     const running = svc.runningCount ?? 0;
     const desired = svc.desiredCount ?? 0;
     const pending = svc.pendingCount ?? 0;
     const deployments = svc.deployments ?? [];
-    const rolling = deployments.filter((d) => d.status !== 'PRIMARY' || (d.rolloutState !== undefined && d.rolloutState !== 'COMPLETED'));
+    const rolling = deployments.filter(
+      (d) => d.status !== 'PRIMARY' || (d.rolloutState !== undefined && d.rolloutState !== 'COMPLETED'),
+    );
     const problems: string[] = [];
     if (svc.status && svc.status !== 'ACTIVE') problems.push(`the service is ${svc.status}`);
     if (running < c.minRunning) problems.push(`${running} running, at least ${c.minRunning} needed`);
-    if (running !== desired) problems.push(`${running} running of ${desired} desired${pending ? ` (${pending} pending)` : ''}`);
+    if (running !== desired)
+      problems.push(`${running} running of ${desired} desired${pending ? ` (${pending} pending)` : ''}`);
     if (deployments.length > 1 || rolling.length > 0) {
-      const what = deployments.map((d) => `${d.status ?? '?'}${d.rolloutState ? ` ${d.rolloutState}` : ''} ${d.runningCount ?? 0}/${d.desiredCount ?? 0}`).join(', ');
+      const what = deployments
+        .map(
+          (d) =>
+            `${d.status ?? '?'}${d.rolloutState ? ` ${d.rolloutState}` : ''} ${d.runningCount ?? 0}/${d.desiredCount ?? 0}`,
+        )
+        .join(', ');
       problems.push(`a deployment is still rolling out (${what})`);
     }
     const detail = `${running} running of ${desired} desired, ${deployments.length} ${deployments.length === 1 ? 'deployment' : 'deployments'}`;
@@ -61,7 +76,11 @@ export async function ecsCheck(c: EcsCheckConfig, timeoutMs: number, deps: AwsDe
 }
 
 /** Every registered target healthy, and at least min-healthy of them. */
-export async function targetHealthCheck(c: TargetHealthCheckConfig, timeoutMs: number, deps: AwsDeps = {}): Promise<EnvironmentCheck[]> {
+export async function targetHealthCheck(
+  c: TargetHealthCheckConfig,
+  timeoutMs: number,
+  deps: AwsDeps = {},
+): Promise<EnvironmentCheck[]> {
   const name = c.targetGroup.replace(/^arn:[^:]*:elasticloadbalancing:[^:]*:[^:]*:/, '');
   const sdk = await (deps.loadElb ?? (() => import('@aws-sdk/client-elastic-load-balancing-v2')))();
   const client = new sdk.ElasticLoadBalancingV2Client(awsClientOptions({ ...c, requestTimeoutMs: timeoutMs }));
@@ -73,16 +92,29 @@ export async function targetHealthCheck(c: TargetHealthCheckConfig, timeoutMs: n
       return [{ kind: 'target-health', name, ok: false, detail: `DescribeTargetHealth failed: ${describeError(e)}` }];
     }
     const targets = out.TargetHealthDescriptions ?? [];
-    const id = (t: (typeof targets)[number]): string => `${t.Target?.Id ?? '?'}${t.Target?.Port ? `:${t.Target.Port}` : ''}`;
+    const id = (t: (typeof targets)[number]): string =>
+      `${t.Target?.Id ?? '?'}${t.Target?.Port ? `:${t.Target.Port}` : ''}`;
     const unhealthy = targets.filter((t) => t.TargetHealth?.State !== 'healthy');
     const healthy = targets.length - unhealthy.length;
     const problems: string[] = [];
     if (unhealthy.length) {
-      const list = unhealthy.map((t) => `${id(t)} ${t.TargetHealth?.State ?? 'unknown'}${t.TargetHealth?.Reason ? ` (${t.TargetHealth.Reason})` : ''}`);
+      const list = unhealthy.map(
+        (t) =>
+          `${id(t)} ${t.TargetHealth?.State ?? 'unknown'}${t.TargetHealth?.Reason ? ` (${t.TargetHealth.Reason})` : ''}`,
+      );
       problems.push(`${unhealthy.length} of ${targets.length} not healthy: ${list.join(', ')}`);
     }
     if (healthy < c.minHealthy) problems.push(`${healthy} healthy, at least ${c.minHealthy} needed`);
-    return [{ kind: 'target-health', name, ok: problems.length === 0, detail: problems.length ? problems.join('; ') : `${healthy} of ${targets.length} targets healthy (${targets.map(id).join(', ')})` }];
+    return [
+      {
+        kind: 'target-health',
+        name,
+        ok: problems.length === 0,
+        detail: problems.length
+          ? problems.join('; ')
+          : `${healthy} of ${targets.length} targets healthy (${targets.map(id).join(', ')})`,
+      },
+    ];
   } finally {
     client.destroy();
   }

@@ -25,7 +25,14 @@ export async function stoppedTasks(
   for (const c of services) {
     const client = new sdk.ECSClient(awsClientOptions({ ...c, requestTimeoutMs: timeoutMs }));
     try {
-      const listed = await client.send(new sdk.ListTasksCommand({ cluster: c.cluster, serviceName: c.service, desiredStatus: 'STOPPED', maxResults: 100 }));
+      const listed = await client.send(
+        new sdk.ListTasksCommand({
+          cluster: c.cluster,
+          serviceName: c.service,
+          desiredStatus: 'STOPPED',
+          maxResults: 100,
+        }),
+      );
       const arns = listed.taskArns ?? [];
       if (!arns.length) continue;
       const described = await client.send(new sdk.DescribeTasksCommand({ cluster: c.cluster, tasks: arns }));
@@ -34,7 +41,12 @@ export async function stoppedTasks(
         if (!at) continue;
         const ms = at.getTime() - window.start.getTime();
         if (ms < 0 || at.getTime() > window.end.getTime() + STOPPED_GRACE_MS) continue;
-        const task: StoppedTask = { service: `${c.cluster}/${c.service}`, taskArn: t.taskArn ?? '', stoppedAtMs: ms, containers: [] };
+        const task: StoppedTask = {
+          service: `${c.cluster}/${c.service}`,
+          taskArn: t.taskArn ?? '',
+          stoppedAtMs: ms,
+          containers: [],
+        };
         if (t.stopCode) task.stopCode = t.stopCode;
         if (t.stoppedReason) task.stoppedReason = t.stoppedReason;
         for (const k of t.containers ?? []) {
@@ -47,7 +59,9 @@ export async function stoppedTasks(
       }
     } catch (e) {
       const err = e as { name?: string; message?: string };
-      notes.push(`ecs: stopped tasks of ${c.cluster}/${c.service} not read: ${redactor.redact(`${err?.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err?.message ?? String(e)}`)}`);
+      notes.push(
+        `ecs: stopped tasks of ${c.cluster}/${c.service} not read: ${redactor.redact(`${err?.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err?.message ?? String(e)}`)}`,
+      );
     } finally {
       client.destroy();
     }

@@ -33,7 +33,11 @@ export interface CheckDeps {
 /** Runs every configured check, in parallel; never rejects. */
 export async function runChecks(config: Config, checks: ChecksConfig, deps: CheckDeps): Promise<EnvironmentCheck[]> {
   const env = deps.env ?? process.env;
-  const bound = (p: Promise<EnvironmentCheck[]>, what: { kind: string; name: string }, ms = checks.timeoutMs): Promise<EnvironmentCheck[]> =>
+  const bound = (
+    p: Promise<EnvironmentCheck[]>,
+    what: { kind: string; name: string },
+    ms = checks.timeoutMs,
+  ): Promise<EnvironmentCheck[]> =>
     withTimeout(p, ms).catch((e: unknown) => [{ ...what, ok: false, detail: redactPatterns(messageOf(e)) }]);
   const jobs: Array<Promise<EnvironmentCheck[]>> = [];
 
@@ -41,7 +45,13 @@ export async function runChecks(config: Config, checks: ChecksConfig, deps: Chec
   if (names.length) jobs.push(Promise.resolve(names.map((n) => envCheck(n, env))));
   if (checks.version) {
     const v = checks.version;
-    jobs.push(bound(versionCheck(config, v, env, checks.timeoutMs), { kind: 'version', name: v.url }, v.waitMs + checks.timeoutMs + 1000));
+    jobs.push(
+      bound(
+        versionCheck(config, v, env, checks.timeoutMs),
+        { kind: 'version', name: v.url },
+        v.waitMs + checks.timeoutMs + 1000,
+      ),
+    );
   }
   if (checks.reachable) {
     for (const s of (deps.sources ?? []).filter((x) => x.kind === 'postgres' || x.kind === 'redis')) {
@@ -51,7 +61,13 @@ export async function runChecks(config: Config, checks: ChecksConfig, deps: Chec
           (async () => {
             const t0 = Date.now();
             const problem = s.ready ? await s.ready() : 'this source cannot be checked';
-            return [{ ...what, ok: problem === undefined, detail: problem ?? `answered ${s.kind === 'postgres' ? 'SELECT 1' : 'PING'} in ${Date.now() - t0} ms` }];
+            return [
+              {
+                ...what,
+                ok: problem === undefined,
+                detail: problem ?? `answered ${s.kind === 'postgres' ? 'SELECT 1' : 'PING'} in ${Date.now() - t0} ms`,
+              },
+            ];
           })(),
           what,
         ),
@@ -59,14 +75,23 @@ export async function runChecks(config: Config, checks: ChecksConfig, deps: Chec
     }
   }
   if (checks.monitoringMs !== undefined && deps.probeSources) {
-    jobs.push(monitoringChecks(config.sources, checks.monitoringMs, checks.timeoutMs, deps.probeSources, deps.now ?? Date.now));
+    jobs.push(
+      monitoringChecks(config.sources, checks.monitoringMs, checks.timeoutMs, deps.probeSources, deps.now ?? Date.now),
+    );
   }
-  for (const c of checks.ecs) jobs.push(bound(ecsCheck(c, checks.timeoutMs, deps.aws), { kind: 'ecs', name: `${c.cluster}/${c.service}` }));
-  for (const c of checks.targetHealth) jobs.push(bound(targetHealthCheck(c, checks.timeoutMs, deps.aws), { kind: 'target-health', name: c.targetGroup }));
-  for (const c of checks.instances) jobs.push(bound(instancesCheck(c, checks.timeoutMs, env), { kind: 'instances', name: c.query }));
+  for (const c of checks.ecs)
+    jobs.push(bound(ecsCheck(c, checks.timeoutMs, deps.aws), { kind: 'ecs', name: `${c.cluster}/${c.service}` }));
+  for (const c of checks.targetHealth)
+    jobs.push(bound(targetHealthCheck(c, checks.timeoutMs, deps.aws), { kind: 'target-health', name: c.targetGroup }));
+  for (const c of checks.instances)
+    jobs.push(bound(instancesCheck(c, checks.timeoutMs, env), { kind: 'instances', name: c.query }));
 
   const lines = (await Promise.all(jobs)).flat();
-  for (const l of lines) (l.ok ? deps.log.info : deps.log.warning).call(deps.log, `check ${l.kind} ${l.name}: ${l.ok ? 'ok' : 'FAILED'}: ${l.detail}`);
+  for (const l of lines)
+    (l.ok ? deps.log.info : deps.log.warning).call(
+      deps.log,
+      `check ${l.kind} ${l.name}: ${l.ok ? 'ok' : 'FAILED'}: ${l.detail}`,
+    );
   return lines;
 }
 
@@ -91,10 +116,18 @@ function envCheck(name: string, env: NodeJS.ProcessEnv): EnvironmentCheck {
 }
 
 /** The version the deployment reports equals the one under test; asked again while a deploy rolls out. */
-async function versionCheck(config: Config, v: VersionCheckConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<EnvironmentCheck[]> {
+async function versionCheck(
+  config: Config,
+  v: VersionCheckConfig,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<EnvironmentCheck[]> {
   const name = v.url;
   const want = v.equals ?? env[v.equalsEnv!];
-  if (want === undefined || want === '') return [{ kind: 'version', name, ok: false, detail: `environment variable ${v.equalsEnv} (equals-env) is not set` }];
+  if (want === undefined || want === '')
+    return [
+      { kind: 'version', name, ok: false, detail: `environment variable ${v.equalsEnv} (equals-env) is not set` },
+    ];
   const url = versionUrl(config.target, v.url);
   const path = v.json ? compileJsonPath(v.json) : undefined;
   const deadline = Date.now() + v.waitMs;
@@ -103,7 +136,11 @@ async function versionCheck(config: Config, v: VersionCheckConfig, env: NodeJS.P
   for (;;) {
     attempts++;
     try {
-      const res = await fetch(url, { headers: { ...config.http.headers, connection: 'close' }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      const res = await fetch(url, {
+        headers: { ...config.http.headers, connection: 'close' },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
       // Capped while it arrives: a version endpoint that answers with hundreds of MB is cut at 16 MiB.
       const text = await readTextCapped(res, 'the version URL');
       const where = v.header ? `header ${v.header}` : v.json!;
@@ -119,17 +156,34 @@ async function versionCheck(config: Config, v: VersionCheckConfig, env: NodeJS.P
       }
       if (got !== undefined && got !== null) {
         const value = typeof got === 'string' ? got : JSON.stringify(got);
-        if (value === want) return [{ kind: 'version', name, ok: true, detail: `${where} is ${show(value)}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}` }];
+        if (value === want)
+          return [
+            {
+              kind: 'version',
+              name,
+              ok: true,
+              detail: `${where} is ${show(value)}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
+            },
+          ];
         last = `${where} is ${show(value)}, expected ${show(want)}`;
-      } else last = notJson ? `HTTP ${res.status}, the body is not JSON` : `HTTP ${res.status}, ${where} not found in the answer`;
+      } else
+        last = notJson
+          ? `HTTP ${res.status}, the body is not JSON`
+          : `HTTP ${res.status}, ${where} not found in the answer`;
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      last = err.name === 'TimeoutError' ? `no answer within ${formatDuration(timeoutMs)}` : `cannot reach it: ${err.cause?.code ?? redactPatterns(err.message)}`;
+      last =
+        err.name === 'TimeoutError'
+          ? `no answer within ${formatDuration(timeoutMs)}`
+          : `cannot reach it: ${err.cause?.code ?? redactPatterns(err.message)}`;
     }
     if (Date.now() + v.intervalMs > deadline) break;
     await sleep(v.intervalMs);
   }
-  const waited = v.waitMs > 0 ? ` (still so after ${formatDuration(v.waitMs)}, ${attempts} attempts: is the deploy rolled out?)` : '';
+  const waited =
+    v.waitMs > 0
+      ? ` (still so after ${formatDuration(v.waitMs)}, ${attempts} attempts: is the deploy rolled out?)`
+      : '';
   return [{ kind: 'version', name, ok: false, detail: `${last}${waited}` }];
 }
 
@@ -154,8 +208,19 @@ async function monitoringChecks(
 ): Promise<EnvironmentCheck[]> {
   // Copies that ask once, without waiting for CloudWatch's publishing lag: the past minutes are already published.
   const configs = sources.flatMap((s): SourceConfig[] => {
-    if (s.kind === 'cloudwatch') return [{ ...s, lagWaitMs: 0, marginMs: 0, allowIncomplete: true, retries: Math.min(s.retries, 1), requestTimeoutMs: Math.min(s.requestTimeoutMs, timeoutMs) }];
-    if (s.kind === 'prometheus') return [{ ...s, retries: Math.min(s.retries, 1), requestTimeoutMs: Math.min(s.requestTimeoutMs, timeoutMs) }];
+    if (s.kind === 'cloudwatch')
+      return [
+        {
+          ...s,
+          lagWaitMs: 0,
+          marginMs: 0,
+          allowIncomplete: true,
+          retries: Math.min(s.retries, 1),
+          requestTimeoutMs: Math.min(s.requestTimeoutMs, timeoutMs),
+        },
+      ];
+    if (s.kind === 'prometheus')
+      return [{ ...s, retries: Math.min(s.retries, 1), requestTimeoutMs: Math.min(s.requestTimeoutMs, timeoutMs) }];
     return [];
   });
   const end = now();
@@ -168,16 +233,39 @@ async function monitoringChecks(
         return s.metrics.map((d) => {
           const m = r.infra.find((x) => x.name === d.name);
           const name = `${s.kind} ${d.name}`;
-          if (!m) return { kind: 'monitoring', name, ok: false, detail: `no value for it in the ${span} before the run (${d.query})` };
+          if (!m)
+            return {
+              kind: 'monitoring',
+              name,
+              ok: false,
+              detail: `no value for it in the ${span} before the run (${d.query})`,
+            };
           if (m.unavailable) {
-            const why = m.unavailable.replace(/for the run window/g, 'in that window').replace(/between [0-9:]+ and [0-9:]+ UTC/, 'in that window');
-            return { kind: 'monitoring', name, ok: false, detail: `no data in the ${span} before the run: ${redactPatterns(why)} (queried: ${d.query})` };
+            const why = m.unavailable
+              .replace(/for the run window/g, 'in that window')
+              .replace(/between [0-9:]+ and [0-9:]+ UTC/, 'in that window');
+            return {
+              kind: 'monitoring',
+              name,
+              ok: false,
+              detail: `no data in the ${span} before the run: ${redactPatterns(why)} (queried: ${d.query})`,
+            };
           }
           const points = m.series?.length ?? 0;
-          return { kind: 'monitoring', name, ok: true, detail: `${points} ${points === 1 ? 'point' : 'points'} in the ${span} before the run` };
+          return {
+            kind: 'monitoring',
+            name,
+            ok: true,
+            detail: `${points} ${points === 1 ? 'point' : 'points'} in the ${span} before the run`,
+          };
         });
       } catch (e) {
-        return s.metrics.map((d) => ({ kind: 'monitoring', name: `${s.kind} ${d.name}`, ok: false, detail: redactPatterns(messageOf(e)) }));
+        return s.metrics.map((d) => ({
+          kind: 'monitoring',
+          name: `${s.kind} ${d.name}`,
+          ok: false,
+          detail: redactPatterns(messageOf(e)),
+        }));
       } finally {
         await s.stop().catch(() => undefined);
       }
@@ -193,14 +281,26 @@ interface PromVector {
 }
 
 /** Prometheus users' load-balancer health: every instance's series (default `up`) is 1, and enough of them. */
-async function instancesCheck(c: InstancesCheckConfig, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<EnvironmentCheck[]> {
+async function instancesCheck(
+  c: InstancesCheckConfig,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<EnvironmentCheck[]> {
   const name = c.query;
   const url = new URL('api/v1/query', c.url.endsWith('/') ? c.url : `${c.url}/`);
   url.searchParams.set('query', c.query);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (c.bearerTokenEnv) {
     const token = env[c.bearerTokenEnv];
-    if (!token) return [{ kind: 'instances', name, ok: false, detail: `environment variable ${c.bearerTokenEnv} (bearer-token-env) is not set` }];
+    if (!token)
+      return [
+        {
+          kind: 'instances',
+          name,
+          ok: false,
+          detail: `environment variable ${c.bearerTokenEnv} (bearer-token-env) is not set`,
+        },
+      ];
     headers.authorization = `Bearer ${token}`;
   }
   let body: PromVector;
@@ -212,20 +312,55 @@ async function instancesCheck(c: InstancesCheckConfig, timeoutMs: number, env: N
     } catch {
       body = {} as PromVector;
     }
-    if (!res.ok || body.status !== 'success') return [{ kind: 'instances', name, ok: false, detail: `Prometheus answered ${res.status}${body.error ? `: ${redactPatterns(body.error)}` : ''}` }];
+    if (!res.ok || body.status !== 'success')
+      return [
+        {
+          kind: 'instances',
+          name,
+          ok: false,
+          detail: `Prometheus answered ${res.status}${body.error ? `: ${redactPatterns(body.error)}` : ''}`,
+        },
+      ];
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    return [{ kind: 'instances', name, ok: false, detail: `cannot reach Prometheus: ${err.cause?.code ?? redactPatterns(err.message)}` }];
+    return [
+      {
+        kind: 'instances',
+        name,
+        ok: false,
+        detail: `cannot reach Prometheus: ${err.cause?.code ?? redactPatterns(err.message)}`,
+      },
+    ];
   }
   const series = body.data?.result ?? [];
-  const label = (m: Record<string, string>): string => m[c.label] ?? (Object.entries(m).map(([k, v]) => `${k}="${v}"`).join(',') || '(no labels)');
-  const down = series.filter((s) => Number(s.value[1]) !== 1).map((s) => label(s.metric)).sort();
+  const label = (m: Record<string, string>): string =>
+    m[c.label] ??
+    (Object.entries(m)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',') ||
+      '(no labels)');
+  const down = series
+    .filter((s) => Number(s.value[1]) !== 1)
+    .map((s) => label(s.metric))
+    .sort();
   const up = series.length - down.length;
   const problems: string[] = [];
   if (down.length) problems.push(`${down.length} of ${series.length} not healthy: ${down.join(', ')}`);
   if (up < c.minHealthy) problems.push(`${up} healthy, at least ${c.minHealthy} needed`);
   if (series.length === 0) problems.push('the query returned no series (is the job scraped? is the query right?)');
-  return [{ kind: 'instances', name, ok: problems.length === 0, detail: problems.length ? problems.join('; ') : `${up} of ${series.length} healthy (${series.map((s) => label(s.metric)).sort().join(', ')})` }];
+  return [
+    {
+      kind: 'instances',
+      name,
+      ok: problems.length === 0,
+      detail: problems.length
+        ? problems.join('; ')
+        : `${up} of ${series.length} healthy (${series
+            .map((s) => label(s.metric))
+            .sort()
+            .join(', ')})`,
+    },
+  ];
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

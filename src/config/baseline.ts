@@ -1,7 +1,12 @@
 // The `baseline:` section of .github/perf-gate.yml and the inputs that override it, validated into a typed
 // BaselineConfig. config/load.ts only has to plug the schema fragment in and call resolveBaselineConfig.
 import { z } from 'zod';
-import { DEFAULT_REGRESSION_RULES, parseRegressionRules, type RegressionRule, MIN_HISTORY } from '../gate/regression.js';
+import {
+  DEFAULT_REGRESSION_RULES,
+  parseRegressionRules,
+  type RegressionRule,
+  MIN_HISTORY,
+} from '../gate/regression.js';
 
 /** Default number of runs a history keeps. */
 export const DEFAULT_HISTORY_LIMIT = 30;
@@ -28,7 +33,13 @@ export interface BaselineSpec {
 }
 
 /** The action inputs this section adds (kebab-case, like the others). */
-export const BASELINE_INPUT_NAMES = ['baseline', 'environment', 'regression-rules', 'accept-label', 'confirm-regressions'] as const;
+export const BASELINE_INPUT_NAMES = [
+  'baseline',
+  'environment',
+  'regression-rules',
+  'accept-label',
+  'confirm-regressions',
+] as const;
 export type BaselineInputName = (typeof BASELINE_INPUT_NAMES)[number];
 
 const listOrString = z.union([z.string(), z.array(z.string())]);
@@ -93,10 +104,14 @@ export function parseBaselineSpec(text: string, where = 'input "baseline"'): Bas
   const k = kind as BaselineStoreKind;
   switch (k) {
     case 'file':
-      if (rest === '') throw new UserError(`${where}: "file:" needs a path, e.g. file:perf-gate-baseline/results.json; allowed: ${allowed}`);
+      if (rest === '')
+        throw new UserError(
+          `${where}: "file:" needs a path, e.g. file:perf-gate-baseline/results.json; allowed: ${allowed}`,
+        );
       return { kind: k, location: rest, text: t };
     case 'branch':
-      if (rest !== '' && !/^[A-Za-z0-9._/-]+$/.test(rest)) throw new UserError(`${where}: "${rest}" is not a valid branch name; allowed: ${allowed}`);
+      if (rest !== '' && !/^[A-Za-z0-9._/-]+$/.test(rest))
+        throw new UserError(`${where}: "${rest}" is not a valid branch name; allowed: ${allowed}`);
       return { kind: k, location: rest || DEFAULT_DATA_BRANCH, text: t };
     case 'artifact':
       return { kind: k, location: rest || DEFAULT_ARTIFACT_NAME, text: t };
@@ -115,22 +130,29 @@ export function resolveBaselineConfig(
     return v ? v : undefined;
   };
   const section = typeof file === 'string' ? { store: file } : (file ?? {});
-  const where = (n: BaselineInputName, key: string): string => (input(n) !== undefined ? `input "${n}"` : `${configPath}: baseline.${key}`);
+  const where = (n: BaselineInputName, key: string): string =>
+    input(n) !== undefined ? `input "${n}"` : `${configPath}: baseline.${key}`;
 
   const specText = input('baseline') ?? section.store;
   const spec = specText === undefined ? undefined : parseBaselineSpec(specText, where('baseline', 'store'));
 
   const environment = input('environment') ?? section.environment ?? DEFAULT_ENVIRONMENT;
   if (!ENV_NAME.test(environment)) {
-    throw new UserError(`${where('environment', 'environment')}: got "${environment}"; allowed: letters, digits, ".", "_" and "-" (up to 64, starting with a letter or digit)`);
+    throw new UserError(
+      `${where('environment', 'environment')}: got "${environment}"; allowed: letters, digits, ".", "_" and "-" (up to 64, starting with a letter or digit)`,
+    );
   }
 
   const rulesInput = input('regression-rules');
-  const rules = rulesInput !== undefined
-    ? parseRegressionRules(rulesInput, 'input "regression-rules"')
-    : parseRegressionRules(section.rules, `${configPath}: baseline.rules`);
+  const rules =
+    rulesInput !== undefined
+      ? parseRegressionRules(rulesInput, 'input "regression-rules"')
+      : parseRegressionRules(section.rules, `${configPath}: baseline.rules`);
 
-  const branches = section.branches === undefined ? undefined : (typeof section.branches === 'string' ? section.branches.split(/[\s,]+/) : section.branches).filter(Boolean);
+  const branches =
+    section.branches === undefined
+      ? undefined
+      : (typeof section.branches === 'string' ? section.branches.split(/[\s,]+/) : section.branches).filter(Boolean);
   return {
     ...(spec ? { spec } : {}),
     environment,

@@ -66,23 +66,42 @@ export interface ChecksConfig {
   instances: InstancesCheckConfig[];
 }
 
-export const NO_CHECKS: ChecksConfig = { timeoutMs: 10_000, reachable: false, env: [], ecs: [], targetHealth: [], instances: [] };
+export const NO_CHECKS: ChecksConfig = {
+  timeoutMs: 10_000,
+  reachable: false,
+  env: [],
+  ecs: [],
+  targetHealth: [],
+  instances: [],
+};
 
 /** True when the section asks for anything at all. */
 export function hasChecks(c: ChecksConfig | undefined): c is ChecksConfig {
-  return !!c && (c.reachable || c.monitoringMs !== undefined || c.env.length > 0 || c.version !== undefined || c.ecs.length + c.targetHealth.length + c.instances.length > 0);
+  return (
+    !!c &&
+    (c.reachable ||
+      c.monitoringMs !== undefined ||
+      c.env.length > 0 ||
+      c.version !== undefined ||
+      c.ecs.length + c.targetHealth.length + c.instances.length > 0)
+  );
 }
 
 const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
   if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > 3_600_000) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration up to 1h such as 500ms, 30s, 2m (a bare number is seconds)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a duration up to 1h such as 500ms, 30s, 2m (a bare number is seconds)',
+    });
     return z.NEVER;
   }
   return ms;
 });
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DATABASE_URL');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DATABASE_URL');
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item.transform((v) => [v]), z.array(item).min(1).max(20)]);
 const aws = { region: z.string().min(1).optional(), endpoint: z.url().optional() };
 
@@ -91,15 +110,35 @@ const versionCheck = z
     url: z.string().min(1),
     json: z.string().startsWith('$', 'expected a JSONPath such as $.sha').optional(),
     header: z.string().min(1).optional(),
-    equals: z.union([z.string().min(1), z.number()]).transform(String).optional(),
+    equals: z
+      .union([z.string().min(1), z.number()])
+      .transform(String)
+      .optional(),
     'equals-env': envName.optional(),
     wait: durationMs.optional(),
     interval: durationMs.optional(),
   })
   .superRefine((v, ctx) => {
-    if ((v.json === undefined) === (v.header === undefined)) ctx.addIssue({ code: 'custom', path: ['json'], message: 'give "json" (a JSONPath such as $.sha) or "header" (such as x-version), one of them' });
-    if ((v.equals === undefined) === (v['equals-env'] === undefined)) ctx.addIssue({ code: 'custom', path: ['equals'], message: 'give "equals" (the expected version) or "equals-env" (a variable holding it, such as GITHUB_SHA), one of them' });
-    if (!v.url.startsWith('/') && !/^https?:\/\//.test(v.url)) ctx.addIssue({ code: 'custom', path: ['url'], input: v.url, message: 'expected a path on the target such as /version, or an http(s) URL' });
+    if ((v.json === undefined) === (v.header === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['json'],
+        message: 'give "json" (a JSONPath such as $.sha) or "header" (such as x-version), one of them',
+      });
+    if ((v.equals === undefined) === (v['equals-env'] === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['equals'],
+        message:
+          'give "equals" (the expected version) or "equals-env" (a variable holding it, such as GITHUB_SHA), one of them',
+      });
+    if (!v.url.startsWith('/') && !/^https?:\/\//.test(v.url))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        input: v.url,
+        message: 'expected a path on the target such as /version, or an http(s) URL',
+      });
   })
   .transform(
     (v): VersionCheckConfig => ({
@@ -114,12 +153,36 @@ const versionCheck = z
   );
 
 const ecsCheck = z
-  .strictObject({ cluster: z.string().min(1), service: z.string().min(1), 'min-running': z.number().int().min(1).max(10_000).optional(), ...aws })
-  .transform((c): EcsCheckConfig => ({ cluster: c.cluster, service: c.service, minRunning: c['min-running'] ?? 1, ...(c.region ? { region: c.region } : {}), ...(c.endpoint ? { endpoint: c.endpoint } : {}) }));
+  .strictObject({
+    cluster: z.string().min(1),
+    service: z.string().min(1),
+    'min-running': z.number().int().min(1).max(10_000).optional(),
+    ...aws,
+  })
+  .transform(
+    (c): EcsCheckConfig => ({
+      cluster: c.cluster,
+      service: c.service,
+      minRunning: c['min-running'] ?? 1,
+      ...(c.region ? { region: c.region } : {}),
+      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    }),
+  );
 
 const targetHealthCheck = z
-  .strictObject({ 'target-group': z.string().startsWith('arn:', 'expected the target group ARN (arn:aws:elasticloadbalancing:...)'), 'min-healthy': z.number().int().min(1).max(10_000).optional(), ...aws })
-  .transform((c): TargetHealthCheckConfig => ({ targetGroup: c['target-group'], minHealthy: c['min-healthy'] ?? 1, ...(c.region ? { region: c.region } : {}), ...(c.endpoint ? { endpoint: c.endpoint } : {}) }));
+  .strictObject({
+    'target-group': z.string().startsWith('arn:', 'expected the target group ARN (arn:aws:elasticloadbalancing:...)'),
+    'min-healthy': z.number().int().min(1).max(10_000).optional(),
+    ...aws,
+  })
+  .transform(
+    (c): TargetHealthCheckConfig => ({
+      targetGroup: c['target-group'],
+      minHealthy: c['min-healthy'] ?? 1,
+      ...(c.region ? { region: c.region } : {}),
+      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    }),
+  );
 
 const instancesCheck = z
   .strictObject({
@@ -155,7 +218,11 @@ export const checksSchema = z
     (c): ChecksConfig => ({
       timeoutMs: Math.max(100, c.timeout ?? 10_000),
       reachable: c.reachable ?? false,
-      ...(c.monitoring === true ? { monitoringMs: 300_000 } : typeof c.monitoring === 'number' && c.monitoring > 0 ? { monitoringMs: c.monitoring } : {}),
+      ...(c.monitoring === true
+        ? { monitoringMs: 300_000 }
+        : typeof c.monitoring === 'number' && c.monitoring > 0
+          ? { monitoringMs: c.monitoring }
+          : {}),
       env: c.env ?? [],
       ...(c.version ? { version: c.version } : {}),
       ecs: c.ecs ?? [],

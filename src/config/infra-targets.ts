@@ -78,7 +78,9 @@ export function infraTargetProblems(targets: Target[], configs: SourceConfig[]):
           ', or mark the target optional',
       );
     } else if (ref.ofMax && !hasLimit) {
-      problems.push(`target "${t.source}" compares with a maximum, but "${ref.name}" has none: set its limit (max-connections for rds-connections)`);
+      problems.push(
+        `target "${t.source}" compares with a maximum, but "${ref.name}" has none: set its limit (max-connections for rds-connections)`,
+      );
     }
   }
   return problems;

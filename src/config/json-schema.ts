@@ -11,7 +11,11 @@ export const SCHEMA_BASE_URL = 'https://raw.githubusercontent.com/ftw/perf-gate/
 export const CONFIG_SCHEMA_FILE = 'perf-gate.schema.json';
 export const CONFIG_SCHEMA_URL = `${SCHEMA_BASE_URL}/${CONFIG_SCHEMA_FILE}`;
 
-type Node = Record<string, unknown> & { properties?: Record<string, Node>; items?: Node; additionalProperties?: Node | boolean };
+type Node = Record<string, unknown> & {
+  properties?: Record<string, Node>;
+  items?: Node;
+  additionalProperties?: Node | boolean;
+};
 
 // Keys whose values the loader checks against a list (with its own message), so zod has them as strings.
 const ENUMS: Record<string, readonly string[]> = {
@@ -26,7 +30,8 @@ export function schemaKeys(root: Node): Map<string, Node[]> {
   const out = new Map<string, Node[]>();
   const walk = (node: Node | boolean | undefined, path: string): void => {
     if (!node || typeof node !== 'object') return;
-    for (const k of ['anyOf', 'oneOf', 'allOf'] as const) for (const n of (node[k] as Node[] | undefined) ?? []) walk(n, path);
+    for (const k of ['anyOf', 'oneOf', 'allOf'] as const)
+      for (const n of (node[k] as Node[] | undefined) ?? []) walk(n, path);
     walk(node.items, path);
     const kind = (node.properties?.kind as Node | undefined)?.const;
     const base = typeof kind === 'string' ? `${path}.${kind}` : path;
@@ -35,7 +40,11 @@ export function schemaKeys(root: Node): Map<string, Node[]> {
       out.set(p, [...(out.get(p) ?? []), child]);
       walk(child, p);
     }
-    if (node.additionalProperties && typeof node.additionalProperties === 'object' && node.additionalProperties.type !== 'string') {
+    if (
+      node.additionalProperties &&
+      typeof node.additionalProperties === 'object' &&
+      node.additionalProperties.type !== 'string'
+    ) {
       const p = `${path}.*`;
       if (node.additionalProperties.properties) out.set(p, [...(out.get(p) ?? []), node.additionalProperties]);
       walk(node.additionalProperties, p);
@@ -46,12 +55,18 @@ export function schemaKeys(root: Node): Map<string, Node[]> {
 }
 
 export function configJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(configFileSchema, { io: 'input', unrepresentable: 'any', target: 'draft-7' }) as Node;
+  const generated = z.toJSONSchema(configFileSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-7',
+  }) as Node;
   const keys = schemaKeys(generated);
   const missing = [...keys.keys()].filter((k) => CONFIG_DESCRIPTIONS[k] === undefined);
   const unused = Object.keys(CONFIG_DESCRIPTIONS).filter((k) => !keys.has(k));
   if (missing.length || unused.length) {
-    throw new Error(`src/config/descriptions.ts is out of step with the config schema: no description for ${missing.join(', ') || '-'}; no key for ${unused.join(', ') || '-'}`);
+    throw new Error(
+      `src/config/descriptions.ts is out of step with the config schema: no description for ${missing.join(', ') || '-'}; no key for ${unused.join(', ') || '-'}`,
+    );
   }
   for (const [path, nodes] of keys) {
     for (const node of nodes) {
@@ -62,15 +77,22 @@ export function configJsonSchema(): Record<string, unknown> {
   }
   // `phase` takes a preset or the name of a phase of one's own: suggest the presets, allow any name.
   const phase = generated.properties!.phase!;
-  generated.properties!.phase = { description: phase.description, anyOf: [{ type: 'string', enum: [...PRESET_PHASES] }, { type: 'string' }] };
+  generated.properties!.phase = {
+    description: phase.description,
+    anyOf: [{ type: 'string', enum: [...PRESET_PHASES] }, { type: 'string' }],
+  };
   const comment = generated.properties!.comment!;
-  generated.properties!.comment = { description: comment.description, anyOf: [{ type: 'string', enum: [...COMMENT_MODES] }, { type: 'boolean' }] };
+  generated.properties!.comment = {
+    description: comment.description,
+    anyOf: [{ type: 'string', enum: [...COMMENT_MODES] }, { type: 'boolean' }],
+  };
   const { $schema, ...rest } = generated;
   return {
     $schema,
     $id: CONFIG_SCHEMA_URL,
     title: 'perf-gate configuration (.github/perf-gate.yml)',
-    description: 'Load-test flows, phases, targets, sources and baseline for the perf-gate GitHub Action. Inputs of the action override these keys.',
+    description:
+      'Load-test flows, phases, targets, sources and baseline for the perf-gate GitHub Action. Inputs of the action override these keys.',
     ...rest,
   };
 }

@@ -4,7 +4,19 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { COMMENT_MODES, DECIDE_ON, DISTRIBUTED_MODES, ENGINES, FAIL_ON, PRESET_PHASES, type CommentMode, type EngineName, type FailOn, type PresetPhaseName, type Stage } from '../model.js';
+import {
+  COMMENT_MODES,
+  DECIDE_ON,
+  DISTRIBUTED_MODES,
+  ENGINES,
+  FAIL_ON,
+  PRESET_PHASES,
+  type CommentMode,
+  type EngineName,
+  type FailOn,
+  type PresetPhaseName,
+  type Stage,
+} from '../model.js';
 import { errorsOptedOut, parseTargets, withErrorBound } from '../gate/targets.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
@@ -12,7 +24,7 @@ import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '..
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { resolveBaselineConfig } from './baseline.js';
 import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
-import { type Config } from './types.js';
+import type { Config } from './types.js';
 import { parseDuration, parseRate } from '../units.js';
 import { formatDurationCompact } from '../format.js';
 import { redactSecrets, redactUrl } from '../secrets.js';
@@ -67,7 +79,6 @@ export const DEFAULTS = {
   intervalMs: 10_000,
 };
 
-
 export interface LoadOptions {
   /** Directory relative paths are resolved against (GITHUB_WORKSPACE or the current directory). */
   workspace: string;
@@ -94,15 +105,21 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   // The results engine judges files that were already written: it sends no load and needs no target.
   const targetUrl = pick('target', file.target);
   if (targetUrl === undefined && engine !== 'results') {
-    throw new UserError(`input "target" is required (the base URL of the deployment), unless ${configPath ?? DEFAULT_CONFIG_PATH} sets "target"`);
+    throw new UserError(
+      `input "target" is required (the base URL of the deployment), unless ${configPath ?? DEFAULT_CONFIG_PATH} sets "target"`,
+    );
   }
-  const { url: target, authorization } = targetUrl === undefined ? { url: '', authorization: undefined } : splitCredentials(validateUrl(targetUrl, where('target')));
+  const { url: target, authorization } =
+    targetUrl === undefined
+      ? { url: '', authorization: undefined }
+      : splitCredentials(validateUrl(targetUrl, where('target')));
 
   const scriptText = pick('script', file.script);
   let script: string | undefined;
   // engine "artillery" or "k6" without a script runs the config's flows, translated (src/engines/artillery/translate.ts,
   // src/engines/k6/translate.ts).
-  const flowsOnTool = (engine === 'artillery' || engine === 'k6') && scriptText === undefined && file.flows !== undefined;
+  const flowsOnTool =
+    (engine === 'artillery' || engine === 'k6') && scriptText === undefined && file.flows !== undefined;
   if ((engine === 'artillery' || engine === 'k6') && !flowsOnTool) {
     if (scriptText === undefined) {
       throw new UserError(
@@ -110,25 +127,45 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       );
     }
     script = isAbsolute(scriptText) ? scriptText : resolve(options.workspace, scriptText);
-    if (!fileExists(script)) throw new UserError(`${where('script')}: file "${scriptText}" does not exist (looked in ${script})`);
+    if (!fileExists(script))
+      throw new UserError(`${where('script')}: file "${scriptText}" does not exist (looked in ${script})`);
   }
   const resultsText = input('results') ?? file.results;
-  const results = resultsText === undefined ? undefined : (typeof resultsText === 'string' ? resultsText.split(/\r?\n/) : resultsText).map((r) => r.trim()).filter(Boolean);
+  const results =
+    resultsText === undefined
+      ? undefined
+      : (typeof resultsText === 'string' ? resultsText.split(/\r?\n/) : resultsText)
+          .map((r) => r.trim())
+          .filter(Boolean);
   if (engine === 'results' && (results === undefined || results.length === 0)) {
-    throw new UserError(`input "results" is required with engine "results": result files or glob patterns, one per line (k6 JSON or NDJSON, Artillery JSON)`);
+    throw new UserError(
+      `input "results" is required with engine "results": result files or glob patterns, one per line (k6 JSON or NDJSON, Artillery JSON)`,
+    );
   }
 
-  const distributedMode = oneOf(pick('distributed', file.distributed) ?? 'none', DISTRIBUTED_MODES, where('distributed'));
-  const expectedEngine = distributedMode.startsWith('artillery') ? 'artillery' : distributedMode === 'k6-cloud' ? 'k6' : engine;
+  const distributedMode = oneOf(
+    pick('distributed', file.distributed) ?? 'none',
+    DISTRIBUTED_MODES,
+    where('distributed'),
+  );
+  const expectedEngine = distributedMode.startsWith('artillery')
+    ? 'artillery'
+    : distributedMode === 'k6-cloud'
+      ? 'k6'
+      : engine;
   if (expectedEngine !== engine) {
-    throw new UserError(`${where('distributed')}: "${distributedMode}" needs engine "${expectedEngine}", but the engine is "${engine}"`);
+    throw new UserError(
+      `${where('distributed')}: "${distributedMode}" needs engine "${expectedEngine}", but the engine is "${engine}"`,
+    );
   }
   const countText = pick('count', file.count);
   let count: number | undefined;
   if (countText !== undefined) {
     count = Number(countText);
     if (!Number.isInteger(count) || count < 1 || count > LIMITS.count) {
-      throw new UserError(`${where('count')}: got "${countText}"; expected a whole number of load generators from 1 to ${formatCount(LIMITS.count)}`);
+      throw new UserError(
+        `${where('count')}: got "${countText}"; expected a whole number of load generators from 1 to ${formatCount(LIMITS.count)}`,
+      );
     }
   }
   const region = pick('region', file.region);
@@ -140,8 +177,13 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   // Own keys only: `__proto__`, `constructor` or `toString` are names someone may type, not table entries.
   const phase = ownValue(phases, phaseName) ?? ownValue(PRESETS as Record<string, PhaseDefinition>, phaseName);
   if (!phase) {
-    const allowed = [...PRESET_PHASES, ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p))];
-    throw new UserError(`${where('phase')}: got "${phaseName}"${didYouMean(phaseName, allowed)}; allowed: ${allowed.join(', ')}`);
+    const allowed = [
+      ...PRESET_PHASES,
+      ...Object.keys(phases).filter((p) => !(PRESET_PHASES as readonly string[]).includes(p)),
+    ];
+    throw new UserError(
+      `${where('phase')}: got "${phaseName}"${didYouMean(phaseName, allowed)}; allowed: ${allowed.join(', ')}`,
+    );
   }
 
   const durationText = pick('duration', file.duration);
@@ -149,9 +191,12 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   if (durationText !== undefined) {
     durationMs = parseDuration(durationText);
     if (durationMs === undefined || !Number.isFinite(durationMs) || durationMs <= 0) {
-      throw new UserError(`${where('duration')}: got "${durationText}"; expected a positive duration such as 30s, 2m or 1h30m`);
+      throw new UserError(
+        `${where('duration')}: got "${durationText}"; expected a positive duration such as 30s, 2m or 1h30m`,
+      );
     }
-    if (durationMs > LIMITS.phaseMs) throw new UserError(`${where('duration')}: got "${durationText}"; the longest phase allowed is 24h`);
+    if (durationMs > LIMITS.phaseMs)
+      throw new UserError(`${where('duration')}: got "${durationText}"; the longest phase allowed is 24h`);
   }
 
   const scaleText = pick('duration-scale', file['duration-scale']);
@@ -164,8 +209,15 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
       );
     }
     durationScale = Number(scaleText.replace(/^x/i, ''));
-    if (!Number.isFinite(durationScale) || durationScale <= 0 || scaleText.trim() === '' || durationScale > LIMITS.durationScale) {
-      throw new UserError(`${where('duration-scale')}: got "${scaleText}"; expected a positive factor up to ${LIMITS.durationScale}, such as 0.0167 (an hour becomes a minute) or 2`);
+    if (
+      !Number.isFinite(durationScale) ||
+      durationScale <= 0 ||
+      scaleText.trim() === '' ||
+      durationScale > LIMITS.durationScale
+    ) {
+      throw new UserError(
+        `${where('duration-scale')}: got "${scaleText}"; expected a positive factor up to ${LIMITS.durationScale}, such as 0.0167 (an hour becomes a minute) or 2`,
+      );
     }
   }
 
@@ -174,18 +226,24 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   if (rateText !== undefined) {
     rate = parseRate(rateText);
     if (rate === undefined || !Number.isFinite(rate) || rate <= 0) {
-      throw new UserError(`${where('rate')}: got "${rateText}"; expected a positive arrival rate (arrivals per second) such as 50 or 100/s`);
+      throw new UserError(
+        `${where('rate')}: got "${rateText}"; expected a positive arrival rate (arrivals per second) such as 50 or 100/s`,
+      );
     }
-    if (rate > LIMITS.rate) throw new UserError(`${where('rate')}: got "${rateText}"; the highest rate allowed is ${formatCount(LIMITS.rate)} arrivals/s`);
+    if (rate > LIMITS.rate)
+      throw new UserError(
+        `${where('rate')}: got "${rateText}"; the highest rate allowed is ${formatCount(LIMITS.rate)} arrivals/s`,
+      );
   }
 
   const targetsText = input('targets');
   const targetList = targetsText ?? file.targets ?? phase.defaultTargets;
-  const given = targetsText !== undefined
-    ? parseTargets(targetsText, 'input "targets"')
-    : file.targets !== undefined
-      ? parseTargets(file.targets, `${configPath}: targets`)
-      : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
+  const given =
+    targetsText !== undefined
+      ? parseTargets(targetsText, 'input "targets"')
+      : file.targets !== undefined
+        ? parseTargets(file.targets, `${configPath}: targets`)
+        : parseTargets(phase.defaultTargets, `phase "${phase.name}" default targets`);
   // Errors are always judged: a list naming no error-rate bound keeps the phase's; only `error_rate: not judged` removes it.
   const errorsNotJudged = errorsOptedOut(targetList);
   const targets = errorsNotJudged ? given : withErrorBound(given, phase.defaultTargets, phase.name);
@@ -196,10 +254,17 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   if (file.checks) {
     const cfgPath = configPath ?? DEFAULT_CONFIG_PATH;
     if (file.checks.reachable && !sources.some((s) => s.kind === 'postgres' || s.kind === 'redis')) {
-      throw new UserError(`${cfgPath}: checks.reachable: got true, but sources: has no postgres or redis source to check; add one, or remove the line`);
+      throw new UserError(
+        `${cfgPath}: checks.reachable: got true, but sources: has no postgres or redis source to check; add one, or remove the line`,
+      );
     }
-    if (file.checks.monitoringMs !== undefined && !sources.some((s) => s.kind === 'cloudwatch' || s.kind === 'prometheus')) {
-      throw new UserError(`${cfgPath}: checks.monitoring: sources: has no cloudwatch or prometheus source whose metrics could be checked; add one, or remove the line`);
+    if (
+      file.checks.monitoringMs !== undefined &&
+      !sources.some((s) => s.kind === 'cloudwatch' || s.kind === 'prometheus')
+    ) {
+      throw new UserError(
+        `${cfgPath}: checks.monitoring: sources: has no cloudwatch or prometheus source whose metrics could be checked; add one, or remove the line`,
+      );
     }
   }
 
@@ -208,7 +273,11 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const commentHeader = pick('comment-header', file['comment-header']) ?? phase.name;
   const outputDir = pick('output-dir', file['output-dir']) ?? DEFAULTS.outputDir;
 
-  const decideOn = oneOf(pick('decide-on', file['decide-on']) ?? phase.decideOn ?? 'steady', DECIDE_ON, where('decide-on'));
+  const decideOn = oneOf(
+    pick('decide-on', file['decide-on']) ?? phase.decideOn ?? 'steady',
+    DECIDE_ON,
+    where('decide-on'),
+  );
   const guards = abortGuards(input('abort'), file.abort, phase, configPath ?? DEFAULT_CONFIG_PATH);
 
   // Without an `interval`, aim for about 60 points over the run, between 1 s and 10 s: a minute-long scaled phase
@@ -216,21 +285,32 @@ export function resolveConfig(inputs: RawInputs, options: LoadOptions): Config {
   const shapedMs = totalDurationMs(phase.stages) * timeFactorOf(phase.stages, { durationMs, scale: durationScale });
   if (shapedMs > LIMITS.phaseMs) {
     const cause = durationScale !== undefined ? where('duration-scale') : `phase "${phase.name}"`;
-    throw new UserError(`${cause}: the phase would run for ${formatDurationCompact(shapedMs)}; the longest phase allowed is 24h`);
+    throw new UserError(
+      `${cause}: the phase would run for ${formatDurationCompact(shapedMs)}; the longest phase allowed is 24h`,
+    );
   }
   if (file.interval !== undefined && shapedMs / file.interval > LIMITS.intervals) {
-    throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: interval: ${formatDurationCompact(file.interval)} cuts a ${formatDurationCompact(shapedMs)} phase into more than ${formatCount(LIMITS.intervals)} intervals; use a longer interval`);
+    throw new UserError(
+      `${configPath ?? DEFAULT_CONFIG_PATH}: interval: ${formatDurationCompact(file.interval)} cuts a ${formatDurationCompact(shapedMs)} phase into more than ${formatCount(LIMITS.intervals)} intervals; use a longer interval`,
+    );
   }
   const autoIntervalMs = Math.min(DEFAULTS.intervalMs, Math.max(1000, Math.round(shapedMs / 60 / 1000) * 1000));
 
   const http = file.http ?? {};
   const configDir = dirname(resolve(options.workspace, configPath ?? DEFAULT_CONFIG_PATH));
-  const flows = file.flows ? file.flows.map((f) => toFlow(f, configDir)) : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
+  const flows = file.flows
+    ? file.flows.map((f) => toFlow(f, configDir))
+    : [{ name: 'default', weight: 1, steps: [{ kind: 'request' as const, method: 'GET', path: '' }] }];
   // An endpoint selector (`p99{bid}`) that no step of the built-in flows has is a mistake to report before any load.
   if ((engine === 'builtin' || flowsOnTool) && file.flows) {
     const selected = [
       ...targets.map((t) => ({ source: t.source, metrics: targetMetrics(t) })),
-      ...guards.filter((g) => g.endpoint !== undefined).map((g) => ({ source: g.source, metrics: [selectorMetric(g.metric as EndpointMetric, { endpoint: g.endpoint! })] })),
+      ...guards
+        .filter((g) => g.endpoint !== undefined)
+        .map((g) => ({
+          source: g.source,
+          metrics: [selectorMetric(g.metric as EndpointMetric, { endpoint: g.endpoint! })],
+        })),
     ];
     const problems = endpointSelectorProblems(selected, flows);
     if (problems.length) throw new UserError(`${configPath ?? DEFAULT_CONFIG_PATH}: ${problems.join('; ')}`);
@@ -305,10 +385,13 @@ function parseShard(text: string | undefined, engine: EngineName): Config['shard
     );
   }
   if (engine !== 'builtin') {
-    const why = engine === 'results'
-      ? 'the job that merges the shards runs engine "results" without "shard"'
-      : `engine "${engine}" runs its own load shape; for more load generators use its distributed mode ("distributed")`;
-    throw new UserError(`input "shard": got "${text}" with engine "${engine}"; sharded runs need engine "builtin" (${why})`);
+    const why =
+      engine === 'results'
+        ? 'the job that merges the shards runs engine "results" without "shard"'
+        : `engine "${engine}" runs its own load shape; for more load generators use its distributed mode ("distributed")`;
+    throw new UserError(
+      `input "shard": got "${text}" with engine "${engine}"; sharded runs need engine "builtin" (${why})`,
+    );
   }
   return { index, count };
 }
@@ -330,7 +413,9 @@ function loadConfigFile(
   try {
     const size = statSize(full);
     if (size !== undefined && size > LIMITS.configBytes) {
-      throw new UserError(`input "config": "${rel}" is ${formatCount(size)} bytes; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`);
+      throw new UserError(
+        `input "config": "${rel}" is ${formatCount(size)} bytes; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`,
+      );
     }
     text = readFile(full);
   } catch (e) {
@@ -339,7 +424,9 @@ function loadConfigFile(
   }
   // A reader given in tests may bypass the size check above; the text is checked too.
   if (text.length > LIMITS.configBytes) {
-    throw new UserError(`input "config": "${rel}" is ${formatCount(text.length)} characters; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`);
+    throw new UserError(
+      `input "config": "${rel}" is ${formatCount(text.length)} characters; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`,
+    );
   }
   let data: unknown;
   try {
@@ -350,7 +437,9 @@ function loadConfigFile(
   }
   if (data === null || data === undefined) return { file: {}, path: rel };
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new UserError(`${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`);
+    throw new UserError(
+      `${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`,
+    );
   }
   const parsed = configFileSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues, configFileSchema));
@@ -364,7 +453,8 @@ export function yamlSnippet(text: string, e: YAMLParseError): string {
   const lines = text.split(/\r?\n/);
   const shown: string[] = [];
   const width = String(at.line).length;
-  for (let n = Math.max(1, at.line - 1); n <= at.line; n++) shown.push(`  ${String(n).padStart(width)} | ${redactSecrets(lines[n - 1] ?? '')}`);
+  for (let n = Math.max(1, at.line - 1); n <= at.line; n++)
+    shown.push(`  ${String(n).padStart(width)} | ${redactSecrets(lines[n - 1] ?? '')}`);
   shown.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.col - 1))}^`);
   return `\n${shown.join('\n')}`;
 }
@@ -382,7 +472,10 @@ function formatIssue(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodTyp
     const values = issue.values.map(String);
     message = `allowed: ${values.join(', ')}${didYouMean(issue.input, values)}`;
   }
-  const got = 'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys' ? `got ${show(issue.input)}; ` : '';
+  const got =
+    'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys'
+      ? `got ${show(issue.input)}; `
+      : '';
   return `${file}: ${path || '(top level)'}: ${got}${message}`;
 }
 
@@ -452,7 +545,7 @@ function formatPath(path: PropertyKey[]): string {
 
 function show(v: unknown): string {
   // A value echoed back may be a URL with a password in it, wherever in the config it was.
-  const s = redactSecrets(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+  const s = redactSecrets(typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -470,10 +563,14 @@ function validateUrl(text: string, where: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new UserError(`${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com${hint}`);
+    throw new UserError(
+      `${where}: got "${redactUrl(text)}"; expected an absolute http(s) URL such as https://staging.example.com${hint}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`${where}: got ${noScheme ? 'no scheme' : `protocol "${url.protocol}"`} in "${redactUrl(text)}"; allowed: http, https${hint}`);
+    throw new UserError(
+      `${where}: got ${noScheme ? 'no scheme' : `protocol "${url.protocol}"`} in "${redactUrl(text)}"; allowed: http, https${hint}`,
+    );
   }
   return text;
 }
@@ -518,7 +615,12 @@ function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefin
         : { durationMs: s.duration, startRate: s.from, endRate: s.to, name: s.name },
     );
     const preset = ownValue(PRESETS as Record<string, PhaseDefinition>, name);
-    const targets = def.targets === undefined ? undefined : typeof def.targets === 'string' ? def.targets.split(/\r?\n/) : def.targets;
+    const targets =
+      def.targets === undefined
+        ? undefined
+        : typeof def.targets === 'string'
+          ? def.targets.split(/\r?\n/)
+          : def.targets;
     if (targets) parseTargets(targets, `${path}: phases.${name}.targets`);
     const phase: PhaseDefinition = {
       name,
@@ -557,7 +659,8 @@ function toFlow(f: NonNullable<ConfigFile['flows']>[number], configDir: string):
 
 function toStep(s: StepInput): Flow['steps'][number] {
   if ('think' in s) return { kind: 'think', ms: s.think };
-  if ('request' in s) return { kind: 'request', ...requestOf(s.request.method.toUpperCase(), s.request.path, s.request) };
+  if ('request' in s)
+    return { kind: 'request', ...requestOf(s.request.method.toUpperCase(), s.request.path, s.request) };
   for (const m of HTTP_METHODS) {
     const path = (s as Record<string, unknown>)[m];
     if (typeof path === 'string') return { kind: 'request', ...requestOf(m.toUpperCase(), path, s as RequestExtras) };
@@ -578,7 +681,11 @@ function requestOf(method: string, path: string, extra: RequestExtras): Omit<Flo
     const capture: Record<string, CaptureSpec> = {};
     for (const [name, spec] of Object.entries(extra.capture)) {
       capture[name] =
-        typeof spec === 'string' ? { kind: 'json', path: spec } : 'header' in spec ? { kind: 'header', name: spec.header.toLowerCase() } : { kind: 'regex', pattern: spec.regex };
+        typeof spec === 'string'
+          ? { kind: 'json', path: spec }
+          : 'header' in spec
+            ? { kind: 'header', name: spec.header.toLowerCase() }
+            : { kind: 'regex', pattern: spec.regex };
     }
     step.capture = capture;
   }
@@ -586,10 +693,15 @@ function requestOf(method: string, path: string, extra: RequestExtras): Omit<Flo
     const e = extra.expect;
     const expect: Expectations = {};
     if (e.status !== undefined) expect.status = Array.isArray(e.status) ? e.status : [e.status];
-    if (e.json !== undefined) expect.json = Object.entries(e.json).map(([path, value]) => (value === 'exists' ? { path, exists: true as const } : { path, value }));
+    if (e.json !== undefined)
+      expect.json = Object.entries(e.json).map(([path, value]) =>
+        value === 'exists' ? { path, exists: true as const } : { path, value },
+      );
     if (e.contains !== undefined) expect.contains = Array.isArray(e.contains) ? e.contains : [e.contains];
     if (e.header !== undefined) {
-      expect.header = Object.entries(e.header).map(([name, value]) => (value === 'exists' ? { name: name.toLowerCase(), exists: true as const } : { name: name.toLowerCase(), value }));
+      expect.header = Object.entries(e.header).map(([name, value]) =>
+        value === 'exists' ? { name: name.toLowerCase(), exists: true as const } : { name: name.toLowerCase(), value },
+      );
     }
     step.expect = expect;
   }
@@ -599,7 +711,12 @@ function requestOf(method: string, path: string, extra: RequestExtras): Omit<Flo
 const NO_GUARDS = /^(none|false|off|no)$/i;
 
 /** The `abort` input wins over the config's `abort:`, which wins over the phase's default guards. */
-function abortGuards(inputText: string | undefined, fileValue: string | string[] | false | undefined, phase: PhaseDefinition, path: string): AbortGuard[] {
+function abortGuards(
+  inputText: string | undefined,
+  fileValue: string | string[] | false | undefined,
+  phase: PhaseDefinition,
+  path: string,
+): AbortGuard[] {
   if (inputText !== undefined) return NO_GUARDS.test(inputText) ? [] : parseGuards(inputText, 'input "abort"');
   if (fileValue !== undefined) {
     if (fileValue === false || (typeof fileValue === 'string' && NO_GUARDS.test(fileValue.trim()))) return [];

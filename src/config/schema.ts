@@ -12,7 +12,10 @@ import { formatCount, LIMITS } from './limits.js';
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 30s, 2m or 1h (a bare number is seconds)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a duration such as 500ms, 30s, 2m or 1h (a bare number is seconds)',
+    });
     return z.NEVER;
   }
   return ms;
@@ -39,7 +42,11 @@ const boundedDuration = (minMs: number, maxMs: number, allowed: string) =>
 
 const boundedRate = rate.transform((r, ctx) => {
   if (r > LIMITS.rate) {
-    ctx.addIssue({ code: 'custom', input: r, message: `${formatCount(r)} arrivals/s is over the limit of ${formatCount(LIMITS.rate)}/s` });
+    ctx.addIssue({
+      code: 'custom',
+      input: r,
+      message: `${formatCount(r)} arrivals/s is over the limit of ${formatCount(LIMITS.rate)}/s`,
+    });
     return z.NEVER;
   }
   return r;
@@ -72,7 +79,10 @@ const captureSpec = z.unknown().transform((v, ctx): string | { header: string } 
 const isStatus = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599;
 const statusCodes = z.unknown().transform((v, ctx): number | number[] => {
   if (isStatus(v) || (Array.isArray(v) && v.length > 0 && v.every(isStatus))) return v;
-  ctx.addIssue({ code: 'custom', message: 'expected a status code (100-599) or a list of them, e.g. 201 or [200, 201]' });
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected a status code (100-599) or a list of them, e.g. 201 or [200, 201]',
+  });
   return z.NEVER;
 });
 
@@ -83,7 +93,12 @@ const expectSpec = z.strictObject({
     .record(z.string(), z.unknown())
     .superRefine((rec, ctx) => {
       for (const key of Object.keys(rec)) {
-        if (!key.startsWith('$')) ctx.addIssue({ code: 'custom', input: key, message: `"${key}" is not a JSONPath: write it from the body's root, e.g. $.${key}` });
+        if (!key.startsWith('$'))
+          ctx.addIssue({
+            code: 'custom',
+            input: key,
+            message: `"${key}" is not a JSONPath: write it from the body's root, e.g. $.${key}`,
+          });
       }
     })
     .optional(),
@@ -96,7 +111,14 @@ const requestFields = {
   headers: headers.optional(),
   json: z.unknown().optional(),
   body: z.string().optional(),
-  capture: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'capture names are letters, digits, _ and - (starting with a letter or _)'), captureSpec).optional(),
+  capture: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'capture names are letters, digits, _ and - (starting with a letter or _)'),
+      captureSpec,
+    )
+    .optional(),
   expect: expectSpec.optional(),
 };
 
@@ -116,7 +138,12 @@ const stepForms = z.union([
 
 // Without this a step with a misspelt verb gets one complaint per union branch, none of them helpful.
 const step = z.preprocess((value, ctx) => {
-  if (value && typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).some((k) => STEP_KEYS.includes(k))) {
+  if (
+    value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !Object.keys(value).some((k) => STEP_KEYS.includes(k))
+  ) {
     ctx.addIssue({ code: 'custom', input: value, message: `a step needs one of: ${STEP_KEYS.join(', ')}` });
   }
   return value;

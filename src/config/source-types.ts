@@ -19,7 +19,13 @@ export const CLOUDWATCH_PRESETS = [
 ] as const;
 export type CloudWatchPreset = (typeof CLOUDWATCH_PRESETS)[number];
 
-export const PROMETHEUS_PRESETS = ['node-cpu', 'node-memory', 'container-cpu', 'container-memory', 'instances-up'] as const;
+export const PROMETHEUS_PRESETS = [
+  'node-cpu',
+  'node-memory',
+  'container-cpu',
+  'container-memory',
+  'instances-up',
+] as const;
 export type PrometheusPreset = (typeof PROMETHEUS_PRESETS)[number];
 
 /** The name a preset's metric gets when the user gives none: the names the guide's success criteria use. */
@@ -162,20 +168,24 @@ export interface PostgresQueryConfig {
 }
 
 /** The metric of `statement-slowdown: true`, prefixed like the activity metrics; undefined when not asked for. */
-export function postgresSlowdownName(cfg: Pick<PostgresSourceConfig, 'name' | 'statementSlowdown'>): string | undefined {
+export function postgresSlowdownName(
+  cfg: Pick<PostgresSourceConfig, 'name' | 'statementSlowdown'>,
+): string | undefined {
   if (!cfg.statementSlowdown) return undefined;
   return `${cfg.name === 'db_connections' ? '' : `${cfg.name}_`}statement_slowdown`;
 }
 
 /** The metrics `activity` adds, prefixed with the source's name when it has its own (two databases). */
-export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | 'slowQueries' | 'activity'>): {
-  active: string;
-  idleInTransaction: string;
-  lockWaits: string;
-  longestTransaction: string;
-  statementRows?: string;
-  sharedBlksHit?: string;
-} | undefined {
+export function postgresActivityNames(cfg: Pick<PostgresSourceConfig, 'name' | 'slowQueries' | 'activity'>):
+  | {
+      active: string;
+      idleInTransaction: string;
+      lockWaits: string;
+      longestTransaction: string;
+      statementRows?: string;
+      sharedBlksHit?: string;
+    }
+  | undefined {
   if (!cfg.activity) return undefined;
   const p = cfg.name === 'db_connections' ? '' : `${cfg.name}_`;
   return {
@@ -240,9 +250,18 @@ export interface CloudWatchLogsSourceConfig {
   retryDelayMs: number;
 }
 
-export type SourceConfig = CloudWatchSourceConfig | PrometheusSourceConfig | PostgresSourceConfig | RedisSourceConfig | CloudWatchLogsSourceConfig;
+export type SourceConfig =
+  | CloudWatchSourceConfig
+  | PrometheusSourceConfig
+  | PostgresSourceConfig
+  | RedisSourceConfig
+  | CloudWatchLogsSourceConfig;
 
 // Compile-time check that the union covers exactly the kinds the model knows.
-type _Kinds = [SourceConfig['kind']] extends [SourceKind] ? ([SourceKind] extends [SourceConfig['kind']] ? true : never) : never;
+type _Kinds = [SourceConfig['kind']] extends [SourceKind]
+  ? [SourceKind] extends [SourceConfig['kind']]
+    ? true
+    : never
+  : never;
 const _kindsCovered: _Kinds = true;
 void _kindsCovered;

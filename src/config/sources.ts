@@ -33,7 +33,8 @@ export * from './source-types.js';
 export function safeInput(value: unknown): unknown {
   if (typeof value === 'string') return redactPatterns(value);
   if (Array.isArray(value)) return value.map(safeInput);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeInput(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, safeInput(v)]));
   return value;
 }
 
@@ -41,7 +42,11 @@ export function safeInput(value: unknown): unknown {
  * A custom issue whose received value is the field at `path`, credentials masked. Without an explicit input zod
  * reports the whole object, and the config loader prints it: a URL with a password in it, echoed in the log.
  */
-function issue(ctx: { value: unknown; addIssue(i: { code: 'custom'; path: PropertyKey[]; message: string; input?: unknown }): void }, path: PropertyKey[], message: string): void {
+function issue(
+  ctx: { value: unknown; addIssue(i: { code: 'custom'; path: PropertyKey[]; message: string; input?: unknown }): void },
+  path: PropertyKey[],
+  message: string,
+): void {
   let v: unknown = ctx.value;
   for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
   ctx.addIssue({ code: 'custom', path, message, input: safeInput(v === undefined ? ctx.value : v) });
@@ -56,10 +61,15 @@ const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return ms;
 });
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DATABASE_URL');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable, e.g. DATABASE_URL');
 const metricName = z
   .string()
-  .regex(/^[A-Za-z_][\w.-]*$/, 'metric names are letters, digits, _ . and -, starting with a letter (targets refer to them)');
+  .regex(
+    /^[A-Za-z_][\w.-]*$/,
+    'metric names are letters, digits, _ . and -, starting with a letter (targets refer to them)',
+  );
 const unit = z.enum(INFRA_UNITS);
 const labelMap = z.record(z.string(), z.union([z.string(), z.number()]).transform(String));
 
@@ -213,10 +223,18 @@ const prometheusMetric = z
     container: z.string().min(1).optional(),
     unit: unit.optional(),
     limit: z.number().positive().optional(),
-    'shares-by': z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name such as instance').optional(),
+    'shares-by': z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name such as instance')
+      .optional(),
   })
   .superRefine((m, ctx) => {
-    if (m['shares-by'] !== undefined && m.query === undefined) issue(ctx, ['shares-by'], '"shares-by" needs a query with one series per instance, e.g. sum by (instance) (rate(http_requests_total[1m]))');
+    if (m['shares-by'] !== undefined && m.query === undefined)
+      issue(
+        ctx,
+        ['shares-by'],
+        '"shares-by" needs a query with one series per instance, e.g. sum by (instance) (rate(http_requests_total[1m]))',
+      );
     if (m.preset === undefined) {
       if (m.query === undefined) issue(ctx, ['query'], 'a metric without a preset needs "query" (PromQL)');
       if (m.name === undefined) issue(ctx, ['name'], 'a custom PromQL metric needs "name"');
@@ -245,7 +263,10 @@ const prometheusSource = z
     kind: z.literal('prometheus'),
     url: z.url({ protocol: /^https?$/ }),
     step: durationMs.optional(),
-    'rate-window': z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a PromQL duration such as 1m or 30s').optional(),
+    'rate-window': z
+      .string()
+      .regex(/^\d+(ms|s|m|h)$/, 'expected a PromQL duration such as 1m or 30s')
+      .optional(),
     'bearer-token-env': envName.optional(),
     username: z.string().min(1).optional(),
     'password-env': envName.optional(),
@@ -255,7 +276,11 @@ const prometheusSource = z
   })
   .superRefine((s, ctx) => {
     if (urlHasSecret(s.url)) {
-      issue(ctx, ['url'], 'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"');
+      issue(
+        ctx,
+        ['url'],
+        'the URL carries credentials; a config file is committed: use "username" with "password-env", or "bearer-token-env"',
+      );
     }
     if (s['password-env'] !== undefined && s.username === undefined) {
       issue(ctx, ['username'], '"password-env" needs "username" (basic auth)');
@@ -314,18 +339,27 @@ const postgresSource = z
     (s.queries ?? []).forEach((q, i) => {
       // $3 and beyond would reach PostgreSQL as a missing parameter; say so here, before any load is sent.
       const extra = /\$([3-9]|\d{2,})\b/.exec(q.sql);
-      if (extra) issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
+      if (extra)
+        issue(ctx, ['queries', i, 'sql'], `only $1 (run start) and $2 (run end) are defined, got $${extra[1]}`);
       const refused = refusedSql(q.sql);
       if (refused) issue(ctx, ['queries', i, 'sql'], `query "${q.name}" ${refused}`);
     });
-    if (s['statement-slowdown'] && s['slow-queries'] === false) issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
+    if (s['statement-slowdown'] && s['slow-queries'] === false)
+      issue(ctx, ['statement-slowdown'], 'needs pg_stat_statements snapshots: remove "slow-queries: false"');
     if (s.url !== undefined && s['url-env'] !== undefined) {
       issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     }
     if (s.url !== undefined && urlHasSecret(s.url)) {
-      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"');
+      issue(
+        ctx,
+        ['url'],
+        'the URL carries a password; a config file is committed: use "url-env: DATABASE_URL" or "password-env"',
+      );
     }
-    if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined || s.database !== undefined)) {
+    if (
+      (s.url !== undefined || s['url-env'] !== undefined) &&
+      (s.host !== undefined || s.port !== undefined || s.database !== undefined)
+    ) {
       issue(ctx, ['host'], 'give either a URL or host/port/database, not both');
     }
     const interval = s.interval ?? 1000;
@@ -349,14 +383,22 @@ const postgresSource = z
       statementTimeoutMs: s['statement-timeout'] ?? 2000,
       connectTimeoutMs: s['connect-timeout'] ?? 5000,
       activity: s.activity ?? true,
-      queries: (s.queries ?? []).map((q) => ({ name: q.name, sql: q.sql, at: q.at ?? 'interval', unit: q.unit ?? 'count' })),
+      queries: (s.queries ?? []).map((q) => ({
+        name: q.name,
+        sql: q.sql,
+        at: q.at ?? 'interval',
+        unit: q.unit ?? 'count',
+      })),
     }),
   );
 
 const redisSource = z
   .strictObject({
     kind: z.literal('redis'),
-    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+      .optional(),
     'url-env': envName.optional(),
     host: z.string().min(1).optional(),
     port: z.number().int().min(1).max(65535).optional(),
@@ -369,9 +411,14 @@ const redisSource = z
     timeout: durationMs.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.url !== undefined && s['url-env'] !== undefined) issue(ctx, ['url'], 'give either "url" or "url-env", not both');
+    if (s.url !== undefined && s['url-env'] !== undefined)
+      issue(ctx, ['url'], 'give either "url" or "url-env", not both');
     if (s.url !== undefined && urlHasSecret(s.url)) {
-      issue(ctx, ['url'], 'the URL carries a password; a config file is committed: use "url-env: REDIS_URL" or "password-env"');
+      issue(
+        ctx,
+        ['url'],
+        'the URL carries a password; a config file is committed: use "url-env: REDIS_URL" or "password-env"',
+      );
     }
     if ((s.url !== undefined || s['url-env'] !== undefined) && (s.host !== undefined || s.port !== undefined)) {
       issue(ctx, ['host'], 'give either a URL or host/port, not both');
@@ -404,7 +451,13 @@ const cloudwatchLogsSource = z
     name: metricName.optional(),
     region: z.string().min(1).optional(),
     endpoint: z.url().optional(),
-    'log-groups': z.union([z.string().min(1).transform((g) => [g]), z.array(z.string().min(1)).min(1).max(50)]),
+    'log-groups': z.union([
+      z
+        .string()
+        .min(1)
+        .transform((g) => [g]),
+      z.array(z.string().min(1)).min(1).max(50),
+    ]),
     query: z.string().trim().min(1).optional(),
     pattern: z.string().min(1).optional(),
     top: z.number().int().min(1).max(50).optional(),
@@ -416,7 +469,8 @@ const cloudwatchLogsSource = z
     'retry-delay': durationMs.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.query !== undefined && s.pattern !== undefined) issue(ctx, ['pattern'], 'give either "query" or "pattern", not both');
+    if (s.query !== undefined && s.pattern !== undefined)
+      issue(ctx, ['pattern'], 'give either "query" or "pattern", not both');
     if (s.pattern !== undefined) {
       try {
         new RegExp(s.pattern);
@@ -452,7 +506,12 @@ const sourceSchema = z.preprocess(
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const kind = (value as Record<string, unknown>).kind;
       if (typeof kind !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(kind)) {
-        ctx.addIssue({ code: 'custom', input: safeInput(kind), path: ['kind'], message: `a source needs "kind": ${SOURCE_KINDS.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          input: safeInput(kind),
+          path: ['kind'],
+          message: `a source needs "kind": ${SOURCE_KINDS.join(', ')}`,
+        });
       }
     }
     return value;
@@ -467,7 +526,12 @@ export function sourceMetricNames(config: SourceConfig): string[] {
     case 'prometheus':
       return config.metrics.map((m) => m.name);
     case 'postgres':
-      return [config.name, ...Object.values(postgresActivityNames(config) ?? {}), ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined), ...(config.queries ?? []).map((q) => q.name)];
+      return [
+        config.name,
+        ...Object.values(postgresActivityNames(config) ?? {}),
+        ...[postgresSlowdownName(config)].filter((n): n is string => n !== undefined),
+        ...(config.queries ?? []).map((q) => q.name),
+      ];
     case 'redis':
       return Object.values(redisMetricNames(config));
     case 'cloudwatch-logs':
@@ -491,7 +555,11 @@ export const sourcesSchema = z.array(sourceSchema).superRefine((list, ctx) => {
       const key = name.toLowerCase();
       const first = seen.get(key);
       if (first !== undefined) {
-        issue(ctx, [i], `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`);
+        issue(
+          ctx,
+          [i],
+          `metric name "${name}" is used twice (also in sources[${first}]); give one of them a "name:" so targets can tell them apart`,
+        );
       } else seen.set(key, i);
     }
   });

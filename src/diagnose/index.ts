@@ -59,19 +59,37 @@ function chooseCause(d: Diagnosis, run: RunResult, verdict: Verdict): Diagnosis[
   // counters (which PostgreSQL publishes up to seconds late) show sequential scans of a table its text mentions.
   const heavy = db?.heavyReads[0];
   if (heavy) {
-    const table = db!.seqScanTables.find((t) => new RegExp(`\\b${escapeRegExp(t.table.split('.').pop()!)}\\b`, 'i').test(heavy.query));
+    const table = db!.seqScanTables.find((t) =>
+      new RegExp(`\\b${escapeRegExp(t.table.split('.').pop()!)}\\b`, 'i').test(heavy.query),
+    );
     return named('sequential-scans', table?.table ?? heavy.query);
   }
   const leak = d.memory.find((m) => m.leak && d.saturation.some((s) => s.name === m.name));
   if (leak) return named('memory-leak', leak.name);
-  const first = d.saturation.find((s) => s.order === 'before' || s.order === 'with' || (s.order === 'no-rise' && failedOn(verdict, s.name)));
+  const first = d.saturation.find(
+    (s) => s.order === 'before' || s.order === 'with' || (s.order === 'no-rise' && failedOn(verdict, s.name)),
+  );
   if (first) return named('saturation', first.name);
   if (d.throughputLimit && !d.saturation.length) return named('throughput-limit', `${d.throughputLimit.servedRps}`);
   const slow = d.when?.slow;
   const ep = slow?.endpoints[0];
-  if (slow && ep && slow.requests > 0 && ep.slow >= ENDPOINT_SHARE * slow.requests && ep.requests <= ENDPOINT_TRAFFIC * slow.ofRequests) return named('slow-endpoint', ep.name);
+  if (
+    slow &&
+    ep &&
+    slow.requests > 0 &&
+    ep.slow >= ENDPOINT_SHARE * slow.requests &&
+    ep.requests <= ENDPOINT_TRAFFIC * slow.ofRequests
+  )
+    return named('slow-endpoint', ep.name);
   const e = d.errors?.endpoints[0];
-  if (d.when?.metric === 'error_rate' && e && run.errors > 0 && e.errors >= ENDPOINT_SHARE * run.errors && e.requests <= ENDPOINT_TRAFFIC * run.requests) return named('errors', e.name);
+  if (
+    d.when?.metric === 'error_rate' &&
+    e &&
+    run.errors > 0 &&
+    e.errors >= ENDPOINT_SHARE * run.errors &&
+    e.requests <= ENDPOINT_TRAFFIC * run.requests
+  )
+    return named('errors', e.name);
   return undefined;
 }
 
@@ -81,16 +99,29 @@ function escapeRegExp(s: string): string {
 
 function failedOn(verdict: Verdict, name: string): boolean {
   const key = name.toLowerCase();
-  return verdict.targets.some((t) => t.status === 'fail' && t.target.metric.toLowerCase().replace(/^[a-z0-9]+\((.+)\)$/, '$1').replace(/%max$/, '') === key);
+  return verdict.targets.some(
+    (t) =>
+      t.status === 'fail' &&
+      t.target.metric
+        .toLowerCase()
+        .replace(/^[a-z0-9]+\((.+)\)$/, '$1')
+        .replace(/%max$/, '') === key,
+  );
 }
 
 /** What the diagnosis could not look at with what this run measured. */
 function limitsOf(run: RunResult, d: Diagnosis): string[] {
   const out: string[] = [];
-  if (d.when?.unit === 'ms' && !d.when.slow) out.push('no latency histograms per endpoint: which endpoint carried the slow requests is not known');
-  if (!d.saturation.length && !d.unsaturated.length) out.push('no infrastructure series with a limit or a target: nothing could be called saturated (give sources a limit, or targets)');
+  if (d.when?.unit === 'ms' && !d.when.slow)
+    out.push('no latency histograms per endpoint: which endpoint carried the slow requests is not known');
+  if (!d.saturation.length && !d.unsaturated.length)
+    out.push(
+      'no infrastructure series with a limit or a target: nothing could be called saturated (give sources a limit, or targets)',
+    );
   if (!run.database?.length) out.push('no PostgreSQL source: statements, scans and lock waits were not looked at');
-  else if (!run.database.some((x) => x.statements)) out.push('pg_stat_statements was not read: statements by time are not known');
-  if (!run.intervals.some((iv) => iv.concurrency !== undefined)) out.push('no requests-in-flight series: a throughput limit cannot be told');
+  else if (!run.database.some((x) => x.statements))
+    out.push('pg_stat_statements was not read: statements by time are not known');
+  if (!run.intervals.some((iv) => iv.concurrency !== undefined))
+    out.push('no requests-in-flight series: a throughput limit cannot be told');
   return out;
 }

@@ -2,7 +2,14 @@
 // sequential scans, lock waits, statements slower than the baseline's), how memory moved over the steady part,
 // and which errors the endpoints and the logs show. Pure functions over the run.
 import { samplesOver } from '../metrics/series.js';
-import type { BaselineStatement, DatabaseFinding, ErrorsFinding, MemoryFinding, RunResult, StoppedTask } from '../model.js';
+import type {
+  BaselineStatement,
+  DatabaseFinding,
+  ErrorsFinding,
+  MemoryFinding,
+  RunResult,
+  StoppedTask,
+} from '../model.js';
 import { round } from './signals.js';
 
 /** A table counts as read by sequential scans under load with this many scans, of this many rows each on average. */
@@ -17,13 +24,19 @@ export const HEAVY_READ_SHARE = 30;
 export function databaseFinding(run: RunResult, baseline?: BaselineStatement[]): DatabaseFinding | undefined {
   const dbs = run.database ?? [];
   if (!dbs.length) return undefined;
-  const db = [...dbs].sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0) + ((b.lockWaits?.length ?? 0) - (a.lockWaits?.length ?? 0)) * 1e12)[0]!;
+  const db = [...dbs].sort(
+    (a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0) + ((b.lockWaits?.length ?? 0) - (a.lockWaits?.length ?? 0)) * 1e12,
+  )[0]!;
   const out: DatabaseFinding = {
     source: db.source,
     top: (db.statements ?? []).slice(0, 5),
-    seqScanTables: (db.tables ?? []).filter((t) => t.seqScan >= SEQ_SCAN_MIN_SCANS && t.seqTupRead / t.seqScan >= SEQ_SCAN_MIN_ROWS && t.seqScan > t.idxScan),
+    seqScanTables: (db.tables ?? []).filter(
+      (t) => t.seqScan >= SEQ_SCAN_MIN_SCANS && t.seqTupRead / t.seqScan >= SEQ_SCAN_MIN_ROWS && t.seqScan > t.idxScan,
+    ),
     lockWaits: db.lockWaits ?? [],
-    heavyReads: (db.statements ?? []).filter((q) => q.calls >= 5 && (q.sharePercent ?? 0) >= HEAVY_READ_SHARE && (q.blocksPerCall ?? 0) >= HEAVY_READ_BLOCKS),
+    heavyReads: (db.statements ?? []).filter(
+      (q) => q.calls >= 5 && (q.sharePercent ?? 0) >= HEAVY_READ_SHARE && (q.blocksPerCall ?? 0) >= HEAVY_READ_BLOCKS,
+    ),
   };
   if (db.totalMs !== undefined) out.totalMs = db.totalMs;
   if (db.dealloc) out.dealloc = db.dealloc;
@@ -46,7 +59,9 @@ const MEMORY_NAME = /mem|rss|heap/i;
  * is still rising in its last third (at least 30 % of the overall slope): a heap that grows and levels off is no leak.
  */
 export function memoryFindings(run: RunResult): MemoryFinding[] {
-  const windows = run.analysis?.steady?.windows.length ? run.analysis.steady.windows : [{ startMs: 0, endMs: run.durationMs }];
+  const windows = run.analysis?.steady?.windows.length
+    ? run.analysis.steady.windows
+    : [{ startMs: 0, endMs: run.durationMs }];
   const out: MemoryFinding[] = [];
   for (const m of run.infra ?? []) {
     if (m.unavailable || !m.series?.length || !(m.unit === 'bytes' || MEMORY_NAME.test(m.name))) continue;
@@ -58,8 +73,22 @@ export function memoryFindings(run: RunResult): MemoryFinding[] {
     const to = pts[pts.length - 1]![1];
     const tail = pts.slice(Math.min(Math.floor((pts.length * 2) / 3), pts.length - 3));
     const tailFit = line(tail);
-    const leak = fit.slope > 0 && fit.r2 >= 0.9 && to - from >= 0.1 * Math.abs(from) && tailFit !== undefined && tailFit.slope >= 0.3 * fit.slope;
-    out.push({ name: m.name, unit: m.unit, slopePerMin: round(fit.slope * 60_000), r2: round(fit.r2), fromValue: from, toValue: to, samples: pts.length, leak });
+    const leak =
+      fit.slope > 0 &&
+      fit.r2 >= 0.9 &&
+      to - from >= 0.1 * Math.abs(from) &&
+      tailFit !== undefined &&
+      tailFit.slope >= 0.3 * fit.slope;
+    out.push({
+      name: m.name,
+      unit: m.unit,
+      slopePerMin: round(fit.slope * 60_000),
+      r2: round(fit.r2),
+      fromValue: from,
+      toValue: to,
+      samples: pts.length,
+      leak,
+    });
   }
   return out;
 }
@@ -83,7 +112,10 @@ function line(pts: Array<[number, number]>): { slope: number; r2: number } | und
 
 /** Killed for memory: ECS's OutOfMemoryError reason on the task or a container. */
 export function isOutOfMemory(t: StoppedTask): boolean {
-  return /OutOfMemory|\bOOM/i.test(t.stoppedReason ?? '') || t.containers.some((k) => /OutOfMemory|\bOOM/i.test(k.reason ?? ''));
+  return (
+    /OutOfMemory|\bOOM/i.test(t.stoppedReason ?? '') ||
+    t.containers.some((k) => /OutOfMemory|\bOOM/i.test(k.reason ?? ''))
+  );
 }
 
 /** Stopped by what ran in it (memory, an essential container that exited), not by a deployment or a person. */
@@ -106,10 +138,13 @@ export function errorsFinding(run: RunResult): ErrorsFinding | undefined {
     })
     .sort((a, b) => b.errors - a.errors || a.name.localeCompare(b.name))
     .slice(0, 5);
-  const groupOf = (msg: string): ErrorsFinding['logs'][number]['group'] => (PAYMENT.test(msg) ? 'payment' : AUTH.test(msg) ? 'auth' : 'other');
+  const groupOf = (msg: string): ErrorsFinding['logs'][number]['group'] =>
+    PAYMENT.test(msg) ? 'payment' : AUTH.test(msg) ? 'auth' : 'other';
   const rank = { payment: 0, auth: 1, other: 2 } as const;
   const logs = (run.logs ?? [])
-    .flatMap((l) => l.top.map((t) => ({ group: groupOf(t.message), message: t.message, count: t.count, source: l.source })))
+    .flatMap((l) =>
+      l.top.map((t) => ({ group: groupOf(t.message), message: t.message, count: t.count, source: l.source })),
+    )
     .sort((a, b) => rank[a.group] - rank[b.group] || b.count - a.count)
     .slice(0, 8);
   if (!endpoints.length && !logs.length) return undefined;

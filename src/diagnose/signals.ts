@@ -6,7 +6,16 @@ import { infraRef } from '../gate/metrics.js';
 import { matchEndpointNames, parseSelectorMetric } from '../gate/selectors.js';
 import { compare } from '../gate/targets.js';
 import { countAboveMs } from '../metrics/histogram.js';
-import type { IntervalResult, LatencyStats, RunResult, SaturationFinding, Target, ThroughputLimit, Verdict, WhenFinding } from '../model.js';
+import type {
+  IntervalResult,
+  LatencyStats,
+  RunResult,
+  SaturationFinding,
+  Target,
+  ThroughputLimit,
+  Verdict,
+  WhenFinding,
+} from '../model.js';
 
 const LATENCY = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'mean']);
 
@@ -33,18 +42,52 @@ function criterion(verdict: Verdict): Criterion | undefined {
     const tg = t.target;
     const sel = parseSelectorMetric(tg.metric);
     const base = sel ? sel.base : tg.metric;
-    if (LATENCY.has(base)) return { target: tg.source, metric: base, kind: 'latency', ...(tg.endpoint ? { endpoint: tg.endpoint } : {}), op: tg.op, threshold: tg.value, unit: 'ms' };
-    if (base === 'error_rate' && !sel) return { target: tg.source, metric: base, kind: 'error_rate', op: tg.op, threshold: tg.value, unit: '%' };
+    if (LATENCY.has(base))
+      return {
+        target: tg.source,
+        metric: base,
+        kind: 'latency',
+        ...(tg.endpoint ? { endpoint: tg.endpoint } : {}),
+        op: tg.op,
+        threshold: tg.value,
+        unit: 'ms',
+      };
+    if (base === 'error_rate' && !sel)
+      return { target: tg.source, metric: base, kind: 'error_rate', op: tg.op, threshold: tg.value, unit: '%' };
   }
   for (const r of verdict.regressions ?? []) {
     if (r.status !== 'regressed' || r.acceptedBy || r.baseline === undefined) continue;
-    if (LATENCY.has(r.metric)) return { target: `${r.metric} regressed from ${r.baseline}`, metric: r.metric, kind: 'latency', op: '<=', threshold: r.baseline, unit: 'ms' };
-    if (r.metric === 'error_rate') return { target: `error rate regressed from ${r.baseline}`, metric: r.metric, kind: 'error_rate', op: '<=', threshold: r.baseline, unit: '%' };
+    if (LATENCY.has(r.metric))
+      return {
+        target: `${r.metric} regressed from ${r.baseline}`,
+        metric: r.metric,
+        kind: 'latency',
+        op: '<=',
+        threshold: r.baseline,
+        unit: 'ms',
+      };
+    if (r.metric === 'error_rate')
+      return {
+        target: `error rate regressed from ${r.baseline}`,
+        metric: r.metric,
+        kind: 'error_rate',
+        op: '<=',
+        threshold: r.baseline,
+        unit: '%',
+      };
   }
   for (const t of verdict.targets) {
     if (t.status !== 'fail' || t.origin === 'tool' || t.rhs) continue;
     const ref = infraRef(t.target.metric);
-    if (ref && !ref.ofMax) return { target: t.target.source, metric: ref.name, kind: 'infra', op: t.target.op, threshold: t.target.value, unit: t.target.unit };
+    if (ref && !ref.ofMax)
+      return {
+        target: t.target.source,
+        metric: ref.name,
+        kind: 'infra',
+        op: t.target.op,
+        threshold: t.target.value,
+        unit: t.target.unit,
+      };
   }
   return undefined;
 }
@@ -87,7 +130,8 @@ export function whenFinding(run: RunResult, verdict: Verdict): WhenFinding | und
       .sort((a, b) => b.slow - a.slow || a.name.localeCompare(b.name));
     const all = run.histogram ? countAboveMs(run.histogram, c.threshold) : endpoints.reduce((n, e) => n + e.slow, 0);
     const ofRequests = run.histogram?.count ?? run.latency.count;
-    if (run.histogram || endpoints.length) out.slow = { requests: all, ofRequests, endpoints: endpoints.filter((e) => e.slow > 0).slice(0, 5) };
+    if (run.histogram || endpoints.length)
+      out.slow = { requests: all, ofRequests, endpoints: endpoints.filter((e) => e.slow > 0).slice(0, 5) };
   }
   return out;
 }
@@ -97,14 +141,24 @@ export function whenFinding(run: RunResult, verdict: Verdict): WhenFinding | und
  * target on them: the first sample at 80 % of the limit or past the target, and the highest value. `unsaturated`
  * lists the ones with a limit that stayed below it, with their peak share of it.
  */
-export function saturation(run: RunResult, verdict: Verdict, riseMs: number | undefined): { found: SaturationFinding[]; unsaturated: Array<{ name: string; peakPercent: number }> } {
+export function saturation(
+  run: RunResult,
+  verdict: Verdict,
+  riseMs: number | undefined,
+): { found: SaturationFinding[]; unsaturated: Array<{ name: string; peakPercent: number }> } {
   const found: SaturationFinding[] = [];
   const unsaturated: Array<{ name: string; peakPercent: number }> = [];
   const intervalMs = run.intervalMs ?? 1000;
   // "With the rise" is within one interval of it, or within two samples of a coarser series: a scraped gauge read
   // at time t describes the time since the scrape before, up to two steps back.
   const order = (t: number, step: number): SaturationFinding['order'] =>
-    riseMs === undefined ? 'no-rise' : t < riseMs ? 'before' : t <= riseMs + Math.max(intervalMs, 2 * step) ? 'with' : 'after';
+    riseMs === undefined
+      ? 'no-rise'
+      : t < riseMs
+        ? 'before'
+        : t <= riseMs + Math.max(intervalMs, 2 * step)
+          ? 'with'
+          : 'after';
   // A sample at the run start (or before) reads the state before the load: a gauge evaluated there shows the last
   // scrape, which may be of the previous run.
   const inRun = (t: number): boolean => t > 0 && t <= run.durationMs + intervalMs;
@@ -135,8 +189,19 @@ export function saturation(run: RunResult, verdict: Verdict, riseMs: number | un
       threshold = SATURATION_SHARE * limit;
       hit = series.find(([, v]) => v >= threshold);
     } else continue;
-    if (hit) found.push({ name: m.name, basis, threshold: round(threshold), limit: of, unit: m.unit, firstAtMs: hit[0], peak: round(peak), order: order(hit[0], step) });
-    else if (limit !== undefined && limit > 0) unsaturated.push({ name: m.name, peakPercent: round((peak / limit) * 100) });
+    if (hit)
+      found.push({
+        name: m.name,
+        basis,
+        threshold: round(threshold),
+        limit: of,
+        unit: m.unit,
+        firstAtMs: hit[0],
+        peak: round(peak),
+        order: order(hit[0], step),
+      });
+    else if (limit !== undefined && limit > 0)
+      unsaturated.push({ name: m.name, peakPercent: round((peak / limit) * 100) });
   }
   // The load generator's own cap: requests in flight at the end of each interval against http.maxInFlight.
   const cap = run.generator.maxInFlight;
@@ -147,7 +212,16 @@ export function saturation(run: RunResult, verdict: Verdict, riseMs: number | un
     const name = 'requests in flight (load generator)';
     if (hit) {
       const t = hit.startMs + hit.durationMs;
-      found.push({ name, basis: 'limit', threshold: SATURATION_SHARE * cap, limit: cap, unit: 'requests', firstAtMs: t, peak, order: order(t, intervalMs) });
+      found.push({
+        name,
+        basis: 'limit',
+        threshold: SATURATION_SHARE * cap,
+        limit: cap,
+        unit: 'requests',
+        firstAtMs: t,
+        peak,
+        order: order(t, intervalMs),
+      });
     } else unsaturated.push({ name, peakPercent: round((peak / cap) * 100) });
   }
   // Two series first past their thresholds in the same sample: the one further past it first.
@@ -162,12 +236,16 @@ export function saturation(run: RunResult, verdict: Verdict, riseMs: number | un
  */
 export function throughputLimit(run: RunResult): ThroughputLimit | undefined {
   const step = run.intervalMs ?? run.intervals[0]?.durationMs ?? 1000;
-  const ivs = [...run.intervals].filter((iv) => iv.durationMs >= step / 2 && iv.concurrency !== undefined).sort((a, b) => a.startMs - b.startMs);
+  const ivs = [...run.intervals]
+    .filter((iv) => iv.durationMs >= step / 2 && iv.concurrency !== undefined)
+    .sort((a, b) => a.startMs - b.startMs);
   if (ivs.length < 4) return undefined;
   const started = run.generator.arrivalsStarted;
   const perArrival = started && run.requests > 0 ? run.requests / started : undefined;
   const served = ivs.map((iv) => iv.requests / (iv.durationMs / 1000));
-  const asked = ivs.map((iv) => (iv.targetRate !== undefined && perArrival !== undefined ? iv.targetRate * perArrival : undefined));
+  const asked = ivs.map((iv) =>
+    iv.targetRate !== undefined && perArrival !== undefined ? iv.targetRate * perArrival : undefined,
+  );
   const inflight = ivs.map((iv) => iv.concurrency!);
   for (let s = 0; s + 2 < ivs.length; s++) {
     // The segment runs while the load holds: a ramp-down after it is recovery, not a limit.

@@ -117,7 +117,9 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
       const rl = createInterface({ input: child[stream], crlfDelay: Infinity });
       rl.on('line', (raw) => {
         // Progress bars redraw with \r: only the last state of such a line is worth logging.
-        const line = stripAnsi(raw.includes('\r') ? raw.slice(raw.lastIndexOf('\r', raw.length - 2) + 1) : raw).trimEnd();
+        const line = stripAnsi(
+          raw.includes('\r') ? raw.slice(raw.lastIndexOf('\r', raw.length - 2) + 1) : raw,
+        ).trimEnd();
         const tail = tails[stream];
         tail.push(line);
         if (tail.length > keep) tail.shift();
@@ -164,10 +166,14 @@ const NOISE = /^\s*(at\s|\^+\s*$|node:internal|Node\.js v\d|Require stack:|- \/|
  */
 export function oneLineFailure(e: unknown): string {
   const text = messageOf(e);
-  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !NOISE.test(l));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '' && !NOISE.test(l));
   const head = (lines[0] ?? '').replace(/:$/, '');
   const rest = lines.slice(1);
-  const errorLine = rest.find((l) => /\b(error|cannot|not found|failed|invalid|refused)\b/i.test(l)) ?? rest[rest.length - 1];
+  const errorLine =
+    rest.find((l) => /\b(error|cannot|not found|failed|invalid|refused)\b/i.test(l)) ?? rest[rest.length - 1];
   const one = errorLine && errorLine !== head ? `${head}: ${errorLine.trim()}` : head;
   return one.length > 400 ? `${one.slice(0, 397)}...` : one;
 }

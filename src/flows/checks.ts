@@ -109,11 +109,15 @@ export function unsafeRegexReason(pattern: string): string | undefined {
       if (closedRisky && stack.length > 0) stack[stack.length - 1] = true;
       afterGroup = true;
     } else if (c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(,\d*)?\}/.test(pattern.slice(i)))) {
-      const repeats = c === '*' || c === '+' || (c === '{' && !/^\{\d+\}/.test(pattern.slice(i)) && !/^\{\d+,[01]\}/.test(pattern.slice(i)));
+      const repeats =
+        c === '*' ||
+        c === '+' ||
+        (c === '{' && !/^\{\d+\}/.test(pattern.slice(i)) && !/^\{\d+,[01]\}/.test(pattern.slice(i)));
       if (c === '{') i = pattern.indexOf('}', i);
       if (pattern[i + 1] === '?' || pattern[i + 1] === '+') i++; // lazy marker
       if (repeats) {
-        if (afterGroup && closedRisky) return 'a repeated group contains a quantifier or an alternation (this backtracks catastrophically)';
+        if (afterGroup && closedRisky)
+          return 'a repeated group contains a quantifier or an alternation (this backtracks catastrophically)';
         if (stack.length > 0) stack[stack.length - 1] = true;
         if (c !== '{' || /^\{\d+,\}/.test(pattern.slice(pattern.lastIndexOf('{', i)))) unbounded++;
         if (unbounded > 3) return 'more than three unbounded quantifiers (* + {n,})';
@@ -137,6 +141,7 @@ function linearRegexAvailable(): boolean {
     try {
       // Only makes the `l` flag known to the parser; regexes without it are not affected.
       setFlagsFromString('--enable-experimental-regexp-engine');
+      // biome-ignore lint/complexity/useRegexLiterals: a literal with the l flag is a parse error before the flag is enabled
       new RegExp('a', 'l');
       linearEngine = true;
     } catch {
@@ -155,7 +160,9 @@ export function compileCaptureRegex(pattern: string): RegExp {
     } catch (e) {
       const message = messageOf(e);
       if (/linear time/i.test(message)) {
-        throw new Error('regex rejected: it needs back-references or lookarounds, which can take exponential time; write it without them');
+        throw new Error(
+          'regex rejected: it needs back-references or lookarounds, which can take exponential time; write it without them',
+        );
       }
       throw new Error(`not a valid regex: ${message}`);
     }
@@ -212,7 +219,8 @@ export function compileChecks(
       differs: `expect json ${e.path} == ${want.slice(0, 60)}: got another value${on}`,
     });
   }
-  for (const text of expect?.contains ?? []) out.contains.push({ text, failed: `expect body contains ${JSON.stringify(text.slice(0, 60))}: not found${on}` });
+  for (const text of expect?.contains ?? [])
+    out.contains.push({ text, failed: `expect body contains ${JSON.stringify(text.slice(0, 60))}: not found${on}` });
   for (const h of expect?.header ?? []) {
     const exists = 'exists' in h;
     const value = exists ? '' : (h as { value: string }).value;
@@ -220,15 +228,31 @@ export function compileChecks(
       name: h.name,
       exists,
       value,
-      failed: exists ? `expect header ${h.name} exists: not found${on}` : `expect header ${h.name} == ${JSON.stringify(value.slice(0, 60))}: got another value${on}`,
+      failed: exists
+        ? `expect header ${h.name} exists: not found${on}`
+        : `expect header ${h.name} == ${JSON.stringify(value.slice(0, 60))}: got another value${on}`,
     });
   }
   for (const [name, spec] of Object.entries(capture ?? {})) {
     const slot = slotOf(name);
     if (spec.kind === 'json') {
-      out.captures.push({ kind: CAP_JSON, slot, path: path(spec.path, `capture ${name}`), header: '', re: undefined, failed: `capture ${name} (${spec.path}) found nothing${on}` });
+      out.captures.push({
+        kind: CAP_JSON,
+        slot,
+        path: path(spec.path, `capture ${name}`),
+        header: '',
+        re: undefined,
+        failed: `capture ${name} (${spec.path}) found nothing${on}`,
+      });
     } else if (spec.kind === 'header') {
-      out.captures.push({ kind: CAP_HEADER, slot, path: undefined, header: spec.name, re: undefined, failed: `capture ${name} (header ${spec.name}) found nothing${on}` });
+      out.captures.push({
+        kind: CAP_HEADER,
+        slot,
+        path: undefined,
+        header: spec.name,
+        re: undefined,
+        failed: `capture ${name} (header ${spec.name}) found nothing${on}`,
+      });
     } else {
       let re: RegExp;
       try {
@@ -236,7 +260,14 @@ export function compileChecks(
       } catch (e) {
         throw new UserError(`${where}: capture ${name}: ${messageOf(e)}`);
       }
-      out.captures.push({ kind: CAP_REGEX, slot, path: undefined, header: '', re, failed: `capture ${name} (regex) found nothing${on}` });
+      out.captures.push({
+        kind: CAP_REGEX,
+        slot,
+        path: undefined,
+        header: '',
+        re,
+        failed: `capture ${name} (regex) found nothing${on}`,
+      });
     }
   }
   out.needsJson = out.json.length > 0 || out.captures.some((c) => c.kind === CAP_JSON);

@@ -23,17 +23,28 @@ export function readDataFile(data: FlowData, where: string): DataTable {
   } catch {
     throw new UserError(`${where}: data file "${data.source}" does not exist (looked in ${data.file})`);
   }
-  if (size > MAX_FILE_BYTES) throw new UserError(`${where}: data file "${data.source}" is ${Math.round(size / 1048576)} MiB; at most ${MAX_FILE_BYTES / 1048576} MiB is read`);
+  if (size > MAX_FILE_BYTES)
+    throw new UserError(
+      `${where}: data file "${data.source}" is ${Math.round(size / 1048576)} MiB; at most ${MAX_FILE_BYTES / 1048576} MiB is read`,
+    );
   let text: string;
   try {
     text = readFileSync(data.file, 'utf8');
   } catch (e) {
-    throw new UserError(`${where}: cannot read data file "${data.source}": ${(e as NodeJS.ErrnoException).code ?? messageOf(e)}`);
+    throw new UserError(
+      `${where}: cannot read data file "${data.source}": ${(e as NodeJS.ErrnoException).code ?? messageOf(e)}`,
+    );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new UserError(`${where}: data file "${data.source}" is empty`);
-  const table = /\.json$/i.test(data.file) || /^\s*\[/.test(text) ? parseJsonRows(text, data.source, where) : parseCsv(text, data.source, where);
-  if (table.rows.length === 0) throw new UserError(`${where}: data file "${data.source}" has no data rows (only ${table.columns.length ? 'a header' : 'nothing'})`);
+  const table =
+    /\.json$/i.test(data.file) || /^\s*\[/.test(text)
+      ? parseJsonRows(text, data.source, where)
+      : parseCsv(text, data.source, where);
+  if (table.rows.length === 0)
+    throw new UserError(
+      `${where}: data file "${data.source}" has no data rows (only ${table.columns.length ? 'a header' : 'nothing'})`,
+    );
   return table;
 }
 
@@ -44,17 +55,25 @@ function parseJsonRows(text: string, source: string, where: string): DataTable {
     // request that sends it (and did, from a timer, ending the process).
     value = parseJsonBounded(text);
   } catch (e) {
-    if (e instanceof JsonLimitError) throw new UserError(`${where}: data file "${source}" cannot be used: ${e.message} (a data value is put into requests as it is)`);
+    if (e instanceof JsonLimitError)
+      throw new UserError(
+        `${where}: data file "${source}" cannot be used: ${e.message} (a data value is put into requests as it is)`,
+      );
     throw new UserError(`${where}: data file "${source}" is not valid JSON: ${messageOf(e).split('\n')[0]}`);
   }
-  if (!Array.isArray(value)) throw new UserError(`${where}: data file "${source}" must be a JSON array of objects (one per row)`);
+  if (!Array.isArray(value))
+    throw new UserError(`${where}: data file "${source}" must be a JSON array of objects (one per row)`);
   const index = new Map<string, number>();
   const columns: string[] = [];
   value.forEach((row, i) => {
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new UserError(`${where}: data file "${source}": element ${i} is not an object`);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new UserError(`${where}: data file "${source}": element ${i} is not an object`);
     for (const key of Object.keys(row)) {
       if (index.has(key)) continue;
-      if (!COLUMN.test(key)) throw new UserError(`${where}: data file "${source}": key ${JSON.stringify(key.slice(0, 40))} of element ${i} is not usable as a template name (letters, digits, _ and -)`);
+      if (!COLUMN.test(key))
+        throw new UserError(
+          `${where}: data file "${source}": key ${JSON.stringify(key.slice(0, 40))} of element ${i} is not usable as a template name (letters, digits, _ and -)`,
+        );
       index.set(key, columns.length);
       columns.push(key);
     }
@@ -137,10 +156,13 @@ export function parseCsv(text: string, source: string, where: string): DataTable
   // One pass with a set: indexOf per column made a 1,000,000-column header take minutes.
   const seen = new Set<string>();
   const dup = columns.find((h) => seen.size === seen.add(h).size);
-  if (dup !== undefined) throw new UserError(`${where}: data file "${source}": column "${dup}" appears twice in the header row`);
+  if (dup !== undefined)
+    throw new UserError(`${where}: data file "${source}": column "${dup}" appears twice in the header row`);
   records.forEach((r, k) => {
     if (r.length !== columns.length) {
-      throw new UserError(`${where}: data file "${source}": line ${k + 2} has ${r.length} field(s), the header has ${columns.length}`);
+      throw new UserError(
+        `${where}: data file "${source}": line ${k + 2} has ${r.length} field(s), the header has ${columns.length}`,
+      );
     }
   });
   return { columns, rows: records };

@@ -23,7 +23,8 @@ export function compileJsonPath(source: string): CompiledPath {
   while (i < source.length) {
     const c = source[i];
     if (c === '.') {
-      if (source[i + 1] === '.') throw new Error(`JSONPath "${source}": recursive descent (..) is not supported; write the full path`);
+      if (source[i + 1] === '.')
+        throw new Error(`JSONPath "${source}": recursive descent (..) is not supported; write the full path`);
       const m = NAME.exec(source.slice(i + 1));
       if (!m) throw new Error(`JSONPath "${source}": expected a key name after "." at position ${i + 1}`);
       segments.push(m[0]);
@@ -43,7 +44,9 @@ export function compileJsonPath(source: string): CompiledPath {
         i += quoted[0].length;
         continue;
       }
-      throw new Error(`JSONPath "${source}": expected [number] or ['key'] at position ${i} (wildcards and filters are not supported)`);
+      throw new Error(
+        `JSONPath "${source}": expected [number] or ['key'] at position ${i} (wildcards and filters are not supported)`,
+      );
     } else {
       throw new Error(`JSONPath "${source}": unexpected "${c}" at position ${i}`);
     }
@@ -63,7 +66,7 @@ export function evalJsonPath(path: CompiledPath, root: unknown): unknown {
       cur = cur[idx];
     } else {
       const key = typeof seg === 'number' ? String(seg) : seg;
-      if (!Object.prototype.hasOwnProperty.call(cur, key)) return undefined;
+      if (!Object.hasOwn(cur, key)) return undefined;
       cur = (cur as Record<string, unknown>)[key];
     }
   }

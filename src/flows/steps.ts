@@ -18,7 +18,10 @@ export interface FlowStep {
 }
 
 /** `$.token` (JSONPath into the JSON body), `{header: x-request-id}`, or `{regex: "id=(\\d+)"}` (first group). */
-export type CaptureSpec = { kind: 'json'; path: string } | { kind: 'header'; name: string } | { kind: 'regex'; pattern: string };
+export type CaptureSpec =
+  | { kind: 'json'; path: string }
+  | { kind: 'header'; name: string }
+  | { kind: 'regex'; pattern: string };
 
 /** Checks on a response; any that fails makes the request an error of kind `check` and ends the arrival's flow. */
 export interface Expectations {

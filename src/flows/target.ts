@@ -69,7 +69,10 @@ function redactRawPath(path: string): string {
 }
 
 /** Values of every `{{ env.NAME }}` the flows use, for the caller to mask before anything is logged. */
-export function flowSecrets(config: { flows: readonly Flow[]; http: { headers: Record<string, string> } }, env: NodeJS.ProcessEnv = process.env): string[] {
+export function flowSecrets(
+  config: { flows: readonly Flow[]; http: { headers: Record<string, string> } },
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   const texts: string[] = Object.values(config.http.headers);
   const collect = (v: unknown): void => {
     if (typeof v === 'string') texts.push(v);

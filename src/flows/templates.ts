@@ -79,7 +79,8 @@ function compileExpr(expr: string, scope: Scope): Ref {
   const env = ENV.exec(expr);
   if (env) {
     const value = scope.env[env[1]!];
-    if (value === undefined || value === '') throw new TemplateError(`template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
+    if (value === undefined || value === '')
+      throw new TemplateError(`template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
     scope.secrets.add(value);
     return ref(REF_CONST, 0, value);
   }
@@ -114,7 +115,8 @@ export function splitTemplate(text: string): Array<string | { expr: string }> {
     }
     if (open > i) parts.push(text.slice(i, open));
     const close = text.indexOf('}}', open + 2);
-    if (close < 0) throw new TemplateError(`"{{" without a closing "}}" in ${JSON.stringify(text.slice(open, open + 40))}`);
+    if (close < 0)
+      throw new TemplateError(`"{{" without a closing "}}" in ${JSON.stringify(text.slice(open, open + 40))}`);
     parts.push({ expr: text.slice(open + 2, close).trim() });
     i = close + 2;
   }

@@ -10,13 +10,21 @@ export interface Acceptance {
 }
 
 /** Regressions become passes that say who accepted them; other results are untouched. */
-export function applyAcceptance(results: readonly RegressionResult[], acceptance: Acceptance | undefined): RegressionResult[] {
+export function applyAcceptance(
+  results: readonly RegressionResult[],
+  acceptance: Acceptance | undefined,
+): RegressionResult[] {
   if (!acceptance) return [...results];
   const who = acceptance.by ? `@${acceptance.by}` : 'someone';
   const when = acceptance.at ? ` on ${acceptance.at.slice(0, 10)}` : '';
   return results.map((r) =>
     r.status === 'regressed'
-      ? { ...r, status: 'pass', acceptedBy: who, reason: `accepted by ${who} with label "${acceptance.label}"${when}; was: ${r.reason ?? 'regressed'}` }
+      ? {
+          ...r,
+          status: 'pass',
+          acceptedBy: who,
+          reason: `accepted by ${who} with label "${acceptance.label}"${when}; was: ${r.reason ?? 'regressed'}`,
+        }
       : r,
   );
 }

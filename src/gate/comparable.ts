@@ -13,8 +13,16 @@ export interface ShapeInfo {
 export function shapeOf(run: RunResult): ShapeInfo {
   const stages = run.shape?.stages ?? [];
   const scale = run.shape?.durationScale;
-  if (stages.length === 0) return { fingerprint: 'none', summary: 'no recorded load shape', ...(scale === undefined ? {} : { durationScale: scale }) };
-  const canonical = JSON.stringify({ s: stages.map((s) => [s.durationMs, round3(s.startRate), round3(s.endRate)]), k: scale ?? 1 });
+  if (stages.length === 0)
+    return {
+      fingerprint: 'none',
+      summary: 'no recorded load shape',
+      ...(scale === undefined ? {} : { durationScale: scale }),
+    };
+  const canonical = JSON.stringify({
+    s: stages.map((s) => [s.durationMs, round3(s.startRate), round3(s.endRate)]),
+    k: scale ?? 1,
+  });
   const fingerprint = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
   const total = stages.reduce((n, s) => n + s.durationMs, 0);
   const peak = Math.max(...stages.map((s) => Math.max(s.startRate, s.endRate)));
@@ -26,8 +34,10 @@ export function shapeOf(run: RunResult): ShapeInfo {
 
 /** Why an entry cannot be compared with the run, or undefined when it can. */
 export function incomparability(entry: BaselineEntry, run: RunResult, environment: string): string | undefined {
-  if (entry.environment !== environment) return `baseline is from environment "${entry.environment}", this run is "${environment}"`;
-  if (entry.engine !== run.engine) return `baseline was measured with engine ${entry.engine}, this run with ${run.engine}`;
+  if (entry.environment !== environment)
+    return `baseline is from environment "${entry.environment}", this run is "${environment}"`;
+  if (entry.engine !== run.engine)
+    return `baseline was measured with engine ${entry.engine}, this run with ${run.engine}`;
   if (entry.phase !== run.phase) return `baseline is phase "${entry.phase}", this run is "${run.phase}"`;
   const shape = shapeOf(run);
   if (entry.shape !== shape.fingerprint) {

@@ -1,6 +1,15 @@
 // Targets -> Verdict. `error` is reserved for runs whose numbers cannot be trusted (no data, an unreachable
 // target, a generator that could not send the load): such a run never passes, whatever the targets say.
-import type { ComparisonOp, FailOn, RunResult, Target, TargetResult, ToolThreshold, Verdict, VerdictStatus } from '../model.js';
+import type {
+  ComparisonOp,
+  FailOn,
+  RunResult,
+  Target,
+  TargetResult,
+  ToolThreshold,
+  Verdict,
+  VerdictStatus,
+} from '../model.js';
 import { OTHER_CAUSES_NOTE } from '../model.js';
 import { compare, isInfraName } from './targets.js';
 import { builtinMetric } from '../metrics/catalogue.js';
@@ -12,7 +21,11 @@ const TRANSPORT_KINDS = ['timeout', 'connection_refused', 'connection_reset', 'd
 export function runProblems(run: RunResult): string[] {
   const problems: string[] = [];
   if (!run.generator.valid) {
-    problems.push(...(run.generator.invalidReasons.length ? run.generator.invalidReasons : ['the load generator marked the run invalid']));
+    problems.push(
+      ...(run.generator.invalidReasons.length
+        ? run.generator.invalidReasons
+        : ['the load generator marked the run invalid']),
+    );
   }
   if (run.requests === 0) {
     problems.push('no request completed: there is nothing to judge');
@@ -23,7 +36,9 @@ export function runProblems(run: RunResult): string[] {
       // `other` says little by itself: the engine's note names the cause (a certificate check, a protocol error).
       const cause = run.notes.find((n) => n.startsWith(OTHER_CAUSES_NOTE));
       const why = cause ? `; ${cause.slice(OTHER_CAUSES_NOTE.length).trim()}` : '';
-      problems.push(`the target never answered: all ${run.requests} requests failed without a response (${kinds})${why}`);
+      problems.push(
+        `the target never answered: all ${run.requests} requests failed without a response (${kinds})${why}`,
+      );
     }
   }
   return problems;
@@ -36,14 +51,18 @@ export function runProblems(run: RunResult): string[] {
 export function brokenRun(run: RunResult): string[] {
   const out: string[] = [];
   if (run.requests > 0 && run.errors * 2 >= run.requests) {
-    out.push(`${run.errors} of ${run.requests} requests failed (${round((run.errors / run.requests) * 100)} %): a run in which at least half the requests fail never passes`);
+    out.push(
+      `${run.errors} of ${run.requests} requests failed (${round((run.errors / run.requests) * 100)} %): a run in which at least half the requests fail never passes`,
+    );
   }
   const flows = run.flows ?? [];
   const started = flows.reduce((n, f) => n + f.started, 0);
   const completed = flows.reduce((n, f) => n + f.completed, 0);
   const failed = flows.reduce((n, f) => n + f.failed, 0);
   if (started > 0 && completed === 0 && failed > 0) {
-    out.push(`every journey was cut short: none of the ${started} arrivals finished its flow (${failed} stopped at a failed check or capture)`);
+    out.push(
+      `every journey was cut short: none of the ${started} arrivals finished its flow (${failed} stopped at a failed check or capture)`,
+    );
   }
   // A tool's virtual users are its journeys: Artillery counts those that ended on an error.
   const vu = run.customMetrics['artillery.vusers.failed']?.values;
@@ -64,7 +83,12 @@ export function evaluateTargets(run: RunResult, targets: Target[]): TargetResult
     }
     if (!compare(actual, target.op, target.value)) return { target, actual, status: 'fail' };
     // Past the warning level but within the target: a pass that says so.
-    return { target, actual, status: 'pass', ...(target.warn !== undefined && !compare(actual, target.op, target.warn) ? { warning: true } : {}) };
+    return {
+      target,
+      actual,
+      status: 'pass',
+      ...(target.warn !== undefined && !compare(actual, target.op, target.warn) ? { warning: true } : {}),
+    };
   });
 }
 
@@ -85,7 +109,12 @@ function evaluateAgainstMetric(run: RunResult, target: Target, actual: number | 
         : (notMeasuredReason(run, rhs.metric) ?? `${rhs.label} was not measured`);
     return { target, status: 'not_measured', rhs: side, note: why, ...(actual !== undefined ? { actual } : {}) };
   }
-  return { target: { ...target, value }, actual, rhs: side, status: compare(actual, target.op, value) ? 'pass' : 'fail' };
+  return {
+    target: { ...target, value },
+    actual,
+    rhs: side,
+    status: compare(actual, target.op, value) ? 'pass' : 'fail',
+  };
 }
 
 const TOOL_EXPR = /(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)/;
@@ -101,7 +130,10 @@ export function toolThresholdResults(thresholds: readonly ToolThreshold[], run?:
     const target: Target = {
       // A tool metric spelled like one of perf-gate's (a k6 script's own `errors`) is kept apart from it, so that no
       // reader takes the row for perf-gate's figure: `k6.errors`.
-      metric: builtinMetric(t.metric) !== undefined || isInfraName(t.metric) ? `${run?.tool?.name ?? 'tool'}.${t.metric}` : t.metric,
+      metric:
+        builtinMetric(t.metric) !== undefined || isInfraName(t.metric)
+          ? `${run?.tool?.name ?? 'tool'}.${t.metric}`
+          : t.metric,
       op: (m ? m[1] : '==') as ComparisonOp,
       value: m ? Number(m[2]) : 0,
       unit: 'count',
@@ -113,7 +145,15 @@ export function toolThresholdResults(thresholds: readonly ToolThreshold[], run?:
   });
 }
 
-const K6_STAT_KEY: Record<string, string> = { med: 'p50', avg: 'avg', min: 'min', max: 'max', count: 'count', rate: 'rate', value: 'value' };
+const K6_STAT_KEY: Record<string, string> = {
+  med: 'p50',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+  count: 'count',
+  rate: 'rate',
+  value: 'value',
+};
 
 /**
  * The figure a tool's threshold compared, where the run holds it as the tool named it: k6's `p(95)<500` on
@@ -129,7 +169,10 @@ function toolActual(run: RunResult, t: ToolThreshold): number | undefined {
     return key !== undefined ? (metric?.values[key] ?? (p ? metric?.values[k6.stat!] : undefined)) : undefined;
   }
   const art = /^http\.response_time\.(?<stat>min|max|mean|median|p50|p90|p95|p99|p999)$/.exec(t.metric)?.groups;
-  if (art) return run.latency[(art.stat === 'median' ? 'p50' : art.stat) as 'min' | 'max' | 'mean' | 'p50' | 'p90' | 'p95' | 'p99' | 'p999'];
+  if (art)
+    return run.latency[
+      (art.stat === 'median' ? 'p50' : art.stat) as 'min' | 'max' | 'mean' | 'p50' | 'p90' | 'p95' | 'p99' | 'p999'
+    ];
   const c = run.customMetrics[t.metric] ?? run.customMetrics[`artillery.${t.metric}`];
   if (!c) return undefined;
   return c.type === 'counter' || c.type === 'rate' ? c.values.count : c.type === 'gauge' ? c.values.value : undefined;
@@ -139,7 +182,13 @@ function toolActual(run: RunResult, t: ToolThreshold): number | undefined {
  * `judged` is the part of the run the targets are evaluated on (the steady part, from src/phases/analysis.ts);
  * whether the run can be judged at all is always decided on the whole run.
  */
-export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraProblems: string[] = [], judged: RunResult = run): Verdict {
+export function decide(
+  run: RunResult,
+  targets: Target[],
+  failOn: FailOn,
+  extraProblems: string[] = [],
+  judged: RunResult = run,
+): Verdict {
   // The tool judged its thresholds on the whole run, so they are read off the run, not the judged part.
   const results = [...evaluateTargets(judged, targets), ...toolThresholdResults(run.toolThresholds, run)];
   const problems = [...extraProblems, ...runProblems(run), ...unreadableSources(run, targets)];
@@ -151,7 +200,8 @@ export function decide(run: RunResult, targets: Target[], failOn: FailOn, extraP
   } else {
     for (const r of results) {
       if (r.origin === 'tool') {
-        if (r.status === 'fail' && !r.target.optional) reasons.push(`${r.target.source}: failed (the tool's own threshold)`);
+        if (r.status === 'fail' && !r.target.optional)
+          reasons.push(`${r.target.source}: failed (the tool's own threshold)`);
       } else if (r.status === 'fail') {
         const against = r.rhs ? ` against ${r.rhs.label} = ${round(r.rhs.value!)}${unitText(r.target.unit)}` : '';
         reasons.push(`${r.target.source}: measured ${round(r.actual!)}${unitText(r.target.unit)}${against}`);

@@ -1,7 +1,13 @@
 // Reads a target's metric off a RunResult: a built-in metric as the catalogue (metrics/catalogue.ts) reads it, an
 // endpoint's, an infrastructure metric's, or a tool's own. Undefined means "not measured": the gate never substitutes 0.
 import type { EndpointResult, InfraMetric, RunResult } from '../model.js';
-import { matchEndpoints, noEndpointNote, parseSelectorMetric, type EndpointMetric, type Selector } from './selectors.js';
+import {
+  matchEndpoints,
+  noEndpointNote,
+  parseSelectorMetric,
+  type EndpointMetric,
+  type Selector,
+} from './selectors.js';
 import { DEFAULT_INFRA_STAT, INFRA_STATS, isInfraName, OF_MAX_SUFFIX, type InfraStat } from './targets.js';
 import { builtinMetric, responsesOf } from '../metrics/catalogue.js';
 
@@ -99,9 +105,7 @@ export function infraNotMeasuredReason(run: RunResult, metric: string): string |
   if (!ref) return undefined;
   const m = findInfra(run, ref.name);
   if (!m) {
-    return ref.explicit || isInfraName(ref.name)
-      ? `no configured source reports "${ref.name}"`
-      : undefined;
+    return ref.explicit || isInfraName(ref.name) ? `no configured source reports "${ref.name}"` : undefined;
   }
   if (m.unavailable) return m.unavailable;
   if (m.stats[ref.stat] === undefined) return `no ${ref.stat} for ${m.name}: no samples in the run window`;
@@ -168,9 +172,16 @@ export function endpointNotMeasuredReason(run: RunResult, metric: string): strin
   if (!sel) return undefined;
   const rows = matchEndpoints(run.endpoints, sel.selector.endpoint);
   if (rows.length === 0) {
-    return k6SubMetricValue(run, sel.base, sel.selector.endpoint) === undefined ? noEndpointNote(run, sel.selector.endpoint) : undefined;
+    return k6SubMetricValue(run, sel.base, sel.selector.endpoint) === undefined
+      ? noEndpointNote(run, sel.selector.endpoint)
+      : undefined;
   }
-  if (rows.length === 1 && rows[0]!.requests > 0 && servedCount(rows[0]!) === 0 && !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)) {
+  if (
+    rows.length === 1 &&
+    rows[0]!.requests > 0 &&
+    servedCount(rows[0]!) === 0 &&
+    !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)
+  ) {
     return `no successful response on "${rows[0]!.name}": all ${rows[0]!.requests} requests were errors`;
   }
   if (rows.length > 1 && !['requests', 'errors', 'error_rate', 'responses'].includes(sel.base)) {
@@ -182,7 +193,11 @@ export function endpointNotMeasuredReason(run: RunResult, metric: string): strin
 
 /** Why any target metric was not measured, when there is something to say. */
 export function notMeasuredReason(run: RunResult, metric: string): string | undefined {
-  return servedNotMeasuredReason(run, metric) ?? endpointNotMeasuredReason(run, metric) ?? infraNotMeasuredReason(run, metric);
+  return (
+    servedNotMeasuredReason(run, metric) ??
+    endpointNotMeasuredReason(run, metric) ??
+    infraNotMeasuredReason(run, metric)
+  );
 }
 
 /**

@@ -49,7 +49,8 @@ export interface FloorInput {
 export function regressionFloor(f: FloorInput): RegressionFloor | undefined {
   const { rule } = f;
   if (rule.unit === '/s') return undefined;
-  if (rule.absolute !== undefined) return { value: rule.absolute, unit: rule.unit, basis: 'rule', why: 'as written in the rule' };
+  if (rule.absolute !== undefined)
+    return { value: rule.absolute, unit: rule.unit, basis: 'rule', why: 'as written in the rule' };
   return rule.metric === 'error_rate' ? errorRateFloor(f) : latencyFloor(f);
 }
 
@@ -57,20 +58,37 @@ function latencyFloor(f: FloorInput): RegressionFloor {
   const { metric } = f.rule;
   const b = f.baselineValue;
   const resolution = b * RESOLUTION;
-  const atResolution = (detail: string): RegressionFloor => ({ value: resolution, unit: 'ms', basis: 'resolution', why: "two buckets of the histogram's resolution", detail: `at ${fmt(b)} ms; ${detail}` });
+  const atResolution = (detail: string): RegressionFloor => ({
+    value: resolution,
+    unit: 'ms',
+    basis: 'resolution',
+    why: "two buckets of the histogram's resolution",
+    detail: `at ${fmt(b)} ms; ${detail}`,
+  });
   if (f.window.length >= 2) {
     const n = f.window.length;
     // The spread the noise band uses: of the neighbouring quantiles' mean log when every run has a histogram (less
     // sampling noise than the one quantile, so a real slowdown is not hidden by it), of the values otherwise.
     const neighbours = neighbourQuantiles(metric);
-    const smooth = neighbours !== undefined && f.histogram !== undefined && f.window.every((e) => e.histogram && e.histogram.count > 0);
-    const logs = smooth ? f.window.map((e) => level(e.histogram!, neighbours)) : f.window.map((e) => Math.log(Math.max(e.metrics[metric]!, 1e-9)));
+    const smooth =
+      neighbours !== undefined &&
+      f.histogram !== undefined &&
+      f.window.every((e) => e.histogram && e.histogram.count > 0);
+    const logs = smooth
+      ? f.window.map((e) => level(e.histogram!, neighbours))
+      : f.window.map((e) => Math.log(Math.max(e.metrics[metric]!, 1e-9)));
     const sd = b * stdev(logs, mean(logs));
     const against = sd * Math.sqrt(1 / f.pooled + 1 / n);
     const value = FLOOR_SPREADS * against;
     const of = smooth ? ` of p${neighbours![0]}–p${neighbours![neighbours!.length - 1]}` : '';
     if (!(value > resolution)) return atResolution(`the history's spread, SD ${fmt(sd)} ms over ${n} runs, is finer`);
-    return { value, unit: 'ms', basis: 'history', why: HISTORY_WHY, detail: `SD ${fmt(sd)} ms${of} over ${n} runs; ±${fmt(against)} ms for ${runs(f.pooled)} against their mean` };
+    return {
+      value,
+      unit: 'ms',
+      basis: 'history',
+      why: HISTORY_WHY,
+      detail: `SD ${fmt(sd)} ms${of} over ${n} runs; ±${fmt(against)} ms for ${runs(f.pooled)} against their mean`,
+    };
   }
   const se = samplingSe(metric, f.entry, f.run, f.histogram);
   if (se === undefined) return atResolution('no sampling noise measurable for it');
@@ -80,7 +98,12 @@ function latencyFloor(f: FloorInput): RegressionFloor {
 }
 
 /** Standard error (ms) of the difference of one metric between the baseline run and the current one. */
-function samplingSe(metric: RegressionMetric, entry: BaselineEntry, run: RunResult, hc: SerializedHistogram | undefined): { ms: number; how: string } | undefined {
+function samplingSe(
+  metric: RegressionMetric,
+  entry: BaselineEntry,
+  run: RunResult,
+  hc: SerializedHistogram | undefined,
+): { ms: number; how: string } | undefined {
   const hb = entry.histogram;
   const b = entry.metrics[metric];
   if (b === undefined) return undefined;
@@ -95,7 +118,9 @@ function samplingSe(metric: RegressionMetric, entry: BaselineEntry, run: RunResu
       // No histograms (a tool's summary): the quantile's standard error under a lognormal with the spread the run's
       // own p50 and p99 show, from the request counts.
       const spread = (r: { p50?: number; p99?: number }): number | undefined =>
-        r.p50 !== undefined && r.p99 !== undefined && r.p50 > 0 && r.p99 > r.p50 ? Math.log(r.p99 / r.p50) / probit(0.99) : undefined;
+        r.p50 !== undefined && r.p99 !== undefined && r.p50 > 0 && r.p99 > r.p50
+          ? Math.log(r.p99 / r.p50) / probit(0.99)
+          : undefined;
       const sigma = spread(run.latency) ?? spread(entry.metrics);
       const nb = entry.requests;
       const nc = run.latency.count ?? run.requests;
@@ -104,7 +129,10 @@ function samplingSe(metric: RegressionMetric, entry: BaselineEntry, run: RunResu
       const z = probit(q);
       const density = Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
       const seLog = (n: number): number => (sigma * Math.sqrt((q * (1 - q)) / n)) / density;
-      return { ms: b * Math.hypot(seLog(nb), seLog(nc)), how: ', estimated from the request counts and p50–p99 spread: no histograms' };
+      return {
+        ms: b * Math.hypot(seLog(nb), seLog(nc)),
+        how: ', estimated from the request counts and p50–p99 spread: no histograms',
+      };
     }
     case 'mean':
       if (!withHistograms) return undefined;
@@ -162,7 +190,9 @@ export function describeFloors(floors: ReadonlyArray<{ metric: string; floor: Re
   const byWhy = new Map<string, Array<{ metric: string; floor: RegressionFloor }>>();
   for (const f of floors) byWhy.set(f.floor.why, [...(byWhy.get(f.floor.why) ?? []), f]);
   return [...byWhy.entries()].map(([why, fs]) =>
-    fs.length === 1 ? `${fs[0]!.metric} floor ${floorValue(fs[0]!.floor)}: ${why}` : `floors ${fs.map((f) => `${f.metric} ${floorValue(f.floor)}`).join(', ')}: ${why}`,
+    fs.length === 1
+      ? `${fs[0]!.metric} floor ${floorValue(fs[0]!.floor)}: ${why}`
+      : `floors ${fs.map((f) => `${f.metric} ${floorValue(f.floor)}`).join(', ')}: ${why}`,
   );
 }
 

@@ -28,7 +28,12 @@ export interface RegressionRule {
  * history); a rule that writes one (`p99: +10% and +20ms`) keeps it as written. p50, p90, max and mean have no
  * default rule: the tail and the errors are what users feel.
  */
-export const DEFAULT_REGRESSION_RULES: readonly string[] = ['p95: +10%', 'p99: +10%', 'error_rate: +50%', 'throughput: -10%'];
+export const DEFAULT_REGRESSION_RULES: readonly string[] = [
+  'p95: +10%',
+  'p99: +10%',
+  'error_rate: +50%',
+  'throughput: -10%',
+];
 
 const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
   ms: '+N% and/or +Nms (or +Ns), e.g. "p99: +10% and +20ms"',
@@ -39,12 +44,19 @@ const ALLOWED_UNITS: Record<RegressionRule['unit'], string> = {
 const RULE = /^\s*(?<metric>[A-Za-z_][\w().-]*)\s*:\s*(?<body>.*?)\s*$/;
 const PART = /^(?<sign>[+-])?\s*(?<num>\d+(?:\.\d+)?)\s*(?<unit>%|pp|ms|s|\/s|rps)$/i;
 
-export function parseRegressionRule(text: string, where = 'regression rules'): RegressionRule | { metric: RegressionMetric; off: true } {
+export function parseRegressionRule(
+  text: string,
+  where = 'regression rules',
+): RegressionRule | { metric: RegressionMetric; off: true } {
   const line = text.trim();
   const fail = (why: string, allowed?: string): UserError =>
     new UserError(`${where}: cannot read regression rule "${line}": ${why}${allowed ? `; allowed: ${allowed}` : ''}`);
   const m = RULE.exec(line);
-  if (!m?.groups) throw fail('expected "<metric>: <change> [and <change>]"', 'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"');
+  if (!m?.groups)
+    throw fail(
+      'expected "<metric>: <change> [and <change>]"',
+      'e.g. "p99: +10% and +20ms", "error_rate: +0.2pp", "throughput: -10%"',
+    );
   const raw = m.groups.metric!.toLowerCase();
   // The catalogue's names and aliases, the same as a target's (`med`, `p99.9`, `http_req_failed`, `request_rate`).
   const def = metricBySpelling(raw);
@@ -57,7 +69,10 @@ export function parseRegressionRule(text: string, where = 'regression rules'): R
   const better = builtinMetric(metric)!.regression!.better;
   const unit = unitOf(metric);
   const rule: RegressionRule = { metric, better, unit, source: line };
-  const parts = body.split(/\s+and\s+|\s*&\s*/i).map((p) => p.trim()).filter(Boolean);
+  const parts = body
+    .split(/\s+and\s+|\s*&\s*/i)
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const part of parts) {
     const pm = PART.exec(part);
     if (!pm?.groups) throw fail(`cannot read "${part}"`, ALLOWED_UNITS[unit]);
@@ -107,8 +122,14 @@ function absoluteValue(metric: RegressionMetric, unit: string, num: number): num
  * Rules from an input (one per line or `;`-separated) or a YAML list, laid over the defaults: a metric the user
  * names replaces its default, `metric: off` removes it, and the others keep their default.
  */
-export function parseRegressionRules(input: string | readonly string[] | undefined, where = 'regression rules', withDefaults = true): RegressionRule[] {
-  const lines = (typeof input === 'string' ? input.split(/[\n;]/) : (input ?? [])).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+export function parseRegressionRules(
+  input: string | readonly string[] | undefined,
+  where = 'regression rules',
+  withDefaults = true,
+): RegressionRule[] {
+  const lines = (typeof input === 'string' ? input.split(/[\n;]/) : (input ?? []))
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const byMetric = new Map<RegressionMetric, RegressionRule | null>();
   if (withDefaults) {
     for (const d of DEFAULT_REGRESSION_RULES) {
@@ -119,7 +140,10 @@ export function parseRegressionRules(input: string | readonly string[] | undefin
   const seen = new Set<RegressionMetric>();
   for (const line of lines) {
     const r = parseRegressionRule(line, where);
-    if (seen.has(r.metric)) throw new UserError(`${where}: ${r.metric} has more than one rule ("${line}"); write both changes in one rule joined by "and"`);
+    if (seen.has(r.metric))
+      throw new UserError(
+        `${where}: ${r.metric} has more than one rule ("${line}"); write both changes in one rule joined by "and"`,
+      );
     seen.add(r.metric);
     byMetric.set(r.metric, 'off' in r ? null : r);
   }

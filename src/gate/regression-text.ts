@@ -9,7 +9,10 @@ export function describeTolerance(rule: AppliedRule): string {
   const relative = rule.relativePercent !== undefined ? `${sign}${rule.relativePercent}%` : undefined;
   const from = rule.floor === undefined ? undefined : FLOOR_FROM[rule.floor.basis];
   if (rule.absolute === undefined) return relative ?? '';
-  if (from === undefined) return [relative, `${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`].filter(Boolean).join(' and ');
+  if (from === undefined)
+    return [relative, `${sign}${fmt(rule.absolute)}${rule.unit === 'ms' ? 'ms' : rule.unit}`]
+      .filter(Boolean)
+      .join(' and ');
   return `${relative ? `${relative} and ` : ''}the ${floorValue(rule.floor!)} floor ${from}`;
 }
 

@@ -41,14 +41,43 @@
 // history sizes, bench/regression-real.mjs on real runs.
 import type { FailOn, RegressionResult, RunResult, Verdict, SerializedHistogram, BaselineEntry } from '../model.js';
 import { type AppliedRule, describeFloors, fmt, regressionFloor } from './regression-floor.js';
-import { ageText, changeText, describeTolerance, fmtZ, join, pct, round, shaAndDate, short, signed } from './regression-text.js';
+import {
+  ageText,
+  changeText,
+  describeTolerance,
+  fmtZ,
+  join,
+  pct,
+  round,
+  shaAndDate,
+  short,
+  signed,
+} from './regression-text.js';
 import type { RegressionMetric, RegressionRule } from './regression-rules.js';
-import { level, mean, neighbourQuantiles, probit, quantileSe, quantiles, stdev, tQuantile, twoProportionZ, variance } from './regression-stats.js';
+import {
+  level,
+  mean,
+  neighbourQuantiles,
+  probit,
+  quantileSe,
+  quantiles,
+  stdev,
+  tQuantile,
+  twoProportionZ,
+  variance,
+} from './regression-stats.js';
 import { incomparability } from './comparable.js';
 import { compactHistogram } from '../metrics/histogram.js';
 
 // The rules and the statistics live beside this file; their names stay importable from here.
-export { DEFAULT_REGRESSION_RULES, parseRegressionRule, parseRegressionRules, REGRESSION_METRICS, type RegressionMetric, type RegressionRule } from './regression-rules.js';
+export {
+  DEFAULT_REGRESSION_RULES,
+  parseRegressionRule,
+  parseRegressionRules,
+  REGRESSION_METRICS,
+  type RegressionMetric,
+  type RegressionRule,
+} from './regression-rules.js';
 export { neighbourQuantiles, probit, quantiles, tQuantile } from './regression-stats.js';
 export { describeFloors, FLOOR_SPREADS, floorValue, regressionFloor } from './regression-floor.js';
 export { describeTolerance } from './regression-text.js';
@@ -107,7 +136,12 @@ export interface ComparisonOutcome {
   worse: RegressionMetric[];
 }
 
-export function compareWithBaseline(run: RunResult, history: readonly BaselineEntry[], rules: readonly RegressionRule[], opts: CompareOptions): ComparisonOutcome {
+export function compareWithBaseline(
+  run: RunResult,
+  history: readonly BaselineEntry[],
+  rules: readonly RegressionRule[],
+  opts: CompareOptions,
+): ComparisonOutcome {
   const now = opts.now ?? new Date();
   const notes = [...(opts.notes ?? [])];
   const limit = opts.historyLimit ?? 30;
@@ -116,14 +150,24 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
     .filter((e) => e.id !== opts.excludeId && (opts.excludeSha === undefined || e.sha !== opts.excludeSha))
     .slice()
     .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-  const onBranch = opts.branch === undefined ? all : all.filter((e) => e.branch === undefined || e.branch === opts.branch);
-  const every = (status: RegressionResult['status'], reason: string): RegressionResult[] => rules.map((r) => ({ metric: r.metric, status, reason }));
+  const onBranch =
+    opts.branch === undefined ? all : all.filter((e) => e.branch === undefined || e.branch === opts.branch);
+  const every = (status: RegressionResult['status'], reason: string): RegressionResult[] =>
+    rules.map((r) => ({ metric: r.metric, status, reason }));
 
   if (onBranch.length === 0) {
-    const why = all.length > 0 && opts.branch !== undefined
-      ? `no recorded run of ${opts.branch} yet (the history has ${[...new Set(all.map((e) => e.branch))].join(', ')})`
-      : 'no recorded run yet: this is the first, nothing to compare with';
-    return { regressions: every('no_baseline', why), baseline: { source: opts.source, note: join([why, ...notes]) }, mode: 'no_baseline', historySize: 0, suspect: [], worse: [] };
+    const why =
+      all.length > 0 && opts.branch !== undefined
+        ? `no recorded run of ${opts.branch} yet (the history has ${[...new Set(all.map((e) => e.branch))].join(', ')})`
+        : 'no recorded run yet: this is the first, nothing to compare with';
+    return {
+      regressions: every('no_baseline', why),
+      baseline: { source: opts.source, note: join([why, ...notes]) },
+      mode: 'no_baseline',
+      historySize: 0,
+      suspect: [],
+      worse: [],
+    };
   }
 
   const comparable = onBranch.filter((e) => incomparability(e, run, opts.environment) === undefined);
@@ -158,11 +202,18 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
   const mode = useHistory ? 'history' : 'single';
 
   const current = compactRun(run);
-  const judged = rules.map((rule) => judge(rule, current, entry, useHistory ? window : [], { minHistory, pooled: Math.max(1, opts.pooledRuns ?? 1) }));
+  const judged = rules.map((rule) =>
+    judge(rule, current, entry, useHistory ? window : [], { minHistory, pooled: Math.max(1, opts.pooledRuns ?? 1) }),
+  );
   const regressions = judged.map((j) => j.result);
   const suspect = judged.filter((j) => j.suspect).map((j) => j.result.metric as RegressionMetric);
   const worse = judged
-    .filter(({ rule, result: r }) => r.current !== undefined && r.baseline !== undefined && nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE))
+    .filter(
+      ({ rule, result: r }) =>
+        r.current !== undefined &&
+        r.baseline !== undefined &&
+        nearTolerance(rule, worsening(rule, r.current, r.baseline), HOLD_SHARE),
+    )
     .map(({ rule }) => rule.metric);
   const age = ageText(entry.createdAt, now);
   const note = join([
@@ -190,7 +241,14 @@ export function compareWithBaseline(run: RunResult, history: readonly BaselineEn
     regressions,
     suspect,
     worse,
-    baseline: { source: opts.source, ...shaAndDate(entry), note, method, trend, ...(entry.statements?.length ? { statements: entry.statements } : {}) },
+    baseline: {
+      source: opts.source,
+      ...shaAndDate(entry),
+      note,
+      method,
+      trend,
+      ...(entry.statements?.length ? { statements: entry.statements } : {}),
+    },
     mode,
     entry,
     historySize: useHistory ? window.length : 1,
@@ -240,21 +298,51 @@ interface Mode {
   pooled: number;
 }
 
-function judge(written: RegressionRule, cur: CurrentRun, entry: BaselineEntry, window: readonly BaselineEntry[], mode: Mode): Judgement {
+function judge(
+  written: RegressionRule,
+  cur: CurrentRun,
+  entry: BaselineEntry,
+  window: readonly BaselineEntry[],
+  mode: Mode,
+): Judgement {
   const { metric } = written;
   const c = currentValue(cur.run, metric);
-  if (c === undefined || !Number.isFinite(c)) return { result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` }, rule: written, suspect: false };
-  if (entry.metrics[metric] === undefined) return { result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` }, rule: written, suspect: false };
+  if (c === undefined || !Number.isFinite(c))
+    return {
+      result: { metric, status: 'not_comparable', reason: `${metric} was not measured in this run` },
+      rule: written,
+      suspect: false,
+    };
+  if (entry.metrics[metric] === undefined)
+    return {
+      result: { metric, current: c, status: 'not_comparable', reason: `the baseline has no ${metric}` },
+      rule: written,
+      suspect: false,
+    };
   // Older runs may lack a metric (a results file without throughput): the band uses the runs that have it.
   const withValue = window.filter((e) => e.metrics[metric] !== undefined);
   const full = withValue.length >= mode.minHistory ? withValue : [];
   const { kept: history, left } = withoutOutliers(written, full, cur);
   const baselineValue = history.length > 0 ? centre(written, history) : entry.metrics[metric]!;
-  const floor = regressionFloor({ rule: written, baselineValue, run: cur.run, ...(cur.histogram ? { histogram: cur.histogram } : {}), entry, window: history, pooled: mode.pooled });
+  const floor = regressionFloor({
+    rule: written,
+    baselineValue,
+    run: cur.run,
+    ...(cur.histogram ? { histogram: cur.histogram } : {}),
+    entry,
+    window: history,
+    pooled: mode.pooled,
+  });
   const rule: Rule = floor === undefined ? written : { ...written, absolute: floor.value, floor };
   const j = history.length > 0 ? judgeHistory(rule, cur, c, history, mode) : judgeSingle(rule, cur, c, entry);
-  const result = left.length > 0 && j.result.reason ? { ...j.result, reason: `${j.result.reason} (${leftText(left)})` } : j.result;
-  return { result: floor === undefined ? result : { ...result, floor }, rule, suspect: j.suspect, ...(left.length ? { left: left.length } : {}) };
+  const result =
+    left.length > 0 && j.result.reason ? { ...j.result, reason: `${j.result.reason} (${leftText(left)})` } : j.result;
+  return {
+    result: floor === undefined ? result : { ...result, floor },
+    rule,
+    suspect: j.suspect,
+    ...(left.length ? { left: left.length } : {}),
+  };
 }
 
 /** For the Method line: which metrics' bands left history runs out, e.g. `p99: 1 run of the history left out as an outlier (beyond the others' 99.5 % prediction bound)`. */
@@ -262,7 +350,8 @@ function outliers(judged: readonly Judgement[]): string[] {
   const byCount = new Map<number, string[]>();
   for (const j of judged) if (j.left) byCount.set(j.left, [...(byCount.get(j.left) ?? []), j.result.metric]);
   return [...byCount.entries()].map(
-    ([k, ms]) => `${ms.join(', ')}: ${k === 1 ? '1 run' : `${k} runs`} of the history left out as ${k === 1 ? 'an outlier' : 'outliers'} (beyond the others' ${OUTLIER_LEVEL * 100} % prediction bound)`,
+    ([k, ms]) =>
+      `${ms.join(', ')}: ${k === 1 ? '1 run' : `${k} runs`} of the history left out as ${k === 1 ? 'an outlier' : 'outliers'} (beyond the others' ${OUTLIER_LEVEL * 100} % prediction bound)`,
   );
 }
 
@@ -284,9 +373,19 @@ interface LeftOut {
  * least MIN_KEPT runs and four fifths of the history stay. Only the worse side: a run that was better than the
  * rest does not hide a slowdown. Latency percentiles with histograms only, on the same per-run level the band uses.
  */
-function withoutOutliers(rule: RegressionRule, window: readonly BaselineEntry[], cur: CurrentRun): { kept: readonly BaselineEntry[]; left: LeftOut[] } {
+function withoutOutliers(
+  rule: RegressionRule,
+  window: readonly BaselineEntry[],
+  cur: CurrentRun,
+): { kept: readonly BaselineEntry[]; left: LeftOut[] } {
   const neighbours = neighbourQuantiles(rule.metric);
-  if (neighbours === undefined || rule.metric === 'max' || cur.histogram === undefined || !window.every((e) => e.histogram && e.histogram.count > 0)) return { kept: window, left: [] };
+  if (
+    neighbours === undefined ||
+    rule.metric === 'max' ||
+    cur.histogram === undefined ||
+    !window.every((e) => e.histogram && e.histogram.count > 0)
+  )
+    return { kept: window, left: [] };
   let kept = window.map((e) => ({ e, x: (rule.better === 'lower' ? 1 : -1) * level(e.histogram!, neighbours) }));
   const left: LeftOut[] = [];
   const most = Math.max(0, Math.min(window.length - MIN_KEPT, Math.floor(window.length / 5)));
@@ -321,7 +420,14 @@ function centre(rule: RegressionRule, window: readonly BaselineEntry[]): number 
 function worsening(rule: RegressionRule, c: number, b: number): { delta: number; percent: number } {
   const raw = c - b;
   const delta = rule.better === 'lower' ? raw : -raw;
-  const percent = b !== 0 ? (delta / Math.abs(b)) * 100 : delta > 0 ? Number.POSITIVE_INFINITY : delta < 0 ? Number.NEGATIVE_INFINITY : 0;
+  const percent =
+    b !== 0
+      ? (delta / Math.abs(b)) * 100
+      : delta > 0
+        ? Number.POSITIVE_INFINITY
+        : delta < 0
+          ? Number.NEGATIVE_INFINITY
+          : 0;
   return { delta, percent };
 }
 
@@ -346,7 +452,12 @@ function improvedBeyond(rule: RegressionRule, w: { delta: number; percent: numbe
 
 function base(rule: RegressionRule, c: number, b: number): Omit<RegressionResult, 'status'> {
   const changePercent = b !== 0 ? ((c - b) / Math.abs(b)) * 100 : undefined;
-  return { metric: rule.metric, current: c, baseline: b, ...(changePercent === undefined ? {} : { changePercent: round(changePercent, 2) }) };
+  return {
+    metric: rule.metric,
+    current: c,
+    baseline: b,
+    ...(changePercent === undefined ? {} : { changePercent: round(changePercent, 2) }),
+  };
 }
 
 /** The relative tolerance as a log shift; 0 when the rule has only an absolute part. */
@@ -362,14 +473,28 @@ function judgeSingle(rule: Rule, cur: CurrentRun, c: number, entry: BaselineEntr
   const noise = singleRunNoise(rule, cur, entry);
   if (!beyondTolerance(rule, w)) {
     const status = improvedBeyond(rule, w) ? 'improved' : 'pass';
-    return { result: { ...result, status, reason: `${head}: within tolerance (${describeTolerance(rule)})` }, suspect: noise.suspect && nearTolerance(rule, w, SCREEN_SHARE) };
+    return {
+      result: { ...result, status, reason: `${head}: within tolerance (${describeTolerance(rule)})` },
+      suspect: noise.suspect && nearTolerance(rule, w, SCREEN_SHARE),
+    };
   }
-  if (noise.holds) return { result: { ...result, status: 'regressed', reason: `${head}: beyond ${describeTolerance(rule)}; ${noise.text}` }, suspect: true };
-  return { result: { ...result, status: 'pass', reason: `${head} but ${noise.text}: not counted` }, suspect: noise.suspect };
+  if (noise.holds)
+    return {
+      result: { ...result, status: 'regressed', reason: `${head}: beyond ${describeTolerance(rule)}; ${noise.text}` },
+      suspect: true,
+    };
+  return {
+    result: { ...result, status: 'pass', reason: `${head} but ${noise.text}: not counted` },
+    suspect: noise.suspect,
+  };
 }
 
 /** The second opinion with one baseline run: does the histogram evidence carry the change beyond noise? */
-function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEntry): { holds: boolean; suspect: boolean; text: string } {
+function singleRunNoise(
+  rule: RegressionRule,
+  cur: CurrentRun,
+  entry: BaselineEntry,
+): { holds: boolean; suspect: boolean; text: string } {
   const neighbours = neighbourQuantiles(rule.metric);
   const hb = entry.histogram;
   const hc = cur.histogram;
@@ -394,7 +519,8 @@ function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEn
     const range = `p${neighbours[0]}–p${neighbours[neighbours.length - 1]}`;
     const shiftText = `${range} moved ${signed(pct(shift))}% on average (${agree} of ${ratios.length} beyond tolerance), z=${fmtZ(z)}`;
     const suspect = shift > SCREEN_SHARE * need && z >= Z_SCREEN;
-    if (!(shift > need) || agree * 2 <= ratios.length) return { holds: false, suspect, text: `${shiftText}: the shift does not hold across neighbouring quantiles` };
+    if (!(shift > need) || agree * 2 <= ratios.length)
+      return { holds: false, suspect, text: `${shiftText}: the shift does not hold across neighbouring quantiles` };
     if (z < Z_CRIT) return { holds: false, suspect, text: `${shiftText}: within the histograms' sampling noise` };
     return { holds: true, suspect: true, text: `${shiftText}: the shift holds across neighbouring quantiles` };
   }
@@ -415,11 +541,20 @@ function singleRunNoise(rule: RegressionRule, cur: CurrentRun, entry: BaselineEn
       ? { holds: true, suspect: true, text: `${counts}, z=${fmtZ(z)}` }
       : { holds: false, suspect: z >= Z_SCREEN, text: `${counts}, z=${fmtZ(z)}: could be chance` };
   }
-  const text = rule.metric === 'throughput' ? 'tolerance only (one baseline run gives no noise estimate for throughput)' : 'tolerance only (no histogram to test the shift)';
+  const text =
+    rule.metric === 'throughput'
+      ? 'tolerance only (one baseline run gives no noise estimate for throughput)'
+      : 'tolerance only (no histogram to test the shift)';
   return { holds: true, suspect: false, text };
 }
 
-function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly BaselineEntry[], mode: Mode): Verdictlet {
+function judgeHistory(
+  rule: Rule,
+  cur: CurrentRun,
+  c: number,
+  window: readonly BaselineEntry[],
+  mode: Mode,
+): Verdictlet {
   const { metric } = rule;
   const logScale = metric !== 'error_rate';
   const tr = (v: number): number => (logScale ? Math.log(Math.max(v, 1e-9)) : v);
@@ -432,7 +567,10 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
 
   // Per-run values for the band: smoothed quantile levels when every run has a histogram, headline otherwise.
   const neighbours = neighbourQuantiles(metric);
-  const smooth = neighbours !== undefined && cur.histogram !== undefined && window.every((e) => e.histogram && e.histogram.count > 0);
+  const smooth =
+    neighbours !== undefined &&
+    cur.histogram !== undefined &&
+    window.every((e) => e.histogram && e.histogram.count > 0);
   const xs = smooth ? window.map((e) => level(e.histogram!, neighbours)) : headline;
   const x = smooth ? level(cur.histogram!, neighbours) : tr(c);
   const n = xs.length;
@@ -445,9 +583,12 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
   const screenBand = tQuantile(SCREEN_LEVEL, n - 1) * spread;
   const shift = rule.better === 'lower' ? x - m : m - x;
   const need = logTolerance(rule);
-  const suspect = nearTolerance(rule, w, SCREEN_SHARE) && shift > screenBand && (!smooth || shift > SCREEN_SHARE * need);
+  const suspect =
+    nearTolerance(rule, w, SCREEN_SHARE) && shift > screenBand && (!smooth || shift > SCREEN_SHARE * need);
   const conf = String((mode.pooled > 1 ? POOLED_LEVEL : 0.99) * 100);
-  const bandText = logScale ? `${rule.better === 'lower' ? 'up to +' : 'down to -'}${fmt(pct(band))}%` : `up to +${fmt(band)}pp`;
+  const bandText = logScale
+    ? `${rule.better === 'lower' ? 'up to +' : 'down to -'}${fmt(pct(band))}%`
+    : `up to +${fmt(band)}pp`;
   const range = smooth ? `p${neighbours![0]}–p${neighbours![neighbours!.length - 1]}` : '';
 
   if (!beyondTolerance(rule, w)) {
@@ -456,11 +597,22 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
   }
   if (!(shift > band)) {
     const what = smooth ? `${range} moved ${signed(pct(rule.better === 'lower' ? shift : -shift))}%, ` : '';
-    return { result: { ...result, status: 'pass', reason: `${head} but ${what}within its noise band (${bandText}, ${conf}% prediction over ${n} runs): not counted` }, suspect };
+    return {
+      result: {
+        ...result,
+        status: 'pass',
+        reason: `${head} but ${what}within its noise band (${bandText}, ${conf}% prediction over ${n} runs): not counted`,
+      },
+      suspect,
+    };
   }
   if (smooth && !(shift > need)) {
     return {
-      result: { ...result, status: 'pass', reason: `${head} but ${range} moved only ${signed(pct(shift))}%: the shift does not hold across neighbouring quantiles` },
+      result: {
+        ...result,
+        status: 'pass',
+        reason: `${head} but ${range} moved only ${signed(pct(shift))}%: the shift does not hold across neighbouring quantiles`,
+      },
       suspect,
     };
   }
@@ -471,14 +623,26 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
     const z = twoProportionZ(errs, reqs, cur.run.errors, cur.run.requests);
     if (z < Z_CRIT) {
       return {
-        result: { ...result, status: 'pass', reason: `${head} but ${cur.run.errors}/${cur.run.requests} errors vs ${errs}/${reqs} over the history could be chance (z=${fmtZ(z)})` },
+        result: {
+          ...result,
+          status: 'pass',
+          reason: `${head} but ${cur.run.errors}/${cur.run.requests} errors vs ${errs}/${reqs} over the history could be chance (z=${fmtZ(z)})`,
+        },
         suspect: z >= Z_SCREEN,
       };
     }
   }
-  const moved = smooth ? `${range} moved ${signed(pct(shift))}%` : logScale ? `${signed(pct(rule.better === 'lower' ? shift : -shift))}%` : `+${fmt(shift)}pp`;
+  const moved = smooth
+    ? `${range} moved ${signed(pct(shift))}%`
+    : logScale
+      ? `${signed(pct(rule.better === 'lower' ? shift : -shift))}%`
+      : `+${fmt(shift)}pp`;
   return {
-    result: { ...result, status: 'regressed', reason: `${head}: beyond ${describeTolerance(rule)} and outside its noise band: ${moved}, band ${bandText} (${conf}% prediction over ${n} runs)` },
+    result: {
+      ...result,
+      status: 'regressed',
+      reason: `${head}: beyond ${describeTolerance(rule)} and outside its noise band: ${moved}, band ${bandText} (${conf}% prediction over ${n} runs)`,
+    },
     suspect: true,
   };
 }
@@ -490,7 +654,11 @@ function judgeHistory(rule: Rule, cur: CurrentRun, c: number, window: readonly B
  * and whether the check fails follows fail-on: `any` fails on a target or a regression, `target` on targets only,
  * `regression` on regressions only, `never` never; an error verdict always fails.
  */
-export function applyRegressions(verdict: Verdict, outcome: Pick<ComparisonOutcome, 'regressions' | 'baseline'>, failOn: FailOn): Verdict {
+export function applyRegressions(
+  verdict: Verdict,
+  outcome: Pick<ComparisonOutcome, 'regressions' | 'baseline'>,
+  failOn: FailOn,
+): Verdict {
   const regressed = outcome.regressions.filter((r) => r.status === 'regressed');
   const targetFailed = verdict.status === 'fail';
   const status = verdict.status === 'error' ? 'error' : targetFailed || regressed.length ? 'fail' : 'pass';
@@ -524,7 +692,9 @@ export function applyRegressions(verdict: Verdict, outcome: Pick<ComparisonOutco
  * lets a 20 % p99 slowdown be caught reliably (bench/regression-real.mjs). Given only the results (no
  * `suspect`), any regression counts.
  */
-export function needsConfirmation(outcome: readonly RegressionResult[] | Pick<ComparisonOutcome, 'regressions' | 'suspect'> | undefined): boolean {
+export function needsConfirmation(
+  outcome: readonly RegressionResult[] | Pick<ComparisonOutcome, 'regressions' | 'suspect'> | undefined,
+): boolean {
   if (outcome === undefined) return false;
   if (Array.isArray(outcome)) return (outcome as readonly RegressionResult[]).some((r) => r.status === 'regressed');
   const o = outcome as Pick<ComparisonOutcome, 'regressions' | 'suspect'>;
@@ -549,7 +719,10 @@ export function confirmComparison(
   const alone = compare(second, 1);
   // The confirmation run is a second, independent test: on its own it must show the evidence that made the first run
   // suspect (beyond half the tolerance and its 80 % band), not merely lean the same way.
-  const holds = new Set<string>([...alone.suspect, ...alone.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric)]);
+  const holds = new Set<string>([
+    ...alone.suspect,
+    ...alone.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric),
+  ]);
   const regressions = together.regressions.map((r): RegressionResult => {
     if (r.status !== 'regressed' || holds.has(r.metric)) return r;
     const own = alone.regressions.find((x) => x.metric === r.metric);
@@ -577,7 +750,8 @@ export function poolRuns(a: RunResult, b: RunResult): RunResult {
     latency = latencyFrom(histogram);
   }
   const errorsByKind: RunResult['errorsByKind'] = { ...a.errorsByKind };
-  for (const [k, v] of Object.entries(b.errorsByKind) as Array<[keyof RunResult['errorsByKind'], number]>) errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.errorsByKind) as Array<[keyof RunResult['errorsByKind'], number]>)
+    errorsByKind[k] = (errorsByKind[k] ?? 0) + v;
   const statusCodes: Record<string, number> = { ...a.statusCodes };
   for (const [k, v] of Object.entries(b.statusCodes)) statusCodes[k] = (statusCodes[k] ?? 0) + v;
   return {
@@ -589,7 +763,9 @@ export function poolRuns(a: RunResult, b: RunResult): RunResult {
     errorsByKind,
     statusCodes,
     ...(requests > 0 ? { errorRate: (errors / requests) * 100 } : {}),
-    ...(a.throughputRps !== undefined && b.throughputRps !== undefined ? { throughputRps: (a.throughputRps + b.throughputRps) / 2 } : {}),
+    ...(a.throughputRps !== undefined && b.throughputRps !== undefined
+      ? { throughputRps: (a.throughputRps + b.throughputRps) / 2 }
+      : {}),
     latency,
     ...(histogram ? { histogram } : {}),
     notes: [...a.notes, 'pooled with a confirmation run of the same phase'],
@@ -612,5 +788,15 @@ function mergeSerialized(a: SerializedHistogram, b: SerializedHistogram): Serial
 function latencyFrom(h: SerializedHistogram): RunResult['latency'] {
   if (h.count === 0) return { count: 0 };
   const [p50, p90, p95, p99, p999] = quantiles(h, [50, 90, 95, 99, 99.9]);
-  return { count: h.count, min: h.minUs / 1000, mean: h.sumUs / h.count / 1000, p50: p50!, p90: p90!, p95: p95!, p99: p99!, p999: p999!, max: h.maxUs / 1000 };
+  return {
+    count: h.count,
+    min: h.minUs / 1000,
+    mean: h.sumUs / h.count / 1000,
+    p50: p50!,
+    p90: p90!,
+    p95: p95!,
+    p99: p99!,
+    p999: p999!,
+    max: h.maxUs / 1000,
+  };
 }

@@ -32,7 +32,10 @@ export function parseSelectorBody(body: string): Selector | undefined {
   let status: string | undefined;
   const comma = text.lastIndexOf(',');
   if (comma >= 0 && STATUS.test(text.slice(comma + 1).trim())) {
-    status = text.slice(comma + 1).trim().toLowerCase();
+    status = text
+      .slice(comma + 1)
+      .trim()
+      .toLowerCase();
     text = text.slice(0, comma).trim();
   }
   text = text.replace(/^name\s*:\s*/, '').trim();
@@ -83,7 +86,12 @@ function pathOfUrl(name: string): string | undefined {
  * method), and a bare `/path` every built-in `METHOD /path` row. Several rows can match; each is returned once.
  */
 export function matchEndpoints(endpoints: readonly EndpointResult[], selector: string): EndpointResult[] {
-  const names = new Set(matchEndpointNames(endpoints.map((e) => e.name), selector));
+  const names = new Set(
+    matchEndpointNames(
+      endpoints.map((e) => e.name),
+      selector,
+    ),
+  );
   return endpoints.filter((e) => names.has(e.name));
 }
 
@@ -111,7 +119,10 @@ export function matchEndpointNames(names: readonly string[], selector: string): 
 export function noEndpointNote(run: RunResult, selector: string): string {
   const names = run.endpoints.map((e) => e.name);
   if (names.length === 0) return `no endpoint "${selector}": this run recorded no per-endpoint figures`;
-  const shown = names.slice(0, 10).map((n) => `"${n}"`).join(', ');
+  const shown = names
+    .slice(0, 10)
+    .map((n) => `"${n}"`)
+    .join(', ');
   return `no endpoint "${selector}" in this run; its endpoints: ${shown}${names.length > 10 ? `, and ${names.length - 10} more` : ''}`;
 }
 
@@ -133,10 +144,19 @@ export function flowEndpointLabels(flows: readonly Flow[]): string[] {
  * Selectors that match no endpoint of the config's flows, as user errors, before any load is sent. Only for the
  * built-in engine with flows of its own: a tool's endpoints are known only after its run.
  */
-export function endpointSelectorProblems(items: ReadonlyArray<{ source: string; metrics: string[] }>, flows: readonly Flow[]): string[] {
+export function endpointSelectorProblems(
+  items: ReadonlyArray<{ source: string; metrics: string[] }>,
+  flows: readonly Flow[],
+): string[] {
   const labels = flowEndpointLabels(flows);
   if (labels.length === 0) return [];
-  const rows: EndpointResult[] = labels.map((name) => ({ name, requests: 0, errors: 0, latency: { count: 0 }, statusCodes: {} }));
+  const rows: EndpointResult[] = labels.map((name) => ({
+    name,
+    requests: 0,
+    errors: 0,
+    latency: { count: 0 },
+    statusCodes: {},
+  }));
   const problems: string[] = [];
   for (const item of items) {
     for (const m of item.metrics) {

@@ -10,7 +10,14 @@
 import { COMPARISON_OPS, type ComparisonOp, type MetricUnit, type Target } from '../model.js';
 import { isEndpointMetric, parseSelectorBody, selectorMetric, type EndpointMetric } from './selectors.js';
 import { UserError } from '../errors.js';
-import { builtinMetric, METRIC_CATALOGUE, metricBySpelling, UNIT_OF_KIND, type MetricDefinition, type MetricKind } from '../metrics/catalogue.js';
+import {
+  builtinMetric,
+  METRIC_CATALOGUE,
+  metricBySpelling,
+  UNIT_OF_KIND,
+  type MetricDefinition,
+  type MetricKind,
+} from '../metrics/catalogue.js';
 
 /** Infrastructure metrics with well-known names (the presets' default names) and the kind of value they hold. */
 export const INFRA_METRICS: Record<string, MetricKind> = {
@@ -42,11 +49,20 @@ export function isInfraName(name: string): boolean {
   return Object.hasOwn(INFRA_METRICS, name.toLowerCase());
 }
 
-const STAT_ALIAS: Record<string, InfraStat> = { min: 'min', mean: 'mean', avg: 'mean', average: 'mean', p95: 'p95', max: 'max', last: 'last' };
+const STAT_ALIAS: Record<string, InfraStat> = {
+  min: 'min',
+  mean: 'mean',
+  avg: 'mean',
+  average: 'mean',
+  p95: 'p95',
+  max: 'max',
+  last: 'last',
+};
 const STAT_CALL = /^(?<stat>[a-z0-9]+)\((?<name>[a-z_][\w.-]*)\)$/i;
 const OF_MAX = /\s+of\s+max\s*$/i;
 
-const EXPR = /^(?<metric>[A-Za-z_][\w.:{}()\-]*?)\s*(?<op><=|>=|==|!=|<|>|=)\s*(?<num>-?\d+(?:\.\d+)?)\s*(?<unit>[a-z%/]*(?:\/s)?)\s*$/i;
+const EXPR =
+  /^(?<metric>[A-Za-z_][\w.:{}()-]*?)\s*(?<op><=|>=|==|!=|<|>|=)\s*(?<num>-?\d+(?:\.\d+)?)\s*(?<unit>[a-z%/]*(?:\/s)?)\s*$/i;
 
 // `p99 < 500ms warn 400ms`: a warning level after the target, in the same units, on the passing side of it.
 const WARN = /\s+warn\s+(?<level>.+?)\s*(?<optional>\?)?$/i;
@@ -62,7 +78,9 @@ export function parseTarget(line: string, where = 'targets'): Target {
   const target = parseLevel(main, where);
   const level = w.groups.level!;
   if (target.rhsMetric || target.op === '==' || target.op === '!=') {
-    throw new UserError(`${where}: target "${written}" cannot have a warning level: "warn" goes with <, <=, > or >= and a number, e.g. "p99 < 500ms warn 400ms"`);
+    throw new UserError(
+      `${where}: target "${written}" cannot have a warning level: "warn" goes with <, <=, > or >= and a number, e.g. "p99 < 500ms warn 400ms"`,
+    );
   }
   // The level is read as the same target with that threshold, so it takes the same units (and "% of max").
   const split = splitAtOperator(main.replace(/^optional\s*:\s*/i, '').replace(/\?$/, ''))!;
@@ -71,7 +89,9 @@ export function parseTarget(line: string, where = 'targets'): Target {
   try {
     warn = parseLevel(`${split.left} ${target.op} ${level}${ofMax}`, where).value;
   } catch {
-    throw new UserError(`${where}: target "${written}": cannot read the warning level "${level}": write it like the threshold, e.g. "p99 < 500ms warn 400ms"`);
+    throw new UserError(
+      `${where}: target "${written}": cannot read the warning level "${level}": write it like the threshold, e.g. "p99 < 500ms warn 400ms"`,
+    );
   }
   const below = target.op === '<' || target.op === '<=';
   if (below ? warn >= target.value : warn <= target.value) {
@@ -117,24 +137,54 @@ function parseLevel(line: string, where: string): Target {
   const unit = m.groups.unit!.toLowerCase();
   const canonical = metricBySpelling(rawMetric)?.name;
   const bad = (allowed: string): UserError =>
-    new UserError(`${where}: target "${line.trim()}" has unit "${unit || '(none)'}" for ${rawMetric}; allowed: ${allowed}`);
+    new UserError(
+      `${where}: target "${line.trim()}" has unit "${unit || '(none)'}" for ${rawMetric}; allowed: ${allowed}`,
+    );
 
   const call = STAT_CALL.exec(rawMetric);
   if (call?.groups || ofMax || isInfraName(rawMetric)) {
-    return parseInfraTarget({ line: line.trim(), where, rawMetric, written: m.groups.metric!, call: call?.groups, ofMax, op, num, unit, optional });
+    return parseInfraTarget({
+      line: line.trim(),
+      where,
+      rawMetric,
+      written: m.groups.metric!,
+      call: call?.groups,
+      ofMax,
+      op,
+      num,
+      unit,
+      optional,
+    });
   }
 
   if (!canonical) {
     // A custom metric (k6 trend, Artillery counter, ...): keep the unit the user wrote.
-    const customUnit: MetricUnit = unit === '' ? 'count' : unit === 'ms' || unit === 's' ? 'ms' : unit === '%' ? '%' : unit === '/s' ? '/s' : 'count';
+    const customUnit: MetricUnit =
+      unit === ''
+        ? 'count'
+        : unit === 'ms' || unit === 's'
+          ? 'ms'
+          : unit === '%'
+            ? '%'
+            : unit === '/s'
+              ? '/s'
+              : 'count';
     if (unit !== '' && !['ms', 's', '%', '/s'].includes(unit)) throw bad('ms, s, %, /s or none');
-    return { metric: m.groups.metric!, op, value: unit === 's' ? num * 1000 : num, unit: customUnit, source: line.trim(), optional };
+    return {
+      metric: m.groups.metric!,
+      op,
+      value: unit === 's' ? num * 1000 : num,
+      unit: customUnit,
+      source: line.trim(),
+      optional,
+    };
   }
   const kind = builtinMetric(canonical)!.kind;
   let value: number;
   switch (kind) {
     case 'latency':
-      if (unit === '' || unit === 'ms') value = num; // k6 style: a bare number is milliseconds
+      if (unit === '' || unit === 'ms')
+        value = num; // k6 style: a bare number is milliseconds
       else if (unit === 's') value = num * 1000;
       else if (unit === 'm' || unit === 'min') value = num * 60_000;
       else throw bad('ms, s, m (a bare number is ms)');
@@ -178,7 +228,11 @@ function splitAtOperator(text: string): { left: string; op: ComparisonOp; right:
     else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!')) {
       const op = OPERATORS.find((o) => text.startsWith(o, i));
       if (!op) return undefined;
-      return { left: text.slice(0, i).trim(), op: (op === '=' ? '==' : op) as ComparisonOp, right: text.slice(i + op.length).trim() };
+      return {
+        left: text.slice(0, i).trim(),
+        op: (op === '=' ? '==' : op) as ComparisonOp,
+        right: text.slice(i + op.length).trim(),
+      };
     }
   }
   return undefined;
@@ -214,7 +268,9 @@ export function parseMetricRef(written: string, where: string, line: string): Me
     }
     const stat = K6_STAT[statText] ?? metricBySpelling(statText)?.name;
     if (!stat || !isEndpointMetric(stat) || builtinMetric(stat)!.kind !== 'latency') {
-      throw new UserError(`${where}: target "${line}": "${statText}" is not a latency statistic; allowed: p50, p90, p95, p99, p999, min, max, mean (avg), med`);
+      throw new UserError(
+        `${where}: target "${line}": "${statText}" is not a latency statistic; allowed: p50, p90, p95, p99, p999, min, max, mean (avg), med`,
+      );
     }
     return selectorRef(stat, k6.body!, where, line);
   }
@@ -238,14 +294,19 @@ export function parseMetricRef(written: string, where: string, line: string): Me
   if (call?.groups) {
     const key = call.groups.stat!.toLowerCase();
     const stat = Object.hasOwn(STAT_ALIAS, key) ? STAT_ALIAS[key] : undefined;
-    if (!stat) throw new UserError(`${where}: target "${line}" uses statistic "${call.groups.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`);
+    if (!stat)
+      throw new UserError(
+        `${where}: target "${line}" uses statistic "${call.groups.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`,
+      );
     const name = call.groups.name!;
     const known = isInfraName(name) ? name.toLowerCase() : name;
     return { metric: `${stat}(${known})`, unit: infraUnit(known) };
   }
   if (isInfraName(lower)) return { metric: lower, unit: infraUnit(lower) };
-  if (!/^[A-Za-z_][\w.:\-]*$/.test(text)) {
-    throw new UserError(`${where}: target "${line}": "${text}" is not a metric name (letters, digits, _ . : -, an optional {endpoint} selector)`);
+  if (!/^[A-Za-z_][\w.:-]*$/.test(text)) {
+    throw new UserError(
+      `${where}: target "${line}": "${text}" is not a metric name (letters, digits, _ . : -, an optional {endpoint} selector)`,
+    );
   }
   return { metric: text, unit: 'count' };
 }
@@ -257,9 +318,14 @@ function infraUnit(name: string): MetricUnit {
 
 function selectorRef(base: EndpointMetric, body: string, where: string, line: string): MetricRef {
   const sel = parseSelectorBody(body);
-  if (!sel) throw new UserError(`${where}: target "${line}" has an empty endpoint selector; write e.g. "${base}{bid}" or "${base}{POST /api/bids}"`);
+  if (!sel)
+    throw new UserError(
+      `${where}: target "${line}" has an empty endpoint selector; write e.g. "${base}{bid}" or "${base}{POST /api/bids}"`,
+    );
   if (sel.status && base !== 'responses') {
-    throw new UserError(`${where}: target "${line}": a status in the selector goes with responses only, as in "responses{${sel.endpoint}, ${sel.status}} >= 1000"`);
+    throw new UserError(
+      `${where}: target "${line}": a status in the selector goes with responses only, as in "responses{${sel.endpoint}, ${sel.status}} >= 1000"`,
+    );
   }
   return {
     metric: selectorMetric(base, sel),
@@ -273,7 +339,12 @@ function selectorRef(base: EndpointMetric, body: string, where: string, line: st
 const FACTOR = /^(?<ref>.*?)\s*\*\s*(?<factor>\d+(?:\.\d+)?)\s*$/s;
 
 /** A target with an endpoint selector, or with a metric on its right-hand side. */
-function parseExtended(line: string, where: string, split: { left: string; op: ComparisonOp; right: string }, optional: boolean): Target {
+function parseExtended(
+  line: string,
+  where: string,
+  split: { left: string; op: ComparisonOp; right: string },
+  optional: boolean,
+): Target {
   const left = parseMetricRef(split.left, where, line);
   const selectorFields = {
     ...(left.endpoint !== undefined ? { endpoint: left.endpoint } : {}),
@@ -288,7 +359,13 @@ function parseExtended(line: string, where: string, split: { left: string; op: C
     try {
       plain = parseTarget(probe, where);
     } catch (e) {
-      if (e instanceof UserError) throw new UserError(e.message.split(`"${probe}"`).join(`"${line}"`).replace(/ for custom_metric;/, ` for ${left.metric};`));
+      if (e instanceof UserError)
+        throw new UserError(
+          e.message
+            .split(`"${probe}"`)
+            .join(`"${line}"`)
+            .replace(/ for custom_metric;/, ` for ${left.metric};`),
+        );
       throw e;
     }
     return { ...plain, metric: left.metric, source: line, optional, ...selectorFields };
@@ -297,16 +374,22 @@ function parseExtended(line: string, where: string, split: { left: string; op: C
   const rightText = f ? f.ref! : split.right;
   // A plain word that names no metric perf-gate knows is far more likely a mistyped threshold (`p99 < fast`) than a
   // tool metric: a right-hand side names a built-in or source metric, or a tool's metric with a `_`, `.` or selector.
-  if (/^[a-z]+$/i.test(rightText.trim()) && !metricBySpelling(rightText.trim().toLowerCase()) && !isInfraName(rightText.trim())) {
+  if (
+    /^[a-z]+$/i.test(rightText.trim()) &&
+    !metricBySpelling(rightText.trim().toLowerCase()) &&
+    !isInfraName(rightText.trim())
+  ) {
     throw new UserError(
       `${where}: cannot read target "${line}": expected "<metric> <op> <value><unit>" or "<metric> <op> <metric> [* factor]", ` +
         `for example "p99 < 500ms", "error_rate{payment} == 0", "bids_stored >= requests{bid} * 0.99"`,
     );
   }
   const factor = f ? Number(f.factor) : 1;
-  if (!(factor > 0) || !Number.isFinite(factor)) throw new UserError(`${where}: target "${line}" has a factor that is not a positive number`);
+  if (!(factor > 0) || !Number.isFinite(factor))
+    throw new UserError(`${where}: target "${line}" has a factor that is not a positive number`);
   const right = parseMetricRef(rightText, where, line);
-  if (right.metric === left.metric) throw new UserError(`${where}: target "${line}" compares ${left.metric} with itself`);
+  if (right.metric === left.metric)
+    throw new UserError(`${where}: target "${line}" compares ${left.metric} with itself`);
   const unit = left.unit !== 'count' || right.unit === 'count' ? left.unit : right.unit;
   return {
     metric: left.metric,
@@ -341,7 +424,9 @@ function parseInfraTarget(p: InfraParts): Target {
     const key = p.call.stat!.toLowerCase();
     stat = Object.hasOwn(STAT_ALIAS, key) ? STAT_ALIAS[key] : undefined;
     if (!stat) {
-      throw new UserError(`${where}: target "${line}" uses statistic "${p.call.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`);
+      throw new UserError(
+        `${where}: target "${line}" uses statistic "${p.call.stat}"; allowed: ${INFRA_STATS.join(', ')} (and avg)`,
+      );
     }
     name = p.call.name!.toLowerCase();
   } else if (!isInfraName(name)) {
@@ -413,7 +498,13 @@ export const GUIDE_ERROR_BOUND = 'error_rate < 0.5%';
  * bound on its own: 44 errors out of 44 requests stays under 50 in a short run.
  */
 export function isErrorRateBound(t: Target): boolean {
-  return t.metric === 'error_rate' && t.endpoint === undefined && !t.rhsMetric && !t.optional && (t.op === '<' || t.op === '<=');
+  return (
+    t.metric === 'error_rate' &&
+    t.endpoint === undefined &&
+    !t.rhsMetric &&
+    !t.optional &&
+    (t.op === '<' || t.op === '<=')
+  );
 }
 
 /**
@@ -436,7 +527,9 @@ function commonSlips(text: string, where: string): void {
   const flip = /(=<|=>)/.exec(text);
   if (flip) {
     const right = flip[1] === '=<' ? '<=' : '>=';
-    throw new UserError(`${where}: target "${text}": "${flip[1]}" is not an operator; write "${right}" (did you mean "${text.replace(flip[1]!, right)}"?); allowed: <, <=, >, >=, ==, !=`);
+    throw new UserError(
+      `${where}: target "${text}": "${flip[1]}" is not an operator; write "${right}" (did you mean "${text.replace(flip[1]!, right)}"?); allowed: <, <=, >, >=, ==, !=`,
+    );
   }
   // Commas outside a selector's braces: `p99{bid, 201}` is one target, `p99<500ms, p95<300ms` two.
   let depth = 0;
@@ -447,7 +540,8 @@ function commonSlips(text: string, where: string): void {
     if (c === '{' || c === '(') depth++;
     else if (c === '}' || c === ')') depth = Math.max(0, depth - 1);
     else if (depth === 0 && c === ',') comma = true;
-    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!') && !'<>=!'.includes(text[i - 1] ?? '')) ops++;
+    else if (depth === 0 && (c === '<' || c === '>' || c === '=' || c === '!') && !'<>=!'.includes(text[i - 1] ?? ''))
+      ops++;
   }
   if (comma && ops > 1) {
     const parts = text.split(/\s*,\s*(?![^{(]*[})])/).filter((p) => p !== '');
@@ -459,7 +553,10 @@ function commonSlips(text: string, where: string): void {
 
 /** The built-in metric names and their aliases, for "did you mean" on a metric that is none of them. */
 export function knownMetricNames(): string[] {
-  return [...(METRIC_CATALOGUE as readonly MetricDefinition[]).flatMap((m) => [m.name, ...m.aliases]), ...Object.keys(INFRA_METRICS)];
+  return [
+    ...(METRIC_CATALOGUE as readonly MetricDefinition[]).flatMap((m) => [m.name, ...m.aliases]),
+    ...Object.keys(INFRA_METRICS),
+  ];
 }
 
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
@@ -492,7 +589,10 @@ export function compare(actual: number, op: ComparisonOp, value: number): boolea
 /** `p99 < 500 ms`, in the unit the metric is shown in. */
 export function describeTarget(t: Target): string {
   if (t.rhsMetric) return `${t.op} ${t.rhsMetric.label}`;
-  const v = t.unit === 'ms' && t.value >= 1000 && t.value % 1000 === 0 ? `${t.value / 1000} s` : `${t.value}${unitSuffix(t.unit)}`;
+  const v =
+    t.unit === 'ms' && t.value >= 1000 && t.value % 1000 === 0
+      ? `${t.value / 1000} s`
+      : `${t.value}${unitSuffix(t.unit)}`;
   return `${t.op} ${v}${t.metric.endsWith(OF_MAX_SUFFIX) ? ' of max' : ''}`;
 }
 

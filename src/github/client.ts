@@ -51,7 +51,10 @@ export class GitHubTimeBudget {
  * `retry-after` on 403/429/503 is waited out here when it fits, since Octokit's retry plugin ignores the header;
  * GitHub's own rate-limit answers are left to the throttling plugin, whose callbacks check the same budget.
  */
-export function boundedFetch(budget: GitHubBudget | GitHubTimeBudget, inner: typeof fetch = globalThis.fetch): typeof fetch {
+export function boundedFetch(
+  budget: GitHubBudget | GitHubTimeBudget,
+  inner: typeof fetch = globalThis.fetch,
+): typeof fetch {
   const b = budget instanceof GitHubTimeBudget ? budget : new GitHubTimeBudget(budget);
   const { requestTimeoutMs, retries } = b.limits;
   return async (input, init) => {
@@ -81,7 +84,13 @@ export function boundedFetch(budget: GitHubBudget | GitHubTimeBudget, inner: typ
       }
       b.spend(performance.now() - started);
       const after = retryAfterMs(res);
-      if (RETRY_AFTER_STATUSES.has(res.status) && !throttled && after !== undefined && attempt < retries && b.reserve(after)) {
+      if (
+        RETRY_AFTER_STATUSES.has(res.status) &&
+        !throttled &&
+        after !== undefined &&
+        attempt < retries &&
+        b.reserve(after)
+      ) {
         await sleep(after);
         continue;
       }
@@ -91,24 +100,44 @@ export function boundedFetch(budget: GitHubBudget | GitHubTimeBudget, inner: typ
 }
 
 /** The Octokit for this run: bounded fetch, retries of 5xx and transport failures, GitHub's rate-limit signals. */
-export function createGitHubClient(token: string, log: Logger, opts: { budget?: GitHubBudget; baseUrl?: string } = {}): GitHubClient {
+export function createGitHubClient(
+  token: string,
+  log: Logger,
+  opts: { budget?: GitHubBudget; baseUrl?: string } = {},
+): GitHubClient {
   const budget = new GitHubTimeBudget(opts.budget ?? DEFAULT_GITHUB_BUDGET);
   const { retries } = budget.limits;
-  const onLimit = (kind: string) => (retryAfterS: number, options: { method?: string; url?: string }, _octokit: unknown, retryCount: number): boolean => {
-    const ok = retryCount < retries && budget.reserve(retryAfterS * 1000);
-    log.debug(`GitHub ${kind} on ${options.method ?? ''} ${options.url ?? ''}: ${ok ? `retrying after ${retryAfterS}s` : 'not waiting (over the time budget)'}`);
-    return ok;
-  };
+  const onLimit =
+    (kind: string) =>
+    (
+      retryAfterS: number,
+      options: { method?: string; url?: string },
+      _octokit: unknown,
+      retryCount: number,
+    ): boolean => {
+      const ok = retryCount < retries && budget.reserve(retryAfterS * 1000);
+      log.debug(
+        `GitHub ${kind} on ${options.method ?? ''} ${options.url ?? ''}: ${ok ? `retrying after ${retryAfterS}s` : 'not waiting (over the time budget)'}`,
+      );
+      return ok;
+    };
   const octokit = getOctokit(
     token,
     {
       ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
       // Over the toolkit's fetch, which honours the runner's proxy settings.
-      request: { fetch: boundedFetch(budget, (actionsDefaults.request?.fetch as typeof fetch | undefined) ?? globalThis.fetch) },
+      request: {
+        fetch: boundedFetch(budget, (actionsDefaults.request?.fetch as typeof fetch | undefined) ?? globalThis.fetch),
+      },
       // 429 is left to boundedFetch (it reads retry-after); the plugin's own waits are short so the budget holds.
       retry: { retries, retryAfterBaseValue: 500, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
       throttle: { onRateLimit: onLimit('rate limit'), onSecondaryRateLimit: onLimit('secondary rate limit') },
-      log: { debug: () => undefined, info: () => undefined, warn: (m: string) => log.debug(m), error: (m: string) => log.debug(m) },
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (m: string) => log.debug(m),
+        error: (m: string) => log.debug(m),
+      },
     },
     retry,
     throttling,
@@ -139,14 +168,19 @@ function retryAfterMs(res: Response): number | undefined {
 }
 
 function timeoutError(ms: number): Error {
-  return Object.assign(new Error(`no answer within ${Math.round(ms / 100) / 10}s`), { code: 'PERF_GATE_GITHUB_TIMEOUT' });
+  return Object.assign(new Error(`no answer within ${Math.round(ms / 100) / 10}s`), {
+    code: 'PERF_GATE_GITHUB_TIMEOUT',
+  });
 }
 
 /** Named AbortError so that Octokit passes it on as it is, and the retry plugin does not retry what was never sent. */
 function budgetError(totalMs: number): Error {
-  const e = Object.assign(new Error(`not sent: GitHub API calls already took the ${Math.round(totalMs / 1000)}s this run allows them`), {
-    code: 'PERF_GATE_GITHUB_BUDGET',
-  });
+  const e = Object.assign(
+    new Error(`not sent: GitHub API calls already took the ${Math.round(totalMs / 1000)}s this run allows them`),
+    {
+      code: 'PERF_GATE_GITHUB_BUDGET',
+    },
+  );
   e.name = 'AbortError';
   return e;
 }

@@ -107,7 +107,9 @@ async function whoAmI(octokit: GitHubClient, log: Logger): Promise<Identity> {
   } catch (error) {
     const status = statusOf(error);
     if (status === 403 || status === 404) {
-      log.debug(`GET /user answered ${status} (an installation token such as GITHUB_TOKEN); matching comments by bot accounts.`);
+      log.debug(
+        `GET /user answered ${status} (an installation token such as GITHUB_TOKEN); matching comments by bot accounts.`,
+      );
       return { kind: 'bot-fallback' };
     }
     throw apiError(error, 'identify the token owner (GET /user)');
@@ -146,7 +148,12 @@ async function findComment(
 
 /** A 200 whose body is not what the API documents (a proxy's page, truncated JSON): an error, not data. */
 function malformed(call: string, data: unknown): Error {
-  const what = typeof data === 'string' ? (looksLikeHtml(data) ? 'an HTML page' : 'text that is not JSON') : `JSON of the wrong shape (${Array.isArray(data) ? 'a list' : typeof data})`;
+  const what =
+    typeof data === 'string'
+      ? looksLikeHtml(data)
+        ? 'an HTML page'
+        : 'text that is not JSON'
+      : `JSON of the wrong shape (${Array.isArray(data) ? 'a list' : typeof data})`;
   return new Error(`GitHub answered ${call} with ${what}`);
 }
 
@@ -196,7 +203,8 @@ function apiMessage(error: unknown): string {
   if (typeof data === 'string' && data !== '') return redact(oneLine(data));
   const message = messageOf(error);
   const cause = (error as { cause?: unknown } | null)?.cause;
-  const causeText = cause instanceof Error && !message.includes(cause.message) ? `${cause.message}${codeOf(cause)}` : '';
+  const causeText =
+    cause instanceof Error && !message.includes(cause.message) ? `${cause.message}${codeOf(cause)}` : '';
   return redact(oneLine(causeText && !message.includes(causeText) ? `${message} (${causeText})` : message));
 }
 
@@ -209,7 +217,7 @@ function codeOf(error: Error): string {
 const FORK_HINT =
   'On a pull request from a fork, GitHub gives the workflow a read-only token: the report is still in the job summary. ' +
   'To comment on fork PRs, post the comment from a separate `workflow_run` workflow, or use `pull_request_target` with care ' +
-  '(it runs with a write token, so never check out and run the fork\'s code in it). On other PRs, give the job ' +
+  "(it runs with a write token, so never check out and run the fork's code in it). On other PRs, give the job " +
   '`permissions: pull-requests: write`.';
 
 /** 403 and 404 cost the PR its comment, not the run its verdict: they come back as a warning. */
@@ -232,7 +240,10 @@ function skipOn(error: unknown, what: string, where: string): UpsertCommentResul
 
 function apiError(error: unknown, what: string): Error {
   const status = statusOf(error);
-  const prefix = status === undefined ? `GitHub API call to ${what} failed` : `GitHub API call to ${what} failed with HTTP ${status}`;
+  const prefix =
+    status === undefined
+      ? `GitHub API call to ${what} failed`
+      : `GitHub API call to ${what} failed with HTTP ${status}`;
   const hint = status === 401 ? ' Check the `github-token` input: GitHub did not accept it.' : '';
   return new Error(`${prefix}: ${apiMessage(error).replace(/\.$/, '')}.${hint}`);
 }

@@ -11,7 +11,12 @@ export interface PrContext {
   isFork: boolean;
 }
 
-const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target', 'pull_request_review', 'pull_request_review_comment']);
+const PULL_REQUEST_EVENTS = new Set([
+  'pull_request',
+  'pull_request_target',
+  'pull_request_review',
+  'pull_request_review_comment',
+]);
 
 export function prContext(eventName: string, payload: unknown, repository: string): PrContext {
   const { owner, repo } = ownerAndRepo(repository, payload);
@@ -35,7 +40,12 @@ export function prContext(eventName: string, payload: unknown, repository: strin
     const onPullRequest = field(issue, 'pull_request') !== undefined && field(issue, 'pull_request') !== null;
     // The payload does not say where the PR's head lives, and these events run with the base repository's
     // token anyway, so the comment is not blocked by a fork.
-    return { ...base, ...(number === undefined ? {} : { issueNumber: number }), isPullRequest: onPullRequest, isFork: false };
+    return {
+      ...base,
+      ...(number === undefined ? {} : { issueNumber: number }),
+      isPullRequest: onPullRequest,
+      isFork: false,
+    };
   }
 
   if (eventName === 'workflow_run') {
@@ -49,7 +59,12 @@ export function prContext(eventName: string, payload: unknown, repository: strin
     // GitHub leaves `pull_requests` empty for fork PRs; the number then has to come from an artifact.
     const pulls = field(run, 'pull_requests');
     const number = Array.isArray(pulls) ? positiveInt(field(pulls[0], 'number')) : undefined;
-    return { ...base, ...(number === undefined ? {} : { issueNumber: number }), isPullRequest: fromPullRequest, isFork };
+    return {
+      ...base,
+      ...(number === undefined ? {} : { issueNumber: number }),
+      isPullRequest: fromPullRequest,
+      isFork,
+    };
   }
 
   return { ...base, isPullRequest: false, isFork: false };

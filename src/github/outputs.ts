@@ -29,7 +29,11 @@ export type OutputName = (typeof OUTPUT_NAMES)[number];
 const num = (v: number | undefined, digits = 2): string =>
   v === undefined || !Number.isFinite(v) ? '' : String(Math.round(v * 10 ** digits) / 10 ** digits);
 
-export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: { report?: string; results?: string; commentUrl?: string }): Record<OutputName, string> {
+export function outputsFor(
+  run: RunResult | undefined,
+  verdict: Verdict,
+  paths: { report?: string; results?: string; commentUrl?: string },
+): Record<OutputName, string> {
   // The figures of the part the targets were judged on (the steady part unless `decide-on: all`), so an output
   // always equals the Actual column of the report next to it.
   const analysis = run?.analysis;
@@ -62,8 +66,16 @@ export function outputsFor(run: RunResult | undefined, verdict: Verdict, paths: 
 }
 
 /** Targets that held past their warning level: `{target, metric, actual, warn, unit}`, `[]` when none. */
-export function warningsOf(verdict: Verdict): Array<{ target: string; metric: string; actual: number; warn: number; unit: string }> {
+export function warningsOf(
+  verdict: Verdict,
+): Array<{ target: string; metric: string; actual: number; warn: number; unit: string }> {
   return verdict.targets
     .filter((t) => t.warning && t.actual !== undefined && t.target.warn !== undefined)
-    .map((t) => ({ target: t.target.source, metric: t.target.metric, actual: t.actual!, warn: t.target.warn!, unit: t.target.unit }));
+    .map((t) => ({
+      target: t.target.source,
+      metric: t.target.metric,
+      actual: t.actual!,
+      warn: t.target.warn!,
+      unit: t.target.unit,
+    }));
 }

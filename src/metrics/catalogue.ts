@@ -36,7 +36,11 @@ export interface MetricDefinition {
    * A regression rule may name it: which way is better, the unit of its absolute tolerance, and its place in the
    * rule list (p999 came after the eight that messages and outputs already listed in this order).
    */
-  readonly regression?: { readonly better: 'lower' | 'higher'; readonly unit: 'ms' | 'pp' | '/s'; readonly order: number };
+  readonly regression?: {
+    readonly better: 'lower' | 'higher';
+    readonly unit: 'ms' | 'pp' | '/s';
+    readonly order: number;
+  };
   /** The value over the whole run; undefined: not measured (never 0 in its place). */
   readonly value: (run: RunResult) => number | undefined;
   /** The value in one interval, for the metrics with the `interval` scope. */
@@ -45,23 +49,39 @@ export interface MetricDefinition {
   readonly intervalRowsValue?: (r: IntervalRows) => number | undefined;
 }
 
-export const UNIT_OF_KIND: Record<MetricKind, MetricUnit> = { latency: 'ms', percent: '%', rate: '/s', count: 'count', duration: 'ms' };
+export const UNIT_OF_KIND: Record<MetricKind, MetricUnit> = {
+  latency: 'ms',
+  percent: '%',
+  rate: '/s',
+  count: 'count',
+  duration: 'ms',
+};
 
 type IntervalLatency = Exclude<keyof LatencyStats, 'count' | 'min'>;
 
 // The readers of a latency statistic, shared by its run, interval and endpoint-in-interval scopes.
 const latencyOf = (k: keyof LatencyStats) => (run: RunResult) => run.latency[k];
 const intervalLatencyOf = (k: IntervalLatency) => (iv: IntervalResult) => iv.latency[k];
-const rowLatencyOf = (k: IntervalLatency) => (r: IntervalRows) => (r.rows.length === 1 ? r.rows[0]!.latency[k] : undefined);
+const rowLatencyOf = (k: IntervalLatency) => (r: IntervalRows) =>
+  r.rows.length === 1 ? r.rows[0]!.latency[k] : undefined;
 
 /**
  * Responses with a status (`201`) or class (`2xx`), or all of them. Undefined when the source recorded no status
  * codes although requests completed (a k6 summary): 0 would claim none came back.
  */
-export function responsesOf(codes: Record<string, number>, status: string | undefined, requests: number): number | undefined {
+export function responsesOf(
+  codes: Record<string, number>,
+  status: string | undefined,
+  requests: number,
+): number | undefined {
   const entries = Object.entries(codes);
   if (entries.length === 0) return requests === 0 ? 0 : undefined;
-  const wanted = status === undefined ? () => true : /xx$/i.test(status) ? (c: string) => c[0] === status[0] : (c: string) => c === status;
+  const wanted =
+    status === undefined
+      ? () => true
+      : /xx$/i.test(status)
+        ? (c: string) => c[0] === status[0]
+        : (c: string) => c === status;
   return entries.reduce((n, [c, v]) => (wanted(c) ? n + v : n), 0);
 }
 
@@ -139,7 +159,14 @@ export const METRIC_CATALOGUE = [
     intervalValue: intervalLatencyOf('max'),
     intervalRowsValue: rowLatencyOf('max'),
   },
-  { name: 'min', aliases: [], kind: 'latency', scopes: ['run', 'endpoint'], label: 'min latency', value: latencyOf('min') },
+  {
+    name: 'min',
+    aliases: [],
+    kind: 'latency',
+    scopes: ['run', 'endpoint'],
+    label: 'min latency',
+    value: latencyOf('min'),
+  },
   {
     name: 'mean',
     aliases: ['avg', 'average'],
@@ -174,7 +201,11 @@ export const METRIC_CATALOGUE = [
     // Requests completed but the error rate could not be measured (a k6 summary read with 4xx not counted): the
     // count is not perf-gate's either, so neither is measured.
     value: (run: RunResult) =>
-      run.requests > 0 && run.errorRate === undefined ? undefined : run.requests > 0 || run.errors > 0 ? run.errors : undefined,
+      run.requests > 0 && run.errorRate === undefined
+        ? undefined
+        : run.requests > 0 || run.errors > 0
+          ? run.errors
+          : undefined,
     intervalValue: (iv: IntervalResult) => iv.errors,
     intervalRowsValue: (r: IntervalRows) => r.errors,
   },
@@ -187,9 +218,17 @@ export const METRIC_CATALOGUE = [
     intervalLabel: 'throughput',
     regression: { better: 'higher', unit: '/s', order: 7 },
     value: (run: RunResult) => run.throughputRps,
-    intervalValue: (iv: IntervalResult) => (iv.durationMs / 1000 > 0 ? iv.requests / (iv.durationMs / 1000) : undefined),
+    intervalValue: (iv: IntervalResult) =>
+      iv.durationMs / 1000 > 0 ? iv.requests / (iv.durationMs / 1000) : undefined,
   },
-  { name: 'requests', aliases: ['reqs', 'http_reqs'], kind: 'count', scopes: ['run', 'endpoint'], label: 'requests', value: (run: RunResult) => run.requests },
+  {
+    name: 'requests',
+    aliases: ['reqs', 'http_reqs'],
+    kind: 'count',
+    scopes: ['run', 'endpoint'],
+    label: 'requests',
+    value: (run: RunResult) => run.requests,
+  },
   // Responses received (any status); per endpoint and status: `responses{bid, 201}`. No label: the report keeps
   // the name as written, selector and all.
   {
@@ -275,7 +314,9 @@ export function metricBySpelling(spelling: string): MetricDefinition | undefined
 
 /** The metrics with a value in a scope, in catalogue order. */
 export function metricsWithScope<S extends MetricScope>(scope: S): readonly MetricWithScope<S>[] {
-  return (METRIC_CATALOGUE as readonly MetricDefinition[]).filter((m) => m.scopes.includes(scope)).map((m) => m.name as MetricWithScope<S>);
+  return (METRIC_CATALOGUE as readonly MetricDefinition[])
+    .filter((m) => m.scopes.includes(scope))
+    .map((m) => m.name as MetricWithScope<S>);
 }
 
 /** The metrics a regression rule may name, in the order rules are listed. */

@@ -69,7 +69,10 @@ export interface EnvironmentReport {
   /** The database baseline (the guide's table): values before the load and after it. */
   baseline?: BaselineRow[];
   /** The smoke pass: each flow once before the load; its requests are not part of the run's figures. */
-  smoke?: { flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>; skipped?: string };
+  smoke?: {
+    flows: Array<{ name: string; ok: boolean; requests: number; failure?: string; step?: string }>;
+    skipped?: string;
+  };
 }
 
 /**
@@ -163,7 +166,16 @@ export interface Diagnosis {
   limits: string[];
 }
 
-export const CAUSE_KINDS = ['tasks-killed', 'lock-waits', 'sequential-scans', 'saturation', 'memory-leak', 'throughput-limit', 'slow-endpoint', 'errors'] as const;
+export const CAUSE_KINDS = [
+  'tasks-killed',
+  'lock-waits',
+  'sequential-scans',
+  'saturation',
+  'memory-leak',
+  'throughput-limit',
+  'slow-endpoint',
+  'errors',
+] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 export interface WhenFinding {

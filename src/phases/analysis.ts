@@ -48,7 +48,8 @@ export function steadyWindows(stages: readonly Stage[]): Window[] {
   const out: Window[] = [];
   let t = 0;
   for (const s of stages) {
-    if (s.startRate === s.endRate && s.startRate > 0) out.push({ startMs: t, endMs: t + s.durationMs, ...(s.name ? { stage: s.name } : {}) });
+    if (s.startRate === s.endRate && s.startRate > 0)
+      out.push({ startMs: t, endMs: t + s.durationMs, ...(s.name ? { stage: s.name } : {}) });
     t += s.durationMs;
   }
   return out;
@@ -59,7 +60,11 @@ export function steadyWindows(stages: readonly Stage[]): Window[] {
  * latency mixes two loads. The run's last interval may be longer than the others (a short tail after the shape
  * is folded into it), so it is placed by its nominal width.
  */
-export function steadyIntervals(intervals: readonly IntervalResult[], windows: readonly Window[], intervalMs?: number): IntervalResult[] {
+export function steadyIntervals(
+  intervals: readonly IntervalResult[],
+  windows: readonly Window[],
+  intervalMs?: number,
+): IntervalResult[] {
   return intervals.filter((iv) => {
     const width = intervalMs !== undefined && intervalMs > 0 ? Math.min(iv.durationMs, intervalMs) : iv.durationMs;
     return windows.some((w) => iv.startMs >= w.startMs - EDGE_MS && iv.startMs + width <= w.endMs + EDGE_MS);
@@ -67,7 +72,10 @@ export function steadyIntervals(intervals: readonly IntervalResult[], windows: r
 }
 
 /** Totals and latency of a set of intervals; undefined latency when one of them has requests but no histogram. */
-export function summarize(intervals: readonly IntervalResult[]): { summary: Omit<PartSummary, 'windows' | 'intervalsTotal'>; histogram?: Histogram } {
+export function summarize(intervals: readonly IntervalResult[]): {
+  summary: Omit<PartSummary, 'windows' | 'intervalsTotal'>;
+  histogram?: Histogram;
+} {
   const h = new Histogram();
   let requests = 0;
   let errors = 0;
@@ -120,7 +128,10 @@ export interface SteadyPart {
  * and check failures summed), in the order of the run's endpoints; an endpoint without a request there has zero
  * requests. Undefined, with the reason, when some interval's endpoint figures cannot be added up exactly.
  */
-export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[]): EndpointResult[] | { reason: string } {
+export function endpointsOver(
+  run: RunResult,
+  chosen: readonly IntervalResult[],
+): EndpointResult[] | { reason: string } {
   interface Acc {
     requests: number;
     errors: number;
@@ -130,7 +141,10 @@ export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[])
     checks: Record<string, number> | undefined;
   }
   const acc = new Map<string, Acc>();
-  const add = <K extends string>(into: Partial<Record<K, number>>, from: Partial<Record<K, number>> | undefined): void => {
+  const add = <K extends string>(
+    into: Partial<Record<K, number>>,
+    from: Partial<Record<K, number>> | undefined,
+  ): void => {
     for (const [k, n] of Object.entries(from ?? {}) as Array<[K, number]>) into[k] = (into[k] ?? 0) + n;
   };
   for (const iv of chosen) {
@@ -144,7 +158,11 @@ export function endpointsOver(run: RunResult, chosen: readonly IntervalResult[])
         return { reason: "the per-endpoint figures of its intervals carry no histograms to add up (a tool's file)" };
       }
       let a = acc.get(name);
-      if (!a) acc.set(name, (a = { requests: 0, errors: 0, hist: new Histogram(), status: {}, kinds: {}, checks: undefined }));
+      if (!a)
+        acc.set(
+          name,
+          (a = { requests: 0, errors: 0, hist: new Histogram(), status: {}, kinds: {}, checks: undefined }),
+        );
       a.requests += e.requests;
       a.errors += e.errors;
       if (histogram) a.hist.merge(histogram);
@@ -331,7 +349,8 @@ export function analyzeStress(
       plateau.push(iv);
     }
     const shapePeak = opts.shapePeakRate;
-    const stillRising = shapePeak !== undefined && live.some((iv) => iv.targetRate !== undefined) && peakLoad < shapePeak * 0.99;
+    const stillRising =
+      shapePeak !== undefined && live.some((iv) => iv.targetRate !== undefined) && peakLoad < shapePeak * 0.99;
     if (stillRising) {
       out.cascadingNote = `not assessed: the run ended while the load was still rising (at ${formatRate(peakLoad)} of ${formatRate(shapePeak)})`;
     } else if (plateau.length < 3) {
@@ -349,10 +368,13 @@ export function analyzeStress(
   } else {
     out.cascadingNote = 'not assessed: no request completed';
   }
-  const capacity = analyzeCapacity(intervals, opts.criteria ?? [
-    { metric: 'p99', limit: DEFAULT_P99_MS },
-    { metric: 'error_rate', limit: limit },
-  ]);
+  const capacity = analyzeCapacity(
+    intervals,
+    opts.criteria ?? [
+      { metric: 'p99', limit: DEFAULT_P99_MS },
+      { metric: 'error_rate', limit: limit },
+    ],
+  );
   if (capacity) out.capacity = capacity;
   return out;
 }
@@ -367,13 +389,23 @@ const LATENCY_CRITERIA = new Set(['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'me
 
 /** The run's latency and error-rate targets with an upper limit, the criteria for capacity. */
 export function capacityCriteria(targets: readonly Target[]): CapacityCriterion[] {
-  return targets
-    // A target against another metric (`error_rate < error_rate{login}`) has no fixed limit to hold an interval to.
-    .filter((t) => !t.rhsMetric && (t.op === '<' || t.op === '<=') && (LATENCY_CRITERIA.has(t.metric) || t.metric === 'error_rate'))
-    .map((t) => ({ metric: t.metric as CapacityCriterion['metric'], limit: t.value }));
+  return (
+    targets
+      // A target against another metric (`error_rate < error_rate{login}`) has no fixed limit to hold an interval to.
+      .filter(
+        (t) =>
+          !t.rhsMetric &&
+          (t.op === '<' || t.op === '<=') &&
+          (LATENCY_CRITERIA.has(t.metric) || t.metric === 'error_rate'),
+      )
+      .map((t) => ({ metric: t.metric as CapacityCriterion['metric'], limit: t.value }))
+  );
 }
 
-function criterionValue(c: CapacityCriterion, part: { requests: number; errors: number; latency: IntervalResult['latency'] }): number | undefined {
+function criterionValue(
+  c: CapacityCriterion,
+  part: { requests: number; errors: number; latency: IntervalResult['latency'] },
+): number | undefined {
   if (c.metric === 'error_rate') return part.requests > 0 ? (part.errors / part.requests) * 100 : undefined;
   return part.latency[c.metric];
 }
@@ -389,11 +421,18 @@ function criterionText(c: CapacityCriterion, value: number): string {
  * in that interval, up to the first breach that the next intervals (pooled, histograms merged) confirmed. A single
  * slow interval the service shrugged off does not end it; a lucky quiet interval after the break does not extend it.
  */
-export function analyzeCapacity(intervals: readonly IntervalResult[], criteria: readonly CapacityCriterion[]): StressAnalysis['capacity'] {
+export function analyzeCapacity(
+  intervals: readonly IntervalResult[],
+  criteria: readonly CapacityCriterion[],
+): StressAnalysis['capacity'] {
   if (criteria.length === 0) return undefined;
   const live = intervals.filter((iv) => iv.requests > 0 && iv.durationMs > 0);
   if (live.length === 0) return undefined;
-  const breach = (part: { requests: number; errors: number; latency: IntervalResult['latency'] }): string | undefined => {
+  const breach = (part: {
+    requests: number;
+    errors: number;
+    latency: IntervalResult['latency'];
+  }): string | undefined => {
     for (const c of criteria) {
       const v = criterionValue(c, part);
       if (v !== undefined && v > c.limit) return criterionText(c, v);
@@ -423,14 +462,18 @@ export function analyzeCapacity(intervals: readonly IntervalResult[], criteria: 
       bestRps = rps;
     }
   }
-  const criteriaText = criteria.map((c) => (c.metric === 'error_rate' ? `error rate ≤ ${formatPercent(c.limit)}` : `${c.metric} ≤ ${c.limit} ms`)).join(', ');
+  const criteriaText = criteria
+    .map((c) => (c.metric === 'error_rate' ? `error rate ≤ ${formatPercent(c.limit)}` : `${c.metric} ≤ ${c.limit} ms`))
+    .join(', ');
   const breachAt = end < live.length ? live[end]! : undefined;
   if (!best) {
     return {
       held: false,
       criteria: criteriaText,
       ...(limitedBy ? { limitedBy } : {}),
-      ...(breachAt ? { breachAtMs: breachAt.startMs, breachRps: breachAt.requests / (breachAt.durationMs / 1000) } : {}),
+      ...(breachAt
+        ? { breachAtMs: breachAt.startMs, breachRps: breachAt.requests / (breachAt.durationMs / 1000) }
+        : {}),
     };
   }
   return {
@@ -460,7 +503,10 @@ export function rampDownStartMs(stages: readonly Stage[]): number {
 export function recoveryCriteria(targets: readonly Target[]): { p99Ms: number; errorRatePercent: number } {
   const limit = (metric: string): number | undefined =>
     targets.find((t) => !t.rhsMetric && t.metric === metric && (t.op === '<' || t.op === '<='))?.value;
-  return { p99Ms: limit('p99') ?? DEFAULT_P99_MS, errorRatePercent: limit('error_rate') ?? DEFAULT_ERROR_LIMIT_PERCENT };
+  return {
+    p99Ms: limit('p99') ?? DEFAULT_P99_MS,
+    errorRatePercent: limit('error_rate') ?? DEFAULT_ERROR_LIMIT_PERCENT,
+  };
 }
 
 /**
@@ -529,7 +575,8 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
       analysis.judged = 'steady';
       judged = steady.view;
       // Said only where it matters: a target with an endpoint selector (`p99{bid}`, also on a right-hand side).
-      if (steady.endpointsNote && opts.targets.some((t) => t.source.includes('{'))) analysis.endpointsNote = steady.endpointsNote;
+      if (steady.endpointsNote && opts.targets.some((t) => t.source.includes('{')))
+        analysis.endpointsNote = steady.endpointsNote;
     }
   } else if (opts.decideOn === 'steady') {
     analysis.judgedNote = `judged on the whole run: ${steady.reason}`;
@@ -548,7 +595,10 @@ export function analyzeRun(run: RunResult, opts: AnalyzeOptions): { analysis: Ph
     });
   }
   if (wants('recovery', 'recovery')) {
-    analysis.recovery = analyzeRecovery(run.intervals, { fromMs: rampDownStartMs(opts.stages), ...recoveryCriteria(opts.targets) });
+    analysis.recovery = analyzeRecovery(run.intervals, {
+      fromMs: rampDownStartMs(opts.stages),
+      ...recoveryCriteria(opts.targets),
+    });
   }
 
   run.analysis = analysis;
@@ -572,13 +622,19 @@ export function unmeetableTargets(
 ): string[] {
   if (requestsPerArrival === undefined || !(requestsPerArrival > 0) || stages.length === 0) return [];
   const steady = steadyWindows(stages);
-  const rated = part === 'steady' && steady.length > 0 ? stages.filter((s) => s.startRate === s.endRate && s.startRate > 0) : stages;
+  const rated =
+    part === 'steady' && steady.length > 0
+      ? stages.filter((s) => s.startRate === s.endRate && s.startRate > 0)
+      : stages;
   const duration = rated.reduce((n, s) => n + s.durationMs, 0);
   if (!(duration > 0)) return [];
   const rate = rated.reduce((n, s) => n + ((s.startRate + s.endRate) / 2) * s.durationMs, 0) / duration;
   const ceiling = rate * requestsPerArrival;
   const where = part === 'steady' && steady.length > 0 ? 'in its constant-rate stages' : 'on average over the run';
-  const each = requestsPerArrival === 1 ? 'one request each' : `at most ${Math.round(requestsPerArrival * 100) / 100} requests each`;
+  const each =
+    requestsPerArrival === 1
+      ? 'one request each'
+      : `at most ${Math.round(requestsPerArrival * 100) / 100} requests each`;
   return targets
     .filter((t) => t.metric === 'throughput' && (t.op === '>' || t.op === '>=') && t.value > ceiling * 1.001)
     .map(

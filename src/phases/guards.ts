@@ -44,7 +44,8 @@ export function parseGuard(text: string, where = 'abort'): AbortGuard {
   let forMs = 0;
   if (m?.groups) {
     const d = parseDuration(m.groups.dur!);
-    if (d === undefined || d < 0) throw new UserError(`${where}: guard "${line}" has a bad duration "${m.groups.dur}"; expected e.g. 30s, 2m`);
+    if (d === undefined || d < 0)
+      throw new UserError(`${where}: guard "${line}" has a bad duration "${m.groups.dur}"; expected e.g. 30s, 2m`);
     forMs = d;
   }
   let t;
@@ -56,7 +57,8 @@ export function parseGuard(text: string, where = 'abort'): AbortGuard {
         `expected "<metric> <op> <value><unit> [for <duration>]", for example "error_rate > 5% for 30s" or "p99 > 2s for 1m"`,
     );
   }
-  if (t.rhsMetric) throw new UserError(`${where}: guard "${line}" compares two metrics; a guard compares one metric with a threshold`);
+  if (t.rhsMetric)
+    throw new UserError(`${where}: guard "${line}" compares two metrics; a guard compares one metric with a threshold`);
   const sel = parseSelectorMetric(t.metric);
   if (sel) {
     if (!(ENDPOINT_GUARD_METRICS as readonly string[]).includes(sel.base) || t.optional) {
@@ -64,7 +66,15 @@ export function parseGuard(text: string, where = 'abort'): AbortGuard {
         `${where}: guard "${line}" watches "${sel.base}" of an endpoint, which is not measured per interval; allowed with an endpoint: ${ENDPOINT_GUARD_METRICS.join(', ')}`,
       );
     }
-    return { metric: sel.base as GuardMetric, endpoint: sel.selector.endpoint, op: t.op, value: t.value, unit: t.unit, forMs, source: line };
+    return {
+      metric: sel.base as GuardMetric,
+      endpoint: sel.selector.endpoint,
+      op: t.op,
+      value: t.value,
+      unit: t.unit,
+      forMs,
+      source: line,
+    };
   }
   if (!(GUARD_METRICS as readonly string[]).includes(t.metric) || t.optional) {
     throw new UserError(
@@ -94,7 +104,11 @@ export function fitGuards(guards: AbortGuard[], timeFactor: number, intervalMs: 
     if (!g.scalesWithShape) return g;
     const forMs = Math.max(Math.round(g.forMs * timeFactor), 2 * intervalMs);
     // Written back in config syntax, so the report shows a guard the user could copy.
-    return { ...g, forMs, source: forMs === g.forMs ? g.source : `${g.source.replace(FOR, '$<cond>')} for ${formatDurationCompact(forMs)}` };
+    return {
+      ...g,
+      forMs,
+      source: forMs === g.forMs ? g.source : `${g.source.replace(FOR, '$<cond>')} for ${formatDurationCompact(forMs)}`,
+    };
   });
 }
 

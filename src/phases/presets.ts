@@ -22,8 +22,18 @@ export interface PhaseDefinition {
 
 const MIN = 60_000;
 
-const constant = (durationMs: number, rate: number, name: string): Stage => ({ durationMs, startRate: rate, endRate: rate, name });
-const ramp = (durationMs: number, from: number, to: number, name: string): Stage => ({ durationMs, startRate: from, endRate: to, name });
+const constant = (durationMs: number, rate: number, name: string): Stage => ({
+  durationMs,
+  startRate: rate,
+  endRate: rate,
+  name,
+});
+const ramp = (durationMs: number, from: number, to: number, name: string): Stage => ({
+  durationMs,
+  startRate: from,
+  endRate: to,
+  name,
+});
 
 export const PRESETS: Record<PresetPhaseName, PhaseDefinition> = {
   warmup: {
@@ -78,7 +88,10 @@ export function peakRate(stages: Stage[]): number {
  * warm-up asked to run for 30 s (or scaled by 0.25) becomes a 7.5 s ramp and a 22.5 s hold, and `rate` sets the
  * peak the other stages scale to. `duration` wins over `scale`; config loading refuses both at once.
  */
-export function shapeStages(stages: Stage[], overrides: { durationMs?: number; rate?: number; scale?: number }): Stage[] {
+export function shapeStages(
+  stages: Stage[],
+  overrides: { durationMs?: number; rate?: number; scale?: number },
+): Stage[] {
   const peak = peakRate(stages);
   const timeFactor = timeFactorOf(stages, overrides);
   const rateFactor = overrides.rate !== undefined && peak > 0 ? overrides.rate / peak : 1;

@@ -2,7 +2,17 @@
 // overrides, the abort guards watching the run, and afterwards the analyses and the part of the run to judge.
 import { formatDurationCompact } from '../format.js';
 import { failsCheck } from '../gate/evaluate.js';
-import type { DecideOn, EarlyStop, EngineName, FailOn, IntervalResult, RunResult, Stage, Target, Verdict } from '../model.js';
+import type {
+  DecideOn,
+  EarlyStop,
+  EngineName,
+  FailOn,
+  IntervalResult,
+  RunResult,
+  Stage,
+  Target,
+  Verdict,
+} from '../model.js';
 import { analyzeRun, type PhaseAnalysisKind } from './analysis.js';
 import { fitGuards, GuardMonitor, type AbortGuard } from './guards.js';
 import { peakRate, shapeStages, timeFactorOf, totalDurationMs, type PhaseDefinition } from './presets.js';
@@ -83,7 +93,12 @@ export function watchGuards(guards: AbortGuard[], log: Logger): GuardWatch {
  * Runs the analyses on a finished run and returns the RunResult the targets are judged on. Files judged by the
  * results engine came from a run whose load shape perf-gate never saw, so their steady part cannot be placed.
  */
-export function analyzePhase(run: RunResult, config: PhaseSettings, plan: PhasePlan, stop: EarlyStop | undefined): RunResult {
+export function analyzePhase(
+  run: RunResult,
+  config: PhaseSettings,
+  plan: PhasePlan,
+  stop: EarlyStop | undefined,
+): RunResult {
   // A tool that ran its script's own shape reports it, and merged shards bring the shape they were sent; perf-gate's
   // plan in this job would describe a load that was not sent.
   const ownShape = run.shape?.source === 'script';

@@ -22,8 +22,15 @@ export const RUN_REPORT_FILE = 'report.md';
 
 /** `warmup-20261208T033000Z`: the phase (made safe for a file name) and the start time, UTC, to the second. */
 export function runFolderName(phase: string, startedAt: Date): string {
-  const safe = phase.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[.]+/, '_').slice(0, 60) || 'run';
-  const stamp = startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const safe =
+    phase
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^[.]+/, '_')
+      .slice(0, 60) || 'run';
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${safe}-${stamp}`;
 }
 
@@ -110,5 +117,7 @@ export async function listRuns(outputDir: string): Promise<StoredRun[]> {
     const markdown = await readFile(join(outputDir, name, RUN_REPORT_FILE), 'utf8').catch(() => undefined);
     runs.push({ name, run: doc.run, verdict: doc.verdict, ...(markdown !== undefined ? { markdown } : {}) });
   }
-  return runs.sort((a, b) => (b.run.startedAt ?? '').localeCompare(a.run.startedAt ?? '') || b.name.localeCompare(a.name));
+  return runs.sort(
+    (a, b) => (b.run.startedAt ?? '').localeCompare(a.run.startedAt ?? '') || b.name.localeCompare(a.name),
+  );
 }

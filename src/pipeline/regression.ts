@@ -2,7 +2,13 @@
 // gate/ (judging), a second run of the phase when the first comparison is suspect (confirm-before-failing), and the
 // accept label on the pull request. The pipeline calls it once, after the targets are judged.
 import type { RunResult, Verdict } from '../model.js';
-import { compareWithBaseline, confirmComparison, needsConfirmation, type ComparisonOutcome, type RegressionRule } from '../gate/regression.js';
+import {
+  compareWithBaseline,
+  confirmComparison,
+  needsConfirmation,
+  type ComparisonOutcome,
+  type RegressionRule,
+} from '../gate/regression.js';
 import { applyAcceptance, type Acceptance } from '../gate/acceptance.js';
 import { loadBaseline, type LoadedBaseline } from '../baseline/index.js';
 import { entryId } from '../baseline/entry.js';
@@ -19,7 +25,13 @@ export interface CompareSettings {
 }
 
 /** compareWithBaseline with everything the context knows: branch, merge base, the run's own id and commit. */
-export function compareLoaded(run: RunResult, loaded: LoadedBaseline, settings: CompareSettings, ctx: BaselineContext, pooledRuns = 1): ComparisonOutcome {
+export function compareLoaded(
+  run: RunResult,
+  loaded: LoadedBaseline,
+  settings: CompareSettings,
+  ctx: BaselineContext,
+  pooledRuns = 1,
+): ComparisonOutcome {
   return compareWithBaseline(run, loaded.entries, settings.rules, {
     environment: ctx.environment,
     source: loaded.source,
@@ -67,7 +79,11 @@ export async function regressionStep(
     // fail a deploy gate, nor to pass a regression silently: the report says there was nothing to compare with.
     if (e instanceof UserError) throw e;
     ctx.log.warning(`baseline: could not read ${config.spec.text}: ${githubErrorMessage(e)}`);
-    loaded = { entries: [], source: config.spec.text, notes: [`could not read the baseline: ${githubErrorMessage(e)}`] };
+    loaded = {
+      entries: [],
+      source: config.spec.text,
+      notes: [`could not read the baseline: ${githubErrorMessage(e)}`],
+    };
   }
   let outcome = compareLoaded(run, loaded, config, ctx);
   let judged = run;
@@ -75,15 +91,31 @@ export async function regressionStep(
   let second: RunResult | undefined;
   if (config.confirm && !opts.rerun && needsConfirmation(outcome)) {
     // Result files cannot be measured again: the first comparison decides, and the report says it was not confirmed.
-    outcome = { ...outcome, baseline: { ...outcome.baseline, note: join(outcome.baseline.note, 'not confirmed: result files cannot be run again') } };
+    outcome = {
+      ...outcome,
+      baseline: {
+        ...outcome.baseline,
+        note: join(outcome.baseline.note, 'not confirmed: result files cannot be run again'),
+      },
+    };
   } else if (config.confirm && opts.rerun && needsConfirmation(outcome)) {
-    const which = outcome.suspect.length ? outcome.suspect : outcome.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric);
-    ctx.log.info(`baseline: ${which.join(', ')} look${which.length === 1 ? 's' : ''} worse than the baseline; running the phase once more to confirm before deciding`);
+    const which = outcome.suspect.length
+      ? outcome.suspect
+      : outcome.regressions.filter((r) => r.status === 'regressed').map((r) => r.metric);
+    ctx.log.info(
+      `baseline: ${which.join(', ')} look${which.length === 1 ? 's' : ''} worse than the baseline; running the phase once more to confirm before deciding`,
+    );
     const attempt = await confirmationRun(opts.rerun);
     if (typeof attempt === 'string') {
       // No usable second run: the first comparison stands, so a regression still fails the check.
       ctx.log.warning(`baseline: the confirmation run ${attempt}; judging on the first run alone`);
-      outcome = { ...outcome, baseline: { ...outcome.baseline, note: join(outcome.baseline.note, `not confirmed: the confirmation run ${attempt}`) } };
+      outcome = {
+        ...outcome,
+        baseline: {
+          ...outcome.baseline,
+          note: join(outcome.baseline.note, `not confirmed: the confirmation run ${attempt}`),
+        },
+      };
     } else {
       second = attempt;
       const confirmation = confirmComparison((r, k) => compareLoaded(r, loaded, config, ctx, k), run, second);
@@ -102,7 +134,10 @@ export async function regressionStep(
     ? {
         ...outcome.baseline,
         note: join(outcome.baseline.note, 'judged on this run and a confirmation run pooled'),
-        method: join(outcome.baseline.method, 'the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own'),
+        method: join(
+          outcome.baseline.method,
+          'the phase ran a second time because of this, and a regression had to show in the two runs pooled and in the second on its own',
+        ),
       }
     : outcome.baseline;
   return {
@@ -126,7 +161,8 @@ async function confirmationRun(rerun: () => Promise<RunResult>): Promise<RunResu
     return `failed (${githubErrorMessage(e)})`;
   }
   if (second.requests === 0 || second.latency.count === 0) return 'completed no requests';
-  if (!second.generator.valid) return `could not send the load as asked (${second.generator.invalidReasons.join('; ')})`;
+  if (!second.generator.valid)
+    return `could not send the load as asked (${second.generator.invalidReasons.join('; ')})`;
   return second;
 }
 

@@ -4,7 +4,16 @@
 // vusers.skipped in 2); each reader finds them, and this module applies the one rule for both.
 import type { ErrorKind, IntervalResult, LatencyStats, RunResult } from '../model.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
-import { addCount, emptyResult, obj, readJsonFile, statusIsError, statusKind, transportErrorKind, type Obj } from './util.js';
+import {
+  addCount,
+  emptyResult,
+  obj,
+  readJsonFile,
+  statusIsError,
+  statusKind,
+  transportErrorKind,
+  type Obj,
+} from './util.js';
 import { UserError } from '../errors.js';
 
 /** Artillery (1 and 2) reports its intermediate stats every 10 s unless configured otherwise. */
@@ -22,10 +31,16 @@ export interface ArtilleryCounts {
 }
 
 /** The report's root and aggregate objects and an empty result for it; a report without "aggregate" is refused. */
-export function artilleryReport(doc: unknown, path: string, opts: ReadOptions, version: '1' | '2'): { root: Obj; aggregate: Obj; r: RunResult } {
+export function artilleryReport(
+  doc: unknown,
+  path: string,
+  opts: ReadOptions,
+  version: '1' | '2',
+): { root: Obj; aggregate: Obj; r: RunResult } {
   const root = obj(doc);
   const aggregate = root ? obj(root.aggregate) : undefined;
-  if (!root || !aggregate) throw new UserError(`Results file ${path} is not an Artillery ${version} report: it has no "aggregate" object`);
+  if (!root || !aggregate)
+    throw new UserError(`Results file ${path} is not an Artillery ${version} report: it has no "aggregate" object`);
   const r = emptyResult(path, opts, 'artillery');
   r.tool = { name: 'artillery', version };
   return { root, aggregate, r };
@@ -62,7 +77,12 @@ export function setCounts(r: RunResult, c: ArtilleryCounts): void {
 }
 
 /** One reporting period's counts as an interval `startMs` into the run. */
-export function periodResult(startMs: number, durationMs: number, c: ArtilleryCounts, latency: LatencyStats): IntervalResult {
+export function periodResult(
+  startMs: number,
+  durationMs: number,
+  c: ArtilleryCounts,
+  latency: LatencyStats,
+): IntervalResult {
   return { startMs, durationMs, requests: c.requests, errors: c.errors, latency };
 }
 
@@ -71,14 +91,22 @@ export function periodResult(startMs: number, durationMs: number, c: ArtilleryCo
  * generator is invalid. `counter` names the report's figure and `noun` what it counts (scenarios in 1, virtual
  * users in 2).
  */
-export function setGenerator(r: RunResult, created: number | undefined, skipped: number, counter: string, noun: string): void {
+export function setGenerator(
+  r: RunResult,
+  created: number | undefined,
+  skipped: number,
+  counter: string,
+  noun: string,
+): void {
   if (skipped > 0) {
     r.generator = {
       arrivalsScheduled: (created ?? 0) + skipped,
       arrivalsStarted: created,
       arrivalsDropped: skipped,
       valid: false,
-      invalidReasons: [`Artillery skipped ${skipped} ${noun}${skipped === 1 ? '' : 's'} (${counter}, the maxVusers cap was reached): the load asked for was not sent.`],
+      invalidReasons: [
+        `Artillery skipped ${skipped} ${noun}${skipped === 1 ? '' : 's'} (${counter}, the maxVusers cap was reached): the load asked for was not sent.`,
+      ],
     };
   } else if (created !== undefined) {
     r.generator.arrivalsStarted = created;
@@ -89,7 +117,12 @@ export function setGenerator(r: RunResult, created: number | undefined, skipped:
 export function nonHttpErrorsNote(errors: Array<[string, number]>, opts: { names: boolean }): string | undefined {
   if (errors.length === 0) return undefined;
   const total = errors.reduce((a, [, n]) => a + n, 0);
-  const names = opts.names ? ` (${errors.slice(0, 3).map(([k]) => `"${k}"`).join(', ')}${errors.length > 3 ? ', ...' : ''})` : '';
+  const names = opts.names
+    ? ` (${errors
+        .slice(0, 3)
+        .map(([k]) => `"${k}"`)
+        .join(', ')}${errors.length > 3 ? ', ...' : ''})`
+    : '';
   return `${total} error${total === 1 ? '' : 's'} that are not HTTP request errors${names} are not in the error rate; they are in customMetrics as artillery.errors.*.`;
 }
 

@@ -18,7 +18,20 @@ import {
   setGenerator,
   type ArtilleryCounts,
 } from './artillery-common.js';
-import { counterMetric, finishRates, isObj, looksLikeJsonObject, nonNeg, numericEntries, obj, parseTime, rateMetric, setMeta, setTimes, type Obj } from './util.js';
+import {
+  counterMetric,
+  finishRates,
+  isObj,
+  looksLikeJsonObject,
+  nonNeg,
+  numericEntries,
+  obj,
+  parseTime,
+  rateMetric,
+  setMeta,
+  setTimes,
+  type Obj,
+} from './util.js';
 
 function latencyOf(o: unknown, count: number): LatencyStats {
   const l = obj(o);
@@ -59,7 +72,14 @@ function figures(o: Obj, opts: ReadOptions): Figures {
   const responses = nonNeg(o.requestsCompleted) ?? Object.values(statusCodes).reduce((a, b) => a + b, 0);
   // requestsCompleted counts responses; requests that ended in a network error are counted under `errors`.
   const requests = responses + transport;
-  return { requests, responses, errors: Math.min(errors + transport, requests), errorsByKind, statusCodes, otherErrors };
+  return {
+    requests,
+    responses,
+    errors: Math.min(errors + transport, requests),
+    errorsByKind,
+    statusCodes,
+    otherErrors,
+  };
 }
 
 /** Raw latencies of one intermediate entry in ms, or undefined when the entry has none. */
@@ -102,7 +122,10 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
         filled.push(k === 'p999' ? 'p99.9' : k);
       }
     }
-    if (filled.length) r.notes.push(`${filled.join(', ')} computed from the raw latencies in the report (Artillery 1 reports only min, median, p95, p99 and max).`);
+    if (filled.length)
+      r.notes.push(
+        `${filled.join(', ')} computed from the raw latencies in the report (Artillery 1 reports only min, median, p95, p99 and max).`,
+      );
   }
 
   // Timing: the aggregate timestamp is the end; rps.count / rps.mean is Artillery's own run length.
@@ -112,7 +135,8 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   const rpsMean = nonNeg(rps?.mean);
   const firstTs = parseTime(inter[0]?.timestamp);
   let durationMs: number | undefined = rpsCount && rpsMean ? (rpsCount / rpsMean) * 1000 : undefined;
-  if (durationMs === undefined && end !== undefined && firstTs !== undefined) durationMs = end - firstTs + ARTILLERY_PERIOD_MS;
+  if (durationMs === undefined && end !== undefined && firstTs !== undefined)
+    durationMs = end - firstTs + ARTILLERY_PERIOD_MS;
   let timesEstimated = false;
   if (end === undefined) {
     timesEstimated = true;
@@ -190,7 +214,10 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   const otherErrors = nonHttpErrorsNote(f.otherErrors, { names: false });
   if (otherErrors) r.notes.push(otherErrors);
 
-  finishRates(r, { errorsKnown: true, throughputRps: rpsMean !== undefined && rpsCount === r.requests ? rpsMean : undefined });
+  finishRates(r, {
+    errorsKnown: true,
+    throughputRps: rpsMean !== undefined && rpsCount === r.requests ? rpsMean : undefined,
+  });
   setMeta(r, { percentileMethod: 'nearest', timesEstimated });
   return r;
 }

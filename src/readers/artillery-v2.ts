@@ -1,7 +1,16 @@
 // Artillery 2 JSON report (`artillery run --output report.json`): `aggregate` plus one `intermediate` entry per
 // reporting period, each with counters, rates, summaries (and histograms holding the same statistics). The
 // report holds summaries, not raw latencies, so percentiles are Artillery's own and cannot be merged exactly.
-import type { CustomMetric, EndpointResult, ErrorKind, IntervalEndpoint, IntervalResult, LatencyStats, RunResult, ServedFigures } from '../model.js';
+import type {
+  CustomMetric,
+  EndpointResult,
+  ErrorKind,
+  IntervalEndpoint,
+  IntervalResult,
+  LatencyStats,
+  RunResult,
+  ServedFigures,
+} from '../model.js';
 import {
   addStatus,
   addTransportError,
@@ -151,7 +160,12 @@ interface Figures extends ArtilleryCounts {
  * exactly when every response that was no error is a 2xx and no 2xx became an error by a failed expectation;
  * otherwise (3xx, 4xx not counted as errors, failed checks) it cannot be told, and latency is judged on all.
  */
-function servedOf(p: Period, statusCodes: Record<string, number>, failedChecks: number, opts: ReadOptions): ServedFigures | undefined {
+function servedOf(
+  p: Period,
+  statusCodes: Record<string, number>,
+  failedChecks: number,
+  opts: ReadOptions,
+): ServedFigures | undefined {
   if (failedChecks > 0) return undefined;
   let ok = 0;
   for (const [code, n] of Object.entries(statusCodes)) {
@@ -166,7 +180,9 @@ function servedOf(p: Period, statusCodes: Record<string, number>, failedChecks: 
 
 function expectFailures(p: Period): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [k, v] of p.counters) if (k.startsWith(EXPECT_ERROR) && v > 0) out.set(k.slice(EXPECT_ERROR.length), (out.get(k.slice(EXPECT_ERROR.length)) ?? 0) + v);
+  for (const [k, v] of p.counters)
+    if (k.startsWith(EXPECT_ERROR) && v > 0)
+      out.set(k.slice(EXPECT_ERROR.length), (out.get(k.slice(EXPECT_ERROR.length)) ?? 0) + v);
   return out;
 }
 
@@ -273,7 +289,9 @@ function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
       continue;
     }
     // Endpoint names may contain dots; prefer a name already known from the latency summaries.
-    const name = known.find((n) => rest.startsWith(`${n}.errors.`)) ?? (rest.includes('.errors.') ? rest.slice(0, rest.lastIndexOf('.errors.')) : undefined);
+    const name =
+      known.find((n) => rest.startsWith(`${n}.errors.`)) ??
+      (rest.includes('.errors.') ? rest.slice(0, rest.lastIndexOf('.errors.')) : undefined);
     if (name === undefined) continue;
     const errKey = rest.slice(name.length + '.errors.'.length);
     const e = get(name);
@@ -287,12 +305,20 @@ function endpoints(p: Period, opts: ReadOptions): EndpointResult[] {
   // Responses whose expectations failed went past metrics-by-endpoint (see EXPECT_ERROR): back onto their endpoint,
   // found by request name or URL path, as errors of kind `check`, so that the rows add up to the run.
   // (A plugin version that counts them itself, as `<endpoint>.errors.FailedExpectationError`, needs nothing added.)
-  const countedByPlugin = [...p.counters.keys()].some((k) => k.startsWith(EP) && k.endsWith('.errors.FailedExpectationError'));
+  const countedByPlugin = [...p.counters.keys()].some(
+    (k) => k.startsWith(EP) && k.endsWith('.errors.FailedExpectationError'),
+  );
   if ((byName.size > 0 || opts.artilleryNamedEndpoints) && !countedByPlugin) {
     for (const [request, n] of expectFailures(p)) {
       const path = urlPath(request);
       const name =
-        [...byName.keys()].find((k) => k === request || k === path || k.endsWith(` (${request})`) || (path !== undefined && k.startsWith(`${path} (`))) ??
+        [...byName.keys()].find(
+          (k) =>
+            k === request ||
+            k === path ||
+            k.endsWith(` (${request})`) ||
+            (path !== undefined && k.startsWith(`${path} (`)),
+        ) ??
         path ??
         request;
       const e = get(name);
@@ -369,7 +395,8 @@ function customMetrics(p: Period, durationMs: number): Record<string, CustomMetr
     out['artillery.vusers.failed'] = rateMetric(failed ?? 0, created ?? 0);
   }
   for (const [k, v] of p.counters) {
-    if (k === 'vusers.failed' || k === 'http.requests' || k === 'http.responses' || /^http\.codes\.\d{3}$/.test(k)) continue;
+    if (k === 'vusers.failed' || k === 'http.requests' || k === 'http.responses' || /^http\.codes\.\d{3}$/.test(k))
+      continue;
     if (k.startsWith(EP)) continue;
     const builtin = k.startsWith('vusers.') || k.startsWith('http.') || k.startsWith('errors.');
     out[builtin ? `artillery.${k}` : k] = counterMetric(v, durationMs);
@@ -397,7 +424,8 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
   const periodMs = inferPeriodMs(starts);
 
   let start = agg.first ?? minOf(inter.map((p) => p.first ?? p.periodStart));
-  let end = agg.last ?? maxOf(inter.map((p) => p.last ?? (p.periodStart !== undefined ? p.periodStart + periodMs : undefined)));
+  let end =
+    agg.last ?? maxOf(inter.map((p) => p.last ?? (p.periodStart !== undefined ? p.periodStart + periodMs : undefined)));
   let timesEstimated = false;
   if (start === undefined || end === undefined) {
     timesEstimated = true;
@@ -440,7 +468,10 @@ async function fromDocument(doc: unknown, path: string, opts: ReadOptions): Prom
     );
   }
   const scriptErrors = [...agg.counters]
-    .filter(([k]) => k.startsWith('errors.') && !k.startsWith(EXPECT_ERROR) && (!f.httpPresent || !transportErrorKind(k.slice(7))))
+    .filter(
+      ([k]) =>
+        k.startsWith('errors.') && !k.startsWith(EXPECT_ERROR) && (!f.httpPresent || !transportErrorKind(k.slice(7))),
+    )
     .map(([k, v]): [string, number] => [k.slice(7), v]);
   const scriptErrorsNote = nonHttpErrorsNote(scriptErrors, { names: true });
   if (scriptErrorsNote) r.notes.push(scriptErrorsNote);
@@ -491,7 +522,8 @@ function maxOf(xs: Array<number | undefined>): number | undefined {
 export function periodInterval(period: unknown, startMs: number, opts: ReadOptions): IntervalResult {
   const p = parsePeriod(obj(period) ?? {});
   const f = figures(p, opts);
-  const durationMs = p.first !== undefined && p.last !== undefined ? Math.max(0, p.last - p.first) : ARTILLERY_PERIOD_MS;
+  const durationMs =
+    p.first !== undefined && p.last !== undefined ? Math.max(0, p.last - p.first) : ARTILLERY_PERIOD_MS;
   return withPeriodDetail(periodResult(startMs, durationMs, f, f.latency), p, opts);
 }
 

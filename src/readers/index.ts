@@ -10,7 +10,14 @@ import { k6SummaryExportReader } from './k6-summary-export.js';
 import { mergeRunResults } from './merge.js';
 import { perfGateReader } from './perf-gate.js';
 import { mergeShards } from './shards.js';
-import { FORMAT_DESCRIPTIONS, RESULT_FORMATS, type JsonResultReader, type ReadOptions, type ResultFormat, type ResultReader } from './types.js';
+import {
+  FORMAT_DESCRIPTIONS,
+  RESULT_FORMATS,
+  type JsonResultReader,
+  type ReadOptions,
+  type ResultFormat,
+  type ResultReader,
+} from './types.js';
 import { validateDocument, validateRunResult } from './validate.js';
 import { getMeta, inspectFile, isObj, looksLikeJsonObject, parseJsonDocument, readHead, readText } from './util.js';
 import { UserError } from '../errors.js';
@@ -45,7 +52,14 @@ function jsonReader(format: ResultFormat): JsonResultReader | undefined {
 // NDJSON first (its first line is also a JSON object); Artillery 1 before 2 (1 has the more specific keys);
 // handleSummary before summary-export (summary-export is recognised partly by what it lacks).
 // perf-gate's own file first: its nested run is recognised by one unambiguous key order.
-const DETECTION_ORDER: readonly ResultFormat[] = ['perf-gate', 'k6-ndjson', 'artillery-v1', 'artillery-v2', 'k6-handle-summary', 'k6-summary-export'];
+const DETECTION_ORDER: readonly ResultFormat[] = [
+  'perf-gate',
+  'k6-ndjson',
+  'artillery-v1',
+  'artillery-v2',
+  'k6-handle-summary',
+  'k6-summary-export',
+];
 
 /** The format of a file from its first kilobytes, or undefined. */
 export function detectFormat(head: string): ResultFormat | undefined {
@@ -78,10 +92,15 @@ function acceptedList(): string {
 function unknownFormat(path: string, head: string): UserError {
   const start = head.replace(/^\s+/, '');
   let hint = '';
-  if (start.startsWith('<')) hint = ' It looks like HTML or XML (an HTML report?); give perf-gate the JSON output instead.';
-  else if (/█|✓|✗|\.{6,}:/.test(start.slice(0, 4000))) hint = " It looks like k6's text summary; use --summary-export, handleSummary() JSON or --out json.";
-  else if (start.startsWith('[')) hint = ' It is a JSON array; the formats above are a JSON object or one JSON object per line.';
-  return new UserError(`Results file ${path} is not in a format perf-gate can read.${hint} Accepted (recognised by content, not by file name):\n${acceptedList()}`);
+  if (start.startsWith('<'))
+    hint = ' It looks like HTML or XML (an HTML report?); give perf-gate the JSON output instead.';
+  else if (/█|✓|✗|\.{6,}:/.test(start.slice(0, 4000)))
+    hint = " It looks like k6's text summary; use --summary-export, handleSummary() JSON or --out json.";
+  else if (start.startsWith('['))
+    hint = ' It is a JSON array; the formats above are a JSON object or one JSON object per line.';
+  return new UserError(
+    `Results file ${path} is not in a format perf-gate can read.${hint} Accepted (recognised by content, not by file name):\n${acceptedList()}`,
+  );
 }
 
 /**
@@ -93,7 +112,11 @@ export async function readResultFile(path: string, opts: ReadOptions): Promise<R
   return validateRunResult(await readUnchecked(path, opts, (doc) => validateDocument(doc, path)), path);
 }
 
-async function readUnchecked(path: string, opts: ReadOptions, checkDocument: (doc: unknown) => void): Promise<RunResult> {
+async function readUnchecked(
+  path: string,
+  opts: ReadOptions,
+  checkDocument: (doc: unknown) => void,
+): Promise<RunResult> {
   const info = await inspectFile(path);
   const head = await readHead(path, info);
   const format = detectFormat(head);
@@ -155,7 +178,8 @@ export function separateRuns(results: readonly RunResult[]): string | undefined 
   const files = results.map((r) => r.sourceFiles?.[0] ?? 'file');
   const describe = (r: RunResult, i: number): string =>
     `${files[i]} (${getMeta(r)?.wholeRun ? `phase ${r.phase}, ` : ''}started ${r.startedAt}, ${formatDurationCompact(r.durationMs)})`;
-  const advice = 'perf-gate merges only the files of one run: the workers of one tool run, or every shard of one sharded run. Judge each run in a step of its own (one results: file each).';
+  const advice =
+    'perf-gate merges only the files of one run: the workers of one tool run, or every shard of one sharded run. Judge each run in a step of its own (one results: file each).';
   const whole = results.map((r, i) => (getMeta(r)?.wholeRun ? i : -1)).filter((i) => i >= 0);
   if (whole.length > 0) {
     return `results: ${whole.map((i) => describe(results[i]!, i)).join(' and ')} ${whole.length === 1 ? 'is a whole perf-gate run' : 'are whole perf-gate runs'} of ${whole.length === 1 ? 'its' : 'their'} own, given with ${results.length - 1} other file${results.length === 2 ? '' : 's'}; they are never added up. ${advice}`;

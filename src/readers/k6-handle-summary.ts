@@ -18,7 +18,18 @@ import {
 } from './k6-summary-common.js';
 import { collectChecks } from './k6-summary-export.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
-import { children, inspectFile, looksLikeJsonObject, nonNeg, num, numericEntries, obj, parseTime, str, readJsonFile } from './util.js';
+import {
+  children,
+  inspectFile,
+  looksLikeJsonObject,
+  nonNeg,
+  num,
+  numericEntries,
+  obj,
+  parseTime,
+  str,
+  readJsonFile,
+} from './util.js';
 import { UserError } from '../errors.js';
 
 const TYPES: readonly K6MetricType[] = ['counter', 'gauge', 'rate', 'trend'];
@@ -69,7 +80,8 @@ function fromHandleSummary(root: Record<string, unknown>, path: string): K6Summa
 
 function fromMachineReadable(root: Record<string, unknown>, path: string): K6Summary {
   const results = obj(root.results);
-  if (!results) throw new UserError(`Results file ${path} is not a k6 machine-readable summary: it has no "results" object`);
+  if (!results)
+    throw new UserError(`Results file ${path} is not a k6 machine-readable summary: it has no "results" object`);
   const out: K6Summary = { metrics: new Map(), thresholds: [], checks: [], notes: [] };
   const add = (m: unknown) => {
     const o = obj(m);
@@ -93,7 +105,9 @@ function fromMachineReadable(root: Record<string, unknown>, path: string): K6Sum
   }
   const passed = results.passed;
   if (typeof passed === 'boolean') out.thresholds.push({ metric: 'k6', expression: 'results.passed', ok: passed });
-  out.notes.push('The k6 machine-readable summary lists no per-threshold results, only whether the run passed (toolThresholds "k6").');
+  out.notes.push(
+    'The k6 machine-readable summary lists no per-threshold results, only whether the run passed (toolThresholds "k6").',
+  );
   const config = obj(root.config);
   const seconds = nonNeg(config?.duration);
   if (seconds !== undefined) out.durationMs = seconds * 1000;

@@ -281,7 +281,12 @@ export class LineParser {
       // The metric name closes the line: `...},"metric":"name"}`.
       let ns = e - 2;
       while (ns > s && buf[ns - 1] !== QUOTE && buf[ns - 1] !== BACKSLASH) ns--;
-      if (buf[ns - 1] !== QUOTE || !matchAt(dv, buf, ns - OLD_METRIC.length, e, OLD_METRIC) || buf[ns - OLD_METRIC.length - 1] !== RBRACE) return false;
+      if (
+        buf[ns - 1] !== QUOTE ||
+        !matchAt(dv, buf, ns - OLD_METRIC.length, e, OLD_METRIC) ||
+        buf[ns - OLD_METRIC.length - 1] !== RBRACE
+      )
+        return false;
       m = this.metricName(ns, e - 2);
       p = s + OLD_PREFIX.length;
     } else return false;
@@ -344,7 +349,8 @@ export class LineParser {
     if (!metric || !data) throw new CorruptLine('a Point without "metric" or "data"');
     const value = num(data.value);
     const t = typeof data.time === 'string' ? Date.parse(data.time) : NaN;
-    if (value === undefined || !Number.isFinite(t)) throw new CorruptLine('a Point without a numeric value and a valid time');
+    if (value === undefined || !Number.isFinite(t))
+      throw new CorruptLine('a Point without a numeric value and a valid time');
     const tags = this.tags;
     tags.fromBytes = false;
     tags.parsed = obj(data.tags);

@@ -5,12 +5,19 @@ import { droppedIterations, k6CustomName } from './k6-summary-common.js';
 import { statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
 import { MAX_PLAUSIBLE, emptyResult, finishRates, percentileKey, setMeta, setTimes } from './util.js';
-import { MAX_CUSTOM_METRICS, MAX_ENDPOINTS, MAX_INTERVALS, OTHER_ENDPOINTS, type NdjsonAccumulator } from './k6-ndjson-accumulator.js';
+import {
+  MAX_CUSTOM_METRICS,
+  MAX_ENDPOINTS,
+  MAX_INTERVALS,
+  OTHER_ENDPOINTS,
+  type NdjsonAccumulator,
+} from './k6-ndjson-accumulator.js';
 
 // Thresholds: the NDJSON output lists each metric's threshold expressions but not k6's verdict, so they are
 // evaluated here from the same data k6 would use.
 
-const THRESHOLD_RE = /^\s*(avg|min|max|med|count|rate|value|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$/;
+const THRESHOLD_RE =
+  /^\s*(avg|min|max|med|count|rate|value|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$/;
 
 function compare(a: number, op: string, b: number): boolean {
   switch (op) {
@@ -59,7 +66,10 @@ function trendStat(h: Histogram, agg: string, p?: number): number | undefined {
   }
 }
 
-function trendValues(h: Histogram | undefined, exact: { count: number; sum: number; min: number; max: number }): Record<string, number> {
+function trendValues(
+  h: Histogram | undefined,
+  exact: { count: number; sum: number; min: number; max: number },
+): Record<string, number> {
   const v: Record<string, number> = { count: exact.count };
   if (exact.count === 0) return v;
   v.min = exact.min;
@@ -129,14 +139,20 @@ export function buildResult(acc: NdjsonAccumulator, path: string, opts: ReadOpti
   }
   r.intervals = intervals;
   r.intervalMs = acc.intervalMs;
-  if (acc.intervalsCapped) notes.push(`The points span more than ${MAX_INTERVALS} intervals; later intervals were dropped from the time series.`);
+  if (acc.intervalsCapped)
+    notes.push(
+      `The points span more than ${MAX_INTERVALS} intervals; later intervals were dropped from the time series.`,
+    );
 
   const durS = r.durationMs / 1000;
   const custom: Record<string, CustomMetric> = {};
   const trendHistograms = new Map<string, Histogram>();
   const trendOutOfRange = new Set<string>();
   if (acc.requests > 0 || acc.types.has('http_reqs')) {
-    custom['k6.http_reqs'] = { type: 'counter', values: durS > 0 ? { count: acc.requests, rate: acc.requests / durS } : { count: acc.requests } };
+    custom['k6.http_reqs'] = {
+      type: 'counter',
+      values: durS > 0 ? { count: acc.requests, rate: acc.requests / durS } : { count: acc.requests },
+    };
   }
   if (acc.latency.count > 0) {
     custom['k6.http_req_duration'] = {
@@ -151,17 +167,26 @@ export function buildResult(acc: NdjsonAccumulator, path: string, opts: ReadOpti
     trendHistograms.set('k6.http_req_duration', acc.latency);
   }
   if (acc.failedTotal > 0) {
-    custom['k6.http_req_failed'] = { type: 'rate', values: { rate: acc.failedTrues / acc.failedTotal, count: acc.failedTrues, total: acc.failedTotal } };
+    custom['k6.http_req_failed'] = {
+      type: 'rate',
+      values: { rate: acc.failedTrues / acc.failedTotal, count: acc.failedTrues, total: acc.failedTotal },
+    };
   }
   if (acc.checksTotal > 0) {
-    custom.checks = { type: 'rate', values: { rate: acc.checksPass / acc.checksTotal, count: acc.checksPass, total: acc.checksTotal } };
-    for (const [name, [p, f]] of acc.checksByName) custom[`checks{check:${name}}`] = { type: 'rate', values: { rate: p / (p + f), count: p, total: p + f } };
-    for (const [group, [p, f]] of acc.checksByGroup) custom[`checks{group:${group}}`] = { type: 'rate', values: { rate: p / (p + f), count: p, total: p + f } };
+    custom.checks = {
+      type: 'rate',
+      values: { rate: acc.checksPass / acc.checksTotal, count: acc.checksPass, total: acc.checksTotal },
+    };
+    for (const [name, [p, f]] of acc.checksByName)
+      custom[`checks{check:${name}}`] = { type: 'rate', values: { rate: p / (p + f), count: p, total: p + f } };
+    for (const [group, [p, f]] of acc.checksByGroup)
+      custom[`checks{group:${group}}`] = { type: 'rate', values: { rate: p / (p + f), count: p, total: p + f } };
   }
   for (const [name, count] of acc.counters) {
     custom[k6CustomName(name)] = { type: 'counter', values: durS > 0 ? { count, rate: count / durS } : { count } };
   }
-  for (const [name, g] of acc.gauges) custom[k6CustomName(name)] = { type: 'gauge', values: { value: g.value, min: g.min, max: g.max } };
+  for (const [name, g] of acc.gauges)
+    custom[k6CustomName(name)] = { type: 'gauge', values: { value: g.value, min: g.min, max: g.max } };
   for (const [name, [trues, total]] of acc.rates) {
     custom[k6CustomName(name)] = { type: 'rate', values: { rate: total ? trues / total : 0, count: trues, total } };
   }
@@ -173,16 +198,25 @@ export function buildResult(acc: NdjsonAccumulator, path: string, opts: ReadOpti
   }
   r.customMetrics = custom;
   if (trendOutOfRange.size > 0) {
-    notes.push(`Percentiles of ${[...trendOutOfRange].join(', ')} are not given: the values are negative or too large for the histogram (count, min, max and avg are exact).`);
+    notes.push(
+      `Percentiles of ${[...trendOutOfRange].join(', ')} are not given: the values are negative or too large for the histogram (count, min, max and avg are exact).`,
+    );
   }
-  if (acc.implausible > 0) notes.push(`${acc.implausible} point${acc.implausible === 1 ? '' : 's'} with values beyond ${MAX_PLAUSIBLE} were ignored as not data.`);
+  if (acc.implausible > 0)
+    notes.push(
+      `${acc.implausible} point${acc.implausible === 1 ? '' : 's'} with values beyond ${MAX_PLAUSIBLE} were ignored as not data.`,
+    );
   if (acc.customCapped) notes.push(`More than ${MAX_CUSTOM_METRICS} metrics: the rest were ignored.`);
   if (acc.endpointsCapped) {
-    notes.push(`More than ${MAX_ENDPOINTS} distinct request names (k6 names a request by its URL unless the script sets a name tag): the rest are grouped as "${OTHER_ENDPOINTS}".`);
+    notes.push(
+      `More than ${MAX_ENDPOINTS} distinct request names (k6 names a request by its URL unless the script sets a name tag): the rest are grouped as "${OTHER_ENDPOINTS}".`,
+    );
   }
   if (acc.undefinedPoints.size > 0) {
     const names = [...acc.undefinedPoints.keys()];
-    notes.push(`Points of ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} came without a Metric definition line (type unknown) and were ignored.`);
+    notes.push(
+      `Points of ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} came without a Metric definition line (type unknown) and were ignored.`,
+    );
   }
 
   const vusMax = acc.gauges.get('vus')?.max ?? acc.gauges.get('vus_max')?.max;
@@ -199,7 +233,9 @@ export function buildResult(acc: NdjsonAccumulator, path: string, opts: ReadOpti
   if (acc.withoutStatus > 0) {
     if (opts.count4xxAsErrors && acc.failedTotal > 0 && acc.withoutStatus === acc.requests) {
       r.errors = acc.failedTrues;
-      notes.push("The requests carry no status tag (k6's systemTags leave it out): errors are k6's http_req_failed count, the same definition with 4xx counted as errors.");
+      notes.push(
+        "The requests carry no status tag (k6's systemTags leave it out): errors are k6's http_req_failed count, the same definition with 4xx counted as errors.",
+      );
     } else {
       errorsKnown = false;
       notes.push(
@@ -218,9 +254,12 @@ function thresholds(acc: NdjsonAccumulator, durS: number, notes: string[]): Tool
   for (const [metric, exprs] of acc.thresholdDefs) {
     const stat = (agg: string, p?: number): number | undefined => {
       if (metric === 'http_req_duration') return trendStat(acc.latency, agg, p);
-      if (metric === 'http_req_failed') return agg === 'rate' && acc.failedTotal > 0 ? acc.failedTrues / acc.failedTotal : undefined;
-      if (metric === 'checks') return agg === 'rate' && acc.checksTotal > 0 ? acc.checksPass / acc.checksTotal : undefined;
-      if (metric === 'http_reqs') return agg === 'count' ? acc.requests : agg === 'rate' && durS > 0 ? acc.requests / durS : undefined;
+      if (metric === 'http_req_failed')
+        return agg === 'rate' && acc.failedTotal > 0 ? acc.failedTrues / acc.failedTotal : undefined;
+      if (metric === 'checks')
+        return agg === 'rate' && acc.checksTotal > 0 ? acc.checksPass / acc.checksTotal : undefined;
+      if (metric === 'http_reqs')
+        return agg === 'count' ? acc.requests : agg === 'rate' && durS > 0 ? acc.requests / durS : undefined;
       switch (acc.types.get(metric)) {
         case 'trend': {
           const tr = acc.trends.get(metric);
@@ -255,9 +294,12 @@ function thresholds(acc: NdjsonAccumulator, durS: number, notes: string[]): Tool
   }
   if (out.length > 0) {
     notes.push(
-      'k6 thresholds were evaluated by perf-gate from the points (the NDJSON output records the expressions, not k6\'s verdict); percentiles agree with k6 to within 0.1 %.',
+      "k6 thresholds were evaluated by perf-gate from the points (the NDJSON output records the expressions, not k6's verdict); percentiles agree with k6 to within 0.1 %.",
     );
   }
-  if (skipped.length > 0) notes.push(`Thresholds not evaluated (no data or unsupported expression): ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? '; ...' : ''}.`);
+  if (skipped.length > 0)
+    notes.push(
+      `Thresholds not evaluated (no data or unsupported expression): ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? '; ...' : ''}.`,
+    );
   return out;
 }

@@ -95,7 +95,10 @@ export async function readNdjson(path: string, opts: ReadOptions): Promise<RunRe
       pending = { line: lineNo, reason: err.message };
     }
   };
-  const tooLong = () => new UserError(`Results file ${path}, line ${lineNo + 1}: longer than ${MAX_LINE_BYTES / 1024 / 1024} MB, not k6 NDJSON.`);
+  const tooLong = () =>
+    new UserError(
+      `Results file ${path}, line ${lineNo + 1}: longer than ${MAX_LINE_BYTES / 1024 / 1024} MB, not k6 NDJSON.`,
+    );
 
   // Lines are split on the newline byte and parsed as bytes: UTF-8 never uses the bytes of ASCII delimiters
   // inside a multi-byte character, so no decoding is needed until a string value is taken out.
@@ -139,9 +142,14 @@ export async function readNdjson(path: string, opts: ReadOptions): Promise<RunRe
     handle(0, carry.length);
   }
   if (pending) {
-    notes.push(`The last line (${pending.line}) is incomplete and was ignored: the file was probably cut off while k6 was writing it.`);
+    notes.push(
+      `The last line (${pending.line}) is incomplete and was ignored: the file was probably cut off while k6 was writing it.`,
+    );
   }
-  if (gzipTruncated) notes.push('The gzip file ends early (cut off while being written or copied): the points up to that place were read.');
+  if (gzipTruncated)
+    notes.push(
+      'The gzip file ends early (cut off while being written or copied): the points up to that place were read.',
+    );
   return buildResult(acc, path, opts, notes);
 }
 

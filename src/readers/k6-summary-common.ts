@@ -164,7 +164,8 @@ export function buildFromK6Summary(s: K6Summary, path: string, opts: ReadOptions
   r.requests = requests;
   if (!httpReqs && requests === 0) r.notes.push('The summary has no http_reqs metric: no HTTP requests were recorded.');
 
-  if (duration?.type === 'trend') r.latency = latencyFromValues(duration.values, nonNeg(duration.values.count) ?? requests);
+  if (duration?.type === 'trend')
+    r.latency = latencyFromValues(duration.values, nonNeg(duration.values.count) ?? requests);
 
   // Status codes, where the script asked for per-status submetrics (http_reqs{status:200} and the like).
   let statusTotal = 0;
@@ -315,7 +316,11 @@ function endpointsFrom(m: Map<string, K6Metric>, opts: ReadOptions): EndpointRes
 }
 
 /** Rate values from k6's legacy passes/fails, where `passes` counts samples that were true (non-zero). */
-export function legacyRateValues(passes: number | undefined, fails: number | undefined, rate: number | undefined): Record<string, number> {
+export function legacyRateValues(
+  passes: number | undefined,
+  fails: number | undefined,
+  rate: number | undefined,
+): Record<string, number> {
   const p = passes ?? 0;
   const total = p + (fails ?? 0);
   // `passes / total` rather than the stored rate: k6 0.29 summary exports wrote value 0 beside 126 passes.

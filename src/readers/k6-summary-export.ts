@@ -21,7 +21,18 @@ import {
   type K6Summary,
 } from './k6-summary-common.js';
 import type { JsonResultReader, ReadOptions } from './types.js';
-import { children, inspectFile, looksLikeJsonObject, nonNeg, num, numericEntries, obj, readJsonFile, str, type Obj } from './util.js';
+import {
+  children,
+  inspectFile,
+  looksLikeJsonObject,
+  nonNeg,
+  num,
+  numericEntries,
+  obj,
+  readJsonFile,
+  str,
+  type Obj,
+} from './util.js';
 import { UserError } from '../errors.js';
 
 function inferType(o: Obj): K6MetricType | undefined {
@@ -54,7 +65,8 @@ export function collectChecks(group: unknown, out: K6Check[], depth = 0): void {
 function toSummary(doc: unknown, path: string): K6Summary {
   const root = obj(doc);
   const metrics = root ? obj(root.metrics) : undefined;
-  if (!root || !metrics) throw new UserError(`Results file ${path} is not a k6 summary export: it has no "metrics" object`);
+  if (!root || !metrics)
+    throw new UserError(`Results file ${path} is not a k6 summary export: it has no "metrics" object`);
   const out: K6Summary = { metrics: new Map(), thresholds: [], checks: [], notes: [] };
   for (const [name, v] of Object.entries(metrics)) {
     const o = obj(v);

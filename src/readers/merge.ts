@@ -4,7 +4,20 @@
 // notes say plainly.
 import { basename } from 'node:path';
 import { Histogram } from '../metrics/histogram.js';
-import { type CustomMetric, type EndpointResult, type ErrorKind, type FlowResult, type IntervalEndpoint, type IntervalResult, type LatencyStats, type RunResult, type ServedFigures, type ToolThreshold, RESULTS_SCHEMA_VERSION, endpointHistogram } from '../model.js';
+import {
+  type CustomMetric,
+  type EndpointResult,
+  type ErrorKind,
+  type FlowResult,
+  type IntervalEndpoint,
+  type IntervalResult,
+  type LatencyStats,
+  type RunResult,
+  type ServedFigures,
+  type ToolThreshold,
+  RESULTS_SCHEMA_VERSION,
+  endpointHistogram,
+} from '../model.js';
 import { combineLatency, combineTrendValues, statsFromHistogram } from './stats.js';
 import type { ReadOptions } from './types.js';
 import { addCount, errorRatePct, getMeta, setMeta, type ReaderMeta } from './util.js';
@@ -37,13 +50,23 @@ function mergeLatency(
  * The successful responses of several parts, when every part tells them apart (`served`): a part without errors
  * served every response, so its own histogram is its served one. Undefined when a part has none.
  */
-function mergeServed(parts: ReadonlyArray<Pick<RunResult, 'requests' | 'errors' | 'histogram' | 'latency' | 'served'>>, method: ReaderMeta['percentileMethod']): ServedFigures | undefined {
+function mergeServed(
+  parts: ReadonlyArray<Pick<RunResult, 'requests' | 'errors' | 'histogram' | 'latency' | 'served'>>,
+  method: ReaderMeta['percentileMethod'],
+): ServedFigures | undefined {
   if (parts.length === 0 || !parts.every((p) => p.served)) return undefined;
   const lat = mergeLatency(
-    parts.map((p) => ({ stats: p.served!.latency, histogram: p.served!.histogram ?? (p.errors === 0 ? p.histogram : undefined) })),
+    parts.map((p) => ({
+      stats: p.served!.latency,
+      histogram: p.served!.histogram ?? (p.errors === 0 ? p.histogram : undefined),
+    })),
     method,
   );
-  return { requests: parts.reduce((n, p) => n + p.served!.requests, 0), latency: lat.stats, ...(lat.histogram ? { histogram: lat.histogram } : {}) };
+  return {
+    requests: parts.reduce((n, p) => n + p.served!.requests, 0),
+    latency: lat.stats,
+    ...(lat.histogram ? { histogram: lat.histogram } : {}),
+  };
 }
 
 function sumRecords<K extends string>(records: Array<Partial<Record<K, number>>>): Partial<Record<K, number>> {
@@ -52,7 +75,11 @@ function sumRecords<K extends string>(records: Array<Partial<Record<K, number>>>
   return out;
 }
 
-function mergeEndpoints(results: RunResult[], method: ReaderMeta['percentileMethod'], estimatedOut: Set<string>): EndpointResult[] {
+function mergeEndpoints(
+  results: RunResult[],
+  method: ReaderMeta['percentileMethod'],
+  estimatedOut: Set<string>,
+): EndpointResult[] {
   const groups = new Map<string, EndpointResult[]>();
   for (const r of results) {
     for (const e of r.endpoints) {
@@ -77,8 +104,10 @@ function mergeEndpoints(results: RunResult[], method: ReaderMeta['percentileMeth
     };
     if (lat.histogram) ep.histogram = lat.histogram;
     // Kinds and failed checks travel with the rows, so merged endpoint rows still add up to the run.
-    if (list.some((e) => e.errorsByKind)) ep.errorsByKind = sumRecords<ErrorKind>(list.map((e) => e.errorsByKind ?? {}));
-    if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
+    if (list.some((e) => e.errorsByKind))
+      ep.errorsByKind = sumRecords<ErrorKind>(list.map((e) => e.errorsByKind ?? {}));
+    if (list.some((e) => e.checkFailures))
+      ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
     out.push(ep);
   }
   return out.sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
@@ -108,7 +137,10 @@ function mergeIntervals(
     const runStart = Date.parse(r.startedAt);
     for (const iv of r.intervals) {
       const absStart = runStart + iv.startMs;
-      const key = alignFrom === undefined ? Math.floor((absStart + iv.durationMs / 2) / width) : Math.floor((absStart - alignFrom + width / 2) / width);
+      const key =
+        alignFrom === undefined
+          ? Math.floor((absStart + iv.durationMs / 2) / width)
+          : Math.floor((absStart - alignFrom + width / 2) / width);
       const list = buckets.get(key) ?? [];
       list.push({ iv, absStart });
       buckets.set(key, list);
@@ -136,15 +168,29 @@ function mergeIntervals(
     };
     if (lat.histogram) iv.histogram = lat.histogram;
     if (iv.errors > 0 && withIntervals.every((r) => r.served)) {
-      const served = mergeServed(list.map(({ iv: x }) => ({ ...x, served: x.served ?? { requests: x.requests - x.errors, latency: x.latency, ...(x.histogram ? { histogram: x.histogram } : {}) } })), method);
+      const served = mergeServed(
+        list.map(({ iv: x }) => ({
+          ...x,
+          served: x.served ?? {
+            requests: x.requests - x.errors,
+            latency: x.latency,
+            ...(x.histogram ? { histogram: x.histogram } : {}),
+          },
+        })),
+        method,
+      );
       if (served) iv.served = served;
     }
     const conc = list.filter((x) => x.iv.concurrency !== undefined);
     if (conc.length) iv.concurrency = conc.reduce((a, x) => a + x.iv.concurrency!, 0);
     const started = list.filter((x) => x.iv.arrivalsStarted !== undefined);
     if (started.length) iv.arrivalsStarted = started.reduce((a, x) => a + x.iv.arrivalsStarted!, 0);
-    if (list.every((x) => x.iv.targetRate !== undefined)) iv.targetRate = list.reduce((a, x) => a + x.iv.targetRate!, 0);
-    const endpoints = mergeIntervalEndpoints(list.map((x) => x.iv), method);
+    if (list.every((x) => x.iv.targetRate !== undefined))
+      iv.targetRate = list.reduce((a, x) => a + x.iv.targetRate!, 0);
+    const endpoints = mergeIntervalEndpoints(
+      list.map((x) => x.iv),
+      method,
+    );
     if (endpoints) iv.endpoints = endpoints;
     intervals.push(iv);
   }
@@ -157,7 +203,10 @@ function mergeIntervals(
  * failures summed. Without, only what adds up exactly is kept: counts, min, max and mean; percentiles are left absent
  * rather than averaged.
  */
-function mergeIntervalEndpoints(parts: IntervalResult[], method: ReaderMeta['percentileMethod']): Record<string, IntervalEndpoint> | undefined {
+function mergeIntervalEndpoints(
+  parts: IntervalResult[],
+  method: ReaderMeta['percentileMethod'],
+): Record<string, IntervalEndpoint> | undefined {
   const withEndpoints = parts.filter((p) => p.endpoints);
   if (withEndpoints.length === 0) return undefined;
   if (withEndpoints.length === 1) return { ...withEndpoints[0]!.endpoints! };
@@ -187,7 +236,8 @@ function mergeIntervalEndpoints(parts: IntervalResult[], method: ReaderMeta['per
         statusCodes: sumRecords(list.map((e) => e.statusCodes ?? {})) as Record<string, number>,
         errorsByKind: sumRecords(list.map((e) => e.errorsByKind ?? {})),
       };
-      if (list.some((e) => e.checkFailures)) ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
+      if (list.some((e) => e.checkFailures))
+        ep.checkFailures = sumRecords(list.map((e) => e.checkFailures ?? {})) as Record<string, number>;
       out[name] = ep;
       continue;
     }
@@ -200,7 +250,10 @@ function mergeIntervalEndpoints(parts: IntervalResult[], method: ReaderMeta['per
   return out;
 }
 
-function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<string, CustomMetric>; histograms: Map<string, Histogram> } {
+function mergeCustom(
+  results: RunResult[],
+  notes: string[],
+): { metrics: Record<string, CustomMetric>; histograms: Map<string, Histogram> } {
   const names = new Set(results.flatMap((r) => Object.keys(r.customMetrics)));
   const metrics: Record<string, CustomMetric> = {};
   const histograms = new Map<string, Histogram>();
@@ -209,7 +262,9 @@ function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<s
   // The file that ended last holds the latest value of a gauge.
   const byEnd = [...results].sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt));
   for (const name of names) {
-    const entries = results.map((r) => ({ r, m: r.customMetrics[name] })).filter((x): x is { r: RunResult; m: CustomMetric } => !!x.m);
+    const entries = results
+      .map((r) => ({ r, m: r.customMetrics[name] }))
+      .filter((x): x is { r: RunResult; m: CustomMetric } => !!x.m);
     const type = entries[0]!.m.type;
     if (entries.some((x) => x.m.type !== type)) {
       conflicting.push(name);
@@ -225,7 +280,8 @@ function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<s
       case 'counter': {
         const values: Record<string, number> = { count: entries.reduce((a, x) => a + (x.m.values.count ?? 0), 0) };
         // Instances ran side by side, so their per-second rates add up.
-        if (entries.every((x) => x.m.values.rate !== undefined)) values.rate = entries.reduce((a, x) => a + x.m.values.rate!, 0);
+        if (entries.every((x) => x.m.values.rate !== undefined))
+          values.rate = entries.reduce((a, x) => a + x.m.values.rate!, 0);
         metrics[name] = { type, values };
         break;
       }
@@ -262,7 +318,13 @@ function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<s
             values.min = h.minUs / 1000;
             values.max = h.maxUs / 1000;
             values.avg = h.sumUs / h.count / 1000;
-            for (const [k, p] of [['p50', 50], ['p90', 90], ['p95', 95], ['p99', 99], ['p999', 99.9]] as const) {
+            for (const [k, p] of [
+              ['p50', 50],
+              ['p90', 90],
+              ['p95', 95],
+              ['p99', 99],
+              ['p999', 99.9],
+            ] as const) {
               values[k] = h.interpolatedPercentileMs(p)!;
             }
           }
@@ -282,7 +344,10 @@ function mergeCustom(results: RunResult[], notes: string[]): { metrics: Record<s
       `Custom metrics ${estimatedTrends.slice(0, 5).join(', ')}${estimatedTrends.length > 5 ? ', ...' : ''} are merged from summaries: their percentiles and averages are count-weighted averages of each file's value, an estimate.`,
     );
   }
-  if (conflicting.length) notes.push(`Custom metrics with different types in different files were left out: ${conflicting.slice(0, 5).join(', ')}.`);
+  if (conflicting.length)
+    notes.push(
+      `Custom metrics with different types in different files were left out: ${conflicting.slice(0, 5).join(', ')}.`,
+    );
   return { metrics, histograms };
 }
 
@@ -326,7 +391,9 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
   const notes: string[] = [];
   const labels = how.labels ?? results.map((r) => basename(r.sourceFiles?.[0] ?? 'file'));
   const metas = results.map((r) => getMeta(r));
-  const method: ReaderMeta['percentileMethod'] = metas.every((m) => m?.percentileMethod === 'interpolated') ? 'interpolated' : 'nearest';
+  const method: ReaderMeta['percentileMethod'] = metas.every((m) => m?.percentileMethod === 'interpolated')
+    ? 'interpolated'
+    : 'nearest';
 
   const toolNames = [...new Set(results.map((r) => r.tool?.name ?? 'unknown'))];
   const versions = [...new Set(results.map((r) => r.tool?.version))];
@@ -365,7 +432,9 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
   if (target) merged.target = target;
 
   // Error rate: only when every file could measure it under the same definition.
-  const unknownErrors = results.map((r, i) => (r.errorRate === undefined && r.requests > 0 ? labels[i] : undefined)).filter(Boolean);
+  const unknownErrors = results
+    .map((r, i) => (r.errorRate === undefined && r.requests > 0 ? labels[i] : undefined))
+    .filter(Boolean);
   if (unknownErrors.length === 0) {
     const rate = errorRatePct(errors, requests);
     if (rate !== undefined) merged.errorRate = rate;
@@ -379,7 +448,9 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
     const rates = results.map((r) => r.throughputRps);
     if (rates.every((x) => x !== undefined)) merged.throughputRps = rates.reduce((a, x) => a + x!, 0);
     merged.durationMs = Math.max(...results.map((r) => r.durationMs));
-    notes.push('Some files record no timestamps: the runs are taken to have run side by side, and throughput is the sum of each file\'s throughput.');
+    notes.push(
+      "Some files record no timestamps: the runs are taken to have run side by side, and throughput is the sum of each file's throughput.",
+    );
   } else if (merged.durationMs > 0 && requests > 0) {
     merged.throughputRps = requests / (merged.durationMs / 1000);
   }
@@ -406,7 +477,9 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
       `Merged from ${results.length} files that hold only summaries, not distributions: latency ${percentileNames(fields)} ${fields.length === 1 ? 'is a' : 'are'} request-weighted average${fields.length === 1 ? '' : 's'} of each file's value, an estimate rather than an exact percentile. Count, min and max are exact.`,
     );
   } else if (results.every((r) => r.latency.count === 0 || r.histogram)) {
-    notes.unshift(`Merged from ${results.length} files by combining their latency histograms: percentiles are exact to 0.1 %.`);
+    notes.unshift(
+      `Merged from ${results.length} files by combining their latency histograms: percentiles are exact to 0.1 %.`,
+    );
   }
 
   const created = results.filter((r) => r.vus?.created !== undefined);
@@ -416,7 +489,10 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
     if (created.length) merged.vus.created = created.reduce((a, r) => a + r.vus!.created!, 0);
     if (maxed.length) {
       merged.vus.max = maxed.reduce((a, r) => a + r.vus!.max!, 0);
-      if (maxed.length > 1) notes.push('Maximum virtual users is the sum of each file\'s maximum (an upper bound if the peaks did not coincide).');
+      if (maxed.length > 1)
+        notes.push(
+          "Maximum virtual users is the sum of each file's maximum (an upper bound if the peaks did not coincide).",
+        );
     }
   }
 
@@ -431,13 +507,16 @@ export function mergeRunResults(results: RunResult[], opts: ReadOptions, how: Me
     if (g.maxLagMs !== undefined) gen.maxLagMs = Math.max(gen.maxLagMs ?? 0, g.maxLagMs);
   }
 
-  if (results.some((r) => r.checkFailures)) merged.checkFailures = sumRecords(results.map((r) => r.checkFailures ?? {})) as Record<string, number>;
+  if (results.some((r) => r.checkFailures))
+    merged.checkFailures = sumRecords(results.map((r) => r.checkFailures ?? {})) as Record<string, number>;
   if (results.some((r) => r.flows)) merged.flows = mergeFlows(results);
 
   const custom = mergeCustom(results, notes);
   merged.customMetrics = custom.metrics;
   if (results.some((r) => r.toolThresholds.length > 0)) {
-    notes.push('Tool thresholds were judged by each file\'s own tool on its share of the load; one crossed in any file counts as failed.');
+    notes.push(
+      "Tool thresholds were judged by each file's own tool on its share of the load; one crossed in any file counts as failed.",
+    );
   }
 
   for (const [i, r] of results.entries()) for (const n of r.notes) notes.push(`${labels[i]}: ${n}`);

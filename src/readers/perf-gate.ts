@@ -33,16 +33,26 @@ function bad(path: string, where: string, what: string): UserError {
 function checkHistogram(v: unknown, path: string, where: string): void {
   if (v === undefined) return;
   const h = obj(v);
-  if (!h || h.layout !== 'loglinear-us-1024') throw bad(path, where, 'is not a histogram of layout "loglinear-us-1024"');
+  if (!h || h.layout !== 'loglinear-us-1024')
+    throw bad(path, where, 'is not a histogram of layout "loglinear-us-1024"');
   const count = nonNeg(h.count);
   if (count === undefined || !Number.isInteger(count)) throw bad(path, `${where}.count`, 'is not a whole number');
-  for (const k of ['minUs', 'maxUs', 'sumUs'] as const) if (nonNeg(h[k]) === undefined) throw bad(path, `${where}.${k}`, 'is not a number of microseconds');
+  for (const k of ['minUs', 'maxUs', 'sumUs'] as const)
+    if (nonNeg(h[k]) === undefined) throw bad(path, `${where}.${k}`, 'is not a number of microseconds');
   if (!Array.isArray(h.buckets)) throw bad(path, `${where}.buckets`, 'is not a list');
   let total = 0;
   let last = -1;
   for (const b of h.buckets as unknown[]) {
     const [i, c] = Array.isArray(b) ? (b as unknown[]) : [];
-    if (typeof i !== 'number' || !Number.isInteger(i) || i <= last || i > TOP_BUCKET || typeof c !== 'number' || !Number.isInteger(c) || c <= 0) {
+    if (
+      typeof i !== 'number' ||
+      !Number.isInteger(i) ||
+      i <= last ||
+      i > TOP_BUCKET ||
+      typeof c !== 'number' ||
+      !Number.isInteger(c) ||
+      c <= 0
+    ) {
       throw bad(path, `${where}.buckets`, `holds ${JSON.stringify(b)}; expected ascending [bucket, count] pairs`);
     }
     last = i;
@@ -54,7 +64,8 @@ function checkHistogram(v: unknown, path: string, where: string): void {
 function checkCounts(o: Obj, path: string, where: string): void {
   for (const k of ['requests', 'errors'] as const) {
     const n = nonNeg(o[k]);
-    if (n === undefined || !Number.isInteger(n)) throw bad(path, `${where}.${k}`, `is ${JSON.stringify(o[k])}; expected a whole number`);
+    if (n === undefined || !Number.isInteger(n))
+      throw bad(path, `${where}.${k}`, `is ${JSON.stringify(o[k])}; expected a whole number`);
   }
   if (!isObj(o.latency) || nonNeg(o.latency.count) === undefined) throw bad(path, `${where}.latency`, 'has no count');
 }
@@ -64,7 +75,16 @@ function checkShard(v: unknown, path: string): ShardInfo | undefined {
   const s = obj(v);
   const index = nonNeg(s?.index);
   const count = nonNeg(s?.count);
-  if (!s || index === undefined || count === undefined || !Number.isInteger(index) || !Number.isInteger(count) || index < 1 || index > count || typeof s.shapeKey !== 'string') {
+  if (
+    !s ||
+    index === undefined ||
+    count === undefined ||
+    !Number.isInteger(index) ||
+    !Number.isInteger(count) ||
+    index < 1 ||
+    index > count ||
+    typeof s.shapeKey !== 'string'
+  ) {
     throw bad(path, 'run.shard', `is ${JSON.stringify(v)}; expected {index, count, shapeKey} with 1 <= index <= count`);
   }
   return {
@@ -80,17 +100,21 @@ function toRun(doc: unknown, path: string): RunResult {
   const root = obj(doc);
   if (!root) throw bad(path, 'the document', 'is not a JSON object');
   if (root.schemaVersion !== RESULTS_SCHEMA_VERSION) {
-    throw new UserError(`Results file ${path} has schemaVersion ${JSON.stringify(root.schemaVersion)}; this perf-gate reads results.json of schemaVersion ${RESULTS_SCHEMA_VERSION}. Use the same perf-gate version for the shards and the merge.`);
+    throw new UserError(
+      `Results file ${path} has schemaVersion ${JSON.stringify(root.schemaVersion)}; this perf-gate reads results.json of schemaVersion ${RESULTS_SCHEMA_VERSION}. Use the same perf-gate version for the shards and the merge.`,
+    );
   }
   const run = obj(root.run);
   if (!run) throw bad(path, '"run"', 'is missing');
   if (typeof run.engine !== 'string' || typeof run.phase !== 'string') throw bad(path, 'run', 'has no engine or phase');
   for (const k of ['startedAt', 'endedAt'] as const) {
-    if (typeof run[k] !== 'string' || Number.isNaN(Date.parse(run[k]))) throw bad(path, `run.${k}`, `is ${JSON.stringify(run[k])}; expected an ISO time`);
+    if (typeof run[k] !== 'string' || Number.isNaN(Date.parse(run[k])))
+      throw bad(path, `run.${k}`, `is ${JSON.stringify(run[k])}; expected an ISO time`);
   }
   checkCounts(run, path, 'run');
   checkHistogram(run.histogram, path, 'run.histogram');
-  if (!Array.isArray(run.endpoints) || !Array.isArray(run.intervals)) throw bad(path, 'run', 'has no endpoints or intervals list');
+  if (!Array.isArray(run.endpoints) || !Array.isArray(run.intervals))
+    throw bad(path, 'run', 'has no endpoints or intervals list');
   for (const [i, e] of (run.endpoints as unknown[]).entries()) {
     const o = obj(e);
     if (!o || typeof o.name !== 'string') throw bad(path, `run.endpoints[${i}]`, 'has no name');
@@ -99,7 +123,8 @@ function toRun(doc: unknown, path: string): RunResult {
   }
   for (const [i, iv] of (run.intervals as unknown[]).entries()) {
     const o = obj(iv);
-    if (!o || nonNeg(o.startMs) === undefined || nonNeg(o.durationMs) === undefined) throw bad(path, `run.intervals[${i}]`, 'has no startMs or durationMs');
+    if (!o || nonNeg(o.startMs) === undefined || nonNeg(o.durationMs) === undefined)
+      throw bad(path, `run.intervals[${i}]`, 'has no startMs or durationMs');
     checkCounts(o, path, `run.intervals[${i}]`);
     checkHistogram(o.histogram, path, `run.intervals[${i}].histogram`);
     for (const [name, e] of Object.entries(obj(o.endpoints) ?? {})) {
@@ -107,9 +132,11 @@ function toRun(doc: unknown, path: string): RunResult {
     }
   }
   checkServed(run.served, path, 'run.served');
-  for (const [i, iv] of (run.intervals as unknown[]).entries()) checkServed(obj(iv)?.served, path, `run.intervals[${i}].served`);
+  for (const [i, iv] of (run.intervals as unknown[]).entries())
+    checkServed(obj(iv)?.served, path, `run.intervals[${i}].served`);
   const gen = obj(run.generator);
-  if (!gen || typeof gen.valid !== 'boolean' || !Array.isArray(gen.invalidReasons)) throw bad(path, 'run.generator', 'is missing');
+  if (!gen || typeof gen.valid !== 'boolean' || !Array.isArray(gen.invalidReasons))
+    throw bad(path, 'run.generator', 'is missing');
   const shard = checkShard(run.shard, path);
 
   // Built field by field from what was checked: nothing of the file reaches the merge unexamined.
@@ -137,12 +164,19 @@ function toRun(doc: unknown, path: string): RunResult {
   if (throughput !== undefined) out.throughputRps = throughput;
   if (typeof run.target === 'string') out.target = run.target;
   const tool = obj(run.tool);
-  if (tool && typeof tool.name === 'string') out.tool = { name: tool.name, ...(typeof tool.version === 'string' ? { version: tool.version } : {}) };
+  if (tool && typeof tool.name === 'string')
+    out.tool = { name: tool.name, ...(typeof tool.version === 'string' ? { version: tool.version } : {}) };
   const vus = obj(run.vus);
   if (vus) out.vus = definedNumbers({ created: nonNeg(vus.created), max: nonNeg(vus.max) });
   out.endpoints = (run.endpoints as Obj[]).map((e, i) => {
     const at = `run.endpoints[${i}]`;
-    const ep: EndpointResult = { name: e.name as string, requests: e.requests as number, errors: e.errors as number, latency: latency(e.latency), statusCodes: counts(e.statusCodes, path, `${at}.statusCodes`) };
+    const ep: EndpointResult = {
+      name: e.name as string,
+      requests: e.requests as number,
+      errors: e.errors as number,
+      latency: latency(e.latency),
+      statusCodes: counts(e.statusCodes, path, `${at}.statusCodes`),
+    };
     if (e.histogram !== undefined) ep.histogram = e.histogram as SerializedHistogram;
     if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind, path, `${at}.errorsByKind`);
     if (e.checkFailures !== undefined) ep.checkFailures = counts(e.checkFailures, path, `${at}.checkFailures`);
@@ -151,8 +185,21 @@ function toRun(doc: unknown, path: string): RunResult {
   });
   out.intervals = (run.intervals as Obj[]).map((o, i) => {
     const at = `run.intervals[${i}]`;
-    const iv: IntervalResult = { startMs: o.startMs as number, durationMs: o.durationMs as number, requests: o.requests as number, errors: o.errors as number, latency: latency(o.latency) };
-    Object.assign(iv, definedNumbers({ targetRate: nonNeg(o.targetRate), arrivalsStarted: nonNeg(o.arrivalsStarted), concurrency: nonNeg(o.concurrency) }));
+    const iv: IntervalResult = {
+      startMs: o.startMs as number,
+      durationMs: o.durationMs as number,
+      requests: o.requests as number,
+      errors: o.errors as number,
+      latency: latency(o.latency),
+    };
+    Object.assign(
+      iv,
+      definedNumbers({
+        targetRate: nonNeg(o.targetRate),
+        arrivalsStarted: nonNeg(o.arrivalsStarted),
+        concurrency: nonNeg(o.concurrency),
+      }),
+    );
     if (o.histogram !== undefined) iv.histogram = o.histogram as SerializedHistogram;
     const ivServed = servedOf(o.served);
     if (ivServed) iv.served = ivServed;
@@ -164,7 +211,11 @@ function toRun(doc: unknown, path: string): RunResult {
         const ew = `${at}.endpoints[${JSON.stringify(name)}]`;
         if (!e) throw bad(path, ew, 'is not an object');
         const requests = count(e.requests, path, `${ew}.requests`);
-        const ep: IntervalEndpoint = { requests, errors: e.errors === undefined ? 0 : count(e.errors, path, `${ew}.errors`), latency: latency(e.latency) };
+        const ep: IntervalEndpoint = {
+          requests,
+          errors: e.errors === undefined ? 0 : count(e.errors, path, `${ew}.errors`),
+          latency: latency(e.latency),
+        };
         if (e.histogram !== undefined) ep.histogram = e.histogram as SerializedHistogram;
         if (e.statusCodes !== undefined) ep.statusCodes = counts(e.statusCodes, path, `${ew}.statusCodes`);
         if (e.errorsByKind !== undefined) ep.errorsByKind = counts(e.errorsByKind, path, `${ew}.errorsByKind`);
@@ -183,12 +234,20 @@ function toRun(doc: unknown, path: string): RunResult {
   out.generator = {
     valid: gen.valid as boolean,
     invalidReasons: strings(gen.invalidReasons),
-    ...definedNumbers({ arrivalsScheduled: nonNeg(gen.arrivalsScheduled), arrivalsStarted: nonNeg(gen.arrivalsStarted), arrivalsDropped: nonNeg(gen.arrivalsDropped), maxLagMs: nonNeg(gen.maxLagMs) }),
+    ...definedNumbers({
+      arrivalsScheduled: nonNeg(gen.arrivalsScheduled),
+      arrivalsStarted: nonNeg(gen.arrivalsStarted),
+      arrivalsDropped: nonNeg(gen.arrivalsDropped),
+      maxLagMs: nonNeg(gen.maxLagMs),
+    }),
   };
   out.customMetrics = customMetrics(run.customMetrics);
   out.toolThresholds = (Array.isArray(run.toolThresholds) ? (run.toolThresholds as unknown[]) : [])
     .map((t) => obj(t))
-    .filter((t): t is Obj => !!t && typeof t.metric === 'string' && typeof t.expression === 'string' && typeof t.ok === 'boolean')
+    .filter(
+      (t): t is Obj =>
+        !!t && typeof t.metric === 'string' && typeof t.expression === 'string' && typeof t.ok === 'boolean',
+    )
     .map((t) => ({ metric: t.metric as string, expression: t.expression as string, ok: t.ok as boolean }));
   if (run.checkFailures !== undefined) out.checkFailures = counts(run.checkFailures, path, 'run.checkFailures');
   if (run.flows !== undefined) {
@@ -206,7 +265,10 @@ function toRun(doc: unknown, path: string): RunResult {
   const shape = obj(run.shape);
   const stages = shape && Array.isArray(shape.stages) ? (shape.stages as unknown[]).map(stage) : undefined;
   if (shape && stages && stages.every((x) => x !== undefined)) {
-    out.shape = { stages: stages as Stage[], ...definedNumbers({ peakRate: nonNeg(shape.peakRate), durationScale: nonNeg(shape.durationScale) }) };
+    out.shape = {
+      stages: stages as Stage[],
+      ...definedNumbers({ peakRate: nonNeg(shape.peakRate), durationScale: nonNeg(shape.durationScale) }),
+    };
     if (shape.source === 'perf-gate' || shape.source === 'script') out.shape.source = shape.source;
   }
   if (shard) out.shard = shard;
@@ -214,7 +276,12 @@ function toRun(doc: unknown, path: string): RunResult {
   const stop = obj(obj(run.analysis)?.stoppedEarly);
   const atMs = nonNeg(stop?.atMs);
   if (stop && typeof stop.guard === 'string' && typeof stop.reason === 'string' && atMs !== undefined) {
-    out.analysis = { decideOn: 'all', judged: 'all', guards: [], stoppedEarly: { guard: stop.guard, reason: stop.reason, atMs } };
+    out.analysis = {
+      decideOn: 'all',
+      judged: 'all',
+      guards: [],
+      stoppedEarly: { guard: stop.guard, reason: stop.reason, atMs },
+    };
   }
   // A run that could not be judged when it was written (engine crash, unreachable target) must not pass now.
   const verdict = obj(root.verdict);
@@ -223,7 +290,10 @@ function toRun(doc: unknown, path: string): RunResult {
     out.generator.valid = false;
     out.generator.invalidReasons.push(`its own run ended in error: ${reasons.join('; ') || 'no reason given'}`);
   }
-  setMeta(out, { percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest', wholeRun: true });
+  setMeta(out, {
+    percentileMethod: out.engine === 'k6' || out.tool?.name.includes('k6') ? 'interpolated' : 'nearest',
+    wholeRun: true,
+  });
   return out;
 }
 
@@ -232,7 +302,8 @@ function checkServed(v: unknown, path: string, where: string): void {
   if (v === undefined) return;
   const o = obj(v);
   const n = nonNeg(o?.requests);
-  if (!o || n === undefined || !Number.isInteger(n)) throw bad(path, `${where}.requests`, `is ${JSON.stringify(o?.requests)}; expected a whole number`);
+  if (!o || n === undefined || !Number.isInteger(n))
+    throw bad(path, `${where}.requests`, `is ${JSON.stringify(o?.requests)}; expected a whole number`);
   if (!isObj(o.latency) || nonNeg(o.latency.count) === undefined) throw bad(path, `${where}.latency`, 'has no count');
   checkHistogram(o.histogram, path, `${where}.histogram`);
 }
@@ -302,7 +373,8 @@ function counts(v: unknown, path: string, where: string): Record<string, number>
 /** One count: a whole number of at least 0 (a negative or fractional count cannot come from a real run). */
 function count(v: unknown, path: string, where: string): number {
   const c = typeof v === 'number' ? v : Number.NaN;
-  if (!Number.isSafeInteger(c) || c < 0) throw bad(path, where, `is ${JSON.stringify(v)?.slice(0, 60)}; expected a whole number of at least 0`);
+  if (!Number.isSafeInteger(c) || c < 0)
+    throw bad(path, where, `is ${JSON.stringify(v)?.slice(0, 60)}; expected a whole number of at least 0`);
   return c;
 }
 
@@ -321,20 +393,38 @@ const is5xx = (code: string): boolean => /^5\d\d$/.test(code);
  * into a pass fails here, naming the file and the field.
  */
 function checkConsistent(
-  row: { requests: number; errors: number; statusCodes?: Record<string, number>; latency: LatencyStats; histogram?: SerializedHistogram },
+  row: {
+    requests: number;
+    errors: number;
+    statusCodes?: Record<string, number>;
+    latency: LatencyStats;
+    histogram?: SerializedHistogram;
+  },
   path: string,
   where: string,
 ): void {
-  if (row.errors > row.requests) throw bad(path, `${where}.errors`, `is ${row.errors}, more than its ${row.requests} requests`);
+  if (row.errors > row.requests)
+    throw bad(path, `${where}.errors`, `is ${row.errors}, more than its ${row.requests} requests`);
   if (row.statusCodes) {
     const responses = sum(row.statusCodes);
-    if (responses > row.requests) throw bad(path, `${where}.statusCodes`, `count ${responses} responses, more than its ${row.requests} requests`);
+    if (responses > row.requests)
+      throw bad(path, `${where}.statusCodes`, `count ${responses} responses, more than its ${row.requests} requests`);
     const fives = sum(row.statusCodes, is5xx);
-    if (fives > row.errors) throw bad(path, `${where}.errors`, `is ${row.errors}, but ${where}.statusCodes holds ${fives} 5xx responses, each an error`);
+    if (fives > row.errors)
+      throw bad(
+        path,
+        `${where}.errors`,
+        `is ${row.errors}, but ${where}.statusCodes holds ${fives} 5xx responses, each an error`,
+      );
   }
-  if (row.latency.count > row.requests) throw bad(path, `${where}.latency.count`, `is ${row.latency.count}, more than its ${row.requests} requests`);
+  if (row.latency.count > row.requests)
+    throw bad(path, `${where}.latency.count`, `is ${row.latency.count}, more than its ${row.requests} requests`);
   if (row.histogram && row.histogram.count !== row.latency.count) {
-    throw bad(path, `${where}.histogram.count`, `is ${row.histogram.count}, but ${where}.latency.count is ${row.latency.count}`);
+    throw bad(
+      path,
+      `${where}.histogram.count`,
+      `is ${row.histogram.count}, but ${where}.latency.count is ${row.latency.count}`,
+    );
   }
 }
 
@@ -345,15 +435,26 @@ function checkParts(run: RunResult, path: string): void {
     const total = eps.reduce((n, e) => n + e[k], 0);
     if (total > run[k]) throw bad(path, `run.endpoints[*].${k}`, `add up to ${total}, more than run.${k} (${run[k]})`);
     const byInterval = run.intervals.reduce((n, iv) => n + iv[k], 0);
-    if (byInterval > run[k]) throw bad(path, `run.intervals[*].${k}`, `add up to ${byInterval}, more than run.${k} (${run[k]})`);
+    if (byInterval > run[k])
+      throw bad(path, `run.intervals[*].${k}`, `add up to ${byInterval}, more than run.${k} (${run[k]})`);
   }
   if (run.histogram && eps.length > 0 && eps.every((e) => e.histogram)) {
     const total = eps.reduce((n, e) => n + e.histogram!.count, 0);
-    if (total !== run.histogram.count) throw bad(path, 'run.endpoints[*].histogram.count', `add up to ${total}, but run.histogram.count is ${run.histogram.count}`);
+    if (total !== run.histogram.count)
+      throw bad(
+        path,
+        'run.endpoints[*].histogram.count',
+        `add up to ${total}, but run.histogram.count is ${run.histogram.count}`,
+      );
   }
   for (const [i, iv] of run.intervals.entries()) {
     for (const [name, e] of Object.entries(iv.endpoints ?? {})) {
-      if (e.requests > iv.requests) throw bad(path, `run.intervals[${i}].endpoints[${JSON.stringify(name)}].requests`, `is ${e.requests}, more than the interval's ${iv.requests}`);
+      if (e.requests > iv.requests)
+        throw bad(
+          path,
+          `run.intervals[${i}].endpoints[${JSON.stringify(name)}].requests`,
+          `is ${e.requests}, more than the interval's ${iv.requests}`,
+        );
     }
   }
 }

@@ -10,7 +10,8 @@ import { mergeRunResults } from './merge.js';
 import type { ReadOptions } from './types.js';
 import { UserError } from '../errors.js';
 
-const short = (s: string | undefined): string => (s === undefined ? 'none' : /^[0-9a-f]{40}$/i.test(s) ? s.slice(0, 7) : s);
+const short = (s: string | undefined): string =>
+  s === undefined ? 'none' : /^[0-9a-f]{40}$/i.test(s) ? s.slice(0, 7) : s;
 
 /** Which of the fields that identify a run differ between the files, in words. */
 function differences(files: string[], shards: ShardInfo[]): string {
@@ -39,18 +40,25 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
   const files = results.map((r) => r.sourceFiles?.[0] ?? 'file');
   const plain = files.filter((_, i) => !results[i]!.shard);
   if (plain.length) {
-    throw new UserError(`results: ${plain.join(', ')} ${plain.length === 1 ? 'is' : 'are'} not a shard, but ${files.filter((_, i) => results[i]!.shard).join(', ')} ${plain.length === files.length - 1 ? 'is' : 'are'}; give the results.json files of one sharded run only`);
+    throw new UserError(
+      `results: ${plain.join(', ')} ${plain.length === 1 ? 'is' : 'are'} not a shard, but ${files.filter((_, i) => results[i]!.shard).join(', ')} ${plain.length === files.length - 1 ? 'is' : 'are'}; give the results.json files of one sharded run only`,
+    );
   }
   const shards = results.map((r) => r.shard!);
   const diff = differences(files, shards);
-  if (diff) throw new UserError(`results: shards of different runs are never merged (${diff}). Give only the shards of this run, e.g. the artifacts of this workflow run.`);
+  if (diff)
+    throw new UserError(
+      `results: shards of different runs are never merged (${diff}). Give only the shards of this run, e.g. the artifacts of this workflow run.`,
+    );
 
   const { count } = shards[0]!;
   const byIndex = new Map<number, string[]>();
   for (const [i, s] of shards.entries()) byIndex.set(s.index, [...(byIndex.get(s.index) ?? []), files[i]!]);
   const twice = [...byIndex].filter(([, fs]) => fs.length > 1).sort((a, b) => a[0] - b[0]);
   if (twice.length) {
-    throw new UserError(`results: ${twice.map(([i, fs]) => `shard ${i}/${count} is given ${fs.length} times (${fs.join(', ')})`).join('; ')}; its requests would be counted twice. Give each shard's results.json once.`);
+    throw new UserError(
+      `results: ${twice.map(([i, fs]) => `shard ${i}/${count} is given ${fs.length} times (${fs.join(', ')})`).join('; ')}; its requests would be counted twice. Give each shard's results.json once.`,
+    );
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
   if (missing.length) {
@@ -62,7 +70,9 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
   }
   const phases = [...new Set(results.map((r) => r.phase))];
   if (phases[0] !== opts.phase) {
-    throw new UserError(`results: the shards ran phase "${phases[0]}", but this job's phase is "${opts.phase}"; set phase: ${phases[0]} on the job that merges them, so the phase's targets and analyses apply`);
+    throw new UserError(
+      `results: the shards ran phase "${phases[0]}", but this job's phase is "${opts.phase}"; set phase: ${phases[0]} on the job that merges them, so the phase's targets and analyses apply`,
+    );
   }
 
   const order = results.map((r, i) => ({ r, file: files[i]! })).sort((a, b) => a.r.shard!.index - b.r.shard!.index);
@@ -74,7 +84,10 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
   const starts = parts.map((r) => Date.parse(r.startedAt));
   const origin = Math.min(...starts);
   const labels = order.map(({ r, file }) => `shard ${r.shard!.index}/${count} (${file})`);
-  const merged = count === 1 ? { ...parts[0]!, notes: [...parts[0]!.notes] } : mergeRunResults(parts, opts, { labels, alignFrom: origin });
+  const merged =
+    count === 1
+      ? { ...parts[0]!, notes: [...parts[0]!.notes] }
+      : mergeRunResults(parts, opts, { labels, alignFrom: origin });
   merged.engine = 'results';
   merged.sourceFiles = order.map(({ file }) => file);
   const first = parts[0]!;
@@ -85,13 +98,26 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
   delete merged.shard;
 
   const stopped = parts
-    .map((r, i) => (r.analysis?.stoppedEarly ? { ...r.analysis.stoppedEarly, atMs: r.analysis.stoppedEarly.atMs + starts[i]! - origin, shard: r.shard!.index } : undefined))
+    .map((r, i) =>
+      r.analysis?.stoppedEarly
+        ? {
+            ...r.analysis.stoppedEarly,
+            atMs: r.analysis.stoppedEarly.atMs + starts[i]! - origin,
+            shard: r.shard!.index,
+          }
+        : undefined,
+    )
     .filter((s) => s !== undefined)
     .sort((a, b) => a.atMs - b.atMs)[0];
   delete merged.analysis;
   if (stopped) {
     const { shard, ...stop } = stopped;
-    merged.analysis = { decideOn: 'all', judged: 'all', guards: [], stoppedEarly: { ...stop, reason: `${stop.reason} (a guard stopped shard ${shard}/${count})` } };
+    merged.analysis = {
+      decideOn: 'all',
+      judged: 'all',
+      guards: [],
+      stoppedEarly: { ...stop, reason: `${stop.reason} (a guard stopped shard ${shard}/${count})` },
+    };
   }
 
   const notes = merged.notes.filter((n) => !n.startsWith('Merged from '));
@@ -112,7 +138,11 @@ export function mergeShards(results: RunResult[], opts: ReadOptions): RunResult 
     };
   }
   const lead = `Merged from ${count} shard${count === 1 ? '' : 's'} of one run (${count === 1 ? 'shard 1/1' : `each sent 1/${count} of the arrival rate`}): latency histograms combined, so percentiles are exact to 0.1 %; counts summed; intervals aligned by wall-clock time.`;
-  notes.unshift(spreadMs >= 1000 ? `${lead} The shards started up to ${(spreadMs / 1000).toFixed(1)} s apart, so the first and last intervals carry less than the full load.` : lead);
+  notes.unshift(
+    spreadMs >= 1000
+      ? `${lead} The shards started up to ${(spreadMs / 1000).toFixed(1)} s apart, so the first and last intervals carry less than the full load.`
+      : lead,
+  );
   merged.notes = notes;
   return merged;
 }

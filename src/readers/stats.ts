@@ -7,7 +7,10 @@ import type { LatencyStats, SerializedHistogram } from '../model.js';
  * LatencyStats from a histogram. `interpolated` follows k6 (linear interpolation between the samples around
  * rank p*(n-1), so the figures agree with k6's own summary); `nearest` is nearest-rank, like Artillery's.
  */
-export function statsFromHistogram(h: Histogram | SerializedHistogram, method: 'interpolated' | 'nearest'): LatencyStats {
+export function statsFromHistogram(
+  h: Histogram | SerializedHistogram,
+  method: 'interpolated' | 'nearest',
+): LatencyStats {
   if (h.count === 0) return { count: 0 };
   if (method === 'nearest') return (h instanceof Histogram ? h : Histogram.fromJSON(h)).stats();
   const s = h instanceof Histogram ? h.toJSON() : h;
@@ -95,7 +98,8 @@ export function combineLatency(parts: LatencyStats[]): CombinedLatency {
   if (nonEmpty.length === 1) return { stats: { ...nonEmpty[0]! }, estimated };
   if (nonEmpty.every((p) => p.min !== undefined)) stats.min = Math.min(...nonEmpty.map((p) => p.min!));
   if (nonEmpty.every((p) => p.max !== undefined)) stats.max = Math.max(...nonEmpty.map((p) => p.max!));
-  if (nonEmpty.every((p) => p.mean !== undefined)) stats.mean = nonEmpty.reduce((a, p) => a + p.mean! * p.count, 0) / count;
+  if (nonEmpty.every((p) => p.mean !== undefined))
+    stats.mean = nonEmpty.reduce((a, p) => a + p.mean! * p.count, 0) / count;
   for (const f of PERCENTILE_FIELDS) {
     if (nonEmpty.every((p) => p[f] !== undefined)) {
       let v = nonEmpty.reduce((a, p) => a + p[f]! * p.count, 0) / count;
@@ -110,7 +114,10 @@ export function combineLatency(parts: LatencyStats[]): CombinedLatency {
 }
 
 /** Weighted combination of custom trend values (same rules as combineLatency, for any `p<N>` key). */
-export function combineTrendValues(parts: Array<Record<string, number>>): { values: Record<string, number>; estimated: boolean } {
+export function combineTrendValues(parts: Array<Record<string, number>>): {
+  values: Record<string, number>;
+  estimated: boolean;
+} {
   const withCount = parts.every((p) => p.count !== undefined);
   const weights = parts.map((p) => (withCount ? p.count! : 1));
   const total = weights.reduce((a, w) => a + w, 0);

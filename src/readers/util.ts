@@ -95,7 +95,8 @@ function fsError(path: string, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return new UserError(`Results file not found: ${path}`);
   if (code === 'EISDIR') return new UserError(`Results path is a directory, not a file: ${path}`);
-  if (code === 'EACCES' || code === 'EPERM') return new UserError(`Results file is not readable (permission denied): ${path}`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new UserError(`Results file is not readable (permission denied): ${path}`);
   const msg = messageOf(err);
   return new UserError(`Could not read results file ${path}: ${msg}`);
 }
@@ -200,7 +201,9 @@ export async function readText(path: string, info: FileInfo): Promise<string> {
       size += (chunk as Buffer).length;
       // Counted as it is read, so a small gzip that inflates to gigabytes stops here too.
       if (size > MAX_DOCUMENT_BYTES) {
-        throw new UserError(`Results file ${path} is larger than ${MAX_DOCUMENT_BYTES / 1048576} MiB${info.gzip ? ' once decompressed' : ''}: no single-document results file is; it is not read`);
+        throw new UserError(
+          `Results file ${path} is larger than ${MAX_DOCUMENT_BYTES / 1048576} MiB${info.gzip ? ' once decompressed' : ''}: no single-document results file is; it is not read`,
+        );
       }
       parts.push(decoder.write(chunk as Buffer));
     }
@@ -224,7 +227,8 @@ export function parseJsonDocument(text: string, path: string): unknown {
     // Bounded in depth: a document nested 100,000 levels deep would overflow the stack of every walk after the parse.
     return parseJsonBounded(text);
   } catch (err) {
-    if (err instanceof JsonLimitError) throw new UserError(`Results file ${path} cannot be read: ${err.message}; no results file of a load test is`);
+    if (err instanceof JsonLimitError)
+      throw new UserError(`Results file ${path} cannot be read: ${err.message}; no results file of a load test is`);
     const msg = messageOf(err);
     throw new UserError(`Results file ${path} is not valid JSON (${msg}); it may be truncated or not a results file`);
   }
@@ -283,7 +287,8 @@ export function transportErrorKind(key: string): ErrorKind | undefined {
   }
   // Any other errno-style code (EADDRNOTAVAIL, EHOSTUNREACH, ERR_TLS_CERT_ALTNAME_INVALID, ...) on its own, or
   // as the code in "<syscall> <CODE> <address>" the way Node words socket errors.
-  const code = tokens.length === 1 ? tokens[0] : tokens.length >= 2 && /^[a-z]+$/.test(tokens[0]!) ? tokens[1] : undefined;
+  const code =
+    tokens.length === 1 ? tokens[0] : tokens.length >= 2 && /^[a-z]+$/.test(tokens[0]!) ? tokens[1] : undefined;
   if (code && /^(E[A-Z0-9_]{2,}|ERR_[A-Z0-9_]+|[A-Z_]*CERT[A-Z_]*|UNABLE_TO_[A-Z_]+)$/.test(code)) return 'other';
   return undefined;
 }
@@ -382,7 +387,8 @@ export function finishRates(r: RunResult, opts: { errorsKnown: boolean; throughp
   if (rate !== undefined) r.errorRate = rate;
   else delete r.errorRate;
   const tp = opts.throughputRps ?? (r.durationMs > 0 ? r.requests / (r.durationMs / 1000) : undefined);
-  if (tp !== undefined && Number.isFinite(tp) && (r.requests > 0 || opts.throughputRps !== undefined)) r.throughputRps = tp;
+  if (tp !== undefined && Number.isFinite(tp) && (r.requests > 0 || opts.throughputRps !== undefined))
+    r.throughputRps = tp;
 }
 
 // ---------------------------------------------------------------------------------------------------------

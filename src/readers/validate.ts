@@ -52,40 +52,53 @@ export function validateRunResult(run: RunResult, file: string): RunResult {
   const count = (field: string, v: unknown): void => {
     if (!isCount(v)) throw new UserError(`${where(field)} is ${show(v)}; expected a count: a whole number, 0 or more`);
   };
-  const figures = (prefix: string, f: { requests: number; errors: number; statusCodes?: Record<string, number>; latency: LatencyStats }): void => {
+  const figures = (
+    prefix: string,
+    f: { requests: number; errors: number; statusCodes?: Record<string, number>; latency: LatencyStats },
+  ): void => {
     count(`${prefix}requests`, f.requests);
     count(`${prefix}errors`, f.errors);
-    if (f.errors > f.requests) throw new UserError(`${where(`${prefix}errors`)} (${f.errors}) is more than ${prefix}requests (${f.requests})`);
+    if (f.errors > f.requests)
+      throw new UserError(`${where(`${prefix}errors`)} (${f.errors}) is more than ${prefix}requests (${f.requests})`);
     let answered = 0;
     for (const [code, n] of Object.entries(f.statusCodes ?? {})) {
       count(`${prefix}statusCodes.${code}`, n);
       answered += n;
     }
-    if (answered > f.requests) throw new UserError(`${where(`${prefix}statusCodes`)}: ${answered} responses for ${f.requests} requests; responses cannot outnumber requests`);
+    if (answered > f.requests)
+      throw new UserError(
+        `${where(`${prefix}statusCodes`)}: ${answered} responses for ${f.requests} requests; responses cannot outnumber requests`,
+      );
     latency(`${prefix}latency`, f.latency, where);
   };
   figures('', run);
   for (const [kind, n] of Object.entries(run.errorsByKind ?? {})) count(`errorsByKind.${kind}`, n);
   for (const e of run.endpoints ?? []) figures(`endpoints["${e.name}"].`, e);
-  (run.intervals ?? []).forEach((iv, i) => figures(`intervals[${i}].`, iv));
+  (run.intervals ?? []).forEach((iv, i) => {
+    figures(`intervals[${i}].`, iv);
+  });
   return run;
 }
 
 function latency(field: string, l: LatencyStats | undefined, where: (f: string) => string): void {
   if (!l) return;
-  if (!isCount(l.count)) throw new UserError(`${where(`${field}.count`)} is ${show(l.count)}; expected a count: a whole number, 0 or more`);
+  if (!isCount(l.count))
+    throw new UserError(`${where(`${field}.count`)} is ${show(l.count)}; expected a count: a whole number, 0 or more`);
   const order: Array<keyof LatencyStats> = ['min', 'p50', 'p90', 'p95', 'p99', 'p999', 'max'];
   let prev: [string, number] | undefined;
   for (const k of [...order, 'mean' as const]) {
     const v = l[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new UserError(`${where(`${field}.${k}`)} is ${show(v)}; expected a finite number of ms, 0 or more`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new UserError(`${where(`${field}.${k}`)} is ${show(v)}; expected a finite number of ms, 0 or more`);
   }
   for (const k of order) {
     const v = l[k];
     if (v === undefined) continue;
     if (prev && v < prev[1] - tolerance(prev[1])) {
-      throw new UserError(`${where(`${field}.${k}`)} is ${v}, below ${field}.${prev[0]} (${prev[1]}); percentiles must be in order (p50 <= p95 <= p99 <= max)`);
+      throw new UserError(
+        `${where(`${field}.${k}`)} is ${v}, below ${field}.${prev[0]} (${prev[1]}); percentiles must be in order (p50 <= p95 <= p99 <= max)`,
+      );
     }
     prev = [k, v];
   }

@@ -55,7 +55,14 @@ function mergeGroup(group: readonly IntervalResult[]): Bucket {
   const last = group[group.length - 1]!;
   // One interval is its own point: its figures are already those of its histogram (report.html draws every interval
   // of an hour-long run, where a merge per point would cost seconds).
-  if (group.length === 1) return { startMs: first.startMs, endMs: first.startMs + first.durationMs, requests: first.requests, errors: first.errors, latency: first.latency };
+  if (group.length === 1)
+    return {
+      startMs: first.startMs,
+      endMs: first.startMs + first.durationMs,
+      requests: first.requests,
+      errors: first.errors,
+      latency: first.latency,
+    };
   let requests = 0;
   let errors = 0;
   const h = new Histogram();
@@ -102,7 +109,8 @@ export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const exp = 10 ** Math.floor(Math.log10(v));
   // 5 % headroom, so the highest point does not sit on the frame.
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12]) if (m * exp >= v * 1.05) return Number((m * exp).toPrecision(3));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12])
+    if (m * exp >= v * 1.05) return Number((m * exp).toPrecision(3));
   return 12 * exp;
 }
 
@@ -179,10 +187,15 @@ function latencyChart(buckets: readonly Bucket[], targets: readonly Target[]): C
   const limitMetric = (['p99', 'p95', 'p50'] as const).find((m) => limitOf(targets, m) !== undefined);
   const limit = limitMetric ? limitOf(targets, limitMetric)! : undefined;
   const drawLimit = limit !== undefined && limit <= top * TARGET_LINE_SPAN;
-  const lines = drawLimit ? [...merged, { name: `${limitMetric} target ${formatMs(limit)}`, values: buckets.map(() => limit), filled: false }] : merged;
+  const lines = drawLimit
+    ? [...merged, { name: `${limitMetric} target ${formatMs(limit)}`, values: buckets.map(() => limit), filled: false }]
+    : merged;
   const axisTop = Math.max(top, drawLimit ? limit : 0);
   const axis = timeAxis(buckets);
-  const colours = latencyColours(merged.map((m) => m.name), drawLimit);
+  const colours = latencyColours(
+    merged.map((m) => m.name),
+    drawLimit,
+  );
   const mermaid = [
     header(colours.map((c) => PALETTE[c]!)),
     'xychart-beta',
@@ -192,7 +205,11 @@ function latencyChart(buckets: readonly Bucket[], targets: readonly Target[]): C
     ...lines.map((l) => `  line ${q(l.name)} [${l.values.map(n).join(', ')}]`),
   ].join('\n');
   const limitNote =
-    limit === undefined ? '' : drawLimit ? '' : ` The ${limitMetric} target (${formatMs(limit)}) is far above every point, so it is not drawn.`;
+    limit === undefined
+      ? ''
+      : drawLimit
+        ? ''
+        : ` The ${limitMetric} target (${formatMs(limit)}) is far above every point, so it is not drawn.`;
   const caption =
     `Latency per ${axis.step}: ${lines.map((l, i) => `${l.name} ${COLOUR_NAMES[colours[i]!]}`).join(', ')}.` +
     (equalNotes.length > 0 ? ` ${capital(equalNotes.join('; '))}, so one line shows both.` : '') +
@@ -228,7 +245,9 @@ function stepLine(buckets: readonly Bucket[], ms: number, top: number): number[]
 
 function errorChart(buckets: readonly Bucket[], run: RunResult, targets: readonly Target[]): Chart | undefined {
   if (buckets.filter((b) => b.requests > 0).length < MIN_POINTS) return undefined;
-  const { values, filled } = carryForward(buckets.map((b) => (b.requests > 0 ? (b.errors / b.requests) * 100 : undefined)));
+  const { values, filled } = carryForward(
+    buckets.map((b) => (b.requests > 0 ? (b.errors / b.requests) * 100 : undefined)),
+  );
   // A flat line at zero says nothing a sentence cannot: the summary line says "no errors" instead.
   if (values.every((v) => v === 0)) return undefined;
   const top = Math.max(...values);
@@ -238,11 +257,29 @@ function errorChart(buckets: readonly Bucket[], run: RunResult, targets: readonl
   const lines: Array<{ name: string; values: number[]; colour: number; says: string }> = [
     { name: 'error rate', values, colour: 0, says: 'error rate blue' },
   ];
-  if (drawLimit) lines.push({ name: `limit ${formatPercent(limit)}`, values: buckets.map(() => limit), colour: 1, says: `the ${formatPercent(limit)} limit orange` });
+  if (drawLimit)
+    lines.push({
+      name: `limit ${formatPercent(limit)}`,
+      values: buckets.map(() => limit),
+      colour: 1,
+      says: `the ${formatPercent(limit)} limit orange`,
+    });
   const bp = run.analysis?.stress?.breakingPoint;
-  if (bp) lines.push({ name: 'breaking point', values: stepLine(buckets, bp.atMs, axisTop), colour: 2, says: `the breaking point (${formatDuration(bp.atMs)}) where the red line steps up` });
+  if (bp)
+    lines.push({
+      name: 'breaking point',
+      values: stepLine(buckets, bp.atMs, axisTop),
+      colour: 2,
+      says: `the breaking point (${formatDuration(bp.atMs)}) where the red line steps up`,
+    });
   const stop = run.analysis?.stoppedEarly;
-  if (stop) lines.push({ name: 'stopped', values: stepLine(buckets, Math.max(0, stop.atMs - 1), axisTop), colour: 3, says: `the abort (${formatDuration(stop.atMs)}) where the purple line steps up` });
+  if (stop)
+    lines.push({
+      name: 'stopped',
+      values: stepLine(buckets, Math.max(0, stop.atMs - 1), axisTop),
+      colour: 3,
+      says: `the abort (${formatDuration(stop.atMs)}) where the purple line steps up`,
+    });
   const axis = timeAxis(buckets);
   const mermaid = [
     header(lines.map((l) => PALETTE[l.colour]!)),
@@ -267,7 +304,11 @@ export const INFRA_CHART_METRICS = ['cpu', 'memory', 'db_connections'] as const;
  * Holding the last value is what the sources mean: a CloudWatch datapoint covers the period that starts at its
  * timestamp, and Prometheus and PostgreSQL samples stand until the next one. Undefined before the first sample.
  */
-export function infraValueAt(series: ReadonlyArray<readonly [number, number]>, startMs: number, endMs: number): number | undefined {
+export function infraValueAt(
+  series: ReadonlyArray<readonly [number, number]>,
+  startMs: number,
+  endMs: number,
+): number | undefined {
   let sum = 0;
   let count = 0;
   let before: [number, number] | undefined;
@@ -296,7 +337,11 @@ function infraChart(run: RunResult, buckets: readonly Bucket[]): Chart | undefin
     .slice(0, PALETTE.length - 1);
 
   const lines: Array<{ name: string; values: number[]; how: string }> = [
-    { name: 'request rate (% of peak)', values: rates.map((r) => (r / peak) * 100), how: `100 % = its peak of ${formatRate(peak)}` },
+    {
+      name: 'request rate (% of peak)',
+      values: rates.map((r) => (r / peak) * 100),
+      how: `100 % = its peak of ${formatRate(peak)}`,
+    },
   ];
   let filled = false;
   for (const m of metrics) {
@@ -352,7 +397,11 @@ function infraChart(run: RunResult, buckets: readonly Bucket[]): Chart | undefin
  * p99 against the load actually served, for a stress run: the intervals are grouped by their request rate (not
  * by time, since a breaking service can serve less while asked for more), and each group's histograms merged.
  */
-function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets: readonly Target[]): Chart | undefined {
+function loadChart(
+  intervals: readonly IntervalResult[],
+  run: RunResult,
+  targets: readonly Target[],
+): Chart | undefined {
   const points = intervals
     .filter((iv) => iv.requests > 0 && iv.durationMs > 0)
     .map((iv) => ({ rps: iv.requests / (iv.durationMs / 1000), iv }));
@@ -416,7 +465,10 @@ function loadChart(intervals: readonly IntervalResult[], run: RunResult, targets
     `  line ${q('p99')} [${rows.map((r) => n(r.p99)).join(', ')}]`,
     ...(drawLimit ? [`  line ${q(`p99 target ${formatMs(limit)}`)} [${rows.map(() => n(limit)).join(', ')}]`] : []),
   ].join('\n');
-  const marked = [capacityAt ? '◆ marks the capacity at the targets' : '', breakAt ? '✕ the breaking point' : ''].filter(Boolean);
+  const marked = [
+    capacityAt ? '◆ marks the capacity at the targets' : '',
+    breakAt ? '✕ the breaking point' : '',
+  ].filter(Boolean);
   return {
     kind: 'load-p99',
     title: 'p99 latency against load',
@@ -449,15 +501,25 @@ const MIN_TREND_POINTS = 3;
  * p99 and error rate of the earlier comparable runs, as the history recorded them (Verdict.baseline.trend), and
  * of this run: a slow drift over many merges shows here even when no single comparison crosses a tolerance.
  */
-export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunResult, 'latency' | 'errorRate'>): string | undefined {
+export function trendMarkdown(
+  verdict: Pick<Verdict, 'baseline'>,
+  run: Pick<RunResult, 'latency' | 'errorRate'>,
+): string | undefined {
   const trend = verdict.baseline?.trend ?? [];
   if (trend.length + 1 < MIN_TREND_POINTS) return undefined;
   // Labels must differ (Mermaid merges equal ones into one tick): the short commit, numbered when commits repeat
   // or are unknown.
   const raw = trend.map((p) => (p.sha ? p.sha.slice(0, 7) : undefined));
-  const labels = raw.map((l, i) => (l === undefined || raw.filter((x) => x === l).length > 1 ? `#${i + 1}${l ? ` ${l}` : ''}` : l));
+  const labels = raw.map((l, i) =>
+    l === undefined || raw.filter((x) => x === l).length > 1 ? `#${i + 1}${l ? ` ${l}` : ''}` : l,
+  );
   const axis = `  x-axis [${[...labels, 'this run'].map(q).join(', ')}]`;
-  const chart = (title: string, yTitle: string, values: Array<number | undefined>, cap = Infinity): string | undefined => {
+  const chart = (
+    title: string,
+    yTitle: string,
+    values: Array<number | undefined>,
+    cap = Infinity,
+  ): string | undefined => {
     if (values.filter((v) => v !== undefined).length < MIN_TREND_POINTS) return undefined;
     const line = carryForward(values).values;
     const top = Math.max(...line);
@@ -485,14 +547,20 @@ export function trendMarkdown(verdict: Pick<Verdict, 'baseline'>, run: Pick<RunR
 }
 
 /** The charts as Markdown, their titles for the summary line, and a flag when a chart shows a target broken. */
-export function chartsMarkdown(run: RunResult, verdict?: Pick<Verdict, 'targets'>): { markdown: string; titles: string[]; flag: string } | undefined {
+export function chartsMarkdown(
+  run: RunResult,
+  verdict?: Pick<Verdict, 'targets'>,
+): { markdown: string; titles: string[]; flag: string } | undefined {
   const charts = chartsFor(run, verdict);
   if (charts.length === 0) return undefined;
   const steady = run.analysis?.steady?.windows ?? [];
   const note = steady.length
     ? `\n\n_Steady part: ${steady.map((w) => `${formatDuration(w.startMs)} – ${formatDuration(w.endMs)}`).join(', ')} into the run._`
     : '';
-  const quiet = run.intervals.length >= MIN_POINTS && !charts.some((c) => c.kind === 'error-rate') && run.errors === 0 ? '\n\n_No errors in any interval: no error-rate chart._' : '';
+  const quiet =
+    run.intervals.length >= MIN_POINTS && !charts.some((c) => c.kind === 'error-rate') && run.errors === 0
+      ? '\n\n_No errors in any interval: no error-rate chart._'
+      : '';
   const blocks = charts.map((c) => `\`\`\`mermaid\n${c.mermaid}\n\`\`\`\n\n_${c.caption}_`);
   const flag = run.analysis?.stress?.breakingPoint ? ' (breaking point marked)' : '';
   return { markdown: `${blocks.join('\n\n')}${note}${quiet}`, titles: charts.map((c) => c.title.toLowerCase()), flag };

@@ -3,7 +3,16 @@
 import { infraRef } from '../gate/metrics.js';
 import { isInfraName } from '../gate/targets.js';
 import type { Diagnosis, ErrorKind, RunResult, TargetResult, Verdict, VerdictStatus } from '../model.js';
-import { formatAgainst, formatCount, formatDuration, formatMs, formatPercent, formatRate, formatValue, MISSING } from '../format.js';
+import {
+  formatAgainst,
+  formatCount,
+  formatDuration,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatValue,
+  MISSING,
+} from '../format.js';
 import { builtinMetric } from '../metrics/catalogue.js';
 
 export interface ReportInput {
@@ -57,12 +66,17 @@ export function metricLabel(metric: string): string {
  * spelled out instead (`max cpu`, `db connections (% of max)`). Names the user chose (custom and source metrics)
  * go through `literal`, so the Markdown can keep them in code spans: they are what a target has to repeat.
  */
-export function targetMetricLabel(metric: string, run?: RunResult, literal: (name: string) => string = (name) => name): string {
+export function targetMetricLabel(
+  metric: string,
+  run?: RunResult,
+  literal: (name: string) => string = (name) => name,
+): string {
   if (isBuiltinMetric(metric)) return metricLabel(metric);
   const ref = infraRef(metric);
   const known = ref !== undefined && isInfraName(ref.name);
   // A bare custom name is an infrastructure metric only if a source reported it; otherwise it is a tool's metric.
-  const fromSource = ref !== undefined && (run?.infra ?? []).some((m) => m.name.toLowerCase() === ref.name.toLowerCase());
+  const fromSource =
+    ref !== undefined && (run?.infra ?? []).some((m) => m.name.toLowerCase() === ref.name.toLowerCase());
   if (!ref || !(ref.explicit || known || fromSource)) return literal(metric);
   const name = known ? ref.name.toLowerCase().replace(/_/g, ' ') : literal(ref.name);
   // infraRef fills in the default statistic; only one the user wrote is named, as they wrote the target.
@@ -88,7 +102,8 @@ export function targetText(result: TargetResult): string {
   // A tool's own threshold reads best as the tool wrote it; a metric-vs-metric target names its other side.
   if (result.origin === 'tool') return target.source;
   if (result.rhs) return `${target.op} ${result.rhs.label}${target.optional ? ' (optional)' : ''}`;
-  const fmt = (v: number): string => (isDurationMetric(target.metric) ? formatDuration(v) : formatValue(v, target.unit));
+  const fmt = (v: number): string =>
+    isDurationMetric(target.metric) ? formatDuration(v) : formatValue(v, target.unit);
   const text = `${target.op} ${fmt(target.value)}${target.warn !== undefined ? ` (warn ${fmt(target.warn)})` : ''}`;
   if (target.kept) return `${text} (the phase's: no error-rate target given)`;
   return target.optional ? `${text} (optional)` : text;
@@ -100,7 +115,7 @@ export function actualText(result: TargetResult): string {
   if (result.actual === undefined) return result.note ? `${MISSING} (${result.note})` : MISSING;
   // A recovery of 0 is a run that never left the targets: nothing to recover from, not a recovery in no time.
   if (result.target.metric === 'recovery' && result.actual === 0) return 'stayed within targets throughout';
-    if (isDurationMetric(result.target.metric)) return formatDuration(result.actual);
+  if (isDurationMetric(result.target.metric)) return formatDuration(result.actual);
   return formatAgainst(result.actual, result.target.value, result.target.unit);
 }
 
@@ -109,7 +124,8 @@ function rhsText(result: TargetResult): string {
   const unit = result.target.unit;
   const left = result.actual;
   const right = result.rhs?.value;
-  const fmt = (v: number | undefined): string => (isDurationMetric(result.target.metric) ? formatDuration(v) : formatValue(v, unit));
+  const fmt = (v: number | undefined): string =>
+    isDurationMetric(result.target.metric) ? formatDuration(v) : formatValue(v, unit);
   if (left === undefined || right === undefined) return `${fmt(left)} vs ${fmt(right)}`;
   const d = left - right;
   const gap = d === 0 ? 'equal' : `${fmt(Math.abs(d))} ${d < 0 ? 'short' : 'over'}`;

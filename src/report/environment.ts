@@ -17,7 +17,10 @@ const KIND_LABEL: Record<string, string> = {
 };
 
 /** `3 → 4 at 12 s`: each change of an instance count inside the run window, from its samples. */
-export function instanceChanges(series: ReadonlyArray<readonly [number, number]>, durationMs: number): Array<{ atMs: number; from: number; to: number }> {
+export function instanceChanges(
+  series: ReadonlyArray<readonly [number, number]>,
+  durationMs: number,
+): Array<{ atMs: number; from: number; to: number }> {
   const inside = series.filter(([t]) => t >= 0 && t <= durationMs);
   const out: Array<{ atMs: number; from: number; to: number }> = [];
   for (let i = 1; i < inside.length; i++) {
@@ -37,13 +40,26 @@ function scalingBlocks(run: RunResult): { blocks: string[]; bits: string[] } {
     const rows = counts.map((m) => {
       if (m.unavailable) return [cell(code(m.name)), '—', '—', cell(`⚠️ unavailable: ${inline(m.unavailable)}`)];
       const changes = instanceChanges(m.series ?? [], run.durationMs);
-      const text = changes.length === 0 ? 'no change' : changes.slice(0, 6).map((c) => `${formatCount(c.from)} → ${formatCount(c.to)} at ${formatDuration(c.atMs)}`).join(', ') + (changes.length > 6 ? ', …' : '');
+      const text =
+        changes.length === 0
+          ? 'no change'
+          : changes
+              .slice(0, 6)
+              .map((c) => `${formatCount(c.from)} → ${formatCount(c.to)} at ${formatDuration(c.atMs)}`)
+              .join(', ') + (changes.length > 6 ? ', …' : '');
       return [cell(code(m.name)), value(m.stats.min), value(m.stats.max), cell(text)];
     });
-    blocks.push(`**Instances during the run.** _From the samples inside the run window; times from the start of the load._\n\n${markdownTable([['Count', 'min', 'max', 'Changes'], ...rows], { align: ['l', 'r', 'r', 'l'] })}`);
+    blocks.push(
+      `**Instances during the run.** _From the samples inside the run window; times from the start of the load._\n\n${markdownTable([['Count', 'min', 'max', 'Changes'], ...rows], { align: ['l', 'r', 'r', 'l'] })}`,
+    );
     for (const m of counts) {
       if (m.unavailable) bits.push(`${m.name} unavailable ⚠️`);
-      else if (m.stats.min !== undefined && m.stats.max !== undefined) bits.push(m.stats.min === m.stats.max ? `${m.name} ${formatCount(m.stats.min)}` : `${m.name} ${formatCount(m.stats.min)} → ${formatCount(m.stats.max)}`);
+      else if (m.stats.min !== undefined && m.stats.max !== undefined)
+        bits.push(
+          m.stats.min === m.stats.max
+            ? `${m.name} ${formatCount(m.stats.min)}`
+            : `${m.name} ${formatCount(m.stats.min)} → ${formatCount(m.stats.max)}`,
+        );
     }
   }
   const balances = infra.filter((m) => m.role === 'balance');
@@ -51,10 +67,20 @@ function scalingBlocks(run: RunResult): { blocks: string[]; bits: string[] } {
     const rows = balances.map((m) => [
       cell(code(m.name)),
       m.unavailable ? '—' : formatNumber(m.stats.last),
-      cell(m.unavailable ? `⚠️ unavailable: ${inline(m.unavailable)}` : Object.entries(m.shares ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${code(k)} ${formatPercent(v)}`).join(', ')),
+      cell(
+        m.unavailable
+          ? `⚠️ unavailable: ${inline(m.unavailable)}`
+          : Object.entries(m.shares ?? {})
+              .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+              .map(([k, v]) => `${code(k)} ${formatPercent(v)}`)
+              .join(', '),
+      ),
     ]);
-    blocks.push(`**Load balance.** _Each instance's part of the total over the run window; balance is the lowest part ÷ the highest (1 is even)._\n\n${markdownTable([['Metric', 'Balance', 'Shares'], ...rows], { align: ['l', 'r', 'l'] })}`);
-    for (const m of balances) bits.push(m.unavailable ? `${m.name} unavailable ⚠️` : `${m.name} ${formatNumber(m.stats.last)}`);
+    blocks.push(
+      `**Load balance.** _Each instance's part of the total over the run window; balance is the lowest part ÷ the highest (1 is even)._\n\n${markdownTable([['Metric', 'Balance', 'Shares'], ...rows], { align: ['l', 'r', 'l'] })}`,
+    );
+    for (const m of balances)
+      bits.push(m.unavailable ? `${m.name} unavailable ⚠️` : `${m.name} ${formatNumber(m.stats.last)}`);
   }
   return { blocks, bits };
 }
@@ -74,17 +100,34 @@ export function environmentSection(run: RunResult): Section | undefined {
   const scaling = scalingBlocks(run);
   const env = run.environment ?? (scaling.blocks.length > 0 ? { checks: [] } : undefined);
   if (!env) return undefined;
-  const rows = env.checks.map((c) => [KIND_LABEL[c.kind] ?? inline(c.kind), cell(code(c.name)), c.ok ? '✅ ok' : '❌ failed', cell(inline(c.detail))]);
+  const rows = env.checks.map((c) => [
+    KIND_LABEL[c.kind] ?? inline(c.kind),
+    cell(code(c.name)),
+    c.ok ? '✅ ok' : '❌ failed',
+    cell(inline(c.detail)),
+  ]);
   const smoke = env.smoke;
   for (const f of smoke?.flows ?? []) {
     rows.push([
       'Smoke pass',
       cell(code(f.name)),
       f.ok ? '✅ ok' : '❌ failed',
-      cell(inline(f.ok ? `${formatCount(f.requests)} ${plural(f.requests, 'request')}, every check passed` : `at step ${f.step}: ${f.failure}`)),
+      cell(
+        inline(
+          f.ok
+            ? `${formatCount(f.requests)} ${plural(f.requests, 'request')}, every check passed`
+            : `at step ${f.step}: ${f.failure}`,
+        ),
+      ),
     ]);
   }
-  if (smoke?.skipped) rows.push(['Smoke pass', '—', smoke.skipped.startsWith('failed') ? '❌ failed' : '— skipped', cell(inline(smoke.skipped))]);
+  if (smoke?.skipped)
+    rows.push([
+      'Smoke pass',
+      '—',
+      smoke.skipped.startsWith('failed') ? '❌ failed' : '— skipped',
+      cell(inline(smoke.skipped)),
+    ]);
   const baseline = env.baseline ?? [];
   if (rows.length === 0 && baseline.length === 0 && scaling.blocks.length === 0) return undefined;
 
@@ -92,10 +135,18 @@ export function environmentSection(run: RunResult): Section | undefined {
   const failedFlows = (smoke?.flows ?? []).filter((f) => !f.ok);
   const bits: string[] = [];
   if (env.checks.length > 0) {
-    bits.push(failedChecks > 0 ? `${failedChecks} of ${env.checks.length} ${plural(env.checks.length, 'check')} failed ❌` : `${env.checks.length} ${plural(env.checks.length, 'check')} passed`);
+    bits.push(
+      failedChecks > 0
+        ? `${failedChecks} of ${env.checks.length} ${plural(env.checks.length, 'check')} failed ❌`
+        : `${env.checks.length} ${plural(env.checks.length, 'check')} passed`,
+    );
   }
   if (smoke?.flows.length) {
-    bits.push(failedFlows.length > 0 ? `smoke pass failed on ${failedFlows.map((f) => f.name).join(', ')} ❌` : `smoke pass ok (${smoke.flows.length} ${plural(smoke.flows.length, 'flow')})`);
+    bits.push(
+      failedFlows.length > 0
+        ? `smoke pass failed on ${failedFlows.map((f) => f.name).join(', ')} ❌`
+        : `smoke pass ok (${smoke.flows.length} ${plural(smoke.flows.length, 'flow')})`,
+    );
   } else if (smoke?.skipped) bits.push(`smoke pass ${smoke.skipped}`);
   const failed = failedChecks > 0 || failedFlows.length > 0;
   const blocks: string[] = [];
@@ -114,14 +165,24 @@ export function environmentSection(run: RunResult): Section | undefined {
           cell(code(b.name)),
           value(b.before),
           value(b.after),
-          b.unavailable ? cell(`⚠️ ${inline(b.unavailable)}`) : b.change === undefined ? '—' : `${b.change > 0 ? '+' : ''}${formatCount(b.change)}`,
+          b.unavailable
+            ? cell(`⚠️ ${inline(b.unavailable)}`)
+            : b.change === undefined
+              ? '—'
+              : `${b.change > 0 ? '+' : ''}${formatCount(b.change)}`,
         ]),
       ],
       { align: ['l', 'r', 'r', 'r'] },
     );
-    blocks.push(`**Database baseline.** _Queries \`at: start\` ran before the first request, \`at: change\` before and after the run (its metric is the change); connections are the first and last samples._\n\n${table}`);
+    blocks.push(
+      `**Database baseline.** _Queries \`at: start\` ran before the first request, \`at: change\` before and after the run (its metric is the change); connections are the first and last samples._\n\n${table}`,
+    );
     const missing = baseline.filter((b) => b.unavailable).length;
-    bits.push(missing > 0 ? `database baseline, ${missing} unavailable ⚠️` : `database baseline of ${baseline.length} ${plural(baseline.length, 'value')}`);
+    bits.push(
+      missing > 0
+        ? `database baseline, ${missing} unavailable ⚠️`
+        : `database baseline of ${baseline.length} ${plural(baseline.length, 'value')}`,
+    );
   }
   blocks.push(...scaling.blocks);
   bits.push(...scaling.bits);

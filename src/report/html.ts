@@ -36,14 +36,19 @@ export const MAX_ENDPOINT_TABLES = 50;
 const ICON = { pass: '✅', fail: '❌', error: '⚠️', shard: '🧩' } as const;
 
 export function renderHtmlReport(entries: readonly HtmlReportEntry[], opts: { generatedAt?: string } = {}): string {
-  const title = entries.length === 1 ? `perf-gate: ${entries[0]!.run.phase} ${entries[0]!.verdict.status}` : `perf-gate: ${entries.length} tests`;
+  const title =
+    entries.length === 1
+      ? `perf-gate: ${entries[0]!.run.phase} ${entries[0]!.verdict.status}`
+      : `perf-gate: ${entries.length} tests`;
   const body: string[] = [];
   body.push(`<h1>perf-gate report</h1>`);
   body.push(
     `<p class="meta">${entries.length} ${entries.length === 1 ? 'test' : 'tests'} in this output folder${opts.generatedAt ? `, written ${esc(opts.generatedAt)}` : ''}. Every figure comes from the test's <code>results.json</code>.</p>`,
   );
   if (entries.length > 1) body.push(indexTable(entries));
-  entries.forEach((e, i) => body.push(testSection(e, i, entries.length)));
+  entries.forEach((e, i) => {
+    body.push(testSection(e, i, entries.length));
+  });
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -81,10 +86,21 @@ function judged(run: RunResult): Pick<RunResult, 'requests' | 'latency' | 'error
 }
 
 function testSection(e: HtmlReportEntry, i: number, total: number): string {
-  const input: ReportInput = e.input ?? { run: e.run, verdict: e.verdict, commentHeader: e.run.phase, engine: e.run.tool?.name ?? e.run.engine, phase: e.run.phase, resultsFile: `${e.name}/results.json`, ...(e.why ? { why: e.why } : {}) };
+  const input: ReportInput = e.input ?? {
+    run: e.run,
+    verdict: e.verdict,
+    commentHeader: e.run.phase,
+    engine: e.run.tool?.name ?? e.run.engine,
+    phase: e.run.phase,
+    resultsFile: `${e.name}/results.json`,
+    ...(e.why ? { why: e.why } : {}),
+  };
   const markdown = e.markdown ?? renderReport(input, { maxChars: Number.MAX_SAFE_INTEGER });
   const out: string[] = [`<section class="test" id="test-${i + 1}" data-verdict="${esc(e.verdict.status)}">`];
-  if (total > 1) out.push(`<p class="test-label">Test ${i + 1} of ${total}: <a href="${esc(encodeURI(e.name))}/results.json"><code>${esc(e.name)}/results.json</code></a></p>`);
+  if (total > 1)
+    out.push(
+      `<p class="test-label">Test ${i + 1} of ${total}: <a href="${esc(encodeURI(e.name))}/results.json"><code>${esc(e.name)}/results.json</code></a></p>`,
+    );
   out.push(`<div class="comment">${markdownToHtml(markdown)}</div>`);
   out.push(fullResolution(e.run, e.verdict));
   out.push('</section>');
@@ -118,20 +134,36 @@ function timeAxis(intervals: readonly IntervalResult[]): { div: number; unit: st
 const COLOURS = { blue: '#1f77b4', orange: '#ff7f0e', green: '#2ca02c', red: '#d62728', purple: '#9467bd' };
 
 /** A chart over time from one value per interval; a gap (nothing completed) repeats the previous value. */
-function perInterval(intervals: readonly IntervalResult[], title: string, yTitle: string, series: Array<{ name: string; colour: string; value: (iv: IntervalResult) => number | undefined }>): string | undefined {
+function perInterval(
+  intervals: readonly IntervalResult[],
+  title: string,
+  yTitle: string,
+  series: Array<{ name: string; colour: string; value: (iv: IntervalResult) => number | undefined }>,
+): string | undefined {
   const lines = series
     .map((s) => {
       let prev: number | undefined;
       const raw = intervals.map(s.value);
       const first = raw.find((v) => v !== undefined);
       if (first === undefined) return undefined;
-      return { name: s.name, colour: s.colour, values: raw.map((v) => (v === undefined ? (prev ?? first) : (prev = v))) };
+      return {
+        name: s.name,
+        colour: s.colour,
+        values: raw.map((v) => (v === undefined ? (prev ?? first) : (prev = v))),
+      };
     })
     .filter((l): l is { name: string; colour: string; values: number[] } => l !== undefined);
   if (lines.length === 0) return undefined;
   const axis = timeAxis(intervals);
   const top = Math.max(...lines.flatMap((l) => l.values));
-  const spec: LineChartSpec = { title, xTitle: `time (${axis.unit})`, x: { from: axis.from, to: axis.to }, yTitle, yMax: top > 0 ? top * 1.05 : 1, lines };
+  const spec: LineChartSpec = {
+    title,
+    xTitle: `time (${axis.unit})`,
+    x: { from: axis.from, to: axis.to },
+    yTitle,
+    yMax: top > 0 ? top * 1.05 : 1,
+    lines,
+  };
   return `<figure class="chart-box">${lineChartSvg(spec)}</figure>`;
 }
 
@@ -140,11 +172,17 @@ function fullResolution(run: RunResult, verdict: Verdict): string {
   const out: string[] = ['<div class="full">'];
   if (intervals.length >= 2) {
     const step = formatDuration(intervals[0]!.durationMs);
-    out.push(`<h3>Time series at full resolution</h3>`, `<p class="meta">${formatCount(intervals.length)} intervals of ${esc(step)}, one point each.</p>`);
+    out.push(
+      `<h3>Time series at full resolution</h3>`,
+      `<p class="meta">${formatCount(intervals.length)} intervals of ${esc(step)}, one point each.</p>`,
+    );
     // The comment's time charts, with every interval a point instead of at most 40 merged ones.
     for (const chart of chartsFor(run, verdict, Number.POSITIVE_INFINITY).filter((c) => c.kind !== 'load-p99')) {
       const spec = parseXychart(chart.mermaid);
-      if (spec) out.push(`<figure class="chart-box">${lineChartSvg(spec)}<figcaption>${esc(chart.caption)}</figcaption></figure>`);
+      if (spec)
+        out.push(
+          `<figure class="chart-box">${lineChartSvg(spec)}<figcaption>${esc(chart.caption)}</figcaption></figure>`,
+        );
     }
     const rps = (iv: IntervalResult) => (iv.durationMs > 0 ? iv.requests / (iv.durationMs / 1000) : undefined);
     const load = perInterval(intervals, 'Load over time', 'per second', [
@@ -152,7 +190,12 @@ function fullResolution(run: RunResult, verdict: Verdict): string {
       { name: 'arrivals/s asked', colour: COLOURS.orange, value: (iv) => iv.targetRate },
     ]);
     if (load) out.push(load);
-    const inFlight = perInterval(intervals, 'In flight at the end of each interval', run.engine === 'builtin' ? 'requests' : 'VUs', [{ name: 'in flight', colour: COLOURS.purple, value: (iv) => iv.concurrency }]);
+    const inFlight = perInterval(
+      intervals,
+      'In flight at the end of each interval',
+      run.engine === 'builtin' ? 'requests' : 'VUs',
+      [{ name: 'in flight', colour: COLOURS.purple, value: (iv) => iv.concurrency }],
+    );
     if (inFlight) out.push(inFlight);
     out.push(details(`Every interval (${formatCount(intervals.length)})`, intervalTable(intervals)));
   }
@@ -163,7 +206,10 @@ function fullResolution(run: RunResult, verdict: Verdict): string {
     for (const name of shown) {
       out.push(details(`<code>${esc(name)}</code> per interval`, endpointIntervalTable(intervals, name)));
     }
-    if (names.length > shown.length) out.push(`<p class="meta">${names.length - shown.length} more endpoints have per-interval figures in <code>results.json</code> (<code>run.intervals[].endpoints</code>).</p>`);
+    if (names.length > shown.length)
+      out.push(
+        `<p class="meta">${names.length - shown.length} more endpoints have per-interval figures in <code>results.json</code> (<code>run.intervals[].endpoints</code>).</p>`,
+      );
   }
   out.push('</div>');
   return out.join('\n');
@@ -181,7 +227,10 @@ function latencyCells(l: LatencyStats): string {
 
 function capped<T>(rows: readonly T[]): { rows: readonly T[]; note: string } {
   if (rows.length <= MAX_TABLE_ROWS) return { rows, note: '' };
-  return { rows: rows.slice(0, MAX_TABLE_ROWS), note: `<p class="meta">The first ${formatCount(MAX_TABLE_ROWS)} of ${formatCount(rows.length)} rows; all of them are in <code>results.json</code>.</p>` };
+  return {
+    rows: rows.slice(0, MAX_TABLE_ROWS),
+    note: `<p class="meta">The first ${formatCount(MAX_TABLE_ROWS)} of ${formatCount(rows.length)} rows; all of them are in <code>results.json</code>.</p>`,
+  };
 }
 
 function at(iv: IntervalResult): string {
@@ -201,7 +250,9 @@ function intervalTable(intervals: readonly IntervalResult[]): string {
 }
 
 function codes(c: Record<string, number> | undefined): string {
-  const list = Object.entries(c ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const list = Object.entries(c ?? {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   return list.length ? list.map(([k, n]) => `${esc(k)}: ${esc(formatCount(n))}`).join(', ') : MISSING;
 }
 

@@ -10,7 +10,15 @@ import { chartsMarkdown } from './charts.js';
 import { earlyStopLine, phaseSection, phaseSummary } from './phases.js';
 import type { PartSummary, RunResult, TargetResult, Verdict } from '../model.js';
 import { unmeetableTargets } from '../phases/analysis.js';
-import { actualText, headlineMetrics, peakRate, type ReportInput, showsWhy, targetMetricLabel, targetText } from './common.js';
+import {
+  actualText,
+  headlineMetrics,
+  peakRate,
+  type ReportInput,
+  showsWhy,
+  targetMetricLabel,
+  targetText,
+} from './common.js';
 import { whyMarkdown } from './why.js';
 import { heading, policyRemark, reasonsBlock, short, verdictSentence } from './verdict.js';
 import { regressionsFold, trendFold } from './regressions.js';
@@ -113,17 +121,20 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   // the list itself: they go before the endpoint table does.
   const withEndpoints = (n: number): string => body({ endpoints: n, charts: true, infra: true, details: true });
   const topN = largestFitting(endpointsAll - 1, (n) => fits(withEndpoints(n)));
-  if (topN > 0) return { markdown: withEndpoints(topN), tier: 'top-endpoints', endpointsShown: topN, targetsShown: targetsAll };
+  if (topN > 0)
+    return { markdown: withEndpoints(topN), tier: 'top-endpoints', endpointsShown: topN, targetsShown: targetsAll };
 
   if (parts.charts || parts.trend) {
     const withoutCharts = (n: number): string => body({ endpoints: n, charts: false, infra: true, details: true });
     const k = largestFitting(endpointsAll, (n) => fits(withoutCharts(n)));
     const text = withoutCharts(k);
-    if ((k > 0 || endpointsAll === 0) && fits(text)) return { markdown: text, tier: 'no-charts', ...endpointsShown(k), targetsShown: targetsAll };
+    if ((k > 0 || endpointsAll === 0) && fits(text))
+      return { markdown: text, tier: 'no-charts', ...endpointsShown(k), targetsShown: targetsAll };
   }
 
   const noEndpoints = body({ charts: false, infra: true, details: true });
-  if (fits(noEndpoints)) return { markdown: noEndpoints, tier: 'no-endpoints', ...endpointsShown(0), targetsShown: targetsAll };
+  if (fits(noEndpoints))
+    return { markdown: noEndpoints, tier: 'no-endpoints', ...endpointsShown(0), targetsShown: targetsAll };
 
   // The infrastructure rows that have targets stay in the results table; the full list and the slow statements
   // are context, and go before the description of the run does.
@@ -133,17 +144,24 @@ export function renderReportWithTier(input: ReportInput, opts: RenderOptions = {
   }
 
   const noDetails = body({ charts: false, infra: false, details: false });
-  if (fits(noDetails)) return { markdown: noDetails, tier: 'no-details', ...endpointsShown(0), targetsShown: targetsAll };
+  if (fits(noDetails))
+    return { markdown: noDetails, tier: 'no-details', ...endpointsShown(0), targetsShown: targetsAll };
 
   const minimal = compose([parts.head, parts.results(), parts.shortened]);
   if (fits(minimal)) return { markdown: minimal, tier: 'minimal', ...endpointsShown(0), targetsShown: targetsAll };
 
   const withTargets = (k: number): string => compose([parts.head, parts.results(k), parts.shortened]);
   const topK = largestFitting(targetsAll - 1, (k) => fits(withTargets(k)));
-  if (topK > 0) return { markdown: withTargets(topK), tier: 'minimal-truncated', ...endpointsShown(0), targetsShown: topK };
+  if (topK > 0)
+    return { markdown: withTargets(topK), tier: 'minimal-truncated', ...endpointsShown(0), targetsShown: topK };
 
   // Below this nothing meaningful can be dropped; a budget smaller than the heading gets the heading anyway.
-  return { markdown: compose([parts.head, parts.shortened]), tier: 'heading-only', ...endpointsShown(0), targetsShown: 0 };
+  return {
+    markdown: compose([parts.head, parts.shortened]),
+    tier: 'heading-only',
+    ...endpointsShown(0),
+    targetsShown: 0,
+  };
 }
 
 /** Largest n in [1, max] for which `ok(n)` holds, assuming `ok` only turns false as n grows; 0 when none. */
@@ -208,7 +226,10 @@ function judgedPart(run: RunResult): { text: string; steady: boolean } {
   const a = run.analysis;
   if (a?.judged === 'steady' && a.steady) {
     const w = a.steady.windows.map((x) => `${formatDuration(x.startMs)} – ${formatDuration(x.endMs)}`).join(', ');
-    return { text: `the steady part of the run (${w}; ${a.steady.intervals} of ${a.steady.intervalsTotal} intervals)`, steady: true };
+    return {
+      text: `the steady part of the run (${w}; ${a.steady.intervals} of ${a.steady.intervalsTotal} intervals)`,
+      steady: true,
+    };
   }
   return { text: `the whole run (${formatDuration(run.durationMs)})`, steady: false };
 }
@@ -228,34 +249,68 @@ function buildParts(input: ReportInput): Parts {
     if (!c) return [metric!, target!, actual!, MISSING, MISSING, status!];
     // The target may be judged on the steady part while the comparison uses the whole run (or two runs pooled):
     // then the Change is not relative to the Actual shown, and the footnote says so.
-    const mark = c.currentValue !== undefined && t.actual !== undefined && formatMetricValue(t.target.metric, c.currentValue) !== formatMetricValue(t.target.metric, t.actual) ? ' ¹' : '';
+    const mark =
+      c.currentValue !== undefined &&
+      t.actual !== undefined &&
+      formatMetricValue(t.target.metric, c.currentValue) !== formatMetricValue(t.target.metric, t.actual)
+        ? ' ¹'
+        : '';
     if (mark) differs = true;
     // The figure compared is named where it is not the Actual, so the verdict sentence's `225 → 297 ms` is in the table.
-    return [metric!, target!, actual!, c.baseline, mark ? `${c.change} to ${c.current}${mark}` : c.change, combinedStatus(t, c)];
+    return [
+      metric!,
+      target!,
+      actual!,
+      c.baseline,
+      mark ? `${c.change} to ${c.current}${mark}` : c.change,
+      combinedStatus(t, c),
+    ];
   });
   for (const c of comparison ?? []) {
-    if (!targeted.has(c.metric)) targetRows.push([cell(targetMetricLabel(c.metric, run, code)), MISSING, c.current, c.baseline, c.change, regressionStatus(c)]);
+    if (!targeted.has(c.metric))
+      targetRows.push([
+        cell(targetMetricLabel(c.metric, run, code)),
+        MISSING,
+        c.current,
+        c.baseline,
+        c.change,
+        regressionStatus(c),
+      ]);
   }
   const coveredMetrics = new Set([...targeted, ...(comparison ?? []).map((c) => c.metric)]);
   const endpoints = [...run.endpoints].sort((a, b) => b.requests - a.requests || a.name.localeCompare(b.name));
   const resultsRef = input.resultsFile ? `the results file (${code(input.resultsFile)})` : 'the results file';
-  const summaryRef = input.runUrl ? `the job summary of [the workflow run](${input.runUrl})` : 'the job summary of the workflow run';
+  const summaryRef = input.runUrl
+    ? `the job summary of [the workflow run](${input.runUrl})`
+    : 'the job summary of the workflow run';
   const part = judgedPart(run);
   const warnings = unmeetableWarnings(run, verdict);
 
   const results = (limit?: number): string => {
-    if (verdict.status === 'shard') return `_Shard ${run.shard?.index}/${run.shard?.count} of a sharded run: the targets are judged once the shards are merged (engine \`results\`); the figures below are this shard's alone._`;
-    if (targetRows.length === 0) return '_No targets were set for this phase; the figures below are for information only._';
+    if (verdict.status === 'shard')
+      return `_Shard ${run.shard?.index}/${run.shard?.count} of a sharded run: the targets are judged once the shards are merged (engine \`results\`); the figures below are this shard's alone._`;
+    if (targetRows.length === 0)
+      return '_No targets were set for this phase; the figures below are for information only._';
     const shown = limit === undefined ? targetRows : targetRows.slice(0, limit);
     const table = comparison
-      ? markdownTable([['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status'], ...shown], { align: ['l', 'l', 'r', 'r', 'r', 'l'] })
+      ? markdownTable([['Metric', 'Target', 'Actual', 'Baseline', 'Change', 'Status'], ...shown], {
+          align: ['l', 'l', 'r', 'r', 'r', 'l'],
+        })
       : markdownTable([['Metric', 'Target', 'Actual', 'Status'], ...shown], { align: ['l', 'l', 'r', 'l'] });
     const notes: string[] = [`Actual: ${part.text}.`];
-    if (comparison) notes.push(differs ? 'Change¹: the whole run (after a confirmation run, both runs pooled) against the baseline, to the figure named.' : 'Change: against the baseline.');
+    if (comparison)
+      notes.push(
+        differs
+          ? 'Change¹: the whole run (after a confirmation run, both runs pooled) against the baseline, to the figure named.'
+          : 'Change: against the baseline.',
+      );
     const caption = `\n\n_${notes.join(' ')}_`;
     const warn = warnings.length > 0 ? `\n\n${warnings.map((w) => `> ⚠️ ${inline(w)}`).join('\n>\n')}` : '';
     const hidden = targetRows.length - shown.length;
-    const more = hidden > 0 ? `\n\n_…and ${hidden} more ${plural(hidden, comparison ? 'row' : 'target')} in ${summaryRef} and ${resultsRef}._` : '';
+    const more =
+      hidden > 0
+        ? `\n\n_…and ${hidden} more ${plural(hidden, comparison ? 'row' : 'target')} in ${summaryRef} and ${resultsRef}._`
+        : '';
     return `${table}${caption}${warn}${more}`;
   };
 
@@ -266,7 +321,9 @@ function buildParts(input: ReportInput): Parts {
     const rows = shown.map((e) => [
       cell(code(e.name)),
       formatCount(e.requests),
-      e.errors > 0 && e.requests > 0 ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)})${(e.errors / e.requests) * 100 > errorLimit(verdict) ? ' ❌' : ''}` : formatCount(e.errors),
+      e.errors > 0 && e.requests > 0
+        ? `${formatCount(e.errors)} (${formatPercent((e.errors / e.requests) * 100)})${(e.errors / e.requests) * 100 > errorLimit(verdict) ? ' ❌' : ''}`
+        : formatCount(e.errors),
       formatMs(e.latency.p50),
       formatMs(e.latency.p95),
       formatMs(e.latency.p99),
@@ -276,8 +333,12 @@ function buildParts(input: ReportInput): Parts {
       align: ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
     });
     const hidden = endpoints.length - shown.length;
-    const more = hidden > 0 ? `\n\n_${hidden} more ${plural(hidden, 'endpoint')} in ${resultsRef}, sorted here by requests._` : '';
-    return fold(endpointsSummary(endpoints, errorLimit(verdict)), `${table}\n\n_Whole run, busiest first; ❌ marks an error rate past ${formatPercent(errorLimit(verdict))}._${more}`);
+    const more =
+      hidden > 0 ? `\n\n_${hidden} more ${plural(hidden, 'endpoint')} in ${resultsRef}, sorted here by requests._` : '';
+    return fold(
+      endpointsSummary(endpoints, errorLimit(verdict)),
+      `${table}\n\n_Whole run, busiest first; ❌ marks an error rate past ${formatPercent(errorLimit(verdict))}._${more}`,
+    );
   };
 
   const responses = responsesSection(run);
@@ -285,7 +346,15 @@ function buildParts(input: ReportInput): Parts {
   const logs = logsSection(run);
   const environment = environmentSection(run);
   return {
-    head: [markerFor(input.commentHeader), heading(input), verdictSentence(input), policyRemark(verdict), earlyStopLine(run)].filter(Boolean).join('\n\n'),
+    head: [
+      markerFor(input.commentHeader),
+      heading(input),
+      verdictSentence(input),
+      policyRemark(verdict),
+      earlyStopLine(run),
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
     ...optional('reasons', reasonsBlock(verdict)),
     ...optional('environment', environment ? fold(environment.summary, environment.body) : undefined),
     targetRows,
@@ -339,13 +408,23 @@ function targetRow(result: TargetResult, run: RunResult): string[] {
         : STATUS_TEXT[result.status];
   const label = result.origin === 'tool' ? `${code(metric)} (tool threshold)` : targetMetricLabel(metric, run, code);
   // A tool's threshold and a metric-vs-metric target are written by the user: in a code span, never a mention.
-  const target = result.origin === 'tool' ? code(targetText(result)) : result.rhs || result.target.rhsMetric ? `${result.target.op} ${code(result.rhs?.label ?? result.target.rhsMetric!.label)}` : targetText(result);
+  const target =
+    result.origin === 'tool'
+      ? code(targetText(result))
+      : result.rhs || result.target.rhsMetric
+        ? `${result.target.op} ${code(result.rhs?.label ?? result.target.rhsMetric!.label)}`
+        : targetText(result);
   return [cell(label), cell(target), cell(actualText(result)), status];
 }
 
 /** A row's verdict, target and regression together: one ❌ is enough to see the row failed, and why. */
 function combinedStatus(t: TargetResult, c: ComparisonCells): string {
-  const target = t.status === 'fail' ? 'target missed' : t.status === 'not_measured' && !t.target.optional ? 'not measured' : undefined;
+  const target =
+    t.status === 'fail'
+      ? 'target missed'
+      : t.status === 'not_measured' && !t.target.optional
+        ? 'not measured'
+        : undefined;
   const regressed = c.result === 'regressed' && !c.status.includes('accepted');
   if (target && regressed) return `❌ ${target}, regressed`;
   if (regressed) return '❌ regressed';
@@ -356,7 +435,8 @@ function combinedStatus(t: TargetResult, c: ComparisonCells): string {
 
 /** A regression's status cell; who accepted it is a login, so its `@` must not mention them again on every update. */
 function regressionStatus(c: ComparisonCells): string {
-  if (c.status.startsWith('✅ accepted by ')) return `✅ accepted by ${inline(c.status.slice('✅ accepted by '.length))}`;
+  if (c.status.startsWith('✅ accepted by '))
+    return `✅ accepted by ${inline(c.status.slice('✅ accepted by '.length))}`;
   return c.status;
 }
 
@@ -386,19 +466,31 @@ function comparingLine(input: ReportInput): string | undefined {
 function todoLine(input: ReportInput): string | undefined {
   const { verdict } = input;
   if (verdict.status === 'pass') return undefined;
-  if (verdict.status === 'error') return '**What to do:** fix what the reasons above name and re-run the job; nothing was judged, so nothing passed.';
+  if (verdict.status === 'error')
+    return '**What to do:** fix what the reasons above name and re-run the job; nothing was judged, so nothing passed.';
   const regressed = (verdict.regressions ?? []).some((r) => r.status === 'regressed' && !r.acceptedBy);
-  const targetsFailed = verdict.targets.some((t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional));
+  const targetsFailed = verdict.targets.some(
+    (t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional),
+  );
   const label = code(input.acceptLabel || DEFAULT_ACCEPT_LABEL);
   const parts: string[] = [];
-  if (targetsFailed) parts.push('make the failing rows pass (the sections below show where the time and the errors went), or correct a target that asks for the wrong thing');
-  if (regressed) parts.push(`fix the slowdown, or, if it is intended, apply the label ${label} to this pull request and re-run the job`);
+  if (targetsFailed)
+    parts.push(
+      'make the failing rows pass (the sections below show where the time and the errors went), or correct a target that asks for the wrong thing',
+    );
+  if (regressed)
+    parts.push(
+      `fix the slowdown, or, if it is intended, apply the label ${label} to this pull request and re-run the job`,
+    );
   return parts.length > 0 ? `**What to do:** ${parts.join('; ')}.` : undefined;
 }
 
 /** The error rate past which an endpoint is flagged: the run's error-rate target, else the guide's 0.5 %. */
 function errorLimit(verdict: Verdict): number {
-  return verdict.targets.find((t) => t.target.metric === 'error_rate' && (t.target.op === '<' || t.target.op === '<='))?.target.value ?? 0.5;
+  return (
+    verdict.targets.find((t) => t.target.metric === 'error_rate' && (t.target.op === '<' || t.target.op === '<='))
+      ?.target.value ?? 0.5
+  );
 }
 
 function phaseFold(run: RunResult): string | undefined {
@@ -424,15 +516,31 @@ function headlineBlock(run: RunResult, covered: Set<string>, hasTargets: boolean
   const whole = headlineMetrics(run);
   const title = hasTargets ? 'Other figures' : 'Figures';
   if (steady) {
-    const part = headlineMetrics({ ...run, requests: steady.requests, errors: steady.errors, errorsByKind: {}, latency: steady.latency, errorRate: steady.errorRate, throughputRps: steady.throughputRps } as RunResult);
+    const part = headlineMetrics({
+      ...run,
+      requests: steady.requests,
+      errors: steady.errors,
+      errorsByKind: {},
+      latency: steady.latency,
+      errorRate: steady.errorRate,
+      throughputRps: steady.throughputRps,
+    } as RunResult);
     const judgedSteady = a!.judged === 'steady';
-    const shown = (judged: boolean, value: string, metric: string): string => (judged && covered.has(metric) ? 'in the table above' : value);
+    const shown = (judged: boolean, value: string, metric: string): string =>
+      judged && covered.has(metric) ? 'in the table above' : value;
     const rows = whole
       .filter((m) => m.metric !== 'vus')
-      .map((m, i) => [m.label, cell(shown(!judgedSteady, m.value, m.metric)), cell(shown(judgedSteady, part[i]!.value, m.metric))]);
+      .map((m, i) => [
+        m.label,
+        cell(shown(!judgedSteady, m.value, m.metric)),
+        cell(shown(judgedSteady, part[i]!.value, m.metric)),
+      ]);
     const table = markdownTable([['Metric', 'Whole run', 'Steady part'], ...rows], { align: ['l', 'r', 'r'] });
     const judged = judgedSteady ? 'the steady part' : 'the whole run';
-    return fold(`<b>${title}</b> of the whole run and its steady part (targets judged on ${judged})`, `${table}\n\n_Steady part: ${steadyText(steady)}._`);
+    return fold(
+      `<b>${title}</b> of the whole run and its steady part (targets judged on ${judged})`,
+      `${table}\n\n_Steady part: ${steadyText(steady)}._`,
+    );
   }
   const rows = whole.filter((m) => !covered.has(m.metric)).map((m) => [m.label, cell(m.value)]);
   if (rows.length === 0) return undefined;
@@ -459,12 +567,17 @@ function infraBlock(run: RunResult): string | undefined {
           r.mean,
           r.p95,
           r.limit,
-          cell(r.unavailable ? `⚠️ unavailable: ${inline(r.unavailable)}` : code(truncateText(r.query, STATEMENT_CHARS))),
+          cell(
+            r.unavailable ? `⚠️ unavailable: ${inline(r.unavailable)}` : code(truncateText(r.query, STATEMENT_CHARS)),
+          ),
         ]),
       ],
       { align: ['l', 'l', 'r', 'r', 'r', 'r', 'l'] },
     );
-    const judged = run.analysis?.judged === 'steady' ? ' Targets on these metrics were judged on the steady part, like the latency targets.' : '';
+    const judged =
+      run.analysis?.judged === 'steady'
+        ? ' Targets on these metrics were judged on the steady part, like the latency targets.'
+        : '';
     blocks.push(`${table}\n\n_Statistics over the whole run window; the samples are in the results file.${judged}_`);
   }
   const slow = slowestQueries(run);
@@ -472,7 +585,12 @@ function infraBlock(run: RunResult): string | undefined {
     const table = markdownTable(
       [
         ['Statement', 'Calls', 'Mean', 'Total'],
-        ...slow.map((q) => [cell(code(truncateText(q.query, STATEMENT_CHARS))), formatCount(q.calls), formatMs(q.meanMs), formatDuration(q.totalMs)]),
+        ...slow.map((q) => [
+          cell(code(truncateText(q.query, STATEMENT_CHARS))),
+          formatCount(q.calls),
+          formatMs(q.meanMs),
+          formatDuration(q.totalMs),
+        ]),
       ],
       { align: ['l', 'r', 'r', 'r'] },
     );
@@ -509,11 +627,17 @@ function detailsBlock(input: ReportInput): string | undefined {
   const tool = run.tool ? ` (${inline(run.tool.name)}${run.tool.version ? ` ${inline(run.tool.version)}` : ''})` : '';
   const lines = [`- **Phase:** ${inline(input.phase)} · **Engine:** ${inline(input.engine)}${tool}`];
   if (run.target) lines.push(`- **Target:** ${code(run.target)}`);
-  if (run.endpoints.length === 1) lines.push(`- **Endpoint:** ${code(run.endpoints[0]!.name)} (the only one: its figures are the run's)`);
+  if (run.endpoints.length === 1)
+    lines.push(`- **Endpoint:** ${code(run.endpoints[0]!.name)} (the only one: its figures are the run's)`);
   lines.push(`- **Duration:** ${formatDuration(run.durationMs)} of load, started ${code(run.startedAt)}`);
   const stages = run.shape?.stages.length ?? 0;
-  const scale = run.shape?.durationScale !== undefined && run.shape.durationScale !== 1 ? `, durations scaled ×${run.shape.durationScale}` : '';
-  lines.push(`- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`);
+  const scale =
+    run.shape?.durationScale !== undefined && run.shape.durationScale !== 1
+      ? `, durations scaled ×${run.shape.durationScale}`
+      : '';
+  lines.push(
+    `- **Load shape:** peak ${formatRate(peakRate(run))}${stages > 0 ? ` over ${stages} ${plural(stages, 'stage')}` : ''}${scale}`,
+  );
   lines.push(`- **Load generator:** ${generatorText(run)}`);
   const served = servedLine(run);
   if (served) lines.push(served);
@@ -525,17 +649,25 @@ function detailsBlock(input: ReportInput): string | undefined {
     );
   }
   if (run.shard) lines.push(`- **Shard:** ${run.shard.index} of ${run.shard.count}`);
-  if (run.sourceFiles && run.sourceFiles.length > 0) lines.push(`- **Source files:** ${run.sourceFiles.map(code).join(', ')}`);
+  if (run.sourceFiles && run.sourceFiles.length > 0)
+    lines.push(`- **Source files:** ${run.sourceFiles.map(code).join(', ')}`);
   blocks.push(lines.join('\n'));
 
   // Tool thresholds the gate made rows of the results table are not listed twice.
   const asRows = verdict.targets.some((t) => t.origin === 'tool');
   if (run.toolThresholds.length > 0 && !asRows) {
-    const rows = run.toolThresholds.map((t) => [cell(code(t.metric)), cell(code(t.expression)), t.ok ? '✅ pass' : '❌ fail']);
+    const rows = run.toolThresholds.map((t) => [
+      cell(code(t.metric)),
+      cell(code(t.expression)),
+      t.ok ? '✅ pass' : '❌ fail',
+    ]);
     blocks.push(`**Tool thresholds**\n\n${markdownTable([['Metric', 'Threshold', 'Status'], ...rows])}`);
   }
   const failedTool = !asRows && run.toolThresholds.some((t) => !t.ok);
-  const summaryBits = [`${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`, !loadSent(run) ? 'no load sent' : run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️'];
+  const summaryBits = [
+    `${input.engine}, ${formatDuration(run.durationMs)}${c ? ` + ${formatDuration(c.durationMs)} confirmation run` : ''}`,
+    !loadSent(run) ? 'no load sent' : run.generator.valid ? 'load sent as asked' : 'load generator invalid ⚠️',
+  ];
   if (failedTool) summaryBits.push('a tool threshold failed ❌');
   const out = [fold(`<b>Run</b>: ${html(summaryBits.join(', '))}`, blocks.join('\n\n'))];
 
@@ -576,8 +708,8 @@ function generatorText(run: RunResult): string {
   const health = !loadSent(run)
     ? 'no load was sent'
     : g.valid
-    ? '✅ sent the load as asked'
-    : `⚠️ **invalid**${g.invalidReasons.length > 0 ? `: ${g.invalidReasons.map(inline).join('; ')}` : ''}`;
+      ? '✅ sent the load as asked'
+      : `⚠️ **invalid**${g.invalidReasons.length > 0 ? `: ${g.invalidReasons.map(inline).join('; ')}` : ''}`;
   return `${counts.join(' · ')} — ${health}`;
 }
 
@@ -598,7 +730,12 @@ function unmeetableWarnings(run: RunResult, verdict: Verdict): string[] {
   const started = run.generator.arrivalsStarted;
   if (stages.length === 0 || !started || run.requests === 0) return [];
   const perArrival = run.requests / started;
-  return unmeetableTargets(verdict.targets.filter((t) => t.origin !== 'tool').map((t) => t.target), stages, Math.max(1, perArrival), run.analysis?.judged ?? 'all');
+  return unmeetableTargets(
+    verdict.targets.filter((t) => t.origin !== 'tool').map((t) => t.target),
+    stages,
+    Math.max(1, perArrival),
+    run.analysis?.judged ?? 'all',
+  );
 }
 
 export { MISSING };

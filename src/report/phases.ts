@@ -51,9 +51,20 @@ function stressBlock(a: PhaseAnalysis): string | undefined {
   const same = s.firstError && s.breakingPoint && s.firstError.atMs === s.breakingPoint.atMs;
   const rows = [
     ...(same ? [] : [pointRow('first error', s.firstError)]),
-    pointRow(same ? `first error and breaking point (errors > ${limit})` : `breaking point (errors > ${limit})`, s.breakingPoint),
+    pointRow(
+      same ? `first error and breaking point (errors > ${limit})` : `breaking point (errors > ${limit})`,
+      s.breakingPoint,
+    ),
     peak
-      ? [`highest load (${peak.intervals} ${peak.intervals === 1 ? 'interval' : 'intervals'})`, '', formatRate(peak.rps), formatRate(peak.targetRate), '', formatPercent(peak.errorRate), formatMs(peak.p99Ms)]
+      ? [
+          `highest load (${peak.intervals} ${peak.intervals === 1 ? 'interval' : 'intervals'})`,
+          '',
+          formatRate(peak.rps),
+          formatRate(peak.targetRate),
+          '',
+          formatPercent(peak.errorRate),
+          formatMs(peak.p99Ms),
+        ]
       : ['highest load', 'no data', MISSING, MISSING, MISSING, MISSING, MISSING],
   ];
   const table = markdownTable([['', 'From', 'Served', 'Asked (arrivals)', 'In flight', 'Error rate', 'p99'], ...rows], {
@@ -74,8 +85,11 @@ function stressBlock(a: PhaseAnalysis): string | undefined {
 function capacityLine(s: StressAnalysis): string | undefined {
   const c = s.capacity;
   if (!c) return undefined;
-  const after = c.limitedBy ? `; then ${c.limitedBy}${c.breachRps !== undefined ? ` at ${formatRate(c.breachRps)}` : ''}${c.breachAtMs !== undefined ? ` (${formatDuration(c.breachAtMs)})` : ''}, confirmed by the next intervals` : '';
-  if (c.rps === undefined) return `**Capacity at the targets: none.** ${c.criteria} did not hold in any interval before the first confirmed breach${after}.`;
+  const after = c.limitedBy
+    ? `; then ${c.limitedBy}${c.breachRps !== undefined ? ` at ${formatRate(c.breachRps)}` : ''}${c.breachAtMs !== undefined ? ` (${formatDuration(c.breachAtMs)})` : ''}, confirmed by the next intervals`
+    : '';
+  if (c.rps === undefined)
+    return `**Capacity at the targets: none.** ${c.criteria} did not hold in any interval before the first confirmed breach${after}.`;
   const asked = c.targetRate !== undefined ? `, ${formatRate(c.targetRate)} arrivals asked` : '';
   return c.held
     ? `**Capacity at the targets: at least ${formatRate(c.rps)}** served (at ${formatDuration(c.atMs)}${asked}): ${c.criteria} held in every interval up to the highest load.`
@@ -85,9 +99,16 @@ function capacityLine(s: StressAnalysis): string | undefined {
 /** The phase section's summary line: what was judged and the findings, flagged. */
 export function phaseSummary(run: RunResult): string {
   const a = run.analysis!;
-  const bits = [a.judged === 'steady' && a.steady ? `judged on the steady part (${windowsText(a.steady)})` : 'judged on the whole run'];
+  const bits = [
+    a.judged === 'steady' && a.steady
+      ? `judged on the steady part (${windowsText(a.steady)})`
+      : 'judged on the whole run',
+  ];
   const s = a.stress;
-  if (s?.capacity) bits.push(s.capacity.rps === undefined ? 'no capacity at the targets ❌' : `capacity ${formatRate(s.capacity.rps)}`);
+  if (s?.capacity)
+    bits.push(
+      s.capacity.rps === undefined ? 'no capacity at the targets ❌' : `capacity ${formatRate(s.capacity.rps)}`,
+    );
   if (s) bits.push(s.breakingPoint ? `breaking point ${formatRate(s.breakingPoint.rps)}` : 'no breaking point');
   if (s?.cascading) bits.push('cascading failure ❌');
   const r = a.recovery;
@@ -100,8 +121,12 @@ function recoveryBlock(a: PhaseAnalysis): string | undefined {
   const r = a.recovery;
   if (!r) return undefined;
   const criteria = `p99 ≤ ${formatMs(r.criteria.p99Ms)} and error rate ≤ ${formatPercent(r.criteria.errorRatePercent)}`;
-  const from = r.fromMs > 0 ? `the ramp-down started at ${formatDuration(r.fromMs)}` : 'the ramp-down started (the beginning of this run)';
-  if (r.recovered && r.recoveryMs === 0) return `**Recovery:** within ${criteria} from the moment ${from} to the end: nothing to recover from.`;
+  const from =
+    r.fromMs > 0
+      ? `the ramp-down started at ${formatDuration(r.fromMs)}`
+      : 'the ramp-down started (the beginning of this run)';
+  if (r.recovered && r.recoveryMs === 0)
+    return `**Recovery:** within ${criteria} from the moment ${from} to the end: nothing to recover from.`;
   if (r.recovered) {
     return `**Recovery: ${formatDuration(r.recoveryMs)}** after ${from}, the service was back within ${criteria} and stayed there to the end of the run.`;
   }
@@ -120,7 +145,9 @@ function guardsLine(a: PhaseAnalysis): string | undefined {
 export function earlyStopLine(run: RunResult): string | undefined {
   const stop = run.analysis?.stoppedEarly;
   if (!stop) return undefined;
-  const text = noMention(stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`)));
+  const text = noMention(
+    stop.reason.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]~|<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`)),
+  );
   return `> ⏹️ **Stopped early** at ${formatDuration(stop.atMs)}: ${text}`;
 }
 
@@ -159,10 +186,23 @@ export function phaseLines(run: RunResult): string[] {
         : `Breaking point: not reached (error rate never stayed past ${formatPercent(s.errorLimitPercent)})`,
     );
     const c = s.capacity;
-    if (c) out.push(c.rps === undefined ? `Capacity at the targets: none (${c.criteria} never held)` : `Capacity at the targets: ${c.held ? 'at least ' : ''}${formatRate(c.rps)} served (${c.criteria}${c.limitedBy ? `; then ${c.limitedBy}` : ''})`);
-    if (s.firstError) out.push(`First error: at ${formatRate(s.firstError.rps)} served, ${formatDuration(s.firstError.atMs)} into the run`);
-    if (s.peak) out.push(`Highest load: ${formatRate(s.peak.rps)} served, p99 ${formatMs(s.peak.p99Ms)}, error rate ${formatPercent(s.peak.errorRate)}`);
-    out.push(`Cascading failure: ${s.cascading === undefined ? s.cascadingNote : `${s.cascading ? 'yes' : 'no'} (${s.cascadingNote})`}`);
+    if (c)
+      out.push(
+        c.rps === undefined
+          ? `Capacity at the targets: none (${c.criteria} never held)`
+          : `Capacity at the targets: ${c.held ? 'at least ' : ''}${formatRate(c.rps)} served (${c.criteria}${c.limitedBy ? `; then ${c.limitedBy}` : ''})`,
+      );
+    if (s.firstError)
+      out.push(
+        `First error: at ${formatRate(s.firstError.rps)} served, ${formatDuration(s.firstError.atMs)} into the run`,
+      );
+    if (s.peak)
+      out.push(
+        `Highest load: ${formatRate(s.peak.rps)} served, p99 ${formatMs(s.peak.p99Ms)}, error rate ${formatPercent(s.peak.errorRate)}`,
+      );
+    out.push(
+      `Cascading failure: ${s.cascading === undefined ? s.cascadingNote : `${s.cascading ? 'yes' : 'no'} (${s.cascadingNote})`}`,
+    );
   }
   const r = a.recovery;
   if (r) {
@@ -184,5 +224,7 @@ export function phaseLines(run: RunResult): string[] {
  */
 export function recoveryWords(r: RecoveryAnalysis): string {
   if (!r.recovered) return 'not recovered by the end of the run';
-  return r.recoveryMs === 0 ? 'stayed within targets throughout (nothing to recover from)' : `recovered in ${formatDuration(r.recoveryMs)}`;
+  return r.recoveryMs === 0
+    ? 'stayed within targets throughout (nothing to recover from)'
+    : `recovered in ${formatDuration(r.recoveryMs)}`;
 }

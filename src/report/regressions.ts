@@ -31,13 +31,20 @@ function comparisonMarkdown(verdict: Verdict): string | undefined {
   const b = verdict.baseline;
   if (b) lines.push(`Baseline from ${code(b.source)}${b.note ? `: ${inline(b.note)}` : ''}.`, '');
   const first = results[0]!;
-  if (results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))) {
+  if (
+    results.every((r) => r.status === first.status && (r.status === 'no_baseline' || r.status === 'not_comparable'))
+  ) {
     lines.push(`${REGRESSION_TEXT[first.status]}: ${inline(first.reason ?? '')}`);
     return lines.join('\n');
   }
   if (b?.method) lines.push(`_Method: ${inline(b.method)}._`, '');
   const why = results.filter((r) => r.reason && r.status !== 'no_baseline');
-  lines.push(...why.map((r) => `- ${REGRESSION_TEXT[r.status]} **${inline(r.metric)}:** ${inline(r.reason!)}${r.acceptedBy ? ` (accepted by ${inline(r.acceptedBy)})` : ''}`));
+  lines.push(
+    ...why.map(
+      (r) =>
+        `- ${REGRESSION_TEXT[r.status]} **${inline(r.metric)}:** ${inline(r.reason!)}${r.acceptedBy ? ` (accepted by ${inline(r.acceptedBy)})` : ''}`,
+    ),
+  );
   return lines.join('\n').trimEnd();
 }
 
@@ -45,5 +52,8 @@ export function trendFold(verdict: Verdict, run: RunResult): string | undefined 
   const md = trendMarkdown(verdict, run);
   if (!md) return undefined;
   const n = verdict.baseline?.trend?.length ?? 0;
-  return fold(`<b>Trend</b>: p99 and error rate over the last ${n} ${plural(n, 'run')} and this one`, md.replace(/^#### Trend\n\n/, ''));
+  return fold(
+    `<b>Trend</b>: p99 and error rate over the last ${n} ${plural(n, 'run')} and this one`,
+    md.replace(/^#### Trend\n\n/, ''),
+  );
 }

@@ -23,7 +23,10 @@ function judgedPart(run: RunResult): Pick<RunResult, 'requests' | 'latency' | 'e
 /** `entries` newest first (listRuns's order). */
 export function renderRunsPage(entries: RunsPageEntry[]): string {
   const out: string[] = ['# Load test results', ''];
-  out.push(`${entries.length} test${entries.length === 1 ? '' : 's'} in this folder, newest first. Each row's figures are of the part its targets judged; its folder holds its \`results.json\`.`, '');
+  out.push(
+    `${entries.length} test${entries.length === 1 ? '' : 's'} in this folder, newest first. Each row's figures are of the part its targets judged; its folder holds its \`results.json\`.`,
+    '',
+  );
   out.push('| # | Phase | Verdict | p99 | Error rate | Throughput | Started (UTC) | Length | Folder |');
   out.push('|---:|---|---|---:|---:|---:|---|---:|---|');
   entries.forEach((e, i) => {
@@ -43,8 +46,17 @@ export function renderRunsPage(entries: RunsPageEntry[]): string {
     out.push(`| ${cells.join(' | ')} |`);
   });
   for (const [i, e] of entries.entries()) {
-    out.push('', '---', '', `## Test ${entries.length - i}: ${cell(e.run.phase)}, started ${cell(e.run.startedAt ?? MISSING)} (\`${cell(e.name)}/\`)`, '');
-    out.push(e.markdown?.trim() ?? `_No report was written for this run; its figures are in \`${cell(e.name)}/results.json\`._`);
+    out.push(
+      '',
+      '---',
+      '',
+      `## Test ${entries.length - i}: ${cell(e.run.phase)}, started ${cell(e.run.startedAt ?? MISSING)} (\`${cell(e.name)}/\`)`,
+      '',
+    );
+    out.push(
+      e.markdown?.trim() ??
+        `_No report was written for this run; its figures are in \`${cell(e.name)}/results.json\`._`,
+    );
   }
   return out.join('\n') + '\n';
 }

@@ -41,7 +41,9 @@ function codesByCount(codes: Record<string, number>): Array<[string, number]> {
 export function responsesSection(run: RunResult): Section | undefined {
   const codes = codesByCount(run.statusCodes);
   const notOk = codes.filter(([c]) => !isOk(c));
-  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>).filter((e): e is [ErrorKind, number] => (e[1] ?? 0) > 0);
+  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>).filter(
+    (e): e is [ErrorKind, number] => (e[1] ?? 0) > 0,
+  );
   if (notOk.length === 0 && kinds.length === 0) return undefined;
   const notOkCount = notOk.reduce((n, [, c]) => n + c, 0);
   const total = codes.reduce((n, [, c]) => n + c, 0);
@@ -54,16 +56,20 @@ export function responsesSection(run: RunResult): Section | undefined {
   if (run.errors > 0) bits.push(`${formatCount(run.errors)} counted as ${plural(run.errors, 'error')} ❌`);
   else if (notOkCount > 0) bits.push('none counted as an error ⚠️');
   const sumKinds = kinds.reduce((n, [, c]) => n + c, 0);
-  if (notOkCount === 0 && sumKinds > 0 && run.errors === 0) bits.push(`${formatCount(sumKinds)} failed without a response ⚠️`);
+  if (notOkCount === 0 && sumKinds > 0 && run.errors === 0)
+    bits.push(`${formatCount(sumKinds)} failed without a response ⚠️`);
 
   const rows = codes.map(([c, n]) => [code(c), formatCount(n), total > 0 ? formatPercent((n / total) * 100) : '—']);
   const blocks: string[] = [];
-  if (rows.length > 0) blocks.push(markdownTable([['Status', 'Responses', 'Share'], ...rows], { align: ['l', 'r', 'r'] }));
+  if (rows.length > 0)
+    blocks.push(markdownTable([['Status', 'Responses', 'Share'], ...rows], { align: ['l', 'r', 'r'] }));
   if (kinds.length > 0) {
     const kindRows = kinds.sort((a, b) => b[1] - a[1]).map(([k, n]) => [KIND_TEXT[k] ?? k, formatCount(n)]);
     blocks.push(markdownTable([['Error kind', 'Requests'], ...kindRows], { align: ['l', 'r'] }));
   }
-  blocks.push('_Whole run. An error kind counts requests that failed as errors under the run\'s error definition; a 3xx or a 4xx a request expects is a response, not an error._');
+  blocks.push(
+    "_Whole run. An error kind counts requests that failed as errors under the run's error definition; a 3xx or a 4xx a request expects is a response, not an error._",
+  );
   return { summary: `<b>Responses</b>: ${bits.join('; ')}`, body: blocks.join('\n\n') };
 }
 
@@ -76,7 +82,9 @@ export function checksSection(run: RunResult): Section | undefined {
   if (failures.length === 0 && flows.length === 0 && run.checkFailures === undefined) return undefined;
   const bits: string[] = [];
   const failedChecks = failures.reduce((n, [, c]) => n + c, 0);
-  bits.push(failedChecks > 0 ? `${formatCount(failedChecks)} failed ${plural(failedChecks, 'check')} ❌` : 'every check passed');
+  bits.push(
+    failedChecks > 0 ? `${formatCount(failedChecks)} failed ${plural(failedChecks, 'check')} ❌` : 'every check passed',
+  );
   const started = flows.reduce((n, f) => n + f.started, 0);
   const failedFlows = flows.reduce((n, f) => n + f.failed, 0);
   if (flows.length > 0) {
@@ -103,9 +111,13 @@ export function checksSection(run: RunResult): Section | undefined {
       formatCount(f.completed),
       f.failed > 0 ? `${formatCount(f.failed)} ❌` : formatCount(f.failed),
     ]);
-    blocks.push(markdownTable([['Journey', 'Started', 'Completed', 'Cut short'], ...rows], { align: ['l', 'r', 'r', 'r'] }));
+    blocks.push(
+      markdownTable([['Journey', 'Started', 'Completed', 'Cut short'], ...rows], { align: ['l', 'r', 'r', 'r'] }),
+    );
   }
-  blocks.push('_Whole run. A journey is cut short at its first failed expectation or capture: the rest of its steps is not sent._');
+  blocks.push(
+    '_Whole run. A journey is cut short at its first failed expectation or capture: the rest of its steps is not sent._',
+  );
   return { summary: `<b>Checks and journeys</b>: ${bits.join('; ')}`, body: blocks.join('\n\n') };
 }
 

@@ -1,7 +1,15 @@
 // The same report for a terminal: plain text in aligned columns, no Markdown, so `perf-gate` run locally or the
 // Actions log shows the verdict and the figures it rests on.
 import { comparisonCells } from '../baseline/report.js';
-import { actualText, headlineMetrics, type ReportInput, showsWhy, targetMetricLabel, targetText, verdictWord } from './common.js';
+import {
+  actualText,
+  headlineMetrics,
+  type ReportInput,
+  showsWhy,
+  targetMetricLabel,
+  targetText,
+  verdictWord,
+} from './common.js';
 import { whyLines } from './why.js';
 import { formatCount, formatDuration, formatMs, formatPercent, formatRate } from '../format.js';
 import { infraRows } from './infra.js';
@@ -21,7 +29,8 @@ export function renderTerminal(input: ReportInput): string {
     `${who}: ${input.phase} ${verdictWord(verdict.status).toUpperCase()}` +
       `  [${input.engine}, ${formatDuration(run.durationMs)}, ${formatCount(run.requests)} requests]`,
   );
-  if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck) out.push('  (the check is not failed: fail-on lets this result through)');
+  if (verdict.status !== 'pass' && verdict.status !== 'shard' && !verdict.failsCheck)
+    out.push('  (the check is not failed: fail-on lets this result through)');
   if (verdict.status !== 'pass') for (const reason of verdict.reasons) out.push(`  - ${oneLine(reason)}`);
   if (!run.generator.valid && verdict.status === 'pass') {
     // The gate normally turns an invalid generator into an error; say it even if it did not.
@@ -36,7 +45,10 @@ export function renderTerminal(input: ReportInput): string {
     if (infra.length) out.push(`Infrastructure: ${infra.map((r) => `${r.name} max ${r.max}`).join(', ')}`);
     out.push(...answerLines(run));
     const g = run.generator;
-    if ((g.arrivalsScheduled ?? 0) > 0) out.push(`Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`);
+    if ((g.arrivalsScheduled ?? 0) > 0)
+      out.push(
+        `Load generator: ${formatCount(g.arrivalsScheduled)} scheduled, ${formatCount(g.arrivalsStarted)} started, ${formatCount(g.arrivalsDropped)} dropped${g.valid ? '' : ' (INVALID)'}`,
+      );
     if (input.resultsFile) out.push('', `Results: ${input.resultsFile}`);
     return `${out.join('\n')}\n`;
   }
@@ -49,7 +61,9 @@ export function renderTerminal(input: ReportInput): string {
     ]);
     out.push(...alignedTable(['Metric', 'Target', 'Actual', 'Status'], rows, [false, false, true, false]));
   } else if (verdict.status === 'shard') {
-    out.push(`Shard ${run.shard?.index}/${run.shard?.count}: the targets are judged once the shards are merged (--engine results).`);
+    out.push(
+      `Shard ${run.shard?.index}/${run.shard?.count}: the targets are judged once the shards are merged (--engine results).`,
+    );
   } else {
     out.push('No targets set for this phase.');
   }
@@ -59,9 +73,25 @@ export function renderTerminal(input: ReportInput): string {
   const comparison = comparisonCells(verdict);
   const b = verdict.baseline;
   if (comparison && b) {
-    out.push('', oneLine(`Compared with baseline ${b.sha ? b.sha.slice(0, 7) : ''} (${b.note ?? b.source})`.replace('baseline  (', 'baseline (')));
-    const rows = comparison.map((c) => [targetMetricLabel(c.metric, run), c.baseline, c.current, c.change, c.result.replace('_', ' ')]);
-    out.push(...alignedTable(['Metric', 'Baseline', 'Now', 'Change', 'vs baseline'], rows, [false, true, true, true, false]));
+    out.push(
+      '',
+      oneLine(
+        `Compared with baseline ${b.sha ? b.sha.slice(0, 7) : ''} (${b.note ?? b.source})`.replace(
+          'baseline  (',
+          'baseline (',
+        ),
+      ),
+    );
+    const rows = comparison.map((c) => [
+      targetMetricLabel(c.metric, run),
+      c.baseline,
+      c.current,
+      c.change,
+      c.result.replace('_', ' '),
+    ]);
+    out.push(
+      ...alignedTable(['Metric', 'Baseline', 'Now', 'Change', 'vs baseline'], rows, [false, true, true, true, false]),
+    );
   } else if (b && verdict.regressions?.[0]?.reason) {
     out.push('', oneLine(`Baseline: ${verdict.regressions[0].reason}`));
   }
@@ -74,8 +104,26 @@ export function renderTerminal(input: ReportInput): string {
   if (infra.length > 0) {
     out.push('');
     // The query is left to the Markdown report and the results file: it would wrap every line here.
-    const rows = infra.map((r) => [r.name, r.source, r.max, r.mean, r.p95, r.limit, r.unavailable ? `unavailable: ${r.unavailable}` : '']);
-    out.push(...alignedTable(['Infrastructure', 'Source', 'max', 'mean', 'p95', 'limit', 'Note'], rows, [false, false, true, true, true, true, false]));
+    const rows = infra.map((r) => [
+      r.name,
+      r.source,
+      r.max,
+      r.mean,
+      r.p95,
+      r.limit,
+      r.unavailable ? `unavailable: ${r.unavailable}` : '',
+    ]);
+    out.push(
+      ...alignedTable(['Infrastructure', 'Source', 'max', 'mean', 'p95', 'limit', 'Note'], rows, [
+        false,
+        false,
+        true,
+        true,
+        true,
+        true,
+        false,
+      ]),
+    );
   }
 
   out.push(...answerLines(run));
@@ -94,8 +142,12 @@ export function renderTerminal(input: ReportInput): string {
 
 /** "Measured: 120 requests in 4.2 s, 3 errors (2.5 %), p99 81 ms" or "Measured: nothing (no request completed)". */
 function measuredLine(run: RunResult): string {
-  if (run.requests === 0) return `Measured: nothing (no request completed${run.durationMs > 0 ? ` in ${formatDuration(run.durationMs)}` : ''})`;
-  const bits = [`${formatCount(run.requests)} requests in ${formatDuration(run.durationMs)}`, `${formatCount(run.errors)} errors${run.errorRate !== undefined ? ` (${formatPercent(run.errorRate)})` : ''}`];
+  if (run.requests === 0)
+    return `Measured: nothing (no request completed${run.durationMs > 0 ? ` in ${formatDuration(run.durationMs)}` : ''})`;
+  const bits = [
+    `${formatCount(run.requests)} requests in ${formatDuration(run.durationMs)}`,
+    `${formatCount(run.errors)} errors${run.errorRate !== undefined ? ` (${formatPercent(run.errorRate)})` : ''}`,
+  ];
   if (run.latency.p99 !== undefined) bits.push(`p99 ${formatMs(run.latency.p99)}`);
   if (run.throughputRps !== undefined) bits.push(`${formatRate(run.throughputRps)}`);
   return `Measured: ${bits.join(', ')}`;
@@ -107,14 +159,24 @@ function measuredLine(run: RunResult): string {
  */
 function answerLines(run: RunResult): string[] {
   const out: string[] = [];
-  const codes = Object.entries(run.statusCodes).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>).filter((e): e is [ErrorKind, number] => (e[1] ?? 0) > 0);
+  const codes = Object.entries(run.statusCodes)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const kinds = (Object.entries(run.errorsByKind) as Array<[ErrorKind, number | undefined]>).filter(
+    (e): e is [ErrorKind, number] => (e[1] ?? 0) > 0,
+  );
   if (codes.some(([c]) => !/^2\d\d$/.test(c)) || kinds.length > 0) {
     out.push('');
-    if (codes.length > 0) out.push(`Status codes: ${codes.map(([c, n]) => `${c} x${formatCount(n)}`).join(', ')}${run.errors === 0 ? ' (none counted as an error)' : ''}`);
-    if (kinds.length > 0) out.push(`Error kinds: ${kinds.map(([k, n]) => `${KIND_TEXT[k] ?? k} ${formatCount(n)}`).join(', ')}`);
+    if (codes.length > 0)
+      out.push(
+        `Status codes: ${codes.map(([c, n]) => `${c} x${formatCount(n)}`).join(', ')}${run.errors === 0 ? ' (none counted as an error)' : ''}`,
+      );
+    if (kinds.length > 0)
+      out.push(`Error kinds: ${kinds.map(([k, n]) => `${KIND_TEXT[k] ?? k} ${formatCount(n)}`).join(', ')}`);
   }
-  const failures = Object.entries(run.checkFailures ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const failures = Object.entries(run.checkFailures ?? {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   if (failures.length > 0) {
     out.push('', 'Failed checks:');
     for (const [m, n] of failures.slice(0, 10)) out.push(`  ${formatCount(n)}  ${oneLine(m)}`);
@@ -122,10 +184,19 @@ function answerLines(run: RunResult): string[] {
   const flows = run.flows ?? [];
   if (flows.length > 0) {
     out.push('');
-    out.push(...alignedTable(['Journey', 'Started', 'Completed', 'Cut short'], flows.map((f) => [f.name, formatCount(f.started), formatCount(f.completed), formatCount(f.failed)]), [false, true, true, true]));
+    out.push(
+      ...alignedTable(
+        ['Journey', 'Started', 'Completed', 'Cut short'],
+        flows.map((f) => [f.name, formatCount(f.started), formatCount(f.completed), formatCount(f.failed)]),
+        [false, true, true, true],
+      ),
+    );
   }
   for (const l of run.logs ?? []) {
-    out.push('', `Error logs ${l.source}: ${l.unavailable ? `unavailable (${oneLine(l.unavailable)})` : `${formatCount(l.count)} matching lines`}`);
+    out.push(
+      '',
+      `Error logs ${l.source}: ${l.unavailable ? `unavailable (${oneLine(l.unavailable)})` : `${formatCount(l.count)} matching lines`}`,
+    );
     for (const t of l.top.slice(0, 5)) out.push(`  ${formatCount(t.count)}  ${oneLine(t.message)}`);
   }
   return out;

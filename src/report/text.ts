@@ -41,12 +41,23 @@ export function cell(text: string): string {
 
 /** Text for HTML (a <summary> line is HTML, where Markdown is not parsed). */
 export function html(text: string): string {
-  return noMention(text.replace(/[\r\n]+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+  return noMention(
+    text
+      .replace(/[\r\n]+/g, ' ')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;'),
+  );
 }
 
 /** A name in a <summary> line, as `<code>` (the HTML counterpart of a code span). */
 export function htmlCode(text: string): string {
-  return `<code>${text.replace(/[\r\n]+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/@/g, '&#64;')}</code>`;
+  return `<code>${text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@/g, '&#64;')}</code>`;
 }
 
 /**
@@ -67,5 +78,10 @@ export function capitalise(text: string): string {
 
 /** Text or an attribute value for a standalone HTML page (report.html): every character that could end either. */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }

@@ -11,7 +11,8 @@ const ICONS = { pass: '✅', fail: '❌', error: '⚠️', shard: '🧩' } as co
 
 export function heading(input: ReportInput): string {
   const header = input.commentHeader.replace(/\s+/g, ' ').trim();
-  const label = header === '' || header === 'perf-gate' || header === input.phase ? 'perf-gate' : `perf-gate (${inline(header)})`;
+  const label =
+    header === '' || header === 'perf-gate' || header === input.phase ? 'perf-gate' : `perf-gate (${inline(header)})`;
   return `## ${ICONS[input.verdict.status]} ${label}: ${inline(input.phase)} ${verdictWord(input.verdict.status)}`;
 }
 
@@ -53,21 +54,28 @@ export function verdictSentence(input: ReportInput): string {
     return `**No verdict: the run could not be judged${n > 0 ? ` (${n === 1 ? 'the reason' : `${n} reasons`} below)` : ''}.**`;
   }
   // An optional target that could not be measured neither holds nor fails: it is left out of the count.
-  const targets = verdict.targets.filter((t) => t.origin !== 'tool' && !(t.target.optional && t.status === 'not_measured'));
+  const targets = verdict.targets.filter(
+    (t) => t.origin !== 'tool' && !(t.target.optional && t.status === 'not_measured'),
+  );
   const held = targets.filter((t) => t.status === 'pass').length;
-  const failed = verdict.targets.filter((t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional));
+  const failed = verdict.targets.filter(
+    (t) => t.status === 'fail' || (t.status === 'not_measured' && !t.target.optional),
+  );
   const regressed = (verdict.regressions ?? []).filter((r) => r.status === 'regressed' && !r.acceptedBy);
   const accepted = (verdict.regressions ?? []).filter((r) => r.acceptedBy);
   const against = `against ${baseName(input)}`;
 
   const bad: string[] = [];
   if (regressed.length > 0) {
-    bad.push(`${regressed.map((r) => `${metricLabel(r.metric).replace(/ latency$/, '')} regressed ${regressionFigures(r)}`).join(', ')} ${against}`);
+    bad.push(
+      `${regressed.map((r) => `${metricLabel(r.metric).replace(/ latency$/, '')} regressed ${regressionFigures(r)}`).join(', ')} ${against}`,
+    );
   }
   for (const t of failed) {
     // The stress lead already gives capacity and breaking point, with their targets.
     if (stress && STRESS_METRICS.has(t.target.metric)) continue;
-    const label = t.origin === 'tool' ? `${code(t.target.source)} (tool threshold)` : targetMetricLabel(t.target.metric, run, code);
+    const label =
+      t.origin === 'tool' ? `${code(t.target.source)} (tool threshold)` : targetMetricLabel(t.target.metric, run, code);
     if (t.status === 'not_measured') bad.push(`${label} not measured`);
     else if (t.origin === 'tool') bad.push(`${label} failed`);
     else if (t.rhs) bad.push(`${label} ${actualText(t).replace(' vs ', ` vs ${code(t.rhs.label)} `)}`);
@@ -89,7 +97,10 @@ export function verdictSentence(input: ReportInput): string {
   }
   // Warnings: targets that held past their warning level, with the figure and the level, after the count.
   const warned = verdict.targets.filter((t) => t.warning);
-  for (const t of warned.slice(0, 3)) tail.push(`⚠️ ${targetMetricLabel(t.target.metric, run, code)} ${actualText(t)} past its warning level (${targetText(t)})`);
+  for (const t of warned.slice(0, 3))
+    tail.push(
+      `⚠️ ${targetMetricLabel(t.target.metric, run, code)} ${actualText(t)} past its warning level (${targetText(t)})`,
+    );
   if (warned.length > 3) tail.push(`⚠️ ${warned.length - 3} more ${plural(warned.length - 3, 'warning')} below`);
   const unmeasured = verdict.targets.filter((t) => t.target.optional && t.status === 'not_measured').length;
   if (unmeasured > 0) tail.push(`${unmeasured} optional ${plural(unmeasured, 'target')} not measured`);
@@ -104,7 +115,10 @@ export function verdictSentence(input: ReportInput): string {
       tail.push(regs[0]!.status === 'not_comparable' ? 'no comparable baseline' : 'no baseline yet');
     }
   }
-  if (accepted.length > 0) tail.push(`${accepted.map((r) => metricLabel(r.metric).replace(/ latency$/, '')).join(', ')} regression accepted by ${inline(accepted[0]!.acceptedBy!)}`);
+  if (accepted.length > 0)
+    tail.push(
+      `${accepted.map((r) => metricLabel(r.metric).replace(/ latency$/, '')).join(', ')} regression accepted by ${inline(accepted[0]!.acceptedBy!)}`,
+    );
   if (targets.length === 0 && regs.length === 0 && !stress && !recovery) tail.push('no targets set');
 
   const sentence = [...lead, ...shown, ...(rest > 0 ? [`${rest} more below`] : []), ...tail].join('; ');
@@ -153,7 +167,12 @@ export function reasonsBlock(verdict: Verdict): string | undefined {
   const shown = verdict.reasons.filter((r) => {
     if (verdict.status === 'error') return true;
     if (/^(regression: |stopped early at )/.test(r)) return false;
-    return !labels.some((t) => r.startsWith(`${t.source}: measured`) || r.startsWith(`${metricLabel(t.metric)} `) || r === `${t.source}: not measured`);
+    return !labels.some(
+      (t) =>
+        r.startsWith(`${t.source}: measured`) ||
+        r.startsWith(`${metricLabel(t.metric)} `) ||
+        r === `${t.source}: not measured`,
+    );
   });
   if (shown.length === 0) return undefined;
   return shown.map((r) => `- ${inline(r)}`).join('\n');

@@ -33,7 +33,8 @@ function share(part: number, whole: number): string {
 
 function headline(d: Diagnosis, s: Style): string {
   const c = d.cause;
-  if (!c) return `${s.bold('No single cause found')} in what this run measured${d.saturation.length || d.throughputLimit || d.when ? ': the findings are below' : ''}.`;
+  if (!c)
+    return `${s.bold('No single cause found')} in what this run measured${d.saturation.length || d.throughputLimit || d.when ? ': the findings are below' : ''}.`;
   const db = d.database;
   switch (c.kind) {
     case 'tasks-killed': {
@@ -83,7 +84,9 @@ function taskText(t: NonNullable<Diagnosis['stoppedTasks']>[number], s: Style): 
 }
 
 function satBasis(f: SaturationFinding): string {
-  return f.basis === 'target' ? `target ${value(f.limit, f.unit)}` : `limit's 80 % (${value(f.threshold, f.unit)} of ${value(f.limit, f.unit)})`;
+  return f.basis === 'target'
+    ? `target ${value(f.limit, f.unit)}`
+    : `limit's 80 % (${value(f.threshold, f.unit)} of ${value(f.limit, f.unit)})`;
 }
 
 function satText(f: SaturationFinding): string {
@@ -124,18 +127,26 @@ function lines(d: Diagnosis, s: Style): string[] {
   const out: string[] = [];
   const w = d.when;
   if (w) {
-    const unitText = (v: number): string => (w.unit === 'ms' ? formatMs(v) : w.unit === '%' ? formatPercent(v) : formatCount(v));
-    const first = w.atMs !== undefined ? `first broke in the interval at ${at(w.atMs)}${w.value !== undefined ? ` (${unitText(w.value)})` : ''}` : 'broke over the run as a whole, in no single interval';
+    const unitText = (v: number): string =>
+      w.unit === 'ms' ? formatMs(v) : w.unit === '%' ? formatPercent(v) : formatCount(v);
+    const first =
+      w.atMs !== undefined
+        ? `first broke in the interval at ${at(w.atMs)}${w.value !== undefined ? ` (${unitText(w.value)})` : ''}`
+        : 'broke over the run as a whole, in no single interval';
     let slow = '';
     if (w.slow) {
-      const eps = w.slow.endpoints.slice(0, 3).map((e) => `${s.code(e.name)} ${share(e.slow, w.slow!.requests)} (${share(e.slow, e.requests)} of its own)`);
+      const eps = w.slow.endpoints
+        .slice(0, 3)
+        .map((e) => `${s.code(e.name)} ${share(e.slow, w.slow!.requests)} (${share(e.slow, e.requests)} of its own)`);
       slow = `; ${formatCount(w.slow.requests)} of ${formatCount(w.slow.ofRequests)} requests slower than ${formatMs(w.threshold)}${eps.length ? `: ${eps.join(', ')}` : ''}`;
     }
     out.push(`${s.bold('When:')} ${s.code(w.target)} ${first}${slow}.`);
   }
   if (d.saturation.length) {
     const ord = { before: 'before the rise', with: 'with the rise', after: 'after the rise', 'no-rise': '' } as const;
-    const list = d.saturation.slice(0, 4).map((f) => `${s.code(f.name)} ${satText(f)}${ord[f.order] ? ` (${ord[f.order]})` : ''}`);
+    const list = d.saturation
+      .slice(0, 4)
+      .map((f) => `${s.code(f.name)} ${satText(f)}${ord[f.order] ? ` (${ord[f.order]})` : ''}`);
     out.push(`${s.bold('Saturated, in order:')} ${list.join('; ')}.`);
   } else if (d.unsaturated.length) {
     const peaks = d.unsaturated.slice(0, 5).map((u) => `${s.code(u.name)} ${formatPercent(u.peakPercent)}`);
@@ -147,22 +158,41 @@ function lines(d: Diagnosis, s: Style): string[] {
     const bits: string[] = [];
     const top = db.top[0];
     if (top) {
-      const blocks = top.blocksPerCall !== undefined ? `, ${formatCount(Math.round(top.blocksPerCall))} blocks per call` : '';
-      bits.push(`top statement by total time ${s.code(truncateText(top.query, STATEMENT))}: ${formatPercent(top.sharePercent)} of ${formatDuration(db.totalMs)}, ${formatCount(top.calls)} calls, mean ${formatMs(top.meanMs)}${blocks}`);
+      const blocks =
+        top.blocksPerCall !== undefined ? `, ${formatCount(Math.round(top.blocksPerCall))} blocks per call` : '';
+      bits.push(
+        `top statement by total time ${s.code(truncateText(top.query, STATEMENT))}: ${formatPercent(top.sharePercent)} of ${formatDuration(db.totalMs)}, ${formatCount(top.calls)} calls, mean ${formatMs(top.meanMs)}${blocks}`,
+      );
     }
     for (const t of db.seqScanTables.slice(0, 2)) bits.push(`${s.code(t.table)}: ${scanText(t)}`);
     for (const l of db.lockWaits.slice(0, 2)) bits.push(`lock waits: ${lockText(l, s)}`);
-    for (const x of db.slower?.slice(0, 2) ?? []) bits.push(`slower than the baseline: ${s.code(truncateText(x.query, STATEMENT))} mean ${formatMs(x.baselineMeanMs)} → ${formatMs(x.meanMs)}`);
-    if (db.dealloc) bits.push(`⚠️ ${formatCount(db.dealloc)} pg_stat_statements ${plural(db.dealloc, 'entry', 'entries')} evicted during the run: statement figures are low (raise pg_stat_statements.max)`);
+    for (const x of db.slower?.slice(0, 2) ?? [])
+      bits.push(
+        `slower than the baseline: ${s.code(truncateText(x.query, STATEMENT))} mean ${formatMs(x.baselineMeanMs)} → ${formatMs(x.meanMs)}`,
+      );
+    if (db.dealloc)
+      bits.push(
+        `⚠️ ${formatCount(db.dealloc)} pg_stat_statements ${plural(db.dealloc, 'entry', 'entries')} evicted during the run: statement figures are low (raise pg_stat_statements.max)`,
+      );
     if (bits.length) out.push(`${s.bold('Database:')} ${bits.join('; ')}.`);
   }
-  for (const m of d.memory.filter((x) => x.leak)) out.push(`${s.bold('Memory:')} ${s.code(m.name)} ${memoryText(m)}, still rising at the end: a leak hint.`);
+  for (const m of d.memory.filter((x) => x.leak))
+    out.push(`${s.bold('Memory:')} ${s.code(m.name)} ${memoryText(m)}, still rising at the end: a leak hint.`);
   const e = d.errors;
   if (e) {
-    const bits = e.endpoints.slice(0, 3).map((x) => `${s.code(x.name)} ${formatCount(x.errors)} of ${formatCount(x.requests)} (${codesText(x.codes)})`);
+    const bits = e.endpoints
+      .slice(0, 3)
+      .map((x) => `${s.code(x.name)} ${formatCount(x.errors)} of ${formatCount(x.requests)} (${codesText(x.codes)})`);
     const groups = (['payment', 'auth'] as const).flatMap((g) => {
       const ls = e.logs.filter((l) => l.group === g);
-      return ls.length ? [`${g === 'payment' ? 'payment failures' : 'authentication failures'} in the logs: ${ls.slice(0, 2).map((l) => `${s.code(truncateText(l.message, 80))} × ${formatCount(l.count)}`).join(', ')}`] : [];
+      return ls.length
+        ? [
+            `${g === 'payment' ? 'payment failures' : 'authentication failures'} in the logs: ${ls
+              .slice(0, 2)
+              .map((l) => `${s.code(truncateText(l.message, 80))} × ${formatCount(l.count)}`)
+              .join(', ')}`,
+          ]
+        : [];
     });
     const other = e.logs.find((l) => l.group === 'other');
     if (other) groups.push(`top log message ${s.code(truncateText(other.message, 80))} × ${formatCount(other.count)}`);
@@ -170,10 +200,15 @@ function lines(d: Diagnosis, s: Style): string[] {
   }
   if (d.stoppedTasks?.length) {
     const list = d.stoppedTasks.slice(0, 3).map((t) => `${s.code(t.service)} ${taskText(t, s)}`);
-    out.push(`${s.bold('ECS tasks stopped:')} ${list.join('; ')}${d.stoppedTasks.length > 3 ? `; ${d.stoppedTasks.length - 3} more in results.json` : ''}.`);
+    out.push(
+      `${s.bold('ECS tasks stopped:')} ${list.join('; ')}${d.stoppedTasks.length > 3 ? `; ${d.stoppedTasks.length - 3} more in results.json` : ''}.`,
+    );
   }
   const slow = d.slowest?.[0];
-  if (slow) out.push(`${s.bold('Slowest request:')} ${s.code(slow.endpoint)} ${formatMs(slow.latencyMs)} at ${at(slow.atMs)}, trace ${s.code(slow.traceId)}${d.slowest!.length > 1 ? ` (${d.slowest!.length - 1} more in results.json)` : ''}.`);
+  if (slow)
+    out.push(
+      `${s.bold('Slowest request:')} ${s.code(slow.endpoint)} ${formatMs(slow.latencyMs)} at ${at(slow.atMs)}, trace ${s.code(slow.traceId)}${d.slowest!.length > 1 ? ` (${d.slowest!.length - 1} more in results.json)` : ''}.`,
+    );
   return out;
 }
 
@@ -182,37 +217,103 @@ function evidence(d: Diagnosis): string | undefined {
   const blocks: string[] = [];
   if (d.saturation.length || d.unsaturated.length) {
     const rows = [
-      ...d.saturation.map((f) => [cell(code(f.name)), f.basis === 'target' ? `target ${value(f.limit, f.unit)}` : `80 % of ${value(f.limit, f.unit)}`, at(f.firstAtMs), value(f.peak, f.unit), f.order.replace('-', ' ')]),
-      ...d.unsaturated.map((u) => [cell(code(u.name)), 'limit', 'never', `${formatPercent(u.peakPercent)} of limit`, '—']),
+      ...d.saturation.map((f) => [
+        cell(code(f.name)),
+        f.basis === 'target' ? `target ${value(f.limit, f.unit)}` : `80 % of ${value(f.limit, f.unit)}`,
+        at(f.firstAtMs),
+        value(f.peak, f.unit),
+        f.order.replace('-', ' '),
+      ]),
+      ...d.unsaturated.map((u) => [
+        cell(code(u.name)),
+        'limit',
+        'never',
+        `${formatPercent(u.peakPercent)} of limit`,
+        '—',
+      ]),
     ];
-    blocks.push(`**Series with a limit or a target**\n\n${markdownTable([['Series', 'Threshold', 'First past it', 'Peak', 'Against the rise'], ...rows], { align: ['l', 'l', 'r', 'r', 'l'] })}`);
+    blocks.push(
+      `**Series with a limit or a target**\n\n${markdownTable([['Series', 'Threshold', 'First past it', 'Peak', 'Against the rise'], ...rows], { align: ['l', 'l', 'r', 'r', 'l'] })}`,
+    );
   }
   if (d.memory.length) {
-    const rows = d.memory.map((m) => [cell(code(m.name)), formatInfra(m.fromValue, m.unit), formatInfra(m.toValue, m.unit), m.unit === 'bytes' ? `${formatBytes(m.slopePerMin)}/min` : `${formatInfra(m.slopePerMin, m.unit)}/min`, m.r2.toFixed(2), m.leak ? 'yes ⚠️' : 'no']);
-    blocks.push(`**Memory over the steady part**\n\n${markdownTable([['Series', 'From', 'To', 'Slope', 'r²', 'Leak hint'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'l'] })}`);
+    const rows = d.memory.map((m) => [
+      cell(code(m.name)),
+      formatInfra(m.fromValue, m.unit),
+      formatInfra(m.toValue, m.unit),
+      m.unit === 'bytes' ? `${formatBytes(m.slopePerMin)}/min` : `${formatInfra(m.slopePerMin, m.unit)}/min`,
+      m.r2.toFixed(2),
+      m.leak ? 'yes ⚠️' : 'no',
+    ]);
+    blocks.push(
+      `**Memory over the steady part**\n\n${markdownTable([['Series', 'From', 'To', 'Slope', 'r²', 'Leak hint'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'l'] })}`,
+    );
   }
   const db = d.database;
   if (db?.top.length) {
-    const rows = db.top.map((q) => [cell(code(truncateText(q.query, 120))), formatDuration(q.totalMs), formatPercent(q.sharePercent), formatCount(q.calls), formatMs(q.meanMs), q.blocksPerCall === undefined ? '—' : formatCount(Math.round(q.blocksPerCall))]);
-    blocks.push(`**Statements by total time** (${inline(db.source)}, pg_stat_statements during the run, grouped by queryid)\n\n${markdownTable([['Statement', 'Total', 'Share', 'Calls', 'Mean', 'Blocks per call'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'r'] })}`);
+    const rows = db.top.map((q) => [
+      cell(code(truncateText(q.query, 120))),
+      formatDuration(q.totalMs),
+      formatPercent(q.sharePercent),
+      formatCount(q.calls),
+      formatMs(q.meanMs),
+      q.blocksPerCall === undefined ? '—' : formatCount(Math.round(q.blocksPerCall)),
+    ]);
+    blocks.push(
+      `**Statements by total time** (${inline(db.source)}, pg_stat_statements during the run, grouped by queryid)\n\n${markdownTable([['Statement', 'Total', 'Share', 'Calls', 'Mean', 'Blocks per call'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'r'] })}`,
+    );
   }
   if (db?.seqScanTables.length) {
-    const rows = db.seqScanTables.map((t) => [cell(code(t.table)), formatCount(t.seqScan), formatCount(t.seqTupRead), formatCount(t.idxScan), formatCount(t.liveRows), cell(t.indexes?.map((i) => `${i.name} ${formatCount(i.scans)}`).join(', ') || 'none')]);
-    blocks.push(`**Tables read by sequential scans** (pg_stat_user_tables, pg_stat_user_indexes during the run)\n\n${markdownTable([['Table', 'Seq scans', 'Rows read', 'Index scans', 'Live rows', 'Index scans by index'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'l'] })}`);
+    const rows = db.seqScanTables.map((t) => [
+      cell(code(t.table)),
+      formatCount(t.seqScan),
+      formatCount(t.seqTupRead),
+      formatCount(t.idxScan),
+      formatCount(t.liveRows),
+      cell(t.indexes?.map((i) => `${i.name} ${formatCount(i.scans)}`).join(', ') || 'none'),
+    ]);
+    blocks.push(
+      `**Tables read by sequential scans** (pg_stat_user_tables, pg_stat_user_indexes during the run)\n\n${markdownTable([['Table', 'Seq scans', 'Rows read', 'Index scans', 'Live rows', 'Index scans by index'], ...rows], { align: ['l', 'r', 'r', 'r', 'r', 'l'] })}`,
+    );
   }
   if (db?.lockWaits.length) {
-    const rows = db.lockWaits.map((w) => [cell(code(truncateText(w.statement, 120))), cell(w.table ? code(w.table) : '—'), w.lockType ?? '—', formatCount(w.maxWaiting), formatCount(w.samples), at(w.firstAtMs)]);
-    blocks.push(`**Lock waits** (pg_stat_activity and pg_locks samples)\n\n${markdownTable([['Waiting statement', 'Table', 'Lock', 'Most waiting', 'Samples', 'First'], ...rows], { align: ['l', 'l', 'l', 'r', 'r', 'r'] })}`);
+    const rows = db.lockWaits.map((w) => [
+      cell(code(truncateText(w.statement, 120))),
+      cell(w.table ? code(w.table) : '—'),
+      w.lockType ?? '—',
+      formatCount(w.maxWaiting),
+      formatCount(w.samples),
+      at(w.firstAtMs),
+    ]);
+    blocks.push(
+      `**Lock waits** (pg_stat_activity and pg_locks samples)\n\n${markdownTable([['Waiting statement', 'Table', 'Lock', 'Most waiting', 'Samples', 'First'], ...rows], { align: ['l', 'l', 'l', 'r', 'r', 'r'] })}`,
+    );
   }
   if (d.errors?.logs.length) {
-    const rows = d.errors.logs.map((l) => [l.group, cell(code(truncateText(l.message, 120))), formatCount(l.count), cell(inline(l.source))]);
-    blocks.push(`**Error logs, grouped**\n\n${markdownTable([['Group', 'Message', 'Count', 'Source'], ...rows], { align: ['l', 'l', 'r', 'l'] })}`);
+    const rows = d.errors.logs.map((l) => [
+      l.group,
+      cell(code(truncateText(l.message, 120))),
+      formatCount(l.count),
+      cell(inline(l.source)),
+    ]);
+    blocks.push(
+      `**Error logs, grouped**\n\n${markdownTable([['Group', 'Message', 'Count', 'Source'], ...rows], { align: ['l', 'l', 'r', 'l'] })}`,
+    );
   }
   if (d.slowest?.length) {
-    const rows = d.slowest.map((r) => [cell(code(r.endpoint)), formatMs(r.latencyMs), at(r.atMs), r.status === undefined ? 'no response' : String(r.status), code(r.traceId)]);
-    blocks.push(`**Slowest requests** (their \`traceparent\` trace ids, to open in the tracing backend)\n\n${markdownTable([['Endpoint', 'Latency', 'Sent at', 'Status', 'Trace id'], ...rows], { align: ['l', 'r', 'r', 'l', 'l'] })}`);
+    const rows = d.slowest.map((r) => [
+      cell(code(r.endpoint)),
+      formatMs(r.latencyMs),
+      at(r.atMs),
+      r.status === undefined ? 'no response' : String(r.status),
+      code(r.traceId),
+    ]);
+    blocks.push(
+      `**Slowest requests** (their \`traceparent\` trace ids, to open in the tracing backend)\n\n${markdownTable([['Endpoint', 'Latency', 'Sent at', 'Status', 'Trace id'], ...rows], { align: ['l', 'r', 'r', 'l', 'l'] })}`,
+    );
   }
-  if (d.limits.length) blocks.push(`**What this could not tell**\n\n${d.limits.map((l) => `- ${inline(l)}`).join('\n')}`);
+  if (d.limits.length)
+    blocks.push(`**What this could not tell**\n\n${d.limits.map((l) => `- ${inline(l)}`).join('\n')}`);
   return blocks.length ? blocks.join('\n\n') : undefined;
 }
 
@@ -221,10 +322,16 @@ export function whyMarkdown(d: Diagnosis): string {
   const ls = lines(d, MD);
   const text = `### Why\n\n${headline(d, MD)}${ls.length ? `\n\n${ls.map((l) => `- ${l}`).join('\n')}` : ''}`;
   const ev = evidence(d);
-  return ev ? `${text}\n\n${fold('<b>Why: the evidence</b> (the figures are in <code>results.json</code> under <code>why</code>)', ev)}` : text;
+  return ev
+    ? `${text}\n\n${fold('<b>Why: the evidence</b> (the figures are in <code>results.json</code> under <code>why</code>)', ev)}`
+    : text;
 }
 
 /** Plain text for the terminal and the log. */
 export function whyLines(d: Diagnosis): string[] {
-  return [`Why: ${headline(d, PLAIN)}`, ...lines(d, PLAIN).map((l) => `  - ${l}`), ...d.limits.map((l) => `  (not known: ${l})`)];
+  return [
+    `Why: ${headline(d, PLAIN)}`,
+    ...lines(d, PLAIN).map((l) => `  - ${l}`),
+    ...d.limits.map((l) => `  (not known: ${l})`),
+  ];
 }

@@ -116,7 +116,10 @@ export class CloudWatchLogsSource implements Source {
   async collect(window: TimeWindow, signal?: AbortSignal): Promise<SourceResult> {
     const desc = this.metrics[0]!;
     const summary: LogSummary = { source: this.cfg.name, query: desc.query, top: [] };
-    const fail = (reason: string): SourceResult => ({ infra: [unavailable('cloudwatch-logs', desc, reason)], logs: [{ ...summary, unavailable: reason }] });
+    const fail = (reason: string): SourceResult => ({
+      infra: [unavailable('cloudwatch-logs', desc, reason)],
+      logs: [{ ...summary, unavailable: reason }],
+    });
     let sdk: Sdk;
     try {
       sdk = await (this.deps.loadSdk ?? (() => import('@aws-sdk/client-cloudwatch-logs')))();
@@ -133,7 +136,9 @@ export class CloudWatchLogsSource implements Source {
     if (this.cfg.delayMs > 0) {
       const wait = window.end.getTime() + this.cfg.delayMs - Date.now();
       if (wait > 0) {
-        this.log.info(`cloudwatch-logs: waiting ${Math.ceil(wait / 1000)} s for the last log lines of the run to arrive (delay)`);
+        this.log.info(
+          `cloudwatch-logs: waiting ${Math.ceil(wait / 1000)} s for the last log lines of the run to arrive (delay)`,
+        );
         try {
           await sleep(wait, signal);
         } catch {
@@ -142,23 +147,33 @@ export class CloudWatchLogsSource implements Source {
       }
     }
     // Logs Insights takes whole epoch seconds: the window is widened to them, never narrowed.
-    const range = { startTime: Math.floor(window.start.getTime() / 1000), endTime: Math.ceil(window.end.getTime() / 1000) };
+    const range = {
+      startTime: Math.floor(window.start.getTime() / 1000),
+      endTime: Math.ceil(window.end.getTime() / 1000),
+    };
     const notes: string[] = [];
     const [counted, grouped] = await Promise.allSettled([
       this.runQuery(client, sdk, this.queryText, range, signal),
-      this.cfg.query === undefined ? this.runQuery(client, sdk, groupQuery(this.cfg.pattern), range, signal) : Promise.resolve(undefined),
+      this.cfg.query === undefined
+        ? this.runQuery(client, sdk, groupQuery(this.cfg.pattern), range, signal)
+        : Promise.resolve(undefined),
     ]);
     if (counted.status === 'rejected') return fail(this.describeError(counted.reason));
     const count = countOf(counted.value);
     summary.count = count;
-    const rows = this.cfg.query === undefined ? (grouped.status === 'fulfilled' ? grouped.value : undefined) : counted.value;
+    const rows =
+      this.cfg.query === undefined ? (grouped.status === 'fulfilled' ? grouped.value : undefined) : counted.value;
     if (rows) {
       summary.top = topMessages(rows, this.cfg.top);
       if (this.cfg.query === undefined && rows.length >= GROUPS_LIMIT) {
-        notes.push(`cloudwatch-logs (${this.cfg.name}): more than ${GROUPS_LIMIT} distinct messages; the top messages are from the ${GROUPS_LIMIT} most frequent`);
+        notes.push(
+          `cloudwatch-logs (${this.cfg.name}): more than ${GROUPS_LIMIT} distinct messages; the top messages are from the ${GROUPS_LIMIT} most frequent`,
+        );
       }
     } else if (grouped.status === 'rejected') {
-      notes.push(`cloudwatch-logs (${this.cfg.name}): the count was read, the top messages were not: ${this.describeError(grouped.reason)}`);
+      notes.push(
+        `cloudwatch-logs (${this.cfg.name}): the count was read, the top messages were not: ${this.describeError(grouped.reason)}`,
+      );
     }
     const durationMs = window.end.getTime() - window.start.getTime();
     const metric: InfraMetric = {
@@ -173,9 +188,19 @@ export class CloudWatchLogsSource implements Source {
   }
 
   /** StartQuery, then GetQueryResults every `poll` until Complete; bounded by query-timeout. */
-  private async runQuery(client: CloudWatchLogsClient, sdk: Sdk, queryString: string, range: { startTime: number; endTime: number }, signal?: AbortSignal): Promise<ResultField[][]> {
+  private async runQuery(
+    client: CloudWatchLogsClient,
+    sdk: Sdk,
+    queryString: string,
+    range: { startTime: number; endTime: number },
+    signal?: AbortSignal,
+  ): Promise<ResultField[][]> {
     const started = await this.send(
-      () => client.send(new sdk.StartQueryCommand({ logGroupNames: this.cfg.logGroups, queryString, ...range, limit: 10_000 }), signal ? { abortSignal: signal } : {}),
+      () =>
+        client.send(
+          new sdk.StartQueryCommand({ logGroupNames: this.cfg.logGroups, queryString, ...range, limit: 10_000 }),
+          signal ? { abortSignal: signal } : {},
+        ),
       signal,
     );
     const queryId = started.queryId;
@@ -198,7 +223,9 @@ export class CloudWatchLogsSource implements Source {
       }
       if (Date.now() + this.cfg.pollMs > deadline || signal?.aborted) {
         await client.send(new sdk.StopQueryCommand({ queryId })).catch(() => undefined);
-        throw new Error(`the Logs Insights query was still ${out.status ?? 'running'} after ${formatDurationCompact(this.cfg.queryTimeoutMs)} (query-timeout); it was stopped`);
+        throw new Error(
+          `the Logs Insights query was still ${out.status ?? 'running'} after ${formatDurationCompact(this.cfg.queryTimeoutMs)} (query-timeout); it was stopped`,
+        );
       }
       await sleep(this.cfg.pollMs, signal);
     }
@@ -211,7 +238,9 @@ export class CloudWatchLogsSource implements Source {
       } catch (e) {
         if (signal?.aborted || attempt >= this.cfg.retries || !isRetryable(e)) throw e;
         const delay = Math.min(20_000, this.cfg.retryDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.log.debug(`cloudwatch-logs: ${this.describeError(e)}; retrying in ${Math.round(delay)} ms (${attempt + 1}/${this.cfg.retries})`);
+        this.log.debug(
+          `cloudwatch-logs: ${this.describeError(e)}; retrying in ${Math.round(delay)} ms (${attempt + 1}/${this.cfg.retries})`,
+        );
         await sleep(delay, signal);
       }
     }
@@ -224,6 +253,10 @@ export class CloudWatchLogsSource implements Source {
   }
 }
 
-export function createCloudWatchLogsSource(cfg: CloudWatchLogsSourceConfig, log: Logger, deps?: CloudWatchLogsDeps): Source {
+export function createCloudWatchLogsSource(
+  cfg: CloudWatchLogsSourceConfig,
+  log: Logger,
+  deps?: CloudWatchLogsDeps,
+): Source {
   return new CloudWatchLogsSource(cfg, log, deps);
 }

@@ -1,7 +1,12 @@
 // CloudWatch metrics for the run window through GetMetricData. The SDK is imported only when a CloudWatch source
 // is configured (it is most of the bundle and most of the cold start). CloudWatch publishes a minute or two late,
 // so a series whose last period is missing is asked for again, within a bound, before it is declared incomplete.
-import type { CloudWatchClient, GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type {
+  CloudWatchClient,
+  GetMetricDataCommandInput,
+  GetMetricDataCommandOutput,
+  MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import type { InfraMetric } from '../model.js';
 import type { CloudWatchMetricConfig, CloudWatchSourceConfig, InfraUnit } from '../config/sources.js';
 import { summarize, type Series } from '../metrics/series.js';
@@ -62,17 +67,39 @@ export function planMetric(m: CloudWatchMetricConfig): CloudWatchPlan {
   });
   switch (m.preset) {
     case 'ecs-cpu':
-      return single('%', { namespace: 'AWS/ECS', metricName: 'CPUUtilization', dimensions: ecs, stat: stat('Average') });
+      return single('%', {
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
+        dimensions: ecs,
+        stat: stat('Average'),
+      });
     case 'ecs-memory':
-      return single('%', { namespace: 'AWS/ECS', metricName: 'MemoryUtilization', dimensions: ecs, stat: stat('Average') });
+      return single('%', {
+        namespace: 'AWS/ECS',
+        metricName: 'MemoryUtilization',
+        dimensions: ecs,
+        stat: stat('Average'),
+      });
     case 'rds-cpu':
-      return single('%', { namespace: 'AWS/RDS', metricName: 'CPUUtilization', dimensions: rds, stat: stat('Average') });
+      return single('%', {
+        namespace: 'AWS/RDS',
+        metricName: 'CPUUtilization',
+        dimensions: rds,
+        stat: stat('Average'),
+      });
     case 'rds-connections':
       // Maximum: the peak within each minute is what runs into max_connections, not the average.
-      return single('count', { namespace: 'AWS/RDS', metricName: 'DatabaseConnections', dimensions: rds, stat: stat('Maximum') });
+      return single('count', {
+        namespace: 'AWS/RDS',
+        metricName: 'DatabaseConnections',
+        dimensions: rds,
+        stat: stat('Maximum'),
+      });
     case 'alb-requests':
-      return single('/s', { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', dimensions: lbTg, stat: 'Sum' }, (v, periodS) =>
-        v[0] === undefined ? undefined : v[0] / periodS,
+      return single(
+        '/s',
+        { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', dimensions: lbTg, stat: 'Sum' },
+        (v, periodS) => (v[0] === undefined ? undefined : v[0] / periodS),
       );
     case 'alb-5xx': {
       // Both the 5xx the load balancer produced itself (no healthy target, timeouts: 502/503/504) and the 5xx the
@@ -93,24 +120,60 @@ export function planMetric(m: CloudWatchMetricConfig): CloudWatchPlan {
       };
     }
     case 'alb-target-p99':
-      return single('ms', { namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime', dimensions: lbTg, stat: stat('p99') }, (v) =>
-        v[0] === undefined ? undefined : v[0] * 1000,
+      return single(
+        'ms',
+        { namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime', dimensions: lbTg, stat: stat('p99') },
+        (v) => (v[0] === undefined ? undefined : v[0] * 1000),
       );
     // Instance counts: the fewest in a period is what the service had at its worst (Maximum for the unhealthy).
     case 'ecs-running-tasks':
-      return { ...single('count', { namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: ecs, stat: stat('Minimum') }), role: 'instances' };
+      return {
+        ...single('count', {
+          namespace: 'ECS/ContainerInsights',
+          metricName: 'RunningTaskCount',
+          dimensions: ecs,
+          stat: stat('Minimum'),
+        }),
+        role: 'instances',
+      };
     case 'alb-healthy-hosts':
-      return { ...single('count', { namespace: 'AWS/ApplicationELB', metricName: 'HealthyHostCount', dimensions: lbTg, stat: stat('Minimum') }), role: 'instances' };
+      return {
+        ...single('count', {
+          namespace: 'AWS/ApplicationELB',
+          metricName: 'HealthyHostCount',
+          dimensions: lbTg,
+          stat: stat('Minimum'),
+        }),
+        role: 'instances',
+      };
     case 'alb-unhealthy-hosts':
-      return { ...single('count', { namespace: 'AWS/ApplicationELB', metricName: 'UnHealthyHostCount', dimensions: lbTg, stat: stat('Maximum') }), role: 'instances' };
+      return {
+        ...single('count', {
+          namespace: 'AWS/ApplicationELB',
+          metricName: 'UnHealthyHostCount',
+          dimensions: lbTg,
+          stat: stat('Maximum'),
+        }),
+        role: 'instances',
+      };
     case undefined:
-      return single(m.unit ?? 'count', { namespace: m.namespace!, metricName: m.metric!, dimensions: m.dimensions, stat: stat('Average') });
+      return single(m.unit ?? 'count', {
+        namespace: m.namespace!,
+        metricName: m.metric!,
+        dimensions: m.dimensions,
+        stat: stat('Average'),
+      });
   }
 }
 
 function descriptor(name: string, unit: InfraUnit, parts: MetricStat[], limit: number | undefined): MetricDescriptor {
   const text = parts
-    .map((p) => `${p.namespace} ${p.metricName}${Object.entries(p.dimensions).map(([k, v]) => ` ${k}=${v}`).join('')} ${p.stat}`)
+    .map(
+      (p) =>
+        `${p.namespace} ${p.metricName}${Object.entries(p.dimensions)
+          .map(([k, v]) => ` ${k}=${v}`)
+          .join('')} ${p.stat}`,
+    )
     .join(' + ');
   return limit === undefined ? { name, unit, query: text } : { name, unit, query: text, limit };
 }
@@ -128,7 +191,13 @@ export function choosePeriod(requestedS: number, highResolution: boolean, ageMs:
   return Math.ceil(p / 60) * 60;
 }
 
-const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException']);
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNREFUSED']);
 
 /** What both AWS sources give their SDK client: region, endpoint, and bounds on every call. */
@@ -329,7 +398,10 @@ export class CloudWatchSource implements Source {
           });
           part.status = r.StatusCode;
           if (r.StatusCode === 'Forbidden' || r.StatusCode === 'InternalError') {
-            const msg = (r.Messages ?? []).map((m) => m.Value).filter(Boolean).join('; ');
+            const msg = (r.Messages ?? [])
+              .map((m) => m.Value)
+              .filter(Boolean)
+              .join('; ');
             failures.set(where[0], `CloudWatch answered ${r.StatusCode}${msg ? `: ${this.redactor.redact(msg)}` : ''}`);
           }
         }
@@ -346,7 +418,12 @@ export class CloudWatchSource implements Source {
     }
   }
 
-  private async send(client: CloudWatchClient, sdk: Sdk, input: GetMetricDataCommandInput, signal?: AbortSignal): Promise<GetMetricDataCommandOutput> {
+  private async send(
+    client: CloudWatchClient,
+    sdk: Sdk,
+    input: GetMetricDataCommandInput,
+    signal?: AbortSignal,
+  ): Promise<GetMetricDataCommandOutput> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await client.send(new sdk.GetMetricDataCommand(input), signal ? { abortSignal: signal } : {});
@@ -354,13 +431,22 @@ export class CloudWatchSource implements Source {
         if (signal?.aborted || attempt >= this.cfg.retries || !isRetryable(e)) throw e;
         // Full jitter keeps several perf-gate jobs that got throttled together from retrying in lockstep.
         const delay = Math.min(20_000, this.cfg.retryDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.log.debug(`cloudwatch: ${this.describeError(e)}; retrying in ${Math.round(delay)} ms (${attempt + 1}/${this.cfg.retries})`);
+        this.log.debug(
+          `cloudwatch: ${this.describeError(e)}; retrying in ${Math.round(delay)} ms (${attempt + 1}/${this.cfg.retries})`,
+        );
         await sleep(delay, signal);
       }
     }
   }
 
-  private toMetric(plan: CloudWatchPlan, periodS: number, parts: PartData[], window: TimeWindow, isComplete: boolean, notes: string[]): InfraMetric {
+  private toMetric(
+    plan: CloudWatchPlan,
+    periodS: number,
+    parts: PartData[],
+    window: TimeWindow,
+    isComplete: boolean,
+    notes: string[],
+  ): InfraMetric {
     const startMs = window.start.getTime();
     const endMs = window.end.getTime();
     const periodMs = periodS * 1000;

@@ -73,7 +73,11 @@ export async function startSources(sources: Source[], log: Logger, opts: StartOp
 
 /** The baselines the sources take right before the load (database queries `at: start`); bounded, never rejects. */
 export async function beforeLoad(sources: Source[], plan: LoadPlan = {}, timeoutMs = 15_000): Promise<void> {
-  await Promise.all(sources.map((s) => (s.beforeLoad ? bounded(s.beforeLoad(plan), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined)));
+  await Promise.all(
+    sources.map((s) =>
+      s.beforeLoad ? bounded(s.beforeLoad(plan), timeoutMs, 'baseline timed out').catch(() => undefined) : undefined,
+    ),
+  );
 }
 
 export interface CollectedInfra {
@@ -118,7 +122,8 @@ async function collectOne(s: Source, window: TimeWindow, log: Logger): Promise<S
   const failAll = (reason: string): SourceResult => {
     const r: SourceResult = { infra: s.metrics.map((d) => unavailable(s.kind, d, reason)) };
     // An error-log source that failed still says so where the logs are shown.
-    if (s.kind === 'cloudwatch-logs') r.logs = s.metrics.map((d) => ({ source: d.name, query: d.query, top: [], unavailable: reason }));
+    if (s.kind === 'cloudwatch-logs')
+      r.logs = s.metrics.map((d) => ({ source: d.name, query: d.query, top: [], unavailable: reason }));
     return r;
   };
   const startFailure = startFailures.get(s);
@@ -129,7 +134,11 @@ async function collectOne(s: Source, window: TimeWindow, log: Logger): Promise<S
   const ac = new AbortController();
   let result: SourceResult;
   try {
-    result = await bounded(s.collect(window, ac.signal), s.collectTimeoutMs, `no result within ${Math.round(s.collectTimeoutMs / 1000)} s`);
+    result = await bounded(
+      s.collect(window, ac.signal),
+      s.collectTimeoutMs,
+      `no result within ${Math.round(s.collectTimeoutMs / 1000)} s`,
+    );
   } catch (e) {
     result = failAll(redactPatterns(messageOf(e)));
   } finally {
@@ -159,4 +168,3 @@ async function bounded<T>(p: Promise<T>, ms: number, message: string): Promise<T
     ac.abort();
   }
 }
-

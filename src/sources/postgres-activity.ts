@@ -48,9 +48,19 @@ export interface TableRow {
 }
 export type TableSnapshot = Map<string, TableRow>;
 
-export function tableSnapshot(tables: Array<{ t: string; seq: number; seq_rows: number; idx: number; live: number }>, indexes: Array<{ t: string; i: string; idx: number }>): TableSnapshot {
+export function tableSnapshot(
+  tables: Array<{ t: string; seq: number; seq_rows: number; idx: number; live: number }>,
+  indexes: Array<{ t: string; i: string; idx: number }>,
+): TableSnapshot {
   const out: TableSnapshot = new Map();
-  for (const r of tables) out.set(r.t, { seq: Number(r.seq), seqRows: Number(r.seq_rows), idx: Number(r.idx), live: Number(r.live), indexes: new Map() });
+  for (const r of tables)
+    out.set(r.t, {
+      seq: Number(r.seq),
+      seqRows: Number(r.seq_rows),
+      idx: Number(r.idx),
+      live: Number(r.live),
+      indexes: new Map(),
+    });
   for (const r of indexes) out.get(r.t)?.indexes.set(r.i, Number(r.idx));
   return out;
 }
@@ -68,7 +78,8 @@ export const LOCK_WAITS_SQL =
   `AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock' AND c.relkind IN ('r', 'p') AND c.relnamespace <> 'pg_catalog'::regnamespace) AS held, ` +
   `(SELECT l.locktype FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS locktype ` +
   `FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()) w GROUP BY 1, 2, 3, 4 ${MARK}`;
-export const lockWaitsSql = (withQueryId: boolean): string => LOCK_WAITS_SQL.replace('QID_EXPR', withQueryId ? 'a.query_id::text' : 'NULL::text');
+export const lockWaitsSql = (withQueryId: boolean): string =>
+  LOCK_WAITS_SQL.replace('QID_EXPR', withQueryId ? 'a.query_id::text' : 'NULL::text');
 
 export interface LockSample {
   t: number;
@@ -94,8 +105,15 @@ function baseOf(start: Snapshot, key: string, e: StatementRow): StatementRow | u
  * Statements by total time during the run, grouped by queryid across databases and users: the top `top`, the
  * total of all statements, and how many had calls.
  */
-export function statementsByTotal(start: Snapshot, end: Snapshot, top: number): { statements: DatabaseStatement[]; totalMs: number; count: number } {
-  const groups = new Map<string, { calls: number; totalMs: number; blocks?: number; query: string; dbs: Set<string> }>();
+export function statementsByTotal(
+  start: Snapshot,
+  end: Snapshot,
+  top: number,
+): { statements: DatabaseStatement[]; totalMs: number; count: number } {
+  const groups = new Map<
+    string,
+    { calls: number; totalMs: number; blocks?: number; query: string; dbs: Set<string> }
+  >();
   let totalMs = 0;
   for (const [key, e] of end) {
     if (e.query.includes(MARK) || e.query === '<insufficient privilege>') continue;
@@ -108,13 +126,20 @@ export function statementsByTotal(start: Snapshot, end: Snapshot, top: number): 
     const g = groups.get(qid) ?? { calls: 0, totalMs: 0, query: cleanStatement(e.query), dbs: new Set<string>() };
     g.calls += calls;
     g.totalMs += ms;
-    if (e.blocks !== undefined && Number.isFinite(e.blocks)) g.blocks = (g.blocks ?? 0) + e.blocks - (base?.blocks ?? 0);
+    if (e.blocks !== undefined && Number.isFinite(e.blocks))
+      g.blocks = (g.blocks ?? 0) + e.blocks - (base?.blocks ?? 0);
     if (e.db) g.dbs.add(e.db);
     groups.set(qid, g);
   }
   const statements = [...groups]
     .map(([queryid, g]): DatabaseStatement => {
-      const s: DatabaseStatement = { queryid, query: g.query, calls: g.calls, totalMs: round3(g.totalMs), meanMs: round3(g.totalMs / g.calls) };
+      const s: DatabaseStatement = {
+        queryid,
+        query: g.query,
+        calls: g.calls,
+        totalMs: round3(g.totalMs),
+        meanMs: round3(g.totalMs / g.calls),
+      };
       if (totalMs > 0) s.sharePercent = round3((g.totalMs / totalMs) * 100);
       if (g.blocks !== undefined) s.blocksPerCall = round3(g.blocks / g.calls);
       if (g.dbs.size) s.databases = [...g.dbs].sort();
@@ -140,7 +165,9 @@ export function tableScans(start: TableSnapshot, end: TableSnapshot, top = 10): 
     if (indexes.length) row.indexes = indexes.sort((x, y) => y.scans - x.scans);
     out.push(row);
   }
-  return out.sort((a, b) => b.seqTupRead - a.seqTupRead || b.seqScan + b.idxScan - (a.seqScan + a.idxScan)).slice(0, top);
+  return out
+    .sort((a, b) => b.seqTupRead - a.seqTupRead || b.seqScan + b.idxScan - (a.seqScan + a.idxScan))
+    .slice(0, top);
 }
 
 /** Lock-wait samples by statement and table: in how many samples, the most waiting at once, the first seen. */

@@ -6,8 +6,20 @@
 // the load test. `pg` is imported only when used.
 import type { Client, ClientConfig } from 'pg';
 import type { BaselineRow, DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
-import { postgresActivityNames, postgresSlowdownName, type PostgresQueryConfig, type PostgresSourceConfig } from '../config/sources.js';
-import { isNumericType, refusedSql, roleProblem, ROLE_CHECK_SQL, typeName, type RoleCheckRow } from '../config/postgres-guard.js';
+import {
+  postgresActivityNames,
+  postgresSlowdownName,
+  type PostgresQueryConfig,
+  type PostgresSourceConfig,
+} from '../config/sources.js';
+import {
+  isNumericType,
+  refusedSql,
+  roleProblem,
+  ROLE_CHECK_SQL,
+  typeName,
+  type RoleCheckRow,
+} from '../config/postgres-guard.js';
 import { summarize, within, type Series } from '../metrics/series.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
@@ -30,7 +42,14 @@ import {
 } from './postgres-activity.js';
 
 export { cleanStatement } from './postgres-activity.js';
-import { unavailable, type LoadPlan, type MetricDescriptor, type Source, type SourceResult, type TimeWindow } from './types.js';
+import {
+  unavailable,
+  type LoadPlan,
+  type MetricDescriptor,
+  type Source,
+  type SourceResult,
+  type TimeWindow,
+} from './types.js';
 
 /** Calls a statement needs in each third for its slowdown to count. */
 const MIN_SLOWDOWN_CALLS = 10;
@@ -70,9 +89,11 @@ export function oneNumber(name: string, rows: unknown[][], fields: ReadonlyArray
   const type = fields[0]!.dataTypeID;
   const v = rows[0]![0];
   if (v === null || v === undefined) return fail('returned NULL');
-  if (!isNumericType(type)) return fail(`returned a value of type ${typeName(type)}, not a number (cast it, e.g. ::numeric, if it holds one)`);
+  if (!isNumericType(type))
+    return fail(`returned a value of type ${typeName(type)}, not a number (cast it, e.g. ::numeric, if it holds one)`);
   // count(*) and numeric come back as text (bigint and numeric exceed a JavaScript number in general).
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN;
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN;
   if (!Number.isFinite(n)) return fail(`returned a ${typeName(type)} that is not a finite number (NaN or Infinity)`);
   return n;
 
@@ -126,7 +147,17 @@ export function diffTotals(start: Snapshot, end: Snapshot): { rows: number; hit:
   return { rows, hit };
 }
 
-type SnapshotRow = { key: string; qid: string; db: string; calls: number; total: number; rows: number; hit: number; blks: number; query: string };
+type SnapshotRow = {
+  key: string;
+  qid: string;
+  db: string;
+  calls: number;
+  total: number;
+  rows: number;
+  hit: number;
+  blks: number;
+  query: string;
+};
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres' as const;
@@ -185,7 +216,8 @@ export class PostgresSource implements Source {
       this.connectionConfig = this.resolveConnection();
       const c = this.connectionConfig;
       if (c.connectionString) where = this.redactor.redact(describeUrl(c.connectionString));
-      else if (c.host || c.database) where = `${c.user ? `${c.user}@` : ''}${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}`;
+      else if (c.host || c.database)
+        where = `${c.user ? `${c.user}@` : ''}${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}`;
     } catch (e) {
       this.configError = this.redactor.error(e);
     }
@@ -203,19 +235,51 @@ export class PostgresSource implements Source {
       const every = `every ${cfg.intervalMs} ms`;
       this.metrics.push(
         { name: a.active, unit: 'count', query: `client connections in state active, pg_stat_activity ${every}` },
-        { name: a.idleInTransaction, unit: 'count', query: `client connections idle in transaction, pg_stat_activity ${every}` },
-        { name: a.lockWaits, unit: 'count', query: `client connections waiting on a lock (wait_event_type Lock), pg_stat_activity ${every}` },
-        { name: a.longestTransaction, unit: 'ms', query: `age of the oldest open transaction (xact_start), pg_stat_activity ${every}` },
+        {
+          name: a.idleInTransaction,
+          unit: 'count',
+          query: `client connections idle in transaction, pg_stat_activity ${every}`,
+        },
+        {
+          name: a.lockWaits,
+          unit: 'count',
+          query: `client connections waiting on a lock (wait_event_type Lock), pg_stat_activity ${every}`,
+        },
+        {
+          name: a.longestTransaction,
+          unit: 'ms',
+          query: `age of the oldest open transaction (xact_start), pg_stat_activity ${every}`,
+        },
       );
-      if (a.statementRows) this.metrics.push({ name: a.statementRows, unit: 'count', query: 'rows returned or affected during the run, pg_stat_statements (end - start)' });
-      if (a.sharedBlksHit) this.metrics.push({ name: a.sharedBlksHit, unit: 'count', query: 'shared buffer hits during the run, pg_stat_statements (end - start)' });
+      if (a.statementRows)
+        this.metrics.push({
+          name: a.statementRows,
+          unit: 'count',
+          query: 'rows returned or affected during the run, pg_stat_statements (end - start)',
+        });
+      if (a.sharedBlksHit)
+        this.metrics.push({
+          name: a.sharedBlksHit,
+          unit: 'count',
+          query: 'shared buffer hits during the run, pg_stat_statements (end - start)',
+        });
     }
     this.slowdownName = postgresSlowdownName(cfg);
     if (this.slowdownName) {
-      this.metrics.push({ name: this.slowdownName, unit: 'count', query: 'largest ratio of a statement\'s mean time, last third of the steady part ÷ first third (pg_stat_statements)' });
+      this.metrics.push({
+        name: this.slowdownName,
+        unit: 'count',
+        query:
+          "largest ratio of a statement's mean time, last third of the steady part ÷ first third (pg_stat_statements)",
+      });
     }
     for (const q of cfg.queries) {
-      const when = { end: 'once after the run', interval: every(cfg.intervalMs), start: 'once before the load', change: 'before and after the run: after − before' }[q.at];
+      const when = {
+        end: 'once after the run',
+        interval: every(cfg.intervalMs),
+        start: 'once before the load',
+        change: 'before and after the run: after − before',
+      }[q.at];
       this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${when})` });
       if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
     }
@@ -340,7 +404,11 @@ export class PostgresSource implements Source {
    * Run a batch of queries of one's own on a session of its own, closed afterwards whatever happened: a lock or a
    * setting a query took cannot outlive the batch, and the sampling session never runs a statement of the config's.
    */
-  private async runBatch(queries: PostgresQueryConfig[], window: [Date, Date], each: (q: PostgresQueryConfig, v: number | Error) => void): Promise<void> {
+  private async runBatch(
+    queries: PostgresQueryConfig[],
+    window: [Date, Date],
+    each: (q: PostgresQueryConfig, v: number | Error) => void,
+  ): Promise<void> {
     if (queries.length === 0) return;
     if (this.queriesRefused) {
       for (const q of queries) each(q, new Error(this.queriesRefused));
@@ -386,7 +454,9 @@ export class PostgresSource implements Source {
     const queries = this.cfg.queries.filter((q) => q.at === 'start' || q.at === 'change');
     if (queries.length === 0) return;
     const now = new Date();
-    await this.runBatch(queries, [now, now], (q, v) => this.before.set(q.name, typeof v === 'number' ? v : this.queryError(q, v)));
+    await this.runBatch(queries, [now, now], (q, v) =>
+      this.before.set(q.name, typeof v === 'number' ? v : this.queryError(q, v)),
+    );
   }
 
   /** Snapshots at both ends of the first and the last third of the steady part; unref'd, so they hold nothing up. */
@@ -416,7 +486,12 @@ export class PostgresSource implements Source {
     const d = this.metrics.find((x) => x.name === this.slowdownName)!;
     const [a, b, c, e] = [0, 1, 2, 3].map((i) => this.thirds[i]);
     if (!a || !b || !c || !e) {
-      return unavailable('postgres', d, this.thirdsPlan ?? 'pg_stat_statements was not read at both ends of the first and last thirds of the steady part (a run stopped early, or the snapshots failed)');
+      return unavailable(
+        'postgres',
+        d,
+        this.thirdsPlan ??
+          'pg_stat_statements was not read at both ends of the first and last thirds of the steady part (a run stopped early, or the snapshots failed)',
+      );
     }
     const per = (from: Snapshot, to: Snapshot, key: string): { calls: number; mean: number } | undefined => {
       const x = to.get(key);
@@ -432,14 +507,29 @@ export class PostgresSource implements Source {
       const first = per(a, b, key);
       const last = per(c, e, key);
       // Too few calls make a mean of noise: 10 in each third at least.
-      if (!first || !last || first.calls < MIN_SLOWDOWN_CALLS || last.calls < MIN_SLOWDOWN_CALLS || !(first.mean > 0)) continue;
+      if (!first || !last || first.calls < MIN_SLOWDOWN_CALLS || last.calls < MIN_SLOWDOWN_CALLS || !(first.mean > 0))
+        continue;
       const ratio = last.mean / first.mean;
-      if (!worst || ratio > worst.ratio) worst = { ratio, query: cleanStatement(row.query), first: first.mean, last: last.mean };
+      if (!worst || ratio > worst.ratio)
+        worst = { ratio, query: cleanStatement(row.query), first: first.mean, last: last.mean };
     }
-    if (!worst) return unavailable('postgres', d, `no statement had ${MIN_SLOWDOWN_CALLS} or more calls in both the first and the last third of the steady part`);
+    if (!worst)
+      return unavailable(
+        'postgres',
+        d,
+        `no statement had ${MIN_SLOWDOWN_CALLS} or more calls in both the first and the last third of the steady part`,
+      );
     const v = worst.ratio;
-    this.notes.push(`postgres: largest statement slowdown over the steady part ×${v.toFixed(2)} (mean ${worst.first.toFixed(2)} ms in the first third, ${worst.last.toFixed(2)} ms in the last): ${oneLine(worst.query).slice(0, 200)}`);
-    return { name: d.name, source: 'postgres', query: `${d.query}; worst: ${oneLine(worst.query).slice(0, 200)}`, unit: 'count', stats: { min: v, mean: v, p95: v, max: v, last: v } };
+    this.notes.push(
+      `postgres: largest statement slowdown over the steady part ×${v.toFixed(2)} (mean ${worst.first.toFixed(2)} ms in the first third, ${worst.last.toFixed(2)} ms in the last): ${oneLine(worst.query).slice(0, 200)}`,
+    );
+    return {
+      name: d.name,
+      source: 'postgres',
+      query: `${d.query}; worst: ${oneLine(worst.query).slice(0, 200)}`,
+      unit: 'count',
+      stats: { min: v, mean: v, p95: v, max: v, last: v },
+    };
   }
 
   async ready(): Promise<string | undefined> {
@@ -527,7 +617,11 @@ export class PostgresSource implements Source {
   private queryError(q: PostgresQueryConfig, e: unknown): string {
     const msg = this.redactor.error(e);
     if (msg.startsWith(`query "${q.name}"`)) return msg;
-    const hint = /statement timeout/i.test(msg) ? ` (statement-timeout ${this.cfg.statementTimeoutMs} ms)` : /read-only transaction/i.test(msg) ? ' (queries are read-only)' : '';
+    const hint = /statement timeout/i.test(msg)
+      ? ` (statement-timeout ${this.cfg.statementTimeoutMs} ms)`
+      : /read-only transaction/i.test(msg)
+        ? ' (queries are read-only)'
+        : '';
     return `query "${q.name}" failed: ${msg}${hint}`;
   }
 
@@ -557,7 +651,9 @@ export class PostgresSource implements Source {
       const i = await client.query<{ t: string; i: string; idx: number }>(INDEXES_SQL);
       return tableSnapshot(t.rows, i.rows);
     } catch (e) {
-      this.activityNotes.push(`postgres: table scans not reported: pg_stat_user_tables could not be read (${this.redactor.error(e)})`);
+      this.activityNotes.push(
+        `postgres: table scans not reported: pg_stat_user_tables could not be read (${this.redactor.error(e)})`,
+      );
       return undefined;
     }
   }
@@ -598,10 +694,25 @@ export class PostgresSource implements Source {
         } else throw e;
       }
       return new Map(
-        res.rows.map((r) => [r.key, { calls: Number(r.calls), total: Number(r.total), rows: Number(r.rows), hit: Number(r.hit), query: r.query ?? '', qid: r.qid, db: r.db, blocks: Number(r.blks) }]),
+        res.rows.map((r) => [
+          r.key,
+          {
+            calls: Number(r.calls),
+            total: Number(r.total),
+            rows: Number(r.rows),
+            hit: Number(r.hit),
+            query: r.query ?? '',
+            qid: r.qid,
+            db: r.db,
+            blocks: Number(r.blks),
+          },
+        ]),
       );
     } catch (e) {
-      if (when !== 'mid') this.notes.push(`postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`);
+      if (when !== 'mid')
+        this.notes.push(
+          `postgres: slow queries not reported: pg_stat_statements could not be read (${this.redactor.error(e)})`,
+        );
       return undefined;
     }
   }
@@ -622,12 +733,21 @@ export class PostgresSource implements Source {
     };
     const series: Series = this.samples.map(([t, v]) => [t - startMs, v]);
     const inWindow = inRun(series);
-    const metric: InfraMetric = { name: desc.name, source: 'postgres', query: desc.query, unit: 'count', stats: summarize(inWindow), series };
+    const metric: InfraMetric = {
+      name: desc.name,
+      source: 'postgres',
+      query: desc.query,
+      unit: 'count',
+      stats: summarize(inWindow),
+      series,
+    };
     if (this.maxConnections !== undefined) metric.limit = this.maxConnections;
-    if (series.length === 0) metric.unavailable = `no connection sample succeeded${this.lastSampleError ? `: ${this.lastSampleError}` : ''}`;
+    if (series.length === 0)
+      metric.unavailable = `no connection sample succeeded${this.lastSampleError ? `: ${this.lastSampleError}` : ''}`;
     else if (inWindow.length === 0) {
       metric.stats = {};
-      metric.unavailable = 'no connection sample during the run window (connections are sampled only while perf-gate runs the load)';
+      metric.unavailable =
+        'no connection sample during the run window (connections are sampled only while perf-gate runs the load)';
     } else if (this.sampleFailures > 0) {
       this.notes.push(
         `postgres: ${this.sampleFailures} of ${this.sampleFailures + series.length} connection samples failed` +
@@ -639,7 +759,14 @@ export class PostgresSource implements Source {
     const sampled = (d: MetricDescriptor, values: Series, why: () => string | undefined): InfraMetric => {
       const shifted: Series = values.map(([t, v]) => [t - startMs, v]);
       const inside = inRun(shifted);
-      const m: InfraMetric = { name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: summarize(inside), series: shifted };
+      const m: InfraMetric = {
+        name: d.name,
+        source: 'postgres',
+        query: d.query,
+        unit: d.unit,
+        stats: summarize(inside),
+        series: shifted,
+      };
       if (inside.length === 0) {
         m.stats = {};
         m.unavailable = why() ?? 'no sample during the run window';
@@ -652,21 +779,47 @@ export class PostgresSource implements Source {
       const why = (): string | undefined => metric.unavailable;
       const d = (name: string): MetricDescriptor => this.metrics.find((x) => x.name === name)!;
       infra.push(
-        sampled(d(a.active), pick((s) => s.byState.active ?? 0), why),
-        sampled(d(a.idleInTransaction), pick((s) => (s.byState['idle in transaction'] ?? 0) + (s.byState['idle in transaction (aborted)'] ?? 0)), why),
-        sampled(d(a.lockWaits), pick((s) => s.lockWaits), why),
-        sampled(d(a.longestTransaction), pick((s) => s.longestXactMs), why),
+        sampled(
+          d(a.active),
+          pick((s) => s.byState.active ?? 0),
+          why,
+        ),
+        sampled(
+          d(a.idleInTransaction),
+          pick((s) => (s.byState['idle in transaction'] ?? 0) + (s.byState['idle in transaction (aborted)'] ?? 0)),
+          why,
+        ),
+        sampled(
+          d(a.lockWaits),
+          pick((s) => s.lockWaits),
+          why,
+        ),
+        sampled(
+          d(a.longestTransaction),
+          pick((s) => s.longestXactMs),
+          why,
+        ),
       );
       const busiest = this.activity
         .filter((s) => s.t >= startMs - this.cfg.intervalMs && s.t <= startMs + durationMs + this.cfg.intervalMs)
         .reduce<ActivitySample | undefined>((best, s) => (!best || busyness(s) > busyness(best) ? s : best), undefined);
-      if (busiest) this.notes.push(`postgres: busiest sample, ${busiest.total} connection(s) at ${((busiest.t - startMs) / 1000).toFixed(1)} s: ${describeSample(busiest)}`);
+      if (busiest)
+        this.notes.push(
+          `postgres: busiest sample, ${busiest.total} connection(s) at ${((busiest.t - startMs) / 1000).toFixed(1)} s: ${describeSample(busiest)}`,
+        );
     }
     for (const q of this.cfg.queries) {
       if (q.at !== 'interval') continue;
       const c = this.custom.get(q.name)!;
-      const m = sampled(this.metrics.find((x) => x.name === q.name)!, c.series, () => c.lastError ?? metric.unavailable);
-      if (!m.unavailable && c.failures > 0) this.notes.push(`postgres: ${c.failures} of ${c.failures + c.series.length} samples of query "${q.name}" failed (${c.lastError})`);
+      const m = sampled(
+        this.metrics.find((x) => x.name === q.name)!,
+        c.series,
+        () => c.lastError ?? metric.unavailable,
+      );
+      if (!m.unavailable && c.failures > 0)
+        this.notes.push(
+          `postgres: ${c.failures} of ${c.failures + c.series.length} samples of query "${q.name}" failed (${c.lastError})`,
+        );
       infra.push(m);
     }
     // Table scans are read before the queries run at the end, which would add scans of their own.
@@ -679,7 +832,15 @@ export class PostgresSource implements Source {
     const endQueries = this.cfg.queries.filter((q) => q.at === 'end');
     const pushEnd = (q: PostgresQueryConfig, v: number | Error): void => {
       const d = this.metrics.find((x) => x.name === q.name)!;
-      if (typeof v === 'number') infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] });
+      if (typeof v === 'number')
+        infra.push({
+          name: d.name,
+          source: 'postgres',
+          query: d.query,
+          unit: d.unit,
+          stats: { min: v, mean: v, p95: v, max: v, last: v },
+          series: [[durationMs, v]],
+        });
       else infra.push(unavailable('postgres', d, this.queryError(q, v)));
     };
     if (signal?.aborted) for (const q of endQueries) pushEnd(q, new Error('no time left to run it'));
@@ -694,7 +855,9 @@ export class PostgresSource implements Source {
     }
     // The `change` queries' second reading, in one batch on a session of its own like every query of one's own.
     const afterValues = new Map<string, number | Error>();
-    const changeQueries = this.cfg.queries.filter((q) => q.at === 'change' && typeof this.before.get(q.name) === 'number');
+    const changeQueries = this.cfg.queries.filter(
+      (q) => q.at === 'change' && typeof this.before.get(q.name) === 'number',
+    );
     if (signal?.aborted) for (const q of changeQueries) afterValues.set(q.name, new Error('no time left to run it'));
     else await this.runBatch(changeQueries, [window.start, window.end], (q, v) => afterValues.set(q.name, v));
     for (const q of this.cfg.queries) {
@@ -708,7 +871,14 @@ export class PostgresSource implements Source {
         continue;
       }
       if (q.at === 'start') {
-        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: before, mean: before, p95: before, max: before, last: before }, series: [[0, before]] });
+        infra.push({
+          name: d.name,
+          source: 'postgres',
+          query: d.query,
+          unit: d.unit,
+          stats: { min: before, mean: before, p95: before, max: before, last: before },
+          series: [[0, before]],
+        });
         baseline.push({ name: q.name, before });
         continue;
       }
@@ -716,7 +886,14 @@ export class PostgresSource implements Source {
         const after = afterValues.get(q.name) ?? new Error('it did not run after the load');
         if (after instanceof Error) throw after;
         const v = after - before;
-        infra.push({ name: d.name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] });
+        infra.push({
+          name: d.name,
+          source: 'postgres',
+          query: d.query,
+          unit: d.unit,
+          stats: { min: v, mean: v, p95: v, max: v, last: v },
+          series: [[durationMs, v]],
+        });
         baseline.push({ name: q.name, before, after, change: v });
       } catch (e) {
         const why = this.queryError(q, e);
@@ -755,21 +932,36 @@ export class PostgresSource implements Source {
         infra.push(
           v === undefined
             ? unavailable('postgres', d, totalsMissing)
-            : { name, source: 'postgres', query: d.query, unit: d.unit, stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[durationMs, v]] },
+            : {
+                name,
+                source: 'postgres',
+                query: d.query,
+                unit: d.unit,
+                stats: { min: v, mean: v, p95: v, max: v, last: v },
+                series: [[durationMs, v]],
+              },
         );
       }
     }
-    const database = this.cfg.activity ? await this.databaseActivity(startMs, endSnapshot, endTables, signal) : undefined;
+    const database = this.cfg.activity
+      ? await this.databaseActivity(startMs, endSnapshot, endTables, signal)
+      : undefined;
     await this.stop();
     const out: SourceResult = { infra, notes: [...this.notes] };
     if (slowQueries) out.slowQueries = slowQueries;
-    if (baseline.length > 0 && this.cfg.queries.some((q) => q.at === 'start' || q.at === 'change')) out.baseline = baseline;
+    if (baseline.length > 0 && this.cfg.queries.some((q) => q.at === 'start' || q.at === 'change'))
+      out.baseline = baseline;
     if (database) out.database = [database];
     return out;
   }
 
   /** Statements by total time, evictions, table scans and lock waits during the run (src/sources/postgres-activity.ts). */
-  private async databaseActivity(startMs: number, end: Snapshot | undefined, endTables: TableSnapshot | undefined, signal?: AbortSignal): Promise<DatabaseActivity> {
+  private async databaseActivity(
+    startMs: number,
+    end: Snapshot | undefined,
+    endTables: TableSnapshot | undefined,
+    signal?: AbortSignal,
+  ): Promise<DatabaseActivity> {
     const out: DatabaseActivity = { source: this.cfg.name };
     if (this.startSnapshot && end) {
       const s = statementsByTotal(this.startSnapshot, end, Math.max(this.cfg.top, 10));

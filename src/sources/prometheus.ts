@@ -64,7 +64,10 @@ export function promDuration(ms: number): string {
  * [t - w, t] must start at or after the run start, so the window is no longer than the run and the first point
  * is w after the start. A busy minute before the run (a deploy, the previous job) then cannot fail `cpu < 80%`.
  */
-export function rateEvaluation(rateWindow: string, window: TimeWindow): { windowMs: number; startMs: number; clamped: boolean } {
+export function rateEvaluation(
+  rateWindow: string,
+  window: TimeWindow,
+): { windowMs: number; startMs: number; clamped: boolean } {
   const configured = parseDuration(rateWindow) ?? 60_000;
   const runMs = Math.max(0, window.end.getTime() - window.start.getTime());
   // Whole seconds down (a window a few ms longer than the run would reach back before it); ms below a second.
@@ -108,7 +111,12 @@ export class PrometheusSource implements Source {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.queries = cfg.metrics.map((m) => promQuery(m, cfg.rateWindow));
-    this.metrics = cfg.metrics.map((m, i) => ({ name: m.name, unit: m.unit, query: this.queries[i]!, ...(m.limit !== undefined ? { limit: m.limit } : {}) }));
+    this.metrics = cfg.metrics.map((m, i) => ({
+      name: m.name,
+      unit: m.unit,
+      query: this.queries[i]!,
+      ...(m.limit !== undefined ? { limit: m.limit } : {}),
+    }));
     if (cfg.bearerTokenEnv) {
       const token = env[cfg.bearerTokenEnv];
       this.redactor.add(token);
@@ -117,7 +125,8 @@ export class PrometheusSource implements Source {
     } else if (cfg.username) {
       const password = cfg.passwordEnv ? env[cfg.passwordEnv] : '';
       this.redactor.add(password);
-      if (cfg.passwordEnv && !password) this.authError = `environment variable ${cfg.passwordEnv} (password-env) is not set`;
+      if (cfg.passwordEnv && !password)
+        this.authError = `environment variable ${cfg.passwordEnv} (password-env) is not set`;
       else {
         const basic = Buffer.from(`${cfg.username}:${password}`).toString('base64');
         this.redactor.add(basic);
@@ -161,7 +170,13 @@ export class PrometheusSource implements Source {
   }
 
   /** `from` is where the first point may be evaluated (later than the run start for rate() presets). */
-  private async queryOne(desc: MetricDescriptor, window: TimeWindow, from: number, notes: string[], signal?: AbortSignal): Promise<InfraMetric> {
+  private async queryOne(
+    desc: MetricDescriptor,
+    window: TimeWindow,
+    from: number,
+    notes: string[],
+    signal?: AbortSignal,
+  ): Promise<InfraMetric> {
     const base = this.cfg.url.endsWith('/') ? this.cfg.url : `${this.cfg.url}/`;
     const url = new URL('api/v1/query_range', base);
     url.searchParams.set('query', desc.query);
@@ -174,14 +189,23 @@ export class PrometheusSource implements Source {
     const m = this.cfg.metrics.find((x) => x.name === desc.name);
     if (m?.sharesBy) return this.balance(desc, m.sharesBy, result, window, from);
     if (result.length > 1) {
-      throw new Error(`the query returned ${result.length} series; wrap it in max(...), avg(...) or sum(...) so it returns one`);
+      throw new Error(
+        `the query returned ${result.length} series; wrap it in max(...), avg(...) or sum(...) so it returns one`,
+      );
     }
     const startMs = window.start.getTime();
     const series: Series = (result[0]?.values ?? [])
       .map(([t, v]): [number, number] => [Math.round(t * 1000) - startMs, Number(v)])
       // Prometheus aligns nothing to `start`, but a point before `from` would still read pre-run samples.
       .filter(([t, v]) => Number.isFinite(v) && t + startMs >= Math.min(from, window.end.getTime()));
-    const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: desc.query, unit: desc.unit, stats: summarize(series), series };
+    const metric: InfraMetric = {
+      name: desc.name,
+      source: 'prometheus',
+      query: desc.query,
+      unit: desc.unit,
+      stats: summarize(series),
+      series,
+    };
     if (desc.limit !== undefined) metric.limit = desc.limit;
     if (m?.preset === 'instances-up') metric.role = 'instances';
     if (series.length === 0) {
@@ -200,8 +224,21 @@ export class PrometheusSource implements Source {
    * One series per instance: each instance's mean over the run window is its part of the total; the balance is the
    * lowest part ÷ the highest (1: even, 0: one instance got nothing). Its statistics are all that one number.
    */
-  private balance(desc: MetricDescriptor, label: string, result: PromSeries[], window: TimeWindow, from: number): InfraMetric {
-    const metric: InfraMetric = { name: desc.name, source: 'prometheus', query: `${desc.query} (shares by ${label})`, unit: 'count', stats: {}, role: 'balance' };
+  private balance(
+    desc: MetricDescriptor,
+    label: string,
+    result: PromSeries[],
+    window: TimeWindow,
+    from: number,
+  ): InfraMetric {
+    const metric: InfraMetric = {
+      name: desc.name,
+      source: 'prometheus',
+      query: `${desc.query} (shares by ${label})`,
+      unit: 'count',
+      stats: {},
+      role: 'balance',
+    };
     // A point whose range (`rate(...[1m])`) reaches back before the run reads the traffic before it (the previous
     // job's, a skewed warm-up): only points whose whole range lies inside the run count.
     const ranges = [...desc.query.matchAll(/\[(\d+(?:ms|s|m|h))(?::[^\]]*)?\]/g)].map((x) => parseDuration(x[1]!) ?? 0);
@@ -213,21 +250,28 @@ export class PrometheusSource implements Source {
     }
     const means = new Map<string, number>();
     for (const r of result) {
-      const values = (r.values ?? []).map(([t, v]) => [t * 1000, Number(v)] as const).filter(([t, v]) => Number.isFinite(v) && t >= lo);
+      const values = (r.values ?? [])
+        .map(([t, v]) => [t * 1000, Number(v)] as const)
+        .filter(([t, v]) => Number.isFinite(v) && t >= lo);
       if (values.length === 0) continue;
       const name = r.metric?.[label] ?? JSON.stringify(r.metric ?? {});
       means.set(name, (means.get(name) ?? 0) + values.reduce((a, [, v]) => a + v, 0) / values.length);
     }
     const total = [...means.values()].reduce((a, b) => a + b, 0);
     if (means.size === 0 || !(total > 0)) {
-      metric.unavailable = means.size === 0 ? `no series for the run window: check the query (one series per ${label})` : 'every instance\'s value was 0 over the run window (no traffic?)';
+      metric.unavailable =
+        means.size === 0
+          ? `no series for the run window: check the query (one series per ${label})`
+          : "every instance's value was 0 over the run window (no traffic?)";
       return metric;
     }
     const parts = [...means.values()];
     const b = Math.min(...parts) / Math.max(...parts);
     metric.stats = { min: b, mean: b, p95: b, max: b, last: b };
     metric.series = [[window.end.getTime() - window.start.getTime(), b]];
-    metric.shares = Object.fromEntries([...means].sort((x, y) => x[0].localeCompare(y[0])).map(([k, v]) => [k, Math.round((v / total) * 10_000) / 100]));
+    metric.shares = Object.fromEntries(
+      [...means].sort((x, y) => x[0].localeCompare(y[0])).map(([k, v]) => [k, Math.round((v / total) * 10_000) / 100]),
+    );
     if (means.size === 1) {
       // One series can be an even spread over one instance or everything on one of three: not a figure to judge.
       metric.stats = {};

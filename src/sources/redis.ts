@@ -52,7 +52,9 @@ export interface InfoSample {
 
 export function infoSample(t: number, info: Map<string, string>): InfoSample {
   if (info.has('sentinel_masters')) {
-    throw new Error("this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)");
+    throw new Error(
+      "this is a Redis Sentinel, which holds no data: give the master's address (perf-gate does not ask Sentinel for it)",
+    );
   }
   const num = (key: string): number => {
     const v = Number(info.get(key));
@@ -128,7 +130,8 @@ export class RedisSource implements Source {
       let password: string | undefined;
       if (cfg.passwordEnv) {
         password = env[cfg.passwordEnv];
-        if (password === undefined) throw new Error(`environment variable ${cfg.passwordEnv} (password-env) is not set`);
+        if (password === undefined)
+          throw new Error(`environment variable ${cfg.passwordEnv} (password-env) is not set`);
         this.redactor.add(password);
       }
       const options: RedisOptions & { url?: string } = {
@@ -173,7 +176,11 @@ export class RedisSource implements Source {
     const n = this.names;
     const every = `INFO every ${cfg.intervalMs} ms`;
     this.metrics = [
-      { name: n.clients, unit: 'count', query: `connected_clients (perf-gate's own connection included), ${every}, against maxclients` },
+      {
+        name: n.clients,
+        unit: 'count',
+        query: `connected_clients (perf-gate's own connection included), ${every}, against maxclients`,
+      },
       { name: n.memory, unit: '%', query: `used_memory as % of maxmemory (bytes when no maxmemory is set), ${every}` },
       { name: n.ops, unit: '/s', query: `commands per second (total_commands_processed between samples), ${every}` },
       { name: n.evictions, unit: 'count', query: 'evicted_keys: increase over the run' },
@@ -205,7 +212,9 @@ export class RedisSource implements Source {
       } catch (e) {
         // ioredis rejects connect() with "Connection is closed."; the 'error' event said why (ECONNREFUSED, WRONGPASS).
         const msg = this.redactor.error(e);
-        throw new Error(`cannot connect: ${this.lastError && /connection is closed/i.test(msg) ? this.lastError : msg}`);
+        throw new Error(
+          `cannot connect: ${this.lastError && /connection is closed/i.test(msg) ? this.lastError : msg}`,
+        );
       }
       let first: InfoSample;
       try {
@@ -260,14 +269,27 @@ export class RedisSource implements Source {
       // Plain INFO (the default sections): Redis before 7 takes a single section name, and that would need three calls.
       reply = await client.info();
     } catch (e) {
-      if (over) throw new Error(`the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`);
+      if (over)
+        throw new Error(
+          `the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`,
+        );
       throw e;
     } finally {
       stream?.off('data', count);
     }
-    if (over) throw new Error(`the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`);
+    if (over)
+      throw new Error(
+        `the INFO reply passed ${MAX_INFO_BYTES / 1024} KiB (a real one is a few KiB); the connection was closed at the cap`,
+      );
     if (typeof reply !== 'string') {
-      const what = reply === null || reply === undefined ? 'nil' : Array.isArray(reply) ? 'an array' : typeof reply === 'number' ? 'an integer' : typeof reply;
+      const what =
+        reply === null || reply === undefined
+          ? 'nil'
+          : Array.isArray(reply)
+            ? 'an array'
+            : typeof reply === 'number'
+              ? 'an integer'
+              : typeof reply;
       throw new Error(`INFO was answered with ${what}, not the INFO text (is this a Redis server?)`);
     }
     return infoSample(Date.now(), parseInfo(reply));
@@ -299,7 +321,8 @@ export class RedisSource implements Source {
     const base = before[before.length - 1];
     // Gauges inside the window; a run shorter than the interval falls back to the samples just around it.
     let inside = all.filter((s) => s.t >= startMs && s.t <= endMs);
-    if (inside.length === 0) inside = all.filter((s) => s.t >= startMs - this.cfg.intervalMs && s.t <= endMs + this.cfg.intervalMs);
+    if (inside.length === 0)
+      inside = all.filter((s) => s.t >= startMs - this.cfg.intervalMs && s.t <= endMs + this.cfg.intervalMs);
     // Counters: every sample after the base up to the first one after the end (which covers the run's last part).
     const firstAfter = all.find((s) => s.t >= endMs);
     const counting = base ? all.filter((s) => s.t > base.t && s.t <= (firstAfter?.t ?? Number.POSITIVE_INFINITY)) : [];
@@ -320,7 +343,8 @@ export class RedisSource implements Source {
     };
     const counter = (name: string, f: (s: InfoSample) => number): InfraMetric => {
       const desc = d(name);
-      if (!base || counting.length === 0) return unavailable('redis', desc, base ? noSample : 'no INFO sample before the run to count from');
+      if (!base || counting.length === 0)
+        return unavailable('redis', desc, base ? noSample : 'no INFO sample before the run to count from');
       const totals = increases(f(base), counting.map(f));
       const series: Series = counting.map((s, i) => [s.t - startMs, totals[i]!]);
       return { name, source: 'redis', query: desc.query, unit: desc.unit, stats: summarize(series), series };
@@ -345,7 +369,11 @@ export class RedisSource implements Source {
         const a = all[i - 1]!;
         const b = all[i]!;
         const dt = (b.t - a.t) / 1000;
-        if (dt > 0 && b.t > startMs && a.t < endMs) pts.push([b.t - startMs, Math.max(0, (b.commands >= a.commands ? b.commands - a.commands : b.commands) - 1) / dt]);
+        if (dt > 0 && b.t > startMs && a.t < endMs)
+          pts.push([
+            b.t - startMs,
+            Math.max(0, (b.commands >= a.commands ? b.commands - a.commands : b.commands) - 1) / dt,
+          ]);
       }
       infra.push(
         pts.length
@@ -358,20 +386,37 @@ export class RedisSource implements Source {
     {
       const desc = d(n.hitRate);
       const last = counting[counting.length - 1];
-      if (!base || !last) infra.push(unavailable('redis', desc, base ? noSample : 'no INFO sample before the run to count from'));
+      if (!base || !last)
+        infra.push(unavailable('redis', desc, base ? noSample : 'no INFO sample before the run to count from'));
       else {
-        const hits = increases(base.hits, counting.map((s) => s.hits)).at(-1)!;
-        const misses = increases(base.misses, counting.map((s) => s.misses)).at(-1)!;
-        if (hits + misses === 0) infra.push(unavailable('redis', desc, 'no key was read during the run (no keyspace hits or misses)'));
+        const hits = increases(
+          base.hits,
+          counting.map((s) => s.hits),
+        ).at(-1)!;
+        const misses = increases(
+          base.misses,
+          counting.map((s) => s.misses),
+        ).at(-1)!;
+        if (hits + misses === 0)
+          infra.push(unavailable('redis', desc, 'no key was read during the run (no keyspace hits or misses)'));
         else {
           const v = (hits / (hits + misses)) * 100;
-          infra.push({ name: n.hitRate, source: 'redis', query: `${desc.query}: ${hits} hits, ${misses} misses`, unit: '%', stats: { min: v, mean: v, p95: v, max: v, last: v }, series: [[last.t - startMs, v]] });
+          infra.push({
+            name: n.hitRate,
+            source: 'redis',
+            query: `${desc.query}: ${hits} hits, ${misses} misses`,
+            unit: '%',
+            stats: { min: v, mean: v, p95: v, max: v, last: v },
+            series: [[last.t - startMs, v]],
+          });
         }
       }
     }
     infra.push(gauge(n.blocked, (s) => s.blocked));
     if (this.sampleFailures > 0) {
-      notes.push(`redis: ${this.sampleFailures} of ${this.sampleFailures + all.length} INFO samples failed${this.lastError ? ` (${this.lastError})` : ''}`);
+      notes.push(
+        `redis: ${this.sampleFailures} of ${this.sampleFailures + all.length} INFO samples failed${this.lastError ? ` (${this.lastError})` : ''}`,
+      );
     }
     return { infra, notes };
   }

@@ -14,7 +14,8 @@ export interface ArtilleryCommandInput {
 
 /** Arguments after the artillery bin script. */
 export function buildArtilleryArgs(input: ArtilleryCommandInput): string[] {
-  const sub = input.mode === 'artillery-fargate' ? 'run-fargate' : input.mode === 'artillery-lambda' ? 'run-lambda' : 'run';
+  const sub =
+    input.mode === 'artillery-fargate' ? 'run-fargate' : input.mode === 'artillery-lambda' ? 'run-lambda' : 'run';
   const args = [sub];
   if (sub !== 'run') {
     // Without them Artillery defaults to one worker in us-east-1; stating them keeps the log self-explanatory.
@@ -22,7 +23,8 @@ export function buildArtilleryArgs(input: ArtilleryCommandInput): string[] {
     if (input.region !== undefined) args.push('--region', input.region);
   }
   args.push('--target', input.target, '--output', input.output);
-  if (input.overrides && Object.keys(input.overrides).length > 0) args.push('--overrides', JSON.stringify(input.overrides));
+  if (input.overrides && Object.keys(input.overrides).length > 0)
+    args.push('--overrides', JSON.stringify(input.overrides));
   args.push(input.script);
   return args;
 }

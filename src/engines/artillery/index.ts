@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { redactUrl, redactValues } from '../../secrets.js';
 import { messageOf, UserError } from '../../errors.js';
-import { type Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import type { RunResult, Stage } from '../../model.js';
 import { peakRate, totalDurationMs } from '../../phases/presets.js';
 import { artilleryV2Reader, periodInterval } from '../../readers/artillery-v2.js';
@@ -56,7 +56,12 @@ const prepared = new Map<string, ArtilleryTool>();
 export const artilleryEngine: Engine = {
   name: 'artillery',
   async check({ config }) {
-    if (config.script) await checkArtilleryScript(config.script, { workspace: config.workspace, env: process.env, distributed: config.distributed.mode !== 'none' });
+    if (config.script)
+      await checkArtilleryScript(config.script, {
+        workspace: config.workspace,
+        env: process.env,
+        distributed: config.distributed.mode !== 'none',
+      });
   },
   async prepare({ config, log, signal }) {
     prepared.set(config.workspace, await resolveArtillery({ workspace: config.workspace, log, signal }));
@@ -96,7 +101,9 @@ async function readScript(path: string, log: Logger): Promise<ScriptInfo> {
   } catch {
     // Artillery's own parser gives the message the user should see; the run below fails with it.
   }
-  log.warning(`Artillery script ${path} could not be read as YAML; running it unchanged so Artillery reports the problem.`);
+  log.warning(
+    `Artillery script ${path} could not be read as YAML; running it unchanged so Artillery reports the problem.`,
+  );
   return {};
 }
 
@@ -111,7 +118,11 @@ function obj(v: unknown): Record<string, unknown> | undefined {
  * Artillery's config templating reads (`{{ $env.NAME }}`), keeping secrets out of the process list; remote
  * workers do not have this process's environment, so distributed runs get the values themselves.
  */
-function headerOverrides(doc: Record<string, unknown> | undefined, headers: Record<string, string>, distributed: boolean) {
+function headerOverrides(
+  doc: Record<string, unknown> | undefined,
+  headers: Record<string, string>,
+  distributed: boolean,
+) {
   const names = Object.keys(headers);
   if (names.length === 0) return { overrides: undefined, env: {} as Record<string, string> };
   const cfg = obj(doc?.config);
@@ -134,7 +145,11 @@ function headerOverrides(doc: Record<string, unknown> | undefined, headers: Reco
  * Without a `script`, the config's flows are translated (translate.ts) into a script written to output-dir for the
  * user to read, with a processor and a CSV beside it when needed; the load shape is perf-gate's phase.
  */
-async function writeFlowScript(config: Config, stages: Stage[], log: Logger): Promise<{ script: string; secrets: string[] }> {
+async function writeFlowScript(
+  config: Config,
+  stages: Stage[],
+  log: Logger,
+): Promise<{ script: string; secrets: string[] }> {
   const paths = flowScriptPaths(config.outputDir);
   const flows = translateFlows(config, { scriptDir: config.outputDir, stages });
   await rm(paths.processor, { force: true });
@@ -176,7 +191,11 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   const script = await readScript(config.script!, log);
   let choice: PhaseChoice | undefined;
   if (generated) {
-    choice = { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: "the script was generated from the config's flows" };
+    choice = {
+      use: 'perf-gate',
+      phases: toArtilleryPhases(stages),
+      reason: "the script was generated from the config's flows",
+    };
   } else if (script.doc) {
     choice = choosePhases(config, stages, obj(script.doc.config)?.phases);
     log.info(
@@ -189,7 +208,9 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   }
   // The generated script writes step header names in lower case, as the built-in engine compares them, so that a
   // step's header replaces the config-wide one of the same name rather than being sent beside it.
-  const configHeaders = generated ? Object.fromEntries(Object.entries(config.http.headers).map(([k, v]) => [k.toLowerCase(), v])) : config.http.headers;
+  const configHeaders = generated
+    ? Object.fromEntries(Object.entries(config.http.headers).map(([k, v]) => [k.toLowerCase(), v]))
+    : config.http.headers;
   const headers = headerOverrides(script.doc, configHeaders, distributed);
   const overrideConfig: Record<string, unknown> = { ...(headers.overrides ?? {}) };
   if (choice?.use === 'perf-gate' || choice?.phases) overrideConfig.phases = choice.phases;
@@ -216,7 +237,8 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   const plannedStages = choice?.use === 'perf-gate' ? stages : choice?.stages;
   const plannedMs = plannedStages ? totalDurationMs(plannedStages) : undefined;
   const watchdog = new AbortController();
-  const limitMs = plannedMs !== undefined ? plannedMs * 1.5 + (distributed ? DISTRIBUTED_SLACK_MS : LOCAL_SLACK_MS) : undefined;
+  const limitMs =
+    plannedMs !== undefined ? plannedMs * 1.5 + (distributed ? DISTRIBUTED_SLACK_MS : LOCAL_SLACK_MS) : undefined;
   const timer = limitMs !== undefined ? setTimeout(() => watchdog.abort(), limitMs) : undefined;
   timer?.unref();
 
@@ -246,7 +268,21 @@ async function runArtillery({ config: given, stages, log, signal, onInterval }: 
   }
   // A guard aborts with its reason; the note says why in the guard's words, as the built-in engine's does.
   const stopReason = signal?.aborted ? messageOf(signal.reason) : undefined;
-  return finish({ config, log, tool, res, ensure, reportPath, choice, plannedStages, timedOut: watchdog.signal.aborted, limitMs, periods: periods.all, stopReason, generated });
+  return finish({
+    config,
+    log,
+    tool,
+    res,
+    ensure,
+    reportPath,
+    choice,
+    plannedStages,
+    timedOut: watchdog.signal.aborted,
+    limitMs,
+    periods: periods.all,
+    stopReason,
+    generated,
+  });
 }
 
 /** Collects the console periods, and hands each to the guards (as an interval) as soon as it is complete. */
@@ -277,10 +313,14 @@ class PeriodWatch {
     if (!p) return;
     this.all.push(p);
     this.startAt ??= p.firstMetricAt;
-    this.onInterval?.(periodInterval(p, p.firstMetricAt - this.startAt, { phase: this.config.phase.name, count4xxAsErrors: this.config.http.count4xxAsErrors }));
+    this.onInterval?.(
+      periodInterval(p, p.firstMetricAt - this.startAt, {
+        phase: this.config.phase.name,
+        count4xxAsErrors: this.config.http.count4xxAsErrors,
+      }),
+    );
   }
 }
-
 
 interface FinishInput {
   config: Config;
@@ -327,16 +367,24 @@ async function finish(f: FinishInput): Promise<RunResult> {
     );
   } else {
     if (!existsSync(reportPath)) {
-      if (f.timedOut) throw new Error(`Artillery did not finish within ${Math.round((f.limitMs ?? 0) / 1000)} s and was stopped; it wrote no report.${tail ? `\n${tail}` : ''}`);
+      if (f.timedOut)
+        throw new Error(
+          `Artillery did not finish within ${Math.round((f.limitMs ?? 0) / 1000)} s and was stopped; it wrote no report.${tail ? `\n${tail}` : ''}`,
+        );
       // Artillery writes its --output report only when the last phase completes; stopped before its first summary, nothing is left to read.
-      if (res.aborted) throw new Error('The Artillery run was stopped before it finished and before its first console summary: Artillery writes its report only at the end, so there are no figures.');
+      if (res.aborted)
+        throw new Error(
+          'The Artillery run was stopped before it finished and before its first console summary: Artillery writes its report only at the end, so there are no figures.',
+        );
       throw new Error(`Artillery failed (${exitText(res)}) and wrote no report${tail ? `:\n${tail}` : '.'}`);
     }
     try {
       run = await readResultFile(reportPath, readOpts);
     } catch (e) {
       // The report is Artillery's output, not the user's file: an unreadable one is an engine failure.
-      throw new Error(`Artillery's report ${reportPath} could not be read (${exitText(res)}): ${messageOf(e)}${tail ? `\n${tail}` : ''}`);
+      throw new Error(
+        `Artillery's report ${reportPath} could not be read (${exitText(res)}): ${messageOf(e)}${tail ? `\n${tail}` : ''}`,
+      );
     }
   }
   run.engine = 'artillery';
@@ -347,10 +395,16 @@ async function finish(f: FinishInput): Promise<RunResult> {
 
   const notes: string[] = [];
   if (f.choice?.use === 'script') {
-    notes.push(`The load shape is the Artillery script's own phases, not perf-gate's "${config.phase.name}" phase: ${describeChoice(f.choice)}.`);
-    run.shape = f.plannedStages ? { stages: f.plannedStages, peakRate: peakRate(f.plannedStages), source: 'script' } : { stages: [], source: 'script' };
-    const scale = f.choice.original && f.choice.stages ? totalDurationMs(f.choice.stages) / totalDurationMs(f.choice.original) : 1;
-    if (f.choice.reshaped && scale !== 1 && Number.isFinite(scale)) run.shape.durationScale = Number(scale.toPrecision(3));
+    notes.push(
+      `The load shape is the Artillery script's own phases, not perf-gate's "${config.phase.name}" phase: ${describeChoice(f.choice)}.`,
+    );
+    run.shape = f.plannedStages
+      ? { stages: f.plannedStages, peakRate: peakRate(f.plannedStages), source: 'script' }
+      : { stages: [], source: 'script' };
+    const scale =
+      f.choice.original && f.choice.stages ? totalDurationMs(f.choice.stages) / totalDurationMs(f.choice.original) : 1;
+    if (f.choice.reshaped && scale !== 1 && Number.isFinite(scale))
+      run.shape.durationScale = Number(scale.toPrecision(3));
   }
   if (config.distributed.mode !== 'none') {
     notes.push(
@@ -358,17 +412,34 @@ async function finish(f: FinishInput): Promise<RunResult> {
         `${config.distributed.count ? ` (${config.distributed.count} workers)` : ''}${config.distributed.region ? ` in ${config.distributed.region}` : ''}.`,
     );
   }
-  if (f.timedOut) notes.push(`Artillery was stopped after ${Math.round((f.limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`);
-  else if (res.aborted) notes.push(f.stopReason ? `stopped early: ${f.stopReason}` : 'The run was stopped early; the figures cover the run until then.');
+  if (f.timedOut)
+    notes.push(
+      `Artillery was stopped after ${Math.round((f.limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`,
+    );
+  else if (res.aborted)
+    notes.push(
+      f.stopReason
+        ? `stopped early: ${f.stopReason}`
+        : 'The run was stopped early; the figures cover the run until then.',
+    );
   if (res.code !== 0 && !res.aborted && !f.timedOut) {
     const failed = ensure.strictFailures();
     if (failed.length > 0) {
-      notes.push(`Artillery's ensure checks failed (${failed.map((t) => t.expression).join('; ')}), so Artillery exited with code ${res.code}.`);
+      notes.push(
+        `Artillery's ensure checks failed (${failed.map((t) => t.expression).join('; ')}), so Artillery exited with code ${res.code}.`,
+      );
     } else if (res.code === 1 || res.code === EXPECT_FAILED_EXIT) {
       // Exit 1 is how ensure reports a failed check, 21 how the expect plugin reports failed expectations: a failure
       // the tool itself declared must fail the verdict even when its check lines could not be read.
-      const what = res.code === 1 ? 'the code of a failed ensure check, though no check line was read from its output' : 'failed expectations (artillery-plugin-expect)';
-      run.toolThresholds.push({ metric: 'artillery', expression: `Artillery exit code ${res.code}: ${what}`, ok: false });
+      const what =
+        res.code === 1
+          ? 'the code of a failed ensure check, though no check line was read from its output'
+          : 'failed expectations (artillery-plugin-expect)';
+      run.toolThresholds.push({
+        metric: 'artillery',
+        expression: `Artillery exit code ${res.code}: ${what}`,
+        ok: false,
+      });
       notes.push(`Artillery exited with ${exitText(res)} after writing its report: ${what}.`);
     } else {
       const last = tailText(res.stderrTail, 1);

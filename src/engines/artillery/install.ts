@@ -38,7 +38,12 @@ async function readPackage(packageDir: string): Promise<ArtilleryTool | undefine
   } catch {
     return undefined;
   }
-  const bin = typeof pkg.bin === 'string' ? pkg.bin : typeof pkg.bin === 'object' && pkg.bin ? (pkg.bin as Record<string, unknown>).artillery : undefined;
+  const bin =
+    typeof pkg.bin === 'string'
+      ? pkg.bin
+      : typeof pkg.bin === 'object' && pkg.bin
+        ? (pkg.bin as Record<string, unknown>).artillery
+        : undefined;
   if (typeof bin !== 'string' || typeof pkg.version !== 'string') return undefined;
   const binJs = join(packageDir, bin);
   if (!existsSync(binJs)) return undefined;
@@ -78,7 +83,7 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   const { log } = opts;
   log.info(
     `Artillery is not in the workspace's node_modules: installing artillery@${version} into ${dir} ` +
-      '(once per machine; about 470 packages, 40 s). Add artillery to the project\'s devDependencies to pin your own version.',
+      "(once per machine; about 470 packages, 40 s). Add artillery to the project's devDependencies to pin your own version.",
   );
   const staging = `${dir}.staging-${process.pid}-${Date.now()}`;
   await mkdir(staging, { recursive: true });
@@ -86,7 +91,11 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   // MB) that HTTP tests never use: npm 11 skips it through allowScripts, older npm through the Playwright variable.
   await writeFile(
     join(staging, 'package.json'),
-    JSON.stringify({ name: 'perf-gate-artillery', private: true, allowScripts: { '@playwright/browser-chromium': false } }, null, 2) + '\n',
+    JSON.stringify(
+      { name: 'perf-gate-artillery', private: true, allowScripts: { '@playwright/browser-chromium': false } },
+      null,
+      2,
+    ) + '\n',
   );
   const npm = npmCommand();
   const started = Date.now();
@@ -94,7 +103,15 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   try {
     const res = await runTool({
       command: npm.command,
-      args: [...npm.args, 'install', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=warn', `artillery@${version}`],
+      args: [
+        ...npm.args,
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        '--loglevel=warn',
+        `artillery@${version}`,
+      ],
       cwd: staging,
       env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1', npm_config_fund: 'false', npm_config_audit: 'false' },
       log,
@@ -111,7 +128,9 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
     });
     if (res.code !== 0) {
       // Quiet only while it works: a failed install shows what npm said.
-      log.warning(`npm could not install artillery@${version} (exit code ${res.code ?? res.signal}); its output:\n${tailText(res.stdoutTail, 30)}\n${tailText(res.stderrTail, 30)}`.trimEnd());
+      log.warning(
+        `npm could not install artillery@${version} (exit code ${res.code ?? res.signal}); its output:\n${tailText(res.stdoutTail, 30)}\n${tailText(res.stderrTail, 30)}`.trimEnd(),
+      );
       throw new Error(
         `Installing artillery@${version} failed (npm exit code ${res.code ?? res.signal}): ${tailText(res.stderrTail) || tailText(res.stdoutTail)}`,
       );
@@ -128,7 +147,9 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   const installed = await readPackage(join(staging, 'node_modules', 'artillery'));
   if (!installed) {
     await rm(staging, { recursive: true, force: true });
-    throw new Error(`npm installed artillery@${version} into ${staging}, but its package.json or bin script is missing`);
+    throw new Error(
+      `npm installed artillery@${version} into ${staging}, but its package.json or bin script is missing`,
+    );
   }
   await mkdir(dirname(dir), { recursive: true });
   const other = await readPackage(join(dir, 'node_modules', 'artillery'));
@@ -146,7 +167,9 @@ async function installArtillery(dir: string, version: string, opts: ResolveOptio
   }
   const final = await readPackage(join(dir, 'node_modules', 'artillery'));
   if (!final) throw new Error(`Artillery install in ${dir} is incomplete`);
-  log.info(`Installed artillery@${final.version}${added ? ` (${added} packages)` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s, with Node ${process.version} (the Node that runs perf-gate and Artillery)`);
+  log.info(
+    `Installed artillery@${final.version}${added ? ` (${added} packages)` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s, with Node ${process.version} (the Node that runs perf-gate and Artillery)`,
+  );
   return { ...final, source: 'installed' };
 }
 

@@ -36,7 +36,14 @@ const SLOT_MS = 10_000;
  * period without waiting ten seconds for the next one).
  */
 export class ConsolePeriodReader {
-  private open: { endAt: number; widthMs: number; counters: Record<string, number>; summaries: Record<string, Record<string, number>> } | undefined;
+  private open:
+    | {
+        endAt: number;
+        widthMs: number;
+        counters: Record<string, number>;
+        summaries: Record<string, Record<string, number>>;
+      }
+    | undefined;
   private summary: string | undefined;
 
   /** `now`: the wall clock when the line arrived, to put the printed time of day on the right date. */
@@ -47,7 +54,12 @@ export class ConsolePeriodReader {
       const done = this.flush();
       const [, hh, mm, ss, sign, oh, om, width] = header;
       const offsetMs = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
-      this.open = { endAt: nearestTimeOfDay(now, Number(hh), Number(mm), Number(ss), offsetMs), widthMs: Math.round(Number(width) * 1000), counters: {}, summaries: {} };
+      this.open = {
+        endAt: nearestTimeOfDay(now, Number(hh), Number(mm), Number(ss), offsetMs),
+        widthMs: Math.round(Number(width) * 1000),
+        counters: {},
+        summaries: {},
+      };
       return done;
     }
     if (!this.open) return undefined;
@@ -104,7 +116,10 @@ function nearestTimeOfDay(now: number, h: number, m: number, s: number, offsetMs
 }
 
 /** The periods of a run as an Artillery 2 report document, for the same reader as a real report. */
-export function consoleReport(periods: readonly ConsolePeriod[]): { aggregate: Record<string, unknown>; intermediate: ConsolePeriod[] } {
+export function consoleReport(periods: readonly ConsolePeriod[]): {
+  aggregate: Record<string, unknown>;
+  intermediate: ConsolePeriod[];
+} {
   const counters: Record<string, number> = {};
   for (const p of periods) for (const [k, v] of Object.entries(p.counters)) counters[k] = (counters[k] ?? 0) + v;
   // Percentiles of different periods cannot be combined into the run's: the aggregate keeps only what can

@@ -52,7 +52,12 @@ export function toArtilleryPhases(stages: Stage[]): ArtilleryPhase[] {
       // a ramp to Artillery and creates the same whole arrivals per second as a ramp to 0.
       const from = round3(s.startRate);
       const to = round3(s.endRate);
-      phases.push({ ...named, duration, arrivalRate: from, rampTo: to === 0 && !Number.isInteger(from) ? RAMP_FLOOR : to });
+      phases.push({
+        ...named,
+        duration,
+        arrivalRate: from,
+        rampTo: to === 0 && !Number.isInteger(from) ? RAMP_FLOOR : to,
+      });
     }
   }
   return phases;
@@ -103,7 +108,14 @@ export type PhaseChoice =
    * The script's own phases: as written (`phases` absent), or reshaped by `duration`, `duration-scale` or `rate`
    * (`phases` holds them, scaled in proportion, and `reshaped` says how). `stages`: what will run, when known.
    */
-  | { use: 'script'; reason: string; stages?: Stage[]; phases?: ArtilleryPhase[]; reshaped?: string; original?: Stage[] };
+  | {
+      use: 'script';
+      reason: string;
+      stages?: Stage[];
+      phases?: ArtilleryPhase[];
+      reshaped?: string;
+      original?: Stage[];
+    };
 
 /**
  * Whose phases run. The rule, in order:
@@ -119,7 +131,11 @@ export function choosePhases(config: Config, stages: Stage[], scriptPhases: unkn
   const has = Array.isArray(scriptPhases) && scriptPhases.length > 0;
   if (!has) return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: NO_OWN_PHASES };
   if (!isPreset(config.phase)) {
-    return { use: 'perf-gate', phases: toArtilleryPhases(stages), reason: `phase "${config.phase.name}" is defined in the perf-gate config` };
+    return {
+      use: 'perf-gate',
+      phases: toArtilleryPhases(stages),
+      reason: `phase "${config.phase.name}" is defined in the perf-gate config`,
+    };
   }
   const asked: string[] = [];
   if (config.durationMs !== undefined) asked.push(`duration ${formatDurationCompact(config.durationMs)}`);
@@ -134,7 +150,11 @@ export function choosePhases(config: Config, stages: Stage[], scriptPhases: unkn
         reason: `${asked.join(' and ')} given, and the script's phases are not all arrival-rate phases in seconds perf-gate can scale, so perf-gate's "${config.phase.name}" shape replaces them`,
       };
     }
-    const reshaped = shapeStages(own, { durationMs: config.durationMs, rate: config.rate, scale: config.durationScale });
+    const reshaped = shapeStages(own, {
+      durationMs: config.durationMs,
+      rate: config.rate,
+      scale: config.durationScale,
+    });
     return {
       use: 'script',
       phases: toArtilleryPhases(reshaped),
@@ -154,9 +174,12 @@ export function choosePhases(config: Config, stages: Stage[], scriptPhases: unkn
 /** The shape a choice sends, in words, for the line that opens a run. */
 export function describeChoice(choice: PhaseChoice): string {
   const shape = (st: Stage[] | undefined): string =>
-    st && st.length ? `${formatDurationCompact(totalDurationMs(st))} up to ${round3(peakRate(st))} arrivals/s` : 'a shape perf-gate cannot read';
+    st && st.length
+      ? `${formatDurationCompact(totalDurationMs(st))} up to ${round3(peakRate(st))} arrivals/s`
+      : 'a shape perf-gate cannot read';
   if (choice.use === 'perf-gate') return `perf-gate's phase as Artillery phases (${choice.reason})`;
-  if (choice.reshaped) return `the script's own phases (${shape(choice.original)}) reshaped by ${choice.reshaped} to ${shape(choice.stages)}`;
+  if (choice.reshaped)
+    return `the script's own phases (${shape(choice.original)}) reshaped by ${choice.reshaped} to ${shape(choice.stages)}`;
   return `the script's own phases, unchanged: ${shape(choice.stages)} (only the preset was chosen; duration, duration-scale or rate would reshape them)`;
 }
 

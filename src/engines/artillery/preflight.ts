@@ -24,7 +24,9 @@ export async function checkArtilleryScript(path: string, opts: ScriptCheckOption
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`input "script": Artillery script "${shown}" ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? messageOf(e)})`}`);
+    throw new UserError(
+      `input "script": Artillery script "${shown}" ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? messageOf(e)})`}`,
+    );
   }
   let doc: unknown;
   try {
@@ -34,7 +36,9 @@ export async function checkArtilleryScript(path: string, opts: ScriptCheckOption
     throw new UserError(`input "script": Artillery script "${shown}" is not valid YAML: ${detail}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new UserError(`input "script": Artillery script "${shown}" should be a mapping with "config" and "scenarios", got ${doc === null || doc === undefined ? 'an empty file' : Array.isArray(doc) ? 'a list' : typeof doc}`);
+    throw new UserError(
+      `input "script": Artillery script "${shown}" should be a mapping with "config" and "scenarios", got ${doc === null || doc === undefined ? 'an empty file' : Array.isArray(doc) ? 'a list' : typeof doc}`,
+    );
   }
   const root = doc as Record<string, unknown>;
   const config = obj(root.config);
@@ -44,16 +48,31 @@ export async function checkArtilleryScript(path: string, opts: ScriptCheckOption
     // A templated path is resolved by Artillery at run time: only a literal one can be checked here.
     if (typeof value !== 'string' || value.includes('{{')) return;
     const full = resolve(base, value);
-    if (!existsSync(full)) problems.push(`${key} "${value}" does not exist (Artillery looks for it next to the script: ${displayPath(opts.workspace, full)})`);
+    if (!existsSync(full))
+      problems.push(
+        `${key} "${value}" does not exist (Artillery looks for it next to the script: ${displayPath(opts.workspace, full)})`,
+      );
     else if (statSync(full).isDirectory()) problems.push(`${key} "${value}" is a folder, not a file`);
   };
   needFile(config?.processor, 'config.processor');
-  const payloads = Array.isArray(config?.payload) ? config.payload : config?.payload !== undefined ? [config.payload] : [];
-  payloads.forEach((p, i) => needFile(obj(p)?.path, payloads.length > 1 ? `config.payload[${i}].path` : 'config.payload.path'));
+  const payloads = Array.isArray(config?.payload)
+    ? config.payload
+    : config?.payload !== undefined
+      ? [config.payload]
+      : [];
+  payloads.forEach((p, i) => {
+    needFile(obj(p)?.path, payloads.length > 1 ? `config.payload[${i}].path` : 'config.payload.path');
+  });
   if (!opts.distributed) {
-    const names = [...new Set([...JSON.stringify(root).matchAll(/\$(?:processEnvironment|env)\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!))];
+    const names = [
+      ...new Set(
+        [...JSON.stringify(root).matchAll(/\$(?:processEnvironment|env)\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!),
+      ),
+    ];
     // Read from the parsed script, so a commented-out line does not count. PERF_GATE_HEADER_* are perf-gate's own (index.ts).
-    const unset = names.filter((n) => !n.startsWith('PERF_GATE_HEADER_') && (opts.env[n] === undefined || opts.env[n] === ''));
+    const unset = names.filter(
+      (n) => !n.startsWith('PERF_GATE_HEADER_') && (opts.env[n] === undefined || opts.env[n] === ''),
+    );
     if (unset.length) {
       problems.push(
         `it reads ${unset.map((n) => `$processEnvironment.${n}`).join(', ')}, but ${unset.length === 1 ? 'that variable is' : 'those variables are'} not set: ` +
@@ -61,7 +80,10 @@ export async function checkArtilleryScript(path: string, opts: ScriptCheckOption
       );
     }
   }
-  if (problems.length) throw new UserError(`input "script": Artillery script "${shown}": ${problems.join('; ')} (checked before installing Artillery or sending any load)`);
+  if (problems.length)
+    throw new UserError(
+      `input "script": Artillery script "${shown}": ${problems.join('; ')} (checked before installing Artillery or sending any load)`,
+    );
   return root;
 }
 

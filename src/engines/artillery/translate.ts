@@ -18,7 +18,7 @@
 //   written beside the script, whose beforeRequest hook sets per-request variables the way the built-in engine would.
 // - Secrets: `{{ env.NAME }}` becomes Artillery's `{{ $env.NAME }}`; values are never written into the script.
 import { join, relative } from 'node:path';
-import { type Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import type { Stage } from '../../model.js';
 import { readDataFile } from '../../flows/data.js';
 import { compileJsonPath, type PathSegment } from '../../flows/jsonpath.js';
@@ -60,7 +60,12 @@ export interface TranslateOptions {
 }
 
 /** One generated per-request variable: how the processor computes it. */
-type Generated = { kind: 'uuid' } | { kind: 'timestamp' } | { kind: 'int'; min: number; max: number } | { kind: 'value'; from: string } | { kind: 'env'; name: string };
+type Generated =
+  | { kind: 'uuid' }
+  | { kind: 'timestamp' }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'value'; from: string }
+  | { kind: 'env'; name: string };
 
 interface StepScope {
   flow: Flow;
@@ -114,10 +119,26 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
         return;
       }
       const label = step.name ?? endpointLabel(step, target);
-      const scope: StepScope = { flow, fi, si, label, names, generated: new Map(), counter, env, secrets, distributed, configPath };
+      const scope: StepScope = {
+        flow,
+        fi,
+        si,
+        label,
+        names,
+        generated: new Map(),
+        counter,
+        env,
+        secrets,
+        distributed,
+        configPath,
+      };
       for (const n of [...(si === firstRequest(flow) ? names.keys() : []), ...Object.keys(step.capture ?? {})]) {
         // Artillery's own variables: `target` is what URLs and metrics-by-endpoint are built from.
-        if (n === 'target' || n.startsWith('perfGate_')) refuse(scope, `the name "${n}" (a data column or capture) is one Artillery or perf-gate's processor uses itself; rename it`);
+        if (n === 'target' || n.startsWith('perfGate_'))
+          refuse(
+            scope,
+            `the name "${n}" (a data column or capture) is one Artillery or perf-gate's processor uses itself; rename it`,
+          );
       }
       const { request, hasExpect } = translateRequest(step, scope, config, target);
       expects ||= hasExpect;
@@ -131,7 +152,8 @@ export function translateFlows(config: Config, opts: TranslateOptions): FlowScri
     });
     scenarios.push({ name: flow.name, weight, flow: steps });
   });
-  if (scenarios.length === 0) throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
+  if (scenarios.length === 0)
+    throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
 
   const cfg: Record<string, unknown> = {
     target: redactUrl(artilleryTarget(config.target)),
@@ -168,7 +190,10 @@ function urlOf(path: string, s: StepScope, target: ReturnType<typeof parseTarget
   if (path === '') {
     const rest = target.ownPath.slice(target.basePath.length);
     if (rest === '' || rest === '/') return rest === '' ? '{{ target }}' : '/';
-    return refuse(s, 'an empty path requests the target URL itself, whose query string perf-gate does not write into a script (give the path and query in the step)');
+    return refuse(
+      s,
+      'an empty path requests the target URL itself, whose query string perf-gate does not write into a script (give the path and query in the step)',
+    );
   }
   return text(path.startsWith('/') ? path : `/${path}`, s, 'path');
 }
@@ -179,9 +204,16 @@ export function artilleryTarget(target: string): string {
   return t.origin + t.basePath;
 }
 
-function translateRequest(step: FlowStep, s: StepScope, config: Config, target: ReturnType<typeof parseTarget>): { request: Record<string, unknown>; hasExpect: boolean } {
-  if (!ARTILLERY_METHODS.includes(step.method.toUpperCase())) refuse(s, `method ${step.method}: Artillery sends only ${ARTILLERY_METHODS.join(', ')}`);
-  if (step.name !== undefined && step.name.includes('{{')) refuse(s, 'a template in name: Artillery expands it per request, which would split the endpoint row');
+function translateRequest(
+  step: FlowStep,
+  s: StepScope,
+  config: Config,
+  target: ReturnType<typeof parseTarget>,
+): { request: Record<string, unknown>; hasExpect: boolean } {
+  if (!ARTILLERY_METHODS.includes(step.method.toUpperCase()))
+    refuse(s, `method ${step.method}: Artillery sends only ${ARTILLERY_METHODS.join(', ')}`);
+  if (step.name !== undefined && step.name.includes('{{'))
+    refuse(s, 'a template in name: Artillery expands it per request, which would split the endpoint row');
   // An unnamed step with a templated path keeps one row, as the built-in engine's label does: Artillery would
   // expand `{{ id }}` in a name, so the template's name is written as `:id`.
   const name = step.name ?? s.label.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, e: string) => `:${e}`);
@@ -190,7 +222,10 @@ function translateRequest(step: FlowStep, s: StepScope, config: Config, target: 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(step.headers)) {
       if (k.toLowerCase() === 'cookie') {
-        refuse(s, 'a cookie header: the built-in engine adds the arrival\'s own cookies to it, Artillery sends either the header or its cookie jar');
+        refuse(
+          s,
+          "a cookie header: the built-in engine adds the arrival's own cookies to it, Artillery sends either the header or its cookie jar",
+        );
       }
       if (k.includes('{{')) refuse(s, `a template in the header name "${k}"`);
       headers[k.toLowerCase()] = text(v, s, `headers.${k}`);
@@ -222,20 +257,30 @@ function translateRequest(step: FlowStep, s: StepScope, config: Config, target: 
       // JMESPath's == compares JSON values with their types, as the built-in canonical-JSON comparison does
       // (5 is not "5"; objects equal whatever their key order). null also needs the key to be there.
       const literal = JSON.stringify(j.value);
-      if (literal.includes('`')) refuse(s, `expect.json ${j.path}: a value containing a backtick cannot be written as a JMESPath literal`);
-      if (literal.includes('{{') || literal.includes('}}')) refuse(s, `expect.json ${j.path}: a value containing "{{" or "}}"`);
+      if (literal.includes('`'))
+        refuse(s, `expect.json ${j.path}: a value containing a backtick cannot be written as a JMESPath literal`);
+      if (literal.includes('{{') || literal.includes('}}'))
+        refuse(s, `expect.json ${j.path}: a value containing "{{" or "}}"`);
       if (j.value === null) expect.push({ hasProperty: lodashPath(j.path, s, 'expect.json') });
       expect.push({ jmespath: `${path} == \`${literal}\`` });
     }
   }
   if (e?.contains?.length) {
-    refuse(s, 'expect.contains: Artillery\'s matchesRegexp tests the parsed object, not the text, of a JSON response, so a text check cannot be expressed alike');
+    refuse(
+      s,
+      "expect.contains: Artillery's matchesRegexp tests the parsed object, not the text, of a JSON response, so a text check cannot be expressed alike",
+    );
   }
   for (const h of e?.header ?? []) {
     if ('exists' in h) expect.push({ hasHeader: h.name });
     else {
-      if (h.value.includes('{{')) refuse(s, `expect.header ${h.name}: a value containing "{{" (the expect plugin would expand it)`);
-      if (h.name === 'set-cookie') refuse(s, 'expect.header set-cookie with a value: Artillery joins several Set-Cookie headers with ",", the built-in engine with ", "');
+      if (h.value.includes('{{'))
+        refuse(s, `expect.header ${h.name}: a value containing "{{" (the expect plugin would expand it)`);
+      if (h.name === 'set-cookie')
+        refuse(
+          s,
+          'expect.header set-cookie with a value: Artillery joins several Set-Cookie headers with ",", the built-in engine with ", "',
+        );
       expect.push({ headerEquals: [h.name, h.value] });
     }
   }
@@ -258,7 +303,11 @@ function captureOf(as: string, spec: CaptureSpec, s: StepScope, expect: unknown[
     return { json: artilleryJsonPath(spec.path, s, `capture ${as}`), as, strict: false };
   }
   if (spec.kind === 'header') {
-    if (spec.name === 'set-cookie') refuse(s, `capture ${as} (header set-cookie): Artillery keeps several Set-Cookie headers as a list, the built-in engine joins them with ", "`);
+    if (spec.name === 'set-cookie')
+      refuse(
+        s,
+        `capture ${as} (header set-cookie): Artillery keeps several Set-Cookie headers as a list, the built-in engine joins them with ", "`,
+      );
     expect.push({ hasHeader: spec.name });
     return { header: spec.name, as, strict: false };
   }
@@ -296,15 +345,22 @@ function jmesPath(path: string, s: StepScope, what: string): string {
 function lodashPath(path: string, s: StepScope, what: string): string | PathSegment[] {
   const segs = segmentsOf(path, s, what);
   if (segs.length === 0) refuse(s, `${what}: "$" itself (the whole body) as a property`);
-  if (segs.some((x) => typeof x === 'number' && x < 0)) refuse(s, `${what}: a negative index in ${path} (counted from the end)`);
+  if (segs.some((x) => typeof x === 'number' && x < 0))
+    refuse(s, `${what}: a negative index in ${path} (counted from the end)`);
   // A list of keys is read by lodash as the path itself, so keys with dots or brackets stay one key.
-  return segs.every((x) => typeof x === 'number' || JMES_IDENT.test(x)) ? segs.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('').replace(/^\./, '') : segs;
+  return segs.every((x) => typeof x === 'number' || JMES_IDENT.test(x))
+    ? segs
+        .map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`))
+        .join('')
+        .replace(/^\./, '')
+    : segs;
 }
 
 /** The path in jsonpath-plus syntax (Artillery's capture), bracket-quoting keys that are not plain names. */
 function artilleryJsonPath(path: string, s: StepScope, what: string): string {
   const segs = segmentsOf(path, s, what);
-  if (segs.some((x) => typeof x === 'number' && x < 0)) refuse(s, `${what}: a negative index in ${path} (jsonpath-plus reads it differently)`);
+  if (segs.some((x) => typeof x === 'number' && x < 0))
+    refuse(s, `${what}: a negative index in ${path} (jsonpath-plus reads it differently)`);
   return `$${segs.map((x) => (typeof x === 'number' ? `[${x}]` : JMES_IDENT.test(x) ? `.${x}` : `['${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`)).join('')}`;
 }
 
@@ -327,16 +383,24 @@ function newVar(s: StepScope, g: Generated): string {
 /** One expression as Artillery template text; `whole`: it is the whole of a JSON string, so its value keeps its type. */
 function expression(expr: string, s: StepScope, where: string, whole: boolean): string {
   if (NAME.test(expr)) {
-    if (!s.names.has(expr)) refuse(s, `${where}: template "{{ ${expr} }}" names nothing defined here (data columns and earlier captures of the flow)`);
+    if (!s.names.has(expr))
+      refuse(
+        s,
+        `${where}: template "{{ ${expr} }}" names nothing defined here (data columns and earlier captures of the flow)`,
+      );
     // Text that is exactly a JSON number becomes a number in the built-in engine's JSON; Artillery would keep the text.
     return whole && !s.names.get(expr) ? `{{ ${newVar(s, { kind: 'value', from: expr })} }}` : `{{ ${expr} }}`;
   }
   const env = ENV.exec(expr);
   if (env) {
     const value = s.env[env[1]!];
-    if (value === undefined || value === '') refuse(s, `${where}: template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
+    if (value === undefined || value === '')
+      refuse(s, `${where}: template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
     if (s.distributed) {
-      refuse(s, `${where}: template "{{ ${expr} }}": Artillery's workers on AWS do not have this runner's environment, and perf-gate does not write secrets into the script`);
+      refuse(
+        s,
+        `${where}: template "{{ ${expr} }}": Artillery's workers on AWS do not have this runner's environment, and perf-gate does not write secrets into the script`,
+      );
     }
     s.secrets.add(value);
     return whole ? `{{ ${newVar(s, { kind: 'env', name: env[1]! })} }}` : `{{ $env.${env[1]} }}`;
@@ -348,13 +412,17 @@ function expression(expr: string, s: StepScope, where: string, whole: boolean): 
   if (ri) {
     const min = Number(ri[1]);
     const max = Number(ri[2]);
-    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max)) refuse(s, `${where}: template "{{ ${expr} }}": $randomInt(a, b) needs whole numbers with a <= b`);
+    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max))
+      refuse(s, `${where}: template "{{ ${expr} }}": $randomInt(a, b) needs whole numbers with a <= b`);
     // $randomNumber(a, b) is lodash's random(a, b), whole numbers from a to b inclusive; its template parser takes no
     // minus sign and its result is text, so a negative bound or a whole JSON value goes through the processor.
     if (!whole && min >= 0) return `{{ $randomNumber(${min}, ${max}) }}`;
     return `{{ ${newVar(s, { kind: 'int', min, max })} }}`;
   }
-  return refuse(s, `${where}: template "{{ ${expr.slice(0, 60)} }}" is not a name, env.NAME, $uuid, $randomInt(a, b) or $timestamp`);
+  return refuse(
+    s,
+    `${where}: template "{{ ${expr.slice(0, 60)} }}" is not a name, env.NAME, $uuid, $randomInt(a, b) or $timestamp`,
+  );
 }
 
 function text(value: string, s: StepScope, where: string): string {
@@ -375,7 +443,8 @@ function jsonValue(v: unknown, s: StepScope, where: string): unknown {
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      if (k.includes('{{')) refuse(s, `${where}: a template in the key "${k.slice(0, 40)}" (the built-in engine sends keys as written)`);
+      if (k.includes('{{'))
+        refuse(s, `${where}: a template in the key "${k.slice(0, 40)}" (the built-in engine sends keys as written)`);
       if (x !== undefined) out[k] = jsonValue(x, s, `${where}.${k}`);
     }
     return out;
@@ -421,9 +490,13 @@ function payloadOf(flows: Flow[], configPath: string, scriptDir: string): Payloa
     // Cells as text, as the built-in engine reads a CSV (Artillery would turn "0123" into 123).
     cast: false,
   };
-  const textColumns = new Set(table.columns.filter((_c, i) => table.rows.every((row) => typeof row[i] === 'string' && !JSON_NUMBER.test(row[i] as string))));
+  const textColumns = new Set(
+    table.columns.filter((_c, i) =>
+      table.rows.every((row) => typeof row[i] === 'string' && !JSON_NUMBER.test(row[i] as string)),
+    ),
+  );
   if (!isJson) return { columns: table.columns, textColumns, payload };
-  table.rows.forEach((row, r) =>
+  table.rows.forEach((row, r) => {
     row.forEach((v, c) => {
       if (!(typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
         throw new UserError(
@@ -431,13 +504,14 @@ function payloadOf(flows: Flow[], configPath: string, scriptDir: string): Payloa
             "Artillery's payload is CSV, which carries only text and numbers",
         );
       }
-    }),
-  );
+    });
+  });
   const cell = (v: unknown): string => {
     const t = String(v);
     return /[",\r\n]/.test(t) || t !== t.trim() ? `"${t.replace(/"/g, '""')}"` : t;
   };
-  const csv = [table.columns.map(cell).join(','), ...table.rows.map((row) => row.map(cell).join(','))].join('\n') + '\n';
+  const csv =
+    [table.columns.map(cell).join(','), ...table.rows.map((row) => row.map(cell).join(','))].join('\n') + '\n';
   return { columns: table.columns, textColumns, payload, csv };
 }
 
@@ -452,13 +526,15 @@ function integerWeights(flows: Flow[], configPath: string): number[] {
     const w = flows.map((f) => f.weight * scale);
     if (w.every((x) => Math.abs(x - Math.round(x)) < 1e-9)) return w.map(Math.round);
   }
-  throw new UserError(`${configPath}: flows: weights ${flows.map((f) => f.weight).join(', ')} cannot be written as Artillery's whole-number weights in the same ratio (use at most 3 decimals)`);
+  throw new UserError(
+    `${configPath}: flows: weights ${flows.map((f) => f.weight).join(', ')} cannot be written as Artillery's whole-number weights in the same ratio (use at most 3 decimals)`,
+  );
 }
 
 function processorSource(hooks: Array<{ hook: string; generated: Map<string, Generated> }>): string {
   const lines = [
     "'use strict';",
-    '// Written by perf-gate beside the Artillery script it generated from the config\'s flows: per-request values the',
+    "// Written by perf-gate beside the Artillery script it generated from the config's flows: per-request values the",
     '// way the built-in engine renders them (a fresh $uuid per use, $timestamp, and text that is exactly a JSON number',
     '// sent as a number where a template is a whole JSON value). Environment values are read here, never written.',
     "const { randomUUID } = require('node:crypto');",
@@ -495,5 +571,9 @@ function processorSource(hooks: Array<{ hook: string; generated: Map<string, Gen
 
 /** Where the generated files go. */
 export function flowScriptPaths(outputDir: string): { script: string; processor: string; csv: string } {
-  return { script: join(outputDir, FLOW_SCRIPT_FILE), processor: join(outputDir, FLOW_PROCESSOR_FILE), csv: join(outputDir, FLOW_DATA_FILE) };
+  return {
+    script: join(outputDir, FLOW_SCRIPT_FILE),
+    processor: join(outputDir, FLOW_PROCESSOR_FILE),
+    csv: join(outputDir, FLOW_DATA_FILE),
+  };
 }

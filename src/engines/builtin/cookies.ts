@@ -7,7 +7,11 @@ import { cookieSendable } from './http1.js';
  * Keep a response's cookies in the arrival's jar: `name=value` before the first `;`; an empty value or a
  * `Max-Age=0` / past `Expires` removes the cookie. Domain and path are not checked: every request goes to one origin.
  */
-export function storeCookies(jar: Map<string, string> | undefined, setCookie: string | string[], onSkip: () => void): Map<string, string> | undefined {
+export function storeCookies(
+  jar: Map<string, string> | undefined,
+  setCookie: string | string[],
+  onSkip: () => void,
+): Map<string, string> | undefined {
   const list = Array.isArray(setCookie) ? setCookie : [setCookie];
   for (const line of list) {
     const semi = line.indexOf(';');

@@ -6,7 +6,14 @@ import type { ErrorKind } from '../../model.js';
 import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
 import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
 import { readDataFile, type DataTable } from '../../flows/data.js';
-import { endpointOf, headerProblem, pathProblem, requestBytes, unsendableHeaderValue, unsendablePath } from './http1.js';
+import {
+  endpointOf,
+  headerProblem,
+  pathProblem,
+  requestBytes,
+  unsendableHeaderValue,
+  unsendablePath,
+} from './http1.js';
 import { TRACE_PLACEHOLDER, TRACEPARENT, traceOffset } from './trace.js';
 import {
   REF_DATA,
@@ -90,7 +97,11 @@ const BUILTINS = 'env.NAME, $uuid, $randomInt(a, b), $timestamp';
  * A mistake (a template naming nothing, an unreadable data file, a bad JSONPath, an unsafe regex) is a UserError
  * naming the config path of the step.
  */
-export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.ProcessEnv = process.env): CompiledFlows {
+export function compileFlows(
+  config: Config,
+  target: ParsedTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): CompiledFlows {
   const flows: Flow[] = config.flows;
   if (flows.length === 0) throw new UserError('no flows to run: define at least one flow with a request step');
   const file = config.configPath ?? '.github/perf-gate.yml';
@@ -121,13 +132,17 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
         // Shard i of n takes rows i-1, i-1+n, ...: every row goes to exactly one shard.
         const rows = data.rows.filter((_, r) => r % shard.count === shard.index - 1);
         if (rows.length === 0) {
-          throw new UserError(`${file}: flows[${fi}].data: shard ${shard.index} of ${shard.count} gets no rows of "${flow.data.source}" (${data.rows.length} rows)`);
+          throw new UserError(
+            `${file}: flows[${fi}].data: shard ${shard.index} of ${shard.count} gets no rows of "${flow.data.source}" (${data.rows.length} rows)`,
+          );
         }
         data = { columns: data.columns, rows };
       }
     }
     const names = new Map<string, Ref>();
-    data?.columns.forEach((c, i) => names.set(c, dataRef(i)));
+    data?.columns.forEach((c, i) => {
+      names.set(c, dataRef(i));
+    });
     const captured: string[] = [];
     const slotIndex = new Map<string, number>();
     const scope: Scope = {
@@ -147,7 +162,8 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
     let requests = 0;
     flow.steps.forEach((step, si) => {
       if (step.kind === 'think') {
-        if (!(Number.isFinite(step.ms) && step.ms >= 0)) throw new UserError(`flow "${flow.name}": think time must be zero or more ms`);
+        if (!(Number.isFinite(step.ms) && step.ms >= 0))
+          throw new UserError(`flow "${flow.name}": think time must be zero or more ms`);
         thinkMs += step.ms;
         steps.push({ think: true, ms: step.ms });
         return;
@@ -166,7 +182,8 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
       };
       // An empty path means the target URL itself (query included); any other path is relative to the target's
       // path, and the target's own query string does not carry over to it.
-      const path = step.path === '' ? target.ownPath : target.basePath + (step.path.startsWith('/') ? step.path : `/${step.path}`);
+      const path =
+        step.path === '' ? target.ownPath : target.basePath + (step.path.startsWith('/') ? step.path : `/${step.path}`);
       const pathT = hasTemplate(path) ? compile('path', () => compileTemplate(path, scope)) : undefined;
       let endpoint = endpointIndex.get(name);
       if (endpoint === undefined) {
@@ -188,7 +205,13 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
           }
         }
       };
-      if (pathT) cellsFit(pathT, 'path', unsendablePath, 'the value has a space, a control character or a character outside latin-1, which cannot go in a path; percent-encode it in the file');
+      if (pathT)
+        cellsFit(
+          pathT,
+          'path',
+          unsendablePath,
+          'the value has a space, a control character or a character outside latin-1, which cannot go in a path; percent-encode it in the file',
+        );
       if (!pathT) {
         const problem = pathProblem(path);
         if (problem) throw new UserError(`${where}: path: ${problem}`);
@@ -196,20 +219,28 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
       const stepHeaders = lowerKeys(step.headers ?? {});
       const headers = { ...baseHeaders, ...stepHeaders };
       // A placeholder the engine writes fresh ids over per request; a traceparent of the user's own is kept as is.
-      if (config.http.traceparent !== false && headers[TRACEPARENT] === undefined) headers[TRACEPARENT] = TRACE_PLACEHOLDER;
+      if (config.http.traceparent !== false && headers[TRACEPARENT] === undefined)
+        headers[TRACEPARENT] = TRACE_PLACEHOLDER;
       const headerT: Array<[string, Template]> = [];
       for (const [k, v] of Object.entries(headers)) {
         const templated = hasTemplate(v);
         // Whether the connection is reused is decided once per step, so `connection` cannot vary per arrival.
         const problem =
-          k === 'connection' && templated ? 'a template is not allowed here: write close or keep-alive' : headerProblem(k, templated ? undefined : v);
+          k === 'connection' && templated
+            ? 'a template is not allowed here: write close or keep-alive'
+            : headerProblem(k, templated ? undefined : v);
         if (problem) {
           const at = k in stepHeaders ? `${where}: headers.${k}` : `${file}: http.headers.${k}`;
           throw new UserError(`${at}: ${problem}`);
         }
         if (templated) {
           const t = compile(`headers.${k}`, () => compileTemplate(v, scope));
-          cellsFit(t, `headers.${k}`, unsendableHeaderValue, 'the value has a control character (e.g. a line break) or a character outside latin-1, which cannot go in a header');
+          cellsFit(
+            t,
+            `headers.${k}`,
+            unsendableHeaderValue,
+            'the value has a control character (e.g. a line break) or a character outside latin-1, which cannot go in a header',
+          );
           headerT.push([k, t]);
         }
       }
@@ -264,7 +295,14 @@ export function compileFlows(config: Config, target: ParsedTarget, env: NodeJS.P
     });
     if (requests === 0 && flow.weight > 0) throw new UserError(`flow "${flow.name}" has no request step`);
     maxThinkMs = Math.max(maxThinkMs, thinkMs);
-    compiled.push({ name: flow.name, steps, data, random: flow.data?.order === 'random', next: 0, slots: slotIndex.size });
+    compiled.push({
+      name: flow.name,
+      steps,
+      data,
+      random: flow.data?.order === 'random',
+      next: 0,
+      slots: slotIndex.size,
+    });
     total += flow.weight;
     cumulative[fi] = total;
   });
@@ -317,12 +355,12 @@ const CERT_CHECKS: Record<string, string> = {
   CERT_NOT_YET_VALID: 'the certificate is not valid yet',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'a self-signed certificate is in the chain',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
-  UNABLE_TO_GET_ISSUER_CERT: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate\'s issuer is unknown (no chain to a trusted CA)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the certificate's issuer is unknown (no chain to a trusted CA)",
+  UNABLE_TO_GET_ISSUER_CERT: "the certificate's issuer is unknown (no chain to a trusted CA)",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the certificate's issuer is unknown (no chain to a trusted CA)",
   ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate is for another host name',
   CERT_REVOKED: 'the certificate was revoked',
-  CERT_SIGNATURE_FAILURE: 'the certificate\'s signature does not verify',
+  CERT_SIGNATURE_FAILURE: "the certificate's signature does not verify",
   CERT_UNTRUSTED: 'the certificate is not trusted',
   INVALID_CA: 'a CA certificate in the chain is invalid',
 };
@@ -340,10 +378,16 @@ export function describeFailure(err: unknown): string {
     if (e === null || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     const code = (e as { code?: unknown }).code;
-    const message = String((e as { message?: unknown }).message ?? '').split('\n')[0]!.slice(0, 200);
-    if (typeof code === 'string' && CERT_CHECKS[code]) return `TLS certificate check failed: ${CERT_CHECKS[code]} (${code})`;
+    const message = String((e as { message?: unknown }).message ?? '')
+      .split('\n')[0]!
+      .slice(0, 200);
+    if (typeof code === 'string' && CERT_CHECKS[code])
+      return `TLS certificate check failed: ${CERT_CHECKS[code]} (${code})`;
     if (typeof code === 'string' && code.startsWith('ERR_SSL')) return `TLS handshake failed: ${message || code}`;
-    first ??= typeof code === 'string' && code !== 'PERF_GATE_HTTP_PROTOCOL' ? `${code}${message ? ` (${message})` : ''}` : message || undefined;
+    first ??=
+      typeof code === 'string' && code !== 'PERF_GATE_HTTP_PROTOCOL'
+        ? `${code}${message ? ` (${message})` : ''}`
+        : message || undefined;
     const cause = (e as { cause?: unknown }).cause;
     if (cause !== undefined) queue.push(cause);
     const errors = (e as { errors?: unknown }).errors;

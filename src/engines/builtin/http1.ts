@@ -54,7 +54,9 @@ export class HttpProtocolError extends Error {
 }
 
 function closedEarly(): Error {
-  return Object.assign(new Error('the target closed the connection before the response was complete'), { code: 'ECONNRESET' });
+  return Object.assign(new Error('the target closed the connection before the response was complete'), {
+    code: 'ECONNRESET',
+  });
 }
 
 /** Where to connect: host, port and whether to speak TLS, from the target's origin. */
@@ -182,7 +184,11 @@ export class Http1Connection {
   }
 
   private extraWhat(): string {
-    const what = this.isHead ? 'a HEAD response' : this.lastStatus === 204 || this.lastStatus === 304 ? `a ${this.lastStatus} response` : 'the response';
+    const what = this.isHead
+      ? 'a HEAD response'
+      : this.lastStatus === 204 || this.lastStatus === 304
+        ? `a ${this.lastStatus} response`
+        : 'the response';
     return `bytes after the end of ${what} (a body where none may be, more than its content-length, or a response nobody asked for)`;
   }
 
@@ -206,11 +212,13 @@ export class Http1Connection {
           }
           const end = buf.indexOf(CRLFCRLF, pos);
           if (end < 0) {
-            if (buf.length - pos > MAX_HEAD) return this.fail(new HttpProtocolError(`response head over ${MAX_HEAD} bytes`));
+            if (buf.length - pos > MAX_HEAD)
+              return this.fail(new HttpProtocolError(`response head over ${MAX_HEAD} bytes`));
             // A head whose lines end in bare LFs never shows a CRLFCRLF: refuse it now (a bare LF is refused once the
             // head is complete anyway) instead of waiting for a close or the timeout. Only on this path, a split head.
             for (let lf = buf.indexOf(10, pos); lf >= 0; lf = buf.indexOf(10, lf + 1)) {
-              if (lf === pos || buf[lf - 1] !== 13) return this.fail(new HttpProtocolError('bare CR or LF in response head'));
+              if (lf === pos || buf[lf - 1] !== 13)
+                return this.fail(new HttpProtocolError('bare CR or LF in response head'));
             }
             this.pending = buf.subarray(pos);
             return;
@@ -253,7 +261,8 @@ export class Http1Connection {
           if (this.state === S_CHUNK_SIZE) {
             const semi = text.indexOf(';');
             const hex = (semi < 0 ? text : text.slice(0, semi)).trim();
-            if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) return this.fail(new HttpProtocolError(`chunked body: bad chunk size "${hex.slice(0, 20)}"`));
+            if (!/^[0-9a-fA-F]{1,12}$/.test(hex))
+              return this.fail(new HttpProtocolError(`chunked body: bad chunk size "${hex.slice(0, 20)}"`));
             const size = parseInt(hex, 16);
             if (size === 0) this.state = S_TRAILER;
             else {
@@ -286,18 +295,34 @@ export class Http1Connection {
     // "HTTP/1.x SSS" at least.
     if (
       end - start < 12 ||
-      buf[start] !== 0x48 || buf[start + 1] !== 0x54 || buf[start + 2] !== 0x54 || buf[start + 3] !== 0x50 ||
-      buf[start + 4] !== 0x2f || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e ||
-      (buf[start + 7] !== 0x31 && buf[start + 7] !== 0x30) || buf[start + 8] !== 0x20
+      buf[start] !== 0x48 ||
+      buf[start + 1] !== 0x54 ||
+      buf[start + 2] !== 0x54 ||
+      buf[start + 3] !== 0x50 ||
+      buf[start + 4] !== 0x2f ||
+      buf[start + 5] !== 0x31 ||
+      buf[start + 6] !== 0x2e ||
+      (buf[start + 7] !== 0x31 && buf[start + 7] !== 0x30) ||
+      buf[start + 8] !== 0x20
     ) {
-      this.fail(new HttpProtocolError(`not an HTTP/1.x response: "${printable(buf, start, Math.min(end, start + 40))}"`));
+      this.fail(
+        new HttpProtocolError(`not an HTTP/1.x response: "${printable(buf, start, Math.min(end, start + 40))}"`),
+      );
       return -1;
     }
     const d0 = buf[start + 9]! - 48;
     const d1 = buf[start + 10]! - 48;
     const d2 = buf[start + 11]! - 48;
     // After the code: a space and the reason phrase, or nothing (`HTTP/1.1 200` and its line end).
-    if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (end > start + 12 && buf[start + 12] !== 0x20 && buf[start + 12] !== 0x0d)) {
+    if (
+      d0 < 1 ||
+      d0 > 9 ||
+      d1 < 0 ||
+      d1 > 9 ||
+      d2 < 0 ||
+      d2 > 9 ||
+      (end > start + 12 && buf[start + 12] !== 0x20 && buf[start + 12] !== 0x0d)
+    ) {
       this.fail(new HttpProtocolError(`bad status line: "${printable(buf, start, Math.min(end, start + 40))}"`));
       return -1;
     }
@@ -340,13 +365,20 @@ export class Http1Connection {
         if (n === 14 && eqi(buf, ls, 'content-length')) {
           const v = parseLength(buf, colon + 1, le);
           if (v < 0 || (contentLength >= 0 && v !== contentLength)) {
-            this.fail(new HttpProtocolError(`bad content-length: "${printable(buf, colon + 1, Math.min(le, colon + 40)).trim()}"`));
+            this.fail(
+              new HttpProtocolError(
+                `bad content-length: "${printable(buf, colon + 1, Math.min(le, colon + 40)).trim()}"`,
+              ),
+            );
             return -1;
           }
           contentLength = v;
         } else if (n === 17 && eqi(buf, ls, 'transfer-encoding')) {
           encoded = true;
-          const codings = buf.toString('latin1', colon + 1, le).toLowerCase().split(',');
+          const codings = buf
+            .toString('latin1', colon + 1, le)
+            .toLowerCase()
+            .split(',');
           chunked = codings[codings.length - 1]!.trim() === 'chunked';
         } else if (n === 10) {
           const c = buf[ls]! | 0x20;
@@ -356,7 +388,8 @@ export class Http1Connection {
             if (v.includes('keep-alive')) keepAlive = true;
           } else if (c === 0x6b && eqi(buf, ls, 'keep-alive')) {
             const m = /timeout\s*=\s*(\d+)/i.exec(buf.toString('latin1', colon + 1, le));
-            if (m) this.keepAliveMs = Math.min(MAX_KEEP_ALIVE_MS, Math.max(0, Number(m[1]) * 1000 - KEEP_ALIVE_MARGIN_MS));
+            if (m)
+              this.keepAliveMs = Math.min(MAX_KEEP_ALIVE_MS, Math.max(0, Number(m[1]) * 1000 - KEEP_ALIVE_MARGIN_MS));
           } else if (c === 0x73 && eqi(buf, ls, 'set-cookie')) {
             setCookie = true;
           }
@@ -402,7 +435,8 @@ export class Http1Connection {
 
 /** 1 for the bytes of a token (RFC 9110 5.6.2), the characters of a header name. */
 const TOKEN_BYTE = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TOKEN_BYTE[c.charCodeAt(0)] = 1;
 
 /** Case-insensitive match of buf at `at` against a lower-case ASCII name. */
 function eqi(buf: Buffer, at: number, lower: string): boolean {
@@ -518,7 +552,15 @@ export class ConnectionPool {
 // ---- requests ---------------------------------------------------------------------------------------------------
 
 /** Header names a step may not set: perf-gate frames the request itself (one request per connection, no upgrade). */
-const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** As undici: a request target is visible ASCII or latin-1, a header value has no control characters but tab. */
 const BAD_PATH = /[^\u0021-\u00ff]/;
@@ -529,11 +571,17 @@ export function headerProblem(rawName: string, value: string | undefined): strin
   if (!TOKEN.test(rawName)) return `"${rawName}" is not a valid header name`;
   const name = rawName.toLowerCase();
   if (FRAMING_HEADERS.has(name)) return `perf-gate sets ${name} itself; remove it`;
-  if (name === 'connection' && value !== undefined && value.toLowerCase() !== 'close' && value.toLowerCase() !== 'keep-alive') {
+  if (
+    name === 'connection' &&
+    value !== undefined &&
+    value.toLowerCase() !== 'close' &&
+    value.toLowerCase() !== 'keep-alive'
+  ) {
     return `only "close" or "keep-alive" are allowed`;
   }
   // A header is written as latin-1: "日本" is refused too, and the message must not call it a line break.
-  if (value !== undefined && BAD_VALUE.test(value)) return 'the value has a control character (e.g. a line break) or a character outside latin-1';
+  if (value !== undefined && BAD_VALUE.test(value))
+    return 'the value has a control character (e.g. a line break) or a character outside latin-1';
   return undefined;
 }
 
@@ -553,7 +601,8 @@ export function cookieSendable(name: string, value: string): boolean {
 }
 
 export function pathProblem(path: string): string | undefined {
-  if (BAD_PATH.test(path)) return 'the path has a space, a control character or a character outside latin-1 (percent-encode it)';
+  if (BAD_PATH.test(path))
+    return 'the path has a space, a control character or a character outside latin-1 (percent-encode it)';
   return undefined;
 }
 
@@ -563,13 +612,22 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  * The bytes of one request, or an Error saying why it cannot be sent (a rendered template put a line break in a
  * header, a space in the path). Header names are lower-case and were checked when the flows were compiled.
  */
-export function requestBytes(method: string, path: string, hostHeader: string, headers: Record<string, string>, body: string | undefined): Buffer | string | Error {
+export function requestBytes(
+  method: string,
+  path: string,
+  hostHeader: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Buffer | string | Error {
   if (BAD_PATH.test(path)) return new Error(`invalid request path: ${pathProblem(path)}`);
   let head = `${method} ${path} HTTP/1.1\r\n`;
   if (headers['host'] === undefined) head += `host: ${hostHeader}\r\n`;
   for (const name in headers) {
     const value = headers[name]!;
-    if (BAD_VALUE.test(value)) return new Error(`invalid value of header ${name}: it has a control character (e.g. a line break) or a character outside latin-1`);
+    if (BAD_VALUE.test(value))
+      return new Error(
+        `invalid value of header ${name}: it has a control character (e.g. a line break) or a character outside latin-1`,
+      );
     head += `${name}: ${value}\r\n`;
   }
   if (body === undefined) {

@@ -148,9 +148,12 @@ class BuiltinRun {
     this.onInterval = options.onInterval;
     this.stages = options.stages;
     const http = this.config.http;
-    if (!(Number.isFinite(http.timeoutMs) && http.timeoutMs > 0)) throw new UserError('http.timeoutMs must be a positive number of ms');
-    if (!(Number.isInteger(http.maxInFlight) && http.maxInFlight >= 1)) throw new UserError('http.maxInFlight must be a whole number of at least 1');
-    if (!(Number.isFinite(this.config.intervalMs) && this.config.intervalMs > 0)) throw new UserError('intervalMs must be a positive number of ms');
+    if (!(Number.isFinite(http.timeoutMs) && http.timeoutMs > 0))
+      throw new UserError('http.timeoutMs must be a positive number of ms');
+    if (!(Number.isInteger(http.maxInFlight) && http.maxInFlight >= 1))
+      throw new UserError('http.maxInFlight must be a whole number of at least 1');
+    if (!(Number.isFinite(this.config.intervalMs) && this.config.intervalMs > 0))
+      throw new UserError('intervalMs must be a positive number of ms');
     this.schedule = new ArrivalSchedule(this.stages);
     this.target = parseTarget(this.config.target);
     this.compiled = compileFlows(this.config, this.target);
@@ -202,7 +205,9 @@ class BuiltinRun {
       }
       // Normal end: give every in-flight request its full timeout, plus the think time a flow started at the very
       // end still has to sleep. After an abort: a short grace, and no further steps.
-      const grace = this.aborted ? Math.min(this.timeoutMs, ABORT_GRACE_MS) : this.timeoutMs + this.compiled.maxThinkMs + 100;
+      const grace = this.aborted
+        ? Math.min(this.timeoutMs, ABORT_GRACE_MS)
+        : this.timeoutMs + this.compiled.maxThinkMs + 100;
       if (!(await this.waitIdle(grace))) {
         this.stop();
         this.inFlight.cancelAll(REASON_STOPPED);
@@ -457,7 +462,12 @@ class BuiltinRun {
    * Render and hand one request to a connection; undefined when it is past the hard deadline (not sent). `then`: call
    * it with the settled slot instead of resolving a promise (see Slot.then_).
    */
-  private send(step: CompiledRequest, arrival: Arrival, then: ((s: Slot) => void) | undefined, flow: number): Slot | undefined {
+  private send(
+    step: CompiledRequest,
+    arrival: Arrival,
+    then: ((s: Slot) => void) | undefined,
+    flow: number,
+  ): Slot | undefined {
     // Hard deadline, whatever the shape, the flows or the machine: no request leaves after the phase's end plus the
     // request timeout (the time an answer to the last arrival may take).
     if (performance.now() - this.t0 > this.schedule.totalMs + this.timeoutMs) {
@@ -523,10 +533,16 @@ class BuiltinRun {
           headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
         }
       }
-      const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, arrival) : step.bodyT ? renderTemplate(step.bodyT, arrival) : step.body;
+      const body = step.bodyJson
+        ? renderJsonTemplate(step.bodyJson, arrival)
+        : step.bodyT
+          ? renderTemplate(step.bodyT, arrival)
+          : step.body;
       return requestBytes(step.method, path, this.hostHeader, headers, body);
     } catch (e) {
-      return new Error(`the request could not be rendered: ${e instanceof RangeError ? 'a value is nested too deep' : 'a template value is unusable'}`);
+      return new Error(
+        `the request could not be rendered: ${e instanceof RangeError ? 'a value is nested too deep' : 'a template value is unusable'}`,
+      );
     }
   }
 
@@ -546,12 +562,19 @@ class BuiltinRun {
     let failed: string | undefined;
     if (status >= 0) {
       const head = slot.headBuf;
-      if (head !== undefined && slot.setCookie) arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd), this.skipCookie);
+      if (head !== undefined && slot.setCookie)
+        arrival.jar = storeCookies(arrival.jar, setCookiesOf(head, slot.headStart, slot.headEnd), this.skipCookie);
       if (checks) {
-        const text = slot.chunks !== undefined ? Buffer.concat(slot.chunks, slot.size).toString('utf8') : slot.keepBody ? '' : undefined;
+        const text =
+          slot.chunks !== undefined
+            ? Buffer.concat(slot.chunks, slot.size).toString('utf8')
+            : slot.keepBody
+              ? ''
+              : undefined;
         const view: ResponseView = {
           status,
-          headers: head !== undefined && checks.needsHeaders ? parseHead(head, slot.headStart, slot.headEnd) : NO_HEADERS,
+          headers:
+            head !== undefined && checks.needsHeaders ? parseHead(head, slot.headStart, slot.headEnd) : NO_HEADERS,
           body: text,
           truncated: slot.truncated,
         };
@@ -697,4 +720,3 @@ class BuiltinRun {
     return runResult(this, endT);
   }
 }
-

@@ -5,7 +5,14 @@ import type { SlowestRequests } from './trace.js';
 import type { Config } from '../../config/types.js';
 import type { CompiledFlow } from './flows.js';
 import type { ParsedTarget } from '../../flows/target.js';
-import { OTHER_CAUSES_NOTE, RESULTS_SCHEMA_VERSION, type FlowResult, type GeneratorHealth, type RunResult, type Stage } from '../../model.js';
+import {
+  OTHER_CAUSES_NOTE,
+  RESULTS_SCHEMA_VERSION,
+  type FlowResult,
+  type GeneratorHealth,
+  type RunResult,
+  type Stage,
+} from '../../model.js';
 import type { Logger } from '../../log.js';
 import type { IntervalProgress, Recorder } from './recorder.js';
 import { round3 } from './recorder.js';
@@ -115,7 +122,9 @@ function logJourneys(run: RunTotals): void {
   run.flows.forEach((f, i) => {
     const failed = run.flowFailed[i]!;
     if (failed > 0) {
-      run.log.info(`builtin: flow "${f.name}": ${run.flowStarted[i]} started, ${run.flowCompleted[i]} completed, ${failed} stopped at a failed check`);
+      run.log.info(
+        `builtin: flow "${f.name}": ${run.flowStarted[i]} started, ${run.flowCompleted[i]} completed, ${failed} stopped at a failed check`,
+      );
     }
   });
 }
@@ -144,7 +153,9 @@ export function runResult(run: RunTotals, endT: number): RunResult {
     );
   }
   if (run.pastDeadline > 0) {
-    notes.push(`${run.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`);
+    notes.push(
+      `${run.pastDeadline} flow step(s) were not sent: they came due after the phase's end plus the request timeout`,
+    );
   }
   const generator = generatorHealth(run);
   if (!generator.valid) for (const r of generator.invalidReasons) run.log.warning(`builtin: run invalid: ${r}`);
@@ -176,7 +187,12 @@ export function runResult(run: RunTotals, endT: number): RunResult {
     notes,
     shape: { stages: run.stages, peakRate: run.schedule.peakRate },
     flows: run.flows.map(
-      (f, i): FlowResult => ({ name: f.name, started: run.flowStarted[i]!, completed: run.flowCompleted[i]!, failed: run.flowFailed[i]! }),
+      (f, i): FlowResult => ({
+        name: f.name,
+        started: run.flowStarted[i]!,
+        completed: run.flowCompleted[i]!,
+        failed: run.flowFailed[i]!,
+      }),
     ),
   };
   const checkFailures = rec.checkFailureCounts();

@@ -10,7 +10,11 @@ import { ConnectionPool, endpointOf, requestBytes, type ResponseSink } from './h
  * Any HTTP answer (even 404 or 500) means reachable: undefined. Otherwise what failed, as text that names the cause
  * (which certificate check, the protocol error, the socket's code) and never the URL's credentials.
  */
-export function probeTarget(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<string | undefined> {
+export function probeTarget(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<string | undefined> {
   let target;
   try {
     target = parseTarget(url);

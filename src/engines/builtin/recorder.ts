@@ -194,7 +194,14 @@ export class Recorder {
    * expectation or capture; the request is then an error of kind `check` (one error per request, whatever its
    * status: the status codes still show what came back).
    */
-  response(endpoint: number, tMs: number, status: number, latencyMs: number, expected: boolean, check: string | undefined): void {
+  response(
+    endpoint: number,
+    tMs: number,
+    status: number,
+    latencyMs: number,
+    expected: boolean,
+    check: string | undefined,
+  ): void {
     if (tMs >= this.curEnd) this.roll(tMs);
     let kind = -1;
     let error = false;

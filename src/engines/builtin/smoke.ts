@@ -32,7 +32,10 @@ export async function runSmoke(config: Config): Promise<SmokeResult> {
   };
   const flows: SmokeResult['flows'] = [];
   for (const flow of compiled.flows) {
-    const vars: ArrivalVars & { jar?: Map<string, string> } = { row: flow.data?.rows[0], caps: new Array<unknown>(flow.slots) };
+    const vars: ArrivalVars & { jar?: Map<string, string> } = {
+      row: flow.data?.rows[0],
+      caps: new Array<unknown>(flow.slots),
+    };
     let requests = 0;
     let failure: { step: string; message: string } | undefined;
     for (const step of flow.steps) {
@@ -46,28 +49,45 @@ export async function runSmoke(config: Config): Promise<SmokeResult> {
         break;
       }
     }
-    flows.push({ name: flow.name, ok: failure === undefined, requests, ...(failure ? { step: failure.step, failure: failure.message } : {}) });
+    flows.push({
+      name: flow.name,
+      ok: failure === undefined,
+      requests,
+      ...(failure ? { step: failure.step, failure: failure.message } : {}),
+    });
   }
   return { flows };
 }
 
 /** One request of the flow; a problem as text (transport failure, an error status, a failed check), or undefined. */
-async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<string, string> }, origin: string, config: Config): Promise<string | undefined> {
+async function smokeStep(
+  step: CompiledRequest,
+  vars: ArrivalVars & { jar?: Map<string, string> },
+  origin: string,
+  config: Config,
+): Promise<string | undefined> {
   const path = step.pathT ? renderTemplate(step.pathT, vars) : step.path;
   const headers: Record<string, string> = { ...step.headers };
-  if (headers[TRACEPARENT] === TRACE_PLACEHOLDER) headers[TRACEPARENT] = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  if (headers[TRACEPARENT] === TRACE_PLACEHOLDER)
+    headers[TRACEPARENT] = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   if (step.headerT) for (const [k, t] of step.headerT) headers[k] = renderTemplate(t, vars);
   if (vars.jar && vars.jar.size > 0) {
     const jar = cookieHeader(vars.jar);
     headers['cookie'] = headers['cookie'] ? `${headers['cookie']}; ${jar}` : jar;
   }
-  const body = step.bodyJson ? renderJsonTemplate(step.bodyJson, vars) : step.bodyT ? renderTemplate(step.bodyT, vars) : step.body;
+  const body = step.bodyJson
+    ? renderJsonTemplate(step.bodyJson, vars)
+    : step.bodyT
+      ? renderTemplate(step.bodyT, vars)
+      : step.body;
   let res: Answer;
   try {
     res = await send(origin, step.method, path, headers, body, config.http.timeoutMs);
   } catch (e) {
     const err = e as Error;
-    return err.name === 'TimeoutError' ? `no answer within ${config.http.timeoutMs} ms` : `request failed: ${describeFailure(err)}`;
+    return err.name === 'TimeoutError'
+      ? `no answer within ${config.http.timeoutMs} ms`
+      : `request failed: ${describeFailure(err)}`;
   }
   const setCookie = res.headers['set-cookie'];
   // A cookie that cannot be sent back is skipped, as the load does.
@@ -84,7 +104,8 @@ async function smokeStep(step: CompiledRequest, vars: ArrivalVars & { jar?: Map<
   }
   // The run's error definition: 5xx always, 4xx unless http.count-4xx-as-errors is false or the step expects it.
   const expected = step.expected?.includes(res.status) === true;
-  if (!expected && (res.status >= 500 || (res.status >= 400 && config.http.count4xxAsErrors))) return `HTTP ${res.status}`;
+  if (!expected && (res.status >= 500 || (res.status >= 400 && config.http.count4xxAsErrors)))
+    return `HTTP ${res.status}`;
   return undefined;
 }
 
@@ -96,7 +117,14 @@ interface Answer {
 }
 
 /** One request on a connection of its own (closed after it), through the engine's client; rejects on a failure. */
-function send(origin: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Answer> {
+function send(
+  origin: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<Answer> {
   const endpoint = endpointOf(origin);
   const bytes = requestBytes(method, path, endpoint.hostHeader, { ...headers, connection: 'close' }, body);
   if (bytes instanceof Error) return Promise.reject(bytes);
@@ -108,7 +136,10 @@ function send(origin: string, method: string, path: string, headers: Record<stri
     let size = 0;
     let truncated = false;
     let abort: ((err: Error) => void) | undefined;
-    const timer = setTimeout(() => abort?.(Object.assign(new Error('no answer in time'), { name: 'TimeoutError' })), timeoutMs);
+    const timer = setTimeout(
+      () => abort?.(Object.assign(new Error('no answer in time'), { name: 'TimeoutError' })),
+      timeoutMs,
+    );
     const settle = (f: () => void): void => {
       clearTimeout(timer);
       pool.destroyAll();
@@ -126,7 +157,8 @@ function send(origin: string, method: string, path: string, headers: Record<stri
         else chunks.push(c);
         size += c.length;
       },
-      onComplete: () => settle(() => resolve({ status, headers: head, body: Buffer.concat(chunks).toString('utf8'), truncated })),
+      onComplete: () =>
+        settle(() => resolve({ status, headers: head, body: Buffer.concat(chunks).toString('utf8'), truncated })),
       onError: (err) => settle(() => reject(err)),
     });
   });

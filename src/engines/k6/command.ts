@@ -81,6 +81,11 @@ export function describeK6Exit(code: number | null, signal: NodeJS.Signals | nul
  */
 export function classifyK6Exit(code: number | null): 'result' | 'partial' | 'error' {
   if (code === K6_EXIT.OK || code === K6_EXIT.THRESHOLDS_HAVE_FAILED) return 'result';
-  if (code === K6_EXIT.EXTERNAL_ABORT || code === K6_EXIT.SCRIPT_ABORTED || code === K6_EXIT.SCRIPT_STOPPED_FROM_REST_API) return 'partial';
+  if (
+    code === K6_EXIT.EXTERNAL_ABORT ||
+    code === K6_EXIT.SCRIPT_ABORTED ||
+    code === K6_EXIT.SCRIPT_STOPPED_FROM_REST_API
+  )
+    return 'partial';
   return 'error';
 }

@@ -15,7 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl, redactValues } from '../../secrets.js';
-import { type Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import { blankRunResult, type RunResult, type Stage } from '../../model.js';
 import { totalDurationMs } from '../../phases/presets.js';
 import { readResultFile, type ReadOptions } from '../../readers/index.js';
@@ -46,7 +46,9 @@ export const k6Engine: Engine = {
   async check({ config }) {
     // The path was checked to exist with the config; a folder there would only fail once k6 starts.
     if (config.script && existsSync(config.script) && statSync(config.script).isDirectory()) {
-      throw new UserError(`input "script": k6 script "${workspacePath(config.workspace, config.script)}" is a folder, not a file (checked before sending any load)`);
+      throw new UserError(
+        `input "script": k6 script "${workspacePath(config.workspace, config.script)}" is a folder, not a file (checked before sending any load)`,
+      );
     }
   },
   async run(options: EngineRunOptions): Promise<RunResult> {
@@ -62,7 +64,11 @@ export const k6Engine: Engine = {
       return undefined; // the run says why it cannot be read
     }
     if (!scriptSetsLoadShape(source)) return undefined;
-    const ignored = [config.durationMs !== undefined ? 'duration' : '', config.durationScale !== undefined ? 'duration-scale' : '', config.rate !== undefined ? 'rate' : ''].filter(Boolean);
+    const ignored = [
+      config.durationMs !== undefined ? 'duration' : '',
+      config.durationScale !== undefined ? 'duration-scale' : '',
+      config.rate !== undefined ? 'rate' : '',
+    ].filter(Boolean);
     return `the k6 script's own load shape (its options), unchanged${ignored.length ? `: ${ignored.join(', ')} do${ignored.length === 1 ? 'es' : ''} not apply to it` : ''}`;
   },
 };
@@ -91,7 +97,9 @@ async function k6Version(log: Logger, signal?: AbortSignal): Promise<string | un
 function cloudDistribution(region: string | undefined): object | undefined {
   if (region === undefined) return undefined;
   if (!/^[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]+$/i.test(region)) {
-    throw new UserError(`region "${region}": k6 Cloud load zones are named like amazon:us:ashburn or amazon:de:frankfurt (not AWS region names)`);
+    throw new UserError(
+      `region "${region}": k6 Cloud load zones are named like amazon:us:ashburn or amazon:de:frankfurt (not AWS region names)`,
+    );
   }
   return { distribution: { perf_gate: { loadZone: region, percent: 100 } } };
 }
@@ -100,7 +108,11 @@ function cloudDistribution(region: string | undefined): object | undefined {
  * Without a `script`, the config's flows are translated (translate.ts) into a script written to output-dir for the
  * user to read; it is then run exactly as a user's script is.
  */
-async function writeFlowScript(config: Config, stages: Stage[], log: Logger): Promise<{ script: string; secrets: string[] }> {
+async function writeFlowScript(
+  config: Config,
+  stages: Stage[],
+  log: Logger,
+): Promise<{ script: string; secrets: string[] }> {
   const script = join(config.outputDir, K6_FLOW_SCRIPT_FILE);
   const flows = translateFlowsToK6(config, { scriptDir: config.outputDir, stages });
   await writeFile(script, flows.source);
@@ -114,7 +126,9 @@ async function writeFlowScript(config: Config, stages: Stage[], log: Logger): Pr
 async function runK6({ config: given, stages, log, signal }: EngineRunOptions): Promise<RunResult> {
   let config = given;
   if (!config.script && config.flows.length === 0) {
-    throw new UserError('engine "k6" needs a script: the path of the k6 script (.js), or flows in the config to translate into one');
+    throw new UserError(
+      'engine "k6" needs a script: the path of the k6 script (.js), or flows in the config to translate into one',
+    );
   }
   const mode = config.distributed.mode;
   if (mode !== 'none' && mode !== 'k6-cloud') throw new UserError(`distributed "${mode}" cannot run with engine "k6"`);
@@ -147,9 +161,13 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   const ownShape = !generated && scriptSetsLoadShape(source);
   const options: Record<string, unknown> = {};
   if (ownShape) {
-    log.info("The k6 script sets its own load shape (options with scenarios, stages, duration, iterations or vus): it runs as written.");
+    log.info(
+      'The k6 script sets its own load shape (options with scenarios, stages, duration, iterations or vus): it runs as written.',
+    );
     if (config.durationMs !== undefined || config.rate !== undefined || config.durationScale !== undefined) {
-      log.warning('duration, duration-scale and rate do not apply: k6 gives the script\'s own options precedence over perf-gate\'s scenarios.');
+      log.warning(
+        "duration, duration-scale and rate do not apply: k6 gives the script's own options precedence over perf-gate's scenarios.",
+      );
     }
   } else {
     options.scenarios = toK6Scenarios(stages, { maxVUs: config.http.maxInFlight });
@@ -227,10 +245,16 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
   if (kind === 'error') {
     throw new Error(`${describeK6Exit(res.code, res.signal)}${tail ? `:\n${tail}` : ''}`);
   }
-  const opts: ReadOptions = { phase: config.phase.name, count4xxAsErrors: config.http.count4xxAsErrors, intervalMs: config.intervalMs };
+  const opts: ReadOptions = {
+    phase: config.phase.name,
+    count4xxAsErrors: config.http.count4xxAsErrors,
+    intervalMs: config.intervalMs,
+  };
   const combined = await readLocalResults(summaryPath, pointsPath, opts);
   if (!combined) {
-    throw new Error(`${describeK6Exit(res.code, res.signal)}, but it wrote neither ${SUMMARY_FILE} nor ${POINTS_FILE}${tail ? `:\n${tail}` : ''}`);
+    throw new Error(
+      `${describeK6Exit(res.code, res.signal)}, but it wrote neither ${SUMMARY_FILE} nor ${POINTS_FILE}${tail ? `:\n${tail}` : ''}`,
+    );
   }
   const run = combined.run;
   run.engine = 'k6';
@@ -248,12 +272,16 @@ async function runK6({ config: given, stages, log, signal }: EngineRunOptions): 
     run.toolThresholds.push({ metric: 'k6', expression: 'thresholds (k6 exit code 99)', ok: false });
   }
   if (timedOut) {
-    notes.push(`k6 was stopped after ${Math.round((limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`);
+    notes.push(
+      `k6 was stopped after ${Math.round((limitMs ?? 0) / 1000)} s, well past the planned length; the figures cover the run until then.`,
+    );
   } else if (stoppedByUs) {
     notes.push('The run was stopped early; the figures cover the run until then.');
   } else if (kind === 'partial') {
     run.generator.valid = false;
-    run.generator.invalidReasons.push(`${describeK6Exit(res.code, res.signal)}: the run ended before the planned load was sent.`);
+    run.generator.invalidReasons.push(
+      `${describeK6Exit(res.code, res.signal)}: the run ended before the planned load was sent.`,
+    );
   }
   run.notes = [...notes, ...run.notes];
   return run;
@@ -269,7 +297,6 @@ function generatedNote(config: Config, run: RunResult): string {
     (failed !== undefined ? `: ${failed} of ${checks!.total} checks failed in this run.` : '.')
   );
 }
-
 
 function nonEmpty(path: string): boolean {
   try {
@@ -313,7 +340,9 @@ export async function readLocalResults(
     return { run: points, files: [pointsPath, summaryPath], notes };
   }
   if (points) {
-    notes.push(`${capitalize(summaryProblem)}: the k6 thresholds shown were evaluated by perf-gate from the points, not by k6.`);
+    notes.push(
+      `${capitalize(summaryProblem)}: the k6 thresholds shown were evaluated by perf-gate from the points, not by k6.`,
+    );
     return { run: points, files: [pointsPath], notes };
   }
   if (summary) {
@@ -347,7 +376,9 @@ function cloudResult({ config, res, version, cloudUrl, tail }: CloudInput): RunR
   const failedRun = res.code === K6_EXIT.CLOUD_TEST_RUN_FAILED;
   if (res.code !== 0 && !failedRun && !res.aborted) {
     if (/not logged in|token/i.test(tail) && !process.env.K6_CLOUD_TOKEN) {
-      throw new UserError(`k6 Cloud refused the run: ${tail.split('\n').pop()}. Set K6_CLOUD_TOKEN (a Grafana Cloud k6 API token) in the step's env.`);
+      throw new UserError(
+        `k6 Cloud refused the run: ${tail.split('\n').pop()}. Set K6_CLOUD_TOKEN (a Grafana Cloud k6 API token) in the step's env.`,
+      );
     }
     throw new Error(`${describeK6Exit(res.code, res.signal)}${tail ? `:\n${tail}` : ''}`);
   }
@@ -359,7 +390,9 @@ function cloudResult({ config, res, version, cloudUrl, tail }: CloudInput): RunR
     startedAt: new Date(now - res.durationMs).toISOString(),
     endedAt: new Date(now).toISOString(),
     durationMs: res.durationMs,
-    toolThresholds: res.aborted ? [] : [{ metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: !failedRun }],
+    toolThresholds: res.aborted
+      ? []
+      : [{ metric: 'k6 cloud', expression: 'cloud test run result (k6 Cloud thresholds)', ok: !failedRun }],
     notes: [
       `The test ran on Grafana Cloud k6${cloudUrl ? ` (${cloudUrl})` : ''}. k6 cloud run leaves no summary or points on this machine, so perf-gate has no request, latency or error figures for it: targets on them are not measured. The cloud run's own verdict is under tool thresholds.`,
     ],

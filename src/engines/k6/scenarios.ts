@@ -66,7 +66,11 @@ function timeUnitFor(rates: number[]): number {
 export function toK6Scenarios(stages: Stage[], opts: K6ScenarioOptions = {}): Record<string, K6Scenario> {
   const live = stages.filter((s) => s.durationMs > 0);
   if (live.length === 0) throw new UserError('The phase has no stage with a duration, so there is no load to send.');
-  if (live.some((s) => !(s.startRate >= 0 && s.endRate >= 0 && Number.isFinite(s.startRate) && Number.isFinite(s.endRate)))) {
+  if (
+    live.some(
+      (s) => !(s.startRate >= 0 && s.endRate >= 0 && Number.isFinite(s.startRate) && Number.isFinite(s.endRate)),
+    )
+  ) {
     throw new UserError('The phase has a stage with a negative or invalid arrival rate.');
   }
   const rates = live.flatMap((s) => [s.startRate, s.endRate]);
@@ -84,10 +88,20 @@ export function toK6Scenarios(stages: Stage[], opts: K6ScenarioOptions = {}): Re
   // k6 rejects a constant-arrival-rate shorter than one second; the ramping executor has no such minimum.
   if (constant && totalMs >= 1000) {
     return {
-      [SCENARIO_NAME]: { executor: 'constant-arrival-rate', rate: scaled(first.startRate), duration: k6Duration(totalMs), ...base },
+      [SCENARIO_NAME]: {
+        executor: 'constant-arrival-rate',
+        rate: scaled(first.startRate),
+        duration: k6Duration(totalMs),
+        ...base,
+      },
     };
   }
-  const out: K6RampingArrivalRate = { executor: 'ramping-arrival-rate', startRate: scaled(first.startRate), ...base, stages: [] };
+  const out: K6RampingArrivalRate = {
+    executor: 'ramping-arrival-rate',
+    startRate: scaled(first.startRate),
+    ...base,
+    stages: [],
+  };
   let current = first.startRate;
   for (const s of live) {
     if (s.startRate !== current) out.stages.push({ target: scaled(s.startRate), duration: '0s' });
@@ -104,7 +118,8 @@ export function toK6Scenarios(stages: Stage[], opts: K6ScenarioOptions = {}): Re
  */
 export function scriptSetsLoadShape(source: string): boolean {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:\\])\/\/.*$/gm, '$1');
-  const exportsOptions = /export\s+(const|let|var)\s+options\b/.test(code) || /export\s*\{[^}]*\boptions\b[^}]*\}/.test(code);
+  const exportsOptions =
+    /export\s+(const|let|var)\s+options\b/.test(code) || /export\s*\{[^}]*\boptions\b[^}]*\}/.test(code);
   if (!exportsOptions) return false;
   return /(^|[\s{,])["']?(scenarios|stages|duration|iterations|vus)["']?\s*:/m.test(code);
 }

@@ -22,7 +22,7 @@
 // - The load shape is perf-gate's phase, from toK6Scenarios() as for a user's script without options.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { type Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import type { Stage } from '../../model.js';
 import { canonicalJson, compileCaptureRegex, unsafeRegexReason } from '../../flows/checks.js';
 import { readDataFile } from '../../flows/data.js';
@@ -97,9 +97,11 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
   let usesCsv = false;
 
   config.flows.forEach((flow, fi) => {
-    if (!(Number.isFinite(flow.weight) && flow.weight >= 0)) throw new UserError(`${configPath}: flows[${fi}] ("${flow.name}"): weight must be zero or more`);
+    if (!(Number.isFinite(flow.weight) && flow.weight >= 0))
+      throw new UserError(`${configPath}: flows[${fi}] ("${flow.name}"): weight must be zero or more`);
     if (flow.weight === 0) return; // never chosen, as on the built-in engine
-    if (!flow.steps.some((st) => st.kind === 'request')) throw new UserError(`${configPath}: flows[${fi}] ("${flow.name}") has no request step`);
+    if (!flow.steps.some((st) => st.kind === 'request'))
+      throw new UserError(`${configPath}: flows[${fi}] ("${flow.name}") has no request step`);
     const names = new Map<string, 'row' | 'cap'>();
     const body: string[] = [];
     if (flow.data) {
@@ -124,7 +126,10 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
     body.push('  const cap = {};', '  let res;', '  let body;');
     flow.steps.forEach((step, si) => {
       if (step.kind === 'think') {
-        if (!(Number.isFinite(step.ms) && step.ms >= 0)) throw new UserError(`${configPath}: flows[${fi}].steps[${si}] ("${flow.name}"): think time must be zero or more ms`);
+        if (!(Number.isFinite(step.ms) && step.ms >= 0))
+          throw new UserError(
+            `${configPath}: flows[${fi}].steps[${si}] ("${flow.name}"): think time must be zero or more ms`,
+          );
         body.push(`  sleep(${step.ms / 1000});`);
         return;
       }
@@ -135,11 +140,14 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
       for (const n of Object.keys(step.capture ?? {})) names.set(n, 'cap');
     });
     const fn = `flow${fi}`;
-    flowFns.push(`// flows[${fi}]: ${comment(q(flow.name))}, weight ${flow.weight}\nfunction ${fn}() {\n${body.join('\n')}\n}`);
+    flowFns.push(
+      `// flows[${fi}]: ${comment(q(flow.name))}, weight ${flow.weight}\nfunction ${fn}() {\n${body.join('\n')}\n}`,
+    );
     total += flow.weight;
     picks.push({ cumulative: total, fn });
   });
-  if (picks.length === 0) throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
+  if (picks.length === 0)
+    throw new UserError(`${configPath}: flows: every flow has weight 0, so there is nothing to run`);
 
   const scenarios = toK6Scenarios(opts.stages, { maxVUs: config.http.maxInFlight });
   const checksThreshold = checksThresholdOf(config);
@@ -150,17 +158,23 @@ export function translateFlowsToK6(config: Config, opts: K6TranslateOptions): K6
   const choose =
     picks.length === 1
       ? `  ${picks[0]!.fn}();`
-      : [`  const pick = Math.random() * ${total};`, ...picks.slice(0, -1).map((p) => `  if (pick < ${p.cumulative}) return ${p.fn}();`), `  return ${picks[picks.length - 1]!.fn}();`].join('\n');
+      : [
+          `  const pick = Math.random() * ${total};`,
+          ...picks.slice(0, -1).map((p) => `  if (pick < ${p.cumulative}) return ${p.fn}();`),
+          `  return ${picks[picks.length - 1]!.fn}();`,
+        ].join('\n');
   const source = [
     header(configPath),
     ...imports,
     '',
-    '// The load shape: perf-gate\'s phase (the k6 engine also passes it with --config). Redirects are not followed, as',
+    "// The load shape: perf-gate's phase (the k6 engine also passes it with --config). Redirects are not followed, as",
     '// the built-in engine does not follow them: checks see the response the step got.',
-    ...(checksThreshold ? [
-      "// k6 counts a failed check (a 200 with an error body, a lost capture) in `checks`, not as a request error: the",
-      "// checks' pass rate is held to the error_rate target's limit, so a failing journey fails the gate here too.",
-    ] : []),
+    ...(checksThreshold
+      ? [
+          '// k6 counts a failed check (a 200 with an error body, a lost capture) in `checks`, not as a request error: the',
+          "// checks' pass rate is held to the error_rate target's limit, so a failing journey fails the gate here too.",
+        ]
+      : []),
     `export const options = ${JSON.stringify({ scenarios, maxRedirects: 0, ...(checksThreshold ? { thresholds: { checks: [checksThreshold] } } : {}) }, null, 2)};`,
     '',
     `const BASE = ${q(target.origin + target.basePath)};`,
@@ -187,9 +201,9 @@ function header(configPath: string): string {
     '// UNVERIFIED: no k6 binary was available where this translation was built; it is tested for syntax and under a',
     '// Node stand-in of the k6 API only. Read it before relying on it.',
     '// Each iteration is one arrival: it picks a flow by weight and runs its steps; a failed expectation or an empty',
-    '// capture ends that flow, as on the built-in engine. Known difference: k6\'s http_req_failed counts statuses only,',
-    '// so a failed body check (expect.json, contains, header, capture) is counted in k6\'s `checks` metric, not as a',
-    '// request error. Data rows in `order: sequential` follow the test\'s iteration number, shared by all flows.',
+    "// capture ends that flow, as on the built-in engine. Known difference: k6's http_req_failed counts statuses only,",
+    "// so a failed body check (expect.json, contains, header, capture) is counted in k6's `checks` metric, not as a",
+    "// request error. Data rows in `order: sequential` follow the test's iteration number, shared by all flows.",
     '',
   ].join('\n');
 }
@@ -345,7 +359,10 @@ function requestCode(step: FlowStep, s: StepScope, config: Config, target: Parse
   const hdr: string[] = [];
   for (const [k, v] of Object.entries(step.headers ?? {})) {
     if (k.toLowerCase() === 'cookie') {
-      refuse(s, "a cookie header: the built-in engine adds the arrival's own cookies to it, k6 sends the header and its cookie jar side by side");
+      refuse(
+        s,
+        "a cookie header: the built-in engine adds the arrival's own cookies to it, k6 sends the header and its cookie jar side by side",
+      );
     }
     hdr.push(`${q(k.toLowerCase())}: ${textExpr(v, s, `headers.${k}`)}`);
   }
@@ -353,7 +370,11 @@ function requestCode(step: FlowStep, s: StepScope, config: Config, target: Parse
   if (step.json !== undefined) bodyExpr = `JSON.stringify(${jsonExpr(step.json, s, 'json', '    ')})`;
   else if (step.body !== undefined) bodyExpr = textExpr(step.body, s, 'body');
   const e = step.expect;
-  const params = [`headers: headers(${hdr.length ? `{ ${hdr.join(', ')} }` : '{}'}, ${step.json !== undefined})`, `tags: { name: ${q(s.label)} }`, 'timeout: TIMEOUT'];
+  const params = [
+    `headers: headers(${hdr.length ? `{ ${hdr.join(', ')} }` : '{}'}, ${step.json !== undefined})`,
+    `tags: { name: ${q(s.label)} }`,
+    'timeout: TIMEOUT',
+  ];
   if (e?.status?.length) {
     const listed4xx = e.status.filter((c) => c >= 400 && c < 500);
     if (listed4xx.length && config.http.count4xxAsErrors) {
@@ -365,12 +386,15 @@ function requestCode(step: FlowStep, s: StepScope, config: Config, target: Parse
     s.decls.push(`const EXPECTED_${id} = http.expectedStatuses(${e.status.join(', ')});`);
     params.push(`responseCallback: EXPECTED_${id}`);
   }
-  out.push(`  res = http.request(${q(method)}, ${urlExpr(step.path, s, target)}, ${bodyExpr}, {\n    ${params.join(',\n    ')},\n  });`);
+  out.push(
+    `  res = http.request(${q(method)}, ${urlExpr(step.path, s, target)}, ${bodyExpr}, {\n    ${params.join(',\n    ')},\n  });`,
+  );
 
   const checkThen = (subject: string, name: string, cond: string): void => {
     out.push(`  if (!check(${subject}, { ${q(`${name} on ${s.label}`)}: ${cond} })) return;`);
   };
-  if (e?.status?.length) checkThen('res', `expect status ${e.status.join(' or ')}`, `(r) => ${q(e.status)}.includes(r.status)`);
+  if (e?.status?.length)
+    checkThen('res', `expect status ${e.status.join(' or ')}`, `(r) => ${q(e.status)}.includes(r.status)`);
   const caps = Object.entries(step.capture ?? {});
   const needsJson = (e?.json?.length ?? 0) > 0 || caps.some(([, c]) => c.kind === 'json');
   if (needsJson) {
@@ -382,18 +406,38 @@ function requestCode(step: FlowStep, s: StepScope, config: Config, target: Parse
     if ('exists' in j) checkThen('body', `expect json ${j.path} exists`, `(b) => at(b, ${q(path)}) !== undefined`);
     else {
       const want = canonicalJson(j.value);
-      checkThen('body', `expect json ${j.path} == ${want.slice(0, 60)}`, `(b) => { const v = at(b, ${q(path)}); return v !== undefined && canonical(v) === ${q(want)}; }`);
+      checkThen(
+        'body',
+        `expect json ${j.path} == ${want.slice(0, 60)}`,
+        `(b) => { const v = at(b, ${q(path)}); return v !== undefined && canonical(v) === ${q(want)}; }`,
+      );
     }
   }
-  for (const t of e?.contains ?? []) checkThen('res', `expect body contains ${q(t.slice(0, 60))}`, `(r) => typeof r.body === 'string' && r.body.includes(${q(t)})`);
+  for (const t of e?.contains ?? [])
+    checkThen(
+      'res',
+      `expect body contains ${q(t.slice(0, 60))}`,
+      `(r) => typeof r.body === 'string' && r.body.includes(${q(t)})`,
+    );
   for (const h of e?.header ?? []) {
-    if ('exists' in h) checkThen('res', `expect header ${h.name} exists`, `(r) => header(r, ${q(h.name)}) !== undefined`);
+    if ('exists' in h)
+      checkThen('res', `expect header ${h.name} exists`, `(r) => header(r, ${q(h.name)}) !== undefined`);
     else {
-      if (h.name === 'set-cookie') refuse(s, 'expect.header set-cookie with a value: k6 joins several Set-Cookie headers its own way, the built-in engine with ", "');
-      checkThen('res', `expect header ${h.name} == ${q(h.value.slice(0, 60))}`, `(r) => header(r, ${q(h.name)}) === ${q(h.value)}`);
+      if (h.name === 'set-cookie')
+        refuse(
+          s,
+          'expect.header set-cookie with a value: k6 joins several Set-Cookie headers its own way, the built-in engine with ", "',
+        );
+      checkThen(
+        'res',
+        `expect header ${h.name} == ${q(h.value.slice(0, 60))}`,
+        `(r) => header(r, ${q(h.name)}) === ${q(h.value)}`,
+      );
     }
   }
-  caps.forEach(([as, spec], k) => out.push(...captureCode(as, spec, s, `${id}_${k}`)));
+  caps.forEach(([as, spec], k) => {
+    out.push(...captureCode(as, spec, s, `${id}_${k}`));
+  });
   return out;
 }
 
@@ -405,7 +449,11 @@ function captureCode(as: string, spec: CaptureSpec, s: StepScope, id: string): s
     out.push(`  ${slot} = at(body, ${q(segments(spec.path, s, `capture ${as}`))});`);
     what = spec.path;
   } else if (spec.kind === 'header') {
-    if (spec.name === 'set-cookie') refuse(s, `capture ${as} (header set-cookie): k6 joins several Set-Cookie headers its own way, the built-in engine with ", "`);
+    if (spec.name === 'set-cookie')
+      refuse(
+        s,
+        `capture ${as} (header set-cookie): k6 joins several Set-Cookie headers its own way, the built-in engine with ", "`,
+      );
     out.push(`  ${slot} = header(res, ${q(spec.name.toLowerCase())});`);
     what = `header ${spec.name}`;
   } else {
@@ -417,7 +465,11 @@ function captureCode(as: string, spec: CaptureSpec, s: StepScope, id: string): s
     // The built-in engine runs regexes on V8's linear-time engine; k6's JavaScript regexes backtrack, so a pattern
     // with the shapes of catastrophic backtracking is refused rather than run.
     const unsafe = unsafeRegexReason(spec.pattern);
-    if (unsafe) refuse(s, `capture ${as} ({regex: ...}): k6's regex engine backtracks and the pattern is unsafe there: ${unsafe}`);
+    if (unsafe)
+      refuse(
+        s,
+        `capture ${as} ({regex: ...}): k6's regex engine backtracks and the pattern is unsafe there: ${unsafe}`,
+      );
     s.decls.push(`const RE_${id} = new RegExp(${q(spec.pattern)});`);
     out.push(
       `  { const m = RE_${id}.exec(typeof res.body === 'string' ? res.body.slice(0, ${REGEX_INPUT_LIMIT}) : ''); ${slot} = m ? (m.length > 1 ? m[1] : m[0]) : undefined; }`,
@@ -441,7 +493,10 @@ function urlExpr(path: string, s: StepScope, target: ParsedTarget): string {
   if (path === '') {
     const rest = target.ownPath.slice(target.basePath.length);
     if (rest === '' || rest === '/') return rest === '' ? 'BASE' : "BASE + '/'";
-    return refuse(s, 'an empty path requests the target URL itself, whose query string perf-gate does not write into a script (give the path and query in the step)');
+    return refuse(
+      s,
+      'an empty path requests the target URL itself, whose query string perf-gate does not write into a script (give the path and query in the step)',
+    );
   }
   return `BASE + ${textExpr(path.startsWith('/') ? path : `/${path}`, s, 'path')}`;
 }
@@ -460,15 +515,23 @@ function templateParts(value: string, s: StepScope, where: string): Array<string
 function expression(expr: string, s: StepScope, where: string): string {
   if (NAME.test(expr)) {
     const from = s.names.get(expr);
-    if (!from) refuse(s, `${where}: template "{{ ${expr} }}" names nothing defined here (data columns and earlier captures of the flow)`);
+    if (!from)
+      refuse(
+        s,
+        `${where}: template "{{ ${expr} }}" names nothing defined here (data columns and earlier captures of the flow)`,
+      );
     return `${from}[${q(expr)}]`;
   }
   const env = ENV.exec(expr);
   if (env) {
     const value = s.env[env[1]!];
-    if (value === undefined || value === '') refuse(s, `${where}: template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
+    if (value === undefined || value === '')
+      refuse(s, `${where}: template "{{ ${expr} }}": environment variable ${env[1]} is not set`);
     if (s.cloud) {
-      refuse(s, `${where}: template "{{ ${expr} }}": k6 Cloud's load generators do not have this runner's environment, and perf-gate does not write secrets into the script`);
+      refuse(
+        s,
+        `${where}: template "{{ ${expr} }}": k6 Cloud's load generators do not have this runner's environment, and perf-gate does not write secrets into the script`,
+      );
     }
     s.secrets.add(value);
     return `__ENV.${env[1]}`;
@@ -479,16 +542,22 @@ function expression(expr: string, s: StepScope, where: string): string {
   if (ri) {
     const min = Number(ri[1]);
     const max = Number(ri[2]);
-    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max)) refuse(s, `${where}: template "{{ ${expr} }}": $randomInt(a, b) needs whole numbers with a <= b`);
+    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max))
+      refuse(s, `${where}: template "{{ ${expr} }}": $randomInt(a, b) needs whole numbers with a <= b`);
     return `randomInt(${min}, ${max})`;
   }
-  return refuse(s, `${where}: template "{{ ${expr.slice(0, 60)} }}" is not a name, env.NAME, $uuid, $randomInt(a, b) or $timestamp`);
+  return refuse(
+    s,
+    `${where}: template "{{ ${expr.slice(0, 60)} }}" is not a name, env.NAME, $uuid, $randomInt(a, b) or $timestamp`,
+  );
 }
 
 /** A text with templates as a JavaScript string expression. */
 function textExpr(value: string, s: StepScope, where: string): string {
   if (!value.includes('{{')) return q(value);
-  const parts = templateParts(value, s, where).map((p) => (typeof p === 'string' ? q(p) : `text(${expression(p.expr, s, where)})`));
+  const parts = templateParts(value, s, where).map((p) =>
+    typeof p === 'string' ? q(p) : `text(${expression(p.expr, s, where)})`,
+  );
   return parts.length === 1 ? parts[0]! : `(${parts.join(' + ')})`;
 }
 
@@ -500,7 +569,8 @@ function jsonExpr(v: unknown, s: StepScope, where: string, indent: string): stri
     if (parts.length === 1 && typeof parts[0] !== 'string') return `value(${expression(parts[0]!.expr, s, where)})`;
     return textExpr(v, s, where);
   }
-  if (Array.isArray(v)) return `[${v.map((x, i) => jsonExpr(x === undefined ? null : x, s, `${where}[${i}]`, indent)).join(', ')}]`;
+  if (Array.isArray(v))
+    return `[${v.map((x, i) => jsonExpr(x === undefined ? null : x, s, `${where}[${i}]`, indent)).join(', ')}]`;
   if (v !== null && typeof v === 'object') {
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);
     if (entries.length === 0) return '{}';
@@ -516,7 +586,9 @@ function jsonExpr(v: unknown, s: StepScope, where: string, indent: string): stri
  * it: `error_rate < 0.5%` becomes `rate>0.995`. A tool threshold is a row of the results table and fails the verdict.
  */
 export function checksThresholdOf(config: Pick<Config, 'targets'>): string | undefined {
-  const t = config.targets.find((x) => x.metric === 'error_rate' && x.endpoint === undefined && !x.rhsMetric && (x.op === '<' || x.op === '<='));
+  const t = config.targets.find(
+    (x) => x.metric === 'error_rate' && x.endpoint === undefined && !x.rhsMetric && (x.op === '<' || x.op === '<='),
+  );
   if (!t || !(t.value >= 0 && t.value <= 100)) return undefined;
   const pass = Math.round((1 - t.value / 100) * 1e6) / 1e6;
   return `rate${t.op === '<' ? '>' : '>='}${pass}`;

@@ -14,9 +14,12 @@ export const resultsEngine: Engine = {
   name: 'results',
   async run({ config, log }: EngineRunOptions): Promise<RunResult> {
     const patterns = config.results ?? [];
-    if (patterns.length === 0) throw new UserError('engine "results" needs results: result files or glob patterns, one per line');
+    if (patterns.length === 0)
+      throw new UserError('engine "results" needs results: result files or glob patterns, one per line');
     const files = await expandPatterns(patterns, config.workspace);
-    log.info(`Reading ${files.length} results file${files.length === 1 ? '' : 's'}: ${files.map((f) => workspacePath(config.workspace, f)).join(', ')}`);
+    log.info(
+      `Reading ${files.length} results file${files.length === 1 ? '' : 's'}: ${files.map((f) => workspacePath(config.workspace, f)).join(', ')}`,
+    );
     const run = await readResults(files, {
       phase: config.phase.name,
       count4xxAsErrors: config.http.count4xxAsErrors,
@@ -53,7 +56,9 @@ export async function expandPatterns(patterns: string[], workspace: string): Pro
       }
     }
     if (matches.length === 0) {
-      throw new UserError(`results: "${pattern}" matches no file (looked in ${workspace}). Check the path, and that the step writing the results ran before perf-gate.`);
+      throw new UserError(
+        `results: "${pattern}" matches no file (looked in ${workspace}). Check the path, and that the step writing the results ran before perf-gate.`,
+      );
     }
     for (const m of matches.sort()) {
       if (seen.has(m)) continue;
