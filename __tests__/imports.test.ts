@@ -18,6 +18,7 @@ const FLOORS: string[][] = [
     'model.ts',
     'model/',
     'results-schema.ts',
+    'results-schema/',
     'errors.ts',
     'log.ts',
     'secrets.ts',
