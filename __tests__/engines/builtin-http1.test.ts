@@ -13,14 +13,12 @@ import fc from 'fast-check';
 import { Agent, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/engines/builtin/flows.js';
+import { headerProblem, pathProblem, requestBytes } from '../../src/engines/builtin/request-bytes.js';
 import {
   ConnectionPool,
   endpointOf,
-  headerProblem,
   HttpProtocolError,
   parseHead,
-  pathProblem,
-  requestBytes,
   setCookiesOf,
   type Http1Connection,
   type ResponseSink,

@@ -3,7 +3,8 @@
 // connections (http1.ts) against a real server on 127.0.0.1 that answers after a delay given in the path.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionPool, endpointOf, requestBytes } from '../../src/engines/builtin/http1.js';
+import { requestBytes } from '../../src/engines/builtin/request-bytes.js';
+import { ConnectionPool, endpointOf } from '../../src/engines/builtin/http1.js';
 import {
   InFlightSlots,
   REASON_NONE,

@@ -1,7 +1,7 @@
 // An arrival's cookie jar: what a response's Set-Cookie keeps, and the Cookie header its next requests send.
 // Linear in the headers' size; a cookie that could not be sent back (a control byte in it) is skipped and counted
 // rather than stored, so it cannot make every later request of the arrival unsendable.
-import { cookieSendable } from './http1.js';
+import { cookieSendable } from './request-bytes.js';
 
 /**
  * Keep a response's cookies in the arrival's jar: `name=value` before the first `;`; an empty value or a

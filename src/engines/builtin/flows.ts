@@ -6,14 +6,8 @@ import type { ErrorKind } from '../../model.js';
 import { endpointLabel, type ParsedTarget } from '../../flows/target.js';
 import { compileChecks, type CompiledChecks } from '../../flows/checks.js';
 import { readDataFile, type DataTable } from '../../flows/data.js';
-import {
-  endpointOf,
-  headerProblem,
-  pathProblem,
-  requestBytes,
-  unsendableHeaderValue,
-  unsendablePath,
-} from './http1.js';
+import { headerProblem, pathProblem, requestBytes, unsendableHeaderValue, unsendablePath } from './request-bytes.js';
+import { endpointOf } from './http1.js';
 import { TRACE_PLACEHOLDER, TRACEPARENT, traceOffset } from './trace.js';
 import {
   REF_DATA,

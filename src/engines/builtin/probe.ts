@@ -4,7 +4,8 @@
 import { formatDurationCompact } from '../../format.js';
 import { parseTarget } from '../../flows/target.js';
 import { describeFailure } from './flows.js';
-import { ConnectionPool, endpointOf, requestBytes, type ResponseSink } from './http1.js';
+import { requestBytes } from './request-bytes.js';
+import { ConnectionPool, endpointOf, type ResponseSink } from './http1.js';
 
 /**
  * Any HTTP answer (even 404 or 500) means reachable: undefined. Otherwise what failed, as text that names the cause

@@ -12,7 +12,8 @@ import { runChecks, type ResponseView } from '../../flows/checks.js';
 import { parseTarget } from '../../flows/target.js';
 import { compileFlows, describeFailure, type CompiledRequest } from './flows.js';
 import { cookieHeader, storeCookies } from './cookies.js';
-import { ConnectionPool, endpointOf, parseHead, requestBytes } from './http1.js';
+import { requestBytes } from './request-bytes.js';
+import { ConnectionPool, endpointOf, parseHead } from './http1.js';
 import { TRACE_PLACEHOLDER, TRACEPARENT } from './trace.js';
 import { renderJsonTemplate, renderTemplate, type ArrivalVars } from '../../flows/templates.js';
 

@@ -11,7 +11,8 @@ import { traceIdAt, traceOffset } from './trace.js';
 import { cookieHeader, storeCookies } from './cookies.js';
 import { REASON_STOPPED, REASON_TIMEOUT } from './inflight.js';
 import type { Slot } from './inflight.js';
-import { parseHead, requestBytes, setCookiesOf } from './http1.js';
+import { requestBytes } from './request-bytes.js';
+import { parseHead, setCookiesOf } from './http1.js';
 import type { Http1Connection } from './http1.js';
 import { RunState, type Sleeper } from './run-state.js';
 
