@@ -1510,16 +1510,21 @@ describe.skipIf(!OPENSSL)('TLS for https:// targets (a self-signed certificate m
     const { build } = await import('esbuild');
     const here = fileURLToPath(new URL('.', import.meta.url));
     await build({
-      entryPoints: [join(here, '../../src/engines/builtin/http1.ts')],
+      entryPoints: [
+        join(here, '../../src/engines/builtin/http1.ts'),
+        join(here, '../../src/engines/builtin/request-bytes.ts'),
+      ],
       bundle: true,
       platform: 'node',
       format: 'esm',
-      outfile: join(dir, 'http1.mjs'),
+      outdir: dir,
+      outExtension: { '.js': '.mjs' },
       logLevel: 'silent',
     });
     writeFileSync(
       join(dir, 'child.mjs'),
-      `import { ConnectionPool, endpointOf, requestBytes, parseHead } from './http1.mjs';
+      `import { ConnectionPool, endpointOf, parseHead } from './http1.mjs';
+import { requestBytes } from './request-bytes.mjs';
 setTimeout(() => { console.log(JSON.stringify({ error: 'child timed out' })); process.exit(2); }, 8000).unref();
 const out = [];
 for (const origin of process.argv.slice(2)) {
