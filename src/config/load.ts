@@ -13,7 +13,8 @@ import {
   type EngineName,
   type FailOn,
 } from '../model.js';
-import { errorsOptedOut, parseTargets, withErrorBound } from '../gate/targets.js';
+import { parseTargets } from '../gate/targets.js';
+import { errorsOptedOut, withErrorBound } from '../gate/error-bound.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
