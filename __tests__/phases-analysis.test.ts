@@ -1,5 +1,5 @@
 // The phase analyses on synthetic interval series: steady part, breaking point, cascading failure, recovery, and
-// the abort guards. No load is sent here; src/phases/analysis.ts and guards.ts are pure.
+// the abort guards. No load is sent here; src/phases/analysis.ts, steady.ts and guards.ts are pure.
 import { describe, expect, it } from 'vitest';
 import { Histogram } from '../src/metrics/histogram.js';
 import type { IntervalResult, RunResult, Stage } from '../src/model.js';
@@ -13,11 +13,9 @@ import {
   analyzeStress,
   rampDownStartMs,
   recoveryCriteria,
-  steadyIntervals,
-  steadyPart,
-  steadyWindows,
   unmeetableTargets,
 } from '../src/phases/analysis.js';
+import { steadyIntervals, steadyPart, steadyWindows } from '../src/phases/steady.js';
 import { fitGuards, GuardMonitor, parseGuard, parseGuards } from '../src/phases/guards.js';
 import { shapeStages, timeFactorOf } from '../src/phases/presets.js';
 import { Recorder } from '../src/engines/builtin/recorder.js';

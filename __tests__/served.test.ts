@@ -8,7 +8,7 @@ import { mergeRunResults } from '../src/readers/index.js';
 import { decide } from '../src/gate/evaluate.js';
 import { metricValue } from '../src/gate/metrics.js';
 import { parseTargets } from '../src/gate/targets.js';
-import { servedOver } from '../src/phases/analysis.js';
+import { servedOver } from '../src/phases/steady.js';
 import { Histogram } from '../src/metrics/histogram.js';
 import { blankRunResult, type IntervalResult } from '../src/model.js';
 
