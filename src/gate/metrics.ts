@@ -9,14 +9,11 @@ import {
   type Selector,
 } from './selectors.js';
 import { DEFAULT_INFRA_STAT, INFRA_STATS, isInfraName, OF_MAX_SUFFIX, type InfraStat } from './targets.js';
-import { builtinMetric, responsesOf } from '../metrics/catalogue.js';
+import { builtinMetric, responsesOf, servedCount } from '../metrics/catalogue.js';
 
 export function metricValue(run: RunResult, metric: string): number | undefined {
   const sel = parseSelectorMetric(metric);
   if (sel) return endpointValue(run, sel.base, sel.selector);
-  // Latency and throughput targets are judged on what was served (the successful responses), not on refusals.
-  if (metric === 'throughput') return servedThroughput(run);
-  if (isLatencyStat(metric)) return servedLatency(run, metric);
   const builtin = builtinMetric(metric);
   if (builtin) return builtin.value(run);
   const ref = infraRef(metric);
@@ -27,34 +24,8 @@ export function metricValue(run: RunResult, metric: string): number | undefined 
   return customMetricValue(run, metric);
 }
 
-/** Requests that completed without being an error. */
-export function servedCount(run: Pick<RunResult, 'requests' | 'errors'>): number {
-  return Math.max(0, run.requests - run.errors);
-}
-
-/**
- * A latency statistic of the successful responses: the run's `served` figures where the engine has them, else every
- * response's (the engine cannot tell them apart; a note says so). None served: not measured, never a fast refusal.
- */
-export function servedLatency(run: RunResult, stat: LatencyStat): number | undefined {
-  if (run.requests > 0 && servedCount(run) === 0) return undefined;
-  return run.served ? run.served.latency[stat] : run.latency[stat];
-}
-
-/** Successful responses per second ("throughput > 100/s" means served): the run's rate times the share served. */
-export function servedThroughput(run: RunResult): number | undefined {
-  if (run.throughputRps === undefined || run.requests <= 0) return run.throughputRps;
-  const ok = servedCount(run);
-  return ok === 0 ? undefined : (run.throughputRps * ok) / run.requests;
-}
-
 const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'p999', 'max', 'min', 'mean'] as const;
-type LatencyStat = (typeof LATENCY_STATS)[number];
 const SERVED_METRICS = new Set<string>([...LATENCY_STATS, 'throughput']);
-
-function isLatencyStat(metric: string): metric is LatencyStat {
-  return (LATENCY_STATS as readonly string[]).includes(metric);
-}
 
 /** Why a latency or throughput target was not measured: no response was a success. */
 function servedNotMeasuredReason(run: RunResult, metric: string): string | undefined {

@@ -60,7 +60,30 @@ export const UNIT_OF_KIND: Record<MetricKind, MetricUnit> = {
 type IntervalLatency = Exclude<keyof LatencyStats, 'count' | 'min'>;
 
 // The readers of a latency statistic, shared by its run, interval and endpoint-in-interval scopes.
-const latencyOf = (k: keyof LatencyStats) => (run: RunResult) => run.latency[k];
+// Latency and throughput targets are judged on what was served (the successful responses), not on refusals.
+const latencyOf = (k: keyof LatencyStats) => (run: RunResult) => servedLatency(run, k);
+
+/** Requests that completed without being an error. */
+export function servedCount(run: Pick<RunResult, 'requests' | 'errors'>): number {
+  return Math.max(0, run.requests - run.errors);
+}
+
+/**
+ * A latency statistic of the successful responses: the run's `served` figures where the engine has them, else every
+ * response's (the engine cannot tell them apart; a note says so). None served: not measured, never a fast refusal.
+ */
+export function servedLatency(run: RunResult, stat: keyof LatencyStats): number | undefined {
+  if (run.requests > 0 && servedCount(run) === 0) return undefined;
+  return run.served ? run.served.latency[stat] : run.latency[stat];
+}
+
+/** Successful responses per second ("throughput > 100/s" means served): the run's rate times the share served. */
+export function servedThroughput(run: RunResult): number | undefined {
+  if (run.throughputRps === undefined || run.requests <= 0) return run.throughputRps;
+  const ok = servedCount(run);
+  return ok === 0 ? undefined : (run.throughputRps * ok) / run.requests;
+}
+
 const intervalLatencyOf = (k: IntervalLatency) => (iv: IntervalResult) => iv.latency[k];
 const rowLatencyOf = (k: IntervalLatency) => (r: IntervalRows) =>
   r.rows.length === 1 ? r.rows[0]!.latency[k] : undefined;
@@ -217,7 +240,7 @@ export const METRIC_CATALOGUE = [
     label: 'throughput',
     intervalLabel: 'throughput',
     regression: { better: 'higher', unit: '/s', order: 7 },
-    value: (run: RunResult) => run.throughputRps,
+    value: servedThroughput,
     intervalValue: (iv: IntervalResult) =>
       iv.durationMs / 1000 > 0 ? iv.requests / (iv.durationMs / 1000) : undefined,
   },
