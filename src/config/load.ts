@@ -1,9 +1,7 @@
 // Inputs + `.github/perf-gate.yml` -> typed Config. Everything is validated here, before any load is sent, and a
 // mistake is reported as one line naming the input or config path, the value received and what is allowed.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
 import {
   COMMENT_MODES,
   DECIDE_ON,
@@ -14,24 +12,23 @@ import {
   type CommentMode,
   type EngineName,
   type FailOn,
-  type PresetPhaseName,
-  type Stage,
 } from '../model.js';
-import { errorsOptedOut, parseTargets, withErrorBound } from '../gate/targets.js';
+import { parseTargets } from '../gate/targets.js';
+import { errorsOptedOut, withErrorBound } from '../gate/error-bound.js';
 import { didYouMean } from './suggest.js';
 import { endpointSelectorProblems, selectorMetric, targetMetrics, type EndpointMetric } from '../gate/selectors.js';
 import { PRESETS, timeFactorOf, totalDurationMs, type PhaseDefinition } from '../phases/presets.js';
 import { parseGuards, type AbortGuard } from '../phases/guards.js';
 import { resolveBaselineConfig } from './baseline.js';
-import { configFileSchema, HTTP_METHODS, type ConfigFile, type StepInput } from './schema.js';
 import type { Config } from './types.js';
 import { parseDuration, parseRate } from '../units.js';
 import { formatDurationCompact } from '../format.js';
-import { redactSecrets, redactUrl } from '../secrets.js';
+import { redactUrl } from '../secrets.js';
 import { formatCount, LIMITS } from './limits.js';
-import { UserError, messageOf } from '../errors.js';
+import { UserError } from '../errors.js';
 import { infraTargetProblems } from './infra-targets.js';
-import type { CaptureSpec, Expectations, Flow, FlowStep } from '../flows/steps.js';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from './file.js';
+import { customPhases, ownValue, toFlow } from './phases-flows.js';
 
 // Re-exported: the engines and the pipeline print the target through the config module they already import.
 
@@ -67,7 +64,6 @@ export const INPUT_NAMES = [
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Partial<Record<InputName, string>>;
 
-export const DEFAULT_CONFIG_PATH = '.github/perf-gate.yml';
 export const DEFAULTS = {
   phase: 'warmup',
   engine: 'builtin' as EngineName,
@@ -396,159 +392,6 @@ function parseShard(text: string | undefined, engine: EngineName): Config['shard
   return { index, count };
 }
 
-function loadConfigFile(
-  given: string | undefined,
-  workspace: string,
-  readFile: (p: string) => string,
-  fileExists: (p: string) => boolean,
-): { file: ConfigFile; path?: string } {
-  const rel = given ?? DEFAULT_CONFIG_PATH;
-  const full = isAbsolute(rel) ? rel : resolve(workspace, rel);
-  if (!fileExists(full)) {
-    // The default path is optional; a path the user named must exist.
-    if (given === undefined) return { file: {} };
-    throw new UserError(`input "config": file "${given}" does not exist (looked in ${full})`);
-  }
-  let text: string;
-  try {
-    const size = statSize(full);
-    if (size !== undefined && size > LIMITS.configBytes) {
-      throw new UserError(
-        `input "config": "${rel}" is ${formatCount(size)} bytes; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`,
-      );
-    }
-    text = readFile(full);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`input "config": cannot read "${rel}": ${messageOf(e)}`);
-  }
-  // A reader given in tests may bypass the size check above; the text is checked too.
-  if (text.length > LIMITS.configBytes) {
-    throw new UserError(
-      `input "config": "${rel}" is ${formatCount(text.length)} characters; the largest config file allowed is ${formatCount(LIMITS.configBytes)} bytes (1 MiB)`,
-    );
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    const detail = e instanceof YAMLParseError ? `${e.message.split('\n')[0]}${yamlSnippet(text, e)}` : String(e);
-    throw new UserError(`${rel}: not valid YAML: ${detail}`);
-  }
-  if (data === null || data === undefined) return { file: {}, path: rel };
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new UserError(
-      `${rel}: expected a mapping of settings (target, phase, flows, ...), got ${Array.isArray(data) ? 'a list' : typeof data}`,
-    );
-  }
-  const parsed = configFileSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw new UserError(formatIssue(rel, parsed.error.issues, configFileSchema));
-  return { file: parsed.data, path: rel };
-}
-
-/** The offending line of a YAML file, with the line before it and a caret under the column. */
-export function yamlSnippet(text: string, e: YAMLParseError): string {
-  const at = e.linePos?.[0];
-  if (!at) return '';
-  const lines = text.split(/\r?\n/);
-  const shown: string[] = [];
-  const width = String(at.line).length;
-  for (let n = Math.max(1, at.line - 1); n <= at.line; n++)
-    shown.push(`  ${String(n).padStart(width)} | ${redactSecrets(lines[n - 1] ?? '')}`);
-  shown.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, at.col - 1))}^`);
-  return `\n${shown.join('\n')}`;
-}
-
-/** Names the deepest useful path, the value received and what is allowed. */
-function formatIssue(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodType): string {
-  const issue = pickIssue(issues);
-  const path = formatPath(issue.path);
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const allowed = schema ? keysAt(schema, issue.path) : [];
-    const hints = issue.keys.map((k) => `"${k}"${didYouMean(k, allowed)}`);
-    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`;
-  } else if (issue.code === 'invalid_value' && typeof issue.input === 'string' && issue.values.length > 1) {
-    const values = issue.values.map(String);
-    message = `allowed: ${values.join(', ')}${didYouMean(issue.input, values)}`;
-  }
-  const got =
-    'input' in issue && issue.input !== undefined && issue.code !== 'unrecognized_keys'
-      ? `got ${show(issue.input)}; `
-      : '';
-  return `${file}: ${path || '(top level)'}: ${got}${message}`;
-}
-
-function pickIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
-  // A union reports one branch per alternative; the branch that got deepest says the most about the mistake.
-  const custom = issues.find((i) => i.code === 'custom');
-  if (custom) return custom;
-  let best = issues[0]!;
-  let bestDepth = -1;
-  const visit = (list: z.core.$ZodIssue[], prefix: PropertyKey[]): void => {
-    for (const i of list) {
-      const full = { ...i, path: [...prefix, ...i.path] } as z.core.$ZodIssue;
-      if (i.code === 'invalid_union' && i.errors.length) {
-        for (const branch of i.errors) visit(branch, full.path);
-        continue;
-      }
-      const depth = full.path.length + (i.code === 'invalid_type' ? 0 : 0.5);
-      if (depth > bestDepth) {
-        best = full;
-        bestDepth = depth;
-      }
-    }
-  };
-  visit(issues, []);
-  return best;
-}
-
-/** The keys an object in the schema may have at `path` (every alternative of a union), for "did you mean". */
-export function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
-  const out = new Set<string>();
-  const visit = (t: z.core.$ZodType | undefined, rest: PropertyKey[]): void => {
-    if (!t) return;
-    const def = t._zod.def as unknown as Record<string, unknown> & { type: string };
-    switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'readonly':
-      case 'catch':
-      case 'prefault':
-      case 'nonoptional':
-        return visit(def.innerType as z.core.$ZodType, rest);
-      case 'pipe':
-        return visit(def.in as z.core.$ZodType, rest);
-      case 'union':
-        for (const o of def.options as z.core.$ZodType[]) visit(o, rest);
-        return;
-      case 'array':
-        return visit(def.element as z.core.$ZodType, typeof rest[0] === 'number' ? rest.slice(1) : rest);
-      case 'record':
-        return visit(def.valueType as z.core.$ZodType, rest.slice(1));
-      case 'object': {
-        const shape = def.shape as Record<string, z.core.$ZodType>;
-        if (rest.length === 0) for (const k of Object.keys(shape)) out.add(k);
-        else visit(Object.hasOwn(shape, String(rest[0])) ? shape[String(rest[0])] : undefined, rest.slice(1));
-        return;
-      }
-    }
-  };
-  visit(schema, path);
-  return [...out];
-}
-
-function formatPath(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
-function show(v: unknown): string {
-  // A value echoed back may be a URL with a password in it, wherever in the config it was.
-  const s = redactSecrets(typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
   const v = value.trim().toLowerCase();
   if ((allowed as readonly string[]).includes(v)) return v as T;
@@ -591,121 +434,6 @@ function splitCredentials(text: string): { url: string; authorization?: string }
 function withAuthorization(headers: Record<string, string>, authorization: string | undefined): Record<string, string> {
   if (!authorization || Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
   return { ...headers, authorization };
-}
-
-/** `table[key]` only when the table itself has the key: never a prototype's `constructor` or `toString`. */
-export function ownValue<T>(table: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
-function statSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
-}
-
-function customPhases(file: ConfigFile, path: string): Record<string, PhaseDefinition> {
-  const out: Record<string, PhaseDefinition> = Object.create(null) as Record<string, PhaseDefinition>;
-  for (const [name, def] of Object.entries(file.phases ?? {})) {
-    const stages: Stage[] = def.stages.map((s) =>
-      'rate' in s
-        ? { durationMs: s.duration, startRate: s.rate, endRate: s.rate, name: s.name }
-        : { durationMs: s.duration, startRate: s.from, endRate: s.to, name: s.name },
-    );
-    const preset = ownValue(PRESETS as Record<string, PhaseDefinition>, name);
-    const targets =
-      def.targets === undefined
-        ? undefined
-        : typeof def.targets === 'string'
-          ? def.targets.split(/\r?\n/)
-          : def.targets;
-    if (targets) parseTargets(targets, `${path}: phases.${name}.targets`);
-    const phase: PhaseDefinition = {
-      name,
-      stages,
-      description: def.description ?? preset?.description ?? `custom phase from ${path}`,
-      defaultTargets: targets ?? preset?.defaultTargets ?? PRESETS.sustained.defaultTargets,
-    };
-    // A phase that overrides a preset's stages keeps what the preset is for, unless it says otherwise.
-    const decideOn = def['decide-on'] ?? preset?.decideOn;
-    if (decideOn) phase.decideOn = decideOn;
-    const analyses = def.analyze ?? preset?.analyses;
-    if (analyses) phase.analyses = analyses;
-    if (def.abort !== undefined) {
-      const list = def.abort === false ? [] : def.abort;
-      parseGuards(list, `${path}: phases.${name}.abort`);
-      phase.defaultGuards = typeof list === 'string' ? list.split(/\r?\n/) : list;
-    } else if (preset?.defaultGuards) {
-      phase.defaultGuards = preset.defaultGuards;
-      phase.guardsScaleWithShape = preset.guardsScaleWithShape;
-    }
-    out[name] = phase;
-  }
-  return out;
-}
-
-function toFlow(f: NonNullable<ConfigFile['flows']>[number], configDir: string): Flow {
-  const flow: Flow = { name: f.name, weight: f.weight ?? 1, steps: f.steps.map(toStep) };
-  if (f.data !== undefined) {
-    // Relative to the config file, like a path in any other file that names its neighbours.
-    const source = typeof f.data === 'string' ? f.data : f.data.file;
-    const order = typeof f.data === 'string' ? 'sequential' : (f.data.order ?? 'sequential');
-    flow.data = { file: isAbsolute(source) ? source : resolve(configDir, source), source, order };
-  }
-  return flow;
-}
-
-function toStep(s: StepInput): Flow['steps'][number] {
-  if ('think' in s) return { kind: 'think', ms: s.think };
-  if ('request' in s)
-    return { kind: 'request', ...requestOf(s.request.method.toUpperCase(), s.request.path, s.request) };
-  for (const m of HTTP_METHODS) {
-    const path = (s as Record<string, unknown>)[m];
-    if (typeof path === 'string') return { kind: 'request', ...requestOf(m.toUpperCase(), path, s as RequestExtras) };
-  }
-  throw new Error('unreachable: schema admits only think, request or a method');
-}
-
-type StepExtras = Extract<StepInput, { request: unknown }>['request'];
-type RequestExtras = Partial<Pick<StepExtras, 'name' | 'headers' | 'json' | 'body' | 'capture' | 'expect'>>;
-
-function requestOf(method: string, path: string, extra: RequestExtras): Omit<FlowStep, 'kind'> {
-  const step: Omit<FlowStep, 'kind'> = { method, path };
-  if (extra.name !== undefined) step.name = extra.name;
-  if (extra.headers !== undefined) step.headers = extra.headers;
-  if (extra.json !== undefined) step.json = extra.json;
-  if (extra.body !== undefined) step.body = extra.body;
-  if (extra.capture !== undefined) {
-    const capture: Record<string, CaptureSpec> = {};
-    for (const [name, spec] of Object.entries(extra.capture)) {
-      capture[name] =
-        typeof spec === 'string'
-          ? { kind: 'json', path: spec }
-          : 'header' in spec
-            ? { kind: 'header', name: spec.header.toLowerCase() }
-            : { kind: 'regex', pattern: spec.regex };
-    }
-    step.capture = capture;
-  }
-  if (extra.expect !== undefined) {
-    const e = extra.expect;
-    const expect: Expectations = {};
-    if (e.status !== undefined) expect.status = Array.isArray(e.status) ? e.status : [e.status];
-    if (e.json !== undefined)
-      expect.json = Object.entries(e.json).map(([path, value]) =>
-        value === 'exists' ? { path, exists: true as const } : { path, value },
-      );
-    if (e.contains !== undefined) expect.contains = Array.isArray(e.contains) ? e.contains : [e.contains];
-    if (e.header !== undefined) {
-      expect.header = Object.entries(e.header).map(([name, value]) =>
-        value === 'exists' ? { name: name.toLowerCase(), exists: true as const } : { name: name.toLowerCase(), value },
-      );
-    }
-    step.expect = expect;
-  }
-  return step;
 }
 
 const NO_GUARDS = /^(none|false|off|no)$/i;

@@ -30,7 +30,7 @@ export interface Config {
   targets: Target[];
   /**
    * The targets say `error_rate: not judged`: the phase's error-rate bound was removed on purpose (said in the
-   * report). Otherwise `targets` always holds one (src/gate/targets.ts withErrorBound).
+   * report). Otherwise `targets` always holds one (src/gate/error-bound.ts withErrorBound).
    */
   errorsNotJudged?: true;
   /** Override of the phase length, ms. */

@@ -1,4 +1,4 @@
-// The steps of the flow language, as a config's `flows:` parses into them (config/schema.ts, config/load.ts): a
+// The steps of the flow language, as a config's `flows:` parses into them (config/schema.ts, config/phases-flows.ts): a
 // journey of requests and think times with an optional data file, each request with its captures and checks. The
 // rest of flows/ compiles and runs them (templates, checks, JSONPath, data files); the engines and translators read
 // these shapes.

@@ -479,46 +479,13 @@ function parseInfraTarget(p: InfraParts): Target {
  * The one line that removes a phase's error-rate bound (`error_rate: not judged`): an explicit opt-out, visible in
  * the config and said in the report. Nothing else does: a target list without an error-rate bound keeps the phase's.
  */
-const ERRORS_NOT_JUDGED = /^error[_ -]?rate\s*:\s*not\s+judged$/i;
+export const ERRORS_NOT_JUDGED = /^error[_ -]?rate\s*:\s*not\s+judged$/i;
 
-function targetLines(lines: string[] | string): string[] {
+/** The lines of a target list, `#` comments and surrounding blanks removed. */
+export function targetLines(lines: string[] | string): string[] {
   return (typeof lines === 'string' ? lines.split(/\r?\n/) : lines).map((raw) => raw.replace(/\s+#.*$/, '').trim());
 }
 
-/** Whether a target list opts out of the error-rate bound (`error_rate: not judged`). */
-export function errorsOptedOut(lines: string[] | string): boolean {
-  return targetLines(lines).some((l) => ERRORS_NOT_JUDGED.test(l));
-}
-
-/** The guide's error budget, for a phase whose own targets hold no error-rate bound. */
-export const GUIDE_ERROR_BOUND = 'error_rate < 0.5%';
-
-/**
- * A run-wide error-rate bound that judges: `error_rate < x` or `<= x`, not optional. A count (`errors <= 50`) is no
- * bound on its own: 44 errors out of 44 requests stays under 50 in a short run.
- */
-export function isErrorRateBound(t: Target): boolean {
-  return (
-    t.metric === 'error_rate' &&
-    t.endpoint === undefined &&
-    !t.rhsMetric &&
-    !t.optional &&
-    (t.op === '<' || t.op === '<=')
-  );
-}
-
-/**
- * Every phase keeps an error-rate bound whatever targets are given: when none of `targets` is one, the phase's own
- * (from its default targets, else the guide's 0.5 %) is added as a row of its own, marked as kept.
- */
-export function withErrorBound(targets: Target[], phaseDefaults: readonly string[], phaseName: string): Target[] {
-  if (targets.some(isErrorRateBound)) return targets;
-  const own = parseTargets([...phaseDefaults], `phase "${phaseName}" default targets`).find(isErrorRateBound);
-  const bound = own ?? parseTarget(GUIDE_ERROR_BOUND, `phase "${phaseName}"`);
-  return [...targets, { ...bound, kept: 'phase' }];
-}
-
-/** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
 /**
  * The mistakes people make writing targets, named before the grammar would call them something else: a list split
  * by commas reads as one target whose metric is "500ms, p95", and `=<` as the operator `=` and a metric "< 500ms".
@@ -559,6 +526,7 @@ export function knownMetricNames(): string[] {
   ];
 }
 
+/** Newline- or comma-free list: one expression per line; blank lines and `#` comments are skipped. */
 export function parseTargets(lines: string[] | string, where = 'targets'): Target[] {
   const list = targetLines(lines);
   const out: Target[] = [];

@@ -3,7 +3,11 @@
 // from two pg_stat_statements snapshots (start and end), and queries of one's own (`queries:`, one number each,
 // sampled or run once after the run). One read-only session with a short statement_timeout; samples never overlap,
 // a failed sample is counted, not thrown, and the timers are unref'd, so the sampler can neither block nor crash
-// the load test. `pg` is imported only when used.
+// the load test. `pg` is imported only when used. This file is the source's lifecycle (connect, start, sample,
+// collect, stop); its parts live beside it: postgres-connection.ts (where and how a session connects),
+// postgres-sampling.ts (one pg_stat_activity sample), postgres-statements.ts (pg_stat_statements read and
+// compared), postgres-queries.ts (queries of one's own and their guards), postgres-metrics.ts (what it reports),
+// postgres-activity.ts (the database's work for the "Why" block).
 import type { Client, ClientConfig } from 'pg';
 import type { BaselineRow, DatabaseActivity, InfraMetric, SlowQuery } from '../model.js';
 import {
@@ -12,25 +16,17 @@ import {
   type PostgresQueryConfig,
   type PostgresSourceConfig,
 } from '../config/sources.js';
-import {
-  isNumericType,
-  refusedSql,
-  roleProblem,
-  ROLE_CHECK_SQL,
-  typeName,
-  type RoleCheckRow,
-} from '../config/postgres-guard.js';
 import { summarize, within, type Series } from '../metrics/series.js';
+import type { Logger } from '../log.js';
+import { Redactor } from '../secrets.js';
 import { sleep } from './stats.js';
 import { Sampler } from './sampler.js';
 import {
-  cleanStatement,
   DEALLOC_SQL,
   INDEXES_SQL,
   lockWaits,
   lockWaitsSql,
   MARK,
-  snapshotSql,
   statementsByTotal,
   statementTexts,
   tableScans,
@@ -40,8 +36,12 @@ import {
   type Snapshot,
   type TableSnapshot,
 } from './postgres-activity.js';
-
-export { cleanStatement } from './postgres-activity.js';
+import { configureSession, describeConnection, resolveConnection } from './postgres-connection.js';
+import { QueryRunner } from './postgres-queries.js';
+import { describeMetrics, reading } from './postgres-metrics.js';
+import { messageOf } from '../errors.js';
+import { ActivityReader, busiest, describeSample, type ActivitySample } from './postgres-sampling.js';
+import { diffStatements, diffTotals, slowdownMetric, StatementReader } from './postgres-statements.js';
 import {
   unavailable,
   type LoadPlan,
@@ -51,113 +51,10 @@ import {
   type TimeWindow,
 } from './types.js';
 
-/** Calls a statement needs in each third for its slowdown to count. */
-const MIN_SLOWDOWN_CALLS = 10;
-import type { Logger } from '../log.js';
-import { Redactor } from '../secrets.js';
-import { messageOf } from '../errors.js';
-
-/** The application_name of the sessions `queries:` run on (one per batch): left out of the connection counts. */
-const QUERIES_APP = 'perf-gate queries';
-
-// Client connections grouped by state and wait event, with the age of the oldest open transaction in each group.
-const activitySql = (where: string): string =>
-  `SELECT coalesce(state, 'unknown') AS state, coalesce(wait_event_type, '') AS wait, count(*)::int AS n, ` +
-  `coalesce(max(extract(epoch FROM clock_timestamp() - xact_start) * 1000), 0)::float8 AS xact_ms ` +
-  `FROM pg_stat_activity WHERE ${where}pid <> pg_backend_pid() AND coalesce(application_name, '') <> '${QUERIES_APP}' GROUP BY 1, 2 ${MARK}`;
-const ACTIVITY_SQL = activitySql(`backend_type = 'client backend' AND `);
-// PostgreSQL < 10 has no backend_type; background processes then show with an empty query and are left out that way.
-const ACTIVITY_SQL_OLD = activitySql('');
-
-/** One pg_stat_activity sample. */
-interface ActivitySample {
-  t: number;
-  total: number;
-  byState: Record<string, number>;
-  byWait: Record<string, number>;
-  lockWaits: number;
-  longestXactMs: number;
-}
-
-/**
- * What a query of one's own returned, or why it is not one number. The value itself never goes into a message: a
- * query can read any table the role may read, and a message reaches the log, the report and the PR comment.
- */
-export function oneNumber(name: string, rows: unknown[][], fields: ReadonlyArray<{ dataTypeID: number }>): number {
-  if (rows.length !== 1) return fail(`returned ${rows.length} rows`);
-  if (fields.length !== 1) return fail(`returned ${fields.length} columns`);
-  const type = fields[0]!.dataTypeID;
-  const v = rows[0]![0];
-  if (v === null || v === undefined) return fail('returned NULL');
-  if (!isNumericType(type))
-    return fail(`returned a value of type ${typeName(type)}, not a number (cast it, e.g. ::numeric, if it holds one)`);
-  // count(*) and numeric come back as text (bigint and numeric exceed a JavaScript number in general).
-  const n =
-    typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+(\.\d+)?(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN;
-  if (!Number.isFinite(n)) return fail(`returned a ${typeName(type)} that is not a finite number (NaN or Infinity)`);
-  return n;
-
-  function fail(what: string): never {
-    throw new Error(`query "${name}" ${what}; it must return one row with one number`);
-  }
-}
-
-/** The highest $n a statement uses: parameters are passed only up to it (an unused $1 has no type PostgreSQL can infer). */
-export function parameterCount(sql: string): number {
-  let max = 0;
-  for (const m of sql.matchAll(/\$(\d+)\b/g)) max = Math.max(max, Number(m[1]));
-  return max;
-}
-
 export interface PostgresDeps {
   loadPg?: () => Promise<typeof import('pg')>;
   env?: NodeJS.ProcessEnv;
 }
-
-/** Statements by mean time during the run: the end snapshot minus the start snapshot. */
-export function diffStatements(start: Snapshot, end: Snapshot, top: number): SlowQuery[] {
-  const out: SlowQuery[] = [];
-  for (const [key, e] of end) {
-    if (e.query.includes(MARK) || e.query === '<insufficient privilege>') continue;
-    const s = start.get(key);
-    // A reset of pg_stat_statements during the run makes the end counters smaller: they then cover the run alone.
-    const base = s && s.calls <= e.calls ? s : undefined;
-    const calls = e.calls - (base?.calls ?? 0);
-    const totalMs = e.total - (base?.total ?? 0);
-    if (calls <= 0) continue;
-    const q: SlowQuery = { query: cleanStatement(e.query), calls, meanMs: totalMs / calls, totalMs };
-    if (e.rows !== undefined && Number.isFinite(e.rows)) q.rows = e.rows - (base?.rows ?? 0);
-    if (e.hit !== undefined && Number.isFinite(e.hit)) q.sharedBlksHit = e.hit - (base?.hit ?? 0);
-    out.push(q);
-  }
-  return out.sort((a, b) => b.meanMs - a.meanMs).slice(0, top);
-}
-
-/** Rows returned or affected and shared-buffer hits during the run, over every statement but perf-gate's own. */
-export function diffTotals(start: Snapshot, end: Snapshot): { rows: number; hit: number } {
-  let rows = 0;
-  let hit = 0;
-  for (const [key, e] of end) {
-    if (e.query.includes(MARK)) continue;
-    const s = start.get(key);
-    const base = s && s.calls <= e.calls ? s : undefined;
-    rows += (e.rows ?? 0) - (base?.rows ?? 0);
-    hit += (e.hit ?? 0) - (base?.hit ?? 0);
-  }
-  return { rows, hit };
-}
-
-type SnapshotRow = {
-  key: string;
-  qid: string;
-  db: string;
-  calls: number;
-  total: number;
-  rows: number;
-  hit: number;
-  blks: number;
-  query: string;
-};
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres' as const;
@@ -172,8 +69,8 @@ export class PostgresSource implements Source {
   private configError?: string;
   private startError?: string;
   private maxConnections?: number;
-  private activitySql = ACTIVITY_SQL;
-  private totalColumn = 'total_exec_time';
+  private readonly activityReader = new ActivityReader();
+  private readonly statementReader = new StatementReader();
   private startSnapshot?: Snapshot;
   private startTables?: TableSnapshot;
   private startDealloc?: number;
@@ -188,9 +85,8 @@ export class PostgresSource implements Source {
   /** $1 of interval queries: when sampling began (the run starts right after). */
   private samplingStart = new Date();
   private sampleFailures = 0;
-  /** Set when the role may not run `queries:` (see checkRole): every query is then unavailable with this reason. */
-  private queriesRefused?: string;
-  private roleChecked = false;
+  /** Runs `queries:`, each batch on a session of its own, after checking the role. */
+  private readonly queries: QueryRunner;
   private lastSampleError?: string;
   private readonly sampler: Sampler;
   private readonly notes: string[] = [];
@@ -213,116 +109,27 @@ export class PostgresSource implements Source {
     this.redactor.add(this.env.PGPASSWORD);
     let where = 'libpq environment (PGHOST, ...)';
     try {
-      this.connectionConfig = this.resolveConnection();
-      const c = this.connectionConfig;
-      if (c.connectionString) where = this.redactor.redact(describeUrl(c.connectionString));
-      else if (c.host || c.database)
-        where = `${c.user ? `${c.user}@` : ''}${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}`;
+      this.connectionConfig = resolveConnection(cfg, this.env, this.redactor);
+      where = describeConnection(this.connectionConfig, this.redactor) ?? where;
     } catch (e) {
       this.configError = this.redactor.error(e);
     }
     this.label = `postgres ${where}`;
-    this.metrics = [
-      {
-        name: cfg.name,
-        unit: 'count',
-        query: `client connections in pg_stat_activity every ${cfg.intervalMs} ms, against max_connections (${where})`,
-      },
-    ];
+    this.queries = new QueryRunner({
+      loadPg: deps.loadPg ?? (() => import('pg')),
+      connectionConfig: this.connectionConfig,
+      statementTimeoutMs: cfg.statementTimeoutMs,
+      redactor: this.redactor,
+      log,
+      label: this.label,
+    });
     this.activityNames = postgresActivityNames(cfg);
-    const a = this.activityNames;
-    if (a) {
-      const every = `every ${cfg.intervalMs} ms`;
-      this.metrics.push(
-        { name: a.active, unit: 'count', query: `client connections in state active, pg_stat_activity ${every}` },
-        {
-          name: a.idleInTransaction,
-          unit: 'count',
-          query: `client connections idle in transaction, pg_stat_activity ${every}`,
-        },
-        {
-          name: a.lockWaits,
-          unit: 'count',
-          query: `client connections waiting on a lock (wait_event_type Lock), pg_stat_activity ${every}`,
-        },
-        {
-          name: a.longestTransaction,
-          unit: 'ms',
-          query: `age of the oldest open transaction (xact_start), pg_stat_activity ${every}`,
-        },
-      );
-      if (a.statementRows)
-        this.metrics.push({
-          name: a.statementRows,
-          unit: 'count',
-          query: 'rows returned or affected during the run, pg_stat_statements (end - start)',
-        });
-      if (a.sharedBlksHit)
-        this.metrics.push({
-          name: a.sharedBlksHit,
-          unit: 'count',
-          query: 'shared buffer hits during the run, pg_stat_statements (end - start)',
-        });
-    }
     this.slowdownName = postgresSlowdownName(cfg);
-    if (this.slowdownName) {
-      this.metrics.push({
-        name: this.slowdownName,
-        unit: 'count',
-        query:
-          "largest ratio of a statement's mean time, last third of the steady part ÷ first third (pg_stat_statements)",
-      });
-    }
-    for (const q of cfg.queries) {
-      const when = {
-        end: 'once after the run',
-        interval: every(cfg.intervalMs),
-        start: 'once before the load',
-        change: 'before and after the run: after − before',
-      }[q.at];
-      this.metrics.push({ name: q.name, unit: q.unit, query: `${oneLine(q.sql)} (${when})` });
-      if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
-    }
+    this.metrics = describeMetrics(cfg, where);
+    for (const q of cfg.queries) if (q.at === 'interval') this.custom.set(q.name, { series: [], failures: 0 });
     const endQueries = cfg.queries.filter((q) => q.at === 'end' || q.at === 'change').length;
     // The end queries get a session of their own: one more connect.
     this.collectTimeoutMs = 2 * cfg.connectTimeoutMs + (3 + endQueries) * (cfg.statementTimeoutMs + 1000) + 5000;
-  }
-
-  private resolveConnection(): ClientConfig {
-    const { cfg, env } = this;
-    let connectionString: string | undefined;
-    if (cfg.urlEnv) {
-      connectionString = env[cfg.urlEnv];
-      if (!connectionString) throw new Error(`environment variable ${cfg.urlEnv} (url-env) is not set`);
-    } else connectionString = cfg.url;
-    if (connectionString) {
-      this.redactor.add(connectionString);
-      try {
-        const u = new URL(connectionString);
-        if (u.password) this.redactor.add(decodeURIComponent(u.password)).add(u.password);
-      } catch {
-        // Not URL-shaped (a libpq key=value string): the pattern rules cover `password=`.
-      }
-    }
-    let password: string | undefined;
-    if (cfg.passwordEnv) {
-      password = env[cfg.passwordEnv];
-      if (password === undefined) throw new Error(`environment variable ${cfg.passwordEnv} (password-env) is not set`);
-      this.redactor.add(password);
-    }
-    const out: ClientConfig = {
-      application_name: 'perf-gate',
-      connectionTimeoutMillis: cfg.connectTimeoutMs,
-      // Client-side guard in case the server ignores statement_timeout (a pooler in between).
-      query_timeout: cfg.statementTimeoutMs + 1000,
-    };
-    if (connectionString) out.connectionString = connectionString;
-    if (cfg.host) out.host = cfg.host;
-    if (cfg.port) out.port = cfg.port;
-    if (cfg.user) out.user = cfg.user;
-    if (cfg.database) out.database = cfg.database;
-    if (password !== undefined) out.password = password;
-    return out;
   }
 
   private async connect(): Promise<Client> {
@@ -338,9 +145,7 @@ export class PostgresSource implements Source {
       });
       try {
         await client.connect();
-        // SET rather than startup parameters: poolers such as PgBouncer reject unknown startup parameters.
-        await client.query(`SET statement_timeout = ${Math.round(this.cfg.statementTimeoutMs)} ${MARK}`);
-        await client.query(`SET default_transaction_read_only = on ${MARK}`);
+        await configureSession(client, this.cfg.statementTimeoutMs);
       } catch (e) {
         await client.end().catch(() => undefined);
         throw e;
@@ -370,7 +175,7 @@ export class PostgresSource implements Source {
         this.startTables = await this.tables(client);
         if (this.startSnapshot) this.startDealloc = await this.dealloc(client);
       }
-      if (this.cfg.queries.length > 0) await this.checkRole(client);
+      if (this.cfg.queries.length > 0) await this.queries.checkRole(client);
     } catch (e) {
       const msg = this.redactor.error(e);
       this.startError = /timeout/i.test(msg)
@@ -383,70 +188,6 @@ export class PostgresSource implements Source {
     this.sampler.start({ now: true });
   }
 
-  /**
-   * Before any query of one's own runs: a role that could do harm (a superuser, a member of pg_execute_server_program,
-   * pg_write_server_files or pg_signal_backend) is refused, naming it and the grant to remove; its queries are then
-   * unavailable with that message, and nothing of them is sent.
-   */
-  private async checkRole(client: Client): Promise<void> {
-    this.roleChecked = true;
-    try {
-      const res = await client.query<RoleCheckRow>(`${ROLE_CHECK_SQL} ${MARK}`);
-      const row = res.rows[0];
-      this.queriesRefused = row ? roleProblem(row) : 'the role could not be checked (no row)';
-    } catch (e) {
-      this.queriesRefused = `the role could not be checked before running queries (${this.redactor.error(e)}), so none is run`;
-    }
-    if (this.queriesRefused) this.log.warning(`${this.label}: ${this.queriesRefused}`);
-  }
-
-  /**
-   * Run a batch of queries of one's own on a session of its own, closed afterwards whatever happened: a lock or a
-   * setting a query took cannot outlive the batch, and the sampling session never runs a statement of the config's.
-   */
-  private async runBatch(
-    queries: PostgresQueryConfig[],
-    window: [Date, Date],
-    each: (q: PostgresQueryConfig, v: number | Error) => void,
-  ): Promise<void> {
-    if (queries.length === 0) return;
-    if (this.queriesRefused) {
-      for (const q of queries) each(q, new Error(this.queriesRefused));
-      return;
-    }
-    let client: Client | undefined;
-    try {
-      const pg = await (this.deps.loadPg ?? (() => import('pg')))();
-      client = new pg.Client({ ...this.connectionConfig, application_name: QUERIES_APP });
-      client.on('error', () => undefined);
-      await client.connect();
-      await client.query(`SET statement_timeout = ${Math.round(this.cfg.statementTimeoutMs)} ${MARK}`);
-      await client.query(`SET default_transaction_read_only = on ${MARK}`);
-      // Whoever runs first (start() or a batch before it), the role is checked before any query is sent.
-      if (!this.roleChecked) await this.checkRole(client);
-    } catch (e) {
-      await client?.end().catch(() => undefined);
-      for (const q of queries) each(q, e as Error);
-      return;
-    }
-    if (this.queriesRefused) {
-      await client.end().catch(() => undefined);
-      for (const q of queries) each(q, new Error(this.queriesRefused));
-      return;
-    }
-    try {
-      for (const q of queries) {
-        try {
-          each(q, await this.runQuery(client, q, window));
-        } catch (e) {
-          each(q, e as Error);
-        }
-      }
-    } finally {
-      await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
-    }
-  }
-
   /** The database baseline, after the checks and the smoke pass and before the load's first request: $1 = $2 = now. */
   async beforeLoad(plan: LoadPlan = {}): Promise<void> {
     if (this.configError || this.startError) return;
@@ -454,8 +195,8 @@ export class PostgresSource implements Source {
     const queries = this.cfg.queries.filter((q) => q.at === 'start' || q.at === 'change');
     if (queries.length === 0) return;
     const now = new Date();
-    await this.runBatch(queries, [now, now], (q, v) =>
-      this.before.set(q.name, typeof v === 'number' ? v : this.queryError(q, v)),
+    await this.queries.runBatch(queries, [now, now], (q, v) =>
+      this.before.set(q.name, typeof v === 'number' ? v : this.queries.queryError(q, v)),
     );
   }
 
@@ -484,52 +225,7 @@ export class PostgresSource implements Source {
   /** The statement whose mean time grew most from the first third of the steady part to the last. */
   private slowdown(): InfraMetric {
     const d = this.metrics.find((x) => x.name === this.slowdownName)!;
-    const [a, b, c, e] = [0, 1, 2, 3].map((i) => this.thirds[i]);
-    if (!a || !b || !c || !e) {
-      return unavailable(
-        'postgres',
-        d,
-        this.thirdsPlan ??
-          'pg_stat_statements was not read at both ends of the first and last thirds of the steady part (a run stopped early, or the snapshots failed)',
-      );
-    }
-    const per = (from: Snapshot, to: Snapshot, key: string): { calls: number; mean: number } | undefined => {
-      const x = to.get(key);
-      const y = from.get(key);
-      if (!x) return undefined;
-      const calls = x.calls - (y && y.calls <= x.calls ? y.calls : 0);
-      const total = x.total - (y && y.calls <= x.calls ? y.total : 0);
-      return calls > 0 ? { calls, mean: total / calls } : undefined;
-    };
-    let worst: { ratio: number; query: string; first: number; last: number } | undefined;
-    for (const [key, row] of e) {
-      if (row.query.includes(MARK) || row.query === '<insufficient privilege>') continue;
-      const first = per(a, b, key);
-      const last = per(c, e, key);
-      // Too few calls make a mean of noise: 10 in each third at least.
-      if (!first || !last || first.calls < MIN_SLOWDOWN_CALLS || last.calls < MIN_SLOWDOWN_CALLS || !(first.mean > 0))
-        continue;
-      const ratio = last.mean / first.mean;
-      if (!worst || ratio > worst.ratio)
-        worst = { ratio, query: cleanStatement(row.query), first: first.mean, last: last.mean };
-    }
-    if (!worst)
-      return unavailable(
-        'postgres',
-        d,
-        `no statement had ${MIN_SLOWDOWN_CALLS} or more calls in both the first and the last third of the steady part`,
-      );
-    const v = worst.ratio;
-    this.notes.push(
-      `postgres: largest statement slowdown over the steady part ×${v.toFixed(2)} (mean ${worst.first.toFixed(2)} ms in the first third, ${worst.last.toFixed(2)} ms in the last): ${oneLine(worst.query).slice(0, 200)}`,
-    );
-    return {
-      name: d.name,
-      source: 'postgres',
-      query: `${d.query}; worst: ${oneLine(worst.query).slice(0, 200)}`,
-      unit: 'count',
-      stats: { min: v, mean: v, p95: v, max: v, last: v },
-    };
+    return slowdownMetric(d, this.thirds, this.thirdsPlan, this.notes);
   }
 
   async ready(): Promise<string | undefined> {
@@ -548,26 +244,8 @@ export class PostgresSource implements Source {
     let client: Client;
     try {
       client = await this.connect();
-      type Row = { state: string; wait: string; n: number; xact_ms: number };
-      let res;
-      try {
-        res = await client.query<Row>(this.activitySql);
-      } catch (e) {
-        if (this.activitySql === ACTIVITY_SQL && /backend_type/.test(messageOf(e))) {
-          this.activitySql = ACTIVITY_SQL_OLD;
-          res = await client.query<Row>(this.activitySql);
-        } else throw e;
-      }
-      const t = Date.now();
-      const a: ActivitySample = { t, total: 0, byState: {}, byWait: {}, lockWaits: 0, longestXactMs: 0 };
-      for (const r of res.rows) {
-        const n = Number(r.n);
-        a.total += n;
-        a.byState[r.state] = (a.byState[r.state] ?? 0) + n;
-        if (r.wait) a.byWait[r.wait] = (a.byWait[r.wait] ?? 0) + n;
-        if (r.wait === 'Lock') a.lockWaits += n;
-        a.longestXactMs = Math.max(a.longestXactMs, Number(r.xact_ms) || 0);
-      }
+      const a = await this.activityReader.read(client);
+      const t = a.t;
       this.samples.push([t, a.total]);
       this.activity.push(a);
       if (a.lockWaits > 0 && this.cfg.activity) await this.sampleLocks(client, t);
@@ -577,7 +255,7 @@ export class PostgresSource implements Source {
       return;
     }
     if (!this.sampler.running) return;
-    await this.runBatch(
+    await this.queries.runBatch(
       this.cfg.queries.filter((q) => q.at === 'interval'),
       [this.samplingStart, new Date()],
       (q, v) => {
@@ -585,44 +263,10 @@ export class PostgresSource implements Source {
         if (typeof v === 'number') c.series.push([Date.now(), v]);
         else {
           c.failures++;
-          c.lastError = this.queryError(q, v);
+          c.lastError = this.queries.queryError(q, v);
         }
       },
     );
-  }
-
-  /**
-   * A query of one's own, in a transaction of its own that is read-only whatever the session says, sent with the
-   * extended protocol (one statement: no `SET ...; INSERT` smuggled in) and rolled back. Throws unless one number.
-   */
-  private async runQuery(client: Client, q: PostgresQueryConfig, window: [Date, Date]): Promise<number> {
-    // Refused when the config was read already; checked again here, where the statement would be sent.
-    const refused = refusedSql(q.sql);
-    if (refused) throw new Error(`query "${q.name}" ${refused}`);
-    await client.query(`BEGIN TRANSACTION READ ONLY ${MARK}`);
-    try {
-      const config = {
-        text: `${q.sql.replace(/;\s*$/, '')}\n${MARK}`,
-        values: window.slice(0, parameterCount(q.sql)).map((d) => d.toISOString()),
-        rowMode: 'array' as const,
-        queryMode: 'extended',
-      };
-      const res = await client.query<unknown[]>(config);
-      return oneNumber(q.name, res.rows, res.fields);
-    } finally {
-      await client.query(`ROLLBACK ${MARK}`).catch(() => undefined);
-    }
-  }
-
-  private queryError(q: PostgresQueryConfig, e: unknown): string {
-    const msg = this.redactor.error(e);
-    if (msg.startsWith(`query "${q.name}"`)) return msg;
-    const hint = /statement timeout/i.test(msg)
-      ? ` (statement-timeout ${this.cfg.statementTimeoutMs} ms)`
-      : /read-only transaction/i.test(msg)
-        ? ' (queries are read-only)'
-        : '';
-    return `query "${q.name}" failed: ${msg}${hint}`;
   }
 
   /** Who waits on a lock, on what: only when the sample just taken saw a lock wait. A failure is a note, once. */
@@ -671,10 +315,7 @@ export class PostgresSource implements Source {
 
   private async snapshot(client: Client, when: 'start' | 'end' | 'mid'): Promise<Snapshot | undefined> {
     try {
-      const ext = await client.query<{ installed: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed ${MARK}`,
-      );
-      if (!ext.rows[0]?.installed) {
+      if (!(await this.statementReader.installed(client))) {
         if (when === 'start') {
           this.notes.push(
             'postgres: pg_stat_statements is not installed in this database, so slow queries are not reported ' +
@@ -683,31 +324,7 @@ export class PostgresSource implements Source {
         }
         return undefined;
       }
-      let res;
-      try {
-        res = await client.query<SnapshotRow>(snapshotSql(this.totalColumn));
-      } catch (e) {
-        // PostgreSQL 12 and older call the column total_time.
-        if (this.totalColumn === 'total_exec_time' && /total_exec_time/.test(messageOf(e))) {
-          this.totalColumn = 'total_time';
-          res = await client.query<SnapshotRow>(snapshotSql(this.totalColumn));
-        } else throw e;
-      }
-      return new Map(
-        res.rows.map((r) => [
-          r.key,
-          {
-            calls: Number(r.calls),
-            total: Number(r.total),
-            rows: Number(r.rows),
-            hit: Number(r.hit),
-            query: r.query ?? '',
-            qid: r.qid,
-            db: r.db,
-            blocks: Number(r.blks),
-          },
-        ]),
-      );
+      return await this.statementReader.read(client);
     } catch (e) {
       if (when !== 'mid')
         this.notes.push(
@@ -800,12 +417,14 @@ export class PostgresSource implements Source {
           why,
         ),
       );
-      const busiest = this.activity
-        .filter((s) => s.t >= startMs - this.cfg.intervalMs && s.t <= startMs + durationMs + this.cfg.intervalMs)
-        .reduce<ActivitySample | undefined>((best, s) => (!best || busyness(s) > busyness(best) ? s : best), undefined);
-      if (busiest)
+      const top = busiest(
+        this.activity.filter(
+          (s) => s.t >= startMs - this.cfg.intervalMs && s.t <= startMs + durationMs + this.cfg.intervalMs,
+        ),
+      );
+      if (top)
         this.notes.push(
-          `postgres: busiest sample, ${busiest.total} connection(s) at ${((busiest.t - startMs) / 1000).toFixed(1)} s: ${describeSample(busiest)}`,
+          `postgres: busiest sample, ${top.total} connection(s) at ${((top.t - startMs) / 1000).toFixed(1)} s: ${describeSample(top)}`,
         );
     }
     for (const q of this.cfg.queries) {
@@ -832,19 +451,11 @@ export class PostgresSource implements Source {
     const endQueries = this.cfg.queries.filter((q) => q.at === 'end');
     const pushEnd = (q: PostgresQueryConfig, v: number | Error): void => {
       const d = this.metrics.find((x) => x.name === q.name)!;
-      if (typeof v === 'number')
-        infra.push({
-          name: d.name,
-          source: 'postgres',
-          query: d.query,
-          unit: d.unit,
-          stats: { min: v, mean: v, p95: v, max: v, last: v },
-          series: [[durationMs, v]],
-        });
-      else infra.push(unavailable('postgres', d, this.queryError(q, v)));
+      if (typeof v === 'number') infra.push(reading(d, v, durationMs));
+      else infra.push(unavailable('postgres', d, this.queries.queryError(q, v)));
     };
     if (signal?.aborted) for (const q of endQueries) pushEnd(q, new Error('no time left to run it'));
-    else await this.runBatch(endQueries, [window.start, window.end], pushEnd);
+    else await this.queries.runBatch(endQueries, [window.start, window.end], pushEnd);
 
     // The baseline: connections at the first and last sample, and the queries run before the load (and after it).
     const baseline: BaselineRow[] = [];
@@ -859,7 +470,7 @@ export class PostgresSource implements Source {
       (q) => q.at === 'change' && typeof this.before.get(q.name) === 'number',
     );
     if (signal?.aborted) for (const q of changeQueries) afterValues.set(q.name, new Error('no time left to run it'));
-    else await this.runBatch(changeQueries, [window.start, window.end], (q, v) => afterValues.set(q.name, v));
+    else await this.queries.runBatch(changeQueries, [window.start, window.end], (q, v) => afterValues.set(q.name, v));
     for (const q of this.cfg.queries) {
       if (q.at !== 'start' && q.at !== 'change') continue;
       const d = this.metrics.find((x) => x.name === q.name)!;
@@ -871,14 +482,7 @@ export class PostgresSource implements Source {
         continue;
       }
       if (q.at === 'start') {
-        infra.push({
-          name: d.name,
-          source: 'postgres',
-          query: d.query,
-          unit: d.unit,
-          stats: { min: before, mean: before, p95: before, max: before, last: before },
-          series: [[0, before]],
-        });
+        infra.push(reading(d, before, 0));
         baseline.push({ name: q.name, before });
         continue;
       }
@@ -886,17 +490,10 @@ export class PostgresSource implements Source {
         const after = afterValues.get(q.name) ?? new Error('it did not run after the load');
         if (after instanceof Error) throw after;
         const v = after - before;
-        infra.push({
-          name: d.name,
-          source: 'postgres',
-          query: d.query,
-          unit: d.unit,
-          stats: { min: v, mean: v, p95: v, max: v, last: v },
-          series: [[durationMs, v]],
-        });
+        infra.push(reading(d, v, durationMs));
         baseline.push({ name: q.name, before, after, change: v });
       } catch (e) {
-        const why = this.queryError(q, e);
+        const why = this.queries.queryError(q, e);
         infra.push(unavailable('postgres', d, why));
         baseline.push({ name: q.name, before, unavailable: why });
       }
@@ -929,18 +526,7 @@ export class PostgresSource implements Source {
         [a.sharedBlksHit, totals?.hit],
       ] as const) {
         const d = this.metrics.find((x) => x.name === name)!;
-        infra.push(
-          v === undefined
-            ? unavailable('postgres', d, totalsMissing)
-            : {
-                name,
-                source: 'postgres',
-                query: d.query,
-                unit: d.unit,
-                stats: { min: v, mean: v, p95: v, max: v, last: v },
-                series: [[durationMs, v]],
-              },
-        );
+        infra.push(v === undefined ? unavailable('postgres', d, totalsMissing) : reading(d, v, durationMs));
       }
     }
     const database = this.cfg.activity
@@ -999,37 +585,6 @@ export class PostgresSource implements Source {
     const client = this.client ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.client = undefined;
     if (client) await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
-  }
-}
-
-/** Connections doing something (not idle), then connections at all: an idle pool is not the busiest moment. */
-function busyness(s: ActivitySample): number {
-  return (s.total - (s.byState.idle ?? 0)) * 1e6 + s.total;
-}
-
-function describeSample(s: ActivitySample): string {
-  const list = (r: Record<string, number>): string =>
-    Object.entries(r)
-      .sort((x, y) => y[1] - x[1])
-      .map(([k, n]) => `${k} ${n}`)
-      .join(', ');
-  const waits = list(s.byWait);
-  return `by state ${list(s.byState) || 'none'}; by wait event type ${waits || 'none'}; ${s.lockWaits} waiting on a lock; oldest transaction ${Math.round(s.longestXactMs)} ms`;
-}
-
-const every = (ms: number): string => `every ${ms} ms`;
-
-function oneLine(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
-}
-
-function describeUrl(text: string): string {
-  try {
-    const u = new URL(text);
-    return `${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
-  } catch {
-    return 'connection string';
   }
 }
 

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { yamlSnippet } from '../../config/load.js';
+import { yamlSnippet } from '../../config/file.js';
 import { UserError, messageOf } from '../../errors.js';
 
 export interface ScriptCheckOptions {
